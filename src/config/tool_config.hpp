@@ -1,0 +1,56 @@
+// ToolConfig: one tool's configuration as the loader returns it (validated,
+// with defaults applied; mount sources still as written).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace coco::config {
+
+struct MountConfig {
+  std::string src;   // as written: ".", "~/x", "rel/path", "/abs"
+  std::string dst;   // absolute, normalised
+  bool readOnly = false;
+  int line = 0;      // where it was written, for later errors
+};
+
+struct PortConfig {
+  std::string hostAddr = "127.0.0.1";
+  uint16_t hostPort = 0;
+  uint16_t containerPort = 0;
+};
+
+enum class NetworkMode {
+  Full,       // no `network` key and no allowed_hosts: outbound through the gateway
+  None,       // loopback only
+  Allowlist,  // allowed_hosts set
+  Host,       // the host's network namespace
+};
+
+struct ToolConfig {
+  std::string name;                 // file name without extension
+  std::string path;                 // the file it came from
+  std::optional<std::string> tool;  // mise spec; absent: run `command` from the image
+  std::string command;              // default: the tool's name (after the backend prefix)
+  std::vector<MountConfig> mounts;
+  std::vector<std::pair<std::string, std::string>> env;  // in file order
+  std::vector<std::string> envPassthrough;
+  std::vector<std::string> aptDependencies;
+  std::vector<std::string> miseDependencies;
+  std::string workdir = "/workspace";
+  NetworkMode network = NetworkMode::Full;
+  std::vector<std::string> allowedHosts;
+  bool isolated = false;
+  std::vector<PortConfig> ports;
+  bool x11 = false;
+  std::vector<std::string> podmanArgs;
+  std::string seccomp = "default";  // "default", "unconfined", or a profile path
+  bool workspaceGuard = true;       // key `workspace_guard`
+  std::string hash;                 // sha256 hex of the normalised config
+};
+
+}  // namespace coco::config

@@ -1,0 +1,43 @@
+// RunSpec: everything one sandbox needs, as a plain struct. The tool layer fills
+// it; the native backend turns it into a sandbox, the podman backend into args.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace coco::engine {
+
+struct BindMount {
+  std::string src;  // absolute host path
+  std::string dst;  // absolute path inside the sandbox
+  bool readOnly = false;
+};
+
+enum class Network { None, Full, Allowlist, Host };
+
+struct PortMapping {
+  std::string hostAddr = "127.0.0.1";
+  uint16_t hostPort = 0;
+  uint16_t containerPort = 0;
+};
+
+struct RunSpec {
+  std::vector<std::string> layers;  // overlay lower dirs, topmost first
+  std::vector<BindMount> mounts;
+  std::vector<std::pair<std::string, std::string>> env;  // the complete environment
+  std::vector<std::string> argv;    // argv[0] is searched in the sandbox's PATH
+  std::string workdir = "/workspace";
+  Network network = Network::None;
+  std::vector<std::string> allowedHosts;
+  std::vector<PortMapping> ports;
+  std::string seccompProfile;       // path to an OCI profile; empty = unconfined
+  bool workspaceGuard = true;
+  std::string hostname = "coco";
+  std::string toolName;             // for messages
+  bool installPhase = false;        // keeps the capabilities apt/dpkg need
+  std::string upperDir;             // writable layer; empty = per-run scratch
+};
+
+}  // namespace coco::engine

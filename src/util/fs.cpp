@@ -1,0 +1,143 @@
+// File-system helpers: atomic writes, mkdir -p, a careful rm -rf.
+#include "util/fs.hpp"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "util/unique_fd.hpp"
+
+namespace coco::fs {
+
+Result<std::string> readFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("open {}", path);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::fromErrno("read {}", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status writeFileAtomic(const std::string& path, std::string_view content, mode_t mode) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  std::vector<char> name(tmp.begin(), tmp.end());
+  name.push_back('\0');
+  UniqueFd fd(::mkostemp(name.data(), O_CLOEXEC));
+  if (!fd) return Error::fromErrno("create temporary file for {}", path);
+  std::string tmpName(name.data());
+  auto fail = [&](Error e) {
+    ::unlink(tmpName.c_str());
+    return e;
+  };
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd.get(), content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(Error::fromErrno("write {}", tmpName));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd.get(), mode) != 0) return fail(Error::fromErrno("chmod {}", tmpName));
+  if (::fsync(fd.get()) != 0) return fail(Error::fromErrno("fsync {}", tmpName));
+  fd.reset();
+  if (::rename(tmpName.c_str(), path.c_str()) != 0) return fail(Error::fromErrno("rename {} to {}", tmpName, path));
+  return {};
+}
+
+Status makeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return {};
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return Error::fromErrno("mkdir {}", cur);
+  }
+  if (!isDirectory(path)) return Error::make("{} exists and is not a directory", path);
+  return {};
+}
+
+namespace {
+int removeEntry(const char* p, const struct stat*, int type, struct FTW*) {
+  int rc = (type == FTW_DP) ? ::rmdir(p) : ::unlink(p);
+  if (rc != 0 && errno == EACCES && type == FTW_DP) {
+    ::chmod(p, 0700);
+    rc = ::rmdir(p);
+  }
+  return rc != 0 && errno != ENOENT ? -1 : 0;
+}
+int makeWritable(const char* p, const struct stat* st, int type, struct FTW*) {
+  if (type == FTW_D && (st->st_mode & 0700) != 0700) ::chmod(p, st->st_mode | 0700);
+  return 0;
+}
+}  // namespace
+
+Status removeTree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? Status{} : Error::fromErrno("stat {}", path);
+  // Directories without write or search permission (read-only trees unpacked from
+  // images) must be opened up before their entries can go.
+  ::nftw(path.c_str(), makeWritable, 64, FTW_PHYS | FTW_MOUNT);
+  if (::nftw(path.c_str(), removeEntry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+    return Error::fromErrno("remove {}", path);
+  return {};
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool isDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string normalize(std::string_view path) {
+  bool absolute = !path.empty() && path.front() == '/';
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view part = path.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") parts.pop_back();
+      else if (!absolute) parts.push_back(part);
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out = absolute ? "/" : "";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k) out += '/';
+    out += parts[k];
+  }
+  if (out.empty()) out = ".";
+  return out;
+}
+
+std::string joinPath(std::string_view a, std::string_view b) {
+  if (b.empty()) return std::string(a);
+  if (!b.empty() && b.front() == '/') return std::string(b);
+  std::string out(a);
+  if (out.empty() || out.back() != '/') out += '/';
+  out += b;
+  return out;
+}
+
+}  // namespace coco::fs

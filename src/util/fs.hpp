@@ -1,0 +1,33 @@
+// Small file-system helpers shared by every layer.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace coco::fs {
+
+Result<std::string> readFile(const std::string& path);
+
+// Writes via a temporary file in the same directory, fsync and rename(2): readers
+// see the old content or the new, never a half-written file.
+Status writeFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
+
+// mkdir -p; existing directories are fine.
+Status makeDirs(const std::string& path, mode_t mode = 0755);
+
+// rm -rf that never follows symlinks and stays on one file system.
+Status removeTree(const std::string& path);
+
+bool exists(const std::string& path);
+bool isDirectory(const std::string& path);
+
+// Lexical normalisation: "/a/./b//c/../d" -> "/a/b/d". Does not touch the disk.
+std::string normalize(std::string_view path);
+
+std::string joinPath(std::string_view a, std::string_view b);
+
+}  // namespace coco::fs

@@ -1,0 +1,35 @@
+// The logger: printf-style with compile-time format checks; debug output only
+// with COCO_DEBUG. Library code logs at debug level; cli/ owns user-facing text.
+#pragma once
+
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace coco::log {
+
+void setDebug(bool enabled);
+bool debugEnabled();
+
+// Writes one line "coco: <level>text" to stderr in a single write(2).
+void emit(std::string_view prefix, std::string_view text);
+
+template <typename... Args>
+void debug(fmt::format_string<Args...> format, Args&&... args) {
+  if (debugEnabled()) emit("coco: debug: ", fmt::format(format, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+void warn(fmt::format_string<Args...> format, Args&&... args) {
+  emit("coco: warning: ", fmt::format(format, std::forward<Args>(args)...));
+}
+
+// For the few notices the user must see even from library code (a blocked
+// connection, a first-run install).
+template <typename... Args>
+void notice(fmt::format_string<Args...> format, Args&&... args) {
+  emit("coco: ", fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace coco::log

@@ -1,0 +1,119 @@
+// Error and Result<T>: how every layer below cli/ reports failure.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include <fmt/format.h>
+
+namespace coco {
+
+// An errno (0 when the failure is not a system call's) and a message that
+// gains context on the way up: "setting up /proc: mount proc on /proc".
+class Error {
+ public:
+  Error() = default;
+  Error(int err, std::string message) : errno_(err), message_(std::move(message)) {}
+
+  template <typename... Args>
+  static Error make(fmt::format_string<Args...> format, Args&&... args) {
+    return Error(0, fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  // Captures errno at the call; call it right after the failing syscall.
+  template <typename... Args>
+  static Error fromErrno(fmt::format_string<Args...> format, Args&&... args) {
+    int saved = errno;
+    return Error(saved, fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  static Error withErrno(int err, std::string message) { return Error(err, std::move(message)); }
+
+  Error wrap(std::string_view context) const& {
+    return Error(errno_, fmt::format("{}: {}", context, message_));
+  }
+  Error wrap(std::string_view context) && {
+    message_ = fmt::format("{}: {}", context, message_);
+    return std::move(*this);
+  }
+
+  int code() const { return errno_; }
+  const std::string& message() const { return message_; }
+
+  // The message, followed by strerror when an errno is set.
+  std::string describe() const {
+    if (errno_ == 0) return message_;
+    return fmt::format("{}: {}", message_, std::strerror(errno_));
+  }
+
+ private:
+  int errno_ = 0;
+  std::string message_;
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT(implicit)
+
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const& { return *error_; }
+  Error&& error() && { return std::move(*error_); }
+
+ private:
+  std::optional<Error> error_;
+};
+
+using Status = Result<void>;
+
+inline Status okStatus() { return {}; }
+
+}  // namespace coco
+
+#define COCO_CONCAT_INNER(a, b) a##b
+#define COCO_CONCAT(a, b) COCO_CONCAT_INNER(a, b)
+
+// Returns the error of a failed Result from the enclosing function.
+#define COCO_TRY(expr)                                       \
+  do {                                                       \
+    auto&& coco_try_result_ = (expr);                        \
+    if (!coco_try_result_) return std::move(coco_try_result_).error(); \
+  } while (0)
+
+// `COCO_ASSIGN(auto x, f());` declares x from a Result's value or returns its error.
+#define COCO_ASSIGN(lhs, expr) COCO_ASSIGN_IMPL(COCO_CONCAT(coco_assign_, __LINE__), lhs, expr)
+#define COCO_ASSIGN_IMPL(tmp, lhs, expr)           \
+  auto tmp = (expr);                               \
+  if (!tmp) return std::move(tmp).error();         \
+  lhs = std::move(tmp).value()
