@@ -1,0 +1,35 @@
+// Confined extraction of layer tarballs (plain, gzip, zstd, xz) with OCI whiteouts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "image/userns.hpp"
+#include "util/result.hpp"
+
+namespace coco::image {
+
+struct UnpackOptions {
+  // Layer mode: `.wh.NAME` -> overlay whiteout (char device 0/0, which the kernel
+  // lets anyone create), `.wh..wh..opq` -> xattr user.overlay.opaque=y (what
+  // overlayfs mounted with `userxattr` reads). Off for plain archives.
+  bool whiteouts = true;
+  // Keep the archive's uid/gid (the caller runs us as root of a user namespace
+  // mapping 0..maxId); ids above maxId become 0. Off: everything is owned by the
+  // caller, i.e. by the user alone (single mapping).
+  bool keepOwnership = false;
+  uint32_t maxId = 0;
+};
+
+// Extracts `archive` into the existing directory `dest`. Every entry stays in
+// `dest`: absolute names, `..`, hardlinks out and paths through symlinks are
+// refused and fail the whole archive with an error naming the entry. Device
+// nodes and sockets are skipped; xattrs in the archive are ignored (so a layer
+// cannot forge overlay metadata). Call it where the ownership should land,
+// e.g. through unpackLayer.
+Status unpackArchive(const std::string& archive, const std::string& dest, const UnpackOptions& options);
+
+// unpackArchive in a child that is root of a user namespace mapped by `map`.
+Status unpackLayer(const IdMap& map, const std::string& archive, const std::string& dest, bool whiteouts = true);
+
+}  // namespace coco::image
