@@ -127,7 +127,7 @@ std::string normalize(std::string_view path) {
     if (k) out += '/';
     out += parts[k];
   }
-  if (out.empty()) out = ".";
+  if (out.empty()) return std::string(".");
   return out;
 }
 
