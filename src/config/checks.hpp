@@ -1,0 +1,38 @@
+// Checks of single config values (ports, mount options, hosts, names), free of
+// YAML so they can be tested on their own; the parser adds the file position.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/tool_config.hpp"
+#include "util/result.hpp"
+
+namespace coco::config {
+
+// [A-Za-z_][A-Za-z0-9_]*
+bool isValidEnvName(std::string_view name);
+
+// "HOST:CONTAINER", "ADDR:HOST:CONTAINER" ("[v6]:HOST:CONTAINER"), or "PORT" for the
+// same port on both sides; an optional "/tcp" suffix.
+Result<PortConfig> parsePort(std::string_view spec);
+
+// "ro", "rw" or a comma list of them; returns whether the mount is read-only.
+Result<bool> parseMountOptions(std::string_view opts);
+
+// Absolute and already normalised: "/a/b", not "a", "/a/", "/a/../b", "/a//b".
+Status checkAbsolutePath(std::string_view path);
+
+// A host name (optionally "*." in front) with an optional ":port", lower-cased.
+// IP addresses are refused: the gateway only lets names through.
+Result<std::string> normalizeHost(std::string_view host);
+
+// A word handed to a package manager or to mise: non-empty, no blanks or control
+// characters, and not starting with '-' (it would be read as an option).
+Status checkPackageWord(std::string_view word);
+
+// The known key nearest to `key` by edit distance, or "" if none is close.
+std::string_view closestKey(std::string_view key, std::span<const std::string_view> known);
+
+}  // namespace coco::config

@@ -1,0 +1,140 @@
+#include "config/checks.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+
+namespace coco::config {
+namespace {
+
+TEST(Checks, EnvNames) {
+  EXPECT_TRUE(isValidEnvName("TERM"));
+  EXPECT_TRUE(isValidEnvName("_x1"));
+  EXPECT_TRUE(isValidEnvName("NODE_ENV"));
+  EXPECT_FALSE(isValidEnvName(""));
+  EXPECT_FALSE(isValidEnvName("1ABC"));
+  EXPECT_FALSE(isValidEnvName("A-B"));
+  EXPECT_FALSE(isValidEnvName("A=B"));
+  EXPECT_FALSE(isValidEnvName("A B"));
+}
+
+TEST(Checks, PortForms) {
+  auto p = parsePort("8080:80");
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  EXPECT_EQ(p->hostAddr, "127.0.0.1");
+  EXPECT_EQ(p->hostPort, 8080);
+  EXPECT_EQ(p->containerPort, 80);
+
+  p = parsePort("0.0.0.0:3000:3001/tcp");
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  EXPECT_EQ(p->hostAddr, "0.0.0.0");
+  EXPECT_EQ(p->hostPort, 3000);
+  EXPECT_EQ(p->containerPort, 3001);
+
+  p = parsePort("[::1]:65535:1");
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  EXPECT_EQ(p->hostAddr, "::1");
+  EXPECT_EQ(p->hostPort, 65535);
+  EXPECT_EQ(p->containerPort, 1);
+
+  p = parsePort("5173");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->hostPort, 5173);
+  EXPECT_EQ(p->containerPort, 5173);
+}
+
+TEST(Checks, BadPorts) {
+  struct Case {
+    const char* spec;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"0:80", "bad port '0' in '0:80': ports are numbers from 1 to 65535"},
+      {"8080:65536", "bad port '65536' in '8080:65536': ports are numbers from 1 to 65535"},
+      {"80:", "bad port '' in '80:': ports are numbers from 1 to 65535"},
+      {"http:80", "bad port 'http' in 'http:80': ports are numbers from 1 to 65535"},
+      {"-1:80", "bad port '-1' in '-1:80': ports are numbers from 1 to 65535"},
+      {"+1:80", "bad port '+1' in '+1:80': ports are numbers from 1 to 65535"},
+      {"99999999999:80", "bad port '99999999999' in '99999999999:80': ports are numbers from 1 to 65535"},
+      {"8080:80/udp", "bad port '8080:80/udp': only tcp ports can be published"},
+      {"localhost:1:2", "bad port 'localhost:1:2': 'localhost' is not an IPv4 address"},
+      {"[1.2.3.4]:1:2", "bad port '[1.2.3.4]:1:2': '1.2.3.4' is not an IPv6 address"},
+      {"[::1:1:2", "bad port '[::1:1:2': unclosed '[' in the address"},
+      {"1:2:3:4", "bad port '1:2:3:4': write HOST:CONTAINER or ADDR:HOST:CONTAINER"},
+      {"", "bad port '': write HOST:CONTAINER or ADDR:HOST:CONTAINER"},
+      {"8000-8010:8000-8010", "bad port '8000-8010' in '8000-8010:8000-8010': ports are numbers from 1 to 65535"},
+  };
+  for (const Case& c : cases) {
+    auto p = parsePort(c.spec);
+    ASSERT_FALSE(p.ok()) << c.spec;
+    EXPECT_EQ(p.error().message(), c.message);
+  }
+}
+
+TEST(Checks, MountOptions) {
+  EXPECT_TRUE(*parseMountOptions("ro"));
+  EXPECT_FALSE(*parseMountOptions("rw"));
+  EXPECT_TRUE(*parseMountOptions("ro,ro"));
+  EXPECT_EQ(parseMountOptions("ro,rw").error().message(), "mount options 'ro,rw' ask for both ro and rw");
+  EXPECT_EQ(parseMountOptions("ro,noexec").error().message(), "unknown mount option 'noexec' (coco knows ro and rw)");
+  EXPECT_EQ(parseMountOptions("Z").error().message(), "unknown mount option 'Z' (coco knows ro and rw)");
+  EXPECT_EQ(parseMountOptions("").error().message(), "empty mount option in ''");
+  EXPECT_EQ(parseMountOptions("ro,").error().message(), "empty mount option in 'ro,'");
+}
+
+TEST(Checks, AbsolutePaths) {
+  EXPECT_TRUE(checkAbsolutePath("/workspace").ok());
+  EXPECT_TRUE(checkAbsolutePath("/").ok());
+  EXPECT_TRUE(checkAbsolutePath("/root/.config/claude").ok());
+  EXPECT_EQ(checkAbsolutePath("relative").error().message(), "'relative' is not an absolute path");
+  EXPECT_EQ(checkAbsolutePath("").error().message(), "'' is not an absolute path");
+  EXPECT_EQ(checkAbsolutePath("/a/../b").error().message(), "'/a/../b' is not normalised (write '/b')");
+  EXPECT_EQ(checkAbsolutePath("/a/").error().message(), "'/a/' is not normalised (write '/a')");
+  EXPECT_EQ(checkAbsolutePath("/a//b").error().message(), "'/a//b' is not normalised (write '/a/b')");
+  EXPECT_EQ(checkAbsolutePath("/a/./b").error().message(), "'/a/./b' is not normalised (write '/a/b')");
+}
+
+TEST(Checks, Hosts) {
+  EXPECT_EQ(*normalizeHost("API.Anthropic.com"), "api.anthropic.com");
+  EXPECT_EQ(*normalizeHost("example.org:8443"), "example.org:8443");
+  EXPECT_EQ(*normalizeHost("*.example.org"), "*.example.org");
+  EXPECT_EQ(*normalizeHost("localhost"), "localhost");
+  EXPECT_EQ(normalizeHost("1.2.3.4").error().message(), "'1.2.3.4' is an IP address; allowed_hosts takes host names");
+  EXPECT_EQ(normalizeHost("::1").error().message(), "'::1' is an IP address; allowed_hosts takes host names");
+  EXPECT_EQ(normalizeHost("[::1]:443").error().message(),
+            "'[::1]:443' is an IP address; allowed_hosts takes host names");
+  EXPECT_EQ(normalizeHost("10.0.0.1:80").error().message(),
+            "'10.0.0.1:80' is an IP address; allowed_hosts takes host names");
+  EXPECT_EQ(normalizeHost("a..b").error().message(), "'a..b' is not a host name");
+  EXPECT_EQ(normalizeHost("-a.b").error().message(), "'-a.b' is not a host name");
+  EXPECT_EQ(normalizeHost("a_b.c").error().message(), "'a_b.c' is not a host name");
+  EXPECT_EQ(normalizeHost("").error().message(), "'' is not a host name");
+  EXPECT_EQ(normalizeHost("a.b:0").error().message(), "bad port '0' in 'a.b:0': ports are numbers from 1 to 65535");
+  EXPECT_EQ(normalizeHost("a.*.b").error().message(), "'a.*.b' is not a host name");
+  EXPECT_EQ(normalizeHost("https://a.b").error().message(),
+            "bad port '//a.b' in 'https://a.b': ports are numbers from 1 to 65535");
+}
+
+TEST(Checks, PackageWords) {
+  EXPECT_TRUE(checkPackageWord("npm:@anthropic-ai/claude-code").ok());
+  EXPECT_TRUE(checkPackageWord("node@lts").ok());
+  EXPECT_TRUE(checkPackageWord("libssl-dev").ok());
+  EXPECT_EQ(checkPackageWord("").error().message(), "empty name");
+  EXPECT_EQ(checkPackageWord("--allow-unauthenticated").error().message(),
+            "'--allow-unauthenticated' starts with '-'");
+  EXPECT_EQ(checkPackageWord("a b").error().message(), "'a b' contains a blank or control character");
+  EXPECT_EQ(checkPackageWord("a\nb").error().message(), "'a\nb' contains a blank or control character");
+}
+
+TEST(Checks, ClosestKey) {
+  constexpr std::array<std::string_view, 4> known = {"env", "env_passthrough", "network", "allowed_hosts"};
+  EXPECT_EQ(closestKey("envv", known), "env");
+  EXPECT_EQ(closestKey("netwrok", known), "network");
+  EXPECT_EQ(closestKey("allowed_host", known), "allowed_hosts");
+  EXPECT_EQ(closestKey("env-passthrough", known), "env_passthrough");
+  EXPECT_EQ(closestKey("completely_different", known), "");
+  EXPECT_EQ(closestKey("x", known), "");
+}
+
+}  // namespace
+}  // namespace coco::config

@@ -1,0 +1,189 @@
+// The config schema: one reader per key, defaults, and the checks across keys.
+#include "config/config_builder.hpp"
+
+#include <array>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "config/checks.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace coco::config {
+namespace {
+
+constexpr std::array<std::string_view, 15> kTopKeys = {
+    "tool",    "command", "mounts",        "env",   "env_passthrough", "dependencies", "workdir",        "network",
+    "allowed_hosts", "isolated", "ports", "x11", "podman_args", "seccomp", "workspace_guard"};
+constexpr std::array<std::string_view, 3> kMountKeys = {"src", "dst", "opts"};
+constexpr std::array<std::string_view, 2> kDependencyKeys = {"apt", "mise"};
+
+// Where the keys that are checked against each other were written.
+struct Marks {
+  std::optional<YAML::Mark> network, allowedHosts, command;
+};
+
+template <typename T>
+T orFail(Result<T> result, const Value& value) {
+  if (!result) fail(value.mark, fmt::format("'{}': {}", value.name, result.error().message()));
+  if constexpr (!std::is_void_v<T>) return std::move(result).value();
+}
+
+std::string readWord(const Value& value) {
+  std::string word = readString(value);
+  orFail(checkPackageWord(word), value);
+  return word;
+}
+
+std::vector<std::string> readWords(const Value& list) {
+  std::vector<std::string> out;
+  for (const Value& item : readList(list)) out.push_back(readWord(item));
+  return out;
+}
+
+std::string readEnvName(const Value& value) {
+  std::string name = readString(value);
+  if (!isValidEnvName(name))
+    fail(value.mark, fmt::format("'{}' is not a valid environment variable name", name));
+  return name;
+}
+
+MountConfig readMount(const Value& item) {
+  MountConfig mount;
+  mount.line = item.mark.line + 1;
+  bool hasSrc = false, hasDst = false;
+  for (const Field& f : readMap(item, kMountKeys)) {
+    if (f.key == "src") {
+      mount.src = readString(f.value);
+      if (mount.src.empty()) fail(f.value.mark, "mount 'src' is empty");
+      if (mount.src.starts_with('~') && mount.src != "~" && !mount.src.starts_with("~/"))
+        fail(f.value.mark, fmt::format("mount 'src' '{}': only '~' and '~/' are expanded", mount.src));
+      hasSrc = true;
+    } else if (f.key == "dst") {
+      mount.dst = readString(f.value);
+      orFail(checkAbsolutePath(mount.dst), f.value);
+      if (mount.dst == "/") fail(f.value.mark, "mount 'dst' cannot be '/'");
+      hasDst = true;
+    } else {
+      mount.readOnly = orFail(parseMountOptions(readString(f.value)), f.value);
+    }
+  }
+  if (!hasSrc) fail(item.mark, "mount has no 'src'");
+  if (!hasDst) fail(item.mark, "mount has no 'dst'");
+  return mount;
+}
+
+void readMounts(const Value& list, ToolConfig& config) {
+  std::set<std::string> destinations;
+  for (const Value& item : readList(list)) {
+    MountConfig mount = readMount(item);
+    if (!destinations.insert(mount.dst).second)
+      fail(item.mark, fmt::format("two mounts on '{}'", mount.dst));
+    config.mounts.push_back(std::move(mount));
+  }
+}
+
+void readEnv(const Value& map, ToolConfig& config) {
+  for (const Field& f : readMap(map, {})) {
+    Value key{YAML::Node(f.key), f.key, f.keyMark};
+    std::string name = readEnvName(key);
+    if (!f.value.node.IsScalar())
+      fail(f.value.mark, fmt::format("env '{}' must be a string, number or boolean", name));
+    config.env.emplace_back(name, f.value.node.Scalar());
+  }
+}
+
+void readDependencies(const Value& map, ToolConfig& config) {
+  for (const Field& f : readMap(map, kDependencyKeys)) {
+    auto& target = f.key == "apt" ? config.aptDependencies : config.miseDependencies;
+    target = readWords(f.value);
+  }
+}
+
+void readNetwork(const Value& value, ToolConfig& config) {
+  std::string mode = readString(value);
+  if (mode == "none") config.network = NetworkMode::None;
+  else if (mode == "host") config.network = NetworkMode::Host;
+  else
+    fail(value.mark, fmt::format("network '{}' is not 'none' or 'host' (leave it out for full access, or list "
+                                 "allowed_hosts)", mode));
+}
+
+void readPorts(const Value& list, ToolConfig& config) {
+  for (const Value& item : readList(list)) {
+    std::string spec = readString(item);
+    config.ports.push_back(orFail(parsePort(spec), item));
+  }
+}
+
+std::string readWorkdir(const Value& value) {
+  std::string dir = readString(value);
+  orFail(checkAbsolutePath(dir), value);
+  return dir;
+}
+
+std::string readSeccomp(const Value& value) {
+  std::string profile = readString(value);
+  if (profile == "default" || profile == "unconfined") return profile;
+  if (profile.starts_with("~/")) return profile;
+  if (!checkAbsolutePath(profile))
+    fail(value.mark, fmt::format("seccomp '{}' is not 'default', 'unconfined' or an absolute (or ~/) path to a "
+                                 "profile", profile));
+  return profile;
+}
+
+void readField(const Field& f, ToolConfig& config, Marks& marks) {
+  const Value& v = f.value;
+  if (f.key == "tool") config.tool = readWord(v);
+  else if (f.key == "command") {
+    config.command = readString(v);
+    if (config.command.empty()) fail(v.mark, "'command' is empty");
+    marks.command = v.mark;
+  } else if (f.key == "mounts") readMounts(v, config);
+  else if (f.key == "env") readEnv(v, config);
+  else if (f.key == "env_passthrough") {
+    for (const Value& item : readList(v)) config.envPassthrough.push_back(readEnvName(item));
+  } else if (f.key == "dependencies") readDependencies(v, config);
+  else if (f.key == "workdir") config.workdir = readWorkdir(v);
+  else if (f.key == "network") {
+    readNetwork(v, config);
+    marks.network = f.keyMark;
+  } else if (f.key == "allowed_hosts") {
+    for (const Value& item : readList(v)) config.allowedHosts.push_back(orFail(normalizeHost(readString(item)), item));
+    marks.allowedHosts = f.keyMark;
+  } else if (f.key == "isolated") config.isolated = readBool(v);
+  else if (f.key == "ports") readPorts(v, config);
+  else if (f.key == "x11") config.x11 = readBool(v);
+  else if (f.key == "podman_args") config.podmanArgs = readStringList(v);
+  else if (f.key == "seccomp") config.seccomp = readSeccomp(v);
+  else config.workspaceGuard = readBool(v);
+}
+
+void checkAcross(ToolConfig& config, const Marks& marks, const YAML::Mark& top) {
+  if (!config.tool && !marks.command)
+    fail(top, "neither 'tool' nor 'command' is set: name a mise tool, or a command found in the image");
+  if (!marks.command) config.command = config.name;
+  if (config.allowedHosts.empty()) return;
+  if (config.network == NetworkMode::None)
+    fail(*marks.allowedHosts, "'allowed_hosts' contradicts 'network: none'; remove one of them");
+  if (config.network == NetworkMode::Host)
+    fail(*marks.allowedHosts, "'allowed_hosts' cannot be enforced with 'network: host'; remove one of them");
+  config.network = NetworkMode::Allowlist;
+}
+
+}  // namespace
+
+ToolConfig buildConfig(const YAML::Node& root, const std::string& name) {
+  YAML::Mark top = root.Mark().line >= 0 ? root.Mark() : YAML::Mark();
+  if (root.IsNull()) fail(top, "the config is empty");
+  if (!root.IsMap()) fail(top, "the config must be a map of keys (like {\"tool\": ...}), not a list or a value");
+  ToolConfig config;
+  config.name = name;
+  Marks marks;
+  for (const Field& f : readMap(Value{root, "config", top}, kTopKeys)) readField(f, config, marks);
+  checkAcross(config, marks, top);
+  return config;
+}
+
+}  // namespace coco::config

@@ -1,0 +1,81 @@
+// Canonical serialisation of a ToolConfig and its sha256.
+#include "config/config_hash.hpp"
+
+#include <openssl/evp.h>
+
+
+#include <fmt/format.h>
+
+namespace coco::config {
+namespace {
+
+// Bump when the meaning of a field changes, so old tool layers are rebuilt.
+constexpr std::string_view kVersion = "coco-config-1";
+
+void put(std::string& out, std::string_view key, std::string_view value) {
+  fmt::format_to(std::back_inserter(out), "{} {}:{}\n", key, value.size(), value);
+}
+
+void putList(std::string& out, std::string_view key, const std::vector<std::string>& items) {
+  fmt::format_to(std::back_inserter(out), "{} #{}\n", key, items.size());
+  for (const std::string& item : items) put(out, "-", item);
+}
+
+std::string_view networkName(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::Full: return "full";
+    case NetworkMode::None: return "none";
+    case NetworkMode::Allowlist: return "allowlist";
+    case NetworkMode::Host: return "host";
+  }
+  return "?";
+}
+
+void putMountsAndPorts(std::string& out, const ToolConfig& c) {
+  fmt::format_to(std::back_inserter(out), "mounts #{}\n", c.mounts.size());
+  for (const MountConfig& m : c.mounts) {
+    put(out, "src", m.src);
+    put(out, "dst", m.dst);
+    put(out, "ro", m.readOnly ? "1" : "0");
+  }
+  fmt::format_to(std::back_inserter(out), "ports #{}\n", c.ports.size());
+  for (const PortConfig& p : c.ports) put(out, "port", fmt::format("{}|{}|{}", p.hostAddr, p.hostPort, p.containerPort));
+}
+
+}  // namespace
+
+std::string canonicalForm(const ToolConfig& c) {
+  std::string out;
+  put(out, "version", kVersion);
+  put(out, "name", c.name);
+  put(out, "tool", c.tool ? "+" + *c.tool : "-");
+  put(out, "command", c.command);
+  putMountsAndPorts(out, c);
+  fmt::format_to(std::back_inserter(out), "env #{}\n", c.env.size());
+  for (const auto& [k, v] : c.env) put(out, k, v);
+  putList(out, "env_passthrough", c.envPassthrough);
+  putList(out, "apt", c.aptDependencies);
+  putList(out, "mise", c.miseDependencies);
+  put(out, "workdir", c.workdir);
+  put(out, "network", networkName(c.network));
+  putList(out, "allowed_hosts", c.allowedHosts);
+  put(out, "isolated", c.isolated ? "1" : "0");
+  put(out, "x11", c.x11 ? "1" : "0");
+  putList(out, "podman_args", c.podmanArgs);
+  put(out, "seccomp", c.seccomp);
+  put(out, "workspace_guard", c.workspaceGuard ? "1" : "0");
+  return out;
+}
+
+std::string configHash(const ToolConfig& config) {
+  std::string text = canonicalForm(config);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  // EVP_Digest only fails on allocation failure; an empty hash then forces a reinstall.
+  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) return {};
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) fmt::format_to(std::back_inserter(hex), "{:02x}", digest[i]);
+  return hex;
+}
+
+}  // namespace coco::config

@@ -1,0 +1,97 @@
+// XDG paths, tool names and the expansion of mount sources.
+#include "config/paths.hpp"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cstdlib>
+#include <vector>
+
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace coco::config {
+namespace {
+
+constexpr std::array<std::string_view, 3> kExtensions = {".json", ".yaml", ".yml"};
+
+// The XDG spec says relative values are invalid and must be ignored.
+std::string xdgDir(const char* var, const std::string& home, std::string_view fallback) {
+  const char* value = std::getenv(var);
+  if (value != nullptr && value[0] == '/') return fs::normalize(value);
+  return fs::joinPath(home, fallback);
+}
+
+bool isUnder(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+bool isRegularFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+std::string Paths::toolsDir() const { return dataHome + "/coco/tools"; }
+
+Result<Paths> Paths::fromEnvironment() {
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || home[0] == '\0') return Error::make("HOME is not set");
+  if (home[0] != '/') return Error::make("HOME is not an absolute path: '{}'", home);
+  Paths paths;
+  paths.home = fs::normalize(home);
+  paths.dataHome = xdgDir("XDG_DATA_HOME", paths.home, ".local/share");
+  paths.configHome = xdgDir("XDG_CONFIG_HOME", paths.home, ".config");
+  paths.cacheHome = xdgDir("XDG_CACHE_HOME", paths.home, ".cache");
+  return paths;
+}
+
+bool isValidToolName(std::string_view name) {
+  if (name.empty()) return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(name.front())) return false;
+  for (char c : name) {
+    if (!alnum(c) && c != '.' && c != '_' && c != '+' && c != '-') return false;
+  }
+  return true;
+}
+
+Result<std::string> findToolFile(const std::string& toolsDir, const std::string& name) {
+  if (!isValidToolName(name))
+    return Error::make("invalid tool name '{}': use letters, digits and . _ + - (not first)", name);
+  std::vector<std::string> found;
+  for (std::string_view ext : kExtensions) {
+    std::string candidate = fs::joinPath(toolsDir, name + std::string(ext));
+    if (isRegularFile(candidate)) found.push_back(candidate);
+  }
+  if (found.empty())
+    return Error::withErrno(ENOENT, fmt::format("no tool named '{}' in {}; `coco get {}` copies it from the store",
+                                                name, toolsDir, name));
+  if (found.size() > 1)
+    return Error::make("tool '{}' has two configs, {} and {}; remove one", name, found[0], found[1]);
+  return found.front();
+}
+
+std::string expandSource(const std::string& src, const std::string& cwd, const std::string& home) {
+  if (src == "~") return fs::normalize(home);
+  if (src.starts_with("~/")) return fs::normalize(fs::joinPath(home, src.substr(2)));
+  return fs::normalize(fs::joinPath(cwd, src));
+}
+
+Status ensureSource(const std::string& absSrc, const std::string& cwd, const std::string& home) {
+  if (fs::exists(absSrc)) return {};
+  std::string path = fs::normalize(absSrc);
+  if (!isUnder(path, fs::normalize(home)) && !isUnder(path, fs::normalize(cwd)))
+    return Error::withErrno(ENOENT, fmt::format("mount source {} does not exist and lies outside your home and the "
+                                                "current directory, so coco does not create it; create it first",
+                                                path));
+  log::debug("creating missing mount source {}", path);
+  return fs::makeDirs(path, 0755);
+}
+
+}  // namespace coco::config

@@ -1,0 +1,30 @@
+// Where tool configs live (XDG directories), tool names, and mount sources.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace coco::config {
+
+struct Paths {
+  std::string home, dataHome, configHome, cacheHome;  // XDG_* with the usual defaults under $HOME
+  std::string toolsDir() const;                        // dataHome + "/coco/tools"
+  static Result<Paths> fromEnvironment();              // error if HOME is unset or relative
+};
+
+// [A-Za-z0-9][A-Za-z0-9._+-]*: a name that is safe as a file name and a symlink.
+bool isValidToolName(std::string_view name);
+
+// NAME.json | NAME.yaml | NAME.yml in dir; an Error if none or more than one.
+Result<std::string> findToolFile(const std::string& toolsDir, const std::string& name);
+
+// "." -> cwd, "~" and "~/x" -> home, relative -> cwd/x; always absolute and normalised.
+std::string expandSource(const std::string& src, const std::string& cwd, const std::string& home);
+
+// A missing source directory is created (mkdir -p) when it lies under home or cwd;
+// elsewhere it is an Error.
+Status ensureSource(const std::string& absSrc, const std::string& cwd, const std::string& home);
+
+}  // namespace coco::config
