@@ -1,10 +1,221 @@
-// Placeholder until the profile compiler lands.
+// Compiling a seccomp profile into one BPF program with libseccomp, and
+// installing it in the sandbox child without allocating.
 #include "engine/seccomp.hpp"
 
-namespace coco::engine {
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-Result<SeccompProgram> compileProfile(const std::string& path) {
-  return Error::make("seccomp profile {}: compiler not implemented", path);
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "engine/seccomp_profile.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::engine {
+namespace {
+
+// The override program's "no rule matched" action, rewritten into a jump to
+// the main program after export. A profile may not use it in override rules.
+constexpr uint32_t kChainMarker = SCMP_ACT_TRACE(0xC0C0);
+// Other ABIs (x86/x32 on x86_64) have other syscall numbers: never let them in.
+constexpr uint32_t kBadArchAction = SCMP_ACT_KILL_PROCESS;
+// libseccomp's bound for native syscall numbers: above it are x32 calls and -1.
+constexpr uint32_t kX32SyscallBit = 0x40000000;
+
+// One libseccomp rule: a syscall number, an action and ANDed comparisons.
+struct Entry {
+  int nr = 0;
+  uint32_t action = 0;
+  std::vector<scmp_arg_cmp> conds;
+  std::string label;  // profile entry and syscall name, for messages
+};
+
+struct Plan {
+  std::vector<Entry> main;      // libseccomp semantics
+  std::vector<Entry> override;  // conditional rules shadowed by an unconditional one
+  int maxNr = -1;               // highest syscall number the profile names
+};
+
+scmp_arg_cmp toCmp(const SeccompArg& arg) {
+  return scmp_arg_cmp{arg.index, arg.op, arg.value, arg.valueTwo};
+}
+
+// libseccomp cannot AND two comparisons of the same argument; like runc, such
+// a rule becomes one rule per comparison (ORed).
+std::vector<std::vector<scmp_arg_cmp>> conditionSets(const SeccompRule& rule) {
+  std::set<unsigned> seen;
+  bool repeated = false;
+  for (const auto& arg : rule.args) repeated |= !seen.insert(arg.index).second;
+  std::vector<std::vector<scmp_arg_cmp>> sets;
+  if (!repeated) {
+    sets.emplace_back();
+    for (const auto& arg : rule.args) sets.back().push_back(toCmp(arg));
+    return sets;
+  }
+  for (const auto& arg : rule.args) sets.push_back({toCmp(arg)});
+  return sets;
+}
+
+// Syscalls of other arches or kernels resolve to nothing (or to libseccomp's
+// negative pseudo numbers) on this one.
+int resolveNative(const std::string& name) {
+  int nr = seccomp_syscall_resolve_name(name.c_str());
+  return nr < 0 ? -1 : nr;
+}
+
+void addRule(Plan& plan, const SeccompRule& rule, const std::string& name, int nr) {
+  for (auto& conds : conditionSets(rule)) {
+    plan.main.push_back(Entry{nr, rule.action, std::move(conds), fmt::format("{}: {}", rule.label, name)});
+  }
+}
+
+// Moves conditional rules of syscalls that also have an unconditional rule to
+// the override program; libseccomp would otherwise drop them.
+void splitOverrides(Plan& plan) {
+  std::set<int> unconditional;
+  for (const auto& e : plan.main) {
+    if (e.conds.empty()) unconditional.insert(e.nr);
+  }
+  std::vector<Entry> main;
+  for (auto& e : plan.main) {
+    bool shadowed = !e.conds.empty() && unconditional.count(e.nr);
+    (shadowed ? plan.override : main).push_back(std::move(e));
+  }
+  plan.main = std::move(main);
+}
+
+Plan planRules(const SeccompProfile& profile, const SeccompHost& host) {
+  Plan plan;
+  for (const auto& rule : profile.rules) {
+    bool applies = ruleApplies(rule, host);
+    for (const auto& name : rule.names) {
+      int nr = resolveNative(name);
+      if (nr < 0) {
+        log::debug("seccomp: {}: no syscall \"{}\" on this arch/libseccomp, skipped", rule.label, name);
+        continue;
+      }
+      plan.maxNr = std::max(plan.maxNr, nr);
+      if (applies) addRule(plan, rule, name, nr);
+    }
+    if (!applies) log::debug("seccomp: {}: includes/excludes do not match this host, skipped", rule.label);
+  }
+  splitOverrides(plan);
+  return plan;
+}
+
+using FilterCtx = std::unique_ptr<void, decltype(&seccomp_release)>;
+
+Result<FilterCtx> newFilter(uint32_t defaultAction) {
+  FilterCtx ctx(seccomp_init(defaultAction), &seccomp_release);
+  if (!ctx) return Error::make("seccomp_init failed");
+  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, kBadArchAction);
+  // The engine sets no_new_privs itself; the filter is only exported here.
+  if (rc == 0) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+  if (rc < 0) return Error::withErrno(-rc, "seccomp_attr_set");
+  // A binary tree keeps long allow lists cheap per syscall; optional.
+  if (seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0) log::debug("seccomp: no binary-tree optimisation");
+  return ctx;
+}
+
+Status addEntries(scmp_filter_ctx ctx, uint32_t defaultAction, const std::vector<Entry>& entries) {
+  for (const auto& e : entries) {
+    // libseccomp refuses rules that repeat the default action; they are no-ops.
+    if (e.action == defaultAction) continue;
+    if (e.action == kChainMarker) return Error::make("{}: SCMP_ACT_TRACE with errnoRet 49344 is reserved", e.label);
+    int rc = seccomp_rule_add_array(ctx, e.action, e.nr, static_cast<unsigned>(e.conds.size()), e.conds.data());
+    if (rc < 0) return Error::withErrno(-rc, fmt::format("{}: libseccomp refused the rule", e.label));
+  }
+  return okStatus();
+}
+
+Result<std::vector<sock_filter>> exportBpf(scmp_filter_ctx ctx) {
+  UniqueFd fd(::memfd_create("coco-seccomp", MFD_CLOEXEC));
+  if (!fd) return Error::fromErrno("memfd_create");
+  int rc = seccomp_export_bpf(ctx, fd.get());
+  if (rc < 0) return Error::withErrno(-rc, "seccomp_export_bpf");
+  COCO_ASSIGN(std::string bytes, fs::readFile(fmt::format("/proc/self/fd/{}", fd.get())));
+  if (bytes.size() % sizeof(sock_filter) != 0) return Error::make("seccomp_export_bpf: truncated program");
+  std::vector<sock_filter> out(bytes.size() / sizeof(sock_filter));
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+Result<std::vector<sock_filter>> buildBpf(uint32_t defaultAction, const std::vector<Entry>& entries) {
+  COCO_ASSIGN(FilterCtx ctx, newFilter(defaultAction));
+  COCO_TRY(addEntries(ctx.get(), defaultAction, entries));
+  return exportBpf(ctx.get());
+}
+
+// Native syscalls above the profile's highest fail with ENOSYS instead of the
+// default errno: a newer libc then falls back (fchmodat2 -> fchmodat, ...).
+std::vector<sock_filter> enosysPrefix(int maxNr) {
+  uint32_t arch = seccomp_arch_native();
+  std::vector<sock_filter> p = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(maxNr), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SCMP_ACT_ERRNO(ENOSYS)),
+  };
+  return p;
+}
+
+// The override program falls through to the main one where it found no rule.
+void chainInto(std::vector<sock_filter>& program) {
+  for (size_t i = 0; i < program.size(); ++i) {
+    sock_filter& ins = program[i];
+    if (ins.code == (BPF_RET | BPF_K) && ins.k == kChainMarker) {
+      ins = BPF_JUMP(BPF_JMP | BPF_JA, static_cast<uint32_t>(program.size() - i - 1), 0, 0);
+    }
+  }
+}
+
+bool defaultDenies(uint32_t action) { return action != SCMP_ACT_ALLOW && action != SCMP_ACT_LOG; }
+
+Result<SeccompProgram> compile(const SeccompProfile& profile, const SeccompHost& host) {
+  Plan plan = planRules(profile, host);
+  SeccompProgram program;
+  if (defaultDenies(profile.defaultAction) && plan.maxNr >= 0) program.filter = enosysPrefix(plan.maxNr);
+  if (!plan.override.empty()) {
+    COCO_ASSIGN(auto override, buildBpf(kChainMarker, plan.override));
+    chainInto(override);
+    program.filter.insert(program.filter.end(), override.begin(), override.end());
+  }
+  COCO_ASSIGN(auto main, buildBpf(profile.defaultAction, plan.main));
+  program.filter.insert(program.filter.end(), main.begin(), main.end());
+  if (program.filter.size() > BPF_MAXINSNS)
+    return Error::make("the program has {} instructions, more than the kernel's {}", program.filter.size(), BPF_MAXINSNS);
+  log::debug("seccomp: {} rules, {} override rules, {} BPF instructions", plan.main.size(), plan.override.size(),
+             program.filter.size());
+  return program;
+}
+
+}  // namespace
+
+Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options) {
+  auto text = fs::readFile(path);
+  if (!text) return std::move(text).error().wrap("reading seccomp profile");
+  COCO_ASSIGN(SeccompProfile profile, parseProfile(*text, path));
+  auto program = compile(profile, currentHost(options.capabilities));
+  if (!program) return std::move(program).error().wrap(fmt::format("seccomp profile {}", path));
+  return program;
+}
+
+int installProgramRaw(const sock_fprog* prog) {
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) == 0) return 0;
+  if (errno != ENOSYS) return errno;
+  // Kernels before 3.17 only have the prctl form.
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0) == 0) return 0;
+  return errno;
 }
 
 }  // namespace coco::engine

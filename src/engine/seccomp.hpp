@@ -18,7 +18,29 @@ struct SeccompProgram {
   }
 };
 
-// Compiles the profile at `path` for the native architecture.
-Result<SeccompProgram> compileProfile(const std::string& path);
+struct SeccompOptions {
+  // Capabilities the sandboxed process keeps ("CAP_CHOWN", ...). Profile rules
+  // that include/exclude on caps are judged against this set; the tool runs
+  // with none.
+  std::vector<std::string> capabilities;
+};
+
+// Compiles the profile at `path` for the native architecture only: other ABIs
+// (x86 and x32 on x86_64) are killed, since their syscall tables differ and
+// cannot be filtered with the same rules. Semantics beyond libseccomp's:
+//  - a rule with argument conditions overrides an unconditional rule for the
+//    same syscall (libseccomp alone would drop it), so "allow ioctl" plus
+//    "deny ioctl TIOCSTI" means what it says;
+//  - when the default action denies, syscalls newer than any the profile names
+//    fail with ENOSYS (as runc/crun do), so libc falls back to older calls;
+//  - unknown syscall names are skipped (profiles list other kernels' calls).
+// For SCMP_CMP_MASKED_EQ, "value" is the mask and "valueTwo" the datum, as in
+// runc and crun.
+Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options = {});
+
+// Installs `prog` on the calling thread: async-signal-safe, no allocation, for
+// the code between clone and execve. no_new_privs must already be set (or
+// CAP_SYS_ADMIN held). Returns 0 or an errno.
+int installProgramRaw(const sock_fprog* prog);
 
 }  // namespace coco::engine

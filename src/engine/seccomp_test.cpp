@@ -1,11 +1,460 @@
+// Tests for the seccomp compiler: the real default profile is installed in a
+// forked child and every promised denial is tried for real.
 #include "engine/seccomp.hpp"
 
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "coco_config.h"
+#include "util/fs.hpp"
+
+extern char** environ;
 
 namespace coco::engine {
 namespace {
 
-TEST(Seccomp, MissingProfileIsAnError) { EXPECT_FALSE(compileProfile("/nonexistent.json").ok()); }
+using nlohmann::json;
+
+const std::string kDefaultProfile = std::string(COCO_SOURCE_ROOT) + "/seccomp-profiles/default.json";
+
+// An errno no kernel path returns, so a denial is known to come from the filter.
+constexpr int kMarkErrno = 4000;
+
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/coco-seccomp-test-XXXXXX";
+    path_ = ::mkdtemp(name) ? name : "";
+  }
+  ~TempDir() { (void)fs::removeTree(path_); }
+  const std::string& path() const { return path_; }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::string file = path_ + "/" + name;
+    EXPECT_TRUE(fs::writeFileAtomic(file, text).ok());
+    return file;
+  }
+
+ private:
+  std::string path_;
+};
+
+struct ChildResult {
+  int status = 0;
+  std::string report;  // what the child wrote: empty when all went well
+};
+
+// Runs `body` in a child under `program`; the body returns "" or a description
+// of what went wrong.
+ChildResult runFiltered(const SeccompProgram& program, const std::function<std::string()>& body) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {-1, "pipe failed"};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    struct rlimit noCore {0, 0};
+    ::setrlimit(RLIMIT_CORE, &noCore);  // a SIGSYS kill is expected in some tests
+    std::string report;
+    sock_fprog prog = program.fprog();
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report = "PR_SET_NO_NEW_PRIVS failed";
+    else if (int err = installProgramRaw(&prog); err != 0) report = std::string("install: ") + std::strerror(err);
+    else report = body();
+    (void)!::write(fds[1], report.data(), report.size());
+    ::_exit(report.empty() ? 0 : 1);
+  }
+  ::close(fds[1]);
+  ChildResult result;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) result.report.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  ::waitpid(pid, &result.status, 0);
+  return result;
+}
+
+SeccompProgram compileOrDie(const std::string& path, const SeccompOptions& options = {}) {
+  auto program = compileProfile(path, options);
+  EXPECT_TRUE(program.ok()) << (program.ok() ? "" : program.error().describe());
+  return program.ok() ? std::move(program).value() : SeccompProgram{};
+}
+
+std::string compileError(const std::string& path) {
+  auto program = compileProfile(path);
+  EXPECT_FALSE(program.ok());
+  return program.ok() ? "" : program.error().describe();
+}
+
+int devNull() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+// A syscall the default profile must refuse, and with which errno. `byDefault`:
+// refused by the default action, whose errno the marked profile changes.
+struct Denial {
+  const char* name;
+  long (*call)();
+  int expected;
+  bool byDefault;
+};
+
+const Denial kDenials[] = {
+    {"ioctl TIOCSTI", [] { char c = 'x'; return long{::ioctl(devNull(), TIOCSTI, &c)}; }, EPERM, false},
+    {"ioctl TIOCSTI | 1<<32", [] { char c = 'x'; return ::syscall(SYS_ioctl, devNull(), TIOCSTI | (1UL << 32), &c); },
+     EPERM, false},
+    {"ioctl TIOCLINUX", [] { char c = 0; return long{::ioctl(devNull(), TIOCLINUX, &c)}; }, EPERM, false},
+    {"ioctl TIOCLINUX | 1<<32", [] { char c = 0; return ::syscall(SYS_ioctl, devNull(), TIOCLINUX | (1UL << 32), &c); },
+     EPERM, false},
+    {"unshare(CLONE_NEWUSER)", [] { return long{::unshare(CLONE_NEWUSER)}; }, EPERM, true},
+    {"unshare(CLONE_NEWNS)", [] { return long{::unshare(CLONE_NEWNS)}; }, EPERM, true},
+    {"clone(CLONE_NEWUSER)",
+     [] {
+       long r = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+       if (r == 0) ::_exit(0);  // the filter failed and we are the new child
+       return r;
+     },
+     EPERM, true},
+    {"clone3", [] { return ::syscall(SYS_clone3, nullptr, 0); }, ENOSYS, false},
+    {"setns", [] { return ::syscall(SYS_setns, -1, 0); }, EPERM, true},
+    {"io_uring_setup", [] { return ::syscall(SYS_io_uring_setup, 1, nullptr); }, EPERM, true},
+    {"io_uring_enter", [] { return ::syscall(SYS_io_uring_enter, -1, 0, 0, 0, nullptr, 0); }, EPERM, true},
+    {"io_uring_register", [] { return ::syscall(SYS_io_uring_register, -1, 0, nullptr, 0); }, EPERM, true},
+    {"keyctl", [] { return ::syscall(SYS_keyctl, 0 /*KEYCTL_GET_KEYRING_ID*/, -3, 0); }, EPERM, true},
+    {"add_key", [] { return ::syscall(SYS_add_key, "user", "coco", "x", 1, -3); }, EPERM, true},
+    {"request_key", [] { return ::syscall(SYS_request_key, "user", "coco", nullptr, 0); }, EPERM, true},
+    {"bpf", [] { return ::syscall(SYS_bpf, 0, nullptr, 0); }, EPERM, true},
+    {"userfaultfd", [] { return ::syscall(SYS_userfaultfd, 0); }, EPERM, true},
+    {"perf_event_open", [] { return ::syscall(SYS_perf_event_open, nullptr, 0, -1, -1, 0); }, EPERM, true},
+    {"mount", [] { return ::syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, nullptr); }, EPERM, true},
+    {"umount2", [] { return ::syscall(SYS_umount2, "/tmp", 0); }, EPERM, true},
+    {"pivot_root", [] { return ::syscall(SYS_pivot_root, "/", "/"); }, EPERM, true},
+    {"fsopen", [] { return ::syscall(SYS_fsopen, "tmpfs", 0); }, EPERM, true},
+    {"fsconfig", [] { return ::syscall(SYS_fsconfig, -1, 0, nullptr, nullptr, 0); }, EPERM, true},
+    {"fsmount", [] { return ::syscall(SYS_fsmount, -1, 0, 0); }, EPERM, true},
+    {"fspick", [] { return ::syscall(SYS_fspick, AT_FDCWD, "/", 0); }, EPERM, true},
+    {"open_tree", [] { return ::syscall(SYS_open_tree, AT_FDCWD, "/", 0); }, EPERM, true},
+    {"move_mount", [] { return ::syscall(SYS_move_mount, -1, "", -1, "", 0); }, EPERM, true},
+    {"mount_setattr", [] { return ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0); }, EPERM, true},
+    {"kexec_load", [] { return ::syscall(SYS_kexec_load, 0, 0, nullptr, 0); }, EPERM, true},
+    {"kexec_file_load", [] { return ::syscall(SYS_kexec_file_load, -1, -1, 0, "", 0); }, EPERM, true},
+    {"init_module", [] { return ::syscall(SYS_init_module, nullptr, 0, ""); }, EPERM, true},
+    {"finit_module", [] { return ::syscall(SYS_finit_module, -1, "", 0); }, EPERM, true},
+    {"delete_module", [] { return ::syscall(SYS_delete_module, "coco_none", 0); }, EPERM, true},
+    {"acct", [] { return ::syscall(SYS_acct, nullptr); }, EPERM, true},
+    {"swapon", [] { return ::syscall(SYS_swapon, "/nonexistent", 0); }, EPERM, true},
+    {"swapoff", [] { return ::syscall(SYS_swapoff, "/nonexistent"); }, EPERM, true},
+    {"reboot", [] { return ::syscall(SYS_reboot, 0, 0, 0, nullptr); }, EPERM, true},
+    {"settimeofday", [] { return ::syscall(SYS_settimeofday, nullptr, nullptr); }, EPERM, true},
+    {"clock_settime", [] { return ::syscall(SYS_clock_settime, CLOCK_REALTIME, nullptr); }, EPERM, true},
+    {"clock_adjtime", [] { return ::syscall(SYS_clock_adjtime, CLOCK_REALTIME, nullptr); }, EPERM, true},
+    {"adjtimex", [] { return ::syscall(SYS_adjtimex, nullptr); }, EPERM, true},
+    {"personality(READ_IMPLIES_EXEC)", [] { return ::syscall(SYS_personality, READ_IMPLIES_EXEC); }, EPERM, true},
+    {"open_by_handle_at", [] { return ::syscall(SYS_open_by_handle_at, -1, nullptr, 0); }, EPERM, true},
+    {"socket(AF_VSOCK)", [] { return ::syscall(SYS_socket, 40, SOCK_STREAM, 0); }, EPERM, true},
+    {"socket(AF_VSOCK | 1<<32)", [] { return ::syscall(SYS_socket, 40 | (1UL << 32), SOCK_STREAM, 0); }, EPERM, true},
+    // Newer than anything the profile names: ENOSYS, so libc falls back.
+    {"syscall 1000", [] { return ::syscall(1000); }, ENOSYS, false},
+};
+
+std::string checkDenials(bool marked) {
+  std::string report;
+  for (const auto& d : kDenials) {
+    int expected = marked && d.byDefault ? kMarkErrno : d.expected;
+    errno = 0;
+    long r = d.call();
+    int err = errno;
+    if (r != -1 || err != expected) {
+      report += std::string(d.name) + ": got " + std::to_string(r) + " errno " + std::to_string(err) + ", expected " +
+                std::to_string(expected) + "\n";
+    }
+  }
+  return report;
+}
+
+TEST(SeccompDefault, DeniesWhatItPromises) {
+  auto program = compileOrDie(kDefaultProfile);
+  ASSERT_FALSE(program.filter.empty());
+  auto result = runFiltered(program, [] { return checkDenials(false); });
+  EXPECT_EQ(result.report, "");
+  EXPECT_TRUE(WIFEXITED(result.status) && WEXITSTATUS(result.status) == 0) << result.status;
+}
+
+// Denials with an unusual default errno: the filter refused, not the kernel.
+TEST(SeccompDefault, DenialsComeFromTheFilter) {
+  auto text = fs::readFile(kDefaultProfile);
+  ASSERT_TRUE(text.ok());
+  json profile = json::parse(*text);
+  profile["defaultErrnoRet"] = kMarkErrno;
+  TempDir dir;
+  auto program = compileOrDie(dir.write("marked.json", profile.dump()));
+  auto result = runFiltered(program, [] { return checkDenials(true); });
+  EXPECT_EQ(result.report, "");
+}
+
+std::string expectOk(const char* what, long r) {
+  if (r >= 0) return "";
+  return std::string(what) + ": " + std::strerror(errno) + "\n";
+}
+
+std::string runChild(const char* path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(path, path, static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return "fork: " + std::string(std::strerror(errno)) + "\n";
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : "fork+exec /bin/true failed\n";
+}
+
+std::string spawnChild(const char* path) {
+  pid_t pid = 0;
+  char* argv[] = {const_cast<char*>(path), nullptr};
+  int err = ::posix_spawn(&pid, path, nullptr, nullptr, argv, environ);
+  if (err != 0) return "posix_spawn: " + std::string(std::strerror(err)) + "\n";
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : "posix_spawn /bin/true failed\n";
+}
+
+std::string startThread() {
+  try {
+    int value = 0;
+    std::thread t([&] { value = 42; });
+    t.join();
+    return value == 42 ? "" : "thread did not run\n";
+  } catch (const std::exception& e) {
+    return std::string("std::thread: ") + e.what() + "\n";
+  }
+}
+
+std::string checkFiles(const std::string& dir) {
+  std::string report;
+  auto status = fs::readFile("/proc/self/status");
+  if (!status.ok() || status->find("Seccomp:\t2") == std::string::npos) report += "not in seccomp filter mode\n";
+  std::string file = dir + "/f";
+  int fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  report += expectOk("open", fd);
+  report += expectOk("write", ::write(fd, "abc", 3));
+  char buf[3];
+  report += expectOk("pread", ::pread(fd, buf, 3, 0));
+  struct statx stx {};
+  report += expectOk("statx", ::statx(AT_FDCWD, file.c_str(), 0, STATX_BASIC_STATS, &stx));
+  long r = ::syscall(452 /*fchmodat2*/, AT_FDCWD, file.c_str(), 0600, 0);
+  if (r != 0 && errno != ENOSYS) report += std::string("fchmodat2: ") + std::strerror(errno) + "\n";
+  report += expectOk("faccessat2", ::syscall(SYS_faccessat2, AT_FDCWD, file.c_str(), R_OK, AT_EACCESS));
+  report += expectOk("close_range", ::syscall(SYS_close_range, 1000, 2000, 0));
+  return report;
+}
+
+std::string checkMisc() {
+  std::string report;
+  char rnd[16];
+  report += expectOk("getrandom", ::getrandom(rnd, sizeof rnd, 0));
+  report += expectOk("memfd_create", ::syscall(SYS_memfd_create, "x", 0));
+  report += expectOk("pidfd_open", ::syscall(SYS_pidfd_open, ::getpid(), 0));
+  int p[2];
+  report += expectOk("pipe2", ::pipe2(p, O_CLOEXEC));
+  int avail = 0;
+  report += expectOk("ioctl FIONREAD", ::ioctl(p[0], FIONREAD, &avail));
+  report += expectOk("socket(AF_UNIX)", ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  report += expectOk("socket(AF_INET)", ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  report += expectOk("personality query", ::syscall(SYS_personality, 0xffffffffUL));
+  report += expectOk("unshare(CLONE_FILES)", ::unshare(CLONE_FILES));
+  return report;
+}
+
+TEST(SeccompDefault, EverydayProgramsStillWork) {
+  auto program = compileOrDie(kDefaultProfile);
+  TempDir dir;
+  auto result = runFiltered(program, [&] {
+    return checkFiles(dir.path()) + checkMisc() + startThread() + runChild("/bin/true") + spawnChild("/bin/true");
+  });
+  EXPECT_EQ(result.report, "");
+}
+
+bool killedBySigsys(const ChildResult& r) { return WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSYS; }
+
+TEST(SeccompDefault, X32SyscallsKill) {
+  auto program = compileOrDie(kDefaultProfile);
+  auto result = runFiltered(program, [] {
+    ::syscall(0x40000000 | SYS_getpid);
+    return std::string("x32 getpid returned");
+  });
+  EXPECT_TRUE(killedBySigsys(result)) << result.status << " " << result.report;
+}
+
+#if defined(__x86_64__)
+TEST(SeccompDefault, I386SyscallsKill) {
+  auto program = compileOrDie(kDefaultProfile);
+  auto result = runFiltered(program, [] {
+    long ret = 20;  // getpid in the i386 table
+    asm volatile("int $0x80" : "+a"(ret) : : "memory");
+    return std::string("int 0x80 returned");
+  });
+  EXPECT_TRUE(killedBySigsys(result)) << result.status << " " << result.report;
+}
+#endif
+
+// --- Profile semantics, with getpid/getppid (they ignore their arguments). ---
+
+std::string errnoOf(long r) { return r == -1 ? std::to_string(errno) : "ok"; }
+
+std::string profileWith(const json& syscalls, const char* defaultAction = "SCMP_ACT_ALLOW") {
+  return json{{"defaultAction", defaultAction}, {"syscalls", syscalls}}.dump();
+}
+
+TEST(SeccompSemantics, ArgumentRulesOverrideAnUnconditionalRule) {
+  TempDir dir;
+  json rules = json::array({
+      {{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 77}},
+      {{"names", {"getppid"}}, {"action", "SCMP_ACT_ALLOW"}, {"args", {{{"index", 0}, {"value", 5}, {"op", "SCMP_CMP_EQ"}}}}},
+      {{"names", {"getpid"}}, {"action", "SCMP_ACT_ALLOW"}},
+      {{"names", {"getpid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 78},
+       {"args", {{{"index", 0}, {"value", 0xffffffff}, {"valueTwo", 7}, {"op", "SCMP_CMP_MASKED_EQ"}}}}},
+      // What the child needs to report and exit.
+      {{"names", {"write", "exit", "exit_group", "brk", "mmap", "munmap", "mremap"}}, {"action", "SCMP_ACT_ALLOW"}},
+  });
+  auto program = compileOrDie(dir.write("p.json", profileWith(rules, "SCMP_ACT_ERRNO")));
+  auto result = runFiltered(program, [] {
+    std::string out = errnoOf(::syscall(SYS_getppid, 5)) + " " + errnoOf(::syscall(SYS_getppid, 6)) + " " +
+                      errnoOf(::syscall(SYS_getpid, 7)) + " " + errnoOf(::syscall(SYS_getpid, 7 | (1UL << 40))) + " " +
+                      errnoOf(::syscall(SYS_getpid, 8));
+    return out == "ok 77 78 78 ok" ? "" : out;
+  });
+  EXPECT_EQ(result.report, "");
+}
+
+TEST(SeccompSemantics, RepeatedArgumentIndexMeansOr) {
+  TempDir dir;
+  json rules = json::array({{{"names", {"getpid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 77},
+                             {"args",
+                              {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}},
+                               {{"index", 0}, {"value", 2}, {"op", "SCMP_CMP_EQ"}}}}}});
+  auto program = compileOrDie(dir.write("p.json", profileWith(rules)));
+  auto result = runFiltered(program, [] {
+    std::string out = errnoOf(::syscall(SYS_getpid, 1)) + " " + errnoOf(::syscall(SYS_getpid, 2)) + " " +
+                      errnoOf(::syscall(SYS_getpid, 3));
+    return out == "77 77 ok" ? "" : out;
+  });
+  EXPECT_EQ(result.report, "");
+}
+
+json deniedIf(const char* syscall, int err, json condition, const char* kind = "includes") {
+  return {{"names", {syscall}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", err}, {kind, std::move(condition)}};
+}
+
+TEST(SeccompSemantics, IncludesAndExcludes) {
+  TempDir dir;
+  json rules = json::array({
+      deniedIf("getpid", 71, {{"caps", {"CAP_SYS_ADMIN"}}}),
+      deniedIf("getppid", 72, {{"minKernel", "99.0"}}),
+      deniedIf("gettid", 73, {{"arches", {"s390x"}}}),
+      deniedIf("getuid", 74, {{"minKernel", "3.0"}}, "excludes"),
+      deniedIf("getgid", 75, {{"arches", {"amd64", "arm64"}}}),
+  });
+  std::string path = dir.write("p.json", profileWith(rules));
+  auto probe = [] {
+    return errnoOf(::syscall(SYS_getpid)) + " " + errnoOf(::syscall(SYS_getppid)) + " " +
+           errnoOf(::syscall(SYS_gettid)) + " " + errnoOf(::syscall(SYS_getuid)) + " " + errnoOf(::syscall(SYS_getgid));
+  };
+  auto noCaps = runFiltered(compileOrDie(path), probe);
+  auto admin = runFiltered(compileOrDie(path, SeccompOptions{{"CAP_SYS_ADMIN"}}), probe);
+#if defined(__x86_64__) || defined(__aarch64__)
+  EXPECT_EQ(noCaps.report, "ok ok ok ok 75");
+  EXPECT_EQ(admin.report, "71 ok ok ok 75");
+#endif
+}
+
+TEST(SeccompSemantics, UnknownSyscallNamesAreSkipped) {
+  TempDir dir;
+  json rules = json::array({{{"names", {"getpid", "no_such_syscall", "socketcall"}}, {"action", "SCMP_ACT_ERRNO"}}});
+  auto program = compileOrDie(dir.write("p.json", profileWith(rules)));
+  auto result = runFiltered(program, [] { return errnoOf(::syscall(SYS_getpid)) == "1" ? "" : "getpid allowed"; });
+  EXPECT_EQ(result.report, "");
+}
+
+TEST(SeccompSemantics, AllowAllProfileCompiles) {
+  TempDir dir;
+  auto program = compileOrDie(dir.write("p.json", R"({"defaultAction": "SCMP_ACT_ALLOW"})"));
+  EXPECT_FALSE(program.filter.empty());
+  auto result = runFiltered(program, [] { return startThread() + runChild("/bin/true"); });
+  EXPECT_EQ(result.report, "");
+}
+
+// --- Bad input: each error names the file and the offending entry. ---
+
+TEST(SeccompErrors, MissingFile) {
+  auto program = compileProfile("/nonexistent/profile.json");
+  ASSERT_FALSE(program.ok());
+  EXPECT_EQ(program.error().code(), ENOENT);
+  EXPECT_NE(program.error().message().find("/nonexistent/profile.json"), std::string::npos);
+}
+
+struct BadProfile {
+  const char* text;
+  const char* message;  // expected after "seccomp profile PATH: "
+};
+
+const BadProfile kBadProfiles[] = {
+    {"{\n  \"defaultAction\": \n}", "invalid JSON at line 3"},
+    {"[]", "the top level must be an object"},
+    {"{}", "\"defaultAction\" is required"},
+    {R"({"defaultAction": "SCMP_ACT_FOO"})", "unknown action \"SCMP_ACT_FOO\""},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": {}})", "\"syscalls\" must be an array"},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_FOO"}]})",
+     "syscalls[0] (read): unknown action \"SCMP_ACT_FOO\""},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO",
+       "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_FOO"}]}]})",
+     "syscalls[0] (read) args[0]: unknown op \"SCMP_CMP_FOO\""},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO",
+       "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]})",
+     "syscalls[0] (read) args[0]: \"index\" must be an integer from 0 to 5"},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO",
+       "arg": []}]})",
+     "syscalls[0]: unknown key \"arg\""},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
+       "includes": {"arches": ["vax"]}}]})",
+     "syscalls[0] (read) includes: unknown architecture \"vax\""},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_VAX"]})",
+     "architectures: unknown architecture \"SCMP_ARCH_VAX\""},
+    {R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 5000})",
+     "\"defaultErrnoRet\" must be an integer from 0 to 4095"},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ALLOW"}]})",
+     "syscalls[0]: \"names\" must list at least one syscall"},
+    {R"({"defaultAction": "SCMP_ACT_NOTIFY"})", "SCMP_ACT_NOTIFY is not supported"},
+    {R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
+       "includes": {"minKernel": "new"}}]})",
+     "syscalls[0] (read) includes: \"minKernel\" must be a string like \"4.8\""},
+};
+
+TEST(SeccompErrors, BadProfilesAreRefusedWithAClearMessage) {
+  TempDir dir;
+  for (const auto& bad : kBadProfiles) {
+    std::string path = dir.write("bad.json", bad.text);
+    std::string message = compileError(path);
+    std::string expected = "seccomp profile " + path + ": " + bad.message;
+    EXPECT_EQ(message.substr(0, expected.size()), expected) << bad.text;
+  }
+}
 
 }  // namespace
 }  // namespace coco::engine
