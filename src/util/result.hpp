@@ -35,12 +35,22 @@ class Error {
   static Error withErrno(int err, std::string message) { return Error(err, std::move(message)); }
 
   Error wrap(std::string_view context) const& {
-    return Error(errno_, fmt::format("{}: {}", context, message_));
+    Error e(errno_, fmt::format("{}: {}", context, message_));
+    e.exitCode_ = exitCode_;
+    return e;
   }
   Error wrap(std::string_view context) && {
     message_ = fmt::format("{}: {}", context, message_);
     return std::move(*this);
   }
+
+  // The exit status this failure should give the user's command (126 cannot be
+  // invoked, 127 not found); 0 means "coco's own error" (125).
+  Error withExitCode(int status) && {
+    exitCode_ = status;
+    return std::move(*this);
+  }
+  int exitCode() const { return exitCode_; }
 
   int code() const { return errno_; }
   const std::string& message() const { return message_; }
@@ -53,6 +63,7 @@ class Error {
 
  private:
   int errno_ = 0;
+  int exitCode_ = 0;
   std::string message_;
 };
 

@@ -1,0 +1,174 @@
+// Prepares the ChildPlan from a RunSpec in the parent, where allocation is fine.
+#include "engine/child_plan.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "engine/workspace_guard.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace coco::engine {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// A directory owned by the user where the child mounts its scratch tmpfs. Any
+// number of concurrent sandboxes share it: each mounts in its own namespace.
+Result<std::string> stagingDir() {
+  std::string base;
+  if (const char* rt = std::getenv("XDG_RUNTIME_DIR"); rt && rt[0] == '/' && fs::isDirectory(rt)) {
+    base = std::string(rt) + "/coco";
+  } else if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && cache[0] == '/') {
+    base = std::string(cache) + "/coco";
+  } else if (const char* home = std::getenv("HOME"); home && home[0] == '/') {
+    base = std::string(home) + "/.cache/coco";
+  } else {
+    return Error::make("neither XDG_RUNTIME_DIR nor HOME is set: no place for the sandbox's scratch mount");
+  }
+  std::string dir = base + "/staging";
+  COCO_TRY(fs::makeDirs(dir, 0700));
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return Error::fromErrno("stat {}", dir);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid())
+    return Error::make("{} is not a directory owned by you; remove it", dir);
+  return dir;
+}
+
+Status checkOverlayPath(const std::string& path) {
+  if (path.find_first_of(":,") != std::string::npos)
+    return Error::make("layer path {} contains ':' or ',', which overlayfs cannot take", path);
+  if (!fs::isDirectory(path)) return Error::withErrno(ENOENT, fmt::format("layer {} is not a directory", path));
+  return {};
+}
+
+Status planOverlay(const RunSpec& spec, ChildPlan& plan) {
+  if (spec.layers.empty()) return Error::make("no root file system layers given");
+  COCO_ASSIGN(plan.stagingDir, stagingDir());
+  plan.rootDir = plan.stagingDir + "/root";
+  std::string lower;
+  for (const auto& layer : spec.layers) {
+    COCO_TRY(checkOverlayPath(layer));
+    if (!lower.empty()) lower += ':';
+    lower += layer;
+  }
+  if (!spec.upperDir.empty()) {
+    plan.persistentUpper = true;
+    plan.upperDir = spec.upperDir;
+    plan.workDir = spec.upperDir + "-work";
+    COCO_TRY(checkOverlayPath(plan.upperDir));
+    COCO_TRY(fs::makeDirs(plan.workDir, 0700));
+  } else {
+    plan.upperDir = plan.stagingDir + "/upper";
+    plan.workDir = plan.stagingDir + "/work";
+  }
+  plan.overlayOptions =
+      fmt::format("lowerdir={},upperdir={},workdir={},userxattr", lower, plan.upperDir, plan.workDir);
+  if (plan.overlayOptions.size() >= 4000) return Error::make("too many image layers for one overlay mount");
+  return {};
+}
+
+Status planBinds(const RunSpec& spec, ChildPlan& plan) {
+  std::vector<PlannedBind> binds;
+  for (const auto& m : spec.mounts) {
+    if (m.src.empty() || m.src.front() != '/') return Error::make("mount source {} is not absolute", m.src);
+    std::string dst = fs::normalize(m.dst);
+    if (m.dst.empty() || m.dst.front() != '/' || dst == "/")
+      return Error::make("mount destination '{}' must be an absolute path below /", m.dst);
+    struct stat st;
+    if (::stat(m.src.c_str(), &st) != 0) return Error::fromErrno("mount source {}", m.src);
+    binds.push_back({m.src, dst, m.readOnly, S_ISDIR(st.st_mode)});
+  }
+  // Parents before children, so /workspace/sub lands inside /workspace.
+  std::stable_sort(binds.begin(), binds.end(), [](const PlannedBind& a, const PlannedBind& b) {
+    return std::count(a.dst.begin(), a.dst.end(), '/') < std::count(b.dst.begin(), b.dst.end(), '/');
+  });
+  for (const auto& b : binds) {
+    plan.binds.push_back(b);
+    if (spec.workspaceGuard) addGuardBinds(b, plan.binds);
+  }
+  return {};
+}
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    if (!dir.empty() && dir.front() == '/') out.push_back(dir);  // relative entries are unsafe
+    i = j + 1;
+  }
+  return out;
+}
+
+void planProcess(const RunSpec& spec, ChildPlan& plan) {
+  plan.argvStore = spec.argv;
+  std::string path = kDefaultPath;
+  for (const auto& [k, v] : spec.env) {
+    plan.envStore.push_back(k + "=" + v);
+    if (k == "PATH") path = v;
+  }
+  plan.searchPath = splitPath(path);
+  for (auto& s : plan.argvStore) plan.argv.push_back(s.data());
+  plan.argv.push_back(nullptr);
+  for (auto& s : plan.envStore) plan.envp.push_back(s.data());
+  plan.envp.push_back(nullptr);
+  plan.workdir = spec.workdir.empty() ? "/" : fs::normalize(spec.workdir);
+}
+
+Result<std::string> hostFile(const char* path) {
+  auto content = fs::readFile(path);
+  if (!content) return std::move(content).error().wrap("network: host");
+  return content;
+}
+
+Status planEtc(const RunSpec& spec, ChildPlan& plan) {
+  plan.hostname = spec.hostname.empty() ? "coco" : spec.hostname;
+  plan.hostnameFile = plan.hostname + "\n";
+  if (spec.network == Network::Host) {
+    COCO_ASSIGN(plan.hostsFile, hostFile("/etc/hosts"));
+    COCO_ASSIGN(plan.resolvFile, hostFile("/etc/resolv.conf"));
+    plan.newNetns = false;
+    return {};
+  }
+  plan.hostsFile = fmt::format(
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n", plan.hostname);
+  // With no gateway nothing answers on loopback, so lookups fail at once.
+  plan.resolvFile = "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n";
+  return {};
+}
+
+int readLastCap() {
+  auto text = fs::readFile("/proc/sys/kernel/cap_last_cap");
+  if (!text) return 40;
+  return std::atoi(text->c_str());
+}
+
+}  // namespace
+
+Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty) {
+  if (spec.argv.empty() || spec.argv.front().empty()) return Error::make("no command to run");
+  ChildPlan plan;
+  COCO_TRY(planOverlay(spec, plan));
+  COCO_TRY(planBinds(spec, plan));
+  COCO_TRY(planEtc(spec, plan));
+  planProcess(spec, plan);
+  plan.mkdirs.push_back(plan.workdir);
+  plan.tty = tty;
+  plan.installPhase = spec.installPhase;
+  plan.lastCap = readLastCap();
+  if (!spec.seccompProfile.empty()) {
+    auto program = compileProfile(spec.seccompProfile);
+    if (!program) return std::move(program).error().wrap("seccomp");
+    plan.seccomp = std::move(*program);
+  }
+  return plan;
+}
+
+}  // namespace coco::engine

@@ -1,0 +1,53 @@
+// ChildPlan: everything the sandbox child needs, prepared by the parent before
+// clone so the child only reads it (no allocation between clone and execve).
+#pragma once
+
+#include <sys/ioctl.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/run_spec.hpp"
+#include "engine/seccomp.hpp"
+#include "util/result.hpp"
+
+namespace coco::engine {
+
+struct PlannedBind {
+  std::string src;  // host path
+  std::string dst;  // path inside the new root
+  bool readOnly = false;
+  bool isDir = true;
+};
+
+struct ChildPlan {
+  std::string stagingDir;      // host dir; the child mounts its scratch tmpfs here
+  std::string rootDir;         // stagingDir + "/root": the overlay mount point
+  std::string upperDir;        // overlay upper (in the scratch tmpfs unless persistent)
+  std::string workDir;         // overlay work dir
+  bool persistentUpper = false;
+  std::string overlayOptions;  // lowerdir=...,upperdir=...,workdir=...,userxattr
+  std::vector<PlannedBind> binds;  // config mounts, then workspace-guard binds
+  std::vector<std::string> mkdirs;  // directories to create in the new root
+  std::string hostname;
+  std::string hostnameFile;  // hostname + "\n"
+  std::string hostsFile;
+  std::string resolvFile;
+  std::string workdir;
+  std::vector<std::string> argvStore;
+  std::vector<std::string> envStore;
+  std::vector<char*> argv;  // null-terminated, points into argvStore
+  std::vector<char*> envp;
+  std::vector<std::string> searchPath;  // PATH entries used to find argv[0]
+  bool newNetns = true;
+  bool tty = false;
+  winsize windowSize{};
+  SeccompProgram seccomp;
+  bool installPhase = false;
+  int lastCap = 40;
+};
+
+// Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp).
+Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty);
+
+}  // namespace coco::engine

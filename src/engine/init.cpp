@@ -1,0 +1,138 @@
+// The sandbox's init process.
+#include "engine/init.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/child_report.hpp"
+#include "engine/process.hpp"
+#include "engine/rootfs.hpp"
+
+namespace coco::engine {
+
+namespace {
+
+bool loopbackUp() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return fail("socket for loopback setup");
+  struct ifreq ifr = {};
+  std::strcpy(ifr.ifr_name, "lo");
+  bool ok = ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  ok = ok && ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+  ::close(s);
+  return ok || fail("bringing up the loopback interface");
+}
+
+bool sendFd(int sock, int fd) {
+  char byte = 'm';
+  struct iovec iov = {&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+// The pty comes from the sandbox's own devpts, so the tool sees it in /dev/pts.
+int openPty(const ChildPlan& plan, int sock) {
+  int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return fail("open /dev/ptmx"), -1;
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) return fail("unlocking the pty"), -1;
+  if (::ioctl(master, TIOCSWINSZ, &plan.windowSize) != 0) return fail("setting the pty window size"), -1;
+  int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) return fail("opening the pty"), -1;
+  if (!sendFd(sock, master)) return fail("passing the pty to coco"), -1;
+  ::close(master);
+  return slave;
+}
+
+void noop(int) {}
+
+void prepareSignals(sigset_t& set) {
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  struct sigaction sa = {};
+  sa.sa_handler = noop;
+  // pid 1 drops signals it has no handler for, even blocked ones from outside.
+  for (int sig : kForwardedSignals) {
+    sigaddset(&set, sig);
+    ::sigaction(sig, &sa, nullptr);
+  }
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+int statusOf(int wstatus) {
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+  return 125;
+}
+
+[[noreturn]] void superviseTool(pid_t tool, const sigset_t& set) {
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(tool, sig);
+      continue;
+    }
+    int wstatus;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &wstatus, WNOHANG)) > 0)
+      if (pid == tool) _exit(statusOf(wstatus));  // the kernel kills what is left in the pid namespace
+  }
+}
+
+}  // namespace
+
+void runInit(const ChildPlan& plan, InitFds fds) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) _exit(125);
+  char go = 0;
+  // EOF here means coco died or gave up before the id maps were written.
+  if (::read(fds.sync, &go, 1) != 1) _exit(125);
+  ::close(fds.sync);
+  // '2': the subordinate-id helpers mapped the groups, so setgroups is allowed.
+  if (go == '2' && ::setgroups(0, nullptr) != 0) {
+    fail("setgroups");
+    reportAndExit(fds.report);
+  }
+  bool ok = ::sethostname(plan.hostname.c_str(), plan.hostname.size()) == 0 || fail("sethostname");
+  ok = ok && (!plan.newNetns || loopbackUp()) && setupRootfs(plan);
+  if (!ok) reportAndExit(fds.report);
+  int slave = -1;
+  if (plan.tty && (slave = openPty(plan, fds.tty)) < 0) reportAndExit(fds.report);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  sigset_t set;
+  prepareSignals(set);
+  pid_t tool = ::fork();
+  if (tool < 0) {
+    fail("fork");
+    reportAndExit(fds.report);
+  }
+  if (tool == 0) execTool(plan, slave, fds.report);
+  ::close(fds.report);
+  if (slave >= 0) ::close(slave);
+  if (fds.tty >= 0) ::close(fds.tty);
+  superviseTool(tool, set);
+}
+
+}  // namespace coco::engine

@@ -1,0 +1,22 @@
+// PID 1 of the sandbox: finishes the setup, starts the tool, reaps zombies,
+// forwards signals and exits with the tool's status. Runs after clone: no allocation.
+#pragma once
+
+#include <signal.h>
+
+#include "engine/child_plan.hpp"
+
+namespace coco::engine {
+
+struct InitFds {
+  int sync;    // read end: one byte from the parent once the id maps are written
+  int report;  // write end of the failure pipe (close-on-exec)
+  int tty;     // socket to pass the pty master to the parent, or -1
+};
+
+// Signals coco forwards to the tool.
+inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+[[noreturn]] void runInit(const ChildPlan& plan, InitFds fds);
+
+}  // namespace coco::engine

@@ -1,0 +1,123 @@
+// Becoming the tool: the last steps before execve.
+#include "engine/process.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/child_report.hpp"
+
+namespace coco::engine {
+
+namespace {
+
+// What apt and dpkg need in the install phase (chown files, drop to _apt, ...).
+constexpr int kInstallCaps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL,
+                                CAP_SETGID, CAP_SETUID,       CAP_SETFCAP, CAP_SYS_CHROOT};
+
+bool kept(const ChildPlan& plan, int cap) {
+  if (!plan.installPhase) return false;
+  for (int c : kInstallCaps)
+    if (c == cap) return true;
+  return false;
+}
+
+void resetSignals() {
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+bool attachTerminal(int slave) {
+  if (::setsid() < 0) return fail("setsid");
+  if (slave < 0) return true;
+  if (::ioctl(slave, TIOCSCTTY, 0) != 0) return fail("making the pty the controlling terminal");
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(slave, fd) < 0) return fail("dup2 pty");
+  if (slave > 2) ::close(slave);
+  return true;
+}
+
+bool dropCapabilities(const ChildPlan& plan) {
+  if (!plan.installPhase) {
+    // uid 0 must not regain capabilities through execve.
+    unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                         SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+                         SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+    if (::prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return fail("prctl(PR_SET_SECUREBITS)");
+  }
+  for (int cap = 0; cap <= plan.lastCap; ++cap)
+    if (!kept(plan, cap) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+      return fail("prctl(PR_CAPBSET_DROP)");
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    return fail("clearing ambient capabilities");
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int cap : kInstallCaps) {
+    if (!kept(plan, cap)) continue;
+    data[cap / 32].effective |= 1U << (cap % 32);
+    data[cap / 32].permitted |= 1U << (cap % 32);
+  }
+  if (::syscall(SYS_capset, &header, data) != 0) return fail("capset");
+  return true;
+}
+
+bool lockDown(const ChildPlan& plan) {
+  if (!dropCapabilities(plan)) return false;
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("prctl(PR_SET_NO_NEW_PRIVS)");
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return fail("close_range");
+  if (plan.seccomp.filter.empty()) return true;
+  sock_fprog prog = plan.seccomp.fprog();
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return fail("installing the seccomp filter");
+  return true;
+}
+
+[[noreturn]] void execSearch(const ChildPlan& plan, int reportFd) {
+  const char* cmd = plan.argv[0];
+  if (std::strchr(cmd, '/')) {
+    ::execve(cmd, plan.argv.data(), plan.envp.data());
+    int err = errno;
+    failWith(err, err == ENOENT || err == ENOTDIR ? 127 : 126,
+             err == ENOENT ? "command not found:" : "cannot run", cmd);
+    reportAndExit(reportFd);
+  }
+  int denied = 0;
+  char path[PATH_MAX];
+  for (const auto& dir : plan.searchPath) {
+    FixedText(path, sizeof path) << dir.c_str() << "/" << cmd;
+    ::execve(path, plan.argv.data(), plan.envp.data());
+    if (errno != ENOENT && errno != ENOTDIR) denied = errno;
+  }
+  if (denied) failWith(denied, 126, "cannot run", cmd);
+  else failWith(ENOENT, 127, "command not found in the sandbox's PATH:", cmd);
+  reportAndExit(reportFd);
+}
+
+}  // namespace
+
+void execTool(const ChildPlan& plan, int ttySlave, int reportFd) {
+  resetSignals();
+  if (!attachTerminal(ttySlave)) reportAndExit(reportFd);
+  if (::chdir(plan.workdir.c_str()) != 0) {
+    fail("chdir to the working directory", plan.workdir.c_str());
+    reportAndExit(reportFd);
+  }
+  if (!lockDown(plan)) reportAndExit(reportFd);
+  execSearch(plan, reportFd);
+}
+
+}  // namespace coco::engine

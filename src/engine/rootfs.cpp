@@ -1,0 +1,313 @@
+// Child-side mount setup with the new mount API (open_tree, fsopen, move_mount,
+// mount_setattr): every target is an fd reached without following symlinks, so a
+// hostile image cannot redirect a mount outside the new root.
+#include "engine/rootfs.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/child_report.hpp"
+
+namespace coco::engine {
+
+namespace {
+
+// podman's masked and read-only /proc paths.
+constexpr const char* kMaskedPaths[] = {
+    "/proc/acpi",      "/proc/kcore",       "/proc/keys",        "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/proc/interrupts",
+};
+constexpr const char* kReadOnlyPaths[] = {
+    "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+int pathOpen(int dirfd, const char* name, bool wantDir) {
+  int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC | (wantDir ? O_DIRECTORY : 0);
+  return ::openat(dirfd, name, flags);
+}
+
+bool isSymlink(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+int createAndOpen(int dirfd, const char* name, bool wantDir) {
+  if (wantDir) {
+    if (::mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST) return -1;
+  } else {
+    int fd = ::openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST) return -1;
+    if (fd >= 0) ::close(fd);
+  }
+  return pathOpen(dirfd, name, wantDir);
+}
+
+int openComponent(int dirfd, const char* name, bool wantDir, bool create) {
+  int fd = pathOpen(dirfd, name, wantDir);
+  if (fd < 0 && errno == ENOENT && create) fd = createAndOpen(dirfd, name, wantDir);
+  if (fd >= 0 && isSymlink(fd)) {
+    ::close(fd);
+    errno = ELOOP;
+    return -1;
+  }
+  if (fd < 0 && wantDir && errno == ENOTDIR) errno = ELOOP;  // a symlink or a file in the way
+  return fd;
+}
+
+bool moveOnto(int tree, int target, const char* what) {
+  if (::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    return fail("move_mount", what);
+  return true;
+}
+
+bool setAttrs(int tree, unsigned attrs, const char* what) {
+  struct mount_attr attr = {};
+  attr.attr_set = attrs;
+  if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+    return fail("mount_setattr", what);
+  return true;
+}
+
+// Recursive bind of a host path (or an fd with path "") onto target.
+bool bindOnto(int srcDir, const char* src, int target, unsigned attrs, const char* what) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (src[0] ? 0 : AT_EMPTY_PATH);
+  int tree = ::open_tree(srcDir, src, flags);
+  if (tree < 0) return fail("open_tree", what);
+  bool ok = setAttrs(tree, attrs, what) && moveOnto(tree, target, what);
+  ::close(tree);
+  return ok;
+}
+
+// A new file system instance (proc, tmpfs, devpts) mounted onto target.
+bool mountNew(const char* type, const char* const* options, int target, unsigned attrs, const char* what) {
+  int fsfd = ::fsopen(type, FSOPEN_CLOEXEC);
+  if (fsfd < 0) return fail("fsopen", type);
+  for (const char* const* o = options; o && o[0]; o += 2) {
+    int rc = o[1] ? ::fsconfig(fsfd, FSCONFIG_SET_STRING, o[0], o[1], 0)
+                  : ::fsconfig(fsfd, FSCONFIG_SET_FLAG, o[0], nullptr, 0);
+    if (rc != 0) {
+      ::close(fsfd);
+      return fail("fsconfig", o[0]);
+    }
+  }
+  if (::fsconfig(fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    ::close(fsfd);
+    return fail("creating a file system of type", type);
+  }
+  int mnt = ::fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
+  ::close(fsfd);
+  if (mnt < 0) return fail("fsmount", what);
+  bool ok = moveOnto(mnt, target, what);
+  ::close(mnt);
+  return ok;
+}
+
+bool withTarget(int rootfd, const char* path, bool wantDir, bool create, int& fd) {
+  fd = openBeneath(rootfd, path, wantDir, create);
+  if (fd < 0) return fail(errno == ELOOP ? "refusing to mount over a symlink or non-directory at" : "open", path);
+  return true;
+}
+
+bool mountScratch(const ChildPlan& plan) {
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("making / private");
+  if (::mount("tmpfs", plan.stagingDir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
+    return fail("mount tmpfs on", plan.stagingDir.c_str());
+  if (::mkdir(plan.rootDir.c_str(), 0755) != 0) return fail("mkdir", plan.rootDir.c_str());
+  if (!plan.persistentUpper) {
+    if (::mkdir(plan.upperDir.c_str(), 0755) != 0) return fail("mkdir", plan.upperDir.c_str());
+    if (::mkdir(plan.workDir.c_str(), 0700) != 0) return fail("mkdir", plan.workDir.c_str());
+  }
+  if (::mount("overlay", plan.rootDir.c_str(), "overlay", MS_NOSUID | MS_NODEV, plan.overlayOptions.c_str()) != 0)
+    return fail("mounting the overlay root file system (overlayfs with userxattr) with", plan.overlayOptions.c_str());
+  return true;
+}
+
+bool mountBinds(const ChildPlan& plan, int rootfd) {
+  for (const auto& b : plan.binds) {
+    int target;
+    if (!withTarget(rootfd, b.dst.c_str(), b.isDir, true, target)) return false;
+    unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b.readOnly ? MOUNT_ATTR_RDONLY : 0);
+    bool ok = bindOnto(AT_FDCWD, b.src.c_str(), target, attrs, b.src.c_str());
+    ::close(target);
+    if (!ok) return false;
+  }
+  for (const auto& dir : plan.mkdirs) {
+    int fd;
+    if (!withTarget(rootfd, dir.c_str(), true, true, fd)) return false;
+    ::close(fd);
+  }
+  return true;
+}
+
+bool maskProc(int rootfd) {
+  for (const char* path : kMaskedPaths) {
+    int fd = openBeneath(rootfd, path, false, false);
+    if (fd < 0) continue;  // not on this kernel
+    struct stat st;
+    bool ok = ::fstat(fd, &st) == 0;
+    if (ok && S_ISDIR(st.st_mode)) {
+      const char* const opts[] = {"size", "0", nullptr, nullptr};
+      ok = mountNew("tmpfs", opts, fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                    path);
+    } else if (ok) {
+      ok = bindOnto(AT_FDCWD, "/dev/null", fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, path);
+    }
+    ::close(fd);
+    if (!ok) return false;
+  }
+  for (const char* path : kReadOnlyPaths) {
+    int fd = openBeneath(rootfd, path, false, false);
+    if (fd < 0) continue;
+    bool ok = bindOnto(fd, "", fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, path);
+    ::close(fd);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool mountProc(int rootfd) {
+  int target;
+  if (!withTarget(rootfd, "/proc", true, true, target)) return false;
+  bool ok = mountNew("proc", nullptr, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc");
+  ::close(target);
+  return ok && maskProc(rootfd);
+}
+
+bool populateDev(int devfd) {
+  char src[32];
+  for (const char* dev : kDevices) {
+    FixedText(src, sizeof src) << "/dev/" << dev;
+    int target = openComponent(devfd, dev, false, true);
+    if (target < 0) return fail("creating /dev/", dev);
+    bool ok = bindOnto(AT_FDCWD, src, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, src);
+    ::close(target);
+    if (!ok) return false;
+  }
+  const char* const ptsOpts[] = {"newinstance", nullptr, "ptmxmode", "0666", "mode", "0620", nullptr, nullptr};
+  const char* const shmOpts[] = {"mode", "1777", nullptr, nullptr};
+  struct { const char* name; const char* const* opts; const char* type; } subs[] = {
+      {"pts", ptsOpts, "devpts"}, {"shm", shmOpts, "tmpfs"}};
+  for (const auto& s : subs) {
+    int target = openComponent(devfd, s.name, true, true);
+    if (target < 0) return fail("creating /dev/", s.name);
+    bool ok = mountNew(s.type, s.opts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, s.name);
+    ::close(target);
+    if (!ok) return false;
+  }
+  const char* links[][2] = {{"pts/ptmx", "ptmx"},           {"/proc/self/fd", "fd"},
+                            {"/proc/self/fd/0", "stdin"},   {"/proc/self/fd/1", "stdout"},
+                            {"/proc/self/fd/2", "stderr"},  {"/proc/kcore", "core"}};
+  for (const auto& l : links)
+    if (::symlinkat(l[0], devfd, l[1]) != 0 && errno != EEXIST) return fail("symlink /dev/", l[1]);
+  return true;
+}
+
+bool mountDev(int rootfd) {
+  int target;
+  if (!withTarget(rootfd, "/dev", true, true, target)) return false;
+  const char* const opts[] = {"mode", "0755", "size", "1m", nullptr, nullptr};
+  bool ok = mountNew("tmpfs", opts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev");
+  ::close(target);
+  if (!ok) return false;
+  int devfd = ::openat(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (devfd < 0) return fail("open", "/dev");
+  ok = populateDev(devfd);
+  ::close(devfd);
+  return ok;
+}
+
+bool mountTmp(int rootfd) {
+  int target;
+  if (!withTarget(rootfd, "/tmp", true, true, target)) return false;
+  const char* const opts[] = {"mode", "1777", nullptr, nullptr};
+  bool ok = mountNew("tmpfs", opts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp");
+  ::close(target);
+  return ok;
+}
+
+bool writeAll(int fd, const std::string& text) {
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Generated files live in the scratch tmpfs and are bound read-only over the
+// image's, so they never land in a persistent layer.
+bool installEtcFile(const ChildPlan& plan, int rootfd, const char* name, const std::string& text) {
+  char src[PATH_MAX];
+  FixedText(src, sizeof src) << plan.stagingDir.c_str() << "/" << name;
+  int fd = ::open(src, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0 || !writeAll(fd, text)) return fail("write", src);
+  ::close(fd);
+  int etc;
+  if (!withTarget(rootfd, "/etc", true, true, etc)) return false;
+  int target = openComponent(etc, name, false, true);
+  if (target < 0 && errno == ELOOP && ::unlinkat(etc, name, 0) == 0) target = openComponent(etc, name, false, true);
+  ::close(etc);
+  if (target < 0) return fail("creating /etc/", name);
+  bool ok = bindOnto(AT_FDCWD, src, target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, name);
+  ::close(target);
+  return ok;
+}
+
+bool pivotInto(const ChildPlan& plan) {
+  if (::chdir(plan.rootDir.c_str()) != 0) return fail("chdir", plan.rootDir.c_str());
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail("pivot_root into", plan.rootDir.c_str());
+  if (::umount2(".", MNT_DETACH) != 0) return fail("detaching the old root");
+  if (::chdir("/") != 0) return fail("chdir /");
+  return true;
+}
+
+}  // namespace
+
+int openBeneath(int rootfd, const char* path, bool wantDir, bool create) {
+  char buf[PATH_MAX];
+  if (std::strlen(path) >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  std::strcpy(buf, path);
+  int cur = ::fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  char* save = nullptr;
+  for (char* part = ::strtok_r(buf, "/", &save); part && cur >= 0; part = ::strtok_r(nullptr, "/", &save)) {
+    if (std::strcmp(part, "..") == 0) {
+      ::close(cur);
+      errno = EINVAL;
+      return -1;
+    }
+    if (std::strcmp(part, ".") == 0) continue;
+    bool last = *save == '\0';
+    int next = openComponent(cur, part, last ? wantDir : true, create);
+    ::close(cur);
+    cur = next;
+  }
+  return cur;
+}
+
+bool setupRootfs(const ChildPlan& plan) {
+  if (!mountScratch(plan)) return false;
+  int rootfd = ::open(plan.rootDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return fail("open", plan.rootDir.c_str());
+  bool ok = mountBinds(plan, rootfd) && mountProc(rootfd) && mountDev(rootfd) && mountTmp(rootfd) &&
+            installEtcFile(plan, rootfd, "hostname", plan.hostnameFile) &&
+            installEtcFile(plan, rootfd, "hosts", plan.hostsFile) &&
+            installEtcFile(plan, rootfd, "resolv.conf", plan.resolvFile);
+  ::close(rootfd);
+  return ok && pivotInto(plan);
+}
+
+}  // namespace coco::engine
