@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "engine/seccomp_cache.hpp"
 #include "engine/workspace_guard.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -164,7 +165,7 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty) {
   plan.installPhase = spec.installPhase;
   plan.lastCap = readLastCap();
   if (!spec.seccompProfile.empty()) {
-    auto program = compileProfile(spec.seccompProfile);
+    auto program = compileProfileCached(spec.seccompProfile);
     if (!program) return std::move(program).error().wrap("seccomp");
     plan.seccomp = std::move(*program);
   }
