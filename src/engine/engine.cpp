@@ -129,8 +129,21 @@ int reap(pid_t pid) {
   return 125;
 }
 
+// What to do about the failures a user can meet, added in the parent where
+// formatting is allowed.
+std::string hintFor(const ChildReport& report, const std::string& msg) {
+  if (report.err == EOVERFLOW)
+    return " (a file is owned by a user or group that is not mapped into the sandbox: the root file system "
+           "must belong to you, or to ids in your /etc/subuid range)";
+  if (msg.find("overlay") != std::string::npos)
+    return " (unprivileged overlayfs needs Linux 5.11 or newer, and layer directories on a file system with "
+           "user extended attributes)";
+  return {};
+}
+
 Error childFailure(const ChildReport& report) {
   std::string msg(report.message, strnlen(report.message, sizeof report.message));
+  msg += hintFor(report, msg);
   Error e = Error::withErrno(report.err, msg);
   if (report.exitCode == 126 || report.exitCode == 127) return std::move(e).withExitCode(report.exitCode);
   return e.wrap("setting up the sandbox");
