@@ -162,9 +162,11 @@ Status extractEntry(struct archive* in, struct archive* out, struct archive_entr
   return {};
 }
 
+// No ARCHIVE_EXTRACT_UNLINK: with it libarchive silently replaces a symlink met
+// mid-path instead of refusing the entry.
 Writer makeWriter(const UnpackOptions& o) {
   Writer w(archive_write_disk_new());
-  int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_UNLINK | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+  int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
               ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
   if (o.keepOwnership) flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options(w.get(), flags);

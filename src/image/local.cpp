@@ -1,0 +1,254 @@
+// Local imports: every path resolves to an ImportSource for the shared pipeline.
+#include "image/local.hpp"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "image/digest.hpp"
+#include "image/importer.hpp"
+#include "image/manifest.hpp"
+#include "image/unpack.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace coco::image {
+
+namespace {
+
+using json = nlohmann::json;
+
+// A name inside an archive or layout: relative, without "..".
+bool confinedRelative(const std::string& p) {
+  if (p.empty() || p.front() == '/') return false;
+  return ("/" + p + "/").find("/../") == std::string::npos;
+}
+
+Result<std::string> layoutBlobPath(const std::string& dir, const std::string& digest) {
+  if (!isSha256Digest(digest)) return Error::make("unsupported digest {}", digest);
+  return fs::joinPath(dir, "blobs/sha256/" + digestHex(digest));
+}
+
+Result<std::string> readLayoutBlob(const std::string& dir, const Descriptor& d) {
+  COCO_ASSIGN(std::string path, layoutBlobPath(dir, d.digest));
+  COCO_TRY(verifyBlob(path, d));
+  return fs::readFile(path);
+}
+
+Result<Descriptor> pickFromIndex(const std::string& dir, const std::string& ociRef) {
+  COCO_ASSIGN(std::string text, fs::readFile(fs::joinPath(dir, "index.json")));
+  COCO_ASSIGN(auto entries, parseIndex(text));
+  std::vector<Descriptor> matches;
+  for (const auto& e : entries)
+    if (ociRef.empty() || e.refName == ociRef || e.digest == ociRef) matches.push_back(e);
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) return Error::make("{}: no manifest named '{}'", dir, ociRef);
+  std::string names;
+  for (const auto& e : matches) names += (names.empty() ? "" : ", ") + (e.refName.empty() ? e.digest : e.refName);
+  return Error::make("{} holds several images ({}): add :REF", dir, names);
+}
+
+Result<ImportSource> ociLayoutSource(const std::string& dir, const std::string& ociRef, const std::string& name) {
+  COCO_ASSIGN(Descriptor chosen, pickFromIndex(dir, ociRef));
+  COCO_ASSIGN(std::string body, readLayoutBlob(dir, chosen));
+  COCO_ASSIGN(std::string kind, manifestKind(body));
+  if (isIndex(kind)) {
+    COCO_ASSIGN(auto entries, parseIndex(body));
+    COCO_ASSIGN(chosen, pickPlatform(entries));
+    COCO_ASSIGN(body, readLayoutBlob(dir, chosen));
+  }
+  ImportSource src;
+  src.name = name;
+  src.manifestDigest = chosen.digest;
+  src.manifestBody = body;
+  COCO_ASSIGN(src.manifest, parseManifest(body));
+  src.fetch = [dir](const Descriptor& d, const std::string&) -> Result<std::string> {
+    COCO_ASSIGN(std::string path, layoutBlobPath(dir, d.digest));
+    COCO_TRY(verifyBlob(path, d));
+    return path;
+  };
+  return src;
+}
+
+// A descriptor for a local file, its digest computed (it is its own reference).
+Result<Descriptor> describeFile(const std::string& path) {
+  Descriptor d;
+  COCO_ASSIGN(d.digest, sha256File(path));
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Error::fromErrno("stat {}", path);
+  d.size = st.st_size;
+  return d;
+}
+
+FetchBlob filesByDigest(std::map<std::string, std::string> files) {
+  return [files = std::move(files)](const Descriptor& d, const std::string&) -> Result<std::string> {
+    auto it = files.find(d.digest);
+    if (it == files.end()) return Error::make("no file for blob {}", d.digest);
+    return it->second;
+  };
+}
+
+Result<ImportSource> dockerArchiveSource(const std::string& dir, const std::string& name) {
+  COCO_ASSIGN(std::string text, fs::readFile(fs::joinPath(dir, "manifest.json")));
+  std::string configName;
+  std::vector<std::string> layerNames;
+  try {
+    auto j = json::parse(text);
+    if (j.size() != 1) return Error::make("docker-archive with {} images: only single-image archives are supported", j.size());
+    configName = j.at(0).at("Config").get<std::string>();
+    layerNames = j.at(0).at("Layers").get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    return Error::make("bad manifest.json: {}", e.what());
+  }
+  ImportSource src;
+  src.name = name;
+  std::map<std::string, std::string> files;
+  for (const auto& n : layerNames) {
+    if (!confinedRelative(n)) return Error::make("manifest.json names layer '{}' outside the archive", n);
+    std::string path = fs::joinPath(dir, n);
+    COCO_ASSIGN(Descriptor d, describeFile(path));
+    files[d.digest] = path;
+    src.manifest.layers.push_back(d);
+  }
+  if (!confinedRelative(configName)) return Error::make("manifest.json names config '{}' outside the archive", configName);
+  std::string configPath = fs::joinPath(dir, configName);
+  COCO_ASSIGN(src.manifest.config, describeFile(configPath));
+  files[src.manifest.config.digest] = configPath;
+  src.fetch = filesByDigest(std::move(files));
+  return src;
+}
+
+Result<ImportSource> rootfsTarSource(const std::string& tar, const std::string& name, const std::string& work) {
+  ImportSource src;
+  src.name = name;
+  COCO_ASSIGN(Descriptor layer, describeFile(tar));
+  src.manifest.layers.push_back(layer);
+  std::string config = json{{"os", "linux"}, {"architecture", hostArchitecture()},
+                            {"config", {{"Env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}}},
+                            {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}}
+                           .dump();
+  std::string configPath = fs::joinPath(work, "config.json");
+  COCO_TRY(fs::writeFileAtomic(configPath, config, 0600));
+  src.manifest.config.digest = sha256Digest(config);
+  src.manifest.config.size = static_cast<int64_t>(config.size());
+  src.fetch = filesByDigest({{layer.digest, tar}, {src.manifest.config.digest, configPath}});
+  return src;
+}
+
+std::string fileStamp(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return fmt::format("{}:{}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+Status runCommand(const std::vector<std::string>& argv) {
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::fromErrno("fork");
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return Error::make("{} not found (apt install {})", argv[0], argv[0]);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Error::make("{} failed (status {})", argv[0], status);
+  return {};
+}
+
+Result<std::string> bootstrapTar(const Reference& ref, const std::string& work, const ProgressFn& progress) {
+  COCO_ASSIGN(std::string source, hostAptSource(ref.suite));
+  std::string tar = fs::joinPath(work, "rootfs.tar");
+  progress({ProgressEvent::Kind::Step, "", fmt::format("bootstrapping Debian {} with mmdebstrap", ref.suite), 0, 0});
+  COCO_TRY(runCommand({"mmdebstrap", "--quiet", ::getuid() == 0 ? "--mode=root" : "--mode=unshare",
+                       "--variant=minbase", "--include=ca-certificates", ref.suite, tar, source}));
+  return tar;
+}
+
+Result<ImageRecord> importWith(const Store& store, const Reference& ref, const ProgressFn& progress,
+                               const std::string& work) {
+  std::string name = ref.canonical();
+  switch (ref.kind) {
+    case SourceKind::OciDir: {
+      COCO_ASSIGN(auto src, ociLayoutSource(ref.path, ref.ociRef, name));
+      return importImage(store, src, progress);
+    }
+    case SourceKind::OciArchive:
+    case SourceKind::DockerArchive: {
+      progress({ProgressEvent::Kind::Step, "", "reading " + ref.path, 0, 0});
+      UnpackOptions plain;
+      plain.whiteouts = false;
+      COCO_TRY(unpackArchive(ref.path, work, plain));
+      auto src = ref.kind == SourceKind::OciArchive ? ociLayoutSource(work, ref.ociRef, name)
+                                                    : dockerArchiveSource(work, name);
+      if (!src) return std::move(src).error();
+      return importImage(store, *src, progress);
+    }
+    case SourceKind::RootfsTar: {
+      COCO_ASSIGN(auto src, rootfsTarSource(ref.path, name, work));
+      return importImage(store, src, progress);
+    }
+    case SourceKind::Bootstrap: {
+      COCO_ASSIGN(std::string tar, bootstrapTar(ref, work, progress));
+      COCO_ASSIGN(auto src, rootfsTarSource(tar, name, work));
+      return importImage(store, src, progress);
+    }
+    default: return Error::make("{} is not a local import", ref.original);
+  }
+}
+
+}  // namespace
+
+Result<std::string> hostAptSource(const std::string& suite) {
+  std::vector<std::string> files = {"/etc/apt/sources.list"};
+  if (DIR* d = ::opendir("/etc/apt/sources.list.d")) {
+    while (struct dirent* e = ::readdir(d)) files.push_back(std::string("/etc/apt/sources.list.d/") + e->d_name);
+    ::closedir(d);
+  }
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string first, uri;
+      words >> first;
+      if (first == "URIs:") words >> uri;
+      else if (first == "deb") {
+        words >> uri;
+        if (!uri.empty() && uri.front() == '[') words >> uri >> uri;  // "[opts]" then the URI (single-word options only)
+      }
+      if (uri.rfind("http", 0) == 0 && uri.find("security") == std::string::npos)
+        return fmt::format("deb {} {} main", uri, suite);
+    }
+  }
+  return Error::make("no Debian mirror in the host's apt sources");
+}
+
+Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const ProgressFn& progress) {
+  std::string stamp = ref.kind == SourceKind::Bootstrap ? "" : fileStamp(ref.path);
+  if (ref.kind != SourceKind::OciDir && ref.kind != SourceKind::Bootstrap) {
+    if (stamp.empty()) return Error::fromErrno("image {}: {}", ref.original, ref.path);
+    COCO_ASSIGN(auto existing, store.loadImage(ref.canonical()));
+    if (existing && existing->stamp == stamp) return *existing;
+  }
+  COCO_ASSIGN(std::string work, store.makeTemp());
+  auto record = importWith(store, ref, progress, work);
+  if (auto st = store.removeTemp(work); !st) log::warn("image store: {}", st.error().describe());
+  if (!record) return std::move(record).error().wrap("import " + ref.original);
+  if (!stamp.empty() && ref.kind != SourceKind::OciDir) {
+    record->stamp = stamp;
+    COCO_TRY(store.saveImage(*record));
+  }
+  return record;
+}
+
+}  // namespace coco::image
