@@ -1,5 +1,4 @@
-// Compiling a seccomp profile into one BPF program with libseccomp, and
-// installing it in the sandbox child without allocating.
+// Compiling a profile into one BPF program with libseccomp; installing it without allocating.
 #include "engine/seccomp.hpp"
 
 #include <linux/seccomp.h>
@@ -13,6 +12,10 @@
 #include <cstring>
 #include <memory>
 #include <set>
+#include <string_view>
+#include <utility>
+
+#include <fmt/ranges.h>
 
 #include "engine/seccomp_profile.hpp"
 #include "util/fs.hpp"
@@ -44,9 +47,7 @@ struct Plan {
   int maxNr = -1;               // highest syscall number the profile names
 };
 
-scmp_arg_cmp toCmp(const SeccompArg& arg) {
-  return scmp_arg_cmp{arg.index, arg.op, arg.value, arg.valueTwo};
-}
+scmp_arg_cmp toCmp(const SeccompArg& arg) { return scmp_arg_cmp{arg.index, arg.op, arg.value, arg.valueTwo}; }
 
 // libseccomp cannot AND two comparisons of the same argument; like runc, such
 // a rule becomes one rule per comparison (ORed).
@@ -64,11 +65,43 @@ std::vector<std::vector<scmp_arg_cmp>> conditionSets(const SeccompRule& rule) {
   return sets;
 }
 
+// Calls newer than some libseccomp releases. Since Linux 5.1 (nr 424) new
+// syscalls get the same number on every arch coco builds for (alpha and mips
+// add an offset; they are not among them).
+constexpr std::pair<std::string_view, int> kUnifiedSyscalls[] = {
+    {"cachestat", 451},         {"fchmodat2", 452},         {"map_shadow_stack", 453}, {"futex_wake", 454},
+    {"futex_wait", 455},        {"futex_requeue", 456},     {"statmount", 457},        {"listmount", 458},
+    {"lsm_get_self_attr", 459}, {"lsm_set_self_attr", 460}, {"lsm_list_modules", 461}, {"mseal", 462},
+    {"setxattrat", 463},        {"getxattrat", 464},        {"listxattrat", 465},      {"removexattrat", 466},
+    {"open_tree_attr", 467},    {"file_getattr", 468},      {"file_setattr", 469},
+};
+
+bool unifiedNumbering(uint32_t arch) {
+  switch (arch) {
+    case SCMP_ARCH_X86_64:
+    case SCMP_ARCH_X86:
+    case SCMP_ARCH_AARCH64:
+    case SCMP_ARCH_ARM:
+    case SCMP_ARCH_RISCV64:
+    case SCMP_ARCH_PPC64LE:
+    case SCMP_ARCH_PPC64:
+    case SCMP_ARCH_S390X:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Syscalls of other arches or kernels resolve to nothing (or to libseccomp's
-// negative pseudo numbers) on this one.
+// negative pseudo numbers) on this one: -1.
 int resolveNative(const std::string& name) {
   int nr = seccomp_syscall_resolve_name(name.c_str());
-  return nr < 0 ? -1 : nr;
+  if (nr >= 0) return nr;
+  if (!unifiedNumbering(seccomp_arch_native())) return -1;
+  for (const auto& [known, number] : kUnifiedSyscalls) {
+    if (known == name) return number;
+  }
+  return -1;
 }
 
 void addRule(Plan& plan, const SeccompRule& rule, const std::string& name, int nr) {
@@ -94,19 +127,19 @@ void splitOverrides(Plan& plan) {
 
 Plan planRules(const SeccompProfile& profile, const SeccompHost& host) {
   Plan plan;
+  std::vector<std::string> unknown;
   for (const auto& rule : profile.rules) {
     bool applies = ruleApplies(rule, host);
+    if (!applies) log::debug("seccomp: {}: includes/excludes do not match this host, skipped", rule.label);
     for (const auto& name : rule.names) {
       int nr = resolveNative(name);
-      if (nr < 0) {
-        log::debug("seccomp: {}: no syscall \"{}\" on this arch/libseccomp, skipped", rule.label, name);
-        continue;
-      }
+      if (nr < 0 && applies) unknown.push_back(name);
+      if (nr < 0) continue;
       plan.maxNr = std::max(plan.maxNr, nr);
       if (applies) addRule(plan, rule, name, nr);
     }
-    if (!applies) log::debug("seccomp: {}: includes/excludes do not match this host, skipped", rule.label);
   }
+  if (!unknown.empty()) log::debug("seccomp: not syscalls here, skipped: {}", fmt::join(unknown, " "));
   splitOverrides(plan);
   return plan;
 }
@@ -120,8 +153,9 @@ Result<FilterCtx> newFilter(uint32_t defaultAction) {
   // The engine sets no_new_privs itself; the filter is only exported here.
   if (rc == 0) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
   if (rc < 0) return Error::withErrno(-rc, "seccomp_attr_set");
-  // A binary tree keeps long allow lists cheap per syscall; optional.
-  if (seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0) log::debug("seccomp: no binary-tree optimisation");
+  // No binary-tree optimisation (level 2): it made compiling 5x slower and the
+  // program longer, and the kernel's action cache (5.11+) already makes the
+  // unconditionally allowed syscalls constant-time.
   return ctx;
 }
 
@@ -129,8 +163,10 @@ Status addEntries(scmp_filter_ctx ctx, uint32_t defaultAction, const std::vector
   for (const auto& e : entries) {
     // libseccomp refuses rules that repeat the default action; they are no-ops.
     if (e.action == defaultAction) continue;
-    if (e.action == kChainMarker) return Error::make("{}: SCMP_ACT_TRACE with errnoRet 49344 is reserved", e.label);
-    int rc = seccomp_rule_add_array(ctx, e.action, e.nr, static_cast<unsigned>(e.conds.size()), e.conds.data());
+    if (e.action == kChainMarker)
+      return Error::make("{}: SCMP_ACT_TRACE with errnoRet 49344 is reserved", e.label);
+    int rc =
+        seccomp_rule_add_array(ctx, e.action, e.nr, static_cast<unsigned>(e.conds.size()), e.conds.data());
     if (rc < 0) return Error::withErrno(-rc, fmt::format("{}: libseccomp refused the rule", e.label));
   }
   return okStatus();
@@ -193,9 +229,10 @@ Result<SeccompProgram> compile(const SeccompProfile& profile, const SeccompHost&
   COCO_ASSIGN(auto main, buildBpf(profile.defaultAction, plan.main));
   program.filter.insert(program.filter.end(), main.begin(), main.end());
   if (program.filter.size() > BPF_MAXINSNS)
-    return Error::make("the program has {} instructions, more than the kernel's {}", program.filter.size(), BPF_MAXINSNS);
-  log::debug("seccomp: {} rules, {} override rules, {} BPF instructions", plan.main.size(), plan.override.size(),
-             program.filter.size());
+    return Error::make("the program has {} instructions, more than the kernel's {}", program.filter.size(),
+                       BPF_MAXINSNS);
+  log::debug("seccomp: {} rules, {} override rules, {} BPF instructions", plan.main.size(),
+             plan.override.size(), program.filter.size());
   return program;
 }
 

@@ -1,5 +1,4 @@
-// Parsing and validating OCI/Docker seccomp profiles; nlohmann's exceptions
-// stop here and become Errors naming the file.
+// Parsing and validating OCI/Docker seccomp profiles (nlohmann's exceptions stop here).
 #include "engine/seccomp_profile.hpp"
 
 #include <sys/utsname.h>
@@ -25,33 +24,65 @@ struct NamedValue {
 // Profiles name arches the libseccomp way (architectures, archMap) and the Go
 // way (includes/excludes, as Docker writes them); both are accepted anywhere.
 constexpr auto kArches = std::to_array<NamedValue>({
-    {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64}, {"amd64", SCMP_ARCH_X86_64}, {"x86_64", SCMP_ARCH_X86_64},
-    {"SCMP_ARCH_X86", SCMP_ARCH_X86}, {"x86", SCMP_ARCH_X86}, {"386", SCMP_ARCH_X86}, {"i386", SCMP_ARCH_X86},
-    {"SCMP_ARCH_X32", SCMP_ARCH_X32}, {"x32", SCMP_ARCH_X32},
-    {"SCMP_ARCH_ARM", SCMP_ARCH_ARM}, {"arm", SCMP_ARCH_ARM},
-    {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64}, {"arm64", SCMP_ARCH_AARCH64}, {"aarch64", SCMP_ARCH_AARCH64},
-    {"SCMP_ARCH_MIPS", SCMP_ARCH_MIPS}, {"mips", SCMP_ARCH_MIPS},
-    {"SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64}, {"mips64", SCMP_ARCH_MIPS64},
-    {"SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32}, {"mips64n32", SCMP_ARCH_MIPS64N32},
-    {"SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL}, {"mipsle", SCMP_ARCH_MIPSEL}, {"mipsel", SCMP_ARCH_MIPSEL},
-    {"SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64}, {"mips64le", SCMP_ARCH_MIPSEL64},
-    {"SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32}, {"mips64len32", SCMP_ARCH_MIPSEL64N32},
-    {"SCMP_ARCH_PPC", SCMP_ARCH_PPC}, {"ppc", SCMP_ARCH_PPC},
-    {"SCMP_ARCH_PPC64", SCMP_ARCH_PPC64}, {"ppc64", SCMP_ARCH_PPC64},
-    {"SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE}, {"ppc64le", SCMP_ARCH_PPC64LE},
-    {"SCMP_ARCH_S390", SCMP_ARCH_S390}, {"s390", SCMP_ARCH_S390},
-    {"SCMP_ARCH_S390X", SCMP_ARCH_S390X}, {"s390x", SCMP_ARCH_S390X},
-    {"SCMP_ARCH_PARISC", SCMP_ARCH_PARISC}, {"parisc", SCMP_ARCH_PARISC},
-    {"SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64}, {"parisc64", SCMP_ARCH_PARISC64},
-    {"SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64}, {"riscv64", SCMP_ARCH_RISCV64},
+    {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64},
+    {"amd64", SCMP_ARCH_X86_64},
+    {"x86_64", SCMP_ARCH_X86_64},
+    {"SCMP_ARCH_X86", SCMP_ARCH_X86},
+    {"x86", SCMP_ARCH_X86},
+    {"386", SCMP_ARCH_X86},
+    {"i386", SCMP_ARCH_X86},
+    {"SCMP_ARCH_X32", SCMP_ARCH_X32},
+    {"x32", SCMP_ARCH_X32},
+    {"SCMP_ARCH_ARM", SCMP_ARCH_ARM},
+    {"arm", SCMP_ARCH_ARM},
+    {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64},
+    {"arm64", SCMP_ARCH_AARCH64},
+    {"aarch64", SCMP_ARCH_AARCH64},
+    {"SCMP_ARCH_MIPS", SCMP_ARCH_MIPS},
+    {"mips", SCMP_ARCH_MIPS},
+    {"SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64},
+    {"mips64", SCMP_ARCH_MIPS64},
+    {"SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32},
+    {"mips64n32", SCMP_ARCH_MIPS64N32},
+    {"SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL},
+    {"mipsle", SCMP_ARCH_MIPSEL},
+    {"mipsel", SCMP_ARCH_MIPSEL},
+    {"SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64},
+    {"mips64le", SCMP_ARCH_MIPSEL64},
+    {"SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32},
+    {"mips64len32", SCMP_ARCH_MIPSEL64N32},
+    {"SCMP_ARCH_PPC", SCMP_ARCH_PPC},
+    {"ppc", SCMP_ARCH_PPC},
+    {"SCMP_ARCH_PPC64", SCMP_ARCH_PPC64},
+    {"ppc64", SCMP_ARCH_PPC64},
+    {"SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE},
+    {"ppc64le", SCMP_ARCH_PPC64LE},
+    {"SCMP_ARCH_S390", SCMP_ARCH_S390},
+    {"s390", SCMP_ARCH_S390},
+    {"SCMP_ARCH_S390X", SCMP_ARCH_S390X},
+    {"s390x", SCMP_ARCH_S390X},
+    {"SCMP_ARCH_PARISC", SCMP_ARCH_PARISC},
+    {"parisc", SCMP_ARCH_PARISC},
+    {"SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64},
+    {"parisc64", SCMP_ARCH_PARISC64},
+    {"SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64},
+    {"riscv64", SCMP_ARCH_RISCV64},
     // Known to newer libseccomp only; accepted so such profiles still load.
-    {"SCMP_ARCH_LOONGARCH64", 0}, {"loong64", 0}, {"SCMP_ARCH_M68K", 0}, {"m68k", 0},
-    {"SCMP_ARCH_SH", 0}, {"SCMP_ARCH_SHEB", 0},
+    {"SCMP_ARCH_LOONGARCH64", 0},
+    {"loong64", 0},
+    {"SCMP_ARCH_M68K", 0},
+    {"m68k", 0},
+    {"SCMP_ARCH_SH", 0},
+    {"SCMP_ARCH_SHEB", 0},
 });
 
 constexpr auto kOps = std::to_array<NamedValue>({
-    {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-    {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 });
 
@@ -71,14 +102,17 @@ struct Ctx {
     if (where.empty()) return Error::make("seccomp profile {}: {}", path, what);
     return Error::make("seccomp profile {}: {}: {}", path, where, what);
   }
-  Ctx at(std::string_view sub) const { return Ctx{path, where.empty() ? std::string(sub) : where + " " + std::string(sub)}; }
+  Ctx at(std::string_view sub) const {
+    return Ctx{path, where.empty() ? std::string(sub) : where + " " + std::string(sub)};
+  }
 };
 
 // Unknown keys are errors: a typo such as "arg" would silently widen a rule.
 Status checkKeys(const json& object, std::initializer_list<std::string_view> known, const Ctx& ctx) {
   if (!object.is_object()) return ctx.fail("must be an object");
   for (const auto& [key, value] : object.items()) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) return ctx.fail(fmt::format("unknown key \"{}\"", key));
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return ctx.fail(fmt::format("unknown key \"{}\"", key));
   }
   return okStatus();
 }
@@ -111,9 +145,11 @@ Result<uint32_t> archToken(const json& name, const Ctx& ctx) {
 
 // Action names per the OCI runtime spec; errnoRet is the ERRNO value or the
 // TRACE message, EPERM when absent (runc's choice).
-Result<uint32_t> parseAction(const json& object, const char* actionKey, const char* errnoKey, const Ctx& ctx) {
+Result<uint32_t> parseAction(const json& object, const char* actionKey, const char* errnoKey,
+                             const Ctx& ctx) {
   auto it = object.find(actionKey);
-  if (it == object.end() || !it->is_string()) return ctx.fail(fmt::format("\"{}\" must be a string", actionKey));
+  if (it == object.end() || !it->is_string())
+    return ctx.fail(fmt::format("\"{}\" must be a string", actionKey));
   COCO_ASSIGN(uint64_t ret, unsignedField(object, errnoKey, 4095, ctx));
   if (!object.contains(errnoKey) || object[errnoKey].is_null()) ret = EPERM;
   const std::string name = it->get<std::string>();
@@ -124,7 +160,8 @@ Result<uint32_t> parseAction(const json& object, const char* actionKey, const ch
   if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
   if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(static_cast<uint32_t>(ret));
   if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-  if (name == "SCMP_ACT_NOTIFY") return ctx.fail("SCMP_ACT_NOTIFY is not supported (coco runs no seccomp agent)");
+  if (name == "SCMP_ACT_NOTIFY")
+    return ctx.fail("SCMP_ACT_NOTIFY is not supported (coco runs no seccomp agent)");
   return ctx.fail(fmt::format("unknown action \"{}\"", name));
 }
 
@@ -191,7 +228,8 @@ Result<std::vector<std::string>> ruleNames(const json& object, const Ctx& ctx) {
 
 Result<SeccompRule> parseRule(const json& object, size_t i, const Ctx& top) {
   Ctx entry = top.at(fmt::format("syscalls[{}]", i));
-  COCO_TRY(checkKeys(object, {"names", "name", "action", "errnoRet", "args", "includes", "excludes", "comment"}, entry));
+  COCO_TRY(checkKeys(
+      object, {"names", "name", "action", "errnoRet", "args", "includes", "excludes", "comment"}, entry));
   SeccompRule rule;
   COCO_ASSIGN(rule.names, ruleNames(object, entry));
   rule.label = ruleLabel(i, rule.names);
@@ -233,8 +271,9 @@ Status checkArches(const json& root, const Ctx& ctx) {
 }
 
 Result<SeccompProfile> parseRoot(const json& root, const Ctx& ctx) {
-  COCO_TRY(checkKeys(root, {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls", "flags",
-                            "listenerPath", "listenerMetadata", "comment"},
+  COCO_TRY(checkKeys(root,
+                     {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls", "flags",
+                      "listenerPath", "listenerMetadata", "comment"},
                      ctx));
   if (!root.value("listenerPath", std::string()).empty())
     return ctx.fail("\"listenerPath\" is not supported (coco runs no seccomp agent)");
@@ -279,8 +318,8 @@ Result<SeccompProfile> parseProfile(std::string_view text, const std::string& pa
     if (!root.is_object()) return ctx.fail("the top level must be an object");
     return parseRoot(root, ctx);
   } catch (const json::parse_error& e) {
-    return Error::make("seccomp profile {}: invalid JSON at line {} (byte {}): {}", path, lineOf(text, e.byte), e.byte,
-                       e.what());
+    return Error::make("seccomp profile {}: invalid JSON at line {} (byte {}): {}", path,
+                       lineOf(text, e.byte), e.byte, e.what());
   } catch (const json::exception& e) {
     return Error::make("seccomp profile {}: {}", path, e.what());
   }

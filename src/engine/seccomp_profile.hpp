@@ -1,5 +1,4 @@
-// The OCI/Docker seccomp profile as data: parsed and validated JSON, and the
-// includes/excludes test, before libseccomp sees any of it.
+// The OCI/Docker seccomp profile as validated data, and the includes/excludes test.
 #pragma once
 
 #include <seccomp.h>

@@ -1,5 +1,4 @@
-// Tests for the seccomp compiler: the real default profile is installed in a
-// forked child and every promised denial is tried for real.
+// Seccomp tests: the real default profile runs in a forked child and each denial is tried.
 #include "engine/seccomp.hpp"
 
 #include <fcntl.h>
@@ -73,13 +72,18 @@ ChildResult runFiltered(const SeccompProgram& program, const std::function<std::
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    struct rlimit noCore {0, 0};
+    struct rlimit noCore {
+      0, 0
+    };
     ::setrlimit(RLIMIT_CORE, &noCore);  // a SIGSYS kill is expected in some tests
     std::string report;
     sock_fprog prog = program.fprog();
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report = "PR_SET_NO_NEW_PRIVS failed";
-    else if (int err = installProgramRaw(&prog); err != 0) report = std::string("install: ") + std::strerror(err);
-    else report = body();
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+      report = "PR_SET_NO_NEW_PRIVS failed";
+    else if (int err = installProgramRaw(&prog); err != 0)
+      report = std::string("install: ") + std::strerror(err);
+    else
+      report = body();
     (void)!::write(fds[1], report.data(), report.size());
     ::_exit(report.empty() ? 0 : 1);
   }
@@ -108,7 +112,9 @@ std::string compileError(const std::string& path) {
 int devNull() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 // A syscall the default profile must refuse, and with which errno. `byDefault`:
-// refused by the default action, whose errno the marked profile changes.
+// refused by the default action, whose errno the marked profile changes. The
+// arguments are invalid where possible: the tests may run as root, and a
+// broken filter must not mount or unmount anything on the host.
 struct Denial {
   const char* name;
   long (*call)();
@@ -117,11 +123,29 @@ struct Denial {
 };
 
 const Denial kDenials[] = {
-    {"ioctl TIOCSTI", [] { char c = 'x'; return long{::ioctl(devNull(), TIOCSTI, &c)}; }, EPERM, false},
-    {"ioctl TIOCSTI | 1<<32", [] { char c = 'x'; return ::syscall(SYS_ioctl, devNull(), TIOCSTI | (1UL << 32), &c); },
+    {"ioctl TIOCSTI",
+     [] {
+       char c = 'x';
+       return long{::ioctl(devNull(), TIOCSTI, &c)};
+     },
      EPERM, false},
-    {"ioctl TIOCLINUX", [] { char c = 0; return long{::ioctl(devNull(), TIOCLINUX, &c)}; }, EPERM, false},
-    {"ioctl TIOCLINUX | 1<<32", [] { char c = 0; return ::syscall(SYS_ioctl, devNull(), TIOCLINUX | (1UL << 32), &c); },
+    {"ioctl TIOCSTI | 1<<32",
+     [] {
+       char c = 'x';
+       return ::syscall(SYS_ioctl, devNull(), TIOCSTI | (1UL << 32), &c);
+     },
+     EPERM, false},
+    {"ioctl TIOCLINUX",
+     [] {
+       char c = 0;
+       return long{::ioctl(devNull(), TIOCLINUX, &c)};
+     },
+     EPERM, false},
+    {"ioctl TIOCLINUX | 1<<32",
+     [] {
+       char c = 0;
+       return ::syscall(SYS_ioctl, devNull(), TIOCLINUX | (1UL << 32), &c);
+     },
      EPERM, false},
     {"unshare(CLONE_NEWUSER)", [] { return long{::unshare(CLONE_NEWUSER)}; }, EPERM, true},
     {"unshare(CLONE_NEWNS)", [] { return long{::unshare(CLONE_NEWNS)}; }, EPERM, true},
@@ -138,13 +162,13 @@ const Denial kDenials[] = {
     {"io_uring_enter", [] { return ::syscall(SYS_io_uring_enter, -1, 0, 0, 0, nullptr, 0); }, EPERM, true},
     {"io_uring_register", [] { return ::syscall(SYS_io_uring_register, -1, 0, nullptr, 0); }, EPERM, true},
     {"keyctl", [] { return ::syscall(SYS_keyctl, 0 /*KEYCTL_GET_KEYRING_ID*/, -3, 0); }, EPERM, true},
-    {"add_key", [] { return ::syscall(SYS_add_key, "user", "coco", "x", 1, -3); }, EPERM, true},
+    {"add_key", [] { return ::syscall(SYS_add_key, "user", "coco", "x", 1, 0); }, EPERM, true},
     {"request_key", [] { return ::syscall(SYS_request_key, "user", "coco", nullptr, 0); }, EPERM, true},
     {"bpf", [] { return ::syscall(SYS_bpf, 0, nullptr, 0); }, EPERM, true},
     {"userfaultfd", [] { return ::syscall(SYS_userfaultfd, 0); }, EPERM, true},
     {"perf_event_open", [] { return ::syscall(SYS_perf_event_open, nullptr, 0, -1, -1, 0); }, EPERM, true},
-    {"mount", [] { return ::syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, nullptr); }, EPERM, true},
-    {"umount2", [] { return ::syscall(SYS_umount2, "/tmp", 0); }, EPERM, true},
+    {"mount", [] { return ::syscall(SYS_mount, nullptr, nullptr, nullptr, 0, nullptr); }, EPERM, true},
+    {"umount2", [] { return ::syscall(SYS_umount2, "/nonexistent/coco", 0); }, EPERM, true},
     {"pivot_root", [] { return ::syscall(SYS_pivot_root, "/", "/"); }, EPERM, true},
     {"fsopen", [] { return ::syscall(SYS_fsopen, "tmpfs", 0); }, EPERM, true},
     {"fsconfig", [] { return ::syscall(SYS_fsconfig, -1, 0, nullptr, nullptr, 0); }, EPERM, true},
@@ -166,10 +190,12 @@ const Denial kDenials[] = {
     {"clock_settime", [] { return ::syscall(SYS_clock_settime, CLOCK_REALTIME, nullptr); }, EPERM, true},
     {"clock_adjtime", [] { return ::syscall(SYS_clock_adjtime, CLOCK_REALTIME, nullptr); }, EPERM, true},
     {"adjtimex", [] { return ::syscall(SYS_adjtimex, nullptr); }, EPERM, true},
-    {"personality(READ_IMPLIES_EXEC)", [] { return ::syscall(SYS_personality, READ_IMPLIES_EXEC); }, EPERM, true},
+    {"personality(READ_IMPLIES_EXEC)", [] { return ::syscall(SYS_personality, READ_IMPLIES_EXEC); }, EPERM,
+     true},
     {"open_by_handle_at", [] { return ::syscall(SYS_open_by_handle_at, -1, nullptr, 0); }, EPERM, true},
     {"socket(AF_VSOCK)", [] { return ::syscall(SYS_socket, 40, SOCK_STREAM, 0); }, EPERM, true},
-    {"socket(AF_VSOCK | 1<<32)", [] { return ::syscall(SYS_socket, 40 | (1UL << 32), SOCK_STREAM, 0); }, EPERM, true},
+    {"socket(AF_VSOCK | 1<<32)", [] { return ::syscall(SYS_socket, 40 | (1UL << 32), SOCK_STREAM, 0); },
+     EPERM, true},
     // Newer than anything the profile names: ENOSYS, so libc falls back.
     {"syscall 1000", [] { return ::syscall(1000); }, ENOSYS, false},
 };
@@ -182,8 +208,8 @@ std::string checkDenials(bool marked) {
     long r = d.call();
     int err = errno;
     if (r != -1 || err != expected) {
-      report += std::string(d.name) + ": got " + std::to_string(r) + " errno " + std::to_string(err) + ", expected " +
-                std::to_string(expected) + "\n";
+      report += std::string(d.name) + ": got " + std::to_string(r) + " errno " + std::to_string(err) +
+                ", expected " + std::to_string(expected) + "\n";
     }
   }
   return report;
@@ -221,7 +247,8 @@ std::string runChild(const char* path) {
     ::_exit(127);
   }
   int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return "fork: " + std::string(std::strerror(errno)) + "\n";
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid)
+    return "fork: " + std::string(std::strerror(errno)) + "\n";
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : "fork+exec /bin/true failed\n";
 }
 
@@ -249,7 +276,8 @@ std::string startThread() {
 std::string checkFiles(const std::string& dir) {
   std::string report;
   auto status = fs::readFile("/proc/self/status");
-  if (!status.ok() || status->find("Seccomp:\t2") == std::string::npos) report += "not in seccomp filter mode\n";
+  if (!status.ok() || status->find("Seccomp:\t2") == std::string::npos)
+    report += "not in seccomp filter mode\n";
   std::string file = dir + "/f";
   int fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   report += expectOk("open", fd);
@@ -286,7 +314,8 @@ TEST(SeccompDefault, EverydayProgramsStillWork) {
   auto program = compileOrDie(kDefaultProfile);
   TempDir dir;
   auto result = runFiltered(program, [&] {
-    return checkFiles(dir.path()) + checkMisc() + startThread() + runChild("/bin/true") + spawnChild("/bin/true");
+    return checkFiles(dir.path()) + checkMisc() + startThread() + runChild("/bin/true") +
+           spawnChild("/bin/true");
   });
   EXPECT_EQ(result.report, "");
 }
@@ -326,17 +355,23 @@ TEST(SeccompSemantics, ArgumentRulesOverrideAnUnconditionalRule) {
   TempDir dir;
   json rules = json::array({
       {{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 77}},
-      {{"names", {"getppid"}}, {"action", "SCMP_ACT_ALLOW"}, {"args", {{{"index", 0}, {"value", 5}, {"op", "SCMP_CMP_EQ"}}}}},
+      {{"names", {"getppid"}},
+       {"action", "SCMP_ACT_ALLOW"},
+       {"args", {{{"index", 0}, {"value", 5}, {"op", "SCMP_CMP_EQ"}}}}},
       {{"names", {"getpid"}}, {"action", "SCMP_ACT_ALLOW"}},
-      {{"names", {"getpid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 78},
+      {{"names", {"getpid"}},
+       {"action", "SCMP_ACT_ERRNO"},
+       {"errnoRet", 78},
        {"args", {{{"index", 0}, {"value", 0xffffffff}, {"valueTwo", 7}, {"op", "SCMP_CMP_MASKED_EQ"}}}}},
       // What the child needs to report and exit.
-      {{"names", {"write", "exit", "exit_group", "brk", "mmap", "munmap", "mremap"}}, {"action", "SCMP_ACT_ALLOW"}},
+      {{"names", {"write", "exit", "exit_group", "brk", "mmap", "munmap", "mremap"}},
+       {"action", "SCMP_ACT_ALLOW"}},
   });
   auto program = compileOrDie(dir.write("p.json", profileWith(rules, "SCMP_ACT_ERRNO")));
   auto result = runFiltered(program, [] {
     std::string out = errnoOf(::syscall(SYS_getppid, 5)) + " " + errnoOf(::syscall(SYS_getppid, 6)) + " " +
-                      errnoOf(::syscall(SYS_getpid, 7)) + " " + errnoOf(::syscall(SYS_getpid, 7 | (1UL << 40))) + " " +
+                      errnoOf(::syscall(SYS_getpid, 7)) + " " +
+                      errnoOf(::syscall(SYS_getpid, 7 | (1UL << 40))) + " " +
                       errnoOf(::syscall(SYS_getpid, 8));
     return out == "ok 77 78 78 ok" ? "" : out;
   });
@@ -345,7 +380,9 @@ TEST(SeccompSemantics, ArgumentRulesOverrideAnUnconditionalRule) {
 
 TEST(SeccompSemantics, RepeatedArgumentIndexMeansOr) {
   TempDir dir;
-  json rules = json::array({{{"names", {"getpid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 77},
+  json rules = json::array({{{"names", {"getpid"}},
+                             {"action", "SCMP_ACT_ERRNO"},
+                             {"errnoRet", 77},
                              {"args",
                               {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}},
                                {{"index", 0}, {"value", 2}, {"op", "SCMP_CMP_EQ"}}}}}});
@@ -359,7 +396,8 @@ TEST(SeccompSemantics, RepeatedArgumentIndexMeansOr) {
 }
 
 json deniedIf(const char* syscall, int err, json condition, const char* kind = "includes") {
-  return {{"names", {syscall}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", err}, {kind, std::move(condition)}};
+  return {
+      {"names", {syscall}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", err}, {kind, std::move(condition)}};
 }
 
 TEST(SeccompSemantics, IncludesAndExcludes) {
@@ -374,7 +412,8 @@ TEST(SeccompSemantics, IncludesAndExcludes) {
   std::string path = dir.write("p.json", profileWith(rules));
   auto probe = [] {
     return errnoOf(::syscall(SYS_getpid)) + " " + errnoOf(::syscall(SYS_getppid)) + " " +
-           errnoOf(::syscall(SYS_gettid)) + " " + errnoOf(::syscall(SYS_getuid)) + " " + errnoOf(::syscall(SYS_getgid));
+           errnoOf(::syscall(SYS_gettid)) + " " + errnoOf(::syscall(SYS_getuid)) + " " +
+           errnoOf(::syscall(SYS_getgid));
   };
   auto noCaps = runFiltered(compileOrDie(path), probe);
   auto admin = runFiltered(compileOrDie(path, SeccompOptions{{"CAP_SYS_ADMIN"}}), probe);
@@ -386,9 +425,11 @@ TEST(SeccompSemantics, IncludesAndExcludes) {
 
 TEST(SeccompSemantics, UnknownSyscallNamesAreSkipped) {
   TempDir dir;
-  json rules = json::array({{{"names", {"getpid", "no_such_syscall", "socketcall"}}, {"action", "SCMP_ACT_ERRNO"}}});
+  json rules =
+      json::array({{{"names", {"getpid", "no_such_syscall", "socketcall"}}, {"action", "SCMP_ACT_ERRNO"}}});
   auto program = compileOrDie(dir.write("p.json", profileWith(rules)));
-  auto result = runFiltered(program, [] { return errnoOf(::syscall(SYS_getpid)) == "1" ? "" : "getpid allowed"; });
+  auto result =
+      runFiltered(program, [] { return errnoOf(::syscall(SYS_getpid)) == "1" ? "" : "getpid allowed"; });
   EXPECT_EQ(result.report, "");
 }
 
