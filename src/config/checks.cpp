@@ -30,7 +30,8 @@ Result<std::string> splitAddress(std::string_view& rest, std::string_view spec) 
   std::string addr;
   if (rest.starts_with('[')) {
     size_t close = rest.find("]:");
-    if (close == std::string_view::npos) return Error::make("bad port '{}': unclosed '[' in the address", spec);
+    if (close == std::string_view::npos)
+      return Error::make("bad port '{}': unclosed '[' in the address", spec);
     addr = std::string(rest.substr(1, close - 1));
     rest.remove_prefix(close + 2);
     unsigned char buf[16];
@@ -49,7 +50,8 @@ Result<std::string> splitAddress(std::string_view& rest, std::string_view spec) 
 
 bool isHostLabel(std::string_view label) {
   if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-  return std::all_of(label.begin(), label.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; });
+  return std::all_of(label.begin(), label.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; });
 }
 
 bool isIpAddress(std::string_view text) {
@@ -77,7 +79,8 @@ size_t editDistance(std::string_view a, std::string_view b) {
 
 bool isValidEnvName(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 Result<PortConfig> parsePort(std::string_view spec) {
@@ -110,10 +113,14 @@ Result<bool> parseMountOptions(std::string_view opts) {
   while (start <= opts.size()) {
     size_t comma = std::min(opts.find(',', start), opts.size());
     std::string_view opt = opts.substr(start, comma - start);
-    if (opt == "ro") ro = true;
-    else if (opt == "rw") rw = true;
-    else if (opt.empty()) return Error::make("empty mount option in '{}'", opts);
-    else return Error::make("unknown mount option '{}' (coco knows ro and rw)", opt);
+    if (opt == "ro")
+      ro = true;
+    else if (opt == "rw")
+      rw = true;
+    else if (opt.empty())
+      return Error::make("empty mount option in '{}'", opts);
+    else
+      return Error::make("unknown mount option '{}' (coco knows ro and rw)", opt);
     start = comma + 1;
   }
   if (ro && rw) return Error::make("mount options '{}' ask for both ro and rw", opts);

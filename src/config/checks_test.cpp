@@ -62,7 +62,8 @@ TEST(Checks, BadPorts) {
       {"[::1:1:2", "bad port '[::1:1:2': unclosed '[' in the address"},
       {"1:2:3:4", "bad port '1:2:3:4': write HOST:CONTAINER or ADDR:HOST:CONTAINER"},
       {"", "bad port '': write HOST:CONTAINER or ADDR:HOST:CONTAINER"},
-      {"8000-8010:8000-8010", "bad port '8000-8010' in '8000-8010:8000-8010': ports are numbers from 1 to 65535"},
+      {"8000-8010:8000-8010",
+       "bad port '8000-8010' in '8000-8010:8000-8010': ports are numbers from 1 to 65535"},
   };
   for (const Case& c : cases) {
     auto p = parsePort(c.spec);
@@ -76,7 +77,8 @@ TEST(Checks, MountOptions) {
   EXPECT_FALSE(*parseMountOptions("rw"));
   EXPECT_TRUE(*parseMountOptions("ro,ro"));
   EXPECT_EQ(parseMountOptions("ro,rw").error().message(), "mount options 'ro,rw' ask for both ro and rw");
-  EXPECT_EQ(parseMountOptions("ro,noexec").error().message(), "unknown mount option 'noexec' (coco knows ro and rw)");
+  EXPECT_EQ(parseMountOptions("ro,noexec").error().message(),
+            "unknown mount option 'noexec' (coco knows ro and rw)");
   EXPECT_EQ(parseMountOptions("Z").error().message(), "unknown mount option 'Z' (coco knows ro and rw)");
   EXPECT_EQ(parseMountOptions("").error().message(), "empty mount option in ''");
   EXPECT_EQ(parseMountOptions("ro,").error().message(), "empty mount option in 'ro,'");
@@ -99,7 +101,8 @@ TEST(Checks, Hosts) {
   EXPECT_EQ(*normalizeHost("example.org:8443"), "example.org:8443");
   EXPECT_EQ(*normalizeHost("*.example.org"), "*.example.org");
   EXPECT_EQ(*normalizeHost("localhost"), "localhost");
-  EXPECT_EQ(normalizeHost("1.2.3.4").error().message(), "'1.2.3.4' is an IP address; allowed_hosts takes host names");
+  EXPECT_EQ(normalizeHost("1.2.3.4").error().message(),
+            "'1.2.3.4' is an IP address; allowed_hosts takes host names");
   EXPECT_EQ(normalizeHost("::1").error().message(), "'::1' is an IP address; allowed_hosts takes host names");
   EXPECT_EQ(normalizeHost("[::1]:443").error().message(),
             "'[::1]:443' is an IP address; allowed_hosts takes host names");
@@ -109,7 +112,8 @@ TEST(Checks, Hosts) {
   EXPECT_EQ(normalizeHost("-a.b").error().message(), "'-a.b' is not a host name");
   EXPECT_EQ(normalizeHost("a_b.c").error().message(), "'a_b.c' is not a host name");
   EXPECT_EQ(normalizeHost("").error().message(), "'' is not a host name");
-  EXPECT_EQ(normalizeHost("a.b:0").error().message(), "bad port '0' in 'a.b:0': ports are numbers from 1 to 65535");
+  EXPECT_EQ(normalizeHost("a.b:0").error().message(),
+            "bad port '0' in 'a.b:0': ports are numbers from 1 to 65535");
   EXPECT_EQ(normalizeHost("a.*.b").error().message(), "'a.*.b' is not a host name");
   EXPECT_EQ(normalizeHost("https://a.b").error().message(),
             "bad port '//a.b' in 'https://a.b': ports are numbers from 1 to 65535");

@@ -13,9 +13,6 @@
 namespace coco::config {
 namespace {
 
-constexpr std::array<std::string_view, 15> kTopKeys = {
-    "tool",    "command", "mounts",        "env",   "env_passthrough", "dependencies", "workdir",        "network",
-    "allowed_hosts", "isolated", "ports", "x11", "podman_args", "seccomp", "workspace_guard"};
 constexpr std::array<std::string_view, 3> kMountKeys = {"src", "dst", "opts"};
 constexpr std::array<std::string_view, 2> kDependencyKeys = {"apt", "mise"};
 
@@ -78,8 +75,7 @@ void readMounts(const Value& list, ToolConfig& config) {
   std::set<std::string> destinations;
   for (const Value& item : readList(list)) {
     MountConfig mount = readMount(item);
-    if (!destinations.insert(mount.dst).second)
-      fail(item.mark, fmt::format("two mounts on '{}'", mount.dst));
+    if (!destinations.insert(mount.dst).second) fail(item.mark, fmt::format("two mounts on '{}'", mount.dst));
     config.mounts.push_back(std::move(mount));
   }
 }
@@ -103,11 +99,15 @@ void readDependencies(const Value& map, ToolConfig& config) {
 
 void readNetwork(const Value& value, ToolConfig& config) {
   std::string mode = readString(value);
-  if (mode == "none") config.network = NetworkMode::None;
-  else if (mode == "host") config.network = NetworkMode::Host;
+  if (mode == "none")
+    config.network = NetworkMode::None;
+  else if (mode == "host")
+    config.network = NetworkMode::Host;
   else
-    fail(value.mark, fmt::format("network '{}' is not 'none' or 'host' (leave it out for full access, or list "
-                                 "allowed_hosts)", mode));
+    fail(value.mark,
+         fmt::format("network '{}' is not 'none' or 'host' (leave it out for full access, or list "
+                     "allowed_hosts)",
+                     mode));
 }
 
 void readPorts(const Value& list, ToolConfig& config) {
@@ -128,36 +128,67 @@ std::string readSeccomp(const Value& value) {
   if (profile == "default" || profile == "unconfined") return profile;
   if (profile.starts_with("~/")) return profile;
   if (!checkAbsolutePath(profile))
-    fail(value.mark, fmt::format("seccomp '{}' is not 'default', 'unconfined' or an absolute (or ~/) path to a "
-                                 "profile", profile));
+    fail(value.mark,
+         fmt::format("seccomp '{}' is not 'default', 'unconfined' or an absolute (or ~/) path to a "
+                     "profile",
+                     profile));
   return profile;
 }
 
+using FieldReader = void (*)(const Field&, ToolConfig&, Marks&);
+
+struct KeyReader {
+  std::string_view key;
+  FieldReader read;
+};
+
+// One reader per top-level key, in the order the keys are listed in messages.
+constexpr KeyReader kReaders[] = {
+    {"tool", [](const Field& f, ToolConfig& c, Marks&) { c.tool = readWord(f.value); }},
+    {"command",
+     [](const Field& f, ToolConfig& c, Marks& m) {
+       c.command = readString(f.value);
+       if (c.command.empty()) fail(f.value.mark, "'command' is empty");
+       m.command = f.value.mark;
+     }},
+    {"mounts", [](const Field& f, ToolConfig& c, Marks&) { readMounts(f.value, c); }},
+    {"env", [](const Field& f, ToolConfig& c, Marks&) { readEnv(f.value, c); }},
+    {"env_passthrough",
+     [](const Field& f, ToolConfig& c, Marks&) {
+       for (const Value& item : readList(f.value)) c.envPassthrough.push_back(readEnvName(item));
+     }},
+    {"dependencies", [](const Field& f, ToolConfig& c, Marks&) { readDependencies(f.value, c); }},
+    {"workdir", [](const Field& f, ToolConfig& c, Marks&) { c.workdir = readWorkdir(f.value); }},
+    {"network",
+     [](const Field& f, ToolConfig& c, Marks& m) {
+       readNetwork(f.value, c);
+       m.network = f.keyMark;
+     }},
+    {"allowed_hosts",
+     [](const Field& f, ToolConfig& c, Marks& m) {
+       for (const Value& item : readList(f.value))
+         c.allowedHosts.push_back(orFail(normalizeHost(readString(item)), item));
+       m.allowedHosts = f.keyMark;
+     }},
+    {"isolated", [](const Field& f, ToolConfig& c, Marks&) { c.isolated = readBool(f.value); }},
+    {"ports", [](const Field& f, ToolConfig& c, Marks&) { readPorts(f.value, c); }},
+    {"x11", [](const Field& f, ToolConfig& c, Marks&) { c.x11 = readBool(f.value); }},
+    {"podman_args", [](const Field& f, ToolConfig& c, Marks&) { c.podmanArgs = readStringList(f.value); }},
+    {"seccomp", [](const Field& f, ToolConfig& c, Marks&) { c.seccomp = readSeccomp(f.value); }},
+    {"workspace_guard", [](const Field& f, ToolConfig& c, Marks&) { c.workspaceGuard = readBool(f.value); }},
+};
+
+constexpr auto kTopKeys = [] {
+  std::array<std::string_view, std::size(kReaders)> keys{};
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = kReaders[i].key;
+  return keys;
+}();
+
 void readField(const Field& f, ToolConfig& config, Marks& marks) {
-  const Value& v = f.value;
-  if (f.key == "tool") config.tool = readWord(v);
-  else if (f.key == "command") {
-    config.command = readString(v);
-    if (config.command.empty()) fail(v.mark, "'command' is empty");
-    marks.command = v.mark;
-  } else if (f.key == "mounts") readMounts(v, config);
-  else if (f.key == "env") readEnv(v, config);
-  else if (f.key == "env_passthrough") {
-    for (const Value& item : readList(v)) config.envPassthrough.push_back(readEnvName(item));
-  } else if (f.key == "dependencies") readDependencies(v, config);
-  else if (f.key == "workdir") config.workdir = readWorkdir(v);
-  else if (f.key == "network") {
-    readNetwork(v, config);
-    marks.network = f.keyMark;
-  } else if (f.key == "allowed_hosts") {
-    for (const Value& item : readList(v)) config.allowedHosts.push_back(orFail(normalizeHost(readString(item)), item));
-    marks.allowedHosts = f.keyMark;
-  } else if (f.key == "isolated") config.isolated = readBool(v);
-  else if (f.key == "ports") readPorts(v, config);
-  else if (f.key == "x11") config.x11 = readBool(v);
-  else if (f.key == "podman_args") config.podmanArgs = readStringList(v);
-  else if (f.key == "seccomp") config.seccomp = readSeccomp(v);
-  else config.workspaceGuard = readBool(v);
+  // readMap has already refused unknown keys, so one reader always matches.
+  for (const KeyReader& reader : kReaders) {
+    if (reader.key == f.key) return reader.read(f, config, marks);
+  }
 }
 
 void checkAcross(ToolConfig& config, const Marks& marks, const YAML::Mark& top) {
@@ -177,7 +208,8 @@ void checkAcross(ToolConfig& config, const Marks& marks, const YAML::Mark& top) 
 ToolConfig buildConfig(const YAML::Node& root, const std::string& name) {
   YAML::Mark top = root.Mark().line >= 0 ? root.Mark() : YAML::Mark();
   if (root.IsNull()) fail(top, "the config is empty");
-  if (!root.IsMap()) fail(top, "the config must be a map of keys (like {\"tool\": ...}), not a list or a value");
+  if (!root.IsMap())
+    fail(top, "the config must be a map of keys (like {\"tool\": ...}), not a list or a value");
   ToolConfig config;
   config.name = name;
   Marks marks;

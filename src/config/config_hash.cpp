@@ -3,7 +3,6 @@
 
 #include <openssl/evp.h>
 
-
 #include <fmt/format.h>
 
 namespace coco::config {
@@ -23,10 +22,14 @@ void putList(std::string& out, std::string_view key, const std::vector<std::stri
 
 std::string_view networkName(NetworkMode mode) {
   switch (mode) {
-    case NetworkMode::Full: return "full";
-    case NetworkMode::None: return "none";
-    case NetworkMode::Allowlist: return "allowlist";
-    case NetworkMode::Host: return "host";
+    case NetworkMode::Full:
+      return "full";
+    case NetworkMode::None:
+      return "none";
+    case NetworkMode::Allowlist:
+      return "allowlist";
+    case NetworkMode::Host:
+      return "host";
   }
   return "?";
 }
@@ -39,7 +42,8 @@ void putMountsAndPorts(std::string& out, const ToolConfig& c) {
     put(out, "ro", m.readOnly ? "1" : "0");
   }
   fmt::format_to(std::back_inserter(out), "ports #{}\n", c.ports.size());
-  for (const PortConfig& p : c.ports) put(out, "port", fmt::format("{}|{}|{}", p.hostAddr, p.hostPort, p.containerPort));
+  for (const PortConfig& p : c.ports)
+    put(out, "port", fmt::format("{}|{}|{}", p.hostAddr, p.hostPort, p.containerPort));
 }
 
 }  // namespace

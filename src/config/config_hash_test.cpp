@@ -55,7 +55,8 @@ TEST(ConfigHash, IgnoresFormattingOrderAndPath) {
   EXPECT_EQ(hashOf(kJson), hashOf(kJson, "/elsewhere/tool.yaml"));
   EXPECT_EQ(hashOf("tool: x\nmounts: [{src: ., dst: /w}]\n"),
             hashOf("tool: x\nmounts: [{src: ., dst: /w, opts: rw}]\n"));
-  EXPECT_EQ(hashOf("tool: x\nallowed_hosts: [A.B]\n"), hashOf("{\"tool\":\"x\",\"allowed_hosts\":[\"a.b\"]}"));
+  EXPECT_EQ(hashOf("tool: x\nallowed_hosts: [A.B]\n"),
+            hashOf("{\"tool\":\"x\",\"allowed_hosts\":[\"a.b\"]}"));
 }
 
 TEST(ConfigHash, ChangesWithEveryField) {
@@ -95,7 +96,8 @@ TEST(ConfigHash, ChangesWithEveryField) {
       "tool: x\npodman_args: [ab]\n",
   };
   std::set<std::string> seen = {hashOf(base)};
-  for (const char* v : variants) EXPECT_TRUE(seen.insert(hashOf(v)).second) << "same hash as another for:\n" << v;
+  for (const char* v : variants)
+    EXPECT_TRUE(seen.insert(hashOf(v)).second) << "same hash as another for:\n" << v;
 }
 
 TEST(ConfigHash, CanonicalFormIsLengthPrefixed) {

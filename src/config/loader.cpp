@@ -27,7 +27,8 @@ Error located(const std::string& path, const YAML::Mark& mark, std::string_view 
 // "eslint.json" -> "eslint"; "" when the extension is not a config's.
 std::string configName(std::string_view file) {
   for (std::string_view ext : {".json", ".yaml", ".yml"}) {
-    if (file.size() > ext.size() && file.ends_with(ext)) return std::string(file.substr(0, file.size() - ext.size()));
+    if (file.size() > ext.size() && file.ends_with(ext))
+      return std::string(file.substr(0, file.size() - ext.size()));
   }
   return {};
 }

@@ -196,8 +196,10 @@ const BadCase kBadCases[] = {
     // YAML itself
     {"", "t.yaml:1:1: the config is empty"},
     {"# nothing\n", "t.yaml:1:1: the config is empty"},
-    {"- tool\n", "t.yaml:1:1: the config must be a map of keys (like {\"tool\": ...}), not a list or a value"},
-    {"just words\n", "t.yaml:1:1: the config must be a map of keys (like {\"tool\": ...}), not a list or a value"},
+    {"- tool\n",
+     "t.yaml:1:1: the config must be a map of keys (like {\"tool\": ...}), not a list or a value"},
+    {"just words\n",
+     "t.yaml:1:1: the config must be a map of keys (like {\"tool\": ...}), not a list or a value"},
     {"{\"tool\": \"x\",\n \"mounts\": [\n}", "t.yaml:3:1: YAML syntax error: illegal flow end"},
     {"tool: x\nenv: a: b\n", "t.yaml:2:7: YAML syntax error: illegal map value"},
     {"{\"tool\": \"x\" \"command\": \"y\"}", "t.yaml:1:14: YAML syntax error: end of map flow not found"},
@@ -205,20 +207,25 @@ const BadCase kBadCases[] = {
     {"tool: x\nenv:\n  A: 1\n  A: 2\n", "t.yaml:4:3: duplicate key 'A' (first on line 3)"},
     // unknown keys
     {"tool: x\nenvv: {}\n", "t.yaml:2:1: unknown key 'envv' (did you mean 'env'?)"},
-    {"{\n  \"tool\": \"x\",\n  \"netwrok\": \"none\"\n}", "t.yaml:3:3: unknown key 'netwrok' (did you mean 'network'?)"},
-    {"tool: x\nallowed-hosts: [a.b]\n", "t.yaml:2:1: unknown key 'allowed-hosts' (did you mean 'allowed_hosts'?)"},
+    {"{\n  \"tool\": \"x\",\n  \"netwrok\": \"none\"\n}",
+     "t.yaml:3:3: unknown key 'netwrok' (did you mean 'network'?)"},
+    {"tool: x\nallowed-hosts: [a.b]\n",
+     "t.yaml:2:1: unknown key 'allowed-hosts' (did you mean 'allowed_hosts'?)"},
     {"tool: x\nimage: debian\n",
-     "t.yaml:2:1: unknown key 'image' (known keys: tool, command, mounts, env, env_passthrough, dependencies, "
+     "t.yaml:2:1: unknown key 'image' (known keys: tool, command, mounts, env, env_passthrough, "
+     "dependencies, "
      "workdir, network, allowed_hosts, isolated, ports, x11, podman_args, seccomp, workspace_guard)"},
     {"tool: x\nmounts:\n  - {src: ., dest: /w}\n", "t.yaml:3:14: unknown key 'dest' (did you mean 'dst'?)"},
     {"tool: x\ndependencies: {pip: [a]}\n", "t.yaml:2:16: unknown key 'pip' (known keys: apt, mise)"},
     {"tool: x\n[a]: 1\n", "t.yaml:2:1: keys of 'config' must be strings"},
     // tool and command
-    {"network: none\n", "t.yaml:1:1: neither 'tool' nor 'command' is set: name a mise tool, or a command found in "
-                        "the image"},
+    {"network: none\n",
+     "t.yaml:1:1: neither 'tool' nor 'command' is set: name a mise tool, or a command found in "
+     "the image"},
     {"tool: \"\"\n", "t.yaml:1:7: 'tool': empty name"},
     {"tool: -rf\n", "t.yaml:1:7: 'tool': '-rf' starts with '-'"},
-    {"tool: npm:eslint extra\n", "t.yaml:1:7: 'tool': 'npm:eslint extra' contains a blank or control character"},
+    {"tool: npm:eslint extra\n",
+     "t.yaml:1:7: 'tool': 'npm:eslint extra' contains a blank or control character"},
     {"tool:\n", "t.yaml:1:1: 'tool' must be a string, not empty (a bare ~ is empty in YAML: write \"~\")"},
     {"tool: x\nmounts: [{src: ~, dst: /h}]\n",
      "t.yaml:2:11: 'src' must be a string, not empty (a bare ~ is empty in YAML: write \"~\")"},
@@ -242,7 +249,8 @@ const BadCase kBadCases[] = {
     {"tool: x\nports: \"80:80\"\n", "t.yaml:2:8: 'ports' must be a list, not '80:80'"},
     // network
     {"tool: x\nnetwork: bridge\n",
-     "t.yaml:2:10: network 'bridge' is not 'none' or 'host' (leave it out for full access, or list allowed_hosts)"},
+     "t.yaml:2:10: network 'bridge' is not 'none' or 'host' (leave it out for full access, or list "
+     "allowed_hosts)"},
     {"tool: x\nnetwork: none\nallowed_hosts: [a.b]\n",
      "t.yaml:3:1: 'allowed_hosts' contradicts 'network: none'; remove one of them"},
     {"tool: x\nallowed_hosts: [a.b]\nnetwork: host\n",
@@ -250,23 +258,29 @@ const BadCase kBadCases[] = {
     {"tool: x\nallowed_hosts:\n  - good.example\n  - 10.0.0.1\n",
      "t.yaml:4:5: 'allowed_hosts[1]': '10.0.0.1' is an IP address; allowed_hosts takes host names"},
     {"tool: x\nallowed_hosts: [\"https://a.b/\"]\n",
-     "t.yaml:2:17: 'allowed_hosts[0]': bad port '//a.b/' in 'https://a.b/': ports are numbers from 1 to 65535"},
+     "t.yaml:2:17: 'allowed_hosts[0]': bad port '//a.b/' in 'https://a.b/': ports are numbers from 1 to "
+     "65535"},
     // ports
     {"tool: x\nports: [\"8080\", \"70000:80\"]\n",
      "t.yaml:2:17: 'ports[1]': bad port '70000' in '70000:80': ports are numbers from 1 to 65535"},
-    {"tool: x\nports:\n  - 0\n", "t.yaml:3:5: 'ports[0]': bad port '0' in '0': ports are numbers from 1 to 65535"},
+    {"tool: x\nports:\n  - 0\n",
+     "t.yaml:3:5: 'ports[0]': bad port '0' in '0': ports are numbers from 1 to 65535"},
     {"tool: x\nports: [{host: 1}]\n", "t.yaml:2:9: 'ports[0]' must be a string, not a map"},
-    {"tool: x\nports: [\"8080:80/udp\"]\n", "t.yaml:2:9: 'ports[0]': bad port '8080:80/udp': only tcp ports can be "
-                                           "published"},
+    {"tool: x\nports: [\"8080:80/udp\"]\n",
+     "t.yaml:2:9: 'ports[0]': bad port '8080:80/udp': only tcp ports can be "
+     "published"},
     // mounts
     {"tool: x\nmounts:\n  - dst: /w\n", "t.yaml:3:5: mount has no 'src'"},
     {"tool: x\nmounts:\n  - src: .\n", "t.yaml:3:5: mount has no 'dst'"},
-    {"tool: x\nmounts: [{src: ., dst: relative}]\n", "t.yaml:2:24: 'dst': 'relative' is not an absolute path"},
-    {"tool: x\nmounts: [{src: ., dst: /a/../b}]\n", "t.yaml:2:24: 'dst': '/a/../b' is not normalised (write '/b')"},
+    {"tool: x\nmounts: [{src: ., dst: relative}]\n",
+     "t.yaml:2:24: 'dst': 'relative' is not an absolute path"},
+    {"tool: x\nmounts: [{src: ., dst: /a/../b}]\n",
+     "t.yaml:2:24: 'dst': '/a/../b' is not normalised (write '/b')"},
     {"tool: x\nmounts: [{src: ., dst: /a/}]\n", "t.yaml:2:24: 'dst': '/a/' is not normalised (write '/a')"},
     {"tool: x\nmounts: [{src: ., dst: /}]\n", "t.yaml:2:24: mount 'dst' cannot be '/'"},
     {"tool: x\nmounts: [{src: \"\", dst: /w}]\n", "t.yaml:2:16: mount 'src' is empty"},
-    {"tool: x\nmounts: [{src: ~bob/x, dst: /w}]\n", "t.yaml:2:16: mount 'src' '~bob/x': only '~' and '~/' are expanded"},
+    {"tool: x\nmounts: [{src: ~bob/x, dst: /w}]\n",
+     "t.yaml:2:16: mount 'src' '~bob/x': only '~' and '~/' are expanded"},
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,noexec\"}]\n",
      "t.yaml:2:34: 'opts': unknown mount option 'noexec' (coco knows ro and rw)"},
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,rw\"}]\n",
@@ -277,10 +291,12 @@ const BadCase kBadCases[] = {
     {"tool: x\nenv: {\"BAD-NAME\": 1}\n", "t.yaml:2:7: 'BAD-NAME' is not a valid environment variable name"},
     {"tool: x\nenv:\n  A: [1]\n", "t.yaml:3:6: env 'A' must be a string, number or boolean"},
     {"tool: x\nenv:\n  A:\n", "t.yaml:3:3: env 'A' must be a string, number or boolean"},
-    {"tool: x\nenv_passthrough: [TERM, \"1X\"]\n", "t.yaml:2:25: '1X' is not a valid environment variable name"},
+    {"tool: x\nenv_passthrough: [TERM, \"1X\"]\n",
+     "t.yaml:2:25: '1X' is not a valid environment variable name"},
     // workdir, seccomp
     {"tool: x\nworkdir: src\n", "t.yaml:2:10: 'workdir': 'src' is not an absolute path"},
-    {"tool: x\nworkdir: /workspace/\n", "t.yaml:2:10: 'workdir': '/workspace/' is not normalised (write '/workspace')"},
+    {"tool: x\nworkdir: /workspace/\n",
+     "t.yaml:2:10: 'workdir': '/workspace/' is not normalised (write '/workspace')"},
     {"tool: x\nseccomp: strict\n",
      "t.yaml:2:10: seccomp 'strict' is not 'default', 'unconfined' or an absolute (or ~/) path to a profile"},
 };
@@ -324,7 +340,8 @@ TEST(Loader, LoadToolAndListTools) {
 
   auto broken = loadTool(*paths, "broken");
   ASSERT_FALSE(broken.ok());
-  EXPECT_EQ(broken.error().message(), dir + "/broken.yaml:2:1: unknown key 'netwrok' (did you mean 'network'?)");
+  EXPECT_EQ(broken.error().message(),
+            dir + "/broken.yaml:2:1: unknown key 'netwrok' (did you mean 'network'?)");
 
   EXPECT_EQ(loadTool(*paths, "../eslint").error().message(),
             "invalid tool name '../eslint': use letters, digits and . _ + - (not first)");

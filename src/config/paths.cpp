@@ -24,8 +24,8 @@ std::string xdgDir(const char* var, const std::string& home, std::string_view fa
 
 bool isUnder(const std::string& path, const std::string& dir) {
   if (dir == "/") return true;
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                         path[dir.size()] == '/');
+  return path == dir ||
+         (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
 bool isRegularFile(const std::string& path) {
@@ -70,8 +70,9 @@ Result<std::string> findToolFile(const std::string& toolsDir, const std::string&
     if (isRegularFile(candidate)) found.push_back(candidate);
   }
   if (found.empty())
-    return Error::withErrno(ENOENT, fmt::format("no tool named '{}' in {}; `coco get {}` copies it from the store",
-                                                name, toolsDir, name));
+    return Error::withErrno(
+        ENOENT, fmt::format("no tool named '{}' in {}; `coco get {}` copies it from the store", name,
+                            toolsDir, name));
   if (found.size() > 1)
     return Error::make("tool '{}' has two configs, {} and {}; remove one", name, found[0], found[1]);
   return found.front();
@@ -87,9 +88,10 @@ Status ensureSource(const std::string& absSrc, const std::string& cwd, const std
   if (fs::exists(absSrc)) return {};
   std::string path = fs::normalize(absSrc);
   if (!isUnder(path, fs::normalize(home)) && !isUnder(path, fs::normalize(cwd)))
-    return Error::withErrno(ENOENT, fmt::format("mount source {} does not exist and lies outside your home and the "
-                                                "current directory, so coco does not create it; create it first",
-                                                path));
+    return Error::withErrno(ENOENT,
+                            fmt::format("mount source {} does not exist and lies outside your home and the "
+                                        "current directory, so coco does not create it; create it first",
+                                        path));
   log::debug("creating missing mount source {}", path);
   return fs::makeDirs(path, 0755);
 }

@@ -10,8 +10,8 @@ namespace coco::config {
 
 struct Paths {
   std::string home, dataHome, configHome, cacheHome;  // XDG_* with the usual defaults under $HOME
-  std::string toolsDir() const;                        // dataHome + "/coco/tools"
-  static Result<Paths> fromEnvironment();              // error if HOME is unset or relative
+  std::string toolsDir() const;                       // dataHome + "/coco/tools"
+  static Result<Paths> fromEnvironment();             // error if HOME is unset or relative
 };
 
 // [A-Za-z0-9][A-Za-z0-9._+-]*: a name that is safe as a file name and a symlink.

@@ -70,8 +70,8 @@ TEST(Paths, HomeMustBeSetAndAbsolute) {
 TEST(Paths, ToolNames) {
   for (const char* good : {"eslint", "golangci-lint", "python3", "g++", "a.b_c", "X", "0day", "tool.v2+x-y"})
     EXPECT_TRUE(isValidToolName(good)) << good;
-  for (const char* bad : {"", ".", "..", ".hidden", "-x", "_x", "+x", "a/b", "../x", "a b", "a\nb", "é", "a:b",
-                          "a*", "a\\b", "~x", "a$b"})
+  for (const char* bad : {"", ".", "..", ".hidden", "-x", "_x", "+x", "a/b", "../x", "a b", "a\nb", "é",
+                          "a:b", "a*", "a\\b", "~x", "a$b"})
     EXPECT_FALSE(isValidToolName(bad)) << bad;
 }
 
@@ -116,10 +116,11 @@ TEST(Paths, EnsureSourceRefusesElsewhere) {
   for (const std::string& outside : {tmp.sub("other/dir"), tmp.sub("home2"), tmp.sub("workx/y")}) {
     auto status = ensureSource(outside, cwd, home);
     ASSERT_FALSE(status.ok()) << outside;
-    EXPECT_EQ(status.error().message(),
-              "mount source " + outside +
-                  " does not exist and lies outside your home and the current directory, so coco does not create "
-                  "it; create it first");
+    EXPECT_EQ(
+        status.error().message(),
+        "mount source " + outside +
+            " does not exist and lies outside your home and the current directory, so coco does not create "
+            "it; create it first");
     EXPECT_FALSE(fs::exists(outside));
   }
   // Existing paths outside are fine: they need no creating.

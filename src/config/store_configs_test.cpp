@@ -31,15 +31,17 @@ std::map<std::string, ToolConfig> loadStore() {
 }
 
 bool workspaceReadOnly(const ToolConfig& c) {
-  auto it = std::find_if(c.mounts.begin(), c.mounts.end(), [](const MountConfig& m) { return m.dst == "/workspace"; });
+  auto it = std::find_if(c.mounts.begin(), c.mounts.end(),
+                         [](const MountConfig& m) { return m.dst == "/workspace"; });
   return it != c.mounts.end() && it->readOnly;
 }
 
 TEST(StoreConfigs, AllOfTheOriginalsToolsAreThereAndValid) {
   auto configs = loadStore();
-  for (const char* name : {"bat", "black", "cargo", "claude", "eslint", "fd", "go", "gofmt", "golangci-lint",
-                           "hyperfine", "mypy", "node", "npm", "npx", "pip", "prettier", "pytest", "python",
-                           "python3", "rg", "ruff", "rustc", "rustfmt", "tokei", "tsc", "typst", "uv", "uvx"}) {
+  for (const char* name : {"bat",   "black",         "cargo",     "claude", "eslint",  "fd",  "go",
+                           "gofmt", "golangci-lint", "hyperfine", "mypy",   "node",    "npm", "npx",
+                           "pip",   "prettier",      "pytest",    "python", "python3", "rg",  "ruff",
+                           "rustc", "rustfmt",       "tokei",     "tsc",    "typst",   "uv",  "uvx"}) {
     ASSERT_TRUE(configs.count(name)) << "store has no config for " << name;
     const ToolConfig& c = configs.at(name);
     EXPECT_TRUE(c.tool.has_value()) << name;
@@ -58,8 +60,9 @@ TEST(StoreConfigs, AllOfTheOriginalsToolsAreThereAndValid) {
 
 TEST(StoreConfigs, LintersAndFormattersAreOffline) {
   auto configs = loadStore();
-  for (const char* name : {"black", "eslint", "gofmt", "golangci-lint", "mypy", "prettier", "ruff", "rustfmt", "tsc",
-                           "bat", "fd", "rg", "tokei", "pytest", "node", "npx", "python", "python3", "rustc"}) {
+  for (const char* name :
+       {"black", "eslint", "gofmt", "golangci-lint", "mypy", "prettier", "ruff", "rustfmt", "tsc", "bat",
+        "fd", "rg", "tokei", "pytest", "node", "npx", "python", "python3", "rustc"}) {
     ASSERT_TRUE(configs.count(name)) << name;
     EXPECT_EQ(configs.at(name).network, NetworkMode::None) << name;
   }

@@ -12,11 +12,16 @@ namespace {
 
 std::string describeType(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Null: return "empty";
-    case YAML::NodeType::Scalar: return fmt::format("'{}'", node.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    default: return "undefined";
+    case YAML::NodeType::Null:
+      return "empty";
+    case YAML::NodeType::Scalar:
+      return fmt::format("'{}'", node.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "undefined";
   }
 }
 
@@ -37,14 +42,16 @@ Value valueOf(const YAML::Node& node, std::string name, const YAML::Mark& fallba
 void fail(const YAML::Mark& mark, const std::string& message) { throw ConfigError(mark, message); }
 
 std::vector<Field> readMap(const Value& map, std::span<const std::string_view> known) {
-  if (!map.node.IsMap()) fail(map.mark, fmt::format("'{}' must be a map, not {}", map.name, describeType(map.node)));
+  if (!map.node.IsMap())
+    fail(map.mark, fmt::format("'{}' must be a map, not {}", map.name, describeType(map.node)));
   std::vector<Field> fields;
   std::map<std::string, int> seen;
   for (auto it = map.node.begin(); it != map.node.end(); ++it) {
     const YAML::Mark& keyMark = it->first.Mark();
     if (!it->first.IsScalar()) fail(keyMark, fmt::format("keys of '{}' must be strings", map.name));
     std::string key = it->first.Scalar();
-    if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) unknownKey(key, keyMark, known);
+    if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end())
+      unknownKey(key, keyMark, known);
     auto [prev, fresh] = seen.emplace(key, keyMark.line + 1);
     if (!fresh) fail(keyMark, fmt::format("duplicate key '{}' (first on line {})", key, prev->second));
     fields.push_back(Field{key, keyMark, valueOf(it->second, key, keyMark)});
@@ -77,8 +84,8 @@ bool readBool(const Value& value) {
     if (s == "true" || s == "True" || s == "TRUE") return true;
     if (s == "false" || s == "False" || s == "FALSE") return false;
   }
-  std::string got = value.node.IsScalar() && !isPlainScalar(value.node) ? "a quoted string"
-                                                                          : describeType(value.node);
+  std::string got =
+      value.node.IsScalar() && !isPlainScalar(value.node) ? "a quoted string" : describeType(value.node);
   fail(value.mark, fmt::format("'{}' must be true or false, not {}", value.name, got));
 }
 

@@ -15,7 +15,8 @@ namespace coco::config {
 
 class ConfigError : public std::runtime_error {
  public:
-  ConfigError(const YAML::Mark& mark, const std::string& message) : std::runtime_error(message), mark_(mark) {}
+  ConfigError(const YAML::Mark& mark, const std::string& message)
+      : std::runtime_error(message), mark_(mark) {}
   const YAML::Mark& mark() const { return mark_; }
 
  private:
