@@ -1,0 +1,66 @@
+// Allowlist: the allowed_hosts matching rules, and what kind of address a
+// destination is (loopback, private, ...) for the gateway's refusals.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace coco::net {
+
+// One allowed_hosts entry:
+//   "example.com"       the name and its subdomains, ports 80 and 443
+//   "example.com:22"    the name and its subdomains, port 22 only
+//   "*.example.com"     only subdomains (ports as above)
+//   "192.0.2.7:8080"    a literal IPv4 address (the only way to allow one)
+struct AllowEntry {
+  std::string name;        // lower case, no trailing dot; empty for an address
+  bool subdomainsOnly = false;
+  bool isAddress = false;
+  in_addr_t address = 0;   // network order, when isAddress
+  std::vector<uint16_t> ports;
+};
+
+// Lower-cases and strips one trailing dot; rejects what is not a host name
+// (labels of [a-z0-9_-], 1..63 chars, 253 in all).
+Result<std::string> normalizeName(std::string_view name);
+
+Result<AllowEntry> parseAllowEntry(std::string_view text);
+
+class Allowlist {
+ public:
+  static Result<Allowlist> parse(const std::vector<std::string>& entries);
+
+  // Whether any entry names this host (on any port): decides DNS answers.
+  bool allowsName(std::string_view name) const;
+  bool allows(std::string_view name, uint16_t port) const;
+  bool allowsAddress(in_addr_t address, uint16_t port) const;
+
+  const std::vector<AllowEntry>& entries() const { return entries_; }
+
+ private:
+  std::vector<AllowEntry> entries_;
+};
+
+enum class AddressKind {
+  Public,
+  Unspecified,  // 0.0.0.0/8
+  Loopback,     // 127/8
+  LinkLocal,    // 169.254/16 (cloud metadata lives here)
+  Private,      // 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT)
+  Multicast,    // 224/4 and above, broadcast
+  Synthetic,    // 198.18/15, the gateway's own pool
+};
+
+AddressKind classifyAddress(in_addr_t address);  // network order
+const char* addressKindName(AddressKind kind);
+
+// "a.b.c.d" from a network-order address.
+std::string formatAddress(in_addr_t address);
+
+}  // namespace coco::net

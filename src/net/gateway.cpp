@@ -1,0 +1,508 @@
+// The gateway's event loop and workers: accepts captured connections, answers
+// DNS, publishes ports, and hands every connection to a relay worker.
+#include "net/gateway.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/netfilter_ipv4.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "net/dns_message.hpp"
+#include "net/relay.hpp"
+#include "util/log.hpp"
+
+namespace coco::net {
+
+namespace {
+
+constexpr int kMaxWorkers = 1024;
+constexpr int kConnectTimeoutMs = 10000;
+constexpr int kDnsTcpTimeoutSec = 10;
+constexpr int kDnsTcpMaxQueries = 64;
+constexpr int kUdpBurst = 64;
+
+enum Tag : uint64_t { kTagWake, kTagRelay, kTagDnsUdp, kTagDnsTcp, kTagChannel, kTagPublished = 100 };
+
+std::vector<in_addr_t> hostAddresses() {
+  std::vector<in_addr_t> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) < 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+      out.push_back(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
+    }
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+Status setNonBlocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return Error::fromErrno("fcntl O_NONBLOCK");
+  return okStatus();
+}
+
+// Closing with a zero linger sends RST: the tool sees "connection reset" at
+// once instead of a clean, misleading EOF.
+void resetAndClose(UniqueFd fd) {
+  linger l{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+void setNoDelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// One message and the fds riding on it. Every received fd is owned at once,
+// so none leaks whatever the message turns out to be.
+Result<size_t> recvWithFds(int channelFd, void* msg, size_t size, std::vector<UniqueFd>& fds, int flags) {
+  iovec iov{msg, size};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * kSetupFdCount)] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do {
+    n = ::recvmsg(channelFd, &mh, MSG_CMSG_CLOEXEC | flags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Error::fromErrno("recvmsg on the network channel");
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) return Error::make("network channel message truncated");
+  return static_cast<size_t>(n);
+}
+
+bool isTcpSocket(int fd) {
+  int domain = 0, type = 0;
+  socklen_t len = sizeof domain;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return false;
+  len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return false;
+  return domain == AF_INET && type == SOCK_STREAM;
+}
+
+bool readExact(int fd, uint8_t* buf, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::recv(fd, buf, size, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool writeAll(int fd, const uint8_t* buf, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::send(fd, buf, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<SandboxEndpoints> receiveSandboxEndpoints(int channelFd) {
+  SetupMessage msg;
+  std::vector<UniqueFd> fds;
+  COCO_ASSIGN(size_t got, recvWithFds(channelFd, &msg, sizeof msg, fds, 0));
+  if (got == 0) return Error::make("the sandbox exited before its network was set up");
+  if (got != sizeof msg || msg.magic != kSetupMagic) return Error::make("bad network setup message");
+  if (msg.error != 0) {
+    return Error::withErrno(msg.error, fmt::format("sandbox network: {}", setupStepName(msg.step)));
+  }
+  SandboxEndpoints ep;
+  if (msg.fdCount == 0 && fds.empty()) return ep;
+  if (msg.fdCount != kSetupFdCount || fds.size() != kSetupFdCount) {
+    return Error::make("network setup message carries {} fds, expected {}", fds.size(), +kSetupFdCount);
+  }
+  ep.relayListener = std::move(fds[kRelayListener]);
+  ep.dnsUdp = std::move(fds[kDnsUdp]);
+  ep.dnsTcp = std::move(fds[kDnsTcp]);
+  return ep;
+}
+
+Gateway::Gateway(GatewayConfig config, Endpoint upstream, PolicyConfig policyConfig)
+    : config_(std::move(config)),
+      upstream_(std::move(upstream)),
+      resolver_(upstream_),
+      policy_(std::move(policyConfig), pool_, resolver_) {}
+
+Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
+  PolicyConfig pc;
+  pc.mode = config.mode;
+  pc.toolName = config.toolName;
+  pc.allowLocalDestinations = config.allowLocalDestinations;
+  pc.hostAddresses = hostAddresses();
+  COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts));
+  Endpoint upstream;
+  if (config.mode != Mode::None) {
+    COCO_ASSIGN(upstream, chooseUpstream(config.upstream));
+  }
+  std::unique_ptr<Gateway> gw(new Gateway(std::move(config), std::move(upstream), std::move(pc)));
+  COCO_TRY(gw->bindPublishedPorts());
+  return gw;
+}
+
+Status Gateway::bindPublishedPorts() {
+  for (const auto& p : config_.ports) {
+    auto ep = parseEndpoint(fmt::format("{}:{}", p.hostAddr, p.hostPort == 0 ? 1 : p.hostPort));
+    if (!ep) return std::move(ep).error().wrap("published port");
+    reinterpret_cast<sockaddr_in*>(&ep->addr)->sin_port = htons(p.hostPort);  // same offset for v6
+    UniqueFd fd(::socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return Error::fromErrno("socket");
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ep->addr), ep->len) < 0 || ::listen(fd.get(), SOMAXCONN) < 0) {
+      return Error::fromErrno("publishing port {}:{}", p.hostAddr, p.hostPort);
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    publishedPorts_.push_back(ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port));
+    publishListeners_.push_back(std::move(fd));
+  }
+  return okStatus();
+}
+
+std::vector<uint16_t> Gateway::publishedPorts() const { return publishedPorts_; }
+
+Gateway::~Gateway() { stop(); }
+
+Status Gateway::start(UniqueFd channel) {
+  COCO_ASSIGN(endpoints_, receiveSandboxEndpoints(channel.get()));
+  if (config_.mode != Mode::None && !endpoints_.relayListener) {
+    return Error::make("the sandbox sent no network listeners for mode {}", static_cast<int>(config_.mode));
+  }
+  channel_ = std::move(channel);
+  return startLoop();
+}
+
+Status Gateway::startLoop() {
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!epoll_ || !wake_) return Error::fromErrno("epoll/eventfd");
+  auto add = [this](int fd, uint64_t tag) -> Status {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return Error::fromErrno("epoll_ctl");
+    return okStatus();
+  };
+  COCO_TRY(add(wake_.get(), kTagWake));
+  COCO_TRY(add(channel_.get(), kTagChannel));
+  for (UniqueFd* fd : {&endpoints_.relayListener, &endpoints_.dnsUdp, &endpoints_.dnsTcp}) {
+    if (*fd) COCO_TRY(setNonBlocking(fd->get()));
+  }
+  if (endpoints_.relayListener) COCO_TRY(add(endpoints_.relayListener.get(), kTagRelay));
+  if (endpoints_.dnsUdp) COCO_TRY(add(endpoints_.dnsUdp.get(), kTagDnsUdp));
+  if (endpoints_.dnsTcp) COCO_TRY(add(endpoints_.dnsTcp.get(), kTagDnsTcp));
+  for (size_t i = 0; i < publishListeners_.size(); ++i) COCO_TRY(add(publishListeners_[i].get(), kTagPublished + i));
+  auto started = thread_.start([this] { loop(); });
+  if (!started) return std::move(started).error().wrap("starting the gateway");
+  log::debug("gateway: started (mode {}, upstream {})", static_cast<int>(config_.mode), upstream_.text);
+  return okStatus();
+}
+
+void Gateway::loop() {
+  epoll_event events[16];
+  for (;;) {
+    int n = ::epoll_wait(epoll_.get(), events, 16, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      log::warn("gateway: epoll_wait: {}", std::strerror(errno));
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      uint64_t tag = events[i].data.u64;
+      switch (tag) {
+        case kTagWake: return;
+        case kTagRelay: onRelayAccept(); break;
+        case kTagDnsUdp: onDnsUdp(); break;
+        case kTagDnsTcp: onDnsTcpAccept(); break;
+        case kTagChannel: onChannelReadable(); break;
+        default: onPublishedAccept(static_cast<size_t>(tag - kTagPublished)); break;
+      }
+    }
+  }
+}
+
+void Gateway::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (int fd : tracked_) ::shutdown(fd, SHUT_RDWR);
+  }
+  if (wake_) {
+    uint64_t one = 1;
+    ssize_t unused = ::write(wake_.get(), &one, sizeof one);
+    (void)unused;
+  }
+  thread_.join();
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [this] { return workers_ == 0; });
+  pending_.clear();
+}
+
+void Gateway::track(int fd) {
+  std::lock_guard lock(mu_);
+  tracked_.insert(fd);
+  if (stopping_) ::shutdown(fd, SHUT_RDWR);
+}
+
+void Gateway::untrack(int fd) {
+  std::lock_guard lock(mu_);
+  tracked_.erase(fd);
+}
+
+bool Gateway::spawnWorker(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || workers_ >= kMaxWorkers) return false;
+    ++workers_;
+  }
+  auto status = spawnDetached([this, fn = std::move(fn)] {
+    fn();
+    std::lock_guard lock(mu_);
+    if (--workers_ == 0) idle_.notify_all();
+  });
+  if (status) return true;
+  log::debug("gateway: {}", status.error().describe());
+  std::lock_guard lock(mu_);
+  if (--workers_ == 0) idle_.notify_all();
+  return false;
+}
+
+void Gateway::onRelayAccept() {
+  for (;;) {
+    int fd = ::accept4(endpoints_.relayListener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (!spawnWorker([this, fd] { handleOutbound(UniqueFd(fd)); })) resetAndClose(UniqueFd(fd));
+  }
+}
+
+void Gateway::onDnsTcpAccept() {
+  for (;;) {
+    int fd = ::accept4(endpoints_.dnsTcp.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (!spawnWorker([this, fd] { serveDnsTcp(UniqueFd(fd)); })) ::close(fd);
+  }
+}
+
+void Gateway::onDnsUdp() {
+  for (int i = 0; i < kUdpBurst; ++i) {
+    std::vector<uint8_t> buf(4096);
+    sockaddr_in peer{};
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+    msghdr mh{};
+    mh.msg_name = &peer;
+    mh.msg_namelen = sizeof peer;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    ssize_t n = ::recvmsg(endpoints_.dnsUdp.get(), &mh, MSG_DONTWAIT);
+    if (n < 0) return;
+    in_pktinfo info{};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) std::memcpy(&info, CMSG_DATA(c), sizeof info);
+    }
+    buf.resize(static_cast<size_t>(n));
+    DnsOutcome out = policy_.answerDns(buf, /*cacheOnly=*/true);
+    if (out.kind == DnsOutcome::Kind::Reply) {
+      sendUdp(out.packet, peer, info);
+    } else if (out.kind == DnsOutcome::Kind::NeedsUpstream) {
+      spawnWorker([this, q = std::move(buf), peer, info]() mutable { answerUdp(std::move(q), peer, info); });
+    }
+  }
+}
+
+void Gateway::answerUdp(std::vector<uint8_t> query, sockaddr_in peer, in_pktinfo info) {
+  DnsOutcome out = policy_.answerDns(query, /*cacheOnly=*/false);
+  if (out.kind == DnsOutcome::Kind::Reply) sendUdp(out.packet, peer, info);
+}
+
+// Answers from the address the tool sent to, so a resolver that asked any
+// address (all local in the sandbox) accepts the reply.
+void Gateway::sendUdp(const std::vector<uint8_t>& reply, const sockaddr_in& peer, const in_pktinfo& info) {
+  std::vector<uint8_t> packet = reply;
+  if (packet.size() > dns::kMaxUdpPayload) {
+    packet.resize(dns::kMaxUdpPayload);  // never happens with A-only answers; a fence
+    packet[2] |= 0x02;
+  }
+  iovec iov{packet.data(), packet.size()};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+  msghdr mh{};
+  mh.msg_name = const_cast<sockaddr_in*>(&peer);
+  mh.msg_namelen = sizeof peer;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+  in_pktinfo out{};
+  out.ipi_spec_dst = info.ipi_addr;
+  std::memcpy(CMSG_DATA(c), &out, sizeof out);
+  if (::sendmsg(endpoints_.dnsUdp.get(), &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+    log::debug("dns: reply: {}", std::strerror(errno));
+  }
+}
+
+void Gateway::serveDnsTcp(UniqueFd conn) {
+  track(conn.get());
+  timeval tv{kDnsTcpTimeoutSec, 0};
+  ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (int i = 0; i < kDnsTcpMaxQueries; ++i) {
+    uint8_t len[2];
+    if (!readExact(conn.get(), len, 2)) break;
+    std::vector<uint8_t> query((len[0] << 8) | len[1]);
+    if (!readExact(conn.get(), query.data(), query.size())) break;
+    DnsOutcome out = policy_.answerDns(query, /*cacheOnly=*/false);
+    if (out.kind != DnsOutcome::Kind::Reply) break;
+    std::vector<uint8_t> framed = {static_cast<uint8_t>(out.packet.size() >> 8),
+                                   static_cast<uint8_t>(out.packet.size())};
+    framed.insert(framed.end(), out.packet.begin(), out.packet.end());
+    if (!writeAll(conn.get(), framed.data(), framed.size())) break;
+  }
+  untrack(conn.get());
+}
+
+// Tries each target in turn with a bounded non-blocking connect.
+Result<UniqueFd> Gateway::connectTargets(const std::vector<sockaddr_in>& targets) {
+  Error last = Error::make("no address to connect to");
+  for (const auto& t : targets) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return Error::fromErrno("socket");
+    track(fd.get());
+    int rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&t), sizeof t);
+    int err = rc == 0 ? 0 : errno;
+    if (err == EINPROGRESS) {
+      pollfd p{fd.get(), POLLOUT, 0};
+      err = ::poll(&p, 1, kConnectTimeoutMs) == 1 ? 0 : ETIMEDOUT;
+      socklen_t len = sizeof err;
+      if (err == 0) ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+    untrack(fd.get());
+    if (err == 0) {
+      int flags = ::fcntl(fd.get(), F_GETFL);
+      ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+      return fd;
+    }
+    last = Error::withErrno(err, "connect to " + formatAddress(t.sin_addr.s_addr));
+  }
+  return last;
+}
+
+void Gateway::relayTracked(UniqueFd a, UniqueFd b, const std::string& label) {
+  setNoDelay(a.get());
+  setNoDelay(b.get());
+  track(a.get());
+  track(b.get());
+  RelayStats st = relay(a.get(), b.get());
+  untrack(a.get());
+  untrack(b.get());
+  log::debug("relay {}: {} bytes out, {} bytes in{}", label, st.aToB, st.bToA, st.failed ? " (reset)" : "");
+}
+
+void Gateway::handleOutbound(UniqueFd client) {
+  sockaddr_in orig{};
+  socklen_t len = sizeof orig;
+  if (::getsockopt(client.get(), SOL_IP, SO_ORIGINAL_DST, &orig, &len) < 0) {
+    log::debug("relay: no original destination: {}", std::strerror(errno));
+    return resetAndClose(std::move(client));
+  }
+  uint16_t port = ntohs(orig.sin_port);
+  if (port == 53) return serveDnsTcp(std::move(client));  // DNS over TCP to any address is the stub's
+  Verdict v = policy_.decideConnection(orig.sin_addr.s_addr, port);
+  if (!v.allowed) return resetAndClose(std::move(client));
+  auto upstream = connectTargets(v.targets);
+  if (!upstream) {
+    log::debug("connect {}: {}", v.label, upstream.error().describe());
+    return resetAndClose(std::move(client));
+  }
+  relayTracked(std::move(client), std::move(*upstream), v.label);
+}
+
+void Gateway::onPublishedAccept(size_t index) {
+  if (index >= publishListeners_.size()) return;
+  for (;;) {
+    int fd = ::accept4(publishListeners_[index].get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    UniqueFd conn(fd);
+    SocketRequest req;
+    if (!channel_ || ::send(channel_.get(), &req, sizeof req, MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof req) {
+      log::debug("publish: no way into the sandbox: {}", std::strerror(errno));
+      continue;
+    }
+    pending_.push_back({std::move(conn), config_.ports[index].containerPort});
+  }
+}
+
+void Gateway::onChannelReadable() {
+  SocketReply reply;
+  std::vector<UniqueFd> fds;
+  auto got = recvWithFds(channel_.get(), &reply, sizeof reply, fds, MSG_DONTWAIT);
+  if (got && *got == 0) {
+    // The sandbox is gone: no more ways into it.
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, channel_.get(), nullptr);
+    channel_.reset();
+    pending_.clear();
+    return;
+  }
+  if (!got || pending_.empty()) return;
+  PendingPublish p = std::move(pending_.front());
+  pending_.pop_front();
+  if (*got != sizeof reply || reply.magic != kSocketMagic || reply.error != 0 || fds.size() != 1 ||
+      !isTcpSocket(fds[0].get())) {
+    log::debug("publish: the sandbox gave no socket (error {})", reply.error);
+    return;
+  }
+  int host = p.hostConn.release();
+  int sandbox = fds[0].release();
+  uint16_t port = p.containerPort;
+  if (!spawnWorker([this, host, sandbox, port] { handlePublished(UniqueFd(host), UniqueFd(sandbox), port); })) {
+    ::close(host);
+    ::close(sandbox);
+  }
+}
+
+void Gateway::handlePublished(UniqueFd hostConn, UniqueFd sandboxSock, uint16_t containerPort) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(containerPort);
+  // The socket lives in the sandbox netns, so this is the sandbox's loopback.
+  if (::connect(sandboxSock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    log::debug("publish: connect to sandbox port {}: {}", containerPort, std::strerror(errno));
+    return resetAndClose(std::move(hostConn));
+  }
+  relayTracked(std::move(hostConn), std::move(sandboxSock), fmt::format("published port {}", containerPort));
+}
+
+}  // namespace coco::net

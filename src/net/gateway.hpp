@@ -1,0 +1,135 @@
+// Gateway: the host half of the network, in the coco process. It owns the
+// listeners the sandbox side created (relay, DNS), the published ports' host
+// listeners, and one event thread; each connection gets a worker thread.
+//
+// How the engine drives it (see also sandbox_side.hpp):
+//   auto gw = Gateway::create(config);          // before clone: binds host ports
+//   socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+//   clone ... child: sandboxNetSetup(plan, sv[1]) as root of the userns, keep
+//                    sv[1] in init and serve sandboxServeSocketRequest on POLLIN
+//   parent: close(sv[1]); write the id maps; gw->start(UniqueFd(sv[0]));
+//   ... wait for the sandbox ...
+//   gw->stop();                                  // or let the destructor do it
+#pragma once
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "net/address_pool.hpp"
+#include "net/policy.hpp"
+#include "net/resolver.hpp"
+#include "net/sandbox_side.hpp"
+#include "net/thread.hpp"
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::net {
+
+struct PublishedPort {
+  std::string hostAddr = "127.0.0.1";
+  uint16_t hostPort = 0;  // 0 picks a free port (see Gateway::publishedPorts)
+  uint16_t containerPort = 0;
+};
+
+struct GatewayConfig {
+  Mode mode = Mode::None;
+  std::vector<std::string> allowedHosts;  // Allowlist mode
+  std::string toolName;
+  std::string upstream;  // "IP[:PORT]"; empty = $COCO_DNS_UPSTREAM, else /etc/resolv.conf
+  bool allowLocalDestinations = false;
+  std::vector<PublishedPort> ports;
+};
+
+// The listeners sandboxNetSetup() sent; empty in mode None.
+struct SandboxEndpoints {
+  UniqueFd relayListener;
+  UniqueFd dnsUdp;
+  UniqueFd dnsTcp;
+};
+
+// Reads the SetupMessage (blocking). A setup failure in the sandbox comes back
+// as an Error naming the failed step; EOF (the child died) as well.
+Result<SandboxEndpoints> receiveSandboxEndpoints(int channelFd);
+
+class Gateway {
+ public:
+  // Parses the allowlist, picks the upstream resolver and binds the published
+  // ports on the host, so a bad config or a taken port fails before clone.
+  static Result<std::unique_ptr<Gateway>> create(GatewayConfig config);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Receives the sandbox's listeners from the channel and starts serving.
+  Status start(UniqueFd channel);
+
+  // Ends the event thread and every connection; idempotent.
+  void stop();
+
+  // The bound host port of each config.ports entry, in order.
+  std::vector<uint16_t> publishedPorts() const;
+
+  // The upstream DNS server in use, for messages.
+  const std::string& upstream() const { return upstream_.text; }
+
+ private:
+  struct PendingPublish {
+    UniqueFd hostConn;
+    uint16_t containerPort;
+  };
+
+  explicit Gateway(GatewayConfig config, Endpoint upstream, PolicyConfig policyConfig);
+  Status bindPublishedPorts();
+  Status startLoop();
+  void loop();
+  void onRelayAccept();
+  void onDnsUdp();
+  void onDnsTcpAccept();
+  void onPublishedAccept(size_t index);
+  void onChannelReadable();
+  bool spawnWorker(std::function<void()> fn);
+  Result<UniqueFd> connectTargets(const std::vector<sockaddr_in>& targets);
+  void relayTracked(UniqueFd a, UniqueFd b, const std::string& label);
+
+  void handleOutbound(UniqueFd client);
+  void serveDnsTcp(UniqueFd conn);
+  void answerUdp(std::vector<uint8_t> query, sockaddr_in peer, in_pktinfo info);
+  void sendUdp(const std::vector<uint8_t>& reply, const sockaddr_in& peer, const in_pktinfo& info);
+  void handlePublished(UniqueFd hostConn, UniqueFd sandboxSock, uint16_t containerPort);
+
+  // Worker bookkeeping: fds a worker blocks on are registered so stop() can
+  // shut them down, and stop() waits until every worker has left.
+  void track(int fd);
+  void untrack(int fd);
+
+  GatewayConfig config_;
+  Endpoint upstream_;
+  AddressPool pool_;
+  UpstreamResolver resolver_;
+  Policy policy_;
+  SandboxEndpoints endpoints_;
+  UniqueFd channel_;
+  std::vector<UniqueFd> publishListeners_;
+  std::vector<uint16_t> publishedPorts_;
+  std::deque<PendingPublish> pending_;  // event thread only
+  UniqueFd epoll_;
+  UniqueFd wake_;
+  JoinableThread thread_;
+
+  std::mutex mu_;
+  std::condition_variable idle_;
+  std::set<int> tracked_;
+  int workers_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace coco::net

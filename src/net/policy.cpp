@@ -1,0 +1,182 @@
+// The gateway's decisions: DNS answers and connection verdicts.
+#include "net/policy.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "net/dns_message.hpp"
+#include "util/log.hpp"
+
+namespace coco::net {
+
+namespace {
+
+DnsOutcome reply(std::vector<uint8_t> packet) { return {DnsOutcome::Kind::Reply, std::move(packet)}; }
+
+bool isReverseName(const std::string& name) {
+  return name.ends_with(".in-addr.arpa") || name.ends_with(".ip6.arpa");
+}
+
+sockaddr_in socketAddress(in_addr_t address, uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = address;
+  sa.sin_port = htons(port);
+  return sa;
+}
+
+}  // namespace
+
+bool Policy::nameAllowed(const std::string& name) const {
+  return config_.mode == Mode::Full || config_.allowlist.allowsName(name);
+}
+
+void Policy::noticeOnce(const std::string& key, const std::string& text) {
+  {
+    std::lock_guard lock(mu_);
+    if (!noticed_.insert(key).second) return;
+  }
+  log::notice("{}", text);
+}
+
+DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
+  auto header = dns::parseHeader(packet);
+  if (!header || header->isResponse()) return {};
+  if (header->opcode() != 0) return reply(dns::buildHeaderOnlyResponse(*header, dns::Rcode::NotImp));
+  auto query = dns::parseQuery(packet);
+  if (!query) {
+    log::debug("dns: malformed query: {}", query.error().describe());
+    return reply(dns::buildHeaderOnlyResponse(*header, dns::Rcode::FormErr));
+  }
+  const dns::Question& q = query->question;
+  if (q.qclass != dns::kClassIn || q.name.empty()) return reply(dns::buildResponse(*query, dns::Rcode::Refused));
+  auto name = normalizeName(q.name);
+  if (!name || isReverseName(*name)) {
+    log::debug("dns: {} type {}: no such name here", q.name, q.type);
+    return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
+  }
+  if (!nameAllowed(*name)) {
+    log::debug("dns: {} type {}: denied, not asked upstream", *name, q.type);
+    noticeOnce("lookup:" + *name, fmt::format("blocked lookup of {} (not in allowed_hosts of {}; add \"{}\" to allow it)",
+                                              *name, config_.toolName, *name));
+    return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
+  }
+  std::optional<Resolution> res = resolver_.cached(*name);
+  if (!res && cacheOnly) return {DnsOutcome::Kind::NeedsUpstream, {}};
+  if (!res) res = resolver_.resolve(*name);
+  switch (res->status) {
+    case Resolution::Status::NxDomain: return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
+    case Resolution::Status::Failed: return reply(dns::buildResponse(*query, dns::Rcode::ServFail));
+    case Resolution::Status::NoData: return reply(dns::buildResponse(*query, dns::Rcode::NoError));
+    case Resolution::Status::Ok: break;
+  }
+  // Only A carries the name through (a synthetic address); every other type of
+  // an existing name is answered "no data" so resolvers fall back to A.
+  if (q.type != dns::kTypeA && q.type != dns::kTypeAny) {
+    log::debug("dns: {} type {}: no data", *name, q.type);
+    return reply(dns::buildResponse(*query, dns::Rcode::NoError));
+  }
+  auto addr = pool_.addressFor(*name);
+  if (!addr) {
+    log::warn("dns: {}: {}", *name, addr.error().describe());
+    return reply(dns::buildResponse(*query, dns::Rcode::ServFail));
+  }
+  log::debug("dns: {} -> {} (synthetic)", *name, formatAddress(*addr));
+  return reply(dns::buildResponse(*query, dns::Rcode::NoError, {*addr}, kSyntheticTtl));
+}
+
+const char* Policy::refusalReason(in_addr_t address) const {
+  AddressKind kind = classifyAddress(address);
+  switch (kind) {
+    case AddressKind::Unspecified:
+    case AddressKind::Multicast:
+    case AddressKind::Synthetic:
+      return addressKindName(kind);
+    default: break;
+  }
+  if (config_.allowLocalDestinations) return nullptr;
+  if (kind == AddressKind::Loopback || kind == AddressKind::LinkLocal) return addressKindName(kind);
+  // A name in allowed_hosts that points into a private network was named on
+  // purpose (an internal registry); in full mode nothing was named.
+  if (kind == AddressKind::Private && config_.mode == Mode::Full) return addressKindName(kind);
+  const auto& own = config_.hostAddresses;
+  if (std::find(own.begin(), own.end(), address) != own.end()) return "the host's own";
+  return nullptr;
+}
+
+Verdict Policy::decideConnection(in_addr_t dst, uint16_t port) {
+  if (pool_.contains(dst)) {
+    auto name = pool_.nameFor(dst);
+    if (name) return decideName(*name, port);
+    Verdict v;
+    v.label = fmt::format("{}:{}", formatAddress(dst), port);
+    log::debug("connect {}: refused, no name was looked up for this address", v.label);
+    return v;
+  }
+  return decideLiteral(dst, port);
+}
+
+Verdict Policy::decideName(const std::string& name, uint16_t port) {
+  Verdict v;
+  v.label = fmt::format("{}:{}", name, port);
+  if (config_.mode == Mode::Allowlist && !config_.allowlist.allows(name, port)) {
+    log::debug("connect {}: refused, not in allowed_hosts", v.label);
+    std::string add = config_.allowlist.allowsName(name) ? v.label : name;
+    noticeOnce("connect:" + v.label,
+               fmt::format("blocked connection to {} (not in allowed_hosts of {}; add \"{}\" to allow it)", v.label,
+                           config_.toolName, add));
+    return v;
+  }
+  Resolution res = resolver_.resolve(name);
+  if (res.status != Resolution::Status::Ok) {
+    log::debug("connect {}: refused, the name does not resolve on the host", v.label);
+    return v;
+  }
+  std::string refused;
+  for (in_addr_t a : res.addresses) {
+    if (const char* why = refusalReason(a)) {
+      refused = fmt::format("{} ({})", formatAddress(a), why);
+    } else {
+      v.targets.push_back(socketAddress(a, port));
+    }
+  }
+  v.allowed = !v.targets.empty();
+  if (!v.allowed) {
+    log::debug("connect {}: refused, resolves to {}", v.label, refused);
+    noticeOnce("local:" + v.label, fmt::format("blocked connection to {}: it resolves to {}, an address a sandbox may "
+                                               "not reach",
+                                               v.label, refused));
+  } else {
+    log::debug("connect {}: allowed", v.label);
+  }
+  return v;
+}
+
+Verdict Policy::decideLiteral(in_addr_t dst, uint16_t port) {
+  Verdict v;
+  v.label = fmt::format("{}:{}", formatAddress(dst), port);
+  bool explicitEntry = config_.allowlist.allowsAddress(dst, port);
+  if (config_.mode == Mode::Allowlist && !explicitEntry) {
+    log::debug("connect {}: refused, a literal address in allowlist mode", v.label);
+    noticeOnce("literal:" + v.label,
+               fmt::format("blocked connection to {} (a literal address, not a name from allowed_hosts of {}; add "
+                           "\"{}\" to allow it)",
+                           v.label, config_.toolName, v.label));
+    return v;
+  }
+  const char* why = explicitEntry ? nullptr : refusalReason(dst);
+  if (why) {
+    log::debug("connect {}: refused, a {} address", v.label, why);
+    noticeOnce("literal:" + v.label,
+               fmt::format("blocked connection to {} (a {} address, which a sandbox may not reach)", v.label, why));
+    return v;
+  }
+  log::debug("connect {}: allowed", v.label);
+  v.allowed = true;
+  v.targets.push_back(socketAddress(dst, port));
+  return v;
+}
+
+}  // namespace coco::net

@@ -1,0 +1,73 @@
+// Policy: every decision the gateway makes, without sockets: what a DNS query
+// gets, and whether (and where) a captured connection may go. Prints the
+// once-per-name refusal notices.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/address_pool.hpp"
+#include "net/allowlist.hpp"
+#include "net/resolver.hpp"
+#include "net/sandbox_side.hpp"
+
+namespace coco::net {
+
+struct PolicyConfig {
+  Mode mode = Mode::Full;
+  Allowlist allowlist;
+  std::string toolName;
+  // Lets connections reach loopback, link-local, private and the host's own
+  // addresses (tests; a config's explicit opt-in).
+  bool allowLocalDestinations = false;
+  std::vector<in_addr_t> hostAddresses;  // the host's own IPv4 addresses
+};
+
+struct DnsOutcome {
+  enum class Kind { Reply, Drop, NeedsUpstream };
+  Kind kind = Kind::Drop;
+  std::vector<uint8_t> packet;
+};
+
+struct Verdict {
+  bool allowed = false;
+  std::string label;                // NAME:PORT or ADDR:PORT, for logs
+  std::vector<sockaddr_in> targets; // where to connect, in order
+};
+
+inline constexpr uint32_t kSyntheticTtl = 300;
+
+class Policy {
+ public:
+  Policy(PolicyConfig config, AddressPool& pool, Resolver& resolver)
+      : config_(std::move(config)), pool_(pool), resolver_(resolver) {}
+
+  // The reply to one DNS message from the sandbox. With cacheOnly, a query that
+  // needs the upstream server returns NeedsUpstream instead of blocking.
+  DnsOutcome answerDns(std::span<const uint8_t> packet, bool cacheOnly);
+
+  // Whether a captured connection to dst:port may proceed; may block to resolve.
+  Verdict decideConnection(in_addr_t dst, uint16_t port);
+
+ private:
+  bool nameAllowed(const std::string& name) const;
+  Verdict decideName(const std::string& name, uint16_t port);
+  Verdict decideLiteral(in_addr_t dst, uint16_t port);
+  // Why an address may not be a destination, or nullptr when it may.
+  const char* refusalReason(in_addr_t address) const;
+  void noticeOnce(const std::string& key, const std::string& text);
+
+  PolicyConfig config_;
+  AddressPool& pool_;
+  Resolver& resolver_;
+  std::mutex mu_;
+  std::set<std::string> noticed_;
+};
+
+}  // namespace coco::net

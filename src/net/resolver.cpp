@@ -1,0 +1,253 @@
+// The upstream resolver: UDP with TCP fallback on truncation, bounded waits,
+// and a small TTL cache so a name's lookups and connections agree.
+#include "net/resolver.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "net/dns_message.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::net {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kAttemptTimeout = std::chrono::seconds(2);
+constexpr int kAttempts = 2;
+constexpr uint32_t kMinTtl = 30;
+constexpr uint32_t kMaxTtl = 600;
+constexpr uint32_t kNegativeTtl = 30;
+
+uint16_t randomId() {
+  uint16_t id = 0;
+  if (::getrandom(&id, sizeof id, 0) != sizeof id) id = static_cast<uint16_t>(::rand());
+  return id;
+}
+
+int msLeft(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+bool waitFor(int fd, short events, Clock::time_point deadline) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int rc = ::poll(&p, 1, msLeft(deadline));
+    if (rc < 0 && errno == EINTR) continue;
+    return rc > 0;
+  }
+}
+
+Status readExact(int fd, uint8_t* buf, size_t size, Clock::time_point deadline) {
+  while (size > 0) {
+    if (!waitFor(fd, POLLIN, deadline)) return Error::withErrno(ETIMEDOUT, "DNS over TCP");
+    ssize_t n = ::recv(fd, buf, size, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return Error::fromErrno("DNS over TCP: read");
+    buf += n;
+    size -= static_cast<size_t>(n);
+  }
+  return okStatus();
+}
+
+Result<UniqueFd> connectedSocket(const Endpoint& ep, int type, Clock::time_point deadline) {
+  UniqueFd fd(::socket(ep.addr.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return Error::fromErrno("socket");
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) < 0 && errno != EINPROGRESS) {
+    return Error::fromErrno("connect to {}", ep.text);
+  }
+  if (type == SOCK_STREAM) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (!waitFor(fd.get(), POLLOUT, deadline)) return Error::withErrno(ETIMEDOUT, "connect to " + ep.text);
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return Error::withErrno(err, "connect to " + ep.text);
+  }
+  return fd;
+}
+
+Result<std::vector<uint8_t>> exchangeUdp(const Endpoint& ep, const std::vector<uint8_t>& query) {
+  auto deadline = Clock::now() + kAttemptTimeout;
+  COCO_ASSIGN(UniqueFd fd, connectedSocket(ep, SOCK_DGRAM, deadline));
+  if (::send(fd.get(), query.data(), query.size(), 0) < 0) return Error::fromErrno("send to {}", ep.text);
+  std::vector<uint8_t> buf(65535);
+  uint16_t id = static_cast<uint16_t>((query[0] << 8) | query[1]);
+  while (waitFor(fd.get(), POLLIN, deadline)) {
+    ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return Error::fromErrno("recv from {}", ep.text);
+    // A stray datagram with another id is not our answer; keep waiting.
+    if (n >= 2 && ((buf[0] << 8) | buf[1]) == id) {
+      buf.resize(static_cast<size_t>(n));
+      return buf;
+    }
+  }
+  return Error::withErrno(ETIMEDOUT, "no answer from " + ep.text);
+}
+
+Result<std::vector<uint8_t>> exchangeTcp(const Endpoint& ep, const std::vector<uint8_t>& query) {
+  auto deadline = Clock::now() + kAttemptTimeout;
+  COCO_ASSIGN(UniqueFd fd, connectedSocket(ep, SOCK_STREAM, deadline));
+  std::vector<uint8_t> framed = {static_cast<uint8_t>(query.size() >> 8), static_cast<uint8_t>(query.size())};
+  framed.insert(framed.end(), query.begin(), query.end());
+  if (::send(fd.get(), framed.data(), framed.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(framed.size())) {
+    return Error::fromErrno("send to {}", ep.text);
+  }
+  uint8_t len[2];
+  COCO_TRY(readExact(fd.get(), len, 2, deadline));
+  std::vector<uint8_t> buf((len[0] << 8) | len[1]);
+  COCO_TRY(readExact(fd.get(), buf.data(), buf.size(), deadline));
+  return buf;
+}
+
+Resolution fromAnswer(const dns::Answer& a) {
+  Resolution r;
+  if (a.rcode == dns::Rcode::NxDomain) {
+    r.status = Resolution::Status::NxDomain;
+  } else if (a.rcode != dns::Rcode::NoError) {
+    r.status = Resolution::Status::Failed;
+  } else if (a.addresses.empty()) {
+    r.status = Resolution::Status::NoData;
+  } else {
+    r.status = Resolution::Status::Ok;
+    r.addresses = a.addresses;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<Endpoint> parseEndpoint(const std::string& text) {
+  std::string host = text;
+  uint16_t port = 53;
+  auto parsePort = [&](std::string_view s) -> bool {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || v == 0 || v > 65535) return false;
+    port = static_cast<uint16_t>(v);
+    return true;
+  };
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos) return Error::make("bad address '{}'", text);
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size() && (text[close + 1] != ':' || !parsePort(text.substr(close + 2)))) {
+      return Error::make("bad port in '{}'", text);
+    }
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    size_t colon = text.find(':');
+    host = text.substr(0, colon);
+    if (!parsePort(std::string_view(text).substr(colon + 1))) return Error::make("bad port in '{}'", text);
+  }
+  Endpoint ep;
+  ep.text = text;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ep.addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ep.addr);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    ep.len = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    ep.len = sizeof(sockaddr_in6);
+  } else {
+    return Error::make("bad address '{}'", text);
+  }
+  return ep;
+}
+
+Result<Endpoint> nameserverFromResolvConf(const std::string& content) {
+  size_t pos = 0;
+  while (pos < content.size()) {
+    size_t end = content.find('\n', pos);
+    if (end == std::string::npos) end = content.size();
+    std::string_view line(content.data() + pos, end - pos);
+    pos = end + 1;
+    if (!line.starts_with("nameserver")) continue;
+    line.remove_prefix(10);
+    size_t b = line.find_first_not_of(" \t");
+    if (b == std::string_view::npos || b == 0) continue;
+    line.remove_prefix(b);
+    line = line.substr(0, line.find_first_of(" \t#;"));
+    // A scoped IPv6 address (fe80::1%eth0) needs a scope id we do not carry.
+    if (line.find('%') != std::string_view::npos) continue;
+    std::string addr(line);
+    auto ep = parseEndpoint(addr.find(':') != std::string::npos ? "[" + addr + "]" : addr);
+    if (ep) return ep;
+  }
+  return Error::make("no usable nameserver line");
+}
+
+Result<Endpoint> chooseUpstream(const std::string& configured) {
+  if (!configured.empty()) return parseEndpoint(configured);
+  if (const char* env = std::getenv("COCO_DNS_UPSTREAM"); env && *env) {
+    auto ep = parseEndpoint(env);
+    if (!ep) return std::move(ep).error().wrap("COCO_DNS_UPSTREAM");
+    return ep;
+  }
+  auto content = fs::readFile("/etc/resolv.conf");
+  if (!content) return std::move(content).error().wrap("finding the upstream DNS server");
+  auto ep = nameserverFromResolvConf(*content);
+  if (!ep) return std::move(ep).error().wrap("/etc/resolv.conf");
+  return ep;
+}
+
+std::optional<Resolution> UpstreamResolver::cached(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(name);
+  if (it == cache_.end()) return std::nullopt;
+  if (it->second.expires < Clock::now()) {
+    cache_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.resolution;
+}
+
+Resolution UpstreamResolver::resolve(const std::string& name) {
+  if (auto hit = cached(name)) return *hit;
+  uint32_t ttl = 0;
+  Resolution r = query(name, ttl);
+  if (r.status == Resolution::Status::Failed) return r;
+  std::lock_guard lock(mu_);
+  cache_[name] = Entry{r, Clock::now() + std::chrono::seconds(ttl)};
+  return r;
+}
+
+Resolution UpstreamResolver::query(const std::string& name, uint32_t& ttl) {
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    uint16_t id = randomId();
+    auto packet = dns::buildQuery(id, name, dns::kTypeA);
+    if (!packet) return {};
+    auto reply = exchangeUdp(upstream_, *packet);
+    if (!reply) {
+      log::debug("dns: upstream {} for {}: {}", upstream_.text, name, reply.error().describe());
+      continue;
+    }
+    auto answer = dns::parseResponse(*reply, id, name, dns::kTypeA);
+    if (answer && answer->truncated) {
+      reply = exchangeTcp(upstream_, *packet);
+      if (reply) answer = dns::parseResponse(*reply, id, name, dns::kTypeA);
+    }
+    if (!answer) {
+      log::debug("dns: upstream answer for {}: {}", name, answer.error().describe());
+      continue;
+    }
+    Resolution r = fromAnswer(*answer);
+    ttl = r.status == Resolution::Status::Ok ? std::clamp(answer->minTtl, kMinTtl, kMaxTtl) : kNegativeTtl;
+    return r;
+  }
+  return {};
+}
+
+}  // namespace coco::net
