@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <dirent.h>
+
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -211,8 +213,16 @@ Result<ImageRecord> importWith(const Store& store, const Reference& ref, const P
 Result<std::string> hostAptSource(const std::string& suite) {
   std::vector<std::string> files = {"/etc/apt/sources.list"};
   if (DIR* d = ::opendir("/etc/apt/sources.list.d")) {
-    while (struct dirent* e = ::readdir(d)) files.push_back(std::string("/etc/apt/sources.list.d/") + e->d_name);
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      bool active = (n.size() > 5 && n.substr(n.size() - 5) == ".list") ||
+                    (n.size() > 8 && n.substr(n.size() - 8) == ".sources");
+      if (active) names.push_back("/etc/apt/sources.list.d/" + n);
+    }
     ::closedir(d);
+    std::sort(names.begin(), names.end());
+    files.insert(files.end(), names.begin(), names.end());
   }
   for (const auto& f : files) {
     std::ifstream in(f);
@@ -226,7 +236,8 @@ Result<std::string> hostAptSource(const std::string& suite) {
         words >> uri;
         if (!uri.empty() && uri.front() == '[') words >> uri >> uri;  // "[opts]" then the URI (single-word options only)
       }
-      if (uri.rfind("http", 0) == 0 && uri.find("security") == std::string::npos)
+      bool debian = uri.find("/debian") != std::string::npos && uri.find("security") == std::string::npos;
+      if (uri.rfind("http", 0) == 0 && debian)
         return fmt::format("deb {} {} main", uri, suite);
     }
   }

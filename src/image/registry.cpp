@@ -1,6 +1,7 @@
 // Registry client: manifests and blobs over HTTPS with bearer/basic auth, every blob verified.
 #include "image/registry.hpp"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -345,7 +346,9 @@ std::optional<std::string> findCredentials(const std::string& registry) {
 
 bool allowPlainHttp(const std::string& registry) {
   std::string host = hostOf(registry);
-  if (host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0) return true;
+  struct in_addr v4;
+  if (host == "localhost" || host == "::1" || (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127))
+    return true;
   const char* list = std::getenv("COCO_INSECURE_REGISTRIES");
   if (!list) return false;
   std::string all = list;
