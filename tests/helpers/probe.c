@@ -1,0 +1,602 @@
+// probe: a static helper run inside the sandbox that reports what it can see and do.
+//
+// Output is line-oriented so tests can match it. A refused operation prints
+// "denied ERRNONAME" and exits 1; a usage error exits 2.
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <linux/reboot.h>
+#include <linux/sched.h>
+#include <netdb.h>
+#include <sched.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/acct.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/swap.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char** environ;
+
+// Older kernel headers lack some numbers; these are the same on every arch
+// that has the syscall table unified (>= 424).
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_io_uring_setup
+#define SYS_io_uring_setup 425
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef BPF_MAP_CREATE
+#define BPF_MAP_CREATE 0
+#endif
+
+static const char* errnoName(int err) {
+  switch (err) {
+#define E(x) \
+  case x:    \
+    return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC) E(EBADF)
+    E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(EXDEV)
+    E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY) E(ETXTBSY)
+    E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(ERANGE) E(ENAMETOOLONG)
+    E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(EOVERFLOW) E(EOPNOTSUPP) E(EAFNOSUPPORT)
+    E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENETDOWN) E(ENETUNREACH) E(ECONNABORTED)
+    E(ECONNRESET) E(ETIMEDOUT) E(ECONNREFUSED) E(EHOSTUNREACH) E(EALREADY)
+    E(EINPROGRESS) E(EDQUOT) E(ENOTSOCK) E(EPROTONOSUPPORT) E(EUSERS)
+#undef E
+    default:
+      return "EUNKNOWN";
+  }
+}
+
+// Reports the outcome of one operation the way every subcommand does.
+static int report(long ret, int err) {
+  if (ret < 0) {
+    printf("denied %s\n", errnoName(err));
+    return 1;
+  }
+  printf("ok\n");
+  return 0;
+}
+
+static int fail(const char* what, const char* path) {
+  int err = errno;
+  fprintf(stderr, "probe: %s %s: %s\n", what, path, strerror(err));
+  printf("denied %s\n", errnoName(err));
+  return 1;
+}
+
+static int catFile(const char* path) {
+  int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail("open", path);
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("read", path);
+    if (n == 0) break;
+    fwrite(buf, 1, (size_t)n, stdout);
+  }
+  if (fd != 0) close(fd);
+  return 0;
+}
+
+static int cmdId(void) {
+  gid_t groups[256];
+  int n = getgroups(256, groups);
+  printf("uid=%u gid=%u euid=%u egid=%u groups=", getuid(), getgid(), geteuid(), getegid());
+  for (int i = 0; i < n; i++) printf("%s%u", i ? "," : "", groups[i]);
+  printf("\nuid_map:\n");
+  fflush(stdout);
+  catFile("/proc/self/uid_map");
+  printf("gid_map:\n");
+  fflush(stdout);
+  catFile("/proc/self/gid_map");
+  printf("setgroups: ");
+  fflush(stdout);
+  catFile("/proc/self/setgroups");
+  return 0;
+}
+
+// Prints the lines of /proc/self/status whose key is in keys.
+static int statusLines(const char* const* keys) {
+  FILE* f = fopen("/proc/self/status", "re");
+  if (!f) return fail("open", "/proc/self/status");
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    for (const char* const* k = keys; *k; k++) {
+      size_t len = strlen(*k);
+      if (strncmp(line, *k, len) == 0 && line[len] == ':') fputs(line, stdout);
+    }
+  }
+  fclose(f);
+  return 0;
+}
+
+static int cmdCaps(void) {
+  static const char* const keys[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", NULL};
+  return statusLines(keys);
+}
+
+static int cmdStatus(void) {
+  static const char* const keys[] = {"NoNewPrivs", "Seccomp", "Seccomp_filters", NULL};
+  return statusLines(keys);
+}
+
+static long rawClone3NewUser(void) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_NEWUSER;
+  args.exit_signal = SIGCHLD;
+  long ret = syscall(SYS_clone3, &args, sizeof args);
+  if (ret == 0) syscall(SYS_exit, 0);  // child: shares our stack copy; leave at once
+  if (ret > 0) waitpid((pid_t)ret, NULL, 0);
+  return ret;
+}
+
+static long forkWithFlags(int flags) {
+  // clone() with a namespace flag, like a runtime would try from inside.
+  long ret = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
+  if (ret == 0) syscall(SYS_exit, 0);
+  if (ret > 0) waitpid((pid_t)ret, NULL, 0);
+  return ret;
+}
+
+static long tryBpf(void) {
+  // BPF_MAP_CREATE of a one-entry array: the least a bpf user does.
+  uint32_t attr[32];
+  memset(attr, 0, sizeof attr);
+  attr[0] = 2;  // BPF_MAP_TYPE_ARRAY
+  attr[1] = 4;  // key size
+  attr[2] = 4;  // value size
+  attr[3] = 1;  // max entries
+  return syscall(SYS_bpf, BPF_MAP_CREATE, attr, sizeof attr);
+}
+
+static long tryPerf(void) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.size = sizeof attr;
+  attr.config = PERF_COUNT_SW_TASK_CLOCK;
+  attr.disabled = 1;
+  attr.exclude_kernel = 1;
+  attr.exclude_hv = 1;
+  return syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+}
+
+static long trySettime(int useClock) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (useClock) return clock_settime(CLOCK_REALTIME, &now);
+  struct timeval tv = {.tv_sec = now.tv_sec, .tv_usec = now.tv_nsec / 1000};
+  return settimeofday(&tv, NULL);
+}
+
+static long trySetns(void) {
+  int fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  long ret = setns(fd, CLONE_NEWNS);
+  int err = errno;
+  close(fd);
+  errno = err;
+  return ret;
+}
+
+static long tryPtrace(void) {
+  long ret = ptrace(PTRACE_ATTACH, 1, NULL, NULL);
+  if (ret == 0) {
+    int err = errno;
+    waitpid(1, NULL, __WALL);
+    ptrace(PTRACE_DETACH, 1, NULL, NULL);
+    errno = err;
+  }
+  return ret;
+}
+
+// Each entry makes the named syscall with arguments that would succeed (or at
+// least pass the seccomp layer) if nothing refused it.
+static long trySyscall(const char* name) {
+  if (!strcmp(name, "unshare-user")) return unshare(CLONE_NEWUSER);
+  if (!strcmp(name, "clone-newuser")) return forkWithFlags(CLONE_NEWUSER);
+  if (!strcmp(name, "clone3")) return rawClone3NewUser();
+  if (!strcmp(name, "io_uring_setup")) {
+    char params[120];
+    memset(params, 0, sizeof params);
+    return syscall(SYS_io_uring_setup, 1, params);
+  }
+  if (!strcmp(name, "keyctl"))
+    return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+  if (!strcmp(name, "add_key"))
+    return syscall(SYS_add_key, "user", "coco-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING);
+  if (!strcmp(name, "request_key"))
+    return syscall(SYS_request_key, "user", "coco-probe", NULL, KEY_SPEC_PROCESS_KEYRING);
+  if (!strcmp(name, "bpf")) return tryBpf();
+  if (!strcmp(name, "userfaultfd")) return syscall(SYS_userfaultfd, O_CLOEXEC | 1 /* USER_MODE_ONLY */);
+  if (!strcmp(name, "perf_event_open")) return tryPerf();
+  if (!strcmp(name, "mount")) return mount("none", "/tmp", "tmpfs", 0, NULL);
+  if (!strcmp(name, "umount")) return umount2("/tmp", MNT_DETACH);
+  if (!strcmp(name, "fsopen")) return syscall(SYS_fsopen, "tmpfs", 1 /* FSOPEN_CLOEXEC */);
+  if (!strcmp(name, "open_tree"))
+    return syscall(SYS_open_tree, AT_FDCWD, "/tmp", OPEN_TREE_CLONE | O_CLOEXEC);
+  if (!strcmp(name, "move_mount"))
+    return syscall(SYS_move_mount, AT_FDCWD, "/tmp", AT_FDCWD, "/workspace", 0);
+  if (!strcmp(name, "pivot_root")) return syscall(SYS_pivot_root, "/", "/");
+  if (!strcmp(name, "chroot")) return chroot("/");
+  if (!strcmp(name, "kexec_load")) return syscall(SYS_kexec_load, 0, 0, NULL, 0);
+  if (!strcmp(name, "init_module")) return syscall(SYS_init_module, NULL, 0, "");
+  if (!strcmp(name, "finit_module")) return syscall(SYS_finit_module, 0, "", 0);
+  if (!strcmp(name, "delete_module")) return syscall(SYS_delete_module, "coco_probe", O_NONBLOCK);
+  if (!strcmp(name, "acct")) return acct(NULL);
+  if (!strcmp(name, "swapon")) return swapon("/tmp/coco-probe-swap", 0);
+  if (!strcmp(name, "reboot"))
+    return syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_CAD_OFF, NULL);
+  if (!strcmp(name, "settimeofday")) return trySettime(0);
+  if (!strcmp(name, "clock_settime")) return trySettime(1);
+  if (!strcmp(name, "personality-readimpliesexec")) return personality(READ_IMPLIES_EXEC);
+  if (!strcmp(name, "personality-default")) return personality(PER_LINUX);
+  if (!strcmp(name, "setns")) return trySetns();
+  if (!strcmp(name, "ptrace-attach-1")) return tryPtrace();
+  if (!strcmp(name, "getpid")) return getpid();  // a control: must always be "ok"
+  fprintf(stderr, "probe: unknown syscall name %s\n", name);
+  exit(2);
+}
+
+// One TIOCSTI attempt; the request may carry high bits that the kernel drops,
+// which a seccomp filter comparing all 64 bits would miss.
+static int tiocstiOnce(const char* label, int fd, unsigned long request) {
+  char c = ' ';
+  long ret = syscall(SYS_ioctl, fd, request, &c);
+  int err = errno;
+  printf("%s: ", label);
+  return report(ret, err) == 0;
+}
+
+static int cmdTiocsti(void) {
+  const unsigned long high = 0xffffffff00000000UL;
+  int allowed = 0;
+  allowed += tiocstiOnce("fd0 TIOCSTI", 0, TIOCSTI);
+  allowed += tiocstiOnce("fd0 TIOCSTI|high", 0, high | TIOCSTI);
+  allowed += tiocstiOnce("fd0 TIOCLINUX", 0, TIOCLINUX);
+  allowed += tiocstiOnce("fd0 TIOCLINUX|high", 0, high | TIOCLINUX);
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty < 0) {
+    printf("/dev/tty: unavailable %s\n", errnoName(errno));
+  } else {
+    allowed += tiocstiOnce("/dev/tty TIOCSTI", tty, TIOCSTI);
+    allowed += tiocstiOnce("/dev/tty TIOCSTI|high", tty, high | TIOCSTI);
+    close(tty);
+  }
+  printf("allowed: %d\n", allowed);
+  return allowed ? 1 : 0;
+}
+
+static int cmdLs(const char* path) {
+  DIR* d = opendir(path);
+  if (!d) return fail("opendir", path);
+  struct dirent* e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) printf("%s\n", e->d_name);
+  }
+  if (errno) return fail("readdir", path);
+  closedir(d);
+  return 0;
+}
+
+static int cmdWrite(const char* path, const char* text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("open", path);
+  size_t len = strlen(text);
+  if (write(fd, text, len) != (ssize_t)len) return fail("write", path);
+  if (close(fd) < 0) return fail("close", path);
+  printf("ok\n");
+  return 0;
+}
+
+static int cmdStat(const char* path) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return fail("stat", path);
+  printf("uid=%u gid=%u mode=%o\n", st.st_uid, st.st_gid, st.st_mode & 07777);
+  return 0;
+}
+
+static int cmdEnv(void) {
+  for (char** e = environ; *e; e++) printf("%s\n", *e);
+  return 0;
+}
+
+static const struct {
+  const char* name;
+  int sig;
+} kSignals[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"KILL", SIGKILL},
+    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},   {"WINCH", SIGWINCH},
+    {"ABRT", SIGABRT}, {"SEGV", SIGSEGV}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
+};
+
+static int signalNumber(const char* s) {
+  if (isdigit((unsigned char)s[0])) return atoi(s);
+  if (!strncmp(s, "SIG", 3)) s += 3;
+  for (size_t i = 0; i < sizeof kSignals / sizeof kSignals[0]; i++) {
+    if (!strcmp(s, kSignals[i].name)) return kSignals[i].sig;
+  }
+  return -1;
+}
+
+static const char* signalName(int sig) {
+  for (size_t i = 0; i < sizeof kSignals / sizeof kSignals[0]; i++) {
+    if (kSignals[i].sig == sig) return kSignals[i].name;
+  }
+  return "?";
+}
+
+static int cmdKillSelf(const char* name) {
+  int sig = signalNumber(name);
+  if (sig <= 0) {
+    fprintf(stderr, "probe: bad signal %s\n", name);
+    return 2;
+  }
+  fflush(stdout);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  kill(getpid(), sig);
+  pause();
+  return 3;
+}
+
+static int isNumeric(const char* s) {
+  if (!*s) return 0;
+  for (; *s; s++) {
+    if (!isdigit((unsigned char)*s)) return 0;
+  }
+  return 1;
+}
+
+// Reads the state letter and comm of one process; returns 0 on success.
+static int procStat(const char* pid, char* state, char* comm, size_t commLen) {
+  char path[300], buf[512];
+  snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char* lparen = strchr(buf, '(');
+  char* rparen = strrchr(buf, ')');
+  if (!lparen || !rparen || rparen[1] == 0) return -1;
+  size_t len = (size_t)(rparen - lparen - 1);
+  if (len >= commLen) len = commLen - 1;
+  memcpy(comm, lparen + 1, len);
+  comm[len] = 0;
+  *state = rparen[2];
+  return 0;
+}
+
+// Lists visible processes; returns how many are zombies.
+static int listPids(int print) {
+  DIR* d = opendir("/proc");
+  if (!d) {
+    fail("opendir", "/proc");
+    return -1;
+  }
+  int zombies = 0;
+  struct dirent* e;
+  while ((e = readdir(d)) != NULL) {
+    if (!isNumeric(e->d_name)) continue;
+    char state = '?', comm[64] = "?";
+    if (procStat(e->d_name, &state, comm, sizeof comm) < 0) continue;
+    if (state == 'Z') zombies++;
+    if (print) printf("%s %c %s\n", e->d_name, state, comm);
+  }
+  closedir(d);
+  return zombies;
+}
+
+// Orphans children that exit unwaited, so only pid 1 can reap them; then
+// reports whether any zombie is still visible.
+static int cmdZombie(int count) {
+  pid_t mid = fork();
+  if (mid < 0) return fail("fork", "");
+  if (mid == 0) {
+    for (int i = 0; i < count; i++) {
+      if (fork() == 0) {
+        usleep(100 * 1000);
+        _exit(0);
+      }
+    }
+    _exit(0);  // the grandchildren are now orphans
+  }
+  waitpid(mid, NULL, 0);
+  int zombies = 0;
+  for (int tries = 0; tries < 50; tries++) {  // up to 5 s: reaping is not timed
+    usleep(100 * 1000);
+    zombies = listPids(0);
+    if (tries >= 3 && zombies == 0) break;
+  }
+  printf("zombies: %d\n", zombies);
+  if (zombies) listPids(1);
+  return zombies ? 1 : 0;
+}
+
+static int cmdSignalWait(int timeoutSecs) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&set, sigs[i]);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  printf("ready\n");
+  fflush(stdout);
+  struct timespec timeout = {.tv_sec = timeoutSecs, .tv_nsec = 0};
+  for (;;) {
+    int sig = sigtimedwait(&set, NULL, &timeout);
+    if (sig < 0 && errno == EINTR) continue;
+    if (sig < 0) {
+      printf("timeout\n");
+      return 3;
+    }
+    printf("got SIG%s\n", signalName(sig));
+    fflush(stdout);
+    if (sig == SIGTERM) return 0;
+  }
+}
+
+static int cmdIsatty(void) {
+  for (int fd = 0; fd < 3; fd++) printf("%s%d:%s", fd ? " " : "", fd, isatty(fd) ? "yes" : "no");
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  printf(" ctty:%s\n", tty >= 0 ? "yes" : "no");
+  if (tty >= 0) close(tty);
+  return 0;
+}
+
+static int cmdWinsize(void) {
+  struct winsize ws;
+  if (ioctl(0, TIOCGWINSZ, &ws) < 0) return fail("ioctl TIOCGWINSZ", "fd 0");
+  printf("rows=%u cols=%u\n", ws.ws_row, ws.ws_col);
+  return 0;
+}
+
+static int cmdConnect(const char* host, const char* port) {
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = getaddrinfo(host, port, &hints, &res);
+  if (rc != 0) {
+    printf("denied resolve %s\n", gai_strerror(rc));
+    return 1;
+  }
+  int err = 0;
+  for (struct addrinfo* ai = res; ai; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      printf("connected\n");
+      close(fd);
+      freeaddrinfo(res);
+      return 0;
+    }
+    err = errno;
+    close(fd);
+  }
+  freeaddrinfo(res);
+  printf("denied %s\n", errnoName(err));
+  return 1;
+}
+
+static int cmdResolve(const char* name) {
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = getaddrinfo(name, NULL, &hints, &res);
+  if (rc != 0) {
+    printf("denied resolve %s\n", gai_strerror(rc));
+    return 1;
+  }
+  for (struct addrinfo* ai = res; ai; ai = ai->ai_next) {
+    char host[NI_MAXHOST];
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, NULL, 0, NI_NUMERICHOST) == 0)
+      printf("%s\n", host);
+  }
+  freeaddrinfo(res);
+  return 0;
+}
+
+static int usage(void) {
+  fputs(
+      "usage: probe id | caps | status | mounts | try-syscall NAME | tiocsti | ls PATH |\n"
+      "  cat PATH | write PATH [TEXT] | stat PATH | unlink PATH | rename OLD NEW |\n"
+      "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
+      "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | connect HOST PORT |\n"
+      "  resolve NAME | hostname | cwd\n",
+      stderr);
+  return 2;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc < 2) return usage();
+  const char* cmd = argv[1];
+  const char* a1 = argc > 2 ? argv[2] : NULL;
+  const char* a2 = argc > 3 ? argv[3] : NULL;
+  if (!strcmp(cmd, "id")) return cmdId();
+  if (!strcmp(cmd, "caps")) return cmdCaps();
+  if (!strcmp(cmd, "status")) return cmdStatus();
+  if (!strcmp(cmd, "mounts")) return catFile("/proc/self/mountinfo");
+  if (!strcmp(cmd, "try-syscall") && a1) {
+    errno = 0;
+    long ret = trySyscall(a1);
+    return report(ret, errno);
+  }
+  if (!strcmp(cmd, "tiocsti")) return cmdTiocsti();
+  if (!strcmp(cmd, "ls") && a1) return cmdLs(a1);
+  if (!strcmp(cmd, "cat") && a1) return catFile(a1);
+  if (!strcmp(cmd, "write") && a1) return cmdWrite(a1, a2 ? a2 : "probe\n");
+  if (!strcmp(cmd, "stat") && a1) return cmdStat(a1);
+  if (!strcmp(cmd, "unlink") && a1) return unlink(a1) < 0 ? fail("unlink", a1) : report(0, 0);
+  if (!strcmp(cmd, "rename") && a2) return rename(a1, a2) < 0 ? fail("rename", a1) : report(0, 0);
+  if (!strcmp(cmd, "mkdir") && a1) return mkdir(a1, 0755) < 0 ? fail("mkdir", a1) : report(0, 0);
+  if (!strcmp(cmd, "env")) return cmdEnv();
+  if (!strcmp(cmd, "sleep") && a1) return sleep((unsigned)atoi(a1)) ? 1 : 0;
+  if (!strcmp(cmd, "exit") && a1) return atoi(a1);
+  if (!strcmp(cmd, "kill-self") && a1) return cmdKillSelf(a1);
+  if (!strcmp(cmd, "pids")) return listPids(1) < 0 ? 1 : 0;
+  if (!strcmp(cmd, "zombie")) return cmdZombie(a1 ? atoi(a1) : 5);
+  if (!strcmp(cmd, "signal-wait")) return cmdSignalWait(a1 ? atoi(a1) : 60);
+  if (!strcmp(cmd, "isatty")) return cmdIsatty();
+  if (!strcmp(cmd, "winsize")) return cmdWinsize();
+  if (!strcmp(cmd, "connect") && a2) return cmdConnect(a1, a2);
+  if (!strcmp(cmd, "resolve") && a1) return cmdResolve(a1);
+  if (!strcmp(cmd, "hostname")) {
+    struct utsname u;
+    uname(&u);
+    printf("%s\n", u.nodename);
+    return 0;
+  }
+  if (!strcmp(cmd, "cwd")) {
+    char buf[4096];
+    if (!getcwd(buf, sizeof buf)) return fail("getcwd", "");
+    printf("%s\n", buf);
+    return 0;
+  }
+  return usage();
+}

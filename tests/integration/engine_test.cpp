@@ -1,0 +1,623 @@
+// The native sandbox seen from inside: what a tool must be denied, and what must still work.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace cocotest {
+namespace {
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    COCO_REQUIRE_SANDBOX();
+    env_.writeTool("probe", probeTool());
+  }
+
+  RunResult probe(const std::vector<std::string>& args, const RunOptions& opts = {}) {
+    std::vector<std::string> full = {"run", "probe"};
+    full.insert(full.end(), args.begin(), args.end());
+    return env_.run(full, opts);
+  }
+
+  Env env_;
+};
+
+std::string describe(const RunResult& r) {
+  return "exit " + std::to_string(r.exitCode) + (r.timedOut ? " (timed out)" : "") +
+         "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
+}
+
+struct MapLine {
+  unsigned long inside, outside, count;
+};
+
+std::vector<MapLine> parseMap(const std::vector<std::string>& all, const std::string& header) {
+  std::vector<MapLine> out;
+  bool in = false;
+  for (const auto& line : all) {
+    if (line == header) {
+      in = true;
+      continue;
+    }
+    if (!in) continue;
+    std::istringstream ss(line);
+    MapLine m{};
+    if (!(ss >> m.inside >> m.outside >> m.count)) break;
+    out.push_back(m);
+  }
+  return out;
+}
+
+// The user's first range in /etc/subuid (or subgid), by name or by number.
+bool subRange(const char* file, unsigned long id, unsigned long& start, unsigned long& count) {
+  std::ifstream in(file);
+  std::string line;
+  struct passwd* pw = getpwuid(getuid());
+  std::string name = pw ? pw->pw_name : "";
+  while (std::getline(in, line)) {
+    std::istringstream ss(line);
+    std::string who, s, c;
+    if (!std::getline(ss, who, ':') || !std::getline(ss, s, ':') || !std::getline(ss, c)) continue;
+    if (who == name || who == std::to_string(id)) {
+      start = std::stoul(s);
+      count = std::stoul(c);
+      return true;
+    }
+  }
+  return false;
+}
+
+// --- it runs, in the rootfs it was given ---------------------------------
+
+TEST_F(EngineTest, RunsProbeFromTheTestRootfs) {
+  RunResult r = probe({"cat", "/etc/coco-test-rootfs"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "coco-test-rootfs\n");
+}
+
+TEST_F(EngineTest, CwdIsWorkdir) {
+  RunResult r = probe({"cwd"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "/workspace\n");
+
+  env_.writeTool("probe-tmp", probeTool(R"("workdir": "/tmp")"));
+  r = env_.run({"run", "probe-tmp", "cwd"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "/tmp\n");
+}
+
+// --- identity ---------------------------------------------------------------
+
+TEST_F(EngineTest, RunsAsRootInsideMappedToTheUser) {
+  RunResult r = probe({"id"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto all = lines(r.out);
+  ASSERT_FALSE(all.empty());
+  EXPECT_TRUE(all[0].starts_with("uid=0 gid=0 euid=0 egid=0")) << r.out;
+
+  const char* modeEnv = getenv("COCO_TEST_IDMAP");
+  std::string mode = modeEnv ? modeEnv : "";
+  for (const char* which : {"uid", "gid"}) {
+    bool isUid = std::string(which) == "uid";
+    auto map = parseMap(all, std::string(which) + "_map:");
+    unsigned long self = isUid ? getuid() : getgid();
+    ASSERT_GE(map.size(), 1u) << r.out;
+    EXPECT_EQ(map[0].inside, 0u) << r.out;
+    EXPECT_EQ(map[0].outside, self) << r.out;
+    EXPECT_EQ(map[0].count, 1u) << r.out;
+    if (mode == "single") {
+      EXPECT_EQ(map.size(), 1u) << "single mode maps only 0 -> the user\n" << r.out;
+    } else if (mode == "subuid") {
+      unsigned long start = 0, count = 0;
+      ASSERT_TRUE(subRange(isUid ? "/etc/subuid" : "/etc/subgid", self, start, count))
+          << "COCO_TEST_IDMAP=subuid but this user has no range";
+      ASSERT_EQ(map.size(), 2u) << r.out;
+      EXPECT_EQ(map[1].inside, 1u);
+      EXPECT_EQ(map[1].outside, start);
+      EXPECT_EQ(map[1].count, std::min(count, 65536ul));
+    } else {
+      // Run outside tests/run-all: either mode is right, but say which ran.
+      std::cout << "[ note ] COCO_TEST_IDMAP unset; " << which << " map has " << map.size()
+                << " line(s)\n";
+      EXPECT_LE(map.size(), 2u);
+    }
+  }
+  if (mode == "single") {
+    EXPECT_TRUE(contains(r.out, "setgroups: deny")) << r.out;
+  }
+}
+
+// --- what the sandbox must hide ----------------------------------------------
+
+TEST_F(EngineTest, HostHomeIsInvisible) {
+  struct passwd* pw = getpwuid(getuid());
+  ASSERT_NE(pw, nullptr);
+  std::string home = pw->pw_dir;
+  std::string canary = home + "/.coco-test-canary-" + std::to_string(getpid());
+  std::ofstream(canary) << "host-home-canary\n";
+  bool haveCanary = fs::exists(canary);
+
+  RunResult cat = probe({"cat", canary});
+  RunResult ls = probe({"ls", home});
+  RunResult lsHome = probe({"ls", "/home"});
+  if (haveCanary) fs::remove(canary);
+
+  if (!haveCanary) std::cout << "[ note ] could not create a canary in " << home << "\n";
+  EXPECT_NE(cat.exitCode, 0) << describe(cat);
+  EXPECT_FALSE(contains(cat.out, "host-home-canary")) << describe(cat);
+  EXPECT_NE(ls.exitCode, 0) << "host home listed inside:\n" << describe(ls);
+  EXPECT_FALSE(contains(lsHome.out, pw->pw_name)) << describe(lsHome);
+}
+
+TEST_F(EngineTest, HostRootAndEtcAreInvisible) {
+  RunResult root = probe({"ls", "/root"});
+  EXPECT_EQ(root.exitCode, 0) << describe(root);
+  EXPECT_EQ(root.out, "") << "the test rootfs has an empty /root\n" << describe(root);
+
+  RunResult shadow = probe({"cat", "/etc/shadow"});
+  EXPECT_NE(shadow.exitCode, 0) << describe(shadow);
+
+  RunResult etc = probe({"ls", "/etc"});
+  ASSERT_EQ(etc.exitCode, 0) << describe(etc);
+  for (const char* hostOnly : {"shadow", "subuid", "sudoers", "ssh", "apt", "os-release"}) {
+    EXPECT_FALSE(contains(etc.out, hostOnly)) << "host /etc visible: " << hostOnly;
+  }
+}
+
+TEST_F(EngineTest, HostProcessesAreInvisible) {
+  RunResult r = probe({"pids"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto all = lines(r.out);
+  // coco's init and the probe; a helper or two at most.
+  EXPECT_GE(all.size(), 1u);
+  EXPECT_LE(all.size(), 3u) << "more processes visible than the sandbox's own:\n" << r.out;
+  bool hasInit = std::any_of(all.begin(), all.end(), [](const auto& l) { return l.starts_with("1 "); });
+  EXPECT_TRUE(hasInit) << "no pid 1 in the sandbox's pid namespace:\n" << r.out;
+  EXPECT_FALSE(contains(r.out, "engine_test")) << r.out;
+}
+
+TEST_F(EngineTest, HostnameIsNotTheHosts) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  RunResult r = probe({"hostname"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_NE(r.out, std::string(host) + "\n");
+}
+
+TEST_F(EngineTest, HostLoopbackIsUnreachableWithNetworkNone) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+
+  RunResult r = probe({"connect", "127.0.0.1", port});
+  close(fd);
+  EXPECT_EQ(r.exitCode, 1) << "a host loopback service was reachable:\n" << describe(r);
+  EXPECT_TRUE(contains(r.out, "denied")) << describe(r);
+}
+
+// --- privileges -------------------------------------------------------------
+
+TEST_F(EngineTest, HasNoCapabilities) {
+  RunResult r = probe({"caps"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto all = lines(r.out);
+  ASSERT_EQ(all.size(), 5u) << r.out;
+  for (const auto& line : all) {
+    EXPECT_TRUE(line.ends_with("0000000000000000")) << line;
+  }
+}
+
+TEST_F(EngineTest, SeccompFilterAndNoNewPrivs) {
+  RunResult r = probe({"status"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "NoNewPrivs:\t1\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Seccomp:\t2\n")) << r.out;
+}
+
+TEST_F(EngineTest, HarmlessSyscallsStillWork) {
+  // Controls: a denial below must come from the sandbox, not a broken probe.
+  for (const char* name : {"getpid", "personality-default"}) {
+    RunResult r = probe({"try-syscall", name});
+    EXPECT_EQ(r.exitCode, 0) << name << "\n" << describe(r);
+    EXPECT_EQ(r.out, "ok\n") << name;
+  }
+}
+
+class DeniedSyscallTest : public EngineTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(DeniedSyscallTest, IsRefused) {
+  RunResult r = probe({"try-syscall", GetParam()});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_TRUE(r.out.starts_with("denied ")) << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Engine, DeniedSyscallTest,
+    ::testing::Values("unshare-user", "clone-newuser", "clone3", "io_uring_setup", "keyctl",
+                      "add_key", "request_key", "bpf", "userfaultfd", "perf_event_open", "mount",
+                      "umount", "fsopen", "open_tree", "move_mount", "pivot_root", "kexec_load",
+                      "init_module", "finit_module", "delete_module", "acct", "swapon", "reboot",
+                      "settimeofday", "clock_settime", "personality-readimpliesexec", "setns",
+                      "ptrace-attach-1"),
+    [](const auto& info) {
+      std::string name = info.param;
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
+
+TEST_F(EngineTest, Clone3IsEnosysSoRuntimesFallBack) {
+  // glibc and others fall back to clone() only on ENOSYS; EPERM would break them.
+  RunResult r = probe({"try-syscall", "clone3"});
+  EXPECT_EQ(r.out, "denied ENOSYS\n") << describe(r);
+}
+
+TEST_F(EngineTest, TiocstiIsRefusedInPtyMode) {
+  PtyResult r = env_.runInPty({"run", "probe", "tiocsti"});
+  ASSERT_FALSE(r.timedOut) << r.output;
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "allowed: 0")) << r.output;
+  EXPECT_FALSE(contains(r.output, ": ok")) << r.output;
+}
+
+TEST_F(EngineTest, TiocstiIsRefusedInPipeMode) {
+  RunResult r = probe({"tiocsti"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "allowed: 0")) << describe(r);
+}
+
+TEST_F(EngineTest, ProcAndSysAreNotWritable) {
+  for (const char* path : {"/proc/sys/kernel/hostname", "/proc/sysrq-trigger", "/sys/kernel/coco"}) {
+    RunResult r = probe({"write", path, "x"});
+    EXPECT_NE(r.exitCode, 0) << path << "\n" << describe(r);
+  }
+}
+
+// --- mounts -----------------------------------------------------------------
+
+TEST_F(EngineTest, ReadOnlyMountIsUnwritableIncludingNestedDirs) {
+  TempDir data("coco-ro");
+  writeFile(data / "a.txt", "original\n");
+  fs::create_directories(data / "sub/nested");
+  writeFile(data / "sub/nested/b.txt", "nested\n");
+  env_.writeTool("ro", probeTool(R"("mounts": [{"src": )" + jsonString(data.path()) +
+                                 R"(, "dst": "/data", "opts": "ro"}])"));
+
+  RunResult read = env_.run({"run", "ro", "cat", "/data/sub/nested/b.txt"});
+  EXPECT_EQ(read.exitCode, 0) << describe(read);
+  EXPECT_EQ(read.out, "nested\n");
+  for (const char* path : {"/data/a.txt", "/data/new.txt", "/data/sub/nested/b.txt", "/data/sub/c"}) {
+    RunResult r = env_.run({"run", "ro", "write", path, "changed\n"});
+    EXPECT_EQ(r.exitCode, 1) << path << "\n" << describe(r);
+    EXPECT_TRUE(contains(r.out, "denied")) << path << "\n" << describe(r);
+  }
+  RunResult rm = env_.run({"run", "ro", "unlink", "/data/a.txt"});
+  EXPECT_EQ(rm.exitCode, 1) << describe(rm);
+  EXPECT_EQ(readFile(data / "a.txt"), "original\n");
+  EXPECT_EQ(readFile(data / "sub/nested/b.txt"), "nested\n");
+  EXPECT_FALSE(fs::exists(data / "new.txt"));
+}
+
+TEST_F(EngineTest, ReadOnlyMountAppliesToHostSubmounts) {
+  const char* tree = getenv("COCO_TEST_SUBMOUNT_TREE");
+  if (!tree || !*tree) {
+    // An unprivileged user cannot make a host mount point; tests/run-all makes
+    // one (a tmpfs at TREE/sub) and sets COCO_TEST_SUBMOUNT_TREE.
+    if (inCi()) FAIL() << "COCO_TEST_SUBMOUNT_TREE must be set in CI (tests/run-all sets it)";
+    GTEST_SKIP() << "COCO_TEST_SUBMOUNT_TREE unset: no host submount to test (run tests/run-all)";
+  }
+  env_.writeTool("sub", probeTool(R"("mounts": [{"src": )" + jsonString(tree) +
+                                  R"(, "dst": "/data", "opts": "ro"}])"));
+  RunResult mounts = env_.run({"run", "sub", "mounts"});
+  ASSERT_EQ(mounts.exitCode, 0) << describe(mounts);
+  EXPECT_TRUE(contains(mounts.out, " /data/sub ")) << "the submount was not carried in:\n"
+                                                   << mounts.out;
+  RunResult w = env_.run({"run", "sub", "write", "/data/sub/x", "x"});
+  EXPECT_EQ(w.exitCode, 1) << describe(w);
+  EXPECT_FALSE(fs::exists(std::string(tree) + "/sub/x"));
+}
+
+TEST_F(EngineTest, WritableMountFilesBelongToTheUser) {
+  TempDir data("coco-rw");
+  env_.writeTool("rw", probeTool(R"("mounts": [{"src": )" + jsonString(data.path()) +
+                                 R"(, "dst": "/out", "opts": "rw"}])"));
+  RunResult w = env_.run({"run", "rw", "write", "/out/file.txt", "hello\n"});
+  ASSERT_EQ(w.exitCode, 0) << describe(w);
+  RunResult d = env_.run({"run", "rw", "mkdir", "/out/dir"});
+  ASSERT_EQ(d.exitCode, 0) << describe(d);
+
+  struct stat st {};
+  ASSERT_EQ(stat((data / "file.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, getuid());
+  EXPECT_EQ(st.st_gid, getgid());
+  EXPECT_EQ(readFile(data / "file.txt"), "hello\n");
+  ASSERT_EQ(stat((data / "dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, getuid());
+}
+
+TEST_F(EngineTest, RootfsChangesAreDiscarded) {
+  RunResult w = probe({"write", "/etc/coco-scratch", "scratch\n"});
+  EXPECT_EQ(w.exitCode, 0) << "the overlay upper layer should take writes\n" << describe(w);
+  RunResult r = probe({"cat", "/etc/coco-scratch"});
+  EXPECT_NE(r.exitCode, 0) << "a previous run's write survived:\n" << describe(r);
+  EXPECT_FALSE(fs::exists(env_.rootfs() + "/etc/coco-scratch")) << "the lower layer was written";
+}
+
+TEST_F(EngineTest, MountOverASymlinkIsRefused) {
+  TempDir data("coco-sym");
+  // /linuxrc is a symlink to /bin/busybox in the test rootfs.
+  env_.writeTool("sym", probeTool(R"("mounts": [{"src": )" + jsonString(data.path()) +
+                                  R"(, "dst": "/linuxrc", "opts": "rw"}])"));
+  RunResult r = env_.run({"run", "sym", "exit", "0"});
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+}
+
+// --- workspace guard ----------------------------------------------------------
+
+class WorkspaceGuardTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    const std::string& w = env_.workdir();
+    writeFile(w + "/src.txt", "source\n");
+    writeFile(w + "/.git/HEAD", "ref: refs/heads/main\n");
+    writeFile(w + "/.git/config", "[core]\n");
+    writeFile(w + "/.git/hooks/pre-commit.sample", "#!/bin/sh\n");
+    writeFile(w + "/.envrc", "export A=1\n");
+    writeFile(w + "/.vscode/tasks.json", "{}\n");
+    env_.writeTool("ws", probeTool(R"("mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"}])"));
+  }
+};
+
+TEST_F(WorkspaceGuardTest, GuardedPathsAreReadOnly) {
+  for (const char* path : {"/workspace/.git/config", "/workspace/.git/hooks/pre-commit",
+                           "/workspace/.envrc", "/workspace/.vscode/tasks.json",
+                           "/workspace/.vscode/settings.json"}) {
+    RunResult r = env_.run({"run", "ws", "write", path, "evil\n"});
+    EXPECT_EQ(r.exitCode, 1) << path << "\n" << describe(r);
+  }
+  for (const char* path : {"/workspace/.envrc", "/workspace/.git/config"}) {
+    RunResult r = env_.run({"run", "ws", "unlink", path});
+    EXPECT_EQ(r.exitCode, 1) << path << "\n" << describe(r);
+  }
+  const std::string& w = env_.workdir();
+  EXPECT_EQ(readFile(w + "/.git/config"), "[core]\n");
+  EXPECT_EQ(readFile(w + "/.envrc"), "export A=1\n");
+  EXPECT_EQ(readFile(w + "/.vscode/tasks.json"), "{}\n");
+  EXPECT_FALSE(fs::exists(w + "/.git/hooks/pre-commit"));
+  EXPECT_FALSE(fs::exists(w + "/.vscode/settings.json"));
+}
+
+TEST_F(WorkspaceGuardTest, OtherFilesStayWritable) {
+  RunResult a = env_.run({"run", "ws", "write", "/workspace/src.txt", "changed\n"});
+  RunResult b = env_.run({"run", "ws", "write", "/workspace/new.txt", "new\n"});
+  EXPECT_EQ(a.exitCode, 0) << describe(a);
+  EXPECT_EQ(b.exitCode, 0) << describe(b);
+  EXPECT_EQ(readFile(env_.workdir() + "/src.txt"), "changed\n");
+  EXPECT_EQ(readFile(env_.workdir() + "/new.txt"), "new\n");
+}
+
+TEST_F(WorkspaceGuardTest, CannotBeBypassedByRenamingTheParent) {
+  // Moving .git aside and making a new one would give the host a hostile config.
+  env_.writeTool("ws-sh", R"({"command": "sh", "network": "none",
+    "mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"}]})");
+  RunResult r = env_.run({"run", "ws-sh", "-c",
+                          "mv /workspace/.git /workspace/moved; mkdir -p /workspace/.git/hooks;"
+                          "echo evil > /workspace/.git/config;"
+                          "mv /workspace/.vscode /workspace/moved2; mkdir /workspace/.vscode;"
+                          "echo evil > /workspace/.vscode/tasks.json; true"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  const std::string& w = env_.workdir();
+  EXPECT_EQ(readFile(w + "/.git/config"), "[core]\n") << describe(r);
+  EXPECT_EQ(readFile(w + "/.vscode/tasks.json"), "{}\n") << describe(r);
+}
+
+TEST_F(WorkspaceGuardTest, CanBeTurnedOff) {
+  env_.writeTool("ws-open", probeTool(R"("workspace_guard": false,
+    "mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"}])"));
+  RunResult r = env_.run({"run", "ws-open", "write", "/workspace/.envrc", "changed\n"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(env_.workdir() + "/.envrc"), "changed\n");
+}
+
+// --- environment ---------------------------------------------------------------
+
+TEST_F(EngineTest, EnvironmentIsBuiltNotInherited) {
+  env_.writeTool("envtool", probeTool(R"("env": {"GREETING": "hello"},
+    "env_passthrough": ["COCO_TEST_PASS", "COCO_TEST_UNSET"])"));
+  RunOptions opts;
+  opts.env = {{"COCO_TEST_PASS", "passed-through"}, {"AWS_SECRET_ACCESS_KEY", "aws-leak-check"}};
+  RunResult r = env_.run({"run", "envtool", "env"}, opts);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto all = lines(r.out);
+  auto has = [&](const std::string& kv) { return std::find(all.begin(), all.end(), kv) != all.end(); };
+  EXPECT_TRUE(has("GREETING=hello")) << r.out;
+  EXPECT_TRUE(has("COCO_TEST_PASS=passed-through")) << r.out;
+  EXPECT_TRUE(has("HOME=/root")) << r.out;
+  EXPECT_FALSE(contains(r.out, kSecretValue)) << "host secret leaked:\n" << r.out;
+  EXPECT_FALSE(contains(r.out, kSecretName)) << r.out;
+  EXPECT_FALSE(contains(r.out, "aws-leak-check")) << r.out;
+  EXPECT_FALSE(contains(r.out, "COCO_TEST_UNSET")) << r.out;
+  EXPECT_FALSE(contains(r.out, "XDG_DATA_HOME")) << r.out;
+  EXPECT_FALSE(contains(r.out, env_.dataHome())) << r.out;
+}
+
+// --- exit codes and signals ------------------------------------------------------
+
+struct ExitCase {
+  std::vector<std::string> args;
+  int expected;
+};
+
+class ExitCodeTest : public EngineTest, public ::testing::WithParamInterface<ExitCase> {};
+
+TEST_P(ExitCodeTest, IsPropagated) {
+  RunResult r = probe(GetParam().args);
+  EXPECT_EQ(r.exitCode, GetParam().expected) << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engine, ExitCodeTest,
+                         ::testing::Values(ExitCase{{"exit", "0"}, 0}, ExitCase{{"exit", "1"}, 1},
+                                           ExitCase{{"exit", "42"}, 42},
+                                           ExitCase{{"kill-self", "INT"}, 130},
+                                           ExitCase{{"kill-self", "TERM"}, 143},
+                                           ExitCase{{"kill-self", "KILL"}, 137}),
+                         [](const auto& info) {
+                           return info.param.args[0] == "exit"
+                                      ? "exit_" + info.param.args[1]
+                                      : "signal_" + info.param.args[1];
+                         });
+
+TEST_F(EngineTest, NotExecutableIs126) {
+  env_.writeTool("noexec", R"({"command": "/usr/bin/not-executable", "network": "none"})");
+  RunResult r = env_.run({"run", "noexec"});
+  EXPECT_EQ(r.exitCode, 126) << describe(r);
+  EXPECT_FALSE(contains(r.out, "should-not-run"));
+}
+
+TEST_F(EngineTest, NotFoundIs127) {
+  env_.writeTool("nothere", R"({"command": "no-such-command-coco", "network": "none"})");
+  RunResult r = env_.run({"run", "nothere"});
+  EXPECT_EQ(r.exitCode, 127) << describe(r);
+}
+
+TEST_F(EngineTest, UnknownToolIs125) {
+  RunResult r = env_.run({"run", "no-such-tool"});
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+  EXPECT_TRUE(contains(r.err, "coco: error:")) << describe(r);
+}
+
+TEST_F(EngineTest, SigtermIsForwarded) {
+  Child c = env_.spawn({"run", "probe", "signal-wait"});
+  ASSERT_TRUE(waitForOutput(c, "ready\n", 60s)) << c.out << c.err;
+  kill(c.pid, SIGTERM);
+  int code = finish(c, 30s);
+  EXPECT_TRUE(contains(c.out, "got SIGTERM")) << c.out << c.err;
+  EXPECT_EQ(code, 0) << c.out << c.err;
+}
+
+TEST_F(EngineTest, OtherSignalsAreForwarded) {
+  Child c = env_.spawn({"run", "probe", "signal-wait"});
+  ASSERT_TRUE(waitForOutput(c, "ready\n", 60s)) << c.out << c.err;
+  for (auto [sig, name] : {std::pair{SIGINT, "INT"}, {SIGHUP, "HUP"}, {SIGUSR1, "USR1"},
+                           {SIGUSR2, "USR2"}, {SIGQUIT, "QUIT"}}) {
+    kill(c.pid, sig);
+    EXPECT_TRUE(waitForOutput(c, std::string("got SIG") + name + "\n", 10s))
+        << name << " not forwarded\n" << c.out << c.err;
+  }
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
+}
+
+TEST_F(EngineTest, ZombiesAreReaped) {
+  RunResult r = probe({"zombie", "5"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "zombies: 0")) << describe(r);
+}
+
+TEST_F(EngineTest, NothingSurvivesKill9OfCoco) {
+  std::string tag = "coco-kill9-tag-" + std::to_string(getpid());
+  Child c = env_.spawn({"run", "probe", "sleep", "300", tag});
+  bool started = false;
+  for (int i = 0; i < 300 && !started; i++) {  // the sandbox may take a while to start
+    for (pid_t p : processesWithTag(tag)) started = started || p != c.pid;
+    if (!started) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(started) << "the probe never appeared";
+  kill(c.pid, SIGKILL);
+  finish(c, 10s);
+  std::vector<pid_t> left;
+  for (int i = 0; i < 30; i++) {  // up to 3 s for the kernel to tear the sandbox down
+    left = processesWithTag(tag);
+    if (left.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(left.empty()) << left.size() << " sandbox process(es) outlived coco";
+  for (pid_t p : left) kill(p, SIGKILL);
+}
+
+// --- terminals and pipes --------------------------------------------------------
+
+bool sameTerminalSettings(const termios& a, const termios& b) {
+  return a.c_iflag == b.c_iflag && a.c_oflag == b.c_oflag && a.c_lflag == b.c_lflag &&
+         a.c_cflag == b.c_cflag;
+}
+
+TEST_F(EngineTest, PtyModeGivesTheToolATerminal) {
+  PtyResult r = env_.runInPty({"run", "probe", "isatty"});
+  ASSERT_FALSE(r.timedOut) << r.output;
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "0:yes 1:yes 2:yes ctty:yes")) << r.output;
+  EXPECT_TRUE(sameTerminalSettings(r.before, r.after)) << "terminal settings not restored";
+}
+
+TEST_F(EngineTest, PtyModeForwardsWindowSizeAndInput) {
+  PtyResult ws = env_.runInPty({"run", "probe", "winsize"});
+  EXPECT_TRUE(contains(ws.output, "rows=40 cols=100")) << ws.output;
+
+  env_.writeTool("shell", R"({"command": "sh", "network": "none"})");
+  PtyResult r = env_.runInPty({"run", "shell", "-c", "echo prompt; read x; echo got:$x; exit 42"},
+                              "typed\n", "prompt");
+  ASSERT_FALSE(r.timedOut) << r.output;
+  EXPECT_EQ(r.exitCode, 42) << r.output;
+  EXPECT_TRUE(contains(r.output, "got:typed")) << r.output;
+  EXPECT_TRUE(sameTerminalSettings(r.before, r.after)) << "terminal settings not restored";
+}
+
+TEST_F(EngineTest, PtyModeRestoresTerminalWhenToolIsKilled) {
+  PtyResult r = env_.runInPty({"run", "probe", "kill-self", "KILL"});
+  ASSERT_FALSE(r.timedOut) << r.output;
+  EXPECT_EQ(r.exitCode, 137) << r.output;
+  EXPECT_TRUE(sameTerminalSettings(r.before, r.after)) << "terminal settings not restored";
+}
+
+TEST_F(EngineTest, PipeModeStreamsStdio) {
+  env_.writeTool("cat", R"({"command": "cat", "network": "none"})");
+  RunOptions opts;
+  opts.stdinData = "hello\nworld\n";
+  RunResult r = env_.run({"run", "cat"}, opts);
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "hello\nworld\n") << describe(r);
+
+  RunResult tty = probe({"isatty"});
+  EXPECT_EQ(tty.exitCode, 0) << describe(tty);
+  EXPECT_EQ(tty.out, "0:no 1:no 2:no ctty:no\n") << describe(tty);
+}
+
+TEST_F(EngineTest, PipeModeWritesToAFile) {
+  // `coco run tool > out`: stdout is a host file the tool writes directly.
+  env_.writeTool("echo", R"({"command": "echo", "network": "none"})");
+  RunOptions opts;
+  opts.stdoutPath = env_.workdir() + "/out.txt";
+  RunResult r = env_.run({"run", "echo", "to-a-file"}, opts);
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(opts.stdoutPath), "to-a-file\n") << describe(r);
+}
+
+}  // namespace
+}  // namespace cocotest

@@ -1,0 +1,467 @@
+// Process, pty and temp-dir plumbing behind the integration tests' harness.hpp.
+#include "harness.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace cocotest {
+namespace {
+
+std::string readSmallFile(const char* path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+// Tries what coco must do first, in a throwaway child: a new user namespace
+// with a single-uid map. Returns "" when it works.
+std::string probeUserNamespace() {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return "pipe failed";
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pipefd[0]);
+    std::string why;
+    if (unshare(CLONE_NEWUSER) != 0) {
+      why = std::string("unshare(CLONE_NEWUSER): ") + strerror(errno);
+    } else {
+      int fd = open("/proc/self/setgroups", O_WRONLY);
+      if (fd >= 0) {
+        (void)!write(fd, "deny", 4);
+        close(fd);
+      }
+      std::string map = "0 " + std::to_string(uid) + " 1";
+      fd = open("/proc/self/uid_map", O_WRONLY);
+      if (fd < 0 || write(fd, map.data(), map.size()) < 0) {
+        why = std::string("writing uid_map: ") + strerror(errno) +
+              " (AppArmor's kernel.apparmor_restrict_unprivileged_userns?)";
+      }
+      (void)gid;
+    }
+    (void)!write(pipefd[1], why.data(), why.size());
+    _exit(0);
+  }
+  close(pipefd[1]);
+  std::string why;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) why.append(buf, static_cast<size_t>(n));
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return why;
+}
+
+int shellStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+std::vector<std::string> envStrings(const EnvList& env) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+EnvList merged(EnvList base, const EnvList& extra) {
+  for (const auto& [k, v] : extra) {
+    bool replaced = false;
+    for (auto& [bk, bv] : base) {
+      if (bk == k) {
+        bv = v;
+        replaced = true;
+      }
+    }
+    if (!replaced) base.emplace_back(k, v);
+  }
+  return base;
+}
+
+// Execs argv with exactly env; only called in a forked child.
+[[noreturn]] void execWith(const std::vector<std::string>& argv, const EnvList& env) {
+  std::vector<std::string> envs = envStrings(env);
+  std::vector<char*> a, e;
+  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  for (auto& s : envs) e.push_back(s.data());
+  e.push_back(nullptr);
+  execve(a[0], a.data(), e.data());
+  dprintf(2, "harness: execve %s: %s\n", a[0], strerror(errno));
+  _exit(127);
+}
+
+std::string homeDir() {
+  if (struct passwd* pw = getpwuid(getuid())) return pw->pw_dir;
+  const char* h = getenv("HOME");
+  return h ? h : "/";
+}
+
+std::string userName() {
+  if (struct passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return std::to_string(getuid());
+}
+
+// The rootfs must belong to the invoking user, as an image unpacked by coco
+// would (root-owned lower files cannot be copied up from inside the user
+// namespace); a runner's shared copy is therefore copied once per process.
+std::string ownRootfs() {
+  static std::unique_ptr<TempDir> copy;
+  static std::string path;
+  if (!path.empty()) return path;
+  const char* given = getenv("COCO_TEST_ROOTFS");
+  if (!given || !*given) {
+    ADD_FAILURE() << "COCO_TEST_ROOTFS is not set (the test rootfs needs busybox-static)";
+    return path = "/nonexistent-coco-test-rootfs";
+  }
+  struct stat st {};
+  if (stat(given, &st) != 0) {
+    ADD_FAILURE() << "COCO_TEST_ROOTFS " << given << ": " << strerror(errno);
+    return path = given;
+  }
+  if (st.st_uid == getuid()) return path = given;
+  copy = std::make_unique<TempDir>("coco-rootfs");
+  std::string dst = copy->path() + "/rootfs";
+  std::string cmd = "cp -R -P --preserve=mode,timestamps,links '" + std::string(given) + "' '" +
+                    dst + "' && chmod 700 '" + dst + "/root'";
+  if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "copying the rootfs failed: " << cmd;
+  return path = dst;
+}
+
+}  // namespace
+
+bool inCi() {
+  const char* ci = getenv("CI");
+  return ci && (std::string(ci) == "true" || std::string(ci) == "1");
+}
+
+std::string sandboxUnavailableReason() {
+  static const std::string reason = [] {
+    if (readSmallFile("/proc/sys/user/max_user_namespaces") == "0")
+      return std::string("sysctl user.max_user_namespaces is 0");
+    if (readSmallFile("/proc/sys/kernel/unprivileged_userns_clone") == "0")
+      return std::string("sysctl kernel.unprivileged_userns_clone is 0");
+    return probeUserNamespace();
+  }();
+  return reason;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* tmp = getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + ".XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) {
+    ADD_FAILURE() << "mkdtemp " << tmpl << ": " << strerror(errno);
+    path_ = "/nonexistent";
+    return;
+  }
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  if (path_ == "/nonexistent") return;
+  // Make read-only test trees removable first.
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec))
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+  }
+  fs::remove_all(path_, ec);
+}
+
+Env::Env() : root_("coco-env"), work_("coco-work") {
+  const char* bin = getenv("COCO_BIN");
+  if (!bin || !*bin || access(bin, X_OK) != 0) {
+    ADD_FAILURE() << "COCO_BIN must name the coco binary (got '" << (bin ? bin : "") << "')";
+  }
+  coco_ = bin ? bin : "";
+  rootfs_ = ownRootfs();
+  dataHome_ = root_.path() + "/data";
+  fs::create_directories(dataHome_ + "/coco/tools");
+  fs::create_directories(root_.path() + "/config");
+  fs::create_directories(root_.path() + "/cache");
+}
+
+void Env::writeTool(const std::string& name, const std::string& json) const {
+  writeFile(dataHome_ + "/coco/tools/" + name + ".json", json);
+}
+
+EnvList Env::baseEnv() const {
+  EnvList env = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"HOME", homeDir()},
+      {"USER", userName()},
+      {"LOGNAME", userName()},
+      {"TERM", "xterm"},
+      {"XDG_DATA_HOME", dataHome_},
+      {"XDG_CONFIG_HOME", root_.path() + "/config"},
+      {"XDG_CACHE_HOME", root_.path() + "/cache"},
+      {"COCO_IMAGE", "rootfs:" + rootfs_},
+      {kSecretName, kSecretValue},
+  };
+  for (const char* pass : {"COCO_DEBUG", "XDG_RUNTIME_DIR", "TMPDIR"}) {
+    if (const char* v = getenv(pass)) env.emplace_back(pass, v);
+  }
+  return env;
+}
+
+Child Env::spawn(const std::vector<std::string>& args, const RunOptions& opts) const {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+    ADD_FAILURE() << "pipe: " << strerror(errno);
+    return {};
+  }
+  std::vector<std::string> argv = {coco_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  EnvList env = merged(baseEnv(), opts.env);
+  std::string cwd = opts.cwd.empty() ? work_.path() : opts.cwd;
+  int outFile = -1;
+  if (!opts.stdoutPath.empty()) {
+    outFile = open(opts.stdoutPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (outFile < 0) ADD_FAILURE() << opts.stdoutPath << ": " << strerror(errno);
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(outFile >= 0 ? outFile : out[1], 1);
+    dup2(err[1], 2);
+    if (chdir(cwd.c_str()) != 0) _exit(124);
+    execWith(argv, env);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (outFile >= 0) close(outFile);
+  Child c;
+  c.pid = pid;
+  c.inFd = in[1];
+  c.outFd = out[0];
+  c.errFd = err[0];
+  return c;
+}
+
+namespace {
+
+// Reads whatever is ready on the child's pipes within `ms`; false once both hit EOF.
+bool pump(Child& c, int ms) {
+  struct pollfd p[2] = {{c.outFd, POLLIN, 0}, {c.errFd, POLLIN, 0}};
+  if (c.outFd < 0 && c.errFd < 0) return false;
+  if (poll(p, 2, ms) <= 0) return true;
+  char buf[4096];
+  for (int i = 0; i < 2; i++) {
+    if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    ssize_t n = read(p[i].fd, buf, sizeof buf);
+    int& fd = i == 0 ? c.outFd : c.errFd;
+    if (n <= 0) {
+      close(fd);
+      fd = -1;
+    } else {
+      (i == 0 ? c.out : c.err).append(buf, static_cast<size_t>(n));
+    }
+  }
+  return c.outFd >= 0 || c.errFd >= 0;
+}
+
+}  // namespace
+
+bool waitForOutput(Child& child, const std::string& needle, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!contains(child.out, needle)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (!pump(child, 100) && !contains(child.out, needle)) return false;
+  }
+  return true;
+}
+
+int finish(Child& child, std::chrono::seconds timeout) {
+  if (child.inFd >= 0) {
+    close(child.inFd);
+    child.inFd = -1;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  bool exited = false;
+  while (true) {
+    bool open = pump(child, 100);
+    if (!exited && waitpid(child.pid, &status, WNOHANG) == child.pid) exited = true;
+    if (exited && !open) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(child.pid, SIGKILL);
+      if (!exited) waitpid(child.pid, &status, 0);
+      if (child.outFd >= 0) close(child.outFd);
+      if (child.errFd >= 0) close(child.errFd);
+      child.outFd = child.errFd = -1;
+      return -1;
+    }
+  }
+  return shellStatus(status);
+}
+
+RunResult Env::run(const std::vector<std::string>& args, const RunOptions& opts) const {
+  Child c = spawn(args, opts);
+  RunResult r;
+  if (c.pid < 0) return r;
+  if (!opts.stdinData.empty()) {
+    // Small inputs fit the pipe buffer; tests do not send more than that.
+    (void)!write(c.inFd, opts.stdinData.data(), opts.stdinData.size());
+  }
+  r.exitCode = finish(c, std::chrono::seconds(opts.timeoutSecs));
+  r.timedOut = r.exitCode == -1;
+  r.out = c.out;
+  r.err = c.err;
+  return r;
+}
+
+PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string& input,
+                        const std::string& waitFor, int timeoutSecs) const {
+  PtyResult r;
+  int master = -1, slave = -1;
+  struct winsize ws = {};
+  ws.ws_row = 40;
+  ws.ws_col = 100;
+  if (openpty(&master, &slave, nullptr, nullptr, &ws) != 0) {
+    ADD_FAILURE() << "openpty: " << strerror(errno);
+    return r;
+  }
+  fcntl(master, F_SETFD, FD_CLOEXEC);
+  fcntl(slave, F_SETFD, FD_CLOEXEC);
+  tcgetattr(slave, &r.before);
+  std::vector<std::string> argv = {coco_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  EnvList env = baseEnv();
+  std::string cwd = work_.path();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    ioctl(slave, TIOCSCTTY, 0);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (chdir(cwd.c_str()) != 0) _exit(124);
+    execWith(argv, env);
+  }
+  // The slave stays open here, so its settings can be read after coco exits.
+  bool sent = input.empty();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSecs);
+  int status = 0;
+  bool exited = false;
+  auto drainUntil = std::chrono::steady_clock::time_point::max();
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < drainUntil) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      r.timedOut = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      exited = true;
+      break;
+    }
+    struct pollfd p = {master, POLLIN, 0};
+    if (poll(&p, 1, 50) > 0) {
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n > 0) r.output.append(buf, static_cast<size_t>(n));
+    }
+    if (!sent && (waitFor.empty() || contains(r.output, waitFor))) {
+      (void)!write(master, input.data(), input.size());
+      sent = true;
+    }
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      drainUntil = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    }
+  }
+  tcgetattr(slave, &r.after);
+  close(master);
+  close(slave);
+  r.exitCode = r.timedOut ? -1 : shellStatus(status);
+  return r;
+}
+
+std::vector<pid_t> processesWithTag(const std::string& tag) {
+  std::vector<pid_t> found;
+  DIR* d = opendir("/proc");
+  if (!d) return found;
+  while (struct dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == getpid()) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& ch : cmdline) {
+      if (ch == '\0') ch = ' ';
+    }
+    if (contains(cmdline, tag)) found.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(d);
+  return found;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void writeFile(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) ADD_FAILURE() << "cannot write " << path;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string jsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string probeTool(const std::string& extraMembers) {
+  std::string json = R"({"command": "probe", "network": "none")";
+  if (!extraMembers.empty()) json += ", " + extraMembers;
+  return json + "}\n";
+}
+
+}  // namespace cocotest

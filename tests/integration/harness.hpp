@@ -1,0 +1,136 @@
+// Shared helpers for integration tests: run the real coco binary with tool configs in a temp XDG tree.
+//
+// Inputs come from the environment so the same binaries run from `meson test`
+// and from tests/run-all as other users: COCO_BIN (the coco binary),
+// COCO_TEST_ROOTFS (the busybox+probe rootfs), COCO_TEST_IDMAP ("subuid" or
+// "single", when the runner knows which id-map mode this user gets),
+// COCO_TEST_SUBMOUNT_TREE (a directory holding a real mount point "sub").
+#pragma once
+
+#include <sys/types.h>
+#include <termios.h>
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace cocotest {
+
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// Why the sandbox cannot work on this host (user namespaces off), or "".
+std::string sandboxUnavailableReason();
+
+// True when CI=true/1: then a missing kernel feature is a failure, not a skip.
+bool inCi();
+
+// Skips (or fails in CI) a test that needs user namespaces, always saying why.
+#define COCO_REQUIRE_SANDBOX()                                                     \
+  do {                                                                             \
+    std::string why_ = ::cocotest::sandboxUnavailableReason();                     \
+    if (!why_.empty()) {                                                           \
+      if (::cocotest::inCi()) FAIL() << "sandbox unavailable in CI: " << why_;     \
+      GTEST_SKIP() << "user namespaces unavailable: " << why_;                     \
+    }                                                                              \
+  } while (0)
+
+// A directory removed (recursively) on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "coco-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+struct RunResult {
+  int exitCode = -1;  // as a shell reports it: 128+N for signal N
+  std::string out;
+  std::string err;
+  bool timedOut = false;
+};
+
+struct RunOptions {
+  std::string stdinData;  // written to coco's stdin (a pipe), then closed
+  EnvList env;            // added to (or replacing) the base environment
+  std::string cwd;        // default: the Env's scratch working directory
+  std::string stdoutPath; // when set, coco's stdout is this file instead of a pipe
+  int timeoutSecs = 60;
+};
+
+// A started coco whose stdout/stderr are pipes the test reads.
+struct Child {
+  pid_t pid = -1;
+  int outFd = -1;
+  int errFd = -1;
+  int inFd = -1;
+  std::string out;  // what has been read from outFd so far
+  std::string err;
+};
+
+struct PtyResult {
+  int exitCode = -1;
+  std::string output;  // everything read from the pty master
+  bool timedOut = false;
+  struct termios before {};
+  struct termios after {};  // the terminal's settings once coco is gone
+};
+
+// One test's world: a temp XDG_DATA_HOME with tool configs, a scratch cwd,
+// the rootfs, and the coco binary.
+class Env {
+ public:
+  Env();
+  const std::string& coco() const { return coco_; }
+  const std::string& rootfs() const { return rootfs_; }
+  const std::string& workdir() const { return work_.path(); }
+  const std::string& dataHome() const { return dataHome_; }
+
+  // Writes $XDG_DATA_HOME/coco/tools/NAME.json.
+  void writeTool(const std::string& name, const std::string& json) const;
+
+  // The environment coco is started with: minimal, plus a secret that must
+  // never reach the tool.
+  EnvList baseEnv() const;
+
+  RunResult run(const std::vector<std::string>& args, const RunOptions& opts = {}) const;
+  Child spawn(const std::vector<std::string>& args, const RunOptions& opts = {}) const;
+  PtyResult runInPty(const std::vector<std::string>& args, const std::string& input = "",
+                     const std::string& waitFor = "", int timeoutSecs = 60) const;
+
+ private:
+  std::string coco_;
+  std::string rootfs_;
+  TempDir root_;
+  TempDir work_;
+  std::string dataHome_;
+};
+
+inline constexpr const char* kSecretName = "COCO_TEST_SECRET";
+inline constexpr const char* kSecretValue = "s3cret-must-not-leak-7f3a";
+
+// Reads more of a child's stdout until `needle` appears or the time is up.
+bool waitForOutput(Child& child, const std::string& needle, std::chrono::seconds timeout);
+// Reads the rest of a child's output and waits for it; returns a shell exit code.
+int finish(Child& child, std::chrono::seconds timeout);
+
+// Pids of host processes whose command line contains `tag`.
+std::vector<pid_t> processesWithTag(const std::string& tag);
+
+std::string readFile(const std::string& path);
+void writeFile(const std::string& path, const std::string& text);
+std::vector<std::string> lines(const std::string& text);
+bool contains(const std::string& haystack, const std::string& needle);
+// A probe tool config: `probe` from the image, network none, plus extra JSON members.
+std::string probeTool(const std::string& extraMembers = "");
+std::string jsonString(const std::string& s);
+
+}  // namespace cocotest
