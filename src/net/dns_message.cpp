@@ -51,6 +51,7 @@ Status readName(std::span<const uint8_t> p, size_t& pos, std::string* out) {
     if ((len & 0xc0) == 0xc0) {
       if (at + 1 >= p.size()) return Error::make("DNS pointer runs past the packet");
       size_t target = ((len & 0x3fu) << 8) | p[at + 1];
+      if (target < kHeaderSize) return Error::make("DNS pointer into the header");
       if (target >= runStart || ++jumps > kMaxPointerJumps) return Error::make("DNS pointer loops");
       if (!jumped) pos = at + 2;
       jumped = true;

@@ -236,8 +236,13 @@ Resolution UpstreamResolver::query(const std::string& name, uint32_t& ttl) {
     }
     auto answer = dns::parseResponse(*reply, id, name, dns::kTypeA);
     if (answer && answer->truncated) {
+      // A truncated answer may lack addresses; only the full one counts.
       reply = exchangeTcp(upstream_, *packet);
-      if (reply) answer = dns::parseResponse(*reply, id, name, dns::kTypeA);
+      if (!reply) {
+        log::debug("dns: upstream {} over TCP for {}: {}", upstream_.text, name, reply.error().describe());
+        continue;
+      }
+      answer = dns::parseResponse(*reply, id, name, dns::kTypeA);
     }
     if (!answer) {
       log::debug("dns: upstream answer for {}: {}", name, answer.error().describe());

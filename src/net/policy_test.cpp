@@ -1,0 +1,214 @@
+// Tests for the gateway's decisions, with a resolver the test controls.
+#include "net/policy.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "net/dns_message.hpp"
+
+namespace coco::net {
+namespace {
+
+class FakeResolver : public Resolver {
+ public:
+  std::map<std::string, Resolution> answers;
+  std::vector<std::string> asked;
+  bool hasCache = false;
+
+  Resolution resolve(const std::string& name) override {
+    asked.push_back(name);
+    auto it = answers.find(name);
+    if (it == answers.end()) return Resolution{Resolution::Status::NxDomain, {}};
+    return it->second;
+  }
+  std::optional<Resolution> cached(const std::string& name) override {
+    if (!hasCache) return std::nullopt;
+    return resolve(name);
+  }
+};
+
+Resolution ok(std::vector<const char*> addrs) {
+  Resolution r{Resolution::Status::Ok, {}};
+  for (const char* a : addrs) r.addresses.push_back(inet_addr(a));
+  return r;
+}
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    resolver.answers["allowed.test"] = ok({"192.0.2.10"});
+    resolver.answers["www.allowed.test"] = ok({"192.0.2.11"});
+    resolver.answers["local.allowed.test"] = ok({"127.0.0.1"});
+    resolver.answers["metadata.allowed.test"] = ok({"169.254.169.254"});
+    resolver.answers["internal.allowed.test"] = ok({"10.0.0.5"});
+    resolver.answers["mixed.allowed.test"] = ok({"127.0.0.1", "192.0.2.12"});
+    resolver.answers["empty.allowed.test"] = Resolution{Resolution::Status::NoData, {}};
+    resolver.answers["other.test"] = ok({"192.0.2.20"});
+  }
+
+  Policy make(Mode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"}) {
+    PolicyConfig c;
+    c.mode = mode;
+    c.allowlist = *Allowlist::parse(hosts);
+    c.toolName = "tool";
+    c.hostAddresses = {inet_addr("192.0.2.99")};
+    return Policy(std::move(c), pool, resolver);
+  }
+
+  dns::Answer ask(Policy& p, const std::string& name, uint16_t type, bool cacheOnly = false) {
+    auto q = *dns::buildQuery(77, name, type);
+    DnsOutcome out = p.answerDns(q, cacheOnly);
+    EXPECT_EQ(out.kind, DnsOutcome::Kind::Reply);
+    auto a = dns::parseResponse(out.packet, 77, name, type);
+    EXPECT_TRUE(a) << a.error().describe();
+    return a ? *a : dns::Answer{};
+  }
+
+  AddressPool pool;
+  FakeResolver resolver;
+};
+
+TEST_F(PolicyTest, AllowedNameGetsSyntheticAddress) {
+  Policy p = make(Mode::Allowlist);
+  auto a = ask(p, "WWW.allowed.test", dns::kTypeA);
+  EXPECT_EQ(a.rcode, dns::Rcode::NoError);
+  ASSERT_EQ(a.addresses.size(), 1u);
+  EXPECT_EQ(classifyAddress(a.addresses[0]), AddressKind::Synthetic);
+  EXPECT_EQ(pool.nameFor(a.addresses[0]), "www.allowed.test");
+  EXPECT_EQ(a.minTtl, kSyntheticTtl);
+  EXPECT_EQ(ask(p, "www.allowed.test", dns::kTypeA).addresses, a.addresses);
+}
+
+TEST_F(PolicyTest, DeniedNameIsNxDomainAndNeverAskedUpstream) {
+  Policy p = make(Mode::Allowlist);
+  for (uint16_t type : {dns::kTypeA, dns::kTypeAaaa, uint16_t{16}, uint16_t{65}}) {
+    EXPECT_EQ(ask(p, "other.test", type).rcode, dns::Rcode::NxDomain);
+  }
+  EXPECT_TRUE(resolver.asked.empty());
+}
+
+TEST_F(PolicyTest, NonexistentAllowedNameIsNxDomain) {
+  Policy p = make(Mode::Allowlist);
+  EXPECT_EQ(ask(p, "nope.allowed.test", dns::kTypeA).rcode, dns::Rcode::NxDomain);
+  EXPECT_EQ(ask(p, "nope.allowed.test", dns::kTypeAaaa).rcode, dns::Rcode::NxDomain);
+  EXPECT_EQ(pool.size(), 0u);
+}
+
+TEST_F(PolicyTest, OtherTypesOfExistingNamesAreNoData) {
+  Policy p = make(Mode::Allowlist);
+  for (uint16_t type : {dns::kTypeAaaa, uint16_t{15}, uint16_t{16}, uint16_t{33}, uint16_t{65}}) {
+    auto a = ask(p, "allowed.test", type);
+    EXPECT_EQ(a.rcode, dns::Rcode::NoError) << type;
+    EXPECT_TRUE(a.addresses.empty());
+  }
+  auto empty = ask(p, "empty.allowed.test", dns::kTypeA);
+  EXPECT_EQ(empty.rcode, dns::Rcode::NoError);
+  EXPECT_TRUE(empty.addresses.empty());
+}
+
+TEST_F(PolicyTest, FullModeAllowsEveryName) {
+  Policy p = make(Mode::Full, {});
+  auto a = ask(p, "other.test", dns::kTypeA);
+  ASSERT_EQ(a.addresses.size(), 1u);
+  EXPECT_TRUE(p.decideConnection(a.addresses[0], 5432).allowed);
+}
+
+TEST_F(PolicyTest, CacheOnlyDefersToUpstream) {
+  Policy p = make(Mode::Allowlist);
+  auto q = *dns::buildQuery(1, "allowed.test", dns::kTypeA);
+  EXPECT_EQ(p.answerDns(q, true).kind, DnsOutcome::Kind::NeedsUpstream);
+  auto denied = *dns::buildQuery(1, "other.test", dns::kTypeA);
+  EXPECT_EQ(p.answerDns(denied, true).kind, DnsOutcome::Kind::Reply);
+}
+
+TEST_F(PolicyTest, MalformedAndOddQueries) {
+  Policy p = make(Mode::Allowlist);
+  EXPECT_EQ(p.answerDns(std::vector<uint8_t>{1, 2, 3}, false).kind, DnsOutcome::Kind::Drop);
+  auto q = *dns::buildQuery(1, "allowed.test", dns::kTypeA);
+  auto response = q;
+  response[2] |= 0x80;
+  EXPECT_EQ(p.answerDns(response, false).kind, DnsOutcome::Kind::Drop);
+  auto notify = q;
+  notify[2] |= 0x20;  // opcode 4
+  auto out = p.answerDns(notify, false);
+  ASSERT_EQ(out.kind, DnsOutcome::Kind::Reply);
+  EXPECT_EQ(dns::parseHeader(out.packet)->rcode(), dns::Rcode::NotImp);
+  auto cut = q;
+  cut.resize(cut.size() - 3);
+  out = p.answerDns(cut, false);
+  ASSERT_EQ(out.kind, DnsOutcome::Kind::Reply);
+  EXPECT_EQ(dns::parseHeader(out.packet)->rcode(), dns::Rcode::FormErr);
+  EXPECT_EQ(ask(p, "1.2.0.192.in-addr.arpa", dns::kTypePtr).rcode, dns::Rcode::NxDomain);
+  EXPECT_TRUE(resolver.asked.empty());
+}
+
+TEST_F(PolicyTest, ConnectionToAllowedNameAndPort) {
+  Policy p = make(Mode::Allowlist);
+  in_addr_t syn = ask(p, "www.allowed.test", dns::kTypeA).addresses.at(0);
+  Verdict v = p.decideConnection(syn, 443);
+  ASSERT_TRUE(v.allowed);
+  EXPECT_EQ(v.label, "www.allowed.test:443");
+  ASSERT_EQ(v.targets.size(), 1u);
+  EXPECT_EQ(v.targets[0].sin_addr.s_addr, inet_addr("192.0.2.11"));
+  EXPECT_EQ(ntohs(v.targets[0].sin_port), 443);
+  EXPECT_FALSE(p.decideConnection(syn, 22).allowed);
+}
+
+TEST_F(PolicyTest, PortEntry) {
+  resolver.answers["ssh.allowed.test"] = ok({"192.0.2.30"});
+  Policy p = make(Mode::Allowlist, {"ssh.allowed.test:22"});
+  in_addr_t syn = ask(p, "ssh.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_TRUE(p.decideConnection(syn, 22).allowed);
+  EXPECT_FALSE(p.decideConnection(syn, 443).allowed);
+}
+
+TEST_F(PolicyTest, LiteralAddressesInAllowlistMode) {
+  Policy p = make(Mode::Allowlist, {"allowed.test", "192.0.2.50:8080"});
+  EXPECT_FALSE(p.decideConnection(inet_addr("192.0.2.10"), 443).allowed);
+  EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.50"), 8080).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("192.0.2.50"), 80).allowed);
+  // A synthetic address nobody looked up has no name.
+  EXPECT_FALSE(p.decideConnection(inet_addr("198.18.7.7"), 443).allowed);
+}
+
+TEST_F(PolicyTest, LocalDestinationsAreRefused) {
+  Policy p = make(Mode::Allowlist);
+  for (const char* name : {"local.allowed.test", "metadata.allowed.test"}) {
+    in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
+    EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << name;
+  }
+  // Named explicitly, a private address is fine in allowlist mode.
+  in_addr_t internal = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_TRUE(p.decideConnection(internal, 443).allowed);
+  // Loopback addresses are filtered out of a mixed answer.
+  in_addr_t mixed = ask(p, "mixed.allowed.test", dns::kTypeA).addresses.at(0);
+  Verdict v = p.decideConnection(mixed, 443);
+  ASSERT_TRUE(v.allowed);
+  ASSERT_EQ(v.targets.size(), 1u);
+  EXPECT_EQ(v.targets[0].sin_addr.s_addr, inet_addr("192.0.2.12"));
+}
+
+TEST_F(PolicyTest, FullModeRefusesLocalPrivateAndHostOwnLiterals) {
+  Policy p = make(Mode::Full, {});
+  EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.10"), 443).allowed);
+  for (const char* a : {"10.0.0.1", "192.168.0.1", "169.254.169.254", "192.0.2.99", "0.0.0.0", "224.0.0.1"}) {
+    EXPECT_FALSE(p.decideConnection(inet_addr(a), 443).allowed) << a;
+  }
+  in_addr_t internal = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_FALSE(p.decideConnection(internal, 443).allowed);
+}
+
+TEST_F(PolicyTest, AllowLocalDestinationsOptIn) {
+  PolicyConfig c;
+  c.mode = Mode::Allowlist;
+  c.allowlist = *Allowlist::parse({"allowed.test"});
+  c.allowLocalDestinations = true;
+  Policy p(std::move(c), pool, resolver);
+  in_addr_t syn = ask(p, "local.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_TRUE(p.decideConnection(syn, 443).allowed);
+}
+
+}  // namespace
+}  // namespace coco::net
