@@ -25,6 +25,10 @@ struct SeccompOptions {
   std::vector<std::string> capabilities;
 };
 
+// Changes whenever the same profile would compile to a different program;
+// caches of compiled programs must key on it.
+inline constexpr int kSeccompCompilerRevision = 2;
+
 // Compiles the profile at `path` for the native architecture only: other ABIs
 // (x86 and x32 on x86_64) are killed, since their syscall tables differ and
 // cannot be filtered with the same rules. Semantics beyond libseccomp's:
