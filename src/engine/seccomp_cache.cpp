@@ -25,7 +25,8 @@ std::string environmentKey() {
   struct utsname u;
   ::uname(&u);
   const scmp_version* v = seccomp_version();
-  return fmt::format("coco-seccomp-1 {} {} {}.{}.{}\n", u.release, u.machine, v->major, v->minor, v->micro);
+  return fmt::format("coco-seccomp-{} {} {} {}.{}.{}\n", kSeccompCompilerRevision, u.release, u.machine, v->major,
+                     v->minor, v->micro);
 }
 
 uint64_t fnv1a(std::string_view s) {
