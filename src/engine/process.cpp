@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
-#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -82,7 +81,7 @@ bool lockDown(const ChildPlan& plan) {
   if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return fail("close_range");
   if (plan.seccomp.filter.empty()) return true;
   sock_fprog prog = plan.seccomp.fprog();
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return fail("installing the seccomp filter");
+  if (int err = installProgramRaw(&prog); err != 0) return failWith(err, 125, "installing the seccomp filter", nullptr);
   return true;
 }
 
