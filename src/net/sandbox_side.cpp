@@ -258,6 +258,7 @@ int sendWithFds(int channelFd, const void* msg, size_t size, const int* fds, siz
 }
 
 int reportFailure(int channelFd, uint32_t step, int err) {
+  if (channelFd < 0) return err;
   SetupMessage m;
   m.error = err;
   m.step = step;
@@ -288,7 +289,11 @@ int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd) {
   int loIndex = bringLoopbackUp();
   if (loIndex < 0) return reportFailure(channelFd, kStepLoopback, -loIndex);
   SetupMessage msg;
-  if (plan.mode == Mode::None) return sendWithFds(channelFd, &msg, sizeof msg, nullptr, 0);
+  if (plan.mode == Mode::None) {
+    // Without published ports there is no gateway and no channel.
+    return channelFd < 0 ? 0 : sendWithFds(channelFd, &msg, sizeof msg, nullptr, 0);
+  }
+  if (channelFd < 0) return EINVAL;
 
   int fds[kSetupFdCount] = {-1, -1, -1};
   uint32_t step = kStepNone;

@@ -79,7 +79,11 @@ inline constexpr const char* kSandboxResolvConf = "nameserver 127.0.0.53\noption
 
 // Configures the current netns for plan.mode and sends the SetupMessage on
 // channelFd. Returns 0 or an errno (the SetupMessage carries the same errno and
-// step, so the parent can report which step failed).
+// step, so the parent can report which step failed). In mode None without
+// published ports there is no gateway: pass channelFd = -1 and only lo comes up.
+// Call it after the id maps are written (it needs CAP_NET_ADMIN and
+// CAP_NET_BIND_SERVICE in the sandbox's userns) and before seccomp and the
+// capability drop.
 int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd);
 
 // Serves one SocketRequest. Returns 0, EPIPE when the gateway closed the

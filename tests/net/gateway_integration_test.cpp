@@ -3,6 +3,7 @@
 // test process runs the Gateway, an upstream DNS server that logs every query,
 // and a TCP echo server, all on 127.0.0.1. Runs as an unprivileged user.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netdb.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -256,6 +258,73 @@ bool enterNamespaces(const std::string& resolvConf) {
   return ::mount(resolvConf.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0;
 }
 
+int openFds() {
+  int n = 0;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (!d) return -1000;
+  while (::readdir(d)) ++n;
+  ::closedir(d);
+  return n;
+}
+
+// Sends fd 2 to a file for the scope, so the test can read the notices.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    char path[] = "/tmp/coco-net-test-stderr-XXXXXX";
+    file_.reset(::mkstemp(path));
+    ::unlink(path);
+    saved_.reset(::dup(STDERR_FILENO));
+    ::dup2(file_.get(), STDERR_FILENO);
+  }
+  ~StderrCapture() { restore(); }
+  std::string finish() {
+    restore();
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    ::lseek(file_.get(), 0, SEEK_SET);
+    while ((n = ::read(file_.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    ssize_t unused = ::write(STDERR_FILENO, out.data(), out.size());
+    (void)unused;
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_) ::dup2(saved_.get(), STDERR_FILENO);
+    saved_.reset();
+  }
+  UniqueFd file_, saved_;
+};
+
+size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Like echoThrough, from a dual-stack socket to ::ffff:addr (as Java and some
+// Node code paths connect).
+std::string echoThroughMapped(in_addr_t addr, uint16_t port, const std::string& payload) {
+  UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  setTimeouts(fd.get(), 10);
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(port);
+  sa.sin6_addr.s6_addr[10] = 0xff;
+  sa.sin6_addr.s6_addr[11] = 0xff;
+  std::memcpy(&sa.sin6_addr.s6_addr[12], &addr, 4);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return "connect:" + errnoName(errno);
+  ::send(fd.get(), payload.data(), payload.size(), MSG_NOSIGNAL);
+  ::shutdown(fd.get(), SHUT_WR);
+  std::string got;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::recv(fd.get(), buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+  return got;
+}
+
 struct ChildResult {
   std::map<std::string, std::string> values;
   int status = -1;
@@ -291,8 +360,10 @@ ChildResult runSandbox(Mode mode, const std::function<void(int channel, const Re
     }
     SandboxNetPlan plan;
     plan.mode = mode;
+    int before = openFds();
     int rc = sandboxNetSetup(plan, sv[1]);
     put("setup", errnoName(rc));
+    put("leaked_fds", std::to_string(openFds() - before));
     if (rc == 0) tool(sv[1], put);
     ::_exit(0);
   }
@@ -344,7 +415,9 @@ TEST_F(GatewayIntegration, AllowlistMode) {
     in_addr_t addr = 0;
     put("resolve_allowed", lookup(kEchoName, &addr));
     put("connect_allowed", echoThrough(addr, echoPort, "ping"));
+    put("connect_v4mapped", echoThroughMapped(addr, echoPort, "ping6"));
     put("resolve_denied", lookup("denied.test"));
+    put("resolve_denied_again", lookup("denied.test"));
     put("resolve_missing", lookup("missing.allowed.test"));
     put("connect_literal", echoThrough(inet_addr("192.0.2.1"), echoPort, "ping"));
     put("connect_wrong_port", echoThrough(addr, static_cast<uint16_t>(echoPort + 1), "ping"));
@@ -356,16 +429,21 @@ TEST_F(GatewayIntegration, AllowlistMode) {
     put("dns_tcp_stub", tcpQuery("127.0.0.53", 53, kEchoName));
     put("dns_tcp_any_address", tcpQuery("192.0.2.53", 53, kEchoName));
   };
+  StderrCapture capture;
   auto r = runSandbox(Mode::Allowlist, tool, [&](UniqueFd channel) {
     auto started = (*gw)->start(std::move(channel));
     EXPECT_TRUE(started) << started.error().describe();
   });
   (*gw)->stop();
+  std::string notices = capture.finish();
   auto& v = r.values;
   ASSERT_EQ(v["setup"], "ok") << v["namespaces"];
+  EXPECT_EQ(v["leaked_fds"], "0");  // the tool never holds the gateway's listeners
   EXPECT_TRUE(v["resolve_allowed"].starts_with("198.18.")) << v["resolve_allowed"];
   EXPECT_EQ(v["connect_allowed"], "ping");
+  EXPECT_EQ(v["connect_v4mapped"], "ping6");
   EXPECT_EQ(v["resolve_denied"], std::to_string(EAI_NONAME).insert(0, "eai:"));
+  EXPECT_EQ(v["resolve_denied_again"], v["resolve_denied"]);
   EXPECT_EQ(v["resolve_missing"], std::to_string(EAI_NONAME).insert(0, "eai:"));
   EXPECT_EQ(v["connect_literal"], "");
   EXPECT_EQ(v["connect_wrong_port"], "");
@@ -376,7 +454,17 @@ TEST_F(GatewayIntegration, AllowlistMode) {
   EXPECT_EQ(v["aaaa_allowed"], "rcode:0 addrs:");
   EXPECT_EQ(v["dns_tcp_stub"], "rcode:0 n:1");
   EXPECT_EQ(v["dns_tcp_any_address"], "rcode:0 n:1");
-  EXPECT_EQ(echo.connections(), 1);  // only the allowed connection got through
+  EXPECT_EQ(echo.connections(), 2);  // only the allowed connections got through
+  std::string wrongPort = std::string(kEchoName) + ":" + std::to_string(echoPort + 1);
+  EXPECT_EQ(count(notices, "coco: blocked lookup of denied.test (not in allowed_hosts of nettest; add \"denied.test\" "
+                           "to allow it)"),
+            1u)
+      << notices;
+  EXPECT_EQ(count(notices, "coco: blocked connection to " + wrongPort + " (not in allowed_hosts of nettest; add \"" +
+                               wrongPort + "\" to allow it)"),
+            1u)
+      << notices;
+  EXPECT_EQ(count(notices, "coco: blocked connection to 192.0.2.1:"), 1u) << notices;
   auto asked = upstream.asked();
   EXPECT_TRUE(asked.count(kEchoName));
   EXPECT_TRUE(asked.count("missing.allowed.test"));
