@@ -9,6 +9,8 @@ set -eu
 MISE_VERSION="${MISE_VERSION:-2026.9.15}"
 
 export DEBIAN_FRONTEND=noninteractive
+# coco mounts the host's CA bundle here (TLS-intercepting proxies); node ignores it unless told.
+export NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
 
 # With the single id mapping (no /etc/subuid range) apt cannot drop to _apt: let it stay root.
 if [ "$(wc -l < /proc/self/uid_map)" -eq 1 ] && awk '{exit !($3 == 1)}' /proc/self/uid_map; then
