@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""tests/run-all's helper: runs the 'integration' suites as a given user and sums all results.
+
+  suites.py integration BUILD USER MODE RESULTS_DIR WORK_DIR [EXTRA_ENV=VALUE...]
+      Runs every test of suite 'integration' (from `meson introspect --tests`)
+      as USER via runuser, with a clean environment plus the test's own env,
+      COCO_TEST_IDMAP=MODE and EXTRA_ENV; gtest tests write XML to RESULTS_DIR,
+      other protocols are judged by exit code (77 = skipped).
+  suites.py summary FILE_OR_DIR...
+      Sums meson junit files, gtest XML files and result records; prints the
+      skipped and failed tests, then one last line `N passed, N failed, N skipped`.
+      Exits 1 when anything failed or nothing ran.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+INTEGRATION = "integration"
+
+
+def introspect(build):
+    out = subprocess.run(["meson", "introspect", "--tests", build], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def is_integration(test):
+    return any(s.split(":")[-1] == INTEGRATION for s in test.get("suite", []))
+
+
+def write_record(results, name, outcome, message):
+    """A one-case junit file for a test that left no XML (crash, timeout, exit-code protocol)."""
+    suite = ET.Element("testsuite", name=name, tests="1")
+    case = ET.SubElement(suite, "testcase", name=name, classname=name)
+    if outcome == "failed":
+        ET.SubElement(case, "failure", message=message).text = message
+    elif outcome == "skipped":
+        ET.SubElement(case, "skipped", message=message)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(Path(results) / f"{name}.record.xml")
+
+
+def run_integration(build, user, mode, results, workdir, extra):
+    tests = [t for t in introspect(build) if is_integration(t)]
+    if not tests:
+        print("suites.py: no test registered in suite 'integration'", file=sys.stderr)
+    pw_home = subprocess.run(["getent", "passwd", user], capture_output=True, text=True,
+                             check=True).stdout.split(":")[5]
+    for test in tests:
+        name = f"{test['name']}@{user}"
+        env = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": pw_home, "USER": user, "LOGNAME": user, "LANG": "C.UTF-8",
+            "TMPDIR": str(Path(workdir) / "tmp"),
+            "CI": os.environ.get("CI", ""),
+            "COCO_TEST_IDMAP": mode,
+        }
+        env.update(test.get("env") or {})
+        for kv in extra:
+            k, _, v = kv.partition("=")
+            env[k] = v
+        cmd = list(test["cmd"])
+        xml = Path(results) / f"{name}.xml"
+        if test.get("protocol") == "gtest":
+            cmd += [f"--gtest_output=xml:{xml}"]
+            env["GTEST_BRIEF"] = "1"  # failures in full, passes as one count
+        argv = ["runuser", "-u", user, "--", "env", "-i"] + [f"{k}={v}" for k, v in env.items()] + cmd
+        timeout = (test.get("timeout") or 30) * 2
+        print(f"=== {test['name']} as {user} (id map: {mode})", flush=True)
+        cwd = test.get("workdir") or build
+        proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            write_record(results, name + ".timeout", "failed", f"{name}: timed out after {timeout}s")
+            continue
+        if test.get("protocol") == "gtest" and xml.exists():
+            if code != 0 and not has_failure(xml):
+                write_record(results, name + ".exit", "failed", f"{name}: exit {code} with no failed case")
+            continue
+        if code == 0:
+            write_record(results, name, "passed", "")
+        elif code == 77:
+            write_record(results, name, "skipped", f"{name}: exit 77")
+        else:
+            write_record(results, name, "failed", f"{name}: exit code {code}")
+
+
+def has_failure(path):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return False
+    return any(c.find("failure") is not None or c.find("error") is not None
+               for c in root.iter("testcase"))
+
+
+def xml_files(paths):
+    for p in map(Path, paths):
+        if p.is_dir():
+            yield from sorted(p.rglob("*.xml"))
+        elif p.exists():
+            yield p
+
+
+def summary(paths):
+    passed, failed, skipped = 0, [], []
+    for path in xml_files(paths):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError as e:
+            failed.append(f"{path.name}: unreadable results ({e})")
+            continue
+        for suite in root.iter("testsuite"):
+            for case in suite.findall("testcase"):
+                name = f"{suite.get('name')}.{case.get('name')}"
+                fail = case.find("failure")
+                if fail is None:
+                    fail = case.find("error")
+                skip = case.find("skipped")
+                if fail is not None:
+                    first = (fail.get("message") or fail.text or "").strip().splitlines()
+                    failed.append(f"{name}: {first[0] if first else ''}")
+                elif skip is not None or case.get("result") == "skipped":
+                    msg = skip.get("message", "") if skip is not None else ""
+                    skipped.append(f"{name}: {msg.strip()}")
+                else:
+                    passed += 1
+    if skipped:
+        print("Skipped:")
+        for s in skipped:
+            print(f"  {s}")
+    if failed:
+        print("Failed:")
+        for f in failed:
+            print(f"  {f}")
+    print(f"{passed} passed, {len(failed)} failed, {len(skipped)} skipped")
+    return 1 if failed or passed == 0 else 0
+
+
+def main(argv):
+    if len(argv) >= 7 and argv[1] == "integration":
+        run_integration(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7:])
+        return 0
+    if len(argv) >= 3 and argv[1] == "summary":
+        return summary(argv[2:])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
