@@ -40,6 +40,10 @@ struct ChildPlan {
   std::vector<char*> envp;
   std::vector<std::string> searchPath;  // PATH entries used to find argv[0]
   bool newNetns = true;
+  // The network layer's sandbox half (see NetworkHooks); null: loopback only.
+  int (*netSetup)(const void* plan, int channelFd) = nullptr;
+  const void* netPlan = nullptr;
+  int (*netServe)(int channelFd) = nullptr;
   bool tty = false;
   winsize windowSize{};
   SeccompProgram seccomp;

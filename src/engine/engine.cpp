@@ -31,11 +31,17 @@ struct Channels {
   UniqueFd syncRead, syncWrite;      // parent -> child: id maps written
   UniqueFd reportRead, reportWrite;  // child -> parent: setup or exec failure
   UniqueFd ttyParent, ttyChild;      // child -> parent: the pty master
+  UniqueFd netParent, netChild;      // the network layer's channel
 };
 
-Result<Channels> openChannels(bool tty) {
+Result<Channels> openChannels(bool tty, bool net) {
   Channels ch;
   int p[2];
+  if (net) {
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) != 0) return Error::fromErrno("socketpair");
+    ch.netParent.reset(p[0]);
+    ch.netChild.reset(p[1]);
+  }
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   ch.syncRead.reset(p[0]);
   ch.syncWrite.reset(p[1]);
@@ -111,12 +117,14 @@ Result<Child> cloneChild(const ChildPlan& plan, Channels& ch) {
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return explainCloneFailure(errno);
   if (pid == 0) {
-    InitFds fds{ch.syncRead.get(), ch.reportWrite.get(), ch.ttyChild.valid() ? ch.ttyChild.get() : -1};
+    InitFds fds{ch.syncRead.get(), ch.reportWrite.get(), ch.ttyChild.valid() ? ch.ttyChild.get() : -1,
+                ch.netChild.valid() ? ch.netChild.get() : -1};
     runInit(plan, fds);  // never returns
   }
   ch.syncRead.reset();
   ch.reportWrite.reset();
   ch.ttyChild.reset();
+  ch.netChild.reset();
   return Child{static_cast<pid_t>(pid), UniqueFd(pidfd)};
 }
 
@@ -211,29 +219,58 @@ int superviseChild(const Child& child, int sigfd, int master) {
   return reap(child.pid);
 }
 
+Status checkNetwork(const RunSpec& spec, const NetworkHooks* net) {
+  bool needsGateway = spec.network == Network::Full || spec.network == Network::Allowlist;
+  if (needsGateway && (!net || !net->setup || !net->start))
+    return Error::make("network mode needs the gateway, which this caller did not provide");
+  if (!spec.ports.empty() && spec.network != Network::Host && (!net || !net->serve || !net->start))
+    return Error::make("published ports need the gateway, which this caller did not provide");
+  return {};
+}
+
+void attachNetwork(ChildPlan& plan, const NetworkHooks* net) {
+  if (!net || !plan.newNetns) return;
+  plan.netSetup = net->setup;
+  plan.netPlan = net->plan;
+  plan.netServe = net->serve;
+  if (!net->resolvConf.empty()) plan.resolvFile = net->resolvConf;
+}
+
+void killAndReap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  reap(pid);
+}
+
 }  // namespace
 
-Result<int> run(const RunSpec& spec) {
-  if (spec.network == Network::Full || spec.network == Network::Allowlist)
-    return Error::make("the native engine has no network gateway yet: set \"network\": \"none\" (or \"host\")");
+Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
+  COCO_TRY(checkNetwork(spec, net));
   bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   COCO_ASSIGN(ChildPlan plan, makeChildPlan(spec, tty));
+  attachNetwork(plan, net);
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
   IdMapPlan ids = planIdMaps();
-  COCO_ASSIGN(Channels ch, openChannels(tty));
+  COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   SignalRouter signals;
   COCO_ASSIGN(Child child, cloneChild(plan, ch));
   auto mapped = writeIdMaps(child.pid, ids);
   if (!mapped) {
-    ::kill(child.pid, SIGKILL);
-    reap(child.pid);
+    killAndReap(child.pid);
     return std::move(mapped).error().wrap("writing the user namespace id maps");
   }
   log::debug("sandbox pid {}: {} id mapping", child.pid, *mapped ? "subordinate-range" : "single-id");
   RawTerminal terminal;
   COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped));
+  if (ch.netParent.valid()) {
+    if (auto started = net->start(std::move(ch.netParent)); !started) {
+      killAndReap(child.pid);
+      return std::move(started).error().wrap("starting the network gateway");
+    }
+  }
   if (master.valid()) terminal.enter(STDIN_FILENO);
-  return superviseChild(child, signals.fd(), master.valid() ? master.get() : -1);
+  int status = superviseChild(child, signals.fd(), master.valid() ? master.get() : -1);
+  if (net && net->stop) net->stop();
+  return status;
 }
 
 }  // namespace coco::engine

@@ -1,14 +1,39 @@
 // The native sandbox: one call that builds it, runs the command and tears it down.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "engine/run_spec.hpp"
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::engine {
 
+// The network layer's part in a run, passed in so the engine does not depend
+// on it. A socketpair(AF_UNIX, SOCK_SEQPACKET) links the two halves.
+struct NetworkHooks {
+  // In the sandbox's pid 1, in its new netns, after the id maps are written and
+  // before pivot_root; must not allocate. Returns 0 or an errno.
+  int (*setup)(const void* plan, int channelFd) = nullptr;
+  const void* plan = nullptr;
+  // In pid 1 for the rest of the run, each time the channel is readable.
+  // Returns 0, or an errno (EPIPE: the gateway is gone) to stop serving.
+  int (*serve)(int channelFd) = nullptr;
+  // In coco, once the sandbox is released: takes the parent end of the channel.
+  std::function<Status(UniqueFd channel)> start;
+  // In coco, after the sandbox exited.
+  std::function<void()> stop;
+  // The sandbox's /etc/resolv.conf (empty: the engine's default for the mode).
+  std::string resolvConf;
+};
+
 // Runs spec.argv in a new sandbox and waits for it. Returns the command's exit
-// status as a shell reports it (0-255; 128+N when it died of signal N;
-// 126 not executable, 127 not found). An Error means coco itself failed.
-Result<int> run(const RunSpec& spec);
+// status as a shell reports it (0-255; 128+N when it died of signal N). An
+// Error means the command did not run: coco's own failure (exitCode() 0), or
+// 126 (not executable) / 127 (not found) as Error::exitCode().
+// Network::Full and Network::Allowlist need `net`; Network::None takes it for
+// published ports.
+Result<int> run(const RunSpec& spec, const NetworkHooks* net = nullptr);
 
 }  // namespace coco::engine

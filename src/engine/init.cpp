@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,6 +67,12 @@ int openPty(const ChildPlan& plan, int sock) {
   return slave;
 }
 
+bool setupNetwork(const ChildPlan& plan, int channel) {
+  if (!plan.netSetup) return true;
+  int err = plan.netSetup(plan.netPlan, channel);
+  return err == 0 || failWith(err, 125, "setting up the sandbox network", nullptr);
+}
+
 void noop(int) {}
 
 void prepareSignals(sigset_t& set) {
@@ -86,19 +94,33 @@ int statusOf(int wstatus) {
   return 125;
 }
 
-[[noreturn]] void superviseTool(pid_t tool, const sigset_t& set) {
+void reapAll(pid_t tool) {
+  int wstatus;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &wstatus, WNOHANG)) > 0)
+    if (pid == tool) _exit(statusOf(wstatus));  // the kernel kills what is left in the pid namespace
+}
+
+// Waits for signals (forwarded to the tool, SIGCHLD reaps) and, while the
+// gateway needs it, serves its requests for sockets in the sandbox's netns.
+[[noreturn]] void superviseTool(pid_t tool, const sigset_t& set, const ChildPlan& plan, int net) {
+  int sigfd = ::signalfd(-1, &set, SFD_CLOEXEC);
   for (;;) {
-    siginfo_t info;
-    int sig = ::sigwaitinfo(&set, &info);
-    if (sig < 0) continue;
-    if (sig != SIGCHLD) {
-      ::kill(tool, sig);
-      continue;
+    struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {net, POLLIN, 0}};
+    if (::poll(fds, net >= 0 ? 2 : 1, -1) < 0) continue;
+    if (net >= 0 && fds[1].revents) {
+      if (!plan.netServe || plan.netServe(net) != 0) {
+        ::close(net);
+        net = -1;
+      }
     }
-    int wstatus;
-    pid_t pid;
-    while ((pid = ::waitpid(-1, &wstatus, WNOHANG)) > 0)
-      if (pid == tool) _exit(statusOf(wstatus));  // the kernel kills what is left in the pid namespace
+    if (!(fds[0].revents & POLLIN)) continue;
+    signalfd_siginfo info;
+    while (::read(sigfd, &info, sizeof info) == sizeof info) {
+      int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGCHLD) reapAll(tool);
+      else ::kill(tool, sig);
+    }
   }
 }
 
@@ -116,7 +138,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
     reportAndExit(fds.report);
   }
   bool ok = ::sethostname(plan.hostname.c_str(), plan.hostname.size()) == 0 || fail("sethostname");
-  ok = ok && (!plan.newNetns || loopbackUp()) && setupRootfs(plan);
+  ok = ok && (!plan.newNetns || loopbackUp()) && setupNetwork(plan, fds.net) && setupRootfs(plan);
   if (!ok) reportAndExit(fds.report);
   int slave = -1;
   if (plan.tty && (slave = openPty(plan, fds.tty)) < 0) reportAndExit(fds.report);
@@ -132,7 +154,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   ::close(fds.report);
   if (slave >= 0) ::close(slave);
   if (fds.tty >= 0) ::close(fds.tty);
-  superviseTool(tool, set);
+  superviseTool(tool, set, plan, fds.net);
 }
 
 }  // namespace coco::engine

@@ -12,6 +12,7 @@ struct InitFds {
   int sync;    // read end: one byte from the parent once the id maps are written
   int report;  // write end of the failure pipe (close-on-exec)
   int tty;     // socket to pass the pty master to the parent, or -1
+  int net;     // the network channel (see NetworkHooks), or -1
 };
 
 // Signals coco forwards to the tool.
