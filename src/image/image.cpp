@@ -52,7 +52,10 @@ Result<Store> openStore(const std::string& root) {
 
 Result<ImageRecord> fetchRecord(const Store& store, const Reference& ref, const ResolveOptions& o,
                                 const ProgressFn& progress) {
-  if (ref.kind == SourceKind::Registry && !o.pull) {
+  // Registry and bootstrap images are reused until asked to fetch again; local
+  // archives are checked against their file (importLocal).
+  bool reusable = ref.kind == SourceKind::Registry || ref.kind == SourceKind::Bootstrap;
+  if (reusable && !o.pull) {
     COCO_ASSIGN(auto existing, store.loadImage(ref.canonical()));
     if (existing && complete(store, *existing)) return *existing;
   }
