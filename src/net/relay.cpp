@@ -16,6 +16,8 @@ namespace coco::net {
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;
+// A bigger pipe moves more per splice pair; pipe-max-size allows 1 MiB unprivileged.
+constexpr int kPipeSize = 1 << 20;
 
 enum class PumpEnd { Eof, Failed, Unsupported };
 
@@ -34,8 +36,10 @@ PumpEnd pumpSplice(int from, int to, uint64_t& moved) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return PumpEnd::Unsupported;
   UniqueFd pr(p[0]), pw(p[1]);
+  int pipeSize = ::fcntl(pw.get(), F_SETPIPE_SZ, kPipeSize);
+  size_t chunk = pipeSize > 0 ? static_cast<size_t>(pipeSize) : kChunk;
   for (;;) {
-    ssize_t n = ::splice(from, nullptr, pw.get(), nullptr, kChunk, SPLICE_F_MOVE | SPLICE_F_MORE);
+    ssize_t n = ::splice(from, nullptr, pw.get(), nullptr, chunk, SPLICE_F_MOVE | SPLICE_F_MORE);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EINVAL && moved == 0) return PumpEnd::Unsupported;
     if (n < 0) return PumpEnd::Failed;
