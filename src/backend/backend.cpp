@@ -1,0 +1,26 @@
+// Choosing a backend by COCO_RUNTIME; the native one hands the spec to the engine.
+#include "backend/backend.hpp"
+
+#include "backend/container_backend.hpp"
+#include "engine/engine.hpp"
+
+namespace coco::backend {
+
+namespace {
+
+class NativeBackend : public Backend {
+ public:
+  Result<int> run(const engine::RunSpec& spec) override { return engine::run(spec); }
+  std::string_view name() const override { return "native"; }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> makeBackend(std::string_view name, const BackendOptions& options) {
+  if (name.empty() || name == "native") return std::unique_ptr<Backend>(std::make_unique<NativeBackend>());
+  if (name == "podman" || name == "docker")
+    return std::unique_ptr<Backend>(std::make_unique<ContainerBackend>(std::string(name), options));
+  return Error::make("unknown runtime '{}' in COCO_RUNTIME (allowed: {})", name, kAllowedRuntimes);
+}
+
+}  // namespace coco::backend

@@ -1,0 +1,64 @@
+// `coco help`, `coco version`, and the commands other issues will fill in.
+#include "cli/context.hpp"
+#include "cli/parse.hpp"
+#include "coco_config.h"
+
+namespace coco::cli {
+
+std::string usage() {
+  return "Usage: coco <command> [args...]\n"
+         "\n"
+         "Commands:\n"
+         "  run [--dry-run] <tool> [args...]  Run a tool in its sandbox (--dry-run: print the plan as JSON)\n"
+         "  list                              List configured tools\n"
+         "  show <tool>                       Show what a tool's config grants, with warnings\n"
+         "  get <name> [--force]              Copy a tool config from the store\n"
+         "  up                                Link ~/.local/bin/<tool> to coco for every tool\n"
+         "  down                              Remove those links\n"
+         "  prune                             Remove tool layers and caches (not implemented yet)\n"
+         "  rebuild                           Rebuild the base image (not implemented yet)\n"
+         "  version                           Print coco's version\n"
+         "  help                              Print this help\n"
+         "\n"
+         "Symlink invocation:\n"
+         "  <tool> [args...]                  Same as 'coco run <tool> [args...]' (after 'coco up')\n"
+         "\n"
+         "Environment:\n"
+         "  COCO_RUNTIME        native (default), podman or docker\n"
+         "  COCO_IMAGE          image for the sandbox, e.g. rootfs:DIR\n"
+         "  COCO_DEBUG          1 or true: debug output\n"
+         "  COCO_ALLOW_NETWORK  1 or true: full network access whatever the config says\n"
+         "  COCO_EXTRA_PORTS    more ports to publish, CSV of HOST:CONTAINER or ADDR:HOST:CONTAINER\n"
+         "  COCO_STORE_BASE     URL of a remote store for 'coco get'\n"
+         "\n"
+         "Exit status: the tool's own; 125 when coco itself fails; 126/127 when the\n"
+         "command cannot be run / is not found; 128+N when the tool dies of signal N.\n";
+}
+
+int cmdHelp(Context& ctx, const Args&) {
+  ctx.out << usage();
+  return kExitOk;
+}
+
+int cmdVersion(Context& ctx, const Args& args) {
+  CLI::App app{"Print coco's version.", "coco version"};
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  ctx.out << "coco " << COCO_VERSION << "\n";
+  return kExitOk;
+}
+
+int cmdPrune(Context& ctx, const Args& args) {
+  CLI::App app{"Remove coco's tool layers and download caches.", "coco prune"};
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  return ctx.fail("not implemented yet: prune will remove the installed tool layers and shared download caches",
+                  "remove them by hand under $XDG_CACHE_HOME/coco (default ~/.cache/coco) if you must");
+}
+
+int cmdRebuild(Context& ctx, const Args& args) {
+  CLI::App app{"Rebuild the base image.", "coco rebuild"};
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  return ctx.fail("not implemented yet: rebuild will build the default base image (Debian + runtime/ setup + mise)",
+                  "meanwhile set COCO_IMAGE=rootfs:DIR to an unpacked root file system");
+}
+
+}  // namespace coco::cli

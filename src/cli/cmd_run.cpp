@@ -1,0 +1,105 @@
+// `coco run [--dry-run] <tool> [args...]` and symlink invocation.
+#include <cstdlib>
+
+#include "backend/backend.hpp"
+#include "cli/context.hpp"
+#include "cli/defaults.hpp"
+#include "config/loader.hpp"
+#include "image/image.hpp"
+#include "tool/plan.hpp"
+
+namespace coco::cli {
+
+namespace {
+
+std::string envOr(const char* name, std::string fallback = {}) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+// The native runtime needs an unpacked image; podman and docker bring their own,
+// so for them only the reference is passed on.
+Result<image::Image> chooseImage(std::string_view runtime) {
+  std::string ref = envOr("COCO_IMAGE");
+  if (runtime == "podman" || runtime == "docker") {
+    if (ref.empty()) ref = backend::kDefaultContainerImage;
+    return image::Image{ref, {}, {}, ""};
+  }
+  if (ref.empty()) ref = defaultImageReference().value_or("");
+  if (ref.empty()) return Error::make("{}", kNoImageMessage);
+  return image::resolve(ref);
+}
+
+// `run`'s own options stop at the tool name: everything after it is the tool's,
+// even `--help`, so this is a loop rather than a CLI11 parser.
+struct RunArgs {
+  bool dryRun = false;
+  bool help = false;
+  std::string tool;
+  Args toolArgs;
+};
+
+Result<RunArgs> parseRunArgs(const Args& args) {
+  RunArgs r;
+  size_t i = 0;
+  for (; i < args.size() && r.tool.empty(); ++i) {
+    const auto& a = args[i];
+    if (a == "--dry-run") r.dryRun = true;
+    else if (a == "-h" || a == "--help") r.help = true;
+    else if (a == "--") r.tool = i + 1 < args.size() ? args[++i] : "";
+    else if (!a.empty() && a[0] == '-') return Error::make("run: unknown option '{}'", a);
+    else r.tool = a;
+  }
+  r.toolArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (r.tool.empty() && !r.help) return Error::make("run: missing tool name");
+  return r;
+}
+
+constexpr const char* kRunUsage =
+    "Usage: coco run [--dry-run] <tool> [args...]\n"
+    "\n"
+    "Runs a configured tool in its sandbox; args are passed to it unchanged.\n"
+    "  --dry-run   print the resolved run plan as JSON instead of running\n";
+
+}  // namespace
+
+int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun) {
+  std::string listHint = fmt::format("'coco list' shows configured tools; 'coco get {}' fetches a config from the store",
+                                     config::isValidToolName(name) ? name : "NAME");
+  if (!config::isValidToolName(name)) return ctx.fail(fmt::format("'{}' is not a valid tool name", name), listHint);
+  auto paths = ctx.paths();
+  if (!paths) return ctx.fail(paths.error());
+  auto config = config::loadTool(*paths, name);
+  if (!config) return ctx.fail(config.error(), listHint);
+
+  std::string runtime = envOr("COCO_RUNTIME", "native");
+  auto backend = backend::makeBackend(runtime, {envOr("COCO_IMAGE"), config->podmanArgs});
+  if (!backend) return ctx.fail(backend.error());
+  auto image = chooseImage(runtime);
+  if (!image) return ctx.fail(image.error());
+  auto runCtx = tool::contextFromProcess(*image);
+  if (!runCtx) return ctx.fail(runCtx.error());
+  runCtx->createSources = !dryRun;
+  auto spec = tool::planRun(*config, toolArgs, *runCtx);
+  if (!spec) return ctx.fail(spec.error(), fmt::format("check {} ('coco show {}' explains it)", config->path, name));
+
+  if (dryRun) {
+    ctx.out << tool::planToJson(*spec, image->reference);
+    return kExitOk;
+  }
+  auto status = (*backend)->run(*spec);
+  if (!status) return ctx.fail(status.error().wrap(name));
+  return exitCodeFor(status);
+}
+
+int cmdRun(Context& ctx, const Args& args) {
+  auto parsed = parseRunArgs(args);
+  if (!parsed) return ctx.fail(parsed.error(), "'coco run --help' shows its usage");
+  if (parsed->help) {
+    ctx.out << kRunUsage;
+    return kExitOk;
+  }
+  return runTool(ctx, parsed->tool, parsed->toolArgs, parsed->dryRun);
+}
+
+}  // namespace coco::cli

@@ -1,0 +1,123 @@
+// `coco list`, `coco get`, `coco up` and `coco down`.
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "cli/context.hpp"
+#include "cli/parse.hpp"
+#include "cli/show.hpp"
+#include "config/loader.hpp"
+#include "store/links.hpp"
+#include "store/store.hpp"
+#include "util/fs.hpp"
+
+namespace coco::cli {
+
+namespace {
+
+using Action = store::LinkOutcome::Action;
+
+std::string selfPath() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+std::string binDir(const config::Paths& paths) { return fs::joinPath(paths.home, ".local/bin"); }
+
+std::string describeOutcome(const store::LinkOutcome& o, const std::string& cocoPath) {
+  switch (o.action) {
+    case Action::Created: return fmt::format("{}: linked {} -> {}", o.name, o.path, cocoPath);
+    case Action::Updated: return fmt::format("{}: relinked {} -> {}", o.name, o.path, cocoPath);
+    case Action::Unchanged: return fmt::format("{}: already linked", o.name);
+    case Action::Skipped: return fmt::format("{}: skipped {}: {}", o.name, o.path, o.detail);
+    case Action::Removed: return fmt::format("{}: removed {}", o.name, o.path);
+    case Action::Absent: return fmt::format("{}: no link", o.name);
+    case Action::Failed: break;
+  }
+  return fmt::format("{}: failed: {}", o.name, o.detail);
+}
+
+// One line per tool; a failed link makes the whole command fail, a skipped one does not.
+int report(Context& ctx, const std::vector<store::LinkOutcome>& outcomes, const std::string& cocoPath) {
+  int code = kExitOk;
+  for (const auto& o : outcomes) {
+    (o.action == Action::Failed ? ctx.err : ctx.out) << describeOutcome(o, cocoPath) << "\n";
+    if (o.action == Action::Failed) code = kExitCocoError;
+  }
+  return code;
+}
+
+bool inPath(const std::string& dir) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path ? path : "";
+  while (!rest.empty()) {
+    size_t colon = rest.find(':');
+    if (fs::normalize(rest.substr(0, colon)) == fs::normalize(dir)) return true;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+int cmdList(Context& ctx, const Args& args) {
+  CLI::App app{"List the configured tools, one per line.", "coco list"};
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  auto paths = ctx.paths();
+  if (!paths) return ctx.fail(paths.error());
+  auto tools = config::listTools(*paths);
+  for (const auto& t : tools) ctx.out << t << "\n";
+  if (tools.empty()) ctx.err << "coco: no tools configured in " << paths->toolsDir() << "; try 'coco get eslint'\n";
+  return kExitOk;
+}
+
+int cmdGet(Context& ctx, const Args& args) {
+  CLI::App app{"Copy a tool config from the store (or COCO_STORE_BASE) into your tools dir.", "coco get"};
+  std::string name;
+  bool force = false;
+  app.add_option("name", name, "tool name, e.g. eslint")->required();
+  app.add_flag("-f,--force", force, "replace an existing config of that name");
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  auto paths = ctx.paths();
+  if (!paths) return ctx.fail(paths.error());
+  const char* base = std::getenv("COCO_STORE_BASE");
+  store::GetOptions options{force, base ? base : "", ""};
+  auto got = store::get(name, *paths, options);
+  if (!got) {
+    bool exists = got.error().code() == EEXIST;
+    return ctx.fail(got.error(), exists ? fmt::format("'coco show {}' shows the current one; add --force to replace it", name)
+                                        : std::string());
+  }
+  ctx.out << "saved " << got->savedPath << " (from " << got->source << ")\n\n";
+  ctx.out << describeConfig(got->config, showContextFromProcess());
+  return kExitOk;
+}
+
+int cmdUp(Context& ctx, const Args& args) {
+  CLI::App app{"Link ~/.local/bin/NAME to coco for every configured tool.", "coco up"};
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  auto paths = ctx.paths();
+  if (!paths) return ctx.fail(paths.error());
+  std::string coco = selfPath();
+  auto outcomes = store::up(config::listTools(*paths), binDir(*paths), coco);
+  if (!outcomes) return ctx.fail(outcomes.error());
+  if (outcomes->empty()) ctx.err << "coco: no tools configured; try 'coco get eslint' first\n";
+  else if (!inPath(binDir(*paths))) ctx.err << "coco: note: " << binDir(*paths) << " is not in your PATH\n";
+  return report(ctx, *outcomes, coco);
+}
+
+int cmdDown(Context& ctx, const Args& args) {
+  CLI::App app{"Remove the ~/.local/bin links that point to coco.", "coco down"};
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  auto paths = ctx.paths();
+  if (!paths) return ctx.fail(paths.error());
+  std::string coco = selfPath();
+  auto outcomes = store::down(config::listTools(*paths), binDir(*paths), coco);
+  if (!outcomes) return ctx.fail(outcomes.error());
+  return report(ctx, *outcomes, coco);
+}
+
+}  // namespace coco::cli

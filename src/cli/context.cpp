@@ -1,0 +1,22 @@
+// Error and hint printing, exit-code mapping and the paths every command needs.
+#include "cli/context.hpp"
+
+namespace coco::cli {
+
+int Context::fail(const Error& error, std::string_view hint) const { return fail(error.describe(), hint); }
+
+int Context::fail(std::string_view message, std::string_view hint) const {
+  err << "coco: error: " << message << "\n";
+  if (!hint.empty()) err << "coco: hint: " << hint << "\n";
+  return kExitCocoError;
+}
+
+Result<config::Paths> Context::paths() const { return config::Paths::fromEnvironment(); }
+
+int exitCodeFor(const Result<int>& status) {
+  if (!status) return kExitCocoError;
+  if (*status < 0 || *status > 255) return kExitCocoError;
+  return *status;
+}
+
+}  // namespace coco::cli

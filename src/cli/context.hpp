@@ -1,0 +1,48 @@
+// What every command gets: the output streams and the error/hint printing rules.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/exit_codes.hpp"
+#include "config/paths.hpp"
+#include "util/result.hpp"
+
+namespace coco::cli {
+
+struct Context {
+  std::ostream& out;
+  std::ostream& err;
+  std::string argv0;
+
+  // Prints "coco: error: MESSAGE" and, when given, "coco: hint: HINT"; returns 125.
+  int fail(const Error& error, std::string_view hint = {}) const;
+  int fail(std::string_view message, std::string_view hint = {}) const;
+
+  // The XDG paths from the environment (HOME, XDG_DATA_HOME, ...).
+  Result<config::Paths> paths() const;
+};
+
+using Args = std::vector<std::string>;
+
+// One function per command; args are what follows the command name.
+int cmdRun(Context& ctx, const Args& args);
+int cmdList(Context& ctx, const Args& args);
+int cmdGet(Context& ctx, const Args& args);
+int cmdUp(Context& ctx, const Args& args);
+int cmdDown(Context& ctx, const Args& args);
+int cmdShow(Context& ctx, const Args& args);
+int cmdPrune(Context& ctx, const Args& args);
+int cmdRebuild(Context& ctx, const Args& args);
+int cmdVersion(Context& ctx, const Args& args);
+int cmdHelp(Context& ctx, const Args& args);
+
+// Runs a configured tool: the shared path of `coco run` and symlink invocation.
+int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun);
+
+// The usage text `coco help` prints.
+std::string usage();
+
+}  // namespace coco::cli

@@ -1,0 +1,90 @@
+// The plain-words summary of a tool config for `coco show` and `coco get`.
+#include "cli/show.hpp"
+
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "config/paths.hpp"
+
+namespace coco::cli {
+
+namespace {
+
+constexpr int kLabelWidth = 16;
+
+void line(std::ostream& os, std::string_view label, std::string_view text) {
+  os << fmt::format("  {:<{}}{}\n", label, kLabelWidth, text);
+}
+
+std::string networkText(const config::ToolConfig& c) {
+  switch (c.network) {
+    case config::NetworkMode::None: return "none (loopback only)";
+    case config::NetworkMode::Host: return "host (shares the host's network stack)";
+    case config::NetworkMode::Allowlist: return fmt::format("only {}", fmt::join(c.allowedHosts, ", "));
+    case config::NetworkMode::Full: break;
+  }
+  return "full outbound access (no `network` or `allowed_hosts` key)";
+}
+
+std::string sourceNote(const std::string& written) {
+  if (written == ".") return " (the directory you run it from)";
+  if (!written.empty() && written.front() != '/' && written.front() != '~') return " (relative to where you run it)";
+  return "";
+}
+
+void describeMounts(std::ostream& os, const config::ToolConfig& c, const ShowContext& ctx) {
+  if (c.mounts.empty()) return line(os, "host paths:", "none");
+  std::string_view label = "host paths:";
+  for (const auto& m : c.mounts) {
+    std::string src = config::expandSource(m.src, ctx.cwd, ctx.home);
+    line(os, label, fmt::format("{}{} -> {}, {}", src, sourceNote(m.src), m.dst, m.readOnly ? "read-only" : "WRITABLE"));
+    label = "";
+  }
+}
+
+void describeEnv(std::ostream& os, const config::ToolConfig& c) {
+  std::string passed = c.envPassthrough.empty() ? "none" : fmt::format("{} (when set)", fmt::join(c.envPassthrough, ", "));
+  line(os, "host variables:", fmt::format("{}; always TERM, LANG", passed));
+  std::vector<std::string> names;
+  for (const auto& kv : c.env) names.push_back(kv.first);
+  if (!names.empty()) line(os, "sets variables:", fmt::format("{}", fmt::join(names, ", ")));
+}
+
+void describePorts(std::ostream& os, const config::ToolConfig& c) {
+  std::vector<std::string> ports;
+  for (const auto& p : c.ports) ports.push_back(fmt::format("{}:{} -> {}", p.hostAddr, p.hostPort, p.containerPort));
+  line(os, "ports:", ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, ", ")));
+}
+
+void describeRest(std::ostream& os, const config::ToolConfig& c) {
+  std::string seccomp = c.seccomp == "default" ? "default profile" : c.seccomp == "unconfined" ? "UNCONFINED" : c.seccomp;
+  line(os, "seccomp:", seccomp);
+  line(os, "workspace guard:", c.workspaceGuard ? "on (git hooks, .envrc, editor tasks stay read-only)" : "OFF");
+  if (c.x11) line(os, "x11:", "yes (X socket and auth cookie)");
+  if (c.isolated) line(os, "caches:", "isolated (not shared with other tools)");
+  if (!c.aptDependencies.empty()) line(os, "apt packages:", fmt::format("{}", fmt::join(c.aptDependencies, ", ")));
+  if (!c.miseDependencies.empty()) line(os, "mise tools:", fmt::format("{}", fmt::join(c.miseDependencies, ", ")));
+  if (!c.podmanArgs.empty()) line(os, "podman args:", fmt::format("{} (podman/docker runtimes only)", fmt::join(c.podmanArgs, " ")));
+}
+
+}  // namespace
+
+std::string describeConfig(const config::ToolConfig& c, const ShowContext& ctx) {
+  std::ostringstream os;
+  os << c.name << "  (" << c.path << ")\n";
+  line(os, "runs:", c.tool ? fmt::format("{}, installed with mise from {}", c.command, *c.tool)
+                           : fmt::format("{}, as found in the image", c.command));
+  describeMounts(os, c, ctx);
+  line(os, "workdir:", c.workdir);
+  describeEnv(os, c);
+  line(os, "network:", networkText(c));
+  describePorts(os, c);
+  describeRest(os, c);
+  auto warnings = sandboxWarnings(c, ctx);
+  for (const auto& w : warnings) os << "WARNING: " << w << "\n";
+  return os.str();
+}
+
+}  // namespace coco::cli

@@ -1,0 +1,25 @@
+// What a tool config grants, in plain words, and the grants that defeat the sandbox.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/tool_config.hpp"
+
+namespace coco::cli {
+
+struct ShowContext {
+  std::string cwd;
+  std::string home;
+  std::string xdgRuntimeDir;  // may be empty
+};
+
+ShowContext showContextFromProcess();
+
+// One line per grant that lets the tool escape or read secrets.
+std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const ShowContext& ctx);
+
+// The full summary `coco show` and `coco get` print, warnings included.
+std::string describeConfig(const config::ToolConfig& config, const ShowContext& ctx);
+
+}  // namespace coco::cli

@@ -1,0 +1,109 @@
+// Tests for the `show` summary and the warnings about grants that defeat the sandbox.
+#include <gtest/gtest.h>
+
+#include "cli/show.hpp"
+
+namespace coco::cli {
+namespace {
+
+// Paths that do not exist, so only the lexical rules apply.
+const ShowContext kCtx{"/nonexistent-coco/home/u/project", "/nonexistent-coco/home/u", "/nonexistent-coco/run/user/1000"};
+
+config::ToolConfig withMount(const std::string& src, bool ro = false) {
+  config::ToolConfig c;
+  c.name = "t";
+  c.path = "/x/t.json";
+  c.command = "t";
+  c.mounts.push_back({src, "/mnt", ro, 1});
+  return c;
+}
+
+bool anyContains(const std::vector<std::string>& lines, const std::string& needle) {
+  for (const auto& l : lines)
+    if (l.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+TEST(ShowWarnings, SafeConfigHasNone) {
+  auto c = withMount(".");
+  c.mounts.push_back({"~/.cache/t", "/root/.cache", false, 2});
+  c.network = config::NetworkMode::None;
+  EXPECT_TRUE(sandboxWarnings(c, kCtx).empty());
+}
+
+TEST(ShowWarnings, HomeRootAndParents) {
+  for (const char* src : {"~", "/nonexistent-coco/home/u", "/nonexistent-coco/home", "/nonexistent-coco", "..", "~/"}) {
+    auto w = sandboxWarnings(withMount(src, true), kCtx);
+    ASSERT_EQ(w.size(), 1u) << src;
+    EXPECT_TRUE(anyContains(w, "home directory")) << src << ": " << w[0];
+  }
+  auto root = sandboxWarnings(withMount("/"), kCtx);
+  ASSERT_EQ(root.size(), 1u);
+  EXPECT_TRUE(anyContains(root, "mounts /"));
+}
+
+TEST(ShowWarnings, RunningFromHomeMakesDotTheHome) {
+  ShowContext fromHome = kCtx;
+  fromHome.cwd = fromHome.home;
+  EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), fromHome), "home directory"));
+}
+
+TEST(ShowWarnings, Credentials) {
+  for (const char* src : {"~/.ssh", "~/.ssh/id_ed25519", "~/.aws", "~/.gnupg", "~/.config/gcloud", "~/.config",
+                          "~/.kube/config", "~/.docker"}) {
+    auto w = sandboxWarnings(withMount(src, true), kCtx);
+    EXPECT_TRUE(anyContains(w, "credentials")) << src;
+  }
+  EXPECT_TRUE(sandboxWarnings(withMount("~/.sshfoo"), kCtx).empty());
+  EXPECT_TRUE(sandboxWarnings(withMount("~/.config/nvim"), kCtx).empty());
+}
+
+TEST(ShowWarnings, RuntimeSockets) {
+  for (const char* src : {"/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock", "/var/run",
+                          "/nonexistent-coco/run/user/1000/podman/podman.sock", "/nonexistent-coco/run/user/1000"}) {
+    auto w = sandboxWarnings(withMount(src), kCtx);
+    EXPECT_TRUE(anyContains(w, "container runtime socket")) << src;
+  }
+  EXPECT_TRUE(sandboxWarnings(withMount("/run/user-data"), kCtx).empty());
+}
+
+TEST(ShowWarnings, OtherRiskyGrants) {
+  config::ToolConfig c = withMount(".");
+  c.envPassthrough = {"TERM", "SSH_AUTH_SOCK"};
+  c.x11 = true;
+  c.network = config::NetworkMode::Host;
+  c.seccomp = "unconfined";
+  c.workspaceGuard = false;
+  auto w = sandboxWarnings(c, kCtx);
+  EXPECT_EQ(w.size(), 5u);
+  for (const char* needle : {"SSH_AUTH_SOCK", "x11", "network: host", "seccomp: unconfined", "workspace_guard"})
+    EXPECT_TRUE(anyContains(w, needle)) << needle;
+}
+
+TEST(ShowSummary, PlainWords) {
+  config::ToolConfig c = withMount(".", true);
+  c.name = "eslint";
+  c.tool = "npm:eslint";
+  c.command = "eslint";
+  c.mounts.push_back({"~/.cache/eslint", "/root/.cache", false, 2});
+  c.envPassthrough = {"NODE_ENV"};
+  c.env = {{"FOO", "secret-value"}};
+  c.network = config::NetworkMode::Allowlist;
+  c.allowedHosts = {"api.example.com"};
+  c.ports = {{"127.0.0.1", 8080, 80}};
+  std::string s = describeConfig(c, kCtx);
+  EXPECT_NE(s.find("npm:eslint"), std::string::npos);
+  EXPECT_NE(s.find(kCtx.cwd + " (the directory you run it from) -> /mnt, read-only"), std::string::npos) << s;
+  EXPECT_NE(s.find(kCtx.home + "/.cache/eslint -> /root/.cache, WRITABLE"), std::string::npos) << s;
+  EXPECT_NE(s.find("NODE_ENV (when set)"), std::string::npos);
+  EXPECT_NE(s.find("FOO"), std::string::npos);
+  EXPECT_EQ(s.find("secret-value"), std::string::npos);
+  EXPECT_NE(s.find("only api.example.com"), std::string::npos);
+  EXPECT_NE(s.find("127.0.0.1:8080 -> 80"), std::string::npos);
+  EXPECT_EQ(s.find("WARNING"), std::string::npos);
+  c.network = config::NetworkMode::Host;
+  EXPECT_NE(describeConfig(c, kCtx).find("WARNING: network: host"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace coco::cli

@@ -1,0 +1,40 @@
+// `coco up` / `coco down`: the ~/.local/bin/NAME -> coco symlinks.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace coco::store {
+
+struct LinkOutcome {
+  enum class Action {
+    Created,    // new link to coco
+    Updated,    // was a link to another coco binary, now to this one
+    Unchanged,  // already a link to this coco
+    Skipped,    // something that is not coco's is in the way; left alone
+    Removed,    // a link to coco, removed
+    Absent,     // nothing to remove
+    Failed,     // a system call failed; detail says which
+  };
+  std::string name;
+  std::string path;
+  Action action;
+  std::string detail;
+};
+
+// Whether the symlink at linkPath points to a coco binary: to cocoPath itself (or
+// the same file), or to any file named "coco" (a link made by another install).
+bool pointsToCoco(const std::string& linkPath, const std::string& cocoPath);
+
+// Links binDir/NAME -> cocoPath for each tool; creates binDir when missing.
+Result<std::vector<LinkOutcome>> up(const std::vector<std::string>& tools, const std::string& binDir,
+                                    const std::string& cocoPath);
+
+// Removes binDir/NAME for each tool, and any other link in binDir that points to
+// coco, but never binDir/coco itself (that is how coco may be installed).
+Result<std::vector<LinkOutcome>> down(const std::vector<std::string>& tools, const std::string& binDir,
+                                      const std::string& cocoPath);
+
+}  // namespace coco::store

@@ -1,0 +1,160 @@
+// Planning one run: mounts, environment, network, ports and seccomp from a config.
+#include "tool/plan.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdlib>
+
+#include "coco_config.h"
+#include "config/paths.hpp"
+#include "util/fs.hpp"
+
+extern char** environ;
+
+namespace coco::tool {
+
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+constexpr const char* kContainerHome = "/root";
+constexpr const char* kX11SocketDir = "/tmp/.X11-unix";
+constexpr const char* kContainerXauthority = "/tmp/.coco-xauthority";
+constexpr const char* kDefaultSeccompProfile = "seccomp-profiles/default.json";
+
+void setVar(Env& env, const std::string& name, const std::string& value) {
+  auto it = std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
+  if (it != env.end()) it->second = value;
+  else env.emplace_back(name, value);
+}
+
+const std::string* hostVar(const RunContext& ctx, const std::string& name) {
+  auto it = ctx.hostEnv.find(name);
+  return it == ctx.hostEnv.end() ? nullptr : &it->second;
+}
+
+// Built, never inherited: only what the image, the config and the config's
+// passthrough list name reaches the tool, so host secrets stay on the host.
+Env buildEnv(const config::ToolConfig& config, const RunContext& ctx) {
+  Env env = ctx.image.env;
+  setVar(env, "HOME", kContainerHome);
+  for (const char* name : {"TERM", "LANG"})
+    if (const auto* v = hostVar(ctx, name)) setVar(env, name, *v);
+  for (const auto& [name, value] : config.env) setVar(env, name, value);
+  for (const auto& name : config.envPassthrough)
+    if (const auto* v = hostVar(ctx, name)) setVar(env, name, *v);
+  return env;
+}
+
+Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& config, const RunContext& ctx) {
+  std::vector<engine::BindMount> mounts;
+  for (const auto& m : config.mounts) {
+    std::string src = config::expandSource(m.src, ctx.cwd, ctx.home);
+    if (ctx.createSources) {
+      auto made = config::ensureSource(src, ctx.cwd, ctx.home);
+      if (!made) return std::move(made).error().wrap(fmt::format("{}: mount {} -> {}", config.path, m.src, m.dst));
+    }
+    mounts.push_back({src, m.dst, m.readOnly});
+  }
+  return mounts;
+}
+
+// The X socket and the auth cookie file, read-only; a missing piece is left out
+// rather than failing, since X over TCP needs neither.
+void addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
+  if (fs::isDirectory(kX11SocketDir)) mounts.push_back({kX11SocketDir, kX11SocketDir, true});
+  if (const auto* display = hostVar(ctx, "DISPLAY")) setVar(env, "DISPLAY", *display);
+  const auto* xauth = hostVar(ctx, "XAUTHORITY");
+  std::string cookie = xauth ? *xauth : fs::joinPath(ctx.home, ".Xauthority");
+  if (!cookie.empty() && fs::exists(cookie)) {
+    mounts.push_back({cookie, kContainerXauthority, true});
+    setVar(env, "XAUTHORITY", kContainerXauthority);
+  }
+}
+
+engine::Network networkFor(config::NetworkMode mode) {
+  switch (mode) {
+    case config::NetworkMode::None: return engine::Network::None;
+    case config::NetworkMode::Allowlist: return engine::Network::Allowlist;
+    case config::NetworkMode::Host: return engine::Network::Host;
+    case config::NetworkMode::Full: break;
+  }
+  return engine::Network::Full;
+}
+
+void applyNetwork(engine::RunSpec& spec, const config::ToolConfig& config, const RunContext& ctx) {
+  spec.network = networkFor(config.network);
+  spec.allowedHosts = config.allowedHosts;
+  // The override widens to full outbound; `host` already is at least that.
+  if (ctx.allowNetwork && spec.network != engine::Network::Host) {
+    spec.network = engine::Network::Full;
+    spec.allowedHosts.clear();
+  }
+}
+
+std::string currentDir() {
+  char buf[PATH_MAX];
+  return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
+}
+
+}  // namespace
+
+bool isTrue(std::string_view value) {
+  std::string lower(value);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower == "1" || lower == "true";
+}
+
+Result<RunContext> contextFromProcess(image::Image image) {
+  RunContext ctx;
+  ctx.cwd = currentDir();
+  if (ctx.cwd.empty()) return Error::fromErrno("cannot determine the current directory");
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) ctx.hostEnv.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  auto home = ctx.hostEnv.find("HOME");
+  if (home == ctx.hostEnv.end() || home->second.empty()) return Error::make("HOME is not set");
+  ctx.home = home->second;
+  if (auto it = ctx.hostEnv.find("COCO_ALLOW_NETWORK"); it != ctx.hostEnv.end()) ctx.allowNetwork = isTrue(it->second);
+  if (auto it = ctx.hostEnv.find("COCO_EXTRA_PORTS"); it != ctx.hostEnv.end()) ctx.extraPorts = it->second;
+  ctx.image = std::move(image);
+  return ctx;
+}
+
+Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home) {
+  if (value == "unconfined") return std::string();
+  if (value != "default") return config::expandSource(value, cwd, home);
+  std::string installed = std::string(COCO_DATADIR) + "/" + kDefaultSeccompProfile;
+  if (fs::exists(installed)) return installed;
+  std::string source = std::string(COCO_SOURCE_ROOT) + "/" + kDefaultSeccompProfile;
+  if (fs::exists(source)) return source;
+  return Error::withErrno(ENOENT, fmt::format("default seccomp profile not found ({} or {})", installed, source));
+}
+
+Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vector<std::string>& args,
+                                const RunContext& ctx) {
+  engine::RunSpec spec;
+  spec.toolName = config.name;
+  spec.layers = ctx.image.layers;
+  COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
+  spec.env = buildEnv(config, ctx);
+  if (config.x11) addX11(spec.mounts, spec.env, ctx);
+  spec.argv.push_back(config.command);
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.workdir = config.workdir;
+  applyNetwork(spec, config, ctx);
+  for (const auto& p : config.ports) spec.ports.push_back({p.hostAddr, p.hostPort, p.containerPort});
+  auto extra = parsePortList(ctx.extraPorts);
+  if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");
+  spec.ports.insert(spec.ports.end(), extra->begin(), extra->end());
+  COCO_ASSIGN(spec.seccompProfile, seccompProfilePath(config.seccomp, ctx.cwd, ctx.home));
+  spec.workspaceGuard = config.workspaceGuard;
+  return spec;
+}
+
+}  // namespace coco::tool

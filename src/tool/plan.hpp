@@ -1,0 +1,49 @@
+// planRun: turns a tool config, the user's arguments and the host context into a RunSpec.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/tool_config.hpp"
+#include "engine/run_spec.hpp"
+#include "image/image.hpp"
+#include "util/result.hpp"
+
+namespace coco::tool {
+
+// Everything from the host a run may depend on, gathered once by the caller so
+// planning is a pure function of its inputs.
+struct RunContext {
+  std::string cwd;
+  std::string home;
+  std::map<std::string, std::string> hostEnv;  // the whole host environment
+  bool allowNetwork = false;                   // COCO_ALLOW_NETWORK
+  std::string extraPorts;                      // COCO_EXTRA_PORTS, CSV
+  image::Image image;
+  bool createSources = true;  // false for --dry-run: plan without touching the disk
+};
+
+// "1" and "true" (any case) are true, like the original's COCO_* switches.
+bool isTrue(std::string_view value);
+
+// Builds a RunContext from the process (cwd, $HOME, environ, COCO_* variables).
+Result<RunContext> contextFromProcess(image::Image image);
+
+// "HOST:CONTAINER" or "ADDR:HOST:CONTAINER" ("[v6]:HOST:CONTAINER"); ports 1-65535.
+Result<engine::PortMapping> parsePortSpec(std::string_view spec);
+// A comma-separated list of port specs; empty items are ignored.
+Result<std::vector<engine::PortMapping>> parsePortList(std::string_view csv);
+
+// The seccomp profile file for a config's `seccomp` value; empty = unconfined.
+Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home);
+
+Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vector<std::string>& args,
+                                const RunContext& ctx);
+
+// The plan as `coco run --dry-run` prints it: variable names, never their values.
+std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference);
+
+}  // namespace coco::tool

@@ -1,0 +1,57 @@
+// The --dry-run plan as JSON: what a run would see, with variable names but no values.
+#include <nlohmann/json.hpp>
+
+#include "tool/plan.hpp"
+
+namespace coco::tool {
+
+namespace {
+
+const char* networkName(engine::Network n) {
+  switch (n) {
+    case engine::Network::None: return "none";
+    case engine::Network::Allowlist: return "allowlist";
+    case engine::Network::Host: return "host";
+    case engine::Network::Full: break;
+  }
+  return "full";
+}
+
+nlohmann::json mountsJson(const std::vector<engine::BindMount>& mounts) {
+  auto out = nlohmann::json::array();
+  for (const auto& m : mounts) out.push_back({{"src", m.src}, {"dst", m.dst}, {"mode", m.readOnly ? "ro" : "rw"}});
+  return out;
+}
+
+nlohmann::json portsJson(const std::vector<engine::PortMapping>& ports) {
+  auto out = nlohmann::json::array();
+  for (const auto& p : ports)
+    out.push_back({{"host_addr", p.hostAddr}, {"host_port", p.hostPort}, {"container_port", p.containerPort}});
+  return out;
+}
+
+}  // namespace
+
+std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference) {
+  // Values may be secrets (API keys passed through); the names are enough to audit.
+  auto envNames = nlohmann::json::array();
+  for (const auto& kv : spec.env) envNames.push_back(kv.first);
+  nlohmann::json plan = {
+      {"tool", spec.toolName},
+      {"image", imageReference},
+      {"layers", spec.layers},
+      {"mounts", mountsJson(spec.mounts)},
+      {"env", envNames},
+      {"network", networkName(spec.network)},
+      {"allowed_hosts", spec.allowedHosts},
+      {"ports", portsJson(spec.ports)},
+      {"workdir", spec.workdir},
+      {"argv", spec.argv},
+      {"seccomp", spec.seccompProfile.empty() ? std::string("unconfined") : spec.seccompProfile},
+      {"workspace_guard", spec.workspaceGuard},
+  };
+  // Arguments are bytes, not necessarily UTF-8; replace rather than throw.
+  return plan.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace coco::tool
