@@ -596,6 +596,14 @@ TEST_F(EngineTest, PtyModeRestoresTerminalWhenToolIsKilled) {
   EXPECT_TRUE(sameTerminalSettings(r.before, r.after)) << "terminal settings not restored";
 }
 
+TEST_F(EngineTest, PtyModeRestoresTerminalWhenCocoGetsSigterm) {
+  PtyResult r = env_.runInPty({"run", "probe", "signal-wait"}, "", "ready", 60, SIGTERM);
+  ASSERT_FALSE(r.timedOut) << r.output;
+  EXPECT_TRUE(contains(r.output, "got SIGTERM")) << r.output;
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_TRUE(sameTerminalSettings(r.before, r.after)) << "terminal settings not restored";
+}
+
 TEST_F(EngineTest, PipeModeStreamsStdio) {
   env_.writeTool("cat", R"({"command": "cat", "network": "none"})");
   RunOptions opts;

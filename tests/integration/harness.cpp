@@ -338,7 +338,7 @@ RunResult Env::run(const std::vector<std::string>& args, const RunOptions& opts)
 }
 
 PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string& input,
-                        const std::string& waitFor, int timeoutSecs) const {
+                        const std::string& waitFor, int timeoutSecs, int signal) const {
   PtyResult r;
   int master = -1, slave = -1;
   struct winsize ws = {};
@@ -366,7 +366,7 @@ PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string&
     execWith(argv, env);
   }
   // The slave stays open here, so its settings can be read after coco exits.
-  bool sent = input.empty();
+  bool sent = input.empty() && signal == 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSecs);
   int status = 0;
   bool exited = false;
@@ -386,7 +386,8 @@ PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string&
       if (n > 0) r.output.append(buf, static_cast<size_t>(n));
     }
     if (!sent && (waitFor.empty() || contains(r.output, waitFor))) {
-      (void)!write(master, input.data(), input.size());
+      if (!input.empty()) (void)!write(master, input.data(), input.size());
+      if (signal != 0) kill(pid, signal);
       sent = true;
     }
     if (!exited && waitpid(pid, &status, WNOHANG) == pid) {

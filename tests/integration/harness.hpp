@@ -103,8 +103,11 @@ class Env {
 
   RunResult run(const std::vector<std::string>& args, const RunOptions& opts = {}) const;
   Child spawn(const std::vector<std::string>& args, const RunOptions& opts = {}) const;
+  // Runs coco on a fresh pty (40x100) as its controlling terminal. Once
+  // `waitFor` shows up in the output, sends `input` and then `signal` to coco.
   PtyResult runInPty(const std::vector<std::string>& args, const std::string& input = "",
-                     const std::string& waitFor = "", int timeoutSecs = 60) const;
+                     const std::string& waitFor = "", int timeoutSecs = 60,
+                     int signal = 0) const;
 
  private:
   std::string coco_;
