@@ -1,0 +1,421 @@
+// Reading package sources from npm, apt, pip/uv, cargo and Go configuration.
+#include "tool/install_hosts.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <sstream>
+
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+extern char** environ;
+
+namespace coco::tool {
+
+namespace {
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::vector<std::string> words(std::string_view s) {
+  std::istringstream in{std::string(s)};
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+std::vector<std::string> lines(std::string_view text) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+const std::string* envVar(const HostConfigSource& src, const std::string& name) {
+  auto it = src.env.find(name);
+  return it == src.env.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+std::optional<std::string> readText(const std::string& path) {
+  auto text = fs::readFile(path);
+  if (!text) return std::nullopt;
+  return std::move(*text);
+}
+
+// `key = value` / `key=value` of an npmrc; the last one wins, as in npm.
+std::optional<std::string> npmrcValue(std::string_view text, std::string_view key) {
+  std::optional<std::string> found;
+  for (const auto& raw : lines(text)) {
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos || trim(line.substr(0, eq)) != key) continue;
+    found = trim(line.substr(eq + 1));
+  }
+  return found;
+}
+
+std::optional<std::string> runCommand(const std::vector<std::string>& argv) {
+  int pipeFds[2];
+  if (::pipe2(pipeFds, O_CLOEXEC) != 0) return std::nullopt;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipeFds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; rc == 0 && (n = ::read(pipeFds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipeFds[0]);
+  int status = 0;
+  if (rc != 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return std::nullopt;
+  return trim(out);
+}
+
+// An overlay whiteout: a 0/0 character device hides the same name in lower layers.
+bool isWhiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
+
+bool isOpaque(const std::string& dir) {
+  char v[2] = {};
+  for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"})
+    if (::lgetxattr(dir.c_str(), name, v, sizeof v) > 0 && v[0] == 'y') return true;
+  return false;
+}
+
+std::vector<std::string> listNames(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  return names;
+}
+
+bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The files an overlay of `layers` shows under relDir (a name's topmost entry
+// wins; whiteouts hide, opaque directories stop the descent), as name -> host path.
+std::map<std::string, std::string> mergedFiles(const std::vector<std::string>& layers, const std::string& relDir) {
+  std::map<std::string, std::string> files;
+  std::set<std::string> hidden;
+  for (const auto& layer : layers) {
+    std::string dir = fs::joinPath(layer, relDir);
+    for (const auto& n : listNames(dir)) {
+      std::string path = fs::joinPath(dir, n);
+      struct stat st;
+      if (files.count(n) || hidden.count(n) || ::lstat(path.c_str(), &st) != 0) continue;
+      if (isWhiteout(st)) hidden.insert(n);
+      else if (S_ISREG(st.st_mode)) files.emplace(n, path);
+    }
+    if (fs::isDirectory(dir) && isOpaque(dir)) break;
+  }
+  return files;
+}
+
+// The topmost version of one file in `layers`, unless a whiteout hides it.
+std::optional<std::string> mergedFile(const std::vector<std::string>& layers, const std::string& relPath) {
+  size_t slash = relPath.rfind('/');
+  auto files = mergedFiles(layers, relPath.substr(0, slash));
+  auto it = files.find(relPath.substr(slash + 1));
+  if (it == files.end()) return std::nullopt;
+  return readText(it->second);
+}
+
+bool isHttpUrl(std::string_view uri) { return startsWith(uri, "http://") || startsWith(uri, "https://"); }
+
+void addUrls(std::vector<std::string>& out, std::string_view spaceSeparated) {
+  for (auto& w : words(spaceSeparated)) out.push_back(std::move(w));
+}
+
+}  // namespace
+
+InstallNeeds needsForSpec(std::string_view spec) {
+  InstallNeeds n;
+  std::string backend = lower(std::string(spec.substr(0, spec.find(':'))));
+  if (spec.find(':') == std::string_view::npos) backend.clear();
+  if (backend == "npm") n.npm = true;
+  if (backend == "pipx" || backend == "uv" || backend == "pip" || backend == "ubi-python") n.python = true;
+  if (backend == "cargo") n.cargo = true;
+  if (backend == "go") n.go = true;
+  return n;
+}
+
+HostConfigSource HostConfigSource::fromProcess() {
+  HostConfigSource src;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) src.env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (auto it = src.env.find("HOME"); it != src.env.end()) src.home = it->second;
+  src.command = runCommand;
+  return src;
+}
+
+std::string hostOfUrl(std::string_view url) {
+  size_t colon = url.find("://");
+  if (colon == std::string_view::npos) return {};
+  std::string scheme = lower(std::string(url.substr(0, colon)));
+  if (size_t plus = scheme.rfind('+'); plus != std::string::npos) scheme = scheme.substr(plus + 1);  // sparse+https
+  if (scheme != "http" && scheme != "https") return {};
+  std::string_view rest = url.substr(colon + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  std::string host(rest), port;
+  if (!host.empty() && host[0] == '[') return {};  // a literal IPv6 address has no name to allow
+  if (size_t c = host.rfind(':'); c != std::string::npos) {
+    port = host.substr(c + 1);
+    host.resize(c);
+  }
+  host = lower(host);
+  if (host.empty() || !std::all_of(port.begin(), port.end(), ::isdigit)) return {};
+  bool defaultPort = port.empty() || (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
+  return defaultPort ? host : host + ":" + port;
+}
+
+Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
+  if (src.command) {
+    if (auto out = src.command({"npm", "config", "get", "registry"}); out && isHttpUrl(*out)) return *out;
+  }
+  for (const char* name : {"npm_config_registry", "NPM_CONFIG_REGISTRY"})
+    if (const auto* v = envVar(src, name)) return *v;
+  std::vector<std::string> files;
+  if (const auto* userconfig = envVar(src, "NPM_CONFIG_USERCONFIG")) files.push_back(*userconfig);
+  if (!src.home.empty()) files.push_back(fs::joinPath(src.home, ".npmrc"));
+  files.push_back(fs::joinPath(src.etcDir, "npmrc"));
+  for (const auto& f : files) {
+    auto text = readText(f);
+    if (!text) continue;
+    if (auto v = npmrcValue(*text, "registry"); v && !v->empty()) return *v;
+  }
+  return Error::withErrno(ENOENT,
+                          "cannot tell which npm registry to use: npm is not installed on the host and neither "
+                          "NPM_CONFIG_REGISTRY nor registry= in ~/.npmrc is set");
+}
+
+std::vector<std::string> aptUrisFromList(std::string_view text) {
+  std::vector<std::string> uris;
+  for (const auto& raw : lines(text)) {
+    std::string line = trim(raw.substr(0, raw.find('#')));
+    if (!startsWith(line, "deb ") && !startsWith(line, "deb-src ")) continue;
+    line = trim(line.substr(line.find(' ')));
+    if (startsWith(line, "[")) {
+      size_t close = line.find(']');
+      if (close == std::string::npos) continue;
+      line = trim(line.substr(close + 1));
+    }
+    auto w = words(line);
+    if (!w.empty() && isHttpUrl(w[0])) uris.push_back(w[0]);
+  }
+  return uris;
+}
+
+std::vector<std::string> aptUrisFromDeb822(std::string_view text) {
+  std::vector<std::string> uris, stanza;
+  bool enabled = true;
+  auto flush = [&] {
+    if (enabled) uris.insert(uris.end(), stanza.begin(), stanza.end());
+    stanza.clear();
+    enabled = true;
+  };
+  for (const auto& raw : lines(text)) {
+    if (trim(raw).empty()) {
+      flush();
+      continue;
+    }
+    if (raw[0] == '#') continue;
+    size_t colon = raw.find(':');
+    if (colon == std::string::npos || std::isspace(static_cast<unsigned char>(raw[0]))) continue;
+    std::string key = lower(trim(raw.substr(0, colon))), value = trim(raw.substr(colon + 1));
+    if (key == "enabled") enabled = lower(value) != "no";
+    if (key != "uris") continue;
+    for (auto& u : words(value))
+      if (isHttpUrl(u)) stanza.push_back(std::move(u));
+  }
+  flush();
+  return uris;
+}
+
+std::vector<std::string> aptUrisOfLayers(const std::vector<std::string>& layers) {
+  std::vector<std::string> uris;
+  if (auto text = mergedFile(layers, "etc/apt/sources.list")) uris = aptUrisFromList(*text);
+  for (const auto& [name, path] : mergedFiles(layers, "etc/apt/sources.list.d")) {
+    bool list = endsWith(name, ".list"), deb822 = endsWith(name, ".sources");
+    if (!list && !deb822) continue;
+    auto text = readText(path);
+    if (!text) continue;
+    auto more = list ? aptUrisFromList(*text) : aptUrisFromDeb822(*text);
+    uris.insert(uris.end(), more.begin(), more.end());
+  }
+  return uris;
+}
+
+std::vector<std::string> pipConfUrls(std::string_view text) {
+  std::vector<std::string> urls;
+  bool inValue = false;
+  for (const auto& raw : lines(text)) {
+    std::string line = trim(raw);
+    bool continuation = !raw.empty() && std::isspace(static_cast<unsigned char>(raw[0]));
+    if (inValue && continuation && !line.empty()) {
+      addUrls(urls, line);
+      continue;
+    }
+    inValue = false;
+    size_t eq = line.find_first_of("=:");
+    if (line.empty() || line[0] == '#' || line[0] == ';' || line[0] == '[' || eq == std::string::npos) continue;
+    std::string key = trim(line.substr(0, eq));
+    if (key != "index-url" && key != "extra-index-url") continue;
+    addUrls(urls, line.substr(eq + 1));
+    inValue = true;
+  }
+  return urls;
+}
+
+std::vector<std::string> pythonIndexUrls(const HostConfigSource& src) {
+  std::vector<std::string> urls;
+  for (const char* name : {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX",
+                           "UV_EXTRA_INDEX_URL", "UV_INDEX"})
+    if (const auto* v = envVar(src, name))
+      for (auto& w : words(*v)) urls.push_back(w.substr(w.find('=') == std::string::npos ? 0 : w.find('=') + 1));
+  std::vector<std::string> files = {fs::joinPath(src.etcDir, "pip.conf")};
+  if (!src.home.empty()) {
+    files.push_back(fs::joinPath(src.home, ".config/pip/pip.conf"));
+    files.push_back(fs::joinPath(src.home, ".pip/pip.conf"));
+  }
+  if (const auto* v = envVar(src, "PIP_CONFIG_FILE")) files.push_back(*v);
+  for (const auto& f : files)
+    if (auto text = readText(f)) {
+      auto more = pipConfUrls(*text);
+      urls.insert(urls.end(), more.begin(), more.end());
+    }
+  if (urls.empty() && src.command) {
+    // pip's built-in index and file host, from pip itself: nothing is hard-coded here.
+    auto out = src.command({"python3", "-c",
+                            "from pip._internal.models.index import PyPI as p; "
+                            "print(p.url); print('https://' + p.file_storage_domain)"});
+    if (out) addUrls(urls, *out);
+  }
+  return urls;
+}
+
+std::vector<std::string> cargoIndexUrls(const HostConfigSource& src) {
+  std::vector<std::string> urls;
+  for (const auto& [name, value] : src.env)
+    if (startsWith(name, "CARGO_REGISTRIES_") && endsWith(name, "_INDEX") && !value.empty()) urls.push_back(value);
+  if (src.home.empty()) return urls;
+  for (const char* file : {".cargo/config.toml", ".cargo/config"}) {
+    auto text = readText(fs::joinPath(src.home, file));
+    if (!text) continue;
+    for (const auto& raw : lines(*text)) {
+      std::string line = trim(raw);
+      size_t eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+      if ((key == "index" || key == "registry") && value.size() >= 2 && value.front() == '"')
+        urls.push_back(value.substr(1, value.find('"', 1) - 1));
+    }
+  }
+  return urls;
+}
+
+std::vector<std::string> goProxyUrls(const HostConfigSource& src) {
+  std::vector<std::string> urls;
+  for (const char* name : {"GOPROXY", "GOSUMDB"}) {
+    std::optional<std::string> value;
+    if (const auto* v = envVar(src, name)) value = *v;
+    else if (src.command) value = src.command({"go", "env", name});
+    if (!value) continue;
+    std::string list = *value;
+    std::replace(list.begin(), list.end(), ',', ' ');
+    std::replace(list.begin(), list.end(), '|', ' ');
+    for (auto& w : words(list)) {
+      if (w == "direct" || w == "off") continue;
+      // GOSUMDB is "NAME[+KEY] [URL]": a bare name is served over https.
+      urls.push_back(w.find("://") == std::string::npos ? "https://" + w.substr(0, w.find('+')) : w);
+    }
+  }
+  return urls;
+}
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> passedVars(const InstallNeeds& needs, const HostConfigSource& src) {
+  std::vector<std::pair<std::string, std::string>> env;
+  auto pass = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names)
+      if (const auto* v = envVar(src, n)) env.emplace_back(n, *v);
+  };
+  if (needs.python)
+    pass({"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX"});
+  if (needs.go) pass({"GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE"});
+  if (needs.cargo)
+    for (const auto& [name, value] : src.env)
+      if (startsWith(name, "CARGO_REGISTRIES_")) env.emplace_back(name, value);
+  return env;
+}
+
+}  // namespace
+
+Result<InstallHosts> installHosts(const InstallNeeds& needs, const HostConfigSource& src,
+                                  const std::vector<std::string>& imageLayers) {
+  std::set<std::string> hosts;
+  InstallHosts result;
+  auto add = [&](const std::vector<std::string>& urls, const char* manager) {
+    if (urls.empty()) result.unknown.push_back(manager);
+    for (const auto& u : urls)
+      if (auto h = hostOfUrl(u); !h.empty()) hosts.insert(h);
+  };
+  if (needs.npm) {
+    COCO_ASSIGN(std::string registry, npmRegistryUrl(src));
+    if (hostOfUrl(registry).empty()) return Error::make("npm registry '{}' is not an http(s) URL", registry);
+    hosts.insert(hostOfUrl(registry));
+    // The sandbox's npm must use the host's registry, not its own default.
+    result.env.emplace_back("NPM_CONFIG_REGISTRY", registry);
+  }
+  if (needs.apt) add(aptUrisOfLayers(imageLayers), "apt");
+  if (needs.python) add(pythonIndexUrls(src), "pip");
+  if (needs.cargo) add(cargoIndexUrls(src), "cargo");
+  if (needs.go) add(goProxyUrls(src), "go");
+  result.hosts.assign(hosts.begin(), hosts.end());
+  auto passed = passedVars(needs, src);
+  result.env.insert(result.env.end(), passed.begin(), passed.end());
+  return result;
+}
+
+}  // namespace coco::tool

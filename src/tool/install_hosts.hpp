@@ -1,0 +1,92 @@
+// The package hosts an install needs, read at run time from the package managers' own configuration.
+//
+// No registry or mirror name is written in coco: npm's registry comes from the
+// host's npm configuration, apt's mirrors from the image's apt sources, pip/uv,
+// cargo and Go indexes from their variables and files. Hosts are returned in the
+// allowlist's spelling: "name" (ports 80/443) or "name:port".
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace coco::tool {
+
+// Which package managers an install uses; decided from the tool spec and dependencies.
+struct InstallNeeds {
+  bool apt = false;
+  bool npm = false;
+  bool python = false;  // pip, pipx, uv
+  bool cargo = false;
+  bool go = false;
+};
+
+// "npm:eslint" -> npm; "pipx:black", "uv:ruff", "pip:x" -> python; "cargo:" -> cargo;
+// "go:" -> go. Several specs (tool + dependencies.mise) are OR-ed by the caller.
+InstallNeeds needsForSpec(std::string_view miseSpec);
+
+// Where the configuration is read from; the process's by default (fromProcess),
+// fixtures in tests.
+struct HostConfigSource {
+  std::map<std::string, std::string> env;  // the host environment
+  std::string home;                        // for ~/.npmrc, pip.conf, ~/.cargo/config.toml
+  std::string etcDir = "/etc";             // for /etc/npmrc, /etc/pip.conf
+  // Runs a command on the host and returns its trimmed stdout, nullopt when it
+  // could not run or failed (`npm config get registry`, `go env GOPROXY`).
+  std::function<std::optional<std::string>(const std::vector<std::string>&)> command;
+
+  static HostConfigSource fromProcess();
+};
+
+// "https://user:pw@a.example:8443/path" -> "a.example:8443"; the port is dropped
+// when it is the scheme's default. Empty for URLs without an http(s) host.
+std::string hostOfUrl(std::string_view url);
+
+// The npm registry URL the host's npm uses: `npm config get registry` when npm
+// runs on the host, else npm_config_registry/NPM_CONFIG_REGISTRY, ~/.npmrc, /etc/npmrc.
+Result<std::string> npmRegistryUrl(const HostConfigSource& src);
+
+// The http(s) URIs of apt sources: one-line "deb [opts] URI SUITE..." and deb822
+// "URIs:" (stanzas with "Enabled: no" skipped).
+std::vector<std::string> aptUrisFromList(std::string_view text);
+std::vector<std::string> aptUrisFromDeb822(std::string_view text);
+// The apt URIs of an image, given its layers topmost first: etc/apt/sources.list
+// and sources.list.d/*.{list,sources} as the overlay would show them.
+std::vector<std::string> aptUrisOfLayers(const std::vector<std::string>& layers);
+
+// pip/uv index URLs: PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, UV_INDEX_URL,
+// UV_DEFAULT_INDEX, UV_EXTRA_INDEX_URL, UV_INDEX, and index-url/extra-index-url
+// of pip.conf ($PIP_CONFIG_FILE, /etc/pip.conf, ~/.config/pip/pip.conf, ~/.pip/pip.conf);
+// with none of them, pip's own default as the host's python3 reports it.
+std::vector<std::string> pythonIndexUrls(const HostConfigSource& src);
+// "index-url"/"extra-index-url" of an ini text (continuation lines included).
+std::vector<std::string> pipConfUrls(std::string_view text);
+
+// CARGO_REGISTRIES_<NAME>_INDEX and "index = ..." lines of ~/.cargo/config.toml.
+std::vector<std::string> cargoIndexUrls(const HostConfigSource& src);
+
+// GOPROXY and GOSUMDB (from the environment, else `go env`), without "direct" and "off".
+std::vector<std::string> goProxyUrls(const HostConfigSource& src);
+
+struct InstallHosts {
+  std::vector<std::string> hosts;    // sorted, de-duplicated
+  std::vector<std::string> unknown;  // managers whose sources were not found ("cargo")
+  // What makes the sandbox's package managers use the host's sources:
+  // NPM_CONFIG_REGISTRY, and PIP_INDEX_URL, GOPROXY, ... when set on the host.
+  std::vector<std::pair<std::string, std::string>> env;
+};
+
+// The hosts for `needs`. npm is the one manager every install may use, so a
+// missing npm registry is an Error (with what to configure); for the others
+// the manager is listed in `unknown` and the caller says the config's
+// allowed_hosts must name them.
+Result<InstallHosts> installHosts(const InstallNeeds& needs, const HostConfigSource& src,
+                                  const std::vector<std::string>& imageLayers);
+
+}  // namespace coco::tool

@@ -1,0 +1,215 @@
+// Unit tests: package hosts from npm, apt, pip/uv, cargo and Go configuration fixtures.
+#include "tool/install_hosts.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include <cstdlib>
+
+#include "util/fs.hpp"
+
+namespace coco::tool {
+namespace {
+
+// Invented names only: the tests must not spell a real registry or mirror.
+class InstallHostsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coco-hosts-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    src_.home = dir_ + "/home";
+    src_.etcDir = dir_ + "/etc";
+    ASSERT_TRUE(fs::makeDirs(src_.home));
+    ASSERT_TRUE(fs::makeDirs(src_.etcDir));
+  }
+  void TearDown() override { (void)fs::removeTree(dir_); }
+
+  void write(const std::string& rel, const std::string& text) {
+    std::string path = dir_ + "/" + rel;
+    ASSERT_TRUE(fs::makeDirs(path.substr(0, path.rfind('/'))));
+    ASSERT_TRUE(fs::writeFileAtomic(path, text));
+  }
+
+  std::string dir_;
+  HostConfigSource src_;
+};
+
+TEST(HostOfUrl, DropsSchemeDefaultPortsUserinfoAndPath) {
+  EXPECT_EQ(hostOfUrl("https://registry.example.test/"), "registry.example.test");
+  EXPECT_EQ(hostOfUrl("https://user:secret@Mirror.Example.test:443/debian"), "mirror.example.test");
+  EXPECT_EQ(hostOfUrl("http://mirror.example.test:80"), "mirror.example.test");
+  EXPECT_EQ(hostOfUrl("http://mirror.example.test:8080/x?y"), "mirror.example.test:8080");
+  EXPECT_EQ(hostOfUrl("https://mirror.example.test:80/"), "mirror.example.test:80");
+  EXPECT_EQ(hostOfUrl("sparse+https://index.example.test/"), "index.example.test");
+}
+
+TEST(HostOfUrl, RejectsWhatHasNoNameToAllow) {
+  EXPECT_EQ(hostOfUrl("file:///srv/mirror"), "");
+  EXPECT_EQ(hostOfUrl("cdrom:[Debian]/"), "");
+  EXPECT_EQ(hostOfUrl("mirror.example.test"), "");
+  EXPECT_EQ(hostOfUrl("https://[2001:db8::1]/"), "");
+  EXPECT_EQ(hostOfUrl("https://"), "");
+  EXPECT_EQ(hostOfUrl("https://host.example.test:80x/"), "");
+}
+
+TEST(NeedsForSpec, BackendPrefixes) {
+  EXPECT_TRUE(needsForSpec("npm:eslint").npm);
+  EXPECT_TRUE(needsForSpec("npm:@scope/pkg@1.2").npm);
+  EXPECT_TRUE(needsForSpec("pipx:black").python);
+  EXPECT_TRUE(needsForSpec("uv:ruff").python);
+  EXPECT_TRUE(needsForSpec("cargo:ripgrep").cargo);
+  EXPECT_TRUE(needsForSpec("go:golang.org/x/tools/gopls").go);
+  auto core = needsForSpec("node@lts");
+  EXPECT_FALSE(core.npm || core.python || core.cargo || core.go || core.apt);
+}
+
+TEST(AptSources, OneLineFormat) {
+  auto uris = aptUrisFromList(
+      "# deb http://commented.example.test/ x main\n"
+      "deb http://one.example.test/debian bookworm main\n"
+      "deb [arch=amd64 signed-by=/k.gpg] https://two.example.test:8443/d trixie main # tail\n"
+      "deb-src http://three.example.test/debian bookworm main\n"
+      "deb file:/srv/local ./\n"
+      "deb [broken http://four.example.test/ x\n"
+      "debian http://not-a-line.example.test/\n");
+  EXPECT_EQ(uris, (std::vector<std::string>{"http://one.example.test/debian", "https://two.example.test:8443/d",
+                                            "http://three.example.test/debian"}));
+}
+
+TEST(AptSources, Deb822SkipsDisabledStanzas) {
+  auto uris = aptUrisFromDeb822(
+      "Types: deb\n"
+      "URIs: http://one.example.test/debian http://two.example.test/debian\n"
+      "Suites: trixie trixie-updates\n"
+      "Components: main\n"
+      "\n"
+      "# a comment\n"
+      "Types: deb\n"
+      "Enabled: no\n"
+      "URIs: http://disabled.example.test/debian\n"
+      "\n"
+      "Types: deb\n"
+      "uris: https://three.example.test/sec\n"
+      "Signed-By:\n"
+      " -----BEGIN PGP PUBLIC KEY BLOCK-----\n"
+      " URIs: http://inside-key.example.test/\n");
+  EXPECT_EQ(uris, (std::vector<std::string>{"http://one.example.test/debian", "http://two.example.test/debian",
+                                            "https://three.example.test/sec"}));
+}
+
+TEST_F(InstallHostsTest, AptSourcesAsTheOverlayShowsThem) {
+  write("lower/etc/apt/sources.list", "deb http://lower.example.test/debian trixie main\n");
+  write("lower/etc/apt/sources.list.d/extra.sources", "Types: deb\nURIs: http://extra.example.test/d\n");
+  write("lower/etc/apt/sources.list.d/gone.list", "deb http://gone.example.test/d x main\n");
+  write("lower/etc/apt/sources.list.d/notes.txt", "deb http://ignored.example.test/d x main\n");
+  write("upper/etc/apt/sources.list.d/extra.sources", "Types: deb\nURIs: http://upper.example.test/d\n");
+  std::string whiteout = dir_ + "/upper/etc/apt/sources.list.d/gone.list";
+  if (::mknod(whiteout.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0) GTEST_SKIP() << "mknod needs privileges";
+  auto uris = aptUrisOfLayers({dir_ + "/upper", dir_ + "/lower"});
+  EXPECT_EQ(uris, (std::vector<std::string>{"http://lower.example.test/debian", "http://upper.example.test/d"}));
+}
+
+TEST_F(InstallHostsTest, AptOpaqueDirectoryHidesLowerFiles) {
+  write("lower/etc/apt/sources.list.d/a.list", "deb http://lower.example.test/d x main\n");
+  write("upper/etc/apt/sources.list.d/b.list", "deb http://upper.example.test/d x main\n");
+  std::string dir = dir_ + "/upper/etc/apt/sources.list.d";
+  if (::setxattr(dir.c_str(), "user.overlay.opaque", "y", 1, 0) != 0) GTEST_SKIP() << "no user xattrs on /tmp";
+  auto uris = aptUrisOfLayers({dir_ + "/upper", dir_ + "/lower"});
+  EXPECT_EQ(uris, (std::vector<std::string>{"http://upper.example.test/d"}));
+}
+
+TEST_F(InstallHostsTest, NpmRegistryFromTheCommandFirst) {
+  src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
+    if (argv == std::vector<std::string>{"npm", "config", "get", "registry"}) return "https://npm.example.test/";
+    return std::nullopt;
+  };
+  src_.env["NPM_CONFIG_REGISTRY"] = "https://env.example.test/";
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://npm.example.test/");
+}
+
+TEST_F(InstallHostsTest, NpmRegistryWithoutNpmOnTheHost) {
+  src_.command = [](const std::vector<std::string>&) { return std::optional<std::string>(); };
+  EXPECT_FALSE(npmRegistryUrl(src_).ok());  // nothing configured: an error, never a built-in name
+  write("etc/npmrc", "registry=https://global.example.test/\n");
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://global.example.test/");
+  write("home/.npmrc", "; comment\nregistry = https://first.example.test/\nregistry=https://user.example.test/\n");
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://user.example.test/");
+  src_.env["npm_config_registry"] = "https://env.example.test/";
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://env.example.test/");
+}
+
+TEST_F(InstallHostsTest, PythonIndexesFromVariablesAndPipConf) {
+  src_.env["PIP_INDEX_URL"] = "https://pip.example.test/simple";
+  src_.env["UV_INDEX"] = "internal=https://uv.example.test:8443/simple other=https://uv2.example.test/";
+  write("home/.config/pip/pip.conf",
+        "[global]\nindex-url = https://conf.example.test/simple\n"
+        "extra-index-url =\n    https://extra1.example.test/\n    https://extra2.example.test/\ntimeout = 5\n");
+  auto urls = pythonIndexUrls(src_);
+  EXPECT_EQ(urls, (std::vector<std::string>{"https://pip.example.test/simple", "https://uv.example.test:8443/simple",
+                                            "https://uv2.example.test/", "https://conf.example.test/simple",
+                                            "https://extra1.example.test/", "https://extra2.example.test/"}));
+}
+
+TEST_F(InstallHostsTest, PythonDefaultComesFromPipItself) {
+  src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
+    if (argv[0] == "python3") return "https://pypi.example.test/simple\nhttps://files.example.test";
+    return std::nullopt;
+  };
+  EXPECT_EQ(pythonIndexUrls(src_),
+            (std::vector<std::string>{"https://pypi.example.test/simple", "https://files.example.test"}));
+}
+
+TEST_F(InstallHostsTest, CargoAndGo) {
+  src_.env["CARGO_REGISTRIES_MINE_INDEX"] = "sparse+https://crates.example.test/index/";
+  write("home/.cargo/config.toml", "[registries.other]\nindex = \"https://other.example.test/git\"\n");
+  EXPECT_EQ(cargoIndexUrls(src_), (std::vector<std::string>{"sparse+https://crates.example.test/index/",
+                                                            "https://other.example.test/git"}));
+  src_.env["GOPROXY"] = "https://proxy.example.test,direct|https://fallback.example.test";
+  src_.env["GOSUMDB"] = "sum.example.test+abc";
+  EXPECT_EQ(goProxyUrls(src_), (std::vector<std::string>{"https://proxy.example.test", "https://fallback.example.test",
+                                                         "https://sum.example.test"}));
+  src_.env["GOSUMDB"] = "off";
+  src_.env["GOPROXY"] = "off";
+  EXPECT_TRUE(goProxyUrls(src_).empty());
+}
+
+TEST_F(InstallHostsTest, InstallHostsCombinesAndReportsUnknown) {
+  src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
+    if (argv[0] == "npm") return "https://npm.example.test:4873/";
+    return std::nullopt;
+  };
+  write("img/etc/apt/sources.list", "deb http://deb.example.test/debian trixie main\n");
+  InstallNeeds needs;
+  needs.npm = needs.apt = needs.cargo = true;
+  auto r = installHosts(needs, src_, {dir_ + "/img"});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->hosts, (std::vector<std::string>{"deb.example.test", "npm.example.test:4873"}));
+  EXPECT_EQ(r->unknown, (std::vector<std::string>{"cargo"}));
+  ASSERT_EQ(r->env.size(), 1u);
+  EXPECT_EQ(r->env[0], (std::pair<std::string, std::string>{"NPM_CONFIG_REGISTRY", "https://npm.example.test:4873/"}));
+}
+
+TEST_F(InstallHostsTest, InstallHostsFailsWithoutAnNpmRegistry) {
+  src_.command = [](const std::vector<std::string>&) { return std::optional<std::string>(); };
+  InstallNeeds needs;
+  needs.npm = true;
+  auto r = installHosts(needs, src_, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("npm registry"), std::string::npos);
+  src_.env["NPM_CONFIG_REGISTRY"] = "ftp://npm.example.test/";
+  EXPECT_FALSE(installHosts(needs, src_, {}).ok());
+}
+
+TEST(InstallHosts, RealCommandRunner) {
+  auto src = HostConfigSource::fromProcess();
+  ASSERT_TRUE(src.command);
+  EXPECT_EQ(src.command({"sh", "-c", "echo '  hi  '"}).value_or("?"), "hi");
+  EXPECT_FALSE(src.command({"sh", "-c", "exit 3"}).has_value());
+  EXPECT_FALSE(src.command({"/nonexistent/coco-no-such-command"}).has_value());
+}
+
+}  // namespace
+}  // namespace coco::tool
