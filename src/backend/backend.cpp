@@ -2,6 +2,7 @@
 #include "backend/backend.hpp"
 
 #include "backend/container_backend.hpp"
+#include "backend/native_network.hpp"
 #include "engine/engine.hpp"
 
 namespace coco::backend {
@@ -10,7 +11,10 @@ namespace {
 
 class NativeBackend : public Backend {
  public:
-  Result<int> run(const engine::RunSpec& spec) override { return engine::run(spec); }
+  Result<int> run(const engine::RunSpec& spec) override {
+    COCO_ASSIGN(auto network, NativeNetwork::create(spec));
+    return engine::run(spec, network->hooks());
+  }
   std::string_view name() const override { return "native"; }
 };
 
