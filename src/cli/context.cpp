@@ -14,7 +14,8 @@ int Context::fail(std::string_view message, std::string_view hint) const {
 Result<config::Paths> Context::paths() const { return config::Paths::fromEnvironment(); }
 
 int exitCodeFor(const Result<int>& status) {
-  if (!status) return kExitCocoError;
+  // The engine marks "cannot invoke" (126) and "not found" (127) on the Error.
+  if (!status) return status.error().exitCode() ? status.error().exitCode() : kExitCocoError;
   if (*status < 0 || *status > 255) return kExitCocoError;
   return *status;
 }
