@@ -137,6 +137,14 @@ TEST_F(CliTest, DryRunPrintsThePlanWithoutSecrets) {
   EXPECT_EQ(std::find(env.begin(), env.end(), "UNRELATED_SECRET"), env.end());
 }
 
+TEST_F(CliTest, RunOptionsStopAtTheToolName) {
+  addTool("eslint.json", kEslint);
+  auto o = cli({"run", "--dry-run", "--", "eslint", "--dry-run", "--help", "-x"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(nlohmann::json::parse(o.out)["argv"], nlohmann::json({"eslint", "--dry-run", "--help", "-x"}));
+  EXPECT_EQ(cli({"run", "--dry-run", "--"}).code, 125);
+}
+
 TEST_F(CliTest, DryRunHonoursAllowNetworkAndRejectsBadPorts) {
   addTool("eslint.json", kEslint);
   ::setenv("COCO_ALLOW_NETWORK", "true", 1);
@@ -227,6 +235,8 @@ TEST(ExitCodes, Mapping) {
   EXPECT_EQ(exitCodeFor(Result<int>(127)), 127);
   EXPECT_EQ(exitCodeFor(Result<int>(128 + 9)), 137);
   EXPECT_EQ(exitCodeFor(Result<int>(Error::make("sandbox failed"))), 125);
+  EXPECT_EQ(exitCodeFor(Result<int>(Error::make("noexec").withExitCode(126))), 126);
+  EXPECT_EQ(exitCodeFor(Result<int>(Error::make("missing").withExitCode(127).wrap("tool"))), 127);
   EXPECT_EQ(exitCodeFor(Result<int>(-1)), 125);
   EXPECT_EQ(exitCodeFor(Result<int>(256)), 125);
 }

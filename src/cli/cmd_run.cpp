@@ -42,14 +42,18 @@ struct RunArgs {
 Result<RunArgs> parseRunArgs(const Args& args) {
   RunArgs r;
   size_t i = 0;
-  for (; i < args.size() && r.tool.empty(); ++i) {
+  for (; i < args.size(); ++i) {
     const auto& a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a.empty() || a[0] != '-') break;
     if (a == "--dry-run") r.dryRun = true;
     else if (a == "-h" || a == "--help") r.help = true;
-    else if (a == "--") r.tool = i + 1 < args.size() ? args[++i] : "";
-    else if (!a.empty() && a[0] == '-') return Error::make("run: unknown option '{}'", a);
-    else r.tool = a;
+    else return Error::make("run: unknown option '{}'", a);
   }
+  if (i < args.size()) r.tool = args[i++];
   r.toolArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (r.tool.empty() && !r.help) return Error::make("run: missing tool name");
   return r;
@@ -88,7 +92,8 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     return kExitOk;
   }
   auto status = (*backend)->run(*spec);
-  if (!status) return ctx.fail(status.error().wrap(name));
+  // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
+  if (!status) ctx.fail(status.error().wrap(name));
   return exitCodeFor(status);
 }
 

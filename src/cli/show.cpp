@@ -1,6 +1,7 @@
 // The plain-words summary of a tool config for `coco show` and `coco get`.
 #include "cli/show.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -12,7 +13,7 @@ namespace coco::cli {
 
 namespace {
 
-constexpr int kLabelWidth = 16;
+constexpr int kLabelWidth = 18;
 
 void line(std::ostream& os, std::string_view label, std::string_view text) {
   os << fmt::format("  {:<{}}{}\n", label, kLabelWidth, text);
@@ -45,8 +46,11 @@ void describeMounts(std::ostream& os, const config::ToolConfig& c, const ShowCon
 }
 
 void describeEnv(std::ostream& os, const config::ToolConfig& c) {
-  std::string passed = c.envPassthrough.empty() ? "none" : fmt::format("{} (when set)", fmt::join(c.envPassthrough, ", "));
-  line(os, "host variables:", fmt::format("{}; always TERM, LANG", passed));
+  std::vector<std::string> passed = c.envPassthrough;
+  // The sandbox always gets the host's TERM and LANG; list them once.
+  for (const char* always : {"TERM", "LANG"})
+    if (std::find(passed.begin(), passed.end(), always) == passed.end()) passed.push_back(always);
+  line(os, "host variables:", fmt::format("{} (when set on the host)", fmt::join(passed, ", ")));
   std::vector<std::string> names;
   for (const auto& kv : c.env) names.push_back(kv.first);
   if (!names.empty()) line(os, "sets variables:", fmt::format("{}", fmt::join(names, ", ")));

@@ -95,7 +95,7 @@ TEST(ShowSummary, PlainWords) {
   EXPECT_NE(s.find("npm:eslint"), std::string::npos);
   EXPECT_NE(s.find(kCtx.cwd + " (the directory you run it from) -> /mnt, read-only"), std::string::npos) << s;
   EXPECT_NE(s.find(kCtx.home + "/.cache/eslint -> /root/.cache, WRITABLE"), std::string::npos) << s;
-  EXPECT_NE(s.find("NODE_ENV (when set)"), std::string::npos);
+  EXPECT_NE(s.find("NODE_ENV, TERM, LANG (when set on the host)"), std::string::npos) << s;
   EXPECT_NE(s.find("FOO"), std::string::npos);
   EXPECT_EQ(s.find("secret-value"), std::string::npos);
   EXPECT_NE(s.find("only api.example.com"), std::string::npos);

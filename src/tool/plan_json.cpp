@@ -17,14 +17,14 @@ const char* networkName(engine::Network n) {
   return "full";
 }
 
-nlohmann::json mountsJson(const std::vector<engine::BindMount>& mounts) {
-  auto out = nlohmann::json::array();
+nlohmann::ordered_json mountsJson(const std::vector<engine::BindMount>& mounts) {
+  auto out = nlohmann::ordered_json::array();
   for (const auto& m : mounts) out.push_back({{"src", m.src}, {"dst", m.dst}, {"mode", m.readOnly ? "ro" : "rw"}});
   return out;
 }
 
-nlohmann::json portsJson(const std::vector<engine::PortMapping>& ports) {
-  auto out = nlohmann::json::array();
+nlohmann::ordered_json portsJson(const std::vector<engine::PortMapping>& ports) {
+  auto out = nlohmann::ordered_json::array();
   for (const auto& p : ports)
     out.push_back({{"host_addr", p.hostAddr}, {"host_port", p.hostPort}, {"container_port", p.containerPort}});
   return out;
@@ -33,10 +33,10 @@ nlohmann::json portsJson(const std::vector<engine::PortMapping>& ports) {
 }  // namespace
 
 std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference) {
-  // Values may be secrets (API keys passed through); the names are enough to audit.
-  auto envNames = nlohmann::json::array();
+  // Keys in a fixed, readable order (ordered_json). Values may be secrets (API keys passed through); the names are enough to audit.
+  auto envNames = nlohmann::ordered_json::array();
   for (const auto& kv : spec.env) envNames.push_back(kv.first);
-  nlohmann::json plan = {
+  nlohmann::ordered_json plan = {
       {"tool", spec.toolName},
       {"image", imageReference},
       {"layers", spec.layers},
@@ -51,7 +51,7 @@ std::string planToJson(const engine::RunSpec& spec, const std::string& imageRefe
       {"workspace_guard", spec.workspaceGuard},
   };
   // Arguments are bytes, not necessarily UTF-8; replace rather than throw.
-  return plan.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return plan.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace coco::tool

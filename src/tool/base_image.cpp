@@ -1,0 +1,278 @@
+// Building, recording and loading the base image.
+#include "tool/base_image.hpp"
+
+#include <dirent.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "coco_config.h"
+#include "image/digest.hpp"
+#include "image/store.hpp"
+#include "tool/plan.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace coco::tool {
+
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+constexpr const char* kSetupScript = "sh /.coco/runtime/setup.sh\n";
+
+Result<std::string> storeRootOr(const std::string& root) {
+  if (!root.empty()) return root;
+  return image::Store::defaultRoot();
+}
+
+std::string baseDir(const std::string& root) { return fs::joinPath(root, "base"); }
+
+std::string nowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+Result<UniqueFd> lockFile(const std::string& path, const image::ProgressFn& progress, const char* what) {
+  COCO_TRY(fs::makeDirs(path.substr(0, path.rfind('/')), 0700));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return Error::fromErrno("open {}", path);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (progress) progress({image::ProgressEvent::Kind::Step, "", fmt::format("waiting for another coco {}", what)});
+    if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno("flock {}", path);
+  }
+  return fd;
+}
+
+std::vector<std::string> listDir(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d))
+      if (std::string n = e->d_name; n != "." && n != "..") names.push_back(n);
+    ::closedir(d);
+  }
+  return names;
+}
+
+// Work dirs left by a killed build; only called with the base lock held.
+void clearStaleBuilds(const image::IdMap& map, const std::string& buildDir) {
+  for (const auto& n : listDir(buildDir))
+    if (auto st = image::removeTreeAsOwner(map, fs::joinPath(buildDir, n)); !st)
+      log::warn("removing {}: {}", n, st.error().describe());
+}
+
+Result<std::string> makeWorkDir(const std::string& parent) {
+  COCO_TRY(fs::makeDirs(parent, 0700));
+  std::string tmpl = fs::joinPath(parent, "build-XXXXXX");
+  if (!::mkdtemp(tmpl.data())) return Error::fromErrno("mkdtemp {}", tmpl);
+  return tmpl;
+}
+
+// The first source that resolves; a fallback says so in one line.
+Result<image::Image> resolveSource(const BaseImageOptions& o, bool fetchAgain, std::string& used) {
+  Error last = Error::make("no base image source given");
+  for (size_t i = 0; i < o.sources.size(); ++i) {
+    if (i > 0)
+      o.progress({image::ProgressEvent::Kind::Step, "",
+                  fmt::format("{} is not reachable ({}); using {}", o.sources[i - 1], last.describe(), o.sources[i])});
+    auto img = image::resolve(o.sources[i], {o.storeRoot, o.progress, fetchAgain});
+    if (img) {
+      used = o.sources[i];
+      return img;
+    }
+    last = std::move(img).error();
+  }
+  return last;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> runtimeFiles(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& n : listDir(dir)) {
+    if (n == "meson.build" || fs::isDirectory(fs::joinPath(dir, n))) continue;
+    COCO_ASSIGN(std::string text, fs::readFile(fs::joinPath(dir, n)));
+    files.emplace_back("runtime/" + n, std::move(text));
+  }
+  if (files.empty()) return Error::withErrno(ENOENT, fmt::format("{} holds no runtime files", dir));
+  return files;
+}
+
+void setVar(Env& env, const std::string& name, const std::string& value) {
+  auto it = std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
+  if (it != env.end()) it->second = value;
+  else env.emplace_back(name, value);
+}
+
+Env setupEnv(const image::Image& from, const InstallHosts& hosts) {
+  Env env = from.env;
+  setVar(env, "HOME", "/root");
+  setVar(env, "LANG", "C.UTF-8");
+  setVar(env, "DEBIAN_FRONTEND", "noninteractive");
+  for (const auto& [k, v] : hosts.env) setVar(env, k, v);
+  return env;
+}
+
+std::string layerDigestOf(const std::string& layerPath) {
+  return "sha256:" + layerPath.substr(layerPath.rfind('/') + 1);
+}
+
+// A layer made by running a script has no archive to hash: the digest names
+// what it was made from and when, so every build gets a new one.
+std::string newLayerDigest(const image::Image& from, const std::string& script) {
+  std::string seed = fmt::format("coco-base\n{}\n{}\n{}\n", nowRfc3339(), ::getpid(),
+                                 std::chrono::steady_clock::now().time_since_epoch().count());
+  for (const auto& l : from.layers) seed += l + "\n";
+  return image::sha256Digest(seed + script);
+}
+
+std::map<std::string, std::string> readVersions(const std::string& layerDir) {
+  std::map<std::string, std::string> versions;
+  auto text = fs::readFile(fs::joinPath(layerDir, "etc/coco/runtime-versions"));
+  if (!text) return versions;
+  for (auto& [k, v] : parseEnvFile(*text)) versions[k] = v;
+  return versions;
+}
+
+Status saveInfo(const std::string& root, const BaseImageInfo& info) {
+  nlohmann::json j = {{"from", info.from}, {"layer", info.layer}, {"built", info.built}, {"versions", info.versions}};
+  return fs::writeFileAtomic(fs::joinPath(baseDir(root), "info.json"), j.dump(2) + "\n", 0600);
+}
+
+struct Built {
+  std::string layerDir;
+  std::string from;
+};
+
+Status commitBase(const std::string& root, const image::Image& from, const Built& built, const Env& runtimeEnv) {
+  COCO_ASSIGN(image::Store store, image::Store::open(root));
+  COCO_ASSIGN(UniqueFd lock, store.lock());
+  image::ImageRecord record;
+  record.name = kBaseImageName;
+  for (auto it = from.layers.rbegin(); it != from.layers.rend(); ++it) record.layers.push_back(layerDigestOf(*it));
+  std::string digest = newLayerDigest(from, kSetupScript);
+  BaseImageInfo info{built.from, digest, nowRfc3339(), readVersions(built.layerDir)};
+  COCO_TRY(store.commitLayer(built.layerDir, digest));
+  record.layers.push_back(digest);
+  record.env = from.env;
+  for (const auto& [k, v] : runtimeEnv) setVar(record.env, k, v);
+  record.workdir = "/workspace";
+  COCO_TRY(store.saveImage(record));
+  return saveInfo(root, info);
+}
+
+Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& root, bool fetchAgain) {
+  std::string runtimeDir = o.runtimeDir;
+  if (runtimeDir.empty()) {
+    COCO_ASSIGN(runtimeDir, findRuntimeDir());
+  }
+  COCO_ASSIGN(auto files, runtimeFiles(runtimeDir));
+  std::string used;
+  COCO_ASSIGN(image::Image from, resolveSource(o, fetchAgain, used));
+  InstallNeeds needs;
+  needs.apt = needs.npm = true;
+  COCO_ASSIGN(InstallHosts hosts, installHosts(needs, o.host, from.layers));
+  log::debug("base image: install hosts {}", fmt::join(hosts.hosts, " "));
+  auto envText = fs::readFile(fs::joinPath(runtimeDir, "env"));
+  Env runtimeEnv = envText ? parseEnvFile(*envText) : Env{};
+
+  COCO_ASSIGN(std::string work, makeWorkDir(fs::joinPath(baseDir(root), "build")));
+  InstallJob job{fmt::format("building the base image on {} (node, npm, python3, git, mise)", used),
+                 from.layers, work, kSetupScript, files, setupEnv(from, hosts), {}, o.network, hosts.hosts,
+                 o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log")};
+  auto result = runInstall(job);
+  Status committed = result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv) : Status(result.error());
+  if (auto st = image::removeTreeAsOwner(image::hostIdMap(), work); !st) log::warn("{}", st.error().describe());
+  COCO_TRY(committed);
+  COCO_ASSIGN(auto image, loadBaseImage(root));
+  if (!image) return Error::make("the base image was built but cannot be loaded");
+  return *image;
+}
+
+BaseImageOptions withDefaults(const BaseImageOptions& options) {
+  BaseImageOptions o = options;
+  if (!o.progress) o.progress = image::stderrProgress();
+  return o;
+}
+
+Result<image::Image> buildWithLock(const BaseImageOptions& options, bool onlyWhenMissing) {
+  BaseImageOptions o = withDefaults(options);
+  if (!o.run) return Error::make("building the base image needs a sandbox runner");
+  COCO_ASSIGN(o.storeRoot, storeRootOr(o.storeRoot));
+  COCO_ASSIGN(UniqueFd lock, lockFile(fs::joinPath(baseDir(o.storeRoot), "lock"), o.progress,
+                                      "to finish building the base image"));
+  if (onlyWhenMissing) {
+    // Another coco may have built it while this one waited for the lock.
+    COCO_ASSIGN(auto existing, loadBaseImage(o.storeRoot));
+    if (existing) return *existing;
+  }
+  clearStaleBuilds(image::hostIdMap(), fs::joinPath(baseDir(o.storeRoot), "build"));
+  return buildLocked(o, o.storeRoot, !onlyWhenMissing);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> parseEnvFile(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> env;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    size_t eq = line.find('=', start);
+    if (eq == std::string::npos || eq == start) continue;
+    env.emplace_back(line.substr(start, eq - start), line.substr(eq + 1));
+  }
+  return env;
+}
+
+Result<std::string> findRuntimeDir() {
+  for (std::string dir : {std::string(COCO_DATADIR) + "/runtime", std::string(COCO_SOURCE_ROOT) + "/runtime"})
+    if (fs::exists(fs::joinPath(dir, "setup.sh"))) return dir;
+  return Error::withErrno(ENOENT, fmt::format("runtime/setup.sh not found in {} or {}", COCO_DATADIR, COCO_SOURCE_ROOT));
+}
+
+Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot) {
+  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+  COCO_ASSIGN(image::Store store, image::Store::open(root));
+  COCO_ASSIGN(auto record, store.loadImage(kBaseImageName));
+  if (!record) return std::optional<image::Image>();
+  image::Image img{kBaseImageName, {}, record->env, record->workdir, record->entrypoint, record->cmd, record->user};
+  for (auto it = record->layers.rbegin(); it != record->layers.rend(); ++it) {
+    if (!store.hasLayer(*it)) return std::optional<image::Image>();
+    img.layers.push_back(store.layerPath(*it));
+  }
+  return std::optional<image::Image>(std::move(img));
+}
+
+Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot) {
+  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+  std::string path = fs::joinPath(baseDir(root), "info.json");
+  if (!fs::exists(path)) return std::optional<BaseImageInfo>();
+  COCO_ASSIGN(std::string text, fs::readFile(path));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return Error::make("{}: not a JSON object", path);
+  // Field by field with type checks: nlohmann's value() would throw on a wrong type.
+  auto str = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  BaseImageInfo info{str("from"), str("layer"), str("built"), {}};
+  if (j.contains("versions") && j["versions"].is_object())
+    for (const auto& [k, v] : j["versions"].items())
+      if (v.is_string()) info.versions[k] = v.get<std::string>();
+  return std::optional<BaseImageInfo>(std::move(info));
+}
+
+Result<image::Image> buildBaseImage(const BaseImageOptions& options) { return buildWithLock(options, false); }
+
+Result<image::Image> ensureBaseImage(const BaseImageOptions& options) {
+  COCO_ASSIGN(auto existing, loadBaseImage(options.storeRoot));
+  if (existing) return *existing;
+  return buildWithLock(options, true);
+}
+
+}  // namespace coco::tool

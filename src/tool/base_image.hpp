@@ -1,0 +1,62 @@
+// coco's base image ("coco-base"): a Debian base plus runtime/setup.sh, built in an install-phase sandbox.
+//
+// Store additions under $XDG_DATA_HOME/coco (next to image/store.hpp's layout):
+//   images/coco-base.json   the image record: the Debian layers plus one setup layer
+//   base/info.json          what it was built from, when, and the versions setup.sh recorded
+//   base/lock               flock(2): one build at a time; others wait, then use it
+//   base/build/             work in progress (removed under the lock when found)
+//   base/setup.log          the last build's output
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/run_spec.hpp"
+#include "image/image.hpp"
+#include "tool/install_hosts.hpp"
+#include "tool/install_sandbox.hpp"
+#include "util/result.hpp"
+
+namespace coco::tool {
+
+inline constexpr const char* kBaseImageName = "coco-base";
+
+struct BaseImageOptions {
+  std::string storeRoot;  // empty: image::Store::defaultRoot()
+  // Tried in order; the first that resolves is the base (a registry, then a
+  // bootstrap from the host's apt sources where no registry is reachable).
+  std::vector<std::string> sources = {"docker.io/library/debian:trixie-slim", "bootstrap:debian:trixie"};
+  std::string runtimeDir;  // empty: findRuntimeDir()
+  SandboxRunner run;       // required
+  image::ProgressFn progress;  // empty: image::stderrProgress()
+  engine::Network network = engine::Network::Allowlist;
+  HostConfigSource host = HostConfigSource::fromProcess();
+  std::string seccompProfile;  // for the install sandbox
+};
+
+struct BaseImageInfo {
+  std::string from;                           // the source it was built on
+  std::string layer;                          // digest of the setup layer: tool layers record it
+  std::string built;                          // RFC 3339
+  std::map<std::string, std::string> versions;  // mise, node, npm, python3 (from setup.sh)
+};
+
+// COCO_DATADIR/runtime when installed, else COCO_SOURCE_ROOT/runtime.
+Result<std::string> findRuntimeDir();
+
+// The base image when it is in the store and complete; nullopt otherwise.
+Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot);
+Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot);
+
+// Builds the base image again from scratch (the source is fetched again too).
+Result<image::Image> buildBaseImage(const BaseImageOptions& options);
+
+// The base image; built first when missing. Concurrent callers wait for one build.
+Result<image::Image> ensureBaseImage(const BaseImageOptions& options);
+
+// KEY=VALUE lines of runtime/env ('#' comments, blank lines skipped).
+std::vector<std::pair<std::string, std::string>> parseEnvFile(const std::string& text);
+
+}  // namespace coco::tool

@@ -1,0 +1,138 @@
+// Install-phase sandboxes: the io directory, the CA bundle, the log, and a clean layer afterwards.
+#include "tool/install_sandbox.hpp"
+
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <fstream>
+
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace coco::tool {
+
+namespace {
+
+// Without a terminal log (COCO_DEBUG) the install's chatter goes to io/log, so
+// coco's own progress lines stay readable.
+constexpr const char* kQuietWrapper = "exec >/.coco/log 2>&1; exec /bin/sh -eu /.coco/install.sh";
+
+bool isOpaqueDir(const std::string& path) {
+  char v[2] = {};
+  return ::lgetxattr(path.c_str(), "user.overlay.opaque", v, sizeof v) > 0 && v[0] == 'y';
+}
+
+// A bind mount's target is created in the writable layer when the image lacks
+// it; an empty leftover (and the empty parents made for it) is not the install's.
+void removeMountTarget(const std::string& layerDir, const std::string& dst) {
+  std::string rel = fs::normalize(dst);
+  while (rel.size() > 1) {
+    std::string path = layerDir + rel;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) break;
+    bool emptyFile = S_ISREG(st.st_mode) && st.st_size == 0;
+    if (S_ISDIR(st.st_mode) && (isOpaqueDir(path) || ::rmdir(path.c_str()) != 0)) break;
+    if (emptyFile && ::unlink(path.c_str()) != 0) break;
+    if (!S_ISDIR(st.st_mode) && !emptyFile) break;
+    rel = rel.substr(0, rel.rfind('/'));
+    if (rel.empty()) break;
+  }
+}
+
+Status writeIoFiles(const InstallJob& job, const std::string& io, bool& haveCa) {
+  COCO_TRY(fs::makeDirs(io, 0700));
+  COCO_TRY(fs::writeFileAtomic(fs::joinPath(io, "install.sh"), job.script, 0644));
+  for (const auto& [name, content] : job.files) {
+    std::string path = fs::joinPath(io, name);
+    COCO_TRY(fs::makeDirs(path.substr(0, path.rfind('/'))));
+    COCO_TRY(fs::writeFileAtomic(path, content, 0644));
+  }
+  // A copy, not a bind: the install may run update-ca-certificates, and a
+  // bound file could not be replaced.
+  haveCa = false;
+  if (auto ca = fs::readFile(kHostCaBundle)) {
+    COCO_TRY(fs::writeFileAtomic(fs::joinPath(io, "ca-certificates.crt"), *ca, 0644));
+    haveCa = true;
+  }
+  return {};
+}
+
+engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, const std::string& io, bool haveCa) {
+  engine::RunSpec spec;
+  spec.toolName = job.title;
+  spec.layers = job.layers;
+  spec.upperDir = layerDir;
+  spec.installPhase = true;
+  spec.mounts.push_back({io, kIoDir, false});
+  spec.mounts.insert(spec.mounts.end(), job.mounts.begin(), job.mounts.end());
+  spec.env = job.env;
+  if (haveCa)
+    for (auto& kv : caBundleEnv(kIoCaBundle)) spec.env.push_back(std::move(kv));
+  if (log::debugEnabled()) spec.argv = {"/bin/sh", "-eu", "/.coco/install.sh"};
+  else spec.argv = {"/bin/sh", "-c", kQuietWrapper};
+  spec.workdir = "/";
+  spec.network = job.network;
+  spec.allowedHosts = job.allowedHosts;
+  spec.seccompProfile = job.seccompProfile;
+  spec.workspaceGuard = false;
+  spec.hostname = "coco-install";
+  return spec;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> caBundleEnv(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const char* name : {"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "PIP_CERT",
+                           "CARGO_HTTP_CAINFO", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE"})
+    env.emplace_back(name, path);
+  return env;
+}
+
+void addHostCaBundle(engine::RunSpec& spec) {
+  if (spec.network == engine::Network::None || !fs::exists(kHostCaBundle)) return;
+  spec.mounts.push_back({kHostCaBundle, kHostCaBundle, true});
+  for (auto& [name, value] : caBundleEnv(kHostCaBundle)) {
+    auto it = std::find_if(spec.env.begin(), spec.env.end(), [&](const auto& kv) { return kv.first == name; });
+    if (it == spec.env.end()) spec.env.emplace_back(name, value);
+  }
+}
+
+std::string tailOfFile(const std::string& path, size_t count) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  for (std::string line; std::getline(in, line);) {
+    last.push_back(line.size() > 300 ? line.substr(0, 300) + "..." : line);
+    if (last.size() > count) last.pop_front();
+  }
+  std::string out;
+  for (const auto& l : last) out += "\n  " + l;
+  return out;
+}
+
+Result<InstallResult> runInstall(const InstallJob& job) {
+  InstallResult r{fs::joinPath(job.workDir, "layer"), fs::joinPath(job.workDir, "io")};
+  bool haveCa = false;
+  COCO_TRY(writeIoFiles(job, r.ioDir, haveCa));
+  COCO_TRY(fs::makeDirs(r.layerDir, 0755));
+  if (job.progress) job.progress({image::ProgressEvent::Kind::Step, "", job.title, 0, 0});
+  std::string ioLog = fs::joinPath(r.ioDir, "log");
+  auto status = job.run(installSpec(job, r.layerDir, r.ioDir, haveCa));
+  if (!job.logPath.empty() && fs::exists(ioLog)) {
+    (void)fs::makeDirs(job.logPath.substr(0, job.logPath.rfind('/')), 0700);
+    if (::rename(ioLog.c_str(), job.logPath.c_str()) != 0) log::debug("keeping {}: {}", ioLog, std::strerror(errno));
+  }
+  if (!status) return std::move(status).error().wrap(job.title);
+  if (*status != 0)
+    return Error::make("{} failed (exit status {}); the last lines of {}:{}", job.title, *status, job.logPath,
+                       tailOfFile(job.logPath, 15));
+  removeMountTarget(r.layerDir, kIoDir);
+  for (const auto& m : job.mounts) removeMountTarget(r.layerDir, m.dst);
+  return r;
+}
+
+}  // namespace coco::tool

@@ -1,0 +1,63 @@
+// One install-phase sandbox over an image, writing into a fresh layer: shared by the base image and tool layers.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/run_spec.hpp"
+#include "image/progress.hpp"
+#include "util/result.hpp"
+
+namespace coco::tool {
+
+// Runs a sandbox (the native backend's run, handed in by the CLI so tool/ does
+// not depend on backend/). Returns the command's exit status.
+using SandboxRunner = std::function<Result<int>(const engine::RunSpec&)>;
+
+// Where the sandbox sees its inputs and leaves its outputs: one host directory
+// per install, bound read-write (the only host path it can write).
+inline constexpr const char* kIoDir = "/.coco";
+inline constexpr const char* kIoCaBundle = "/.coco/ca-certificates.crt";
+inline constexpr const char* kHostCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
+// The variables that point TLS clients (openssl, node, python, pip, cargo, git)
+// at a CA bundle, so TLS works behind intercepting proxies.
+std::vector<std::pair<std::string, std::string>> caBundleEnv(const std::string& path);
+
+// For a run-phase spec with network: the host CA bundle read-only over the
+// image's, and caBundleEnv pointing at it. Nothing without network or bundle.
+void addHostCaBundle(engine::RunSpec& spec);
+
+struct InstallJob {
+  std::string title;                 // "installing eslint (npm:eslint)"
+  std::vector<std::string> layers;   // lower layers, topmost first
+  std::string workDir;               // empty dir on the store's file system; the layer is built in it
+  std::string script;                // shell script run as root in the sandbox
+  std::vector<std::pair<std::string, std::string>> files;  // more files for kIoDir: name, content
+  std::vector<std::pair<std::string, std::string>> env;    // complete environment
+  std::vector<engine::BindMount> mounts;                   // caches etc. (targets must exist in the image)
+  engine::Network network = engine::Network::Allowlist;
+  std::vector<std::string> allowedHosts;
+  std::string seccompProfile;
+  SandboxRunner run;
+  image::ProgressFn progress;
+  std::string logPath;  // where the install's log is kept (workDir goes away)
+};
+
+// What an install left: the new layer's directory (inside workDir) and the io dir.
+struct InstallResult {
+  std::string layerDir;
+  std::string ioDir;
+};
+
+// Runs job.script in an install-phase sandbox whose writable layer is
+// workDir/layer. Its output goes to job.logPath (to the terminal with
+// COCO_DEBUG); a failure's Error ends with the log's last lines.
+Result<InstallResult> runInstall(const InstallJob& job);
+
+// The last `count` lines of a file, for error messages.
+std::string tailOfFile(const std::string& path, size_t count);
+
+}  // namespace coco::tool

@@ -1,0 +1,439 @@
+// Tool layers: deciding when to install, the install sandbox's script and caches, atomic commit, records.
+#include "tool/lifecycle.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "config/paths.hpp"
+#include "image/store.hpp"
+#include "image/userns.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace coco::tool {
+
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+constexpr const char* kLayersDir = "tool-layers";
+
+// Download caches: kind, path in the sandbox, and which installs use it.
+struct CacheMount {
+  const char* kind;
+  const char* dst;
+};
+constexpr CacheMount kMiseCache{"mise", "/root/.cache/mise"};
+constexpr CacheMount kNpmCache{"npm", "/root/.npm"};
+constexpr CacheMount kAptArchives{"apt-archives", "/var/cache/apt/archives"};
+constexpr CacheMount kAptLists{"apt-lists", "/var/lib/apt/lists"};
+constexpr CacheMount kPipCache{"pip", "/root/.cache/pip"};
+constexpr CacheMount kUvCache{"uv", "/root/.cache/uv"};
+constexpr CacheMount kCargoCache{"cargo", "/root/.cargo/registry"};
+constexpr CacheMount kGoCache{"go", "/root/go/pkg/mod"};
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string nowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+Result<std::string> storeRootOr(const std::string& root) {
+  if (!root.empty()) return root;
+  return image::Store::defaultRoot();
+}
+
+std::string toolDir(const std::string& root, const std::string& name) {
+  return fs::joinPath(fs::joinPath(root, kLayersDir), name);
+}
+
+// The base image's identity: its top layer (a rebuild makes a new one).
+std::string baseId(const image::Image& base) {
+  if (base.layers.empty()) return {};
+  const auto& top = base.layers.front();
+  return top.substr(top.rfind('/') + 1);
+}
+
+std::vector<std::string> listDir(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d))
+      if (std::string n = e->d_name; n != "." && n != "..") names.push_back(n);
+    ::closedir(d);
+  }
+  return names;
+}
+
+std::optional<ToolLayer> readLayer(const std::string& dir) {
+  auto text = fs::readFile(fs::joinPath(dir, "record.json"));
+  if (!text) return std::nullopt;
+  auto layer = layerFromJson(*text);
+  if (!layer) {
+    log::debug("{}: {}", dir, layer.error().describe());
+    return std::nullopt;
+  }
+  layer->dir = fs::joinPath(dir, "layer");
+  if (!fs::isDirectory(layer->dir)) return std::nullopt;
+  return std::move(*layer);
+}
+
+// The key `mise ls --json` files a spec under: the spec without "@version"
+// (a scoped npm package's leading '@' is part of the name).
+std::string miseKey(const std::string& spec) {
+  size_t colon = spec.find(':');
+  size_t nameStart = colon == std::string::npos ? 0 : colon + 1;
+  if (nameStart < spec.size() && spec[nameStart] == '@') ++nameStart;
+  size_t at = spec.find('@', nameStart);
+  return at == std::string::npos ? spec : spec.substr(0, at);
+}
+
+std::string installedVersion(const std::string& lsJson, const std::string& spec) {
+  auto j = nlohmann::json::parse(lsJson, nullptr, false);
+  auto it = j.is_object() ? j.find(miseKey(spec)) : j.end();
+  if (it == j.end() || !it->is_array()) return {};
+  for (const auto& entry : *it) {
+    if (!entry.is_object()) continue;
+    auto v = entry.find("version");
+    auto active = entry.find("active");
+    bool isActive = active == entry.end() || (active->is_boolean() && active->get<bool>());
+    if (v != entry.end() && v->is_string() && isActive) return v->get<std::string>();
+  }
+  return {};
+}
+
+Env miseEnv(const std::string& envJson) {
+  Env env;
+  auto j = nlohmann::json::parse(envJson, nullptr, false);
+  if (!j.is_object()) return env;
+  for (const auto& [k, v] : j.items())
+    if (v.is_string()) env.emplace_back(k, v.get<std::string>());
+  return env;
+}
+
+void setVar(Env& env, const std::string& name, const std::string& value) {
+  auto it = std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
+  if (it != env.end()) it->second = value;
+  else env.emplace_back(name, value);
+}
+
+const std::string* findVar(const Env& env, const std::string& name) {
+  auto it = std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
+  return it == env.end() ? nullptr : &it->second;
+}
+
+InstallNeeds needsOf(const config::ToolConfig& config) {
+  InstallNeeds needs;
+  std::vector<std::string> specs = config.miseDependencies;
+  if (config.tool) specs.push_back(*config.tool);
+  for (const auto& s : specs) {
+    auto n = needsForSpec(s);
+    needs.npm |= n.npm;
+    needs.python |= n.python;
+    needs.cargo |= n.cargo;
+    needs.go |= n.go;
+  }
+  needs.apt = !config.aptDependencies.empty();
+  return needs;
+}
+
+Result<std::vector<engine::BindMount>> cacheMounts(const config::ToolConfig& config, const InstallNeeds& needs,
+                                                   const std::string& cacheRoot) {
+  std::vector<CacheMount> kinds = {kMiseCache};
+  if (needs.npm) kinds.push_back(kNpmCache);
+  if (needs.apt) kinds.insert(kinds.end(), {kAptArchives, kAptLists});
+  if (needs.python) kinds.insert(kinds.end(), {kPipCache, kUvCache});
+  if (needs.cargo) kinds.push_back(kCargoCache);
+  if (needs.go) kinds.push_back(kGoCache);
+  // Isolated tools get caches of their own, so another tool's install cannot
+  // plant files in what this one downloads.
+  std::string base = config.isolated ? fs::joinPath(cacheRoot, "tools/" + config.name) : cacheRoot;
+  std::vector<engine::BindMount> mounts;
+  for (const auto& k : kinds) {
+    std::string src = fs::joinPath(base, k.kind);
+    COCO_TRY(fs::makeDirs(src, 0700));
+    mounts.push_back({src, k.dst, false});
+  }
+  return mounts;
+}
+
+Env installEnv(const image::Image& base, const InstallHosts& hosts) {
+  Env env = base.env;
+  setVar(env, "HOME", "/root");
+  setVar(env, "LANG", "C.UTF-8");
+  setVar(env, "DEBIAN_FRONTEND", "noninteractive");
+  setVar(env, "MISE_YES", "1");
+  // mise would ask its own versions service first; only the registries are allowed.
+  setVar(env, "MISE_USE_VERSIONS_HOST", "false");
+  for (const auto& [k, v] : hosts.env) setVar(env, k, v);
+  return env;
+}
+
+Result<UniqueFd> lockTool(const std::string& dir, const std::string& name, const image::ProgressFn& progress) {
+  COCO_TRY(fs::makeDirs(dir, 0700));
+  std::string path = fs::joinPath(dir, "lock");
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return Error::fromErrno("open {}", path);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    progress({image::ProgressEvent::Kind::Step, "", fmt::format("waiting for another coco installing {}", name)});
+    if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno("flock {}", path);
+  }
+  return fd;
+}
+
+// Build dirs of killed installs; only called with the tool's lock held.
+void clearStale(const std::string& dir) {
+  for (const auto& n : listDir(dir))
+    if (n.rfind(".build-", 0) == 0 || n.rfind(".old-", 0) == 0)
+      if (auto st = image::removeTreeAsOwner(image::hostIdMap(), fs::joinPath(dir, n)); !st)
+        log::warn("removing {}: {}", n, st.error().describe());
+}
+
+// Puts buildDir at dir/hash in one rename (swapping out an outdated layer of
+// the same hash), then removes the tool's other layers.
+Status commitLayer(const std::string& dir, const std::string& buildDir, const std::string& hash) {
+  UniqueFd fd(::open(buildDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || ::syncfs(fd.get()) != 0) return Error::fromErrno("sync {}", buildDir);
+  std::string final = fs::joinPath(dir, hash);
+  if (::renameat2(AT_FDCWD, buildDir.c_str(), AT_FDCWD, final.c_str(), RENAME_EXCHANGE) != 0) {
+    if (errno != ENOENT) return Error::fromErrno("replace {}", final);
+    if (::rename(buildDir.c_str(), final.c_str()) != 0) return Error::fromErrno("commit {}", final);
+  }
+  for (const auto& n : listDir(dir)) {
+    std::string path = fs::joinPath(dir, n);
+    if (n == hash || n == "lock" || n == "install.log" || !fs::isDirectory(path)) continue;
+    if (auto st = image::removeTreeAsOwner(image::hostIdMap(), path); !st) log::warn("{}", st.error().describe());
+  }
+  return {};
+}
+
+struct Installed {
+  ToolLayer layer;
+  std::string buildDir;
+};
+
+Result<InstallHosts> hostsFor(const config::ToolConfig& config, const InstallNeeds& needs, const image::Image& base,
+                              const LifecycleOptions& o) {
+  COCO_ASSIGN(InstallHosts hosts, installHosts(needs, o.host, base.layers));
+  if (!hosts.unknown.empty() && config.allowedHosts.empty())
+    log::notice("cannot tell which hosts {} needs for {}; if the install fails, add them to allowed_hosts in {}",
+                fmt::join(hosts.unknown, ", "), config.name, config.path);
+  hosts.hosts.insert(hosts.hosts.end(), config.allowedHosts.begin(), config.allowedHosts.end());
+  return hosts;
+}
+
+Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& base, const LifecycleOptions& o,
+                          const std::string& buildDir) {
+  InstallNeeds needs = needsOf(config);
+  COCO_ASSIGN(InstallHosts hosts, hostsFor(config, needs, base, o));
+  COCO_ASSIGN(auto mounts, cacheMounts(config, needs, o.cacheRoot));
+  std::string spec = config.tool.value_or("");
+  std::string title = spec.empty() ? fmt::format("installing the dependencies of {}", config.name)
+                                   : fmt::format("installing {} ({})", config.name, spec);
+  InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
+                 o.network, hosts.hosts, o.seccompProfile, o.run, o.progress,
+                 fs::joinPath(toolDir(o.storeRoot, config.name), "install.log")};
+  COCO_ASSIGN(InstallResult r, runInstall(job));
+  auto envText = fs::readFile(fs::joinPath(r.ioDir, "mise-env.json"));
+  auto lsText = fs::readFile(fs::joinPath(r.ioDir, "mise-ls.json"));
+  ToolLayer layer{r.layerDir, config.hash, baseId(base), spec,
+                  lsText ? installedVersion(*lsText, spec) : "", nowRfc3339(), envText ? miseEnv(*envText) : Env{}};
+  COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), r.ioDir));
+  COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), r.layerDir + "-work"));
+  COCO_TRY(fs::writeFileAtomic(fs::joinPath(buildDir, "record.json"), layerToJson(layer), 0600));
+  return layer;
+}
+
+Result<ToolLayer> installLocked(const config::ToolConfig& config, const image::Image& base,
+                                const LifecycleOptions& o) {
+  std::string dir = toolDir(o.storeRoot, config.name);
+  clearStale(dir);
+  std::string tmpl = fs::joinPath(dir, ".build-XXXXXX");
+  if (!::mkdtemp(tmpl.data())) return Error::fromErrno("mkdtemp {}", tmpl);
+  auto start = std::chrono::steady_clock::now();
+  auto layer = install(config, base, o, tmpl);
+  Status committed = layer ? commitLayer(dir, tmpl, config.hash) : Status(layer.error());
+  if (fs::exists(tmpl))
+    if (auto st = image::removeTreeAsOwner(image::hostIdMap(), tmpl); !st) log::warn("{}", st.error().describe());
+  COCO_TRY(committed);
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
+  o.progress({image::ProgressEvent::Kind::Step, "",
+              fmt::format("installed {}{} in {}s", config.name, layer->version.empty() ? "" : " " + layer->version,
+                          secs)});
+  layer->dir = fs::joinPath(fs::joinPath(dir, config.hash), "layer");
+  return *layer;
+}
+
+std::optional<ToolLayer> currentLayer(const std::string& root, const config::ToolConfig& config,
+                                      const image::Image& base) {
+  auto layer = readLayer(fs::joinPath(toolDir(root, config.name), config.hash));
+  if (!layer || layer->hash != config.hash || layer->base != baseId(base)) return std::nullopt;
+  return layer;
+}
+
+uint64_t treeBytes(const std::string& path) {
+  static thread_local uint64_t total;
+  total = 0;
+  ::nftw(path.c_str(), [](const char*, const struct stat* st, int, struct FTW*) {
+    total += static_cast<uint64_t>(st->st_blocks) * 512;
+    return 0;
+  }, 32, FTW_PHYS | FTW_MOUNT);
+  return total;
+}
+
+Result<uint64_t> removeMeasured(const std::string& path) {
+  uint64_t bytes = treeBytes(path);
+  COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), path));
+  return bytes;
+}
+
+}  // namespace
+
+bool needsLayer(const config::ToolConfig& config) {
+  return config.tool.has_value() || !config.aptDependencies.empty() || !config.miseDependencies.empty();
+}
+
+std::string installScript(const config::ToolConfig& config) {
+  std::string s = "set -eu\ncd /\n";
+  if (!config.aptDependencies.empty()) {
+    s += "apt-get update\napt-get install -y --no-install-recommends";
+    for (const auto& p : config.aptDependencies) s += " " + quote(p);
+    s += "\n";
+  }
+  std::vector<std::string> specs = config.miseDependencies;
+  if (config.tool) specs.push_back(*config.tool);
+  if (!specs.empty()) {
+    s += "mise use --global";
+    for (const auto& spec : specs) s += " " + quote(spec);
+    s += "\n";
+  }
+  // Recorded so a run needs no mise: the PATH and variables it resolved.
+  s += "mise env --json > /.coco/mise-env.json\n";
+  s += "mise ls --global --json > /.coco/mise-ls.json || true\n";
+  return s;
+}
+
+Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Image& base,
+                              const std::string& storeRoot) {
+  ToolStatus status;
+  if (!needsLayer(config)) {
+    status.state = ToolState::NotNeeded;
+    return status;
+  }
+  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+  std::string dir = toolDir(root, config.name);
+  for (const auto& n : listDir(dir)) {
+    if (n.empty() || n[0] == '.' || n == "lock" || n == "install.log") continue;
+    auto layer = readLayer(fs::joinPath(dir, n));
+    if (!layer) continue;
+    bool current = layer->hash == config.hash && layer->base == baseId(base);
+    status.state = current ? ToolState::Installed : ToolState::Outdated;
+    status.layer = std::move(layer);
+    if (current) break;
+  }
+  return status;
+}
+
+Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& config, const image::Image& base,
+                                                 const LifecycleOptions& options) {
+  if (!needsLayer(config)) return std::optional<ToolLayer>();
+  LifecycleOptions o = options;
+  COCO_ASSIGN(o.storeRoot, storeRootOr(o.storeRoot));
+  if (auto layer = currentLayer(o.storeRoot, config, base)) return std::optional<ToolLayer>(std::move(*layer));
+  if (!o.run) return Error::make("installing {} needs a sandbox runner", config.name);
+  if (o.cacheRoot.empty()) {
+    COCO_ASSIGN(o.cacheRoot, defaultCacheRoot());
+  }
+  if (!o.progress) o.progress = image::stderrProgress();
+  COCO_ASSIGN(UniqueFd lock, lockTool(toolDir(o.storeRoot, config.name), config.name, o.progress));
+  // Another coco may have installed it while this one waited.
+  if (auto layer = currentLayer(o.storeRoot, config, base)) return std::optional<ToolLayer>(std::move(*layer));
+  COCO_ASSIGN(ToolLayer layer, installLocked(config, base, o));
+  return std::optional<ToolLayer>(std::move(layer));
+}
+
+void applyToolLayer(engine::RunSpec& spec, const ToolLayer& layer, const image::Image& base) {
+  spec.layers.insert(spec.layers.begin(), layer.dir);
+  for (const auto& [name, value] : layer.env) {
+    // The config's own setting wins over what mise resolved.
+    const std::string* now = findVar(spec.env, name);
+    const std::string* fromImage = findVar(base.env, name);
+    bool configSetIt = now && (!fromImage || *now != *fromImage);
+    if (!configSetIt) setVar(spec.env, name, value);
+  }
+}
+
+Result<uint64_t> removeToolLayers(const std::string& storeRoot,
+                                  const std::vector<std::pair<std::string, std::string>>& current, bool keepCurrent) {
+  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+  std::string layers = fs::joinPath(root, kLayersDir);
+  uint64_t freed = 0;
+  for (const auto& name : listDir(layers)) {
+    std::string dir = fs::joinPath(layers, name);
+    COCO_ASSIGN(UniqueFd lock, lockTool(dir, name, image::noProgress()));
+    for (const auto& n : listDir(dir)) {
+      if (n == "lock") continue;
+      bool keep = keepCurrent && std::find(current.begin(), current.end(), std::make_pair(name, n)) != current.end();
+      if (keep || (keepCurrent && n == "install.log")) continue;
+      COCO_ASSIGN(uint64_t bytes, removeMeasured(fs::joinPath(dir, n)));
+      freed += bytes;
+    }
+  }
+  return freed;
+}
+
+Result<uint64_t> removeCaches(const std::string& cacheRoot) {
+  std::string root = cacheRoot;
+  if (root.empty()) {
+    COCO_ASSIGN(root, defaultCacheRoot());
+  }
+  if (!fs::exists(root)) return uint64_t{0};
+  return removeMeasured(root);
+}
+
+Result<std::string> defaultCacheRoot() {
+  COCO_ASSIGN(config::Paths paths, config::Paths::fromEnvironment());
+  return fs::joinPath(paths.cacheHome, "coco/cache");
+}
+
+std::string layerToJson(const ToolLayer& layer) {
+  nlohmann::json env = nlohmann::json::array();
+  for (const auto& [k, v] : layer.env) env.push_back({k, v});
+  nlohmann::json j = {{"hash", layer.hash},       {"base", layer.base},         {"spec", layer.spec},
+                      {"version", layer.version}, {"installed", layer.installed}, {"env", env}};
+  return j.dump(2) + "\n";
+}
+
+Result<ToolLayer> layerFromJson(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return Error::make("tool layer record: not a JSON object");
+  auto str = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  ToolLayer layer{"", str("hash"), str("base"), str("spec"), str("version"), str("installed"), {}};
+  if (layer.hash.empty() || layer.base.empty()) return Error::make("tool layer record: no hash or base");
+  auto env = j.find("env");
+  if (env != j.end() && env->is_array())
+    for (const auto& kv : *env)
+      if (kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string())
+        layer.env.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+  return layer;
+}
+
+}  // namespace coco::tool

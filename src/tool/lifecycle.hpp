@@ -1,0 +1,91 @@
+// Tool layers: install with mise on first run (or when the config or base image changed), then read-only runs.
+//
+// Layout under the store root ($XDG_DATA_HOME/coco, see image/store.hpp):
+//   tool-layers/<name>/<confighash>/layer/        what the install wrote (an overlay upper dir:
+//                                                 whiteouts and user.overlay.* xattrs kept)
+//   tool-layers/<name>/<confighash>/record.json   base layer, spec, version, the environment
+//                                                 mise resolved (so warm runs never call mise)
+//   tool-layers/<name>/lock                       flock(2): one install of a tool at a time
+//   tool-layers/<name>/.build-XXXXXX/             work in progress; removed under the lock
+//   tool-layers/<name>/install.log                the last install's output
+// Only rename(2) puts a <confighash> directory in place, so a failed or killed
+// install leaves the previous good layer or none.
+// Download caches: $XDG_CACHE_HOME/coco/cache/<kind>[/tools/<name> when isolated],
+// mounted read-write in the install phase only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/tool_config.hpp"
+#include "engine/run_spec.hpp"
+#include "image/image.hpp"
+#include "tool/install_hosts.hpp"
+#include "tool/install_sandbox.hpp"
+#include "util/result.hpp"
+
+namespace coco::tool {
+
+struct ToolLayer {
+  std::string dir;        // the layer's directory (an overlay lower)
+  std::string hash;       // the config hash it was installed for
+  std::string base;       // digest of the base image's top layer it was installed on
+  std::string spec;       // the mise spec
+  std::string version;    // what mise installed ("9.39.1"), empty when unknown
+  std::string installed;  // RFC 3339
+  std::vector<std::pair<std::string, std::string>> env;  // PATH and what else mise sets
+};
+
+struct LifecycleOptions {
+  std::string storeRoot;  // empty: image::Store::defaultRoot()
+  std::string cacheRoot;  // empty: $XDG_CACHE_HOME/coco/cache
+  SandboxRunner run;      // required for installs
+  image::ProgressFn progress;  // empty: image::stderrProgress()
+  engine::Network network = engine::Network::Allowlist;
+  HostConfigSource host = HostConfigSource::fromProcess();
+  std::string seccompProfile;  // for the install sandbox
+};
+
+enum class ToolState { NotNeeded, NotInstalled, Installed, Outdated };
+
+struct ToolStatus {
+  ToolState state = ToolState::NotInstalled;
+  std::optional<ToolLayer> layer;  // the installed layer, also when Outdated
+};
+
+// True when the config needs a layer at all (a mise tool or dependencies).
+bool needsLayer(const config::ToolConfig& config);
+
+// What is installed for the config, without touching anything (for `coco list`).
+// Outdated: installed for another config hash or another base image.
+Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Image& base,
+                              const std::string& storeRoot = "");
+
+// The tool's layer, installed first when missing or outdated; nullopt when the
+// config needs none. Concurrent callers: one installs, the others wait and use it.
+Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& config, const image::Image& base,
+                                                 const LifecycleOptions& options);
+
+// Puts the layer under a run's spec: topmost lower (read-only; the run keeps its
+// scratch upper) and the recorded environment, where the config did not set it.
+void applyToolLayer(engine::RunSpec& spec, const ToolLayer& layer, const image::Image& base);
+
+// The shell script of an install (exposed for tests).
+std::string installScript(const config::ToolConfig& config);
+
+// Removes tool layers: all of them, or (keepCurrent) only those of configs that
+// are not among `current` (name -> hash). Returns the bytes freed.
+Result<uint64_t> removeToolLayers(const std::string& storeRoot,
+                                  const std::vector<std::pair<std::string, std::string>>& current, bool keepCurrent);
+// Removes the download caches; returns the bytes freed.
+Result<uint64_t> removeCaches(const std::string& cacheRoot);
+// $XDG_CACHE_HOME/coco/cache.
+Result<std::string> defaultCacheRoot();
+
+// Record <-> JSON (record.json).
+std::string layerToJson(const ToolLayer& layer);
+Result<ToolLayer> layerFromJson(const std::string& text);
+
+}  // namespace coco::tool
