@@ -32,7 +32,8 @@ bool isTrue(std::string_view value);
 // Builds a RunContext from the process (cwd, $HOME, environ, COCO_* variables).
 Result<RunContext> contextFromProcess(image::Image image);
 
-// "HOST:CONTAINER" or "ADDR:HOST:CONTAINER" ("[v6]:HOST:CONTAINER"); ports 1-65535.
+// As in a config's `ports`: "HOST:CONTAINER", "ADDR:HOST:CONTAINER" ("[v6]:HOST:CONTAINER"),
+// or "PORT" for the same port on both sides; ports 1-65535.
 Result<engine::PortMapping> parsePortSpec(std::string_view spec);
 // A comma-separated list of port specs; empty items are ignored.
 Result<std::vector<engine::PortMapping>> parsePortList(std::string_view csv);

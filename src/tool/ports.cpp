@@ -1,37 +1,10 @@
-// Port specs from COCO_EXTRA_PORTS: "HOST:CONTAINER" or "ADDR:HOST:CONTAINER".
-#include <algorithm>
-#include <charconv>
-
+// COCO_EXTRA_PORTS: a comma-separated list of port specs.
+#include "config/checks.hpp"
 #include "tool/plan.hpp"
 
 namespace coco::tool {
 
 namespace {
-
-constexpr const char* kLoopback = "127.0.0.1";
-
-Result<uint16_t> parsePort(std::string_view text, std::string_view spec) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
-    return Error::make("bad port '{}' in '{}' (want a number 1-65535)", text, spec);
-  return static_cast<uint16_t>(value);
-}
-
-// Splits "[v6]:rest" or "addr:host:container" into the address and the rest.
-Result<std::pair<std::string, std::string_view>> splitAddress(std::string_view spec) {
-  if (spec.front() == '[') {
-    size_t close = spec.find(']');
-    if (close == std::string_view::npos || close + 1 >= spec.size() || spec[close + 1] != ':')
-      return Error::make("bad port spec '{}' (want [ADDR]:HOST:CONTAINER)", spec);
-    return std::pair{std::string(spec.substr(1, close - 1)), spec.substr(close + 2)};
-  }
-  size_t colons = static_cast<size_t>(std::count(spec.begin(), spec.end(), ':'));
-  if (colons == 1) return std::pair{std::string(kLoopback), spec};
-  if (colons != 2) return Error::make("bad port spec '{}' (want HOST:CONTAINER or ADDR:HOST:CONTAINER)", spec);
-  size_t first = spec.find(':');
-  return std::pair{std::string(spec.substr(0, first)), spec.substr(first + 1)};
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -41,16 +14,10 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+// One syntax for ports everywhere: what a config's `ports` accepts, COCO_EXTRA_PORTS accepts.
 Result<engine::PortMapping> parsePortSpec(std::string_view spec) {
-  if (spec.empty()) return Error::make("empty port spec");
-  COCO_ASSIGN(auto split, splitAddress(spec));
-  auto& [addr, rest] = split;
-  size_t colon = rest.find(':');
-  if (addr.empty() || colon == std::string_view::npos)
-    return Error::make("bad port spec '{}' (want HOST:CONTAINER or ADDR:HOST:CONTAINER)", spec);
-  COCO_ASSIGN(uint16_t host, parsePort(rest.substr(0, colon), spec));
-  COCO_ASSIGN(uint16_t container, parsePort(rest.substr(colon + 1), spec));
-  return engine::PortMapping{addr, host, container};
+  COCO_ASSIGN(config::PortConfig port, config::parsePort(spec));
+  return engine::PortMapping{port.hostAddr, port.hostPort, port.containerPort};
 }
 
 Result<std::vector<engine::PortMapping>> parsePortList(std::string_view csv) {

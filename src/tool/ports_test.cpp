@@ -14,6 +14,13 @@ TEST(PortSpec, HostContainerDefaultsToLoopback) {
   EXPECT_EQ(p->containerPort, 80);
 }
 
+TEST(PortSpec, SinglePortMeansBothSides) {
+  auto p = parsePortSpec("8080");
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_EQ(p->hostPort, 8080);
+  EXPECT_EQ(p->containerPort, 8080);
+}
+
 TEST(PortSpec, ExplicitAddress) {
   auto p = parsePortSpec("0.0.0.0:3000:3001");
   ASSERT_TRUE(p.ok());
@@ -27,7 +34,7 @@ TEST(PortSpec, ExplicitAddress) {
 }
 
 TEST(PortSpec, RejectsBadSpecs) {
-  for (const char* bad : {"", "80", ":80", "80:", "0:80", "80:0", "65536:80", "80:70000", "-1:80", "a:b",
+  for (const char* bad : {"", ":80", "80:", "0:80", "80:0", "65536:80", "80:70000", "-1:80", "a:b",
                           "8080:80x", " 80:80", "1:2:3:4", ":1:2", "[::1]1:2", "[::1", "[]:1:2", "80:+80"}) {
     auto p = parsePortSpec(bad);
     EXPECT_FALSE(p.ok()) << "accepted '" << bad << "'";
