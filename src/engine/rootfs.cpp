@@ -302,7 +302,9 @@ bool setupRootfs(const ChildPlan& plan) {
   if (!mountScratch(plan)) return false;
   int rootfd = ::open(plan.rootDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return fail("open", plan.rootDir.c_str());
-  bool ok = mountBinds(plan, rootfd) && mountProc(rootfd) && mountDev(rootfd) && mountTmp(rootfd) &&
+  // The config's binds come after /proc, /dev and /tmp, so one that lands
+  // below them (the X11 socket in /tmp) is not hidden by their new mounts.
+  bool ok = mountProc(rootfd) && mountDev(rootfd) && mountTmp(rootfd) && mountBinds(plan, rootfd) &&
             installEtcFile(plan, rootfd, "hostname", plan.hostnameFile) &&
             installEtcFile(plan, rootfd, "hosts", plan.hostsFile) &&
             installEtcFile(plan, rootfd, "resolv.conf", plan.resolvFile);

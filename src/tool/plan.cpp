@@ -22,6 +22,7 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kContainerHome = "/root";
 constexpr const char* kX11SocketDir = "/tmp/.X11-unix";
+constexpr const char* kSandboxCaBundle = "/run/coco/ca-certificates.crt";
 constexpr const char* kContainerXauthority = "/tmp/.coco-xauthority";
 constexpr const char* kDefaultSeccompProfile = "seccomp-profiles/default.json";
 
@@ -95,6 +96,39 @@ void applyNetwork(engine::RunSpec& spec, const config::ToolConfig& config, const
   }
 }
 
+std::vector<std::string> splitWords(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (c != ' ' && c != '\t') {
+      word += c;
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+// The host's CA bundle, so TLS works behind intercepting proxies: the user's
+// SSL_CERT_FILE when set, else the distribution's bundle.
+std::string hostCaBundle(const RunContext& ctx) {
+  if (const auto* set = hostVar(ctx, "SSL_CERT_FILE"); set && fs::exists(*set)) return *set;
+  for (const char* path : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"})
+    if (fs::exists(path)) return path;
+  return {};
+}
+
+void addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
+  std::string bundle = hostCaBundle(ctx);
+  if (bundle.empty()) return;
+  mounts.push_back({bundle, kSandboxCaBundle, true});
+  for (const char* name : {"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "PIP_CERT",
+                           "CARGO_HTTP_CAINFO", "GIT_SSL_CAINFO"})
+    setVar(env, name, kSandboxCaBundle);
+}
+
 std::string currentDir() {
   char buf[PATH_MAX];
   return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
@@ -144,10 +178,12 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
   spec.env = buildEnv(config, ctx);
   if (config.x11) addX11(spec.mounts, spec.env, ctx);
-  spec.argv.push_back(config.command);
+  // Like the original's unquoted $command: "npm ci" is a command and an argument.
+  for (auto& word : splitWords(config.command)) spec.argv.push_back(std::move(word));
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.workdir = config.workdir;
   applyNetwork(spec, config, ctx);
+  if (spec.network != engine::Network::None) addCaBundle(spec.mounts, spec.env, ctx);
   for (const auto& p : config.ports) spec.ports.push_back({p.hostAddr, p.hostPort, p.containerPort});
   auto extra = parsePortList(ctx.extraPorts);
   if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");

@@ -27,6 +27,8 @@ class PlanTest : public ::testing::Test {
     config_.path = ctx_.home + "/.local/share/coco/tools/eslint.json";
     config_.tool = "npm:eslint";
     config_.command = "eslint";
+    // Offline like the store's eslint; networked runs also get the CA bundle (tested below).
+    config_.network = config::NetworkMode::None;
   }
   void TearDown() override { (void)fs::removeTree(root_); }
 
@@ -219,6 +221,45 @@ TEST_F(PlanTest, JsonHasNamesNotValues) {
   EXPECT_EQ(j["argv"][1], "--fix");
   EXPECT_EQ(j["workspace_guard"], true);
   EXPECT_TRUE(j["seccomp"].get<std::string>().ends_with("default.json"));
+}
+
+}  // namespace
+}  // namespace coco::tool
+
+namespace coco::tool {
+namespace {
+
+TEST_F(PlanTest, CommandWithArgumentsIsSplitLikeTheOriginal) {
+  config_.command = "npm  ci";
+  auto s = planRun(config_, {"--omit=dev"}, ctx_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->argv, (std::vector<std::string>{"npm", "ci", "--omit=dev"}));
+}
+
+TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
+  std::string bundle = root_ + "/corp-ca.pem";
+  ASSERT_TRUE(fs::writeFileAtomic(bundle, "-----BEGIN CERTIFICATE-----\n").ok());
+  ctx_.hostEnv["SSL_CERT_FILE"] = bundle;
+  config_.network = config::NetworkMode::Allowlist;
+  config_.allowedHosts = {"example.com"};
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  auto ca = std::find_if(s->mounts.begin(), s->mounts.end(), [&](const auto& m) { return m.src == bundle; });
+  ASSERT_NE(ca, s->mounts.end());
+  EXPECT_TRUE(ca->readOnly);
+  for (const char* name : {"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "PIP_CERT",
+                           "CARGO_HTTP_CAINFO", "GIT_SSL_CAINFO"}) {
+    ASSERT_NE(envValue(*s, name), nullptr) << name;
+    EXPECT_EQ(*envValue(*s, name), ca->dst) << name;
+  }
+}
+
+TEST_F(PlanTest, OfflineRunsGetNoCaBundle) {
+  config_.network = config::NetworkMode::None;
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(envValue(*s, "SSL_CERT_FILE"), nullptr);
+  for (const auto& m : s->mounts) EXPECT_EQ(m.dst.find("ca-certificates"), std::string::npos);
 }
 
 }  // namespace
