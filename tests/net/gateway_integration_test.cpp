@@ -29,126 +29,14 @@
 #include "net/gateway.hpp"
 #include "net/sandbox_side.hpp"
 #include "util/unique_fd.hpp"
+#include "net_test_support.hpp"
 
 namespace coco::net {
 namespace {
 
-constexpr const char* kEchoName = "echo.allowed.test";
+using namespace coco::net::testing;
+
 constexpr const char* kSandboxEchoPort = "8080";
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(port);
-  return sa;
-}
-
-uint16_t boundPort(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
-}
-
-void setTimeouts(int fd, int seconds) {
-  timeval tv{seconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-// The upstream resolver the gateway is pointed at: answers every *.allowed.test
-// name but "missing.allowed.test" with 127.0.0.1, and logs every name asked.
-class UpstreamDns {
- public:
-  UpstreamDns() {
-    fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in sa = loopback(0);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    port_ = boundPort(fd_.get());
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~UpstreamDns() {
-    stop_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-  std::set<std::string> asked() {
-    std::lock_guard lock(mu_);
-    return asked_;
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      uint8_t buf[512];
-      sockaddr_in peer{};
-      socklen_t len = sizeof peer;
-      ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len);
-      if (n <= 0) continue;
-      auto q = dns::parseQuery(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-      if (!q) continue;
-      std::string name = q->question.name;
-      {
-        std::lock_guard lock(mu_);
-        asked_.insert(name);
-      }
-      bool exists = name.ends_with(".allowed.test") && name != "missing.allowed.test";
-      auto reply = exists ? dns::buildResponse(*q, dns::Rcode::NoError, {htonl(INADDR_LOOPBACK)}, 60)
-                          : dns::buildResponse(*q, dns::Rcode::NxDomain);
-      ::sendto(fd_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
-    }
-  }
-
-  UniqueFd fd_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mu_;
-  std::set<std::string> asked_;
-};
-
-// Echoes each connection until EOF, then closes; counts connections.
-class EchoServer {
- public:
-  EchoServer() {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in sa = loopback(0);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    EXPECT_EQ(::listen(fd_.get(), 16), 0);
-    port_ = boundPort(fd_.get());
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~EchoServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-  int connections() const { return connections_; }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!c) continue;
-      ++connections_;
-      setTimeouts(c.get(), 5);
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::recv(c.get(), buf, sizeof buf, 0)) > 0) ::send(c.get(), buf, static_cast<size_t>(n), MSG_NOSIGNAL);
-    }
-  }
-
-  UniqueFd fd_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread thread_;
-};
 
 // ---- The tool's side: runs in the child, reports "key=value" lines. ----
 
@@ -264,43 +152,6 @@ int openFds() {
   if (!d) return -1000;
   while (::readdir(d)) ++n;
   ::closedir(d);
-  return n;
-}
-
-// Sends fd 2 to a file for the scope, so the test can read the notices.
-class StderrCapture {
- public:
-  StderrCapture() {
-    char path[] = "/tmp/coco-net-test-stderr-XXXXXX";
-    file_.reset(::mkstemp(path));
-    ::unlink(path);
-    saved_.reset(::dup(STDERR_FILENO));
-    ::dup2(file_.get(), STDERR_FILENO);
-  }
-  ~StderrCapture() { restore(); }
-  std::string finish() {
-    restore();
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    ::lseek(file_.get(), 0, SEEK_SET);
-    while ((n = ::read(file_.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    ssize_t unused = ::write(STDERR_FILENO, out.data(), out.size());
-    (void)unused;
-    return out;
-  }
-
- private:
-  void restore() {
-    if (saved_) ::dup2(saved_.get(), STDERR_FILENO);
-    saved_.reset();
-  }
-  UniqueFd file_, saved_;
-};
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
   return n;
 }
 
@@ -429,7 +280,7 @@ TEST_F(GatewayIntegration, AllowlistMode) {
     put("dns_tcp_stub", tcpQuery("127.0.0.53", 53, kEchoName));
     put("dns_tcp_any_address", tcpQuery("192.0.2.53", 53, kEchoName));
   };
-  StderrCapture capture;
+  FdCapture capture(STDERR_FILENO);
   auto r = runSandbox(Mode::Allowlist, tool, [&](UniqueFd channel) {
     auto started = (*gw)->start(std::move(channel));
     EXPECT_TRUE(started) << started.error().describe();

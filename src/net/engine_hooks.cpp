@@ -1,0 +1,56 @@
+// Maps a RunSpec's network onto a gateway and the engine's hooks.
+#include "net/engine_hooks.hpp"
+
+namespace coco::net {
+
+namespace {
+
+// Runs in the sandbox's pid 1 between clone and exec: no allocation.
+int setupHook(const void* plan, int channelFd) {
+  return sandboxNetSetup(*static_cast<const SandboxNetPlan*>(plan), channelFd);
+}
+
+Mode modeOf(engine::Network n) {
+  switch (n) {
+    case engine::Network::Full: return Mode::Full;
+    case engine::Network::Allowlist: return Mode::Allowlist;
+    default: return Mode::None;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::RunSpec& spec,
+                                                                bool allowLocalDestinations,
+                                                                const std::string& upstream) {
+  std::unique_ptr<NetworkSession> s(new NetworkSession());
+  if (spec.network == engine::Network::Host) return s;
+  Mode mode = modeOf(spec.network);
+  if (mode == Mode::None && spec.ports.empty()) return s;
+  GatewayConfig config;
+  config.mode = mode;
+  config.allowedHosts = spec.allowedHosts;
+  config.toolName = spec.toolName;
+  config.upstream = upstream;
+  config.allowLocalDestinations = allowLocalDestinations;
+  for (const auto& p : spec.ports) config.ports.push_back({p.hostAddr, p.hostPort, p.containerPort});
+  auto gw = Gateway::create(std::move(config));
+  if (!gw) return std::move(gw).error().wrap("preparing the network gateway");
+  s->gateway_ = std::move(*gw);
+  s->plan_.mode = mode;
+  s->hooks_.setup = setupHook;
+  s->hooks_.plan = &s->plan_;
+  s->hooks_.serve = sandboxServeSocketRequest;
+  Gateway* g = s->gateway_.get();
+  s->hooks_.start = [g](UniqueFd channel) { return g->start(std::move(channel)); };
+  s->hooks_.stop = [g] { g->stop(); };
+  if (mode != Mode::None) s->hooks_.resolvConf = kSandboxResolvConf;
+  s->active_ = true;
+  return s;
+}
+
+std::vector<uint16_t> NetworkSession::publishedPorts() const {
+  return gateway_ ? gateway_->publishedPorts() : std::vector<uint16_t>{};
+}
+
+}  // namespace coco::net
