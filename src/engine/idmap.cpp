@@ -38,7 +38,7 @@ std::string userName(uid_t uid) {
   return {};
 }
 
-Status runHelper(const std::string& helper, pid_t pid, unsigned long id, const SubIdRange& range) {
+Result<pid_t> spawnHelper(const std::string& helper, pid_t pid, unsigned long id, const SubIdRange& range) {
   std::vector<std::string> args = {helper,          std::to_string(pid),         "0", std::to_string(id), "1",
                                    "1",             std::to_string(range.start), std::to_string(range.count)};
   std::vector<char*> argv;
@@ -52,8 +52,13 @@ Status runHelper(const std::string& helper, pid_t pid, unsigned long id, const S
   int rc = posix_spawn(&child, helper.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return Error::withErrno(rc, "spawn " + helper);
+  return child;
+}
+
+Status waitHelper(const std::string& helper, Result<pid_t> spawned) {
+  if (!spawned) return std::move(spawned).error();
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(*spawned, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Error::make("{} failed (status {})", helper, status);
   return {};
@@ -116,18 +121,20 @@ IdMapPlan planIdMaps() {
 
 Result<bool> writeIdMaps(pid_t pid, const IdMapPlan& plan) {
   if (plan.useHelpers) {
-    auto uid = runHelper(plan.newuidmap, pid, plan.uid, plan.uids);
-    auto gid = uid ? runHelper(plan.newgidmap, pid, plan.gid, plan.gids) : Status{};
+    // Both helpers at once: each is a setuid exec, a large share of start-up.
+    auto uidHelper = spawnHelper(plan.newuidmap, pid, plan.uid, plan.uids);
+    auto gidHelper = spawnHelper(plan.newgidmap, pid, plan.gid, plan.gids);
+    auto uid = waitHelper(plan.newuidmap, std::move(uidHelper));
+    auto gid = waitHelper(plan.newgidmap, std::move(gidHelper));
     if (uid && gid) return true;
     log::debug("subordinate id mapping failed ({}); using the single mapping",
                (uid ? gid : uid).error().message());
-    if (!uid) {
-      COCO_TRY(writeSingleMaps(pid, plan));
-      return false;
+    // Whichever map is still unwritten takes the single mapping.
+    if (!uid) COCO_TRY(writeProcFile(pid, "uid_map", fmt::format("0 {} 1\n", plan.uid)));
+    if (!gid) {
+      COCO_TRY(writeProcFile(pid, "setgroups", "deny"));
+      COCO_TRY(writeProcFile(pid, "gid_map", fmt::format("0 {} 1\n", plan.gid)));
     }
-    // uid_map is written already; gid_map can still take the single mapping.
-    COCO_TRY(writeProcFile(pid, "setgroups", "deny"));
-    COCO_TRY(writeProcFile(pid, "gid_map", fmt::format("0 {} 1\n", plan.gid)));
     return false;
   }
   COCO_TRY(writeSingleMaps(pid, plan));
