@@ -2,7 +2,7 @@
 #include "backend/backend.hpp"
 
 #include "backend/container_backend.hpp"
-#include "backend/native_network.hpp"
+#include "net/engine_hooks.hpp"
 #include "engine/engine.hpp"
 
 namespace coco::backend {
@@ -12,7 +12,7 @@ namespace {
 class NativeBackend : public Backend {
  public:
   Result<int> run(const engine::RunSpec& spec) override {
-    COCO_ASSIGN(auto network, NativeNetwork::create(spec));
+    COCO_ASSIGN(auto network, net::NetworkSession::create(spec));
     return engine::run(spec, network->hooks());
   }
   std::string_view name() const override { return "native"; }
