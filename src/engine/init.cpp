@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,7 +134,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   if (::read(fds.sync, &go, 1) != 1) _exit(125);
   ::close(fds.sync);
   // '2': the subordinate-id helpers mapped the groups, so setgroups is allowed.
-  if (go == '2' && ::setgroups(0, nullptr) != 0) {
+  if (go == '2' && ::syscall(SYS_setgroups, 0, nullptr) != 0) {
     fail("setgroups");
     reportAndExit(fds.report);
   }
@@ -145,7 +146,9 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   sigset_t set;
   prepareSignals(set);
-  pid_t tool = ::fork();
+  // Raw syscalls, not glibc's setgroups/fork: those synchronise with threads
+  // and locks of the parent process that this copy of it can never see released.
+  pid_t tool = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
   if (tool < 0) {
     fail("fork");
     reportAndExit(fds.report);

@@ -22,27 +22,10 @@ std::string testRootfs() {
   return r ? r : "";
 }
 
-// Whether the engine will map a subordinate id range for this user.
-bool hasSubuidRange() {
-  passwd* pw = ::getpwuid(::getuid());
-  if (!pw || ::access("/usr/bin/newuidmap", X_OK) != 0) return false;
-  std::ifstream in("/etc/subuid");
-  std::string prefix = std::string(pw->pw_name) + ":";
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(prefix)) return true;
-  }
-  return false;
-}
-
 class EngineNetwork : public ::testing::Test {
  protected:
   void SetUp() override {
     if (testRootfs().empty()) GTEST_SKIP() << "COCO_TEST_ROOTFS is not set";
-    // This test's servers are threads, so the engine clones from a
-    // multithreaded process; its init's glibc setgroups() (subuid mode) then
-    // waits forever on the other threads' setxid handshake. Remove once
-    // engine/init.cpp calls syscall(SYS_setgroups, 0, nullptr) instead.
-    if (hasSubuidRange()) GTEST_SKIP() << "engine init uses glibc setgroups() after clone3 (deadlocks with threads)";
     ::setenv("COCO_DNS_UPSTREAM", ("127.0.0.1:" + std::to_string(upstream.port())).c_str(), 1);
   }
   void TearDown() override { ::unsetenv("COCO_DNS_UPSTREAM"); }
