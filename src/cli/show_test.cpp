@@ -45,7 +45,7 @@ TEST(ShowWarnings, HomeRootAndParents) {
 TEST(ShowWarnings, RunningFromHomeMakesDotTheHome) {
   ShowContext fromHome = kCtx;
   fromHome.cwd = fromHome.home;
-  EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), fromHome), "home directory"));
+  EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), fromHome), "home directory (when run from " + fromHome.home));
 }
 
 TEST(ShowWarnings, Credentials) {

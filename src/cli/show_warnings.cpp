@@ -49,8 +49,11 @@ void mountWarnings(const std::string& written, const std::string& src, const Sho
                    std::vector<std::string>& out) {
   std::string home = canonical(ctx.home);
   if (src == "/") return out.push_back(fmt::format("mounts / ({}): the whole host file system", written));
-  if (isUnder(home, src))
-    return out.push_back(fmt::format("mounts your home directory ({} = {}): every file you own, keys included", written, src));
+  if (isUnder(home, src)) {
+    // "." is only the home directory because of where coco runs now; say so.
+    std::string where = written == "." ? "when run from " + src : written + " = " + src;
+    return out.push_back(fmt::format("mounts your home directory ({}): every file you own, keys included", where));
+  }
   for (const char* dir : kCredentialDirs) {
     std::string cred = canonical(fs::joinPath(ctx.home, dir));
     if (overlaps(src, cred)) out.push_back(fmt::format("mounts {} ({}), which holds credentials: ~/{}", src, written, dir));
