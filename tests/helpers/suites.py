@@ -35,14 +35,14 @@ def is_integration(test):
 def write_record(results, name, outcome, message):
     """A one-case junit file for a test that left no XML (crash, timeout, exit-code protocol)."""
     suite = ET.Element("testsuite", name=name, tests="1")
-    case = ET.SubElement(suite, "testcase", name=name, classname=name)
+    case = ET.SubElement(suite, "testcase", name="run", classname=name)
     if outcome == "failed":
         ET.SubElement(case, "failure", message=message).text = message
     elif outcome == "skipped":
         ET.SubElement(case, "skipped", message=message)
     root = ET.Element("testsuites")
     root.append(suite)
-    ET.ElementTree(root).write(Path(results) / f"{name}.record.xml")
+    ET.ElementTree(root).write(Path(results) / f"{name}.junit.xml")
 
 
 def run_integration(build, user, mode, results, workdir, extra):
@@ -70,7 +70,7 @@ def run_integration(build, user, mode, results, workdir, extra):
             cmd += [f"--gtest_output=xml:{xml}"]
             env["GTEST_BRIEF"] = "1"  # failures in full, passes as one count
         argv = ["runuser", "-u", user, "--", "env", "-i"] + [f"{k}={v}" for k, v in env.items()] + cmd
-        timeout = (test.get("timeout") or 30) * 2
+        timeout = test.get("timeout") or 30  # meson's own limit for the test
         print(f"=== {test['name']} as {user} (id map: {mode})", flush=True)
         cwd = test.get("workdir") or build
         proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True)
@@ -79,18 +79,18 @@ def run_integration(build, user, mode, results, workdir, extra):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            write_record(results, name + ".timeout", "failed", f"{name}: timed out after {timeout}s")
+            write_record(results, name, "failed", f"timed out after {timeout}s")
             continue
         if test.get("protocol") == "gtest" and xml.exists():
             if code != 0 and not has_failure(xml):
-                write_record(results, name + ".exit", "failed", f"{name}: exit {code} with no failed case")
+                write_record(results, name + "-exit", "failed", f"exit {code} with no failed case")
             continue
         if code == 0:
             write_record(results, name, "passed", "")
         elif code == 77:
-            write_record(results, name, "skipped", f"{name}: exit 77")
+            write_record(results, name, "skipped", "exit 77")
         else:
-            write_record(results, name, "failed", f"{name}: exit code {code}")
+            write_record(results, name, "failed", f"exit code {code}")
 
 
 def has_failure(path):
@@ -118,9 +118,11 @@ def summary(paths):
         except ET.ParseError as e:
             failed.append(f"{path.name}: unreadable results ({e})")
             continue
+        # gtest files are named TEST@USER.xml; junit files (meson's, records) name their suites.
+        label = "" if path.name.endswith(".junit.xml") else path.name.split(".xml")[0] + ": "
         for suite in root.iter("testsuite"):
             for case in suite.findall("testcase"):
-                name = f"{suite.get('name')}.{case.get('name')}"
+                name = f"{label}{suite.get('name')}.{case.get('name')}"
                 fail = case.find("failure")
                 if fail is None:
                     fail = case.find("error")
