@@ -183,7 +183,8 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
   COCO_ASSIGN(std::string work, makeWorkDir(fs::joinPath(baseDir(root), "build")));
   InstallJob job{fmt::format("building the base image on {} (node, npm, python3, git, mise)", used),
                  from.layers, work, kSetupScript, files, setupEnv(from, hosts), {}, o.network, hosts.hosts,
-                 o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log")};
+                 o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
+                 fmt::format("{} setup", kBaseImageName)};
   auto result = runInstall(job);
   Status committed = result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv) : Status(result.error());
   if (auto st = image::removeTreeAsOwner(image::hostIdMap(), work); !st) log::warn("{}", st.error().describe());

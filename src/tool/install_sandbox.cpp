@@ -63,7 +63,7 @@ Status writeIoFiles(const InstallJob& job, const std::string& io, bool& haveCa) 
 
 engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, const std::string& io, bool haveCa) {
   engine::RunSpec spec;
-  spec.toolName = job.title;
+  spec.toolName = job.name.empty() ? job.title : job.name;
   spec.layers = job.layers;
   spec.upperDir = layerDir;
   spec.installPhase = true;

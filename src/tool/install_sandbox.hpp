@@ -40,6 +40,7 @@ struct InstallJob {
   SandboxRunner run;
   image::ProgressFn progress;
   std::string logPath;  // where the install's log is kept (workDir goes away)
+  std::string name;     // short, for the gateway's notices: "eslint", "coco-base"
 };
 
 // What an install left: the new layer's directory (inside workDir) and the io dir.

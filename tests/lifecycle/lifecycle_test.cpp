@@ -191,9 +191,10 @@ TEST_F(Lifecycle, EslintFromTheStoreMatchesTheSameEslintOnTheHost) {
 
   // The same eslint, unsandboxed, on a copy of the same files.
   TempDir host("coco-life-host");
+  // The host's npm gets the CA bundle coco gives its sandboxes (TLS may be intercepted).
   Proc npm = runProc({"/usr/bin/npm", "install", "--no-fund", "--no-audit", "--prefix", host / "npm",
                       "eslint@" + eslintVersion},
-                     env(), host.path(), 600);
+                     env({"NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"}), host.path(), 600);
   ASSERT_EQ(npm.code, 0) << npm.err;
   fs::create_directories(host / "project");
   for (const char* f : {"eslint.config.mjs", "bad.js", "package.json"})

@@ -1,0 +1,186 @@
+// Unit tests: install scripts, layer records, tool states and the run-phase environment, without sandboxes.
+#include "tool/lifecycle.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tool/base_image.hpp"
+#include "util/fs.hpp"
+
+namespace coco::tool {
+namespace {
+
+config::ToolConfig eslintConfig() {
+  config::ToolConfig c;
+  c.name = "eslint";
+  c.path = "/x/eslint.json";
+  c.tool = "npm:eslint";
+  c.command = "eslint";
+  c.hash = "h1";
+  return c;
+}
+
+image::Image baseImage() {
+  return image::Image{"coco-base", {"/store/layers/top", "/store/layers/debian"},
+                      {{"PATH", "/usr/bin:/bin"}, {"MISE_YES", "1"}}, "/workspace"};
+}
+
+class LifecycleStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coco-lifecycle-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { (void)fs::removeTree(root_); }
+  void addLayer(const std::string& name, const std::string& dir, const ToolLayer& layer) {
+    std::string d = root_ + "/tool-layers/" + name + "/" + dir;
+    ASSERT_TRUE(fs::makeDirs(d + "/layer"));
+    ASSERT_TRUE(fs::writeFileAtomic(d + "/record.json", layerToJson(layer)));
+  }
+  std::string root_;
+};
+
+TEST(InstallScript, QuotesSpecsAndRecordsTheEnvironment) {
+  auto c = eslintConfig();
+  c.tool = "npm:eslint@9";
+  c.aptDependencies = {"build-essential", "it's"};
+  c.miseDependencies = {"node@22"};
+  std::string s = installScript(c);
+  EXPECT_NE(s.find("apt-get install -y --no-install-recommends 'build-essential' 'it'\\''s'\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("mise use --global 'node@22' 'npm:eslint@9'\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("mise env --json > /.coco/mise-env.json"), std::string::npos);
+  EXPECT_LT(s.find("apt-get update"), s.find("mise use"));
+}
+
+TEST(InstallScript, NoAptWithoutAptDependencies) {
+  std::string s = installScript(eslintConfig());
+  EXPECT_EQ(s.find("apt-get"), std::string::npos);
+  EXPECT_EQ(s.rfind("set -eu\n", 0), 0u);
+}
+
+TEST(NeedsLayer, OnlyForToolsAndDependencies) {
+  config::ToolConfig plain;
+  plain.command = "probe";
+  EXPECT_FALSE(needsLayer(plain));
+  plain.aptDependencies = {"jq"};
+  EXPECT_TRUE(needsLayer(plain));
+  EXPECT_TRUE(needsLayer(eslintConfig()));
+}
+
+TEST(LayerRecord, RoundTripAndBadInput) {
+  ToolLayer l{"", "h1", "top", "npm:eslint", "9.39.1", "2026-01-01T00:00:00Z", {{"PATH", "/a:/b"}, {"X", "y"}}};
+  auto back = layerFromJson(layerToJson(l));
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->hash, "h1");
+  EXPECT_EQ(back->version, "9.39.1");
+  EXPECT_EQ(back->env, l.env);
+  EXPECT_FALSE(layerFromJson("not json").ok());
+  EXPECT_FALSE(layerFromJson("[]").ok());
+  EXPECT_FALSE(layerFromJson(R"({"hash": 3, "base": "top"})").ok());
+  auto odd = layerFromJson(R"({"hash": "h", "base": "b", "env": [["A"], ["B", 1], ["C", "c"], 5]})");
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->env, (std::vector<std::pair<std::string, std::string>>{{"C", "c"}}));
+}
+
+TEST(ApplyToolLayer, LayerOnTopAndTheConfigsVariablesWin) {
+  auto base = baseImage();
+  engine::RunSpec spec;
+  spec.layers = base.layers;
+  spec.env = {{"PATH", "/usr/bin:/bin"}, {"MISE_YES", "1"}, {"NODE_ENV", "production"}};
+  ToolLayer layer{"/store/tool-layers/eslint/h1/layer", "h1", "top", "npm:eslint", "9", "", {}};
+  layer.env = {{"PATH", "/root/.local/share/mise/installs/npm-eslint/9/bin:/usr/bin:/bin"},
+               {"NODE_ENV", "development"},
+               {"MISE_TOOL_VAR", "1"}};
+  applyToolLayer(spec, layer, base);
+  EXPECT_EQ(spec.layers.front(), layer.dir);
+  EXPECT_EQ(spec.layers.size(), 3u);
+  auto get = [&](const std::string& k) {
+    for (const auto& [n, v] : spec.env)
+      if (n == k) return v;
+    return std::string("<unset>");
+  };
+  EXPECT_EQ(get("PATH"), layer.env[0].second);
+  EXPECT_EQ(get("NODE_ENV"), "production");  // set by the config, not the image
+  EXPECT_EQ(get("MISE_TOOL_VAR"), "1");
+}
+
+TEST_F(LifecycleStore, ToolStates) {
+  auto base = baseImage();
+  auto c = eslintConfig();
+  auto none = toolStatus(c, base, root_);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->state, ToolState::NotInstalled);
+
+  addLayer("eslint", "h0", {"", "h0", "top", "npm:eslint", "9.0.0", "", {}});
+  auto old = toolStatus(c, base, root_);
+  EXPECT_EQ(old->state, ToolState::Outdated);
+  EXPECT_EQ(old->layer->version, "9.0.0");
+
+  addLayer("eslint", "h1", {"", "h1", "oldbase", "npm:eslint", "9.1.0", "", {}});
+  EXPECT_EQ(toolStatus(c, base, root_)->state, ToolState::Outdated);  // built on a previous base image
+
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.2.0", "", {}});
+  auto now = toolStatus(c, base, root_);
+  EXPECT_EQ(now->state, ToolState::Installed);
+  EXPECT_EQ(now->layer->version, "9.2.0");
+  EXPECT_EQ(now->layer->dir, root_ + "/tool-layers/eslint/h1/layer");
+
+  config::ToolConfig plain;
+  plain.name = "probe";
+  EXPECT_EQ(toolStatus(plain, base, root_)->state, ToolState::NotNeeded);
+}
+
+TEST_F(LifecycleStore, WarmLayerIsUsedWithoutARunner) {
+  auto base = baseImage();
+  auto c = eslintConfig();
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.2.0", "", {{"PATH", "/mise/bin"}}});
+  LifecycleOptions o;
+  o.storeRoot = root_;  // no runner: an install would fail
+  auto layer = ensureToolLayer(c, base, o);
+  ASSERT_TRUE(layer.ok()) << layer.error().describe();
+  ASSERT_TRUE(layer->has_value());
+  EXPECT_EQ((*layer)->env.front().second, "/mise/bin");
+
+  c.hash = "h2";  // the config changed: an install is needed, and without a runner that is an error
+  EXPECT_FALSE(ensureToolLayer(c, base, o).ok());
+}
+
+TEST_F(LifecycleStore, RemoveToolLayersKeepsCurrentOnes) {
+  addLayer("eslint", "h0", {"", "h0", "top", "npm:eslint", "", "", {}});
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "", "", {}});
+  addLayer("gone", "h9", {"", "h9", "top", "npm:gone", "", "", {}});
+  auto freed = removeToolLayers(root_, {{"eslint", "h1"}}, true);
+  ASSERT_TRUE(freed.ok()) << freed.error().describe();
+  EXPECT_FALSE(fs::exists(root_ + "/tool-layers/eslint/h0"));
+  EXPECT_TRUE(fs::exists(root_ + "/tool-layers/eslint/h1/record.json"));
+  EXPECT_FALSE(fs::exists(root_ + "/tool-layers/gone/h9"));
+  ASSERT_TRUE(removeToolLayers(root_, {}, false).ok());
+  EXPECT_FALSE(fs::exists(root_ + "/tool-layers/eslint/h1"));
+}
+
+TEST(ParseEnvFile, KeyValueLines) {
+  auto env = parseEnvFile("# comment\nMISE_YES=1\n\n  A=b=c\n=novalue\nnoequals\n");
+  EXPECT_EQ(env, (std::vector<std::pair<std::string, std::string>>{{"MISE_YES", "1"}, {"A", "b=c"}}));
+}
+
+TEST(RuntimeDir, FoundFromTheSourceTree) {
+  auto dir = findRuntimeDir();
+  ASSERT_TRUE(dir.ok()) << dir.error().describe();
+  EXPECT_TRUE(fs::exists(*dir + "/setup.sh"));
+}
+
+TEST(BaseImage, MissingIsNotAnErrorAndCreatesNothing) {
+  char tmpl[] = "/tmp/coco-base-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  auto img = loadBaseImage(tmpl);
+  ASSERT_TRUE(img.ok()) << img.error().describe();
+  EXPECT_FALSE(img->has_value());
+  EXPECT_FALSE(fs::exists(std::string(tmpl) + "/layers"));
+  auto info = loadBaseInfo(tmpl);
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->has_value());
+  (void)fs::removeTree(tmpl);
+}
+
+}  // namespace
+}  // namespace coco::tool
