@@ -1,17 +1,23 @@
 // Install-phase sandboxes: the io directory, the CA bundle, the log, and a clean layer afterwards.
 #include "tool/install_sandbox.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <thread>
 #include <fstream>
 
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::tool {
 
@@ -83,6 +89,61 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   return spec;
 }
 
+// The last non-empty line of a growing log (its final 4 KiB).
+std::string lastLine(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  off_t from = size > 4096 ? size - 4096 : 0;
+  char buf[4096];
+  ssize_t n = ::pread(fd.get(), buf, sizeof buf, from);
+  if (n <= 0) return {};
+  std::string text(buf, static_cast<size_t>(n));
+  size_t end = text.find_last_not_of(" \r\n\t");
+  if (end == std::string::npos) return {};
+  size_t start = text.find_last_of("\r\n", end);
+  start = start == std::string::npos ? 0 : start + 1;
+  std::string line = text.substr(start, end + 1 - start);
+  return line.size() > 100 ? line.substr(0, 100) + "..." : line;
+}
+
+// While an install runs with its output in a log, one line every few seconds
+// says what it is doing, so a long first run does not look stuck.
+class LogHeartbeat {
+ public:
+  LogHeartbeat(std::string path, std::string name, image::ProgressFn progress)
+      : path_(std::move(path)), name_(std::move(name)), progress_(std::move(progress)) {
+    if (progress_ && !log::debugEnabled()) thread_ = std::thread([this] { loop(); });
+  }
+  ~LogHeartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::string shown;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(10), [this] { return stop_; })) {
+      std::string line = lastLine(path_);
+      if (line.empty() || line == shown) continue;
+      shown = line;
+      progress_({image::ProgressEvent::Kind::Step, "", fmt::format("  {}: {}", name_, line), 0, 0});
+    }
+  }
+
+  std::string path_, name_;
+  image::ProgressFn progress_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> caBundleEnv(const std::string& path) {
@@ -112,7 +173,11 @@ Result<InstallResult> runInstall(const InstallJob& job) {
   COCO_TRY(fs::makeDirs(r.layerDir, 0755));
   if (job.progress) job.progress({image::ProgressEvent::Kind::Step, "", job.title, 0, 0});
   std::string ioLog = fs::joinPath(r.ioDir, "log");
-  auto status = job.run(installSpec(job, r.layerDir, r.ioDir, haveCa));
+  Result<int> status = 0;
+  {
+    LogHeartbeat heartbeat(ioLog, job.name.empty() ? job.title : job.name, job.progress);
+    status = job.run(installSpec(job, r.layerDir, r.ioDir, haveCa));
+  }
   if (!job.logPath.empty() && fs::exists(ioLog)) {
     (void)fs::makeDirs(job.logPath.substr(0, job.logPath.rfind('/')), 0700);
     if (::rename(ioLog.c_str(), job.logPath.c_str()) != 0) log::debug("keeping {}: {}", ioLog, std::strerror(errno));
