@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string_view>
 #include <vector>
 
 #include "util/fs.hpp"
@@ -106,6 +107,9 @@ IdMapPlan planIdMaps() {
   IdMapPlan plan;
   plan.uid = ::getuid();
   plan.gid = ::getgid();
+  // The same switch the image unpacker honours, so layer ownership and the
+  // sandbox's mapping always agree.
+  if (const char* mode = std::getenv("COCO_USERNS"); mode && std::string_view(mode) == "single") return plan;
   plan.newuidmap = findHelper("newuidmap");
   plan.newgidmap = findHelper("newgidmap");
   if (plan.newuidmap.empty() || plan.newgidmap.empty()) return plan;
