@@ -260,6 +260,30 @@ TEST_F(Lifecycle, TscCompilesAndTheNetworkIsBlockedAtRunTime) {
   EXPECT_TRUE(contains(net.err, "exfiltrate.example.com")) << net.err;
 }
 
+// The real registry, named at test time from the host's npm configuration
+// (never written in the repository): the sandbox's npm reaches it through the
+// gateway and nothing else.
+TEST_F(Lifecycle, NpmReachesTheRegistryInItsAllowlistAndNothingElse) {
+  Proc reg = runProc({"/usr/bin/npm", "config", "get", "registry"}, env(), project(), 60);
+  ASSERT_EQ(reg.code, 0) << reg.err;
+  std::smatch m;
+  std::string url = reg.out.substr(0, reg.out.find('\n'));
+  ASSERT_TRUE(std::regex_search(url, m, std::regex("^https?://([^/:]+)"))) << url;
+  std::string host = m[1];
+  writeFile(home_.path() + "/data/coco/tools/npmview.json",
+            "{\"command\": \"npm\", \"allowed_hosts\": [\"" + host + "\"], \"env\": {\"NPM_CONFIG_REGISTRY\": \"" +
+                url + "\"}, \"mounts\": [{\"src\": \".\", \"dst\": \"/workspace\"}]}\n");
+  Proc view = coco({"run", "npmview", "view", "is-number", "version"}, 300);
+  ASSERT_EQ(view.code, 0) << view.out << view.err;
+  EXPECT_TRUE(std::regex_search(view.out, std::regex("^[0-9]+\\.[0-9]+\\.[0-9]+\n$"))) << view.out;
+
+  Proc other = coco({"run", "npmview", "view", "is-number", "version", "--registry",
+                     "https://registry.other-host.example.test/", "--fetch-retries=0"},
+                    300);
+  EXPECT_NE(other.code, 0) << other.out;
+  EXPECT_TRUE(contains(other.err, "coco: blocked lookup of registry.other-host.example.test")) << other.err;
+}
+
 TEST_F(Lifecycle, UpThenTheSymlinkRunsTheTool) {
   getTool("eslint");
   Proc up = coco({"up"});
