@@ -150,14 +150,24 @@ std::string fileStamp(const std::string& path) {
   return fmt::format("{}:{}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
 
+// Runs argv from "/" with HOME=/: mmdebstrap --mode=unshare runs apt as a
+// subordinate uid, which cannot enter the caller's (often private) working or
+// home directory, and apt fails on an unreachable working directory.
 Status runCommand(const std::vector<std::string>& argv) {
+  std::vector<std::string> envStore;
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("HOME=", 0) != 0) envStore.emplace_back(*e);
+  envStore.emplace_back("HOME=/");
+  std::vector<char*> envp, args;
+  for (auto& e : envStore) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return Error::fromErrno("fork");
   if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
+    if (::chdir("/") != 0) ::_exit(126);
+    ::execvpe(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   int status = 0;
