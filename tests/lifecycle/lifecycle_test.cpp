@@ -260,6 +260,17 @@ TEST_F(Lifecycle, TscCompilesAndTheNetworkIsBlockedAtRunTime) {
   EXPECT_TRUE(contains(net.err, "exfiltrate.example.com")) << net.err;
 }
 
+// What `coco rebuild` promises: node, npm, python3 and mise in the base image,
+// run in an ordinary sandbox (no tool, so no install) as this user.
+TEST_F(Lifecycle, TheBaseImageHasNodeNpmPythonAndMise) {
+  writeFile(home_.path() + "/data/coco/tools/basesh.json", "{\"command\": \"sh\", \"network\": \"none\"}\n");
+  Proc p = coco({"run", "basesh", "-c", "node --version && npm --version && python3 --version && mise --version"}, 120);
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_TRUE(std::regex_search(p.out, std::regex("^v2[0-9]+\\.[0-9]+\\.[0-9]+\n[0-9]+\\.[0-9]+\\.[0-9]+\nPython 3\\.[0-9]+"
+                                                 "\\.[0-9]+\n[0-9]{4}\\.[0-9]+\\.[0-9]+")))
+      << p.out;
+}
+
 // The real registry, named at test time from the host's npm configuration
 // (never written in the repository): the sandbox's npm reaches it through the
 // gateway and nothing else.
