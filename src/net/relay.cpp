@@ -24,7 +24,9 @@ enum class PumpEnd { Eof, Failed, Unsupported };
 // Moves the bytes already in the pipe to `to`.
 bool drainPipe(int pipeRead, int to, size_t pending) {
   while (pending > 0) {
-    ssize_t n = ::splice(pipeRead, nullptr, to, nullptr, pending, SPLICE_F_MOVE | SPLICE_F_MORE);
+    // No SPLICE_F_MORE: it corks the socket, holding back the last bytes of a
+    // request (measured: ~200 ms per request/response round trip).
+    ssize_t n = ::splice(pipeRead, nullptr, to, nullptr, pending, SPLICE_F_MOVE);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     pending -= static_cast<size_t>(n);
@@ -39,7 +41,7 @@ PumpEnd pumpSplice(int from, int to, uint64_t& moved) {
   int pipeSize = ::fcntl(pw.get(), F_SETPIPE_SZ, kPipeSize);
   size_t chunk = pipeSize > 0 ? static_cast<size_t>(pipeSize) : kChunk;
   for (;;) {
-    ssize_t n = ::splice(from, nullptr, pw.get(), nullptr, chunk, SPLICE_F_MOVE | SPLICE_F_MORE);
+    ssize_t n = ::splice(from, nullptr, pw.get(), nullptr, chunk, SPLICE_F_MOVE);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EINVAL && moved == 0) return PumpEnd::Unsupported;
     if (n < 0) return PumpEnd::Failed;
