@@ -167,6 +167,9 @@ Status runCommand(const std::vector<std::string>& argv) {
   if (pid < 0) return Error::fromErrno("fork");
   if (pid == 0) {
     if (::chdir("/") != 0) ::_exit(126);
+    // Only stdio: mmdebstrap hands its own descriptors to apt by number, and a
+    // stray inherited one (seen from a test runner) makes apt's download fail.
+    ::close_range(3, ~0U, 0);
     ::execvpe(args[0], args.data(), envp.data());
     ::_exit(127);
   }
