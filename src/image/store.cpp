@@ -24,18 +24,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<std::string> listDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  return names;
-}
-
 std::string nowRfc3339() {
   std::time_t t = std::time(nullptr);
   struct tm tm;
@@ -145,7 +133,7 @@ Result<UniqueFd> Store::lock() const {
 
 Status Store::clearTemp() const {
   std::string tmp = fs::joinPath(root_, "tmp");
-  auto names = listDir(tmp);
+  auto names = fs::listDir(tmp);
   if (names.empty()) return {};
   log::debug("image store: removing {} leftover temporary entries", names.size());
   return runInUserNamespace(map_, [&]() -> Status {
@@ -200,7 +188,7 @@ Result<std::optional<ImageRecord>> Store::loadImage(const std::string& name) con
 
 Result<std::vector<ImageRecord>> Store::listImages() const {
   std::vector<ImageRecord> out;
-  for (const auto& f : listDir(fs::joinPath(root_, "images"))) {
+  for (const auto& f : fs::listDir(fs::joinPath(root_, "images"))) {
     if (f.size() < 5 || f.substr(f.size() - 5) != ".json") continue;
     COCO_ASSIGN(auto r, loadImage(unescapeName(f.substr(0, f.size() - 5))));
     if (r) out.push_back(std::move(*r));
@@ -224,10 +212,10 @@ Result<PruneResult> Store::prune() const {
   }
   PruneResult result;
   std::vector<std::string> doomed;
-  for (const auto& n : listDir(fs::joinPath(root_, "layers")))
+  for (const auto& n : fs::listDir(fs::joinPath(root_, "layers")))
     if (!keep.count(n)) doomed.push_back(fs::joinPath(root_, "layers/" + n));
   result.layers = doomed.size();
-  for (const auto& n : listDir(fs::joinPath(root_, "blobs/sha256"))) {
+  for (const auto& n : fs::listDir(fs::joinPath(root_, "blobs/sha256"))) {
     if (keep.count(n)) continue;
     std::string p = fs::joinPath(root_, "blobs/sha256/" + n);
     if (::unlink(p.c_str()) == 0) ++result.blobs;

@@ -113,18 +113,6 @@ bool isOpaque(const std::string& dir) {
   return false;
 }
 
-std::vector<std::string> listNames(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  return names;
-}
-
 bool endsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -136,7 +124,7 @@ std::map<std::string, std::string> mergedFiles(const std::vector<std::string>& l
   std::set<std::string> hidden;
   for (const auto& layer : layers) {
     std::string dir = fs::joinPath(layer, relDir);
-    for (const auto& n : listNames(dir)) {
+    for (const auto& n : fs::listDir(dir)) {
       std::string path = fs::joinPath(dir, n);
       struct stat st;
       if (files.count(n) || hidden.count(n) || ::lstat(path.c_str(), &st) != 0) continue;

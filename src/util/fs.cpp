@@ -1,6 +1,7 @@
 // File-system helpers: atomic writes, mkdir -p, a careful rm -rf.
 #include "util/fs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -94,6 +95,18 @@ Status removeTree(const std::string& path) {
   if (::nftw(path.c_str(), removeEntry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
     return Error::fromErrno("remove {}", path);
   return {};
+}
+
+std::vector<std::string> listDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  return names;
 }
 
 bool exists(const std::string& path) {

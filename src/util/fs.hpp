@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -23,6 +24,9 @@ Status makeDirs(const std::string& path, mode_t mode = 0755);
 Status removeTree(const std::string& path);
 
 bool exists(const std::string& path);
+
+// The names in a directory, without "." and ".."; empty when it cannot be read.
+std::vector<std::string> listDir(const std::string& dir);
 bool isDirectory(const std::string& path);
 
 // Lexical normalisation: "/a/./b//c/../d" -> "/a/b/d". Does not touch the disk.
