@@ -1,7 +1,7 @@
 // Canonical serialisation of a ToolConfig and its sha256.
 #include "config/config_hash.hpp"
 
-#include <openssl/evp.h>
+#include "util/sha256.hpp"
 
 #include <fmt/format.h>
 
@@ -71,15 +71,6 @@ std::string canonicalForm(const ToolConfig& c) {
   return out;
 }
 
-std::string configHash(const ToolConfig& config) {
-  std::string text = canonicalForm(config);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  // EVP_Digest only fails on allocation failure; an empty hash then forces a reinstall.
-  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) return {};
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) fmt::format_to(std::back_inserter(hex), "{:02x}", digest[i]);
-  return hex;
-}
+std::string configHash(const ToolConfig& config) { return sha256Hex(canonicalForm(config)); }
 
 }  // namespace coco::config
