@@ -199,7 +199,9 @@ std::string hostOfUrl(std::string_view url) {
 
 Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
   if (src.command) {
-    if (auto out = src.command({"npm", "config", "get", "registry"}); out && isHttpUrl(*out)) return *out;
+    // --logs-max=0: a lookup must not leave npm debug logs in the user's home.
+    if (auto out = src.command({"npm", "config", "get", "registry", "--logs-max=0"}); out && isHttpUrl(*out))
+      return *out;
   }
   for (const char* name : {"npm_config_registry", "NPM_CONFIG_REGISTRY"})
     if (const auto* v = envVar(src, name)) return *v;

@@ -123,7 +123,7 @@ TEST_F(InstallHostsTest, AptOpaqueDirectoryHidesLowerFiles) {
 
 TEST_F(InstallHostsTest, NpmRegistryFromTheCommandFirst) {
   src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
-    if (argv == std::vector<std::string>{"npm", "config", "get", "registry"}) return "https://npm.example.test/";
+    if (argv == std::vector<std::string>{"npm", "config", "get", "registry", "--logs-max=0"}) return "https://npm.example.test/";
     return std::nullopt;
   };
   src_.env["NPM_CONFIG_REGISTRY"] = "https://env.example.test/";
