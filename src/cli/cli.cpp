@@ -23,7 +23,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"run", cmdRun},         {"list", cmdList},   {"get", cmdGet},
     {"up", cmdUp},           {"down", cmdDown},   {"show", cmdShow},
-    {"prune", cmdPrune},     {"rebuild", cmdRebuild}, {"version", cmdVersion},
+    {"prune", cmdPrune},     {"rebuild", cmdRebuild}, {"save", cmdSave},
+    {"version", cmdVersion},
     {"--version", cmdVersion}, {"help", cmdHelp}, {"--help", cmdHelp},
     {"-h", cmdHelp},
 };

@@ -36,6 +36,7 @@ int cmdDown(Context& ctx, const Args& args);
 int cmdShow(Context& ctx, const Args& args);
 int cmdPrune(Context& ctx, const Args& args);
 int cmdRebuild(Context& ctx, const Args& args);
+int cmdSave(Context& ctx, const Args& args);
 int cmdVersion(Context& ctx, const Args& args);
 int cmdHelp(Context& ctx, const Args& args);
 

@@ -11,6 +11,7 @@
 #include "cli/context.hpp"
 #include "cli/parse.hpp"
 #include "config/loader.hpp"
+#include "image/export.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
 
@@ -113,6 +114,27 @@ int cmdRebuild(Context& ctx, const Args& args) {
     for (const auto& [k, v] : (*info)->versions) ctx.out << ", " << k << " " << v;
   }
   ctx.out << "\ntool layers built on the previous base image are installed again on their next run\n";
+  return kExitOk;
+}
+
+int cmdSave(Context& ctx, const Args& args) {
+  CLI::App app{"Write an image from the store as an OCI image layout (push it with skopeo; pull it elsewhere with "
+               "COCO_BASE_IMAGE).",
+               "coco save"};
+  std::string name = tool::kBaseImageName, dir;
+  image::ExportOptions options;
+  app.add_option("image", name, "the image to save (default: coco-base)");
+  app.add_option("-o,--output", dir, "the directory to create (default: ./NAME.oci)");
+  app.add_option("-t,--tag", options.tag, "the tag in the layout's index (default: latest)");
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  if (dir.empty()) dir = image::escapeName(name) + ".oci";
+  if (name == tool::kBaseImageName) {
+    auto base = tool::loadBaseImage("");
+    if (!base) return ctx.fail(base.error());
+    if (!*base) return ctx.fail("there is no base image to save", "'coco rebuild' builds it");
+  }
+  if (auto st = image::exportOciLayout(name, dir, options); !st) return ctx.fail(st.error());
+  ctx.out << "push it with: skopeo copy oci:" << dir << ":" << options.tag << " docker://REGISTRY/NAME:TAG\n";
   return kExitOk;
 }
 

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "image/export.hpp"
 #include "image/image.hpp"
 #include "util/log.hpp"
 
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
     auto st = coco::image::removeImage(argv[2]);
     return st ? 0 : fail(st.error());
   }
+  if (cmd == "save" && argc == 4) {
+    auto st = coco::image::exportOciLayout(argv[2], argv[3], {});
+    return st ? 0 : fail(st.error());
+  }
   if (cmd == "prune" && argc == 2) {
     auto r = coco::image::prune();
     if (!r) return fail(r.error());
@@ -55,6 +60,6 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r->blobs));
     return 0;
   }
-  std::fprintf(stderr, "usage: coco-image resolve|pull REF | list | rm REF | prune\n");
+  std::fprintf(stderr, "usage: coco-image resolve|pull REF | list | rm REF | save NAME DIR | prune\n");
   return 2;
 }

@@ -24,14 +24,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  struct tm tm;
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -92,6 +84,15 @@ Result<ImageRecord> recordFromJson(const std::string& text) {
   } catch (const json::exception& e) {
     return Error::make("bad image record: {}", e.what());
   }
+}
+
+std::string nowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  struct tm tm;
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 Result<std::string> Store::defaultRoot() {

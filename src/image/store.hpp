@@ -90,6 +90,9 @@ class Store {
 std::string escapeName(const std::string& name);
 std::string unescapeName(const std::string& file);
 
+// The current time as RFC 3339 UTC ("2026-11-27T12:00:00Z"), for records.
+std::string nowRfc3339();
+
 // Record <-> JSON (the images/<name>.json format).
 std::string recordToJson(const ImageRecord& record);
 Result<ImageRecord> recordFromJson(const std::string& text);

@@ -32,13 +32,6 @@ Result<std::string> storeRootOr(const std::string& root) {
 
 std::string baseDir(const std::string& root) { return fs::joinPath(root, "base"); }
 
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 Result<UniqueFd> lockFile(const std::string& path, const image::ProgressFn& progress, const char* what) {
   COCO_TRY(fs::makeDirs(path.substr(0, path.rfind('/')), 0700));
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -124,7 +117,7 @@ std::string layerDigestOf(const std::string& layerPath) {
 // A layer made by running a script has no archive to hash: the digest names
 // what it was made from and when, so every build gets a new one.
 std::string newLayerDigest(const image::Image& from, const std::string& script) {
-  std::string seed = fmt::format("coco-base\n{}\n{}\n{}\n", nowRfc3339(), ::getpid(),
+  std::string seed = fmt::format("coco-base\n{}\n{}\n{}\n", image::nowRfc3339(), ::getpid(),
                                  std::chrono::steady_clock::now().time_since_epoch().count());
   for (const auto& l : from.layers) seed += l + "\n";
   return image::sha256Digest(seed + script);
@@ -155,7 +148,7 @@ Status commitBase(const std::string& root, const image::Image& from, const Built
   record.name = kBaseImageName;
   for (auto it = from.layers.rbegin(); it != from.layers.rend(); ++it) record.layers.push_back(layerDigestOf(*it));
   std::string digest = newLayerDigest(from, kSetupScript);
-  BaseImageInfo info{built.from, digest, nowRfc3339(), readVersions(built.layerDir)};
+  BaseImageInfo info{built.from, digest, image::nowRfc3339(), readVersions(built.layerDir)};
   COCO_TRY(store.commitLayer(built.layerDir, digest));
   record.layers.push_back(digest);
   record.env = from.env;

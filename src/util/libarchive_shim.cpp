@@ -48,3 +48,8 @@ COCO_LAZY_FUNCTION(kLibarchive, int, archive_write_header, (struct archive * a0,
 COCO_LAZY_FUNCTION(kLibarchive, struct archive *, archive_write_new, (void), ())
 COCO_LAZY_FUNCTION(kLibarchive, int, archive_write_open_filename, (struct archive * a0, const char * a1), (a0, a1))
 COCO_LAZY_FUNCTION(kLibarchive, int, archive_write_set_format_pax_restricted, (struct archive * a0), (a0))
+COCO_LAZY_FUNCTION(kLibarchive, void, archive_entry_set_mode, (struct archive_entry * a0, __LA_MODE_T a1), (a0, a1))
+COCO_LAZY_FUNCTION(kLibarchive, void, archive_entry_set_mtime, (struct archive_entry * a0, time_t a1, long a2), (a0, a1, a2))
+COCO_LAZY_FUNCTION(kLibarchive, int, archive_write_set_format_raw, (struct archive * a0), (a0))
+COCO_LAZY_FUNCTION(kLibarchive, int, archive_write_set_bytes_in_last_block, (struct archive * a0, int a1), (a0, a1))
+COCO_LAZY_FUNCTION(kLibarchive, int, archive_write_open, (struct archive * a0, void * a1, archive_open_callback * a2, archive_write_callback * a3, archive_close_callback * a4), (a0, a1, a2, a3, a4))

@@ -77,6 +77,47 @@ check "opaque dir hides the lower files" test "$(in_overlay "$layers" opq)" = "n
 check "busybox runs in the image" test "$(unshare -Urm sh -c "mount -t overlay overlay -o userxattr,lowerdir=$(echo "$layers" | paste -sd: -),upperdir=$T/ov/up,workdir=$T/ov/work $T/ov/m && chroot $T/ov/m /bin/sh -c 'cat /etc/keep.txt'")" = kept
 check "second resolve uses the store (registry down is fine)" bash -c "kill -STOP $REG_PID; '$TOOL' resolve '$REG/coco/busy:v1' >/dev/null 2>&1; rc=\$?; kill -CONT $REG_PID; exit \$rc"
 
+# --- save: the stored image as an OCI layout, pushed and pulled back unchanged ------------
+check "save writes an OCI layout" "$TOOL" save "$REG/coco/busy:v1" "$T/saved"
+check "skopeo reads the saved layout" bash -c "skopeo --insecure-policy inspect -n oci:$T/saved:latest >/dev/null"
+# Ownership as the sandbox sees it: uid 1000 where unpack kept it (a subuid range), else 0.
+owner=0; [ "$(stat -c %u "$top/home/owned.txt")" != "$(id -u)" ] && owner=1000
+check "saved layers: digests, diff ids, whiteouts, owner $owner, hard link" python3 - "$T/saved" "$owner" <<'PY'
+import gzip, hashlib, io, json, sys, tarfile
+d, owner = sys.argv[1], int(sys.argv[2])
+blob = lambda dg: open(f"{d}/blobs/sha256/{dg.split(':')[1]}", "rb").read()
+index = json.load(open(f"{d}/index.json"))
+manifest = json.loads(blob(index["manifests"][0]["digest"]))
+config = json.loads(blob(manifest["config"]["digest"]))
+assert config["config"]["Env"] == ["PATH=/bin", "COCO_TEST=1"], config
+assert config["config"]["WorkingDir"] == "/work" and config["config"]["Cmd"] == ["/bin/sh"], config
+names = {}
+for desc, diff in zip(manifest["layers"], config["rootfs"]["diff_ids"]):
+    data = blob(desc["digest"])
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == desc["digest"] and len(data) == desc["size"]
+    raw = gzip.decompress(data)
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == diff, "diff id"
+    for m in tarfile.open(fileobj=io.BytesIO(raw)):
+        names[m.name] = m
+assert ".wh.gone.txt" in str(sorted(names)) and "opq/.wh..wh..opq" in names, sorted(names)
+assert names["etc/.wh.gone.txt"].isfile() and names["home/owned.txt"].uid == owner, names["home/owned.txt"].uid
+assert names["home/owned.txt"].mode & 0o777 == 0o600
+assert names["bin/busybox-hard"].islnk() and names["bin/busybox-hard"].linkname == "bin/busybox"
+PY
+push "oci:$T/saved:latest" "docker://$REG/coco/resaved:v1"
+out=$(COCO_STORE="$T/store2" "$TOOL" pull "$REG/coco/resaved:v1" 2>"$T/resaved.err") || cat "$T/resaved.err"
+relayers=$(echo "$out" | json_layers)
+check "the saved image pulls back with the same files" test "$(in_overlay "$relayers" etc | tr '\n' ' ')/$(in_overlay "$relayers" opq)" = "added.txt keep.txt /new"
+check "and the same owner" test "$(stat -c %u "$(echo "$relayers" | head -1)/home/owned.txt")" = "$(stat -c %u "$top/home/owned.txt")"
+check "and the same environment" bash -c "echo '$out' | grep -q COCO_TEST=1"
+rm -f "$T/store2"/images/* && COCO_STORE="$T/store2" "$TOOL" prune >/dev/null 2>&1
+if "$TOOL" save "$REG/coco/busy:v1" "$T/saved" 2>"$T/save2.err"; then fail "save refuses an existing directory"; else
+  check "save refuses an existing directory, naming it" grep -q "$T/saved already exists" "$T/save2.err"
+fi
+if "$TOOL" save "$REG/coco/nothere:v1" "$T/saved3" 2>"$T/save3.err"; then fail "save of an unknown image"; else
+  check "save of an unknown image names it, writes nothing" bash -c "grep -q 'no image' '$T/save3.err' && ! ls -d '$T'/saved3* 2>/dev/null"
+fi
+
 # --- manifest list: the host's platform ----------------------------------------
 out=$("$TOOL" pull "$REG/coco/multi:v1" 2>"$T/multi.err") || { cat "$T/multi.err"; fail "pull multi"; }
 check "manifest list picks linux/amd64 (2 layers, arm64 has 1)" test "$(echo "$out" | json_layers | wc -l)" -eq 2

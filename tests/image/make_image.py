@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds the image tests' OCI layouts from the host's static busybox.
 
-layout/ :v1   two layers: the second deletes etc/gone.txt (whiteout) and makes opq/ opaque
+layout/ :v1   two layers: the second deletes etc/gone.txt (whiteout), makes opq/ opaque
+              and adds home/owned.txt (uid 1000, mode 0600); bin/busybox-hard is a hard link
         :evil one layer with a `../` entry and a write through a symlink to /
 multi/  :v1   an index: linux/amd64 (the v1 image) and linux/arm64 (one layer only)
 """
@@ -23,8 +24,13 @@ def tar_bytes(entries):
             elif kind == "sym":
                 info.type, info.linkname = tarfile.SYMTYPE, data
                 t.addfile(info)
+            elif kind == "hard":
+                info.type, info.linkname = tarfile.LNKTYPE, data
+                t.addfile(info)
             else:
-                info.mode = 0o755 if kind == "exe" else 0o644
+                info.mode = {"exe": 0o755, "owned": 0o600}.get(kind, 0o644)
+                if kind == "owned":  # a file of another user of the image, unreadable to others
+                    info.uid = info.gid = 1000
                 info.size = len(data)
                 t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
@@ -70,11 +76,12 @@ def write_index(layout, entries):
 with open(busybox, "rb") as f:
     bb = f.read()
 base = [("bin", "dir", None), ("bin/busybox", "exe", bb), ("bin/sh", "sym", "busybox"),
-        ("bin/ls", "sym", "busybox"), ("bin/cat", "sym", "busybox"), ("etc", "dir", None),
+        ("bin/ls", "sym", "busybox"), ("bin/busybox-hard", "hard", "bin/busybox"), ("bin/cat", "sym", "busybox"), ("etc", "dir", None),
         ("etc/gone.txt", "file", b"deleted by the upper layer\n"), ("etc/keep.txt", "file", b"kept\n"),
         ("opq", "dir", None), ("opq/old", "file", b"hidden by the opaque dir\n"), ("work", "dir", None)]
 top = [("etc", "dir", None), ("etc/.wh.gone.txt", "file", b""), ("opq", "dir", None),
-       ("opq/.wh..wh..opq", "file", b""), ("opq/new", "file", b"new\n"), ("etc/added.txt", "file", b"added\n")]
+       ("opq/.wh..wh..opq", "file", b""), ("opq/new", "file", b"new\n"), ("etc/added.txt", "file", b"added\n"),
+       ("home", "dir", None), ("home/owned.txt", "owned", b"owned by 1000\n")]
 evil = [("ok", "file", b"ok\n"), ("../../../../../../tmp/coco-evil-dotdot", "file", b"pwned\n"),
         ("root", "sym", "/"), ("root/tmp/coco-evil-symlink", "file", b"pwned\n")]
 
