@@ -56,6 +56,7 @@ std::string humanBytes(uint64_t bytes) {
 
 tool::BaseImageOptions baseImageOptions() {
   tool::BaseImageOptions o;
+  o.published = envOr("COCO_BASE_IMAGE");
   o.run = nativeRunner();
   o.network = installNetwork();
   o.seccompProfile = installSeccomp();
@@ -102,13 +103,18 @@ Status prepareToolLayer(engine::RunSpec& spec, const config::ToolConfig& config,
 }
 
 int cmdRebuild(Context& ctx, const Args& args) {
-  CLI::App app{"Build the base image (Debian + runtime/setup.sh: node, npm, python3, git, mise) from scratch.",
+  CLI::App app{"Build the base image (Debian + runtime/setup.sh: node, npm, python3, git, mise) from scratch "
+               "(with COCO_BASE_IMAGE: pull that published base image again).",
                "coco rebuild"};
   if (auto code = parseCommand(app, args, ctx)) return *code;
-  auto image = tool::buildBaseImage(baseImageOptions());
-  if (!image) return ctx.fail(image.error(), "'COCO_DEBUG=1 coco rebuild' shows the setup's output as it runs");
+  auto options = baseImageOptions();
+  auto image = tool::buildBaseImage(options);
+  if (!image)
+    return ctx.fail(image.error(), options.published.empty()
+                                       ? "'COCO_DEBUG=1 coco rebuild' shows the setup's output as it runs"
+                                       : "COCO_BASE_IMAGE names the base image to pull; unset it to build one here");
   auto info = tool::loadBaseInfo("");
-  ctx.out << "built " << tool::kBaseImageName;
+  ctx.out << (options.published.empty() ? "built " : "pulled ") << tool::kBaseImageName;
   if (info && *info) {
     ctx.out << " on " << (*info)->from;
     for (const auto& [k, v] : (*info)->versions) ctx.out << ", " << k << " " << v;

@@ -187,23 +187,62 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
   return *image;
 }
 
+// A published base image is used as it is: its layers become coco-base's.
+Result<image::Image> adoptLocked(const BaseImageOptions& o, const std::string& root, bool fetchAgain) {
+  COCO_ASSIGN(image::Image from, image::resolve(o.published, {root, o.progress, fetchAgain}));
+  auto versionsAt = std::find_if(from.layers.begin(), from.layers.end(), [](const std::string& dir) {
+    return fs::exists(fs::joinPath(dir, "etc/coco/runtime-versions"));
+  });
+  if (from.layers.empty() || versionsAt == from.layers.end())
+    return Error::make("{} is not a coco base image (it has no /etc/coco/runtime-versions): publish one that "
+                       "'coco rebuild' made, with 'coco save'", o.published);
+  COCO_ASSIGN(image::Store store, image::Store::open(root));
+  COCO_ASSIGN(UniqueFd lock, store.lock());
+  image::ImageRecord record;
+  record.name = kBaseImageName;
+  for (auto it = from.layers.rbegin(); it != from.layers.rend(); ++it) {
+    // rootfs:DIR is used in place, not stored: a base must outlive its source.
+    if (store.layerPath(layerDigestOf(*it)) != *it)
+      return Error::make("{} is not kept in coco's image store (rootfs:DIR is used in place): publish the base "
+                         "image to a registry, or give an oci:, oci-archive: or rootfs:TAR reference", o.published);
+    record.layers.push_back(layerDigestOf(*it));
+  }
+  record.env = from.env;
+  record.workdir = from.workdir.empty() ? "/workspace" : from.workdir;
+  COCO_TRY(store.saveImage(record));
+  COCO_TRY(saveInfo(root, {o.published, layerDigestOf(from.layers.front()), image::nowRfc3339(), readVersions(*versionsAt)}));
+  COCO_ASSIGN(auto image, loadBaseImage(root));
+  if (!image) return Error::make("the base image {} was pulled but cannot be loaded", o.published);
+  return *image;
+}
+
 BaseImageOptions withDefaults(const BaseImageOptions& options) {
   BaseImageOptions o = options;
   if (!o.progress) o.progress = image::stderrProgress();
   return o;
 }
 
+// The stored base image, unless COCO_BASE_IMAGE names another than it came from.
+Result<std::optional<image::Image>> usableBaseImage(const BaseImageOptions& o) {
+  COCO_ASSIGN(auto existing, loadBaseImage(o.storeRoot));
+  if (!existing || o.published.empty()) return existing;
+  COCO_ASSIGN(auto info, loadBaseInfo(o.storeRoot));
+  if (info && info->from == o.published) return existing;
+  return std::optional<image::Image>();
+}
+
 Result<image::Image> buildWithLock(const BaseImageOptions& options, bool onlyWhenMissing) {
   BaseImageOptions o = withDefaults(options);
-  if (!o.run) return Error::make("building the base image needs a sandbox runner");
+  if (!o.run && o.published.empty()) return Error::make("building the base image needs a sandbox runner");
   COCO_ASSIGN(o.storeRoot, storeRootOr(o.storeRoot));
   COCO_ASSIGN(UniqueFd lock, lockFile(fs::joinPath(baseDir(o.storeRoot), "lock"), o.progress,
                                       "to finish building the base image"));
   if (onlyWhenMissing) {
     // Another coco may have built it while this one waited for the lock.
-    COCO_ASSIGN(auto existing, loadBaseImage(o.storeRoot));
+    COCO_ASSIGN(auto existing, usableBaseImage(o));
     if (existing) return *existing;
   }
+  if (!o.published.empty()) return adoptLocked(o, o.storeRoot, !onlyWhenMissing);
   clearStaleBuilds(image::hostIdMap(), fs::joinPath(baseDir(o.storeRoot), "build"));
   return buildLocked(o, o.storeRoot, !onlyWhenMissing);
 }
@@ -267,7 +306,7 @@ Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot) 
 Result<image::Image> buildBaseImage(const BaseImageOptions& options) { return buildWithLock(options, false); }
 
 Result<image::Image> ensureBaseImage(const BaseImageOptions& options) {
-  COCO_ASSIGN(auto existing, loadBaseImage(options.storeRoot));
+  COCO_ASSIGN(auto existing, usableBaseImage(options));
   if (existing) return *existing;
   return buildWithLock(options, true);
 }

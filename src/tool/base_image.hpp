@@ -28,6 +28,10 @@ struct BaseImageOptions {
   // Tried in order; the first that resolves is the base (a registry, then a
   // bootstrap from the host's apt sources where no registry is reachable).
   std::vector<std::string> sources = {"docker.io/library/debian:trixie-slim", "bootstrap:debian:trixie"};
+  // COCO_BASE_IMAGE: a base image published with `coco save` (any reference
+  // image::resolve takes). When set it is pulled and used as it is, instead of
+  // building one; a user without a subuid range cannot bootstrap Debian.
+  std::string published;
   std::string runtimeDir;  // empty: findRuntimeDir()
   SandboxRunner run;       // required
   image::ProgressFn progress;  // empty: image::stderrProgress()
@@ -50,10 +54,12 @@ Result<std::string> findRuntimeDir();
 Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot);
 Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot);
 
-// Builds the base image again from scratch (the source is fetched again too).
+// Builds the base image again from scratch (the source is fetched again too);
+// with `published` set, pulls that image again instead.
 Result<image::Image> buildBaseImage(const BaseImageOptions& options);
 
-// The base image; built first when missing. Concurrent callers wait for one build.
+// The base image; built (or pulled, with `published`) first when missing or
+// when it came from another published image. Concurrent callers wait for one build.
 Result<image::Image> ensureBaseImage(const BaseImageOptions& options);
 
 // KEY=VALUE lines of runtime/env ('#' comments, blank lines skipped).

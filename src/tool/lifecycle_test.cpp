@@ -182,5 +182,91 @@ TEST(BaseImage, MissingIsNotAnErrorAndCreatesNothing) {
   (void)fs::removeTree(tmpl);
 }
 
+// COCO_BASE_IMAGE: a published base image is taken as it is, without a sandbox.
+class PublishedBase : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coco-published-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { (void)fs::removeTree(dir_); }
+
+  // A rootfs tarball; with `versions`, one that `coco rebuild` could have made.
+  std::string tarball(const std::string& name, const std::string& versions) {
+    std::string root = dir_ + "/" + name;
+    EXPECT_TRUE(fs::makeDirs(root + "/etc/coco"));
+    EXPECT_TRUE(fs::writeFileAtomic(root + "/etc/hostname", name + "\n"));
+    if (!versions.empty()) EXPECT_TRUE(fs::writeFileAtomic(root + "/etc/coco/runtime-versions", versions));
+    std::string tar = dir_ + "/" + name + ".tar";
+    EXPECT_EQ(std::system(("tar -C " + root + " -cf " + tar + " .").c_str()), 0);
+    return tar;
+  }
+
+  BaseImageOptions options(const std::string& published) {
+    BaseImageOptions o;
+    o.storeRoot = dir_ + "/store";
+    o.published = published;
+    o.progress = [](const image::ProgressEvent&) {};
+    o.run = [](const engine::RunSpec&) -> Result<int> {
+      ADD_FAILURE() << "a published base image needs no sandbox";
+      return 1;
+    };
+    return o;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(PublishedBase, IsUsedAsItIsAndReplacedWhenAnotherIsNamed) {
+  std::string one = "rootfs:" + tarball("one", "mise=2026.1.0\nnode=v20.19.2\n");
+  auto img = ensureBaseImage(options(one));
+  ASSERT_TRUE(img.ok()) << img.error().describe();
+  ASSERT_EQ(img->layers.size(), 1u);
+  EXPECT_EQ(*fs::readFile(img->layers[0] + "/etc/hostname"), "one\n");
+  EXPECT_EQ(img->workdir, "/workspace");
+  auto info = loadBaseInfo(dir_ + "/store");
+  ASSERT_TRUE(info.ok() && info->has_value());
+  EXPECT_EQ((*info)->from, one);
+  EXPECT_EQ((*info)->versions["mise"], "2026.1.0");
+  EXPECT_EQ((*info)->layer, "sha256:" + img->layers[0].substr(img->layers[0].rfind('/') + 1));
+  // Without COCO_BASE_IMAGE the stored base is used as it is.
+  auto again = ensureBaseImage(options(""));
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->layers, img->layers);
+
+  std::string two = "rootfs:" + tarball("two", "mise=2026.2.0\n");
+  auto next = ensureBaseImage(options(two));
+  ASSERT_TRUE(next.ok()) << next.error().describe();
+  EXPECT_EQ(*fs::readFile(next->layers[0] + "/etc/hostname"), "two\n");
+  EXPECT_EQ((*loadBaseInfo(dir_ + "/store"))->from, two);
+}
+
+TEST_F(PublishedBase, AnImageThatIsNotACocoBaseIsRefusedAndNothingRecorded) {
+  std::string plain = "rootfs:" + tarball("plain", "");
+  auto img = ensureBaseImage(options(plain));
+  ASSERT_FALSE(img.ok());
+  EXPECT_NE(img.error().describe().find(plain + " is not a coco base image"), std::string::npos)
+      << img.error().describe();
+  EXPECT_FALSE(loadBaseImage(dir_ + "/store")->has_value());
+  EXPECT_FALSE(fs::exists(dir_ + "/store/base/info.json"));
+}
+
+TEST_F(PublishedBase, ADirectoryUsedInPlaceIsRefused) {
+  tarball("dir", "mise=1\n");
+  auto img = ensureBaseImage(options("rootfs:" + dir_ + "/dir"));
+  ASSERT_FALSE(img.ok());
+  EXPECT_NE(img.error().describe().find("not kept in coco's image store"), std::string::npos)
+      << img.error().describe();
+  EXPECT_FALSE(loadBaseImage(dir_ + "/store")->has_value());
+}
+
+TEST_F(PublishedBase, AnUnreachableImageFailsNamingIt) {
+  auto img = ensureBaseImage(options("oci:" + dir_ + "/nothing-here"));
+  ASSERT_FALSE(img.ok());
+  EXPECT_NE(img.error().describe().find(dir_ + "/nothing-here"), std::string::npos) << img.error().describe();
+  EXPECT_FALSE(loadBaseImage(dir_ + "/store")->has_value());
+}
+
 }  // namespace
 }  // namespace coco::tool

@@ -111,7 +111,7 @@ class Lifecycle : public ::testing::Test {
         "COCO_STORE=" + store_,
         "COCO_SECRET_CANARY=must-not-leak",
     };
-    for (const char* pass : {"COCO_DEBUG", "TMPDIR", "XDG_RUNTIME_DIR", "COCO_INSTALL_NETWORK"})
+    for (const char* pass : {"COCO_DEBUG", "TMPDIR", "XDG_RUNTIME_DIR", "COCO_INSTALL_NETWORK", "COCO_BASE_IMAGE"})
       if (const char* v = getenv(pass)) e.push_back(std::string(pass) + "=" + v);
     e.insert(e.end(), extra.begin(), extra.end());
     return e;
