@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "coco_config.h"
 #include "config/loader.hpp"
+#include "util/data_dir.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -62,9 +62,8 @@ std::vector<std::string> existingConfigs(const std::string& toolsDir, const std:
 
 std::string bundledStoreDir() {
   if (const char* dir = std::getenv("COCO_STORE_DIR"); dir && *dir) return dir;
-  std::string installed = std::string(COCO_DATADIR) + "/store";
-  if (fs::isDirectory(installed)) return installed;
-  return std::string(COCO_SOURCE_ROOT) + "/store";
+  std::string found = findDataPath("store");
+  return found.empty() ? dataDirs().front() + "/store" : found;
 }
 
 Result<GetResult> get(const std::string& name, const config::Paths& paths, const GetOptions& options) {

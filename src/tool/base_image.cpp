@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "coco_config.h"
 #include "image/digest.hpp"
 #include "image/store.hpp"
 #include "tool/plan.hpp"
+#include "util/data_dir.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -263,9 +263,8 @@ std::vector<std::pair<std::string, std::string>> parseEnvFile(const std::string&
 }
 
 Result<std::string> findRuntimeDir() {
-  for (std::string dir : {std::string(COCO_DATADIR) + "/runtime", std::string(COCO_SOURCE_ROOT) + "/runtime"})
-    if (fs::exists(fs::joinPath(dir, "setup.sh"))) return dir;
-  return Error::withErrno(ENOENT, fmt::format("runtime/setup.sh not found in {} or {}", COCO_DATADIR, COCO_SOURCE_ROOT));
+  if (std::string setup = findDataPath("runtime/setup.sh"); !setup.empty()) return setup.substr(0, setup.rfind('/'));
+  return Error::withErrno(ENOENT, fmt::format("runtime/setup.sh not found in {}", fmt::join(dataDirs(), " or ")));
 }
 
 Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot) {

@@ -47,7 +47,7 @@ struct BaseImageInfo {
   std::map<std::string, std::string> versions;  // mise, node, npm, python3 (from setup.sh)
 };
 
-// COCO_DATADIR/runtime when installed, else COCO_SOURCE_ROOT/runtime.
+// The runtime/ directory of coco's data (util/data_dir.hpp).
 Result<std::string> findRuntimeDir();
 
 // The base image when it is in the store and complete; nullopt otherwise.

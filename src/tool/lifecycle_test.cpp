@@ -197,7 +197,9 @@ class PublishedBase : public ::testing::Test {
     std::string root = dir_ + "/" + name;
     EXPECT_TRUE(fs::makeDirs(root + "/etc/coco"));
     EXPECT_TRUE(fs::writeFileAtomic(root + "/etc/hostname", name + "\n"));
-    if (!versions.empty()) EXPECT_TRUE(fs::writeFileAtomic(root + "/etc/coco/runtime-versions", versions));
+    if (!versions.empty()) {
+      EXPECT_TRUE(fs::writeFileAtomic(root + "/etc/coco/runtime-versions", versions));
+    }
     std::string tar = dir_ + "/" + name + ".tar";
     EXPECT_EQ(std::system(("tar -C " + root + " -cf " + tar + " .").c_str()), 0);
     return tar;

@@ -8,8 +8,8 @@
 #include <climits>
 #include <cstdlib>
 
-#include "coco_config.h"
 #include "config/paths.hpp"
+#include "util/data_dir.hpp"
 #include "util/fs.hpp"
 
 extern char** environ;
@@ -163,11 +163,9 @@ Result<RunContext> contextFromProcess(image::Image image) {
 Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home) {
   if (value == "unconfined") return std::string();
   if (value != "default") return config::expandSource(value, cwd, home);
-  std::string installed = std::string(COCO_DATADIR) + "/" + kDefaultSeccompProfile;
-  if (fs::exists(installed)) return installed;
-  std::string source = std::string(COCO_SOURCE_ROOT) + "/" + kDefaultSeccompProfile;
-  if (fs::exists(source)) return source;
-  return Error::withErrno(ENOENT, fmt::format("default seccomp profile not found ({} or {})", installed, source));
+  if (std::string path = findDataPath(kDefaultSeccompProfile); !path.empty()) return path;
+  return Error::withErrno(ENOENT, fmt::format("default seccomp profile {} not found in {}", kDefaultSeccompProfile,
+                                              fmt::join(dataDirs(), " or ")));
 }
 
 Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vector<std::string>& args,
