@@ -33,6 +33,8 @@ struct CacheMount {
   const char* dst;
 };
 constexpr CacheMount kMiseCache{"mise", "/root/.cache/mise"};
+// In the tool's layer, not a cache mount: see installScript().
+constexpr const char* kNodeCompileCache = "/root/.cache/node-compile-cache";
 constexpr CacheMount kNpmCache{"npm", "/root/.npm"};
 constexpr CacheMount kAptArchives{"apt-archives", "/var/cache/apt/archives"};
 constexpr CacheMount kAptLists{"apt-lists", "/var/lib/apt/lists"};
@@ -253,6 +255,7 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
   auto lsText = fs::readFile(fs::joinPath(r.ioDir, "mise-ls.json"));
   ToolLayer layer{r.layerDir, config.hash, baseId(base), spec,
                   lsText ? installedVersion(*lsText, spec) : "", nowRfc3339(), envText ? miseEnv(*envText) : Env{}};
+  if (fs::exists(fs::joinPath(r.ioDir, "node-compile-cache"))) setVar(layer.env, "NODE_COMPILE_CACHE", kNodeCompileCache);
   COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), r.ioDir));
   COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), r.layerDir + "-work"));
   COCO_TRY(fs::writeFileAtomic(fs::joinPath(buildDir, "record.json"), layerToJson(layer), 0600));
@@ -325,6 +328,16 @@ std::string installScript(const config::ToolConfig& config) {
   // Recorded so a run needs no mise: the PATH and variables it resolved.
   s += "mise env --json > /.coco/mise-env.json\n";
   s += "mise ls --global --json > /.coco/mise-ls.json || true\n";
+  // Node's compile cache, primed by one start of the tool and kept in its
+  // read-only layer: warm runs load compiled code instead of compiling every
+  // module again (a cache in the sandbox's throw-away /tmp, where node puts it
+  // by default, was written anew at every run and never read).
+  std::string program = config.command.substr(0, config.command.find(' '));
+  if (config.tool && !program.empty()) {
+    s += fmt::format("NODE_COMPILE_CACHE={0} timeout 30 mise exec -- {1} --version </dev/null >/dev/null 2>&1 || true\n"
+                     "if [ -n \"$(ls -A {0} 2>/dev/null)\" ]; then echo {0} > /.coco/node-compile-cache; fi\n",
+                     kNodeCompileCache, quote(program));
+  }
   return s;
 }
 

@@ -52,6 +52,20 @@ TEST(InstallScript, QuotesSpecsAndRecordsTheEnvironment) {
   EXPECT_LT(s.find("apt-get update"), s.find("mise use"));
 }
 
+TEST(InstallScript, PrimesNodesCompileCacheByOneStartOfTheTool) {
+  auto c = eslintConfig();
+  c.command = "eslint --cache";
+  std::string s = installScript(c);
+  EXPECT_NE(s.find("NODE_COMPILE_CACHE=/root/.cache/node-compile-cache timeout 30 mise exec -- 'eslint' --version "
+                   "</dev/null"),
+            std::string::npos)
+      << s;
+  EXPECT_LT(s.find("mise use"), s.find("NODE_COMPILE_CACHE"));
+  c.tool.reset();  // a command from the image: nothing installed, nothing primed
+  c.miseDependencies = {"node@22"};
+  EXPECT_EQ(installScript(c).find("NODE_COMPILE_CACHE"), std::string::npos);
+}
+
 TEST(InstallScript, NoAptWithoutAptDependencies) {
   std::string s = installScript(eslintConfig());
   EXPECT_EQ(s.find("apt-get"), std::string::npos);
