@@ -40,6 +40,9 @@ npm_install() { npm install --global --no-fund --no-audit --no-update-notifier "
 if [ -n "$node_package" ]; then
   npm_install "${node_package}@${NODE_VERSION}" "npm@${NPM_VERSION}"
   hash -r
+  # npm copied Debian's builtin npmrc into the new npm; its globalignorefile
+  # setting makes npm 11 warn at every start.
+  sed -i '/^globalignorefile/d' /usr/local/lib/node_modules/npm/npmrc 2>/dev/null || true
   apt-get purge -y --autoremove nodejs npm
   test "$(node --version)" = "v${NODE_VERSION}"
 fi

@@ -97,7 +97,10 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   // The tool's layer (installed on first run) under the image; podman and docker
   // bring the tool in their own image.
   if (isNative(runtime))
-    if (auto st = prepareToolLayer(*spec, *config, *image); !st) return ctx.fail(st.error());
+    if (auto st = prepareToolLayer(*spec, *config, *image); !st) {
+      ctx.fail(st.error());
+      return exitCodeFor(Result<int>(st.error()));  // 130 for an install stopped by Ctrl-C
+    }
   auto status = (*backend)->run(*spec);
   // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
   if (!status) ctx.fail(status.error().wrap(name));

@@ -1,6 +1,9 @@
 // Install-phase sandboxes: the io directory, the CA bundle, the log, and a clean layer afterwards.
 #include "tool/install_sandbox.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -113,7 +116,14 @@ class LogHeartbeat {
  public:
   LogHeartbeat(std::string path, std::string name, image::ProgressFn progress)
       : path_(std::move(path)), name_(std::move(name)), progress_(std::move(progress)) {
-    if (progress_ && !log::debugEnabled()) thread_ = std::thread([this] { loop(); });
+    if (progress_ && !log::debugEnabled()) {
+      // With every signal blocked, so Ctrl-C reaches the thread that forwards it to the sandbox.
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, &old);
+      thread_ = std::thread([this] { loop(); });
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
   }
   ~LogHeartbeat() {
     {
@@ -183,6 +193,11 @@ Result<InstallResult> runInstall(const InstallJob& job) {
     if (::rename(ioLog.c_str(), job.logPath.c_str()) != 0) log::debug("keeping {}: {}", ioLog, std::strerror(errno));
   }
   if (!status) return std::move(status).error().wrap(job.title);
+  // Ctrl-C or a TERM reached the install (coco forwards them): say so, and exit as interrupted.
+  if (*status == 128 + SIGINT || *status == 128 + SIGTERM || *status == 128 + SIGHUP)
+    return Error::make("{} was interrupted ({}); nothing of it was kept, the next run installs again", job.title,
+                       sigabbrev_np(*status - 128))
+        .withExitCode(*status);
   if (*status != 0)
     return Error::make("{} failed (exit status {}); the last lines of {}:{}", job.title, *status, job.logPath,
                        tailOfFile(job.logPath, 15));

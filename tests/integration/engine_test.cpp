@@ -534,6 +534,22 @@ TEST_F(EngineTest, OtherSignalsAreForwarded) {
   EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
 }
 
+// With an allowlist the gateway's threads run in coco: a Ctrl-C sent to coco
+// must still reach the tool. A thread with the signal unblocked takes it and
+// coco dies instead (the install phase's progress thread did that).
+TEST_F(EngineTest, SignalsAreForwardedWhileTheGatewayRuns) {
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  Child c = env_.spawn({"run", "probenet", "signal-wait"});
+  ASSERT_TRUE(waitForOutput(c, "ready\n", 60s)) << c.out << c.err;
+  for (auto [sig, name] : {std::pair{SIGINT, "INT"}, {SIGHUP, "HUP"}, {SIGUSR1, "USR1"}}) {
+    kill(c.pid, sig);
+    EXPECT_TRUE(waitForOutput(c, std::string("got SIG") + name + "\n", 10s))
+        << name << " not forwarded\n" << c.out << c.err;
+  }
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
+}
+
 TEST_F(EngineTest, ZombiesAreReaped) {
   RunResult r = probe({"zombie", "5"});
   EXPECT_EQ(r.exitCode, 0) << describe(r);

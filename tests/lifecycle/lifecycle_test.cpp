@@ -443,4 +443,74 @@ TEST_F(Lifecycle, MaliciousInstallScriptIsContained) {
   fs::remove_all(cacheDir, ec);
 }
 
+// Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) and
+// kill -9 of coco alone, both while the first run installs: no layer is
+// committed, and the next run installs again and works; nothing is left behind.
+TEST_F(Lifecycle, AnInterruptedInstallCommitsNothingAndTheNextRunInstalls) {
+  std::string name = "intr" + std::to_string(getpid());
+  std::string toolDir = store_ + "/tool-layers/" + name;
+  writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+            "{\"tool\": \"npm:typescript\", \"command\": \"tsc\", \"network\": \"none\"}\n");
+  auto committedLayers = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(toolDir, ec))
+      n += e.is_directory() && e.path().filename().string()[0] != '.';
+    return n;
+  };
+  for (int sig : {SIGINT, SIGKILL}) {
+    SCOPED_TRACE(sig == SIGINT ? "SIGINT to the process group" : "SIGKILL to coco");
+    TempDir io("coco-life-intr");
+    std::string errPath = io / "err";
+    std::vector<std::string> e = env();
+    pid_t pid = fork();
+    if (pid == 0) {
+      int err = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int null = open("/dev/null", O_RDWR);
+      if (err < 0 || null < 0 || chdir(project().c_str()) != 0) _exit(124);
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(err, 2);
+      setpgid(0, 0);
+      std::vector<char*> a = {const_cast<char*>(coco_.c_str()), const_cast<char*>("run"),
+                              const_cast<char*>(name.c_str()), const_cast<char*>("--version"), nullptr};
+      std::vector<char*> ev;
+      for (const auto& s : e) ev.push_back(const_cast<char*>(s.c_str()));
+      ev.push_back(nullptr);
+      execve(a[0], a.data(), ev.data());
+      _exit(127);
+    }
+    // Interrupted once the install sandbox is at work (mise fetching typescript).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+    while (!contains(readFile(errPath), "installing " + name) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "the install ended before it could be interrupted:\n"
+                                                 << readFile(errPath);
+    if (sig == SIGINT) kill(-pid, SIGINT);
+    else kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    if (sig == SIGINT) {
+      // coco forwards Ctrl-C to the install, says so and exits as interrupted.
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130) << status << "\n" << readFile(errPath);
+      EXPECT_TRUE(contains(readFile(errPath), "was interrupted (INT); nothing of it was kept")) << readFile(errPath);
+    } else {
+      EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    }
+    EXPECT_EQ(committedLayers(), 0) << "an interrupted install left a layer\n" << readFile(errPath);
+  }
+  Proc next = coco({"run", name, "--version"}, 900);
+  EXPECT_EQ(next.code, 0) << next.err;
+  EXPECT_TRUE(contains(next.err, "coco: installing " + name)) << next.err;
+  EXPECT_TRUE(std::regex_search(next.out, std::regex("^Version [0-9]+\\.[0-9]+"))) << next.out;
+  EXPECT_EQ(committedLayers(), 1);
+  std::vector<std::string> leftovers;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(toolDir, ec))
+    if (e.path().filename().string().rfind(".build-", 0) == 0) leftovers.push_back(e.path().filename());
+  EXPECT_TRUE(leftovers.empty()) << "left by the interrupted installs: " << leftovers.front();
+  fs::remove_all(toolDir, ec);
+}
+
 }  // namespace
