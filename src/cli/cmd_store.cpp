@@ -12,6 +12,7 @@
 #include "config/loader.hpp"
 #include "store/links.hpp"
 #include "store/store.hpp"
+#include "tool/base_image.hpp"
 #include "util/fs.hpp"
 
 namespace coco::cli {
@@ -75,6 +76,9 @@ int cmdList(Context& ctx, const Args& args) {
   for (const auto& t : tools) width = std::max(width, t.size());
   for (const auto& t : tools) ctx.out << fmt::format("{:<{}}  {}\n", t, width, toolStateText(*paths, t));
   if (tools.empty()) ctx.err << "coco: no tools configured in " << paths->toolsDir() << "; try 'coco get eslint'\n";
+  if (auto outdated = tool::baseImageOutdated(""); outdated && *outdated)
+    ctx.err << "coco: the base image was built by another version of coco (runtime/ changed); 'coco rebuild' "
+               "updates it, and tools install again on their next run\n";
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "tool/plan.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
+#include "util/sha256.hpp"
 #include "util/log.hpp"
 
 namespace coco::tool {
@@ -86,7 +88,9 @@ Result<image::Image> resolveSource(const BaseImageOptions& o, bool fetchAgain, s
 
 Result<std::vector<std::pair<std::string, std::string>>> runtimeFiles(const std::string& dir) {
   std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& n : listDir(dir)) {
+  auto names = listDir(dir);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
     if (n == "meson.build" || fs::isDirectory(fs::joinPath(dir, n))) continue;
     COCO_ASSIGN(std::string text, fs::readFile(fs::joinPath(dir, n)));
     files.emplace_back("runtime/" + n, std::move(text));
@@ -132,7 +136,8 @@ std::map<std::string, std::string> readVersions(const std::string& layerDir) {
 }
 
 Status saveInfo(const std::string& root, const BaseImageInfo& info) {
-  nlohmann::json j = {{"from", info.from}, {"layer", info.layer}, {"built", info.built}, {"versions", info.versions}};
+  nlohmann::json j = {{"from", info.from},         {"layer", info.layer},      {"built", info.built},
+                      {"versions", info.versions}, {"runtime", info.runtime}, {"published", info.published}};
   return fs::writeFileAtomic(fs::joinPath(baseDir(root), "info.json"), j.dump(2) + "\n", 0600);
 }
 
@@ -141,14 +146,15 @@ struct Built {
   std::string from;
 };
 
-Status commitBase(const std::string& root, const image::Image& from, const Built& built, const Env& runtimeEnv) {
+Status commitBase(const std::string& root, const image::Image& from, const Built& built, const Env& runtimeEnv,
+                  const std::string& runtime) {
   COCO_ASSIGN(image::Store store, image::Store::open(root));
   COCO_ASSIGN(UniqueFd lock, store.lock());
   image::ImageRecord record;
   record.name = kBaseImageName;
   for (auto it = from.layers.rbegin(); it != from.layers.rend(); ++it) record.layers.push_back(layerDigestOf(*it));
   std::string digest = newLayerDigest(from, kSetupScript);
-  BaseImageInfo info{built.from, digest, image::nowRfc3339(), readVersions(built.layerDir)};
+  BaseImageInfo info{built.from, digest, image::nowRfc3339(), readVersions(built.layerDir), runtime};
   COCO_TRY(store.commitLayer(built.layerDir, digest));
   record.layers.push_back(digest);
   record.env = from.env;
@@ -179,7 +185,9 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
                  o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
                  fmt::format("{} setup", kBaseImageName)};
   auto result = runInstall(job);
-  Status committed = result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv) : Status(result.error());
+  COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
+  Status committed =
+      result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv, runtime) : Status(result.error());
   if (auto st = image::removeTreeAsOwner(image::hostIdMap(), work); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
   COCO_ASSIGN(auto image, loadBaseImage(root));
@@ -210,7 +218,8 @@ Result<image::Image> adoptLocked(const BaseImageOptions& o, const std::string& r
   record.env = from.env;
   record.workdir = from.workdir.empty() ? "/workspace" : from.workdir;
   COCO_TRY(store.saveImage(record));
-  COCO_TRY(saveInfo(root, {o.published, layerDigestOf(from.layers.front()), image::nowRfc3339(), readVersions(*versionsAt)}));
+  COCO_TRY(saveInfo(root, {o.published, layerDigestOf(from.layers.front()), image::nowRfc3339(),
+                           readVersions(*versionsAt), "", true}));
   COCO_ASSIGN(auto image, loadBaseImage(root));
   if (!image) return Error::make("the base image {} was pulled but cannot be loaded", o.published);
   return *image;
@@ -295,11 +304,32 @@ Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot) 
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  BaseImageInfo info{str("from"), str("layer"), str("built"), {}};
+  BaseImageInfo info{str("from"), str("layer"), str("built"), {}, str("runtime"),
+                     j.contains("published") && j["published"].is_boolean() && j["published"].get<bool>()};
   if (j.contains("versions") && j["versions"].is_object())
     for (const auto& [k, v] : j["versions"].items())
       if (v.is_string()) info.versions[k] = v.get<std::string>();
   return std::optional<BaseImageInfo>(std::move(info));
+}
+
+Result<std::string> runtimeHash(const std::string& runtimeDir) {
+  COCO_ASSIGN(auto files, runtimeFiles(runtimeDir));
+  std::string all;
+  for (const auto& [name, text] : files) all += name + '\0' + std::to_string(text.size()) + '\0' + text;
+  return sha256Hex(all);
+}
+
+Result<bool> baseImageOutdated(const std::string& storeRoot, const std::string& runtimeDir) {
+  COCO_ASSIGN(auto info, loadBaseInfo(storeRoot));
+  COCO_ASSIGN(auto image, loadBaseImage(storeRoot));
+  if (!info || !image) return false;  // nothing built yet
+  if (info->published) return false;  // the publisher's business
+  std::string dir = runtimeDir;
+  if (dir.empty()) {
+    COCO_ASSIGN(dir, findRuntimeDir());
+  }
+  COCO_ASSIGN(std::string current, runtimeHash(dir));
+  return info->runtime != current;
 }
 
 Result<image::Image> buildBaseImage(const BaseImageOptions& options) { return buildWithLock(options, false); }

@@ -45,7 +45,17 @@ struct BaseImageInfo {
   std::string layer;                          // digest of the setup layer: tool layers record it
   std::string built;                          // RFC 3339
   std::map<std::string, std::string> versions;  // mise, node, npm, python3 (from setup.sh)
+  std::string runtime = {};                     // runtimeHash() of the runtime/ it was built with
+  bool published = false;                       // pulled from COCO_BASE_IMAGE, not built here
 };
+
+// A digest of the files of runtime/ (setup.sh, env): a base image built with
+// other ones was made by another version of coco.
+Result<std::string> runtimeHash(const std::string& runtimeDir);
+
+// True when the stored base image was built (not pulled) with runtime files
+// other than this coco's: `coco rebuild` would give a different image.
+Result<bool> baseImageOutdated(const std::string& storeRoot, const std::string& runtimeDir = "");
 
 // The runtime/ directory of coco's data (util/data_dir.hpp).
 Result<std::string> findRuntimeDir();

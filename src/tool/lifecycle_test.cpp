@@ -258,6 +258,33 @@ TEST_F(PublishedBase, IsUsedAsItIsAndReplacedWhenAnotherIsNamed) {
   EXPECT_EQ((*loadBaseInfo(dir_ + "/store"))->from, two);
 }
 
+TEST_F(PublishedBase, ABuiltBaseIsOutdatedWhenRuntimeChangesAPulledOneNever) {
+  std::string runtime = dir_ + "/runtime";
+  ASSERT_TRUE(fs::makeDirs(runtime));
+  ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "echo v1\n"));
+  ASSERT_TRUE(fs::writeFileAtomic(runtime + "/env", "MISE_YES=1\n"));
+  BaseImageOptions o = options("");
+  o.sources = {"rootfs:" + tarball("debian", "")};
+  o.runtimeDir = runtime;
+  int runs = 0;
+  o.run = [&](const engine::RunSpec&) -> Result<int> {  // the setup "ran" and changed nothing
+    ++runs;
+    return 0;
+  };
+  auto built = buildBaseImage(o);
+  ASSERT_TRUE(built.ok()) << built.error().describe();
+  EXPECT_EQ(runs, 1);
+  EXPECT_FALSE(*baseImageOutdated(o.storeRoot, runtime));
+  ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "echo v2\n"));
+  EXPECT_TRUE(*baseImageOutdated(o.storeRoot, runtime));
+
+  // The same runtime/ as a pulled base's is beside the point: it is the publisher's.
+  auto pulled = ensureBaseImage(options("rootfs:" + tarball("pub", "mise=1\n")));
+  ASSERT_TRUE(pulled.ok()) << pulled.error().describe();
+  EXPECT_FALSE(*baseImageOutdated(o.storeRoot, runtime));
+  EXPECT_TRUE((*loadBaseInfo(o.storeRoot))->published);
+}
+
 TEST_F(PublishedBase, AnImageThatIsNotACocoBaseIsRefusedAndNothingRecorded) {
   std::string plain = "rootfs:" + tarball("plain", "");
   auto img = ensureBaseImage(options(plain));
