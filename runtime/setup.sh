@@ -57,5 +57,10 @@ mkdir -p /etc/coco
   echo "python3=$(python3 --version | cut -d' ' -f2)"
 } > /etc/coco/runtime-versions
 
+# `mise --version` would ask mise's own server for a newer release, which the
+# install allowlist blocks (a "blocked lookup" notice); an empty entry in its
+# version cache is mise's own "checked recently, learned nothing".
+mkdir -p /root/.cache/mise && : > /root/.cache/mise/latest-version
 mise --version
+rm -rf /root/.cache/mise
 cat /etc/coco/runtime-versions
