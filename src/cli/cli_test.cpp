@@ -11,6 +11,7 @@
 
 #include "cli/context.hpp"
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::cli {
 namespace {
@@ -27,9 +28,8 @@ struct Output {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-cli-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    root_ = tmp_.path();
     home_ = root_ + "/home";
     project_ = home_ + "/project";
     rootfs_ = root_ + "/rootfs";
@@ -49,10 +49,7 @@ class CliTest : public ::testing::Test {
     ::setenv("MY_TOKEN", "s3cr3t-token-value", 1);
     ::setenv("UNRELATED_SECRET", "other-s3cr3t", 1);
   }
-  void TearDown() override {
-    EXPECT_EQ(::chdir(oldCwd_.c_str()), 0);
-    (void)fs::removeTree(root_);
-  }
+  void TearDown() override { EXPECT_EQ(::chdir(oldCwd_.c_str()), 0); }
 
   Output cli(std::vector<std::string> args, std::string argv0 = "coco") {
     args.insert(args.begin(), argv0);
@@ -66,6 +63,7 @@ class CliTest : public ::testing::Test {
     ASSERT_TRUE(fs::writeFileAtomic(toolsDir() + "/" + file, text).ok());
   }
 
+  TempDir tmp_{"coco-cli-test"};
   std::string root_, home_, project_, rootfs_, oldCwd_;
 };
 

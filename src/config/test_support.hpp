@@ -1,4 +1,4 @@
-// Test helpers for config/: a temporary directory and scoped environment variables.
+// Test helpers for config/: a temporary directory (util/temp_dir.hpp) and scoped environment variables.
 #pragma once
 
 #include <stdlib.h>
@@ -7,24 +7,11 @@
 #include <string>
 
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::config::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/coco-config-test-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() { (void)fs::removeTree(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& rel) const { return path_ + "/" + rel; }
-
- private:
-  std::string path_;
-};
+using coco::TempDir;
 
 // Sets (or unsets, with nullopt) a variable for one test and restores it after.
 class ScopedEnv {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::engine {
 namespace {
@@ -11,13 +12,12 @@ namespace {
 class SubIdFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-subid-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
     file_ = dir_ + "/subuid";
   }
-  void TearDown() override { (void)fs::removeTree(dir_); }
   void write(const std::string& text) { ASSERT_TRUE(fs::writeFileAtomic(file_, text).ok()); }
+  TempDir tmp_{"coco-subid"};
   std::string dir_, file_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "coco_config.h"
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::engine {
 namespace {
@@ -14,18 +15,17 @@ namespace {
 class SeccompCache : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-seccomp-cache-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
     setenv("XDG_CACHE_HOME", dir_.c_str(), 1);
   }
-  void TearDown() override { (void)fs::removeTree(dir_); }
   size_t entries() {
     std::error_code ec;
     size_t n = 0;
     for (auto& e : std::filesystem::directory_iterator(dir_ + "/coco/seccomp", ec)) n += e.is_regular_file();
     return n;
   }
+  TempDir tmp_{"coco-seccomp-cache"};
   std::string dir_;
 };
 

@@ -28,6 +28,7 @@
 
 #include "coco_config.h"
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 extern char** environ;
 
@@ -41,24 +42,16 @@ const std::string kDefaultProfile = std::string(COCO_SOURCE_ROOT) + "/seccomp-pr
 // An errno no kernel path returns, so a denial is known to come from the filter.
 constexpr int kMarkErrno = 4000;
 
-class TempDir {
+// A scratch directory with a helper to write files into it.
+class TempDir : public coco::TempDir {
  public:
-  TempDir() {
-    char name[] = "/tmp/coco-seccomp-test-XXXXXX";
-    path_ = ::mkdtemp(name) ? name : "";
-  }
-  ~TempDir() { (void)fs::removeTree(path_); }
-  const std::string& path() const { return path_; }
+  TempDir() : coco::TempDir("coco-seccomp-test") {}
   std::string write(const std::string& name, const std::string& text) const {
-    std::string file = path_ + "/" + name;
+    std::string file = sub(name);
     EXPECT_TRUE(fs::writeFileAtomic(file, text).ok());
     return file;
   }
-
- private:
-  std::string path_;
 };
-
 struct ChildResult {
   int status = 0;
   std::string report;  // what the child wrote: empty when all went well

@@ -7,6 +7,7 @@
 #include "image/registry.hpp"
 #include "image/store.hpp"
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::image {
 namespace {
@@ -91,16 +92,14 @@ TEST(Registry, PlainHttpOnlyForLoopbackOrListed) {
 }
 
 TEST(Registry, CredentialsFromAuthFile) {
-  char tmpl[] = "/tmp/coco-auth-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string file = std::string(tmpl) + "/auth.json";
+  TempDir tmp("coco-auth-test");
+  std::string file = tmp.sub("auth.json");
   ASSERT_TRUE(fs::writeFileAtomic(file, R"({"auths":{"reg.example":{"auth":"dTpw"},
     "https://index.docker.io/v1/":{"auth":"aHViOnA="}}})").ok());
   ::setenv("REGISTRY_AUTH_FILE", file.c_str(), 1);
   EXPECT_EQ(findCredentials("reg.example").value_or(""), "dTpw");
   EXPECT_EQ(findCredentials("docker.io").value_or(""), "aHViOnA=");
   ::unsetenv("REGISTRY_AUTH_FILE");
-  (void)fs::removeTree(tmpl);
 }
 
 TEST(Store, RecordRoundTripAndNames) {

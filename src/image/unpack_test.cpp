@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::image {
 namespace {
@@ -32,16 +33,14 @@ struct Entry {
 class UnpackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-unpack-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    base_ = tmp_.path();
     layer_ = base_ + "/store/layer";
     outside_ = base_ + "/outside";
     ASSERT_TRUE(fs::makeDirs(layer_).ok());
     ASSERT_TRUE(fs::makeDirs(outside_).ok());
     ASSERT_TRUE(fs::writeFileAtomic(outside_ + "/victim", "original").ok());
   }
-  void TearDown() override { (void)fs::removeTree(base_); }
 
   std::string writeTar(const std::vector<Entry>& entries, bool gzip = false) {
     std::string path = base_ + "/layer.tar" + (gzip ? ".gz" : "");
@@ -84,6 +83,7 @@ class UnpackTest : public ::testing::Test {
     EXPECT_FALSE(fs::exists("/evil-coco-test"));
   }
 
+  TempDir tmp_{"coco-unpack-test"};
   std::string base_, layer_, outside_;
 };
 

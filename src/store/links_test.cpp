@@ -8,6 +8,7 @@
 #include <climits>
 
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::store {
 namespace {
@@ -17,15 +18,13 @@ using Action = LinkOutcome::Action;
 class LinksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-links-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    root_ = tmp_.path();
     bin_ = root_ + "/home/.local/bin";
     coco_ = root_ + "/opt/coco";
     ASSERT_TRUE(fs::makeDirs(root_ + "/opt").ok());
     ASSERT_TRUE(fs::writeFileAtomic(coco_, "#!/bin/true\n", 0755).ok());
   }
-  void TearDown() override { (void)fs::removeTree(root_); }
 
   std::string target(const std::string& name) const {
     char buf[PATH_MAX];
@@ -37,6 +36,7 @@ class LinksTest : public ::testing::Test {
     ASSERT_EQ(::symlink(to.c_str(), (bin_ + "/" + name).c_str()), 0);
   }
 
+  TempDir tmp_{"coco-links-test"};
   std::string root_, bin_, coco_;
 };
 

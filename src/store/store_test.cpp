@@ -7,6 +7,7 @@
 #include <string>
 
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::store {
 namespace {
@@ -18,9 +19,8 @@ constexpr const char* kTypoJson = R"({"tool": "npm:eslint", "netwrok": "none"})"
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-store-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    root_ = tmp_.path();
     paths_.home = root_ + "/home";
     paths_.dataHome = paths_.home + "/.local/share";
     paths_.configHome = paths_.home + "/.config";
@@ -28,7 +28,6 @@ class StoreTest : public ::testing::Test {
     storeDir_ = root_ + "/store";
     ASSERT_TRUE(fs::makeDirs(storeDir_).ok());
   }
-  void TearDown() override { (void)fs::removeTree(root_); }
 
   void put(const std::string& dir, const std::string& file, const std::string& text) {
     ASSERT_TRUE(fs::makeDirs(dir).ok());
@@ -38,6 +37,7 @@ class StoreTest : public ::testing::Test {
   GetOptions bundled(bool force = false) const { return {force, "", storeDir_}; }
   GetOptions remote(const std::string& dir) const { return {false, "file://" + dir, storeDir_}; }
 
+  TempDir tmp_{"coco-store-test"};
   std::string root_, storeDir_;
   config::Paths paths_;
 };

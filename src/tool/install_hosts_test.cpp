@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::tool {
 namespace {
@@ -17,15 +18,13 @@ namespace {
 class InstallHostsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-hosts-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
     src_.home = dir_ + "/home";
     src_.etcDir = dir_ + "/etc";
     ASSERT_TRUE(fs::makeDirs(src_.home));
     ASSERT_TRUE(fs::makeDirs(src_.etcDir));
   }
-  void TearDown() override { (void)fs::removeTree(dir_); }
 
   void write(const std::string& rel, const std::string& text) {
     std::string path = dir_ + "/" + rel;
@@ -33,6 +32,7 @@ class InstallHostsTest : public ::testing::Test {
     ASSERT_TRUE(fs::writeFileAtomic(path, text));
   }
 
+  TempDir tmp_{"coco-hosts"};
   std::string dir_;
   HostConfigSource src_;
 };

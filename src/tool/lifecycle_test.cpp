@@ -5,6 +5,7 @@
 
 #include "tool/base_image.hpp"
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::tool {
 namespace {
@@ -27,16 +28,15 @@ image::Image baseImage() {
 class LifecycleStore : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-lifecycle-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    root_ = tmp_.path();
   }
-  void TearDown() override { (void)fs::removeTree(root_); }
   void addLayer(const std::string& name, const std::string& dir, const ToolLayer& layer) {
     std::string d = root_ + "/tool-layers/" + name + "/" + dir;
     ASSERT_TRUE(fs::makeDirs(d + "/layer"));
     ASSERT_TRUE(fs::writeFileAtomic(d + "/record.json", layerToJson(layer)));
   }
+  TempDir tmp_{"coco-lifecycle"};
   std::string root_;
 };
 
@@ -184,27 +184,23 @@ TEST(RuntimeDir, FoundFromTheSourceTree) {
 }
 
 TEST(BaseImage, MissingIsNotAnErrorAndCreatesNothing) {
-  char tmpl[] = "/tmp/coco-base-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  auto img = loadBaseImage(tmpl);
+  TempDir tmp("coco-base");
+  auto img = loadBaseImage(tmp.path());
   ASSERT_TRUE(img.ok()) << img.error().describe();
   EXPECT_FALSE(img->has_value());
-  EXPECT_FALSE(fs::exists(std::string(tmpl) + "/layers"));
-  auto info = loadBaseInfo(tmpl);
+  EXPECT_FALSE(fs::exists(tmp.sub("layers")));
+  auto info = loadBaseInfo(tmp.path());
   ASSERT_TRUE(info.ok());
   EXPECT_FALSE(info->has_value());
-  (void)fs::removeTree(tmpl);
 }
 
 // COCO_BASE_IMAGE: a published base image is taken as it is, without a sandbox.
 class PublishedBase : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-published-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
   }
-  void TearDown() override { (void)fs::removeTree(dir_); }
 
   // A rootfs tarball; with `versions`, one that `coco rebuild` could have made.
   std::string tarball(const std::string& name, const std::string& versions) {
@@ -231,6 +227,7 @@ class PublishedBase : public ::testing::Test {
     return o;
   }
 
+  TempDir tmp_{"coco-published"};
   std::string dir_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "tool/plan.hpp"
 #include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::tool {
 namespace {
@@ -14,9 +15,8 @@ namespace {
 class PlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coco-plan-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    root_ = tmp_.path();
     ctx_.home = root_ + "/home";
     ctx_.cwd = ctx_.home + "/project";
     ASSERT_TRUE(fs::makeDirs(ctx_.cwd).ok());
@@ -30,7 +30,6 @@ class PlanTest : public ::testing::Test {
     // Offline like the store's eslint; networked runs also get the CA bundle (tested below).
     config_.network = config::NetworkMode::None;
   }
-  void TearDown() override { (void)fs::removeTree(root_); }
 
   static const std::string* envValue(const engine::RunSpec& s, const std::string& name) {
     for (const auto& kv : s.env)
@@ -38,6 +37,7 @@ class PlanTest : public ::testing::Test {
     return nullptr;
   }
 
+  TempDir tmp_{"coco-plan-test"};
   std::string root_;
   RunContext ctx_;
   config::ToolConfig config_;
