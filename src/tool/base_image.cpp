@@ -1,7 +1,6 @@
 // Building, recording and loading the base image.
 #include "tool/base_image.hpp"
 
-#include <dirent.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -45,19 +44,9 @@ Result<UniqueFd> lockFile(const std::string& path, const image::ProgressFn& prog
   return fd;
 }
 
-std::vector<std::string> listDir(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (struct dirent* e = ::readdir(d))
-      if (std::string n = e->d_name; n != "." && n != "..") names.push_back(n);
-    ::closedir(d);
-  }
-  return names;
-}
-
 // Work dirs left by a killed build; only called with the base lock held.
 void clearStaleBuilds(const image::IdMap& map, const std::string& buildDir) {
-  for (const auto& n : listDir(buildDir))
+  for (const auto& n : fs::listDir(buildDir))
     if (auto st = image::removeTreeAsOwner(map, fs::joinPath(buildDir, n)); !st)
       log::warn("removing {}: {}", n, st.error().describe());
 }
@@ -88,7 +77,7 @@ Result<image::Image> resolveSource(const BaseImageOptions& o, bool fetchAgain, s
 
 Result<std::vector<std::pair<std::string, std::string>>> runtimeFiles(const std::string& dir) {
   std::vector<std::pair<std::string, std::string>> files;
-  auto names = listDir(dir);
+  auto names = fs::listDir(dir);
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     if (n == "meson.build" || fs::isDirectory(fs::joinPath(dir, n))) continue;

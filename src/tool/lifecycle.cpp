@@ -1,7 +1,6 @@
 // Tool layers: deciding when to install, the install sandbox's script and caches, atomic commit, records.
 #include "tool/lifecycle.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/file.h>
@@ -70,16 +69,6 @@ std::string baseId(const image::Image& base) {
   if (base.layers.empty()) return {};
   const auto& top = base.layers.front();
   return top.substr(top.rfind('/') + 1);
-}
-
-std::vector<std::string> listDir(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (struct dirent* e = ::readdir(d))
-      if (std::string n = e->d_name; n != "." && n != "..") names.push_back(n);
-    ::closedir(d);
-  }
-  return names;
 }
 
 std::optional<ToolLayer> readLayer(const std::string& dir) {
@@ -200,7 +189,7 @@ Result<UniqueFd> lockTool(const std::string& dir, const std::string& name, const
 
 // Build dirs of killed installs; only called with the tool's lock held.
 void clearStale(const std::string& dir) {
-  for (const auto& n : listDir(dir))
+  for (const auto& n : fs::listDir(dir))
     if (n.rfind(".build-", 0) == 0 || n.rfind(".old-", 0) == 0)
       if (auto st = image::removeTreeAsOwner(image::hostIdMap(), fs::joinPath(dir, n)); !st)
         log::warn("removing {}: {}", n, st.error().describe());
@@ -216,7 +205,7 @@ Status commitLayer(const std::string& dir, const std::string& buildDir, const st
     if (errno != ENOENT) return Error::fromErrno("replace {}", final);
     if (::rename(buildDir.c_str(), final.c_str()) != 0) return Error::fromErrno("commit {}", final);
   }
-  for (const auto& n : listDir(dir)) {
+  for (const auto& n : fs::listDir(dir)) {
     std::string path = fs::joinPath(dir, n);
     if (n == hash || n == "lock" || n == "install.log" || !fs::isDirectory(path)) continue;
     if (auto st = image::removeTreeAsOwner(image::hostIdMap(), path); !st) log::warn("{}", st.error().describe());
@@ -350,7 +339,7 @@ Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Ima
   }
   COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
   std::string dir = toolDir(root, config.name);
-  for (const auto& n : listDir(dir)) {
+  for (const auto& n : fs::listDir(dir)) {
     if (n.empty() || n[0] == '.' || n == "lock" || n == "install.log") continue;
     auto layer = readLayer(fs::joinPath(dir, n));
     if (!layer) continue;
@@ -398,10 +387,10 @@ Result<uint64_t> removeToolLayers(const std::string& storeRoot,
   COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
   std::string layers = fs::joinPath(root, kLayersDir);
   uint64_t freed = 0;
-  for (const auto& name : listDir(layers)) {
+  for (const auto& name : fs::listDir(layers)) {
     std::string dir = fs::joinPath(layers, name);
     COCO_ASSIGN(UniqueFd lock, lockTool(dir, name, image::noProgress()));
-    for (const auto& n : listDir(dir)) {
+    for (const auto& n : fs::listDir(dir)) {
       if (n == "lock") continue;
       bool keep = keepCurrent && std::find(current.begin(), current.end(), std::make_pair(name, n)) != current.end();
       if (keep || (keepCurrent && n == "install.log")) continue;
