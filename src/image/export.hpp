@@ -6,6 +6,8 @@
 // devices) become `.wh.NAME` entries and opaque directories get `.wh..wh..opq`,
 // ownership is the ids inside the sandbox's user namespace (the layers are read
 // from inside one, mapped like the engine's), names are written sorted.
+// Extended attributes (file capabilities among them) are not kept; sockets and
+// device nodes, which coco's layers never hold, are left out.
 #pragma once
 
 #include <string>
