@@ -303,7 +303,12 @@ bool needsLayer(const config::ToolConfig& config) {
 std::string installScript(const config::ToolConfig& config) {
   std::string s = "set -eu\ncd /\n";
   if (!config.aptDependencies.empty()) {
-    s += "apt-get update\napt-get install -y --no-install-recommends";
+    // With the single id mapping apt cannot drop to _apt (an unmapped uid): it stays root.
+    s += "apt_opts=\n"
+         "if [ \"$(wc -l < /proc/self/uid_map)\" -eq 1 ] && awk '{exit !($3 == 1)}' /proc/self/uid_map; then\n"
+         "  apt_opts='-o APT::Sandbox::User=root'\n"
+         "fi\n"
+         "apt-get $apt_opts update\napt-get $apt_opts install -y --no-install-recommends";
     for (const auto& p : config.aptDependencies) s += " " + quote(p);
     s += "\n";
   }

@@ -46,10 +46,13 @@ TEST(InstallScript, QuotesSpecsAndRecordsTheEnvironment) {
   c.aptDependencies = {"build-essential", "it's"};
   c.miseDependencies = {"node@22"};
   std::string s = installScript(c);
-  EXPECT_NE(s.find("apt-get install -y --no-install-recommends 'build-essential' 'it'\\''s'\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("apt-get $apt_opts install -y --no-install-recommends 'build-essential' 'it'\\''s'\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("apt_opts='-o APT::Sandbox::User=root'"), std::string::npos) << s;
   EXPECT_NE(s.find("mise use --global 'node@22' 'npm:eslint@9'\n"), std::string::npos) << s;
   EXPECT_NE(s.find("mise env --json > /.coco/mise-env.json"), std::string::npos);
-  EXPECT_LT(s.find("apt-get update"), s.find("mise use"));
+  EXPECT_LT(s.find("apt-get $apt_opts update"), s.find("mise use"));
 }
 
 TEST(InstallScript, PrimesNodesCompileCacheByOneStartOfTheTool) {

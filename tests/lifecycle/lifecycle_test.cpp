@@ -513,4 +513,26 @@ TEST_F(Lifecycle, AnInterruptedInstallCommitsNothingAndTheNextRunInstalls) {
   fs::remove_all(toolDir, ec);
 }
 
+// dependencies.apt: installed with apt from the Debian mirror of the image's own
+// sources into the tool's layer (as either id mapping: with a single one apt
+// cannot drop to _apt), there for the tool and for no other tool.
+TEST_F(Lifecycle, AptDependenciesGoIntoTheToolsLayerOnly) {
+  std::string name = "jqdep" + std::to_string(getpid());
+  writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+            "{\"command\": \"jq\", \"dependencies\": {\"apt\": [\"jq\"]}, \"network\": \"none\"}\n");
+  Proc p = coco({"run", name, "-n", "[1, 2] | add"}, 900);
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_EQ(p.out, "3\n");
+  EXPECT_TRUE(contains(p.err, "coco: installing the dependencies of " + name)) << p.err;
+  Proc warm = coco({"run", name, "-n", "\"warm\""});
+  EXPECT_EQ(warm.out, "\"warm\"\n");
+  EXPECT_EQ(warm.err, "");
+
+  writeFile(home_.path() + "/data/coco/tools/basesh.json", "{\"command\": \"sh\", \"network\": \"none\"}\n");
+  Proc other = coco({"run", "basesh", "-c", "command -v jq || echo no-jq"}, 120);
+  EXPECT_EQ(other.out, "no-jq\n") << other.err;
+  std::error_code ec;
+  fs::remove_all(store_ + "/tool-layers/" + name, ec);
+}
+
 }  // namespace
