@@ -198,9 +198,15 @@ Result<InstallResult> runInstall(const InstallJob& job) {
     return Error::make("{} was interrupted ({}); nothing of it was kept, the next run installs again", job.title,
                        sigabbrev_np(*status - 128))
         .withExitCode(*status);
-  if (*status != 0)
-    return Error::make("{} failed (exit status {}); the last lines of {}:{}", job.title, *status, job.logPath,
-                       tailOfFile(job.logPath, 15));
+  if (*status != 0) {
+    std::string tail = tailOfFile(job.logPath, 15);
+    bool full = tail.find("ENOSPC") != std::string::npos || tail.find("No space left") != std::string::npos ||
+                tail.find("no space left") != std::string::npos;
+    return Error::make("{} failed (exit status {}{}); the last lines of {}:{}", job.title, *status,
+                       full ? fmt::format("; out of disk space in {}", job.workDir.substr(0, job.workDir.rfind('/')))
+                            : std::string(),
+                       job.logPath, tail);
+  }
   removeMountTarget(r.layerDir, kIoDir);
   for (const auto& m : job.mounts) removeMountTarget(r.layerDir, m.dst);
   return r;
