@@ -199,9 +199,15 @@ std::string hostOfUrl(std::string_view url) {
 
 Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
   if (src.command) {
-    // --logs-max=0: a lookup must not leave npm debug logs in the user's home.
-    if (auto out = src.command({"npm", "config", "get", "registry", "--logs-max=0"}); out && isHttpUrl(*out))
-      return *out;
+    // A lookup leaves nothing in the user's home: no debug logs (--logs-max=0),
+    // and a throw-away cache directory, which npm creates even to read a setting.
+    std::vector<std::string> argv = {"npm", "config", "get", "registry", "--logs-max=0"};
+    char tmpl[] = "/tmp/coco-npm-XXXXXX";
+    std::string cache = ::mkdtemp(tmpl) ? tmpl : "";
+    if (!cache.empty()) argv.push_back("--cache=" + cache);
+    auto out = src.command(argv);
+    if (!cache.empty()) (void)fs::removeTree(cache);
+    if (out && isHttpUrl(*out)) return *out;
   }
   for (const char* name : {"npm_config_registry", "NPM_CONFIG_REGISTRY"})
     if (const auto* v = envVar(src, name)) return *v;

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "util/fs.hpp"
@@ -123,7 +124,10 @@ TEST_F(InstallHostsTest, AptOpaqueDirectoryHidesLowerFiles) {
 
 TEST_F(InstallHostsTest, NpmRegistryFromTheCommandFirst) {
   src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
-    if (argv == std::vector<std::string>{"npm", "config", "get", "registry", "--logs-max=0"}) return "https://npm.example.test/";
+    std::vector<std::string> lookup = {"npm", "config", "get", "registry", "--logs-max=0"};
+    if (argv.size() == 6 && std::equal(lookup.begin(), lookup.end(), argv.begin()) &&
+        argv[5].rfind("--cache=/tmp/coco-npm-", 0) == 0 && fs::isDirectory(argv[5].substr(8)))
+      return "https://npm.example.test/";
     return std::nullopt;
   };
   src_.env["NPM_CONFIG_REGISTRY"] = "https://env.example.test/";

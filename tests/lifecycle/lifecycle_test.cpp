@@ -505,6 +505,8 @@ TEST_F(Lifecycle, AnInterruptedInstallCommitsNothingAndTheNextRunInstalls) {
   EXPECT_TRUE(contains(next.err, "coco: installing " + name)) << next.err;
   EXPECT_TRUE(std::regex_search(next.out, std::regex("^Version [0-9]+\\.[0-9]+"))) << next.out;
   EXPECT_EQ(committedLayers(), 1);
+  // coco asked the host's npm for its registry; that left nothing in the home.
+  EXPECT_FALSE(fs::exists(home_.path() + "/.npm"));
   std::vector<std::string> leftovers;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(toolDir, ec))
