@@ -114,6 +114,19 @@ TEST_F(CliTest, PruneRemovesCachesAndOutdatedToolLayers) {
   EXPECT_EQ(cli({"rebuild", "extra"}).code, 125);
 }
 
+TEST_F(CliTest, SaveRefusesBadInputAndWritesNothing) {
+  auto noBase = cli({"save", "-o", root_ + "/out"});
+  EXPECT_EQ(noBase.code, 125);
+  EXPECT_NE(noBase.err.find("there is no base image to save"), std::string::npos) << noBase.err;
+  auto badTag = cli({"save", "-t", ".bad", "-o", root_ + "/out", "some/image"});
+  EXPECT_EQ(badTag.code, 125);
+  EXPECT_NE(badTag.err.find("bad tag '.bad'"), std::string::npos) << badTag.err;
+  auto missing = cli({"save", "-o", root_ + "/out", "some/image"});
+  EXPECT_EQ(missing.code, 125);
+  EXPECT_NE(missing.err.find("no image 'some/image'"), std::string::npos) << missing.err;
+  for (const auto& n : fs::listDir(root_)) EXPECT_NE(n.rfind("out", 0), 0u) << "written: " << n;
+}
+
 TEST_F(CliTest, RunUnknownToolIs125WithHint) {
   auto o = cli({"run", "nosuchtool"});
   EXPECT_EQ(o.code, 125);

@@ -57,7 +57,9 @@ Result<Channels> openChannels(bool tty, bool net) {
 }
 
 // Blocks the forwarded signals for the parent's lifetime in run() and reads them
-// from a signalfd; the old mask comes back on destruction.
+// from a signalfd; the old mask comes back on destruction. Threads started
+// after it (the gateway's) inherit the mask; a thread started before run()
+// must block them itself, or it takes a Ctrl-C and coco dies of it.
 class SignalRouter {
  public:
   SignalRouter() {

@@ -311,8 +311,13 @@ Result<ImageRecord> findRecord(const Store& store, const std::string& name) {
 
 }  // namespace
 
-Status exportOciLayout(const std::string& name, const std::string& dir, const ExportOptions& options) {
+Status exportOciLayout(const std::string& name, const std::string& dirGiven, const ExportOptions& options) {
+  std::string dir = dirGiven;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();  // "out/" names the directory out
   ExportOptions o = options;
+  if (!isValidTag(o.tag))
+    return Error::withErrno(EINVAL, fmt::format("bad tag '{}': up to 128 letters, digits, '_', '.' and '-', not "
+                                                "starting with '.' or '-'", o.tag));
   if (!o.progress) o.progress = stderrProgress();
   std::string root = o.storeRoot;
   if (root.empty()) {

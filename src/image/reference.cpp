@@ -34,15 +34,6 @@ bool validComponent(std::string_view c) {
   return true;
 }
 
-bool validTag(std::string_view tag) {
-  if (tag.empty() || tag.size() > 128) return false;
-  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  if (!word(tag.front())) return false;
-  for (char c : tag)
-    if (!word(c) && c != '.' && c != '-') return false;
-  return true;
-}
-
 // "host", "host:port", "[v6]:port", "localhost": what may precede the first '/'.
 bool looksLikeRegistry(std::string_view first) {
   return first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
@@ -73,7 +64,7 @@ Result<Reference> parseRegistry(std::string_view original, std::string_view text
   if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
     ref.tag = std::string(name.substr(colon + 1));
     name = name.substr(0, colon);
-    if (!validTag(ref.tag)) return Error::make("image {}: bad tag '{}'", original, ref.tag);
+    if (!isValidTag(ref.tag)) return Error::make("image {}: bad tag '{}'", original, ref.tag);
   }
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
   auto first = name.find('/');
@@ -146,7 +137,7 @@ Result<Reference> parseBootstrap(std::string_view text, std::string_view rest) {
     return Error::make("image {}: bootstrap: wants debian:SUITE (e.g. bootstrap:debian:trixie)", text);
   ref.distro = "debian";
   ref.suite = std::string(rest.substr(colon + 1));
-  if (!validTag(ref.suite)) return Error::make("image {}: bad suite '{}'", text, ref.suite);
+  if (!isValidTag(ref.suite)) return Error::make("image {}: bad suite '{}'", text, ref.suite);
   return ref;
 }
 
@@ -198,6 +189,15 @@ std::string Reference::canonical() const {
 
 std::string Reference::apiHost() const {
   return registry == kDockerHub ? "registry-1.docker.io" : registry;
+}
+
+bool isValidTag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 128) return false;
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  if (!word(tag.front())) return false;
+  for (char c : tag)
+    if (!word(c) && c != '.' && c != '-') return false;
+  return true;
 }
 
 }  // namespace coco::image

@@ -44,6 +44,9 @@ struct Reference {
 
 Result<Reference> parseReference(std::string_view text);
 
+// A tag as registries take it: up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'.
+bool isValidTag(std::string_view tag);
+
 // True for "sha256:" followed by 64 lowercase hex digits.
 bool isSha256Digest(std::string_view digest);
 

@@ -2,7 +2,6 @@
 #include "net/thread.hpp"
 
 #include <pthread.h>
-#include <signal.h>
 
 #include <memory>
 
@@ -23,14 +22,7 @@ Status create(pthread_t& handle, std::function<void()> fn, bool detached) {
   if (detached) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   // Relays and DNS workers need little stack; 256 KiB keeps many connections cheap.
   pthread_attr_setstacksize(&attr, 256 * 1024);
-  // Born with every signal blocked: a process signal (Ctrl-C) must reach the
-  // thread that forwards it to the sandbox (engine::run reads them from a
-  // signalfd), not kill coco from a relay thread that does not block it.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
   int rc = pthread_create(&handle, &attr, trampoline, boxed);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     delete boxed;

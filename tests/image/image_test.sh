@@ -114,6 +114,7 @@ rm -f "$T/store2"/images/* && COCO_STORE="$T/store2" "$TOOL" prune >/dev/null 2>
 if "$TOOL" save "$REG/coco/busy:v1" "$T/saved" 2>"$T/save2.err"; then fail "save refuses an existing directory"; else
   check "save refuses an existing directory, naming it" grep -q "$T/saved already exists" "$T/save2.err"
 fi
+check "save to DIR/ makes DIR" bash -c "'$TOOL' save '$REG/coco/busy:v1' '$T/saved4/' 2>/dev/null && test -f '$T/saved4/index.json'"
 if "$TOOL" save "$REG/coco/nothere:v1" "$T/saved3" 2>"$T/save3.err"; then fail "save of an unknown image"; else
   check "save of an unknown image names it, writes nothing" bash -c "grep -q 'no image' '$T/save3.err' && ! ls -d '$T'/saved3* 2>/dev/null"
 fi

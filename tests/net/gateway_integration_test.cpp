@@ -42,6 +42,18 @@ constexpr const char* kSandboxEchoPort = "8080";
 
 std::string errnoName(int err) { return err == 0 ? "ok" : std::string(strerrorname_np(err)); }
 
+// Connects, sends `payload`, half-closes, and returns what came back.
+std::string exchange(int fd, const sockaddr* sa, socklen_t len, const std::string& payload) {
+  if (::connect(fd, sa, len) < 0) return "connect:" + errnoName(errno);
+  ::send(fd, payload.data(), payload.size(), MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  std::string got;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+  return got;
+}
+
 // Sends `payload`, half-closes, and returns what came back ("" when refused).
 std::string echoThrough(in_addr_t addr, uint16_t port, const std::string& payload) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -50,14 +62,7 @@ std::string echoThrough(in_addr_t addr, uint16_t port, const std::string& payloa
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = addr;
   sa.sin_port = htons(port);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return "connect:" + errnoName(errno);
-  ::send(fd.get(), payload.data(), payload.size(), MSG_NOSIGNAL);
-  ::shutdown(fd.get(), SHUT_WR);
-  std::string got;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::recv(fd.get(), buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
-  return got;
+  return exchange(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa, payload);
 }
 
 // One raw DNS query over UDP to server:port; "rcode:N addrs:a,b" or an error.
@@ -166,14 +171,7 @@ std::string echoThroughMapped(in_addr_t addr, uint16_t port, const std::string& 
   sa.sin6_addr.s6_addr[10] = 0xff;
   sa.sin6_addr.s6_addr[11] = 0xff;
   std::memcpy(&sa.sin6_addr.s6_addr[12], &addr, 4);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return "connect:" + errnoName(errno);
-  ::send(fd.get(), payload.data(), payload.size(), MSG_NOSIGNAL);
-  ::shutdown(fd.get(), SHUT_WR);
-  std::string got;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::recv(fd.get(), buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
-  return got;
+  return exchange(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa, payload);
 }
 
 struct ChildResult {
