@@ -2,7 +2,8 @@
 """tests/run-all's helper: runs the 'integration' suites as a given user and sums all results.
 
   suites.py integration BUILD USER MODE RESULTS_DIR WORK_DIR [EXTRA_ENV=VALUE...]
-      Runs every test of suite 'integration' (from `meson introspect --tests`)
+      Runs every test of suite 'integration' (from `meson introspect --tests`;
+      COCO_TEST_ONLY=NAME,... narrows to those tests, GTEST_FILTER is passed on)
       as USER via runuser, with a clean environment plus the test's own env,
       COCO_TEST_IDMAP=MODE and EXTRA_ENV; gtest tests write XML to RESULTS_DIR,
       other protocols are judged by exit code (77 = skipped).
@@ -45,8 +46,14 @@ def write_record(results, name, outcome, message):
     ET.ElementTree(root).write(Path(results) / f"{name}.junit.xml")
 
 
+def selected(test):
+    """COCO_TEST_ONLY=NAME[,NAME...] (meson test names) narrows a developer's run."""
+    only = [n for n in os.environ.get("COCO_TEST_ONLY", "").split(",") if n]
+    return not only or test["name"] in only
+
+
 def run_integration(build, user, mode, results, workdir, extra):
-    tests = [t for t in introspect(build) if is_integration(t)]
+    tests = [t for t in introspect(build) if is_integration(t) and selected(t)]
     if not tests:
         print("suites.py: no test registered in suite 'integration'", file=sys.stderr)
     pw_home = subprocess.run(["getent", "passwd", user], capture_output=True, text=True,
@@ -69,6 +76,8 @@ def run_integration(build, user, mode, results, workdir, extra):
         if test.get("protocol") == "gtest":
             cmd += [f"--gtest_output=xml:{xml}"]
             env["GTEST_BRIEF"] = "1"  # failures in full, passes as one count
+            if os.environ.get("GTEST_FILTER"):
+                env["GTEST_FILTER"] = os.environ["GTEST_FILTER"]
         argv = ["runuser", "-u", user, "--", "env", "-i"] + [f"{k}={v}" for k, v in env.items()] + cmd
         timeout = test.get("timeout") or 30  # meson's own limit for the test
         print(f"=== {test['name']} as {user} (id map: {mode})", flush=True)
