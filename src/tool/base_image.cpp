@@ -45,7 +45,7 @@ Result<UniqueFd> lockFile(const std::string& path, const image::ProgressFn& prog
 }
 
 // Work dirs left by a killed build; only called with the base lock held.
-void clearStaleBuilds(const image::IdMap& map, const std::string& buildDir) {
+void clearStaleBuilds(const engine::IdMapPlan& map, const std::string& buildDir) {
   for (const auto& n : fs::listDir(buildDir))
     if (auto st = image::removeTreeAsOwner(map, fs::joinPath(buildDir, n)); !st)
       log::warn("removing {}: {}", n, st.error().describe());
@@ -177,7 +177,7 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
   COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
   Status committed =
       result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv, runtime) : Status(result.error());
-  if (auto st = image::removeTreeAsOwner(image::hostIdMap(), work); !st) log::warn("{}", st.error().describe());
+  if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), work); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
   COCO_ASSIGN(auto image, loadBaseImage(root));
   if (!image) return Error::make("the base image was built but cannot be loaded");
@@ -241,7 +241,7 @@ Result<image::Image> buildWithLock(const BaseImageOptions& options, bool onlyWhe
     if (existing) return *existing;
   }
   if (!o.published.empty()) return adoptLocked(o, o.storeRoot, !onlyWhenMissing);
-  clearStaleBuilds(image::hostIdMap(), fs::joinPath(baseDir(o.storeRoot), "build"));
+  clearStaleBuilds(engine::planIdMaps(), fs::joinPath(baseDir(o.storeRoot), "build"));
   return buildLocked(o, o.storeRoot, !onlyWhenMissing);
 }
 
