@@ -12,6 +12,7 @@
 
 #include "image/digest.hpp"
 #include "image/store.hpp"
+#include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
@@ -172,7 +173,7 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
   InstallJob job{fmt::format("building the base image on {} (node, npm, python3, git, mise)", used),
                  from.layers, work, kSetupScript, files, setupEnv(from, hosts), {}, o.network, hosts.hosts,
                  o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
-                 fmt::format("{} setup", kBaseImageName)};
+                 fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env)};
   auto result = runInstall(job);
   COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
   Status committed =
