@@ -1,4 +1,4 @@
-// Id maps for the sandbox's user namespace.
+// Id maps for user namespaces: the plan (which mapping this user gets) and writing it.
 #include "engine/idmap.hpp"
 
 #include <fcntl.h>
@@ -8,9 +8,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <string_view>
-#include <vector>
 
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -22,21 +19,37 @@ namespace coco::engine {
 
 namespace {
 
-constexpr unsigned long kRangeSize = 65536;
+// Digits only (no sign, no blanks), below 2^32: the kernel's ids are 32-bit.
+std::optional<unsigned long> parseId(std::string_view text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  unsigned long value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (value > UINT32_MAX) return std::nullopt;
+  return value;
+}
 
-std::string findHelper(const char* name) {
-  for (const char* dir : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/local/bin/"}) {
-    std::string path = std::string(dir) + name;
+std::string findHelper(const std::vector<std::string>& dirs, const char* name) {
+  for (const auto& dir : dirs) {
+    std::string path = fs::joinPath(dir, name);
     if (::access(path.c_str(), X_OK) == 0) return path;
   }
   return {};
 }
 
-std::string userName(uid_t uid) {
+std::string nameOfUser(uid_t uid) {
   struct passwd pw, *out = nullptr;
   char buf[4096];
   if (::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out) return pw.pw_name;
   return {};
+}
+
+std::optional<SubIdRange> rangeInFile(const std::string& path, const IdMapHost& host) {
+  auto text = fs::readFile(path);
+  if (!text) return std::nullopt;
+  return findSubIdRange(*text, host.userName, host.uid);
 }
 
 Result<pid_t> spawnHelper(const std::string& helper, pid_t pid, unsigned long id, const SubIdRange& range) {
@@ -74,74 +87,80 @@ Status writeProcFile(pid_t pid, const char* name, const std::string& text) {
   return {};
 }
 
-Status writeSingleMaps(pid_t pid, const IdMapPlan& plan) {
+Status writeSingleUidMap(pid_t pid, const IdMapPlan& plan) {
+  return writeProcFile(pid, "uid_map", fmt::format("0 {} 1\n", plan.uid));
+}
+
+Status writeSingleGidMap(pid_t pid, const IdMapPlan& plan) {
   COCO_TRY(writeProcFile(pid, "setgroups", "deny"));
-  COCO_TRY(writeProcFile(pid, "uid_map", fmt::format("0 {} 1\n", plan.uid)));
-  COCO_TRY(writeProcFile(pid, "gid_map", fmt::format("0 {} 1\n", plan.gid)));
-  return {};
+  return writeProcFile(pid, "gid_map", fmt::format("0 {} 1\n", plan.gid));
 }
 
 }  // namespace
 
-std::optional<SubIdRange> findSubIdRange(const std::string& file, const std::string& user, unsigned long id) {
-  std::ifstream in(file);
-  std::string line;
-  std::string idText = std::to_string(id);
-  while (std::getline(in, line)) {
-    auto a = line.find(':');
-    auto b = line.find(':', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    std::string who = line.substr(0, a);
-    if (who != idText && (user.empty() || who != user)) continue;
-    char* end = nullptr;
-    unsigned long start = std::strtoul(line.c_str() + a + 1, &end, 10);
-    if (end != line.c_str() + b) continue;
-    unsigned long count = std::strtoul(line.c_str() + b + 1, &end, 10);
-    if (*end != '\0' || count == 0) continue;
-    return SubIdRange{start, std::min(count, kRangeSize)};
+std::optional<SubIdRange> findSubIdRange(std::string_view text, const std::string& user, uid_t uid) {
+  std::string uidText = std::to_string(uid);
+  while (!text.empty()) {
+    std::string_view line = text.substr(0, text.find('\n'));
+    text.remove_prefix(std::min(text.size(), line.size() + 1));
+    size_t a = line.find(':');
+    size_t b = a == std::string_view::npos ? a : line.find(':', a + 1);
+    if (b == std::string_view::npos) continue;
+    std::string_view owner = line.substr(0, a);
+    if (owner != uidText && (user.empty() || owner != user)) continue;
+    auto start = parseId(line.substr(a + 1, b - a - 1));
+    auto count = parseId(line.substr(b + 1));
+    // The last id mapped, start + 65535, must stay below (uid_t)-1.
+    if (!start || !count || *count < kSubIdCount || *start > UINT32_MAX - kSubIdCount) continue;
+    return SubIdRange{*start, kSubIdCount};
   }
   return std::nullopt;
 }
 
-IdMapPlan planIdMaps() {
+IdMapHost IdMapHost::current() {
+  IdMapHost host;
+  host.uid = ::getuid();
+  host.gid = ::getgid();
+  host.userName = nameOfUser(host.uid);
+  const char* mode = std::getenv("COCO_USERNS");
+  host.forceSingle = mode && std::string_view(mode) == "single";
+  return host;
+}
+
+IdMapPlan planIdMaps(const IdMapHost& host) {
   IdMapPlan plan;
-  plan.uid = ::getuid();
-  plan.gid = ::getgid();
-  // The same switch the image unpacker honours, so layer ownership and the
-  // sandbox's mapping always agree.
-  if (const char* mode = std::getenv("COCO_USERNS"); mode && std::string_view(mode) == "single") return plan;
-  plan.newuidmap = findHelper("newuidmap");
-  plan.newgidmap = findHelper("newgidmap");
+  plan.uid = host.uid;
+  plan.gid = host.gid;
+  if (host.forceSingle) return plan;
+  plan.newuidmap = findHelper(host.helperDirs, "newuidmap");
+  plan.newgidmap = findHelper(host.helperDirs, "newgidmap");
   if (plan.newuidmap.empty() || plan.newgidmap.empty()) return plan;
-  std::string name = userName(plan.uid);
-  auto uids = findSubIdRange("/etc/subuid", name, plan.uid);
-  auto gids = findSubIdRange("/etc/subgid", name, plan.uid);
+  auto uids = rangeInFile(fs::joinPath(host.etcDir, "subuid"), host);
+  auto gids = rangeInFile(fs::joinPath(host.etcDir, "subgid"), host);
   if (!uids || !gids) return plan;
   plan.uids = *uids;
   plan.gids = *gids;
-  plan.useHelpers = true;
+  plan.subordinate = true;
   return plan;
 }
 
+IdMapPlan planIdMaps() { return planIdMaps(IdMapHost::current()); }
+
 Result<bool> writeIdMaps(pid_t pid, const IdMapPlan& plan) {
-  if (plan.useHelpers) {
-    // Both helpers at once: each is a setuid exec, a large share of start-up.
-    auto uidHelper = spawnHelper(plan.newuidmap, pid, plan.uid, plan.uids);
-    auto gidHelper = spawnHelper(plan.newgidmap, pid, plan.gid, plan.gids);
-    auto uid = waitHelper(plan.newuidmap, std::move(uidHelper));
-    auto gid = waitHelper(plan.newgidmap, std::move(gidHelper));
-    if (uid && gid) return true;
-    log::debug("subordinate id mapping failed ({}); using the single mapping",
-               (uid ? gid : uid).error().message());
-    // Whichever map is still unwritten takes the single mapping.
-    if (!uid) COCO_TRY(writeProcFile(pid, "uid_map", fmt::format("0 {} 1\n", plan.uid)));
-    if (!gid) {
-      COCO_TRY(writeProcFile(pid, "setgroups", "deny"));
-      COCO_TRY(writeProcFile(pid, "gid_map", fmt::format("0 {} 1\n", plan.gid)));
-    }
+  if (!plan.subordinate) {
+    COCO_TRY(writeSingleUidMap(pid, plan));
+    COCO_TRY(writeSingleGidMap(pid, plan));
     return false;
   }
-  COCO_TRY(writeSingleMaps(pid, plan));
+  // Both helpers at once: each is a setuid exec, a large share of start-up.
+  auto uidHelper = spawnHelper(plan.newuidmap, pid, plan.uid, plan.uids);
+  auto gidHelper = spawnHelper(plan.newgidmap, pid, plan.gid, plan.gids);
+  auto uid = waitHelper(plan.newuidmap, std::move(uidHelper));
+  auto gid = waitHelper(plan.newgidmap, std::move(gidHelper));
+  if (uid && gid) return true;
+  log::debug("subordinate id mapping failed ({}); using the single mapping", (uid ? gid : uid).error().message());
+  if (!uid) COCO_TRY(writeSingleUidMap(pid, plan));
+  if (!gid) COCO_TRY(writeSingleGidMap(pid, plan));
   return false;
 }
 

@@ -1,37 +1,67 @@
-// User namespace id maps: 0 -> the user and 1..65536 -> the subuid/subgid range
-// through newuidmap/newgidmap when there is one; 0 -> the user alone otherwise.
+// User-namespace id maps, one set of rules for the sandbox and the image unpacker:
+// 0 -> the user and 1..65536 -> a subordinate range, or 0 -> the user alone.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "util/result.hpp"
 
 namespace coco::engine {
+
+// The subordinate mapping covers ids 1..kSubIdCount inside. A shorter range is
+// not used: images own files by any id up to 65534 (nobody), which a short
+// range could not map, so the unpacker would have to squash them while the
+// sandbox maps the rest; with the single mapping both treat every file as 0's.
+inline constexpr uint32_t kSubIdCount = 65536;
 
 struct SubIdRange {
   unsigned long start = 0;
   unsigned long count = 0;
 };
 
-// Finds the first range for the user (by name or numeric id) in an
-// /etc/subuid-format file.
-std::optional<SubIdRange> findSubIdRange(const std::string& file, const std::string& user, unsigned long id);
+// The user's first range of at least kSubIdCount ids in an /etc/subuid or
+// /etc/subgid text (lines "owner:start:count"), owned by the user's name or by
+// the uid as a number: newuidmap and newgidmap both check the calling user's
+// name and uid, so the gid plays no part. The result's count is kSubIdCount.
+std::optional<SubIdRange> findSubIdRange(std::string_view text, const std::string& user, uid_t uid);
 
 struct IdMapPlan {
-  bool useHelpers = false;  // newuidmap/newgidmap with the ranges below
-  SubIdRange uids, gids;
-  std::string newuidmap, newgidmap;
   uid_t uid = 0;
   gid_t gid = 0;
+  bool subordinate = false;  // with newuidmap/newgidmap and the ranges below
+  SubIdRange uids, gids;
+  std::string newuidmap, newgidmap;
+  // The highest id inside the namespace that maps to a host id.
+  uint32_t maxId() const { return subordinate ? kSubIdCount : 0; }
 };
 
+// What planning looks at: current() reads this process's, tests give fixtures.
+struct IdMapHost {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string userName;     // empty when the uid has no passwd entry
+  bool forceSingle = false;  // COCO_USERNS=single
+  std::string etcDir = "/etc";
+  // Fixed directories, never PATH: the helpers are setuid and write our maps.
+  std::vector<std::string> helperDirs = {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"};
+
+  static IdMapHost current();
+};
+
+// Subordinate when both helpers exist and /etc/subuid and /etc/subgid each give
+// the user a range of kSubIdCount ids; single otherwise.
+IdMapPlan planIdMaps(const IdMapHost& host);
 IdMapPlan planIdMaps();
 
-// Writes the maps of the child `pid`. Returns whether the helpers were used
-// (false: the single mapping, with setgroups denied).
+// Writes the maps of `pid`, a child in a new user namespace waiting for them.
+// When a helper fails, whatever it left unwritten gets the single mapping
+// (setgroups denied). Returns whether the subordinate mapping is in place.
 Result<bool> writeIdMaps(pid_t pid, const IdMapPlan& plan);
 
 }  // namespace coco::engine

@@ -241,7 +241,12 @@ Result<SeccompProgram> compile(const SeccompProfile& profile, const SeccompHost&
 Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options) {
   auto text = fs::readFile(path);
   if (!text) return std::move(text).error().wrap("reading seccomp profile");
-  COCO_ASSIGN(SeccompProfile profile, parseProfile(*text, path));
+  return compileProfileText(*text, path, options);
+}
+
+Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path,
+                                          const SeccompOptions& options) {
+  COCO_ASSIGN(SeccompProfile profile, parseProfile(text, path));
   auto program = compile(profile, currentHost(options.capabilities));
   if (!program) return std::move(program).error().wrap(fmt::format("seccomp profile {}", path));
   return program;

@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.hpp"
@@ -41,6 +42,9 @@ inline constexpr int kSeccompCompilerRevision = 2;
 // For SCMP_CMP_MASKED_EQ, "value" is the mask and "valueTwo" the datum, as in
 // runc and crun.
 Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options = {});
+// The same for a profile already read; `path` only names it in errors.
+Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path,
+                                          const SeccompOptions& options = {});
 
 // Installs `prog` on the calling thread: async-signal-safe, no allocation, for
 // the code between clone and execve. no_new_privs must already be set (or

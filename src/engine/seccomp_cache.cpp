@@ -53,13 +53,16 @@ std::optional<SeccompProgram> load(const std::string& file, const std::string& h
 }  // namespace
 
 Result<SeccompProgram> compileProfileCached(const std::string& path) {
-  COCO_ASSIGN(std::string profile, fs::readFile(path));
+  // Read once: the bytes that make the key are the bytes compiled.
+  auto read = fs::readFile(path);
+  if (!read) return std::move(read).error().wrap("reading seccomp profile");
+  const std::string& profile = *read;
   std::string dir = cacheDir();
   std::string header = entryHeader(profile);
   std::string file = fmt::format("{}/{:016x}.bpf", dir, fnv1a(header));
   if (!dir.empty())
     if (auto cached = load(file, header)) return std::move(*cached);
-  COCO_ASSIGN(SeccompProgram program, compileProfile(path));
+  COCO_ASSIGN(SeccompProgram program, compileProfileText(profile, path));
   if (!dir.empty() && fs::makeDirs(dir, 0700)) {
     std::string entry = header;
     entry.append(reinterpret_cast<const char*>(program.filter.data()), program.filter.size() * sizeof(sock_filter));

@@ -5,15 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
-#include <algorithm>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <vector>
 
+#include "image/apt_sources.hpp"
 #include "image/digest.hpp"
 #include "image/importer.hpp"
 #include "image/manifest.hpp"
@@ -222,40 +218,6 @@ Result<ImageRecord> importWith(const Store& store, const Reference& ref, const P
 }
 
 }  // namespace
-
-Result<std::string> hostAptSource(const std::string& suite) {
-  std::vector<std::string> files = {"/etc/apt/sources.list"};
-  if (DIR* d = ::opendir("/etc/apt/sources.list.d")) {
-    std::vector<std::string> names;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      bool active = (n.size() > 5 && n.substr(n.size() - 5) == ".list") ||
-                    (n.size() > 8 && n.substr(n.size() - 8) == ".sources");
-      if (active) names.push_back("/etc/apt/sources.list.d/" + n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    files.insert(files.end(), names.begin(), names.end());
-  }
-  for (const auto& f : files) {
-    std::ifstream in(f);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream words(line);
-      std::string first, uri;
-      words >> first;
-      if (first == "URIs:") words >> uri;
-      else if (first == "deb") {
-        words >> uri;
-        if (!uri.empty() && uri.front() == '[') words >> uri >> uri;  // "[opts]" then the URI (single-word options only)
-      }
-      bool debian = uri.find("/debian") != std::string::npos && uri.find("security") == std::string::npos;
-      if (uri.rfind("http", 0) == 0 && debian)
-        return fmt::format("deb {} {} main", uri, suite);
-    }
-  }
-  return Error::make("no Debian mirror in the host's apt sources");
-}
 
 Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const ProgressFn& progress) {
   std::string stamp = ref.kind == SourceKind::Bootstrap ? "" : fileStamp(ref.path);

@@ -14,7 +14,4 @@ namespace coco::image {
 // Hold store.lock().
 Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const ProgressFn& progress);
 
-// "deb URI SUITE main" from the host's apt sources (first non-security Debian URI).
-Result<std::string> hostAptSource(const std::string& suite);
-
 }  // namespace coco::image

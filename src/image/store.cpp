@@ -106,7 +106,7 @@ Result<std::string> Store::defaultRoot() {
 Result<Store> Store::open(const std::string& root) {
   for (auto sub : {"blobs/sha256", "layers", "images", "tmp"})
     COCO_TRY(fs::makeDirs(fs::joinPath(root, sub), 0700));
-  return Store(fs::normalize(root), hostIdMap());
+  return Store(fs::normalize(root), engine::planIdMaps());
 }
 
 std::string Store::blobPath(const std::string& digest) const {

@@ -53,7 +53,7 @@ class Store {
   static Result<Store> open(const std::string& root);
 
   const std::string& root() const { return root_; }
-  const IdMap& idMap() const { return map_; }
+  const engine::IdMapPlan& idMap() const { return map_; }
   std::string blobPath(const std::string& digest) const;
   std::string layerPath(const std::string& digest) const;
   bool hasLayer(const std::string& digest) const;
@@ -78,12 +78,12 @@ class Store {
   Result<PruneResult> prune() const;
 
  private:
-  Store(std::string root, IdMap map) : root_(std::move(root)), map_(map) {}
+  Store(std::string root, engine::IdMapPlan map) : root_(std::move(root)), map_(map) {}
   std::string imagePath(const std::string& name) const;
   Status clearTemp() const;
 
   std::string root_;
-  IdMap map_;
+  engine::IdMapPlan map_;
 };
 
 // Percent-encodes everything but [A-Za-z0-9._-], for file names.

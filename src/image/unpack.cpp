@@ -225,12 +225,15 @@ Status extractAll(const std::string& archive, int root, const UnpackOptions& opt
 
 }  // namespace
 
-Status unpackLayer(const IdMap& map, const std::string& archive, const std::string& dest, bool whiteouts) {
-  UnpackOptions o;
-  o.whiteouts = whiteouts;
-  o.keepOwnership = map.full();
-  o.maxId = map.maxId();
-  return runInUserNamespace(map, [&] { return unpackArchive(archive, dest, o); });
+Status unpackLayer(const engine::IdMapPlan& map, const std::string& archive, const std::string& dest,
+                   bool whiteouts) {
+  return runInUserNamespace(map, [&](bool subordinate) {
+    UnpackOptions o;
+    o.whiteouts = whiteouts;
+    o.keepOwnership = subordinate;
+    o.maxId = subordinate ? engine::kSubIdCount : 0;
+    return unpackArchive(archive, dest, o);
+  });
 }
 
 }  // namespace coco::image

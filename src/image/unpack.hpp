@@ -29,7 +29,9 @@ struct UnpackOptions {
 // e.g. through unpackLayer.
 Status unpackArchive(const std::string& archive, const std::string& dest, const UnpackOptions& options);
 
-// unpackArchive in a child that is root of a user namespace mapped by `map`.
-Status unpackLayer(const IdMap& map, const std::string& archive, const std::string& dest, bool whiteouts = true);
+// unpackArchive in a child that is root of a user namespace mapped by `map`,
+// keeping ownership exactly when the subordinate mapping is in place (the
+// sandbox falls back to the single mapping the same way, so both agree).
+Status unpackLayer(const engine::IdMapPlan& map, const std::string& archive, const std::string& dest, bool whiteouts = true);
 
 }  // namespace coco::image

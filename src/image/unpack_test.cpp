@@ -28,6 +28,7 @@ struct Entry {
   std::string data;  // file content, or the symlink target
   std::string link;  // hardlink target
   mode_t perm;
+  unsigned owner = 0;  // uid and gid
 };
 
 class UnpackTest : public ::testing::Test {
@@ -53,6 +54,8 @@ class UnpackTest : public ::testing::Test {
       archive_entry_set_pathname(ae, e.name.c_str());
       archive_entry_set_filetype(ae, e.type);
       archive_entry_set_perm(ae, e.perm);
+      archive_entry_set_uid(ae, e.owner);
+      archive_entry_set_gid(ae, e.owner);
       if (e.type == AE_IFLNK) archive_entry_set_symlink(ae, e.data.c_str());
       if (!e.link.empty()) archive_entry_set_hardlink(ae, e.link.c_str());
       if (e.type == AE_IFCHR) archive_entry_set_rdev(ae, makedev(1, 3));
@@ -193,7 +196,7 @@ TEST_F(UnpackTest, RefusesWhiteoutThroughSymlink) {
 }
 
 TEST_F(UnpackTest, UnpacksInsideUserNamespace) {
-  IdMap single;
+  engine::IdMapPlan single;
   single.uid = ::getuid();
   single.gid = ::getgid();
   std::string tar = writeTar({{"etc/", AE_IFDIR}, {"etc/.wh.gone", AE_IFREG}, {"etc/file", AE_IFREG, "x"}});
@@ -207,6 +210,28 @@ TEST_F(UnpackTest, UnpacksInsideUserNamespace) {
   auto bad = unpackLayer(single, writeTar({{"../evil", AE_IFREG, "x"}}), layer_);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("../evil"), std::string::npos) << bad.error().message();
+}
+
+// The sandbox takes the single mapping when newuidmap or newgidmap fails; the
+// unpacker must do the same and own every file by 0, as such a sandbox sees
+// them (before, the unpack failed instead).
+TEST_F(UnpackTest, FailingIdHelpersUnpackWithTheSingleMappingAsTheSandboxRuns) {
+  std::string helper = base_ + "/failing-helper";
+  ASSERT_TRUE(fs::writeFileAtomic(helper, "#!/bin/sh\nexit 1\n", 0755).ok());
+  engine::IdMapPlan plan;
+  plan.uid = ::getuid();
+  plan.gid = ::getgid();
+  plan.subordinate = true;
+  plan.uids = plan.gids = {100000, engine::kSubIdCount};
+  plan.newuidmap = plan.newgidmap = helper;
+  Entry owned("etc/owned", AE_IFREG, "x");
+  owned.owner = 100;
+  auto st = unpackLayer(plan, writeTar({{"etc/", AE_IFDIR}, owned}), layer_);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  struct stat s;
+  ASSERT_EQ(::lstat((layer_ + "/etc/owned").c_str(), &s), 0);
+  EXPECT_EQ(s.st_uid, ::getuid());
+  EXPECT_EQ(s.st_gid, ::getgid());
 }
 
 TEST_F(UnpackTest, RefusesCorruptArchive) {

@@ -12,6 +12,7 @@
 
 #include "image/digest.hpp"
 #include "image/store.hpp"
+#include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
@@ -45,7 +46,7 @@ Result<UniqueFd> lockFile(const std::string& path, const image::ProgressFn& prog
 }
 
 // Work dirs left by a killed build; only called with the base lock held.
-void clearStaleBuilds(const image::IdMap& map, const std::string& buildDir) {
+void clearStaleBuilds(const engine::IdMapPlan& map, const std::string& buildDir) {
   for (const auto& n : fs::listDir(buildDir))
     if (auto st = image::removeTreeAsOwner(map, fs::joinPath(buildDir, n)); !st)
       log::warn("removing {}: {}", n, st.error().describe());
@@ -172,12 +173,12 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
   InstallJob job{fmt::format("building the base image on {} (node, npm, python3, git, mise)", used),
                  from.layers, work, kSetupScript, files, setupEnv(from, hosts), {}, o.network, hosts.hosts,
                  o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
-                 fmt::format("{} setup", kBaseImageName)};
+                 fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env)};
   auto result = runInstall(job);
   COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
   Status committed =
       result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv, runtime) : Status(result.error());
-  if (auto st = image::removeTreeAsOwner(image::hostIdMap(), work); !st) log::warn("{}", st.error().describe());
+  if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), work); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
   COCO_ASSIGN(auto image, loadBaseImage(root));
   if (!image) return Error::make("the base image was built but cannot be loaded");
@@ -241,7 +242,7 @@ Result<image::Image> buildWithLock(const BaseImageOptions& options, bool onlyWhe
     if (existing) return *existing;
   }
   if (!o.published.empty()) return adoptLocked(o, o.storeRoot, !onlyWhenMissing);
-  clearStaleBuilds(image::hostIdMap(), fs::joinPath(baseDir(o.storeRoot), "build"));
+  clearStaleBuilds(engine::planIdMaps(), fs::joinPath(baseDir(o.storeRoot), "build"));
   return buildLocked(o, o.storeRoot, !onlyWhenMissing);
 }
 

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "image/apt_sources.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -225,58 +226,14 @@ Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
                           "NPM_CONFIG_REGISTRY nor registry= in ~/.npmrc is set");
 }
 
-std::vector<std::string> aptUrisFromList(std::string_view text) {
-  std::vector<std::string> uris;
-  for (const auto& raw : lines(text)) {
-    std::string line = trim(raw.substr(0, raw.find('#')));
-    if (!startsWith(line, "deb ") && !startsWith(line, "deb-src ")) continue;
-    line = trim(line.substr(line.find(' ')));
-    if (startsWith(line, "[")) {
-      size_t close = line.find(']');
-      if (close == std::string::npos) continue;
-      line = trim(line.substr(close + 1));
-    }
-    auto w = words(line);
-    if (!w.empty() && isHttpUrl(w[0])) uris.push_back(w[0]);
-  }
-  return uris;
-}
-
-std::vector<std::string> aptUrisFromDeb822(std::string_view text) {
-  std::vector<std::string> uris, stanza;
-  bool enabled = true;
-  auto flush = [&] {
-    if (enabled) uris.insert(uris.end(), stanza.begin(), stanza.end());
-    stanza.clear();
-    enabled = true;
-  };
-  for (const auto& raw : lines(text)) {
-    if (trim(raw).empty()) {
-      flush();
-      continue;
-    }
-    if (raw[0] == '#') continue;
-    size_t colon = raw.find(':');
-    if (colon == std::string::npos || std::isspace(static_cast<unsigned char>(raw[0]))) continue;
-    std::string key = lower(trim(raw.substr(0, colon))), value = trim(raw.substr(colon + 1));
-    if (key == "enabled") enabled = lower(value) != "no";
-    if (key != "uris") continue;
-    for (auto& u : words(value))
-      if (isHttpUrl(u)) stanza.push_back(std::move(u));
-  }
-  flush();
-  return uris;
-}
-
 std::vector<std::string> aptUrisOfLayers(const std::vector<std::string>& layers) {
   std::vector<std::string> uris;
-  if (auto text = mergedFile(layers, "etc/apt/sources.list")) uris = aptUrisFromList(*text);
+  if (auto text = mergedFile(layers, "etc/apt/sources.list")) uris = image::aptUrisFromList(*text);
   for (const auto& [name, path] : mergedFiles(layers, "etc/apt/sources.list.d")) {
-    bool list = endsWith(name, ".list"), deb822 = endsWith(name, ".sources");
-    if (!list && !deb822) continue;
+    if (!image::isAptSourcesFile(name)) continue;
     auto text = readText(path);
     if (!text) continue;
-    auto more = list ? aptUrisFromList(*text) : aptUrisFromDeb822(*text);
+    auto more = image::aptUrisOfFile(name, *text);
     uris.insert(uris.end(), more.begin(), more.end());
   }
   return uris;

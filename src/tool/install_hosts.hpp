@@ -52,12 +52,9 @@ std::string hostOfUrl(std::string_view url);
 // runs on the host, else npm_config_registry/NPM_CONFIG_REGISTRY, ~/.npmrc, /etc/npmrc.
 Result<std::string> npmRegistryUrl(const HostConfigSource& src);
 
-// The http(s) URIs of apt sources: one-line "deb [opts] URI SUITE..." and deb822
-// "URIs:" (stanzas with "Enabled: no" skipped).
-std::vector<std::string> aptUrisFromList(std::string_view text);
-std::vector<std::string> aptUrisFromDeb822(std::string_view text);
 // The apt URIs of an image, given its layers topmost first: etc/apt/sources.list
-// and sources.list.d/*.{list,sources} as the overlay would show them.
+// and sources.list.d/*.{list,sources} as the overlay would show them, parsed by
+// image/apt_sources (the parsers the Debian bootstrap uses too).
 std::vector<std::string> aptUrisOfLayers(const std::vector<std::string>& layers);
 
 // pip/uv index URLs: PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, UV_INDEX_URL,

@@ -67,40 +67,6 @@ TEST(NeedsForSpec, BackendPrefixes) {
   EXPECT_FALSE(core.npm || core.python || core.cargo || core.go || core.apt);
 }
 
-TEST(AptSources, OneLineFormat) {
-  auto uris = aptUrisFromList(
-      "# deb http://commented.example.test/ x main\n"
-      "deb http://one.example.test/debian bookworm main\n"
-      "deb [arch=amd64 signed-by=/k.gpg] https://two.example.test:8443/d trixie main # tail\n"
-      "deb-src http://three.example.test/debian bookworm main\n"
-      "deb file:/srv/local ./\n"
-      "deb [broken http://four.example.test/ x\n"
-      "debian http://not-a-line.example.test/\n");
-  EXPECT_EQ(uris, (std::vector<std::string>{"http://one.example.test/debian", "https://two.example.test:8443/d",
-                                            "http://three.example.test/debian"}));
-}
-
-TEST(AptSources, Deb822SkipsDisabledStanzas) {
-  auto uris = aptUrisFromDeb822(
-      "Types: deb\n"
-      "URIs: http://one.example.test/debian http://two.example.test/debian\n"
-      "Suites: trixie trixie-updates\n"
-      "Components: main\n"
-      "\n"
-      "# a comment\n"
-      "Types: deb\n"
-      "Enabled: no\n"
-      "URIs: http://disabled.example.test/debian\n"
-      "\n"
-      "Types: deb\n"
-      "uris: https://three.example.test/sec\n"
-      "Signed-By:\n"
-      " -----BEGIN PGP PUBLIC KEY BLOCK-----\n"
-      " URIs: http://inside-key.example.test/\n");
-  EXPECT_EQ(uris, (std::vector<std::string>{"http://one.example.test/debian", "http://two.example.test/debian",
-                                            "https://three.example.test/sec"}));
-}
-
 TEST_F(InstallHostsTest, AptSourcesAsTheOverlayShowsThem) {
   write("lower/etc/apt/sources.list", "deb http://lower.example.test/debian trixie main\n");
   write("lower/etc/apt/sources.list.d/extra.sources", "Types: deb\nURIs: http://extra.example.test/d\n");

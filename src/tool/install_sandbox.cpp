@@ -18,6 +18,7 @@
 #include <thread>
 #include <fstream>
 
+#include "tool/ca_bundle.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -62,10 +63,10 @@ Status writeIoFiles(const InstallJob& job, const std::string& io, bool& haveCa) 
   }
   // A copy, not a bind: the install may run update-ca-certificates, and a
   // bound file could not be replaced.
-  haveCa = false;
-  if (auto ca = fs::readFile(kHostCaBundle)) {
-    COCO_TRY(fs::writeFileAtomic(fs::joinPath(io, "ca-certificates.crt"), *ca, 0644));
-    haveCa = true;
+  haveCa = !job.caBundle.empty();
+  if (haveCa) {
+    COCO_ASSIGN(std::string ca, readCaBundle(job.caBundle));
+    COCO_TRY(fs::writeFileAtomic(fs::joinPath(io, "ca-certificates.crt"), ca, 0644));
   }
   return {};
 }
@@ -155,14 +156,6 @@ class LogHeartbeat {
 };
 
 }  // namespace
-
-std::vector<std::pair<std::string, std::string>> caBundleEnv(const std::string& path) {
-  std::vector<std::pair<std::string, std::string>> env;
-  for (const char* name : {"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "PIP_CERT",
-                           "CARGO_HTTP_CAINFO", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE"})
-    env.emplace_back(name, path);
-  return env;
-}
 
 std::string tailOfFile(const std::string& path, size_t count) {
   std::ifstream in(path);

@@ -20,11 +20,6 @@ using SandboxRunner = std::function<Result<int>(const engine::RunSpec&)>;
 // per install, bound read-write (the only host path it can write).
 inline constexpr const char* kIoDir = "/.coco";
 inline constexpr const char* kIoCaBundle = "/.coco/ca-certificates.crt";
-inline constexpr const char* kHostCaBundle = "/etc/ssl/certs/ca-certificates.crt";
-
-// The variables that point TLS clients (openssl, node, python, pip, cargo, git)
-// at a CA bundle, so TLS works behind intercepting proxies.
-std::vector<std::pair<std::string, std::string>> caBundleEnv(const std::string& path);
 
 struct InstallJob {
   std::string title;                 // "installing eslint (npm:eslint)"
@@ -41,6 +36,7 @@ struct InstallJob {
   image::ProgressFn progress;
   std::string logPath;  // where the install's log is kept (workDir goes away)
   std::string name;     // short, for the gateway's notices: "eslint", "coco-base"
+  std::string caBundle;  // the host's CA bundle (findHostCaBundle), copied to kIoCaBundle; "" for none
 };
 
 // What an install left: the new layer's directory (inside workDir) and the io dir.

@@ -15,6 +15,7 @@
 #include "config/paths.hpp"
 #include "image/store.hpp"
 #include "image/userns.hpp"
+#include "tool/ca_bundle.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -191,7 +192,7 @@ Result<UniqueFd> lockTool(const std::string& dir, const std::string& name, const
 void clearStale(const std::string& dir) {
   for (const auto& n : fs::listDir(dir))
     if (n.rfind(".build-", 0) == 0 || n.rfind(".old-", 0) == 0)
-      if (auto st = image::removeTreeAsOwner(image::hostIdMap(), fs::joinPath(dir, n)); !st)
+      if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), fs::joinPath(dir, n)); !st)
         log::warn("removing {}: {}", n, st.error().describe());
 }
 
@@ -208,7 +209,7 @@ Status commitLayer(const std::string& dir, const std::string& buildDir, const st
   for (const auto& n : fs::listDir(dir)) {
     std::string path = fs::joinPath(dir, n);
     if (n == hash || n == "lock" || n == "install.log" || !fs::isDirectory(path)) continue;
-    if (auto st = image::removeTreeAsOwner(image::hostIdMap(), path); !st) log::warn("{}", st.error().describe());
+    if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), path); !st) log::warn("{}", st.error().describe());
   }
   return {};
 }
@@ -238,15 +239,16 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
                                    : fmt::format("installing {} ({})", config.name, spec);
   InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
                  o.network, hosts.hosts, o.seccompProfile, o.run, o.progress,
-                 fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name};
+                 fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name,
+                 findHostCaBundle(o.host.env)};
   COCO_ASSIGN(InstallResult r, runInstall(job));
   auto envText = fs::readFile(fs::joinPath(r.ioDir, "mise-env.json"));
   auto lsText = fs::readFile(fs::joinPath(r.ioDir, "mise-ls.json"));
   ToolLayer layer{r.layerDir, config.hash, baseId(base), spec,
                   lsText ? installedVersion(*lsText, spec) : "", nowRfc3339(), envText ? miseEnv(*envText) : Env{}};
   if (fs::exists(fs::joinPath(r.ioDir, "node-compile-cache"))) setVar(layer.env, "NODE_COMPILE_CACHE", kNodeCompileCache);
-  COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), r.ioDir));
-  COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), r.layerDir + "-work"));
+  COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), r.ioDir));
+  COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), r.layerDir + "-work"));
   COCO_TRY(fs::writeFileAtomic(fs::joinPath(buildDir, "record.json"), layerToJson(layer), 0600));
   return layer;
 }
@@ -261,7 +263,7 @@ Result<ToolLayer> installLocked(const config::ToolConfig& config, const image::I
   auto layer = install(config, base, o, tmpl);
   Status committed = layer ? commitLayer(dir, tmpl, config.hash) : Status(layer.error());
   if (fs::exists(tmpl))
-    if (auto st = image::removeTreeAsOwner(image::hostIdMap(), tmpl); !st) log::warn("{}", st.error().describe());
+    if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), tmpl); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
   o.progress({image::ProgressEvent::Kind::Step, "",
@@ -290,7 +292,7 @@ uint64_t treeBytes(const std::string& path) {
 
 Result<uint64_t> removeMeasured(const std::string& path) {
   uint64_t bytes = treeBytes(path);
-  COCO_TRY(image::removeTreeAsOwner(image::hostIdMap(), path));
+  COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), path));
   return bytes;
 }
 

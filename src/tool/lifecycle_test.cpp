@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tool/base_image.hpp"
+#include "tool/ca_bundle.hpp"
+#include "tool/install_sandbox.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -283,6 +287,37 @@ TEST_F(PublishedBase, ABuiltBaseIsOutdatedWhenRuntimeChangesAPulledOneNever) {
   ASSERT_TRUE(pulled.ok()) << pulled.error().describe();
   EXPECT_FALSE(*baseImageOutdated(o.storeRoot, runtime));
   EXPECT_TRUE((*loadBaseInfo(o.storeRoot))->published);
+}
+
+// Behind an intercepting proxy whose CA is only in SSL_CERT_FILE: the install
+// sandbox gets that bundle, named by the same variables a run gets.
+TEST_F(PublishedBase, ABuildUsesTheHostsCaBundleFoundAsRunsFindIt) {
+  std::string runtime = dir_ + "/runtime";
+  ASSERT_TRUE(fs::makeDirs(runtime));
+  ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "true\n"));
+  std::string corp = dir_ + "/corp-proxy-ca.pem";
+  ASSERT_TRUE(fs::writeFileAtomic(corp, "-----BEGIN CERTIFICATE-----\ncorp\n"));
+  BaseImageOptions o = options("");
+  o.sources = {"rootfs:" + tarball("debian", "")};
+  o.runtimeDir = runtime;
+  o.host.env["SSL_CERT_FILE"] = corp;
+  std::string copied;
+  engine::RunSpec seen;
+  o.run = [&](const engine::RunSpec& spec) -> Result<int> {
+    seen = spec;
+    for (const auto& m : spec.mounts)
+      if (auto text = fs::readFile(m.src + "/ca-certificates.crt"); m.dst == kIoDir && text) copied = *text;
+    return 0;
+  };
+  auto built = buildBaseImage(o);
+  ASSERT_TRUE(built.ok()) << built.error().describe();
+  EXPECT_TRUE(copied == "-----BEGIN CERTIFICATE-----\ncorp\n") << "the install got another bundle (" << copied.size()
+                                                                 << " bytes)";
+  for (const auto& [name, value] : caBundleEnv(kIoCaBundle)) {
+    auto it = std::find_if(seen.env.begin(), seen.env.end(), [&](const auto& kv) { return kv.first == name; });
+    ASSERT_NE(it, seen.env.end()) << name;
+    EXPECT_EQ(it->second, value) << name;
+  }
 }
 
 TEST_F(PublishedBase, AnImageThatIsNotACocoBaseIsRefusedAndNothingRecorded) {

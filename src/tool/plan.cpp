@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "config/paths.hpp"
+#include "tool/ca_bundle.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
 
@@ -111,22 +112,12 @@ std::vector<std::string> splitWords(const std::string& text) {
   return words;
 }
 
-// The host's CA bundle, so TLS works behind intercepting proxies: the user's
-// SSL_CERT_FILE when set, else the distribution's bundle.
-std::string hostCaBundle(const RunContext& ctx) {
-  if (const auto* set = hostVar(ctx, "SSL_CERT_FILE"); set && fs::exists(*set)) return *set;
-  for (const char* path : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"})
-    if (fs::exists(path)) return path;
-  return {};
-}
-
+// The host's CA bundle, bound read-only, so TLS works behind intercepting proxies.
 void addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
-  std::string bundle = hostCaBundle(ctx);
+  std::string bundle = findHostCaBundle(ctx.hostEnv);
   if (bundle.empty()) return;
   mounts.push_back({bundle, kSandboxCaBundle, true});
-  for (const char* name : {"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "PIP_CERT",
-                           "CARGO_HTTP_CAINFO", "GIT_SSL_CAINFO"})
-    setVar(env, name, kSandboxCaBundle);
+  for (const auto& [name, value] : caBundleEnv(kSandboxCaBundle)) setVar(env, name, value);
 }
 
 std::string currentDir() {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
@@ -247,8 +248,8 @@ TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
   auto ca = std::find_if(s->mounts.begin(), s->mounts.end(), [&](const auto& m) { return m.src == bundle; });
   ASSERT_NE(ca, s->mounts.end());
   EXPECT_TRUE(ca->readOnly);
-  for (const char* name : {"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "PIP_CERT",
-                           "CARGO_HTTP_CAINFO", "GIT_SSL_CAINFO"}) {
+  // The one list installs use too (pinned in ca_bundle_test).
+  for (const auto& [name, unused] : caBundleEnv("")) {
     ASSERT_NE(envValue(*s, name), nullptr) << name;
     EXPECT_EQ(*envValue(*s, name), ca->dst) << name;
   }

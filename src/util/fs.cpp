@@ -7,13 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "util/unique_fd.hpp"
 
 namespace coco::fs {
 
-Result<std::string> readFile(const std::string& path) {
+Result<std::string> readFile(const std::string& path) { return readFileAtMost(path, SIZE_MAX); }
+
+Result<std::string> readFileAtMost(const std::string& path, size_t maxBytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return Error::fromErrno("open {}", path);
   std::string out;
@@ -25,6 +28,8 @@ Result<std::string> readFile(const std::string& path) {
       return Error::fromErrno("read {}", path);
     }
     if (n == 0) break;
+    if (static_cast<size_t>(n) > maxBytes - out.size())
+      return Error::withErrno(EFBIG, fmt::format("{} is larger than {} bytes", path, maxBytes));
     out.append(buf, static_cast<size_t>(n));
   }
   return out;

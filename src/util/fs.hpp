@@ -12,6 +12,8 @@
 namespace coco::fs {
 
 Result<std::string> readFile(const std::string& path);
+// readFile that stops with EFBIG past maxBytes, for files that should be small.
+Result<std::string> readFileAtMost(const std::string& path, size_t maxBytes);
 
 // Writes via a temporary file in the same directory, fsync and rename(2): readers
 // see the old content or the new, never a half-written file.

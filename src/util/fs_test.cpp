@@ -29,5 +29,18 @@ TEST(Fs, AtomicWriteAndRemove) {
   EXPECT_FALSE(readFile(dir + "/nope").ok());
 }
 
+TEST(Fs, ReadFileAtMostStopsPastTheCap) {
+  char tmpl[] = "/tmp/coco-fs-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ASSERT_TRUE(writeFileAtomic(dir + "/f", std::string(100000, 'x')).ok());
+  EXPECT_EQ(readFileAtMost(dir + "/f", 100000)->size(), 100000u);
+  auto over = readFileAtMost(dir + "/f", 99999);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code(), EFBIG);
+  EXPECT_NE(over.error().message().find(dir + "/f"), std::string::npos) << over.error().message();
+  ASSERT_TRUE(removeTree(dir).ok());
+}
+
 }  // namespace
 }  // namespace coco::fs

@@ -66,8 +66,9 @@ std::vector<MapLine> parseMap(const std::vector<std::string>& all, const std::st
   return out;
 }
 
-// The user's first range in /etc/subuid (or subgid), by name or by number.
-bool subRange(const char* file, unsigned long id, unsigned long& start, unsigned long& count) {
+// The user's first range in /etc/subuid (or subgid), by name or by uid (not by
+// gid: newgidmap looks up the user), of at least 65536 ids.
+bool subRange(const char* file, unsigned long& start, unsigned long& count) {
   std::ifstream in(file);
   std::string line;
   struct passwd* pw = getpwuid(getuid());
@@ -76,7 +77,7 @@ bool subRange(const char* file, unsigned long id, unsigned long& start, unsigned
     std::istringstream ss(line);
     std::string who, s, c;
     if (!std::getline(ss, who, ':') || !std::getline(ss, s, ':') || !std::getline(ss, c)) continue;
-    if (who == name || who == std::to_string(id)) {
+    if ((who == name || who == std::to_string(getuid())) && std::stoul(c) >= 65536) {
       start = std::stoul(s);
       count = std::stoul(c);
       return true;
@@ -127,12 +128,12 @@ TEST_F(EngineTest, RunsAsRootInsideMappedToTheUser) {
       EXPECT_EQ(map.size(), 1u) << "single mode maps only 0 -> the user\n" << r.out;
     } else if (mode == "subuid") {
       unsigned long start = 0, count = 0;
-      ASSERT_TRUE(subRange(isUid ? "/etc/subuid" : "/etc/subgid", self, start, count))
+      ASSERT_TRUE(subRange(isUid ? "/etc/subuid" : "/etc/subgid", start, count))
           << "COCO_TEST_IDMAP=subuid but this user has no range";
       ASSERT_EQ(map.size(), 2u) << r.out;
       EXPECT_EQ(map[1].inside, 1u);
       EXPECT_EQ(map[1].outside, start);
-      EXPECT_EQ(map[1].count, std::min(count, 65536ul));
+      EXPECT_EQ(map[1].count, 65536u) << "the range holds " << count;
     } else {
       // Run outside tests/run-all: either mode is right, but say which ran.
       std::cout << "[ note ] COCO_TEST_IDMAP unset; " << which << " map has " << map.size()
@@ -142,6 +143,41 @@ TEST_F(EngineTest, RunsAsRootInsideMappedToTheUser) {
   }
   if (mode == "single") {
     EXPECT_TRUE(contains(r.out, "setgroups: deny")) << r.out;
+  }
+}
+
+// Layers are unpacked under the mapping the sandbox runs with, COCO_USERNS
+// included: a file the image gives to uid 100 is uid 100 inside with the
+// subordinate mapping and 0 with the single one, never the overflow id (or 0
+// under a subordinate mapping) of a layer unpacked under the other.
+TEST_F(EngineTest, ImageLayersAndTheSandboxShareOneMapping) {
+  TempDir image("coco-idmap-image");
+  fs::create_directories(image / "extra");
+  writeFile(image / "extra/owned-by-100", "x\n");
+  std::string tar = image / "image.tar";
+  std::string make = "tar -C '" + env_.rootfs() + "' --numeric-owner --owner=0 --group=0 -cf '" + tar +
+                     "' . && tar -C '" + image.path() + "/extra' --numeric-owner --owner=100 --group=100 -rf '" +
+                     tar + "' owned-by-100";
+  ASSERT_EQ(std::system(make.c_str()), 0) << make;
+  const char* modeEnv = getenv("COCO_TEST_IDMAP");
+  for (std::string userns : {"", "single"}) {
+    RunOptions opts;
+    opts.env = {{"COCO_IMAGE", "rootfs:" + tar}, {"COCO_STORE", image / ("store-" + userns)}};
+    if (!userns.empty()) opts.env.emplace_back("COCO_USERNS", userns);
+    RunResult stat = probe({"stat", "/owned-by-100"}, opts);
+    ASSERT_EQ(stat.exitCode, 0) << describe(stat);
+    RunResult id = probe({"id"}, opts);
+    ASSERT_EQ(id.exitCode, 0) << describe(id);
+    bool subordinate = parseMap(lines(id.out), "uid_map:").size() == 2;
+    EXPECT_EQ(parseMap(lines(id.out), "gid_map:").size(), subordinate ? 2u : 1u) << id.out;
+    std::string runner = modeEnv ? modeEnv : "";
+    if (userns == "single" || runner == "single") {
+      EXPECT_FALSE(subordinate) << "COCO_USERNS=" << userns;
+    } else if (runner == "subuid") {
+      EXPECT_TRUE(subordinate);
+    }
+    EXPECT_TRUE(stat.out.starts_with(subordinate ? "uid=100 gid=100 " : "uid=0 gid=0 "))
+        << "COCO_USERNS=" << userns << ", " << (subordinate ? "subordinate" : "single") << " sandbox: " << stat.out;
   }
 }
 
