@@ -19,6 +19,7 @@
 #include "image/importer.hpp"
 #include "image/manifest.hpp"
 #include "util/fs.hpp"
+#include "util/host_port.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -38,8 +39,8 @@ std::string lower(std::string s) {
 }
 
 std::string hostOf(const std::string& registry) {
-  if (!registry.empty() && registry.front() == '[') return registry.substr(1, registry.find(']') - 1);
-  return registry.substr(0, registry.rfind(':') == std::string::npos ? registry.size() : registry.rfind(':'));
+  auto hp = splitHostPort(registry);
+  return hp ? std::string(hp->host) : registry;
 }
 
 // Receives the body: return false to abort the transfer.
@@ -346,9 +347,8 @@ std::optional<std::string> findCredentials(const std::string& registry) {
 
 bool allowPlainHttp(const std::string& registry) {
   std::string host = hostOf(registry);
-  struct in_addr v4;
-  if (host == "localhost" || host == "::1" || (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127))
-    return true;
+  auto v4 = parseIpv4(host);
+  if (host == "localhost" || host == "::1" || (v4 && classifyAddress(*v4) == AddressKind::Loopback)) return true;
   const char* list = std::getenv("COCO_INSECURE_REGISTRIES");
   if (!list) return false;
   std::string all = list;
