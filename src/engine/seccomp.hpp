@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/seccomp_profile.hpp"
 #include "util/result.hpp"
 
 namespace coco::engine {
@@ -41,6 +42,9 @@ inline constexpr int kSeccompCompilerRevision = 2;
 // For SCMP_CMP_MASKED_EQ, "value" is the mask and "valueTwo" the datum, as in
 // runc and crun.
 Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options = {});
+
+// The same, for a profile already parsed, judged against `host` (tests, fuzzing).
+Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host);
 
 // Installs `prog` on the calling thread: async-signal-safe, no allocation, for
 // the code between clone and execve. no_new_privs must already be set (or

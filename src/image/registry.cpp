@@ -145,15 +145,7 @@ std::string urlEscape(const std::string& s) {
 }
 
 // The registry's own explanation of a failed request, when it gave one.
-std::string registryMessage(const Response& r) {
-  try {
-    auto j = json::parse(r.body);
-    const auto& e = j.at("errors").at(0);
-    return fmt::format(": {} {}", e.value("code", ""), e.value("message", ""));
-  } catch (const json::exception&) {
-    return "";
-  }
-}
+std::string registryMessage(const Response& r) { return registryErrorMessage(r.body); }
 
 class Client {
  public:
@@ -241,14 +233,10 @@ class Client {
     if (credentials_) h.push_back("Authorization: Basic " + *credentials_);
     COCO_ASSIGN(Response r, httpGet(url, h, insecure_));
     if (r.status != 200) return Error::make("token from {}: HTTP {}{}", ch.realm, r.status, registryMessage(r));
-    try {
-      auto j = json::parse(r.body);
-      std::string token = j.contains("token") ? j.at("token").get<std::string>() : j.at("access_token").get<std::string>();
-      authorization_ = "Bearer " + token;
-      return {};
-    } catch (const json::exception& e) {
-      return Error::make("token from {}: {}", ch.realm, e.what());
-    }
+    auto token = parseTokenResponse(r.body);
+    if (!token) return std::move(token).error().wrap(fmt::format("token from {}", ch.realm));
+    authorization_ = "Bearer " + *token;
+    return {};
   }
 
   Reference ref_;
@@ -298,6 +286,25 @@ std::optional<std::string> credentialsIn(const std::string& file, const std::str
 }
 
 }  // namespace
+
+std::string registryErrorMessage(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    const auto& e = j.at("errors").at(0);
+    return fmt::format(": {} {}", e.value("code", ""), e.value("message", ""));
+  } catch (const json::exception&) {
+    return "";
+  }
+}
+
+Result<std::string> parseTokenResponse(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    return j.contains("token") ? j.at("token").get<std::string>() : j.at("access_token").get<std::string>();
+  } catch (const json::exception& e) {
+    return Error::make("{}", e.what());
+  }
+}
 
 Result<AuthChallenge> parseChallenge(std::string_view header) {
   AuthChallenge ch;

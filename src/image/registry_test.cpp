@@ -65,6 +65,17 @@ TEST(Manifest, NumbersAreIntegersInRange) {
   EXPECT_FALSE(r.ok());
 }
 
+TEST(Registry, TokenAndErrorBodies) {
+  EXPECT_EQ(*parseTokenResponse(R"({"token":"abc","expires_in":60})"), "abc");
+  EXPECT_EQ(*parseTokenResponse(R"({"access_token":"def"})"), "def");
+  EXPECT_FALSE(parseTokenResponse(R"({"token":5})").ok());
+  EXPECT_FALSE(parseTokenResponse("[]").ok());
+  EXPECT_FALSE(parseTokenResponse("").ok());
+  EXPECT_EQ(registryErrorMessage(R"({"errors":[{"code":"DENIED","message":"no"}]})"), ": DENIED no");
+  EXPECT_EQ(registryErrorMessage(R"({"errors":[{"code":1}]})"), "");
+  EXPECT_EQ(registryErrorMessage("<html>"), "");
+}
+
 TEST(Manifest, PicksHostPlatform) {
   std::string arch = hostArchitecture();
   std::vector<Descriptor> entries(3);
