@@ -256,8 +256,8 @@ const BadCase kBadCases[] = {
     {"tool: x\nallowed_hosts: [a.b]\nnetwork: host\n",
      "t.yaml:2:1: 'allowed_hosts' cannot be enforced with 'network: host'; remove one of them"},
     {"tool: x\nallowed_hosts:\n  - good.example\n  - \"[good.example]:443\"\n",
-     "t.yaml:4:5: 'allowed_hosts[1]': allowed host '[good.example]:443': IPv6 addresses cannot be allowed (the "
-     "sandbox has no IPv6 route)"},
+     "t.yaml:4:5: 'allowed_hosts[1]': allowed host '[good.example]:443': brackets hold an IPv6 address, not "
+     "'good.example'"},
     {"tool: x\nallowed_hosts: [\"https://a.b/\"]\n",
      "t.yaml:2:17: 'allowed_hosts[0]': allowed host 'https://a.b/': bad port '//a.b/': ports are numbers from 1 "
      "to 65535"},

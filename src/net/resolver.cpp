@@ -150,9 +150,7 @@ Result<Endpoint> socketEndpoint(std::string_view address, uint16_t port) {
 
 Result<Endpoint> parseEndpoint(const std::string& text) {
   auto hp = splitHostPort(text);
-  if (!hp) return Error::make("bad address {}", hp.error().message());
-  if (hp->bracketed && !parseIpv6(hp->host))
-    return Error::make("bad address '{}': brackets are for IPv6 addresses", text);
+  if (!hp) return Error::make("bad address '{}': {}", text, hp.error().message());
   COCO_ASSIGN(Endpoint ep, socketEndpoint(hp->host, hp->port.value_or(53)));
   ep.text = text;
   return ep;

@@ -118,17 +118,18 @@ Result<HostPort> splitHostPort(std::string_view text) {
   HostPort hp;
   if (text.starts_with('[')) {
     size_t close = text.find(']');
-    if (close == std::string_view::npos) return Error::make("'{}': unclosed '['", text);
+    if (close == std::string_view::npos) return Error::make("unclosed '['");
     hp.host = text.substr(1, close - 1);
     hp.bracketed = true;
+    if (!parseIpv6(hp.host)) return Error::make("brackets hold an IPv6 address, not '{}'", hp.host);
     std::string_view rest = text.substr(close + 1);
     if (rest.empty()) return hp;
-    if (rest.front() != ':') return Error::make("'{}': ':PORT' or nothing may follow ']'", text);
+    if (rest.front() != ':') return Error::make("':PORT' or nothing may follow ']'");
     COCO_ASSIGN(hp.port, parsePortNumber(rest.substr(1)));
     return hp;
   }
   if (std::count(text.begin(), text.end(), ':') > 1) {
-    if (!parseIpv6(text)) return Error::make("'{}': write an IPv6 address in brackets, '[ADDR]:PORT'", text);
+    if (!parseIpv6(text)) return Error::make("write an IPv6 address in brackets, '[ADDR]:PORT'");
     hp.host = text;  // a bare IPv6 literal
     return hp;
   }

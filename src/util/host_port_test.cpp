@@ -66,7 +66,8 @@ TEST(HostPort, SplitsAndJoins) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->host, "2001:db8::1");
   EXPECT_FALSE(c->port);
-  for (const char* bad : {"a:b:c", "[::1", "[::1]x", "[::1]:", "a:", "a:0"}) EXPECT_FALSE(splitHostPort(bad)) << bad;
+  for (const char* bad : {"a:b:c", "[::1", "[::1]x", "[::1]:", "a:", "a:0", "[example.com]:80", "[1.2.3.4]", "[[::1]]"})
+    EXPECT_FALSE(splitHostPort(bad)) << bad;
   EXPECT_EQ(joinHostPort("::1", 80), "[::1]:80");
   EXPECT_EQ(joinHostPort("10.0.0.1", 80), "10.0.0.1:80");
 }
@@ -110,7 +111,9 @@ TEST(HostPattern, Forms) {
 // F5: "[example.com]:443" passed config validation and failed the gateway on every run.
 TEST(HostPattern, RefusesBracketsAndIpv6) {
   EXPECT_EQ(parseHostPattern("[example.com]:443").error().message(),
-            "allowed host '[example.com]:443': IPv6 addresses cannot be allowed (the sandbox has no IPv6 route)");
+            "allowed host '[example.com]:443': brackets hold an IPv6 address, not 'example.com'");
+  EXPECT_EQ(parseHostPattern("[::1]:443").error().message(),
+            "allowed host '[::1]:443': IPv6 addresses cannot be allowed (the sandbox has no IPv6 route)");
   for (const char* bad : {"[example.com]:443", "[::1]:443", "[::1]", "::1", "2001:db8::1", "[1.2.3.4]:80"})
     EXPECT_FALSE(parseHostPattern(bad)) << bad;
 }
