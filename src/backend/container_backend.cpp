@@ -47,9 +47,8 @@ Status addNetwork(std::vector<std::string>& args, const engine::RunSpec& spec) {
           "or COCO_ALLOW_NETWORK=1 to allow all outbound traffic");
   }
   for (const auto& p : spec.ports) {
-    std::string addr = p.hostAddr.find(':') != std::string::npos ? "[" + p.hostAddr + "]" : p.hostAddr;
     args.push_back("-p");
-    args.push_back(fmt::format("{}:{}:{}", addr, p.hostPort, p.containerPort));
+    args.push_back(formatPublishedPort(p));
   }
   return {};
 }

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "config/paths.hpp"
+#include "util/host_port.hpp"
 
 namespace coco::cli {
 
@@ -58,7 +59,8 @@ void describeEnv(std::ostream& os, const config::ToolConfig& c) {
 
 void describePorts(std::ostream& os, const config::ToolConfig& c) {
   std::vector<std::string> ports;
-  for (const auto& p : c.ports) ports.push_back(fmt::format("{}:{} -> {}", p.hostAddr, p.hostPort, p.containerPort));
+  for (const auto& p : c.ports)
+    ports.push_back(fmt::format("{} -> {}", joinHostPort(p.hostAddr, p.hostPort), p.containerPort));
   line(os, "ports:", ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, ", ")));
 }
 

@@ -1,64 +1,15 @@
-// Checks of single config values: ports, mount options, hosts, names.
+// Checks of single config values: mount options, hosts, names (ports: util/host_port.hpp).
 #include "config/checks.hpp"
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <vector>
 
 #include "util/fs.hpp"
+#include "util/host_port.hpp"
 
 namespace coco::config {
 namespace {
-
-bool isDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-Result<uint16_t> parsePortNumber(std::string_view text, std::string_view spec) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (!isDigits(text) || ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 65535)
-    return Error::make("bad port '{}' in '{}': ports are numbers from 1 to 65535", text, spec);
-  return static_cast<uint16_t>(value);
-}
-
-// Splits "ADDR:" off the front; an IPv6 address is written in brackets.
-Result<std::string> splitAddress(std::string_view& rest, std::string_view spec) {
-  std::string addr;
-  if (rest.starts_with('[')) {
-    size_t close = rest.find("]:");
-    if (close == std::string_view::npos)
-      return Error::make("bad port '{}': unclosed '[' in the address", spec);
-    addr = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 2);
-    unsigned char buf[16];
-    if (inet_pton(AF_INET6, addr.c_str(), buf) != 1)
-      return Error::make("bad port '{}': '{}' is not an IPv6 address", spec, addr);
-    return addr;
-  }
-  size_t colon = rest.find(':');
-  addr = std::string(rest.substr(0, colon));
-  rest.remove_prefix(colon + 1);
-  unsigned char buf[4];
-  if (inet_pton(AF_INET, addr.c_str(), buf) != 1)
-    return Error::make("bad port '{}': '{}' is not an IPv4 address", spec, addr);
-  return addr;
-}
-
-bool isHostLabel(std::string_view label) {
-  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-  return std::all_of(label.begin(), label.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; });
-}
-
-bool isIpAddress(std::string_view text) {
-  std::string s(text);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
 
 size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -81,30 +32,6 @@ bool isValidEnvName(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
   return std::all_of(name.begin(), name.end(),
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
-Result<PortConfig> parsePort(std::string_view spec) {
-  std::string_view rest = spec;
-  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
-    if (rest.substr(slash + 1) != "tcp")
-      return Error::make("bad port '{}': only tcp ports can be published", spec);
-    rest = rest.substr(0, slash);
-  }
-  PortConfig port;
-  size_t colons = std::count(rest.begin(), rest.end(), ':');
-  if (rest.starts_with('[') || colons == 2) {
-    COCO_ASSIGN(port.hostAddr, splitAddress(rest, spec));
-    colons = std::count(rest.begin(), rest.end(), ':');
-  }
-  if (colons > 1 || rest.empty())
-    return Error::make("bad port '{}': write HOST:CONTAINER or ADDR:HOST:CONTAINER", spec);
-  size_t colon = rest.find(':');
-  COCO_ASSIGN(port.hostPort, parsePortNumber(rest.substr(0, colon), spec));
-  port.containerPort = port.hostPort;
-  if (colon != std::string_view::npos) {
-    COCO_ASSIGN(port.containerPort, parsePortNumber(rest.substr(colon + 1), spec));
-  }
-  return port;
 }
 
 Result<bool> parseMountOptions(std::string_view opts) {
@@ -135,24 +62,8 @@ Status checkAbsolutePath(std::string_view path) {
 }
 
 Result<std::string> normalizeHost(std::string_view host) {
-  std::string out(host);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  std::string_view name = out;
-  if (isIpAddress(name)) return Error::make("'{}' is an IP address; allowed_hosts takes host names", host);
-  if (size_t colon = name.rfind(':'); colon != std::string_view::npos) {
-    COCO_TRY(parsePortNumber(name.substr(colon + 1), host));
-    name = name.substr(0, colon);
-  }
-  if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
-  if (isIpAddress(name)) return Error::make("'{}' is an IP address; allowed_hosts takes host names", host);
-  if (name.starts_with("*.")) name.remove_prefix(2);
-  if (name.empty() || name.size() > 253) return Error::make("'{}' is not a host name", host);
-  for (size_t start = 0; start <= name.size();) {
-    size_t dot = std::min(name.find('.', start), name.size());
-    if (!isHostLabel(name.substr(start, dot - start))) return Error::make("'{}' is not a host name", host);
-    start = dot + 1;
-  }
-  return out;
+  COCO_ASSIGN(HostPattern pattern, parseHostPattern(host));
+  return formatHostPattern(pattern);
 }
 
 Status checkPackageWord(std::string_view word) {

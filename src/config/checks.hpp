@@ -1,4 +1,4 @@
-// Checks of single config values (ports, mount options, hosts, names), free of
+// Checks of single config values (mount options, hosts, names), free of
 // YAML so they can be tested on their own; the parser adds the file position.
 #pragma once
 
@@ -14,18 +14,14 @@ namespace coco::config {
 // [A-Za-z_][A-Za-z0-9_]*
 bool isValidEnvName(std::string_view name);
 
-// "HOST:CONTAINER", "ADDR:HOST:CONTAINER" ("[v6]:HOST:CONTAINER"), or "PORT" for the
-// same port on both sides; an optional "/tcp" suffix.
-Result<PortConfig> parsePort(std::string_view spec);
-
 // "ro", "rw" or a comma list of them; returns whether the mount is read-only.
 Result<bool> parseMountOptions(std::string_view opts);
 
 // Absolute and already normalised: "/a/b", not "a", "/a/", "/a/../b", "/a//b".
 Status checkAbsolutePath(std::string_view path);
 
-// A host name (optionally "*." in front) with an optional ":port", lower-cased.
-// IP addresses are refused: the gateway only lets names through.
+// An allowed_hosts entry in its canonical spelling: the grammar the gateway
+// reads it with (parseHostPattern), so what a config accepts, the gateway accepts.
 Result<std::string> normalizeHost(std::string_view host);
 
 // A word handed to a package manager or to mise: non-empty, no blanks or control

@@ -113,7 +113,7 @@ void readNetwork(const Value& value, ToolConfig& config) {
 void readPorts(const Value& list, ToolConfig& config) {
   for (const Value& item : readList(list)) {
     std::string spec = readString(item);
-    config.ports.push_back(orFail(parsePort(spec), item));
+    config.ports.push_back(orFail(parsePublishedPort(spec), item));
   }
 }
 

@@ -42,7 +42,7 @@ void putMountsAndPorts(std::string& out, const ToolConfig& c) {
     put(out, "ro", m.readOnly ? "1" : "0");
   }
   fmt::format_to(std::back_inserter(out), "ports #{}\n", c.ports.size());
-  for (const PortConfig& p : c.ports)
+  for (const PublishedPort& p : c.ports)
     put(out, "port", fmt::format("{}|{}|{}", p.hostAddr, p.hostPort, p.containerPort));
 }
 

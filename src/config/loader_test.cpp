@@ -255,11 +255,12 @@ const BadCase kBadCases[] = {
      "t.yaml:3:1: 'allowed_hosts' contradicts 'network: none'; remove one of them"},
     {"tool: x\nallowed_hosts: [a.b]\nnetwork: host\n",
      "t.yaml:2:1: 'allowed_hosts' cannot be enforced with 'network: host'; remove one of them"},
-    {"tool: x\nallowed_hosts:\n  - good.example\n  - 10.0.0.1\n",
-     "t.yaml:4:5: 'allowed_hosts[1]': '10.0.0.1' is an IP address; allowed_hosts takes host names"},
+    {"tool: x\nallowed_hosts:\n  - good.example\n  - \"[good.example]:443\"\n",
+     "t.yaml:4:5: 'allowed_hosts[1]': allowed host '[good.example]:443': brackets hold an IPv6 address, not "
+     "'good.example'"},
     {"tool: x\nallowed_hosts: [\"https://a.b/\"]\n",
-     "t.yaml:2:17: 'allowed_hosts[0]': bad port '//a.b/' in 'https://a.b/': ports are numbers from 1 to "
-     "65535"},
+     "t.yaml:2:17: 'allowed_hosts[0]': allowed host 'https://a.b/': bad port '//a.b/': ports are numbers from 1 "
+     "to 65535"},
     // ports
     {"tool: x\nports: [\"8080\", \"70000:80\"]\n",
      "t.yaml:2:17: 'ports[1]': bad port '70000' in '70000:80': ports are numbers from 1 to 65535"},
@@ -303,6 +304,20 @@ const BadCase kBadCases[] = {
 
 TEST(Loader, BadInputIsReportedWithItsPosition) {
   for (const BadCase& c : kBadCases) EXPECT_EQ(parseError(c.text), c.message) << "input:\n" << c.text;
+}
+
+// F7: the address went to inet_pton as a C string, which ends at the NUL: the
+// config was accepted and a podman argument was cut short. F5: a bracketed name
+// passed validation and failed the gateway on every run.
+TEST(Loader, PortsAndHostsTheGatewayCannotTakeAreRefused) {
+  EXPECT_NE(parseError("{\"tool\": \"x\", \"ports\": [\"127.0.0.1\\u0000junk:8080:80\"]}")
+                .find("t.yaml:1:25: 'ports[0]': bad port"),
+            std::string::npos);
+  EXPECT_NE(parseError("tool: x\nallowed_hosts: [\"[example.com]:443\"]\n").find("t.yaml:2:17: "),
+            std::string::npos);
+  EXPECT_EQ(parseOk("tool: x\nports: [\"[::1]:8080:80\"]\n").ports[0], (PublishedPort{"::1", 8080, 80}));
+  EXPECT_EQ(parseOk("tool: x\nallowed_hosts: [192.0.2.7:8080, Example.ORG.]\n").allowedHosts,
+            (std::vector<std::string>{"192.0.2.7:8080", "example.org"}));
 }
 
 TEST(Loader, BadNameIsReported) {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/host_port.hpp"
+
 namespace coco::config {
 
 struct MountConfig {
@@ -16,12 +18,6 @@ struct MountConfig {
   std::string dst;   // absolute, normalised
   bool readOnly = false;
   int line = 0;      // where it was written, for later errors
-};
-
-struct PortConfig {
-  std::string hostAddr = "127.0.0.1";
-  uint16_t hostPort = 0;
-  uint16_t containerPort = 0;
 };
 
 enum class NetworkMode {
@@ -43,9 +39,9 @@ struct ToolConfig {
   std::vector<std::string> miseDependencies;
   std::string workdir = "/workspace";
   NetworkMode network = NetworkMode::Full;
-  std::vector<std::string> allowedHosts;
+  std::vector<std::string> allowedHosts;  // canonical spelling (formatHostPattern)
   bool isolated = false;
-  std::vector<PortConfig> ports;
+  std::vector<PublishedPort> ports;
   bool x11 = false;
   std::vector<std::string> podmanArgs;
   std::string seccomp = "default";  // "default", "unconfined", or a profile path

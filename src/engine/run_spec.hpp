@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/host_port.hpp"
+
 namespace coco::engine {
 
 struct BindMount {
@@ -17,12 +19,6 @@ struct BindMount {
 
 enum class Network { None, Full, Allowlist, Host };
 
-struct PortMapping {
-  std::string hostAddr = "127.0.0.1";
-  uint16_t hostPort = 0;
-  uint16_t containerPort = 0;
-};
-
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
   std::vector<BindMount> mounts;
@@ -31,7 +27,7 @@ struct RunSpec {
   std::string workdir = "/workspace";
   Network network = Network::None;
   std::vector<std::string> allowedHosts;
-  std::vector<PortMapping> ports;
+  std::vector<PublishedPort> ports;
   std::string seccompProfile;       // path to an OCI profile; empty = unconfined
   bool workspaceGuard = true;
   std::string hostname = "coco";

@@ -252,6 +252,10 @@ Result<SeccompProgram> compileProfileText(std::string_view text, const std::stri
   return program;
 }
 
+Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host) {
+  return compile(profile, host);
+}
+
 int installProgramRaw(const sock_fprog* prog) {
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) == 0) return 0;
   if (errno != ENOSYS) return errno;

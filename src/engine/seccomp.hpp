@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/seccomp_profile.hpp"
 #include "util/result.hpp"
 
 namespace coco::engine {
@@ -45,6 +46,9 @@ Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOpti
 // The same for a profile already read; `path` only names it in errors.
 Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path,
                                           const SeccompOptions& options = {});
+
+// The same, for a profile already parsed, judged against `host` (tests, fuzzing).
+Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host);
 
 // Installs `prog` on the calling thread: async-signal-safe, no allocation, for
 // the code between clone and execve. no_new_privs must already be set (or

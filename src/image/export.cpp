@@ -16,6 +16,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "image/archive_error.hpp"
 #include "image/digest.hpp"
 #include "image/reference.hpp"
 #include "image/store.hpp"
@@ -41,11 +42,6 @@ struct EntryFree {
 using Archive = std::unique_ptr<struct archive, ArchiveFree>;
 using Entry = std::unique_ptr<struct archive_entry, EntryFree>;
 
-std::string errorOf(struct archive* a) {
-  const char* e = archive_error_string(a);
-  return e ? e : "unknown libarchive error";
-}
-
 struct Blob {
   std::string digest;
   std::string diffId;  // digest of the uncompressed tar
@@ -66,16 +62,16 @@ class LayerWriter {
     archive_write_set_format_raw(w->gz_.get());
     archive_write_set_bytes_in_last_block(w->gz_.get(), 1);  // no zero padding after the gzip stream
     if (archive_write_open(w->gz_.get(), w.get(), nullptr, &LayerWriter::toFile, nullptr) != ARCHIVE_OK)
-      return Error::make("gzip {}: {}", path, archive_error_string(w->gz_.get()));
+      return Error::make("gzip {}: {}", path, archiveError(w->gz_.get()));
     Entry raw(archive_entry_new());
     archive_entry_set_filetype(raw.get(), AE_IFREG);
     archive_entry_set_pathname(raw.get(), "layer.tar");
     if (archive_write_header(w->gz_.get(), raw.get()) < ARCHIVE_WARN)
-      return Error::make("gzip {}: {}", path, archive_error_string(w->gz_.get()));
+      return Error::make("gzip {}: {}", path, archiveError(w->gz_.get()));
     w->tar_.reset(archive_write_new());
     archive_write_set_format_pax_restricted(w->tar_.get());
     if (archive_write_open(w->tar_.get(), w.get(), nullptr, &LayerWriter::toGzip, nullptr) != ARCHIVE_OK)
-      return Error::make("tar {}: {}", path, archive_error_string(w->tar_.get()));
+      return Error::make("tar {}: {}", path, archiveError(w->tar_.get()));
     return w;
   }
 
@@ -83,8 +79,8 @@ class LayerWriter {
 
   Result<Blob> finish() {
     if (archive_write_close(tar_.get()) != ARCHIVE_OK)
-      return Error::make("tar: {}", error_.empty() ? errorOf(tar_.get()) : error_);
-    if (archive_write_close(gz_.get()) != ARCHIVE_OK) return Error::make("gzip: {}", errorOf(gz_.get()));
+      return Error::make("tar: {}", error_.empty() ? archiveError(tar_.get()) : error_);
+    if (archive_write_close(gz_.get()) != ARCHIVE_OK) return Error::make("gzip: {}", archiveError(gz_.get()));
     if (!error_.empty()) return Error::make("{}", error_);
     if (::fsync(fd_.get()) != 0) return Error::fromErrno("fsync");
     return Blob{digest_.finish(), diffId_.finish(), size_};
@@ -201,7 +197,7 @@ class LayerTar {
       if (n < 0) return Error::fromErrno("read {}", path);
       if (n == 0) return Error::make("{} shrank while being saved", path);
       if (archive_write_data(tar_, buf_.data(), static_cast<size_t>(n)) < 0)
-        return Error::make("{}: {}", path, archive_error_string(tar_));
+        return Error::make("{}: {}", path, archiveError(tar_));
       left -= n;
     }
     return {};
@@ -217,7 +213,7 @@ class LayerTar {
   }
 
   Status writeHeader(struct archive_entry* e, const std::string& path) {
-    if (archive_write_header(tar_, e) < ARCHIVE_WARN) return Error::make("{}: {}", path, archive_error_string(tar_));
+    if (archive_write_header(tar_, e) < ARCHIVE_WARN) return Error::make("{}: {}", path, archiveError(tar_));
     return {};
   }
 

@@ -95,28 +95,17 @@ FetchBlob filesByDigest(std::map<std::string, std::string> files) {
 
 Result<ImportSource> dockerArchiveSource(const std::string& dir, const std::string& name) {
   COCO_ASSIGN(std::string text, fs::readFile(fs::joinPath(dir, "manifest.json")));
-  std::string configName;
-  std::vector<std::string> layerNames;
-  try {
-    auto j = json::parse(text);
-    if (j.size() != 1) return Error::make("docker-archive with {} images: only single-image archives are supported", j.size());
-    configName = j.at(0).at("Config").get<std::string>();
-    layerNames = j.at(0).at("Layers").get<std::vector<std::string>>();
-  } catch (const json::exception& e) {
-    return Error::make("bad manifest.json: {}", e.what());
-  }
+  COCO_ASSIGN(DockerArchiveManifest manifest, parseDockerArchiveManifest(text));
   ImportSource src;
   src.name = name;
   std::map<std::string, std::string> files;
-  for (const auto& n : layerNames) {
-    if (!confinedRelative(n)) return Error::make("manifest.json names layer '{}' outside the archive", n);
+  for (const auto& n : manifest.layers) {
     std::string path = fs::joinPath(dir, n);
     COCO_ASSIGN(Descriptor d, describeFile(path));
     files[d.digest] = path;
     src.manifest.layers.push_back(d);
   }
-  if (!confinedRelative(configName)) return Error::make("manifest.json names config '{}' outside the archive", configName);
-  std::string configPath = fs::joinPath(dir, configName);
+  std::string configPath = fs::joinPath(dir, manifest.config);
   COCO_ASSIGN(src.manifest.config, describeFile(configPath));
   files[src.manifest.config.digest] = configPath;
   src.fetch = filesByDigest(std::move(files));
@@ -218,6 +207,25 @@ Result<ImageRecord> importWith(const Store& store, const Reference& ref, const P
 }
 
 }  // namespace
+
+Result<DockerArchiveManifest> parseDockerArchiveManifest(const std::string& text) {
+  DockerArchiveManifest m;
+  try {
+    auto j = json::parse(text);
+    if (!j.is_array()) return Error::make("bad manifest.json: not a list of images");
+    if (j.size() != 1)
+      return Error::make("docker-archive with {} images: only single-image archives are supported", j.size());
+    m.config = j.at(0).at("Config").get<std::string>();
+    m.layers = j.at(0).at("Layers").get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    return Error::make("bad manifest.json: {}", e.what());
+  }
+  for (const auto& n : m.layers)
+    if (!confinedRelative(n)) return Error::make("manifest.json names layer '{}' outside the archive", n);
+  if (!confinedRelative(m.config))
+    return Error::make("manifest.json names config '{}' outside the archive", m.config);
+  return m;
+}
 
 Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const ProgressFn& progress) {
   std::string stamp = ref.kind == SourceKind::Bootstrap ? "" : fileStamp(ref.path);

@@ -1,6 +1,9 @@
 // Imports from local files: OCI layouts and archives, docker-archive, rootfs tarballs, mmdebstrap.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "image/progress.hpp"
 #include "image/reference.hpp"
 #include "image/store.hpp"
@@ -13,5 +16,13 @@ namespace coco::image {
 // Archives already imported with the same size and mtime are not read again.
 // Hold store.lock().
 Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const ProgressFn& progress);
+
+// What a docker-archive's manifest.json names: the image config and the layers,
+// as paths inside the archive, each checked to stay inside it (relative, no "..").
+struct DockerArchiveManifest {
+  std::string config;
+  std::vector<std::string> layers;  // bottom first
+};
+Result<DockerArchiveManifest> parseDockerArchiveManifest(const std::string& text);
 
 }  // namespace coco::image

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "image/json_number.hpp"
 #include "image/reference.hpp"
 
 namespace coco::image {
@@ -25,7 +26,11 @@ Result<Descriptor> descriptorFrom(const json& j) {
   Descriptor d;
   d.mediaType = j.value("mediaType", "");
   d.digest = j.at("digest").get<std::string>();
-  d.size = j.value("size", int64_t{-1});
+  if (auto size = j.find("size"); size != j.end()) {
+    auto n = jsonInteger(*size, 0, INT64_MAX);
+    if (!n) return Error::make("descriptor {}: 'size' is not a whole number of bytes", d.digest);
+    d.size = *n;
+  }
   if (j.contains("platform")) {
     const auto& p = j.at("platform");
     d.os = p.value("os", "");
@@ -49,7 +54,9 @@ bool isIndex(const std::string& mediaType) { return mediaType == kOciIndex || me
 Result<std::string> manifestKind(const std::string& body) {
   COCO_ASSIGN(json j, parseJson(body, "manifest"));
   try {
-    if (j.value("schemaVersion", 0) != 2) return Error::make("unsupported manifest schema (only schema 2 is)");
+    auto version = j.find("schemaVersion");
+    if (version == j.end() || jsonInteger(*version, 2, 2) != 2)
+      return Error::make("unsupported manifest schema (only schema 2 is)");
     std::string mt = j.value("mediaType", "");
     if (!mt.empty()) return mt;
     return std::string(j.contains("manifests") ? kOciIndex : kOciManifest);

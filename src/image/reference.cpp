@@ -101,9 +101,14 @@ bool isTarName(std::string_view p) {
 }
 
 // "DIR[:REF]": REF is the part after the last ':' when it holds no '/'.
-void splitPathRef(std::string_view rest, Reference& ref) {
+bool hasRefSuffix(std::string_view rest) {
   auto colon = rest.rfind(':');
-  if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {
+  return colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos;
+}
+
+void splitPathRef(std::string_view rest, Reference& ref) {
+  if (hasRefSuffix(rest)) {
+    auto colon = rest.rfind(':');
     ref.path = std::string(rest.substr(0, colon));
     ref.ociRef = std::string(rest.substr(colon + 1));
   } else {
@@ -176,9 +181,13 @@ std::string Reference::canonical() const {
       return digest.empty() ? fmt::format("{}/{}:{}", registry, repository, tag)
                             : fmt::format("{}/{}@{}", registry, repository, digest);
     case SourceKind::OciDir:
-    case SourceKind::OciArchive:
+    case SourceKind::OciArchive: {
+      // A path that would read as DIR:REF keeps an empty REF ("oci:/x/a:b:"),
+      // so no two references share a canonical name (and a store record).
+      bool separator = !ociRef.empty() || hasRefSuffix(path);
       return fmt::format("{}:{}{}{}", kind == SourceKind::OciDir ? "oci" : "oci-archive", path,
-                         ociRef.empty() ? "" : ":", ociRef);
+                         separator ? ":" : "", ociRef);
+    }
     case SourceKind::DockerArchive: return "docker-archive:" + path;
     case SourceKind::RootfsDir:
     case SourceKind::RootfsTar: return "rootfs:" + path;

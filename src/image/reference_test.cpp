@@ -79,6 +79,28 @@ TEST(Reference, LocalTransports) {
   EXPECT_FALSE(parseReference("rootfs:").ok());
 }
 
+// F8: "oci:/x/a:b:" (directory /x/a:b) and "oci:/x/a:b" (directory /x/a, ref b)
+// had the same canonical name, so their store records overwrote each other.
+TEST(Reference, CanonicalIsOneToOneForPathsWithColons) {
+  auto dir = parseOk("oci:/x/a:b:");
+  auto ref = parseOk("oci:/x/a:b");
+  EXPECT_EQ(dir.path, "/x/a:b");
+  EXPECT_EQ(dir.ociRef, "");
+  EXPECT_EQ(ref.path, "/x/a");
+  EXPECT_EQ(ref.ociRef, "b");
+  EXPECT_NE(dir.canonical(), ref.canonical());
+  for (const char* text : {"oci:/x/a:b:", "oci:/x/a:b", "oci-archive:/x/a::", "oci:/x/a:b:c", "oci:/x:y/z",
+                           "oci:rel:", "oci-archive:/t.tar"}) {
+    auto first = parseOk(text);
+    auto again = parseOk(first.canonical());
+    EXPECT_EQ(again.path, first.path) << text;
+    EXPECT_EQ(again.ociRef, first.ociRef) << text;
+    EXPECT_EQ(again.canonical(), first.canonical()) << text;
+  }
+  EXPECT_EQ(parseOk("oci:/x/a").canonical(), "oci:/x/a");
+  EXPECT_EQ(parseOk("oci:/x/a:").canonical(), "oci:/x/a");
+}
+
 TEST(Reference, BootstrapIsDistinctFromShortNames) {
   auto b = parseOk("bootstrap:debian:trixie");
   EXPECT_EQ(b.kind, SourceKind::Bootstrap);

@@ -19,6 +19,7 @@
 #include "image/importer.hpp"
 #include "image/manifest.hpp"
 #include "util/fs.hpp"
+#include "util/host_port.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -38,8 +39,8 @@ std::string lower(std::string s) {
 }
 
 std::string hostOf(const std::string& registry) {
-  if (!registry.empty() && registry.front() == '[') return registry.substr(1, registry.find(']') - 1);
-  return registry.substr(0, registry.rfind(':') == std::string::npos ? registry.size() : registry.rfind(':'));
+  auto hp = splitHostPort(registry);
+  return hp ? std::string(hp->host) : registry;
 }
 
 // Receives the body: return false to abort the transfer.
@@ -144,15 +145,7 @@ std::string urlEscape(const std::string& s) {
 }
 
 // The registry's own explanation of a failed request, when it gave one.
-std::string registryMessage(const Response& r) {
-  try {
-    auto j = json::parse(r.body);
-    const auto& e = j.at("errors").at(0);
-    return fmt::format(": {} {}", e.value("code", ""), e.value("message", ""));
-  } catch (const json::exception&) {
-    return "";
-  }
-}
+std::string registryMessage(const Response& r) { return registryErrorMessage(r.body); }
 
 class Client {
  public:
@@ -240,14 +233,10 @@ class Client {
     if (credentials_) h.push_back("Authorization: Basic " + *credentials_);
     COCO_ASSIGN(Response r, httpGet(url, h, insecure_));
     if (r.status != 200) return Error::make("token from {}: HTTP {}{}", ch.realm, r.status, registryMessage(r));
-    try {
-      auto j = json::parse(r.body);
-      std::string token = j.contains("token") ? j.at("token").get<std::string>() : j.at("access_token").get<std::string>();
-      authorization_ = "Bearer " + token;
-      return {};
-    } catch (const json::exception& e) {
-      return Error::make("token from {}: {}", ch.realm, e.what());
-    }
+    auto token = parseTokenResponse(r.body);
+    if (!token) return std::move(token).error().wrap(fmt::format("token from {}", ch.realm));
+    authorization_ = "Bearer " + *token;
+    return {};
   }
 
   Reference ref_;
@@ -298,6 +287,25 @@ std::optional<std::string> credentialsIn(const std::string& file, const std::str
 
 }  // namespace
 
+std::string registryErrorMessage(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    const auto& e = j.at("errors").at(0);
+    return fmt::format(": {} {}", e.value("code", ""), e.value("message", ""));
+  } catch (const json::exception&) {
+    return "";
+  }
+}
+
+Result<std::string> parseTokenResponse(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    return j.contains("token") ? j.at("token").get<std::string>() : j.at("access_token").get<std::string>();
+  } catch (const json::exception& e) {
+    return Error::make("{}", e.what());
+  }
+}
+
 Result<AuthChallenge> parseChallenge(std::string_view header) {
   AuthChallenge ch;
   auto space = header.find(' ');
@@ -346,9 +354,8 @@ std::optional<std::string> findCredentials(const std::string& registry) {
 
 bool allowPlainHttp(const std::string& registry) {
   std::string host = hostOf(registry);
-  struct in_addr v4;
-  if (host == "localhost" || host == "::1" || (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127))
-    return true;
+  auto v4 = parseIpv4(host);
+  if (host == "localhost" || host == "::1" || (v4 && classifyAddress(*v4) == AddressKind::Loopback)) return true;
   const char* list = std::getenv("COCO_INSECURE_REGISTRIES");
   if (!list) return false;
   std::string all = list;

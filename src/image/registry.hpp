@@ -23,6 +23,12 @@ struct AuthChallenge {
 };
 Result<AuthChallenge> parseChallenge(std::string_view header);
 
+// The bearer token of a token endpoint's JSON reply ("token", else "access_token").
+Result<std::string> parseTokenResponse(const std::string& body);
+
+// ": CODE MESSAGE" of a registry's JSON error body, "" when it has none.
+std::string registryErrorMessage(const std::string& body);
+
 // The "auth" value (base64 user:password) for a registry from, in order:
 // $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
 // ~/.config/containers/auth.json, ~/.docker/config.json.

@@ -46,6 +46,36 @@ TEST(Manifest, RefusesBadInput) {
   EXPECT_FALSE(parseIndex(R"({"manifests":[{"digest":"sha256:zz"}]})").ok());
 }
 
+// F3: nlohmann's value<int>() cast floats and numbers past 64 bits to integers
+// (undefined behaviour, UBSan's float-cast-overflow) and read 2.5 as 2.
+TEST(Manifest, NumbersAreIntegersInRange) {
+  for (const char* v : {"92233720368547758082", "2.5", "2.0", "2e0", "1e300", "-2", "\"2\"", "null"})
+    EXPECT_FALSE(manifestKind(std::string(R"({"schemaVersion":)") + v + "}").ok()) << v;
+  EXPECT_TRUE(manifestKind(R"({"schemaVersion":2})").ok());
+  for (const char* size : {"1e300", "-1e300", "1.5", "-1", "18446744073709551615", "\"10\"", "184467440737095516150"}) {
+    std::string layer = R"({"digest":")" + kDigestB + R"(","size":)" + size + "}";
+    std::string body = R"({"schemaVersion":2,"config":{"digest":")" + kDigestA + R"("},"layers":[)" + layer + "]}";
+    EXPECT_FALSE(parseManifest(body).ok()) << size;
+    EXPECT_FALSE(parseIndex(R"({"manifests":[)" + layer + "]}").ok()) << size;
+  }
+  auto m = parseManifest(R"({"config":{"digest":")" + kDigestA + R"(","size":9223372036854775807},"layers":[]})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->config.size, INT64_MAX);
+  auto r = recordFromJson(R"({"name":"x","layers":[],"size":1e300})");
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(Registry, TokenAndErrorBodies) {
+  EXPECT_EQ(*parseTokenResponse(R"({"token":"abc","expires_in":60})"), "abc");
+  EXPECT_EQ(*parseTokenResponse(R"({"access_token":"def"})"), "def");
+  EXPECT_FALSE(parseTokenResponse(R"({"token":5})").ok());
+  EXPECT_FALSE(parseTokenResponse("[]").ok());
+  EXPECT_FALSE(parseTokenResponse("").ok());
+  EXPECT_EQ(registryErrorMessage(R"({"errors":[{"code":"DENIED","message":"no"}]})"), ": DENIED no");
+  EXPECT_EQ(registryErrorMessage(R"({"errors":[{"code":1}]})"), "");
+  EXPECT_EQ(registryErrorMessage("<html>"), "");
+}
+
 TEST(Manifest, PicksHostPlatform) {
   std::string arch = hostArchitecture();
   std::vector<Descriptor> entries(3);

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "image/digest.hpp"
+#include "image/json_number.hpp"
 #include "image/reference.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -75,7 +76,11 @@ Result<ImageRecord> recordFromJson(const std::string& text) {
     r.user = j.value("user", "");
     r.entrypoint = j.value("entrypoint", std::vector<std::string>{});
     r.cmd = j.value("cmd", std::vector<std::string>{});
-    r.size = j.value("size", uint64_t{0});
+    if (auto size = j.find("size"); size != j.end()) {
+      auto n = jsonInteger(*size, 0, INT64_MAX);
+      if (!n) return Error::make("bad image record: 'size' is not a whole number of bytes");
+      r.size = static_cast<uint64_t>(*n);
+    }
     r.created = j.value("created", "");
     r.stamp = j.value("stamp", "");
     for (const auto& l : r.layers)

@@ -11,9 +11,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
+#include "image/archive_error.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -33,6 +35,12 @@ struct WriterDeleter {
 };
 using Reader = std::unique_ptr<struct archive, ArchiveDeleter>;
 using Writer = std::unique_ptr<struct archive, WriterDeleter>;
+
+// An entry's path; libarchive returns null for one it could not read.
+std::string entryName(struct archive_entry* e) {
+  const char* name = archive_entry_pathname(e);
+  return name ? name : "";
+}
 
 // An entry name made relative and checked: no absolute path, no `..` component.
 // Returns nullopt when the name leaves the root; "" for the root itself.
@@ -61,20 +69,24 @@ int openBeneath(int root, const std::string& path, int flags) {
   return static_cast<int>(::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how));
 }
 
-// Opens (creating as needed) directory `rel` under root without following symlinks.
+// Opens (creating as needed) directory `rel` under root one component at a
+// time: each is opened with openat2 beneath its parent and without following
+// symlinks, and created with mkdirat in that parent. mkdirat on a whole path
+// would follow a symlink the layer planted in any component but the last.
 Result<UniqueFd> openDirBeneath(int root, const std::string& rel) {
-  std::string sofar;
-  size_t i = 0;
-  while (!rel.empty() && i <= rel.size()) {
-    size_t j = rel.find('/', i);
-    if (j == std::string::npos) j = rel.size();
-    sofar += (sofar.empty() ? "" : "/") + rel.substr(i, j - i);
-    if (::mkdirat(root, sofar.c_str(), 0755) != 0 && errno != EEXIST) return Error::fromErrno("mkdir {}", sofar);
+  UniqueFd dir(openBeneath(root, ".", O_RDONLY | O_DIRECTORY));
+  if (!dir) return Error::fromErrno("open the layer directory");
+  for (size_t i = 0; !rel.empty() && i <= rel.size();) {
+    size_t j = std::min(rel.find('/', i), rel.size());
+    std::string name = rel.substr(i, j - i);
     i = j + 1;
+    if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+      return Error::fromErrno("mkdir {}", rel.substr(0, j));
+    UniqueFd next(openBeneath(dir.get(), name, O_RDONLY | O_DIRECTORY));
+    if (!next) return Error::fromErrno("open directory {} (symlinks are not followed)", rel.substr(0, j));
+    dir = std::move(next);
   }
-  UniqueFd fd(openBeneath(root, rel.empty() ? "." : rel, O_RDONLY | O_DIRECTORY));
-  if (!fd) return Error::fromErrno("open directory {} (symlinks are not followed)", rel);
-  return fd;
+  return dir;
 }
 
 Status applyWhiteout(int root, const std::string& name) {
@@ -107,16 +119,15 @@ Status copyData(struct archive* in, struct archive* out) {
   for (;;) {
     int r = archive_read_data_block(in, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) return {};
-    if (r < ARCHIVE_WARN) return Error::make("read: {}", archive_error_string(in));
+    if (r < ARCHIVE_WARN) return Error::make("read: {}", archiveError(in));
     if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
-      return Error::make("write: {}", archive_error_string(out));
+      return Error::make("write: {}", archiveError(out));
   }
 }
 
 // Checks and rewrites one entry's names and ids; false = skip the entry.
 Result<bool> prepareEntry(struct archive_entry* e, const UnpackOptions& o) {
-  const char* raw = archive_entry_pathname(e);
-  auto name = confinedName(raw ? raw : "");
+  auto name = confinedName(entryName(e));
   if (!name) return Error::make("path leaves the layer");
   if (name->empty()) return false;  // the root itself: the layer dir keeps its own mode
   if (const char* link = archive_entry_hardlink(e)) {
@@ -138,8 +149,7 @@ Result<bool> prepareEntry(struct archive_entry* e, const UnpackOptions& o) {
   return true;
 }
 
-bool isWhiteout(const char* raw) {
-  std::string_view name(raw ? raw : "");
+bool isWhiteout(std::string_view name) {
   auto slash = name.rfind('/');
   std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
   return base.substr(0, kWhiteoutPrefix.size()) == kWhiteoutPrefix;
@@ -147,18 +157,18 @@ bool isWhiteout(const char* raw) {
 
 Status extractEntry(struct archive* in, struct archive* out, struct archive_entry* e, int root,
                     const UnpackOptions& o) {
-  if (o.whiteouts && isWhiteout(archive_entry_pathname(e))) {
-    auto name = confinedName(archive_entry_pathname(e));
+  if (o.whiteouts && isWhiteout(entryName(e))) {
+    auto name = confinedName(entryName(e));
     if (!name) return Error::make("path leaves the layer");
     return applyWhiteout(root, *name);
   }
   COCO_ASSIGN(bool wanted, prepareEntry(e, o));
   if (!wanted) return {};
   int r = archive_write_header(out, e);
-  if (r < ARCHIVE_WARN) return Error::make("{}", archive_error_string(out));
-  if (r == ARCHIVE_WARN) log::debug("unpack: {}: {}", archive_entry_pathname(e), archive_error_string(out));
+  if (r < ARCHIVE_WARN) return Error::make("{}", archiveError(out));
+  if (r == ARCHIVE_WARN) log::debug("unpack: {}: {}", entryName(e), archiveError(out));
   if (archive_entry_size(e) > 0) COCO_TRY(copyData(in, out));
-  if (archive_write_finish_entry(out) < ARCHIVE_WARN) return Error::make("{}", archive_error_string(out));
+  if (archive_write_finish_entry(out) < ARCHIVE_WARN) return Error::make("{}", archiveError(out));
   return {};
 }
 
@@ -206,20 +216,20 @@ Status extractAll(const std::string& archive, int root, const UnpackOptions& opt
   archive_read_support_filter_all(in.get());
   archive_read_support_format_tar(in.get());
   if (archive_read_open_filename(in.get(), archive.c_str(), 1 << 16) != ARCHIVE_OK)
-    return Error::make("open {}: {}", archive, archive_error_string(in.get()));
+    return Error::make("open {}: {}", archive, archiveError(in.get()));
   Writer out = makeWriter(options);
   struct archive_entry* e;
   for (;;) {
     int r = archive_read_next_header(in.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return Error::make("read {}: {}", archive, archive_error_string(in.get()));
-    std::string entryName = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    if (r < ARCHIVE_WARN) return Error::make("read {}: {}", archive, archiveError(in.get()));
+    std::string name = entryName(e);
     if (auto st = extractEntry(in.get(), out.get(), e, root, options); !st)
-      return std::move(st).error().wrap(fmt::format("{}: entry '{}' refused", archive, entryName));
+      return std::move(st).error().wrap(fmt::format("{}: entry '{}' refused", archive, name));
   }
   // Directory modes and times are applied last (a 0555 directory still gets its files).
   if (archive_write_close(out.get()) < ARCHIVE_WARN)
-    return Error::make("finish {}: {}", archive, archive_error_string(out.get()));
+    return Error::make("finish {}: {}", archive, archiveError(out.get()));
   return {};
 }
 

@@ -195,6 +195,52 @@ TEST_F(UnpackTest, RefusesWhiteoutThroughSymlink) {
   expectOutsideUntouched();
 }
 
+// F1: the whiteout's parent directories were made with mkdirat(root, "a/b/..."),
+// which follows a symlink the layer planted in any but the last component.
+TEST_F(UnpackTest, WhiteoutParentsAreNotCreatedThroughSymlinks) {
+  for (const std::string& target : {std::string("../../outside"), outside_}) {
+    for (const char* marker : {"out/planted/deeper/.wh.x", "out/planted/.wh..wh..opq"}) {
+      ASSERT_TRUE(fs::removeTree(layer_).ok());
+      ASSERT_TRUE(fs::makeDirs(layer_).ok());
+      auto st = unpack({{"out", AE_IFLNK, target}, {marker, AE_IFREG}});
+      EXPECT_FALSE(st.ok()) << target << " " << marker;
+      EXPECT_FALSE(fs::exists(outside_ + "/planted")) << target << " " << marker;
+      expectOutsideUntouched();
+    }
+  }
+}
+
+// The first block of a GNU tar of one file whose name is over 100 characters:
+// the "././@LongLink" header announcing the name, and then nothing.
+std::string gnuLongNameHeaderOnly() {
+  std::string b(512, '\0');
+  auto put = [&](size_t offset, std::string_view v) { std::copy(v.begin(), v.end(), b.begin() + offset); };
+  put(0, "././@LongLink");
+  put(100, "0000644");
+  put(108, "0000000");
+  put(116, "0000000");
+  put(124, "00000000227");  // 151 bytes of name, octal
+  put(136, "00000000000");
+  put(148, "        ");
+  b[156] = 'L';
+  put(257, "ustar  ");
+  unsigned sum = 0;
+  for (unsigned char c : b) sum += c;
+  put(148, fmt::format("{:06o}", sum));
+  b[154] = '\0';
+  return b;
+}
+
+// F2: libarchive sets no error message for a long-name header without its
+// body; formatting the null string threw past every handler (std::terminate).
+TEST_F(UnpackTest, TruncatedLongNameHeaderIsAnError) {
+  std::string path = base_ + "/long.tar";
+  ASSERT_TRUE(fs::writeFileAtomic(path, gnuLongNameHeaderOnly()).ok());
+  auto st = unpackArchive(path, layer_, UnpackOptions{});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("long.tar"), std::string::npos) << st.error().message();
+}
+
 TEST_F(UnpackTest, UnpacksInsideUserNamespace) {
   engine::IdMapPlan single;
   single.uid = ::getuid();

@@ -1,5 +1,5 @@
-// Allowlist: the allowed_hosts matching rules, and what kind of address a
-// destination is (loopback, private, ...) for the gateway's refusals.
+// Allowlist: the allowed_hosts matching rules. The entries' grammar and the
+// kinds of address (loopback, private, ...) are util/host_port.hpp, shared with config and tool.
 #pragma once
 
 #include <netinet/in.h>
@@ -9,26 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "util/host_port.hpp"
 #include "util/result.hpp"
 
 namespace coco::net {
 
-// One allowed_hosts entry:
-//   "example.com"       the name and its subdomains, ports 80 and 443
-//   "example.com:22"    the name and its subdomains, port 22 only
-//   "*.example.com"     only subdomains (ports as above)
-//   "192.0.2.7:8080"    a literal IPv4 address (the only way to allow one)
-struct AllowEntry {
-  std::string name;        // lower case, no trailing dot; empty for an address
-  bool subdomainsOnly = false;
-  bool isAddress = false;
-  in_addr_t address = 0;   // network order, when isAddress
-  std::vector<uint16_t> ports;
-};
-
-// Lower-cases and strips one trailing dot; rejects what is not a host name
-// (labels of [a-z0-9_-], 1..63 chars, 253 in all).
-Result<std::string> normalizeName(std::string_view name);
+// One allowed_hosts entry as the gateway holds it: the pattern as written
+// (see HostPattern), plus what only the gateway needs to know about it.
+struct AllowEntry : HostPattern {};
 
 Result<AllowEntry> parseAllowEntry(std::string_view text);
 
@@ -46,21 +34,5 @@ class Allowlist {
  private:
   std::vector<AllowEntry> entries_;
 };
-
-enum class AddressKind {
-  Public,
-  Unspecified,  // 0.0.0.0/8
-  Loopback,     // 127/8
-  LinkLocal,    // 169.254/16 (cloud metadata lives here)
-  Private,      // 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT)
-  Multicast,    // 224/4 and above, broadcast
-  Synthetic,    // 198.18/15, the gateway's own pool
-};
-
-AddressKind classifyAddress(in_addr_t address);  // network order
-const char* addressKindName(AddressKind kind);
-
-// "a.b.c.d" from a network-order address.
-std::string formatAddress(in_addr_t address);
 
 }  // namespace coco::net

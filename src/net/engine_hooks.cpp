@@ -33,7 +33,7 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   config.toolName = spec.toolName;
   config.upstream = upstream;
   config.allowLocalDestinations = allowLocalDestinations;
-  for (const auto& p : spec.ports) config.ports.push_back({p.hostAddr, p.hostPort, p.containerPort});
+  config.ports = spec.ports;
   auto gw = Gateway::create(std::move(config));
   if (!gw) return std::move(gw).error().wrap("preparing the network gateway");
   s->gateway_ = std::move(*gw);

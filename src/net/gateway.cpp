@@ -167,15 +167,14 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
 
 Status Gateway::bindPublishedPorts() {
   for (const auto& p : config_.ports) {
-    auto ep = parseEndpoint(fmt::format("{}:{}", p.hostAddr, p.hostPort == 0 ? 1 : p.hostPort));
+    auto ep = socketEndpoint(p.hostAddr, p.hostPort);
     if (!ep) return std::move(ep).error().wrap("published port");
-    reinterpret_cast<sockaddr_in*>(&ep->addr)->sin_port = htons(p.hostPort);  // same offset for v6
     UniqueFd fd(::socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) return Error::fromErrno("socket");
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ep->addr), ep->len) < 0 || ::listen(fd.get(), SOMAXCONN) < 0) {
-      return Error::fromErrno("publishing port {}:{}", p.hostAddr, p.hostPort);
+      return Error::fromErrno("publishing port {}", ep->text);
     }
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;

@@ -29,16 +29,11 @@
 #include "net/resolver.hpp"
 #include "net/sandbox_side.hpp"
 #include "net/thread.hpp"
+#include "util/host_port.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::net {
-
-struct PublishedPort {
-  std::string hostAddr = "127.0.0.1";
-  uint16_t hostPort = 0;  // 0 picks a free port (see Gateway::publishedPorts)
-  uint16_t containerPort = 0;
-};
 
 struct GatewayConfig {
   Mode mode = Mode::None;

@@ -52,7 +52,7 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
   }
   const dns::Question& q = query->question;
   if (q.qclass != dns::kClassIn || q.name.empty()) return reply(dns::buildResponse(*query, dns::Rcode::Refused));
-  auto name = normalizeName(q.name);
+  auto name = normalizeHostName(q.name);
   if (!name || isReverseName(*name)) {
     log::debug("dns: {} type {}: no such name here", q.name, q.type);
     return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 
 #include "net/dns_message.hpp"
 #include "util/fs.hpp"
+#include "util/host_port.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -127,43 +127,32 @@ Resolution fromAnswer(const dns::Answer& a) {
 
 }  // namespace
 
-Result<Endpoint> parseEndpoint(const std::string& text) {
-  std::string host = text;
-  uint16_t port = 53;
-  auto parsePort = [&](std::string_view s) -> bool {
-    unsigned v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || v == 0 || v > 65535) return false;
-    port = static_cast<uint16_t>(v);
-    return true;
-  };
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string::npos) return Error::make("bad address '{}'", text);
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size() && (text[close + 1] != ':' || !parsePort(text.substr(close + 2)))) {
-      return Error::make("bad port in '{}'", text);
-    }
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    size_t colon = text.find(':');
-    host = text.substr(0, colon);
-    if (!parsePort(std::string_view(text).substr(colon + 1))) return Error::make("bad port in '{}'", text);
-  }
+Result<Endpoint> socketEndpoint(std::string_view address, uint16_t port) {
   Endpoint ep;
-  ep.text = text;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ep.addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ep.addr);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
+  ep.text = joinHostPort(address, port);
+  if (auto v4 = parseIpv4(address)) {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ep.addr);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(port);
+    sa->sin_addr.s_addr = *v4;
     ep.len = sizeof(sockaddr_in);
-  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
+  } else if (auto v6 = parseIpv6(address)) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ep.addr);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons(port);
+    sa->sin6_addr = *v6;
     ep.len = sizeof(sockaddr_in6);
   } else {
-    return Error::make("bad address '{}'", text);
+    return Error::make("bad address '{}': not an IPv4 or IPv6 address", address);
   }
+  return ep;
+}
+
+Result<Endpoint> parseEndpoint(const std::string& text) {
+  auto hp = splitHostPort(text);
+  if (!hp) return Error::make("bad address '{}': {}", text, hp.error().message());
+  COCO_ASSIGN(Endpoint ep, socketEndpoint(hp->host, hp->port.value_or(53)));
+  ep.text = text;
   return ep;
 }
 
@@ -182,9 +171,10 @@ Result<Endpoint> nameserverFromResolvConf(const std::string& content) {
     line = line.substr(0, line.find_first_of(" \t#;"));
     // A scoped IPv6 address (fe80::1%eth0) needs a scope id we do not carry.
     if (line.find('%') != std::string_view::npos) continue;
-    std::string addr(line);
-    auto ep = parseEndpoint(addr.find(':') != std::string::npos ? "[" + addr + "]" : addr);
-    if (ep) return ep;
+    if (auto ep = socketEndpoint(line, 53)) {
+      ep->text = std::string(line);
+      return ep;
+    }
   }
   return Error::make("no usable nameserver line");
 }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct Endpoint {
   socklen_t len = 0;
   std::string text;
 };
+
+// A literal IPv4 or IPv6 address (no brackets) and a port.
+Result<Endpoint> socketEndpoint(std::string_view address, uint16_t port);
 
 // "1.2.3.4", "1.2.3.4:5353", "::1", "[::1]:5353"; the port defaults to 53.
 Result<Endpoint> parseEndpoint(const std::string& text);

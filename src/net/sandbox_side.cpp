@@ -54,6 +54,10 @@ int readAcks(int fd, int acks) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 0) return errno == EAGAIN ? ETIMEDOUT : errno;
     int len = static_cast<int>(n);
+    // NLMSG_OK compares the header's unsigned length with this int (linux/netlink.h);
+    // gcc keeps quiet about it in a system macro, clang does not.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_type != NLMSG_ERROR) continue;
       if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return EPROTO;
@@ -61,6 +65,7 @@ int readAcks(int fd, int acks) {
       if (err->error != 0) return -err->error;
       --acks;
     }
+#pragma GCC diagnostic pop
   }
   return 0;
 }

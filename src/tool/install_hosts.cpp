@@ -16,6 +16,7 @@
 
 #include "image/apt_sources.hpp"
 #include "util/fs.hpp"
+#include "util/host_port.hpp"
 #include "util/log.hpp"
 
 extern char** environ;
@@ -195,7 +196,17 @@ std::string hostOfUrl(std::string_view url) {
   host = lower(host);
   if (host.empty() || !std::all_of(port.begin(), port.end(), ::isdigit)) return {};
   bool defaultPort = port.empty() || (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
-  return defaultPort ? host : host + ":" + port;
+  // In the allowlist's own grammar, or nothing: a host it cannot hold would fail the install's gateway.
+  auto pattern = parseHostPattern(defaultPort ? host : host + ":" + port);
+  return pattern ? formatHostPattern(*pattern) : std::string();
+}
+
+const char* refusedDerivedHost(std::string_view host) {
+  auto pattern = parseHostPattern(host);
+  if (!pattern) return "not a host name";
+  if (!pattern->isAddress) return nullptr;
+  AddressKind kind = classifyAddress(pattern->address);
+  return kind == AddressKind::Public ? nullptr : addressKindName(kind);
 }
 
 Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
@@ -349,15 +360,26 @@ Result<InstallHosts> installHosts(const InstallNeeds& needs, const HostConfigSou
                                   const std::vector<std::string>& imageLayers) {
   std::set<std::string> hosts;
   InstallHosts result;
+  // Configuration an image or a project controls names these hosts, so an
+  // address that is not on the internet (cloud metadata, the LAN, the host
+  // itself) is left out: only a tool's own allowed_hosts can open one.
+  auto addHost = [&](const std::string& host, const char* manager) {
+    if (const char* why = refusedDerivedHost(host)) {
+      log::notice("the install may not reach {} ({} source): a {} address; the tool's allowed_hosts can name it",
+                  host, manager, why);
+      return;
+    }
+    hosts.insert(host);
+  };
   auto add = [&](const std::vector<std::string>& urls, const char* manager) {
     if (urls.empty()) result.unknown.push_back(manager);
     for (const auto& u : urls)
-      if (auto h = hostOfUrl(u); !h.empty()) hosts.insert(h);
+      if (auto h = hostOfUrl(u); !h.empty()) addHost(h, manager);
   };
   if (needs.npm) {
     COCO_ASSIGN(std::string registry, npmRegistryUrl(src));
     if (hostOfUrl(registry).empty()) return Error::make("npm registry '{}' is not an http(s) URL", registry);
-    hosts.insert(hostOfUrl(registry));
+    addHost(hostOfUrl(registry), "npm");
     // The sandbox's npm must use the host's registry, not its own default.
     result.env.emplace_back("NPM_CONFIG_REGISTRY", registry);
   }

@@ -45,8 +45,15 @@ struct HostConfigSource {
 };
 
 // "https://user:pw@a.example:8443/path" -> "a.example:8443"; the port is dropped
-// when it is the scheme's default. Empty for URLs without an http(s) host.
+// when it is the scheme's default. Empty for URLs without an http(s) host, and
+// for hosts the allowlist cannot hold (util/host_port.hpp's grammar).
 std::string hostOfUrl(std::string_view url);
+
+// Why a host read from configuration may not join an install's allowlist: an IP
+// literal that is not a public address (loopback, link-local and cloud
+// metadata, private and CGNAT, unspecified, multicast), or not a host at all;
+// nullptr when it may.
+const char* refusedDerivedHost(std::string_view host);
 
 // The npm registry URL the host's npm uses: `npm config get registry` when npm
 // runs on the host, else npm_config_registry/NPM_CONFIG_REGISTRY, ~/.npmrc, /etc/npmrc.
@@ -72,7 +79,7 @@ std::vector<std::string> cargoIndexUrls(const HostConfigSource& src);
 std::vector<std::string> goProxyUrls(const HostConfigSource& src);
 
 struct InstallHosts {
-  std::vector<std::string> hosts;    // sorted, de-duplicated
+  std::vector<std::string> hosts;    // sorted, de-duplicated; none refusedDerivedHost refuses
   std::vector<std::string> unknown;  // managers whose sources were not found ("cargo")
   // What makes the sandbox's package managers use the host's sources:
   // NPM_CONFIG_REGISTRY, and PIP_INDEX_URL, GOPROXY, ... when set on the host.

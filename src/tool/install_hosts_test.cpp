@@ -162,6 +162,48 @@ TEST_F(InstallHostsTest, InstallHostsCombinesAndReportsUnknown) {
   EXPECT_EQ(r->env[0], (std::pair<std::string, std::string>{"NPM_CONFIG_REGISTRY", "https://npm.example.test:4873/"}));
 }
 
+// F4: an image's apt sources (or a project's .npmrc, through the host's npm)
+// named link-local, private, loopback and unspecified addresses, and each one
+// joined the install sandbox's allowlist.
+TEST_F(InstallHostsTest, NonPublicLiteralsNeverJoinTheAllowlist) {
+  src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
+    if (argv[0] == "npm") return "http://169.254.169.254:80/latest/";
+    return std::nullopt;
+  };
+  write("img/etc/apt/sources.list",
+        "deb http://169.254.169.254/latest stable main\n"
+        "deb http://10.0.0.1:8080/debian stable main\n"
+        "deb http://0.0.0.0:2375/ stable main\n"
+        "deb http://127.0.0.1/debian stable main\n"
+        "deb http://100.64.1.1/debian stable main\n"
+        "deb http://192.168.1.1:3142/debian stable main\n"
+        "deb http://224.0.0.1/debian stable main\n"
+        "deb http://198.18.0.1/debian stable main\n"
+        "deb http://192.0.2.10/debian stable main\n"
+        "deb http://deb.example.test/debian stable main\n");
+  write("img/etc/apt/sources.list.d/lan.sources", "Types: deb\nURIs: http://172.16.5.5/debian\n");
+  InstallNeeds needs;
+  needs.npm = needs.apt = true;
+  auto r = installHosts(needs, src_, {dir_ + "/img"});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->hosts, (std::vector<std::string>{"192.0.2.10", "deb.example.test"}));
+  for (const auto& h : r->hosts) EXPECT_EQ(refusedDerivedHost(h), nullptr) << h;
+}
+
+TEST(InstallHosts, RefusedDerivedHosts) {
+  EXPECT_STREQ(refusedDerivedHost("169.254.169.254"), "link-local");
+  EXPECT_STREQ(refusedDerivedHost("10.0.0.1:8080"), "private");
+  EXPECT_STREQ(refusedDerivedHost("127.0.0.1"), "loopback");
+  EXPECT_STREQ(refusedDerivedHost("0.0.0.0:2375"), "unspecified");
+  EXPECT_STREQ(refusedDerivedHost("[::1]:80"), "not a host name");
+  EXPECT_EQ(refusedDerivedHost("192.0.2.10"), nullptr);
+  EXPECT_EQ(refusedDerivedHost("mirror.example.test:8080"), nullptr);
+  EXPECT_EQ(hostOfUrl("http://host.example.test:0/"), "");
+  EXPECT_EQ(hostOfUrl("http://a_b.example.test/"), "a_b.example.test");
+  EXPECT_EQ(hostOfUrl("http://-bad.example.test/"), "");
+  EXPECT_EQ(hostOfUrl("http://127.1/"), "");
+}
+
 TEST_F(InstallHostsTest, InstallHostsFailsWithoutAnNpmRegistry) {
   src_.command = [](const std::vector<std::string>&) { return std::optional<std::string>(); };
   InstallNeeds needs;

@@ -16,6 +16,7 @@
 #include "image/store.hpp"
 #include "image/userns.hpp"
 #include "tool/ca_bundle.hpp"
+#include "tool/mise_output.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -83,39 +84,6 @@ std::optional<ToolLayer> readLayer(const std::string& dir) {
   layer->dir = fs::joinPath(dir, "layer");
   if (!fs::isDirectory(layer->dir)) return std::nullopt;
   return std::move(*layer);
-}
-
-// The key `mise ls --json` files a spec under: the spec without "@version"
-// (a scoped npm package's leading '@' is part of the name).
-std::string miseKey(const std::string& spec) {
-  size_t colon = spec.find(':');
-  size_t nameStart = colon == std::string::npos ? 0 : colon + 1;
-  if (nameStart < spec.size() && spec[nameStart] == '@') ++nameStart;
-  size_t at = spec.find('@', nameStart);
-  return at == std::string::npos ? spec : spec.substr(0, at);
-}
-
-std::string installedVersion(const std::string& lsJson, const std::string& spec) {
-  auto j = nlohmann::json::parse(lsJson, nullptr, false);
-  auto it = j.is_object() ? j.find(miseKey(spec)) : j.end();
-  if (it == j.end() || !it->is_array()) return {};
-  for (const auto& entry : *it) {
-    if (!entry.is_object()) continue;
-    auto v = entry.find("version");
-    auto active = entry.find("active");
-    bool isActive = active == entry.end() || (active->is_boolean() && active->get<bool>());
-    if (v != entry.end() && v->is_string() && isActive) return v->get<std::string>();
-  }
-  return {};
-}
-
-Env miseEnv(const std::string& envJson) {
-  Env env;
-  auto j = nlohmann::json::parse(envJson, nullptr, false);
-  if (!j.is_object()) return env;
-  for (const auto& [k, v] : j.items())
-    if (v.is_string()) env.emplace_back(k, v.get<std::string>());
-  return env;
 }
 
 void setVar(Env& env, const std::string& name, const std::string& value) {

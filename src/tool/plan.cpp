@@ -173,7 +173,7 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   spec.workdir = config.workdir;
   applyNetwork(spec, config, ctx);
   if (spec.network != engine::Network::None) addCaBundle(spec.mounts, spec.env, ctx);
-  for (const auto& p : config.ports) spec.ports.push_back({p.hostAddr, p.hostPort, p.containerPort});
+  spec.ports = config.ports;
   auto extra = parsePortList(ctx.extraPorts);
   if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");
   spec.ports.insert(spec.ports.end(), extra->begin(), extra->end());

@@ -32,11 +32,9 @@ bool isTrue(std::string_view value);
 // Builds a RunContext from the process (cwd, $HOME, environ, COCO_* variables).
 Result<RunContext> contextFromProcess(image::Image image);
 
-// As in a config's `ports`: "HOST:CONTAINER", "ADDR:HOST:CONTAINER" ("[v6]:HOST:CONTAINER"),
-// or "PORT" for the same port on both sides; ports 1-65535.
-Result<engine::PortMapping> parsePortSpec(std::string_view spec);
-// A comma-separated list of port specs; empty items are ignored.
-Result<std::vector<engine::PortMapping>> parsePortList(std::string_view csv);
+// A comma-separated list of port specs as a config's `ports` takes them
+// (parsePublishedPort); empty items are ignored.
+Result<std::vector<PublishedPort>> parsePortList(std::string_view csv);
 
 // The seccomp profile file for a config's `seccomp` value; empty = unconfined.
 Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home);

@@ -23,7 +23,7 @@ nlohmann::ordered_json mountsJson(const std::vector<engine::BindMount>& mounts) 
   return out;
 }
 
-nlohmann::ordered_json portsJson(const std::vector<engine::PortMapping>& ports) {
+nlohmann::ordered_json portsJson(const std::vector<PublishedPort>& ports) {
   auto out = nlohmann::ordered_json::array();
   for (const auto& p : ports)
     out.push_back({{"host_addr", p.hostAddr}, {"host_port", p.hostPort}, {"container_port", p.containerPort}});

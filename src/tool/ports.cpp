@@ -1,5 +1,4 @@
 // COCO_EXTRA_PORTS: a comma-separated list of port specs.
-#include "config/checks.hpp"
 #include "tool/plan.hpp"
 
 namespace coco::tool {
@@ -15,19 +14,14 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 // One syntax for ports everywhere: what a config's `ports` accepts, COCO_EXTRA_PORTS accepts.
-Result<engine::PortMapping> parsePortSpec(std::string_view spec) {
-  COCO_ASSIGN(config::PortConfig port, config::parsePort(spec));
-  return engine::PortMapping{port.hostAddr, port.hostPort, port.containerPort};
-}
-
-Result<std::vector<engine::PortMapping>> parsePortList(std::string_view csv) {
-  std::vector<engine::PortMapping> out;
+Result<std::vector<PublishedPort>> parsePortList(std::string_view csv) {
+  std::vector<PublishedPort> out;
   while (!csv.empty()) {
     size_t comma = csv.find(',');
     std::string_view item = trim(csv.substr(0, comma));
     csv = comma == std::string_view::npos ? std::string_view() : csv.substr(comma + 1);
     if (item.empty()) continue;
-    COCO_ASSIGN(auto port, parsePortSpec(item));
+    COCO_ASSIGN(auto port, parsePublishedPort(item));
     out.push_back(std::move(port));
   }
   return out;

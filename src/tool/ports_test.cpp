@@ -1,45 +1,10 @@
-// Tests for port specs: every accepted form and a table of rejected ones.
+// Tests for COCO_EXTRA_PORTS lists (the port grammar itself: util/host_port_test.cpp).
 #include <gtest/gtest.h>
 
 #include "tool/plan.hpp"
 
 namespace coco::tool {
 namespace {
-
-TEST(PortSpec, HostContainerDefaultsToLoopback) {
-  auto p = parsePortSpec("8080:80");
-  ASSERT_TRUE(p.ok()) << p.error().describe();
-  EXPECT_EQ(p->hostAddr, "127.0.0.1");
-  EXPECT_EQ(p->hostPort, 8080);
-  EXPECT_EQ(p->containerPort, 80);
-}
-
-TEST(PortSpec, SinglePortMeansBothSides) {
-  auto p = parsePortSpec("8080");
-  ASSERT_TRUE(p.ok()) << p.error().describe();
-  EXPECT_EQ(p->hostPort, 8080);
-  EXPECT_EQ(p->containerPort, 8080);
-}
-
-TEST(PortSpec, ExplicitAddress) {
-  auto p = parsePortSpec("0.0.0.0:3000:3001");
-  ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p->hostAddr, "0.0.0.0");
-  EXPECT_EQ(p->hostPort, 3000);
-  EXPECT_EQ(p->containerPort, 3001);
-  auto v6 = parsePortSpec("[::1]:1:65535");
-  ASSERT_TRUE(v6.ok()) << v6.error().describe();
-  EXPECT_EQ(v6->hostAddr, "::1");
-  EXPECT_EQ(v6->containerPort, 65535);
-}
-
-TEST(PortSpec, RejectsBadSpecs) {
-  for (const char* bad : {"", ":80", "80:", "0:80", "80:0", "65536:80", "80:70000", "-1:80", "a:b",
-                          "8080:80x", " 80:80", "1:2:3:4", ":1:2", "[::1]1:2", "[::1", "[]:1:2", "80:+80"}) {
-    auto p = parsePortSpec(bad);
-    EXPECT_FALSE(p.ok()) << "accepted '" << bad << "'";
-  }
-}
 
 TEST(PortList, ParsesCsvSkippingEmptyItems) {
   auto l = parsePortList("8080:80, 127.0.0.2:9000:90,,");

@@ -20,3 +20,5 @@ void* symbol(const char* library, const char* name) {
 }
 
 }  // namespace coco::lazy
+
+extern "C" void* coco_lazy_symbol(const char* library, const char* name) { return coco::lazy::symbol(library, name); }

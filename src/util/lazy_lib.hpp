@@ -13,6 +13,9 @@ void* symbol(const char* library, const char* symbol);
 
 }  // namespace coco::lazy
 
+// lazy::symbol for the shims written in C (libcurl_varargs.c).
+extern "C" void* coco_lazy_symbol(const char* library, const char* symbol);
+
 // Defines `extern "C" RET NAME PARAMS` that forwards ARGS to the real NAME.
 // The compiler checks PARAMS against the library's own header declaration.
 #define COCO_LAZY_FUNCTION(LIBRARY, RET, NAME, PARAMS, ARGS)                                   \

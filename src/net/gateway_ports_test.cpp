@@ -1,0 +1,58 @@
+// Published ports bind the address the config names, IPv6 included: the
+// gateway is handed the address and port as they are, never re-parsed from text.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "net/gateway.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::net {
+namespace {
+
+bool connects(int family, const char* address, uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (family == AF_INET6) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons(port);
+    ::inet_pton(AF_INET6, address, &sa->sin6_addr);
+    len = sizeof *sa;
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(port);
+    ::inet_pton(AF_INET, address, &sa->sin_addr);
+    len = sizeof *sa;
+  }
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return fd && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0;
+}
+
+// F6: "{}:{}" without brackets made "[::1]:8080:80" bind another address (or
+// fail), and "[::]:8080:80" failed with "bad address ':::8080'".
+TEST(GatewayPorts, Ipv6AddressesBindThemselves) {
+  GatewayConfig config;
+  config.mode = Mode::None;
+  config.ports = {{"::1", 0, 80}, {"::", 0, 81}, {"127.0.0.1", 0, 82}};
+  auto gw = Gateway::create(config);
+  ASSERT_TRUE(gw) << gw.error().describe();
+  auto ports = (*gw)->publishedPorts();
+  ASSERT_EQ(ports.size(), 3u);
+  EXPECT_TRUE(connects(AF_INET6, "::1", ports[0]));
+  EXPECT_TRUE(connects(AF_INET6, "::1", ports[1]));
+  EXPECT_TRUE(connects(AF_INET, "127.0.0.1", ports[2]));
+}
+
+TEST(GatewayPorts, AnAddressThatIsNoLiteralIsRefused) {
+  GatewayConfig config;
+  config.mode = Mode::None;
+  config.ports = {{"localhost", 0, 80}};
+  EXPECT_FALSE(Gateway::create(config));
+  config.ports = {{std::string("127.0.0.1\0junk", 14), 0, 80}};
+  EXPECT_FALSE(Gateway::create(config));
+}
+
+}  // namespace
+}  // namespace coco::net
