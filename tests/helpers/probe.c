@@ -4,6 +4,7 @@
 // "denied ERRNONAME" and exits 1; a usage error exits 2.
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -523,6 +525,70 @@ static int cmdConnect(const char* host, const char* port) {
   return 1;
 }
 
+// Fills a unix socket address; "@name" is an abstract name (no file).
+static socklen_t unixAddress(const char* name, struct sockaddr_un* sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  size_t len = strlen(name);
+  if (len >= sizeof sa->sun_path) len = sizeof sa->sun_path - 1;
+  memcpy(sa->sun_path, name, len);
+  if (name[0] == '@') sa->sun_path[0] = '\0';
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+}
+
+static int cmdConnectUnix(const char* name) {
+  struct sockaddr_un sa;
+  socklen_t len = unixAddress(name, &sa);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail("socket", name);
+  int rc = connect(fd, (struct sockaddr*)&sa, len);
+  int err = errno;
+  close(fd);
+  return report(rc, err);
+}
+
+// An abstract socket of the sandbox's own, which its tools may still use.
+static int cmdAbstractSelf(void) {
+  char name[64];
+  snprintf(name, sizeof name, "@coco-probe-%d", (int)getpid());
+  struct sockaddr_un sa;
+  socklen_t len = unixAddress(name, &sa);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr*)&sa, len) < 0 || listen(fd, 1) < 0) return fail("bind", name);
+  return cmdConnectUnix(name);
+}
+
+static int cmdKill(const char* pid, const char* sig) {
+  pid_t target = strcmp(pid, "self") == 0 ? getpid() : (pid_t)atoi(pid);
+  int rc = kill(target, signalNumber(sig));
+  return report(rc, errno);
+}
+
+static int writeText(const char* path, const char* text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  close(fd);
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+// Replaces DIR's mount with a tmpfs of its own (in new user and mount
+// namespaces, where it holds every capability) and writes a file there: the
+// way a tool with seccomp off could try to make a read-only path writable.
+// "setup-failed" (exit 3) when the namespaces or the mount cannot be made.
+static int cmdOvermount(const char* dir) {
+  int ok = unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 && writeText("/proc/self/uid_map", "0 0 1") == 0 &&
+           writeText("/proc/self/setgroups", "deny") == 0 && writeText("/proc/self/gid_map", "0 0 1") == 0 &&
+           mount("none", dir, "tmpfs", 0, NULL) == 0;
+  if (!ok) {
+    printf("setup-failed %s\n", errnoName(errno));
+    return 3;
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/overmount", dir);
+  return cmdWrite(path, "x\n");
+}
+
 static int cmdResolve(const char* name) {
   struct addrinfo hints, *res = NULL;
   memset(&hints, 0, sizeof hints);
@@ -547,7 +613,8 @@ static int usage(void) {
       "  cat PATH | write PATH [TEXT] | stat PATH | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | connect HOST PORT |\n"
-      "  resolve NAME | hostname | cwd\n",
+      "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | abstract-self |\n"
+      "  kill PID|self SIG | overmount DIR\n",
       stderr);
   return 2;
 }
@@ -586,6 +653,10 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "winsize")) return cmdWinsize();
   if (!strcmp(cmd, "connect") && a2) return cmdConnect(a1, a2);
   if (!strcmp(cmd, "resolve") && a1) return cmdResolve(a1);
+  if (!strcmp(cmd, "connect-unix") && a1) return cmdConnectUnix(a1);
+  if (!strcmp(cmd, "abstract-self")) return cmdAbstractSelf();
+  if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
+  if (!strcmp(cmd, "overmount") && a1) return cmdOvermount(a1);
   if (!strcmp(cmd, "hostname")) {
     struct utsname u;
     uname(&u);
