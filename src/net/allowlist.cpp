@@ -67,8 +67,9 @@ Result<std::string> normalizeName(std::string_view name) {
   return out;
 }
 
-Result<AllowEntry> parseAllowEntry(std::string_view text) {
+Result<AllowEntry> parseAllowEntry(std::string_view text, EntryOrigin origin) {
   AllowEntry e;
+  e.origin = origin;
   std::string_view host = text;
   e.ports = kDefaultPorts;
   if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
@@ -91,10 +92,14 @@ Result<AllowEntry> parseAllowEntry(std::string_view text) {
   return e;
 }
 
-Result<Allowlist> Allowlist::parse(const std::vector<std::string>& entries) {
+Result<Allowlist> Allowlist::parse(const std::vector<std::string>& entries, const std::vector<std::string>& derived) {
   Allowlist list;
   for (const auto& text : entries) {
-    COCO_ASSIGN(AllowEntry e, parseAllowEntry(text));
+    COCO_ASSIGN(AllowEntry e, parseAllowEntry(text, EntryOrigin::Config));
+    list.entries_.push_back(std::move(e));
+  }
+  for (const auto& text : derived) {
+    COCO_ASSIGN(AllowEntry e, parseAllowEntry(text, EntryOrigin::Derived));
     list.entries_.push_back(std::move(e));
   }
   return list;
@@ -111,10 +116,14 @@ bool Allowlist::allows(std::string_view name, uint16_t port) const {
   });
 }
 
-bool Allowlist::allowsAddress(in_addr_t address, uint16_t port) const {
-  return std::any_of(entries_.begin(), entries_.end(), [&](const AllowEntry& e) {
-    return e.isAddress && e.address == address && hasPort(e, port);
-  });
+const AllowEntry* Allowlist::addressEntry(in_addr_t address, uint16_t port) const {
+  const AllowEntry* found = nullptr;
+  for (const auto& e : entries_) {
+    if (!e.isAddress || e.address != address || !hasPort(e, port)) continue;
+    if (e.origin == EntryOrigin::Config) return &e;
+    found = &e;
+  }
+  return found;
 }
 
 AddressKind classifyAddress(in_addr_t address) {

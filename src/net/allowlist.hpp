@@ -18,28 +18,43 @@ namespace coco::net {
 //   "example.com:22"    the name and its subdomains, port 22 only
 //   "*.example.com"     only subdomains (ports as above)
 //   "192.0.2.7:8080"    a literal IPv4 address (the only way to allow one)
+//
+// Where an entry came from decides how far it is trusted: a literal address
+// the user wrote may open a local one (an internal registry at 10.0.0.5); one
+// coco derived (an install's package hosts, read from an image's apt sources
+// or npm's configuration) may not.
+enum class EntryOrigin {
+  Config,   // the user's allowed_hosts
+  Derived,  // found by coco
+};
+
 struct AllowEntry {
   std::string name;        // lower case, no trailing dot; empty for an address
   bool subdomainsOnly = false;
   bool isAddress = false;
   in_addr_t address = 0;   // network order, when isAddress
   std::vector<uint16_t> ports;
+  EntryOrigin origin = EntryOrigin::Config;
 };
 
 // Lower-cases and strips one trailing dot; rejects what is not a host name
 // (labels of [a-z0-9_-], 1..63 chars, 253 in all).
 Result<std::string> normalizeName(std::string_view name);
 
-Result<AllowEntry> parseAllowEntry(std::string_view text);
+Result<AllowEntry> parseAllowEntry(std::string_view text, EntryOrigin origin = EntryOrigin::Config);
 
 class Allowlist {
  public:
-  static Result<Allowlist> parse(const std::vector<std::string>& entries);
+  // The user's entries, and those coco derived.
+  static Result<Allowlist> parse(const std::vector<std::string>& entries,
+                                 const std::vector<std::string>& derived = {});
 
   // Whether any entry names this host (on any port): decides DNS answers.
   bool allowsName(std::string_view name) const;
   bool allows(std::string_view name, uint16_t port) const;
-  bool allowsAddress(in_addr_t address, uint16_t port) const;
+  bool allowsAddress(in_addr_t address, uint16_t port) const { return addressEntry(address, port) != nullptr; }
+  // The literal entry for address:port (the user's before a derived one), or nullptr.
+  const AllowEntry* addressEntry(in_addr_t address, uint16_t port) const;
 
   const std::vector<AllowEntry>& entries() const { return entries_; }
 

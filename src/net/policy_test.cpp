@@ -179,9 +179,10 @@ TEST_F(PolicyTest, LocalDestinationsAreRefused) {
     in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
     EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << name;
   }
-  // Named explicitly, a private address is fine in allowlist mode.
+  // A name is no licence for a private address: only the address written
+  // as a literal entry is (UserLiteralOpensItsAddressToNamesToo).
   in_addr_t internal = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
-  EXPECT_TRUE(p.decideConnection(internal, 443).allowed);
+  EXPECT_FALSE(p.decideConnection(internal, 443).allowed);
   // Loopback addresses are filtered out of a mixed answer.
   in_addr_t mixed = ask(p, "mixed.allowed.test", dns::kTypeA).addresses.at(0);
   Verdict v = p.decideConnection(mixed, 443);
@@ -198,6 +199,101 @@ TEST_F(PolicyTest, FullModeRefusesLocalPrivateAndHostOwnLiterals) {
   }
   in_addr_t internal = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
   EXPECT_FALSE(p.decideConnection(internal, 443).allowed);
+}
+
+// Every address an allowed name may not lead to, in allowlist and full mode:
+// CGNAT (Tailscale, carrier NAT), cloud metadata (AWS, GCP, Azure, ECS,
+// Alibaba), link-local, private, loopback, unspecified, multicast,
+// broadcast, reserved, the gateway's own pool and the host's own addresses.
+constexpr const char* kLocalAddresses[] = {
+    "100.64.1.1",      "100.127.255.254", "100.100.100.200", "169.254.169.254", "169.254.170.2",
+    "168.63.129.16",   "169.254.1.1",     "10.0.0.5",        "172.16.0.1",      "192.168.1.1",
+    "127.0.0.1",       "127.1.2.3",       "0.0.0.0",         "224.0.0.1",       "239.255.255.250",
+    "255.255.255.255", "240.0.0.1",       "198.18.0.9",      "192.0.2.99",
+};
+
+TEST_F(PolicyTest, NamesLeadingToLocalAddressesAreRefused) {
+  for (Mode mode : {Mode::Allowlist, Mode::Full}) {
+    for (const char* address : kLocalAddresses) {
+      resolver.answers["x.allowed.test"] = ok({address});
+      AddressPool fresh;
+      PolicyConfig c;
+      c.mode = mode;
+      c.allowlist = *Allowlist::parse({"allowed.test"});
+      c.hostAddresses = {inet_addr("192.0.2.99")};
+      Policy p(std::move(c), fresh, resolver);
+      in_addr_t syn = ask(p, "x.allowed.test", dns::kTypeA).addresses.at(0);
+      EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address << (mode == Mode::Full ? " full" : " allowlist");
+    }
+  }
+}
+
+TEST_F(PolicyTest, UserLiteralOpensItsAddressToNamesToo) {
+  // An internal registry: the user names it and writes its address.
+  Policy p = make(Mode::Allowlist, {"internal.allowed.test", "10.0.0.5:443"});
+  in_addr_t syn = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_TRUE(p.decideConnection(syn, 443).allowed);
+  EXPECT_FALSE(p.decideConnection(syn, 80).allowed);  // the literal is for 443 only
+  // Derived by coco, the same literal opens nothing.
+  PolicyConfig c;
+  c.mode = Mode::Allowlist;
+  c.allowlist = *Allowlist::parse({"internal.allowed.test"}, {"10.0.0.5:443"});
+  AddressPool fresh;
+  Policy derived(std::move(c), fresh, resolver);
+  syn = ask(derived, "internal.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_FALSE(derived.decideConnection(syn, 443).allowed);
+}
+
+// F4: an image's apt sources (or a project's .npmrc read by the host's npm)
+// name a literal address; derived, it must not open what a user's literal may.
+TEST_F(PolicyTest, DerivedLiteralEntriesKeepTheAddressChecks) {
+  PolicyConfig c;
+  c.mode = Mode::Allowlist;
+  c.allowlist = *Allowlist::parse({"169.254.169.254:80", "10.9.9.9:8080"},
+                                  {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80",
+                                   "127.0.0.1:80", "192.0.2.99:80", "192.0.2.60:8080"});
+  c.hostAddresses = {inet_addr("192.0.2.99")};
+  Policy p(std::move(c), pool, resolver);
+  for (const char* refused : {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80",
+                              "127.0.0.1:80", "192.0.2.99:80"}) {
+    std::string text(refused);
+    size_t colon = text.find(':');
+    auto port = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
+    EXPECT_FALSE(p.decideConnection(inet_addr(text.substr(0, colon).c_str()), port).allowed) << refused;
+  }
+  EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.60"), 8080).allowed);  // a public one is fine
+  // The user's own literals: their choice, metadata included.
+  EXPECT_TRUE(p.decideConnection(inet_addr("169.254.169.254"), 80).allowed);
+  EXPECT_TRUE(p.decideConnection(inet_addr("10.9.9.9"), 8080).allowed);
+}
+
+TEST_F(PolicyTest, NoEntryOpensUnspecifiedMulticastOrTheGatewaysPool) {
+  Policy p = make(Mode::Allowlist, {"0.0.0.0:2375", "224.0.0.1:80", "255.255.255.255:80", "198.18.0.1:80"});
+  EXPECT_FALSE(p.decideConnection(inet_addr("0.0.0.0"), 2375).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("224.0.0.1"), 80).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("255.255.255.255"), 80).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("198.18.0.1"), 80).allowed);
+}
+
+// The tests' switch (their servers listen on the host's loopback) opens
+// loopback, private and the host's own addresses, never metadata,
+// link-local or CGNAT.
+TEST_F(PolicyTest, AllowLocalDestinationsKeepsMetadataLinkLocalAndCgnatShut) {
+  PolicyConfig c;
+  c.mode = Mode::Allowlist;
+  c.allowlist = *Allowlist::parse({"allowed.test"});
+  c.allowLocalDestinations = true;
+  Policy p(std::move(c), pool, resolver);
+  for (const char* address : {"169.254.169.254", "169.254.170.2", "169.254.1.1", "100.64.1.1", "100.100.100.200"}) {
+    std::string name = "at-" + std::string(address) + ".allowed.test";
+    resolver.answers[name] = ok({address});
+    in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
+    EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address;
+  }
+  for (const char* name : {"local.allowed.test", "internal.allowed.test"}) {
+    in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
+    EXPECT_TRUE(p.decideConnection(syn, 443).allowed) << name;
+  }
 }
 
 TEST_F(PolicyTest, AllowLocalDestinationsOptIn) {
