@@ -212,6 +212,76 @@ constexpr const char* kLocalAddresses[] = {
     "255.255.255.255", "240.0.0.1",       "198.18.0.9",      "192.0.2.99",
 };
 
+// Each kind in its IPv4 spelling and in the IPv6 forms that carry or mean
+// the same place: mapped, translated, compatible, NAT64, 6to4, Teredo.
+TEST(AddressKinds, V4AndV6Forms) {
+  struct Case {
+    const char* literal;
+    AddressKind kind;
+  } cases[] = {
+      {"192.0.2.1", AddressKind::Public},
+      {"2606:4700::1111", AddressKind::Public},
+      {"::ffff:192.0.2.1", AddressKind::Public},
+      {"64:ff9b::192.0.2.1", AddressKind::Public},
+      {"2002:c000:201::1", AddressKind::Public},
+      {"0.0.0.0", AddressKind::Unspecified},
+      {"::", AddressKind::Unspecified},
+      {"::ffff:0.0.0.0", AddressKind::Unspecified},
+      {"127.0.0.1", AddressKind::Loopback},
+      {"::1", AddressKind::Loopback},
+      {"::ffff:127.0.0.1", AddressKind::Loopback},
+      {"::127.0.0.1", AddressKind::Loopback},
+      {"64:ff9b::127.0.0.1", AddressKind::Loopback},
+      {"2002:7f00:1::", AddressKind::Loopback},
+      {"169.254.1.1", AddressKind::LinkLocal},
+      {"fe80::1", AddressKind::LinkLocal},
+      {"::ffff:169.254.1.1", AddressKind::LinkLocal},
+      {"169.254.169.254", AddressKind::Metadata},
+      {"169.254.170.2", AddressKind::Metadata},
+      {"100.100.100.200", AddressKind::Metadata},
+      {"168.63.129.16", AddressKind::Metadata},
+      {"fd00:ec2::254", AddressKind::Metadata},
+      {"[fd00:ec2::254]", AddressKind::Metadata},
+      {"::ffff:169.254.169.254", AddressKind::Metadata},
+      {"::ffff:a9fe:a9fe", AddressKind::Metadata},
+      {"::ffff:0:169.254.169.254", AddressKind::Metadata},
+      {"64:ff9b::169.254.169.254", AddressKind::Metadata},
+      {"2002:a9fe:a9fe::1", AddressKind::Metadata},
+      {"100.64.1.1", AddressKind::SharedCgnat},
+      {"100.127.255.254", AddressKind::SharedCgnat},
+      {"::ffff:100.64.1.1", AddressKind::SharedCgnat},
+      {"2002:6440:101::", AddressKind::SharedCgnat},
+      {"10.0.0.1", AddressKind::Private},
+      {"172.16.0.1", AddressKind::Private},
+      {"192.168.1.1", AddressKind::Private},
+      {"fc00::1", AddressKind::Private},
+      {"fd12:3456::1", AddressKind::Private},
+      {"fec0::1", AddressKind::Private},
+      {"64:ff9b:1::a00:1", AddressKind::Private},
+      {"::ffff:10.0.0.1", AddressKind::Private},
+      {"2002:a00:1::", AddressKind::Private},
+      {"2001:0:c000:201::f5ff:fffe", AddressKind::Private},  // Teredo, client 10.0.0.1
+      {"2001:0:a00:1::3fff:fdd2", AddressKind::Private},     // Teredo, server 10.0.0.1
+      {"224.0.0.1", AddressKind::Multicast},
+      {"ff02::1", AddressKind::Multicast},
+      {"::ffff:224.0.0.251", AddressKind::Multicast},
+      {"255.255.255.255", AddressKind::Reserved},
+      {"240.0.0.1", AddressKind::Reserved},
+      {"192.0.0.8", AddressKind::Reserved},
+      {"100::1", AddressKind::Reserved},
+      {"::192.0.2.1", AddressKind::Reserved},  // IPv4-compatible, deprecated
+      {"198.18.0.1", AddressKind::Synthetic},
+      {"::ffff:198.18.0.1", AddressKind::Synthetic},
+  };
+  for (const auto& c : cases) {
+    auto kind = classifyLiteral(c.literal);
+    ASSERT_TRUE(kind) << c.literal;
+    EXPECT_EQ(*kind, c.kind) << c.literal << ": " << addressKindName(*kind) << ", want " << addressKindName(c.kind);
+  }
+  for (const char* notLiteral : {"example.com", "", "[]", "1.2.3", "::ffff:1.2.3.4.5", "[192.0.2.1"})
+    EXPECT_FALSE(classifyLiteral(notLiteral)) << notLiteral;
+}
+
 TEST_F(PolicyTest, NamesLeadingToLocalAddressesAreRefused) {
   for (Mode mode : {Mode::Allowlist, Mode::Full}) {
     for (const char* address : kLocalAddresses) {
