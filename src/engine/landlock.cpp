@@ -38,18 +38,18 @@ constexpr uint64_t kMakeReg = 1ULL << 8;
 constexpr uint64_t kMakeSock = 1ULL << 9;
 constexpr uint64_t kMakeFifo = 1ULL << 10;
 constexpr uint64_t kMakeSym = 1ULL << 12;
-constexpr uint64_t kAbi1 = (1ULL << 13) - 1;  // execute .. make_sym
-constexpr uint64_t kRefer = 1ULL << 13;       // ABI 2
-constexpr uint64_t kTruncate = 1ULL << 14;    // ABI 3
-constexpr uint64_t kIoctlDev = 1ULL << 15;    // ABI 5
+constexpr uint64_t kAbi1 = (1ULL << 13) - 1;              // execute .. make_sym
+constexpr uint64_t kRefer = 1ULL << 13;                   // ABI 2
+constexpr uint64_t kTruncate = 1ULL << 14;                // ABI 3
+constexpr uint64_t kIoctlDev = 1ULL << 15;                // ABI 5
 constexpr uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // ABI 6
 constexpr uint64_t kScopeSignal = 1ULL << 1;              // ABI 6
 
 constexpr uint64_t kRead = kExecute | kReadFile | kReadDir;
 // Every change to a tree but device nodes, which nothing in the sandbox may
 // make (its mounts are nodev and it has no CAP_MKNOD).
-constexpr uint64_t kWrite = kWriteFile | kRemoveDir | kRemoveFile | kMakeDir | kMakeReg | kMakeSock | kMakeFifo |
-                            kMakeSym | kRefer | kTruncate;
+constexpr uint64_t kWrite = kWriteFile | kRemoveDir | kRemoveFile | kMakeDir | kMakeReg | kMakeSock |
+                            kMakeFifo | kMakeSym | kRefer | kTruncate;
 // What a rule on something other than a directory may hold.
 constexpr uint64_t kFileRights = kExecute | kWriteFile | kReadFile | kTruncate | kIoctlDev;
 
@@ -72,7 +72,8 @@ uint64_t handledFor(int abi) {
 bool isTopLevel(const std::string& path) { return path.size() > 1 && path.find('/', 1) == std::string::npos; }
 
 bool beneath(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+  return path == dir ||
+         (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
 // The sandbox's own writable places, unless a read-only config mount covers one.
@@ -86,15 +87,19 @@ std::string rightsText(uint64_t access) {
   std::string text;
   auto add = [&](const char* word) { text += text.empty() ? word : std::string(", ") + word; };
   if ((access & kRead) == kRead) add("read, execute");
-  if ((access & kMakeReg) != 0) add("write");
-  else if ((access & kWriteFile) != 0) add("write files");
+  if ((access & kMakeReg) != 0)
+    add("write");
+  else if ((access & kWriteFile) != 0)
+    add("write files");
   if ((access & kIoctlDev) != 0) add("device ioctls");
   return text;
 }
 
 // ---- the child's half: no allocation from here on ----
 
-bool addRule(int ruleset, int fd, uint64_t access, const char* what) {
+// internalOk: an fd of a kernel-internal file system (an anonymous pipe, a
+// socket), which Landlock never restricts and takes no rule for (EBADFD).
+bool addRule(int ruleset, int fd, uint64_t access, const char* what, bool internalOk = false) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return fail("stat for a Landlock rule:", what);
   if (!S_ISDIR(st.st_mode)) access &= kFileRights;
@@ -102,9 +107,8 @@ bool addRule(int ruleset, int fd, uint64_t access, const char* what) {
   struct landlock_path_beneath_attr attr = {};
   attr.allowed_access = access;
   attr.parent_fd = fd;
-  if (::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0) != 0)
-    return fail("landlock_add_rule", what);
-  return true;
+  if (::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0) == 0) return true;
+  return (internalOk && errno == EBADFD) || fail("landlock_add_rule", what);
 }
 
 // A path that is not there gets no rule: nothing to grant.
@@ -140,7 +144,8 @@ bool addTopLevelEntry(int ruleset, int dirfd, const LandlockPlan& plan, const ch
   if (fd < 0) return fail("open for a Landlock rule: /", name);
   struct stat st;
   bool ok = ::fstat(fd, &st) == 0 || fail("stat for a Landlock rule: /", name);
-  if (ok && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) ok = addRule(ruleset, fd, plan.topLevelAccess, name);
+  if (ok && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+    ok = addRule(ruleset, fd, plan.topLevelAccess, name);
   ::close(fd);
   return ok;
 }
@@ -165,13 +170,33 @@ bool addTopLevelRules(int ruleset, const LandlockPlan& plan) {
   return ok;
 }
 
+// The tool's stdio may be host files, FIFOs or a terminal (`coco run tool
+// >out`), outside every rule; reopening one by name (/dev/stdout,
+// /proc/self/fd/1) gives what the descriptor already gives, no more. Pipes
+// and sockets need no rule (Landlock leaves kernel-internal files alone).
+bool addStdioRules(int ruleset, uint64_t handled) {
+  for (int fd = 0; fd < 3; ++fd) {
+    int flags = ::fcntl(fd, F_GETFL);
+    struct stat st;
+    // A directory (`coco run tool <~`) gets no rule: its tree stays shut.
+    if (flags < 0 || ::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) continue;
+    int mode = flags & O_ACCMODE;
+    uint64_t access = 0;
+    if (mode == O_RDONLY || mode == O_RDWR) access |= kReadFile;
+    if (mode == O_WRONLY || mode == O_RDWR) access |= kWriteFile | kTruncate;
+    if (!addRule(ruleset, fd, access & handled, "the tool's standard input or output", true)) return false;
+  }
+  return true;
+}
+
 bool addRules(int ruleset, const LandlockPlan& plan) {
   int rootfd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return fail("open", "/");
   bool ok = true;
   for (const auto& rule : plan.rules) ok = ok && addPathRule(ruleset, rootfd, rule);
   ::close(rootfd);
-  return ok && (plan.readOnlyTopLevel.empty() || addTopLevelRules(ruleset, plan));
+  return ok && (plan.readOnlyTopLevel.empty() || addTopLevelRules(ruleset, plan)) &&
+         addStdioRules(ruleset, plan.handledFs);
 }
 
 }  // namespace
@@ -209,11 +234,13 @@ LandlockPlan planLandlock(const RunSpec& spec, int abi) {
 
 std::vector<std::string> describeLandlock(const LandlockPlan& plan) {
   std::vector<std::string> lines;
-  for (const auto& rule : plan.rules) lines.push_back(fmt::format("{}: {}", rule.path, rightsText(rule.access)));
+  for (const auto& rule : plan.rules)
+    lines.push_back(fmt::format("{}: {}", rule.path, rightsText(rule.access)));
   if (!plan.readOnlyTopLevel.empty()) {
     std::string except;
     for (const auto& name : plan.readOnlyTopLevel) except += (except.empty() ? "/" : ", /") + name;
-    lines.push_back(fmt::format("every other entry of / but {}: {}", except, rightsText(plan.topLevelAccess)));
+    lines.push_back(
+        fmt::format("every other entry of / but {}: {}", except, rightsText(plan.topLevelAccess)));
   }
   return lines;
 }

@@ -34,7 +34,8 @@ RunSpec specWith(std::vector<BindMount> mounts) {
 }
 
 const LandlockRule* ruleFor(const LandlockPlan& plan, const std::string& path) {
-  auto it = std::find_if(plan.rules.begin(), plan.rules.end(), [&](const LandlockRule& r) { return r.path == path; });
+  auto it = std::find_if(plan.rules.begin(), plan.rules.end(),
+                         [&](const LandlockRule& r) { return r.path == path; });
   return it == plan.rules.end() ? nullptr : &*it;
 }
 
@@ -46,15 +47,17 @@ TEST(LandlockPlan, NothingWithoutLandlock) {
 }
 
 TEST(LandlockPlan, WritableRootWhenNoReadOnlyMountSitsAtTheTop) {
-  LandlockPlan plan = planLandlock(specWith({{"/src", "/workspace", false}, {"/mod", "/root/go/pkg/mod", true}}), 7);
+  LandlockPlan plan =
+      planLandlock(specWith({{"/src", "/workspace", false}, {"/mod", "/root/go/pkg/mod", true}}), 7);
   const LandlockRule* root = ruleFor(plan, "/");
   ASSERT_TRUE(root);
-  EXPECT_EQ(root->access & (kReadFile | kExecute | kWriteFile | kMakeReg), kReadFile | kExecute | kWriteFile | kMakeReg);
+  EXPECT_EQ(root->access & (kReadFile | kExecute | kWriteFile | kMakeReg),
+            kReadFile | kExecute | kWriteFile | kMakeReg);
   EXPECT_TRUE(plan.readOnlyTopLevel.empty());
   ASSERT_TRUE(ruleFor(plan, "/workspace"));
   EXPECT_TRUE(ruleFor(plan, "/workspace")->access & kMakeReg);
   EXPECT_FALSE(ruleFor(plan, "/root/go/pkg/mod"));  // read-only: no rule of its own
-  EXPECT_EQ(plan.scoped, 3u);                        // abstract unix sockets and signals
+  EXPECT_EQ(plan.scoped, 3u);                       // abstract unix sockets and signals
 }
 
 TEST(LandlockPlan, ReadOnlyTopLevelMountIsLeftOutOfEveryWriteRule) {
@@ -90,12 +93,9 @@ TEST(LandlockPlan, BestEffortPerAbi) {
     int abi;
     uint64_t present, absent, scoped;
   } cases[] = {
-      {1, 0, kRefer | kTruncate | kIoctlDev, 0},
-      {2, kRefer, kTruncate | kIoctlDev, 0},
-      {3, kRefer | kTruncate, kIoctlDev, 0},
-      {4, kRefer | kTruncate, kIoctlDev, 0},
-      {5, kRefer | kTruncate | kIoctlDev, 0, 0},
-      {6, kRefer | kTruncate | kIoctlDev, 0, 3},
+      {1, 0, kRefer | kTruncate | kIoctlDev, 0}, {2, kRefer, kTruncate | kIoctlDev, 0},
+      {3, kRefer | kTruncate, kIoctlDev, 0},     {4, kRefer | kTruncate, kIoctlDev, 0},
+      {5, kRefer | kTruncate | kIoctlDev, 0, 0}, {6, kRefer | kTruncate | kIoctlDev, 0, 3},
       {7, kRefer | kTruncate | kIoctlDev, 0, 3},
   };
   for (const auto& c : cases) {
@@ -113,7 +113,8 @@ TEST(LandlockPlan, DescribedForLogsAndTheDryRun) {
   auto lines = describeLandlock(plan);
   EXPECT_NE(std::find(lines.begin(), lines.end(), "/: read, execute"), lines.end());
   EXPECT_NE(std::find(lines.begin(), lines.end(), "/dev: write files, device ioctls"), lines.end());
-  EXPECT_NE(std::find(lines.begin(), lines.end(), "every other entry of / but /workspace: write"), lines.end());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "every other entry of / but /workspace: write"),
+            lines.end());
   EXPECT_EQ(landlockScopes(plan), (std::vector<std::string>{"abstract-unix-socket", "signal"}));
 }
 

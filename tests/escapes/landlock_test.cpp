@@ -25,18 +25,18 @@ int kernelLandlockAbi() {
 }
 
 // Skips (fails in CI) where the kernel has no Landlock of that ABI.
-#define COCO_REQUIRE_LANDLOCK(abi)                                                                  \
-  do {                                                                                              \
-    int have_ = kernelLandlockAbi();                                                                \
-    if (have_ < (abi)) {                                                                            \
+#define COCO_REQUIRE_LANDLOCK(abi)                                                                       \
+  do {                                                                                                   \
+    int have_ = kernelLandlockAbi();                                                                     \
+    if (have_ < (abi)) {                                                                                 \
       if (::cocotest::inCi()) FAIL() << "Landlock ABI " << (abi) << " needed, the kernel has " << have_; \
-      GTEST_SKIP() << "Landlock ABI " << (abi) << " needed, the kernel has " << have_;              \
-    }                                                                                               \
+      GTEST_SKIP() << "Landlock ABI " << (abi) << " needed, the kernel has " << have_;                   \
+    }                                                                                                    \
   } while (0)
 
 std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exitCode) + (r.timedOut ? " (timed out)" : "") + "\n--- stdout ---\n" + r.out +
-         "--- stderr ---\n" + r.err;
+  return "exit " + std::to_string(r.exitCode) + (r.timedOut ? " (timed out)" : "") + "\n--- stdout ---\n" +
+         r.out + "--- stderr ---\n" + r.err;
 }
 
 // A listening abstract unix socket of the host (outside any sandbox).
@@ -119,7 +119,8 @@ TEST_F(LandlockTest, ReplacingAReadOnlyMountDoesNotMakeItWritable) {
   COCO_REQUIRE_LANDLOCK(1);
   TempDir data("coco-landlock-ro");
   env_.writeTool("ro", R"({"command": "probe", "network": "none", "seccomp": "unconfined",
-      "mounts": [{"src": )" + jsonString(data.path()) + R"(, "dst": "/workspace", "opts": "ro"}]})");
+      "mounts": [{"src": )" +
+                           jsonString(data.path()) + R"(, "dst": "/workspace", "opts": "ro"}]})");
 
   RunResult control = env_.run({"run", "ro", "overmount", "/tmp"});
   if (control.exitCode == 3 && !inCi())
@@ -140,8 +141,10 @@ TEST_F(LandlockTest, ReplacingAReadOnlyMountDoesNotMakeItWritable) {
 TEST_F(LandlockTest, WhatToolsNeedStillWorks) {
   TempDir ro("coco-landlock-ro"), rw("coco-landlock-rw");
   env_.writeTool("sh", R"({"command": "sh", "network": "none", "mounts": [
-      {"src": )" + jsonString(ro.path()) + R"(, "dst": "/workspace", "opts": "ro"},
-      {"src": )" + jsonString(rw.path()) + R"(, "dst": "/out", "opts": "rw"}]})");
+      {"src": )" + jsonString(ro.path()) +
+                           R"(, "dst": "/workspace", "opts": "ro"},
+      {"src": )" + jsonString(rw.path()) +
+                           R"(, "dst": "/out", "opts": "rw"}]})");
   const char* script =
       "set -e; echo a > /root/a; mkdir -p /root/.cache/tool; echo b > /root/.cache/tool/b;"
       "mv /root/a /etc/a; echo c > /tmp/c; echo d > /dev/shm/d; echo e > /dev/null;"
@@ -153,12 +156,26 @@ TEST_F(LandlockTest, WhatToolsNeedStillWorks) {
   EXPECT_TRUE(fs::exists(rw / "g/f"));
 }
 
+// A host file as the tool's stdout lies outside every rule, yet scripts write
+// to /dev/stdout and /dev/stderr by name: reopening it must still work.
+TEST_F(LandlockTest, StdoutRedirectedToAHostFileCanBeReopenedByName) {
+  TempDir out("coco-landlock-out");
+  env_.writeTool("sh", R"({"command": "sh", "network": "none"})");
+  RunOptions opts;
+  opts.stdoutPath = out / "stdout.txt";
+  RunResult r =
+      env_.run({"run", "sh", "-c", "echo by-name > /dev/stdout; echo appended >> /dev/stdout"}, opts);
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(out / "stdout.txt"), "by-name\nappended\n") << describe(r);
+}
+
 TEST_F(LandlockTest, ShowAndDryRunSayWhetherItIsOn) {
   int abi = kernelLandlockAbi();
   env_.writeTool("probe", probeTool());
   RunResult show = env_.run({"show", "probe"});
   ASSERT_EQ(show.exitCode, 0) << describe(show);
-  std::string expected = abi > 0 ? "landlock:         on (ABI " + std::to_string(abi) : "landlock:         off";
+  std::string expected =
+      abi > 0 ? "landlock:         on (ABI " + std::to_string(abi) : "landlock:         off";
   EXPECT_TRUE(contains(show.out, expected)) << describe(show);
 
   RunResult dry = env_.run({"run", "--dry-run", "probe"});
