@@ -564,31 +564,6 @@ static int cmdKill(const char* pid, const char* sig) {
   return report(rc, errno);
 }
 
-static int writeText(const char* path, const char* text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = write(fd, text, strlen(text));
-  close(fd);
-  return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-// Replaces DIR's mount with a tmpfs of its own (in new user and mount
-// namespaces, where it holds every capability) and writes a file there: the
-// way a tool with seccomp off could try to make a read-only path writable.
-// "setup-failed" (exit 3) when the namespaces or the mount cannot be made.
-static int cmdOvermount(const char* dir) {
-  int ok = unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 && writeText("/proc/self/uid_map", "0 0 1") == 0 &&
-           writeText("/proc/self/setgroups", "deny") == 0 && writeText("/proc/self/gid_map", "0 0 1") == 0 &&
-           mount("none", dir, "tmpfs", 0, NULL) == 0;
-  if (!ok) {
-    printf("setup-failed %s\n", errnoName(errno));
-    return 3;
-  }
-  char path[4096];
-  snprintf(path, sizeof path, "%s/overmount", dir);
-  return cmdWrite(path, "x\n");
-}
-
 static int cmdResolve(const char* name) {
   struct addrinfo hints, *res = NULL;
   memset(&hints, 0, sizeof hints);
@@ -614,7 +589,7 @@ static int usage(void) {
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | abstract-self |\n"
-      "  kill PID|self SIG | overmount DIR\n",
+      "  kill PID|self SIG\n",
       stderr);
   return 2;
 }
@@ -656,7 +631,6 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "connect-unix") && a1) return cmdConnectUnix(a1);
   if (!strcmp(cmd, "abstract-self")) return cmdAbstractSelf();
   if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
-  if (!strcmp(cmd, "overmount") && a1) return cmdOvermount(a1);
   if (!strcmp(cmd, "hostname")) {
     struct utsname u;
     uname(&u);
