@@ -10,7 +10,10 @@
 // write rule; / then grants writing to each of its other entries instead of to
 // itself. A read-only mount deeper down (below a writable directory) stays
 // read-only through its mount flag alone: Landlock cannot carve it out of the
-// writable tree above it. Applied best effort: what the kernel's ABI has.
+// writable tree above it. The tool's stdin/stdout/stderr, when they are files
+// outside the root (`coco run tool >out`), get a rule for what their open mode
+// already allows, so /dev/stdout reopens; a directory gets none. Applied best
+// effort: what the kernel's ABI has.
 #pragma once
 
 #include <cstdint>
