@@ -48,10 +48,12 @@ class PolicyTest : public ::testing::Test {
     resolver.answers["other.test"] = ok({"192.0.2.20"});
   }
 
-  Policy make(Mode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"}) {
+  Policy make(Mode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"},
+              std::vector<std::string> derived = {}, bool allowLocal = false) {
     PolicyConfig c;
     c.mode = mode;
-    c.allowlist = *Allowlist::parse(hosts);
+    c.allowlist = *Allowlist::parse(hosts, derived);
+    c.allowLocalDestinations = allowLocal;
     c.toolName = "tool";
     c.hostAddresses = {inet_addr("192.0.2.99")};
     return Policy(std::move(c), pool, resolver);
@@ -286,12 +288,7 @@ TEST_F(PolicyTest, NamesLeadingToLocalAddressesAreRefused) {
   for (Mode mode : {Mode::Allowlist, Mode::Full}) {
     for (const char* address : kLocalAddresses) {
       resolver.answers["x.allowed.test"] = ok({address});
-      AddressPool fresh;
-      PolicyConfig c;
-      c.mode = mode;
-      c.allowlist = *Allowlist::parse({"allowed.test"});
-      c.hostAddresses = {inet_addr("192.0.2.99")};
-      Policy p(std::move(c), fresh, resolver);
+      Policy p = make(mode, {"allowed.test"});
       in_addr_t syn = ask(p, "x.allowed.test", dns::kTypeA).addresses.at(0);
       EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address << (mode == Mode::Full ? " full" : " allowlist");
     }
@@ -305,11 +302,7 @@ TEST_F(PolicyTest, UserLiteralOpensItsAddressToNamesToo) {
   EXPECT_TRUE(p.decideConnection(syn, 443).allowed);
   EXPECT_FALSE(p.decideConnection(syn, 80).allowed);  // the literal is for 443 only
   // Derived by coco, the same literal opens nothing.
-  PolicyConfig c;
-  c.mode = Mode::Allowlist;
-  c.allowlist = *Allowlist::parse({"internal.allowed.test"}, {"10.0.0.5:443"});
-  AddressPool fresh;
-  Policy derived(std::move(c), fresh, resolver);
+  Policy derived = make(Mode::Allowlist, {"internal.allowed.test"}, {"10.0.0.5:443"});
   syn = ask(derived, "internal.allowed.test", dns::kTypeA).addresses.at(0);
   EXPECT_FALSE(derived.decideConnection(syn, 443).allowed);
 }
@@ -317,13 +310,9 @@ TEST_F(PolicyTest, UserLiteralOpensItsAddressToNamesToo) {
 // F4: an image's apt sources (or a project's .npmrc read by the host's npm)
 // name a literal address; derived, it must not open what a user's literal may.
 TEST_F(PolicyTest, DerivedLiteralEntriesKeepTheAddressChecks) {
-  PolicyConfig c;
-  c.mode = Mode::Allowlist;
-  c.allowlist = *Allowlist::parse({"169.254.169.254:80", "10.9.9.9:8080"},
-                                  {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80",
-                                   "127.0.0.1:80", "192.0.2.99:80", "192.0.2.60:8080"});
-  c.hostAddresses = {inet_addr("192.0.2.99")};
-  Policy p(std::move(c), pool, resolver);
+  Policy p = make(Mode::Allowlist, {"169.254.169.254:80", "10.9.9.9:8080"},
+                  {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80", "127.0.0.1:80",
+                   "192.0.2.99:80", "192.0.2.60:8080"});
   for (const char* refused : {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80",
                               "127.0.0.1:80", "192.0.2.99:80"}) {
     std::string text(refused);
@@ -349,31 +338,19 @@ TEST_F(PolicyTest, NoEntryOpensUnspecifiedMulticastOrTheGatewaysPool) {
 // loopback, private and the host's own addresses, never metadata,
 // link-local or CGNAT.
 TEST_F(PolicyTest, AllowLocalDestinationsKeepsMetadataLinkLocalAndCgnatShut) {
-  PolicyConfig c;
-  c.mode = Mode::Allowlist;
-  c.allowlist = *Allowlist::parse({"allowed.test"});
-  c.allowLocalDestinations = true;
-  Policy p(std::move(c), pool, resolver);
+  Policy p = make(Mode::Allowlist, {"allowed.test"}, {}, /*allowLocal=*/true);
   for (const char* address : {"169.254.169.254", "169.254.170.2", "169.254.1.1", "100.64.1.1", "100.100.100.200"}) {
     std::string name = "at-" + std::string(address) + ".allowed.test";
     resolver.answers[name] = ok({address});
     in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
     EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address;
   }
-  for (const char* name : {"local.allowed.test", "internal.allowed.test"}) {
+  // What it is for: loopback, private and the host's own addresses.
+  resolver.answers["own.allowed.test"] = ok({"192.0.2.99"});
+  for (const char* name : {"local.allowed.test", "internal.allowed.test", "own.allowed.test"}) {
     in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
     EXPECT_TRUE(p.decideConnection(syn, 443).allowed) << name;
   }
-}
-
-TEST_F(PolicyTest, AllowLocalDestinationsOptIn) {
-  PolicyConfig c;
-  c.mode = Mode::Allowlist;
-  c.allowlist = *Allowlist::parse({"allowed.test"});
-  c.allowLocalDestinations = true;
-  Policy p(std::move(c), pool, resolver);
-  in_addr_t syn = ask(p, "local.allowed.test", dns::kTypeA).addresses.at(0);
-  EXPECT_TRUE(p.decideConnection(syn, 443).allowed);
 }
 
 }  // namespace
