@@ -6,6 +6,7 @@
 #include "cli/defaults.hpp"
 #include "cli/lifecycle.hpp"
 #include "config/loader.hpp"
+#include "engine/landlock.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
 
@@ -91,7 +92,8 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   if (!spec) return ctx.fail(spec.error(), fmt::format("check {} ('coco show {}' explains it)", config->path, name));
 
   if (dryRun) {
-    ctx.out << tool::planToJson(*spec, image->reference);
+    // Landlock is the native runtime's; podman and docker apply none of coco's.
+    ctx.out << tool::planToJson(*spec, image->reference, isNative(runtime) ? engine::landlockAbi() : 0);
     return kExitOk;
   }
   // The tool's layer (installed on first run) under the image; podman and docker

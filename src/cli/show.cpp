@@ -64,9 +64,18 @@ void describePorts(std::ostream& os, const config::ToolConfig& c) {
   line(os, "ports:", ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, ", ")));
 }
 
-void describeRest(std::ostream& os, const config::ToolConfig& c) {
+std::string landlockText(int abi) {
+  if (abi <= 0) return "off: this kernel has no Landlock";
+  return fmt::format("on (ABI {}): writes only where the mounts allow them; {}", abi,
+                     abi >= 6 ? "abstract unix sockets and signals stay inside the sandbox"
+                              : "this kernel cannot keep abstract unix sockets and signals inside the sandbox "
+                                "(ABI 6)");
+}
+
+void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowContext& ctx) {
   std::string seccomp = c.seccomp == "default" ? "default profile" : c.seccomp == "unconfined" ? "UNCONFINED" : c.seccomp;
   line(os, "seccomp:", seccomp);
+  line(os, "landlock:", landlockText(ctx.landlockAbi));
   line(os, "workspace guard:", c.workspaceGuard ? "on (git hooks, .envrc, editor tasks stay read-only)" : "OFF");
   if (c.x11) line(os, "x11:", "yes (X socket and auth cookie)");
   if (c.isolated) line(os, "caches:", "isolated (not shared with other tools)");
@@ -87,7 +96,7 @@ std::string describeConfig(const config::ToolConfig& c, const ShowContext& ctx) 
   describeEnv(os, c);
   line(os, "network:", networkText(c));
   describePorts(os, c);
-  describeRest(os, c);
+  describeRest(os, c, ctx);
   auto warnings = sandboxWarnings(c, ctx);
   for (const auto& w : warnings) os << "WARNING: " << w << "\n";
   return os.str();

@@ -12,6 +12,7 @@ struct ShowContext {
   std::string cwd;
   std::string home;
   std::string xdgRuntimeDir;  // may be empty
+  int landlockAbi = 0;        // the kernel's Landlock ABI, 0 without
 };
 
 ShowContext showContextFromProcess();

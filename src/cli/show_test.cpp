@@ -105,5 +105,26 @@ TEST(ShowSummary, PlainWords) {
   EXPECT_NE(describeConfig(c, kCtx).find("WARNING: network: host"), std::string::npos);
 }
 
+TEST(Show, SaysWhetherLandlockIsOn) {
+  config::ToolConfig c;
+  c.name = "tool";
+  c.command = "tool";
+  c.network = config::NetworkMode::Host;
+  ShowContext ctx = kCtx;
+  ctx.landlockAbi = 0;
+  std::string off = describeConfig(c, ctx);
+  EXPECT_NE(off.find("landlock:         off: this kernel has no Landlock"), std::string::npos) << off;
+  EXPECT_NE(off.find("the host's abstract unix sockets"), std::string::npos) << off;
+  ctx.landlockAbi = 5;
+  std::string five = describeConfig(c, ctx);
+  EXPECT_NE(five.find("landlock:         on (ABI 5)"), std::string::npos) << five;
+  EXPECT_NE(five.find("cannot keep abstract unix sockets and signals inside the sandbox"), std::string::npos) << five;
+  ctx.landlockAbi = 6;
+  std::string six = describeConfig(c, ctx);
+  EXPECT_NE(six.find("landlock:         on (ABI 6)"), std::string::npos) << six;
+  EXPECT_NE(six.find("abstract unix sockets and signals stay inside the sandbox"), std::string::npos) << six;
+  EXPECT_EQ(six.find("the host's abstract unix sockets"), std::string::npos) << six;
+}
+
 }  // namespace
 }  // namespace coco::cli

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/show.hpp"
+#include "engine/landlock.hpp"
 #include "config/paths.hpp"
 #include "util/fs.hpp"
 
@@ -73,6 +74,7 @@ ShowContext showContextFromProcess() {
   if (::getcwd(buf, sizeof buf)) ctx.cwd = buf;
   if (const char* h = std::getenv("HOME")) ctx.home = h;
   if (const char* r = std::getenv("XDG_RUNTIME_DIR")) ctx.xdgRuntimeDir = r;
+  ctx.landlockAbi = engine::landlockAbi();
   return ctx;
 }
 
@@ -84,7 +86,11 @@ std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const
     if (name == "SSH_AUTH_SOCK") out.push_back("passes SSH_AUTH_SOCK: with the agent socket the tool can use your SSH keys");
   if (config.x11) out.push_back("x11: the tool can read keystrokes and the screen of your other X windows");
   if (config.network == config::NetworkMode::Host)
-    out.push_back("network: host: the tool shares the host's network, including services listening on localhost");
+    out.push_back(fmt::format("network: host: the tool shares the host's network, including services listening on "
+                              "localhost{}",
+                              ctx.landlockAbi >= 6 ? ""
+                                                   : " and (this kernel has no Landlock ABI 6) the host's abstract "
+                                                     "unix sockets: X11, D-Bus, ..."));
   if (config.seccomp == "unconfined") out.push_back("seccomp: unconfined: every system call is open to the tool");
   if (!config.workspaceGuard)
     out.push_back("workspace_guard: false: in a writable workspace the tool can plant git hooks, .envrc or "

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <fmt/ranges.h>
+
 #include "engine/seccomp_cache.hpp"
 #include "engine/workspace_guard.hpp"
 #include "util/fs.hpp"
@@ -145,6 +147,20 @@ Status planEtc(const RunSpec& spec, ChildPlan& plan) {
   return {};
 }
 
+// Landlock's rules beneath the mounts, logged with COCO_DEBUG.
+void planLandlockRules(const RunSpec& spec, ChildPlan& plan) {
+  plan.landlock = planLandlock(spec, landlockAbi());
+  if (!log::debugEnabled()) return;
+  if (plan.landlock.abi == 0) {
+    log::debug("landlock: not available on this kernel, not applied");
+    return;
+  }
+  auto scopes = landlockScopes(plan.landlock);
+  log::debug("landlock: ABI {}; scoped to the sandbox: {}", plan.landlock.abi,
+             scopes.empty() ? "nothing (needs ABI 6)" : fmt::format("{}", fmt::join(scopes, ", ")));
+  for (const auto& line : describeLandlock(plan.landlock)) log::debug("landlock: {}", line);
+}
+
 int readLastCap() {
   auto text = fs::readFile("/proc/sys/kernel/cap_last_cap");
   if (!text) return 40;
@@ -164,6 +180,7 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty) {
   plan.tty = tty;
   plan.installPhase = spec.installPhase;
   plan.lastCap = readLastCap();
+  planLandlockRules(spec, plan);
   if (!spec.seccompProfile.empty()) {
     auto program = compileProfileCached(spec.seccompProfile);
     if (!program) return std::move(program).error().wrap("seccomp");

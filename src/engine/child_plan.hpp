@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/landlock.hpp"
 #include "engine/run_spec.hpp"
 #include "engine/seccomp.hpp"
 #include "util/result.hpp"
@@ -47,6 +48,7 @@ struct ChildPlan {
   bool tty = false;
   winsize windowSize{};
   SeccompProgram seccomp;
+  LandlockPlan landlock;
   bool installPhase = false;
   int lastCap = 40;
 };

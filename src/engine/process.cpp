@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "engine/child_report.hpp"
+#include "engine/landlock.hpp"
 
 namespace coco::engine {
 
@@ -79,6 +80,7 @@ bool lockDown(const ChildPlan& plan) {
   if (!dropCapabilities(plan)) return false;
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("prctl(PR_SET_NO_NEW_PRIVS)");
   if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return fail("close_range");
+  if (!applyLandlock(plan.landlock)) return false;
   if (plan.seccomp.filter.empty()) return true;
   sock_fprog prog = plan.seccomp.fprog();
   if (int err = installProgramRaw(&prog); err != 0) return failWith(err, 125, "installing the seccomp filter", nullptr);

@@ -26,7 +26,10 @@ struct RunSpec {
   std::vector<std::string> argv;    // argv[0] is searched in the sandbox's PATH
   std::string workdir = "/workspace";
   Network network = Network::None;
-  std::vector<std::string> allowedHosts;
+  std::vector<std::string> allowedHosts;  // the config's allowed_hosts (Allowlist)
+  // More allowlist entries coco derived (an install's package hosts); unlike
+  // the user's, their literal addresses cannot open local destinations.
+  std::vector<std::string> derivedHosts;
   std::vector<PublishedPort> ports;
   std::string seccompProfile;       // path to an OCI profile; empty = unconfined
   bool workspaceGuard = true;

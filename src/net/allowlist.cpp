@@ -20,15 +20,19 @@ bool hasPort(const AllowEntry& e, uint16_t port) {
 
 }  // namespace
 
-Result<AllowEntry> parseAllowEntry(std::string_view text) {
+Result<AllowEntry> parseAllowEntry(std::string_view text, EntryOrigin origin) {
   COCO_ASSIGN(HostPattern pattern, parseHostPattern(text));
-  return AllowEntry{std::move(pattern)};
+  return AllowEntry{std::move(pattern), origin};
 }
 
-Result<Allowlist> Allowlist::parse(const std::vector<std::string>& entries) {
+Result<Allowlist> Allowlist::parse(const std::vector<std::string>& entries, const std::vector<std::string>& derived) {
   Allowlist list;
   for (const auto& text : entries) {
-    COCO_ASSIGN(AllowEntry e, parseAllowEntry(text));
+    COCO_ASSIGN(AllowEntry e, parseAllowEntry(text, EntryOrigin::Config));
+    list.entries_.push_back(std::move(e));
+  }
+  for (const auto& text : derived) {
+    COCO_ASSIGN(AllowEntry e, parseAllowEntry(text, EntryOrigin::Derived));
     list.entries_.push_back(std::move(e));
   }
   return list;
@@ -45,10 +49,14 @@ bool Allowlist::allows(std::string_view name, uint16_t port) const {
   });
 }
 
-bool Allowlist::allowsAddress(in_addr_t address, uint16_t port) const {
-  return std::any_of(entries_.begin(), entries_.end(), [&](const AllowEntry& e) {
-    return e.isAddress && e.address == address && hasPort(e, port);
-  });
+const AllowEntry* Allowlist::addressEntry(in_addr_t address, uint16_t port) const {
+  const AllowEntry* found = nullptr;
+  for (const auto& e : entries_) {
+    if (!e.isAddress || e.address != address || !hasPort(e, port)) continue;
+    if (e.origin == EntryOrigin::Config) return &e;
+    found = &e;
+  }
+  return found;
 }
 
 }  // namespace coco::net

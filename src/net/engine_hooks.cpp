@@ -30,6 +30,7 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   GatewayConfig config;
   config.mode = mode;
   config.allowedHosts = spec.allowedHosts;
+  config.derivedHosts = spec.derivedHosts;
   config.toolName = spec.toolName;
   config.upstream = upstream;
   config.allowLocalDestinations = allowLocalDestinations;

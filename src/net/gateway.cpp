@@ -155,7 +155,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   pc.toolName = config.toolName;
   pc.allowLocalDestinations = config.allowLocalDestinations;
   pc.hostAddresses = hostAddresses();
-  COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts));
+  COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts, config.derivedHosts));
   Endpoint upstream;
   if (config.mode != Mode::None) {
     COCO_ASSIGN(upstream, chooseUpstream(config.upstream));

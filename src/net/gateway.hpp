@@ -37,7 +37,8 @@ namespace coco::net {
 
 struct GatewayConfig {
   Mode mode = Mode::None;
-  std::vector<std::string> allowedHosts;  // Allowlist mode
+  std::vector<std::string> allowedHosts;  // Allowlist mode: the user's entries
+  std::vector<std::string> derivedHosts;  // and those coco derived (see EntryOrigin)
   std::string toolName;
   std::string upstream;  // "IP[:PORT]"; empty = $COCO_DNS_UPSTREAM, else /etc/resolv.conf
   bool allowLocalDestinations = false;

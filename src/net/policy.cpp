@@ -19,6 +19,17 @@ bool isReverseName(const std::string& name) {
   return name.ends_with(".in-addr.arpa") || name.ends_with(".ip6.arpa");
 }
 
+// How the user may open a local address an allowed name leads to (an
+// internal registry); metadata, link-local and the never-reachable kinds get
+// no such advice.
+std::string listHint(Mode mode, in_addr_t address, uint16_t port) {
+  AddressKind kind = classifyAddress(address);
+  bool local = kind == AddressKind::Loopback || kind == AddressKind::Private || kind == AddressKind::SharedCgnat ||
+               kind == AddressKind::Public;
+  if (mode != Mode::Allowlist || !local) return "";
+  return fmt::format(" (if it is yours, add \"{}:{}\" to allowed_hosts as well)", formatAddress(address), port);
+}
+
 sockaddr_in socketAddress(in_addr_t address, uint16_t port) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -87,23 +98,35 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
   return reply(dns::buildResponse(*query, dns::Rcode::NoError, {*addr}, kSyntheticTtl));
 }
 
-const char* Policy::refusalReason(in_addr_t address) const {
+// Only a public address is a destination by itself. A literal the user wrote
+// in allowed_hosts opens its address (an internal registry, even metadata:
+// the user's call), also to a name that resolves to it; a name alone, a
+// literal coco derived (an image's apt sources) or full mode opens nothing
+// else. Unspecified (0.0.0.0 is this host), multicast, reserved and the
+// gateway's own pool are never a destination.
+const char* Policy::refusalReason(in_addr_t address, bool userListed) const {
   AddressKind kind = classifyAddress(address);
   switch (kind) {
     case AddressKind::Unspecified:
     case AddressKind::Multicast:
+    case AddressKind::Reserved:
     case AddressKind::Synthetic:
       return addressKindName(kind);
     default: break;
   }
-  if (config_.allowLocalDestinations) return nullptr;
-  if (kind == AddressKind::Loopback || kind == AddressKind::LinkLocal) return addressKindName(kind);
-  // A name in allowed_hosts that points into a private network was named on
-  // purpose (an internal registry); in full mode nothing was named.
-  if (kind == AddressKind::Private && config_.mode == Mode::Full) return addressKindName(kind);
+  if (userListed) return nullptr;
   const auto& own = config_.hostAddresses;
-  if (std::find(own.begin(), own.end(), address) != own.end()) return "the host's own";
-  return nullptr;
+  bool hostOwn = std::find(own.begin(), own.end(), address) != own.end();
+  bool testLocal =
+      kind == AddressKind::Loopback || kind == AddressKind::Private || (hostOwn && kind == AddressKind::Public);
+  if (config_.allowLocalDestinations && testLocal) return nullptr;
+  if (kind != AddressKind::Public) return addressKindName(kind);
+  return hostOwn ? "the host's own" : nullptr;
+}
+
+bool Policy::userListed(in_addr_t address, uint16_t port) const {
+  const AllowEntry* entry = config_.allowlist.addressEntry(address, port);
+  return entry && entry->origin == EntryOrigin::Config;
 }
 
 Verdict Policy::decideConnection(in_addr_t dst, uint16_t port) {
@@ -135,9 +158,11 @@ Verdict Policy::decideName(const std::string& name, uint16_t port) {
     return v;
   }
   std::string refused;
+  in_addr_t refusedAddress = 0;
   for (in_addr_t a : res.addresses) {
-    if (const char* why = refusalReason(a)) {
+    if (const char* why = refusalReason(a, userListed(a, port))) {
       refused = fmt::format("{} ({})", formatAddress(a), why);
+      refusedAddress = a;
     } else {
       v.targets.push_back(socketAddress(a, port));
     }
@@ -146,8 +171,8 @@ Verdict Policy::decideName(const std::string& name, uint16_t port) {
   if (!v.allowed) {
     log::debug("connect {}: refused, resolves to {}", v.label, refused);
     noticeOnce("local:" + v.label, fmt::format("blocked connection to {}: it resolves to {}, an address a sandbox may "
-                                               "not reach",
-                                               v.label, refused));
+                                               "not reach{}",
+                                               v.label, refused, listHint(config_.mode, refusedAddress, port)));
   } else {
     log::debug("connect {}: allowed", v.label);
   }
@@ -157,8 +182,8 @@ Verdict Policy::decideName(const std::string& name, uint16_t port) {
 Verdict Policy::decideLiteral(in_addr_t dst, uint16_t port) {
   Verdict v;
   v.label = fmt::format("{}:{}", formatAddress(dst), port);
-  bool explicitEntry = config_.allowlist.allowsAddress(dst, port);
-  if (config_.mode == Mode::Allowlist && !explicitEntry) {
+  const AllowEntry* entry = config_.allowlist.addressEntry(dst, port);
+  if (config_.mode == Mode::Allowlist && !entry) {
     log::debug("connect {}: refused, a literal address in allowlist mode", v.label);
     noticeOnce("literal:" + v.label,
                fmt::format("blocked connection to {} (a literal address, not a name from allowed_hosts of {}; add "
@@ -166,11 +191,14 @@ Verdict Policy::decideLiteral(in_addr_t dst, uint16_t port) {
                            v.label, config_.toolName, v.label));
     return v;
   }
-  const char* why = explicitEntry ? nullptr : refusalReason(dst);
-  if (why) {
-    log::debug("connect {}: refused, a {} address", v.label, why);
+  bool derived = entry && entry->origin == EntryOrigin::Derived;
+  if (const char* why = refusalReason(dst, entry && !derived)) {
+    log::debug("connect {}: refused, a {} address{}", v.label, why, derived ? " (a derived entry)" : "");
     noticeOnce("literal:" + v.label,
-               fmt::format("blocked connection to {} (a {} address, which a sandbox may not reach)", v.label, why));
+               fmt::format("blocked connection to {} (a {} address, which a sandbox may not reach{})", v.label, why,
+                           derived ? "; coco found it in the install's package sources, which cannot open such an "
+                                     "address"
+                                   : ""));
     return v;
   }
   log::debug("connect {}: allowed", v.label);

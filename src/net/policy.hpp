@@ -23,8 +23,9 @@ struct PolicyConfig {
   Mode mode = Mode::Full;
   Allowlist allowlist;
   std::string toolName;
-  // Lets connections reach loopback, link-local, private and the host's own
-  // addresses (tests; a config's explicit opt-in).
+  // Lets connections reach loopback, private (RFC 1918) and the host's own
+  // addresses: the tests' servers listen there. Link-local, metadata and
+  // CGNAT addresses stay shut even so.
   bool allowLocalDestinations = false;
   std::vector<in_addr_t> hostAddresses;  // the host's own IPv4 addresses
 };
@@ -59,8 +60,10 @@ class Policy {
   bool nameAllowed(const std::string& name) const;
   Verdict decideName(const std::string& name, uint16_t port);
   Verdict decideLiteral(in_addr_t dst, uint16_t port);
-  // Why an address may not be a destination, or nullptr when it may.
-  const char* refusalReason(in_addr_t address) const;
+  // Why an address may not be a destination, or nullptr when it may;
+  // userListed: the user wrote it as a literal entry in allowed_hosts.
+  const char* refusalReason(in_addr_t address, bool userListed) const;
+  bool userListed(in_addr_t address, uint16_t port) const;
   void noticeOnce(const std::string& key, const std::string& text);
 
   PolicyConfig config_;

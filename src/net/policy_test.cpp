@@ -48,10 +48,12 @@ class PolicyTest : public ::testing::Test {
     resolver.answers["other.test"] = ok({"192.0.2.20"});
   }
 
-  Policy make(Mode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"}) {
+  Policy make(Mode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"},
+              std::vector<std::string> derived = {}, bool allowLocal = false) {
     PolicyConfig c;
     c.mode = mode;
-    c.allowlist = *Allowlist::parse(hosts);
+    c.allowlist = *Allowlist::parse(hosts, derived);
+    c.allowLocalDestinations = allowLocal;
     c.toolName = "tool";
     c.hostAddresses = {inet_addr("192.0.2.99")};
     return Policy(std::move(c), pool, resolver);
@@ -179,9 +181,10 @@ TEST_F(PolicyTest, LocalDestinationsAreRefused) {
     in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
     EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << name;
   }
-  // Named explicitly, a private address is fine in allowlist mode.
+  // A name is no licence for a private address: only the address written
+  // as a literal entry is (UserLiteralOpensItsAddressToNamesToo).
   in_addr_t internal = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
-  EXPECT_TRUE(p.decideConnection(internal, 443).allowed);
+  EXPECT_FALSE(p.decideConnection(internal, 443).allowed);
   // Loopback addresses are filtered out of a mixed answer.
   in_addr_t mixed = ask(p, "mixed.allowed.test", dns::kTypeA).addresses.at(0);
   Verdict v = p.decideConnection(mixed, 443);
@@ -200,14 +203,154 @@ TEST_F(PolicyTest, FullModeRefusesLocalPrivateAndHostOwnLiterals) {
   EXPECT_FALSE(p.decideConnection(internal, 443).allowed);
 }
 
-TEST_F(PolicyTest, AllowLocalDestinationsOptIn) {
-  PolicyConfig c;
-  c.mode = Mode::Allowlist;
-  c.allowlist = *Allowlist::parse({"allowed.test"});
-  c.allowLocalDestinations = true;
-  Policy p(std::move(c), pool, resolver);
-  in_addr_t syn = ask(p, "local.allowed.test", dns::kTypeA).addresses.at(0);
+// Every address an allowed name may not lead to, in allowlist and full mode:
+// CGNAT (Tailscale, carrier NAT), cloud metadata (AWS, GCP, Azure, ECS,
+// Alibaba), link-local, private, loopback, unspecified, multicast,
+// broadcast, reserved, the gateway's own pool and the host's own addresses.
+constexpr const char* kLocalAddresses[] = {
+    "100.64.1.1",      "100.127.255.254", "100.100.100.200", "169.254.169.254", "169.254.170.2",
+    "168.63.129.16",   "169.254.1.1",     "10.0.0.5",        "172.16.0.1",      "192.168.1.1",
+    "127.0.0.1",       "127.1.2.3",       "0.0.0.0",         "224.0.0.1",       "239.255.255.250",
+    "255.255.255.255", "240.0.0.1",       "198.18.0.9",      "192.0.2.99",
+};
+
+// Each kind in its IPv4 spelling and in the IPv6 forms that carry or mean
+// the same place: mapped, translated, compatible, NAT64, 6to4, Teredo.
+TEST(AddressKinds, V4AndV6Forms) {
+  struct Case {
+    const char* literal;
+    AddressKind kind;
+  } cases[] = {
+      {"192.0.2.1", AddressKind::Public},
+      {"2606:4700::1111", AddressKind::Public},
+      {"::ffff:192.0.2.1", AddressKind::Public},
+      {"64:ff9b::192.0.2.1", AddressKind::Public},
+      {"2002:c000:201::1", AddressKind::Public},
+      {"0.0.0.0", AddressKind::Unspecified},
+      {"::", AddressKind::Unspecified},
+      {"::ffff:0.0.0.0", AddressKind::Unspecified},
+      {"127.0.0.1", AddressKind::Loopback},
+      {"::1", AddressKind::Loopback},
+      {"::ffff:127.0.0.1", AddressKind::Loopback},
+      {"::127.0.0.1", AddressKind::Loopback},
+      {"64:ff9b::127.0.0.1", AddressKind::Loopback},
+      {"2002:7f00:1::", AddressKind::Loopback},
+      {"169.254.1.1", AddressKind::LinkLocal},
+      {"fe80::1", AddressKind::LinkLocal},
+      {"::ffff:169.254.1.1", AddressKind::LinkLocal},
+      {"169.254.169.254", AddressKind::Metadata},
+      {"169.254.170.2", AddressKind::Metadata},
+      {"100.100.100.200", AddressKind::Metadata},
+      {"168.63.129.16", AddressKind::Metadata},
+      {"fd00:ec2::254", AddressKind::Metadata},
+      {"[fd00:ec2::254]", AddressKind::Metadata},
+      {"::ffff:169.254.169.254", AddressKind::Metadata},
+      {"::ffff:a9fe:a9fe", AddressKind::Metadata},
+      {"::ffff:0:169.254.169.254", AddressKind::Metadata},
+      {"64:ff9b::169.254.169.254", AddressKind::Metadata},
+      {"2002:a9fe:a9fe::1", AddressKind::Metadata},
+      {"100.64.1.1", AddressKind::SharedCgnat},
+      {"100.127.255.254", AddressKind::SharedCgnat},
+      {"::ffff:100.64.1.1", AddressKind::SharedCgnat},
+      {"2002:6440:101::", AddressKind::SharedCgnat},
+      {"10.0.0.1", AddressKind::Private},
+      {"172.16.0.1", AddressKind::Private},
+      {"192.168.1.1", AddressKind::Private},
+      {"fc00::1", AddressKind::Private},
+      {"fd12:3456::1", AddressKind::Private},
+      {"fec0::1", AddressKind::Private},
+      {"64:ff9b:1::a00:1", AddressKind::Private},
+      {"::ffff:10.0.0.1", AddressKind::Private},
+      {"2002:a00:1::", AddressKind::Private},
+      {"2001:0:c000:201::f5ff:fffe", AddressKind::Private},  // Teredo, client 10.0.0.1
+      {"2001:0:a00:1::3fff:fdd2", AddressKind::Private},     // Teredo, server 10.0.0.1
+      {"224.0.0.1", AddressKind::Multicast},
+      {"ff02::1", AddressKind::Multicast},
+      {"::ffff:224.0.0.251", AddressKind::Multicast},
+      {"255.255.255.255", AddressKind::Reserved},
+      {"240.0.0.1", AddressKind::Reserved},
+      {"192.0.0.8", AddressKind::Reserved},
+      {"100::1", AddressKind::Reserved},
+      {"::192.0.2.1", AddressKind::Reserved},  // IPv4-compatible, deprecated
+      {"198.18.0.1", AddressKind::Synthetic},
+      {"::ffff:198.18.0.1", AddressKind::Synthetic},
+  };
+  for (const auto& c : cases) {
+    auto kind = classifyLiteral(c.literal);
+    ASSERT_TRUE(kind) << c.literal;
+    EXPECT_EQ(*kind, c.kind) << c.literal << ": " << addressKindName(*kind) << ", want " << addressKindName(c.kind);
+  }
+  for (const char* notLiteral : {"example.com", "", "[]", "1.2.3", "::ffff:1.2.3.4.5", "[192.0.2.1"})
+    EXPECT_FALSE(classifyLiteral(notLiteral)) << notLiteral;
+}
+
+TEST_F(PolicyTest, NamesLeadingToLocalAddressesAreRefused) {
+  for (Mode mode : {Mode::Allowlist, Mode::Full}) {
+    for (const char* address : kLocalAddresses) {
+      resolver.answers["x.allowed.test"] = ok({address});
+      Policy p = make(mode, {"allowed.test"});
+      in_addr_t syn = ask(p, "x.allowed.test", dns::kTypeA).addresses.at(0);
+      EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address << (mode == Mode::Full ? " full" : " allowlist");
+    }
+  }
+}
+
+TEST_F(PolicyTest, UserLiteralOpensItsAddressToNamesToo) {
+  // An internal registry: the user names it and writes its address.
+  Policy p = make(Mode::Allowlist, {"internal.allowed.test", "10.0.0.5:443"});
+  in_addr_t syn = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
   EXPECT_TRUE(p.decideConnection(syn, 443).allowed);
+  EXPECT_FALSE(p.decideConnection(syn, 80).allowed);  // the literal is for 443 only
+  // Derived by coco, the same literal opens nothing.
+  Policy derived = make(Mode::Allowlist, {"internal.allowed.test"}, {"10.0.0.5:443"});
+  syn = ask(derived, "internal.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_FALSE(derived.decideConnection(syn, 443).allowed);
+}
+
+// F4: an image's apt sources (or a project's .npmrc read by the host's npm)
+// name a literal address; derived, it must not open what a user's literal may.
+TEST_F(PolicyTest, DerivedLiteralEntriesKeepTheAddressChecks) {
+  Policy p = make(Mode::Allowlist, {"169.254.169.254:80", "10.9.9.9:8080"},
+                  {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80", "127.0.0.1:80",
+                   "192.0.2.99:80", "192.0.2.60:8080"});
+  for (const char* refused : {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80",
+                              "127.0.0.1:80", "192.0.2.99:80"}) {
+    std::string text(refused);
+    size_t colon = text.find(':');
+    auto port = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
+    EXPECT_FALSE(p.decideConnection(inet_addr(text.substr(0, colon).c_str()), port).allowed) << refused;
+  }
+  EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.60"), 8080).allowed);  // a public one is fine
+  // The user's own literals: their choice, metadata included.
+  EXPECT_TRUE(p.decideConnection(inet_addr("169.254.169.254"), 80).allowed);
+  EXPECT_TRUE(p.decideConnection(inet_addr("10.9.9.9"), 8080).allowed);
+}
+
+TEST_F(PolicyTest, NoEntryOpensUnspecifiedMulticastOrTheGatewaysPool) {
+  Policy p = make(Mode::Allowlist, {"0.0.0.0:2375", "224.0.0.1:80", "255.255.255.255:80", "198.18.0.1:80"});
+  EXPECT_FALSE(p.decideConnection(inet_addr("0.0.0.0"), 2375).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("224.0.0.1"), 80).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("255.255.255.255"), 80).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("198.18.0.1"), 80).allowed);
+}
+
+// The tests' switch (their servers listen on the host's loopback) opens
+// loopback, private and the host's own addresses, never metadata,
+// link-local or CGNAT.
+TEST_F(PolicyTest, AllowLocalDestinationsKeepsMetadataLinkLocalAndCgnatShut) {
+  Policy p = make(Mode::Allowlist, {"allowed.test"}, {}, /*allowLocal=*/true);
+  for (const char* address : {"169.254.169.254", "169.254.170.2", "169.254.1.1", "100.64.1.1", "100.100.100.200"}) {
+    std::string name = "at-" + std::string(address) + ".allowed.test";
+    resolver.answers[name] = ok({address});
+    in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
+    EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address;
+  }
+  // What it is for: loopback, private and the host's own addresses.
+  resolver.answers["own.allowed.test"] = ok({"192.0.2.99"});
+  for (const char* name : {"local.allowed.test", "internal.allowed.test", "own.allowed.test"}) {
+    in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
+    EXPECT_TRUE(p.decideConnection(syn, 443).allowed) << name;
+  }
 }
 
 }  // namespace

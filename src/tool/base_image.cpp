@@ -171,7 +171,7 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
 
   COCO_ASSIGN(std::string work, makeWorkDir(fs::joinPath(baseDir(root), "build")));
   InstallJob job{fmt::format("building the base image on {} (node, npm, python3, git, mise)", used),
-                 from.layers, work, kSetupScript, files, setupEnv(from, hosts), {}, o.network, hosts.hosts,
+                 from.layers, work, kSetupScript, files, setupEnv(from, hosts), {}, o.network, {}, hosts.hosts,
                  o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
                  fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env)};
   auto result = runInstall(job);

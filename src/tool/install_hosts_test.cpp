@@ -191,7 +191,9 @@ TEST_F(InstallHostsTest, NonPublicLiteralsNeverJoinTheAllowlist) {
 }
 
 TEST(InstallHosts, RefusedDerivedHosts) {
-  EXPECT_STREQ(refusedDerivedHost("169.254.169.254"), "link-local");
+  EXPECT_STREQ(refusedDerivedHost("169.254.169.254"), "cloud metadata");
+  EXPECT_STREQ(refusedDerivedHost("169.254.1.1"), "link-local");
+  EXPECT_STREQ(refusedDerivedHost("100.64.0.1"), "shared (CGNAT)");
   EXPECT_STREQ(refusedDerivedHost("10.0.0.1:8080"), "private");
   EXPECT_STREQ(refusedDerivedHost("127.0.0.1"), "loopback");
   EXPECT_STREQ(refusedDerivedHost("0.0.0.0:2375"), "unspecified");

@@ -87,6 +87,7 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   spec.workdir = "/";
   spec.network = job.network;
   spec.allowedHosts = job.allowedHosts;
+  spec.derivedHosts = job.derivedHosts;
   spec.seccompProfile = job.seccompProfile;
   spec.workspaceGuard = false;
   spec.hostname = "coco-install";

@@ -30,7 +30,8 @@ struct InstallJob {
   std::vector<std::pair<std::string, std::string>> env;    // complete environment
   std::vector<engine::BindMount> mounts;                   // caches etc. (targets must exist in the image)
   engine::Network network = engine::Network::Allowlist;
-  std::vector<std::string> allowedHosts;
+  std::vector<std::string> allowedHosts;  // the tool config's allowed_hosts
+  std::vector<std::string> derivedHosts;  // the package hosts coco found (installHosts)
   std::string seccompProfile;
   SandboxRunner run;
   image::ProgressFn progress;

@@ -193,7 +193,6 @@ Result<InstallHosts> hostsFor(const config::ToolConfig& config, const InstallNee
   if (!hosts.unknown.empty() && config.allowedHosts.empty())
     log::notice("cannot tell which hosts {} needs for {}; if the install fails, add them to allowed_hosts in {}",
                 fmt::join(hosts.unknown, ", "), config.name, config.path);
-  hosts.hosts.insert(hosts.hosts.end(), config.allowedHosts.begin(), config.allowedHosts.end());
   return hosts;
 }
 
@@ -206,7 +205,7 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
   std::string title = spec.empty() ? fmt::format("installing the dependencies of {}", config.name)
                                    : fmt::format("installing {} ({})", config.name, spec);
   InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
-                 o.network, hosts.hosts, o.seccompProfile, o.run, o.progress,
+                 o.network, config.allowedHosts, hosts.hosts, o.seccompProfile, o.run, o.progress,
                  fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name,
                  findHostCaBundle(o.host.env)};
   COCO_ASSIGN(InstallResult r, runInstall(job));

@@ -320,6 +320,34 @@ TEST_F(PublishedBase, ABuildUsesTheHostsCaBundleFoundAsRunsFindIt) {
   }
 }
 
+// The hosts coco derives for an install (the image's apt sources, npm's
+// registry) reach the sandbox apart from the user's allowed_hosts, so the
+// gateway trusts their literal addresses less (net::EntryOrigin).
+TEST_F(PublishedBase, InstallHostsReachTheSandboxAsDerivedEntries) {
+  std::string runtime = dir_ + "/runtime";
+  ASSERT_TRUE(fs::makeDirs(runtime));
+  ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "echo v1\n"));
+  std::string root = dir_ + "/apt-image";
+  ASSERT_TRUE(fs::makeDirs(root + "/etc/apt"));
+  ASSERT_TRUE(fs::writeFileAtomic(root + "/etc/apt/sources.list", "deb http://mirror.example.test/debian trixie main\n"));
+  std::string tar = dir_ + "/apt-image.tar";
+  ASSERT_EQ(std::system(("tar -C " + root + " -cf " + tar + " .").c_str()), 0);
+  BaseImageOptions o = options("");
+  o.sources = {"rootfs:" + tar};
+  o.runtimeDir = runtime;
+  o.host.env = {{"npm_config_registry", "https://registry.example.test/"}};
+  o.host.command = nullptr;
+  engine::RunSpec seen;
+  o.run = [&](const engine::RunSpec& spec) -> Result<int> {
+    seen = spec;
+    return 0;
+  };
+  auto built = buildBaseImage(o);
+  ASSERT_TRUE(built.ok()) << built.error().describe();
+  EXPECT_TRUE(seen.allowedHosts.empty());
+  EXPECT_EQ(seen.derivedHosts, (std::vector<std::string>{"mirror.example.test", "registry.example.test"}));
+}
+
 TEST_F(PublishedBase, AnImageThatIsNotACocoBaseIsRefusedAndNothingRecorded) {
   std::string plain = "rootfs:" + tarball("plain", "");
   auto img = ensureBaseImage(options(plain));

@@ -42,7 +42,8 @@ Result<std::string> seccompProfilePath(const std::string& value, const std::stri
 Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vector<std::string>& args,
                                 const RunContext& ctx);
 
-// The plan as `coco run --dry-run` prints it: variable names, never their values.
-std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference);
+// The plan as `coco run --dry-run` prints it: variable names, never their values;
+// with the Landlock rules a kernel of that ABI would enforce (0: none).
+std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference, int landlockAbi = 0);
 
 }  // namespace coco::tool

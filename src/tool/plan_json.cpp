@@ -1,6 +1,7 @@
 // The --dry-run plan as JSON: what a run would see, with variable names but no values.
 #include <nlohmann/json.hpp>
 
+#include "engine/landlock.hpp"
 #include "tool/plan.hpp"
 
 namespace coco::tool {
@@ -30,9 +31,15 @@ nlohmann::ordered_json portsJson(const std::vector<PublishedPort>& ports) {
   return out;
 }
 
+// What Landlock would enforce beneath the mounts; abi 0: nothing.
+nlohmann::ordered_json landlockJson(const engine::RunSpec& spec, int abi) {
+  engine::LandlockPlan plan = engine::planLandlock(spec, abi);
+  return {{"abi", plan.abi}, {"scoped", engine::landlockScopes(plan)}, {"rules", engine::describeLandlock(plan)}};
+}
+
 }  // namespace
 
-std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference) {
+std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference, int landlockAbi) {
   // Keys in a fixed, readable order (ordered_json). Values may be secrets (API keys passed through); the names are enough to audit.
   auto envNames = nlohmann::ordered_json::array();
   for (const auto& kv : spec.env) envNames.push_back(kv.first);
@@ -49,6 +56,7 @@ std::string planToJson(const engine::RunSpec& spec, const std::string& imageRefe
       {"argv", spec.argv},
       {"seccomp", spec.seccompProfile.empty() ? std::string("unconfined") : spec.seccompProfile},
       {"workspace_guard", spec.workspaceGuard},
+      {"landlock", landlockJson(spec, landlockAbi)},
   };
   // Arguments are bytes, not necessarily UTF-8; replace rather than throw.
   return plan.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

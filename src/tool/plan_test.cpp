@@ -222,6 +222,20 @@ TEST_F(PlanTest, JsonHasNamesNotValues) {
   EXPECT_EQ(j["argv"][1], "--fix");
   EXPECT_EQ(j["workspace_guard"], true);
   EXPECT_TRUE(j["seccomp"].get<std::string>().ends_with("default.json"));
+  EXPECT_EQ(j["landlock"]["abi"], 0);  // none asked for
+  EXPECT_TRUE(j["landlock"]["rules"].empty());
+}
+
+TEST_F(PlanTest, JsonSaysWhatLandlockEnforces) {
+  config_.mounts = {{".", "/workspace", true, 1}};
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(s.ok());
+  auto j = nlohmann::json::parse(planToJson(*s, "rootfs:/img", 6));
+  EXPECT_EQ(j["landlock"]["abi"], 6);
+  EXPECT_EQ(j["landlock"]["scoped"], nlohmann::json({"abstract-unix-socket", "signal"}));
+  auto rules = j["landlock"]["rules"].get<std::vector<std::string>>();
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "/: read, execute"), rules.end());
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "every other entry of / but /workspace: write"), rules.end());
 }
 
 }  // namespace

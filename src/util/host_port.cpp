@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstring>
+#include <iterator>
 
 namespace coco {
 
@@ -55,6 +57,37 @@ Result<uint16_t> portIn(std::string_view text, std::string_view spec) {
   return port;
 }
 
+// Instance metadata and host agents of cloud providers, whatever range they
+// sit in: AWS/GCP/Azure/OCI/DigitalOcean 169.254.169.254, AWS DNS and NTP,
+// ECS task metadata 169.254.170.2, EKS pod identity 169.254.170.23, Alibaba
+// 100.100.100.200, Azure's wire server 168.63.129.16 (a public-looking one).
+constexpr uint32_t kMetadataV4[] = {0xa9fea9fe, 0xa9fea9fd, 0xa9fea97b, 0xa9feaa02,
+                                    0xa9feaa17, 0x646464c8, 0xa83f8110};
+// AWS's IPv6 ones: fd00:ec2::254 (metadata), ::253 (DNS), ::123 (NTP), ::23 (pod identity).
+constexpr uint8_t kMetadataV6[][16] = {
+    {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54},
+    {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x53},
+    {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x23},
+    {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x23},
+};
+
+AddressKind embeddedKind(const uint8_t* v4) {
+  in_addr_t a;
+  std::memcpy(&a, v4, 4);
+  return classifyAddress(a);
+}
+
+// A deprecated form that carries a public address is still no place to go.
+AddressKind orReserved(AddressKind kind) { return kind == AddressKind::Public ? AddressKind::Reserved : kind; }
+
+// Teredo: the server's IPv4 address in bits 32..63, the client's inverted in the last 32.
+AddressKind teredoKind(const uint8_t* b) {
+  uint8_t client[4] = {static_cast<uint8_t>(~b[12]), static_cast<uint8_t>(~b[13]), static_cast<uint8_t>(~b[14]),
+                       static_cast<uint8_t>(~b[15])};
+  AddressKind kind = embeddedKind(client);
+  return kind != AddressKind::Public ? kind : embeddedKind(b + 4);
+}
+
 }  // namespace
 
 Result<uint16_t> parsePortNumber(std::string_view text) {
@@ -90,15 +123,50 @@ std::string formatAddress(in_addr_t address) {
 AddressKind classifyAddress(in_addr_t address) {
   uint32_t a = ntohl(address);
   auto in = [a](uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
+  if (std::find(std::begin(kMetadataV4), std::end(kMetadataV4), a) != std::end(kMetadataV4)) {
+    return AddressKind::Metadata;
+  }
   if (in(0x00000000, 8)) return AddressKind::Unspecified;
   if (in(0x7f000000, 8)) return AddressKind::Loopback;
   if (in(0xa9fe0000, 16)) return AddressKind::LinkLocal;
-  if (in(0x0a000000, 8) || in(0xac100000, 12) || in(0xc0a80000, 16) || in(0x64400000, 10)) {
-    return AddressKind::Private;
-  }
+  if (in(0x64400000, 10)) return AddressKind::SharedCgnat;
+  if (in(0x0a000000, 8) || in(0xac100000, 12) || in(0xc0a80000, 16)) return AddressKind::Private;
   if (in(0xc6120000, 15)) return AddressKind::Synthetic;
-  if (a >= 0xe0000000) return AddressKind::Multicast;
+  if (in(0xc0000000, 24) || in(0xf0000000, 4)) return AddressKind::Reserved;
+  if (in(0xe0000000, 4)) return AddressKind::Multicast;
   return AddressKind::Public;
+}
+
+AddressKind classifyAddress(const in6_addr& address) {
+  const uint8_t* b = address.s6_addr;
+  auto starts = [b](std::initializer_list<uint8_t> prefix) {
+    return std::equal(prefix.begin(), prefix.end(), b);
+  };
+  for (const auto& m : kMetadataV6)
+    if (std::equal(std::begin(m), std::end(m), b)) return AddressKind::Metadata;
+  static constexpr uint8_t kZero[16] = {};
+  if (std::equal(b, b + 16, kZero)) return AddressKind::Unspecified;
+  if (std::equal(b, b + 15, kZero) && b[15] == 1) return AddressKind::Loopback;
+  if (std::equal(b, b + 10, kZero) && b[10] == 0xff && b[11] == 0xff) return embeddedKind(b + 12);  // mapped
+  if (starts({0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0})) return embeddedKind(b + 12);  // IPv4-translated
+  if (std::equal(b, b + 12, kZero)) return orReserved(embeddedKind(b + 12));  // IPv4-compatible, deprecated
+  if (starts({0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0})) return embeddedKind(b + 12);  // NAT64
+  if (starts({0, 0x64, 0xff, 0x9b, 0, 1})) return AddressKind::Private;               // local-use NAT64
+  if (starts({0x20, 0x02})) return embeddedKind(b + 2);                                  // 6to4
+  if (starts({0x20, 0x01, 0, 0})) return teredoKind(b);
+  if (starts({0x01, 0, 0, 0, 0, 0, 0, 0})) return AddressKind::Reserved;  // discard-only
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return AddressKind::LinkLocal;
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return AddressKind::Private;  // site-local, deprecated
+  if ((b[0] & 0xfe) == 0xfc) return AddressKind::Private;                  // unique local
+  if (b[0] == 0xff) return AddressKind::Multicast;
+  return AddressKind::Public;
+}
+
+std::optional<AddressKind> classifyLiteral(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  if (auto v4 = parseIpv4(text)) return classifyAddress(*v4);
+  if (auto v6 = parseIpv6(text)) return classifyAddress(*v6);
+  return std::nullopt;
 }
 
 const char* addressKindName(AddressKind kind) {
@@ -107,8 +175,11 @@ const char* addressKindName(AddressKind kind) {
     case AddressKind::Unspecified: return "unspecified";
     case AddressKind::Loopback: return "loopback";
     case AddressKind::LinkLocal: return "link-local";
+    case AddressKind::Metadata: return "cloud metadata";
+    case AddressKind::SharedCgnat: return "shared (CGNAT)";
     case AddressKind::Private: return "private";
-    case AddressKind::Multicast: return "multicast/broadcast";
+    case AddressKind::Multicast: return "multicast";
+    case AddressKind::Reserved: return "reserved or broadcast";
     case AddressKind::Synthetic: return "synthetic";
   }
   return "unknown";

@@ -27,18 +27,29 @@ bool isIpLiteral(std::string_view text);
 // "a.b.c.d" from a network-order address.
 std::string formatAddress(in_addr_t address);
 
-// What kind of destination an IPv4 address is; only Public ones are on the internet.
+// What kind of place an address is. Only Public is a destination by itself;
+// see net::Policy for what an allowlist entry can open.
 enum class AddressKind {
   Public,
-  Unspecified,  // 0.0.0.0/8
-  Loopback,     // 127/8
-  LinkLocal,    // 169.254/16 (cloud metadata lives here)
-  Private,      // 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT)
-  Multicast,    // 224/4 and above, broadcast
+  Unspecified,  // 0.0.0.0/8, ::
+  Loopback,     // 127/8, ::1
+  LinkLocal,    // 169.254/16, fe80::/10
+  Metadata,     // cloud instance metadata and host agents (kMetadataV4/V6 in host_port.cpp)
+  SharedCgnat,  // 100.64/10: carrier-grade NAT, Tailscale
+  Private,      // 10/8, 172.16/12, 192.168/16, fc00::/7, fec0::/10, 64:ff9b:1::/48
+  Multicast,    // 224/4, ff00::/8
+  Reserved,     // 240/4 (broadcast included), 192.0.0/24, 100::/64, IPv4-compatible ::/96
   Synthetic,    // 198.18/15: benchmarking, and the gateway's own pool
 };
 
 AddressKind classifyAddress(in_addr_t address);  // network order
+// An IPv6 address; one that embeds an IPv4 address (mapped ::ffff:0:0/96,
+// ::ffff:0:0:0/96, compatible ::/96, NAT64 64:ff9b::/96, 6to4 2002::/16,
+// Teredo 2001::/32) is what its IPv4 address is.
+AddressKind classifyAddress(const in6_addr& address);
+// A literal address ("192.0.2.1", "::1", "[fd00:ec2::254]"); nullopt when the
+// text is not one (a host name).
+std::optional<AddressKind> classifyLiteral(std::string_view text);
 const char* addressKindName(AddressKind kind);
 
 // "HOST", "HOST:PORT", "[V6]", "[V6]:PORT", or a bare IPv6 literal (no port).

@@ -36,18 +36,19 @@ TEST(IpLiterals, ClassifyAddress) {
   EXPECT_EQ(kind("127.0.0.1"), AddressKind::Loopback);
   EXPECT_EQ(kind("127.255.0.9"), AddressKind::Loopback);
   EXPECT_EQ(kind("0.0.0.0"), AddressKind::Unspecified);
-  EXPECT_EQ(kind("169.254.169.254"), AddressKind::LinkLocal);
+  EXPECT_EQ(kind("169.254.169.254"), AddressKind::Metadata);
+  EXPECT_EQ(kind("169.254.1.1"), AddressKind::LinkLocal);
   EXPECT_EQ(kind("10.1.2.3"), AddressKind::Private);
   EXPECT_EQ(kind("172.16.0.1"), AddressKind::Private);
   EXPECT_EQ(kind("172.31.255.255"), AddressKind::Private);
   EXPECT_EQ(kind("172.32.0.1"), AddressKind::Public);
   EXPECT_EQ(kind("192.168.1.1"), AddressKind::Private);
-  EXPECT_EQ(kind("100.64.0.1"), AddressKind::Private);
+  EXPECT_EQ(kind("100.64.0.1"), AddressKind::SharedCgnat);
   EXPECT_EQ(kind("198.18.0.1"), AddressKind::Synthetic);
   EXPECT_EQ(kind("198.19.255.254"), AddressKind::Synthetic);
   EXPECT_EQ(kind("198.20.0.1"), AddressKind::Public);
   EXPECT_EQ(kind("224.0.0.1"), AddressKind::Multicast);
-  EXPECT_EQ(kind("255.255.255.255"), AddressKind::Multicast);
+  EXPECT_EQ(kind("255.255.255.255"), AddressKind::Reserved);
   EXPECT_EQ(kind("192.0.2.1"), AddressKind::Public);
   EXPECT_EQ(formatAddress(inet_addr("192.0.2.1")), "192.0.2.1");
 }

@@ -31,22 +31,31 @@ const std::vector<std::vector<std::string>> kAllowlists = {
     {"x", "x.x", "127.0.0.1:53"},
     {},
 };
+// What an install derives (an image's apt sources could say anything).
+const std::vector<std::vector<std::string>> kDerived = {
+    {},
+    {"169.254.169.254", "10.0.0.1", "mirror.allowed.test"},
+    {"127.0.0.1:53", "192.0.2.7:8080"},
+};
 
 const in_addr_t kHostOwn = inet_addr("192.0.2.99");
 
 uint16_t idOf(std::span<const uint8_t> p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
-void checkTarget(const PolicyConfig& c, const sockaddr_in& t, uint16_t port, bool literal) {
+// Only a public address is a destination by itself; a literal the user wrote
+// in allowed_hosts opens its address (to a name too), a derived one does not.
+void checkTarget(const PolicyConfig& c, const sockaddr_in& t, uint16_t port) {
   FUZZ_CHECK(t.sin_family == AF_INET && ntohs(t.sin_port) == port, "");
-  AddressKind kind = classifyAddress(t.sin_addr.s_addr);
-  bool explicitLiteral = literal && c.allowlist.allowsAddress(t.sin_addr.s_addr, port);
-  if (explicitLiteral) return;  // what allowed_hosts names literally, it gets
-  FUZZ_CHECK(kind != AddressKind::Unspecified && kind != AddressKind::Multicast && kind != AddressKind::Synthetic,
-             formatAddress(t.sin_addr.s_addr));
+  in_addr_t address = t.sin_addr.s_addr;
+  AddressKind kind = classifyAddress(address);
+  FUZZ_CHECK(kind != AddressKind::Unspecified && kind != AddressKind::Multicast && kind != AddressKind::Reserved &&
+                 kind != AddressKind::Synthetic,
+             formatAddress(address));
+  const AllowEntry* entry = c.allowlist.addressEntry(address, port);
+  if (entry && entry->origin == EntryOrigin::Config) return;
   if (c.allowLocalDestinations) return;
-  FUZZ_CHECK(kind != AddressKind::Loopback && kind != AddressKind::LinkLocal, formatAddress(t.sin_addr.s_addr));
-  FUZZ_CHECK(t.sin_addr.s_addr != kHostOwn, "");
-  FUZZ_CHECK(!(kind == AddressKind::Private && c.mode == Mode::Full), formatAddress(t.sin_addr.s_addr));
+  FUZZ_CHECK(kind == AddressKind::Public, formatAddress(address));
+  FUZZ_CHECK(address != kHostOwn, "");
 }
 
 void checkVerdict(const PolicyConfig& c, AddressPool& pool, const Verdict& v, in_addr_t dst, uint16_t port) {
@@ -61,7 +70,7 @@ void checkVerdict(const PolicyConfig& c, AddressPool& pool, const Verdict& v, in
     bool listed = name ? c.allowlist.allows(*name, port) : c.allowlist.allowsAddress(dst, port);
     FUZZ_CHECK(listed, v.label);
   }
-  for (const auto& t : v.targets) checkTarget(c, t, port, !name);
+  for (const auto& t : v.targets) checkTarget(c, t, port);
 }
 
 // The stub's reply: the query's id and question, within 512 bytes, readable by
@@ -100,7 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PolicyConfig c;
   c.mode = (flags & 1) ? Mode::Allowlist : Mode::Full;
   c.allowLocalDestinations = (flags & 2) != 0;
-  c.allowlist = *Allowlist::parse(kAllowlists[in.byte() % kAllowlists.size()]);
+  const auto& listed = kAllowlists[in.byte() % kAllowlists.size()];
+  c.allowlist = *Allowlist::parse(listed, kDerived[(flags >> 4) % kDerived.size()]);
   c.toolName = "fuzz";
   c.hostAddresses = {kHostOwn};
   InputResolver resolver;

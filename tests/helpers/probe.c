@@ -4,6 +4,7 @@
 // "denied ERRNONAME" and exits 1; a usage error exits 2.
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -523,6 +525,45 @@ static int cmdConnect(const char* host, const char* port) {
   return 1;
 }
 
+// Fills a unix socket address; "@name" is an abstract name (no file).
+static socklen_t unixAddress(const char* name, struct sockaddr_un* sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  size_t len = strlen(name);
+  if (len >= sizeof sa->sun_path) len = sizeof sa->sun_path - 1;
+  memcpy(sa->sun_path, name, len);
+  if (name[0] == '@') sa->sun_path[0] = '\0';
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+}
+
+static int cmdConnectUnix(const char* name) {
+  struct sockaddr_un sa;
+  socklen_t len = unixAddress(name, &sa);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail("socket", name);
+  int rc = connect(fd, (struct sockaddr*)&sa, len);
+  int err = errno;
+  close(fd);
+  return report(rc, err);
+}
+
+// An abstract socket of the sandbox's own, which its tools may still use.
+static int cmdAbstractSelf(void) {
+  char name[64];
+  snprintf(name, sizeof name, "@coco-probe-%d", (int)getpid());
+  struct sockaddr_un sa;
+  socklen_t len = unixAddress(name, &sa);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr*)&sa, len) < 0 || listen(fd, 1) < 0) return fail("bind", name);
+  return cmdConnectUnix(name);
+}
+
+static int cmdKill(const char* pid, const char* sig) {
+  pid_t target = strcmp(pid, "self") == 0 ? getpid() : (pid_t)atoi(pid);
+  int rc = kill(target, signalNumber(sig));
+  return report(rc, errno);
+}
+
 static int cmdResolve(const char* name) {
   struct addrinfo hints, *res = NULL;
   memset(&hints, 0, sizeof hints);
@@ -547,7 +588,8 @@ static int usage(void) {
       "  cat PATH | write PATH [TEXT] | stat PATH | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | connect HOST PORT |\n"
-      "  resolve NAME | hostname | cwd\n",
+      "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | abstract-self |\n"
+      "  kill PID|self SIG\n",
       stderr);
   return 2;
 }
@@ -586,6 +628,9 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "winsize")) return cmdWinsize();
   if (!strcmp(cmd, "connect") && a2) return cmdConnect(a1, a2);
   if (!strcmp(cmd, "resolve") && a1) return cmdResolve(a1);
+  if (!strcmp(cmd, "connect-unix") && a1) return cmdConnectUnix(a1);
+  if (!strcmp(cmd, "abstract-self")) return cmdAbstractSelf();
+  if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
   if (!strcmp(cmd, "hostname")) {
     struct utsname u;
     uname(&u);

@@ -245,9 +245,14 @@ Child Env::spawn(const std::vector<std::string>& args, const RunOptions& opts) c
     outFile = open(opts.stdoutPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (outFile < 0) ADD_FAILURE() << opts.stdoutPath << ": " << strerror(errno);
   }
+  int inFile = -1;
+  if (!opts.stdinPath.empty()) {
+    inFile = open(opts.stdinPath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (inFile < 0) ADD_FAILURE() << opts.stdinPath << ": " << strerror(errno);
+  }
   pid_t pid = fork();
   if (pid == 0) {
-    dup2(in[0], 0);
+    dup2(inFile >= 0 ? inFile : in[0], 0);
     dup2(outFile >= 0 ? outFile : out[1], 1);
     dup2(err[1], 2);
     if (chdir(cwd.c_str()) != 0) _exit(124);
@@ -257,6 +262,7 @@ Child Env::spawn(const std::vector<std::string>& args, const RunOptions& opts) c
   close(out[1]);
   close(err[1]);
   if (outFile >= 0) close(outFile);
+  if (inFile >= 0) close(inFile);
   Child c;
   c.pid = pid;
   c.inFd = in[1];

@@ -63,6 +63,7 @@ struct RunOptions {
   EnvList env;            // added to (or replacing) the base environment
   std::string cwd;        // default: the Env's scratch working directory
   std::string stdoutPath; // when set, coco's stdout is this file instead of a pipe
+  std::string stdinPath;  // when set, coco's stdin is this file or directory (read-only), not a pipe
   int timeoutSecs = 60;
 };
 

@@ -74,6 +74,31 @@ TEST_F(EngineNetwork, AllowlistSandbox) {
   EXPECT_NE(err.find("blocked connection to 192.0.2.1:" + port), std::string::npos) << err;
 }
 
+// An allowed name is no way to cloud metadata or a CGNAT address (Tailscale,
+// a carrier's NAT): the gateway refuses the connection and says why, even
+// with the tests' switch that opens loopback and private addresses on.
+TEST_F(EngineNetwork, AllowedNamesLeadingToMetadataOrCgnatAreRefused) {
+  std::string port = std::to_string(echo.port());
+  std::string script;
+  engine::RunSpec s = spec(engine::Network::Allowlist, "");
+  for (const auto& [name, address] : kLocalAnswers) {
+    script += "echo x | nc " + std::string(name) + " " + port + "; ";
+    s.allowedHosts.push_back(std::string(name) + ":" + port);
+  }
+  s.argv = {"sh", "-c", script + "echo done"};
+  for (bool allowLocal : {true, false}) {
+    auto [status, out, err] = run(s, allowLocal);
+    EXPECT_EQ(status, 0) << err;
+    EXPECT_NE(out.find("done"), std::string::npos) << out;
+    for (const auto& [name, address] : kLocalAnswers) {
+      std::string refused = "blocked connection to " + std::string(name) + ":" + port + ": it resolves to " + address;
+      EXPECT_NE(err.find(refused), std::string::npos) << "allowLocal " << allowLocal << ", missing: " << refused
+                                                        << "\n" << err;
+    }
+  }
+  EXPECT_EQ(echo.connections(), 0);
+}
+
 TEST_F(EngineNetwork, PublishedPortIntoNoneSandbox) {
   auto s = spec(engine::Network::None, "timeout 10 nc -l -p 8080 -e cat");
   s.ports = {{"127.0.0.1", 0, 8080}};

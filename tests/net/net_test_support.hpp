@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "net/dns_message.hpp"
 #include "util/unique_fd.hpp"
@@ -20,6 +21,12 @@
 namespace coco::net::testing {
 
 inline constexpr const char* kEchoName = "echo.allowed.test";
+
+// Allowed names whose upstream answer is a CGNAT or cloud metadata address.
+inline constexpr std::pair<const char*, const char*> kLocalAnswers[] = {
+    {"cgnat.allowed.test", "100.64.1.1"},
+    {"metadata.allowed.test", "169.254.169.254"},
+};
 
 inline sockaddr_in loopback(uint16_t port) {
   sockaddr_in sa{};
@@ -43,7 +50,8 @@ inline void setTimeouts(int fd, int seconds) {
 }
 
 // The upstream resolver the gateway is pointed at: answers every *.allowed.test
-// name but "missing.allowed.test" with 127.0.0.1, and logs every name asked.
+// name but "missing.allowed.test" with 127.0.0.1 (kLocalAnswers: with an
+// address a sandbox may not reach), and logs every name asked.
 class UpstreamDns {
  public:
   UpstreamDns() {
@@ -81,7 +89,10 @@ class UpstreamDns {
         asked_.insert(name);
       }
       bool exists = name.ends_with(".allowed.test") && name != "missing.allowed.test";
-      auto reply = exists ? dns::buildResponse(*q, dns::Rcode::NoError, {htonl(INADDR_LOOPBACK)}, 60)
+      in_addr_t address = htonl(INADDR_LOOPBACK);
+      for (const auto& [n, a] : kLocalAnswers)
+        if (name == n) address = ::inet_addr(a);
+      auto reply = exists ? dns::buildResponse(*q, dns::Rcode::NoError, {address}, 60)
                           : dns::buildResponse(*q, dns::Rcode::NxDomain);
       ::sendto(fd_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
     }
