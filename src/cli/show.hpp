@@ -11,12 +11,14 @@ namespace coco::cli {
 struct ShowContext {
   std::string cwd;
   std::string home;
-  std::string xdgRuntimeDir;  // may be empty
+  std::string xdgRuntimeDir;          // may be empty
+  std::vector<std::string> cocoDirs{};  // coco's store and caches (tool::cocoDirs)
 };
 
 ShowContext showContextFromProcess();
 
-// One line per grant that lets the tool escape or read secrets.
+// One line per grant that lets the tool escape or read secrets (the mounts
+// among them as tool::mountGrants finds them, the same check `coco run` makes).
 std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const ShowContext& ctx);
 
 // The full summary `coco show` and `coco get` print, warnings included.
