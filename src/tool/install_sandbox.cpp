@@ -140,6 +140,7 @@ void keepLog(const std::string& ioDir, const std::string& logPath) {
   if (logPath.empty() || !dirFd || ::fstatat(dirFd.get(), "log", &st, AT_SYMLINK_NOFOLLOW) != 0) return;
   if (!S_ISREG(st.st_mode)) {
     log::warn("the install replaced its log with something that is not a file; not kept");
+    ::unlink(logPath.c_str());  // an earlier install's log would pass for this one's
     return;
   }
   (void)fs::makeDirs(logPath.substr(0, logPath.rfind('/')), 0700);
