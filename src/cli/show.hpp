@@ -11,13 +11,15 @@ namespace coco::cli {
 struct ShowContext {
   std::string cwd;
   std::string home;
-  std::string xdgRuntimeDir;  // may be empty
-  int landlockAbi = 0;        // the kernel's Landlock ABI, 0 without
+  std::string xdgRuntimeDir;            // may be empty
+  int landlockAbi = 0;                  // the kernel's Landlock ABI, 0 without
+  std::vector<std::string> cocoDirs{};  // coco's store and caches (tool::cocoDirs)
 };
 
 ShowContext showContextFromProcess();
 
-// One line per grant that lets the tool escape or read secrets.
+// One line per grant that lets the tool escape or read secrets (the mounts
+// among them as tool::mountGrants finds them, the same check `coco run` makes).
 std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const ShowContext& ctx);
 
 // The full summary `coco show` and `coco get` print, warnings included.

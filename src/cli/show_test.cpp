@@ -46,6 +46,9 @@ TEST(ShowWarnings, RunningFromHomeMakesDotTheHome) {
   ShowContext fromHome = kCtx;
   fromHome.cwd = fromHome.home;
   EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), fromHome), "home directory (when run from " + fromHome.home));
+  // The same check as `coco run`'s: reached through `.`, not named, so a run refuses it.
+  EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), fromHome), "coco run refuses it"));
+  EXPECT_FALSE(anyContains(sandboxWarnings(withMount("~"), fromHome), "coco run refuses it"));
 }
 
 TEST(ShowWarnings, Credentials) {
@@ -54,6 +57,10 @@ TEST(ShowWarnings, Credentials) {
     auto w = sandboxWarnings(withMount(src, true), kCtx);
     EXPECT_TRUE(anyContains(w, "credentials")) << src;
   }
+  EXPECT_FALSE(anyContains(sandboxWarnings(withMount("~/.ssh"), kCtx), "refuses"));
+  ShowContext inSsh = kCtx;
+  inSsh.cwd = kCtx.home + "/.ssh";
+  EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), inSsh), "coco run refuses it"));
   EXPECT_TRUE(sandboxWarnings(withMount("~/.sshfoo"), kCtx).empty());
   EXPECT_TRUE(sandboxWarnings(withMount("~/.config/nvim"), kCtx).empty());
 }

@@ -2,71 +2,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <memory>
 
 #include "cli/show.hpp"
 #include "engine/landlock.hpp"
 #include "config/paths.hpp"
-#include "util/fs.hpp"
+#include "tool/grants.hpp"
 
 namespace coco::cli {
-
-namespace {
-
-// Where credentials live by convention; a mount at, above or below one exposes it.
-constexpr const char* kCredentialDirs[] = {".ssh", ".aws", ".gnupg", ".config/gcloud", ".kube", ".docker"};
-
-// A socket here lets the tool start a privileged container: a full escape.
-constexpr const char* kRuntimeSockets[] = {"/run/docker.sock", "/run/podman", "/run/containerd",
-                                           "/run/crio", "/run/buildkit"};
-constexpr const char* kUserRuntimeSockets[] = {"podman", "docker.sock", "docker", "containerd"};
-
-// Symlinks resolved where the path exists; /var/run is /run on every current distro.
-std::string canonical(const std::string& path) {
-  std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
-  std::string p = real ? std::string(real.get()) : fs::normalize(path);
-  if (p == "/var/run" || p.starts_with("/var/run/")) p = p.substr(4);
-  return p;
-}
-
-bool isUnder(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
-}
-
-// Whether the mount of `src` exposes `target`: it is the target, inside it, or above it.
-bool overlaps(const std::string& src, const std::string& target) {
-  return isUnder(src, target) || isUnder(target, src);
-}
-
-std::vector<std::string> runtimeSockets(const ShowContext& ctx) {
-  std::vector<std::string> out(std::begin(kRuntimeSockets), std::end(kRuntimeSockets));
-  if (!ctx.xdgRuntimeDir.empty())
-    for (const char* s : kUserRuntimeSockets) out.push_back(canonical(fs::joinPath(ctx.xdgRuntimeDir, s)));
-  return out;
-}
-
-void mountWarnings(const std::string& written, const std::string& src, const ShowContext& ctx,
-                   std::vector<std::string>& out) {
-  std::string home = canonical(ctx.home);
-  if (src == "/") return out.push_back(fmt::format("mounts / ({}): the whole host file system", written));
-  if (isUnder(home, src)) {
-    // "." is only the home directory because of where coco runs now; say so.
-    std::string where = written == "." ? "when run from " + src : written + " = " + src;
-    return out.push_back(fmt::format("mounts your home directory ({}): every file you own, keys included", where));
-  }
-  for (const char* dir : kCredentialDirs) {
-    std::string cred = canonical(fs::joinPath(ctx.home, dir));
-    if (overlaps(src, cred)) out.push_back(fmt::format("mounts {} ({}), which holds credentials: ~/{}", src, written, dir));
-  }
-  for (const auto& sock : runtimeSockets(ctx))
-    if (overlaps(src, sock))
-      out.push_back(fmt::format("mounts a container runtime socket ({} via {}): the tool can start containers "
-                                "with full access to your files",
-                                sock, src));
-}
-
-}  // namespace
 
 ShowContext showContextFromProcess() {
   ShowContext ctx;
@@ -75,13 +17,22 @@ ShowContext showContextFromProcess() {
   if (const char* h = std::getenv("HOME")) ctx.home = h;
   if (const char* r = std::getenv("XDG_RUNTIME_DIR")) ctx.xdgRuntimeDir = r;
   ctx.landlockAbi = engine::landlockAbi();
+  std::map<std::string, std::string> env;
+  for (const char* name : {"XDG_DATA_HOME", "XDG_CACHE_HOME", "COCO_STORE"})
+    if (const char* v = std::getenv(name)) env[name] = v;
+  ctx.cocoDirs = tool::cocoDirs(env, ctx.home);
   return ctx;
 }
 
 std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const ShowContext& ctx) {
   std::vector<std::string> out;
-  for (const auto& m : config.mounts)
-    mountWarnings(m.src, canonical(config::expandSource(m.src, ctx.cwd, ctx.home)), ctx, out);
+  tool::GrantContext grants{ctx.cwd, ctx.home, ctx.xdgRuntimeDir, ctx.cocoDirs};
+  for (const auto& m : config.mounts) {
+    std::string physical = tool::physicalPath(config::expandSource(m.src, ctx.cwd, ctx.home));
+    for (const auto& g : tool::mountGrants(m.src, physical, grants))
+      out.push_back(g.explicitGrant ? g.warning
+                                    : g.warning + " (not named in the config: coco run refuses it)");
+  }
   for (const auto& name : config.envPassthrough)
     if (name == "SSH_AUTH_SOCK") out.push_back("passes SSH_AUTH_SOCK: with the agent socket the tool can use your SSH keys");
   if (config.x11) out.push_back("x11: the tool can read keystrokes and the screen of your other X windows");

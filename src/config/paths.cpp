@@ -84,16 +84,21 @@ std::string expandSource(const std::string& src, const std::string& cwd, const s
   return fs::normalize(fs::joinPath(cwd, src));
 }
 
-Status ensureSource(const std::string& absSrc, const std::string& cwd, const std::string& home) {
-  if (fs::exists(absSrc)) return {};
+Status checkCreatable(const std::string& absSrc, const std::string& cwd, const std::string& home) {
   std::string path = fs::normalize(absSrc);
   if (!isUnder(path, fs::normalize(home)) && !isUnder(path, fs::normalize(cwd)))
     return Error::withErrno(ENOENT,
                             fmt::format("mount source {} does not exist and lies outside your home and the "
                                         "current directory, so coco does not create it; create it first",
                                         path));
-  log::debug("creating missing mount source {}", path);
-  return fs::makeDirs(path, 0755);
+  return {};
+}
+
+Status ensureSource(const std::string& absSrc, const std::string& cwd, const std::string& home) {
+  if (fs::exists(absSrc)) return {};
+  COCO_TRY(checkCreatable(absSrc, cwd, home));
+  log::debug("creating missing mount source {}", absSrc);
+  return fs::makeDirs(fs::normalize(absSrc), 0755);
 }
 
 }  // namespace coco::config

@@ -26,5 +26,7 @@ std::string expandSource(const std::string& src, const std::string& cwd, const s
 // A missing source directory is created (mkdir -p) when it lies under home or cwd;
 // elsewhere it is an Error.
 Status ensureSource(const std::string& absSrc, const std::string& cwd, const std::string& home);
+// The rule of ensureSource alone: an Error unless absSrc lies under home or cwd.
+Status checkCreatable(const std::string& absSrc, const std::string& cwd, const std::string& home);
 
 }  // namespace coco::config

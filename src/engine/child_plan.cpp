@@ -1,6 +1,7 @@
 // Prepares the ChildPlan from a RunSpec in the parent, where allocation is fine.
 #include "engine/child_plan.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,32 @@ Status planOverlay(const RunSpec& spec, ChildPlan& plan) {
   return {};
 }
 
+// Checks the source as the child will open it, so a refusal has a clear message.
+Status planSource(const BindMount& m, PlannedBind& b) {
+  struct stat st;
+  if (m.anchor.empty()) {
+    if (::stat(m.src.c_str(), &st) != 0) return Error::fromErrno("mount source {}", m.src);
+    b.isDir = S_ISDIR(st.st_mode);
+    return {};
+  }
+  bool below = m.src.size() > m.anchor.size() && m.src.compare(0, m.anchor.size(), m.anchor) == 0 &&
+               (m.anchor == "/" || m.src[m.anchor.size()] == '/');
+  if (m.src != m.anchor && !below)
+    return Error::make("mount source {} does not lie below {}", m.src, m.anchor);
+  b.anchor = m.anchor;
+  b.rest = m.src == m.anchor ? "." : m.src.substr(m.anchor.size() + (m.anchor == "/" ? 0 : 1));
+  UniqueFd anchor(::open(m.anchor.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!anchor) return Error::fromErrno("mount source {}: open {}", m.src, m.anchor);
+  auto fd = fs::openBeneath(anchor.get(), b.rest, O_PATH);
+  if (!fd)
+    return Error::withErrno(fd.error().code(), fmt::format("mount source {} (no symbolic links are followed "
+                                                           "below {})",
+                                                           m.src, m.anchor));
+  if (::fstat(fd->get(), &st) != 0) return Error::fromErrno("mount source {}", m.src);
+  b.isDir = S_ISDIR(st.st_mode);
+  return {};
+}
+
 Status planBinds(const RunSpec& spec, ChildPlan& plan) {
   std::vector<PlannedBind> binds;
   for (const auto& m : spec.mounts) {
@@ -82,9 +109,9 @@ Status planBinds(const RunSpec& spec, ChildPlan& plan) {
     std::string dst = fs::normalize(m.dst);
     if (m.dst.empty() || m.dst.front() != '/' || dst == "/")
       return Error::make("mount destination '{}' must be an absolute path below /", m.dst);
-    struct stat st;
-    if (::stat(m.src.c_str(), &st) != 0) return Error::fromErrno("mount source {}", m.src);
-    binds.push_back({m.src, dst, m.readOnly, S_ISDIR(st.st_mode)});
+    PlannedBind b{m.src, dst, m.readOnly, true, {}, {}};
+    COCO_TRY(planSource(m, b));
+    binds.push_back(std::move(b));
   }
   // Parents before children, so /workspace/sub lands inside /workspace.
   std::stable_sort(binds.begin(), binds.end(), [](const PlannedBind& a, const PlannedBind& b) {

@@ -19,6 +19,8 @@ struct PlannedBind {
   std::string dst;  // path inside the new root
   bool readOnly = false;
   bool isDir = true;
+  std::string anchor{};  // see BindMount::anchor; "" = src resolved as usual
+  std::string rest{};    // src below anchor ("." for the anchor itself)
 };
 
 struct ChildPlan {

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -131,12 +132,34 @@ bool mountScratch(const ChildPlan& plan) {
   return true;
 }
 
+// The source of a bind with an anchor: the part below it is resolved without
+// following symlinks (a sandbox could have planted them there), here in the
+// child too, so nothing can swap one in after the parent checked.
+int openSource(const PlannedBind& b) {
+  int anchor = ::open(b.anchor.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (anchor < 0) return -1;
+  struct open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, anchor, b.rest.c_str(), &how, sizeof how));
+  int saved = errno;
+  ::close(anchor);
+  errno = saved;
+  return fd;
+}
+
 bool mountBinds(const ChildPlan& plan, int rootfd) {
   for (const auto& b : plan.binds) {
     int target;
     if (!withTarget(rootfd, b.dst.c_str(), b.isDir, true, target)) return false;
     unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b.readOnly ? MOUNT_ATTR_RDONLY : 0);
-    bool ok = bindOnto(AT_FDCWD, b.src.c_str(), target, attrs, b.src.c_str());
+    int src = AT_FDCWD;
+    if (!b.anchor.empty() && (src = openSource(b)) < 0) {
+      ::close(target);
+      return fail("opening the mount source (no symbolic links below its anchor)", b.src.c_str());
+    }
+    bool ok = bindOnto(src, src == AT_FDCWD ? b.src.c_str() : "", target, attrs, b.src.c_str());
+    if (src != AT_FDCWD) ::close(src);
     ::close(target);
     if (!ok) return false;
   }

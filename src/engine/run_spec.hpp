@@ -15,6 +15,10 @@ struct BindMount {
   std::string src;  // absolute host path
   std::string dst;  // absolute path inside the sandbox
   bool readOnly = false;
+  // When set (src lies at or below it): the part of src below `anchor` is
+  // resolved without following symlinks, since a sandbox could have planted
+  // them there; the anchor itself is resolved as usual.
+  std::string anchor{};
 };
 
 enum class Network { None, Full, Allowlist, Host };

@@ -13,6 +13,7 @@
 #include "image/digest.hpp"
 #include "image/importer.hpp"
 #include "image/manifest.hpp"
+#include "image/store.hpp"
 #include "image/unpack.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -29,19 +30,24 @@ bool confinedRelative(const std::string& p) {
   return ("/" + p + "/").find("/../") == std::string::npos;
 }
 
+// A layout or an unpacked archive is the image's, not coco's: a file in it is
+// used only as a regular file reached without symlinks (one to /dev/zero or to
+// a host file would be read, or hashed, for ever or in the user's name).
 Result<std::string> layoutBlobPath(const std::string& dir, const std::string& digest) {
   if (!isSha256Digest(digest)) return Error::make("unsupported digest {}", digest);
-  return fs::joinPath(dir, "blobs/sha256/" + digestHex(digest));
+  std::string rel = "blobs/sha256/" + digestHex(digest);
+  COCO_TRY(fs::checkRegularBeneath(dir, rel));
+  return fs::joinPath(dir, rel);
 }
 
 Result<std::string> readLayoutBlob(const std::string& dir, const Descriptor& d) {
   COCO_ASSIGN(std::string path, layoutBlobPath(dir, d.digest));
   COCO_TRY(verifyBlob(path, d));
-  return fs::readFile(path);
+  return fs::readUntrusted(dir, "blobs/sha256/" + digestHex(d.digest), kMaxJsonBlobBytes);
 }
 
 Result<Descriptor> pickFromIndex(const std::string& dir, const std::string& ociRef) {
-  COCO_ASSIGN(std::string text, fs::readFile(fs::joinPath(dir, "index.json")));
+  COCO_ASSIGN(std::string text, fs::readUntrusted(dir, "index.json", kMaxJsonBlobBytes));
   COCO_ASSIGN(auto entries, parseIndex(text));
   std::vector<Descriptor> matches;
   for (const auto& e : entries)
@@ -94,17 +100,19 @@ FetchBlob filesByDigest(std::map<std::string, std::string> files) {
 }
 
 Result<ImportSource> dockerArchiveSource(const std::string& dir, const std::string& name) {
-  COCO_ASSIGN(std::string text, fs::readFile(fs::joinPath(dir, "manifest.json")));
+  COCO_ASSIGN(std::string text, fs::readUntrusted(dir, "manifest.json", kMaxJsonBlobBytes));
   COCO_ASSIGN(DockerArchiveManifest manifest, parseDockerArchiveManifest(text));
   ImportSource src;
   src.name = name;
   std::map<std::string, std::string> files;
   for (const auto& n : manifest.layers) {
+    COCO_TRY(fs::checkRegularBeneath(dir, n));
     std::string path = fs::joinPath(dir, n);
     COCO_ASSIGN(Descriptor d, describeFile(path));
     files[d.digest] = path;
     src.manifest.layers.push_back(d);
   }
+  COCO_TRY(fs::checkRegularBeneath(dir, manifest.config));
   std::string configPath = fs::joinPath(dir, manifest.config);
   COCO_ASSIGN(src.manifest.config, describeFile(configPath));
   files[src.manifest.config.digest] = configPath;

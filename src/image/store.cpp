@@ -162,7 +162,8 @@ Status Store::commitBlob(const std::string& file, const std::string& digest) con
 }
 
 Result<std::string> Store::readBlob(const std::string& digest) const {
-  COCO_ASSIGN(std::string data, fs::readFile(blobPath(digest)));
+  COCO_ASSIGN(std::string data,
+              fs::readUntrusted(root_, "blobs/sha256/" + digestHex(digest), kMaxJsonBlobBytes));
   if (sha256Digest(data) != digest) return Error::make("blob {} in the store is corrupt", digest);
   return data;
 }
@@ -186,7 +187,8 @@ Status Store::saveImage(const ImageRecord& record) const {
 Result<std::optional<ImageRecord>> Store::loadImage(const std::string& name) const {
   std::string path = imagePath(name);
   if (!fs::exists(path)) return std::optional<ImageRecord>();
-  COCO_ASSIGN(std::string text, fs::readFile(path));
+  COCO_ASSIGN(std::string text,
+              fs::readUntrusted(root_, "images/" + escapeName(name) + ".json", kMaxJsonBlobBytes));
   auto r = recordFromJson(text);
   if (!r) return std::move(r).error().wrap(path);
   return std::optional<ImageRecord>(std::move(*r));

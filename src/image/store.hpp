@@ -42,6 +42,10 @@ struct ImageRecord {
   std::string stamp;    // local archives: "size:mtime" of the file it came from
 };
 
+// The most coco reads of one JSON document (manifest, index, image config,
+// image record): far above any real one, and a hostile file stops there.
+inline constexpr size_t kMaxJsonBlobBytes = 32 << 20;
+
 struct PruneResult {
   uint64_t layers = 0, blobs = 0;
 };

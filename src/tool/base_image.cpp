@@ -26,6 +26,8 @@ namespace {
 using Env = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kSetupScript = "sh /.coco/runtime/setup.sh\n";
+constexpr const char* kVersionsFile = "etc/coco/runtime-versions";
+constexpr size_t kMaxInfoBytes = 1 << 20;
 
 Result<std::string> storeRootOr(const std::string& root) {
   if (!root.empty()) return root;
@@ -117,10 +119,14 @@ std::string newLayerDigest(const image::Image& from, const std::string& script) 
   return image::sha256Digest(seed + script);
 }
 
-std::map<std::string, std::string> readVersions(const std::string& layerDir) {
+// The versions file of a layer that a setup script or a publisher wrote: read
+// without following symlinks (one to a host file would put its lines into
+// info.json and `coco rebuild`'s output), regular files only, capped.
+Result<std::map<std::string, std::string>> readVersions(const std::string& layerDir) {
   std::map<std::string, std::string> versions;
-  auto text = fs::readFile(fs::joinPath(layerDir, "etc/coco/runtime-versions"));
-  if (!text) return versions;
+  auto text = fs::readUntrusted(layerDir, kVersionsFile, 64 << 10);
+  if (!text && text.error().code() == ENOENT) return versions;
+  if (!text) return std::move(text).error();
   for (auto& [k, v] : parseEnvFile(*text)) versions[k] = v;
   return versions;
 }
@@ -144,7 +150,8 @@ Status commitBase(const std::string& root, const image::Image& from, const Built
   record.name = kBaseImageName;
   for (auto it = from.layers.rbegin(); it != from.layers.rend(); ++it) record.layers.push_back(layerDigestOf(*it));
   std::string digest = newLayerDigest(from, kSetupScript);
-  BaseImageInfo info{built.from, digest, image::nowRfc3339(), readVersions(built.layerDir), runtime};
+  COCO_ASSIGN(auto versions, readVersions(built.layerDir));
+  BaseImageInfo info{built.from, digest, image::nowRfc3339(), std::move(versions), runtime};
   COCO_TRY(store.commitLayer(built.layerDir, digest));
   record.layers.push_back(digest);
   record.env = from.env;
@@ -189,11 +196,14 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
 Result<image::Image> adoptLocked(const BaseImageOptions& o, const std::string& root, bool fetchAgain) {
   COCO_ASSIGN(image::Image from, image::resolve(o.published, {root, o.progress, fetchAgain}));
   auto versionsAt = std::find_if(from.layers.begin(), from.layers.end(), [](const std::string& dir) {
-    return fs::exists(fs::joinPath(dir, "etc/coco/runtime-versions"));
+    return fs::exists(fs::joinPath(dir, kVersionsFile));
   });
   if (from.layers.empty() || versionsAt == from.layers.end())
     return Error::make("{} is not a coco base image (it has no /etc/coco/runtime-versions): publish one that "
                        "'coco rebuild' made, with 'coco save'", o.published);
+  auto versions = readVersions(*versionsAt);
+  if (!versions)
+    return std::move(versions).error().wrap(fmt::format("{} is not a usable coco base image", o.published));
   COCO_ASSIGN(image::Store store, image::Store::open(root));
   COCO_ASSIGN(UniqueFd lock, store.lock());
   image::ImageRecord record;
@@ -209,7 +219,7 @@ Result<image::Image> adoptLocked(const BaseImageOptions& o, const std::string& r
   record.workdir = from.workdir.empty() ? "/workspace" : from.workdir;
   COCO_TRY(store.saveImage(record));
   COCO_TRY(saveInfo(root, {o.published, layerDigestOf(from.layers.front()), image::nowRfc3339(),
-                           readVersions(*versionsAt), "", true}));
+                           std::move(*versions), "", true}));
   COCO_ASSIGN(auto image, loadBaseImage(root));
   if (!image) return Error::make("the base image {} was pulled but cannot be loaded", o.published);
   return *image;
@@ -286,7 +296,7 @@ Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot) 
   COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
   std::string path = fs::joinPath(baseDir(root), "info.json");
   if (!fs::exists(path)) return std::optional<BaseImageInfo>();
-  COCO_ASSIGN(std::string text, fs::readFile(path));
+  COCO_ASSIGN(std::string text, fs::readUntrusted(baseDir(root), "info.json", kMaxInfoBytes));
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return Error::make("{}: not a JSON object", path);
   // Field by field with type checks: nlohmann's value() would throw on a wrong type.

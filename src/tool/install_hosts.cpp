@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -18,6 +20,7 @@
 #include "util/fs.hpp"
 #include "util/host_port.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 extern char** environ;
 
@@ -108,10 +111,10 @@ std::optional<std::string> runCommand(const std::vector<std::string>& argv) {
 // An overlay whiteout: a 0/0 character device hides the same name in lower layers.
 bool isWhiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
 
-bool isOpaque(const std::string& dir) {
+bool isOpaque(int dirFd) {
   char v[2] = {};
   for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"})
-    if (::lgetxattr(dir.c_str(), name, v, sizeof v) > 0 && v[0] == 'y') return true;
+    if (::fgetxattr(dirFd, name, v, sizeof v) > 0 && v[0] == 'y') return true;
   return false;
 }
 
@@ -119,21 +122,51 @@ bool endsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// An image's configuration files are the image's: at most this much is read of one.
+constexpr size_t kMaxLayerFileBytes = 1 << 20;
+
+// A file in one layer, read like everything an image wrote: no symlinks on the
+// way (one to a host file must not put its lines into the allowlist), capped.
+struct LayerFile {
+  std::string layer, rel;
+};
+
+std::optional<std::string> readLayerFile(const LayerFile& f) {
+  auto text = fs::readUntrusted(f.layer, f.rel, kMaxLayerFileBytes);
+  if (!text) {
+    if (text.error().code() != ENOENT)
+      log::warn("ignoring the image's {}: {}", f.rel, text.error().describe());
+    return std::nullopt;
+  }
+  return std::move(*text);
+}
+
 // The files an overlay of `layers` shows under relDir (a name's topmost entry
-// wins; whiteouts hide, opaque directories stop the descent), as name -> host path.
-std::map<std::string, std::string> mergedFiles(const std::vector<std::string>& layers, const std::string& relDir) {
-  std::map<std::string, std::string> files;
+// wins; whiteouts hide, opaque directories stop the descent), as name -> file.
+// relDir is looked up without following symlinks; where a layer has something
+// else than a directory there, it hides the layers below.
+std::map<std::string, LayerFile> mergedFiles(const std::vector<std::string>& layers,
+                                             const std::string& relDir) {
+  std::map<std::string, LayerFile> files;
   std::set<std::string> hidden;
   for (const auto& layer : layers) {
-    std::string dir = fs::joinPath(layer, relDir);
-    for (const auto& n : fs::listDir(dir)) {
-      std::string path = fs::joinPath(dir, n);
+    UniqueFd root(::open(layer.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) continue;
+    auto dir = fs::openBeneath(root.get(), relDir, O_RDONLY | O_DIRECTORY);
+    if (!dir && dir.error().code() == ENOENT) continue;
+    if (!dir) break;
+    DIR* d = ::fdopendir(::dup(dir->get()));
+    while (struct dirent* e = d ? ::readdir(d) : nullptr) {
+      std::string n = e->d_name;
       struct stat st;
-      if (files.count(n) || hidden.count(n) || ::lstat(path.c_str(), &st) != 0) continue;
+      if (n == "." || n == ".." || files.count(n) || hidden.count(n)) continue;
+      if (::fstatat(dir->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (isWhiteout(st)) hidden.insert(n);
-      else if (S_ISREG(st.st_mode)) files.emplace(n, path);
+      else if (S_ISREG(st.st_mode))
+        files.emplace(n, LayerFile{layer, fs::joinPath(relDir, n)});
     }
-    if (fs::isDirectory(dir) && isOpaque(dir)) break;
+    if (d) ::closedir(d);
+    if (isOpaque(dir->get())) break;
   }
   return files;
 }
@@ -144,7 +177,7 @@ std::optional<std::string> mergedFile(const std::vector<std::string>& layers, co
   auto files = mergedFiles(layers, relPath.substr(0, slash));
   auto it = files.find(relPath.substr(slash + 1));
   if (it == files.end()) return std::nullopt;
-  return readText(it->second);
+  return readLayerFile(it->second);
 }
 
 bool isHttpUrl(std::string_view uri) { return startsWith(uri, "http://") || startsWith(uri, "https://"); }
@@ -240,9 +273,9 @@ Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
 std::vector<std::string> aptUrisOfLayers(const std::vector<std::string>& layers) {
   std::vector<std::string> uris;
   if (auto text = mergedFile(layers, "etc/apt/sources.list")) uris = image::aptUrisFromList(*text);
-  for (const auto& [name, path] : mergedFiles(layers, "etc/apt/sources.list.d")) {
+  for (const auto& [name, file] : mergedFiles(layers, "etc/apt/sources.list.d")) {
     if (!image::isAptSourcesFile(name)) continue;
-    auto text = readText(path);
+    auto text = readLayerFile(file);
     if (!text) continue;
     auto more = image::aptUrisOfFile(name, *text);
     uris.insert(uris.end(), more.begin(), more.end());

@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
+#include <sstream>
 #include <thread>
-#include <fstream>
 
 #include "tool/ca_bundle.hpp"
 #include "util/fs.hpp"
@@ -31,25 +31,34 @@ namespace {
 // coco's own progress lines stay readable.
 constexpr const char* kQuietWrapper = "exec >/.coco/log 2>&1; exec /bin/sh -eu /.coco/install.sh";
 
-bool isOpaqueDir(const std::string& path) {
+bool isOpaqueDir(int parentFd, const std::string& name) {
+  auto dir = fs::openBeneath(parentFd, name, O_RDONLY | O_DIRECTORY);
   char v[2] = {};
-  return ::lgetxattr(path.c_str(), "user.overlay.opaque", v, sizeof v) > 0 && v[0] == 'y';
+  return !dir || (::fgetxattr(dir->get(), "user.overlay.opaque", v, sizeof v) > 0 && v[0] == 'y');
 }
 
 // A bind mount's target is created in the writable layer when the image lacks
 // it; an empty leftover (and the empty parents made for it) is not the install's.
+// The install wrote the layer: its parents are opened without following
+// symlinks, so a planted one cannot point the removal at a host path.
 void removeMountTarget(const std::string& layerDir, const std::string& dst) {
-  std::string rel = fs::normalize(dst);
-  while (rel.size() > 1) {
-    std::string path = layerDir + rel;
+  UniqueFd root(::open(layerDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string rel = fs::normalize(dst).substr(1);
+  while (root && !rel.empty() && rel != ".") {
+    size_t slash = rel.rfind('/');
+    std::string parentRel = slash == std::string::npos ? "." : rel.substr(0, slash);
+    std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+    auto parent = fs::openBeneath(root.get(), parentRel, O_RDONLY | O_DIRECTORY);
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) break;
+    if (!parent || ::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) break;
     bool emptyFile = S_ISREG(st.st_mode) && st.st_size == 0;
-    if (S_ISDIR(st.st_mode) && (isOpaqueDir(path) || ::rmdir(path.c_str()) != 0)) break;
-    if (emptyFile && ::unlink(path.c_str()) != 0) break;
+    if (S_ISDIR(st.st_mode) &&
+        (isOpaqueDir(parent->get(), name) || ::unlinkat(parent->get(), name.c_str(), AT_REMOVEDIR) != 0))
+      break;
+    if (emptyFile && ::unlinkat(parent->get(), name.c_str(), 0) != 0) break;
     if (!S_ISDIR(st.st_mode) && !emptyFile) break;
-    rel = rel.substr(0, rel.rfind('/'));
-    if (rel.empty()) break;
+    if (slash == std::string::npos) break;
+    rel = parentRel;
   }
 }
 
@@ -94,16 +103,70 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   return spec;
 }
 
+// The final `bytes` of a regular file: the install can replace its log with a
+// symlink, a fifo or a device while it runs, so it is opened like any result.
+std::string tailBytes(int dirFd, const std::string& name, size_t bytes) {
+  auto fd = fs::openBeneath(dirFd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  struct stat st;
+  if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  off_t from = st.st_size > static_cast<off_t>(bytes) ? st.st_size - static_cast<off_t>(bytes) : 0;
+  std::string text(bytes, '\0');
+  ssize_t n = ::pread(fd->get(), text.data(), bytes, from);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return text;
+}
+
+// The tool's first start, in the install's layer but without the io dir, so
+// the package code it runs cannot touch what coco reads back; offline, and
+// without the capabilities the install kept for apt.
+engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDir) {
+  engine::RunSpec spec;
+  spec.toolName = job.name.empty() ? job.title : job.name;
+  spec.layers = job.layers;
+  spec.upperDir = layerDir;
+  spec.mounts = job.mounts;
+  spec.env = job.env;
+  spec.argv = {"/bin/sh", "-c", job.smokeStart};
+  spec.workdir = "/";
+  spec.network = engine::Network::None;
+  spec.seccompProfile = job.seccompProfile;
+  spec.workspaceGuard = false;
+  spec.hostname = "coco-install";
+  return spec;
+}
+
+// Moves the install's log to where it is kept, if it is still a regular file.
+void keepLog(const std::string& ioDir, const std::string& logPath) {
+  UniqueFd dirFd(::open(ioDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  struct stat st;
+  if (logPath.empty() || !dirFd || ::fstatat(dirFd.get(), "log", &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (!S_ISREG(st.st_mode)) {
+    log::warn("the install replaced its log with something that is not a file; not kept");
+    ::unlink(logPath.c_str());  // an earlier install's log would pass for this one's
+    return;
+  }
+  (void)fs::makeDirs(logPath.substr(0, logPath.rfind('/')), 0700);
+  // rename(2) moves the entry itself and never follows a symlink.
+  if (::renameat(dirFd.get(), "log", AT_FDCWD, logPath.c_str()) != 0)
+    log::debug("keeping {}/log: {}", ioDir, std::strerror(errno));
+}
+
+bool isInterrupted(int status) {
+  return status == 128 + SIGINT || status == 128 + SIGTERM || status == 128 + SIGHUP;
+}
+
+// Ctrl-C or a TERM reached the install (coco forwards them): say so, and exit as interrupted.
+Error interrupted(const InstallJob& job, int status) {
+  return Error::make("{} was interrupted ({}); nothing of it was kept, the next run installs again",
+                     job.title, sigabbrev_np(status - 128))
+      .withExitCode(status);
+}
+
 // The last non-empty line of a growing log (its final 4 KiB).
-std::string lastLine(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return {};
-  off_t size = ::lseek(fd.get(), 0, SEEK_END);
-  off_t from = size > 4096 ? size - 4096 : 0;
-  char buf[4096];
-  ssize_t n = ::pread(fd.get(), buf, sizeof buf, from);
-  if (n <= 0) return {};
-  std::string text(buf, static_cast<size_t>(n));
+std::string lastLine(const std::string& dir, const std::string& name) {
+  UniqueFd dirFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dirFd) return {};
+  std::string text = tailBytes(dirFd.get(), name, 4096);
   size_t end = text.find_last_not_of(" \r\n\t");
   if (end == std::string::npos) return {};
   size_t start = text.find_last_of("\r\n", end);
@@ -116,8 +179,8 @@ std::string lastLine(const std::string& path) {
 // says what it is doing, so a long first run does not look stuck.
 class LogHeartbeat {
  public:
-  LogHeartbeat(std::string path, std::string name, image::ProgressFn progress)
-      : path_(std::move(path)), name_(std::move(name)), progress_(std::move(progress)) {
+  LogHeartbeat(std::string ioDir, std::string name, image::ProgressFn progress)
+      : ioDir_(std::move(ioDir)), name_(std::move(name)), progress_(std::move(progress)) {
     if (progress_ && !log::debugEnabled()) {
       // With every signal blocked, so Ctrl-C reaches the thread that forwards it to the sandbox.
       sigset_t all, old;
@@ -141,14 +204,14 @@ class LogHeartbeat {
     std::string shown;
     std::unique_lock<std::mutex> lock(mutex_);
     while (!cv_.wait_for(lock, std::chrono::seconds(10), [this] { return stop_; })) {
-      std::string line = lastLine(path_);
+      std::string line = lastLine(ioDir_, "log");
       if (line.empty() || line == shown) continue;
       shown = line;
       progress_({image::ProgressEvent::Kind::Step, "", fmt::format("  {}: {}", name_, line), 0, 0});
     }
   }
 
-  std::string path_, name_;
+  std::string ioDir_, name_;
   image::ProgressFn progress_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -159,7 +222,10 @@ class LogHeartbeat {
 }  // namespace
 
 std::string tailOfFile(const std::string& path, size_t count) {
-  std::ifstream in(path);
+  std::string dir = path.substr(0, path.rfind('/') + 1);
+  UniqueFd dirFd(::open(dir.empty() ? "." : dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string text = dirFd ? tailBytes(dirFd.get(), path.substr(dir.size()), 64 << 10) : std::string();
+  std::istringstream in(text);
   std::deque<std::string> last;
   for (std::string line; std::getline(in, line);) {
     last.push_back(line.size() > 300 ? line.substr(0, 300) + "..." : line);
@@ -176,22 +242,14 @@ Result<InstallResult> runInstall(const InstallJob& job) {
   COCO_TRY(writeIoFiles(job, r.ioDir, haveCa));
   COCO_TRY(fs::makeDirs(r.layerDir, 0755));
   if (job.progress) job.progress({image::ProgressEvent::Kind::Step, "", job.title, 0, 0});
-  std::string ioLog = fs::joinPath(r.ioDir, "log");
   Result<int> status = 0;
   {
-    LogHeartbeat heartbeat(ioLog, job.name.empty() ? job.title : job.name, job.progress);
+    LogHeartbeat heartbeat(r.ioDir, job.name.empty() ? job.title : job.name, job.progress);
     status = job.run(installSpec(job, r.layerDir, r.ioDir, haveCa));
   }
-  if (!job.logPath.empty() && fs::exists(ioLog)) {
-    (void)fs::makeDirs(job.logPath.substr(0, job.logPath.rfind('/')), 0700);
-    if (::rename(ioLog.c_str(), job.logPath.c_str()) != 0) log::debug("keeping {}: {}", ioLog, std::strerror(errno));
-  }
+  keepLog(r.ioDir, job.logPath);
   if (!status) return std::move(status).error().wrap(job.title);
-  // Ctrl-C or a TERM reached the install (coco forwards them): say so, and exit as interrupted.
-  if (*status == 128 + SIGINT || *status == 128 + SIGTERM || *status == 128 + SIGHUP)
-    return Error::make("{} was interrupted ({}); nothing of it was kept, the next run installs again", job.title,
-                       sigabbrev_np(*status - 128))
-        .withExitCode(*status);
+  if (isInterrupted(*status)) return interrupted(job, *status);
   if (*status != 0) {
     std::string tail = tailOfFile(job.logPath, 15);
     bool full = tail.find("ENOSPC") != std::string::npos || tail.find("No space left") != std::string::npos ||
@@ -200,6 +258,11 @@ Result<InstallResult> runInstall(const InstallJob& job) {
                        full ? fmt::format("; out of disk space in {}", job.workDir.substr(0, job.workDir.rfind('/')))
                             : std::string(),
                        job.logPath, tail);
+  }
+  if (!job.smokeStart.empty()) {
+    auto smoke = job.run(smokeStartSpec(job, r.layerDir));
+    if (!smoke) return std::move(smoke).error().wrap(job.title + ": starting the tool once");
+    if (isInterrupted(*smoke)) return interrupted(job, *smoke);
   }
   removeMountTarget(r.layerDir, kIoDir);
   for (const auto& m : job.mounts) removeMountTarget(r.layerDir, m.dst);

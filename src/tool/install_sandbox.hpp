@@ -38,6 +38,9 @@ struct InstallJob {
   std::string logPath;  // where the install's log is kept (workDir goes away)
   std::string name;     // short, for the gateway's notices: "eslint", "coco-base"
   std::string caBundle;  // the host's CA bundle (findHostCaBundle), copied to kIoCaBundle; "" for none
+  // Run after a successful install in a second sandbox on the same layer, with
+  // no io dir, no network and no capabilities; its status is ignored.
+  std::string smokeStart{};
 };
 
 // What an install left: the new layer's directory (inside workDir) and the io dir.
@@ -48,10 +51,13 @@ struct InstallResult {
 
 // Runs job.script in an install-phase sandbox whose writable layer is
 // workDir/layer. Its output goes to job.logPath (to the terminal with
-// COCO_DEBUG); a failure's Error ends with the log's last lines.
+// COCO_DEBUG); a failure's Error ends with the log's last lines. Everything in
+// the io dir afterwards was writable by the install: read it with
+// fs::readUntrusted.
 Result<InstallResult> runInstall(const InstallJob& job);
 
-// The last `count` lines of a file, for error messages.
+// The last `count` lines of a regular file (symlinks not followed; only its
+// final 64 KiB are read), for error messages.
 std::string tailOfFile(const std::string& path, size_t count);
 
 }  // namespace coco::tool

@@ -1,6 +1,7 @@
 // Tool layers: deciding when to install, the install sandbox's script and caches, atomic commit, records.
 #include "tool/lifecycle.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/file.h>
@@ -73,9 +74,16 @@ std::string baseId(const image::Image& base) {
   return top.substr(top.rfind('/') + 1);
 }
 
+// Caps on what coco reads back: an install's results and coco's own records
+// are a few KiB; the caps only stop a hostile file from eating memory.
+constexpr size_t kMaxResultBytes = 1 << 20;
+
 std::optional<ToolLayer> readLayer(const std::string& dir) {
-  auto text = fs::readFile(fs::joinPath(dir, "record.json"));
-  if (!text) return std::nullopt;
+  auto text = fs::readUntrusted(dir, "record.json", kMaxResultBytes);
+  if (!text) {
+    if (text.error().code() != ENOENT) log::debug("{}", text.error().describe());
+    return std::nullopt;
+  }
   auto layer = layerFromJson(*text);
   if (!layer) {
     log::debug("{}: {}", dir, layer.error().describe());
@@ -196,6 +204,31 @@ Result<InstallHosts> hostsFor(const config::ToolConfig& config, const InstallNee
   return hosts;
 }
 
+// A file the install left in its io dir (/.coco, writable by the install's
+// package code): never followed, never read past its cap. Missing is empty;
+// anything else but a small regular file fails the install.
+Result<std::string> installResult(const std::string& ioDir, const char* name) {
+  auto text = fs::readUntrusted(ioDir, name, kMaxResultBytes);
+  if (text) return text;
+  if (text.error().code() == ENOENT) return std::string();
+  return std::move(text).error().wrap("the install tampered with its results, nothing of it was kept");
+}
+
+// Whether the layer holds a non-empty directory at `path` (no symlink on the way).
+bool hasEntries(const std::string& layerDir, const std::string& path) {
+  UniqueFd root(::open(layerDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return false;
+  auto dir = fs::openBeneath(root.get(), path.substr(1), O_RDONLY | O_DIRECTORY);
+  if (!dir) return false;
+  DIR* d = ::fdopendir(dir->release());
+  if (!d) return false;
+  bool any = false;
+  while (struct dirent* e = ::readdir(d))
+    if (std::string_view n = e->d_name; n != "." && n != "..") any = true;
+  ::closedir(d);
+  return any;
+}
+
 Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& base, const LifecycleOptions& o,
                           const std::string& buildDir) {
   InstallNeeds needs = needsOf(config);
@@ -208,12 +241,13 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
                  o.network, config.allowedHosts, hosts.hosts, o.seccompProfile, o.run, o.progress,
                  fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name,
                  findHostCaBundle(o.host.env)};
+  job.smokeStart = smokeStartScript(config);
   COCO_ASSIGN(InstallResult r, runInstall(job));
-  auto envText = fs::readFile(fs::joinPath(r.ioDir, "mise-env.json"));
-  auto lsText = fs::readFile(fs::joinPath(r.ioDir, "mise-ls.json"));
-  ToolLayer layer{r.layerDir, config.hash, baseId(base), spec,
-                  lsText ? installedVersion(*lsText, spec) : "", nowRfc3339(), envText ? miseEnv(*envText) : Env{}};
-  if (fs::exists(fs::joinPath(r.ioDir, "node-compile-cache"))) setVar(layer.env, "NODE_COMPILE_CACHE", kNodeCompileCache);
+  COCO_ASSIGN(std::string envText, installResult(r.ioDir, "mise-env.json"));
+  COCO_ASSIGN(std::string lsText, installResult(r.ioDir, "mise-ls.json"));
+  ToolLayer layer{r.layerDir,   config.hash,     baseId(base), spec, installedVersion(lsText, spec),
+                  nowRfc3339(), miseEnv(envText)};
+  if (hasEntries(r.layerDir, kNodeCompileCache)) setVar(layer.env, "NODE_COMPILE_CACHE", kNodeCompileCache);
   COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), r.ioDir));
   COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), r.layerDir + "-work"));
   COCO_TRY(fs::writeFileAtomic(fs::joinPath(buildDir, "record.json"), layerToJson(layer), 0600));
@@ -291,17 +325,19 @@ std::string installScript(const config::ToolConfig& config) {
   // Recorded so a run needs no mise: the PATH and variables it resolved.
   s += "mise env --json > /.coco/mise-env.json\n";
   s += "mise ls --global --json > /.coco/mise-ls.json || true\n";
+  return s;
+}
+
+std::string smokeStartScript(const config::ToolConfig& config) {
   // Node's compile cache, primed by one start of the tool and kept in its
   // read-only layer: warm runs load compiled code instead of compiling every
   // module again (a cache in the sandbox's throw-away /tmp, where node puts it
   // by default, was written anew at every run and never read).
   std::string program = config.command.substr(0, config.command.find(' '));
-  if (config.tool && !program.empty()) {
-    s += fmt::format("NODE_COMPILE_CACHE={0} timeout 30 mise exec -- {1} --version </dev/null >/dev/null 2>&1 || true\n"
-                     "if [ -n \"$(ls -A {0} 2>/dev/null)\" ]; then echo {0} > /.coco/node-compile-cache; fi\n",
-                     kNodeCompileCache, quote(program));
-  }
-  return s;
+  if (!config.tool || program.empty()) return {};
+  return fmt::format(
+      "NODE_COMPILE_CACHE={} timeout 30 mise exec -- {} --version </dev/null >/dev/null 2>&1 || true\n",
+      kNodeCompileCache, quote(program));
 }
 
 Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Image& base,

@@ -74,6 +74,11 @@ void applyToolLayer(engine::RunSpec& spec, const ToolLayer& layer, const image::
 
 // The shell script of an install (exposed for tests).
 std::string installScript(const config::ToolConfig& config);
+// The tool's one start after its install (`TOOL --version`, priming node's
+// compile cache), run in a sandbox of its own without the io dir: package code
+// runs there, and nothing it does can reach what coco reads back. Empty when
+// nothing is installed.
+std::string smokeStartScript(const config::ToolConfig& config);
 
 // Removes tool layers: all of them, or (keepCurrent) only those of configs that
 // are not among `current` (name -> hash). Returns the bytes freed.

@@ -2,6 +2,7 @@
 #include "tool/lifecycle.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -62,15 +63,19 @@ TEST(InstallScript, QuotesSpecsAndRecordsTheEnvironment) {
 TEST(InstallScript, PrimesNodesCompileCacheByOneStartOfTheTool) {
   auto c = eslintConfig();
   c.command = "eslint --cache";
-  std::string s = installScript(c);
+  std::string s = smokeStartScript(c);
   EXPECT_NE(s.find("NODE_COMPILE_CACHE=/root/.cache/node-compile-cache timeout 30 mise exec -- 'eslint' --version "
                    "</dev/null"),
             std::string::npos)
       << s;
-  EXPECT_LT(s.find("mise use"), s.find("NODE_COMPILE_CACHE"));
+  // The start runs package code: it has a sandbox of its own, where the io dir
+  // coco reads back is not mounted, so the install script does not start the tool.
+  EXPECT_EQ(s.find("/.coco"), std::string::npos) << s;
+  EXPECT_EQ(installScript(c).find("--version"), std::string::npos);
+  EXPECT_EQ(installScript(c).find("NODE_COMPILE_CACHE"), std::string::npos);
   c.tool.reset();  // a command from the image: nothing installed, nothing primed
   c.miseDependencies = {"node@22"};
-  EXPECT_EQ(installScript(c).find("NODE_COMPILE_CACHE"), std::string::npos);
+  EXPECT_EQ(smokeStartScript(c), "");
 }
 
 TEST(InstallScript, NoAptWithoutAptDependencies) {
@@ -356,6 +361,30 @@ TEST_F(PublishedBase, AnImageThatIsNotACocoBaseIsRefusedAndNothingRecorded) {
       << img.error().describe();
   EXPECT_FALSE(loadBaseImage(dir_ + "/store")->has_value());
   EXPECT_FALSE(fs::exists(dir_ + "/store/base/info.json"));
+}
+
+// The version file of a published image is the publisher's: a symlink there
+// (to a host file, directly or through etc/coco) is not followed.
+TEST_F(PublishedBase, AVersionFileBehindASymlinkIsRefusedAndNothingRecorded) {
+  std::string secret = dir_ + "/host-secret";
+  ASSERT_TRUE(fs::writeFileAtomic(secret, "TOKEN=host-secret-value\n"));
+  tarball("direct", "");
+  ASSERT_EQ(::symlink(secret.c_str(), (dir_ + "/direct/etc/coco/runtime-versions").c_str()), 0);
+  ASSERT_TRUE(fs::makeDirs(dir_ + "/secretdir"));
+  ASSERT_TRUE(fs::writeFileAtomic(dir_ + "/secretdir/runtime-versions", "TOKEN=host-secret-value\n"));
+  tarball("through", "");
+  ASSERT_TRUE(fs::removeTree(dir_ + "/through/etc/coco"));
+  ASSERT_EQ(::symlink((dir_ + "/secretdir").c_str(), (dir_ + "/through/etc/coco").c_str()), 0);
+  for (const char* name : {"direct", "through"}) {
+    std::string tar = dir_ + "/" + name + "-linked.tar";
+    ASSERT_EQ(std::system(("tar -C " + dir_ + "/" + name + " -cf " + tar + " .").c_str()), 0);
+    auto img = ensureBaseImage(options("rootfs:" + tar));
+    ASSERT_FALSE(img.ok()) << name;
+    EXPECT_NE(img.error().describe().find("runtime-versions: it is a symbolic link"), std::string::npos)
+        << img.error().describe();
+    EXPECT_EQ(img.error().describe().find("host-secret-value"), std::string::npos) << img.error().describe();
+    EXPECT_FALSE(fs::exists(dir_ + "/store/base/info.json")) << name;
+  }
 }
 
 TEST_F(PublishedBase, ADirectoryUsedInPlaceIsRefused) {

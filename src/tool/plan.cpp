@@ -1,6 +1,7 @@
 // Planning one run: mounts, environment, network, ports and seccomp from a config.
 #include "tool/plan.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "config/paths.hpp"
 #include "tool/ca_bundle.hpp"
+#include "tool/grants.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
 
@@ -51,16 +53,94 @@ Env buildEnv(const config::ToolConfig& config, const RunContext& ctx) {
   return env;
 }
 
+GrantContext grantContext(const RunContext& ctx) {
+  auto runtime = ctx.hostEnv.find("XDG_RUNTIME_DIR");
+  return {ctx.cwd, ctx.home, runtime == ctx.hostEnv.end() ? std::string() : runtime->second,
+          cocoDirs(ctx.hostEnv, ctx.home)};
+}
+
+bool isRelative(const std::string& written) {
+  return written.empty() || (written[0] != '/' && written[0] != '~');
+}
+
+bool isUnder(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
+}
+
+// The directory below which a source is resolved without following symlinks:
+// the highest writable mount source of this config above it (a run of the
+// tool can rewrite what lies there), and for a relative source also the
+// directory coco runs from (where other tools' `.` can). "" when neither
+// applies: the user wrote that path and no writable mount of this config
+// reaches it, so the user's own symlinks in it are followed.
+std::string anchorFor(const std::string& src, bool relative, const config::ToolConfig& config,
+                      const RunContext& ctx) {
+  std::vector<std::string> candidates;
+  if (relative) candidates.push_back(ctx.cwd);
+  for (const auto& m : config.mounts) {
+    std::string w = config::expandSource(m.src, ctx.cwd, ctx.home);
+    if (m.readOnly || (fs::exists(w) && !fs::isDirectory(w))) continue;  // a file is no directory to plant in
+    candidates.push_back(w);
+    candidates.push_back(physicalPath(w));  // the same directory written as its real path
+  }
+  std::string best;
+  for (const auto& c : candidates)
+    if (isUnder(src, c) && (best.empty() || c.size() < best.size())) best = c;
+  return best;
+}
+
+std::string linkTarget(const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  return n < 0 ? std::string("?") : std::string(buf, static_cast<size_t>(n));
+}
+
+std::string relBelow(const std::string& src, const std::string& anchor) {
+  return src.size() > anchor.size() ? src.substr(anchor == "/" ? 1 : anchor.size() + 1) : "";
+}
+
+Status checkNoSymlinkBelow(const std::string& src, const std::string& anchor) {
+  if (std::string link = fs::firstSymlinkBeneath(anchor, relBelow(src, anchor)); !link.empty())
+    return Error::withErrno(ELOOP,
+                            fmt::format("{} is a symbolic link (to {}); coco follows no symbolic links below "
+                                        "{}, where a sandbox could have planted them. Remove the link, or "
+                                        "write the path it should lead to in the config",
+                                        link, linkTarget(link), anchor));
+  return {};
+}
+
+// A missing source is created; below an anchor one directory at a time,
+// never through a symlink.
+Status createSource(const engine::BindMount& m, const RunContext& ctx) {
+  if (m.anchor.empty()) return config::ensureSource(m.src, ctx.cwd, ctx.home);
+  if (fs::exists(m.src)) return {};
+  COCO_TRY(config::checkCreatable(m.src, ctx.cwd, ctx.home));
+  COCO_TRY(config::ensureSource(m.anchor, ctx.cwd, ctx.home));
+  UniqueFd root(::open(m.anchor.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return Error::fromErrno("open {}", m.anchor);
+  auto made = fs::makeDirsBeneath(root.get(), relBelow(m.src, m.anchor), 0755);
+  if (!made) return std::move(made).error().wrap(fmt::format("creating {} below {}", m.src, m.anchor));
+  return {};
+}
+
+// Sources are checked (symlinks, then what they expose) before any is created.
 Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& config, const RunContext& ctx) {
   std::vector<engine::BindMount> mounts;
+  auto where = [&](const config::MountConfig& m) {
+    return fmt::format("{}: mount {} -> {}", config.path, m.src, m.dst);
+  };
   for (const auto& m : config.mounts) {
     std::string src = config::expandSource(m.src, ctx.cwd, ctx.home);
-    if (ctx.createSources) {
-      auto made = config::ensureSource(src, ctx.cwd, ctx.home);
-      if (!made) return std::move(made).error().wrap(fmt::format("{}: mount {} -> {}", config.path, m.src, m.dst));
-    }
-    mounts.push_back({src, m.dst, m.readOnly});
+    std::string anchor = anchorFor(src, isRelative(m.src), config, ctx);
+    if (Status ok = anchor.empty() ? Status() : checkNoSymlinkBelow(src, anchor); !ok)
+      return std::move(ok).error().wrap(where(m));
+    mounts.push_back({src, m.dst, m.readOnly, anchor});
   }
+  COCO_TRY(checkMountGrants(config, grantContext(ctx)));
+  for (size_t i = 0; ctx.createSources && i < mounts.size(); ++i)
+    if (Status ok = createSource(mounts[i], ctx); !ok)
+      return std::move(ok).error().wrap(where(config.mounts[i]));
   return mounts;
 }
 

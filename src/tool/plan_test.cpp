@@ -1,6 +1,7 @@
 // Tests for planRun and planToJson: environment hygiene, mounts, network, ports, seccomp.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -113,6 +114,85 @@ TEST_F(PlanTest, MissingSourceOutsideHomeAndCwdIsAnError) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message().find(config_.path), std::string::npos) << s.error().message();
   EXPECT_FALSE(fs::exists(root_ + "/elsewhere"));
+}
+
+// A writable mount's contents are the tool's to rewrite, and so is what lies
+// below the directory coco runs from: sources there are resolved without
+// following symlinks. Elsewhere the user's own symlinks are followed.
+TEST_F(PlanTest, MountSourcesBelowWritableMountsAndCwdHaveAnAnchor) {
+  config_.mounts = {{".", "/workspace", false, 1},
+                    {"./build-cache", "/cache", false, 2},
+                    {"~/.cache/eslint", "/root/.cache", false, 3},
+                    {"~/.cache/eslint/sub", "/sub", true, 4}};
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->mounts[0].anchor, ctx_.cwd);
+  EXPECT_EQ(s->mounts[1].anchor, ctx_.cwd);
+  EXPECT_EQ(s->mounts[2].anchor, ctx_.home + "/.cache/eslint");
+  EXPECT_EQ(s->mounts[3].anchor, ctx_.home + "/.cache/eslint");
+  config_.mounts = {{"~/.cache/eslint", "/root/.cache", true, 1}};
+  auto ro = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(ro.ok());
+  EXPECT_EQ(ro->mounts[0].anchor, "");
+}
+
+TEST_F(PlanTest, APlantedSymlinkBelowAnAnchorIsRefused) {
+  ASSERT_TRUE(fs::makeDirs(root_ + "/private").ok());
+  ASSERT_EQ(::symlink((root_ + "/private").c_str(), (ctx_.cwd + "/build-cache").c_str()), 0);
+  config_.mounts = {{".", "/workspace", false, 1}, {"./build-cache", "/cache", false, 2}};
+  for (bool dryRun : {false, true}) {
+    ctx_.createSources = !dryRun;
+    auto s = planRun(config_, {}, ctx_);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code(), ELOOP);
+    for (const std::string& needle :
+         {config_.path + ": mount ./build-cache -> /cache",
+          ctx_.cwd + "/build-cache is a symbolic link (to " + root_ + "/private)"})
+      EXPECT_NE(s.error().message().find(needle), std::string::npos) << s.error().message();
+  }
+}
+
+TEST_F(PlanTest, AMissingSourceIsNeverCreatedThroughASymlink) {
+  ASSERT_TRUE(fs::makeDirs(root_ + "/outside").ok());
+  ASSERT_EQ(::symlink((root_ + "/outside").c_str(), (ctx_.cwd + "/a").c_str()), 0);
+  config_.mounts = {{"./a/b", "/b", false, 1}};
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find(ctx_.cwd + "/a is a symbolic link"), std::string::npos)
+      << s.error().message();
+  EXPECT_FALSE(fs::exists(root_ + "/outside/b"));
+  // Without the link the missing directories are made below the anchor.
+  ASSERT_EQ(::unlink((ctx_.cwd + "/a").c_str()), 0);
+  auto made = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(made.ok()) << made.error().describe();
+  EXPECT_TRUE(fs::isDirectory(ctx_.cwd + "/a/b"));
+}
+
+TEST_F(PlanTest, TheUsersSymlinksAboveTheSourceAreFollowed) {
+  ASSERT_TRUE(fs::makeDirs(root_ + "/real/data").ok());
+  ASSERT_EQ(::symlink((root_ + "/real").c_str(), (ctx_.home + "/proj").c_str()), 0);
+  config_.mounts = {{"~/proj", "/proj", false, 1}, {"~/proj/data", "/data", true, 2}};
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->mounts[1].anchor, ctx_.home + "/proj");
+}
+
+TEST_F(PlanTest, CredentialsReachedWithoutBeingNamedAreRefused) {
+  ASSERT_TRUE(fs::makeDirs(ctx_.home + "/.ssh").ok());
+  ASSERT_EQ(::symlink((ctx_.home + "/.ssh").c_str(), (ctx_.home + "/keys").c_str()), 0);
+  config_.mounts = {{"~/keys", "/keys", true, 1}};
+  auto viaLink = planRun(config_, {}, ctx_);
+  ASSERT_FALSE(viaLink.ok());
+  EXPECT_NE(viaLink.error().message().find("credentials: ~/.ssh"), std::string::npos)
+      << viaLink.error().message();
+  config_.mounts = {{"~/.ssh", "/keys", true, 1}};
+  EXPECT_TRUE(planRun(config_, {}, ctx_).ok());
+  config_.mounts = {{".", "/workspace", false, 1}};
+  ctx_.cwd = ctx_.home;
+  auto fromHome = planRun(config_, {}, ctx_);
+  ASSERT_FALSE(fromHome.ok());
+  EXPECT_NE(fromHome.error().message().find("home directory"), std::string::npos)
+      << fromHome.error().message();
 }
 
 TEST_F(PlanTest, NetworkModes) {

@@ -216,6 +216,27 @@ TEST_F(Lifecycle, EslintFromTheStoreMatchesTheSameEslintOnTheHost) {
   EXPECT_TRUE(contains(warm.out, "'unused' is assigned a value but never used")) << warm.out;
 }
 
+// The install starts the tool once to prime node's compile cache; that start
+// runs package code, so it has a sandbox of its own without coco's io dir. It
+// must still leave the cache in the layer and the layer's record pointing at it.
+TEST_F(Lifecycle, TheSmokeStartPrimesTheCompileCacheInASandboxOfItsOwn) {
+  getTool("prettier");
+  std::error_code ec;
+  fs::remove_all(store_ + "/tool-layers/prettier", ec);  // a fresh install, not one of an earlier run
+  Proc first = firstRun("prettier", {"--version"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  ASSERT_TRUE(contains(first.err, "installing prettier")) << first.err;
+  int layers = 0;
+  for (const auto& e : fs::directory_iterator(store_ + "/tool-layers/prettier")) {
+    if (!e.is_directory() || e.path().filename().string()[0] == '.') continue;
+    ++layers;
+    EXPECT_TRUE(contains(readFile(e.path() / "record.json"), "NODE_COMPILE_CACHE")) << e.path();
+    fs::path cache = e.path() / "layer/root/.cache/node-compile-cache";
+    EXPECT_TRUE(fs::is_directory(cache) && !fs::is_empty(cache)) << cache << " is missing or empty";
+  }
+  EXPECT_EQ(layers, 1);
+}
+
 TEST_F(Lifecycle, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {
   getTool("prettier");
   Proc first = firstRun("prettier", {"--version"});

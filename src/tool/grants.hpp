@@ -1,0 +1,52 @@
+// Mount sources that expose what a sandbox must not reach unless the config says so.
+//
+// Your home (or a directory above it), credential directories and files,
+// coco's own store, configs and caches, container runtime sockets. `coco show`
+// warns about every such mount; `coco run` refuses the ones the config does
+// not grant explicitly. Explicit means the config writes the path itself:
+// `~/.ssh`, `/home/me/.ssh`, `~` or `/` (an absolute or `~` source whose
+// written path is, contains or lies inside the sensitive one). A source that
+// reaches it only through `.`, a relative path or a symlink is not explicit:
+// that is how a planted symlink or running a tool from the wrong directory
+// would hand it over.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/tool_config.hpp"
+#include "util/result.hpp"
+
+namespace coco::tool {
+
+struct GrantContext {
+  std::string cwd;
+  std::string home;
+  std::string xdgRuntimeDir;          // may be empty
+  std::vector<std::string> cocoDirs;  // see cocoDirs()
+};
+
+// coco's own directories for this environment (the store with the tool configs
+// and layers, the download caches): a tool writing there rewrites other tools.
+std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env, const std::string& home);
+
+struct MountGrant {
+  std::string warning;         // what the mount exposes, in plain words
+  bool explicitGrant = false;  // the config names that path itself
+};
+
+// What the mount of `written` (a config's src) exposes, given `physical`, its
+// host path with every symlink resolved.
+std::vector<MountGrant> mountGrants(const std::string& written, const std::string& physical,
+                                    const GrantContext& ctx);
+
+// `path` with its symlinks resolved as far as it exists (the rest kept as
+// written); /var/run is /run.
+std::string physicalPath(const std::string& path);
+
+// Refuses the first mount of the config that exposes a sensitive path the
+// config does not name (see above); the Error says which and how to grant it.
+Status checkMountGrants(const config::ToolConfig& config, const GrantContext& ctx);
+
+}  // namespace coco::tool

@@ -1,0 +1,106 @@
+// Tests for which mount sources expose home, credentials, coco's files or runtime sockets, and which are
+// explicit.
+#include "tool/grants.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace coco::tool {
+namespace {
+
+// Paths that do not exist, so only the lexical rules apply.
+const GrantContext kCtx{
+    "/nonexistent-coco/home/u/project",
+    "/nonexistent-coco/home/u",
+    "/nonexistent-coco/run/1000",
+    {"/nonexistent-coco/home/u/.local/share/coco", "/nonexistent-coco/home/u/.cache/coco"}};
+const std::string kHome = "/nonexistent-coco/home/u";
+
+std::vector<MountGrant> grants(const std::string& written, const std::string& physical,
+                               const GrantContext& ctx = kCtx) {
+  return mountGrants(written, physical, ctx);
+}
+
+TEST(MountGrants, OrdinarySourcesExposeNothing) {
+  EXPECT_TRUE(grants(".", kCtx.cwd).empty());
+  EXPECT_TRUE(grants("~/.cache/eslint", kHome + "/.cache/eslint").empty());
+  EXPECT_TRUE(grants("~/.sshfoo", kHome + "/.sshfoo").empty());
+  EXPECT_TRUE(grants("/run/user-data", "/run/user-data").empty());
+}
+
+TEST(MountGrants, WrittenPathsAreExplicit) {
+  for (auto [written, physical] : std::vector<std::pair<std::string, std::string>>{
+           {"~/.ssh", kHome + "/.ssh"},
+           {"~/.ssh/known_hosts", kHome + "/.ssh/known_hosts"},
+           {kHome + "/.aws", kHome + "/.aws"},
+           {"~/.config", kHome + "/.config"},  // above ~/.config/gcloud
+           {"~/.netrc", kHome + "/.netrc"},
+           {"~", kHome},
+           {"/", "/"},
+           {"/var/run/docker.sock", "/run/docker.sock"},
+           {"~/.local/share/coco/tools", kHome + "/.local/share/coco/tools"},
+       }) {
+    auto g = grants(written, physical);
+    ASSERT_FALSE(g.empty()) << written;
+    for (const auto& one : g) EXPECT_TRUE(one.explicitGrant) << written << ": " << one.warning;
+  }
+}
+
+TEST(MountGrants, ReachedThroughDotARelativePathOrASymlinkIsNot) {
+  GrantContext inSsh = kCtx;
+  inSsh.cwd = kHome + "/.ssh";
+  GrantContext inHome = kCtx;
+  inHome.cwd = kHome;
+  GrantContext inStore = kCtx;
+  inStore.cwd = kHome + "/.local/share/coco/tools";
+  struct Case {
+    std::string written, physical;
+    const GrantContext& ctx;
+    std::string says;
+  };
+  for (const auto& c : std::vector<Case>{
+           {".", kHome + "/.ssh", inSsh, "credentials: ~/.ssh"},
+           {"./build-cache", kHome + "/.ssh", kCtx, "credentials: ~/.ssh"},  // a symlink planted there
+           {"~/keys", kHome + "/.ssh", kCtx, "credentials: ~/.ssh"},         // the user's own symlink
+           {"..", kHome, kCtx, "home directory"},
+           {".", kHome, inHome, "home directory (when run from"},
+           {".", kHome + "/.local/share/coco/tools", inStore, "coco's own files"},
+           {"./sock", "/run/docker.sock", kCtx, "container runtime socket"},
+       }) {
+    auto g = grants(c.written, c.physical, c.ctx);
+    ASSERT_FALSE(g.empty()) << c.written << " -> " << c.physical;
+    EXPECT_FALSE(g[0].explicitGrant) << c.written << " -> " << c.physical;
+    EXPECT_NE(g[0].warning.find(c.says), std::string::npos) << g[0].warning;
+  }
+}
+
+TEST(MountGrants, CheckRefusesOnlyWhatIsNotNamed) {
+  config::ToolConfig c;
+  c.path = "/x/t.json";
+  c.mounts = {{"~/.ssh", "/keys", true, 1}, {".", "/workspace", false, 2}};
+  EXPECT_TRUE(checkMountGrants(c, kCtx).ok());
+  GrantContext inSsh = kCtx;
+  inSsh.cwd = kHome + "/.ssh";
+  auto st = checkMountGrants(c, inSsh);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), EACCES);
+  for (const char* needle :
+       {"/x/t.json: mount . -> /workspace", "credentials: ~/.ssh", "write the path in the config"})
+    EXPECT_NE(st.error().message().find(needle), std::string::npos) << st.error().message();
+}
+
+TEST(CocoDirs, StoreCachesAndCocoStore) {
+  EXPECT_EQ(cocoDirs({}, "/h"), (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco"}));
+  EXPECT_EQ(cocoDirs({{"XDG_DATA_HOME", "/d"}, {"XDG_CACHE_HOME", "rel"}, {"COCO_STORE", "/s/"}}, "/h"),
+            (std::vector<std::string>{"/d/coco", "/h/.cache/coco", "/s"}));
+}
+
+TEST(PhysicalPath, ResolvesWhatExistsAndKeepsTheRest) {
+  EXPECT_EQ(physicalPath("/var/run/docker.sock"), "/run/docker.sock");
+  EXPECT_EQ(physicalPath("/nonexistent-coco/a/../b"), "/nonexistent-coco/b");
+  EXPECT_EQ(physicalPath("/proc/self/nonexistent-coco"),
+            "/proc/" + std::to_string(::getpid()) + "/nonexistent-coco");
+}
+
+}  // namespace
+}  // namespace coco::tool

@@ -1,0 +1,167 @@
+// Escapes through mount sources: a run with a writable mount replaces a path
+// that a later run mounts with a symlink to a host directory the config never
+// granted (~/.ssh), and the later run would mount the symlink's target.
+//
+// HOME is a temp dir with a fake ~/.ssh holding a canary key; the project is
+// the harness's scratch working directory.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "harness.hpp"
+
+namespace fs = std::filesystem;
+
+namespace cocotest {
+namespace {
+
+constexpr const char* kCanary = "CANARY-ssh-private-key-5c2e";
+
+std::string describe(const RunResult& r) {
+  return "exit " + std::to_string(r.exitCode) + (r.timedOut ? " (timed out)" : "") + "\n--- stdout ---\n" +
+         r.out + "--- stderr ---\n" + r.err;
+}
+
+// A tool that runs busybox sh with the given mounts.
+std::string shellTool(const std::string& mounts) {
+  return R"({"command": "sh", "network": "none", "mounts": [)" + mounts + "]}\n";
+}
+
+std::string mount(const std::string& src, const std::string& dst, const std::string& opts = "rw") {
+  return R"({"src": )" + jsonString(src) + R"(, "dst": )" + jsonString(dst) + R"(, "opts": )" + jsonString(opts) +
+         "}";
+}
+
+class Mounts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    COCO_REQUIRE_SANDBOX();
+    ssh_ = home_ / ".ssh";
+    writeFile(ssh_ + "/id_rsa", std::string(kCanary) + "\n");
+    private_ = home_ / "private";
+    writeFile(private_ + "/notes.txt", std::string(kCanary) + "\n");
+    project_ = env_.workdir();
+  }
+
+  RunResult coco(const std::vector<std::string>& args, const std::string& cwd = "") {
+    RunOptions o;
+    o.env = {{"HOME", home_.path()}};
+    o.cwd = cwd;
+    return env_.run(args, o);
+  }
+
+  // The second run must refuse, naming the path and why, and touch nothing.
+  void expectRefused(const RunResult& r, const std::string& path, const std::string& why) {
+    EXPECT_EQ(r.exitCode, 125) << describe(r);
+    EXPECT_FALSE(contains(r.out, kCanary)) << "the planted target was mounted\n" << describe(r);
+    EXPECT_TRUE(contains(r.err, path)) << "the error does not name " << path << "\n" << describe(r);
+    EXPECT_TRUE(contains(r.err, why)) << "the error does not say '" << why << "'\n" << describe(r);
+    EXPECT_FALSE(fs::exists(ssh_ + "/authorized_keys"));
+    EXPECT_FALSE(fs::exists(private_ + "/pwned"));
+    EXPECT_EQ(readFile(ssh_ + "/id_rsa"), std::string(kCanary) + "\n");
+  }
+
+  Env env_;
+  TempDir home_{"coco-mnt-home"};
+  std::string ssh_, private_, project_;
+};
+
+// The two-run attack from the issue: `.` and `./build-cache`, the first run
+// turns build-cache into a symlink to ~/.ssh.
+TEST_F(Mounts, PlantedSymlinkAtTheSourceIsRefused) {
+  fs::create_directories(project_ + "/build-cache");
+  env_.writeTool("t", shellTool(mount(".", "/workspace") + ", " + mount("./build-cache", "/cache")));
+  RunResult plant = coco({"run", "t", "-c", "rm -rf /workspace/build-cache && ln -s '" + ssh_ +
+                                               "' /workspace/build-cache"});
+  ASSERT_EQ(plant.exitCode, 0) << describe(plant);
+  ASSERT_TRUE(fs::is_symlink(project_ + "/build-cache"));
+  RunResult r = coco({"run", "t", "-c", "cat /cache/id_rsa; echo pwned > /cache/authorized_keys"});
+  expectRefused(r, project_ + "/build-cache", "symbolic link");
+  RunResult dry = coco({"run", "--dry-run", "t"});
+  EXPECT_EQ(dry.exitCode, 125) << describe(dry);
+}
+
+// The same with a target that is no credential directory: the symlink rule
+// alone must hold.
+TEST_F(Mounts, PlantedSymlinkToAnyHostDirectoryIsRefused) {
+  fs::create_directories(project_ + "/build-cache");
+  env_.writeTool("t", shellTool(mount(".", "/workspace") + ", " + mount("./build-cache", "/cache")));
+  RunResult plant = coco({"run", "t", "-c", "rm -rf /workspace/build-cache && ln -s '" + private_ +
+                                               "' /workspace/build-cache"});
+  ASSERT_EQ(plant.exitCode, 0) << describe(plant);
+  RunResult r = coco({"run", "t", "-c", "cat /cache/notes.txt; echo pwned > /cache/pwned"});
+  expectRefused(r, project_ + "/build-cache", "symbolic link");
+}
+
+// A symlink as an intermediate component: `./a -> ~/.ssh`, source `./a/b`.
+// Where b is missing coco used to create it, through the symlink.
+TEST_F(Mounts, PlantedSymlinkAsAnIntermediateComponentIsRefused) {
+  fs::create_directories(project_ + "/a/b");
+  env_.writeTool("t", shellTool(mount(".", "/workspace") + ", " + mount("./a/b", "/cache")));
+  RunResult plant = coco({"run", "t", "-c", "rm -rf /workspace/a && ln -s '" + ssh_ + "' /workspace/a"});
+  ASSERT_EQ(plant.exitCode, 0) << describe(plant);
+  RunResult r = coco({"run", "t", "-c", "ls /cache; echo pwned > /cache/authorized_keys"});
+  expectRefused(r, project_ + "/a", "symbolic link");
+  EXPECT_FALSE(fs::exists(ssh_ + "/b")) << "coco created the missing source through the planted symlink";
+}
+
+// Planted by an earlier run of another tool (one with `.` writable) at the
+// source of a tool whose config mounts only `./sub`: a relative source is
+// resolved without symlinks below the directory coco runs from.
+TEST_F(Mounts, SymlinkPlantedByAnotherToolIsRefused) {
+  fs::create_directories(project_ + "/sub");
+  env_.writeTool("writer", shellTool(mount(".", "/workspace")));
+  env_.writeTool("reader", shellTool(mount("./sub", "/sub")));
+  RunResult plant = coco({"run", "writer", "-c", "rm -rf /workspace/sub && ln -s '" + private_ + "' /workspace/sub"});
+  ASSERT_EQ(plant.exitCode, 0) << describe(plant);
+  RunResult r = coco({"run", "reader", "-c", "cat /sub/notes.txt; echo pwned > /sub/pwned"});
+  expectRefused(r, project_ + "/sub", "symbolic link");
+}
+
+// The planted link is the mount root's parent: the user runs a `.` tool from
+// inside it (`cd sub` follows the link into ~/.ssh). `.` reaches a credential
+// directory only through where coco runs, which is no explicit grant.
+TEST_F(Mounts, CredentialDirectoryReachedThroughDotIsRefused) {
+  env_.writeTool("t", shellTool(mount(".", "/workspace")));
+  RunResult plant = coco({"run", "t", "-c", "ln -s '" + ssh_ + "' /workspace/sub"});
+  ASSERT_EQ(plant.exitCode, 0) << describe(plant);
+  RunResult r = coco({"run", "t", "-c", "cat /workspace/id_rsa; echo pwned > /workspace/authorized_keys"},
+                     project_ + "/sub");
+  expectRefused(r, ssh_, "credentials");
+}
+
+// A source the user wrote as a symlink of their own (no writable mount of the
+// config lies above it) still reaches a credential directory: refused unless
+// the config names the directory itself.
+TEST_F(Mounts, CredentialDirectoryThroughAUserSymlinkNeedsTheExplicitPath) {
+  fs::create_symlink(ssh_, home_ / "keys");
+  env_.writeTool("t", shellTool(mount("~/keys", "/keys", "ro")));
+  RunResult r = coco({"run", "t", "-c", "cat /keys/id_rsa"});
+  expectRefused(r, ssh_, "credentials");
+  env_.writeTool("t", shellTool(mount("~/.ssh", "/keys", "ro")));
+  RunResult explicitGrant = coco({"run", "t", "-c", "cat /keys/id_rsa"});
+  EXPECT_EQ(explicitGrant.exitCode, 0) << describe(explicitGrant);
+  EXPECT_TRUE(contains(explicitGrant.out, kCanary)) << describe(explicitGrant);
+}
+
+// Symlinks the user made above the configured path keep working: the project
+// directory itself is a symlink, and so is a source outside any writable mount.
+TEST_F(Mounts, UserSymlinksAboveTheSourceStillWork) {
+  TempDir real("coco-mnt-real");
+  writeFile(real / "data/file.txt", "data\n");
+  fs::create_symlink(real.path(), home_ / "proj");
+  env_.writeTool("t", shellTool(mount("~/proj", "/proj") + ", " + mount("~/proj/data", "/data", "ro")));
+  RunResult r = coco({"run", "t", "-c", "cat /data/file.txt && echo ok > /proj/out.txt"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "data\n");
+  EXPECT_EQ(readFile(real / "out.txt"), "ok\n");
+  // Run from inside the symlinked project: `.` is where the user is.
+  env_.writeTool("dot", shellTool(mount(".", "/workspace") + ", " + mount("./data", "/data", "ro")));
+  RunResult dot = coco({"run", "dot", "-c", "cat /data/file.txt"}, home_ / "proj");
+  EXPECT_EQ(dot.exitCode, 0) << describe(dot);
+  EXPECT_EQ(dot.out, "data\n");
+}
+
+}  // namespace
+}  // namespace cocotest
