@@ -12,6 +12,10 @@ struct ShowContext {
   std::string cwd;
   std::string home;
   std::string xdgRuntimeDir;  // may be empty
+  uint64_t hostMemory = 0;    // bytes, for limits given as a share of it
+  std::string cgroup = {};    // the delegated cgroup limits go to, or why there is none
+  bool haveCgroup = false;    // which of the two `cgroup` is
+  std::vector<std::string> cgroupControllers = {};
 };
 
 ShowContext showContextFromProcess();

@@ -6,6 +6,8 @@
 
 #include "cli/show.hpp"
 #include "config/paths.hpp"
+#include "engine/cgroup.hpp"
+#include "tool/plan.hpp"
 #include "util/fs.hpp"
 
 namespace coco::cli {
@@ -73,6 +75,11 @@ ShowContext showContextFromProcess() {
   if (::getcwd(buf, sizeof buf)) ctx.cwd = buf;
   if (const char* h = std::getenv("HOME")) ctx.home = h;
   if (const char* r = std::getenv("XDG_RUNTIME_DIR")) ctx.xdgRuntimeDir = r;
+  ctx.hostMemory = tool::hostMemoryBytes();
+  auto delegation = engine::cgroup::detect();
+  ctx.haveCgroup = delegation.ok();
+  ctx.cgroup = delegation ? delegation->dir : delegation.error().describe();
+  if (delegation) ctx.cgroupControllers = delegation->controllers;
   return ctx;
 }
 

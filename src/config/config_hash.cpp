@@ -68,6 +68,8 @@ std::string canonicalForm(const ToolConfig& c) {
   putList(out, "podman_args", c.podmanArgs);
   put(out, "seccomp", c.seccomp);
   put(out, "workspace_guard", c.workspaceGuard ? "1" : "0");
+  // Not `limits`: they bound runs and installs but do not change what is
+  // installed, so changing them must not reinstall the tool.
   return out;
 }
 

@@ -100,6 +100,11 @@ TEST(ConfigHash, ChangesWithEveryField) {
     EXPECT_TRUE(seen.insert(hashOf(v)).second) << "same hash as another for:\n" << v;
 }
 
+// Limits bound a run but change nothing installed: no reinstall for them.
+TEST(ConfigHash, IgnoresLimits) {
+  EXPECT_EQ(hashOf("tool: x\n"), hashOf("tool: x\nlimits: {memory: 1G, pids: 64, cpu: 1, tmpfs: 64M}\n"));
+}
+
 TEST(ConfigHash, CanonicalFormIsLengthPrefixed) {
   ToolConfig a, b;
   a.podmanArgs = {"a\n- 1:b"};

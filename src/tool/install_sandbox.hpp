@@ -41,6 +41,7 @@ struct InstallJob {
   image::ProgressFn progress;
   std::string logPath;  // where the install's log is kept (workDir goes away)
   std::string name;     // short, for the gateway's notices: "eslint", "coco-base"
+  engine::Limits limits;  // the tool's (its layer, on disk, is bounded by the disk only)
 };
 
 // What an install left: the new layer's directory (inside workDir) and the io dir.

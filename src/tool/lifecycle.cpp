@@ -15,6 +15,7 @@
 #include "config/paths.hpp"
 #include "image/store.hpp"
 #include "image/userns.hpp"
+#include "tool/plan.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -238,7 +239,8 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
                                    : fmt::format("installing {} ({})", config.name, spec);
   InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
                  o.network, hosts.hosts, o.seccompProfile, o.run, o.progress,
-                 fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name};
+                 fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name,
+                 resolveLimits(config.limits, hostMemoryBytes())};
   COCO_ASSIGN(InstallResult r, runInstall(job));
   auto envText = fs::readFile(fs::joinPath(r.ioDir, "mise-env.json"));
   auto lsText = fs::readFile(fs::joinPath(r.ioDir, "mise-ls.json"));
