@@ -9,6 +9,8 @@
 
 #include "config/paths.hpp"
 #include "util/host_port.hpp"
+#include "tool/plan.hpp"
+#include "util/size.hpp"
 
 namespace coco::cli {
 
@@ -64,6 +66,37 @@ void describePorts(std::ostream& os, const config::ToolConfig& c) {
   line(os, "ports:", ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, ", ")));
 }
 
+std::string sizeText(uint64_t bytes, const std::optional<config::SizeLimit>& given, unsigned defaultPercent) {
+  if (bytes == 0) return given ? "unlimited" : "unlimited (default)";
+  unsigned percent = given ? given->percent : defaultPercent;
+  std::string share = percent ? fmt::format("{}% of the host's memory", percent) : "";
+  if (!given) return fmt::format("{} (default: {})", formatSize(bytes), share);
+  return share.empty() ? formatSize(bytes) : fmt::format("{} ({})", formatSize(bytes), share);
+}
+
+// What `limits` gives a run, and what enforces it here.
+void describeLimits(std::ostream& os, const config::ToolConfig& c, const ShowContext& ctx) {
+  engine::Limits l = tool::resolveLimits(c.limits, ctx.hostMemory);
+  line(os, "memory:", sizeText(l.memoryBytes, c.limits.memory, tool::kDefaultMemoryPercent));
+  line(os, "tasks:", l.pids ? fmt::format("{}{}", l.pids, c.limits.pids ? "" : " (default)") : "unlimited");
+  line(os, "cpu:", l.cpuMillis ? fmt::format("{:g} CPUs", l.cpuMillis / 1000.0)
+                               : c.limits.cpuMillis ? "unlimited" : "unlimited (default)");
+  line(os, "scratch (tmpfs):",
+       sizeText(l.tmpfsBytes, c.limits.tmpfs, tool::kDefaultTmpfsPercent) + " for /, /tmp and /dev/shm together");
+  auto has = [&](const char* controller) {
+    return std::find(ctx.cgroupControllers.begin(), ctx.cgroupControllers.end(), controller) !=
+           ctx.cgroupControllers.end();
+  };
+  if (ctx.haveCgroup) {
+    line(os, "limits enforced:", fmt::format("by a cgroup under {} ({}){}", ctx.cgroup, fmt::join(ctx.cgroupControllers, ", "),
+                                             has("memory") ? "" : "; memory per process (RLIMIT_DATA)"));
+    if (!has("cpu") && l.cpuMillis) line(os, "", "the cpu limit is not enforced: the cgroup has no cpu controller");
+    return;
+  }
+  line(os, "limits enforced:", "by rlimits: memory per process (RLIMIT_DATA), tasks per sandbox (RLIMIT_NPROC)");
+  line(os, "", fmt::format("{}no cgroup: {}", l.cpuMillis ? "the cpu limit is not enforced; " : "", ctx.cgroup));
+}
+
 std::string landlockText(int abi) {
   if (abi <= 0) return "off: this kernel has no Landlock";
   return fmt::format("on (ABI {}): writes only where the mounts allow them; {}", abi,
@@ -97,6 +130,7 @@ std::string describeConfig(const config::ToolConfig& c, const ShowContext& ctx) 
   line(os, "network:", networkText(c));
   describePorts(os, c);
   describeRest(os, c, ctx);
+  describeLimits(os, c, ctx);
   auto warnings = sandboxWarnings(c, ctx);
   for (const auto& w : warnings) os << "WARNING: " << w << "\n";
   return os.str();

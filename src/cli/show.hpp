@@ -14,6 +14,10 @@ struct ShowContext {
   std::string xdgRuntimeDir;            // may be empty
   int landlockAbi = 0;                  // the kernel's Landlock ABI, 0 without
   std::vector<std::string> cocoDirs{};  // coco's store and caches (tool::cocoDirs)
+  uint64_t hostMemory = 0;    // bytes, for limits given as a share of it
+  std::string cgroup = {};    // the delegated cgroup limits go to, or why there is none
+  bool haveCgroup = false;    // which of the two `cgroup` is
+  std::vector<std::string> cgroupControllers = {};
 };
 
 ShowContext showContextFromProcess();

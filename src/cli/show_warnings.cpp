@@ -7,6 +7,9 @@
 #include "engine/landlock.hpp"
 #include "config/paths.hpp"
 #include "tool/grants.hpp"
+#include "engine/cgroup.hpp"
+#include "tool/plan.hpp"
+#include "util/fs.hpp"
 
 namespace coco::cli {
 
@@ -21,6 +24,11 @@ ShowContext showContextFromProcess() {
   for (const char* name : {"XDG_DATA_HOME", "XDG_CACHE_HOME", "COCO_STORE"})
     if (const char* v = std::getenv(name)) env[name] = v;
   ctx.cocoDirs = tool::cocoDirs(env, ctx.home);
+  ctx.hostMemory = tool::hostMemoryBytes();
+  auto delegation = engine::cgroup::detect();
+  ctx.haveCgroup = delegation.ok();
+  ctx.cgroup = delegation ? delegation->dir : delegation.error().describe();
+  if (delegation) ctx.cgroupControllers = delegation->controllers;
   return ctx;
 }
 

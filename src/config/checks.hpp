@@ -28,6 +28,18 @@ Result<std::string> normalizeHost(std::string_view host);
 // characters, and not starting with '-' (it would be read as an option).
 Status checkPackageWord(std::string_view word);
 
+// A size in `limits`: "1073741824" (bytes), "512M", "2G", "1.5G" (K, M, G, T:
+// powers of 1024, an optional "i" or "iB"/"B" after them), "50%" (of the
+// host's memory), or "unlimited" when allowUnlimited. At least `minimum` bytes.
+Result<SizeLimit> parseSizeLimit(std::string_view text, bool allowUnlimited, uint64_t minimum);
+
+// A task count in `limits`: a whole number from `minimum` on, or "unlimited" (0).
+Result<uint64_t> parseCount(std::string_view text, uint64_t minimum);
+
+// CPUs in `limits`: "2", "0.5" (up to three decimals), from 0.01 to 1024, or
+// "unlimited" (0). Returns thousandths of a CPU.
+Result<uint32_t> parseCpus(std::string_view text);
+
 // The known key nearest to `key` by edit distance, or "" if none is close.
 std::string_view closestKey(std::string_view key, std::span<const std::string_view> known);
 

@@ -94,5 +94,48 @@ TEST(Checks, ClosestKey) {
   EXPECT_EQ(closestKey("x", known), "");
 }
 
+TEST(Checks, SizeLimits) {
+  auto bytes = [](std::string_view text) {
+    auto r = parseSizeLimit(text, true, 0);
+    EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error().message());
+    return r.ok() ? r->bytes : 0;
+  };
+  EXPECT_EQ(bytes("1024"), 1024u);
+  EXPECT_EQ(bytes("512M"), 512ull << 20);
+  EXPECT_EQ(bytes("512m"), 512ull << 20);
+  EXPECT_EQ(bytes("512MiB"), 512ull << 20);
+  EXPECT_EQ(bytes("512MB"), 512ull << 20);
+  EXPECT_EQ(bytes("2G"), 2ull << 30);
+  EXPECT_EQ(bytes("2Gi"), 2ull << 30);
+  EXPECT_EQ(bytes("1.5G"), 3ull << 29);
+  EXPECT_EQ(bytes("0.25T"), 1ull << 38);
+  EXPECT_EQ(bytes("64K"), 64u << 10);
+  EXPECT_EQ(bytes("100B"), 100u);
+  auto pct = parseSizeLimit("25%", false, 0);
+  ASSERT_TRUE(pct.ok());
+  EXPECT_EQ(pct->percent, 25u);
+  EXPECT_TRUE(parseSizeLimit("unlimited", true, 0)->unlimited);
+  for (const char* bad : {"", "G", "1.5", "1.5.5G", "1X", "1 G", " 1G", "-1G", "1e9", ".5G", "1.2345G", "0%",
+                          "101%", "%", "1iB", "unlimited", "99999999999999999999", "2000000000G"})
+    EXPECT_FALSE(parseSizeLimit(bad, false, 0).ok()) << bad;
+  EXPECT_FALSE(parseSizeLimit("1M", false, 16ull << 20).ok());
+  EXPECT_TRUE(parseSizeLimit("16M", false, 16ull << 20).ok());
+}
+
+TEST(Checks, CountsAndCpus) {
+  EXPECT_EQ(*parseCount("4096", 8), 4096u);
+  EXPECT_EQ(*parseCount("unlimited", 8), 0u);
+  for (const char* bad : {"", "7", "-1", "1.5", "4k", "0x10", "99999999999"})
+    EXPECT_FALSE(parseCount(bad, 8).ok()) << bad;
+  EXPECT_EQ(*parseCpus("2"), 2000u);
+  EXPECT_EQ(*parseCpus("0.5"), 500u);
+  EXPECT_EQ(*parseCpus("1.25"), 1250u);
+  EXPECT_EQ(*parseCpus("0.01"), 10u);
+  EXPECT_EQ(*parseCpus("1024"), 1024000u);
+  EXPECT_EQ(*parseCpus("unlimited"), 0u);
+  for (const char* bad : {"", "0", "0.001", "1025", "-1", "1.2345", "two", "1,5", "50%"})
+    EXPECT_FALSE(parseCpus(bad).ok()) << bad;
+}
+
 }  // namespace
 }  // namespace coco::config

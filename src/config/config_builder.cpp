@@ -15,6 +15,12 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kMountKeys = {"src", "dst", "opts"};
 constexpr std::array<std::string_view, 2> kDependencyKeys = {"apt", "mise"};
+constexpr std::array<std::string_view, 4> kLimitKeys = {"memory", "pids", "cpu", "tmpfs"};
+
+// Below these nothing useful starts; above them `limits` is refused.
+constexpr uint64_t kMinMemory = 16ull << 20;
+constexpr uint64_t kMinTmpfs = 1ull << 20;
+constexpr uint64_t kMinPids = 8;
 
 // Where the keys that are checked against each other were written.
 struct Marks {
@@ -135,6 +141,21 @@ std::string readSeccomp(const Value& value) {
   return profile;
 }
 
+void readLimits(const Value& map, ToolConfig& config) {
+  LimitsConfig& limits = config.limits;
+  for (const Field& f : readMap(map, kLimitKeys)) {
+    std::string text = readString(f.value);
+    if (f.key == "memory")
+      limits.memory = orFail(parseSizeLimit(text, true, kMinMemory), f.value);
+    else if (f.key == "tmpfs")
+      limits.tmpfs = orFail(parseSizeLimit(text, false, kMinTmpfs), f.value);
+    else if (f.key == "pids")
+      limits.pids = orFail(parseCount(text, kMinPids), f.value);
+    else
+      limits.cpuMillis = orFail(parseCpus(text), f.value);
+  }
+}
+
 using FieldReader = void (*)(const Field&, ToolConfig&, Marks&);
 
 struct KeyReader {
@@ -176,6 +197,7 @@ constexpr KeyReader kReaders[] = {
     {"podman_args", [](const Field& f, ToolConfig& c, Marks&) { c.podmanArgs = readStringList(f.value); }},
     {"seccomp", [](const Field& f, ToolConfig& c, Marks&) { c.seccomp = readSeccomp(f.value); }},
     {"workspace_guard", [](const Field& f, ToolConfig& c, Marks&) { c.workspaceGuard = readBool(f.value); }},
+    {"limits", [](const Field& f, ToolConfig& c, Marks&) { readLimits(f.value, c); }},
 };
 
 constexpr auto kTopKeys = [] {

@@ -46,6 +46,29 @@ void putMountsAndPorts(std::string& out, const ToolConfig& c) {
     put(out, "port", fmt::format("{}|{}|{}", p.hostAddr, p.hostPort, p.containerPort));
 }
 
+std::string sizeText(const std::optional<SizeLimit>& size) {
+  if (!size) return "";
+  if (size->unlimited) return "unlimited";
+  return size->percent ? fmt::format("{}%", size->percent) : fmt::format("{}", size->bytes);
+}
+
+template <typename T>
+std::string countText(const std::optional<T>& value) {
+  return value ? fmt::format("{}", *value) : "";
+}
+
+// `limits` bound the install as well as the runs (an install that stopped at
+// them is not the same install). Written only when the config has the key, so
+// the hashes of configs without it, and their installed layers, stay as they were.
+void putLimits(std::string& out, const LimitsConfig& l) {
+  if (!l.memory && !l.pids && !l.cpuMillis && !l.tmpfs) return;
+  out += "limits\n";
+  put(out, "memory", sizeText(l.memory));
+  put(out, "pids", countText(l.pids));
+  put(out, "cpu_millis", countText(l.cpuMillis));
+  put(out, "tmpfs", sizeText(l.tmpfs));
+}
+
 }  // namespace
 
 std::string canonicalForm(const ToolConfig& c) {
@@ -68,6 +91,7 @@ std::string canonicalForm(const ToolConfig& c) {
   putList(out, "podman_args", c.podmanArgs);
   put(out, "seccomp", c.seccomp);
   put(out, "workspace_guard", c.workspaceGuard ? "1" : "0");
+  putLimits(out, c.limits);
   return out;
 }
 

@@ -100,6 +100,38 @@ TEST(ConfigHash, ChangesWithEveryField) {
     EXPECT_TRUE(seen.insert(hashOf(v)).second) << "same hash as another for:\n" << v;
 }
 
+TEST(ConfigHash, ChangesWithEveryLimit) {
+  const char* variants[] = {
+      "tool: x\n",
+      "tool: x\nlimits: {memory: 1G}\n",
+      "tool: x\nlimits: {memory: 2G}\n",
+      "tool: x\nlimits: {memory: 50%}\n",
+      "tool: x\nlimits: {memory: unlimited}\n",
+      "tool: x\nlimits: {pids: 64}\n",
+      "tool: x\nlimits: {pids: unlimited}\n",
+      "tool: x\nlimits: {cpu: 1}\n",
+      "tool: x\nlimits: {cpu: 0.5}\n",
+      "tool: x\nlimits: {tmpfs: 64M}\n",
+      "tool: x\nlimits: {tmpfs: 64%}\n",
+      "tool: x\nlimits: {memory: 1G, pids: 64, cpu: 1, tmpfs: 64M}\n",
+  };
+  std::set<std::string> seen;
+  for (const char* v : variants)
+    EXPECT_TRUE(seen.insert(hashOf(v)).second) << "same hash as another for:\n" << v;
+  // The same limits spelled otherwise: the same hash.
+  EXPECT_EQ(hashOf("tool: x\nlimits: {memory: 1G}\n"), hashOf("tool: x\nlimits: {memory: 1024MiB}\n"));
+  EXPECT_EQ(hashOf("tool: x\nlimits: {memory: 1G, cpu: 1}\n"),
+            hashOf("{\"tool\": \"x\", \"limits\": {\"cpu\": \"1.0\", \"memory\": \"1073741824\"}}"));
+}
+
+// Without `limits` a config hashes as before the key existed: no reinstall of
+// every tool for an upgrade of coco.
+TEST(ConfigHash, WithoutLimitsTheCanonicalFormHasNoLimits) {
+  auto config = parseConfig("tool: x\n", "/a/tool.yaml", "tool");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(canonicalForm(*config).find("limits"), std::string::npos);
+}
+
 TEST(ConfigHash, CanonicalFormIsLengthPrefixed) {
   ToolConfig a, b;
   a.podmanArgs = {"a\n- 1:b"};

@@ -214,7 +214,7 @@ const BadCase kBadCases[] = {
     {"tool: x\nimage: debian\n",
      "t.yaml:2:1: unknown key 'image' (known keys: tool, command, mounts, env, env_passthrough, "
      "dependencies, "
-     "workdir, network, allowed_hosts, isolated, ports, x11, podman_args, seccomp, workspace_guard)"},
+     "workdir, network, allowed_hosts, isolated, ports, x11, podman_args, seccomp, workspace_guard, limits)"},
     {"tool: x\nmounts:\n  - {src: ., dest: /w}\n", "t.yaml:3:14: unknown key 'dest' (did you mean 'dst'?)"},
     {"tool: x\ndependencies: {pip: [a]}\n", "t.yaml:2:16: unknown key 'pip' (known keys: apt, mise)"},
     {"tool: x\n[a]: 1\n", "t.yaml:2:1: keys of 'config' must be strings"},
@@ -300,7 +300,49 @@ const BadCase kBadCases[] = {
      "t.yaml:2:10: 'workdir': '/workspace/' is not normalised (write '/workspace')"},
     {"tool: x\nseccomp: strict\n",
      "t.yaml:2:10: seccomp 'strict' is not 'default', 'unconfined' or an absolute (or ~/) path to a profile"},
+    // limits
+    {"tool: x\nlimits: 2G\n", "t.yaml:2:9: 'limits' must be a map, not '2G'"},
+    {"tool: x\nlimits: {memroy: 2G}\n", "t.yaml:2:10: unknown key 'memroy' (did you mean 'memory'?)"},
+    {"tool: x\nlimits: {disk: 2G}\n", "t.yaml:2:10: unknown key 'disk' (known keys: memory, pids, cpu, tmpfs)"},
+    {"tool: x\nlimits:\n  memory: 2X\n",
+     "t.yaml:3:11: 'memory': '2X' is not a size (write 512M, 2G, 1.5G, a number of bytes, or a share of the "
+     "host's memory like 50%, or unlimited)"},
+    {"tool: x\nlimits:\n  memory: 1M\n", "t.yaml:3:11: 'memory': '1M' is too small (at least 16 MiB)"},
+    {"tool: x\nlimits:\n  memory: 150%\n", "t.yaml:3:11: 'memory': '150%': a share of memory is from 1% to 100%"},
+    {"tool: x\nlimits:\n  memory: -1\n",
+     "t.yaml:3:11: 'memory': '-1' is not a size (write 512M, 2G, 1.5G, a number of bytes, or a share of the "
+     "host's memory like 50%, or unlimited)"},
+    {"tool: x\nlimits:\n  tmpfs: unlimited\n",
+     "t.yaml:3:10: 'tmpfs': 'unlimited' is not a size (write 512M, 2G, 1.5G, a number of bytes, or a share of "
+     "the host's memory like 50%)"},
+    {"tool: x\nlimits: {pids: 4}\n", "t.yaml:2:16: 'pids': '4' is too small (at least 8)"},
+    {"tool: x\nlimits: {pids: 1.5}\n", "t.yaml:2:16: 'pids': '1.5' is not a whole number (or unlimited)"},
+    {"tool: x\nlimits: {pids: [1]}\n", "t.yaml:2:16: 'pids' must be a string, not a list"},
+    {"tool: x\nlimits: {cpu: 0}\n", "t.yaml:2:15: 'cpu': '0': CPUs are from 0.01 to 1024"},
+    {"tool: x\nlimits: {cpu: 0.0001}\n",
+     "t.yaml:2:15: 'cpu': '0.0001' is not a number of CPUs (like 2 or 0.5, or unlimited)"},
+    {"tool: x\nlimits: {cpu: two}\n",
+     "t.yaml:2:15: 'cpu': 'two' is not a number of CPUs (like 2 or 0.5, or unlimited)"},
+    {"tool: x\nlimits:\n  pids: 100\n  pids: 200\n", "t.yaml:4:3: duplicate key 'pids' (first on line 3)"},
 };
+
+TEST(Loader, Limits) {
+  ToolConfig c = parseOk("tool: x\nlimits:\n  memory: 1.5G\n  pids: 512\n  cpu: 0.5\n  tmpfs: 10%\n");
+  ASSERT_TRUE(c.limits.memory && c.limits.pids && c.limits.cpuMillis && c.limits.tmpfs);
+  EXPECT_EQ(c.limits.memory->bytes, 3ull << 29);
+  EXPECT_EQ(*c.limits.pids, 512u);
+  EXPECT_EQ(*c.limits.cpuMillis, 500u);
+  EXPECT_EQ(c.limits.tmpfs->percent, 10u);
+  c = parseOk(R"({"tool": "x", "limits": {"memory": "unlimited", "pids": "unlimited", "cpu": "unlimited"}})");
+  EXPECT_TRUE(c.limits.memory->unlimited);
+  EXPECT_EQ(*c.limits.pids, 0u);
+  EXPECT_EQ(*c.limits.cpuMillis, 0u);
+  EXPECT_FALSE(c.limits.tmpfs);
+  c = parseOk("tool: x\nlimits: {memory: 1073741824}\n");
+  EXPECT_EQ(c.limits.memory->bytes, 1ull << 30);
+  c = parseOk("tool: x\n");  // absent: coco's defaults, resolved when a run is planned
+  EXPECT_FALSE(c.limits.memory || c.limits.pids || c.limits.cpuMillis || c.limits.tmpfs);
+}
 
 TEST(Loader, BadInputIsReportedWithItsPosition) {
   for (const BadCase& c : kBadCases) EXPECT_EQ(parseError(c.text), c.message) << "input:\n" << c.text;

@@ -27,6 +27,22 @@ enum class NetworkMode {
   Host,       // the host's network namespace
 };
 
+// A size in `limits`: bytes, or a share of the host's memory.
+struct SizeLimit {
+  uint64_t bytes = 0;    // when percent is 0
+  unsigned percent = 0;  // 1-100: that share of the host's memory
+  bool unlimited = false;
+};
+
+// `limits`: what one sandbox may use. An absent key takes coco's default
+// (tool/plan.hpp); numbers of 0 mean "unlimited" where that is allowed.
+struct LimitsConfig {
+  std::optional<SizeLimit> memory;   // the whole sandbox's memory
+  std::optional<uint64_t> pids;      // tasks (processes and threads); 0: unlimited
+  std::optional<uint32_t> cpuMillis; // thousandths of a CPU; 0: unlimited
+  std::optional<SizeLimit> tmpfs;    // scratch space in memory: changes to /, /tmp and /dev/shm together
+};
+
 struct ToolConfig {
   std::string name;                 // file name without extension
   std::string path;                 // the file it came from
@@ -46,6 +62,7 @@ struct ToolConfig {
   std::vector<std::string> podmanArgs;
   std::string seccomp = "default";  // "default", "unconfined", or a profile path
   bool workspaceGuard = true;       // key `workspace_guard`
+  LimitsConfig limits;
   std::string hash;                 // sha256 hex of the normalised config
 };
 

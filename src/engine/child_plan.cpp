@@ -43,35 +43,43 @@ Result<std::string> stagingDir() {
   return dir;
 }
 
-Status checkOverlayPath(const std::string& path) {
-  if (path.find_first_of(":,") != std::string::npos)
-    return Error::make("layer path {} contains ':' or ',', which overlayfs cannot take", path);
+Status checkLayerDir(const std::string& path) {
   if (!fs::isDirectory(path)) return Error::withErrno(ENOENT, fmt::format("layer {} is not a directory", path));
   return {};
 }
 
+// The overlay is mounted from inside the scratch tmpfs with relative names
+// ("l/0", "upper"), the layers bound there first: /proc/self/mountinfo shows
+// the overlay's options to the tool, and they must not name host paths.
 Status planOverlay(const RunSpec& spec, ChildPlan& plan) {
   if (spec.layers.empty()) return Error::make("no root file system layers given");
   COCO_ASSIGN(plan.stagingDir, stagingDir());
   plan.rootDir = plan.stagingDir + "/root";
+  plan.scratchTmp = plan.stagingDir + "/tmp";
+  plan.scratchShm = plan.stagingDir + "/shm";
+  plan.scratchOptions = "mode=0700";
+  if (spec.limits.tmpfsBytes) plan.scratchOptions += fmt::format(",size={}", spec.limits.tmpfsBytes);
   std::string lower;
-  for (const auto& layer : spec.layers) {
-    COCO_TRY(checkOverlayPath(layer));
-    if (!lower.empty()) lower += ':';
-    lower += layer;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    COCO_TRY(checkLayerDir(spec.layers[i]));
+    plan.stagingBinds.push_back({spec.layers[i], fmt::format("l/{}", i)});
+    lower += fmt::format("{}l/{}", i ? ":" : "", i);
   }
+  std::string upper = "upper", work = "work";
   if (!spec.upperDir.empty()) {
     plan.persistentUpper = true;
-    plan.upperDir = spec.upperDir;
-    plan.workDir = spec.upperDir + "-work";
-    COCO_TRY(checkOverlayPath(plan.upperDir));
-    COCO_TRY(fs::makeDirs(plan.workDir, 0700));
-  } else {
-    plan.upperDir = plan.stagingDir + "/upper";
-    plan.workDir = plan.stagingDir + "/work";
+    COCO_TRY(checkLayerDir(spec.upperDir));
+    std::string dir = fs::normalize(spec.upperDir);
+    std::string name = dir.substr(dir.rfind('/') + 1);
+    if (name.empty() || name.find_first_of(":,") != std::string::npos)
+      return Error::make("writable layer {} has a name overlayfs cannot take", spec.upperDir);
+    COCO_TRY(fs::makeDirs(dir + "-work", 0700));
+    // Upper and work dir must be on one mount: their common parent is bound.
+    plan.stagingBinds.push_back({dir.substr(0, dir.rfind('/')), "p"});
+    upper = "p/" + name;
+    work = "p/" + name + "-work";
   }
-  plan.overlayOptions =
-      fmt::format("lowerdir={},upperdir={},workdir={},userxattr", lower, plan.upperDir, plan.workDir);
+  plan.overlayOptions = fmt::format("lowerdir={},upperdir={},workdir={},userxattr", lower, upper, work);
   if (plan.overlayOptions.size() >= 4000) return Error::make("too many image layers for one overlay mount");
   return {};
 }
@@ -206,6 +214,10 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty) {
   plan.mkdirs.push_back(plan.workdir);
   plan.tty = tty;
   plan.installPhase = spec.installPhase;
+  plan.rlimitNproc = spec.limits.pids;
+  plan.rlimitData = spec.limits.memoryBytes;
+  // A fork bomb hovers just below the limit; 1/32 below counts as there.
+  plan.pidsNearLimit = spec.limits.pids ? spec.limits.pids - spec.limits.pids / 32 : 0;
   plan.lastCap = readLastCap();
   planLandlockRules(spec, plan);
   if (!spec.seccompProfile.empty()) {

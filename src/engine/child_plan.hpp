@@ -23,13 +23,26 @@ struct PlannedBind {
   std::string rest{};    // src below anchor ("." for the anchor itself)
 };
 
+// A host directory bound into the scratch tmpfs before the overlay is mounted,
+// so the overlay's options (in /proc/self/mountinfo) name only these.
+struct StagingBind {
+  std::string src;  // host path
+  std::string dst;  // relative to the staging dir: "l/0", "p"
+};
+
+// What the tool gets as a standard descriptor.
+inline constexpr int kStdioInherit = -1;  // coco's own (not a terminal)
+inline constexpr int kStdioPty = -2;      // the sandbox's pty
+
 struct ChildPlan {
   std::string stagingDir;      // host dir; the child mounts its scratch tmpfs here
+  std::string scratchOptions;  // that tmpfs's options: mode, size
   std::string rootDir;         // stagingDir + "/root": the overlay mount point
-  std::string upperDir;        // overlay upper (in the scratch tmpfs unless persistent)
-  std::string workDir;         // overlay work dir
+  std::string scratchTmp;      // stagingDir + "/tmp": bound on /tmp
+  std::string scratchShm;      // stagingDir + "/shm": bound on /dev/shm
+  std::vector<StagingBind> stagingBinds;  // the lower layers, the persistent upper's parent
   bool persistentUpper = false;
-  std::string overlayOptions;  // lowerdir=...,upperdir=...,workdir=...,userxattr
+  std::string overlayOptions;  // lowerdir=l/0:l/1,upperdir=...,workdir=...,userxattr (relative to stagingDir)
   std::vector<PlannedBind> binds;  // config mounts, then workspace-guard binds
   std::vector<std::string> mkdirs;  // directories to create in the new root
   std::string hostname;
@@ -49,6 +62,10 @@ struct ChildPlan {
   int (*netServe)(int channelFd) = nullptr;
   bool tty = false;
   winsize windowSize{};
+  int stdio[3] = {kStdioInherit, kStdioInherit, kStdioInherit};  // or an fd open in the child
+  uint64_t rlimitNproc = 0;  // RLIMIT_NPROC, counted in the sandbox's user namespace; 0: none
+  uint64_t rlimitData = 0;   // RLIMIT_DATA (memory without a cgroup); 0: none
+  uint64_t pidsNearLimit = 0;  // processes at which init reports the limit reached; 0: not watched
   SeccompProgram seccomp;
   LandlockPlan landlock;
   bool installPhase = false;

@@ -12,8 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
+#include <fmt/ranges.h>
+
+#include "engine/cgroup.hpp"
 #include "engine/child_plan.hpp"
 #include "engine/child_report.hpp"
 #include "engine/idmap.hpp"
@@ -21,6 +26,7 @@
 #include "engine/terminal.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/size.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::engine {
@@ -32,6 +38,7 @@ struct Channels {
   UniqueFd reportRead, reportWrite;  // child -> parent: setup or exec failure
   UniqueFd ttyParent, ttyChild;      // child -> parent: the pty master
   UniqueFd netParent, netChild;      // the network layer's channel
+  UniqueFd eventsRead, eventsWrite;  // init -> parent: kEvent* bytes
 };
 
 Result<Channels> openChannels(bool tty, bool net) {
@@ -48,6 +55,9 @@ Result<Channels> openChannels(bool tty, bool net) {
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   ch.reportRead.reset(p[0]);
   ch.reportWrite.reset(p[1]);
+  if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
+  ch.eventsRead.reset(p[0]);
+  ch.eventsWrite.reset(p[1]);
   if (tty) {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0) return Error::fromErrno("socketpair");
     ch.ttyParent.reset(p[0]);
@@ -109,25 +119,62 @@ struct Child {
   UniqueFd pidfd;
 };
 
-Result<Child> cloneChild(const ChildPlan& plan, Channels& ch) {
+// Starts init in its namespaces, in `cgroupFd`'s group when it is >= 0
+// (CLONE_INTO_CGROUP: the sandbox never runs outside it).
+Result<Child> cloneChild(const ChildPlan& plan, Channels& ch, int cgroupFd) {
   int pidfd = -1;
   struct clone_args args = {};
   args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-               CLONE_PIDFD | (plan.newNetns ? CLONE_NEWNET : 0);
+               CLONE_PIDFD | (plan.newNetns ? CLONE_NEWNET : 0) | (cgroupFd >= 0 ? CLONE_INTO_CGROUP : 0);
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
+  args.cgroup = cgroupFd >= 0 ? static_cast<uint64_t>(cgroupFd) : 0;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return explainCloneFailure(errno);
   if (pid == 0) {
     InitFds fds{ch.syncRead.get(), ch.reportWrite.get(), ch.ttyChild.valid() ? ch.ttyChild.get() : -1,
-                ch.netChild.valid() ? ch.netChild.get() : -1};
+                ch.netChild.valid() ? ch.netChild.get() : -1, ch.eventsWrite.get()};
     runInit(plan, fds);  // never returns
   }
   ch.syncRead.reset();
   ch.reportWrite.reset();
   ch.ttyChild.reset();
   ch.netChild.reset();
+  ch.eventsWrite.reset();
   return Child{static_cast<pid_t>(pid), UniqueFd(pidfd)};
+}
+
+// The sandbox's cgroup when the user has a delegated one and a limit needs it.
+std::optional<cgroup::Group> makeGroup(const Limits& limits) {
+  if (!limits.memoryBytes && !limits.pids && !limits.cpuMillis) return std::nullopt;
+  auto delegation = cgroup::detect();
+  if (!delegation) {
+    log::debug("limits by rlimits only: {}", delegation.error().describe());
+    return std::nullopt;
+  }
+  cgroup::removeStale(*delegation);
+  static int serial = 0;
+  auto group = cgroup::Group::create(*delegation, fmt::format("coco-{}-{}", ::getpid(), serial++), limits);
+  if (!group) {
+    log::debug("limits by rlimits only: {}", group.error().describe());
+    return std::nullopt;
+  }
+  log::debug("sandbox cgroup {} ({})", group->path(), fmt::join(delegation->controllers, " "));
+  return std::move(*group);
+}
+
+// clone3 into the group; without it when the kernel refuses (before 5.7, or
+// the group cannot take the sandbox), and then the rlimits carry the memory limit.
+Result<Child> startSandbox(ChildPlan& plan, Channels& ch, std::optional<cgroup::Group>& group, const Limits& limits) {
+  if (group) {
+    if (group->limitsMemory()) plan.rlimitData = 0;
+    auto child = cloneChild(plan, ch, group->dirFd());
+    if (child) return child;
+    log::debug("clone3 into {}: {}; limits by rlimits only", group->path(), child.error().describe());
+    group.reset();
+    plan.rlimitData = limits.memoryBytes;
+  }
+  return cloneChild(plan, ch, -1);
 }
 
 int reap(pid_t pid) {
@@ -195,6 +242,17 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   return master;
 }
 
+// Once the sandbox is gone: what it did that it was stopped for.
+void reportLimits(const cgroup::Group& group, const RunSpec& spec, bool pidsReported) {
+  cgroup::Events events = group.events();
+  if (events.oomKills)
+    log::notice("{}: the sandbox ran out of memory ({}, limits.memory) and was stopped", spec.toolName,
+                formatSize(spec.limits.memoryBytes));
+  if (events.pidsRefused && !pidsReported)
+    log::notice("{}: the sandbox reached its process limit ({} tasks, limits.pids); {} forks failed", spec.toolName,
+                spec.limits.pids, events.pidsRefused);
+}
+
 void forwardSignals(int sigfd, pid_t pid, int master) {
   signalfd_siginfo info;
   while (::read(sigfd, &info, sizeof info) == sizeof info) {
@@ -203,22 +261,66 @@ void forwardSignals(int sigfd, pid_t pid, int master) {
   }
 }
 
-// Runs until the child exits: forwards signals and, in pty mode, relays bytes.
-int superviseChild(const Child& child, int sigfd, int master) {
-  bool stdinOpen = master >= 0;
-  if (master >= 0) ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+void setNonBlocking(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+}
+
+struct Supervision {
+  const Child& child;
+  int sigfd;
+  int master;                       // the pty master, or -1
+  std::vector<Stdio::Relay>& relays;
+  int events;                       // init's events, or -1
+  const RunSpec& spec;
+  bool pidsReported = false;
+};
+
+void onEvent(Supervision& s) {
+  char event;
+  ssize_t n = ::read(s.events, &event, 1);
+  if (n <= 0) {
+    s.events = -1;
+    return;
+  }
+  if (event == kEventPidsLimit && !s.pidsReported) {
+    log::notice("{}: the sandbox stayed at its process limit ({} tasks, limits.pids); coco stopped it",
+                s.spec.toolName, s.spec.limits.pids);
+    s.pidsReported = true;
+    ::kill(s.child.pid, SIGKILL);
+  }
+}
+
+// Runs until the child exits: forwards signals, acts on init's events and
+// relays bytes (the pty both ways, pipes to the user's terminal).
+int superviseChild(Supervision& s) {
+  bool stdinOpen = s.master >= 0;
+  if (s.master >= 0) setNonBlocking(s.master, true);
+  for (auto& r : s.relays) setNonBlocking(r.from.get(), true);
+  constexpr size_t kFixed = 5;
   for (;;) {
-    struct pollfd fds[4] = {{child.pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {master, POLLIN, 0},
-                            {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0}};
-    if (::poll(fds, 4, -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents) forwardSignals(sigfd, child.pid, master);
-    if (fds[2].revents && !relayOnce(master, STDOUT_FILENO)) master = -1;
-    if (fds[3].revents && !relayOnce(STDIN_FILENO, master)) stdinOpen = false;
+    struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0}, {s.sigfd, POLLIN, 0}, {s.events, POLLIN, 0},
+                                     {s.master, POLLIN, 0}, {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0}};
+    for (size_t i = 0; i < s.relays.size(); ++i) fds[kFixed + i] = {s.relays[i].from.get(), POLLIN, 0};
+    if (::poll(fds, kFixed + s.relays.size(), -1) < 0 && errno != EINTR) break;
+    if (fds[1].revents) forwardSignals(s.sigfd, s.child.pid, s.master);
+    if (fds[2].revents) onEvent(s);
+    if (fds[3].revents && !relayOnce(s.master, STDOUT_FILENO)) s.master = -1;
+    if (fds[4].revents && !relayOnce(STDIN_FILENO, s.master)) stdinOpen = false;
+    for (size_t i = 0; i < s.relays.size(); ++i)
+      if (fds[kFixed + i].revents && !relayOnce(s.relays[i].from.get(), s.relays[i].to)) s.relays[i].from.reset();
     if (fds[0].revents) break;
   }
-  while (master >= 0 && relayOnce(master, STDOUT_FILENO)) {
+  while (s.master >= 0 && relayOnce(s.master, STDOUT_FILENO)) {
   }
-  return reap(child.pid);
+  // Every writer dies with the sandbox's pid namespace: read to the end.
+  for (auto& r : s.relays) {
+    if (!r.from) continue;
+    setNonBlocking(r.from.get(), false);
+    while (relayOnce(r.from.get(), r.to)) {
+    }
+  }
+  return reap(s.child.pid);
 }
 
 Status checkNetwork(const RunSpec& spec, const NetworkHooks* net) {
@@ -247,14 +349,18 @@ void killAndReap(pid_t pid) {
 
 Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   COCO_TRY(checkNetwork(spec, net));
-  bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  COCO_ASSIGN(Stdio stdio, planStdio());
+  bool tty = stdio.pty;
   COCO_ASSIGN(ChildPlan plan, makeChildPlan(spec, tty));
+  std::copy(std::begin(stdio.plan), std::end(stdio.plan), plan.stdio);
   attachNetwork(plan, net);
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
   IdMapPlan ids = planIdMaps();
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
+  std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;
-  COCO_ASSIGN(Child child, cloneChild(plan, ch));
+  COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits));
+  for (auto& end : stdio.childEnds) end.reset();
   auto mapped = writeIdMaps(child.pid, ids);
   if (!mapped) {
     killAndReap(child.pid);
@@ -270,8 +376,11 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
     }
   }
   if (master.valid()) terminal.enter(STDIN_FILENO);
-  int status = superviseChild(child, signals.fd(), master.valid() ? master.get() : -1);
+  Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
+                          ch.eventsRead.get(), spec};
+  int status = superviseChild(supervision);
   if (net && net->stop) net->stop();
+  if (group) reportLimits(*group, spec, supervision.pidsReported);
   return status;
 }
 

@@ -1,6 +1,7 @@
 // The sandbox's init process.
 #include "engine/init.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
@@ -9,7 +10,9 @@
 #include <sys/prctl.h>
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +77,71 @@ bool setupNetwork(const ChildPlan& plan, int channel) {
   return err == 0 || failWith(err, 125, "setting up the sandbox network", nullptr);
 }
 
+// rlimits count in the sandbox's user namespace: RLIMIT_NPROC limits the
+// sandbox's tasks, not the user's others (the kernel's per-namespace ucounts).
+// Hard and soft: without CAP_SYS_RESOURCE in the host's namespace nothing
+// inside can raise them again.
+bool applyLimits(const ChildPlan& plan) {
+  struct { int resource; uint64_t value; const char* name; } limits[] = {
+      {RLIMIT_NPROC, plan.rlimitNproc, "setrlimit(RLIMIT_NPROC)"},
+      {RLIMIT_DATA, plan.rlimitData, "setrlimit(RLIMIT_DATA)"}};
+  for (const auto& l : limits) {
+    struct rlimit r;
+    if (!l.value || ::getrlimit(l.resource, &r) != 0) continue;
+    // Only lower: a user whose own hard limit is smaller keeps it.
+    r.rlim_cur = r.rlim_max = l.value < r.rlim_max ? l.value : r.rlim_max;
+    if (::setrlimit(l.resource, &r) != 0) return fail(l.name);
+  }
+  // When the host runs out of memory, the sandbox goes first.
+  int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)!::write(fd, "500", 3);
+    ::close(fd);
+  }
+  return true;
+}
+
+// Processes in the sandbox's pid namespace: the numeric names in its /proc.
+uint64_t countProcesses(int procFd) {
+  alignas(struct dirent64) char buf[16384];
+  uint64_t count = 0;
+  ::lseek(procFd, 0, SEEK_SET);
+  ssize_t n;
+  while ((n = ::getdents64(procFd, buf, sizeof buf)) > 0) {
+    for (ssize_t off = 0; off < n;) {
+      auto* entry = reinterpret_cast<struct dirent64*>(buf + off);
+      if (entry->d_name[0] >= '1' && entry->d_name[0] <= '9') ++count;
+      off += entry->d_reclen;
+    }
+  }
+  return count;
+}
+
+// A fork bomb holds the sandbox at its process limit; a busy build passes it.
+// Three seconds in a row at the limit: coco is told (and stops the sandbox).
+struct PidsWatch {
+  int timer = -1;
+  int proc = -1;
+  int ticksAtLimit = 0;
+};
+
+PidsWatch startPidsWatch(const ChildPlan& plan) {
+  PidsWatch w;
+  if (!plan.pidsNearLimit) return w;
+  w.proc = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  w.timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  struct itimerspec every = {{1, 0}, {1, 0}};
+  if (w.proc < 0 || w.timer < 0 || ::timerfd_settime(w.timer, 0, &every, nullptr) != 0) w.timer = -1;
+  return w;
+}
+
+void checkPids(PidsWatch& w, const ChildPlan& plan, int events) {
+  uint64_t expirations;
+  if (::read(w.timer, &expirations, sizeof expirations) != sizeof expirations) return;
+  w.ticksAtLimit = countProcesses(w.proc) >= plan.pidsNearLimit ? w.ticksAtLimit + 1 : 0;
+  if (w.ticksAtLimit == 3) (void)!::write(events, &kEventPidsLimit, 1);
+}
+
 void noop(int) {}
 
 void prepareSignals(sigset_t& set) {
@@ -102,14 +170,17 @@ void reapAll(pid_t tool) {
     if (pid == tool) _exit(statusOf(wstatus));  // the kernel kills what is left in the pid namespace
 }
 
-// Waits for signals (forwarded to the tool, SIGCHLD reaps) and, while the
-// gateway needs it, serves its requests for sockets in the sandbox's netns.
-[[noreturn]] void superviseTool(pid_t tool, const sigset_t& set, const ChildPlan& plan, int net) {
+// Waits for signals (forwarded to the tool, SIGCHLD reaps), watches the
+// process count and, while the gateway needs it, serves its requests for
+// sockets in the sandbox's netns.
+[[noreturn]] void superviseTool(pid_t tool, const sigset_t& set, const ChildPlan& plan, int net, int events) {
   int sigfd = ::signalfd(-1, &set, SFD_CLOEXEC);
+  PidsWatch watch = startPidsWatch(plan);
   for (;;) {
-    struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {net, POLLIN, 0}};
-    if (::poll(fds, net >= 0 ? 2 : 1, -1) < 0) continue;
-    if (net >= 0 && fds[1].revents) {
+    struct pollfd fds[3] = {{sigfd, POLLIN, 0}, {watch.timer, POLLIN, 0}, {net, POLLIN, 0}};
+    if (::poll(fds, net >= 0 ? 3 : 2, -1) < 0) continue;
+    if (fds[1].revents) checkPids(watch, plan, events);
+    if (net >= 0 && fds[2].revents) {
       if (!plan.netServe || plan.netServe(net) != 0) {
         ::close(net);
         net = -1;
@@ -143,6 +214,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   if (!ok) reportAndExit(fds.report);
   int slave = -1;
   if (plan.tty && (slave = openPty(plan, fds.tty)) < 0) reportAndExit(fds.report);
+  if (!applyLimits(plan)) reportAndExit(fds.report);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   sigset_t set;
   prepareSignals(set);
@@ -157,7 +229,10 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   ::close(fds.report);
   if (slave >= 0) ::close(slave);
   if (fds.tty >= 0) ::close(fds.tty);
-  superviseTool(tool, set, plan, fds.net);
+  // The tool's pipes: coco sees their end when the last of the tool's copies closes.
+  for (int fd : plan.stdio)
+    if (fd >= 0) ::close(fd);
+  superviseTool(tool, set, plan, fds.net, fds.events);
 }
 
 }  // namespace coco::engine

@@ -13,7 +13,11 @@ struct InitFds {
   int report;  // write end of the failure pipe (close-on-exec)
   int tty;     // socket to pass the pty master to the parent, or -1
   int net;     // the network channel (see NetworkHooks), or -1
+  int events;  // write end: one byte per event coco must act on (kEvent*)
 };
+
+// Events init sends coco on InitFds::events.
+inline constexpr char kEventPidsLimit = 'P';  // the sandbox stays at its process limit
 
 // Signals coco forwards to the tool.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};

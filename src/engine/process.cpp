@@ -42,12 +42,15 @@ void resetSignals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-bool attachTerminal(int slave) {
+// A new session; fds 0-2 as the plan says: coco's own where they are no
+// terminal, else the sandbox's pty, a pipe coco relays, or /dev/null.
+bool attachStdio(const ChildPlan& plan, int slave) {
   if (::setsid() < 0) return fail("setsid");
-  if (slave < 0) return true;
-  if (::ioctl(slave, TIOCSCTTY, 0) != 0) return fail("making the pty the controlling terminal");
-  for (int fd = 0; fd < 3; ++fd)
-    if (::dup2(slave, fd) < 0) return fail("dup2 pty");
+  if (slave >= 0 && ::ioctl(slave, TIOCSCTTY, 0) != 0) return fail("making the pty the controlling terminal");
+  for (int fd = 0; fd < 3; ++fd) {
+    int from = plan.stdio[fd] == kStdioPty ? slave : plan.stdio[fd];
+    if (from >= 0 && from != fd && ::dup2(from, fd) < 0) return fail("dup2 stdio");
+  }
   if (slave > 2) ::close(slave);
   return true;
 }
@@ -112,7 +115,7 @@ bool lockDown(const ChildPlan& plan) {
 
 void execTool(const ChildPlan& plan, int ttySlave, int reportFd) {
   resetSignals();
-  if (!attachTerminal(ttySlave)) reportAndExit(reportFd);
+  if (!attachStdio(plan, ttySlave)) reportAndExit(reportFd);
   if (::chdir(plan.workdir.c_str()) != 0) {
     fail("chdir to the working directory", plan.workdir.c_str());
     reportAndExit(reportFd);

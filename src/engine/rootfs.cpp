@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kMaskedPaths[] = {
     "/proc/acpi",      "/proc/kcore",       "/proc/keys",        "/proc/latency_stats",
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-    "/proc/interrupts",
+    "/proc/interrupts", "/proc/cmdline",  // the host kernel's command line
 };
 constexpr const char* kReadOnlyPaths[] = {
     "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -118,16 +118,41 @@ bool withTarget(int rootfd, const char* path, bool wantDir, bool create, int& fd
   return true;
 }
 
+// A directory of the scratch tmpfs with its mode set (the umask would trim 1777).
+bool makeScratchDir(const char* path, mode_t mode) {
+  if (::mkdir(path, mode) != 0) return fail("mkdir", path);
+  if (::chmod(path, mode) != 0) return fail("chmod", path);
+  return true;
+}
+
+// Layers (and a persistent upper's parent) bound under neutral names.
+bool bindStaged(const ChildPlan& plan) {
+  if (!makeScratchDir("l", 0700)) return false;
+  for (const auto& b : plan.stagingBinds) {
+    if (!makeScratchDir(b.dst.c_str(), 0700)) return false;
+    int tree = ::open_tree(AT_FDCWD, b.src.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) return fail("open_tree", b.src.c_str());
+    bool ok = ::move_mount(tree, "", AT_FDCWD, b.dst.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0 ||
+              fail("move_mount", b.src.c_str());
+    ::close(tree);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// One tmpfs, bounded by the plan's size, holds the overlay's upper (unless it
+// is persistent), /tmp and /dev/shm: their total is what the size says.
 bool mountScratch(const ChildPlan& plan) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("making / private");
-  if (::mount("tmpfs", plan.stagingDir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
+  if (::mount("tmpfs", plan.stagingDir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, plan.scratchOptions.c_str()) != 0)
     return fail("mount tmpfs on", plan.stagingDir.c_str());
-  if (::mkdir(plan.rootDir.c_str(), 0755) != 0) return fail("mkdir", plan.rootDir.c_str());
-  if (!plan.persistentUpper) {
-    if (::mkdir(plan.upperDir.c_str(), 0755) != 0) return fail("mkdir", plan.upperDir.c_str());
-    if (::mkdir(plan.workDir.c_str(), 0700) != 0) return fail("mkdir", plan.workDir.c_str());
-  }
-  if (::mount("overlay", plan.rootDir.c_str(), "overlay", MS_NOSUID | MS_NODEV, plan.overlayOptions.c_str()) != 0)
+  // The overlay's options name paths relative to here.
+  if (::chdir(plan.stagingDir.c_str()) != 0) return fail("chdir", plan.stagingDir.c_str());
+  bool ok = makeScratchDir("root", 0755) && makeScratchDir("tmp", 01777) && makeScratchDir("shm", 01777) &&
+            bindStaged(plan);
+  if (ok && !plan.persistentUpper) ok = makeScratchDir("upper", 0755) && makeScratchDir("work", 0700);
+  if (!ok) return false;
+  if (::mount("overlay", "root", "overlay", MS_NOSUID | MS_NODEV, plan.overlayOptions.c_str()) != 0)
     return fail("mounting the overlay root file system (overlayfs with userxattr) with", plan.overlayOptions.c_str());
   return true;
 }
@@ -205,7 +230,7 @@ bool mountProc(int rootfd) {
   return ok && maskProc(rootfd);
 }
 
-bool populateDev(int devfd) {
+bool populateDev(const ChildPlan& plan, int devfd) {
   char src[32];
   for (const char* dev : kDevices) {
     FixedText(src, sizeof src) << "/dev/" << dev;
@@ -216,16 +241,17 @@ bool populateDev(int devfd) {
     if (!ok) return false;
   }
   const char* const ptsOpts[] = {"newinstance", nullptr, "ptmxmode", "0666", "mode", "0620", nullptr, nullptr};
-  const char* const shmOpts[] = {"mode", "1777", nullptr, nullptr};
-  struct { const char* name; const char* const* opts; const char* type; } subs[] = {
-      {"pts", ptsOpts, "devpts"}, {"shm", shmOpts, "tmpfs"}};
-  for (const auto& s : subs) {
-    int target = openComponent(devfd, s.name, true, true);
-    if (target < 0) return fail("creating /dev/", s.name);
-    bool ok = mountNew(s.type, s.opts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, s.name);
-    ::close(target);
-    if (!ok) return false;
-  }
+  int target = openComponent(devfd, "pts", true, true);
+  if (target < 0) return fail("creating /dev/", "pts");
+  bool ok = mountNew("devpts", ptsOpts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "pts");
+  ::close(target);
+  if (!ok) return false;
+  target = openComponent(devfd, "shm", true, true);
+  if (target < 0) return fail("creating /dev/", "shm");
+  ok = bindOnto(AT_FDCWD, plan.scratchShm.c_str(), target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                "/dev/shm");
+  ::close(target);
+  if (!ok) return false;
   const char* links[][2] = {{"pts/ptmx", "ptmx"},           {"/proc/self/fd", "fd"},
                             {"/proc/self/fd/0", "stdin"},   {"/proc/self/fd/1", "stdout"},
                             {"/proc/self/fd/2", "stderr"},  {"/proc/kcore", "core"}};
@@ -234,7 +260,7 @@ bool populateDev(int devfd) {
   return true;
 }
 
-bool mountDev(int rootfd) {
+bool mountDev(const ChildPlan& plan, int rootfd) {
   int target;
   if (!withTarget(rootfd, "/dev", true, true, target)) return false;
   const char* const opts[] = {"mode", "0755", "size", "1m", nullptr, nullptr};
@@ -243,16 +269,15 @@ bool mountDev(int rootfd) {
   if (!ok) return false;
   int devfd = ::openat(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (devfd < 0) return fail("open", "/dev");
-  ok = populateDev(devfd);
+  ok = populateDev(plan, devfd);
   ::close(devfd);
   return ok;
 }
 
-bool mountTmp(int rootfd) {
+bool mountTmp(const ChildPlan& plan, int rootfd) {
   int target;
   if (!withTarget(rootfd, "/tmp", true, true, target)) return false;
-  const char* const opts[] = {"mode", "1777", nullptr, nullptr};
-  bool ok = mountNew("tmpfs", opts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp");
+  bool ok = bindOnto(AT_FDCWD, plan.scratchTmp.c_str(), target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp");
   ::close(target);
   return ok;
 }
@@ -327,7 +352,7 @@ bool setupRootfs(const ChildPlan& plan) {
   if (rootfd < 0) return fail("open", plan.rootDir.c_str());
   // The config's binds come after /proc, /dev and /tmp, so one that lands
   // below them (the X11 socket in /tmp) is not hidden by their new mounts.
-  bool ok = mountProc(rootfd) && mountDev(rootfd) && mountTmp(rootfd) && mountBinds(plan, rootfd) &&
+  bool ok = mountProc(rootfd) && mountDev(plan, rootfd) && mountTmp(plan, rootfd) && mountBinds(plan, rootfd) &&
             installEtcFile(plan, rootfd, "hostname", plan.hostnameFile) &&
             installEtcFile(plan, rootfd, "hosts", plan.hostsFile) &&
             installEtcFile(plan, rootfd, "resolv.conf", plan.resolvFile);

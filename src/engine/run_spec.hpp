@@ -23,6 +23,15 @@ struct BindMount {
 
 enum class Network { None, Full, Allowlist, Host };
 
+// What one sandbox may use; 0 means no limit. Enforced with a cgroup v2 group
+// where the user has a delegated one, else with rlimits (engine/limits.hpp).
+struct Limits {
+  uint64_t memoryBytes = 0;  // the whole sandbox (cgroup), else per process (RLIMIT_DATA)
+  uint64_t pids = 0;         // tasks: processes and threads (RLIMIT_NPROC in the user namespace, cgroup pids.max)
+  uint32_t cpuMillis = 0;    // thousandths of a CPU (cgroup cpu.max only)
+  uint64_t tmpfsBytes = 0;   // the one scratch tmpfs behind /'s changes, /tmp and /dev/shm; 0: the kernel's default
+};
+
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
   std::vector<BindMount> mounts;
@@ -41,6 +50,7 @@ struct RunSpec {
   std::string toolName;             // for messages
   bool installPhase = false;        // keeps the capabilities apt/dpkg need
   std::string upperDir;             // writable layer; empty = per-run scratch
+  Limits limits;
 };
 
 }  // namespace coco::engine

@@ -17,10 +17,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -185,6 +188,10 @@ const Denial kDenials[] = {
     {"adjtimex", [] { return ::syscall(SYS_adjtimex, nullptr); }, EPERM, true},
     {"personality(READ_IMPLIES_EXEC)", [] { return ::syscall(SYS_personality, READ_IMPLIES_EXEC); }, EPERM,
      true},
+    // setarch -R: turns address space randomisation off (Docker refuses it too).
+    {"personality(ADDR_NO_RANDOMIZE)", [] { return ::syscall(SYS_personality, ADDR_NO_RANDOMIZE); }, EPERM, true},
+    {"personality(ADDR_NO_RANDOMIZE | PER_LINUX32)",  // 0x40000 | 0x8
+     [] { return ::syscall(SYS_personality, 0x40000UL | 0x8UL); }, EPERM, true},
     {"open_by_handle_at", [] { return ::syscall(SYS_open_by_handle_at, -1, nullptr, 0); }, EPERM, true},
     {"socket(AF_VSOCK)", [] { return ::syscall(SYS_socket, 40, SOCK_STREAM, 0); }, EPERM, true},
     {"socket(AF_VSOCK | 1<<32)", [] { return ::syscall(SYS_socket, 40 | (1UL << 32), SOCK_STREAM, 0); },
@@ -301,6 +308,69 @@ std::string checkMisc() {
   report += expectOk("personality query", ::syscall(SYS_personality, 0xffffffffUL));
   report += expectOk("unshare(CLONE_FILES)", ::unshare(CLONE_FILES));
   return report;
+}
+
+// The personas the profile's comment names (Docker's set), each set and read back.
+std::string checkPersonas() {
+  std::string report;
+  for (unsigned long persona : {0x0UL, 0x8UL, 0x20000UL, 0x20008UL}) {
+    long set = ::syscall(SYS_personality, persona);
+    long now = ::syscall(SYS_personality, 0xffffffffUL);
+    if (set < 0 || static_cast<unsigned long>(now) != persona)
+      report += "personality(" + std::to_string(persona) + "): " + std::strerror(errno) + "\n";
+    ::syscall(SYS_personality, PER_LINUX);
+  }
+  return report;
+}
+
+TEST(SeccompDefault, AllowsTheDocumentedPersonasOnly) {
+  auto program = compileOrDie(kDefaultProfile);
+  auto result = runFiltered(program, [] { return checkPersonas(); });
+  EXPECT_EQ(result.report, "");
+  // And not ADDR_NO_RANDOMIZE, which the comment once claimed was allowed.
+  result = runFiltered(program, [] {
+    errno = 0;
+    long r = ::syscall(SYS_personality, ADDR_NO_RANDOMIZE);
+    return r == -1 && errno == EPERM ? std::string() : "ADDR_NO_RANDOMIZE was allowed\n";
+  });
+  EXPECT_EQ(result.report, "");
+}
+
+// The personality rule's comment names what it allows, then (after "Not" or
+// "no") what it does not; every persona it names as allowed must be a value
+// the rules list, and every listed value must be named (0xffffffff: the query).
+TEST(SeccompDefault, PersonalityCommentMatchesItsValues) {
+  const std::pair<const char*, uint64_t> kPersonas[] = {
+      {"PER_LINUX32", 0x8},          {"PER_LINUX", 0x0},      {"UNAME26", 0x20000},
+      {"ADDR_NO_RANDOMIZE", 0x40000}, {"READ_IMPLIES_EXEC", 0x400000}, {"0xffffffff", 0xffffffff}};
+  auto text = fs::readFile(kDefaultProfile);
+  ASSERT_TRUE(text.ok());
+  json profile = json::parse(*text);
+  std::string comment;
+  std::set<uint64_t> listed;
+  for (const auto& rule : profile["syscalls"]) {
+    if (rule["names"] != json::array({"personality"})) continue;
+    if (rule.contains("comment")) comment = rule["comment"];
+    for (const auto& arg : rule["args"]) listed.insert(arg.value("valueTwo", uint64_t{0}));
+  }
+  ASSERT_FALSE(comment.empty());
+  size_t deny = std::min(comment.find("Not "), comment.find(" no "));
+  std::string allowed = comment.substr(0, deny);
+  std::set<uint64_t> named;
+  for (const auto& [name, value] : kPersonas) {
+    size_t at = allowed.find(name);
+    // PER_LINUX is a prefix of PER_LINUX32: a name must end there.
+    while (at != std::string::npos && (std::isalnum(static_cast<unsigned char>(allowed[at + strlen(name)])) ||
+                                       allowed[at + strlen(name)] == '_'))
+      at = allowed.find(name, at + 1);
+    if (at == std::string::npos) continue;
+    named.insert(value);
+    EXPECT_TRUE(listed.count(value)) << name << " is named as allowed but its value is not listed: " << comment;
+  }
+  for (uint64_t value : listed) {
+    if (value == 0x20008) continue;  // UNAME26|PER_LINUX32: both named
+    EXPECT_TRUE(named.count(value)) << "value " << value << " is listed but not named: " << comment;
+  }
 }
 
 TEST(SeccompDefault, EverydayProgramsStillWork) {

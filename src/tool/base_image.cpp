@@ -180,7 +180,8 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
   InstallJob job{fmt::format("building the base image on {} (node, npm, python3, git, mise)", used),
                  from.layers, work, kSetupScript, files, setupEnv(from, hosts), {}, o.network, {}, hosts.hosts,
                  o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
-                 fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env)};
+                 fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env),
+                 resolveLimits({}, hostMemoryBytes())};
   auto result = runInstall(job);
   COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
   Status committed =

@@ -100,6 +100,7 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   spec.seccompProfile = job.seccompProfile;
   spec.workspaceGuard = false;
   spec.hostname = "coco-install";
+  spec.limits = job.limits;
   return spec;
 }
 

@@ -38,6 +38,7 @@ struct InstallJob {
   std::string logPath;  // where the install's log is kept (workDir goes away)
   std::string name;     // short, for the gateway's notices: "eslint", "coco-base"
   std::string caBundle;  // the host's CA bundle (findHostCaBundle), copied to kIoCaBundle; "" for none
+  engine::Limits limits;  // the tool's (its layer, on disk, is bounded by the disk only)
   // Run after a successful install in a second sandbox on the same layer, with
   // no io dir, no network and no capabilities; its status is ignored.
   std::string smokeStart{};

@@ -18,6 +18,7 @@
 #include "image/userns.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/mise_output.hpp"
+#include "tool/plan.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -240,7 +241,7 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
   InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
                  o.network, config.allowedHosts, hosts.hosts, o.seccompProfile, o.run, o.progress,
                  fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name,
-                 findHostCaBundle(o.host.env)};
+                 findHostCaBundle(o.host.env), resolveLimits(config.limits, hostMemoryBytes())};
   job.smokeStart = smokeStartScript(config);
   COCO_ASSIGN(InstallResult r, runInstall(job));
   COCO_ASSIGN(std::string envText, installResult(r.ioDir, "mise-env.json"));

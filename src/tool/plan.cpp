@@ -2,6 +2,7 @@
 #include "tool/plan.hpp"
 
 #include <fcntl.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -207,6 +208,27 @@ std::string currentDir() {
 
 }  // namespace
 
+uint64_t hostMemoryBytes() {
+  struct sysinfo info {};
+  if (::sysinfo(&info) != 0) return 0;
+  return static_cast<uint64_t>(info.totalram) * info.mem_unit;
+}
+
+engine::Limits resolveLimits(const config::LimitsConfig& limits, uint64_t hostMemory) {
+  auto bytes = [hostMemory](const std::optional<config::SizeLimit>& given, unsigned defaultPercent) -> uint64_t {
+    config::SizeLimit size = given.value_or(config::SizeLimit{0, defaultPercent, false});
+    if (size.unlimited) return 0;
+    if (size.percent == 0) return size.bytes;
+    return (hostMemory * size.percent / 100) & ~((uint64_t{1} << 20) - 1);
+  };
+  engine::Limits out;
+  out.memoryBytes = bytes(limits.memory, kDefaultMemoryPercent);
+  out.pids = limits.pids.value_or(kDefaultPids);
+  out.cpuMillis = limits.cpuMillis.value_or(0);
+  out.tmpfsBytes = bytes(limits.tmpfs, kDefaultTmpfsPercent);
+  return out;
+}
+
 bool isTrue(std::string_view value) {
   std::string lower(value);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -228,6 +250,7 @@ Result<RunContext> contextFromProcess(image::Image image) {
   if (auto it = ctx.hostEnv.find("COCO_ALLOW_NETWORK"); it != ctx.hostEnv.end()) ctx.allowNetwork = isTrue(it->second);
   if (auto it = ctx.hostEnv.find("COCO_EXTRA_PORTS"); it != ctx.hostEnv.end()) ctx.extraPorts = it->second;
   ctx.image = std::move(image);
+  ctx.hostMemory = hostMemoryBytes();
   return ctx;
 }
 
@@ -259,6 +282,7 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   spec.ports.insert(spec.ports.end(), extra->begin(), extra->end());
   COCO_ASSIGN(spec.seccompProfile, seccompProfilePath(config.seccomp, ctx.cwd, ctx.home));
   spec.workspaceGuard = config.workspaceGuard;
+  spec.limits = resolveLimits(config.limits, ctx.hostMemory);
   return spec;
 }
 

@@ -14,6 +14,20 @@
 
 namespace coco::tool {
 
+// coco's defaults for what `limits` leaves out. Measured: eslint on 400 files
+// peaks at 185 MiB RSS (220 MiB of data), tsc at 80 MiB of data, an npm install
+// of eslint, typescript, prettier and esbuild at 240 MiB RSS and 121 tasks.
+inline constexpr unsigned kDefaultMemoryPercent = 50;  // of the host's memory
+inline constexpr uint64_t kDefaultPids = 4096;
+inline constexpr unsigned kDefaultTmpfsPercent = 25;   // of the host's memory
+
+// The host's physical memory in bytes (0 when unknown).
+uint64_t hostMemoryBytes();
+
+// The limits a sandbox gets: the config's, coco's defaults for the rest;
+// shares of memory become bytes (whole MiB).
+engine::Limits resolveLimits(const config::LimitsConfig& limits, uint64_t hostMemory);
+
 // Everything from the host a run may depend on, gathered once by the caller so
 // planning is a pure function of its inputs.
 struct RunContext {
@@ -24,6 +38,7 @@ struct RunContext {
   std::string extraPorts;                      // COCO_EXTRA_PORTS, CSV
   image::Image image;
   bool createSources = true;  // false for --dry-run: plan without touching the disk
+  uint64_t hostMemory = 0;    // bytes, for limits given as a share of it
 };
 
 // "1" and "true" (any case) are true, like the original's COCO_* switches.

@@ -24,6 +24,14 @@ nlohmann::ordered_json mountsJson(const std::vector<engine::BindMount>& mounts) 
   return out;
 }
 
+// Bytes and counts as numbers, 0 meaning no limit, so scripts can compare them.
+nlohmann::ordered_json limitsJson(const engine::Limits& l) {
+  return {{"memory_bytes", l.memoryBytes},
+          {"pids", l.pids},
+          {"cpus", static_cast<double>(l.cpuMillis) / 1000},
+          {"tmpfs_bytes", l.tmpfsBytes}};
+}
+
 nlohmann::ordered_json portsJson(const std::vector<PublishedPort>& ports) {
   auto out = nlohmann::ordered_json::array();
   for (const auto& p : ports)
@@ -57,6 +65,7 @@ std::string planToJson(const engine::RunSpec& spec, const std::string& imageRefe
       {"seccomp", spec.seccompProfile.empty() ? std::string("unconfined") : spec.seccompProfile},
       {"workspace_guard", spec.workspaceGuard},
       {"landlock", landlockJson(spec, landlockAbi)},
+      {"limits", limitsJson(spec.limits)},
   };
   // Arguments are bytes, not necessarily UTF-8; replace rather than throw.
   return plan.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -359,3 +359,43 @@ TEST_F(PlanTest, OfflineRunsGetNoCaBundle) {
 
 }  // namespace
 }  // namespace coco::tool
+
+namespace coco::tool {
+namespace {
+
+TEST_F(PlanTest, LimitsDefaultToSharesOfMemory) {
+  ctx_.hostMemory = 16ull << 30;
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->limits.memoryBytes, 8ull << 30);
+  EXPECT_EQ(s->limits.pids, kDefaultPids);
+  EXPECT_EQ(s->limits.cpuMillis, 0u);
+  EXPECT_EQ(s->limits.tmpfsBytes, 4ull << 30);
+  auto j = nlohmann::json::parse(planToJson(*s, "rootfs:/img"));
+  EXPECT_EQ(j["limits"]["memory_bytes"], 8ull << 30);
+  EXPECT_EQ(j["limits"]["pids"], 4096);
+  EXPECT_EQ(j["limits"]["cpus"], 0);
+  EXPECT_EQ(j["limits"]["tmpfs_bytes"], 4ull << 30);
+}
+
+TEST_F(PlanTest, ConfiguredLimitsWin) {
+  ctx_.hostMemory = 10ull << 30;
+  config_.limits.memory = config::SizeLimit{0, 0, true};
+  config_.limits.pids = 256;
+  config_.limits.cpuMillis = 1500;
+  config_.limits.tmpfs = config::SizeLimit{0, 33, false};
+  auto s = planRun(config_, {}, ctx_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->limits.memoryBytes, 0u);
+  EXPECT_EQ(s->limits.pids, 256u);
+  EXPECT_EQ(s->limits.cpuMillis, 1500u);
+  EXPECT_EQ(s->limits.tmpfsBytes % (1u << 20), 0u);  // whole MiB
+  EXPECT_EQ(s->limits.tmpfsBytes, ((10ull << 30) * 33 / 100) & ~((1ull << 20) - 1));
+  config_.limits.memory = config::SizeLimit{768ull << 20, 0, false};
+  EXPECT_EQ(planRun(config_, {}, ctx_)->limits.memoryBytes, 768ull << 20);
+  auto j = nlohmann::json::parse(planToJson(*planRun(config_, {}, ctx_), "rootfs:/img"));
+  EXPECT_EQ(j["limits"]["cpus"], 1.5);
+}
+
+}  // namespace
+}  // namespace coco::tool

@@ -28,6 +28,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -488,6 +489,121 @@ static int cmdIsatty(void) {
   return 0;
 }
 
+// What a tool could do to the terminals it was handed: raw mode without echo
+// (`stty raw -echo`, which would outlive the tool) and a line discipline change.
+static int cmdTtyAttack(void) {
+  int done = 0;
+  for (int fd = 0; fd < 3; fd++) {
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0) {
+      printf("fd%d: no terminal (%s)\n", fd, errnoName(errno));
+      continue;
+    }
+    cfmakeraw(&t);
+    t.c_lflag &= ~(tcflag_t)ECHO;
+    int raw = tcsetattr(fd, TCSANOW, &t);
+    printf("fd%d: raw -echo %s\n", fd, raw == 0 ? "ok" : errnoName(errno));
+    int ldisc = N_TTY;
+    int setd = ioctl(fd, TIOCSETD, &ldisc);
+    printf("fd%d: TIOCSETD %s\n", fd, setd == 0 ? "ok" : errnoName(errno));
+    done += raw == 0 || setd == 0;
+  }
+  printf("changed: %d\n", done);
+  return 0;
+}
+
+// What each standard descriptor is: "pipe:[INODE]", "/dev/pts/N", "/dev/null".
+static int cmdFds(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    char link[64], target[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n < 0 ? 0 : n] = 0;
+    printf("fd%d: %s\n", fd, n < 0 ? errnoName(errno) : target);
+  }
+  return 0;
+}
+
+// "16M" -> 16777216; plain numbers are bytes.
+static unsigned long long parseSize(const char* s) {
+  char* end = NULL;
+  unsigned long long v = strtoull(s, &end, 10);
+  switch (end && *end ? *end : 0) {
+    case 'K': return v << 10;
+    case 'M': return v << 20;
+    case 'G': return v << 30;
+    default: return v;
+  }
+}
+
+// A fork bomb that stops at `count`: children that pause `secs`, then exit.
+static int cmdSpawn(int count, int secs) {
+  int spawned = 0, err = 0;
+  for (; spawned < count; spawned++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      sleep((unsigned)secs);
+      _exit(0);
+    }
+    if (pid < 0) {
+      err = errno;
+      break;
+    }
+  }
+  printf("spawned %d\n%s %s\n", spawned, err ? "failed" : "stopped", err ? errnoName(err) : "at the count");
+  fflush(stdout);
+  while (wait(NULL) > 0 || errno == EINTR) {
+  }
+  return 0;
+}
+
+// Writes zeros to `path` in 1 MiB steps until an error or `max` bytes.
+static int cmdFill(const char* path, unsigned long long max) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("open", path);
+  static char block[1 << 20];
+  unsigned long long done = 0;
+  int err = 0;
+  while (done < max) {
+    ssize_t n = write(fd, block, sizeof block);
+    if (n <= 0) {
+      err = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += (unsigned long long)n;
+  }
+  if (!err && fsync(fd) < 0) err = errno;
+  close(fd);
+  printf("wrote %llu\n%s %s\n", done, err ? "failed" : "stopped", err ? errnoName(err) : "at the maximum");
+  return 0;
+}
+
+// Allocates and touches memory in 16 MiB steps until it fails or reaches
+// `max`, then holds it for `hold` seconds.
+static int cmdHog(unsigned long long max, int hold) {
+  unsigned long long done = 0;
+  while (done < max) {
+    char* p = malloc(16 << 20);
+    if (!p) {
+      printf("allocated %llu\nfailed %s\n", done, errnoName(errno));
+      return 0;
+    }
+    memset(p, 1, 16 << 20);
+    done += 16 << 20;
+  }
+  printf("allocated %llu\nstopped at the maximum\n", done);
+  fflush(stdout);
+  if (hold > 0) sleep((unsigned)hold);
+  return 0;
+}
+
+static int cmdStatfs(const char* path) {
+  struct statfs st;
+  if (statfs(path, &st) < 0) return fail("statfs", path);
+  printf("size %llu\n", (unsigned long long)st.f_blocks * (unsigned long long)st.f_bsize);
+  return 0;
+}
+
 static int cmdWinsize(void) {
   struct winsize ws;
   if (ioctl(0, TIOCGWINSZ, &ws) < 0) return fail("ioctl TIOCGWINSZ", "fd 0");
@@ -587,7 +703,8 @@ static int usage(void) {
       "usage: probe id | caps | status | mounts | try-syscall NAME | tiocsti | ls PATH |\n"
       "  cat PATH | write PATH [TEXT] | stat PATH | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
-      "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | connect HOST PORT |\n"
+      "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds |\n"
+      "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | abstract-self |\n"
       "  kill PID|self SIG\n",
       stderr);
@@ -626,6 +743,12 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "signal-wait")) return cmdSignalWait(a1 ? atoi(a1) : 60);
   if (!strcmp(cmd, "isatty")) return cmdIsatty();
   if (!strcmp(cmd, "winsize")) return cmdWinsize();
+  if (!strcmp(cmd, "tty-attack")) return cmdTtyAttack();
+  if (!strcmp(cmd, "fds")) return cmdFds();
+  if (!strcmp(cmd, "spawn") && a2) return cmdSpawn(atoi(a1), atoi(a2));
+  if (!strcmp(cmd, "fill") && a2) return cmdFill(a1, parseSize(a2));
+  if (!strcmp(cmd, "hog") && a1) return cmdHog(parseSize(a1), a2 ? atoi(a2) : 0);
+  if (!strcmp(cmd, "statfs") && a1) return cmdStatfs(a1);
   if (!strcmp(cmd, "connect") && a2) return cmdConnect(a1, a2);
   if (!strcmp(cmd, "resolve") && a1) return cmdResolve(a1);
   if (!strcmp(cmd, "connect-unix") && a1) return cmdConnectUnix(a1);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -403,6 +404,98 @@ PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string&
   }
   tcgetattr(slave, &r.after);
   close(master);
+  close(slave);
+  r.exitCode = r.timedOut ? -1 : shellStatus(status);
+  return r;
+}
+
+namespace {
+
+unsigned long inodeOf(int fd) {
+  struct stat st {};
+  return fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
+}
+
+// Reads what is ready on fds (-1 entries are skipped) into outs; closes at EOF.
+void pumpAll(std::vector<int>& fds, std::vector<std::string*>& outs, int ms) {
+  std::vector<struct pollfd> p;
+  for (int fd : fds) p.push_back({fd, POLLIN, 0});
+  if (poll(p.data(), p.size(), ms) <= 0) return;
+  char buf[4096];
+  for (size_t i = 0; i < p.size(); i++) {
+    if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    ssize_t n = read(fds[i], buf, sizeof buf);
+    if (n > 0) {
+      outs[i]->append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EAGAIN) {
+      close(fds[i]);
+      fds[i] = -1;
+    }
+  }
+}
+
+}  // namespace
+
+TerminalRun Env::runOnTerminal(const std::vector<std::string>& args, const std::vector<int>& onTerminal,
+                               const std::string& input, int timeoutSecs) const {
+  TerminalRun r;
+  int master = -1, slave = -1;
+  struct winsize ws = {};
+  ws.ws_row = 40;
+  ws.ws_col = 100;
+  if (openpty(&master, &slave, nullptr, nullptr, &ws) != 0) {
+    ADD_FAILURE() << "openpty: " << strerror(errno);
+    return r;
+  }
+  fcntl(master, F_SETFD, FD_CLOEXEC);
+  fcntl(slave, F_SETFD, FD_CLOEXEC);
+  tcgetattr(slave, &r.before);
+  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  auto onTty = [&](int fd) { return std::find(onTerminal.begin(), onTerminal.end(), fd) != onTerminal.end(); };
+  for (int fd = 0; fd < 3; fd++) {
+    if (onTty(fd)) continue;
+    if (pipe2(pipes[fd], O_CLOEXEC) != 0) ADD_FAILURE() << "pipe: " << strerror(errno);
+    r.pipeInode[fd] = inodeOf(pipes[fd][0]);
+  }
+  std::vector<std::string> argv = {coco_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  EnvList env = baseEnv();
+  std::string cwd = work_.path();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    ioctl(slave, TIOCSCTTY, 0);
+    for (int fd = 0; fd < 3; fd++) dup2(onTty(fd) ? slave : pipes[fd][fd == 0 ? 0 : 1], fd);
+    if (chdir(cwd.c_str()) != 0) _exit(124);
+    execWith(argv, env);
+  }
+  if (pipes[0][1] >= 0) {
+    (void)!write(pipes[0][1], input.data(), input.size());  // small: fits the pipe
+    close(pipes[0][1]);
+  }
+  for (int fd = 0; fd < 3; fd++) close(pipes[fd][fd == 0 ? 0 : 1]);
+  std::vector<int> fds = {master, pipes[1][0], pipes[2][0]};
+  std::vector<std::string*> outs = {&r.terminal, &r.out, &r.err};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSecs);
+  int status = 0;
+  bool exited = false;
+  auto drainUntil = std::chrono::steady_clock::time_point::max();
+  while (std::chrono::steady_clock::now() < drainUntil) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      r.timedOut = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    pumpAll(fds, outs, 50);
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      drainUntil = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    }
+  }
+  tcgetattr(slave, &r.after);
+  for (int fd : fds)
+    if (fd >= 0) close(fd);
   close(slave);
   r.exitCode = r.timedOut ? -1 : shellStatus(status);
   return r;

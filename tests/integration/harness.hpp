@@ -85,6 +85,18 @@ struct PtyResult {
   struct termios after {};  // the terminal's settings once coco is gone
 };
 
+// coco run with some of its standard descriptors on a fresh pty (its
+// controlling terminal) and the others on pipes.
+struct TerminalRun {
+  int exitCode = -1;
+  bool timedOut = false;
+  std::string terminal;  // everything read from the pty master
+  std::string out, err;  // stdout and stderr when they were pipes
+  unsigned long pipeInode[3] = {};  // the pipe given as fd N (0: the pty)
+  struct termios before {};
+  struct termios after {};  // the terminal's settings once coco is gone
+};
+
 // One test's world: a temp XDG_DATA_HOME with tool configs, a scratch cwd,
 // the rootfs, and the coco binary.
 class Env {
@@ -109,6 +121,10 @@ class Env {
   PtyResult runInPty(const std::vector<std::string>& args, const std::string& input = "",
                      const std::string& waitFor = "", int timeoutSecs = 60,
                      int signal = 0) const;
+  // Runs coco with the fds in `onTerminal` (of 0, 1, 2) on a fresh pty and the
+  // others on pipes; stdin, when a pipe, carries `input` and then EOF.
+  TerminalRun runOnTerminal(const std::vector<std::string>& args, const std::vector<int>& onTerminal,
+                            const std::string& input = "", int timeoutSecs = 60) const;
 
  private:
   std::string coco_;
