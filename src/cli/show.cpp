@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "config/paths.hpp"
+#include "engine/workspace_guard.hpp"
 
 namespace coco::cli {
 
@@ -62,10 +63,26 @@ void describePorts(std::ostream& os, const config::ToolConfig& c) {
   line(os, "ports:", ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, ", ")));
 }
 
+// What the workspace guard keeps from the tool (engine/workspace_guard.hpp has the list).
+void describeGuard(std::ostream& os, const config::ToolConfig& c) {
+  if (!c.workspaceGuard) {
+    line(os, "workspace guard:", "OFF (workspace_guard: false): the tool can plant files the host runs");
+    return;
+  }
+  line(os, "workspace guard:",
+       c.guardGitWrite ? "on, git: write (the workspace's .git takes git's object, ref and index writes; its "
+                         "config, hooks and the rest stay read-only)"
+                       : "on, .git read-only");
+  std::vector<std::string_view> names(std::begin(engine::kGuardedNames), std::end(engine::kGuardedNames));
+  line(os, "", fmt::format("in writable mounts: every .git and git directory, core.hooksPath, {}, mise.*.toml",
+                           fmt::join(names.begin() + 1, names.end(), ", ")));
+  line(os, "", "present ones read-only at the top of a mount; new ones removed (reported on stderr)");
+}
+
 void describeRest(std::ostream& os, const config::ToolConfig& c) {
   std::string seccomp = c.seccomp == "default" ? "default profile" : c.seccomp == "unconfined" ? "UNCONFINED" : c.seccomp;
   line(os, "seccomp:", seccomp);
-  line(os, "workspace guard:", c.workspaceGuard ? "on (git hooks, .envrc, editor tasks stay read-only)" : "OFF");
+  describeGuard(os, c);
   if (c.x11) line(os, "x11:", "yes (X socket and auth cookie)");
   if (c.isolated) line(os, "caches:", "isolated (not shared with other tools)");
   if (!c.aptDependencies.empty()) line(os, "apt packages:", fmt::format("{}", fmt::join(c.aptDependencies, ", ")));

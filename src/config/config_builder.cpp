@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kMountKeys = {"src", "dst", "opts"};
 constexpr std::array<std::string_view, 2> kDependencyKeys = {"apt", "mise"};
+constexpr std::array<std::string_view, 1> kGuardKeys = {"git"};
 
 // Where the keys that are checked against each other were written.
 struct Marks {
@@ -135,6 +136,24 @@ std::string readSeccomp(const Value& value) {
   return profile;
 }
 
+// `workspace_guard`: true or false, or a map that turns the guard on with options:
+// {git: read} (the default: .git read-only) or {git: write} (git's own writes allowed).
+void readWorkspaceGuard(const Value& value, ToolConfig& config) {
+  if (!value.node.IsMap()) {
+    config.workspaceGuard = readBool(value);
+    return;
+  }
+  config.workspaceGuard = true;
+  for (const Field& f : readMap(value, kGuardKeys)) {
+    std::string git = readString(f.value);
+    if (git != "read" && git != "write")
+      fail(f.value.mark, fmt::format("workspace_guard 'git' is '{}', not 'read' (.git read-only) or 'write' "
+                                     "(for tools that commit)",
+                                     git));
+    config.guardGitWrite = git == "write";
+  }
+}
+
 using FieldReader = void (*)(const Field&, ToolConfig&, Marks&);
 
 struct KeyReader {
@@ -175,7 +194,7 @@ constexpr KeyReader kReaders[] = {
     {"x11", [](const Field& f, ToolConfig& c, Marks&) { c.x11 = readBool(f.value); }},
     {"podman_args", [](const Field& f, ToolConfig& c, Marks&) { c.podmanArgs = readStringList(f.value); }},
     {"seccomp", [](const Field& f, ToolConfig& c, Marks&) { c.seccomp = readSeccomp(f.value); }},
-    {"workspace_guard", [](const Field& f, ToolConfig& c, Marks&) { c.workspaceGuard = readBool(f.value); }},
+    {"workspace_guard", [](const Field& f, ToolConfig& c, Marks&) { readWorkspaceGuard(f.value, c); }},
 };
 
 constexpr auto kTopKeys = [] {

@@ -13,12 +13,22 @@
 
 namespace coco::engine {
 
+// How the workspace guard pins an entry (workspace_guard.hpp).
+enum class GuardBind {
+  None,  // a config mount: src is a host path
+  Self,  // dst bound over itself (no src): it stays, read-only unless readOnly is false
+  Pin,   // dst is a symlink: an empty read-only file (ChildPlan::pinFile) is mounted over it
+};
+
 struct PlannedBind {
   std::string src;  // host path
   std::string dst;  // path inside the new root
   bool readOnly = false;
   bool isDir = true;
+  GuardBind guard = GuardBind::None;
 };
+
+class WorkspaceGuard;
 
 struct ChildPlan {
   std::string stagingDir;      // host dir; the child mounts its scratch tmpfs here
@@ -27,7 +37,8 @@ struct ChildPlan {
   std::string workDir;         // overlay work dir
   bool persistentUpper = false;
   std::string overlayOptions;  // lowerdir=...,upperdir=...,workdir=...,userxattr
-  std::vector<PlannedBind> binds;  // config mounts, then workspace-guard binds
+  std::vector<PlannedBind> binds;  // config mounts, each followed by its workspace-guard binds
+  std::string pinFile;             // in the scratch tmpfs; made by the child when a Pin bind needs it
   std::vector<std::string> mkdirs;  // directories to create in the new root
   std::string hostname;
   std::string hostnameFile;  // hostname + "\n"
@@ -51,7 +62,8 @@ struct ChildPlan {
   int lastCap = 40;
 };
 
-// Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp).
-Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty);
+// Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp). With `guard`, the
+// writable mounts are walked and their guarded entries pinned (spec.guard).
+Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard = nullptr);
 
 }  // namespace coco::engine

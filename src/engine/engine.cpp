@@ -19,6 +19,7 @@
 #include "engine/idmap.hpp"
 #include "engine/init.hpp"
 #include "engine/terminal.hpp"
+#include "engine/workspace_guard.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -203,17 +204,19 @@ void forwardSignals(int sigfd, pid_t pid, int master) {
   }
 }
 
-// Runs until the child exits: forwards signals and, in pty mode, relays bytes.
-int superviseChild(const Child& child, int sigfd, int master) {
+// Runs until the child exits: forwards signals, in pty mode relays bytes, and lets the
+// workspace guard remove what the tool plants while it runs.
+int superviseChild(const Child& child, int sigfd, int master, WorkspaceGuard& guard) {
   bool stdinOpen = master >= 0;
   if (master >= 0) ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
   for (;;) {
-    struct pollfd fds[4] = {{child.pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {master, POLLIN, 0},
-                            {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0}};
-    if (::poll(fds, 4, -1) < 0 && errno != EINTR) break;
+    struct pollfd fds[5] = {{child.pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {master, POLLIN, 0},
+                            {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0}, {guard.watchFd(), POLLIN, 0}};
+    if (::poll(fds, 5, -1) < 0 && errno != EINTR) break;
     if (fds[1].revents) forwardSignals(sigfd, child.pid, master);
     if (fds[2].revents && !relayOnce(master, STDOUT_FILENO)) master = -1;
     if (fds[3].revents && !relayOnce(STDIN_FILENO, master)) stdinOpen = false;
+    if (fds[4].revents) guard.onWatchEvents();
     if (fds[0].revents) break;
   }
   while (master >= 0 && relayOnce(master, STDOUT_FILENO)) {
@@ -243,17 +246,27 @@ void killAndReap(pid_t pid) {
   reap(pid);
 }
 
+// Once the tool may have run, the workspace guard's check runs on every way out of run().
+struct GuardCheck {
+  WorkspaceGuard* guard = nullptr;
+  ~GuardCheck() {
+    if (guard) guard->finish();
+  }
+};
+
 }  // namespace
 
 Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   COCO_TRY(checkNetwork(spec, net));
   bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
-  COCO_ASSIGN(ChildPlan plan, makeChildPlan(spec, tty));
+  WorkspaceGuard guard;
+  COCO_ASSIGN(ChildPlan plan, makeChildPlan(spec, tty, &guard));
   attachNetwork(plan, net);
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
   IdMapPlan ids = planIdMaps();
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   SignalRouter signals;
+  guard.startWatching();
   COCO_ASSIGN(Child child, cloneChild(plan, ch));
   auto mapped = writeIdMaps(child.pid, ids);
   if (!mapped) {
@@ -261,8 +274,10 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
     return std::move(mapped).error().wrap("writing the user namespace id maps");
   }
   log::debug("sandbox pid {}: {} id mapping", child.pid, *mapped ? "subordinate-range" : "single-id");
+  GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   RawTerminal terminal;
   COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped));
+  check.guard = &guard;
   if (ch.netParent.valid()) {
     if (auto started = net->start(std::move(ch.netParent)); !started) {
       killAndReap(child.pid);
@@ -270,7 +285,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
     }
   }
   if (master.valid()) terminal.enter(STDIN_FILENO);
-  int status = superviseChild(child, signals.fd(), master.valid() ? master.get() : -1);
+  int status = superviseChild(child, signals.fd(), master.valid() ? master.get() : -1, guard);
   if (net && net->stop) net->stop();
   return status;
 }

@@ -23,6 +23,15 @@ struct PortMapping {
   uint16_t containerPort = 0;
 };
 
+// The workspace guard (engine/workspace_guard.hpp) as a run asks for it.
+struct GuardSpec {
+  bool enabled = true;
+  bool gitWrite = false;      // `workspace_guard: {git: write}`: the root .git takes git's own writes
+  std::string hostHooksPath;  // core.hooksPath from the user's global and system git config ("" = unset)
+  std::string home;           // the user's home, for "~/" in core.hooksPath
+  std::string cacheDir;       // where walks are kept between runs ("" = nowhere)
+};
+
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
   std::vector<BindMount> mounts;
@@ -33,7 +42,7 @@ struct RunSpec {
   std::vector<std::string> allowedHosts;
   std::vector<PortMapping> ports;
   std::string seccompProfile;       // path to an OCI profile; empty = unconfined
-  bool workspaceGuard = true;
+  GuardSpec guard;
   std::string hostname = "coco";
   std::string toolName;             // for messages
   bool installPhase = false;        // keeps the capabilities apt/dpkg need

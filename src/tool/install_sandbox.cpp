@@ -87,7 +87,7 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   spec.network = job.network;
   spec.allowedHosts = job.allowedHosts;
   spec.seccompProfile = job.seccompProfile;
-  spec.workspaceGuard = false;
+  spec.guard.enabled = false;
   spec.hostname = "coco-install";
   return spec;
 }

@@ -11,6 +11,7 @@
 #include "config/paths.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
+#include "util/git_config.hpp"
 
 extern char** environ;
 
@@ -129,6 +130,42 @@ void addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const RunCont
     setVar(env, name, kSandboxCaBundle);
 }
 
+// core.hooksPath as the user's git reads it outside any repository: system config, then the
+// global files (GIT_CONFIG_GLOBAL, or the XDG file and ~/.gitconfig); the last value wins.
+std::string hostHooksPath(const RunContext& ctx) {
+  std::vector<std::string> files;
+  if (const auto* nosystem = hostVar(ctx, "GIT_CONFIG_NOSYSTEM"); !nosystem || !isTrue(*nosystem)) {
+    const auto* system = hostVar(ctx, "GIT_CONFIG_SYSTEM");
+    files.push_back(system ? *system : "/etc/gitconfig");
+  }
+  if (const auto* global = hostVar(ctx, "GIT_CONFIG_GLOBAL")) {
+    files.push_back(*global);
+  } else {
+    const auto* xdg = hostVar(ctx, "XDG_CONFIG_HOME");
+    files.push_back((xdg && !xdg->empty() && xdg->front() == '/' ? *xdg : ctx.home + "/.config") + "/git/config");
+    files.push_back(ctx.home + "/.gitconfig");
+  }
+  std::string hooks;
+  for (const auto& file : files) {
+    auto text = fs::readFile(file);
+    if (!text) continue;
+    if (auto v = gitconfig::lastValue(*text, "core", "hooksPath")) hooks = *v;
+  }
+  return hooks;
+}
+
+engine::GuardSpec guardSpec(const config::ToolConfig& config, const RunContext& ctx) {
+  engine::GuardSpec guard;
+  guard.enabled = config.workspaceGuard;
+  guard.gitWrite = config.guardGitWrite;
+  guard.home = ctx.home;
+  if (!guard.enabled) return guard;
+  guard.hostHooksPath = hostHooksPath(ctx);
+  const auto* cache = hostVar(ctx, "XDG_CACHE_HOME");
+  guard.cacheDir = (cache && !cache->empty() && cache->front() == '/' ? *cache : ctx.home + "/.cache") + "/coco/guard";
+  return guard;
+}
+
 std::string currentDir() {
   char buf[PATH_MAX];
   return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
@@ -187,7 +224,7 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");
   spec.ports.insert(spec.ports.end(), extra->begin(), extra->end());
   COCO_ASSIGN(spec.seccompProfile, seccompProfilePath(config.seccomp, ctx.cwd, ctx.home));
-  spec.workspaceGuard = config.workspaceGuard;
+  spec.guard = guardSpec(config, ctx);
   return spec;
 }
 

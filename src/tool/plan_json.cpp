@@ -48,7 +48,8 @@ std::string planToJson(const engine::RunSpec& spec, const std::string& imageRefe
       {"workdir", spec.workdir},
       {"argv", spec.argv},
       {"seccomp", spec.seccompProfile.empty() ? std::string("unconfined") : spec.seccompProfile},
-      {"workspace_guard", spec.workspaceGuard},
+      {"workspace_guard", spec.guard.enabled},
+      {"workspace_guard_git", spec.guard.gitWrite ? "write" : "read"},
   };
   // Arguments are bytes, not necessarily UTF-8; replace rather than throw.
   return plan.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -238,6 +238,8 @@ struct RootCase {
   const char* kind;  // "dir", "file" or "bare"
 };
 
+void PrintTo(const RootCase& c, std::ostream* os) { *os << c.name; }
+
 class RepositoryAtTheMountRootTest : public GuardEscapeTest, public ::testing::WithParamInterface<RootCase> {};
 
 TEST_P(RepositoryAtTheMountRootTest, IsNotLeftBehind) {
@@ -274,6 +276,8 @@ struct HooksPathCase {
   bool exists;            // the directory is there before the run
   bool global;            // set in the user's global config instead of the repository's
 };
+
+void PrintTo(const HooksPathCase& c, std::ostream* os) { *os << c.name; }
 
 class HooksPathTest : public GuardEscapeTest, public ::testing::WithParamInterface<HooksPathCase> {};
 
@@ -354,6 +358,7 @@ TEST_F(GuardEscapeTest, ExistingFileBelowTheRootChanged) {
   writeFile(ws() + "/packages/app/.envrc", "export A=1\n");
   writeFile(ws() + "/packages/app/.vscode/tasks.json", "{}\n");
   writeFile(ws() + "/packages/app/.vscode/extensions.json", "{\"mine\": true}\n");
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
   RunResult r = attack("echo 'touch " + marker_ + "' >> packages/app/.envrc\necho evil > packages/app/.vscode/tasks.json\n");
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   for (const char* rel : {"/packages/app/.envrc", "/packages/app/.vscode/tasks.json"}) {
@@ -370,6 +375,9 @@ TEST_F(GuardEscapeTest, NothingIsTouchedWhenNothingIsPlanted) {
   makeRepo(ws() + "/vendor/lib");
   writeFile(ws() + "/node_modules/pkg/.vscode/settings.json", "{}\n");
   writeFile(ws() + "/packages/app/.envrc", "export A=1\n");
+  // As in real use, nothing changed in the clock tick the run starts in (what did is pinned
+  // instead, and then node_modules could not be removed).
+  usleep(50000);
   RunResult r = attack("echo changed > README\nmkdir -p build/out && echo x > build/out/a.js\n"
                        "rm -rf node_modules && mkdir -p node_modules/other && echo y > node_modules/other/index.js\n");
   EXPECT_EQ(r.exitCode, 0) << describe(r);

@@ -1,0 +1,643 @@
+// Walking a writable mount for the workspace guard: every directory is reached from the mount
+// root through O_NOFOLLOW opens of single names, never by a path that could follow a symlink a
+// tool planted; removal works the same way.
+#include "engine/guard_snapshot.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+#include "util/log.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::engine {
+
+namespace {
+
+constexpr int32_t kGitDirectory = -2;   // visit(): the directory is a git directory
+constexpr size_t kMaxContents = 10000;  // a larger unpinned guarded directory is pinned instead
+// Each level of a walk holds one descriptor; real trees (node_modules included) stay far below.
+constexpr int kMaxDepth = 200;
+// Whether an unchanged change time means an unchanged entry: file systems take change times
+// from the coarse clock (or finer), so a change after the walk gets a later time unless the
+// entry changed in the very tick the walk started in. File systems with whole-second times
+// (ext4 with small inodes; FAT: two seconds) repeat a time for every change in that second.
+constexpr int64_t kSettleSeconds = 2;
+
+enum GitMember : uint8_t { kHead = 1, kObjects = 2, kRefs = 4, kAllMembers = 7 };
+
+Stamp stampOf(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec,
+          st.st_ctim.tv_nsec, static_cast<uint32_t>(st.st_mode)};
+}
+
+std::string join(const std::string& rel, std::string_view name) {
+  return rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+}
+
+uint8_t memberBit(std::string_view name, bool isDir) {
+  if (name == "HEAD") return kHead;
+  if (name == "objects" && isDir) return kObjects;
+  if (name == "refs" && isDir) return kRefs;
+  return 0;
+}
+
+const char* memberName(uint8_t bit) { return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : "refs"; }
+
+UniqueFd openDirPath(int dirfd, const std::string& name) {
+  return UniqueFd(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// listEntries, and a directory the owner cannot read (a tool, root in its namespace, can still
+// fill it) is given u+rwx first when `openUp` is set.
+// `keep` (when given) sees every entry and says which to list: a walk need not hold the names of
+// the files of a large tree.
+bool listDir(int fd, std::vector<ListedEntry>& out, bool openUp,
+             const std::function<bool(std::string_view, bool)>& keep = nullptr) {
+  int rfd = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (rfd < 0 && errno == EACCES && openUp && ::fstat(fd, &st) == 0) {
+    std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (::chmod(self.c_str(), (st.st_mode & 07777) | 0700) == 0)
+      rfd = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (rfd < 0) return false;
+  DIR* d = ::fdopendir(rfd);
+  if (!d) {
+    ::close(rfd);
+    return false;
+  }
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    bool isDir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN)
+      isDir = ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    if (!keep || keep(e->d_name, isDir)) out.push_back({e->d_name, isDir});
+  }
+  ::closedir(d);
+  return true;
+}
+
+// Every entry below a directory, by path relative to it; false past kMaxContents or kMaxDepth.
+bool collectContents(int dirfd, const std::string& prefix, int depth, bool openUp,
+                     std::vector<std::pair<std::string, Stamp>>& out) {
+  std::vector<ListedEntry> entries;
+  if (depth > kMaxDepth || !listDir(dirfd, entries, openUp)) return false;
+  for (const auto& e : entries) {
+    struct stat st;
+    if (::fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string rel = join(prefix, e.name);
+    out.emplace_back(rel, stampOf(st));
+    if (out.size() > kMaxContents) return false;
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub = openDirPath(dirfd, e.name);
+    if (!sub || !collectContents(sub.get(), rel, depth + 1, openUp, out)) return false;
+  }
+  return true;
+}
+
+// What is below a guarded directory (nothing for a file); false when too large to follow.
+bool fingerprint(int parentfd, const std::string& name, const Stamp& stamp, bool openUp,
+                 std::vector<std::pair<std::string, Stamp>>& out) {
+  out.clear();
+  if (!stamp.isDir()) return true;
+  UniqueFd fd = openDirPath(parentfd, name);
+  if (!fd || !collectContents(fd.get(), "", 0, openUp, out)) return false;
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return true;
+}
+
+}  // namespace
+
+bool listEntries(int dirfd, std::vector<ListedEntry>& out) { return listDir(dirfd, out, false); }
+
+bool Stamp::isDir() const { return S_ISDIR(mode); }
+bool Stamp::isSymlink() const { return S_ISLNK(mode); }
+
+// One walk: the state its recursion shares.
+class SnapshotWalk {
+ public:
+  SnapshotWalk(const GuardRules& rules, const GuardSnapshot* before, std::vector<GuardFinding>* findings)
+      : rules_(rules), before_(before && !before->empty() ? before : nullptr), findings_(findings) {
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &walkStart_);
+    if (findings_ && before_)
+      for (const auto& node : before_->nodes_)
+        for (const auto& g : node.guarded) identities_.emplace(std::make_pair(g.stamp.dev, g.stamp.ino), &g);
+  }
+
+  GuardSnapshot run(int rootfd) {
+    struct stat st;
+    if (::fstat(rootfd, &st) != 0) return {};
+    out_.nodes_.reserve(before_ ? before_->nodes_.size() + 64 : 1024);
+    visit(rootfd, stampOf(st), "", -1, before_ ? 0 : -1, "", 0, false, nullptr);
+    return std::move(out_);
+  }
+
+ private:
+  bool after() const { return findings_ != nullptr; }
+  // Whether a later change will show in this stamp. The walk after a run is kept for the next
+  // run, which can come at any time: it trusts no time from the last seconds.
+  bool settled(const Stamp& s) const {
+    if (after() || s.ctimeNsec == 0) return s.ctimeSec + kSettleSeconds <= walkStart_.tv_sec;
+    return s.ctimeSec < walkStart_.tv_sec ||
+           (s.ctimeSec == walkStart_.tv_sec && s.ctimeNsec < walkStart_.tv_nsec);
+  }
+  const DirNode* beforeNode(int32_t index) const { return index >= 0 ? &before_->nodes_[index] : nullptr; }
+
+  void finding(std::string rel, bool changed) {
+    if (findings_) findings_->push_back({std::move(rel), changed});
+  }
+
+  int32_t visit(int fd, const Stamp& stamp, const std::string& name, int32_t parent, int32_t before,
+                const std::string& rel, int depth, bool gitDir, uint8_t* members);
+  void reuse(int fd, const DirNode& b, int32_t self, const std::string& rel, int depth);
+  bool scan(int fd, const DirNode* b, int32_t self, const std::string& rel, int depth, uint8_t* members);
+  void child(int fd, const std::string& name, const DirNode* b, int32_t before, int32_t self,
+             const std::string& rel, int depth, bool gitDir);
+  void guarded(int fd, const std::string& name, const DirNode* b, int32_t self, const std::string& rel,
+               bool gitDirectory);
+  void compareGuarded(const GuardedEntry& was, GuardedEntry& now, int fd, const std::string& entryRel);
+  void gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now);
+
+  const GuardRules& rules_;
+  const GuardSnapshot* before_;
+  std::vector<GuardFinding>* findings_;
+  struct timespec walkStart_ = {};  // the coarse clock
+  std::map<std::pair<uint64_t, uint64_t>, const GuardedEntry*> identities_;
+  GuardSnapshot out_;
+};
+
+// Visits a directory and returns its node, or kGitDirectory for a git directory below the root
+// (the caller records it as a guarded entry, `members` holding its HEAD/objects/refs bits).
+int32_t SnapshotWalk::visit(int fd, const Stamp& stamp, const std::string& name, int32_t parent,
+                            int32_t before, const std::string& rel, int depth, bool gitDir,
+                            uint8_t* members) {
+  const DirNode* b = beforeNode(before);
+  if (b && !b->stamp.sameInode(stamp)) b = nullptr;  // another directory under the same name now
+  int32_t self = static_cast<int32_t>(out_.nodes_.size());
+  DirNode node;
+  node.name = name;
+  node.parent = parent;
+  node.stamp = stamp;
+  node.settled = settled(stamp);
+  node.gitDir = gitDir;
+  out_.nodes_.push_back(std::move(node));
+  if (b && b->settled && b->stamp == stamp && !rules_.hasExtraBelow(rel)) {
+    reuse(fd, *b, self, rel, depth);
+    return self;
+  }
+  if (!scan(fd, b, self, rel, depth, members)) {
+    out_.nodes_.resize(static_cast<size_t>(self));
+    return kGitDirectory;
+  }
+  return self;
+}
+
+// An unchanged directory: its listing is the one from before; what is in it is looked at again.
+void SnapshotWalk::reuse(int fd, const DirNode& b, int32_t self, const std::string& rel, int depth) {
+  out_.nodes_[self].gitDir = b.gitDir;
+  out_.nodes_[self].gitMembers = b.gitMembers;
+  for (const auto& g : b.guarded) guarded(fd, g.name, &b, self, rel, g.gitDirectory);
+  for (int32_t c : b.children) {
+    const DirNode& n = before_->nodes_[c];
+    child(fd, n.name, &b, c, self, rel, depth, n.gitDir);
+  }
+}
+
+// A new or changed directory: read it. False when it turns out to be a git directory.
+bool SnapshotWalk::scan(int fd, const DirNode* b, int32_t self, const std::string& rel, int depth,
+                        uint8_t* members) {
+  std::vector<ListedEntry> entries;
+  // A directory its owner cannot read that the run made so (a tool, root in its namespace, can
+  // still fill it) is opened up after the run; one that was like that before is the user's.
+  const Stamp& stamp = out_.nodes_[self].stamp;
+  bool madeUnreadable = after() && (!b || b->stamp.mode != stamp.mode);
+  uint8_t bits = 0;
+  // Files that are neither guarded nor git directory members are not needed (and most are
+  // that), except in the root and in git directories, where other names count too.
+  bool keepAll = self == 0 || out_.nodes_[self].gitDir || !rules_.extraPaths.empty();
+  auto keep = [&](std::string_view name, bool isDir) {
+    bits |= memberBit(name, isDir);
+    return keepAll || isDir || isGuardedName(name);
+  };
+  if (!listDir(fd, entries, madeUnreadable, keep)) {
+    log::debug("workspace guard: cannot read {}: {}", rel.empty() ? "." : rel, std::strerror(errno));
+    out_.nodes_[self].settled = false;
+    if (madeUnreadable && !rel.empty()) finding(rel, b != nullptr);
+    return true;
+  }
+  if (members) *members = bits;
+  bool isRoot = self == 0;
+  if (bits == kAllMembers && !isRoot && !out_.nodes_[self].gitDir) return false;
+  DirNode& node = out_.nodes_[self];
+  node.gitMembers = bits;
+  // The walk before the run decides whether the root is a git directory; one that becomes
+  // one during the run loses the members it gained.
+  if (isRoot) node.gitDir = after() ? b && b->gitDir : bits == kAllMembers;
+  if (isRoot && after() && bits == kAllMembers && !node.gitDir)
+    gitMembersAppeared(rel, b ? b->gitMembers : 0, bits);
+  bool gitDir = node.gitDir;
+  // The sub-directories from before, by name (a directory can hold thousands).
+  std::unordered_map<std::string_view, int32_t> beforeChildren;
+  if (b)
+    for (int32_t c : b->children) beforeChildren.emplace(before_->nodes_[c].name, c);
+  for (const auto& e : entries) {
+    if (gitDir) {
+      if (!gitWritable(e.name)) guarded(fd, e.name, b, self, rel, false);
+      continue;  // what git writes below objects/, refs/ and logs/ is data
+    }
+    bool writableGit = isRoot && e.name == ".git" && e.isDir && rules_.gitWrite;
+    bool isGuarded = !writableGit &&
+                     (isGuardedName(e.name) ||
+                      (!rules_.extraPaths.empty() && rules_.isGuarded(join(rel, e.name), e.name, e.isDir)));
+    if (isGuarded) {
+      guarded(fd, e.name, b, self, rel, false);
+    } else if (e.isDir) {
+      auto it = beforeChildren.find(e.name);
+      child(fd, e.name, b, it == beforeChildren.end() ? -1 : it->second, self, rel, depth, writableGit);
+    }
+  }
+  return true;
+}
+
+// A sub-directory (`before`: the node of that name in the walk before, or -1): visited, or
+// recorded as a guarded entry when it is a git directory.
+void SnapshotWalk::child(int fd, const std::string& name, const DirNode* b, int32_t before, int32_t self,
+                         const std::string& rel, int depth, bool gitDir) {
+  const DirNode* cb = beforeNode(before);
+  // A directory that held nothing to look at again needs no descriptor if it did not change.
+  bool maybeLeaf = cb && cb->settled && cb->children.empty() && cb->guarded.empty();
+  struct stat st;
+  UniqueFd sub;
+  if (maybeLeaf || depth + 1 >= kMaxDepth) {
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) return;  // gone
+  } else {
+    sub = openDirPath(fd, name);
+    if (!sub || ::fstat(sub.get(), &st) != 0) return;  // gone, or no longer a directory
+  }
+  Stamp stamp = stampOf(st);
+  if (cb && !cb->stamp.sameInode(stamp)) {  // another directory under the same name now
+    cb = nullptr;
+    before = -1;
+  }
+  std::string childRel = join(rel, name);
+  if (depth + 1 >= kMaxDepth) {
+    // Deeper than any real tree: recorded but not read. After the run, a new or changed one
+    // is removed unread (a tool can make a chain this deep to hide a .git at its end).
+    log::debug("workspace guard: {} is too deep to walk", childRel);
+    if (after() && !(cb && cb->stamp == stamp)) finding(childRel, cb != nullptr);
+    DirNode leaf;
+    leaf.name = name;
+    leaf.parent = self;
+    leaf.stamp = stamp;
+    out_.nodes_.push_back(std::move(leaf));
+    out_.nodes_[self].children.push_back(static_cast<int32_t>(out_.nodes_.size() - 1));
+    return;
+  }
+  if (maybeLeaf && cb && cb->stamp == stamp && !rules_.hasExtraBelow(childRel)) {
+    out_.nodes_.push_back(*cb);
+    out_.nodes_.back().parent = self;
+    out_.nodes_.back().settled = settled(stamp);
+    out_.nodes_[self].children.push_back(static_cast<int32_t>(out_.nodes_.size() - 1));
+    return;
+  }
+  if (!sub) {
+    sub = openDirPath(fd, name);
+    if (!sub || ::fstat(sub.get(), &st) != 0 || !stampOf(st).sameInode(stamp)) return;  // replaced meanwhile
+  }
+  uint8_t members = 0;
+  int32_t index = visit(sub.get(), stamp, name, self, before, childRel, depth + 1, gitDir, &members);
+  if (index >= 0) {
+    out_.nodes_[self].children.push_back(index);
+  } else if (after() && cb) {
+    gitMembersAppeared(childRel, cb->gitMembers, members);  // an ordinary directory before the run
+  } else {
+    guarded(fd, name, b, self, rel, true);
+  }
+}
+
+void SnapshotWalk::gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now) {
+  for (uint8_t bit : {kHead, kObjects, kRefs})
+    if ((now & bit) && !(was & bit)) finding(join(rel, memberName(bit)), false);
+}
+
+// A guarded entry: before the run, pinned or fingerprinted; after it, compared with before.
+void SnapshotWalk::guarded(int fd, const std::string& name, const DirNode* b, int32_t self,
+                           const std::string& rel, bool gitDirectory) {
+  struct stat st;
+  if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  GuardedEntry now;
+  now.name = name;
+  now.stamp = stampOf(st);
+  now.gitDirectory = gitDirectory;
+  std::string entryRel = join(rel, name);
+  if (!after()) {
+    // Pinned: whatever is at the root or in a git directory, every .git and git directory,
+    // hooks paths, and what changed too recently (or holds too much) to be compared later.
+    now.pinned = gitDirectory || self == 0 || out_.nodes_[self].gitDir ||
+                 ::strcasecmp(name.c_str(), ".git") == 0 || rules_.isExtra(entryRel) || !settled(now.stamp) ||
+                 !fingerprint(fd, name, now.stamp, false, now.contents) ||
+                 std::any_of(now.contents.begin(), now.contents.end(),
+                             [&](const auto& c) { return !settled(c.second); });
+    if (now.pinned) now.contents.clear();
+    out_.nodes_[self].guarded.push_back(std::move(now));
+    return;
+  }
+  const GuardedEntry* was = nullptr;
+  if (b)
+    for (const auto& g : b->guarded)
+      if (g.name == name && g.stamp.sameInode(now.stamp)) was = &g;
+  if (!was) {
+    // Moved here along with a directory the run renamed: the same entry, compared as such.
+    auto it = identities_.find({now.stamp.dev, now.stamp.ino});
+    if (it != identities_.end()) was = it->second;
+  }
+  if (!was) {
+    finding(entryRel, false);
+  } else {
+    now.pinned = was->pinned;
+    if (!was->pinned) compareGuarded(*was, now, fd, entryRel);
+  }
+  out_.nodes_[self].guarded.push_back(std::move(now));
+}
+
+// An entry that was not pinned: a changed file, or what is new or changed inside a directory,
+// is a finding; what did not change stays.
+void SnapshotWalk::compareGuarded(const GuardedEntry& was, GuardedEntry& now, int fd,
+                                  const std::string& entryRel) {
+  if (!now.stamp.isDir() || !was.stamp.isDir()) {
+    if (!(now.stamp == was.stamp)) finding(entryRel, true);
+    return;
+  }
+  if (!fingerprint(fd, now.name, now.stamp, true, now.contents)) {
+    finding(entryRel, true);
+    return;
+  }
+  auto it = was.contents.begin();
+  for (const auto& [path, stamp] : now.contents) {
+    while (it != was.contents.end() && it->first < path) ++it;
+    bool same = it != was.contents.end() && it->first == path && it->second.sameInode(stamp);
+    // A directory that only gained or lost entries is not itself a finding; its new entries are.
+    if (same && (stamp.isDir() || it->second == stamp)) continue;
+    finding(entryRel + "/" + path, same);
+  }
+}
+
+GuardSnapshot GuardSnapshot::take(int rootfd, const GuardRules& rules, const GuardSnapshot* before,
+                                  std::vector<GuardFinding>* findings) {
+  SnapshotWalk walk(rules, before, findings);
+  GuardSnapshot snap = walk.run(rootfd);
+  if (findings) {
+    // A finding below another one goes with it.
+    std::sort(findings->begin(), findings->end(), [](const auto& a, const auto& b) { return a.rel < b.rel; });
+    std::vector<GuardFinding> kept;
+    for (auto& f : *findings) {
+      if (!kept.empty() && (f.rel == kept.back().rel || f.rel.starts_with(kept.back().rel + "/"))) continue;
+      kept.push_back(std::move(f));
+    }
+    *findings = std::move(kept);
+  }
+  return snap;
+}
+
+std::string GuardSnapshot::relPath(int32_t node) const {
+  std::string rel;
+  for (int32_t n = node; n > 0; n = nodes_[n].parent)
+    rel = rel.empty() ? nodes_[n].name : nodes_[n].name + "/" + rel;
+  return rel;
+}
+
+// --- the cache file ---------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kMagic = "coco-guard-snapshot 1\n";
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void u64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out_.append(s);
+  }
+  void stamp(const Stamp& s) {
+    u64(s.dev);
+    u64(s.ino);
+    u64(static_cast<uint64_t>(s.ctimeSec));
+    u64(static_cast<uint64_t>(s.ctimeNsec));
+    u64(s.mode);
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Bounds-checked reads; `ok` turns false at the first short or absurd field.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool ok = true;
+  uint64_t u64() {
+    uint64_t v = 0;
+    if (in_.size() - pos_ < sizeof v) return fail();
+    std::memcpy(&v, in_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+  std::string str() {
+    uint64_t n = u64();
+    if (!ok || n > in_.size() - pos_) {
+      fail();
+      return {};
+    }
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  Stamp stamp() {
+    Stamp s;
+    s.dev = u64();
+    s.ino = u64();
+    s.ctimeSec = static_cast<int64_t>(u64());
+    s.ctimeNsec = static_cast<int64_t>(u64());
+    s.mode = static_cast<uint32_t>(u64());
+    return s;
+  }
+  // A count of items each at least `minBytes` long: no more than what is left can hold.
+  uint64_t count(size_t minBytes) {
+    uint64_t n = u64();
+    if (ok && n > (in_.size() - pos_) / minBytes) fail();
+    return ok ? n : 0;
+  }
+  bool atEnd() const { return pos_ == in_.size(); }
+
+ private:
+  uint64_t fail() {
+    ok = false;
+    pos_ = in_.size();
+    return 0;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string GuardSnapshot::serialize(std::string_view key) const {
+  std::string out(kMagic);
+  Writer w(out);
+  w.str(key);
+  w.u64(nodes_.size());
+  for (const auto& n : nodes_) {
+    w.str(n.name);
+    w.u64(static_cast<uint64_t>(static_cast<int64_t>(n.parent)));
+    w.stamp(n.stamp);
+    w.u64((n.settled ? 1 : 0) | (n.gitDir ? 2 : 0) | (static_cast<uint64_t>(n.gitMembers) << 8));
+    w.u64(n.guarded.size());
+    for (const auto& g : n.guarded) {
+      w.str(g.name);
+      w.stamp(g.stamp);
+      w.u64((g.pinned ? 1 : 0) | (g.gitDirectory ? 2 : 0));
+      w.u64(g.contents.size());
+      for (const auto& [path, stamp] : g.contents) {
+        w.str(path);
+        w.stamp(stamp);
+      }
+    }
+  }
+  return out;
+}
+
+GuardSnapshot GuardSnapshot::parse(std::string_view data, std::string_view key) {
+  if (!data.starts_with(kMagic)) return {};
+  Reader r(data.substr(kMagic.size()));
+  if (r.str() != key || !r.ok) return {};
+  GuardSnapshot snap;
+  uint64_t count = r.count(64);
+  snap.nodes_.resize(count);
+  for (uint64_t i = 0; i < count && r.ok; ++i) {
+    DirNode& n = snap.nodes_[i];
+    n.name = r.str();
+    auto parent = static_cast<int64_t>(r.u64());
+    // Written parents first: a node's parent comes before it (the root has none).
+    if ((i == 0) != (parent == -1) || parent >= static_cast<int64_t>(i)) return {};
+    n.parent = static_cast<int32_t>(parent);
+    if (parent >= 0) snap.nodes_[parent].children.push_back(static_cast<int32_t>(i));
+    n.stamp = r.stamp();
+    uint64_t flags = r.u64();
+    n.settled = flags & 1;
+    n.gitDir = flags & 2;
+    n.gitMembers = static_cast<uint8_t>((flags >> 8) & kAllMembers);
+    n.guarded.resize(r.count(64));
+    for (auto& g : n.guarded) {
+      g.name = r.str();
+      g.stamp = r.stamp();
+      uint64_t gflags = r.u64();
+      g.pinned = gflags & 1;
+      g.gitDirectory = gflags & 2;
+      g.contents.resize(r.count(48));
+      for (auto& [path, stamp] : g.contents) {
+        path = r.str();
+        stamp = r.stamp();
+      }
+    }
+  }
+  if (!r.ok || !r.atEnd()) return {};
+  return snap;
+}
+
+// --- removal --------------------------------------------------------------------------------
+
+namespace {
+
+struct Level {
+  std::string name;
+  std::vector<std::string> subdirs;  // still to remove
+};
+
+// Opens `name` in `parent`, removes what in it is not a directory and pushes a level listing
+// its sub-directories. Directories without owner permissions are opened up first.
+int enter(int parent, const std::string& name, UniqueFd& fd, std::vector<Level>& stack) {
+  fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd && errno == EACCES && ::fchmodat(parent, name.c_str(), 0700, 0) == 0)
+    fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return errno;
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && (st.st_mode & 0700) != 0700)
+    ::fchmod(fd.get(), (st.st_mode & 07777) | 0700);
+  std::vector<ListedEntry> entries;
+  if (!listDir(fd.get(), entries, false)) return errno;
+  Level level{name, {}};
+  for (const auto& e : entries) {
+    if (e.isDir)
+      level.subdirs.push_back(e.name);
+    else if (::unlinkat(fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
+      return errno;
+  }
+  stack.push_back(std::move(level));
+  return 0;
+}
+
+// rm -rf of one entry with a single directory open at a time (depth costs memory, not
+// descriptors): down into each sub-directory, back up through "..".
+int removeEntry(int dirfd, const std::string& name) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
+  if (!S_ISDIR(st.st_mode)) return ::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT ? 0 : errno;
+  std::vector<Level> stack;
+  UniqueFd cur;
+  if (int err = enter(dirfd, name, cur, stack)) return err;
+  size_t steps = 0;
+  while (!stack.empty()) {
+    if (++steps > 10'000'000) return EMLINK;  // a tree that keeps growing under us
+    if (!stack.back().subdirs.empty()) {
+      std::string sub = std::move(stack.back().subdirs.back());
+      stack.back().subdirs.pop_back();
+      UniqueFd next;
+      int err = enter(cur.get(), sub, next, stack);
+      if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur.get(), sub.c_str(), 0) == 0 ? 0 : errno;
+      if (err && err != ENOENT) return err;
+      if (next) cur = std::move(next);
+      continue;
+    }
+    std::string leaf = std::move(stack.back().name);
+    stack.pop_back();
+    if (stack.empty()) break;
+    UniqueFd up(::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!up) return errno;
+    if (::unlinkat(up.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return errno;
+    cur = std::move(up);
+  }
+  return ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : errno;
+}
+
+}  // namespace
+
+int removeBelow(int rootfd, const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  UniqueFd parent(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
+  if (slash != std::string::npos) {
+    size_t start = 0;
+    while (parent && start < slash) {
+      size_t end = rel.find('/', start);
+      parent = openDirPath(parent.get(), rel.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  if (!parent) return errno == ENOENT ? 0 : errno;
+  return removeEntry(parent.get(), slash == std::string::npos ? rel : rel.substr(slash + 1));
+}
+
+}  // namespace coco::engine
