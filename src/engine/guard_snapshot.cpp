@@ -125,22 +125,40 @@ bool listEntries(int dirfd, std::vector<ListedEntry>& out) { return listDir(dirf
 bool Stamp::isDir() const { return S_ISDIR(mode); }
 bool Stamp::isSymlink() const { return S_ISLNK(mode); }
 
+// A directory of a walk: its path from the root and, once one is needed, a descriptor (opened
+// from its parent's when that is open, else name by name from the root, never through a
+// symlink). An unchanged directory needs none: what is in it is stat'ed by its path from the
+// root, and a stamp equal to the one from before is that same directory whatever way led there.
+struct DirRef {
+  const std::string& rel;
+  const std::string& name;
+  Stamp stamp;
+  int parentFd = -1;
+  UniqueFd fd;
+};
+
 // One walk: the state its recursion shares.
 class SnapshotWalk {
  public:
-  SnapshotWalk(const GuardRules& rules, const GuardSnapshot* before, std::vector<GuardFinding>* findings)
-      : rules_(rules), before_(before && !before->empty() ? before : nullptr), findings_(findings) {
+  SnapshotWalk(int rootfd, const GuardRules& rules, const GuardSnapshot* before,
+               std::vector<GuardFinding>* findings)
+      : rootfd_(rootfd),
+        rules_(rules),
+        before_(before && !before->empty() ? before : nullptr),
+        findings_(findings) {
     ::clock_gettime(CLOCK_REALTIME_COARSE, &walkStart_);
     if (findings_ && before_)
       for (const auto& node : before_->nodes_)
         for (const auto& g : node.guarded) identities_.emplace(std::make_pair(g.stamp.dev, g.stamp.ino), &g);
   }
 
-  GuardSnapshot run(int rootfd) {
+  GuardSnapshot run() {
     struct stat st;
-    if (::fstat(rootfd, &st) != 0) return {};
+    if (::fstat(rootfd_, &st) != 0) return {};
     out_.nodes_.reserve(before_ ? before_->nodes_.size() + 64 : 1024);
-    visit(rootfd, stampOf(st), "", -1, before_ ? 0 : -1, "", 0, false, nullptr);
+    std::string root;
+    DirRef dir{root, root, stampOf(st), -1, UniqueFd()};
+    visit(dir, -1, before_ ? 0 : -1, 0, false, nullptr);
     return std::move(out_);
   }
 
@@ -159,17 +177,18 @@ class SnapshotWalk {
     if (findings_) findings_->push_back({std::move(rel), changed});
   }
 
-  int32_t visit(int fd, const Stamp& stamp, const std::string& name, int32_t parent, int32_t before,
-                const std::string& rel, int depth, bool gitDir, uint8_t* members);
-  void reuse(int fd, const DirNode& b, int32_t self, const std::string& rel, int depth);
-  bool scan(int fd, const DirNode* b, int32_t self, const std::string& rel, int depth, uint8_t* members);
-  void child(int fd, const std::string& name, const DirNode* b, int32_t before, int32_t self,
-             const std::string& rel, int depth, bool gitDir);
-  void guarded(int fd, const std::string& name, const DirNode* b, int32_t self, const std::string& rel,
-               bool gitDirectory);
-  void compareGuarded(const GuardedEntry& was, GuardedEntry& now, int fd, const std::string& entryRel);
+  int fdOf(DirRef& dir) const;
+  bool statIn(const DirRef& dir, const std::string& name, struct stat& st) const;
+  int32_t visit(DirRef& dir, int32_t parent, int32_t before, int depth, bool gitDir, uint8_t* members);
+  void reuse(DirRef& dir, const DirNode& b, int32_t self, int depth);
+  bool scan(DirRef& dir, const DirNode* b, int32_t self, int depth, uint8_t* members);
+  void child(DirRef& dir, const std::string& name, const DirNode* b, int32_t before, int32_t self, int depth,
+             bool gitDir);
+  void guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self, bool gitDirectory);
+  void compareGuarded(const GuardedEntry& was, GuardedEntry& now, DirRef& dir, const std::string& entryRel);
   void gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now);
 
+  int rootfd_;
   const GuardRules& rules_;
   const GuardSnapshot* before_;
   std::vector<GuardFinding>* findings_;
@@ -178,26 +197,52 @@ class SnapshotWalk {
   GuardSnapshot out_;
 };
 
+// The directory's descriptor, or -1 when it is gone or is no longer the directory walked.
+int SnapshotWalk::fdOf(DirRef& dir) const {
+  if (dir.fd) return dir.fd.get();
+  if (dir.rel.empty()) {
+    dir.fd.reset(::fcntl(rootfd_, F_DUPFD_CLOEXEC, 3));
+  } else if (dir.parentFd >= 0) {
+    dir.fd = openDirPath(dir.parentFd, dir.name);
+  } else {
+    UniqueFd cur(::fcntl(rootfd_, F_DUPFD_CLOEXEC, 3));
+    for (size_t start = 0; cur && start < dir.rel.size();) {
+      size_t end = std::min(dir.rel.find('/', start), dir.rel.size());
+      cur = openDirPath(cur.get(), dir.rel.substr(start, end - start));
+      start = end + 1;
+    }
+    dir.fd = std::move(cur);
+  }
+  struct stat st;
+  if (dir.fd && (::fstat(dir.fd.get(), &st) != 0 || !stampOf(st).sameInode(dir.stamp))) dir.fd.reset();
+  return dir.fd.get();
+}
+
+// Stats `name` in the directory: through its descriptor when open, else by path from the root.
+bool SnapshotWalk::statIn(const DirRef& dir, const std::string& name, struct stat& st) const {
+  if (dir.fd) return ::fstatat(dir.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return ::fstatat(rootfd_, join(dir.rel, name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 // Visits a directory and returns its node, or kGitDirectory for a git directory below the root
 // (the caller records it as a guarded entry, `members` holding its HEAD/objects/refs bits).
-int32_t SnapshotWalk::visit(int fd, const Stamp& stamp, const std::string& name, int32_t parent,
-                            int32_t before, const std::string& rel, int depth, bool gitDir,
+int32_t SnapshotWalk::visit(DirRef& dir, int32_t parent, int32_t before, int depth, bool gitDir,
                             uint8_t* members) {
   const DirNode* b = beforeNode(before);
-  if (b && !b->stamp.sameInode(stamp)) b = nullptr;  // another directory under the same name now
+  if (b && !b->stamp.sameInode(dir.stamp)) b = nullptr;  // another directory under the same name now
   int32_t self = static_cast<int32_t>(out_.nodes_.size());
   DirNode node;
-  node.name = name;
+  node.name = dir.name;
   node.parent = parent;
-  node.stamp = stamp;
-  node.settled = settled(stamp);
+  node.stamp = dir.stamp;
+  node.settled = settled(dir.stamp);
   node.gitDir = gitDir;
   out_.nodes_.push_back(std::move(node));
-  if (b && b->settled && b->stamp == stamp && !rules_.hasExtraBelow(rel)) {
-    reuse(fd, *b, self, rel, depth);
+  if (b && b->settled && b->stamp == dir.stamp && !rules_.hasExtraBelow(dir.rel)) {
+    reuse(dir, *b, self, depth);
     return self;
   }
-  if (!scan(fd, b, self, rel, depth, members)) {
+  if (!scan(dir, b, self, depth, members)) {
     out_.nodes_.resize(static_cast<size_t>(self));
     return kGitDirectory;
   }
@@ -205,24 +250,22 @@ int32_t SnapshotWalk::visit(int fd, const Stamp& stamp, const std::string& name,
 }
 
 // An unchanged directory: its listing is the one from before; what is in it is looked at again.
-void SnapshotWalk::reuse(int fd, const DirNode& b, int32_t self, const std::string& rel, int depth) {
+void SnapshotWalk::reuse(DirRef& dir, const DirNode& b, int32_t self, int depth) {
   out_.nodes_[self].gitDir = b.gitDir;
   out_.nodes_[self].gitMembers = b.gitMembers;
-  for (const auto& g : b.guarded) guarded(fd, g.name, &b, self, rel, g.gitDirectory);
+  for (const auto& g : b.guarded) guarded(dir, g.name, &b, self, g.gitDirectory);
   for (int32_t c : b.children) {
     const DirNode& n = before_->nodes_[c];
-    child(fd, n.name, &b, c, self, rel, depth, n.gitDir);
+    child(dir, n.name, &b, c, self, depth, n.gitDir);
   }
 }
 
 // A new or changed directory: read it. False when it turns out to be a git directory.
-bool SnapshotWalk::scan(int fd, const DirNode* b, int32_t self, const std::string& rel, int depth,
-                        uint8_t* members) {
+bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, uint8_t* members) {
   std::vector<ListedEntry> entries;
   // A directory its owner cannot read that the run made so (a tool, root in its namespace, can
   // still fill it) is opened up after the run; one that was like that before is the user's.
-  const Stamp& stamp = out_.nodes_[self].stamp;
-  bool madeUnreadable = after() && (!b || b->stamp.mode != stamp.mode);
+  bool madeUnreadable = after() && (!b || b->stamp.mode != dir.stamp.mode);
   uint8_t bits = 0;
   // Files that are neither guarded nor git directory members are not needed (and most are
   // that), except in the root and in git directories, where other names count too.
@@ -231,10 +274,11 @@ bool SnapshotWalk::scan(int fd, const DirNode* b, int32_t self, const std::strin
     bits |= memberBit(name, isDir);
     return keepAll || isDir || isGuardedName(name);
   };
-  if (!listDir(fd, entries, madeUnreadable, keep)) {
-    log::debug("workspace guard: cannot read {}: {}", rel.empty() ? "." : rel, std::strerror(errno));
+  int fd = fdOf(dir);
+  if (fd < 0 || !listDir(fd, entries, madeUnreadable, keep)) {
+    log::debug("workspace guard: cannot read {}: {}", dir.rel.empty() ? "." : dir.rel, std::strerror(errno));
     out_.nodes_[self].settled = false;
-    if (madeUnreadable && !rel.empty()) finding(rel, b != nullptr);
+    if (madeUnreadable && !dir.rel.empty()) finding(dir.rel, b != nullptr);
     return true;
   }
   if (members) *members = bits;
@@ -246,7 +290,7 @@ bool SnapshotWalk::scan(int fd, const DirNode* b, int32_t self, const std::strin
   // one during the run loses the members it gained.
   if (isRoot) node.gitDir = after() ? b && b->gitDir : bits == kAllMembers;
   if (isRoot && after() && bits == kAllMembers && !node.gitDir)
-    gitMembersAppeared(rel, b ? b->gitMembers : 0, bits);
+    gitMembersAppeared(dir.rel, b ? b->gitMembers : 0, bits);
   bool gitDir = node.gitDir;
   // The sub-directories from before, by name (a directory can hold thousands).
   std::unordered_map<std::string_view, int32_t> beforeChildren;
@@ -254,18 +298,18 @@ bool SnapshotWalk::scan(int fd, const DirNode* b, int32_t self, const std::strin
     for (int32_t c : b->children) beforeChildren.emplace(before_->nodes_[c].name, c);
   for (const auto& e : entries) {
     if (gitDir) {
-      if (!gitWritable(e.name)) guarded(fd, e.name, b, self, rel, false);
+      if (!gitWritable(e.name)) guarded(dir, e.name, b, self, false);
       continue;  // what git writes below objects/, refs/ and logs/ is data
     }
     bool writableGit = isRoot && e.name == ".git" && e.isDir && rules_.gitWrite;
-    bool isGuarded = !writableGit &&
-                     (isGuardedName(e.name) ||
-                      (!rules_.extraPaths.empty() && rules_.isGuarded(join(rel, e.name), e.name, e.isDir)));
+    bool isGuarded =
+        !writableGit && (isGuardedName(e.name) || (!rules_.extraPaths.empty() &&
+                                                   rules_.isGuarded(join(dir.rel, e.name), e.name, e.isDir)));
     if (isGuarded) {
-      guarded(fd, e.name, b, self, rel, false);
+      guarded(dir, e.name, b, self, false);
     } else if (e.isDir) {
       auto it = beforeChildren.find(e.name);
-      child(fd, e.name, b, it == beforeChildren.end() ? -1 : it->second, self, rel, depth, writableGit);
+      child(dir, e.name, b, it == beforeChildren.end() ? -1 : it->second, self, depth, writableGit);
     }
   }
   return true;
@@ -273,57 +317,47 @@ bool SnapshotWalk::scan(int fd, const DirNode* b, int32_t self, const std::strin
 
 // A sub-directory (`before`: the node of that name in the walk before, or -1): visited, or
 // recorded as a guarded entry when it is a git directory.
-void SnapshotWalk::child(int fd, const std::string& name, const DirNode* b, int32_t before, int32_t self,
-                         const std::string& rel, int depth, bool gitDir) {
-  const DirNode* cb = beforeNode(before);
-  // A directory that held nothing to look at again needs no descriptor if it did not change.
-  bool maybeLeaf = cb && cb->settled && cb->children.empty() && cb->guarded.empty();
+void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b, int32_t before, int32_t self,
+                         int depth, bool gitDir) {
   struct stat st;
-  UniqueFd sub;
-  if (maybeLeaf || depth + 1 >= kMaxDepth) {
-    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) return;  // gone
-  } else {
-    sub = openDirPath(fd, name);
-    if (!sub || ::fstat(sub.get(), &st) != 0) return;  // gone, or no longer a directory
-  }
-  Stamp stamp = stampOf(st);
-  if (cb && !cb->stamp.sameInode(stamp)) {  // another directory under the same name now
+  if (!statIn(dir, name, st) || !S_ISDIR(st.st_mode)) return;  // gone, or no longer a directory
+  std::string childRel = join(dir.rel, name);
+  DirRef sub{childRel, name, stampOf(st), dir.fd.get(), UniqueFd()};
+  const DirNode* cb = beforeNode(before);
+  if (cb && !cb->stamp.sameInode(sub.stamp)) {  // another directory under the same name now
     cb = nullptr;
     before = -1;
   }
-  std::string childRel = join(rel, name);
   if (depth + 1 >= kMaxDepth) {
     // Deeper than any real tree: recorded but not read. After the run, a new or changed one
     // is removed unread (a tool can make a chain this deep to hide a .git at its end).
     log::debug("workspace guard: {} is too deep to walk", childRel);
-    if (after() && !(cb && cb->stamp == stamp)) finding(childRel, cb != nullptr);
+    if (after() && !(cb && cb->stamp == sub.stamp)) finding(childRel, cb != nullptr);
     DirNode leaf;
     leaf.name = name;
     leaf.parent = self;
-    leaf.stamp = stamp;
+    leaf.stamp = sub.stamp;
     out_.nodes_.push_back(std::move(leaf));
     out_.nodes_[self].children.push_back(static_cast<int32_t>(out_.nodes_.size() - 1));
     return;
   }
-  if (maybeLeaf && cb && cb->stamp == stamp && !rules_.hasExtraBelow(childRel)) {
+  // Unchanged and holding nothing to look at again: taken as it was.
+  if (cb && cb->settled && cb->stamp == sub.stamp && cb->children.empty() && cb->guarded.empty() &&
+      !rules_.hasExtraBelow(childRel)) {
     out_.nodes_.push_back(*cb);
     out_.nodes_.back().parent = self;
-    out_.nodes_.back().settled = settled(stamp);
+    out_.nodes_.back().settled = settled(sub.stamp);
     out_.nodes_[self].children.push_back(static_cast<int32_t>(out_.nodes_.size() - 1));
     return;
   }
-  if (!sub) {
-    sub = openDirPath(fd, name);
-    if (!sub || ::fstat(sub.get(), &st) != 0 || !stampOf(st).sameInode(stamp)) return;  // replaced meanwhile
-  }
   uint8_t members = 0;
-  int32_t index = visit(sub.get(), stamp, name, self, before, childRel, depth + 1, gitDir, &members);
+  int32_t index = visit(sub, self, before, depth + 1, gitDir, &members);
   if (index >= 0) {
     out_.nodes_[self].children.push_back(index);
   } else if (after() && cb) {
     gitMembersAppeared(childRel, cb->gitMembers, members);  // an ordinary directory before the run
   } else {
-    guarded(fd, name, b, self, rel, true);
+    guarded(dir, name, b, self, true);
   }
 }
 
@@ -333,23 +367,27 @@ void SnapshotWalk::gitMembersAppeared(const std::string& rel, uint8_t was, uint8
 }
 
 // A guarded entry: before the run, pinned or fingerprinted; after it, compared with before.
-void SnapshotWalk::guarded(int fd, const std::string& name, const DirNode* b, int32_t self,
-                           const std::string& rel, bool gitDirectory) {
+void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self,
+                           bool gitDirectory) {
   struct stat st;
-  if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (!statIn(dir, name, st)) return;
   GuardedEntry now;
   now.name = name;
   now.stamp = stampOf(st);
   now.gitDirectory = gitDirectory;
-  std::string entryRel = join(rel, name);
+  std::string entryRel = join(dir.rel, name);
   if (!after()) {
     // Pinned: whatever is at the root or in a git directory, every .git and git directory,
     // hooks paths, and what changed too recently (or holds too much) to be compared later.
+    auto fingerprinted = [&] {
+      int fd = fdOf(dir);
+      return fd >= 0 && fingerprint(fd, name, now.stamp, false, now.contents) &&
+             std::none_of(now.contents.begin(), now.contents.end(),
+                          [&](const auto& c) { return !settled(c.second); });
+    };
     now.pinned = gitDirectory || self == 0 || out_.nodes_[self].gitDir ||
                  ::strcasecmp(name.c_str(), ".git") == 0 || rules_.isExtra(entryRel) || !settled(now.stamp) ||
-                 !fingerprint(fd, name, now.stamp, false, now.contents) ||
-                 std::any_of(now.contents.begin(), now.contents.end(),
-                             [&](const auto& c) { return !settled(c.second); });
+                 !fingerprinted();
     if (now.pinned) now.contents.clear();
     out_.nodes_[self].guarded.push_back(std::move(now));
     return;
@@ -367,20 +405,21 @@ void SnapshotWalk::guarded(int fd, const std::string& name, const DirNode* b, in
     finding(entryRel, false);
   } else {
     now.pinned = was->pinned;
-    if (!was->pinned) compareGuarded(*was, now, fd, entryRel);
+    if (!was->pinned) compareGuarded(*was, now, dir, entryRel);
   }
   out_.nodes_[self].guarded.push_back(std::move(now));
 }
 
 // An entry that was not pinned: a changed file, or what is new or changed inside a directory,
 // is a finding; what did not change stays.
-void SnapshotWalk::compareGuarded(const GuardedEntry& was, GuardedEntry& now, int fd,
+void SnapshotWalk::compareGuarded(const GuardedEntry& was, GuardedEntry& now, DirRef& dir,
                                   const std::string& entryRel) {
   if (!now.stamp.isDir() || !was.stamp.isDir()) {
     if (!(now.stamp == was.stamp)) finding(entryRel, true);
     return;
   }
-  if (!fingerprint(fd, now.name, now.stamp, true, now.contents)) {
+  int fd = fdOf(dir);
+  if (fd < 0 || !fingerprint(fd, now.name, now.stamp, true, now.contents)) {
     finding(entryRel, true);
     return;
   }
@@ -396,8 +435,8 @@ void SnapshotWalk::compareGuarded(const GuardedEntry& was, GuardedEntry& now, in
 
 GuardSnapshot GuardSnapshot::take(int rootfd, const GuardRules& rules, const GuardSnapshot* before,
                                   std::vector<GuardFinding>* findings) {
-  SnapshotWalk walk(rules, before, findings);
-  GuardSnapshot snap = walk.run(rootfd);
+  SnapshotWalk walk(rootfd, rules, before, findings);
+  GuardSnapshot snap = walk.run();
   if (findings) {
     // A finding below another one goes with it.
     std::sort(findings->begin(), findings->end(), [](const auto& a, const auto& b) { return a.rel < b.rel; });

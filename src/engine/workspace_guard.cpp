@@ -176,6 +176,7 @@ struct GuardMount {
   std::map<int, std::string> watches;  // inotify wd -> directory relative to the root
   std::vector<std::string> removed;    // during the run, relative to the root
   std::vector<std::string> failed;
+  std::vector<std::string> aside;  // renamed away during the run, still to be removed
 
   // Whether `name` in the directory `dirRel` was there (as a guarded entry) before the run.
   bool existedBefore(const std::string& dirRel, const std::string& name) const {
@@ -218,6 +219,12 @@ struct GuardMount {
   }
 
   bool guardRelative(const std::string& rel) {
+    // What lies in a .git is pinned with it (or, in a writable root .git, by its own rule).
+    for (size_t start = 0; start < rel.size();) {
+      size_t end = std::min(rel.find('/', start), rel.size());
+      if (equalsIgnoringCase(std::string_view(rel).substr(start, end - start), ".git")) return false;
+      start = end + 1;
+    }
     if (!rel.empty()) return rules.addExtraPath(rel);
     // The mount root is itself a hooks directory: its hook names are guarded.
     bool added = false;
@@ -255,6 +262,7 @@ bool addFoundPaths(GuardMount& m, const GuardSpec& spec) {
   bool added = false;
   const auto& nodes = m.before.nodes();
   for (int32_t i = 0; i < static_cast<int32_t>(nodes.size()); ++i) {
+    if (nodes[i].guarded.empty()) continue;
     std::string dirRel = m.before.relPath(i);
     for (const auto& g : nodes[i].guarded) {
       std::string rel = dirRel.empty() ? g.name : dirRel + "/" + g.name;
@@ -272,6 +280,7 @@ void addBinds(const GuardMount& m, std::vector<PlannedBind>& out) {
   std::vector<PlannedBind> binds;
   const auto& nodes = m.before.nodes();
   for (int32_t i = 0; i < static_cast<int32_t>(nodes.size()); ++i) {
+    if (nodes[i].guarded.empty() && !nodes[i].gitDir) continue;
     std::string dirRel = m.before.relPath(i);
     // A writable root .git stays a mount point, so it cannot be renamed away and replaced.
     if (i != 0 && nodes[i].gitDir)
@@ -347,6 +356,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
 
 namespace {
 
+constexpr std::string_view kAsidePrefix = ".coco-guard-removed-";
 constexpr uint32_t kWatchMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
 
 bool isGitDirectory(int dirfd, const std::string& rel) {
@@ -428,6 +438,7 @@ void WorkspaceGuard::checkWatched(GuardMount& m, const std::string& rel) {
 // before the run (pinned, or below the root) are left to the check after the run.
 void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
                               bool rescan) {
+  if (name.starts_with(kAsidePrefix)) return;  // ours
   std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
   if (rescan && m.existedBefore(dirRel, name)) return;
   bool gitDir = m.isGitDir(dirRel);
@@ -435,10 +446,7 @@ void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const st
   if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs"))
     guarded = isGitDirectory(m.root.get(), dirRel);
   if (guarded) {
-    if (int err = removeBelow(m.root.get(), rel))
-      m.failed.push_back(rel + ": " + std::strerror(err));
-    else
-      m.removed.push_back(rel);
+    removeNow(m, dirRel, name);
     return;
   }
   if (isDir && dirRel.empty() && !rescan) {
@@ -446,6 +454,30 @@ void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const st
     addWatch(m, rel);
     checkWatched(m, rel);
   }
+}
+
+// While the tool runs it may still be writing into what it planted: the entry is first renamed
+// out of the way (one step, which it cannot race), then removed; what the tool keeps filling is
+// removed after the run.
+void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const std::string& name) {
+  std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
+  UniqueFd dir(dirRel.empty()
+                   ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
+                   : ::openat(m.root.get(), dirRel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  for (int attempt = 0; dir && attempt < 16; ++attempt) {
+    std::string aside = fmt::format("{}{}-{}", kAsidePrefix, ::getpid(), ++asideCount_);
+    if (::renameat2(dir.get(), name.c_str(), dir.get(), aside.c_str(), RENAME_NOREPLACE) == 0) {
+      std::string asideRel = dirRel.empty() ? aside : dirRel + "/" + aside;
+      if (removeBelow(m.root.get(), asideRel) != 0) m.aside.push_back(asideRel);
+      m.removed.push_back(rel);
+      return;
+    }
+    if (errno != EEXIST) break;
+  }
+  if (int err = removeBelow(m.root.get(), rel))
+    m.failed.push_back(rel + ": " + std::strerror(err));
+  else
+    m.removed.push_back(rel);
 }
 
 // --- after the run ------------------------------------------------------------------------------
@@ -516,6 +548,8 @@ void WorkspaceGuard::finish() {
     inotifyFd_ = -1;
   }
   for (auto& m : mounts_) {
+    for (const auto& rel : m->aside)
+      if (int err = removeBelow(m->root.get(), rel)) m->failed.push_back(rel + ": " + std::strerror(err));
     std::vector<GuardFinding> findings;
     GuardSnapshot after = GuardSnapshot::take(m->root.get(), m->rules, &m->before, &findings);
     std::vector<std::string> removed = std::move(m->removed);

@@ -184,9 +184,11 @@ class WorkspaceGuard {
   void checkWatched(GuardMount& m, const std::string& rel);
   void checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
                 bool rescan = false);
+  void removeNow(GuardMount& m, const std::string& dirRel, const std::string& name);
 
   std::vector<std::unique_ptr<GuardMount>> mounts_;
   int inotifyFd_ = -1;
+  unsigned asideCount_ = 0;
 };
 
 }  // namespace coco::engine
