@@ -109,7 +109,8 @@ TEST(ShowSummary, WorkspaceGuard) {
   config::ToolConfig c = withMount(".");
   std::string s = describeConfig(c, kCtx);
   EXPECT_NE(s.find("workspace guard:  on, .git read-only"), std::string::npos) << s;
-  for (const char* name : {".envrc", ".vscode", "mise.toml", ".husky", ".pre-commit-config.yaml", "core.hooksPath"})
+  for (const char* name :
+       {".envrc", ".vscode", "mise.toml", ".husky", ".pre-commit-config.yaml", "core.hooksPath"})
     EXPECT_NE(s.find(name), std::string::npos) << name << "\n" << s;
   c.guardGitWrite = true;
   EXPECT_NE(describeConfig(c, kCtx).find("on, git: write"), std::string::npos);

@@ -92,8 +92,8 @@ Status planBinds(const RunSpec& spec, ChildPlan& plan, WorkspaceGuard* guard) {
     plan.binds.push_back(b);
     if (guard && spec.guard.enabled) COCO_TRY(guard->addMount(b, spec.guard, plan.binds));
   }
-  bool pins = std::any_of(plan.binds.begin(), plan.binds.end(), [](const auto& b) { return b.guard == GuardBind::Pin; });
-  if (pins) plan.pinFile = plan.stagingDir + "/guard-pin";
+  auto isPin = [](const PlannedBind& b) { return b.guard == GuardBind::Pin; };
+  if (std::any_of(plan.binds.begin(), plan.binds.end(), isPin)) plan.pinFile = plan.stagingDir + "/guard-pin";
   return {};
 }
 

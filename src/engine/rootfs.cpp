@@ -138,9 +138,9 @@ bool mountGuardBind(const ChildPlan& plan, const PlannedBind& b, int rootfd) {
                            b.guard == GuardBind::Pin);
   if (target < 0) return fail("workspace guard: open", b.dst.c_str());
   unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b.readOnly ? MOUNT_ATTR_RDONLY : 0);
-  bool ok = b.guard == GuardBind::Self ? bindOnto(target, "", target, attrs, b.dst.c_str())
-                                       : bindOnto(AT_FDCWD, plan.pinFile.c_str(), target, attrs | MOUNT_ATTR_RDONLY,
-                                                  b.dst.c_str());
+  bool ok = b.guard == GuardBind::Self
+                ? bindOnto(target, "", target, attrs, b.dst.c_str())
+                : bindOnto(AT_FDCWD, plan.pinFile.c_str(), target, attrs | MOUNT_ATTR_RDONLY, b.dst.c_str());
   ::close(target);
   return ok;
 }

@@ -142,7 +142,8 @@ std::string hostHooksPath(const RunContext& ctx) {
     files.push_back(*global);
   } else {
     const auto* xdg = hostVar(ctx, "XDG_CONFIG_HOME");
-    files.push_back((xdg && !xdg->empty() && xdg->front() == '/' ? *xdg : ctx.home + "/.config") + "/git/config");
+    std::string configHome = xdg && !xdg->empty() && xdg->front() == '/' ? *xdg : ctx.home + "/.config";
+    files.push_back(configHome + "/git/config");
     files.push_back(ctx.home + "/.gitconfig");
   }
   std::string hooks;
@@ -162,7 +163,8 @@ engine::GuardSpec guardSpec(const config::ToolConfig& config, const RunContext& 
   if (!guard.enabled) return guard;
   guard.hostHooksPath = hostHooksPath(ctx);
   const auto* cache = hostVar(ctx, "XDG_CACHE_HOME");
-  guard.cacheDir = (cache && !cache->empty() && cache->front() == '/' ? *cache : ctx.home + "/.cache") + "/coco/guard";
+  std::string cacheHome = cache && !cache->empty() && cache->front() == '/' ? *cache : ctx.home + "/.cache";
+  guard.cacheDir = cacheHome + "/coco/guard";
   return guard;
 }
 

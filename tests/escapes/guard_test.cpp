@@ -307,6 +307,19 @@ INSTANTIATE_TEST_SUITE_P(Layouts, HooksPathTest,
                                            HooksPathCase{"GlobalRelative", "githooks", true, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// The hooks directory is pinned, but the directory it lies in is not: moved away (the mount moves
+// with it) and replaced by a symlink to planted hooks, it would redirect core.hooksPath.
+TEST_F(GuardEscapeTest, HooksPathParentReplacedByASymlink) {
+  makeRepo(ws());
+  hostOk(ws(), "git config core.hooksPath tools/git-hooks");
+  writeFile(ws() + "/tools/git-hooks/pre-commit", "#!/bin/sh\ntrue\n");
+  RunResult r = attack("mv tools tools-old\n" + plant("evil/git-hooks/pre-commit", evilHook()) +
+                       "chmod +x evil/git-hooks/pre-commit\nln -s evil tools\ntrue\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  expectNoPlantedCommandRuns(ws(), r);
+  EXPECT_FALSE(fs::is_symlink(ws() + "/tools")) << describe(r);
+}
+
 // --- files other programs on the host read -----------------------------------------------------
 
 // direnv, mise, editors and hook managers read these; a new one must not be left behind, at the
