@@ -74,9 +74,11 @@ void describeGuard(std::ostream& os, const config::ToolConfig& c) {
                          "config, hooks and the rest stay read-only)"
                        : "on, .git read-only");
   std::vector<std::string_view> names(std::begin(engine::kGuardedNames), std::end(engine::kGuardedNames));
+  line(os, "", "in writable mounts: every .git and git directory, core.hooksPath; and");
+  line(os, "", fmt::format("{}, mise.*.toml", fmt::join(names.begin() + 1, names.end(), ", ")));
   line(os, "",
-       fmt::format("in writable mounts: every .git and git directory, core.hooksPath, {}, mise.*.toml",
-                   fmt::join(names.begin() + 1, names.end(), ", ")));
+       "at the mount root, the current directory and those between, repository roots and where they "
+       "already are (not in node_modules and other dependency trees)");
   line(os, "", "present ones read-only at the top of a mount; new ones removed (reported on stderr)");
 }
 

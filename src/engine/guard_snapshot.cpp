@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "util/log.hpp"
@@ -148,8 +150,11 @@ class SnapshotWalk {
         findings_(findings) {
     ::clock_gettime(CLOCK_REALTIME_COARSE, &walkStart_);
     if (findings_ && before_)
-      for (const auto& node : before_->nodes_)
+      for (int32_t i = 0; i < static_cast<int32_t>(before_->nodes_.size()); ++i) {
+        const DirNode& node = before_->nodes_[i];
         for (const auto& g : node.guarded) identities_.emplace(std::make_pair(g.stamp.dev, g.stamp.ino), &g);
+        if (node.place) placesBefore_.insert(before_->relPath(i));
+      }
   }
 
   GuardSnapshot run() {
@@ -172,19 +177,30 @@ class SnapshotWalk {
            (s.ctimeSec == walkStart_.tv_sec && s.ctimeNsec < walkStart_.tv_nsec);
   }
   const DirNode* beforeNode(int32_t index) const { return index >= 0 ? &before_->nodes_[index] : nullptr; }
+  // Whether a directory is a place for guarded names before its listing is read: by the rules,
+  // or (after the run) because it was one before the run, whatever the run did to it.
+  bool knownPlace(const std::string& rel) const {
+    return rules_.isRulePlace(rel) || (after() && placesBefore_.count(rel) != 0);
+  }
+  // Whether an earlier listing can stand for this one: it looked for guarded names wherever
+  // this walk does.
+  bool reusable(const DirNode& b, const std::string& rel) const {
+    return b.settled && (b.place || !knownPlace(rel)) && !rules_.hasExtraBelow(rel);
+  }
 
   void finding(std::string rel, bool changed) {
     if (findings_) findings_->push_back({std::move(rel), changed});
   }
 
   int fdOf(DirRef& dir) const;
-  bool statIn(const DirRef& dir, const std::string& name, struct stat& st) const;
+  bool statIn(const DirRef& dir, const std::string& name, struct stat& st, bool* mountRoot = nullptr) const;
   int32_t visit(DirRef& dir, int32_t parent, int32_t before, int depth, bool gitDir, uint8_t* members);
   void reuse(DirRef& dir, const DirNode& b, int32_t self, int depth);
   bool scan(DirRef& dir, const DirNode* b, int32_t self, int depth, uint8_t* members);
   void child(DirRef& dir, const std::string& name, const DirNode* b, int32_t before, int32_t self, int depth,
              bool gitDir);
-  void guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self, bool gitDirectory);
+  void guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self, bool gitDirectory,
+               bool otherMount = false);
   void compareGuarded(const GuardedEntry& was, GuardedEntry& now, DirRef& dir, const std::string& entryRel);
   void gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now);
 
@@ -194,6 +210,7 @@ class SnapshotWalk {
   std::vector<GuardFinding>* findings_;
   struct timespec walkStart_ = {};  // the coarse clock
   std::map<std::pair<uint64_t, uint64_t>, const GuardedEntry*> identities_;
+  std::unordered_set<std::string> placesBefore_;  // after the run: the places of the walk before, by path
   GuardSnapshot out_;
 };
 
@@ -219,9 +236,20 @@ int SnapshotWalk::fdOf(DirRef& dir) const {
 }
 
 // Stats `name` in the directory: through its descriptor when open, else by path from the root.
-bool SnapshotWalk::statIn(const DirRef& dir, const std::string& name, struct stat& st) const {
-  if (dir.fd) return ::fstatat(dir.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-  return ::fstatat(rootfd_, join(dir.rel, name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+// `mountRoot` (when given) says whether the entry is the root of another mount.
+bool SnapshotWalk::statIn(const DirRef& dir, const std::string& name, struct stat& st, bool* mountRoot) const {
+  struct statx stx;
+  int fd = dir.fd ? dir.fd.get() : rootfd_;
+  std::string path = dir.fd ? name : join(dir.rel, name);
+  if (::statx(fd, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &stx) != 0) return false;
+  st = {};
+  st.st_dev = ::makedev(stx.stx_dev_major, stx.stx_dev_minor);
+  st.st_ino = stx.stx_ino;
+  st.st_mode = stx.stx_mode;
+  st.st_ctim = {stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec};
+  if (mountRoot)
+    *mountRoot = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+  return true;
 }
 
 // Visits a directory and returns its node, or kGitDirectory for a git directory below the root
@@ -237,8 +265,9 @@ int32_t SnapshotWalk::visit(DirRef& dir, int32_t parent, int32_t before, int dep
   node.stamp = dir.stamp;
   node.settled = settled(dir.stamp);
   node.gitDir = gitDir;
+  node.place = knownPlace(dir.rel);
   out_.nodes_.push_back(std::move(node));
-  if (b && b->settled && b->stamp == dir.stamp && !rules_.hasExtraBelow(dir.rel)) {
+  if (b && b->stamp == dir.stamp && reusable(*b, dir.rel)) {
     reuse(dir, *b, self, depth);
     return self;
   }
@@ -253,7 +282,8 @@ int32_t SnapshotWalk::visit(DirRef& dir, int32_t parent, int32_t before, int dep
 void SnapshotWalk::reuse(DirRef& dir, const DirNode& b, int32_t self, int depth) {
   out_.nodes_[self].gitDir = b.gitDir;
   out_.nodes_[self].gitMembers = b.gitMembers;
-  for (const auto& g : b.guarded) guarded(dir, g.name, &b, self, g.gitDirectory);
+  out_.nodes_[self].place |= b.place;
+  for (const auto& g : b.guarded) guarded(dir, g.name, &b, self, g.gitDirectory, g.otherMount);
   for (int32_t c : b.children) {
     const DirNode& n = before_->nodes_[c];
     child(dir, n.name, &b, c, self, depth, n.gitDir);
@@ -267,12 +297,15 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   // still fill it) is opened up after the run; one that was like that before is the user's.
   bool madeUnreadable = after() && (!b || b->stamp.mode != dir.stamp.mode);
   uint8_t bits = 0;
+  bool holdsGit = false, holdsGuardedName = false;
   // Files that are neither guarded nor git directory members are not needed (and most are
   // that), except in the root and in git directories, where other names count too.
   bool keepAll = self == 0 || out_.nodes_[self].gitDir || !rules_.extraPaths.empty();
   auto keep = [&](std::string_view name, bool isDir) {
     bits |= memberBit(name, isDir);
-    return keepAll || isDir || isGuardedName(name);
+    if (!isGuardedName(name)) return keepAll || isDir;
+    (isGitName(name) ? holdsGit : holdsGuardedName) = true;
+    return true;
   };
   int fd = fdOf(dir);
   if (fd < 0 || !listDir(fd, entries, madeUnreadable, keep)) {
@@ -291,7 +324,12 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   if (isRoot) node.gitDir = after() ? b && b->gitDir : bits == kAllMembers;
   if (isRoot && after() && bits == kAllMembers && !node.gitDir)
     gitMembersAppeared(dir.rel, b ? b->gitMembers : 0, bits);
+  // Before the run, a repository's root and a directory already holding guarded names (outside
+  // dependency trees) become places; after it, only what was a place before counts.
+  if (!after()) node.place |= holdsGit || (holdsGuardedName && !inDependencyTree(dir.rel));
+  if (after() && b) node.place |= b->place;
   bool gitDir = node.gitDir;
+  bool place = node.place;
   // The sub-directories from before, by name (a directory can hold thousands).
   std::unordered_map<std::string_view, int32_t> beforeChildren;
   if (b)
@@ -303,8 +341,8 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
     }
     bool writableGit = isRoot && e.name == ".git" && e.isDir && rules_.gitWrite;
     bool isGuarded =
-        !writableGit && (isGuardedName(e.name) || (!rules_.extraPaths.empty() &&
-                                                   rules_.isGuarded(join(dir.rel, e.name), e.name, e.isDir)));
+        !writableGit && (isGitName(e.name) || (place && isGuardedName(e.name)) ||
+                         (!rules_.extraPaths.empty() && rules_.isGuarded(join(dir.rel, e.name), e.name, e.isDir, place)));
     if (isGuarded) {
       guarded(dir, e.name, b, self, false);
     } else if (e.isDir) {
@@ -320,8 +358,16 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
 void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b, int32_t before, int32_t self,
                          int depth, bool gitDir) {
   struct stat st;
-  if (!statIn(dir, name, st) || !S_ISDIR(st.st_mode)) return;  // gone, or no longer a directory
+  bool mountRoot = false;
+  if (!statIn(dir, name, st, &mountRoot) || !S_ISDIR(st.st_mode)) return;  // gone, or no longer a directory
   std::string childRel = join(dir.rel, name);
+  if (mountRoot) {
+    // Another file system (or a bind mount) inside the mount: not walked (its size and what it
+    // holds are not the workspace's), so it is pinned read-only like a guarded entry.
+    log::debug("workspace guard: {} is another mount: read-only in the sandbox, not walked", childRel);
+    guarded(dir, name, b, self, false, true);
+    return;
+  }
   DirRef sub{childRel, name, stampOf(st), dir.fd.get(), UniqueFd()};
   const DirNode* cb = beforeNode(before);
   if (cb && !cb->stamp.sameInode(sub.stamp)) {  // another directory under the same name now
@@ -342,10 +388,10 @@ void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b,
     return;
   }
   // Unchanged and holding nothing to look at again: taken as it was.
-  if (cb && cb->settled && cb->stamp == sub.stamp && cb->children.empty() && cb->guarded.empty() &&
-      !rules_.hasExtraBelow(childRel)) {
+  if (cb && cb->stamp == sub.stamp && cb->children.empty() && cb->guarded.empty() && reusable(*cb, childRel)) {
     out_.nodes_.push_back(*cb);
     out_.nodes_.back().parent = self;
+    out_.nodes_.back().place |= knownPlace(childRel);
     out_.nodes_.back().settled = settled(sub.stamp);
     out_.nodes_[self].children.push_back(static_cast<int32_t>(out_.nodes_.size() - 1));
     return;
@@ -368,13 +414,14 @@ void SnapshotWalk::gitMembersAppeared(const std::string& rel, uint8_t was, uint8
 
 // A guarded entry: before the run, pinned or fingerprinted; after it, compared with before.
 void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self,
-                           bool gitDirectory) {
+                           bool gitDirectory, bool otherMount) {
   struct stat st;
   if (!statIn(dir, name, st)) return;
   GuardedEntry now;
   now.name = name;
   now.stamp = stampOf(st);
   now.gitDirectory = gitDirectory;
+  now.otherMount = otherMount;
   std::string entryRel = join(dir.rel, name);
   if (!after()) {
     // Pinned: whatever is at the root or in a git directory, every .git and git directory,
@@ -385,7 +432,7 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
              std::none_of(now.contents.begin(), now.contents.end(),
                           [&](const auto& c) { return !settled(c.second); });
     };
-    now.pinned = gitDirectory || self == 0 || out_.nodes_[self].gitDir ||
+    now.pinned = gitDirectory || otherMount || self == 0 || out_.nodes_[self].gitDir ||
                  ::strcasecmp(name.c_str(), ".git") == 0 || rules_.isExtra(entryRel) || !settled(now.stamp) ||
                  !fingerprinted();
     if (now.pinned) now.contents.clear();
@@ -461,7 +508,7 @@ std::string GuardSnapshot::relPath(int32_t node) const {
 
 namespace {
 
-constexpr std::string_view kMagic = "coco-guard-snapshot 1\n";
+constexpr std::string_view kMagic = "coco-guard-snapshot 2\n";  // 2: places
 
 class Writer {
  public:
@@ -543,12 +590,12 @@ std::string GuardSnapshot::serialize(std::string_view key) const {
     w.str(n.name);
     w.u64(static_cast<uint64_t>(static_cast<int64_t>(n.parent)));
     w.stamp(n.stamp);
-    w.u64((n.settled ? 1 : 0) | (n.gitDir ? 2 : 0) | (static_cast<uint64_t>(n.gitMembers) << 8));
+    w.u64((n.settled ? 1 : 0) | (n.gitDir ? 2 : 0) | (n.place ? 4 : 0) | (static_cast<uint64_t>(n.gitMembers) << 8));
     w.u64(n.guarded.size());
     for (const auto& g : n.guarded) {
       w.str(g.name);
       w.stamp(g.stamp);
-      w.u64((g.pinned ? 1 : 0) | (g.gitDirectory ? 2 : 0));
+      w.u64((g.pinned ? 1 : 0) | (g.gitDirectory ? 2 : 0) | (g.otherMount ? 4 : 0));
       w.u64(g.contents.size());
       for (const auto& [path, stamp] : g.contents) {
         w.str(path);
@@ -578,6 +625,7 @@ GuardSnapshot GuardSnapshot::parse(std::string_view data, std::string_view key) 
     uint64_t flags = r.u64();
     n.settled = flags & 1;
     n.gitDir = flags & 2;
+    n.place = flags & 4;
     n.gitMembers = static_cast<uint8_t>((flags >> 8) & kAllMembers);
     n.guarded.resize(r.count(64));
     for (auto& g : n.guarded) {
@@ -586,6 +634,7 @@ GuardSnapshot GuardSnapshot::parse(std::string_view data, std::string_view key) 
       uint64_t gflags = r.u64();
       g.pinned = gflags & 1;
       g.gitDirectory = gflags & 2;
+      g.otherMount = gflags & 4;
       g.contents.resize(r.count(48));
       for (auto& [path, stamp] : g.contents) {
         path = r.str();

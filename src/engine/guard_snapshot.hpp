@@ -34,6 +34,7 @@ struct GuardedEntry {
   Stamp stamp;
   bool pinned = false;        // mounted read-only over itself for the run
   bool gitDirectory = false;  // a directory holding HEAD, objects/ and refs/
+  bool otherMount = false;    // the root of another mount: pinned, not walked
   // Not pinned: everything below it (relative path -> stamp, sorted), to see what the run changed.
   std::vector<std::pair<std::string, Stamp>> contents;
 };
@@ -44,6 +45,7 @@ struct DirNode {
   Stamp stamp;
   bool settled = false;    // changed long enough before the walk that an equal stamp can be trusted
   bool gitDir = false;     // a writable root .git, or a root that is itself a git directory
+  bool place = false;      // guarded names count here (GuardRules)
   uint8_t gitMembers = 0;  // which of HEAD, objects/, refs/ it holds
   std::vector<int32_t> children;
   std::vector<GuardedEntry> guarded;

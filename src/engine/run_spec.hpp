@@ -30,6 +30,7 @@ struct GuardSpec {
   std::string hostHooksPath;  // core.hooksPath from the user's global and system git config ("" = unset)
   std::string home;           // the user's home, for "~/" in core.hooksPath
   std::string cacheDir;       // where walks are kept between runs ("" = nowhere)
+  std::string cwd;            // where the user runs coco (host, absolute): direnv and mise read from there up
 };
 
 struct RunSpec {

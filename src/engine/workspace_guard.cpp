@@ -49,6 +49,19 @@ bool isGuardedName(std::string_view name) {
          equalsIgnoringCase(name.substr(name.size() - 5), ".toml");
 }
 
+bool isGitName(std::string_view name) { return equalsIgnoringCase(name, ".git"); }
+
+bool inDependencyTree(std::string_view rel) {
+  for (size_t start = 0; start < rel.size();) {
+    size_t end = std::min(rel.find('/', start), rel.size());
+    std::string_view part = rel.substr(start, end - start);
+    if (std::find(std::begin(kDependencyTrees), std::end(kDependencyTrees), part) != std::end(kDependencyTrees))
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 bool gitWritable(std::string_view name) {
   if (std::find(std::begin(kGitWritable), std::end(kGitWritable), name) != std::end(kGitWritable))
     return true;
@@ -74,8 +87,12 @@ bool GuardRules::hasExtraBelow(std::string_view rel) const {
                      [&](const std::string& p) { return isPrefixDir(rel, p); });
 }
 
-bool GuardRules::isGuarded(std::string_view rel, std::string_view name, bool isDir) const {
-  if (isGuardedName(name)) return true;
+bool GuardRules::isRulePlace(std::string_view rel) const {
+  return rel.empty() || (cwd && (*cwd == rel || isPrefixDir(rel, *cwd)));
+}
+
+bool GuardRules::isGuarded(std::string_view rel, std::string_view name, bool isDir, bool place) const {
+  if (isGitName(name) || (place && isGuardedName(name))) return true;
   for (const auto& p : extraPaths)
     if (p == rel || (!isDir && isPrefixDir(rel, p))) return true;
   return false;
@@ -326,6 +343,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
   m->root.reset(::open(m->src.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!m->root) return Error::fromErrno("workspace guard: open {}", m->src);
   m->rules.gitWrite = spec.gitWrite;
+  if (!spec.cwd.empty()) m->rules.cwd = m->relative(fs::normalize(spec.cwd));
   // The repository the mount is in (its own, or a parent's when the tool runs from a
   // subdirectory): its hooks directory and git directories, wherever they are.
   if (auto repo = findRepo(m->src, true))
@@ -442,7 +460,9 @@ void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const st
   std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
   if (rescan && m.existedBefore(dirRel, name)) return;
   bool gitDir = m.isGitDir(dirRel);
-  bool guarded = gitDir ? !gitWritable(name) : m.rules.isGuarded(rel, name, isDir);
+  const DirNode* node = m.nodeAt(dirRel);
+  bool place = m.rules.isRulePlace(dirRel) || (node && node->place);
+  bool guarded = gitDir ? !gitWritable(name) : m.rules.isGuarded(rel, name, isDir, place);
   if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs"))
     guarded = isGitDirectory(m.root.get(), dirRel);
   if (guarded) {

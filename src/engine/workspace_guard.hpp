@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +35,8 @@
 
 namespace coco::engine {
 
-// Guarded wherever they appear in a writable mount.
+// Guarded in the places host programs read them (GuardRules::isPlace); `.git`, the first, is
+// guarded everywhere.
 inline constexpr std::string_view kGuardedNames[] = {
     ".git",  // git: config (core.fsmonitor, core.hooksPath, aliases, filters), hooks, commondir...
     // direnv: runs .envrc on cd (after `direnv allow`); .direnv holds the PATH entries of `layout`
@@ -132,19 +134,44 @@ inline constexpr std::string_view kGitHookNames[] = {
     "post-index-change",
 };
 
+// Dependency trees: package managers delete and rebuild what is below them, packages ship
+// `.vscode`, `.config` or `.husky` of their own, and no host program reads those there. A guarded
+// name below one of these is guarded only when its directory is a place by another rule (the
+// directory coco runs from or one above it, a repository's root).
+inline constexpr std::string_view kDependencyTrees[] = {
+    "node_modules", "bower_components", "jspm_packages", "site-packages", "vendor", ".venv",
+};
+
 bool isGuardedName(std::string_view name);
+bool isGitName(std::string_view name);  // ".git" in any case
 bool gitWritable(std::string_view name);
+// Whether the directory `rel` (relative to the mount root) lies in a dependency tree.
+bool inDependencyTree(std::string_view rel);
 
 // What is guarded in one writable mount: the names above, plus paths found at plan time
 // (core.hooksPath and similar targets), relative to the mount root.
+//
+// The guarded names (kGuardedNames) count only in places where host programs read them: the
+// mount root, the directory coco runs from and every directory between it and the mount root
+// (direnv and mise read their files from the shell's directory and its parents, editors open
+// the workspace root), the root of each repository (a directory holding `.git` before the run),
+// and each directory that held a guarded name before the run outside dependency trees (a
+// monorepo package's own `.envrc` or `.vscode`). A place stays one for the check after the run
+// by its path, so a place renamed away and made again is still checked. `.git`, git directories
+// and the extra paths count everywhere.
 struct GuardRules {
   bool gitWrite = false;
   std::vector<std::string> extraPaths;  // sorted, unique, relative ("tools/hooks")
+  std::optional<std::string> cwd;       // where coco runs from, relative, when inside the mount
 
-  // Whether the entry `name` at `rel` (its path relative to the mount root) is guarded. An
-  // entry on the way to an extra path (a prefix of it) is guarded unless it is a directory: a
-  // symlink or file there would redirect the path.
-  bool isGuarded(std::string_view rel, std::string_view name, bool isDir) const;
+  // Whether the entry `name` at `rel` (its path relative to the mount root) is guarded, in a
+  // directory that is (`place`) or is not a place for guarded names. An entry on the way to an
+  // extra path (a prefix of it) is guarded unless it is a directory: a symlink or file there
+  // would redirect the path.
+  bool isGuarded(std::string_view rel, std::string_view name, bool isDir, bool place) const;
+  // Whether the directory `rel` is a place by these rules alone: the root, or the directory coco
+  // runs from or one of its parents.
+  bool isRulePlace(std::string_view rel) const;
   // An extra path, or an entry on the way to one.
   bool isExtra(std::string_view rel) const;
   // Whether an extra path lies below the directory `rel` ("" for the root): its listing from

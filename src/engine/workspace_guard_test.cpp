@@ -101,10 +101,13 @@ TEST(GuardRules, ExtraPathsAndTheirPrefixes) {
   GuardRules r;
   EXPECT_TRUE(r.addExtraPath("tools/hooks"));
   EXPECT_FALSE(r.addExtraPath("tools/hooks"));
-  EXPECT_TRUE(r.isGuarded("tools/hooks", "hooks", true));
-  EXPECT_FALSE(r.isGuarded("tools", "tools", true));  // a directory on the way is walked
-  EXPECT_TRUE(r.isGuarded("tools", "tools", false));  // a symlink there would redirect it
-  EXPECT_FALSE(r.isGuarded("toolsx", "toolsx", false));
+  EXPECT_TRUE(r.isGuarded("tools/hooks", "hooks", true, false));
+  EXPECT_FALSE(r.isGuarded("tools", "tools", true, true));  // a directory on the way is walked
+  EXPECT_TRUE(r.isGuarded("tools", "tools", false, false));  // a symlink there would redirect it
+  EXPECT_FALSE(r.isGuarded("toolsx", "toolsx", false, true));
+  EXPECT_TRUE(r.isGuarded("a/.git", ".git", true, false));  // everywhere
+  EXPECT_TRUE(r.isGuarded("a/.envrc", ".envrc", false, true));
+  EXPECT_FALSE(r.isGuarded("a/.envrc", ".envrc", false, false));
   EXPECT_TRUE(r.hasExtraBelow(""));
   EXPECT_TRUE(r.hasExtraBelow("tools"));
   EXPECT_FALSE(r.hasExtraBelow("tools/hooks"));
@@ -143,8 +146,49 @@ TEST(GuardSnapshot, FindsWhatARunCreated) {
   t.gitDir("stash/x");
   std::vector<GuardFinding> findings;
   GuardSnapshot::take(root.get(), rules, &before, &findings);
-  EXPECT_EQ(rels(findings),
-            (Strings{".envrc", "a/b/c/.git", "node_modules/pkg/.vscode", "stash/x", "sub/.git"}));
+  // node_modules/pkg is no place for guarded names: its .vscode is the package's.
+  EXPECT_EQ(rels(findings), (Strings{".envrc", "a/b/c/.git", "stash/x", "sub/.git"}));
+}
+
+TEST(GuardRules, PlacesAreTheRootTheWayToTheCwdRepositoryRootsAndDirectoriesWithGuardedNames) {
+  GuardRules r;
+  r.cwd = "apps/web/src";
+  for (const char* rel : {"", "apps", "apps/web", "apps/web/src"}) EXPECT_TRUE(r.isRulePlace(rel)) << rel;
+  for (const char* rel : {"app", "apps/webx", "apps/web/src/lib", "lib"}) EXPECT_FALSE(r.isRulePlace(rel)) << rel;
+  EXPECT_TRUE(inDependencyTree("node_modules/a"));
+  EXPECT_TRUE(inDependencyTree("x/node_modules"));
+  EXPECT_FALSE(inDependencyTree("node_modules_x/a"));
+}
+
+// Where a new guarded name is a finding after the run, and where it is left alone.
+TEST(GuardSnapshot, GuardedNamesCountOnlyInPlaces) {
+  TempTree t;
+  t.write("README");
+  t.mkdir("apps/web/src");
+  t.mkdir("lib/util");
+  t.gitDir("vendor-src/lib/.git");
+  t.write("packages/app/.envrc", "export A=1\n");
+  t.write("node_modules/pkg/.vscode/settings.json");
+  t.write("node_modules/pkg/index.js");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  rules.cwd = "apps/web";
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  // A place replaced by a new directory of the same name is still a place.
+  stdfs::rename(t / "packages/app", t / "packages/app-old");
+  t.write("packages/app/.vscode/tasks.json");
+  // A package reinstalled: its directory and its .vscode made anew.
+  stdfs::remove_all(t / "node_modules/pkg");
+  t.write("node_modules/pkg/.vscode/settings.json");
+  for (const char* dir : {"", "apps/", "apps/web/", "apps/web/src/", "lib/util/", "vendor-src/lib/",
+                          "packages/app/", "node_modules/pkg/", "node_modules/other/"})
+    t.write(std::string(dir) + "mise.toml");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"apps/mise.toml", "apps/web/mise.toml", "mise.toml", "packages/app/.vscode",
+                                     "packages/app/mise.toml", "vendor-src/lib/mise.toml"}));
 }
 
 TEST(GuardSnapshot, AnExistingDirectoryThatBecomesAGitDirectoryLosesTheNewMembers) {

@@ -132,7 +132,7 @@ void addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const RunCont
 
 // core.hooksPath as the user's git reads it outside any repository: system config, then the
 // global files (GIT_CONFIG_GLOBAL, or the XDG file and ~/.gitconfig); the last value wins.
-std::string hostHooksPath(const RunContext& ctx) {
+std::string hostHooksPath(const RunContext& ctx, const config::Paths& paths) {
   std::vector<std::string> files;
   if (const auto* nosystem = hostVar(ctx, "GIT_CONFIG_NOSYSTEM"); !nosystem || !isTrue(*nosystem)) {
     const auto* system = hostVar(ctx, "GIT_CONFIG_SYSTEM");
@@ -141,10 +141,8 @@ std::string hostHooksPath(const RunContext& ctx) {
   if (const auto* global = hostVar(ctx, "GIT_CONFIG_GLOBAL")) {
     files.push_back(*global);
   } else {
-    const auto* xdg = hostVar(ctx, "XDG_CONFIG_HOME");
-    std::string configHome = xdg && !xdg->empty() && xdg->front() == '/' ? *xdg : ctx.home + "/.config";
-    files.push_back(configHome + "/git/config");
-    files.push_back(ctx.home + "/.gitconfig");
+    files.push_back(paths.configHome + "/git/config");
+    files.push_back(paths.home + "/.gitconfig");
   }
   std::string hooks;
   for (const auto& file : files) {
@@ -160,11 +158,15 @@ engine::GuardSpec guardSpec(const config::ToolConfig& config, const RunContext& 
   guard.enabled = config.workspaceGuard;
   guard.gitWrite = config.guardGitWrite;
   guard.home = ctx.home;
+  guard.cwd = ctx.cwd;
   if (!guard.enabled) return guard;
-  guard.hostHooksPath = hostHooksPath(ctx);
-  const auto* cache = hostVar(ctx, "XDG_CACHE_HOME");
-  std::string cacheHome = cache && !cache->empty() && cache->front() == '/' ? *cache : ctx.home + "/.cache";
-  guard.cacheDir = cacheHome + "/coco/guard";
+  // The XDG directories as the rest of coco finds them (a relative value is ignored).
+  std::map<std::string, std::string> env = ctx.hostEnv;
+  env["HOME"] = ctx.home;
+  auto paths = config::Paths::fromVariables(env);
+  if (!paths) return guard;  // no absolute home: no global git config, no cache
+  guard.hostHooksPath = hostHooksPath(ctx, *paths);
+  guard.cacheDir = paths->cacheHome + "/coco/guard";
   return guard;
 }
 

@@ -322,13 +322,13 @@ TEST_F(GuardEscapeTest, HooksPathParentReplacedByASymlink) {
 
 // --- files other programs on the host read -----------------------------------------------------
 
-// direnv, mise, editors and hook managers read these; a new one must not be left behind, at the
-// top of the workspace or below it.
+// direnv, mise, editors and hook managers read these; a new one must not be left behind where
+// they read it: at the top of the workspace and at the root of a repository in it.
 class PlantedFileTest : public GuardEscapeTest, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(PlantedFileTest, IsNotLeftBehind) {
   std::string rel = GetParam();
-  fs::create_directories(ws() + "/sub");
+  makeRepo(ws() + "/sub");
   RunResult r = attack(plant(rel, "touch " + marker_ + "\n") + plant("sub/" + rel, "touch " + marker_ + "\n"));
   std::string top = ws() + "/" + fs::path(rel).begin()->string();
   std::string below = ws() + "/sub/" + fs::path(rel).begin()->string();
@@ -344,6 +344,78 @@ INSTANTIATE_TEST_SUITE_P(
                       ".tool-versions", ".husky/pre-commit", ".pre-commit-config.yaml", "lefthook.yml",
                       ".lefthook.yml", ".overcommit.yml", ".helix/languages.toml", ".zed/tasks.json", ".nvim.lua",
                       ".exrc", ".dir-locals.el"));
+
+// The user runs the tool from app/ with `..` mounted: direnv and mise read app/ and every
+// directory above it, and the enclosing repository's .git is inside the mount.
+TEST_F(GuardEscapeTest, TheWayFromTheMountRootToTheCwdAndTheEnclosingRepository) {
+  env_.writeTool("up", R"({"command": "sh", "network": "none",
+    "mounts": [{"src": "..", "dst": "/workspace", "opts": "rw"}]})" "\n");
+  makeRepo(ws());
+  fs::create_directories(ws() + "/app/src");
+  RunResult r = attack(plant("app/.envrc", evilCommand() + "\n") + plant("app/mise.toml", "[env]\n") +
+                           plant(".tool-versions", "nodejs 20\n") + plant(".git/hooks/pre-commit", evilHook()) +
+                           "chmod +x .git/hooks/pre-commit\n" + plant("app/src/.envrc", "export A=1\n") + "true\n",
+                       ws() + "/app", "up");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  expectNoPlantedCommandRuns(ws() + "/app", r);
+  for (const char* rel : {"/app/.envrc", "/app/mise.toml", "/.tool-versions"})
+    EXPECT_FALSE(fs::exists(ws() + rel)) << rel << "\n" << describe(r);
+  // Below the directory the user ran from, a new .envrc is nobody's yet (direnv asks first).
+  EXPECT_TRUE(fs::exists(ws() + "/app/src/.envrc")) << describe(r);
+}
+
+// Packages ship .vscode, .config, .husky and the like; an install that deletes and rebuilds
+// node_modules keeps them (no host program reads them there). A .git there is still removed.
+TEST_F(GuardEscapeTest, DependencyTreesKeepTheirPackagesFiles) {
+  makeRepo(ws());
+  writeFile(ws() + "/node_modules/pkg/.vscode/settings.json", "{}\n");
+  writeFile(ws() + "/node_modules/pkg/index.js", "x\n");
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
+  std::string reinstall = "rm -rf node_modules\n";
+  for (const char* rel : {"pkg/.vscode/settings.json", "pkg/.config/tool.json", "pkg/.husky/pre-commit",
+                          "pkg/.envrc", "other/.tool-versions", "other/mise.toml", "@scope/x/.devcontainer/d.json"})
+    reinstall += plant(std::string("node_modules/") + rel, "x\n");
+  RunResult r = attack(reinstall + plantGitDir("node_modules/evil/.git") + "true\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  for (const char* rel : {"pkg/.vscode/settings.json", "pkg/.config/tool.json", "pkg/.husky/pre-commit",
+                          "pkg/.envrc", "other/.tool-versions", "other/mise.toml", "@scope/x/.devcontainer/d.json"})
+    EXPECT_TRUE(fs::exists(ws() + "/node_modules/" + rel)) << rel << "\n" << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/node_modules/evil/.git")) << describe(r);
+  expectNoPlantedCommandRuns(ws() + "/node_modules/evil", r);
+}
+
+// A directory that held a guarded name before the run stays guarded by its path: renamed away and
+// made again, the new one's files are removed.
+TEST_F(GuardEscapeTest, AGuardedPlaceReplacedByANewDirectory) {
+  writeFile(ws() + "/packages/app/.envrc", "export A=1\n");
+  usleep(50000);
+  RunResult r = attack("mv packages/app packages/app-old\n" + plant("packages/app/.envrc", evilCommand() + "\n") +
+                       plant("packages/app/.vscode/tasks.json", "{}\n") + "true\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/packages/app/.envrc")) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/packages/app/.vscode")) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/packages/app-old/.envrc"), "export A=1\n") << describe(r);
+}
+
+// Symlinks the tool plants to host directories: the guard removes the link, never what it points
+// at, and its walk does not follow a link into them.
+TEST_F(GuardEscapeTest, SymlinksToHostDirectoriesAreNeverFollowed) {
+  makeRepo(ws());
+  std::string host = outside_.path() + "/project";
+  makeRepo(host);
+  writeFile(host + "/.envrc", "export A=1\n");
+  writeFile(host + "/.vscode/tasks.json", "{}\n");
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack("ln -s " + shellQuote(host) + " .vscode\nln -s " + shellQuote(host) + "/.git sub/.git\n" +
+                       "ln -s " + shellQuote(host) + " link\nln -s " + shellQuote(host + "/.vscode") + " .idea\ntrue\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  for (const char* rel : {"/.vscode", "/sub/.git", "/.idea"})
+    EXPECT_EQ(fs::symlink_status(ws() + rel).type(), fs::file_type::not_found) << rel << "\n" << describe(r);
+  EXPECT_TRUE(fs::is_symlink(ws() + "/link")) << describe(r);
+  for (const char* rel : {"/.envrc", "/.vscode/tasks.json", "/.git/config", "/.git/HEAD"})
+    EXPECT_TRUE(fs::exists(host + rel)) << rel << "\n" << describe(r);
+  EXPECT_FALSE(contains(r.err, "link/")) << describe(r);
+}
 
 // The same files must also be gone while the tool still runs, before it exits: an editor or a
 // shell prompt on the host may read them at any time.
