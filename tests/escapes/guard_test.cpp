@@ -268,6 +268,25 @@ INSTANTIATE_TEST_SUITE_P(Kinds, RepositoryAtTheMountRootTest,
                                            RootCase{"NoRepoGitDir", false, "dir"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// The repository the user runs the tool in from a subdirectory, with only that subdirectory
+// mounted: its .git lies outside the mount, where the sandbox cannot reach it.
+TEST_F(GuardEscapeTest, EnclosingRepositoryOutsideTheMountIsNotReachable) {
+  makeRepo(ws() + "/project");
+  std::string config = readFile(ws() + "/project/.git/config");
+  fs::create_directories(ws() + "/project/sub");
+  RunResult r = attack("ls -a .. | grep -x .git && echo 'the enclosing .git is visible'\n"
+                       "for d in .. ../.. ../../.. /; do mkdir -p \"$d/.git/hooks\" 2>/dev/null; "
+                       "printf '#!/bin/sh\\n" + evilCommand() + "\\n' > \"$d/.git/hooks/pre-commit\" 2>/dev/null; "
+                       "chmod +x \"$d/.git/hooks/pre-commit\" 2>/dev/null; "
+                       "printf '[core]\\n\\tfsmonitor = \"" + evilCommand() + "; false\"\\n' >> \"$d/.git/config\" 2>/dev/null; done\ntrue\n",
+                       ws() + "/project/sub");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.out, "visible")) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/project/.git/config"), config) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/project/.git/hooks/pre-commit")) << describe(r);
+  expectNoPlantedCommandRuns(ws() + "/project/sub", r);
+}
+
 // --- hooks outside .git -----------------------------------------------------------------------
 
 struct HooksPathCase {
