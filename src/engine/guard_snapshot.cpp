@@ -713,17 +713,20 @@ int removeEntry(int dirfd, const std::string& name) {
 
 }  // namespace
 
+UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
+  UniqueFd cur(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
+  for (size_t start = 0; cur && start < rel.size();) {
+    size_t end = std::min(rel.find('/', start), rel.size());
+    cur = openDirPath(cur.get(), std::string(rel.substr(start, end - start)));
+    start = end + 1;
+  }
+  return cur;
+}
+
 int removeBelow(int rootfd, const std::string& rel) {
   size_t slash = rel.rfind('/');
-  UniqueFd parent(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
-  if (slash != std::string::npos) {
-    size_t start = 0;
-    while (parent && start < slash) {
-      size_t end = rel.find('/', start);
-      parent = openDirPath(parent.get(), rel.substr(start, end - start));
-      start = end + 1;
-    }
-  }
+  std::string_view dir = slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash);
+  UniqueFd parent = openDirBeneath(rootfd, dir);
   if (!parent) return errno == ENOENT ? 0 : errno;
   return removeEntry(parent.get(), slash == std::string::npos ? rel : rel.substr(slash + 1));
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/workspace_guard.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::engine {
 
@@ -87,6 +88,10 @@ struct ListedEntry {
 // The entries of a directory fd (O_PATH is fine: it is reopened for reading), without "." and
 // "..". False when it cannot be read.
 bool listEntries(int dirfd, std::vector<ListedEntry>& out);
+
+// The directory `rel` (relative to the mount root `rootfd`; "" is the root itself), opened O_PATH
+// name by name with O_NOFOLLOW: never through a symlink. Invalid when that fails.
+UniqueFd openDirBeneath(int rootfd, std::string_view rel);
 
 // Removes the entry `rel` (relative to the mount root `rootfd`, reached without following a
 // symlink) and everything below it, never following a symlink. Returns 0 or an errno.

@@ -263,11 +263,14 @@ std::string cacheKey(const GuardRules& rules) {
 // inside it: the host follows it there, so that is guarded too.
 std::optional<std::string> symlinkTarget(const GuardMount& m, const std::string& rel) {
   char buf[PATH_MAX];
-  ssize_t n = ::readlinkat(m.root.get(), rel.c_str(), buf, sizeof buf - 1);
+  size_t slash = rel.rfind('/');
+  std::string_view parent = slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash);
+  UniqueFd dir = openDirBeneath(m.root.get(), parent);  // never through a symlink on the way
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  ssize_t n = dir ? ::readlinkat(dir.get(), name.c_str(), buf, sizeof buf - 1) : -1;
   if (n <= 0) return std::nullopt;
   std::string target(buf, static_cast<size_t>(n));
   if (target.front() == '/') return m.relative(fs::normalize(target));
-  size_t slash = rel.rfind('/');
   std::string joined =
       fs::normalize(slash == std::string::npos ? target : rel.substr(0, slash) + "/" + target);
   if (joined == ".." || joined.starts_with("../")) return std::nullopt;  // leaves the mount
