@@ -3,13 +3,17 @@
 #include "engine/workspace_guard.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "engine/guard_snapshot.hpp"
@@ -302,6 +306,44 @@ TEST(GuardSnapshot, CacheRoundTripAndRefusal) {
   std::string garbage = data;
   for (size_t i = 40; i < garbage.size(); i += 7) garbage[i] = static_cast<char>(0xff);
   (void)GuardSnapshot::parse(garbage, "key");  // no crash, no runaway allocation
+}
+
+// Another mount inside the workspace (here a tmpfs, mounted in a user and mount namespace of a
+// child process): recorded and pinned, never walked, so a .git on it is not looked for.
+TEST(GuardSnapshot, AnotherMountIsPinnedAndNotWalked) {
+  TempTree t;
+  t.mkdir("src");
+  t.mkdir("cache");
+  afterTick();
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto write = [](const char* path, const std::string& text) {
+      UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+      return fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    };
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) ::_exit(10);
+    if (!write("/proc/self/setgroups", "deny") || !write("/proc/self/uid_map", fmt::format("0 {} 1", uid)) ||
+        !write("/proc/self/gid_map", fmt::format("0 {} 1", gid)))
+      ::_exit(11);
+    if (::mount("none", (t / "cache").c_str(), "tmpfs", 0, nullptr) != 0) ::_exit(12);
+    t.gitDir("cache/x/.git");
+    auto root = openRoot(t);
+    GuardRules rules;
+    GuardSnapshot s = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+    // Only "cache" pinned (the .git on the tmpfs is not seen), and it is recorded as another mount.
+    if (pinned(s) != Strings{"cache"}) ::_exit(13);
+    if (!s.nodes().front().guarded.front().otherMount) ::_exit(14);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  // 10: no user namespaces for this user (a kernel or sysctl without them): nothing to test.
+  if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "unshare(CLONE_NEWUSER) is not allowed here";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "11: id maps, 12: mount, 13: what was pinned, 14: not marked";
 }
 
 TEST(GuardRemoval, DeepTreesAndSymlinks) {
