@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "engine/guard_snapshot.hpp"
 #include "util/fs.hpp"
@@ -191,9 +192,26 @@ struct GuardMount {
   GuardSnapshot before;
   std::string cacheFile;
   std::map<int, std::string> watches;  // inotify wd -> directory relative to the root
+  // Each watched directory, held open: what its events name is acted on in that directory, even
+  // after the tool renamed it and put another directory (a repository of yours) under its name.
+  std::map<std::string, UniqueFd> watchedDirs;
   std::vector<std::string> removed;    // during the run, relative to the root
   std::vector<std::string> failed;
-  std::vector<std::string> aside;  // renamed away during the run, still to be removed
+  std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
+  std::set<std::pair<uint64_t, uint64_t>> existing;     // (dev, ino) of every guarded entry walked before
+
+  // Whether the entry with this stat was a guarded entry before the run (a .git or git directory
+  // of yours the tool moved, never one it made): the watch leaves those alone.
+  bool existed(const struct stat& st) const {
+    return existing.count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}) != 0;
+  }
+
+  // The watched directory `dirRel` ("" for the root), or invalid.
+  UniqueFd watchedDir(const std::string& dirRel) const {
+    if (dirRel.empty()) return UniqueFd(::fcntl(root.get(), F_DUPFD_CLOEXEC, 3));
+    auto it = watchedDirs.find(dirRel);
+    return it == watchedDirs.end() ? UniqueFd() : UniqueFd(::fcntl(it->second.get(), F_DUPFD_CLOEXEC, 3));
+  }
 
   // Whether `name` in the directory `dirRel` was there (as a guarded entry) before the run.
   bool existedBefore(const std::string& dirRel, const std::string& name) const {
@@ -367,6 +385,8 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
     m->before = GuardSnapshot::take(m->root.get(), m->rules, &first, nullptr);
   }
   addBinds(*m, out);
+  for (const auto& node : m->before.nodes())
+    for (const auto& g : node.guarded) m->existing.emplace(g.stamp.dev, g.stamp.ino);
   log::debug("workspace guard: {}: {} directories walked, {} guarded paths", m->src, m->before.nodes().size(),
              m->rules.extraPaths.size());
   mounts_.push_back(std::move(m));
@@ -421,6 +441,7 @@ void WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
     return;
   }
   m.watches[wd] = rel;
+  if (!rel.empty()) m.watchedDirs[rel] = std::move(dir);
 }
 
 void WorkspaceGuard::onWatchEvents() {
@@ -447,9 +468,7 @@ void WorkspaceGuard::onWatchEvents() {
 
 // Everything in a watched directory, as if just created (after the watch lost events).
 void WorkspaceGuard::checkWatched(GuardMount& m, const std::string& rel) {
-  UniqueFd dir(rel.empty()
-                   ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
-                   : ::openat(m.root.get(), rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd dir = m.watchedDir(rel);
   std::vector<ListedEntry> entries;
   if (!dir || !listEntries(dir.get(), entries)) return;
   for (const auto& e : entries) checkNew(m, rel, e.name, e.isDir, true);
@@ -467,7 +486,7 @@ void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const st
   bool place = m.rules.isRulePlace(dirRel) || (node && node->place);
   bool guarded = gitDir ? !gitWritable(name) : m.rules.isGuarded(rel, name, isDir, place);
   if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs"))
-    guarded = isGitDirectory(m.root.get(), dirRel);
+    if (UniqueFd dir = m.watchedDir(dirRel)) guarded = isGitDirectory(dir.get(), "");
   if (guarded) {
     removeNow(m, dirRel, name);
     return;
@@ -484,20 +503,28 @@ void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const st
 // removed after the run.
 void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const std::string& name) {
   std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
-  UniqueFd dir(dirRel.empty()
-                   ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
-                   : ::openat(m.root.get(), dirRel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  for (int attempt = 0; dir && attempt < 16; ++attempt) {
+  UniqueFd dir = m.watchedDir(dirRel);
+  struct stat st;
+  if (!dir || ::fstat(dir.get(), &st) != 0 || m.existed(st)) return;  // left to the check after the run
+  // Checked before the rename too: putting one back below makes a new event for its name.
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && m.existed(st)) return;
+  for (int attempt = 0; attempt < 16; ++attempt) {
     std::string aside = fmt::format("{}{}-{}", kAsidePrefix, ::getpid(), ++asideCount_);
     if (::renameat2(dir.get(), name.c_str(), dir.get(), aside.c_str(), RENAME_NOREPLACE) == 0) {
-      std::string asideRel = dirRel.empty() ? aside : dirRel + "/" + aside;
-      if (removeBelow(m.root.get(), asideRel) != 0) m.aside.push_back(asideRel);
+      // Yours, moved here by the tool (the name was checked, not who it is): put back, or at
+      // least kept under the aside name and reported.
+      if (::fstatat(dir.get(), aside.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && m.existed(st)) {
+        if (::renameat2(dir.get(), aside.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0)
+          m.failed.push_back(rel + ": moved to " + aside + " by the guard; move it back");
+        return;
+      }
+      if (removeBelow(dir.get(), aside) != 0) m.aside.emplace_back(std::move(dir), aside);
       m.removed.push_back(rel);
       return;
     }
     if (errno != EEXIST) break;
   }
-  if (int err = removeBelow(m.root.get(), rel))
+  if (int err = removeBelow(dir.get(), name))
     m.failed.push_back(rel + ": " + std::strerror(err));
   else
     m.removed.push_back(rel);
@@ -571,8 +598,8 @@ void WorkspaceGuard::finish() {
     inotifyFd_ = -1;
   }
   for (auto& m : mounts_) {
-    for (const auto& rel : m->aside)
-      if (int err = removeBelow(m->root.get(), rel)) m->failed.push_back(rel + ": " + std::strerror(err));
+    for (const auto& [dir, name] : m->aside)
+      if (int err = removeBelow(dir.get(), name)) m->failed.push_back(name + ": " + std::strerror(err));
     std::vector<GuardFinding> findings;
     GuardSnapshot after = GuardSnapshot::take(m->root.get(), m->rules, &m->before, &findings);
     std::vector<std::string> removed = std::move(m->removed);

@@ -448,6 +448,21 @@ TEST_F(GuardEscapeTest, PlantedFilesAreRemovedDuringTheRun) {
   EXPECT_FALSE(contains(r.out, "still there")) << describe(r);
 }
 
+// The watch acts in the directory an event came from, not in whatever now has its name: the tool
+// renames a watched directory away, moves your nested repository under its name and plants a .git
+// in the renamed one; removing "sub/.git" by name would delete your repository's .git on the host.
+TEST_F(GuardEscapeTest, RenamedWatchedDirectoryDoesNotRedirectTheRemoval) {
+  makeRepo(ws());
+  makeRepo(ws() + "/lib");
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack("mv sub sub-old && mv lib sub && mkdir sub-old/.git && sleep 1\n"
+                       "mv sub lib && mv sub-old sub\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(fs::exists(ws() + "/lib/.git/HEAD")) << describe(r);
+  hostOk(ws() + "/lib", "git log --oneline -1");
+  EXPECT_FALSE(fs::exists(ws() + "/sub/.git")) << describe(r);
+}
+
 // --- what exists before the run ---------------------------------------------------------------
 
 TEST_F(GuardEscapeTest, ExistingNestedRepositoryConfig) {
