@@ -12,7 +12,8 @@
 //     root `.git` stays writable but everything in it that git's object and ref writes do not
 //     need (kGitWritable) is pinned the same way.
 //  2. During the run, coco watches the mount root and its first level (and a writable root
-//     `.git`) with inotify and removes a new guarded entry as soon as it appears.
+//     `.git`) with inotify and removes a new guarded entry as soon as it appears, in the directory
+//     the event came from (held open), and never one that was a guarded entry before the run.
 //  3. After the run, coco compares the mount with the walk from before (only directories whose
 //     change time moved are read again) and removes every guarded entry the run created, and
 //     what the run changed in guarded entries below the root that were not pinned (those are
