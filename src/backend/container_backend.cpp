@@ -94,7 +94,7 @@ ContainerBackend::ContainerBackend(std::string runtime, BackendOptions options)
 Result<int> ContainerBackend::run(const engine::RunSpec& spec) {
   ContainerArgsInput input{runtime_, options_.containerImage, options_.podmanArgs, isTerminal()};
   COCO_ASSIGN(auto args, buildContainerArgs(spec, input));
-  if (spec.workspaceGuard) log::debug("{}: the workspace guard is enforced only by the native runtime", runtime_);
+  if (spec.guard.enabled) log::debug("{}: the workspace guard is enforced only by the native runtime", runtime_);
   log::debug("running {}", fmt::join(args, " "));
   return spawnAndWait(args);
 }

@@ -11,6 +11,7 @@
 #include "util/host_port.hpp"
 #include "tool/plan.hpp"
 #include "util/size.hpp"
+#include "engine/workspace_guard.hpp"
 
 namespace coco::cli {
 
@@ -105,11 +106,30 @@ std::string landlockText(int abi) {
                                 "(ABI 6)");
 }
 
+// What the workspace guard keeps from the tool (engine/workspace_guard.hpp has the list).
+void describeGuard(std::ostream& os, const config::ToolConfig& c) {
+  if (!c.workspaceGuard) {
+    line(os, "workspace guard:", "OFF (workspace_guard: false): the tool can plant files the host runs");
+    return;
+  }
+  line(os, "workspace guard:",
+       c.guardGitWrite ? "on, git: write (the workspace's .git takes git's object, ref and index writes; its "
+                         "config, hooks and the rest stay read-only)"
+                       : "on, .git read-only");
+  std::vector<std::string_view> names(std::begin(engine::kGuardedNames), std::end(engine::kGuardedNames));
+  line(os, "", "in writable mounts: every .git and git directory, core.hooksPath; and");
+  line(os, "", fmt::format("{}, mise.*.toml", fmt::join(names.begin() + 1, names.end(), ", ")));
+  line(os, "",
+       "at the mount root, the current directory and those between, repository roots and where they "
+       "already are (not in node_modules and other dependency trees)");
+  line(os, "", "present ones read-only at the top of a mount; new ones removed (reported on stderr)");
+}
+
 void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowContext& ctx) {
   std::string seccomp = c.seccomp == "default" ? "default profile" : c.seccomp == "unconfined" ? "UNCONFINED" : c.seccomp;
   line(os, "seccomp:", seccomp);
   line(os, "landlock:", landlockText(ctx.landlockAbi));
-  line(os, "workspace guard:", c.workspaceGuard ? "on (git hooks, .envrc, editor tasks stay read-only)" : "OFF");
+  describeGuard(os, c);
   if (c.x11) line(os, "x11:", "yes (X socket and auth cookie)");
   if (c.isolated) line(os, "caches:", "isolated (not shared with other tools)");
   if (!c.aptDependencies.empty()) line(os, "apt packages:", fmt::format("{}", fmt::join(c.aptDependencies, ", ")));

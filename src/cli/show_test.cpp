@@ -133,5 +133,20 @@ TEST(Show, SaysWhetherLandlockIsOn) {
   EXPECT_EQ(six.find("the host's abstract unix sockets"), std::string::npos) << six;
 }
 
+TEST(ShowSummary, WorkspaceGuard) {
+  config::ToolConfig c = withMount(".");
+  std::string s = describeConfig(c, kCtx);
+  EXPECT_NE(s.find("workspace guard:  on, .git read-only"), std::string::npos) << s;
+  for (const char* name :
+       {".envrc", ".vscode", "mise.toml", ".husky", ".pre-commit-config.yaml", "core.hooksPath"})
+    EXPECT_NE(s.find(name), std::string::npos) << name << "\n" << s;
+  c.guardGitWrite = true;
+  EXPECT_NE(describeConfig(c, kCtx).find("on, git: write"), std::string::npos);
+  c.workspaceGuard = false;
+  s = describeConfig(c, kCtx);
+  EXPECT_NE(s.find("workspace guard:  OFF (workspace_guard: false)"), std::string::npos) << s;
+  EXPECT_NE(s.find("WARNING: workspace_guard: false"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace coco::cli

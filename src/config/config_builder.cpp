@@ -21,6 +21,7 @@ constexpr std::array<std::string_view, 4> kLimitKeys = {"memory", "pids", "cpu",
 constexpr uint64_t kMinMemory = 16ull << 20;
 constexpr uint64_t kMinTmpfs = 1ull << 20;
 constexpr uint64_t kMinPids = 8;
+constexpr std::array<std::string_view, 1> kGuardKeys = {"git"};
 
 // Where the keys that are checked against each other were written.
 struct Marks {
@@ -156,6 +157,24 @@ void readLimits(const Value& map, ToolConfig& config) {
   }
 }
 
+// `workspace_guard`: true or false, or a map that turns the guard on with options:
+// {git: read} (the default: .git read-only) or {git: write} (git's own writes allowed).
+void readWorkspaceGuard(const Value& value, ToolConfig& config) {
+  if (!value.node.IsMap()) {
+    config.workspaceGuard = readBool(value);
+    return;
+  }
+  config.workspaceGuard = true;
+  for (const Field& f : readMap(value, kGuardKeys)) {
+    std::string git = readString(f.value);
+    if (git != "read" && git != "write")
+      fail(f.value.mark, fmt::format("workspace_guard 'git' is '{}', not 'read' (.git read-only) or 'write' "
+                                     "(for tools that commit)",
+                                     git));
+    config.guardGitWrite = git == "write";
+  }
+}
+
 using FieldReader = void (*)(const Field&, ToolConfig&, Marks&);
 
 struct KeyReader {
@@ -196,7 +215,7 @@ constexpr KeyReader kReaders[] = {
     {"x11", [](const Field& f, ToolConfig& c, Marks&) { c.x11 = readBool(f.value); }},
     {"podman_args", [](const Field& f, ToolConfig& c, Marks&) { c.podmanArgs = readStringList(f.value); }},
     {"seccomp", [](const Field& f, ToolConfig& c, Marks&) { c.seccomp = readSeccomp(f.value); }},
-    {"workspace_guard", [](const Field& f, ToolConfig& c, Marks&) { c.workspaceGuard = readBool(f.value); }},
+    {"workspace_guard", [](const Field& f, ToolConfig& c, Marks&) { readWorkspaceGuard(f.value, c); }},
     {"limits", [](const Field& f, ToolConfig& c, Marks&) { readLimits(f.value, c); }},
 };
 

@@ -90,7 +90,8 @@ std::string canonicalForm(const ToolConfig& c) {
   put(out, "x11", c.x11 ? "1" : "0");
   putList(out, "podman_args", c.podmanArgs);
   put(out, "seccomp", c.seccomp);
-  put(out, "workspace_guard", c.workspaceGuard ? "1" : "0");
+  // "1"/"0" as before git access was configurable, so existing hashes stay the same.
+  put(out, "workspace_guard", !c.workspaceGuard ? "0" : c.guardGitWrite ? "git-write" : "1");
   putLimits(out, c.limits);
   return out;
 }

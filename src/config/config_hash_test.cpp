@@ -90,6 +90,7 @@ TEST(ConfigHash, ChangesWithEveryField) {
       "tool: x\npodman_args: [--init]\n",
       "tool: x\nseccomp: unconfined\n",
       "tool: x\nworkspace_guard: false\n",
+      "tool: x\nworkspace_guard: {git: write}\n",
       // Values must not run into each other.
       "tool: x\npodman_args: [a, b]\n",
       "tool: x\npodman_args: [\"a b\"]\n",

@@ -164,6 +164,19 @@ env:
   EXPECT_EQ(c.env, (Env{{"EMPTY", ""}, {"PI", "3.14"}}));
 }
 
+TEST(Loader, WorkspaceGuardOptions) {
+  ToolConfig c = parseOk("tool: x\nworkspace_guard: {git: write}\n");
+  EXPECT_TRUE(c.workspaceGuard);
+  EXPECT_TRUE(c.guardGitWrite);
+  c = parseOk("tool: x\nworkspace_guard:\n  git: read\n");
+  EXPECT_TRUE(c.workspaceGuard);
+  EXPECT_FALSE(c.guardGitWrite);
+  c = parseOk("{\"tool\": \"x\", \"workspace_guard\": {}}");
+  EXPECT_TRUE(c.workspaceGuard);
+  EXPECT_FALSE(c.guardGitWrite);
+  EXPECT_TRUE(parseOk("tool: x\nworkspace_guard: true\n").workspaceGuard);
+}
+
 TEST(Loader, Defaults) {
   ToolConfig c = parseOk("tool: ripgrep\n", "rg");
   EXPECT_EQ(c.tool, "ripgrep");
@@ -177,6 +190,7 @@ TEST(Loader, Defaults) {
   EXPECT_FALSE(c.x11);
   EXPECT_EQ(c.seccomp, "default");
   EXPECT_TRUE(c.workspaceGuard);
+  EXPECT_FALSE(c.guardGitWrite);
   // An empty allowlist grants nothing extra: the network stays as `network` says.
   EXPECT_EQ(parseOk("tool: x\nallowed_hosts: []\n").network, NetworkMode::Full);
   EXPECT_EQ(parseOk("tool: x\nnetwork: none\nallowed_hosts: []\n").network, NetworkMode::None);
@@ -243,6 +257,9 @@ const BadCase kBadCases[] = {
     {"tool: x\nisolated: yes\n", "t.yaml:2:11: 'isolated' must be true or false, not 'yes'"},
     {"tool: x\nx11: \"true\"\n", "t.yaml:2:6: 'x11' must be true or false, not a quoted string"},
     {"tool: x\nworkspace_guard: 1\n", "t.yaml:2:18: 'workspace_guard' must be true or false, not '1'"},
+    {"tool: x\nworkspace_guard: {git: rw}\n",
+     "t.yaml:2:24: workspace_guard 'git' is 'rw', not 'read' (.git read-only) or 'write' (for tools that commit)"},
+    {"tool: x\nworkspace_guard: {hooks: off}\n", "t.yaml:2:19: unknown key 'hooks' (known keys: git)"},
     {"tool: x\nisolated:\n", "t.yaml:2:1: 'isolated' must be true or false, not empty"},
     {"tool: x\npodman_args: --privileged\n", "t.yaml:2:14: 'podman_args' must be a list, not '--privileged'"},
     {"tool: x\nallowed_hosts: a.b\n", "t.yaml:2:16: 'allowed_hosts' must be a list, not 'a.b'"},

@@ -15,11 +15,25 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kExtensions = {".json", ".yaml", ".yml"};
 
+using Lookup = std::function<const char*(const char*)>;
+
 // The XDG spec says relative values are invalid and must be ignored.
-std::string xdgDir(const char* var, const std::string& home, std::string_view fallback) {
-  const char* value = std::getenv(var);
+std::string xdgDir(const Lookup& env, const char* var, const std::string& home, std::string_view fallback) {
+  const char* value = env(var);
   if (value != nullptr && value[0] == '/') return fs::normalize(value);
   return fs::joinPath(home, fallback);
+}
+
+Result<Paths> pathsFrom(const Lookup& env) {
+  const char* home = env("HOME");
+  if (home == nullptr || home[0] == '\0') return Error::make("HOME is not set");
+  if (home[0] != '/') return Error::make("HOME is not an absolute path: '{}'", home);
+  Paths paths;
+  paths.home = fs::normalize(home);
+  paths.dataHome = xdgDir(env, "XDG_DATA_HOME", paths.home, ".local/share");
+  paths.configHome = xdgDir(env, "XDG_CONFIG_HOME", paths.home, ".config");
+  paths.cacheHome = xdgDir(env, "XDG_CACHE_HOME", paths.home, ".cache");
+  return paths;
 }
 
 bool isUnder(const std::string& path, const std::string& dir) {
@@ -38,15 +52,14 @@ bool isRegularFile(const std::string& path) {
 std::string Paths::toolsDir() const { return dataHome + "/coco/tools"; }
 
 Result<Paths> Paths::fromEnvironment() {
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || home[0] == '\0') return Error::make("HOME is not set");
-  if (home[0] != '/') return Error::make("HOME is not an absolute path: '{}'", home);
-  Paths paths;
-  paths.home = fs::normalize(home);
-  paths.dataHome = xdgDir("XDG_DATA_HOME", paths.home, ".local/share");
-  paths.configHome = xdgDir("XDG_CONFIG_HOME", paths.home, ".config");
-  paths.cacheHome = xdgDir("XDG_CACHE_HOME", paths.home, ".cache");
-  return paths;
+  return pathsFrom([](const char* var) { return std::getenv(var); });
+}
+
+Result<Paths> Paths::fromVariables(const std::map<std::string, std::string>& env) {
+  return pathsFrom([&](const char* var) -> const char* {
+    auto it = env.find(var);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
 }
 
 bool isValidToolName(std::string_view name) {

@@ -1,6 +1,8 @@
 // Where tool configs live (XDG directories), tool names, and mount sources.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -12,6 +14,8 @@ struct Paths {
   std::string home, dataHome, configHome, cacheHome;  // XDG_* with the usual defaults under $HOME
   std::string toolsDir() const;                       // dataHome + "/coco/tools"
   static Result<Paths> fromEnvironment();             // error if HOME is unset or relative
+  // The same from a copy of the environment (a RunContext's).
+  static Result<Paths> fromVariables(const std::map<std::string, std::string>& env);
 };
 
 // [A-Za-z0-9][A-Za-z0-9._+-]*: a name that is safe as a file name and a symlink.

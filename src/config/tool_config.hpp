@@ -61,7 +61,8 @@ struct ToolConfig {
   bool x11 = false;
   std::vector<std::string> podmanArgs;
   std::string seccomp = "default";  // "default", "unconfined", or a profile path
-  bool workspaceGuard = true;       // key `workspace_guard`
+  bool workspaceGuard = true;       // key `workspace_guard`: true/false, or a map (guard on)
+  bool guardGitWrite = false;       // `workspace_guard: {git: write}`: .git takes git's own writes
   LimitsConfig limits;
   std::string hash;                 // sha256 hex of the normalised config
 };

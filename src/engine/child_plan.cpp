@@ -110,7 +110,7 @@ Status planSource(const BindMount& m, PlannedBind& b) {
   return {};
 }
 
-Status planBinds(const RunSpec& spec, ChildPlan& plan) {
+Status planBinds(const RunSpec& spec, ChildPlan& plan, WorkspaceGuard* guard) {
   std::vector<PlannedBind> binds;
   for (const auto& m : spec.mounts) {
     if (m.src.empty() || m.src.front() != '/') return Error::make("mount source {} is not absolute", m.src);
@@ -127,8 +127,10 @@ Status planBinds(const RunSpec& spec, ChildPlan& plan) {
   });
   for (const auto& b : binds) {
     plan.binds.push_back(b);
-    if (spec.workspaceGuard) addGuardBinds(b, plan.binds);
+    if (guard && spec.guard.enabled) COCO_TRY(guard->addMount(b, spec.guard, plan.binds));
   }
+  auto isPin = [](const PlannedBind& b) { return b.guard == GuardBind::Pin; };
+  if (std::any_of(plan.binds.begin(), plan.binds.end(), isPin)) plan.pinFile = plan.stagingDir + "/guard-pin";
   return {};
 }
 
@@ -204,11 +206,11 @@ int readLastCap() {
 
 }  // namespace
 
-Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty) {
+Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard) {
   if (spec.argv.empty() || spec.argv.front().empty()) return Error::make("no command to run");
   ChildPlan plan;
   COCO_TRY(planOverlay(spec, plan));
-  COCO_TRY(planBinds(spec, plan));
+  COCO_TRY(planBinds(spec, plan, guard));
   COCO_TRY(planEtc(spec, plan));
   planProcess(spec, plan);
   plan.mkdirs.push_back(plan.workdir);

@@ -14,14 +14,24 @@
 
 namespace coco::engine {
 
+// How the workspace guard pins an entry (workspace_guard.hpp).
+enum class GuardBind {
+  None,  // a config mount: src is a host path
+  Self,  // dst bound over itself (no src): it stays, read-only unless readOnly is false
+  Pin,   // dst is a symlink: an empty read-only file (ChildPlan::pinFile) is mounted over it
+};
+
 struct PlannedBind {
   std::string src;  // host path
   std::string dst;  // path inside the new root
   bool readOnly = false;
   bool isDir = true;
+  GuardBind guard = GuardBind::None;
   std::string anchor{};  // see BindMount::anchor; "" = src resolved as usual
   std::string rest{};    // src below anchor ("." for the anchor itself)
 };
+
+class WorkspaceGuard;
 
 // A host directory bound into the scratch tmpfs before the overlay is mounted,
 // so the overlay's options (in /proc/self/mountinfo) name only these.
@@ -43,7 +53,8 @@ struct ChildPlan {
   std::vector<StagingBind> stagingBinds;  // the lower layers, the persistent upper's parent
   bool persistentUpper = false;
   std::string overlayOptions;  // lowerdir=l/0:l/1,upperdir=...,workdir=...,userxattr (relative to stagingDir)
-  std::vector<PlannedBind> binds;  // config mounts, then workspace-guard binds
+  std::vector<PlannedBind> binds;  // config mounts, each followed by its workspace-guard binds
+  std::string pinFile;             // in the scratch tmpfs; made by the child when a Pin bind needs it
   std::vector<std::string> mkdirs;  // directories to create in the new root
   std::string hostname;
   std::string hostnameFile;  // hostname + "\n"
@@ -72,7 +83,8 @@ struct ChildPlan {
   int lastCap = 40;
 };
 
-// Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp).
-Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty);
+// Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp). With `guard`, the
+// writable mounts are walked and their guarded entries pinned (spec.guard).
+Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard = nullptr);
 
 }  // namespace coco::engine

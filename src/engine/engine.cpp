@@ -24,6 +24,7 @@
 #include "engine/idmap.hpp"
 #include "engine/init.hpp"
 #include "engine/terminal.hpp"
+#include "engine/workspace_guard.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/size.hpp"
@@ -273,6 +274,7 @@ struct Supervision {
   std::vector<Stdio::Relay>& relays;
   int events;                       // init's events, or -1
   const RunSpec& spec;
+  WorkspaceGuard& guard;
   bool pidsReported = false;
 };
 
@@ -291,22 +293,25 @@ void onEvent(Supervision& s) {
   }
 }
 
-// Runs until the child exits: forwards signals, acts on init's events and
-// relays bytes (the pty both ways, pipes to the user's terminal).
+// Runs until the child exits: forwards signals, acts on init's events, relays
+// bytes (the pty both ways, pipes to the user's terminal), and lets the
+// workspace guard remove what the tool plants while it runs.
 int superviseChild(Supervision& s) {
   bool stdinOpen = s.master >= 0;
   if (s.master >= 0) setNonBlocking(s.master, true);
   for (auto& r : s.relays) setNonBlocking(r.from.get(), true);
-  constexpr size_t kFixed = 5;
+  constexpr size_t kFixed = 6;
   for (;;) {
     struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0}, {s.sigfd, POLLIN, 0}, {s.events, POLLIN, 0},
-                                     {s.master, POLLIN, 0}, {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0}};
+                                     {s.master, POLLIN, 0}, {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0},
+                                     {s.guard.watchFd(), POLLIN, 0}};
     for (size_t i = 0; i < s.relays.size(); ++i) fds[kFixed + i] = {s.relays[i].from.get(), POLLIN, 0};
     if (::poll(fds, kFixed + s.relays.size(), -1) < 0 && errno != EINTR) break;
     if (fds[1].revents) forwardSignals(s.sigfd, s.child.pid, s.master);
     if (fds[2].revents) onEvent(s);
     if (fds[3].revents && !relayOnce(s.master, STDOUT_FILENO)) s.master = -1;
     if (fds[4].revents && !relayOnce(STDIN_FILENO, s.master)) stdinOpen = false;
+    if (fds[5].revents) s.guard.onWatchEvents();
     for (size_t i = 0; i < s.relays.size(); ++i)
       if (fds[kFixed + i].revents && !relayOnce(s.relays[i].from.get(), s.relays[i].to)) s.relays[i].from.reset();
     if (fds[0].revents) break;
@@ -345,13 +350,22 @@ void killAndReap(pid_t pid) {
   reap(pid);
 }
 
+// Once the tool may have run, the workspace guard's check runs on every way out of run().
+struct GuardCheck {
+  WorkspaceGuard* guard = nullptr;
+  ~GuardCheck() {
+    if (guard) guard->finish();
+  }
+};
+
 }  // namespace
 
 Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   COCO_TRY(checkNetwork(spec, net));
   COCO_ASSIGN(Stdio stdio, planStdio());
   bool tty = stdio.pty;
-  COCO_ASSIGN(ChildPlan plan, makeChildPlan(spec, tty));
+  WorkspaceGuard guard;
+  COCO_ASSIGN(ChildPlan plan, makeChildPlan(spec, tty, &guard));
   std::copy(std::begin(stdio.plan), std::end(stdio.plan), plan.stdio);
   attachNetwork(plan, net);
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
@@ -359,6 +373,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;
+  guard.startWatching();
   COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits));
   for (auto& end : stdio.childEnds) end.reset();
   auto mapped = writeIdMaps(child.pid, ids);
@@ -367,8 +382,10 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
     return std::move(mapped).error().wrap("writing the user namespace id maps");
   }
   log::debug("sandbox pid {}: {} id mapping", child.pid, *mapped ? "subordinate-range" : "single-id");
+  GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   RawTerminal terminal;
   COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped));
+  check.guard = &guard;
   if (ch.netParent.valid()) {
     if (auto started = net->start(std::move(ch.netParent)); !started) {
       killAndReap(child.pid);
@@ -377,7 +394,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   }
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
-                          ch.eventsRead.get(), spec};
+                          ch.eventsRead.get(), spec, guard};
   int status = superviseChild(supervision);
   if (net && net->stop) net->stop();
   if (group) reportLimits(*group, spec, supervision.pidsReported);

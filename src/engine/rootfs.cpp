@@ -52,10 +52,10 @@ int createAndOpen(int dirfd, const char* name, bool wantDir) {
   return pathOpen(dirfd, name, wantDir);
 }
 
-int openComponent(int dirfd, const char* name, bool wantDir, bool create) {
+int openComponent(int dirfd, const char* name, bool wantDir, bool create, bool symlinkOk = false) {
   int fd = pathOpen(dirfd, name, wantDir);
   if (fd < 0 && errno == ENOENT && create) fd = createAndOpen(dirfd, name, wantDir);
-  if (fd >= 0 && isSymlink(fd)) {
+  if (fd >= 0 && !symlinkOk && isSymlink(fd)) {
     ::close(fd);
     errno = ELOOP;
     return -1;
@@ -173,8 +173,35 @@ int openSource(const PlannedBind& b) {
   return fd;
 }
 
+// A workspace-guard pin (workspace_guard.hpp): the entry mounted over itself, or the empty pin
+// file over a symlink. Never creates anything: the entry must still be there.
+bool mountGuardBind(const ChildPlan& plan, const PlannedBind& b, int rootfd) {
+  int target = openBeneath(rootfd, b.dst.c_str(), b.isDir && b.guard == GuardBind::Self, false,
+                           b.guard == GuardBind::Pin);
+  if (target < 0) return fail("workspace guard: open", b.dst.c_str());
+  unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b.readOnly ? MOUNT_ATTR_RDONLY : 0);
+  bool ok = b.guard == GuardBind::Self
+                ? bindOnto(target, "", target, attrs, b.dst.c_str())
+                : bindOnto(AT_FDCWD, plan.pinFile.c_str(), target, attrs | MOUNT_ATTR_RDONLY, b.dst.c_str());
+  ::close(target);
+  return ok;
+}
+
+bool makePinFile(const ChildPlan& plan) {
+  if (plan.pinFile.empty()) return true;
+  int fd = ::open(plan.pinFile.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+  if (fd < 0) return fail("create", plan.pinFile.c_str());
+  ::close(fd);
+  return true;
+}
+
 bool mountBinds(const ChildPlan& plan, int rootfd) {
+  if (!makePinFile(plan)) return false;
   for (const auto& b : plan.binds) {
+    if (b.guard != GuardBind::None) {
+      if (!mountGuardBind(plan, b, rootfd)) return false;
+      continue;
+    }
     int target;
     if (!withTarget(rootfd, b.dst.c_str(), b.isDir, true, target)) return false;
     unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b.readOnly ? MOUNT_ATTR_RDONLY : 0);
@@ -322,7 +349,7 @@ bool pivotInto(const ChildPlan& plan) {
 
 }  // namespace
 
-int openBeneath(int rootfd, const char* path, bool wantDir, bool create) {
+int openBeneath(int rootfd, const char* path, bool wantDir, bool create, bool symlinkOk) {
   char buf[PATH_MAX];
   if (std::strlen(path) >= sizeof buf) {
     errno = ENAMETOOLONG;
@@ -339,7 +366,7 @@ int openBeneath(int rootfd, const char* path, bool wantDir, bool create) {
     }
     if (std::strcmp(part, ".") == 0) continue;
     bool last = *save == '\0';
-    int next = openComponent(cur, part, last ? wantDir : true, create);
+    int next = openComponent(cur, part, last ? wantDir : true, create, last && symlinkOk);
     ::close(cur);
     cur = next;
   }

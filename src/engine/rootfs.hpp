@@ -11,7 +11,8 @@ bool setupRootfs(const ChildPlan& plan);
 
 // Opens `path` (absolute, inside the root) below rootfd without following any
 // symlink; creates missing directories (and the last component as a directory or
-// an empty file) when `create` is set. Returns an O_PATH fd or -1 with errno.
-int openBeneath(int rootfd, const char* path, bool wantDir, bool create);
+// an empty file) when `create` is set. With `symlinkOk`, a symlink as the last
+// component is opened itself. Returns an O_PATH fd or -1 with errno.
+int openBeneath(int rootfd, const char* path, bool wantDir, bool create, bool symlinkOk = false);
 
 }  // namespace coco::engine

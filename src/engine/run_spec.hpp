@@ -32,6 +32,16 @@ struct Limits {
   uint64_t tmpfsBytes = 0;   // the one scratch tmpfs behind /'s changes, /tmp and /dev/shm; 0: the kernel's default
 };
 
+// The workspace guard (engine/workspace_guard.hpp) as a run asks for it.
+struct GuardSpec {
+  bool enabled = true;
+  bool gitWrite = false;      // `workspace_guard: {git: write}`: the root .git takes git's own writes
+  std::string hostHooksPath;  // core.hooksPath from the user's global and system git config ("" = unset)
+  std::string home;           // the user's home, for "~/" in core.hooksPath
+  std::string cacheDir;       // where walks are kept between runs ("" = nowhere)
+  std::string cwd;            // where the user runs coco (host, absolute): direnv and mise read from there up
+};
+
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
   std::vector<BindMount> mounts;
@@ -45,7 +55,7 @@ struct RunSpec {
   std::vector<std::string> derivedHosts;
   std::vector<PublishedPort> ports;
   std::string seccompProfile;       // path to an OCI profile; empty = unconfined
-  bool workspaceGuard = true;
+  GuardSpec guard;
   std::string hostname = "coco";
   std::string toolName;             // for messages
   bool installPhase = false;        // keeps the capabilities apt/dpkg need

@@ -1,32 +1,619 @@
-// Computes the read-only binds that protect a writable workspace.
+// The workspace guard of one run: which paths are guarded (names, hooks paths), the binds that
+// pin them, the inotify watch during the run and the check after it.
 #include "engine/workspace_guard.hpp"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <strings.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <string>
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
 
+#include "engine/guard_snapshot.hpp"
 #include "util/fs.hpp"
+#include "util/git_config.hpp"
+#include "util/log.hpp"
+#include "util/sha256.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::engine {
 
 namespace {
-bool lstatOk(const std::string& path, struct stat& st) { return ::lstat(path.c_str(), &st) == 0; }
+
+// Every guarded name starts with one of these (checked below): the walk calls isGuardedName for
+// every entry of a tree, and most can be turned away by their first byte.
+constexpr bool startsGuarded(char c) { return c == '.' || c == 'm' || c == 'l' || c == 'M' || c == 'L'; }
+static_assert(std::all_of(std::begin(kGuardedNames), std::end(kGuardedNames),
+                          [](std::string_view n) { return !n.empty() && startsGuarded(n.front()); }));
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace
 
-void addGuardBinds(const PlannedBind& mount, std::vector<PlannedBind>& out) {
-  if (mount.readOnly || !mount.isDir) return;
+bool isGuardedName(std::string_view name) {
+  if (name.empty() || !startsGuarded(name.front())) return false;
+  // In any case: in a case-insensitive directory (ext4 casefold, vfat) ".GIT" is ".git".
+  for (std::string_view n : kGuardedNames)
+    if (equalsIgnoringCase(n, name)) return true;
+  // mise.ENV.toml, .mise.ENV.toml, mise.ENV.local.toml: mise's per-environment configs.
+  auto startsWith = [&](std::string_view p) { return equalsIgnoringCase(name.substr(0, p.size()), p); };
+  return (startsWith("mise.") || startsWith(".mise.")) && name.size() > 10 &&
+         equalsIgnoringCase(name.substr(name.size() - 5), ".toml");
+}
+
+bool isGitName(std::string_view name) { return equalsIgnoringCase(name, ".git"); }
+
+bool inDependencyTree(std::string_view rel) {
+  for (size_t start = 0; start < rel.size();) {
+    size_t end = std::min(rel.find('/', start), rel.size());
+    std::string_view part = rel.substr(start, end - start);
+    if (std::find(std::begin(kDependencyTrees), std::end(kDependencyTrees), part) != std::end(kDependencyTrees))
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+bool gitWritable(std::string_view name) {
+  if (std::find(std::begin(kGitWritable), std::end(kGitWritable), name) != std::end(kGitWritable))
+    return true;
+  return (name.ends_with(".lock") && name.size() > 5) || name.starts_with("sharedindex.");
+}
+
+namespace {
+
+bool isPrefixDir(std::string_view prefix, std::string_view path) {
+  return path.size() > prefix.size() && path.starts_with(prefix) && path[prefix.size()] == '/';
+}
+
+}  // namespace
+
+bool GuardRules::isExtra(std::string_view rel) const {
+  return std::any_of(extraPaths.begin(), extraPaths.end(),
+                     [&](const std::string& p) { return p == rel || isPrefixDir(rel, p); });
+}
+
+bool GuardRules::hasExtraBelow(std::string_view rel) const {
+  if (rel.empty()) return !extraPaths.empty();
+  return std::any_of(extraPaths.begin(), extraPaths.end(),
+                     [&](const std::string& p) { return isPrefixDir(rel, p); });
+}
+
+bool GuardRules::isRulePlace(std::string_view rel) const {
+  return rel.empty() || (cwd && (*cwd == rel || isPrefixDir(rel, *cwd)));
+}
+
+bool GuardRules::isGuarded(std::string_view rel, std::string_view name, bool isDir, bool place) const {
+  if (isGitName(name) || (place && isGuardedName(name))) return true;
+  for (const auto& p : extraPaths)
+    if (p == rel || (!isDir && isPrefixDir(rel, p))) return true;
+  return false;
+}
+
+bool GuardRules::addExtraPath(const std::string& rel) {
+  auto it = std::lower_bound(extraPaths.begin(), extraPaths.end(), rel);
+  if (it != extraPaths.end() && *it == rel) return false;
+  extraPaths.insert(it, rel);
+  return true;
+}
+
+// --- where git looks for hooks ------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
+// A small regular file (no FIFO, device or endless file behind a planted symlink), or "".
+std::string readSmall(const std::string& path, size_t cap = kMaxConfigBytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   struct stat st;
-  std::string git = fs::joinPath(mount.src, ".git");
-  if (lstatOk(git, st)) {
-    if (S_ISDIR(st.st_mode)) out.push_back({git, fs::joinPath(mount.dst, ".git"), false, true});
-    // A worktree's `.git` is a file naming the real git dir: keep it from being redirected.
-    if (S_ISREG(st.st_mode)) out.push_back({git, fs::joinPath(mount.dst, ".git"), true, false});
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > cap)
+    return {};
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  ssize_t n = ::read(fd.get(), out.data(), out.size());
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+std::string trimLine(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string parentOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+struct Repo {
+  std::string worktree, gitdir, commondir;
+};
+
+// The repository whose worktree holds `dir` (searching its parents when `up`), as git finds it:
+// a .git directory, or a .git file naming the git directory; commondir from the git directory.
+std::optional<Repo> findRepo(std::string dir, bool up) {
+  for (;;) {
+    std::string dotgit = fs::joinPath(dir, ".git");
+    struct stat st;
+    if (::stat(dotgit.c_str(), &st) == 0) {
+      Repo repo{dir, dotgit, {}};
+      if (S_ISREG(st.st_mode)) {
+        std::string text = trimLine(readSmall(dotgit, 4096));
+        if (!text.starts_with("gitdir: ")) return std::nullopt;
+        repo.gitdir = fs::normalize(fs::joinPath(dir, text.substr(8)));
+      }
+      std::string common = trimLine(readSmall(repo.gitdir + "/commondir", 4096));
+      repo.commondir = common.empty() ? repo.gitdir : fs::normalize(fs::joinPath(repo.gitdir, common));
+      return repo;
+    }
+    if (!up || dir == "/") return std::nullopt;
+    dir = parentOf(dir);
   }
-  for (std::string_view rel : kGuardedPaths) {
-    std::string src = fs::joinPath(mount.src, rel);
-    if (!lstatOk(src, st) || S_ISLNK(st.st_mode)) continue;
-    out.push_back({src, fs::joinPath(mount.dst, rel), true, S_ISDIR(st.st_mode)});
+}
+
+// The directories a repository's git runs hooks from or reads its config in (absolute).
+std::vector<std::string> repoHookPaths(const Repo& repo, const GuardSpec& spec) {
+  std::string config = readSmall(repo.commondir + "/config");
+  std::optional<std::string> hooks;
+  if (!spec.hostHooksPath.empty()) hooks = spec.hostHooksPath;
+  if (auto v = gitconfig::lastValue(config, "core", "hooksPath")) hooks = v;
+  auto worktreeConfig = gitconfig::lastValue(config, "extensions", "worktreeConfig");
+  if (worktreeConfig && gitconfig::parseBool(*worktreeConfig).value_or(false))
+    if (auto v = gitconfig::lastValue(readSmall(repo.gitdir + "/config.worktree"), "core", "hooksPath"))
+      hooks = v;
+  std::string dir = repo.commondir + "/hooks";
+  if (hooks && !hooks->empty()) {
+    std::string h = *hooks;
+    if (h == "~" || h.starts_with("~/")) h = spec.home + h.substr(1);
+    dir = fs::normalize(fs::joinPath(repo.worktree, h));
   }
+  return {dir, repo.gitdir, repo.commondir};
+}
+
+}  // namespace
+
+// --- one writable mount -------------------------------------------------------------------------
+
+struct GuardMount {
+  std::string src;      // the host directory
+  std::string realSrc;  // the same, symlinks resolved
+  std::string dst;      // where the sandbox sees it
+  UniqueFd root;
+  GuardRules rules;
+  GuardSnapshot before;
+  std::string cacheFile;
+  std::map<int, std::string> watches;  // inotify wd -> directory relative to the root
+  // Each watched directory, held open: what its events name is acted on in that directory, even
+  // after the tool renamed it and put another directory (a repository of yours) under its name.
+  std::map<std::string, UniqueFd> watchedDirs;
+  std::vector<std::string> removed;    // during the run, relative to the root
+  std::vector<std::string> failed;
+  std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
+  std::set<std::pair<uint64_t, uint64_t>> existing;     // (dev, ino) of every guarded entry walked before
+
+  // Whether the entry with this stat was a guarded entry before the run (a .git or git directory
+  // of yours the tool moved, never one it made): the watch leaves those alone.
+  bool existed(const struct stat& st) const {
+    return existing.count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}) != 0;
+  }
+
+  // The watched directory `dirRel` ("" for the root), or invalid.
+  UniqueFd watchedDir(const std::string& dirRel) const {
+    if (dirRel.empty()) return UniqueFd(::fcntl(root.get(), F_DUPFD_CLOEXEC, 3));
+    auto it = watchedDirs.find(dirRel);
+    return it == watchedDirs.end() ? UniqueFd() : UniqueFd(::fcntl(it->second.get(), F_DUPFD_CLOEXEC, 3));
+  }
+
+  // Whether `name` in the directory `dirRel` was there (as a guarded entry) before the run.
+  bool existedBefore(const std::string& dirRel, const std::string& name) const {
+    const DirNode* node = nodeAt(dirRel);
+    return node && std::any_of(node->guarded.begin(), node->guarded.end(),
+                               [&](const GuardedEntry& g) { return g.name == name; });
+  }
+  // Whether `dirRel` is a writable .git (or a root that is a git directory), as walked before.
+  bool isGitDir(const std::string& dirRel) const {
+    const DirNode* node = nodeAt(dirRel);
+    return node && node->gitDir;
+  }
+  // The walked node of the root ("") or a directory in it.
+  const DirNode* nodeAt(const std::string& dirRel) const {
+    const auto& nodes = before.nodes();
+    if (nodes.empty()) return nullptr;
+    if (dirRel.empty()) return &nodes.front();
+    for (int32_t c : nodes.front().children)
+      if (nodes[c].name == dirRel) return &nodes[c];
+    return nullptr;
+  }
+
+  // `path` (absolute, on the host) relative to the mount root, when it lies inside it.
+  std::optional<std::string> relative(const std::string& path) const {
+    for (const std::string* base : {&src, &realSrc}) {
+      if (path == *base) return std::string();
+      if (isPrefixDir(*base, path)) return path.substr(base->size() + 1);
+    }
+    return std::nullopt;
+  }
+
+  // Guards an absolute path when it (or where it really leads) is inside the mount.
+  bool guardHostPath(const std::string& path) {
+    bool added = false;
+    if (auto rel = relative(fs::normalize(path))) added |= guardRelative(*rel);
+    char real[PATH_MAX];
+    if (::realpath(path.c_str(), real))
+      if (auto rel = relative(real)) added |= guardRelative(*rel);
+    return added;
+  }
+
+  bool guardRelative(const std::string& rel) {
+    // What lies in a .git is pinned with it (or, in a writable root .git, by its own rule).
+    for (size_t start = 0; start < rel.size();) {
+      size_t end = std::min(rel.find('/', start), rel.size());
+      if (equalsIgnoringCase(std::string_view(rel).substr(start, end - start), ".git")) return false;
+      start = end + 1;
+    }
+    if (!rel.empty()) return rules.addExtraPath(rel);
+    // The mount root is itself a hooks directory: its hook names are guarded.
+    bool added = false;
+    for (std::string_view hook : kGitHookNames) added |= rules.addExtraPath(std::string(hook));
+    return added;
+  }
+};
+
+namespace {
+
+std::string cacheKey(const GuardRules& rules) {
+  std::string names;
+  for (auto n : kGuardedNames) names.append(n).push_back('\n');
+  for (auto n : kGitWritable) names.append(n).push_back('\n');
+  return "rules " + sha256Hex(names) + (rules.gitWrite ? " git-write" : " git-read");
+}
+
+// Where a symlink guarded at `rel` leads, relative to the mount root ("" for the root), if
+// inside it: the host follows it there, so that is guarded too.
+std::optional<std::string> symlinkTarget(const GuardMount& m, const std::string& rel) {
+  char buf[PATH_MAX];
+  size_t slash = rel.rfind('/');
+  std::string_view parent = slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash);
+  UniqueFd dir = openDirBeneath(m.root.get(), parent);  // never through a symlink on the way
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  ssize_t n = dir ? ::readlinkat(dir.get(), name.c_str(), buf, sizeof buf - 1) : -1;
+  if (n <= 0) return std::nullopt;
+  std::string target(buf, static_cast<size_t>(n));
+  if (target.front() == '/') return m.relative(fs::normalize(target));
+  std::string joined =
+      fs::normalize(slash == std::string::npos ? target : rel.substr(0, slash) + "/" + target);
+  if (joined == ".." || joined.starts_with("../")) return std::nullopt;  // leaves the mount
+  return joined == "." ? std::string() : joined;
+}
+
+// What the first walk found that adds paths: hooks of nested repositories, symlink targets.
+bool addFoundPaths(GuardMount& m, const GuardSpec& spec) {
+  bool added = false;
+  const auto& nodes = m.before.nodes();
+  for (int32_t i = 0; i < static_cast<int32_t>(nodes.size()); ++i) {
+    if (nodes[i].guarded.empty()) continue;
+    std::string dirRel = m.before.relPath(i);
+    for (const auto& g : nodes[i].guarded) {
+      std::string rel = dirRel.empty() ? g.name : dirRel + "/" + g.name;
+      if (g.stamp.isSymlink())
+        if (auto target = symlinkTarget(m, rel)) added |= m.guardRelative(*target);
+      if (::strcasecmp(g.name.c_str(), ".git") == 0 && i != 0)
+        if (auto repo = findRepo(fs::joinPath(m.src, dirRel), false))
+          for (const auto& p : repoHookPaths(*repo, spec)) added |= m.guardHostPath(p);
+    }
+  }
+  return added;
+}
+
+void addBinds(const GuardMount& m, std::vector<PlannedBind>& out) {
+  std::vector<PlannedBind> binds;
+  const auto& nodes = m.before.nodes();
+  for (int32_t i = 0; i < static_cast<int32_t>(nodes.size()); ++i) {
+    if (nodes[i].guarded.empty() && !nodes[i].gitDir) continue;
+    std::string dirRel = m.before.relPath(i);
+    // A writable root .git stays a mount point, so it cannot be renamed away and replaced.
+    if (i != 0 && nodes[i].gitDir)
+      binds.push_back({"", fs::joinPath(m.dst, dirRel), false, true, GuardBind::Self});
+    for (const auto& g : nodes[i].guarded) {
+      if (!g.pinned) continue;
+      std::string dst = fs::joinPath(m.dst, dirRel.empty() ? g.name : dirRel + "/" + g.name);
+      binds.push_back(
+          {"", dst, true, g.stamp.isDir(), g.stamp.isSymlink() ? GuardBind::Pin : GuardBind::Self});
+    }
+  }
+  // Parents first, so a pin inside a writable .git lands on that mount.
+  std::stable_sort(binds.begin(), binds.end(), [](const PlannedBind& a, const PlannedBind& b) {
+    return std::count(a.dst.begin(), a.dst.end(), '/') < std::count(b.dst.begin(), b.dst.end(), '/');
+  });
+  out.insert(out.end(), binds.begin(), binds.end());
+}
+
+}  // namespace
+
+// --- the run's guard ----------------------------------------------------------------------------
+
+WorkspaceGuard::WorkspaceGuard() = default;
+WorkspaceGuard::WorkspaceGuard(WorkspaceGuard&& o) noexcept
+    : mounts_(std::move(o.mounts_)), inotifyFd_(std::exchange(o.inotifyFd_, -1)) {}
+WorkspaceGuard& WorkspaceGuard::operator=(WorkspaceGuard&& o) noexcept {
+  mounts_ = std::move(o.mounts_);
+  std::swap(inotifyFd_, o.inotifyFd_);
+  return *this;
+}
+WorkspaceGuard::~WorkspaceGuard() {
+  if (inotifyFd_ >= 0) ::close(inotifyFd_);
+}
+
+Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
+                                std::vector<PlannedBind>& out) {
+  if (!spec.enabled || mount.readOnly || !mount.isDir) return {};
+  auto m = std::make_unique<GuardMount>();
+  m->src = fs::normalize(mount.src);
+  char real[PATH_MAX];
+  m->realSrc = ::realpath(m->src.c_str(), real) ? real : m->src;
+  m->dst = mount.dst;
+  m->root.reset(::open(m->src.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!m->root) return Error::fromErrno("workspace guard: open {}", m->src);
+  m->rules.gitWrite = spec.gitWrite;
+  if (!spec.cwd.empty()) m->rules.cwd = m->relative(fs::normalize(spec.cwd));
+  // The repository the mount is in (its own, or a parent's when the tool runs from a
+  // subdirectory): its hooks directory and git directories, wherever they are.
+  if (auto repo = findRepo(m->src, true))
+    for (const auto& p : repoHookPaths(*repo, spec)) m->guardHostPath(p);
+  // A relative core.hooksPath of the user's also applies to a repository made here later.
+  if (!spec.hostHooksPath.empty() && spec.hostHooksPath.front() != '/' && spec.hostHooksPath.front() != '~')
+    m->guardHostPath(fs::joinPath(m->src, spec.hostHooksPath));
+  GuardSnapshot cached;
+  if (!spec.cacheDir.empty()) {
+    // One file per directory and git mode (the walks differ in what they pin).
+    m->cacheFile = fmt::format("{}/{}.snapshot", spec.cacheDir,
+                               sha256Hex(m->realSrc + "\n" + cacheKey(m->rules)).substr(0, 32));
+    cached = GuardSnapshot::parse(readSmall(m->cacheFile, size_t{1} << 30), cacheKey(m->rules));
+  }
+  m->before = GuardSnapshot::take(m->root.get(), m->rules, &cached, nullptr);
+  for (int round = 0; round < 8 && addFoundPaths(*m, spec); ++round) {
+    GuardSnapshot first = std::move(m->before);
+    m->before = GuardSnapshot::take(m->root.get(), m->rules, &first, nullptr);
+  }
+  addBinds(*m, out);
+  for (const auto& node : m->before.nodes())
+    for (const auto& g : node.guarded) m->existing.emplace(g.stamp.dev, g.stamp.ino);
+  log::debug("workspace guard: {}: {} directories walked, {} guarded paths", m->src, m->before.nodes().size(),
+             m->rules.extraPaths.size());
+  mounts_.push_back(std::move(m));
+  return {};
+}
+
+// --- during the run -----------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kAsidePrefix = ".coco-guard-removed-";
+constexpr uint32_t kWatchMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+
+bool isGitDirectory(int dirfd, const std::string& rel) {
+  UniqueFd dir(rel.empty() ? ::fcntl(dirfd, F_DUPFD_CLOEXEC, 3)
+                           : ::openat(dirfd, rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  return dir && ::fstatat(dir.get(), "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         ::fstatat(dir.get(), "objects", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+         ::fstatat(dir.get(), "refs", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+void WorkspaceGuard::startWatching() {
+  if (mounts_.empty()) return;
+  inotifyFd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotifyFd_ < 0) {
+    log::debug("workspace guard: inotify: {}", std::strerror(errno));
+    return;
+  }
+  for (auto& m : mounts_) {
+    addWatch(*m, "");
+    const DirNode& root = m->before.nodes().front();
+    for (int32_t c : root.children) addWatch(*m, m->before.nodes()[c].name);
+  }
+}
+
+int WorkspaceGuard::watchFd() const { return inotifyFd_; }
+
+// Watches the mount root or one of its directories (through its fd, not a path a tool could
+// redirect).
+void WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
+  UniqueFd dir(rel.empty()
+                   ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
+                   : ::openat(m.root.get(), rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) return;
+  std::string self = "/proc/self/fd/" + std::to_string(dir.get());
+  int wd = ::inotify_add_watch(inotifyFd_, self.c_str(), kWatchMask);
+  if (wd < 0) {
+    log::debug("workspace guard: watching {}/{}: {}", m.src, rel, std::strerror(errno));
+    return;
+  }
+  m.watches[wd] = rel;
+  if (!rel.empty()) m.watchedDirs[rel] = std::move(dir);
+}
+
+void WorkspaceGuard::onWatchEvents() {
+  alignas(struct inotify_event) char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(inotifyFd_, buf, sizeof buf);
+    if (n <= 0) return;
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<struct inotify_event*>(p);
+      p += sizeof(struct inotify_event) + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        for (auto& m : mounts_)
+          for (const auto& [wd, rel] : m->watches) checkWatched(*m, rel);
+        continue;
+      }
+      if (ev->len == 0) continue;
+      for (auto& m : mounts_) {
+        auto it = m->watches.find(ev->wd);
+        if (it != m->watches.end()) checkNew(*m, it->second, ev->name, ev->mask & IN_ISDIR);
+      }
+    }
+  }
+}
+
+// Everything in a watched directory, as if just created (after the watch lost events).
+void WorkspaceGuard::checkWatched(GuardMount& m, const std::string& rel) {
+  UniqueFd dir = m.watchedDir(rel);
+  std::vector<ListedEntry> entries;
+  if (!dir || !listEntries(dir.get(), entries)) return;
+  for (const auto& e : entries) checkNew(m, rel, e.name, e.isDir, true);
+}
+
+// A new entry in a watched directory: removed at once when guarded. Entries that were there
+// before the run (pinned, or below the root) are left to the check after the run.
+void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
+                              bool rescan) {
+  if (name.starts_with(kAsidePrefix)) return;  // ours
+  std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
+  if (rescan && m.existedBefore(dirRel, name)) return;
+  bool gitDir = m.isGitDir(dirRel);
+  const DirNode* node = m.nodeAt(dirRel);
+  bool place = m.rules.isRulePlace(dirRel) || (node && node->place);
+  bool guarded = gitDir ? !gitWritable(name) : m.rules.isGuarded(rel, name, isDir, place);
+  if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs"))
+    if (UniqueFd dir = m.watchedDir(dirRel)) guarded = isGitDirectory(dir.get(), "");
+  if (guarded) {
+    removeNow(m, dirRel, name);
+    return;
+  }
+  if (isDir && dirRel.empty() && !rescan) {
+    // A new directory in the root: watched too, and what was put in it before the watch.
+    addWatch(m, rel);
+    checkWatched(m, rel);
+  }
+}
+
+// While the tool runs it may still be writing into what it planted: the entry is first renamed
+// out of the way (one step, which it cannot race), then removed; what the tool keeps filling is
+// removed after the run.
+void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const std::string& name) {
+  std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
+  UniqueFd dir = m.watchedDir(dirRel);
+  struct stat st;
+  if (!dir || ::fstat(dir.get(), &st) != 0 || m.existed(st)) return;  // left to the check after the run
+  // Checked before the rename too: putting one back below makes a new event for its name.
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && m.existed(st)) return;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string aside = fmt::format("{}{}-{}", kAsidePrefix, ::getpid(), ++asideCount_);
+    if (::renameat2(dir.get(), name.c_str(), dir.get(), aside.c_str(), RENAME_NOREPLACE) == 0) {
+      // Yours, moved here by the tool (the name was checked, not who it is): put back, or at
+      // least kept under the aside name and reported.
+      if (::fstatat(dir.get(), aside.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && m.existed(st)) {
+        if (::renameat2(dir.get(), aside.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0)
+          m.failed.push_back(rel + ": moved to " + aside + " by the guard; move it back");
+        return;
+      }
+      if (removeBelow(dir.get(), aside) != 0) m.aside.emplace_back(std::move(dir), aside);
+      m.removed.push_back(rel);
+      return;
+    }
+    if (errno != EEXIST) break;
+  }
+  if (int err = removeBelow(dir.get(), name))
+    m.failed.push_back(rel + ": " + std::strerror(err));
+  else
+    m.removed.push_back(rel);
+}
+
+// --- after the run ------------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxReported = 20;
+
+// A path as the tool named it, safe to print: control bytes (a terminal escape in a file name)
+// are shown as \xNN.
+std::string printable(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f || c == '\\')
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+void report(const GuardMount& m, const std::vector<std::string>& removed,
+            const std::vector<std::string>& failed) {
+  size_t shown = 0;
+  for (const auto& rel : removed) {
+    if (++shown > kMaxReported) break;
+    log::notice(
+        "workspace guard: removed {}/{}, which the run created or changed (the host would run or trust it)",
+        m.src, printable(rel));
+  }
+  if (removed.size() > kMaxReported)
+    log::notice("workspace guard: ... and {} more (COCO_DEBUG=1 lists them)", removed.size() - kMaxReported);
+  for (size_t i = kMaxReported; i < removed.size(); ++i)
+    log::debug("workspace guard: removed {}/{}", m.src, printable(removed[i]));
+  for (const auto& f : failed)
+    log::warn(
+        "workspace guard: could not remove {}/{}; remove it before running git or opening an editor there",
+        m.src, printable(f));
+}
+
+// Written whole and renamed into place, without fsync: a cache lost in a crash costs one full
+// walk (parse refuses a torn file); an fsync would cost every run.
+void saveCache(const GuardMount& m, const GuardSnapshot& snap) {
+  if (m.cacheFile.empty() || !fs::makeDirs(parentOf(m.cacheFile), 0700)) return;
+  std::string data = snap.serialize(cacheKey(m.rules));
+  std::string tmp = m.cacheFile + ".XXXXXX";
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return;
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  if (off != data.size() || ::rename(tmp.c_str(), m.cacheFile.c_str()) != 0) {
+    log::debug("workspace guard: cache {}: {}", m.cacheFile, std::strerror(errno));
+    ::unlink(tmp.c_str());
+  }
+}
+
+}  // namespace
+
+void WorkspaceGuard::finish() {
+  if (inotifyFd_ >= 0) {
+    onWatchEvents();
+    ::close(inotifyFd_);
+    inotifyFd_ = -1;
+  }
+  for (auto& m : mounts_) {
+    for (const auto& [dir, name] : m->aside)
+      if (int err = removeBelow(dir.get(), name)) m->failed.push_back(name + ": " + std::strerror(err));
+    std::vector<GuardFinding> findings;
+    GuardSnapshot after = GuardSnapshot::take(m->root.get(), m->rules, &m->before, &findings);
+    std::vector<std::string> removed = std::move(m->removed);
+    std::vector<std::string> failed = std::move(m->failed);
+    for (const auto& f : findings) {
+      if (int err = removeBelow(m->root.get(), f.rel))
+        failed.push_back(f.rel + ": " + std::strerror(err));
+      else
+        removed.push_back(f.rel);
+    }
+    report(*m, removed, failed);
+    saveCache(*m, after);
+  }
+  mounts_.clear();
 }
 
 }  // namespace coco::engine

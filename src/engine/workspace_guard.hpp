@@ -1,32 +1,222 @@
-// The workspace guard: paths in a writable mount that make the host run code
-// later, kept read-only inside the sandbox. The one list lives here.
+// The workspace guard: what in a writable mount the host later runs or trusts, and how it is kept
+// from the tool. The one list of guarded names lives here; README's security model repeats it.
+//
+// Default-deny, in three layers:
+//  1. Before the run, coco walks every writable mount (guard_snapshot.hpp) and pins what exists:
+//     each guarded entry at the mount root, every `.git` (directory, file or symlink) and every
+//     git directory (a directory holding HEAD, objects/ and refs/) at any depth, and the hooks
+//     directory git uses (core.hooksPath from the repository's and the user's config, a
+//     symlinked .git/hooks) are mounted read-only over themselves; a guarded symlink gets an
+//     empty read-only file mounted over it. A mount point cannot be written, removed or
+//     renamed, so these cannot be changed or moved away and replaced. With `git: write` the
+//     root `.git` stays writable but everything in it that git's object and ref writes do not
+//     need (kGitWritable) is pinned the same way.
+//  2. During the run, coco watches the mount root and its first level (and a writable root
+//     `.git`) with inotify and removes a new guarded entry as soon as it appears, in the directory
+//     the event came from (held open), and never one that was a guarded entry before the run.
+//  3. After the run, coco compares the mount with the walk from before (only directories whose
+//     change time moved are read again) and removes every guarded entry the run created, and
+//     what the run changed in guarded entries below the root that were not pinned (those are
+//     left writable so that a tool can still delete and rebuild trees such as node_modules).
+//     Every removal is reported on stderr.
+// A name that does not exist cannot be pinned without creating it on the host (a mount needs a
+// directory entry to sit on), so new names are removed rather than refused.
 #pragma once
 
-#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/child_plan.hpp"
+#include "engine/run_spec.hpp"
+#include "util/result.hpp"
 
 namespace coco::engine {
 
-// Relative to the root of a writable mount. Each is bound read-only over itself
-// when it exists (and is not a symlink).
-inline constexpr std::array<std::string_view, 9> kGuardedPaths = {
-    ".git/hooks",     // run by git on the host: commit, checkout, push
-    ".git/config",    // core.hooksPath, core.fsmonitor, core.pager, aliases, filters
-    ".envrc",         // direnv
-    ".vscode",        // tasks, launch configs, settings naming executables
-    ".idea",          // JetBrains run configurations
-    ".devcontainer",  // container definitions an editor builds and starts
-    "mise.toml",      // mise tasks, hooks and env on the host
+// Guarded in the places host programs read them (GuardRules::isPlace); `.git`, the first, is
+// guarded everywhere.
+inline constexpr std::string_view kGuardedNames[] = {
+    ".git",  // git: config (core.fsmonitor, core.hooksPath, aliases, filters), hooks, commondir...
+    // direnv: runs .envrc on cd (after `direnv allow`); .direnv holds the PATH entries of `layout`
+    ".envrc",
+    ".direnv",
+    // mise and asdf: config files are read on cd (env, hooks, tasks, tool versions)
+    "mise.toml",
     ".mise.toml",
-    ".git/info",      // attributes and excludes read by git on the host
+    "mise.local.toml",
+    ".mise.local.toml",
+    ".mise",
+    "mise",
+    ".rtx.toml",
+    ".tool-versions",
+    ".config",  // .config/mise.toml, .config/mise/, .config/lefthook.yml
+    // git hook managers: what their installed hooks run at commit time
+    ".husky",
+    ".pre-commit-config.yaml",
+    ".pre-commit-config.yml",
+    "lefthook.yml",
+    ".lefthook.yml",
+    "lefthook.yaml",
+    ".lefthook.yaml",
+    "lefthook.json",
+    ".lefthook.json",
+    "lefthook.toml",
+    ".lefthook.toml",
+    "lefthook-local.yml",
+    ".lefthook-local.yml",
+    "lefthook-local.yaml",
+    ".lefthook-local.yaml",
+    ".lefthook",
+    ".lefthook-local",
+    ".overcommit.yml",
+    // editors: tasks, launch configurations, settings naming executables, language servers
+    ".vscode",
+    ".idea",
+    ".fleet",
+    ".zed",
+    ".helix",
+    ".devcontainer",
+    ".devcontainer.json",
+    ".nvim.lua",
+    ".nvimrc",
+    ".exrc",
+    ".dir-locals.el",
+    ".dir-locals-2.el",
+};
+// Also guarded: mise's per-environment files, `mise.ENV.toml` and `.mise.ENV.toml`
+// (isGuardedName). Not guarded, because nothing in them runs without a command the user's own
+// config defines: .gitattributes and .git/info/attributes (they select filter and diff drivers
+// that only config defines), .gitmodules (git ignores `update = !command` from it), .lfsconfig.
+
+// In a writable `.git` (`workspace_guard: {git: write}`): what git writes for commit, fetch,
+// merge, reset, checkout, branch, tag and gc. Everything else there (config, hooks, info,
+// commondir, config.worktree, worktrees, modules, rebase-merge and sequencer todo lists, which
+// can hold `exec` lines) is pinned read-only when it exists and removed when the run creates it.
+inline constexpr std::string_view kGitWritable[] = {
+    "objects",     "refs",           "logs",        "index",      "HEAD",        "ORIG_HEAD",
+    "FETCH_HEAD",  "MERGE_HEAD",     "MERGE_MSG",   "MERGE_MODE", "AUTO_MERGE",  "CHERRY_PICK_HEAD",
+    "REVERT_HEAD", "COMMIT_EDITMSG", "TAG_EDITMSG", "SQUASH_MSG", "packed-refs", "shallow",
+    "gc.pid",      "gc.log",
+};
+// ... and lock files (NAME.lock) and split-index files (sharedindex.*): gitWritable().
+
+// The hook names git runs, guarded at a mount root that is itself core.hooksPath.
+inline constexpr std::string_view kGitHookNames[] = {
+    "applypatch-msg",
+    "pre-applypatch",
+    "post-applypatch",
+    "pre-commit",
+    "pre-merge-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "pre-rebase",
+    "post-checkout",
+    "post-merge",
+    "pre-push",
+    "pre-receive",
+    "update",
+    "proc-receive",
+    "post-receive",
+    "post-update",
+    "reference-transaction",
+    "push-to-checkout",
+    "pre-auto-gc",
+    "post-rewrite",
+    "sendemail-validate",
+    "fsmonitor-watchman",
+    "p4-changelist",
+    "p4-prepare-changelist",
+    "p4-post-changelist",
+    "p4-pre-submit",
+    "post-index-change",
 };
 
-// Adds the guard binds for one writable mount. A `.git` directory is also bound
-// over itself (writable) so that it becomes a mount point and cannot be renamed
-// away and replaced.
-void addGuardBinds(const PlannedBind& mount, std::vector<PlannedBind>& out);
+// Dependency trees: package managers delete and rebuild what is below them, packages ship
+// `.vscode`, `.config` or `.husky` of their own, and no host program reads those there. A guarded
+// name below one of these is guarded only when its directory is a place by another rule (the
+// directory coco runs from or one above it, a repository's root).
+inline constexpr std::string_view kDependencyTrees[] = {
+    "node_modules", "bower_components", "jspm_packages", "site-packages", "vendor", ".venv",
+};
+
+bool isGuardedName(std::string_view name);
+bool isGitName(std::string_view name);  // ".git" in any case
+bool gitWritable(std::string_view name);
+// Whether the directory `rel` (relative to the mount root) lies in a dependency tree.
+bool inDependencyTree(std::string_view rel);
+
+// What is guarded in one writable mount: the names above, plus paths found at plan time
+// (core.hooksPath and similar targets), relative to the mount root.
+//
+// The guarded names (kGuardedNames) count only in places where host programs read them: the
+// mount root, the directory coco runs from and every directory between it and the mount root
+// (direnv and mise read their files from the shell's directory and its parents, editors open
+// the workspace root), the root of each repository (a directory holding `.git` before the run),
+// and each directory that held a guarded name before the run outside dependency trees (a
+// monorepo package's own `.envrc` or `.vscode`). A place stays one for the check after the run
+// by its path, so a place renamed away and made again is still checked. `.git`, git directories
+// and the extra paths count everywhere.
+struct GuardRules {
+  bool gitWrite = false;
+  std::vector<std::string> extraPaths;  // sorted, unique, relative ("tools/hooks")
+  std::optional<std::string> cwd;       // where coco runs from, relative, when inside the mount
+
+  // Whether the entry `name` at `rel` (its path relative to the mount root) is guarded, in a
+  // directory that is (`place`) or is not a place for guarded names. An entry on the way to an
+  // extra path (a prefix of it) is guarded unless it is a directory: a symlink or file there
+  // would redirect the path.
+  bool isGuarded(std::string_view rel, std::string_view name, bool isDir, bool place) const;
+  // Whether the directory `rel` is a place by these rules alone: the root, or the directory coco
+  // runs from or one of its parents.
+  bool isRulePlace(std::string_view rel) const;
+  // An extra path, or an entry on the way to one.
+  bool isExtra(std::string_view rel) const;
+  // Whether an extra path lies below the directory `rel` ("" for the root): its listing from
+  // an earlier walk did not look for it.
+  bool hasExtraBelow(std::string_view rel) const;
+  // Adds a path (relative, normalised, inside the mount); false when it was there already.
+  bool addExtraPath(const std::string& rel);
+};
+
+struct GuardMount;  // one writable mount's snapshot and watches (workspace_guard.cpp)
+
+// The guard of one run: planned before clone, watching during the run, checking after it.
+// Inert (no binds, no fd) when the spec turns the guard off.
+class WorkspaceGuard {
+ public:
+  WorkspaceGuard();
+  ~WorkspaceGuard();
+  WorkspaceGuard(WorkspaceGuard&&) noexcept;
+  WorkspaceGuard& operator=(WorkspaceGuard&&) noexcept;
+
+  // Walks one mount of the plan (ignored unless it is a writable directory) and appends the
+  // binds that pin its guarded entries.
+  Status addMount(const PlannedBind& mount, const GuardSpec& spec, std::vector<PlannedBind>& out);
+  // Starts watching the mount roots (and their first level) for new guarded entries. Call it
+  // before the sandbox starts.
+  void startWatching();
+  // An inotify fd to poll during the run, or -1.
+  int watchFd() const;
+  // Handles what the watch reported: removes new guarded entries at once.
+  void onWatchEvents();
+  // After the sandbox is gone: removes what the run created or changed, says so on stderr, and
+  // keeps the walk for the next run. Once; later calls do nothing.
+  void finish();
+
+ private:
+  void addWatch(GuardMount& m, const std::string& rel);
+  void checkWatched(GuardMount& m, const std::string& rel);
+  void checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
+                bool rescan = false);
+  void removeNow(GuardMount& m, const std::string& dirRel, const std::string& name);
+
+  std::vector<std::unique_ptr<GuardMount>> mounts_;
+  int inotifyFd_ = -1;
+  unsigned asideCount_ = 0;
+};
 
 }  // namespace coco::engine

@@ -98,7 +98,7 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   spec.allowedHosts = job.allowedHosts;
   spec.derivedHosts = job.derivedHosts;
   spec.seccompProfile = job.seccompProfile;
-  spec.workspaceGuard = false;
+  spec.guard.enabled = false;
   spec.hostname = "coco-install";
   spec.limits = job.limits;
   return spec;
@@ -131,7 +131,7 @@ engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDi
   spec.workdir = "/";
   spec.network = engine::Network::None;
   spec.seccompProfile = job.seccompProfile;
-  spec.workspaceGuard = false;
+  spec.guard.enabled = false;
   spec.hostname = "coco-install";
   return spec;
 }

@@ -15,6 +15,7 @@
 #include "tool/grants.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
+#include "util/git_config.hpp"
 
 extern char** environ;
 
@@ -201,6 +202,46 @@ void addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const RunCont
   for (const auto& [name, value] : caBundleEnv(kSandboxCaBundle)) setVar(env, name, value);
 }
 
+// core.hooksPath as the user's git reads it outside any repository: system config, then the
+// global files (GIT_CONFIG_GLOBAL, or the XDG file and ~/.gitconfig); the last value wins.
+std::string hostHooksPath(const RunContext& ctx, const config::Paths& paths) {
+  std::vector<std::string> files;
+  if (const auto* nosystem = hostVar(ctx, "GIT_CONFIG_NOSYSTEM"); !nosystem || !isTrue(*nosystem)) {
+    const auto* system = hostVar(ctx, "GIT_CONFIG_SYSTEM");
+    files.push_back(system ? *system : "/etc/gitconfig");
+  }
+  if (const auto* global = hostVar(ctx, "GIT_CONFIG_GLOBAL")) {
+    files.push_back(*global);
+  } else {
+    files.push_back(paths.configHome + "/git/config");
+    files.push_back(paths.home + "/.gitconfig");
+  }
+  std::string hooks;
+  for (const auto& file : files) {
+    auto text = fs::readFile(file);
+    if (!text) continue;
+    if (auto v = gitconfig::lastValue(*text, "core", "hooksPath")) hooks = *v;
+  }
+  return hooks;
+}
+
+engine::GuardSpec guardSpec(const config::ToolConfig& config, const RunContext& ctx) {
+  engine::GuardSpec guard;
+  guard.enabled = config.workspaceGuard;
+  guard.gitWrite = config.guardGitWrite;
+  guard.home = ctx.home;
+  guard.cwd = ctx.cwd;
+  if (!guard.enabled) return guard;
+  // The XDG directories as the rest of coco finds them (a relative value is ignored).
+  std::map<std::string, std::string> env = ctx.hostEnv;
+  env["HOME"] = ctx.home;
+  auto paths = config::Paths::fromVariables(env);
+  if (!paths) return guard;  // no absolute home: no global git config, no cache
+  guard.hostHooksPath = hostHooksPath(ctx, *paths);
+  guard.cacheDir = paths->cacheHome + "/coco/guard";
+  return guard;
+}
+
 std::string currentDir() {
   char buf[PATH_MAX];
   return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
@@ -281,7 +322,7 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");
   spec.ports.insert(spec.ports.end(), extra->begin(), extra->end());
   COCO_ASSIGN(spec.seccompProfile, seccompProfilePath(config.seccomp, ctx.cwd, ctx.home));
-  spec.workspaceGuard = config.workspaceGuard;
+  spec.guard = guardSpec(config, ctx);
   spec.limits = resolveLimits(config.limits, ctx.hostMemory);
   return spec;
 }

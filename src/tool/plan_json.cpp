@@ -63,7 +63,8 @@ std::string planToJson(const engine::RunSpec& spec, const std::string& imageRefe
       {"workdir", spec.workdir},
       {"argv", spec.argv},
       {"seccomp", spec.seccompProfile.empty() ? std::string("unconfined") : spec.seccompProfile},
-      {"workspace_guard", spec.workspaceGuard},
+      {"workspace_guard", spec.guard.enabled},
+      {"workspace_guard_git", spec.guard.gitWrite ? "write" : "read"},
       {"landlock", landlockJson(spec, landlockAbi)},
       {"limits", limitsJson(spec.limits)},
   };

@@ -251,9 +251,27 @@ TEST_F(PlanTest, SeccompProfiles) {
 }
 
 TEST_F(PlanTest, WorkspaceGuardIsCarried) {
-  EXPECT_TRUE(planRun(config_, {}, ctx_)->workspaceGuard);
+  auto spec = planRun(config_, {}, ctx_);
+  EXPECT_TRUE(spec->guard.enabled);
+  EXPECT_FALSE(spec->guard.gitWrite);
+  EXPECT_EQ(spec->guard.home, ctx_.home);
+  EXPECT_TRUE(spec->guard.cacheDir.ends_with("/coco/guard")) << spec->guard.cacheDir;
+  config_.guardGitWrite = true;
+  EXPECT_TRUE(planRun(config_, {}, ctx_)->guard.gitWrite);
   config_.workspaceGuard = false;
-  EXPECT_FALSE(planRun(config_, {}, ctx_)->workspaceGuard);
+  EXPECT_FALSE(planRun(config_, {}, ctx_)->guard.enabled);
+}
+
+TEST_F(PlanTest, WorkspaceGuardReadsTheUsersHooksPath) {
+  ASSERT_TRUE(fs::makeDirs(ctx_.home + "/.config/git").ok());
+  ASSERT_TRUE(fs::writeFileAtomic(ctx_.home + "/.config/git/config", "[core]\n\thooksPath = xdg\n").ok());
+  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.hostHooksPath, "xdg");
+  // ~/.gitconfig is read after the XDG file, so it wins.
+  ASSERT_TRUE(fs::writeFileAtomic(ctx_.home + "/.gitconfig", "[core]\n\thooksPath = ~/hooks\n").ok());
+  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.hostHooksPath, "~/hooks");
+  ctx_.hostEnv["GIT_CONFIG_GLOBAL"] = ctx_.home + "/other";
+  ASSERT_TRUE(fs::writeFileAtomic(ctx_.home + "/other", "[core]\n\thooksPath = other\n").ok());
+  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.hostHooksPath, "other");
 }
 
 TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {
@@ -301,6 +319,7 @@ TEST_F(PlanTest, JsonHasNamesNotValues) {
   EXPECT_EQ(j["argv"][0], "eslint");
   EXPECT_EQ(j["argv"][1], "--fix");
   EXPECT_EQ(j["workspace_guard"], true);
+  EXPECT_EQ(j["workspace_guard_git"], "read");
   EXPECT_TRUE(j["seccomp"].get<std::string>().ends_with("default.json"));
   EXPECT_EQ(j["landlock"]["abi"], 0);  // none asked for
   EXPECT_TRUE(j["landlock"]["rules"].empty());

@@ -1,0 +1,734 @@
+// Walking a writable mount for the workspace guard: every directory is reached from the mount
+// root through O_NOFOLLOW opens of single names, never by a path that could follow a symlink a
+// tool planted; removal works the same way.
+#include "engine/guard_snapshot.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "util/log.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::engine {
+
+namespace {
+
+constexpr int32_t kGitDirectory = -2;   // visit(): the directory is a git directory
+constexpr size_t kMaxContents = 10000;  // a larger unpinned guarded directory is pinned instead
+// Each level of a walk holds one descriptor; real trees (node_modules included) stay far below.
+constexpr int kMaxDepth = 200;
+// Whether an unchanged change time means an unchanged entry: file systems take change times
+// from the coarse clock (or finer), so a change after the walk gets a later time unless the
+// entry changed in the very tick the walk started in. File systems with whole-second times
+// (ext4 with small inodes; FAT: two seconds) repeat a time for every change in that second.
+constexpr int64_t kSettleSeconds = 2;
+
+enum GitMember : uint8_t { kHead = 1, kObjects = 2, kRefs = 4, kAllMembers = 7 };
+
+Stamp stampOf(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec,
+          st.st_ctim.tv_nsec, static_cast<uint32_t>(st.st_mode)};
+}
+
+std::string join(const std::string& rel, std::string_view name) {
+  return rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+}
+
+uint8_t memberBit(std::string_view name, bool isDir) {
+  if (name == "HEAD") return kHead;
+  if (name == "objects" && isDir) return kObjects;
+  if (name == "refs" && isDir) return kRefs;
+  return 0;
+}
+
+const char* memberName(uint8_t bit) { return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : "refs"; }
+
+UniqueFd openDirPath(int dirfd, const std::string& name) {
+  return UniqueFd(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// listEntries, and a directory the owner cannot read (a tool, root in its namespace, can still
+// fill it) is given u+rwx first when `openUp` is set.
+// `keep` (when given) sees every entry and says which to list: a walk need not hold the names of
+// the files of a large tree.
+bool listDir(int fd, std::vector<ListedEntry>& out, bool openUp,
+             const std::function<bool(std::string_view, bool)>& keep = nullptr) {
+  int rfd = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (rfd < 0 && errno == EACCES && openUp && ::fstat(fd, &st) == 0) {
+    std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (::chmod(self.c_str(), (st.st_mode & 07777) | 0700) == 0)
+      rfd = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (rfd < 0) return false;
+  DIR* d = ::fdopendir(rfd);
+  if (!d) {
+    ::close(rfd);
+    return false;
+  }
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    bool isDir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN)
+      isDir = ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    if (!keep || keep(e->d_name, isDir)) out.push_back({e->d_name, isDir});
+  }
+  ::closedir(d);
+  return true;
+}
+
+// Every entry below a directory, by path relative to it; false past kMaxContents or kMaxDepth.
+bool collectContents(int dirfd, const std::string& prefix, int depth, bool openUp,
+                     std::vector<std::pair<std::string, Stamp>>& out) {
+  std::vector<ListedEntry> entries;
+  if (depth > kMaxDepth || !listDir(dirfd, entries, openUp)) return false;
+  for (const auto& e : entries) {
+    struct stat st;
+    if (::fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string rel = join(prefix, e.name);
+    out.emplace_back(rel, stampOf(st));
+    if (out.size() > kMaxContents) return false;
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub = openDirPath(dirfd, e.name);
+    if (!sub || !collectContents(sub.get(), rel, depth + 1, openUp, out)) return false;
+  }
+  return true;
+}
+
+// What is below a guarded directory (nothing for a file); false when too large to follow.
+bool fingerprint(int parentfd, const std::string& name, const Stamp& stamp, bool openUp,
+                 std::vector<std::pair<std::string, Stamp>>& out) {
+  out.clear();
+  if (!stamp.isDir()) return true;
+  UniqueFd fd = openDirPath(parentfd, name);
+  if (!fd || !collectContents(fd.get(), "", 0, openUp, out)) return false;
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return true;
+}
+
+}  // namespace
+
+bool listEntries(int dirfd, std::vector<ListedEntry>& out) { return listDir(dirfd, out, false); }
+
+bool Stamp::isDir() const { return S_ISDIR(mode); }
+bool Stamp::isSymlink() const { return S_ISLNK(mode); }
+
+// A directory of a walk: its path from the root and, once one is needed, a descriptor (opened
+// from its parent's when that is open, else name by name from the root, never through a
+// symlink). An unchanged directory needs none: what is in it is stat'ed by its path from the
+// root, and a stamp equal to the one from before is that same directory whatever way led there.
+struct DirRef {
+  const std::string& rel;
+  const std::string& name;
+  Stamp stamp;
+  int parentFd = -1;
+  UniqueFd fd;
+};
+
+// One walk: the state its recursion shares.
+class SnapshotWalk {
+ public:
+  SnapshotWalk(int rootfd, const GuardRules& rules, const GuardSnapshot* before,
+               std::vector<GuardFinding>* findings)
+      : rootfd_(rootfd),
+        rules_(rules),
+        before_(before && !before->empty() ? before : nullptr),
+        findings_(findings) {
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &walkStart_);
+    if (findings_ && before_)
+      for (int32_t i = 0; i < static_cast<int32_t>(before_->nodes_.size()); ++i) {
+        const DirNode& node = before_->nodes_[i];
+        for (const auto& g : node.guarded) identities_.emplace(std::make_pair(g.stamp.dev, g.stamp.ino), &g);
+        if (node.place) placesBefore_.insert(before_->relPath(i));
+      }
+  }
+
+  GuardSnapshot run() {
+    struct stat st;
+    if (::fstat(rootfd_, &st) != 0) return {};
+    out_.nodes_.reserve(before_ ? before_->nodes_.size() + 64 : 1024);
+    std::string root;
+    DirRef dir{root, root, stampOf(st), -1, UniqueFd()};
+    visit(dir, -1, before_ ? 0 : -1, 0, false, nullptr);
+    return std::move(out_);
+  }
+
+ private:
+  bool after() const { return findings_ != nullptr; }
+  // Whether a later change will show in this stamp. The walk after a run is kept for the next
+  // run, which can come at any time: it trusts no time from the last seconds.
+  bool settled(const Stamp& s) const {
+    if (after() || s.ctimeNsec == 0) return s.ctimeSec + kSettleSeconds <= walkStart_.tv_sec;
+    return s.ctimeSec < walkStart_.tv_sec ||
+           (s.ctimeSec == walkStart_.tv_sec && s.ctimeNsec < walkStart_.tv_nsec);
+  }
+  const DirNode* beforeNode(int32_t index) const { return index >= 0 ? &before_->nodes_[index] : nullptr; }
+  // Whether a directory is a place for guarded names before its listing is read: by the rules,
+  // or (after the run) because it was one before the run, whatever the run did to it.
+  bool knownPlace(const std::string& rel) const {
+    return rules_.isRulePlace(rel) || (after() && placesBefore_.count(rel) != 0);
+  }
+  // Whether an earlier listing can stand for this one: it looked for guarded names wherever
+  // this walk does.
+  bool reusable(const DirNode& b, const std::string& rel) const {
+    return b.settled && (b.place || !knownPlace(rel)) && !rules_.hasExtraBelow(rel);
+  }
+
+  void finding(std::string rel, bool changed) {
+    if (findings_) findings_->push_back({std::move(rel), changed});
+  }
+
+  int fdOf(DirRef& dir) const;
+  bool statIn(const DirRef& dir, const std::string& name, struct stat& st, bool* mountRoot = nullptr) const;
+  int32_t visit(DirRef& dir, int32_t parent, int32_t before, int depth, bool gitDir, uint8_t* members);
+  void reuse(DirRef& dir, const DirNode& b, int32_t self, int depth);
+  bool scan(DirRef& dir, const DirNode* b, int32_t self, int depth, uint8_t* members);
+  void child(DirRef& dir, const std::string& name, const DirNode* b, int32_t before, int32_t self, int depth,
+             bool gitDir);
+  void guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self, bool gitDirectory,
+               bool otherMount = false);
+  void compareGuarded(const GuardedEntry& was, GuardedEntry& now, DirRef& dir, const std::string& entryRel);
+  void gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now);
+
+  int rootfd_;
+  const GuardRules& rules_;
+  const GuardSnapshot* before_;
+  std::vector<GuardFinding>* findings_;
+  struct timespec walkStart_ = {};  // the coarse clock
+  std::map<std::pair<uint64_t, uint64_t>, const GuardedEntry*> identities_;
+  std::unordered_set<std::string> placesBefore_;  // after the run: the places of the walk before, by path
+  GuardSnapshot out_;
+};
+
+// The directory's descriptor, or -1 when it is gone or is no longer the directory walked.
+int SnapshotWalk::fdOf(DirRef& dir) const {
+  if (dir.fd) return dir.fd.get();
+  if (dir.rel.empty()) {
+    dir.fd.reset(::fcntl(rootfd_, F_DUPFD_CLOEXEC, 3));
+  } else if (dir.parentFd >= 0) {
+    dir.fd = openDirPath(dir.parentFd, dir.name);
+  } else {
+    UniqueFd cur(::fcntl(rootfd_, F_DUPFD_CLOEXEC, 3));
+    for (size_t start = 0; cur && start < dir.rel.size();) {
+      size_t end = std::min(dir.rel.find('/', start), dir.rel.size());
+      cur = openDirPath(cur.get(), dir.rel.substr(start, end - start));
+      start = end + 1;
+    }
+    dir.fd = std::move(cur);
+  }
+  struct stat st;
+  if (dir.fd && (::fstat(dir.fd.get(), &st) != 0 || !stampOf(st).sameInode(dir.stamp))) dir.fd.reset();
+  return dir.fd.get();
+}
+
+// Stats `name` in the directory: through its descriptor when open, else by path from the root.
+// `mountRoot` (when given) says whether the entry is the root of another mount.
+bool SnapshotWalk::statIn(const DirRef& dir, const std::string& name, struct stat& st, bool* mountRoot) const {
+  struct statx stx;
+  int fd = dir.fd ? dir.fd.get() : rootfd_;
+  std::string path = dir.fd ? name : join(dir.rel, name);
+  if (::statx(fd, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &stx) != 0) return false;
+  st = {};
+  st.st_dev = ::makedev(stx.stx_dev_major, stx.stx_dev_minor);
+  st.st_ino = stx.stx_ino;
+  st.st_mode = stx.stx_mode;
+  st.st_ctim = {stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec};
+  if (mountRoot)
+    *mountRoot = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+  return true;
+}
+
+// Visits a directory and returns its node, or kGitDirectory for a git directory below the root
+// (the caller records it as a guarded entry, `members` holding its HEAD/objects/refs bits).
+int32_t SnapshotWalk::visit(DirRef& dir, int32_t parent, int32_t before, int depth, bool gitDir,
+                            uint8_t* members) {
+  const DirNode* b = beforeNode(before);
+  if (b && !b->stamp.sameInode(dir.stamp)) b = nullptr;  // another directory under the same name now
+  int32_t self = static_cast<int32_t>(out_.nodes_.size());
+  DirNode node;
+  node.name = dir.name;
+  node.parent = parent;
+  node.stamp = dir.stamp;
+  node.settled = settled(dir.stamp);
+  node.gitDir = gitDir;
+  node.place = knownPlace(dir.rel);
+  out_.nodes_.push_back(std::move(node));
+  if (b && b->stamp == dir.stamp && reusable(*b, dir.rel)) {
+    reuse(dir, *b, self, depth);
+    return self;
+  }
+  if (!scan(dir, b, self, depth, members)) {
+    out_.nodes_.resize(static_cast<size_t>(self));
+    return kGitDirectory;
+  }
+  return self;
+}
+
+// An unchanged directory: its listing is the one from before; what is in it is looked at again.
+void SnapshotWalk::reuse(DirRef& dir, const DirNode& b, int32_t self, int depth) {
+  out_.nodes_[self].gitDir = b.gitDir;
+  out_.nodes_[self].gitMembers = b.gitMembers;
+  out_.nodes_[self].place |= b.place;
+  for (const auto& g : b.guarded) guarded(dir, g.name, &b, self, g.gitDirectory, g.otherMount);
+  for (int32_t c : b.children) {
+    const DirNode& n = before_->nodes_[c];
+    child(dir, n.name, &b, c, self, depth, n.gitDir);
+  }
+}
+
+// A new or changed directory: read it. False when it turns out to be a git directory.
+bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, uint8_t* members) {
+  std::vector<ListedEntry> entries;
+  // A directory its owner cannot read that the run made so (a tool, root in its namespace, can
+  // still fill it) is opened up after the run; one that was like that before is the user's.
+  bool madeUnreadable = after() && (!b || b->stamp.mode != dir.stamp.mode);
+  uint8_t bits = 0;
+  bool holdsGit = false, holdsGuardedName = false;
+  // Files that are neither guarded nor git directory members are not needed (and most are
+  // that), except in the root and in git directories, where other names count too.
+  bool keepAll = self == 0 || out_.nodes_[self].gitDir || !rules_.extraPaths.empty();
+  auto keep = [&](std::string_view name, bool isDir) {
+    bits |= memberBit(name, isDir);
+    if (!isGuardedName(name)) return keepAll || isDir;
+    (isGitName(name) ? holdsGit : holdsGuardedName) = true;
+    return true;
+  };
+  int fd = fdOf(dir);
+  if (fd < 0 || !listDir(fd, entries, madeUnreadable, keep)) {
+    log::debug("workspace guard: cannot read {}: {}", dir.rel.empty() ? "." : dir.rel, std::strerror(errno));
+    out_.nodes_[self].settled = false;
+    if (madeUnreadable && !dir.rel.empty()) finding(dir.rel, b != nullptr);
+    return true;
+  }
+  if (members) *members = bits;
+  bool isRoot = self == 0;
+  if (bits == kAllMembers && !isRoot && !out_.nodes_[self].gitDir) return false;
+  DirNode& node = out_.nodes_[self];
+  node.gitMembers = bits;
+  // The walk before the run decides whether the root is a git directory; one that becomes
+  // one during the run loses the members it gained.
+  if (isRoot) node.gitDir = after() ? b && b->gitDir : bits == kAllMembers;
+  if (isRoot && after() && bits == kAllMembers && !node.gitDir)
+    gitMembersAppeared(dir.rel, b ? b->gitMembers : 0, bits);
+  // Before the run, a repository's root and a directory already holding guarded names (outside
+  // dependency trees) become places; after it, only what was a place before counts.
+  if (!after()) node.place |= holdsGit || (holdsGuardedName && !inDependencyTree(dir.rel));
+  if (after() && b) node.place |= b->place;
+  bool gitDir = node.gitDir;
+  bool place = node.place;
+  // The sub-directories from before, by name (a directory can hold thousands).
+  std::unordered_map<std::string_view, int32_t> beforeChildren;
+  if (b)
+    for (int32_t c : b->children) beforeChildren.emplace(before_->nodes_[c].name, c);
+  for (const auto& e : entries) {
+    if (gitDir) {
+      if (!gitWritable(e.name)) guarded(dir, e.name, b, self, false);
+      continue;  // what git writes below objects/, refs/ and logs/ is data
+    }
+    bool writableGit = isRoot && e.name == ".git" && e.isDir && rules_.gitWrite;
+    bool isGuarded =
+        !writableGit && (isGitName(e.name) || (place && isGuardedName(e.name)) ||
+                         (!rules_.extraPaths.empty() && rules_.isGuarded(join(dir.rel, e.name), e.name, e.isDir, place)));
+    if (isGuarded) {
+      guarded(dir, e.name, b, self, false);
+    } else if (e.isDir) {
+      auto it = beforeChildren.find(e.name);
+      child(dir, e.name, b, it == beforeChildren.end() ? -1 : it->second, self, depth, writableGit);
+    }
+  }
+  return true;
+}
+
+// A sub-directory (`before`: the node of that name in the walk before, or -1): visited, or
+// recorded as a guarded entry when it is a git directory.
+void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b, int32_t before, int32_t self,
+                         int depth, bool gitDir) {
+  struct stat st;
+  bool mountRoot = false;
+  if (!statIn(dir, name, st, &mountRoot) || !S_ISDIR(st.st_mode)) return;  // gone, or no longer a directory
+  std::string childRel = join(dir.rel, name);
+  if (mountRoot) {
+    // Another file system (or a bind mount) inside the mount: not walked (its size and what it
+    // holds are not the workspace's), so it is pinned read-only like a guarded entry.
+    log::debug("workspace guard: {} is another mount: read-only in the sandbox, not walked", childRel);
+    guarded(dir, name, b, self, false, true);
+    return;
+  }
+  DirRef sub{childRel, name, stampOf(st), dir.fd.get(), UniqueFd()};
+  const DirNode* cb = beforeNode(before);
+  if (cb && !cb->stamp.sameInode(sub.stamp)) {  // another directory under the same name now
+    cb = nullptr;
+    before = -1;
+  }
+  if (depth + 1 >= kMaxDepth) {
+    // Deeper than any real tree: recorded but not read. After the run, a new or changed one
+    // is removed unread (a tool can make a chain this deep to hide a .git at its end).
+    log::debug("workspace guard: {} is too deep to walk", childRel);
+    if (after() && !(cb && cb->stamp == sub.stamp)) finding(childRel, cb != nullptr);
+    DirNode leaf;
+    leaf.name = name;
+    leaf.parent = self;
+    leaf.stamp = sub.stamp;
+    out_.nodes_.push_back(std::move(leaf));
+    out_.nodes_[self].children.push_back(static_cast<int32_t>(out_.nodes_.size() - 1));
+    return;
+  }
+  // Unchanged and holding nothing to look at again: taken as it was.
+  if (cb && cb->stamp == sub.stamp && cb->children.empty() && cb->guarded.empty() && reusable(*cb, childRel)) {
+    out_.nodes_.push_back(*cb);
+    out_.nodes_.back().parent = self;
+    out_.nodes_.back().place |= knownPlace(childRel);
+    out_.nodes_.back().settled = settled(sub.stamp);
+    out_.nodes_[self].children.push_back(static_cast<int32_t>(out_.nodes_.size() - 1));
+    return;
+  }
+  uint8_t members = 0;
+  int32_t index = visit(sub, self, before, depth + 1, gitDir, &members);
+  if (index >= 0) {
+    out_.nodes_[self].children.push_back(index);
+  } else if (after() && cb) {
+    gitMembersAppeared(childRel, cb->gitMembers, members);  // an ordinary directory before the run
+  } else {
+    guarded(dir, name, b, self, true);
+  }
+}
+
+void SnapshotWalk::gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now) {
+  for (uint8_t bit : {kHead, kObjects, kRefs})
+    if ((now & bit) && !(was & bit)) finding(join(rel, memberName(bit)), false);
+}
+
+// A guarded entry: before the run, pinned or fingerprinted; after it, compared with before.
+void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self,
+                           bool gitDirectory, bool otherMount) {
+  struct stat st;
+  if (!statIn(dir, name, st)) return;
+  GuardedEntry now;
+  now.name = name;
+  now.stamp = stampOf(st);
+  now.gitDirectory = gitDirectory;
+  now.otherMount = otherMount;
+  std::string entryRel = join(dir.rel, name);
+  if (!after()) {
+    // Pinned: whatever is at the root or in a git directory, every .git and git directory,
+    // hooks paths, and what changed too recently (or holds too much) to be compared later.
+    auto fingerprinted = [&] {
+      int fd = fdOf(dir);
+      return fd >= 0 && fingerprint(fd, name, now.stamp, false, now.contents) &&
+             std::none_of(now.contents.begin(), now.contents.end(),
+                          [&](const auto& c) { return !settled(c.second); });
+    };
+    now.pinned = gitDirectory || otherMount || self == 0 || out_.nodes_[self].gitDir ||
+                 ::strcasecmp(name.c_str(), ".git") == 0 || rules_.isExtra(entryRel) || !settled(now.stamp) ||
+                 !fingerprinted();
+    if (now.pinned) now.contents.clear();
+    out_.nodes_[self].guarded.push_back(std::move(now));
+    return;
+  }
+  const GuardedEntry* was = nullptr;
+  if (b)
+    for (const auto& g : b->guarded)
+      if (g.name == name && g.stamp.sameInode(now.stamp)) was = &g;
+  if (!was) {
+    // Moved here along with a directory the run renamed: the same entry, compared as such.
+    auto it = identities_.find({now.stamp.dev, now.stamp.ino});
+    if (it != identities_.end()) was = it->second;
+  }
+  if (!was) {
+    finding(entryRel, false);
+  } else {
+    now.pinned = was->pinned;
+    if (!was->pinned) compareGuarded(*was, now, dir, entryRel);
+  }
+  out_.nodes_[self].guarded.push_back(std::move(now));
+}
+
+// An entry that was not pinned: a changed file, or what is new or changed inside a directory,
+// is a finding; what did not change stays.
+void SnapshotWalk::compareGuarded(const GuardedEntry& was, GuardedEntry& now, DirRef& dir,
+                                  const std::string& entryRel) {
+  if (!now.stamp.isDir() || !was.stamp.isDir()) {
+    if (!(now.stamp == was.stamp)) finding(entryRel, true);
+    return;
+  }
+  int fd = fdOf(dir);
+  if (fd < 0 || !fingerprint(fd, now.name, now.stamp, true, now.contents)) {
+    finding(entryRel, true);
+    return;
+  }
+  auto it = was.contents.begin();
+  for (const auto& [path, stamp] : now.contents) {
+    while (it != was.contents.end() && it->first < path) ++it;
+    bool same = it != was.contents.end() && it->first == path && it->second.sameInode(stamp);
+    // A directory that only gained or lost entries is not itself a finding; its new entries are.
+    if (same && (stamp.isDir() || it->second == stamp)) continue;
+    finding(entryRel + "/" + path, same);
+  }
+}
+
+GuardSnapshot GuardSnapshot::take(int rootfd, const GuardRules& rules, const GuardSnapshot* before,
+                                  std::vector<GuardFinding>* findings) {
+  SnapshotWalk walk(rootfd, rules, before, findings);
+  GuardSnapshot snap = walk.run();
+  if (findings) {
+    // A finding below another one goes with it.
+    std::sort(findings->begin(), findings->end(), [](const auto& a, const auto& b) { return a.rel < b.rel; });
+    std::vector<GuardFinding> kept;
+    for (auto& f : *findings) {
+      if (!kept.empty() && (f.rel == kept.back().rel || f.rel.starts_with(kept.back().rel + "/"))) continue;
+      kept.push_back(std::move(f));
+    }
+    *findings = std::move(kept);
+  }
+  return snap;
+}
+
+std::string GuardSnapshot::relPath(int32_t node) const {
+  std::string rel;
+  for (int32_t n = node; n > 0; n = nodes_[n].parent)
+    rel = rel.empty() ? nodes_[n].name : nodes_[n].name + "/" + rel;
+  return rel;
+}
+
+// --- the cache file ---------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kMagic = "coco-guard-snapshot 2\n";  // 2: places
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void u64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out_.append(s);
+  }
+  void stamp(const Stamp& s) {
+    u64(s.dev);
+    u64(s.ino);
+    u64(static_cast<uint64_t>(s.ctimeSec));
+    u64(static_cast<uint64_t>(s.ctimeNsec));
+    u64(s.mode);
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Bounds-checked reads; `ok` turns false at the first short or absurd field.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool ok = true;
+  uint64_t u64() {
+    uint64_t v = 0;
+    if (in_.size() - pos_ < sizeof v) return fail();
+    std::memcpy(&v, in_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+  std::string str() {
+    uint64_t n = u64();
+    if (!ok || n > in_.size() - pos_) {
+      fail();
+      return {};
+    }
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  Stamp stamp() {
+    Stamp s;
+    s.dev = u64();
+    s.ino = u64();
+    s.ctimeSec = static_cast<int64_t>(u64());
+    s.ctimeNsec = static_cast<int64_t>(u64());
+    s.mode = static_cast<uint32_t>(u64());
+    return s;
+  }
+  // A count of items each at least `minBytes` long: no more than what is left can hold.
+  uint64_t count(size_t minBytes) {
+    uint64_t n = u64();
+    if (ok && n > (in_.size() - pos_) / minBytes) fail();
+    return ok ? n : 0;
+  }
+  bool atEnd() const { return pos_ == in_.size(); }
+
+ private:
+  uint64_t fail() {
+    ok = false;
+    pos_ = in_.size();
+    return 0;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string GuardSnapshot::serialize(std::string_view key) const {
+  std::string out(kMagic);
+  Writer w(out);
+  w.str(key);
+  w.u64(nodes_.size());
+  for (const auto& n : nodes_) {
+    w.str(n.name);
+    w.u64(static_cast<uint64_t>(static_cast<int64_t>(n.parent)));
+    w.stamp(n.stamp);
+    w.u64((n.settled ? 1 : 0) | (n.gitDir ? 2 : 0) | (n.place ? 4 : 0) | (static_cast<uint64_t>(n.gitMembers) << 8));
+    w.u64(n.guarded.size());
+    for (const auto& g : n.guarded) {
+      w.str(g.name);
+      w.stamp(g.stamp);
+      w.u64((g.pinned ? 1 : 0) | (g.gitDirectory ? 2 : 0) | (g.otherMount ? 4 : 0));
+      w.u64(g.contents.size());
+      for (const auto& [path, stamp] : g.contents) {
+        w.str(path);
+        w.stamp(stamp);
+      }
+    }
+  }
+  return out;
+}
+
+GuardSnapshot GuardSnapshot::parse(std::string_view data, std::string_view key) {
+  if (!data.starts_with(kMagic)) return {};
+  Reader r(data.substr(kMagic.size()));
+  if (r.str() != key || !r.ok) return {};
+  GuardSnapshot snap;
+  uint64_t count = r.count(64);
+  snap.nodes_.resize(count);
+  for (uint64_t i = 0; i < count && r.ok; ++i) {
+    DirNode& n = snap.nodes_[i];
+    n.name = r.str();
+    auto parent = static_cast<int64_t>(r.u64());
+    // Written parents first: a node's parent comes before it (the root has none).
+    if ((i == 0) != (parent == -1) || parent >= static_cast<int64_t>(i)) return {};
+    n.parent = static_cast<int32_t>(parent);
+    if (parent >= 0) snap.nodes_[parent].children.push_back(static_cast<int32_t>(i));
+    n.stamp = r.stamp();
+    uint64_t flags = r.u64();
+    n.settled = flags & 1;
+    n.gitDir = flags & 2;
+    n.place = flags & 4;
+    n.gitMembers = static_cast<uint8_t>((flags >> 8) & kAllMembers);
+    n.guarded.resize(r.count(64));
+    for (auto& g : n.guarded) {
+      g.name = r.str();
+      g.stamp = r.stamp();
+      uint64_t gflags = r.u64();
+      g.pinned = gflags & 1;
+      g.gitDirectory = gflags & 2;
+      g.otherMount = gflags & 4;
+      g.contents.resize(r.count(48));
+      for (auto& [path, stamp] : g.contents) {
+        path = r.str();
+        stamp = r.stamp();
+      }
+    }
+  }
+  if (!r.ok || !r.atEnd()) return {};
+  return snap;
+}
+
+// --- removal --------------------------------------------------------------------------------
+
+namespace {
+
+struct Level {
+  std::string name;
+  std::vector<std::string> subdirs;  // still to remove
+};
+
+// Opens `name` in `parent`, removes what in it is not a directory and pushes a level listing
+// its sub-directories. Directories without owner permissions are opened up first.
+int enter(int parent, const std::string& name, UniqueFd& fd, std::vector<Level>& stack) {
+  fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd && errno == EACCES && ::fchmodat(parent, name.c_str(), 0700, 0) == 0)
+    fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return errno;
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && (st.st_mode & 0700) != 0700)
+    ::fchmod(fd.get(), (st.st_mode & 07777) | 0700);
+  std::vector<ListedEntry> entries;
+  if (!listDir(fd.get(), entries, false)) return errno;
+  Level level{name, {}};
+  for (const auto& e : entries) {
+    if (e.isDir)
+      level.subdirs.push_back(e.name);
+    else if (::unlinkat(fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
+      return errno;
+  }
+  stack.push_back(std::move(level));
+  return 0;
+}
+
+// rm -rf of one entry with a single directory open at a time (depth costs memory, not
+// descriptors): down into each sub-directory, back up through "..".
+int removeEntry(int dirfd, const std::string& name) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
+  if (!S_ISDIR(st.st_mode)) return ::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT ? 0 : errno;
+  std::vector<Level> stack;
+  UniqueFd cur;
+  if (int err = enter(dirfd, name, cur, stack)) return err;
+  size_t steps = 0;
+  while (!stack.empty()) {
+    if (++steps > 10'000'000) return EMLINK;  // a tree that keeps growing under us
+    if (!stack.back().subdirs.empty()) {
+      std::string sub = std::move(stack.back().subdirs.back());
+      stack.back().subdirs.pop_back();
+      UniqueFd next;
+      int err = enter(cur.get(), sub, next, stack);
+      if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur.get(), sub.c_str(), 0) == 0 ? 0 : errno;
+      if (err && err != ENOENT) return err;
+      if (next) cur = std::move(next);
+      continue;
+    }
+    std::string leaf = std::move(stack.back().name);
+    stack.pop_back();
+    if (stack.empty()) break;
+    UniqueFd up(::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!up) return errno;
+    if (::unlinkat(up.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return errno;
+    cur = std::move(up);
+  }
+  return ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : errno;
+}
+
+}  // namespace
+
+UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
+  UniqueFd cur(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
+  for (size_t start = 0; cur && start < rel.size();) {
+    size_t end = std::min(rel.find('/', start), rel.size());
+    cur = openDirPath(cur.get(), std::string(rel.substr(start, end - start)));
+    start = end + 1;
+  }
+  return cur;
+}
+
+int removeBelow(int rootfd, const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  std::string_view dir = slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash);
+  UniqueFd parent = openDirBeneath(rootfd, dir);
+  if (!parent) return errno == ENOENT ? 0 : errno;
+  return removeEntry(parent.get(), slash == std::string::npos ? rel : rel.substr(slash + 1));
+}
+
+}  // namespace coco::engine

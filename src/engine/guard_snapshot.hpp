@@ -1,0 +1,100 @@
+// The workspace guard's picture of one writable mount: every directory (inode and change time)
+// and every guarded entry in it. Taken before a run, compared after it; kept between runs so
+// that a directory whose change time did not move is not read again.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/workspace_guard.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::engine {
+
+// Who an entry is and when it last changed. A change time never goes back (a tool can set
+// mtime, not ctime), so an equal stamp means an unchanged directory listing or file.
+struct Stamp {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t ctimeSec = 0;
+  int64_t ctimeNsec = 0;
+  uint32_t mode = 0;
+  bool operator==(const Stamp&) const = default;
+  bool sameInode(const Stamp& o) const { return dev == o.dev && ino == o.ino; }
+  bool isDir() const;
+  bool isSymlink() const;
+};
+
+// A guarded entry found in a directory.
+struct GuardedEntry {
+  std::string name;
+  Stamp stamp;
+  bool pinned = false;        // mounted read-only over itself for the run
+  bool gitDirectory = false;  // a directory holding HEAD, objects/ and refs/
+  bool otherMount = false;    // the root of another mount: pinned, not walked
+  // Not pinned: everything below it (relative path -> stamp, sorted), to see what the run changed.
+  std::vector<std::pair<std::string, Stamp>> contents;
+};
+
+struct DirNode {
+  std::string name;  // in its parent; "" for the mount root
+  int32_t parent = -1;
+  Stamp stamp;
+  bool settled = false;    // changed long enough before the walk that an equal stamp can be trusted
+  bool gitDir = false;     // a writable root .git, or a root that is itself a git directory
+  bool place = false;      // guarded names count here (GuardRules)
+  uint8_t gitMembers = 0;  // which of HEAD, objects/, refs/ it holds
+  std::vector<int32_t> children;
+  std::vector<GuardedEntry> guarded;
+};
+
+// What a run left that the guard removes.
+struct GuardFinding {
+  std::string rel;       // relative to the mount root
+  bool changed = false;  // an existing entry the run changed (else a new one)
+};
+
+class GuardSnapshot {
+ public:
+  // Walks the mount at `rootfd`. `before` (may be null) lends the listings of directories whose
+  // stamp did not move. With `findings`, what differs from `before` and is guarded is reported
+  // there (the check after the run); without, this is the walk before the run.
+  static GuardSnapshot take(int rootfd, const GuardRules& rules, const GuardSnapshot* before,
+                            std::vector<GuardFinding>* findings);
+
+  const std::vector<DirNode>& nodes() const { return nodes_; }
+  std::string relPath(int32_t node) const;  // "" for the root
+  bool empty() const { return nodes_.empty(); }
+
+  // The cache file form. parse() returns an empty snapshot for anything but what serialize()
+  // wrote with the same key (the rules and coco's version), so a bad cache costs a full walk.
+  std::string serialize(std::string_view key) const;
+  static GuardSnapshot parse(std::string_view data, std::string_view key);
+
+ private:
+  friend class SnapshotWalk;
+  std::vector<DirNode> nodes_;
+};
+
+struct ListedEntry {
+  std::string name;
+  bool isDir;
+};
+
+// The entries of a directory fd (O_PATH is fine: it is reopened for reading), without "." and
+// "..". False when it cannot be read.
+bool listEntries(int dirfd, std::vector<ListedEntry>& out);
+
+// The directory `rel` (relative to the mount root `rootfd`; "" is the root itself), opened O_PATH
+// name by name with O_NOFOLLOW: never through a symlink. Invalid when that fails.
+UniqueFd openDirBeneath(int rootfd, std::string_view rel);
+
+// Removes the entry `rel` (relative to the mount root `rootfd`, reached without following a
+// symlink) and everything below it, never following a symlink. Returns 0 or an errno.
+int removeBelow(int rootfd, const std::string& rel);
+
+}  // namespace coco::engine

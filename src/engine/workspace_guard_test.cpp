@@ -1,0 +1,472 @@
+// The workspace guard's host side without a sandbox: what it pins, what it finds after a "run"
+// (here: changes made by the test between planning and finish()), what it removes.
+#include "engine/workspace_guard.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "engine/guard_snapshot.hpp"
+#include "util/unique_fd.hpp"
+
+namespace coco::engine {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+class TempTree {
+ public:
+  TempTree() {
+    char tmpl[] = "/tmp/coco-guard-test.XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempTree() {
+    std::error_code ec;
+    stdfs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+  void write(const std::string& rel, const std::string& text = "x\n") const {
+    stdfs::create_directories(stdfs::path(*this / rel).parent_path());
+    std::ofstream(*this / rel) << text;
+  }
+  void mkdir(const std::string& rel) const { stdfs::create_directories(*this / rel); }
+  bool exists(const std::string& rel) const {
+    std::error_code ec;
+    return stdfs::symlink_status(*this / rel, ec).type() != stdfs::file_type::not_found;
+  }
+  void gitDir(const std::string& rel) const {
+    write(rel + "/HEAD", "ref: refs/heads/main\n");
+    mkdir(rel + "/objects");
+    mkdir(rel + "/refs/heads");
+    write(rel + "/config", "[core]\n");
+  }
+
+ private:
+  std::string path_;
+};
+
+UniqueFd openRoot(const TempTree& t) {
+  return UniqueFd(::open(t.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+std::vector<std::string> rels(const std::vector<GuardFinding>& findings) {
+  std::vector<std::string> out;
+  for (const auto& f : findings) out.push_back(f.rel);
+  return out;
+}
+
+// Pinned entries of a snapshot, as "dir/name".
+std::vector<std::string> pinned(const GuardSnapshot& s) {
+  std::vector<std::string> out;
+  for (int32_t i = 0; i < static_cast<int32_t>(s.nodes().size()); ++i)
+    for (const auto& g : s.nodes()[i].guarded)
+      if (g.pinned) out.push_back(s.relPath(i).empty() ? g.name : s.relPath(i) + "/" + g.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+using Strings = std::vector<std::string>;
+
+// Lets the coarse clock tick: what changed in the tick a walk starts in is not trusted to show
+// its next change, and the walk treats it accordingly (a test's fresh tree would be all that).
+void afterTick() { ::usleep(25000); }
+
+TEST(GuardNames, TheList) {
+  for (const char* n : {".git", ".envrc", ".vscode", "mise.toml", "mise.dev.toml", ".mise.ci.toml", ".husky",
+                        ".pre-commit-config.yaml", "lefthook.yml", ".config", ".tool-versions"})
+    EXPECT_TRUE(isGuardedName(n)) << n;
+  for (const char* n :
+       {"src", "mise", ".gitignore", ".gitattributes", ".gitmodules", "mise.toml.bak", "README"})
+    EXPECT_EQ(isGuardedName(n), std::string(n) == "mise") << n;
+  for (const char* n : {".GIT", ".Git", ".ENVRC", ".VSCode", "MISE.TOML"}) EXPECT_TRUE(isGuardedName(n)) << n;
+}
+
+TEST(GuardNames, GitWritable) {
+  for (const char* n : {"objects", "refs", "logs", "index", "HEAD", "ORIG_HEAD", "index.lock",
+                        "sharedindex.abc", "packed-refs", "COMMIT_EDITMSG"})
+    EXPECT_TRUE(gitWritable(n)) << n;
+  for (const char* n : {"config", "hooks", "info", "commondir", "config.worktree", "worktrees", "modules",
+                        "rebase-merge", "sequencer", ".lock"})
+    EXPECT_FALSE(gitWritable(n)) << n;
+}
+
+TEST(GuardRules, ExtraPathsAndTheirPrefixes) {
+  GuardRules r;
+  EXPECT_TRUE(r.addExtraPath("tools/hooks"));
+  EXPECT_FALSE(r.addExtraPath("tools/hooks"));
+  EXPECT_TRUE(r.isGuarded("tools/hooks", "hooks", true, false));
+  EXPECT_FALSE(r.isGuarded("tools", "tools", true, true));  // a directory on the way is walked
+  EXPECT_TRUE(r.isGuarded("tools", "tools", false, false));  // a symlink there would redirect it
+  EXPECT_FALSE(r.isGuarded("toolsx", "toolsx", false, true));
+  EXPECT_TRUE(r.isGuarded("a/.git", ".git", true, false));  // everywhere
+  EXPECT_TRUE(r.isGuarded("a/.envrc", ".envrc", false, true));
+  EXPECT_FALSE(r.isGuarded("a/.envrc", ".envrc", false, false));
+  EXPECT_TRUE(r.hasExtraBelow(""));
+  EXPECT_TRUE(r.hasExtraBelow("tools"));
+  EXPECT_FALSE(r.hasExtraBelow("tools/hooks"));
+}
+
+TEST(GuardSnapshot, PinsAtTheRootAndEveryGitDirectory) {
+  TempTree t;
+  t.gitDir(".git");
+  t.write(".envrc");
+  t.write("pkg/.envrc");
+  t.gitDir("vendor/lib/.git");
+  t.gitDir("fixtures/bare.git");
+  t.write("src/a.js");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot s = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  EXPECT_EQ(pinned(s), (Strings{".envrc", ".git", "fixtures/bare.git", "vendor/lib/.git"}));
+}
+
+TEST(GuardSnapshot, FindsWhatARunCreated) {
+  TempTree t;
+  t.gitDir(".git");
+  t.write("src/a.js");
+  t.mkdir("sub");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  t.gitDir("sub/.git");
+  t.gitDir("a/b/c/.git");
+  t.write("node_modules/pkg/.vscode/tasks.json");
+  t.write(".envrc");
+  t.write("src/b.js");
+  t.gitDir("stash/x");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  // node_modules/pkg is no place for guarded names: its .vscode is the package's.
+  EXPECT_EQ(rels(findings), (Strings{".envrc", "a/b/c/.git", "stash/x", "sub/.git"}));
+}
+
+TEST(GuardRules, PlacesAreTheRootTheWayToTheCwdRepositoryRootsAndDirectoriesWithGuardedNames) {
+  GuardRules r;
+  r.cwd = "apps/web/src";
+  for (const char* rel : {"", "apps", "apps/web", "apps/web/src"}) EXPECT_TRUE(r.isRulePlace(rel)) << rel;
+  for (const char* rel : {"app", "apps/webx", "apps/web/src/lib", "lib"}) EXPECT_FALSE(r.isRulePlace(rel)) << rel;
+  EXPECT_TRUE(inDependencyTree("node_modules/a"));
+  EXPECT_TRUE(inDependencyTree("x/node_modules"));
+  EXPECT_FALSE(inDependencyTree("node_modules_x/a"));
+}
+
+// Where a new guarded name is a finding after the run, and where it is left alone.
+TEST(GuardSnapshot, GuardedNamesCountOnlyInPlaces) {
+  TempTree t;
+  t.write("README");
+  t.mkdir("apps/web/src");
+  t.mkdir("lib/util");
+  t.gitDir("vendor-src/lib/.git");
+  t.write("packages/app/.envrc", "export A=1\n");
+  t.write("node_modules/pkg/.vscode/settings.json");
+  t.write("node_modules/pkg/index.js");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  rules.cwd = "apps/web";
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  // A place replaced by a new directory of the same name is still a place.
+  stdfs::rename(t / "packages/app", t / "packages/app-old");
+  t.write("packages/app/.vscode/tasks.json");
+  // A package reinstalled: its directory and its .vscode made anew.
+  stdfs::remove_all(t / "node_modules/pkg");
+  t.write("node_modules/pkg/.vscode/settings.json");
+  for (const char* dir : {"", "apps/", "apps/web/", "apps/web/src/", "lib/util/", "vendor-src/lib/",
+                          "packages/app/", "node_modules/pkg/", "node_modules/other/"})
+    t.write(std::string(dir) + "mise.toml");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"apps/mise.toml", "apps/web/mise.toml", "mise.toml", "packages/app/.vscode",
+                                     "packages/app/mise.toml", "vendor-src/lib/mise.toml"}));
+}
+
+TEST(GuardSnapshot, AnExistingDirectoryThatBecomesAGitDirectoryLosesTheNewMembers) {
+  TempTree t;
+  t.mkdir("docs/refs");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  t.write("docs/HEAD", "ref: refs/heads/main\n");
+  t.mkdir("docs/objects");
+  t.write("HEAD");
+  t.mkdir("objects");
+  t.mkdir("refs");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"HEAD", "docs/HEAD", "docs/objects", "objects", "refs"}));
+}
+
+TEST(GuardSnapshot, ChangesInsideUnpinnedEntriesBelowTheRoot) {
+  TempTree t;
+  t.write("pkg/.envrc", "export A=1\n");
+  t.write("pkg/.vscode/tasks.json", "{}\n");
+  t.write("pkg/.vscode/keep.json", "{}\n");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  EXPECT_TRUE(pinned(before).empty());
+  t.write("pkg/.envrc", "evil\n");
+  t.write("pkg/.vscode/tasks.json", "evil\n");
+  t.write("pkg/.vscode/new/settings.json", "{}\n");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"pkg/.envrc", "pkg/.vscode/new", "pkg/.vscode/tasks.json"}));
+}
+
+TEST(GuardSnapshot, PinnedEntriesMovedWithTheirParentAreNotFindings) {
+  TempTree t;
+  t.gitDir("vendor/lib/.git");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  stdfs::rename(t / "vendor", t / "third_party");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_TRUE(findings.empty()) << rels(findings).front();
+}
+
+TEST(GuardSnapshot, WritableGitDirectoryAllowsOnlyGitsOwnNames) {
+  TempTree t;
+  t.gitDir(".git");
+  t.mkdir(".git/hooks");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  rules.gitWrite = true;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  EXPECT_EQ(pinned(before), (Strings{".git/config", ".git/hooks"}));
+  t.write(".git/index.lock");
+  t.write(".git/COMMIT_EDITMSG");
+  t.write(".git/objects/ab/cdef");
+  t.write(".git/commondir", "../evil\n");
+  t.write(".git/modules/x/config");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".git/commondir", ".git/modules"}));
+}
+
+TEST(GuardSnapshot, ReusesUnchangedDirectoriesAndStillSeesChanges) {
+  TempTree t;
+  for (int i = 0; i < 50; ++i) t.write("tree/d" + std::to_string(i) + "/sub/file");
+  t.write("tree/d7/.envrc");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot full = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  GuardSnapshot cached = GuardSnapshot::take(root.get(), rules, &full, nullptr);
+  EXPECT_EQ(cached.nodes().size(), full.nodes().size());
+  EXPECT_EQ(pinned(cached), pinned(full));
+  afterTick();
+  t.gitDir("tree/d3/sub/.git");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &cached, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"tree/d3/sub/.git"}));
+}
+
+TEST(GuardSnapshot, CacheRoundTripAndRefusal) {
+  TempTree t;
+  t.gitDir("vendor/lib/.git");
+  t.write("pkg/.vscode/a.json");
+  t.write("src/x");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot s = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  std::string data = s.serialize("key");
+  GuardSnapshot back = GuardSnapshot::parse(data, "key");
+  ASSERT_EQ(back.nodes().size(), s.nodes().size());
+  EXPECT_EQ(pinned(back), pinned(s));
+  for (size_t i = 0; i < s.nodes().size(); ++i) EXPECT_EQ(back.relPath(i), s.relPath(i));
+  EXPECT_TRUE(GuardSnapshot::parse(data, "other key").empty());
+  for (size_t cut : {size_t{0}, size_t{5}, data.size() / 2, data.size() - 1})
+    EXPECT_TRUE(GuardSnapshot::parse(data.substr(0, cut), "key").empty()) << cut;
+  EXPECT_TRUE(GuardSnapshot::parse(data + "x", "key").empty());
+  std::string garbage = data;
+  for (size_t i = 40; i < garbage.size(); i += 7) garbage[i] = static_cast<char>(0xff);
+  (void)GuardSnapshot::parse(garbage, "key");  // no crash, no runaway allocation
+}
+
+// Another mount inside the workspace (here a tmpfs, mounted in a user and mount namespace of a
+// child process): recorded and pinned, never walked, so a .git on it is not looked for.
+TEST(GuardSnapshot, AnotherMountIsPinnedAndNotWalked) {
+  TempTree t;
+  t.mkdir("src");
+  t.mkdir("cache");
+  afterTick();
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto write = [](const char* path, const std::string& text) {
+      UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+      return fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    };
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) ::_exit(10);
+    if (!write("/proc/self/setgroups", "deny") || !write("/proc/self/uid_map", fmt::format("0 {} 1", uid)) ||
+        !write("/proc/self/gid_map", fmt::format("0 {} 1", gid)))
+      ::_exit(11);
+    if (::mount("none", (t / "cache").c_str(), "tmpfs", 0, nullptr) != 0) ::_exit(12);
+    t.gitDir("cache/x/.git");
+    auto root = openRoot(t);
+    GuardRules rules;
+    GuardSnapshot s = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+    // Only "cache" pinned (the .git on the tmpfs is not seen), and it is recorded as another mount.
+    if (pinned(s) != Strings{"cache"}) ::_exit(13);
+    if (!s.nodes().front().guarded.front().otherMount) ::_exit(14);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  // 10: no user namespaces for this user (a kernel or sysctl without them): nothing to test.
+  if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "unshare(CLONE_NEWUSER) is not allowed here";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "11: id maps, 12: mount, 13: what was pinned, 14: not marked";
+}
+
+TEST(GuardRemoval, DeepTreesAndSymlinks) {
+  TempTree t;
+  TempTree outside;
+  outside.write("keep");
+  std::string deep = "evil";
+  for (int i = 0; i < 300; ++i) deep += "/d";
+  ::mkdir((t / "evil").c_str(), 0755);
+  int fd = ::open((t / "evil").c_str(), O_PATH | O_DIRECTORY);
+  for (int i = 0; i < 300; ++i) {  // deeper than PATH_MAX allows by path
+    ::mkdirat(fd, "d", 0755);
+    int next = ::openat(fd, "d", O_PATH | O_DIRECTORY);
+    ::close(fd);
+    fd = next;
+  }
+  ::symlinkat(outside.path().c_str(), fd, "out");
+  ::close(fd);
+  stdfs::create_directory_symlink(outside.path(), t / "evil/link");
+  ::chmod((t / "evil").c_str(), 0);
+  afterTick();
+  auto root = openRoot(t);
+  EXPECT_EQ(removeBelow(root.get(), "evil"), 0);
+  EXPECT_FALSE(t.exists("evil"));
+  EXPECT_TRUE(outside.exists("keep"));
+  EXPECT_EQ(removeBelow(root.get(), "missing/x"), 0);
+}
+
+// --- the whole host side: plan, "run", finish ----------------------------------------------------
+
+class GuardPlanTest : public ::testing::Test {
+ protected:
+  std::vector<PlannedBind> plan(const GuardSpec& spec = {}) {
+    std::vector<PlannedBind> out;
+    afterTick();
+    EXPECT_TRUE(guard_.addMount({t_.path(), "/workspace", false, true}, spec, out).ok());
+    guard_.startWatching();
+    return out;
+  }
+  static Strings dsts(const std::vector<PlannedBind>& binds, GuardBind kind) {
+    Strings out;
+    for (const auto& b : binds)
+      if (b.guard == kind) out.push_back(b.dst + (b.readOnly ? "" : " rw"));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  TempTree t_;
+  WorkspaceGuard guard_;
+};
+
+TEST_F(GuardPlanTest, ReadOnlyGitAndHooksSymlinkTarget) {
+  t_.gitDir(".git");
+  stdfs::create_directory_symlink("../githooks", t_ / ".git/hooks");
+  t_.write("githooks/pre-commit");
+  t_.write(".vscode/settings.json");
+  auto binds = plan();
+  EXPECT_EQ(dsts(binds, GuardBind::Self),
+            (Strings{"/workspace/.git", "/workspace/.vscode", "/workspace/githooks"}));
+}
+
+TEST_F(GuardPlanTest, HooksPathFromTheRepositoryAndFromTheUser) {
+  t_.gitDir(".git");
+  t_.write(".git/config", "[core]\n\thooksPath = tools/hooks\n");
+  t_.write("tools/hooks/pre-commit");
+  EXPECT_EQ(dsts(plan(), GuardBind::Self), (Strings{"/workspace/.git", "/workspace/tools/hooks"}));
+}
+
+TEST_F(GuardPlanTest, UsersRelativeHooksPathAppliesToNestedRepositories) {
+  t_.gitDir("sub/.git");
+  t_.write("sub/.githooks/pre-commit");
+  GuardSpec spec;
+  spec.hostHooksPath = ".githooks";
+  EXPECT_EQ(dsts(plan(spec), GuardBind::Self), (Strings{"/workspace/sub/.git", "/workspace/sub/.githooks"}));
+}
+
+TEST_F(GuardPlanTest, WritableGitPinsWhatGitDoesNotWrite) {
+  t_.gitDir(".git");
+  t_.mkdir(".git/hooks");
+  t_.write(".git/index");
+  GuardSpec spec;
+  spec.gitWrite = true;
+  EXPECT_EQ(dsts(plan(spec), GuardBind::Self),
+            (Strings{"/workspace/.git rw", "/workspace/.git/config", "/workspace/.git/hooks"}));
+}
+
+TEST_F(GuardPlanTest, SymlinksArePinnedWithTheEmptyFile) {
+  stdfs::create_symlink("/etc/passwd", t_ / ".envrc");
+  auto binds = plan();
+  EXPECT_EQ(dsts(binds, GuardBind::Pin), (Strings{"/workspace/.envrc"}));
+}
+
+TEST_F(GuardPlanTest, FinishRemovesWhatTheRunPlanted) {
+  t_.gitDir(".git");
+  t_.write("src/a.js");
+  t_.write("pkg/.envrc", "mine\n");
+  plan();
+  t_.gitDir("sub/.git");
+  t_.write(".envrc");
+  t_.write("src/a.js", "changed\n");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("sub/.git"));
+  EXPECT_FALSE(t_.exists(".envrc"));
+  EXPECT_TRUE(t_.exists("sub"));
+  EXPECT_TRUE(t_.exists("src/a.js"));
+  EXPECT_TRUE(t_.exists("pkg/.envrc"));
+  EXPECT_TRUE(t_.exists(".git/config"));
+}
+
+TEST_F(GuardPlanTest, WatchRemovesDuringTheRun) {
+  t_.gitDir(".git");
+  t_.mkdir("sub");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.write(".envrc");
+  t_.gitDir("sub/.git");
+  t_.gitDir("newdir/.git");
+  guard_.onWatchEvents();
+  EXPECT_FALSE(t_.exists(".envrc"));
+  EXPECT_FALSE(t_.exists("sub/.git"));
+  EXPECT_FALSE(t_.exists("newdir/.git"));
+  EXPECT_TRUE(t_.exists("newdir"));
+  guard_.finish();
+}
+
+}  // namespace
+}  // namespace coco::engine

@@ -1,0 +1,568 @@
+// Escapes through the workspace: files a tool plants in a writable mount that the host later runs
+// (git's config, hooks and repository discovery, direnv, mise, editors). Each test runs a tool
+// shaped like eslint's config (`.` writable at /workspace, guard on) that attacks from inside the
+// sandbox, then does on the host what a user does next (git status, git commit) and checks that
+// no planted command ran: the planted commands touch a marker file outside the workspace.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace fs = std::filesystem;
+
+namespace cocotest {
+namespace {
+
+std::string describe(const RunResult& r) {
+  return "exit " + std::to_string(r.exitCode) + (r.timedOut ? " (timed out)" : "") + "\n--- stdout ---\n" + r.out +
+         "--- stderr ---\n" + r.err;
+}
+
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// A shell snippet that writes `text` to `path` (inside the sandbox), creating its directory.
+std::string plant(const std::string& path, const std::string& text) {
+  std::string dir = fs::path(path).parent_path().string();
+  return (dir.empty() ? "" : "mkdir -p " + shellQuote(dir) + " && ") + "cat > " + shellQuote(path) +
+         " <<'COCO_EOF'\n" + text + "COCO_EOF\n";
+}
+
+class GuardEscapeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    COCO_REQUIRE_SANDBOX();
+    marker_ = outside_.path() + "/PWNED";
+    writeFile(home_.path() + "/.gitconfig",
+              "[user]\n\tname = coco test\n\temail = test@example.invalid\n"
+              "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+              "[protocol \"file\"]\n\tallow = always\n");
+    writeTool("lint", "");
+  }
+
+  // The eslint-shaped tool: `sh` from the test image, `.` writable at /workspace.
+  void writeTool(const std::string& name, const std::string& extra) {
+    env_.writeTool(name, R"({"command": "sh", "network": "none",
+      "mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"}])" +
+                             (extra.empty() ? "" : ", " + extra) + "}\n");
+  }
+
+  // Runs `script` in the sandbox with `cwd` (default: the workspace) as the directory coco runs from.
+  RunResult attack(const std::string& script, const std::string& cwd = "", const std::string& tool = "lint") {
+    RunOptions opts;
+    opts.env = {{"HOME", home_.path()}};
+    opts.cwd = cwd;
+    return env_.run({"run", tool, "-c", "cd /workspace || exit 99\n" + script}, opts);
+  }
+
+  // Runs a command on the host as the user would, in `dir`; returns its exit status and output.
+  std::pair<int, std::string> host(const std::string& dir, const std::string& cmd) const {
+    std::string line = "cd " + shellQuote(dir) + " && env -i HOME=" + shellQuote(home_.path()) +
+                       " PATH=/usr/local/bin:/usr/bin:/bin LANG=C GIT_CONFIG_NOSYSTEM=1 sh -c " +
+                       shellQuote(cmd) + " 2>&1";
+    FILE* p = popen(line.c_str(), "r");
+    if (!p) return {-1, "popen failed"};
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+
+  void hostOk(const std::string& dir, const std::string& cmd) const {
+    auto [rc, out] = host(dir, cmd);
+    ASSERT_EQ(rc, 0) << cmd << " in " << dir << ":\n" << out;
+  }
+
+  // A repository with one commit in the workspace (or `dir`).
+  void makeRepo(const std::string& dir, const std::string& initArgs = "") const {
+    fs::create_directories(dir);
+    writeFile(dir + "/README", "hello\n");
+    hostOk(dir, "git init -q " + initArgs + " && git add README && git commit -qm init");
+  }
+
+  // What a planted command runs: it leaves the marker outside the workspace.
+  std::string evilCommand() const { return "touch " + marker_; }
+  std::string evilHook() const { return "#!/bin/sh\n" + evilCommand() + "\n"; }
+  std::string evilConfig(const std::string& extra = "") const {
+    return "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tfsmonitor = \"" + evilCommand() +
+           "; false\"\n" + extra;
+  }
+  // A repository's git directory, planted by the tool at `gitdir` (a path in the sandbox).
+  std::string plantGitDir(const std::string& gitdir, const std::string& configExtra = "") const {
+    return "mkdir -p " + gitdir + "/objects " + gitdir + "/refs/heads && echo 'ref: refs/heads/main' > " + gitdir +
+           "/HEAD\n" + plant(gitdir + "/config", evilConfig(configExtra)) +
+           plant(gitdir + "/hooks/pre-commit", evilHook()) + "chmod +x " + gitdir + "/hooks/pre-commit\n";
+  }
+
+  // The checks a user's next steps amount to: git status (shell prompts, editors) and git commit.
+  void expectNoPlantedCommandRuns(const std::string& dir, const RunResult& r) {
+    auto status = host(dir, "git status");
+    EXPECT_FALSE(fs::exists(marker_)) << "git status in " << dir << " ran a planted command\n"
+                                      << status.second << describe(r);
+    auto commit = host(dir, "git commit -q --allow-empty -m after");
+    EXPECT_FALSE(fs::exists(marker_)) << "git commit in " << dir << " ran a planted command\n"
+                                      << commit.second << describe(r);
+  }
+
+  const std::string& ws() const { return env_.workdir(); }
+
+  Env env_;
+  TempDir home_{"coco-home"};
+  TempDir outside_{"coco-outside"};
+  std::string marker_;
+};
+
+// --- git's own files ----------------------------------------------------------------------
+
+// The issue's first finding: .git/commondir did not exist, so nothing guarded it.
+TEST_F(GuardEscapeTest, CommondirPointingAtAPlantedCopy) {
+  makeRepo(ws());
+  RunResult r = attack("cp -r .git evil\n" + plant("evil/config", evilConfig()) +
+                       plant("evil/hooks/pre-commit", evilHook()) +
+                       "chmod +x evil/hooks/pre-commit\necho ../evil > .git/commondir\n");
+  expectNoPlantedCommandRuns(ws(), r);
+  EXPECT_FALSE(fs::exists(ws() + "/.git/commondir")) << describe(r);
+}
+
+TEST_F(GuardEscapeTest, HooksDirectoryThatDidNotExist) {
+  makeRepo(ws(), "--template=");
+  ASSERT_FALSE(fs::exists(ws() + "/.git/hooks"));
+  RunResult r = attack(plant(".git/hooks/pre-commit", evilHook()) + "chmod +x .git/hooks/pre-commit\n");
+  expectNoPlantedCommandRuns(ws(), r);
+}
+
+TEST_F(GuardEscapeTest, HooksSymlinkReplacedByADirectory) {
+  makeRepo(ws());
+  fs::create_directories(outside_.path() + "/hooks");
+  fs::remove_all(ws() + "/.git/hooks");
+  fs::create_directory_symlink(outside_.path() + "/hooks", ws() + "/.git/hooks");
+  RunResult r = attack("rm -f .git/hooks\n" + plant(".git/hooks/pre-commit", evilHook()) +
+                       "chmod +x .git/hooks/pre-commit\n");
+  expectNoPlantedCommandRuns(ws(), r);
+  EXPECT_TRUE(fs::is_symlink(ws() + "/.git/hooks")) << describe(r);
+}
+
+TEST_F(GuardEscapeTest, HooksSymlinkIntoTheWorktree) {
+  makeRepo(ws());
+  fs::remove_all(ws() + "/.git/hooks");
+  fs::create_directories(ws() + "/githooks");
+  fs::create_directory_symlink("../githooks", ws() + "/.git/hooks");
+  RunResult r = attack(plant("githooks/pre-commit", evilHook()) + "chmod +x githooks/pre-commit\n");
+  expectNoPlantedCommandRuns(ws(), r);
+}
+
+TEST_F(GuardEscapeTest, ExistingSubmoduleGitDir) {
+  makeRepo(outside_.path() + "/lib");
+  makeRepo(ws());
+  hostOk(ws(), "git submodule -q add " + shellQuote(outside_.path() + "/lib") + " lib && git commit -qm sub");
+  ASSERT_TRUE(fs::exists(ws() + "/.git/modules/lib/config"));
+  RunResult r = attack(plant(".git/modules/lib/config", evilConfig("\tworktree = ../../../lib\n")));
+  expectNoPlantedCommandRuns(ws() + "/lib", r);
+  expectNoPlantedCommandRuns(ws(), r);
+}
+
+TEST_F(GuardEscapeTest, LinkedWorktreeCommondir) {
+  makeRepo(ws());
+  hostOk(ws(), "git worktree add -q wt");
+  ASSERT_TRUE(fs::exists(ws() + "/.git/worktrees/wt/gitdir"));
+  RunResult r = attack("cp -r .git evil\n" + plant("evil/config", evilConfig()) +
+                       "echo ../../../evil > .git/worktrees/wt/commondir\n");
+  expectNoPlantedCommandRuns(ws() + "/wt", r);
+}
+
+TEST_F(GuardEscapeTest, ConfigWorktree) {
+  makeRepo(ws());
+  hostOk(ws(), "git config extensions.worktreeConfig true");
+  RunResult r = attack(plant(".git/config.worktree", evilConfig()));
+  expectNoPlantedCommandRuns(ws(), r);
+}
+
+// --- repository discovery -------------------------------------------------------------------
+
+// A new repository anywhere in the workspace: git run in that directory uses its config.
+class NestedRepositoryTest : public GuardEscapeTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(NestedRepositoryTest, IsNotLeftBehind) {
+  makeRepo(ws());
+  std::string dir = GetParam();
+  fs::create_directories(ws() + "/" + dir);
+  RunResult r = attack(plantGitDir(dir + "/.git"));
+  expectNoPlantedCommandRuns(ws() + "/" + dir, r);
+  EXPECT_FALSE(fs::exists(ws() + "/" + dir + "/.git")) << describe(r);
+  EXPECT_TRUE(contains(r.err, dir + "/.git")) << "the removal is reported\n" << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Depths, NestedRepositoryTest, ::testing::Values("sub", "a/b/c", "node_modules/pkg"));
+
+TEST_F(GuardEscapeTest, GitFilePointingAtAPlantedGitDir) {
+  makeRepo(ws());
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack(plantGitDir("stash/x") + "echo 'gitdir: ../stash/x' > sub/.git\n");
+  expectNoPlantedCommandRuns(ws() + "/sub", r);
+  EXPECT_FALSE(fs::exists(ws() + "/sub/.git")) << describe(r);
+}
+
+TEST_F(GuardEscapeTest, GitSymlinkToAPlantedGitDir) {
+  makeRepo(ws());
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack(plantGitDir("stash/x") + "ln -s ../stash/x sub/.git\n");
+  expectNoPlantedCommandRuns(ws() + "/sub", r);
+  EXPECT_FALSE(fs::symlink_status(ws() + "/sub/.git").type() != fs::file_type::not_found) << describe(r);
+}
+
+// A directory holding HEAD, objects/ and refs/ is a git directory to git's discovery; with
+// core.worktree set in its config, git status inside it runs the fsmonitor command.
+TEST_F(GuardEscapeTest, EmbeddedBareRepository) {
+  makeRepo(ws());
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack(plantGitDir("sub", "\tworktree = ..\n"));
+  expectNoPlantedCommandRuns(ws() + "/sub", r);
+}
+
+// The user ran the tool from a subdirectory of a repository (or from a directory in no
+// repository): a git directory in the mount root shadows the parent's for git run there.
+struct RootCase {
+  const char* name;
+  bool parentRepo;
+  const char* kind;  // "dir", "file" or "bare"
+};
+
+void PrintTo(const RootCase& c, std::ostream* os) { *os << c.name; }
+
+class RepositoryAtTheMountRootTest : public GuardEscapeTest, public ::testing::WithParamInterface<RootCase> {};
+
+TEST_P(RepositoryAtTheMountRootTest, IsNotLeftBehind) {
+  const RootCase& c = GetParam();
+  std::string root = ws() + "/project/sub";
+  if (c.parentRepo) makeRepo(ws() + "/project");
+  fs::create_directories(root);
+  std::string kind = c.kind;
+  std::string script = kind == "dir"    ? plantGitDir(".git")
+                       : kind == "file" ? plantGitDir("stash/x") + "echo 'gitdir: stash/x' > .git\n"
+                                        : plantGitDir(".", "\tworktree = .\n");
+  RunResult r = attack(script, root);
+  auto status = host(root, "git status");
+  EXPECT_FALSE(fs::exists(marker_)) << status.second << describe(r);
+  if (c.parentRepo) {
+    auto commit = host(root, "git commit -q --allow-empty -m after");
+    EXPECT_FALSE(fs::exists(marker_)) << commit.second << describe(r);
+  }
+  EXPECT_FALSE(fs::exists(root + "/.git")) << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, RepositoryAtTheMountRootTest,
+                         ::testing::Values(RootCase{"ParentRepoGitDir", true, "dir"},
+                                           RootCase{"ParentRepoGitFile", true, "file"},
+                                           RootCase{"ParentRepoBare", true, "bare"},
+                                           RootCase{"NoRepoGitDir", false, "dir"}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// The repository the user runs the tool in from a subdirectory, with only that subdirectory
+// mounted: its .git lies outside the mount, where the sandbox cannot reach it.
+TEST_F(GuardEscapeTest, EnclosingRepositoryOutsideTheMountIsNotReachable) {
+  makeRepo(ws() + "/project");
+  std::string config = readFile(ws() + "/project/.git/config");
+  fs::create_directories(ws() + "/project/sub");
+  RunResult r = attack("ls -a .. | grep -x .git && echo 'the enclosing .git is visible'\n"
+                       "for d in .. ../.. ../../.. /; do mkdir -p \"$d/.git/hooks\" 2>/dev/null; "
+                       "printf '#!/bin/sh\\n" + evilCommand() + "\\n' > \"$d/.git/hooks/pre-commit\" 2>/dev/null; "
+                       "chmod +x \"$d/.git/hooks/pre-commit\" 2>/dev/null; "
+                       "printf '[core]\\n\\tfsmonitor = \"" + evilCommand() + "; false\"\\n' >> \"$d/.git/config\" 2>/dev/null; done\ntrue\n",
+                       ws() + "/project/sub");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.out, "visible")) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/project/.git/config"), config) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/project/.git/hooks/pre-commit")) << describe(r);
+  expectNoPlantedCommandRuns(ws() + "/project/sub", r);
+}
+
+// --- hooks outside .git -----------------------------------------------------------------------
+
+struct HooksPathCase {
+  const char* name;
+  const char* hooksPath;  // core.hooksPath
+  bool exists;            // the directory is there before the run
+  bool global;            // set in the user's global config instead of the repository's
+};
+
+void PrintTo(const HooksPathCase& c, std::ostream* os) { *os << c.name; }
+
+class HooksPathTest : public GuardEscapeTest, public ::testing::WithParamInterface<HooksPathCase> {};
+
+TEST_P(HooksPathTest, HookCannotBePlanted) {
+  const HooksPathCase& c = GetParam();
+  makeRepo(ws());
+  std::string dir = c.hooksPath;
+  if (c.global) {
+    writeFile(home_.path() + "/.gitconfig", readFile(home_.path() + "/.gitconfig") + "[core]\n\thooksPath = " + dir + "\n");
+  } else {
+    hostOk(ws(), "git config core.hooksPath " + dir);
+  }
+  if (c.exists) {
+    writeFile(ws() + "/" + dir + "/pre-commit", "#!/bin/sh\ntrue\n");
+    fs::permissions(ws() + "/" + dir + "/pre-commit", fs::perms::owner_exec, fs::perm_options::add);
+  }
+  RunResult r = attack("rm -f " + dir + "/pre-commit\n" + plant(dir + "/pre-commit", evilHook()) + "chmod +x " + dir +
+                       "/pre-commit\n");
+  expectNoPlantedCommandRuns(ws(), r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, HooksPathTest,
+                         ::testing::Values(HooksPathCase{"HuskyExisting", ".husky", true, false},
+                                           HooksPathCase{"HuskyMissing", ".husky/_", false, false},
+                                           HooksPathCase{"CustomExisting", "tools/git-hooks", true, false},
+                                           HooksPathCase{"CustomMissing", "tools/git-hooks", false, false},
+                                           HooksPathCase{"GlobalRelative", "githooks", true, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// The hooks directory is pinned, but the directory it lies in is not: moved away (the mount moves
+// with it) and replaced by a symlink to planted hooks, it would redirect core.hooksPath.
+TEST_F(GuardEscapeTest, HooksPathParentReplacedByASymlink) {
+  makeRepo(ws());
+  hostOk(ws(), "git config core.hooksPath tools/git-hooks");
+  writeFile(ws() + "/tools/git-hooks/pre-commit", "#!/bin/sh\ntrue\n");
+  RunResult r = attack("mv tools tools-old\n" + plant("evil/git-hooks/pre-commit", evilHook()) +
+                       "chmod +x evil/git-hooks/pre-commit\nln -s evil tools\ntrue\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  expectNoPlantedCommandRuns(ws(), r);
+  EXPECT_FALSE(fs::is_symlink(ws() + "/tools")) << describe(r);
+}
+
+// --- files other programs on the host read -----------------------------------------------------
+
+// direnv, mise, editors and hook managers read these; a new one must not be left behind where
+// they read it: at the top of the workspace and at the root of a repository in it.
+class PlantedFileTest : public GuardEscapeTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(PlantedFileTest, IsNotLeftBehind) {
+  std::string rel = GetParam();
+  makeRepo(ws() + "/sub");
+  RunResult r = attack(plant(rel, "touch " + marker_ + "\n") + plant("sub/" + rel, "touch " + marker_ + "\n"));
+  std::string top = ws() + "/" + fs::path(rel).begin()->string();
+  std::string below = ws() + "/sub/" + fs::path(rel).begin()->string();
+  EXPECT_EQ(fs::symlink_status(top).type(), fs::file_type::not_found) << describe(r);
+  EXPECT_EQ(fs::symlink_status(below).type(), fs::file_type::not_found) << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Names, PlantedFileTest,
+    ::testing::Values(".envrc", ".direnv/bin/git", ".vscode/tasks.json", ".vscode/settings.json", ".idea/workspace.xml",
+                      ".devcontainer/devcontainer.json", ".devcontainer.json", "mise.toml", ".mise.toml",
+                      "mise.local.toml", "mise.dev.toml", ".mise/config.toml", ".config/mise/config.toml",
+                      ".tool-versions", ".husky/pre-commit", ".pre-commit-config.yaml", "lefthook.yml",
+                      ".lefthook.yml", ".overcommit.yml", ".helix/languages.toml", ".zed/tasks.json", ".nvim.lua",
+                      ".exrc", ".dir-locals.el"));
+
+// The user runs the tool from app/ with `..` mounted: direnv and mise read app/ and every
+// directory above it, and the enclosing repository's .git is inside the mount.
+TEST_F(GuardEscapeTest, TheWayFromTheMountRootToTheCwdAndTheEnclosingRepository) {
+  env_.writeTool("up", R"({"command": "sh", "network": "none",
+    "mounts": [{"src": "..", "dst": "/workspace", "opts": "rw"}]})" "\n");
+  makeRepo(ws());
+  fs::create_directories(ws() + "/app/src");
+  RunResult r = attack(plant("app/.envrc", evilCommand() + "\n") + plant("app/mise.toml", "[env]\n") +
+                           plant(".tool-versions", "nodejs 20\n") + plant(".git/hooks/pre-commit", evilHook()) +
+                           "chmod +x .git/hooks/pre-commit\n" + plant("app/src/.envrc", "export A=1\n") + "true\n",
+                       ws() + "/app", "up");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  expectNoPlantedCommandRuns(ws() + "/app", r);
+  for (const char* rel : {"/app/.envrc", "/app/mise.toml", "/.tool-versions"})
+    EXPECT_FALSE(fs::exists(ws() + rel)) << rel << "\n" << describe(r);
+  // Below the directory the user ran from, a new .envrc is nobody's yet (direnv asks first).
+  EXPECT_TRUE(fs::exists(ws() + "/app/src/.envrc")) << describe(r);
+}
+
+// Packages ship .vscode, .config, .husky and the like; an install that deletes and rebuilds
+// node_modules keeps them (no host program reads them there). A .git there is still removed.
+TEST_F(GuardEscapeTest, DependencyTreesKeepTheirPackagesFiles) {
+  makeRepo(ws());
+  writeFile(ws() + "/node_modules/pkg/.vscode/settings.json", "{}\n");
+  writeFile(ws() + "/node_modules/pkg/index.js", "x\n");
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
+  std::string reinstall = "rm -rf node_modules\n";
+  for (const char* rel : {"pkg/.vscode/settings.json", "pkg/.config/tool.json", "pkg/.husky/pre-commit",
+                          "pkg/.envrc", "other/.tool-versions", "other/mise.toml", "@scope/x/.devcontainer/d.json"})
+    reinstall += plant(std::string("node_modules/") + rel, "x\n");
+  RunResult r = attack(reinstall + plantGitDir("node_modules/evil/.git") + "true\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  for (const char* rel : {"pkg/.vscode/settings.json", "pkg/.config/tool.json", "pkg/.husky/pre-commit",
+                          "pkg/.envrc", "other/.tool-versions", "other/mise.toml", "@scope/x/.devcontainer/d.json"})
+    EXPECT_TRUE(fs::exists(ws() + "/node_modules/" + rel)) << rel << "\n" << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/node_modules/evil/.git")) << describe(r);
+  expectNoPlantedCommandRuns(ws() + "/node_modules/evil", r);
+}
+
+// A directory that held a guarded name before the run stays guarded by its path: renamed away and
+// made again, the new one's files are removed.
+TEST_F(GuardEscapeTest, AGuardedPlaceReplacedByANewDirectory) {
+  writeFile(ws() + "/packages/app/.envrc", "export A=1\n");
+  usleep(50000);
+  RunResult r = attack("mv packages/app packages/app-old\n" + plant("packages/app/.envrc", evilCommand() + "\n") +
+                       plant("packages/app/.vscode/tasks.json", "{}\n") + "true\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/packages/app/.envrc")) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/packages/app/.vscode")) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/packages/app-old/.envrc"), "export A=1\n") << describe(r);
+}
+
+// Symlinks the tool plants to host directories: the guard removes the link, never what it points
+// at, and its walk does not follow a link into them.
+TEST_F(GuardEscapeTest, SymlinksToHostDirectoriesAreNeverFollowed) {
+  makeRepo(ws());
+  std::string host = outside_.path() + "/project";
+  makeRepo(host);
+  writeFile(host + "/.envrc", "export A=1\n");
+  writeFile(host + "/.vscode/tasks.json", "{}\n");
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack("ln -s " + shellQuote(host) + " .vscode\nln -s " + shellQuote(host) + "/.git sub/.git\n" +
+                       "ln -s " + shellQuote(host) + " link\nln -s " + shellQuote(host + "/.vscode") + " .idea\ntrue\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  for (const char* rel : {"/.vscode", "/sub/.git", "/.idea"})
+    EXPECT_EQ(fs::symlink_status(ws() + rel).type(), fs::file_type::not_found) << rel << "\n" << describe(r);
+  EXPECT_TRUE(fs::is_symlink(ws() + "/link")) << describe(r);
+  for (const char* rel : {"/.envrc", "/.vscode/tasks.json", "/.git/config", "/.git/HEAD"})
+    EXPECT_TRUE(fs::exists(host + rel)) << rel << "\n" << describe(r);
+  EXPECT_FALSE(contains(r.err, "link/")) << describe(r);
+}
+
+// The same files must also be gone while the tool still runs, before it exits: an editor or a
+// shell prompt on the host may read them at any time.
+TEST_F(GuardEscapeTest, PlantedFilesAreRemovedDuringTheRun) {
+  makeRepo(ws());
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack(plant(".envrc", "touch " + marker_ + "\n") + plantGitDir("sub/.git") +
+                       "i=0; while [ $i -lt 50 ] && { [ -e .envrc ] || [ -e sub/.git ]; }; do sleep 0.1; i=$((i+1)); done\n"
+                       "[ -e .envrc ] && echo 'envrc still there'; [ -e sub/.git ] && echo 'sub/.git still there'; true\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.out, "still there")) << describe(r);
+}
+
+// The watch acts in the directory an event came from, not in whatever now has its name: the tool
+// renames a watched directory away, moves your nested repository under its name and plants a .git
+// in the renamed one; removing "sub/.git" by name would delete your repository's .git on the host.
+TEST_F(GuardEscapeTest, RenamedWatchedDirectoryDoesNotRedirectTheRemoval) {
+  makeRepo(ws());
+  makeRepo(ws() + "/lib");
+  fs::create_directories(ws() + "/sub");
+  RunResult r = attack("mv sub sub-old && mv lib sub && mkdir sub-old/.git && sleep 1\n"
+                       "mv sub lib && mv sub-old sub\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(fs::exists(ws() + "/lib/.git/HEAD")) << describe(r);
+  hostOk(ws() + "/lib", "git log --oneline -1");
+  EXPECT_FALSE(fs::exists(ws() + "/sub/.git")) << describe(r);
+}
+
+// --- what exists before the run ---------------------------------------------------------------
+
+TEST_F(GuardEscapeTest, ExistingNestedRepositoryConfig) {
+  makeRepo(ws());
+  makeRepo(ws() + "/vendor/lib");
+  RunResult r = attack(plant("vendor/lib/.git/config", evilConfig()) +
+                       plant("vendor/lib/.git/hooks/pre-commit", evilHook()) + "chmod +x vendor/lib/.git/hooks/pre-commit\n");
+  expectNoPlantedCommandRuns(ws() + "/vendor/lib", r);
+}
+
+TEST_F(GuardEscapeTest, ExistingFileBelowTheRootChanged) {
+  writeFile(ws() + "/packages/app/.envrc", "export A=1\n");
+  writeFile(ws() + "/packages/app/.vscode/tasks.json", "{}\n");
+  writeFile(ws() + "/packages/app/.vscode/extensions.json", "{\"mine\": true}\n");
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
+  RunResult r = attack("echo 'touch " + marker_ + "' >> packages/app/.envrc\necho evil > packages/app/.vscode/tasks.json\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  for (const char* rel : {"/packages/app/.envrc", "/packages/app/.vscode/tasks.json"}) {
+    std::string path = ws() + rel;
+    EXPECT_TRUE(!fs::exists(path) || (!contains(readFile(path), "touch") && !contains(readFile(path), "evil")))
+        << rel << " keeps the tool's change\n" << describe(r);
+  }
+  EXPECT_EQ(readFile(ws() + "/packages/app/.vscode/extensions.json"), "{\"mine\": true}\n") << describe(r);
+}
+
+// A run that plants nothing leaves everything as it was and reports nothing.
+TEST_F(GuardEscapeTest, NothingIsTouchedWhenNothingIsPlanted) {
+  makeRepo(ws());
+  makeRepo(ws() + "/vendor/lib");
+  writeFile(ws() + "/node_modules/pkg/.vscode/settings.json", "{}\n");
+  writeFile(ws() + "/packages/app/.envrc", "export A=1\n");
+  // As in real use, nothing changed in the clock tick the run starts in (what did is pinned
+  // instead, and then node_modules could not be removed).
+  usleep(50000);
+  RunResult r = attack("echo changed > README\nmkdir -p build/out && echo x > build/out/a.js\n"
+                       "rm -rf node_modules && mkdir -p node_modules/other && echo y > node_modules/other/index.js\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/README"), "changed\n");
+  EXPECT_EQ(readFile(ws() + "/build/out/a.js"), "x\n");
+  EXPECT_EQ(readFile(ws() + "/packages/app/.envrc"), "export A=1\n");
+  EXPECT_TRUE(fs::exists(ws() + "/vendor/lib/.git/config"));
+  hostOk(ws() + "/vendor/lib", "git status --short");
+  EXPECT_FALSE(contains(r.err, "guard")) << describe(r);
+}
+
+// --- tools that commit: workspace_guard {git: write} ---------------------------------------------
+
+class GitWriteTest : public GuardEscapeTest {
+ protected:
+  void SetUp() override {
+    GuardEscapeTest::SetUp();
+    if (IsSkipped()) return;
+    writeTool("committer", R"("workspace_guard": {"git": "write"})");
+    makeRepo(ws());
+  }
+};
+
+// What git itself writes for a commit: objects, a ref through its lock file, the index and
+// COMMIT_EDITMSG through lock files and rename in .git.
+TEST_F(GitWriteTest, GitsOwnWritesWork) {
+  RunResult r = attack("set -e\nmkdir -p .git/objects/ab && echo obj > .git/objects/ab/cdef\n"
+                       "echo 0123 > .git/refs/heads/topic.lock && mv .git/refs/heads/topic.lock .git/refs/heads/topic\n"
+                       "cp .git/index .git/index.lock && mv .git/index.lock .git/index\n"
+                       "echo msg > .git/COMMIT_EDITMSG\necho 0123 > .git/ORIG_HEAD\n"
+                       "mkdir -p .git/logs/refs/heads && echo log >> .git/logs/refs/heads/topic\necho ok\n",
+                       "", "committer");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/.git/refs/heads/topic"), "0123\n");
+  EXPECT_EQ(readFile(ws() + "/.git/COMMIT_EDITMSG"), "msg\n");
+}
+
+TEST_F(GitWriteTest, ConfigAndHooksStayReadOnly) {
+  RunResult r = attack(plant(".git/config", evilConfig()) + plant(".git/hooks/pre-commit", evilHook()) +
+                           "chmod +x .git/hooks/pre-commit\ntrue\n",
+                       "", "committer");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  expectNoPlantedCommandRuns(ws(), r);
+}
+
+TEST_F(GitWriteTest, NewFilesInGitDirAreRemoved) {
+  hostOk(ws(), "rm -rf .git/hooks .git/info");
+  RunResult r = attack(plantGitDir("evil") + "echo ../evil > .git/commondir\n" +
+                           plant(".git/config.worktree", evilConfig()) + plant(".git/hooks/pre-commit", evilHook()) +
+                           "chmod +x .git/hooks/pre-commit\n" + plantGitDir(".git/modules/x") +
+                           "ln evil/config .git/info 2>/dev/null; true\n",
+                       "", "committer");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  expectNoPlantedCommandRuns(ws(), r);
+  for (const char* name : {"commondir", "config.worktree", "hooks", "modules", "info"})
+    EXPECT_FALSE(fs::exists(ws() + "/.git/" + name)) << name << "\n" << describe(r);
+}
+
+TEST_F(GitWriteTest, CommondirIsRemovedDuringTheRun) {
+  RunResult r = attack("echo ../evil > .git/commondir\n"
+                       "i=0; while [ $i -lt 50 ] && [ -e .git/commondir ]; do sleep 0.1; i=$((i+1)); done\n"
+                       "[ -e .git/commondir ] && echo 'commondir still there'; true\n",
+                       "", "committer");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.out, "still there")) << describe(r);
+}
+
+}  // namespace
+}  // namespace cocotest
