@@ -80,11 +80,17 @@ std::optional<std::string> npmrcValue(std::string_view text, std::string_view ke
   return found;
 }
 
+// Runs a host helper (npm, python3, go, cargo) from "/", never from the
+// directory coco was started in: that is a workspace a sandbox could write,
+// and these programs read it (npm a project's .npmrc, python3 -c imports from
+// it, go a go.mod's toolchain line), so a planted file would run on the host
+// or redirect another tool's install.
 std::optional<std::string> runCommand(const std::vector<std::string>& argv) {
   int pipeFds[2];
   if (::pipe2(pipeFds, O_CLOEXEC) != 0) return std::nullopt;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addchdir_np(&actions, "/");
   posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   std::vector<char*> args;
@@ -323,7 +329,8 @@ std::vector<std::string> pythonIndexUrls(const HostConfigSource& src) {
     }
   if (urls.empty() && src.command) {
     // pip's built-in index and file host, from pip itself: nothing is hard-coded here.
-    auto out = src.command({"python3", "-c",
+    // -I: no user site, no PYTHON* variables, no current directory on the path.
+    auto out = src.command({"python3", "-I", "-c",
                             "from pip._internal.models.index import PyPI as p; "
                             "print(p.url); print('https://' + p.file_storage_domain)"});
     if (out) addUrls(urls, *out);

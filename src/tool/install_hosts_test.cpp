@@ -225,5 +225,32 @@ TEST(InstallHosts, RealCommandRunner) {
   EXPECT_FALSE(src.command({"/nonexistent/coco-no-such-command"}).has_value());
 }
 
+// A sandbox with the workspace writable plants files the host helpers would
+// read from their working directory: they run from "/", whatever coco's is.
+TEST(InstallHosts, HostHelpersDoNotRunFromTheWorkspace) {
+  char tmpl[] = "/tmp/coco-planted-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string ws = tmpl;
+  std::string marker = ws + "/PWNED";
+  ASSERT_TRUE(fs::makeDirs(ws + "/pip"));
+  ASSERT_TRUE(fs::writeFileAtomic(ws + "/pip/__init__.py", "open('" + marker + "', 'w').write('x')\n"));
+  ASSERT_TRUE(fs::writeFileAtomic(ws + "/.npmrc", "registry=https://planted.example.test/\n"));
+  char old[4096];
+  ASSERT_NE(::getcwd(old, sizeof old), nullptr);
+  ASSERT_EQ(::chdir(ws.c_str()), 0);
+  auto src = HostConfigSource::fromProcess();
+  auto cwd = src.command({"pwd"});
+  src.env.clear();
+  src.home = ws + "/nohome";
+  auto pypi = pythonIndexUrls(src);
+  auto npm = npmRegistryUrl(src);
+  ASSERT_EQ(::chdir(old), 0);
+  EXPECT_EQ(cwd.value_or("?"), "/");
+  EXPECT_FALSE(fs::exists(marker)) << "python3 imported the workspace's pip package";
+  if (npm) EXPECT_EQ(npm->find("planted.example.test"), std::string::npos) << *npm;
+  (void)pypi;
+  (void)fs::removeTree(ws);
+}
+
 }  // namespace
 }  // namespace coco::tool

@@ -133,6 +133,7 @@ engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDi
   spec.seccompProfile = job.seccompProfile;
   spec.guard.enabled = false;
   spec.hostname = "coco-install";
+  spec.limits = job.limits;  // package code runs here too
   return spec;
 }
 

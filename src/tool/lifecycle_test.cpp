@@ -403,5 +403,33 @@ TEST_F(PublishedBase, AnUnreachableImageFailsNamingIt) {
   EXPECT_FALSE(loadBaseImage(dir_ + "/store")->has_value());
 }
 
+// The install's one start of the tool runs package code too: it gets the
+// tool's limits, like the install before it.
+TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
+  TempDir dir;
+  InstallJob job;
+  job.title = "installing probe";
+  job.name = "probe";
+  job.workDir = dir.path();
+  job.script = "true";
+  job.smokeStart = "probe --version";
+  job.limits.pids = 64;
+  job.limits.memoryBytes = 256ull << 20;
+  job.limits.tmpfsBytes = 64ull << 20;
+  std::vector<engine::RunSpec> runs;
+  job.run = [&](const engine::RunSpec& spec) -> Result<int> {
+    runs.push_back(spec);
+    return 0;
+  };
+  auto r = runInstall(job);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& spec : runs) {
+    EXPECT_EQ(spec.limits.pids, 64u) << spec.argv.back();
+    EXPECT_EQ(spec.limits.memoryBytes, 256ull << 20) << spec.argv.back();
+    EXPECT_EQ(spec.limits.tmpfsBytes, 64ull << 20) << spec.argv.back();
+  }
+}
+
 }  // namespace
 }  // namespace coco::tool
