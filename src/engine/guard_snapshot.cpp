@@ -37,7 +37,14 @@ constexpr int kMaxDepth = 200;
 // (ext4 with small inodes; FAT: two seconds) repeat a time for every change in that second.
 constexpr int64_t kSettleSeconds = 2;
 
-enum GitMember : uint8_t { kHead = 1, kObjects = 2, kRefs = 4, kAllMembers = 7 };
+enum GitMember : uint8_t { kHead = 1, kObjects = 2, kRefs = 4, kCommondir = 8, kAllMembers = 15 };
+
+// git's is_git_directory: HEAD, and objects and refs it can reach (access(X_OK) follows a
+// symlink; a file can pass too), or a commondir file naming where they are. Any type counts
+// here: a tool plants a git directory with symlinks as easily as with directories.
+bool isGitDirectoryBits(uint8_t bits) {
+  return (bits & kHead) && ((bits & (kObjects | kRefs)) == (kObjects | kRefs) || (bits & kCommondir));
+}
 
 Stamp stampOf(const struct stat& st) {
   return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec,
@@ -48,14 +55,17 @@ std::string join(const std::string& rel, std::string_view name) {
   return rel.empty() ? std::string(name) : rel + "/" + std::string(name);
 }
 
-uint8_t memberBit(std::string_view name, bool isDir) {
+uint8_t memberBit(std::string_view name) {
   if (name == "HEAD") return kHead;
-  if (name == "objects" && isDir) return kObjects;
-  if (name == "refs" && isDir) return kRefs;
+  if (name == "objects") return kObjects;
+  if (name == "refs") return kRefs;
+  if (name == "commondir") return kCommondir;
   return 0;
 }
 
-const char* memberName(uint8_t bit) { return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : "refs"; }
+const char* memberName(uint8_t bit) {
+  return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : bit == kRefs ? "refs" : "commondir";
+}
 
 UniqueFd openDirPath(int dirfd, const std::string& name) {
   return UniqueFd(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -123,6 +133,14 @@ bool fingerprint(int parentfd, const std::string& name, const Stamp& stamp, bool
 }  // namespace
 
 bool listEntries(int dirfd, std::vector<ListedEntry>& out) { return listDir(dirfd, out, false); }
+
+bool isGitDirectory(int dirfd) {
+  uint8_t bits = 0;
+  struct stat st;
+  for (uint8_t bit : {kHead, kObjects, kRefs, kCommondir})
+    if (::fstatat(dirfd, memberName(bit), &st, AT_SYMLINK_NOFOLLOW) == 0) bits |= bit;
+  return isGitDirectoryBits(bits);
+}
 
 bool Stamp::isDir() const { return S_ISDIR(mode); }
 bool Stamp::isSymlink() const { return S_ISLNK(mode); }
@@ -302,7 +320,7 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   // that), except in the root and in git directories, where other names count too.
   bool keepAll = self == 0 || out_.nodes_[self].gitDir || !rules_.extraPaths.empty();
   auto keep = [&](std::string_view name, bool isDir) {
-    bits |= memberBit(name, isDir);
+    bits |= memberBit(name);
     if (!isGuardedName(name)) return keepAll || isDir;
     (isGitName(name) ? holdsGit : holdsGuardedName) = true;
     return true;
@@ -316,13 +334,13 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   }
   if (members) *members = bits;
   bool isRoot = self == 0;
-  if (bits == kAllMembers && !isRoot && !out_.nodes_[self].gitDir) return false;
+  if (isGitDirectoryBits(bits) && !isRoot && !out_.nodes_[self].gitDir) return false;
   DirNode& node = out_.nodes_[self];
   node.gitMembers = bits;
   // The walk before the run decides whether the root is a git directory; one that becomes
   // one during the run loses the members it gained.
-  if (isRoot) node.gitDir = after() ? b && b->gitDir : bits == kAllMembers;
-  if (isRoot && after() && bits == kAllMembers && !node.gitDir)
+  if (isRoot) node.gitDir = after() ? b && b->gitDir : isGitDirectoryBits(bits);
+  if (isRoot && after() && isGitDirectoryBits(bits) && !node.gitDir)
     gitMembersAppeared(dir.rel, b ? b->gitMembers : 0, bits);
   // Before the run, a repository's root and a directory already holding guarded names (outside
   // dependency trees) become places; after it, only what was a place before counts.
@@ -408,7 +426,7 @@ void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b,
 }
 
 void SnapshotWalk::gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now) {
-  for (uint8_t bit : {kHead, kObjects, kRefs})
+  for (uint8_t bit : {kHead, kObjects, kRefs, kCommondir})
     if ((now & bit) && !(was & bit)) finding(join(rel, memberName(bit)), false);
 }
 
@@ -508,7 +526,7 @@ std::string GuardSnapshot::relPath(int32_t node) const {
 
 namespace {
 
-constexpr std::string_view kMagic = "coco-guard-snapshot 2\n";  // 2: places
+constexpr std::string_view kMagic = "coco-guard-snapshot 3\n";  // 2: places; 3: commondir member
 
 class Writer {
  public:

@@ -213,6 +213,47 @@ TEST(GuardSnapshot, AnExistingDirectoryThatBecomesAGitDirectoryLosesTheNewMember
   EXPECT_EQ(rels(findings), (Strings{"HEAD", "docs/HEAD", "docs/objects", "objects", "refs"}));
 }
 
+// git takes a directory holding HEAD and objects/refs it can reach (a symlink or, for refs, a
+// file will do), or HEAD and a commondir file, for a git directory: so does the guard.
+TEST(GuardSnapshot, GitDirectoriesMadeOfSymlinksOrACommondirFile) {
+  TempTree t;
+  t.gitDir(".git");
+  t.mkdir("src");
+  t.mkdir("lib");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  t.write("src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t / "src/objects");
+  stdfs::create_directory_symlink("../.git/refs", t / "src/refs");
+  t.write("src/config", "[core]\n\tworktree = ..\n\tfsmonitor = \"touch /tmp/PWN; false\"\n");
+  t.write("lib/HEAD", "ref: refs/heads/main\n");
+  t.write("lib/commondir", "../.git\n");
+  t.write("new/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t / "new/objects");
+  t.write("new/refs");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"lib/HEAD", "lib/commondir", "new", "src/HEAD", "src/objects", "src/refs"}));
+}
+
+TEST(GuardSnapshot, GitDirectoriesMadeOfSymlinksArePinnedBeforeTheRun) {
+  TempTree t;
+  t.gitDir(".git");
+  t.write("src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t / "src/objects");
+  stdfs::create_directory_symlink("../.git/refs", t / "src/refs");
+  t.write("wt/HEAD", "ref: refs/heads/main\n");
+  t.write("wt/commondir", "../.git\n");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot s = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  EXPECT_EQ(pinned(s), (Strings{".git", "src", "wt"}));
+}
+
 TEST(GuardSnapshot, ChangesInsideUnpinnedEntriesBelowTheRoot) {
   TempTree t;
   t.write("pkg/.envrc", "export A=1\n");
@@ -466,6 +507,41 @@ TEST_F(GuardPlanTest, WatchRemovesDuringTheRun) {
   EXPECT_FALSE(t_.exists("newdir/.git"));
   EXPECT_TRUE(t_.exists("newdir"));
   guard_.finish();
+}
+
+TEST_F(GuardPlanTest, FinishRemovesAGitDirectoryMadeOfSymlinks) {
+  t_.gitDir(".git");
+  t_.mkdir("a/src");
+  plan();
+  t_.write("a/src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../../.git/objects", t_ / "a/src/objects");
+  stdfs::create_directory_symlink("../../.git/refs", t_ / "a/src/refs");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("a/src/HEAD"));
+  EXPECT_FALSE(t_.exists("a/src/objects"));
+  EXPECT_FALSE(t_.exists("a/src/refs"));
+  EXPECT_TRUE(t_.exists(".git/objects"));
+  EXPECT_TRUE(t_.exists(".git/refs/heads"));
+}
+
+TEST_F(GuardPlanTest, WatchBreaksAGitDirectoryMadeOfSymlinksOrACommondirFile) {
+  t_.gitDir(".git");
+  t_.mkdir("src");
+  t_.mkdir("lib");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.write("src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t_ / "src/objects");
+  stdfs::create_directory_symlink("../.git/refs", t_ / "src/refs");
+  t_.write("lib/HEAD", "ref: refs/heads/main\n");
+  t_.write("lib/commondir", "../.git\n");
+  guard_.onWatchEvents();
+  EXPECT_FALSE(t_.exists("src/HEAD") && t_.exists("src/objects") && t_.exists("src/refs"));
+  EXPECT_FALSE(t_.exists("lib/HEAD") && t_.exists("lib/commondir"));
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("src/HEAD") && t_.exists("src/objects") && t_.exists("src/refs"));
+  EXPECT_FALSE(t_.exists("lib/HEAD") && t_.exists("lib/commondir"));
+  EXPECT_TRUE(t_.exists(".git/objects"));
 }
 
 }  // namespace
