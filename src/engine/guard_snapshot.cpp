@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -668,15 +669,21 @@ GuardSnapshot GuardSnapshot::parse(std::string_view data, std::string_view key) 
 
 namespace {
 
+// Removal keeps this many directories open; a deeper sub-directory is moved up to the top of
+// the entry being removed and taken from there (a tree can be deeper than descriptors allow).
+constexpr size_t kMaxRemoveDepth = 128;
+constexpr std::string_view kDeepPrefix = ".coco-guard-deep-";
+
 struct Level {
-  std::string name;
+  UniqueFd fd;
+  std::string name;                  // in the level above
   std::vector<std::string> subdirs;  // still to remove
 };
 
 // Opens `name` in `parent`, removes what in it is not a directory and pushes a level listing
 // its sub-directories. Directories without owner permissions are opened up first.
-int enter(int parent, const std::string& name, UniqueFd& fd, std::vector<Level>& stack) {
-  fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+int enter(int parent, const std::string& name, std::vector<Level>& stack) {
+  UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd && errno == EACCES && ::fchmodat(parent, name.c_str(), 0700, 0) == 0)
     fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return errno;
@@ -685,46 +692,56 @@ int enter(int parent, const std::string& name, UniqueFd& fd, std::vector<Level>&
     ::fchmod(fd.get(), (st.st_mode & 07777) | 0700);
   std::vector<ListedEntry> entries;
   if (!listDir(fd.get(), entries, false)) return errno;
-  Level level{name, {}};
+  Level level{std::move(fd), name, {}};
   for (const auto& e : entries) {
     if (e.isDir)
       level.subdirs.push_back(e.name);
-    else if (::unlinkat(fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
+    else if (::unlinkat(level.fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
       return errno;
   }
   stack.push_back(std::move(level));
   return 0;
 }
 
-// rm -rf of one entry with a single directory open at a time (depth costs memory, not
-// descriptors): down into each sub-directory, back up through "..".
+// Moves the sub-directory `sub` of the deepest level up to the first one, to be removed from there.
+int moveUp(std::vector<Level>& stack, const std::string& sub, size_t& moved) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string name = std::string(kDeepPrefix) + std::to_string(++moved);
+    if (::renameat2(stack.back().fd.get(), sub.c_str(), stack.front().fd.get(), name.c_str(), RENAME_NOREPLACE) ==
+        0) {
+      stack.front().subdirs.push_back(std::move(name));
+      return 0;
+    }
+    if (errno != EEXIST) return errno == ENOENT ? 0 : errno;
+  }
+  return EEXIST;
+}
+
+// rm -rf of one entry. Every directory is reached downwards from the entry, through the
+// descriptors of the levels above it, never through "..": a tool that moves a sub-directory out
+// while it is being emptied must not lead the removal to the directories around the new place.
 int removeEntry(int dirfd, const std::string& name) {
   struct stat st;
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
   if (!S_ISDIR(st.st_mode)) return ::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT ? 0 : errno;
   std::vector<Level> stack;
-  UniqueFd cur;
-  if (int err = enter(dirfd, name, cur, stack)) return err;
-  size_t steps = 0;
+  if (int err = enter(dirfd, name, stack)) return err;
+  size_t steps = 0, moved = 0;
   while (!stack.empty()) {
     if (++steps > 10'000'000) return EMLINK;  // a tree that keeps growing under us
     if (!stack.back().subdirs.empty()) {
       std::string sub = std::move(stack.back().subdirs.back());
       stack.back().subdirs.pop_back();
-      UniqueFd next;
-      int err = enter(cur.get(), sub, next, stack);
-      if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur.get(), sub.c_str(), 0) == 0 ? 0 : errno;
+      int cur = stack.back().fd.get();
+      int err = stack.size() >= kMaxRemoveDepth ? moveUp(stack, sub, moved) : enter(cur, sub, stack);
+      if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur, sub.c_str(), 0) == 0 ? 0 : errno;
       if (err && err != ENOENT) return err;
-      if (next) cur = std::move(next);
       continue;
     }
     std::string leaf = std::move(stack.back().name);
     stack.pop_back();
     if (stack.empty()) break;
-    UniqueFd up(::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!up) return errno;
-    if (::unlinkat(up.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return errno;
-    cur = std::move(up);
+    if (::unlinkat(stack.back().fd.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return errno;
   }
   return ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : errno;
 }

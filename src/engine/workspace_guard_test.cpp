@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -411,6 +413,59 @@ TEST(GuardRemoval, DeepTreesAndSymlinks) {
   EXPECT_FALSE(t.exists("evil"));
   EXPECT_TRUE(outside.exists("keep"));
   EXPECT_EQ(removeBelow(root.get(), "missing/x"), 0);
+}
+
+// A tool moves a directory out of the tree while the guard removes it: the removal goes on in
+// what it has open and never climbs to the directory the tool moved it into. Here a sub-directory
+// of evil/a goes to the root while its c is being emptied (c holds many files to leave time for
+// the move); the other sub-directories of a, removed after it, have namesakes next to evil that
+// must stay.
+TEST(GuardRemoval, ARaceToMoveASubtreeOutDoesNotLeadAbove) {
+  TempTree t;
+  for (int i = 0; i < 20; ++i) t.mkdir(fmt::format("evil/a/s{}", i));
+  // Sub-directories are removed last listed first: the one moved is the last listed.
+  std::vector<ListedEntry> order;
+  ASSERT_TRUE(listEntries(UniqueFd(::open((t / "evil/a").c_str(), O_PATH | O_DIRECTORY)).get(), order));
+  std::string b = "evil/a/" + order.back().name;
+  order.pop_back();
+  t.mkdir(b + "/c");
+  int c = ::open((t / (b + "/c")).c_str(), O_PATH | O_DIRECTORY);
+  for (int i = 0; i < 20000; ++i) UniqueFd(::openat(c, fmt::format("f{}", i).c_str(), O_CREAT | O_WRONLY, 0644));
+  ::close(c);
+  for (const auto& e : order) t.write(e.name + "/keep");
+  int in = ::inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(::inotify_add_watch(in, (t / (b + "/c")).c_str(), IN_DELETE), 0);
+  std::thread mover([&] {
+    alignas(struct inotify_event) char buf[4096];
+    if (::read(in, buf, sizeof buf) > 0) ::rename((t / b).c_str(), (t / "moved").c_str());
+  });
+  auto root = openRoot(t);
+  removeBelow(root.get(), "evil");
+  mover.join();
+  ::close(in);
+  ASSERT_TRUE(t.exists("moved")) << "the move did not happen during the removal";
+  for (const auto& e : order) EXPECT_TRUE(t.exists(e.name + "/keep")) << e.name;
+  EXPECT_FALSE(t.exists("evil"));
+}
+
+// A directory deeper than the removal keeps open is still removed, and nothing next to it.
+TEST(GuardRemoval, VeryDeepTreeAndItsSiblings) {
+  TempTree t;
+  t.write("sibling/keep");
+  ::mkdir((t / "evil").c_str(), 0755);
+  int fd = ::open((t / "evil").c_str(), O_PATH | O_DIRECTORY);
+  for (int i = 0; i < 1000; ++i) {
+    ::mkdirat(fd, "d", 0755);
+    UniqueFd(::openat(fd, "f", O_CREAT | O_WRONLY, 0644));
+    int next = ::openat(fd, "d", O_PATH | O_DIRECTORY);
+    ::close(fd);
+    fd = next;
+  }
+  ::close(fd);
+  auto root = openRoot(t);
+  EXPECT_EQ(removeBelow(root.get(), "evil"), 0);
+  EXPECT_FALSE(t.exists("evil"));
+  EXPECT_TRUE(t.exists("sibling/keep"));
 }
 
 // --- the whole host side: plan, "run", finish ----------------------------------------------------
