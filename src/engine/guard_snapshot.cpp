@@ -684,9 +684,8 @@ struct Level {
 // its sub-directories. Directories without owner permissions are opened up first.
 int enter(int parent, const std::string& name, std::vector<Level>& stack) {
   UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd && errno == EACCES && ::fchmodat(parent, name.c_str(), 0700, 0) == 0)
-    fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return errno;
+  if (!fd && errno == EACCES) fd = openUpDirectory(parent, name);
+  if (!fd) return errno ? errno : EACCES;
   struct stat st;
   if (::fstat(fd.get(), &st) == 0 && (st.st_mode & 0700) != 0700)
     ::fchmod(fd.get(), (st.st_mode & 07777) | 0700);
@@ -747,6 +746,16 @@ int removeEntry(int dirfd, const std::string& name) {
 }
 
 }  // namespace
+
+UniqueFd openUpDirectory(int parent, const std::string& name) {
+  UniqueFd path(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!path || ::fstat(path.get(), &st) != 0) return UniqueFd();
+  // chmod of the descriptor's /proc link changes the directory it holds, never a symlink's target.
+  std::string self = "/proc/self/fd/" + std::to_string(path.get());
+  if (::chmod(self.c_str(), (st.st_mode & 07777) | 0700) != 0) return UniqueFd();
+  return UniqueFd(::openat(path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
 
 UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
   UniqueFd cur(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));

@@ -97,6 +97,10 @@ bool isGitDirectory(int dirfd);
 // name by name with O_NOFOLLOW: never through a symlink. Invalid when that fails.
 UniqueFd openDirBeneath(int rootfd, std::string_view rel);
 
+// The directory `name` in `parent` given u+rwx and opened for reading, without following a
+// symlink put in its place (the chmod goes through the descriptor). Invalid when that fails.
+UniqueFd openUpDirectory(int parent, const std::string& name);
+
 // Removes the entry `rel` (relative to the mount root `rootfd`, reached without following a
 // symlink) and everything below it, never following a symlink. Returns 0 or an errno.
 int removeBelow(int rootfd, const std::string& rel);

@@ -468,6 +468,32 @@ TEST(GuardRemoval, VeryDeepTreeAndItsSiblings) {
   EXPECT_TRUE(t.exists("sibling/keep"));
 }
 
+// Opening up an unreadable directory to remove it never changes what a symlink put in its
+// place points to.
+TEST(GuardRemoval, OpeningUpDoesNotFollowASymlink) {
+  TempTree t;
+  TempTree outside;
+  outside.write("secret");
+  ::chmod((outside / "secret").c_str(), 0400);
+  ::mkdir((outside / "dir").c_str(), 0500);
+  stdfs::create_symlink(outside / "secret", t / "file-link");
+  stdfs::create_directory_symlink(outside / "dir", t / "dir-link");
+  t.mkdir("locked");
+  ::chmod((t / "locked").c_str(), 0);
+  auto root = openRoot(t);
+  EXPECT_FALSE(openUpDirectory(root.get(), "file-link"));
+  EXPECT_FALSE(openUpDirectory(root.get(), "dir-link"));
+  struct stat st;
+  ASSERT_EQ(::stat((outside / "secret").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0400u);
+  ASSERT_EQ(::stat((outside / "dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0500u);
+  UniqueFd locked = openUpDirectory(root.get(), "locked");
+  EXPECT_TRUE(locked);
+  ASSERT_EQ(::stat((t / "locked").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0700, 0700u);
+}
+
 // --- the whole host side: plan, "run", finish ----------------------------------------------------
 
 class GuardPlanTest : public ::testing::Test {
