@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -37,7 +38,14 @@ constexpr int kMaxDepth = 200;
 // (ext4 with small inodes; FAT: two seconds) repeat a time for every change in that second.
 constexpr int64_t kSettleSeconds = 2;
 
-enum GitMember : uint8_t { kHead = 1, kObjects = 2, kRefs = 4, kAllMembers = 7 };
+enum GitMember : uint8_t { kHead = 1, kObjects = 2, kRefs = 4, kCommondir = 8, kAllMembers = 15 };
+
+// git's is_git_directory: HEAD, and objects and refs it can reach (access(X_OK) follows a
+// symlink; a file can pass too), or a commondir file naming where they are. Any type counts
+// here: a tool plants a git directory with symlinks as easily as with directories.
+bool isGitDirectoryBits(uint8_t bits) {
+  return (bits & kHead) && ((bits & (kObjects | kRefs)) == (kObjects | kRefs) || (bits & kCommondir));
+}
 
 Stamp stampOf(const struct stat& st) {
   return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), st.st_ctim.tv_sec,
@@ -48,14 +56,17 @@ std::string join(const std::string& rel, std::string_view name) {
   return rel.empty() ? std::string(name) : rel + "/" + std::string(name);
 }
 
-uint8_t memberBit(std::string_view name, bool isDir) {
+uint8_t memberBit(std::string_view name) {
   if (name == "HEAD") return kHead;
-  if (name == "objects" && isDir) return kObjects;
-  if (name == "refs" && isDir) return kRefs;
+  if (name == "objects") return kObjects;
+  if (name == "refs") return kRefs;
+  if (name == "commondir") return kCommondir;
   return 0;
 }
 
-const char* memberName(uint8_t bit) { return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : "refs"; }
+const char* memberName(uint8_t bit) {
+  return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : bit == kRefs ? "refs" : "commondir";
+}
 
 UniqueFd openDirPath(int dirfd, const std::string& name) {
   return UniqueFd(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -123,6 +134,14 @@ bool fingerprint(int parentfd, const std::string& name, const Stamp& stamp, bool
 }  // namespace
 
 bool listEntries(int dirfd, std::vector<ListedEntry>& out) { return listDir(dirfd, out, false); }
+
+bool isGitDirectory(int dirfd) {
+  uint8_t bits = 0;
+  struct stat st;
+  for (uint8_t bit : {kHead, kObjects, kRefs, kCommondir})
+    if (::fstatat(dirfd, memberName(bit), &st, AT_SYMLINK_NOFOLLOW) == 0) bits |= bit;
+  return isGitDirectoryBits(bits);
+}
 
 bool Stamp::isDir() const { return S_ISDIR(mode); }
 bool Stamp::isSymlink() const { return S_ISLNK(mode); }
@@ -302,7 +321,7 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   // that), except in the root and in git directories, where other names count too.
   bool keepAll = self == 0 || out_.nodes_[self].gitDir || !rules_.extraPaths.empty();
   auto keep = [&](std::string_view name, bool isDir) {
-    bits |= memberBit(name, isDir);
+    bits |= memberBit(name);
     if (!isGuardedName(name)) return keepAll || isDir;
     (isGitName(name) ? holdsGit : holdsGuardedName) = true;
     return true;
@@ -316,13 +335,13 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   }
   if (members) *members = bits;
   bool isRoot = self == 0;
-  if (bits == kAllMembers && !isRoot && !out_.nodes_[self].gitDir) return false;
+  if (isGitDirectoryBits(bits) && !isRoot && !out_.nodes_[self].gitDir) return false;
   DirNode& node = out_.nodes_[self];
   node.gitMembers = bits;
   // The walk before the run decides whether the root is a git directory; one that becomes
   // one during the run loses the members it gained.
-  if (isRoot) node.gitDir = after() ? b && b->gitDir : bits == kAllMembers;
-  if (isRoot && after() && bits == kAllMembers && !node.gitDir)
+  if (isRoot) node.gitDir = after() ? b && b->gitDir : isGitDirectoryBits(bits);
+  if (isRoot && after() && isGitDirectoryBits(bits) && !node.gitDir)
     gitMembersAppeared(dir.rel, b ? b->gitMembers : 0, bits);
   // Before the run, a repository's root and a directory already holding guarded names (outside
   // dependency trees) become places; after it, only what was a place before counts.
@@ -408,7 +427,7 @@ void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b,
 }
 
 void SnapshotWalk::gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now) {
-  for (uint8_t bit : {kHead, kObjects, kRefs})
+  for (uint8_t bit : {kHead, kObjects, kRefs, kCommondir})
     if ((now & bit) && !(was & bit)) finding(join(rel, memberName(bit)), false);
 }
 
@@ -508,7 +527,7 @@ std::string GuardSnapshot::relPath(int32_t node) const {
 
 namespace {
 
-constexpr std::string_view kMagic = "coco-guard-snapshot 2\n";  // 2: places
+constexpr std::string_view kMagic = "coco-guard-snapshot 3\n";  // 2: places; 3: commondir member
 
 class Writer {
  public:
@@ -650,68 +669,93 @@ GuardSnapshot GuardSnapshot::parse(std::string_view data, std::string_view key) 
 
 namespace {
 
+// Removal keeps this many directories open; a deeper sub-directory is moved up to the top of
+// the entry being removed and taken from there (a tree can be deeper than descriptors allow).
+constexpr size_t kMaxRemoveDepth = 128;
+constexpr std::string_view kDeepPrefix = ".coco-guard-deep-";
+
 struct Level {
-  std::string name;
+  UniqueFd fd;
+  std::string name;                  // in the level above
   std::vector<std::string> subdirs;  // still to remove
 };
 
 // Opens `name` in `parent`, removes what in it is not a directory and pushes a level listing
 // its sub-directories. Directories without owner permissions are opened up first.
-int enter(int parent, const std::string& name, UniqueFd& fd, std::vector<Level>& stack) {
-  fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd && errno == EACCES && ::fchmodat(parent, name.c_str(), 0700, 0) == 0)
-    fd.reset(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return errno;
+int enter(int parent, const std::string& name, std::vector<Level>& stack) {
+  UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd && errno == EACCES) fd = openUpDirectory(parent, name);
+  if (!fd) return errno ? errno : EACCES;
   struct stat st;
   if (::fstat(fd.get(), &st) == 0 && (st.st_mode & 0700) != 0700)
     ::fchmod(fd.get(), (st.st_mode & 07777) | 0700);
   std::vector<ListedEntry> entries;
   if (!listDir(fd.get(), entries, false)) return errno;
-  Level level{name, {}};
+  Level level{std::move(fd), name, {}};
   for (const auto& e : entries) {
     if (e.isDir)
       level.subdirs.push_back(e.name);
-    else if (::unlinkat(fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
+    else if (::unlinkat(level.fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
       return errno;
   }
   stack.push_back(std::move(level));
   return 0;
 }
 
-// rm -rf of one entry with a single directory open at a time (depth costs memory, not
-// descriptors): down into each sub-directory, back up through "..".
+// Moves the sub-directory `sub` of the deepest level up to the first one, to be removed from there.
+int moveUp(std::vector<Level>& stack, const std::string& sub, size_t& moved) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string name = std::string(kDeepPrefix) + std::to_string(++moved);
+    if (::renameat2(stack.back().fd.get(), sub.c_str(), stack.front().fd.get(), name.c_str(), RENAME_NOREPLACE) ==
+        0) {
+      stack.front().subdirs.push_back(std::move(name));
+      return 0;
+    }
+    if (errno != EEXIST) return errno == ENOENT ? 0 : errno;
+  }
+  return EEXIST;
+}
+
+// rm -rf of one entry. Every directory is reached downwards from the entry, through the
+// descriptors of the levels above it, never through "..": a tool that moves a sub-directory out
+// while it is being emptied must not lead the removal to the directories around the new place.
 int removeEntry(int dirfd, const std::string& name) {
   struct stat st;
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
   if (!S_ISDIR(st.st_mode)) return ::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT ? 0 : errno;
   std::vector<Level> stack;
-  UniqueFd cur;
-  if (int err = enter(dirfd, name, cur, stack)) return err;
-  size_t steps = 0;
+  if (int err = enter(dirfd, name, stack)) return err;
+  size_t steps = 0, moved = 0;
   while (!stack.empty()) {
     if (++steps > 10'000'000) return EMLINK;  // a tree that keeps growing under us
     if (!stack.back().subdirs.empty()) {
       std::string sub = std::move(stack.back().subdirs.back());
       stack.back().subdirs.pop_back();
-      UniqueFd next;
-      int err = enter(cur.get(), sub, next, stack);
-      if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur.get(), sub.c_str(), 0) == 0 ? 0 : errno;
+      int cur = stack.back().fd.get();
+      int err = stack.size() >= kMaxRemoveDepth ? moveUp(stack, sub, moved) : enter(cur, sub, stack);
+      if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur, sub.c_str(), 0) == 0 ? 0 : errno;
       if (err && err != ENOENT) return err;
-      if (next) cur = std::move(next);
       continue;
     }
     std::string leaf = std::move(stack.back().name);
     stack.pop_back();
     if (stack.empty()) break;
-    UniqueFd up(::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!up) return errno;
-    if (::unlinkat(up.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return errno;
-    cur = std::move(up);
+    if (::unlinkat(stack.back().fd.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return errno;
   }
   return ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : errno;
 }
 
 }  // namespace
+
+UniqueFd openUpDirectory(int parent, const std::string& name) {
+  UniqueFd path(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!path || ::fstat(path.get(), &st) != 0) return UniqueFd();
+  // chmod of the descriptor's /proc link changes the directory it holds, never a symlink's target.
+  std::string self = "/proc/self/fd/" + std::to_string(path.get());
+  if (::chmod(self.c_str(), (st.st_mode & 07777) | 0700) != 0) return UniqueFd();
+  return UniqueFd(::openat(path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
 
 UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
   UniqueFd cur(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));

@@ -34,7 +34,7 @@ struct GuardedEntry {
   std::string name;
   Stamp stamp;
   bool pinned = false;        // mounted read-only over itself for the run
-  bool gitDirectory = false;  // a directory holding HEAD, objects/ and refs/
+  bool gitDirectory = false;  // a git directory (isGitDirectory)
   bool otherMount = false;    // the root of another mount: pinned, not walked
   // Not pinned: everything below it (relative path -> stamp, sorted), to see what the run changed.
   std::vector<std::pair<std::string, Stamp>> contents;
@@ -47,7 +47,7 @@ struct DirNode {
   bool settled = false;    // changed long enough before the walk that an equal stamp can be trusted
   bool gitDir = false;     // a writable root .git, or a root that is itself a git directory
   bool place = false;      // guarded names count here (GuardRules)
-  uint8_t gitMembers = 0;  // which of HEAD, objects/, refs/ it holds
+  uint8_t gitMembers = 0;  // which of HEAD, objects, refs, commondir it holds
   std::vector<int32_t> children;
   std::vector<GuardedEntry> guarded;
 };
@@ -89,9 +89,17 @@ struct ListedEntry {
 // "..". False when it cannot be read.
 bool listEntries(int dirfd, std::vector<ListedEntry>& out);
 
+// Whether the directory `dirfd` is one git would take for a git directory (HEAD with objects and
+// refs of any type, symlinks included, or with a commondir file).
+bool isGitDirectory(int dirfd);
+
 // The directory `rel` (relative to the mount root `rootfd`; "" is the root itself), opened O_PATH
 // name by name with O_NOFOLLOW: never through a symlink. Invalid when that fails.
 UniqueFd openDirBeneath(int rootfd, std::string_view rel);
+
+// The directory `name` in `parent` given u+rwx and opened for reading, without following a
+// symlink put in its place (the chmod goes through the descriptor). Invalid when that fails.
+UniqueFd openUpDirectory(int parent, const std::string& name);
 
 // Removes the entry `rel` (relative to the mount root `rootfd`, reached without following a
 // symlink) and everything below it, never following a symlink. Returns 0 or an errno.

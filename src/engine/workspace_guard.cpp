@@ -400,15 +400,6 @@ namespace {
 constexpr std::string_view kAsidePrefix = ".coco-guard-removed-";
 constexpr uint32_t kWatchMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
 
-bool isGitDirectory(int dirfd, const std::string& rel) {
-  UniqueFd dir(rel.empty() ? ::fcntl(dirfd, F_DUPFD_CLOEXEC, 3)
-                           : ::openat(dirfd, rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat st;
-  return dir && ::fstatat(dir.get(), "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-         ::fstatat(dir.get(), "objects", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
-         ::fstatat(dir.get(), "refs", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
 }  // namespace
 
 void WorkspaceGuard::startWatching() {
@@ -485,8 +476,8 @@ void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const st
   const DirNode* node = m.nodeAt(dirRel);
   bool place = m.rules.isRulePlace(dirRel) || (node && node->place);
   bool guarded = gitDir ? !gitWritable(name) : m.rules.isGuarded(rel, name, isDir, place);
-  if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs"))
-    if (UniqueFd dir = m.watchedDir(dirRel)) guarded = isGitDirectory(dir.get(), "");
+  if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs" || name == "commondir"))
+    if (UniqueFd dir = m.watchedDir(dirRel)) guarded = isGitDirectory(dir.get());
   if (guarded) {
     removeNow(m, dirRel, name);
     return;

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -213,6 +215,47 @@ TEST(GuardSnapshot, AnExistingDirectoryThatBecomesAGitDirectoryLosesTheNewMember
   EXPECT_EQ(rels(findings), (Strings{"HEAD", "docs/HEAD", "docs/objects", "objects", "refs"}));
 }
 
+// git takes a directory holding HEAD and objects/refs it can reach (a symlink or, for refs, a
+// file will do), or HEAD and a commondir file, for a git directory: so does the guard.
+TEST(GuardSnapshot, GitDirectoriesMadeOfSymlinksOrACommondirFile) {
+  TempTree t;
+  t.gitDir(".git");
+  t.mkdir("src");
+  t.mkdir("lib");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  t.write("src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t / "src/objects");
+  stdfs::create_directory_symlink("../.git/refs", t / "src/refs");
+  t.write("src/config", "[core]\n\tworktree = ..\n\tfsmonitor = \"touch /tmp/PWN; false\"\n");
+  t.write("lib/HEAD", "ref: refs/heads/main\n");
+  t.write("lib/commondir", "../.git\n");
+  t.write("new/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t / "new/objects");
+  t.write("new/refs");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"lib/HEAD", "lib/commondir", "new", "src/HEAD", "src/objects", "src/refs"}));
+}
+
+TEST(GuardSnapshot, GitDirectoriesMadeOfSymlinksArePinnedBeforeTheRun) {
+  TempTree t;
+  t.gitDir(".git");
+  t.write("src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t / "src/objects");
+  stdfs::create_directory_symlink("../.git/refs", t / "src/refs");
+  t.write("wt/HEAD", "ref: refs/heads/main\n");
+  t.write("wt/commondir", "../.git\n");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot s = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  EXPECT_EQ(pinned(s), (Strings{".git", "src", "wt"}));
+}
+
 TEST(GuardSnapshot, ChangesInsideUnpinnedEntriesBelowTheRoot) {
   TempTree t;
   t.write("pkg/.envrc", "export A=1\n");
@@ -372,6 +415,85 @@ TEST(GuardRemoval, DeepTreesAndSymlinks) {
   EXPECT_EQ(removeBelow(root.get(), "missing/x"), 0);
 }
 
+// A tool moves a directory out of the tree while the guard removes it: the removal goes on in
+// what it has open and never climbs to the directory the tool moved it into. Here a sub-directory
+// of evil/a goes to the root while its c is being emptied (c holds many files to leave time for
+// the move); the other sub-directories of a, removed after it, have namesakes next to evil that
+// must stay.
+TEST(GuardRemoval, ARaceToMoveASubtreeOutDoesNotLeadAbove) {
+  TempTree t;
+  for (int i = 0; i < 20; ++i) t.mkdir(fmt::format("evil/a/s{}", i));
+  // Sub-directories are removed last listed first: the one moved is the last listed.
+  std::vector<ListedEntry> order;
+  ASSERT_TRUE(listEntries(UniqueFd(::open((t / "evil/a").c_str(), O_PATH | O_DIRECTORY)).get(), order));
+  std::string b = "evil/a/" + order.back().name;
+  order.pop_back();
+  t.mkdir(b + "/c");
+  int c = ::open((t / (b + "/c")).c_str(), O_PATH | O_DIRECTORY);
+  for (int i = 0; i < 20000; ++i) UniqueFd(::openat(c, fmt::format("f{}", i).c_str(), O_CREAT | O_WRONLY, 0644));
+  ::close(c);
+  for (const auto& e : order) t.write(e.name + "/keep");
+  int in = ::inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(::inotify_add_watch(in, (t / (b + "/c")).c_str(), IN_DELETE), 0);
+  std::thread mover([&] {
+    alignas(struct inotify_event) char buf[4096];
+    if (::read(in, buf, sizeof buf) > 0) ::rename((t / b).c_str(), (t / "moved").c_str());
+  });
+  auto root = openRoot(t);
+  removeBelow(root.get(), "evil");
+  mover.join();
+  ::close(in);
+  ASSERT_TRUE(t.exists("moved")) << "the move did not happen during the removal";
+  for (const auto& e : order) EXPECT_TRUE(t.exists(e.name + "/keep")) << e.name;
+  EXPECT_FALSE(t.exists("evil"));
+}
+
+// A directory deeper than the removal keeps open is still removed, and nothing next to it.
+TEST(GuardRemoval, VeryDeepTreeAndItsSiblings) {
+  TempTree t;
+  t.write("sibling/keep");
+  ::mkdir((t / "evil").c_str(), 0755);
+  int fd = ::open((t / "evil").c_str(), O_PATH | O_DIRECTORY);
+  for (int i = 0; i < 1000; ++i) {
+    ::mkdirat(fd, "d", 0755);
+    UniqueFd(::openat(fd, "f", O_CREAT | O_WRONLY, 0644));
+    int next = ::openat(fd, "d", O_PATH | O_DIRECTORY);
+    ::close(fd);
+    fd = next;
+  }
+  ::close(fd);
+  auto root = openRoot(t);
+  EXPECT_EQ(removeBelow(root.get(), "evil"), 0);
+  EXPECT_FALSE(t.exists("evil"));
+  EXPECT_TRUE(t.exists("sibling/keep"));
+}
+
+// Opening up an unreadable directory to remove it never changes what a symlink put in its
+// place points to.
+TEST(GuardRemoval, OpeningUpDoesNotFollowASymlink) {
+  TempTree t;
+  TempTree outside;
+  outside.write("secret");
+  ::chmod((outside / "secret").c_str(), 0400);
+  ::mkdir((outside / "dir").c_str(), 0500);
+  stdfs::create_symlink(outside / "secret", t / "file-link");
+  stdfs::create_directory_symlink(outside / "dir", t / "dir-link");
+  t.mkdir("locked");
+  ::chmod((t / "locked").c_str(), 0);
+  auto root = openRoot(t);
+  EXPECT_FALSE(openUpDirectory(root.get(), "file-link"));
+  EXPECT_FALSE(openUpDirectory(root.get(), "dir-link"));
+  struct stat st;
+  ASSERT_EQ(::stat((outside / "secret").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0400u);
+  ASSERT_EQ(::stat((outside / "dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0500u);
+  UniqueFd locked = openUpDirectory(root.get(), "locked");
+  EXPECT_TRUE(locked);
+  ASSERT_EQ(::stat((t / "locked").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0700, 0700u);
+}
+
 // --- the whole host side: plan, "run", finish ----------------------------------------------------
 
 class GuardPlanTest : public ::testing::Test {
@@ -466,6 +588,41 @@ TEST_F(GuardPlanTest, WatchRemovesDuringTheRun) {
   EXPECT_FALSE(t_.exists("newdir/.git"));
   EXPECT_TRUE(t_.exists("newdir"));
   guard_.finish();
+}
+
+TEST_F(GuardPlanTest, FinishRemovesAGitDirectoryMadeOfSymlinks) {
+  t_.gitDir(".git");
+  t_.mkdir("a/src");
+  plan();
+  t_.write("a/src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../../.git/objects", t_ / "a/src/objects");
+  stdfs::create_directory_symlink("../../.git/refs", t_ / "a/src/refs");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("a/src/HEAD"));
+  EXPECT_FALSE(t_.exists("a/src/objects"));
+  EXPECT_FALSE(t_.exists("a/src/refs"));
+  EXPECT_TRUE(t_.exists(".git/objects"));
+  EXPECT_TRUE(t_.exists(".git/refs/heads"));
+}
+
+TEST_F(GuardPlanTest, WatchBreaksAGitDirectoryMadeOfSymlinksOrACommondirFile) {
+  t_.gitDir(".git");
+  t_.mkdir("src");
+  t_.mkdir("lib");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.write("src/HEAD", "ref: refs/heads/main\n");
+  stdfs::create_directory_symlink("../.git/objects", t_ / "src/objects");
+  stdfs::create_directory_symlink("../.git/refs", t_ / "src/refs");
+  t_.write("lib/HEAD", "ref: refs/heads/main\n");
+  t_.write("lib/commondir", "../.git\n");
+  guard_.onWatchEvents();
+  EXPECT_FALSE(t_.exists("src/HEAD") && t_.exists("src/objects") && t_.exists("src/refs"));
+  EXPECT_FALSE(t_.exists("lib/HEAD") && t_.exists("lib/commondir"));
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("src/HEAD") && t_.exists("src/objects") && t_.exists("src/refs"));
+  EXPECT_FALSE(t_.exists("lib/HEAD") && t_.exists("lib/commondir"));
+  EXPECT_TRUE(t_.exists(".git/objects"));
 }
 
 }  // namespace

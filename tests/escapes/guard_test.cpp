@@ -230,6 +230,26 @@ TEST_F(GuardEscapeTest, EmbeddedBareRepository) {
   expectNoPlantedCommandRuns(ws() + "/sub", r);
 }
 
+// git's is_git_directory follows symlinks: HEAD plus objects and refs symlinked to the real
+// repository's make a git directory too, and its config (core.worktree, core.fsmonitor) runs
+// for git in any directory below it. Planted in a directory that existed (watched during the
+// run, and one too deep to be watched), and in a new one.
+TEST_F(GuardEscapeTest, GitDirectoryMadeOfSymlinks) {
+  makeRepo(ws());
+  for (const char* dir : {"src/x", "deep/er/src/x"}) fs::create_directories(ws() + "/" + dir);
+  std::string script;
+  for (const std::string dir : {"src", "deep/er/src", "newdir"}) {
+    std::string up = dir == "deep/er/src" ? "../../../" : "../";
+    script += "mkdir -p " + dir + "/x && cp .git/HEAD " + dir + "/HEAD && ln -s " + up + ".git/objects " + dir +
+              "/objects && ln -s " + up + ".git/refs " + dir + "/refs\n" +
+              plant(dir + "/config", evilConfig("\tworktree = " + up.substr(0, up.size() - 1) + "\n"));
+  }
+  RunResult r = attack(script + "true\n");
+  // newdir goes whole (or loses HEAD to the watch): git there then has nothing to run.
+  for (const char* dir : {"src/x", "deep/er/src/x", "newdir/x"}) expectNoPlantedCommandRuns(ws() + "/" + dir, r);
+  EXPECT_TRUE(fs::is_directory(ws() + "/.git/objects")) << describe(r);
+}
+
 // The user ran the tool from a subdirectory of a repository (or from a directory in no
 // repository): a git directory in the mount root shadows the parent's for git run there.
 struct RootCase {
