@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "util/host_port.hpp"
+
 namespace coco::image {
 
 namespace {
@@ -40,8 +42,10 @@ bool looksLikeRegistry(std::string_view first) {
          first == "localhost";
 }
 
+// A host and an optional port in util/host_port's grammar ("rootfs:" with an
+// empty port would make canonical() read back as a rootfs source).
 bool validRegistry(std::string_view r) {
-  if (r.empty()) return false;
+  if (r.empty() || !splitHostPort(r)) return false;
   for (char c : r)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']')
       return false;

@@ -87,8 +87,13 @@ int removeEntry(const char* p, const struct stat*, int type, struct FTW*) {
   }
   return rc != 0 && errno != ENOENT ? -1 : 0;
 }
+int gOpened = 0;  // directories makeWritable changed in this pass (nftw takes no context)
+
+// FTW_DNR too: a directory without read permission (d-wx------) is one nftw
+// cannot list until it is opened up.
 int makeWritable(const char* p, const struct stat* st, int type, struct FTW*) {
-  if (type == FTW_D && (st->st_mode & 0700) != 0700) ::chmod(p, st->st_mode | 0700);
+  if ((type == FTW_D || type == FTW_DNR) && (st->st_mode & 0700) != 0700 && ::chmod(p, st->st_mode | 0700) == 0)
+    ++gOpened;
   return 0;
 }
 }  // namespace
@@ -98,7 +103,12 @@ Status removeTree(const std::string& path) {
   if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? Status{} : Error::fromErrno("stat {}", path);
   // Directories without write or search permission (read-only trees unpacked from
   // images) must be opened up before their entries can go.
-  ::nftw(path.c_str(), makeWritable, 64, FTW_PHYS | FTW_MOUNT);
+  // Again while a pass opened something: an unreadable directory hides what is below it.
+  for (int pass = 0; pass < 64; ++pass) {
+    gOpened = 0;
+    ::nftw(path.c_str(), makeWritable, 64, FTW_PHYS | FTW_MOUNT);
+    if (gOpened == 0) break;
+  }
   if (::nftw(path.c_str(), removeEntry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
     return Error::fromErrno("remove {}", path);
   return {};
