@@ -36,12 +36,6 @@ Result<Paths> pathsFrom(const Lookup& env) {
   return paths;
 }
 
-bool isUnder(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir ||
-         (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
-}
-
 bool isRegularFile(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -99,7 +93,7 @@ std::string expandSource(const std::string& src, const std::string& cwd, const s
 
 Status checkCreatable(const std::string& absSrc, const std::string& cwd, const std::string& home) {
   std::string path = fs::normalize(absSrc);
-  if (!isUnder(path, fs::normalize(home)) && !isUnder(path, fs::normalize(cwd)))
+  if (!fs::isAtOrBelow(path, fs::normalize(home)) && !fs::isAtOrBelow(path, fs::normalize(cwd)))
     return Error::withErrno(ENOENT,
                             fmt::format("mount source {} does not exist and lies outside your home and the "
                                         "current directory, so coco does not create it; create it first",

@@ -239,7 +239,7 @@ Result<SeccompProgram> compile(const SeccompProfile& profile, const SeccompHost&
 }  // namespace
 
 Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options) {
-  auto text = fs::readFile(path);
+  auto text = fs::readFileAtMost(path, kMaxProfileBytes);
   if (!text) return std::move(text).error().wrap("reading seccomp profile");
   return compileProfileText(*text, path, options);
 }

@@ -4,6 +4,7 @@
 
 #include <linux/filter.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,9 @@ struct SeccompOptions {
 // Changes whenever the same profile would compile to a different program;
 // caches of compiled programs must key on it.
 inline constexpr int kSeccompCompilerRevision = 2;
+
+// A profile is read only up to this size (Docker's default profile is about 20 KB).
+inline constexpr size_t kMaxProfileBytes = 1 << 20;
 
 // Compiles the profile at `path` for the native architecture only: other ABIs
 // (x86 and x32 on x86_64) are killed, since their syscall tables differ and

@@ -54,7 +54,7 @@ std::optional<SeccompProgram> load(const std::string& file, const std::string& h
 
 Result<SeccompProgram> compileProfileCached(const std::string& path) {
   // Read once: the bytes that make the key are the bytes compiled.
-  auto read = fs::readFile(path);
+  auto read = fs::readFileAtMost(path, kMaxProfileBytes);
   if (!read) return std::move(read).error().wrap("reading seccomp profile");
   const std::string& profile = *read;
   std::string dir = cacheDir();

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -68,33 +69,45 @@ bool sameProgram(const SeccompProgram& a, const SeccompProgram& b) {
 // The profile changes between the read that makes the cache key and the
 // compile: a FIFO in place of the cache entry holds the lookup until the file
 // has been rewritten. Read twice, B's program was returned and cached under A's key.
+// The profile is rewritten while coco reads it (a user editing it, two versions swapped by
+// rename): whichever bytes a lookup read are the bytes it compiled and cached under their key.
+// Reading the file twice (once for the key, once to compile) would, sooner or later, cache one
+// version's program under the other's key.
 TEST_F(SeccompCache, ProfileChangedDuringAMissCompilesAndCachesTheBytesOfTheKey) {
   const std::string a = R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]})";
   const std::string b = R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["acct"],"action":"SCMP_ACT_ERRNO"}]})";
-  std::string fileA = dir_ + "/a.json", p = dir_ + "/p.json";
+  std::string fileA = dir_ + "/a.json", fileB = dir_ + "/b.json", p = dir_ + "/p.json";
   ASSERT_TRUE(fs::writeFileAtomic(fileA, a).ok());
-  auto expected = compileProfile(fileA);
-  ASSERT_TRUE(expected.ok());
-  // Where A's entry goes: make it once, then swap it for a FIFO.
-  ASSERT_TRUE(compileProfileCached(fileA).ok());
-  std::string entry;
-  for (auto& e : std::filesystem::directory_iterator(dir_ + "/coco/seccomp")) entry = e.path();
-  ASSERT_FALSE(entry.empty());
-  ASSERT_EQ(::unlink(entry.c_str()), 0);
-  ASSERT_EQ(::mkfifo(entry.c_str(), 0600), 0);
+  ASSERT_TRUE(fs::writeFileAtomic(fileB, b).ok());
+  auto expectedA = compileProfile(fileA);
+  auto expectedB = compileProfile(fileB);
+  ASSERT_TRUE(expectedA.ok() && expectedB.ok());
+  ASSERT_FALSE(sameProgram(*expectedA, *expectedB));
   ASSERT_TRUE(fs::writeFileAtomic(p, a).ok());
+  std::atomic<bool> stop{false};
   std::thread swap([&] {
-    int fd = ::open(entry.c_str(), O_WRONLY | O_CLOEXEC);  // returns once the lookup opened the entry
-    (void)fs::writeFileAtomic(p, b);
-    if (fd >= 0) ::close(fd);  // an empty entry: a miss
+    for (bool useB = true; !stop; useB = !useB) (void)fs::writeFileAtomic(p, useB ? b : a);
   });
-  auto got = compileProfileCached(p);
-  swap.join();
-  ASSERT_TRUE(got.ok()) << got.error().describe();
-  EXPECT_TRUE(sameProgram(*got, *expected)) << "compiled other bytes than the key's";
-  auto again = compileProfileCached(fileA);  // A's key: from the cache now
-  ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(sameProgram(*again, *expected)) << "the cache holds another profile's program under A's key";
+  struct Join {  // on every way out, a failed ASSERT included
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Join() {
+      stop = true;
+      t.join();
+    }
+  } join{stop, swap};
+  for (int i = 0; i < 200; ++i) {
+    std::filesystem::remove_all(dir_ + "/coco/seccomp");  // every lookup a miss
+    auto got = compileProfileCached(p);
+    ASSERT_TRUE(got.ok()) << got.error().describe();
+    ASSERT_TRUE(sameProgram(*got, *expectedA) || sameProgram(*got, *expectedB)) << "a program of neither version";
+    // What this lookup cached, read back under each version's key.
+    auto cachedA = compileProfileCached(fileA);
+    auto cachedB = compileProfileCached(fileB);
+    ASSERT_TRUE(cachedA.ok() && cachedB.ok());
+    ASSERT_TRUE(sameProgram(*cachedA, *expectedA)) << "the cache holds another profile's program under A's key";
+    ASSERT_TRUE(sameProgram(*cachedB, *expectedB)) << "the cache holds another profile's program under B's key";
+  }
 }
 
 TEST_F(SeccompCache, MissingProfileIsAnError) { EXPECT_FALSE(compileProfileCached(dir_ + "/none.json").ok()); }

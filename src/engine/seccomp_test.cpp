@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coco_config.h"
+#include "engine/seccomp_cache.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -553,6 +554,21 @@ TEST(SeccompErrors, MissingFile) {
   ASSERT_FALSE(program.ok());
   EXPECT_EQ(program.error().code(), ENOENT);
   EXPECT_NE(program.error().message().find("/nonexistent/profile.json"), std::string::npos);
+}
+
+// A planted symlink to /dev/zero or a huge file: refused, never read without end.
+TEST(SeccompErrors, EndlessOrHugeFilesAreRefused) {
+  TempDir dir;
+  std::string zero = dir.path() + "/zero.json";
+  ASSERT_EQ(::symlink("/dev/zero", zero.c_str()), 0);
+  std::string huge = dir.write("huge.json", std::string(kMaxProfileBytes + 1, ' '));
+  for (const std::string& path : {zero, huge}) {
+    auto program = compileProfile(path);
+    ASSERT_FALSE(program.ok()) << path;
+    EXPECT_NE(program.error().message().find(path), std::string::npos) << program.error().message();
+    auto cached = compileProfileCached(path);
+    ASSERT_FALSE(cached.ok()) << path;
+  }
 }
 
 struct BadProfile {

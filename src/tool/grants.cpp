@@ -34,14 +34,9 @@ constexpr const char* kRuntimeSockets[] = {"/run/docker.sock", "/run/podman", "/
                                            "/run/buildkit"};
 constexpr const char* kUserRuntimeSockets[] = {"podman", "docker.sock", "docker", "containerd"};
 
-bool isUnder(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
-}
-
 // Whether the mount of `src` exposes `target`: it is the target, inside it, or above it.
 bool overlaps(const std::string& src, const std::string& target) {
-  return isUnder(src, target) || isUnder(target, src);
+  return fs::isAtOrBelow(src, target) || fs::isAtOrBelow(target, src);
 }
 
 // /var/run is /run on every current distribution.
@@ -58,7 +53,7 @@ bool writesIt(const std::string& written, const std::string& lexical, const std:
   if (written.empty() || (written.front() != '/' && written.front() != '~')) return false;
   std::string path = withoutVarRun(lexical);
   for (const auto& s : {sensitive, physicalPath(sensitive)})
-    if (aboveOnly ? isUnder(s, path) : overlaps(path, s)) return true;
+    if (aboveOnly ? fs::isAtOrBelow(s, path) : overlaps(path, s)) return true;
   return false;
 }
 
@@ -115,7 +110,7 @@ std::vector<MountGrant> mountGrants(const std::string& written, const std::strin
   if (physical == "/")
     return {{fmt::format("mounts / ({}): the whole host file system", written),
              writesIt(written, lexical, "/", true)}};
-  if (isUnder(home, physical)) {
+  if (fs::isAtOrBelow(home, physical)) {
     // "." is only the home directory because of where coco runs now; say so.
     std::string where = written == "." ? "when run from " + physical : written + " = " + physical;
     return {{fmt::format("mounts your home directory ({}): every file you own, keys included", where),

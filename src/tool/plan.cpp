@@ -65,11 +65,6 @@ bool isRelative(const std::string& written) {
   return written.empty() || (written[0] != '/' && written[0] != '~');
 }
 
-bool isUnder(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
-}
-
 // The directory below which a source is resolved without following symlinks:
 // the highest writable mount source of this config above it (a run of the
 // tool can rewrite what lies there), and for a relative source also the
@@ -88,7 +83,7 @@ std::string anchorFor(const std::string& src, bool relative, const config::ToolC
   }
   std::string best;
   for (const auto& c : candidates)
-    if (isUnder(src, c) && (best.empty() || c.size() < best.size())) best = c;
+    if (fs::isAtOrBelow(src, c) && (best.empty() || c.size() < best.size())) best = c;
   return best;
 }
 
@@ -303,6 +298,32 @@ Result<std::string> seccompProfilePath(const std::string& value, const std::stri
                                               fmt::join(dataDirs(), " or ")));
 }
 
+namespace {
+
+std::string realOr(const std::string& path) {
+  char real[PATH_MAX];
+  return ::realpath(path.c_str(), real) ? std::string(real) : fs::normalize(path);
+}
+
+// A profile in a directory the tool can write would be the tool's own policy from its next run
+// on (or an endless file behind a planted symlink): refused, by its path and by where it leads.
+Status checkProfileNotWritable(const std::string& profile, const std::vector<engine::BindMount>& mounts) {
+  if (profile.empty()) return {};
+  std::string lexical = fs::normalize(profile), real = realOr(profile);
+  for (const auto& m : mounts) {
+    if (m.readOnly) continue;
+    for (const std::string& src : {fs::normalize(m.src), realOr(m.src)})
+      if (fs::isAtOrBelow(lexical, src) || fs::isAtOrBelow(real, src))
+        return Error::make(
+            "seccomp profile {} lies in {}, which the tool can write ({} is mounted writable at {}): the tool "
+            "could rewrite its own policy; keep the profile outside the tool's writable mounts",
+            profile, src, m.src, m.dst);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vector<std::string>& args,
                                 const RunContext& ctx) {
   engine::RunSpec spec;
@@ -322,6 +343,7 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");
   spec.ports.insert(spec.ports.end(), extra->begin(), extra->end());
   COCO_ASSIGN(spec.seccompProfile, seccompProfilePath(config.seccomp, ctx.cwd, ctx.home));
+  COCO_TRY(checkProfileNotWritable(spec.seccompProfile, spec.mounts));
   spec.guard = guardSpec(config, ctx);
   spec.limits = resolveLimits(config.limits, ctx.hostMemory);
   return spec;

@@ -250,6 +250,27 @@ TEST_F(PlanTest, SeccompProfiles) {
   EXPECT_EQ(planRun(config_, {}, ctx_)->seccompProfile, ctx_.cwd + "/strict.json");
 }
 
+// A profile the tool can write (in its workspace, or reached there through a symlink) would be
+// the tool's own policy on its next run: refused. Read-only, it is fine.
+TEST_F(PlanTest, SeccompProfileInAWritableMountIsRefused) {
+  ASSERT_TRUE(fs::writeFileAtomic(ctx_.cwd + "/strict.json", "{}").ok());
+  ASSERT_TRUE(fs::makeDirs(ctx_.home + "/profiles").ok());
+  ASSERT_EQ(::symlink((ctx_.cwd + "/strict.json").c_str(), (ctx_.home + "/profiles/link.json").c_str()), 0);
+  config_.mounts = {{".", "/workspace", false, 1}};
+  for (const char* profile : {"~/project/strict.json", "~/profiles/link.json"}) {
+    config_.seccomp = profile;
+    auto s = planRun(config_, {}, ctx_);
+    ASSERT_FALSE(s.ok()) << profile;
+    EXPECT_NE(s.error().message().find("could rewrite its own policy"), std::string::npos) << s.error().message();
+    EXPECT_NE(s.error().message().find("/workspace"), std::string::npos) << s.error().message();
+  }
+  config_.mounts = {{".", "/workspace", true, 1}};
+  EXPECT_TRUE(planRun(config_, {}, ctx_).ok());
+  config_.mounts = {{"~/other", "/workspace", false, 1}};
+  ASSERT_TRUE(fs::makeDirs(ctx_.home + "/other").ok());
+  EXPECT_TRUE(planRun(config_, {}, ctx_).ok());
+}
+
 TEST_F(PlanTest, WorkspaceGuardIsCarried) {
   auto spec = planRun(config_, {}, ctx_);
   EXPECT_TRUE(spec->guard.enabled);

@@ -19,8 +19,13 @@ namespace coco::fs {
 Result<std::string> readFile(const std::string& path) { return readFileAtMost(path, SIZE_MAX); }
 
 Result<std::string> readFileAtMost(const std::string& path, size_t maxBytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO put where a file was expected must not hang the open.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!fd) return Error::fromErrno("open {}", path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("stat {}", path);
+  // Not a device (/dev/zero never ends), FIFO, socket or directory.
+  if (!S_ISREG(st.st_mode)) return Error::withErrno(EINVAL, fmt::format("{} is not a regular file", path));
   std::string out;
   char buf[65536];
   for (;;) {
@@ -159,6 +164,11 @@ std::string normalize(std::string_view path) {
   }
   if (out.empty()) return std::string(".");
   return out;
+}
+
+bool isAtOrBelow(std::string_view path, std::string_view dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
 }
 
 std::string joinPath(std::string_view a, std::string_view b) {

@@ -12,6 +12,8 @@
 
 namespace coco::fs {
 
+// Reads a regular file (symlinks followed): a device, FIFO, socket or directory is an error
+// (EINVAL) rather than an endless or blocking read.
 Result<std::string> readFile(const std::string& path);
 // readFile that stops with EFBIG past maxBytes, for files that should be small.
 Result<std::string> readFileAtMost(const std::string& path, size_t maxBytes);
@@ -36,6 +38,10 @@ bool isDirectory(const std::string& path);
 std::string normalize(std::string_view path);
 
 std::string joinPath(std::string_view a, std::string_view b);
+
+// Whether `path` is `dir` or lies below it, comparing whole components ("/a/bc" is not below
+// "/a/b"); both normalised and absolute. Everything lies below "/".
+bool isAtOrBelow(std::string_view path, std::string_view dir);
 
 // --- Paths a sandbox, an image or an archive could have written ---
 // `dir` (or dirFd) is the caller's own, trusted path (symlinks in it are

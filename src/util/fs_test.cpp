@@ -47,6 +47,33 @@ TEST(Fs, ReadFileAtMostStopsPastTheCap) {
   ASSERT_TRUE(removeTree(dir).ok());
 }
 
+TEST(Fs, IsAtOrBelowComparesWholeComponents) {
+  EXPECT_TRUE(isAtOrBelow("/a/b", "/a/b"));
+  EXPECT_TRUE(isAtOrBelow("/a/b/c", "/a/b"));
+  EXPECT_FALSE(isAtOrBelow("/a/bc", "/a/b"));
+  EXPECT_FALSE(isAtOrBelow("/a", "/a/b"));
+  EXPECT_TRUE(isAtOrBelow("/anything", "/"));
+  EXPECT_TRUE(isAtOrBelow("/", "/"));
+}
+
+// A FIFO or a device where a file was expected (a planted symlink to /dev/zero, a FIFO that
+// nobody writes): refused at once, never an endless or blocking read.
+TEST(Fs, ReadFileRefusesWhatIsNotARegularFile) {
+  char tmpl[] = "/tmp/coco-fs-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  ASSERT_EQ(::symlink("/dev/zero", (dir + "/zero").c_str()), 0);
+  for (const char* name : {"/fifo", "/zero", ""}) {
+    auto read = readFile(dir + name);
+    ASSERT_FALSE(read.ok()) << name;
+    EXPECT_EQ(read.error().code(), EINVAL) << name;
+    EXPECT_NE(read.error().message().find("not a regular file"), std::string::npos) << read.error().message();
+  }
+  EXPECT_FALSE(readFileAtMost(dir + "/zero", 1 << 20).ok());
+  ASSERT_TRUE(removeTree(dir).ok());
+}
+
 // A scratch directory with what a hostile sandbox leaves behind.
 class Untrusted : public ::testing::Test {
  protected:

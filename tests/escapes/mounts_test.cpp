@@ -163,5 +163,39 @@ TEST_F(Mounts, UserSymlinksAboveTheSourceStillWork) {
   EXPECT_EQ(dot.out, "data\n");
 }
 
+// A seccomp profile the tool can write: the first run would replace it with an allow-all
+// profile and every later run would have no filter. Refused before the tool starts.
+TEST_F(Mounts, SeccompProfileInTheWritableWorkspaceIsRefused) {
+  const std::string profile = project_ + "/seccomp.json";
+  const std::string strict = R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "write",
+    "exit_group", "execve", "brk", "mmap", "munmap", "mprotect", "arch_prctl", "rt_sigaction", "rt_sigprocmask",
+    "openat", "close", "fstat", "newfstatat", "getpid", "set_tid_address", "ioctl", "wait4", "clone", "fork",
+    "vfork", "clone3", "getuid", "geteuid", "getppid", "getcwd", "prlimit64", "rseq", "set_robust_list",
+    "getrandom", "futex", "exit", "fcntl", "lseek", "readlink", "access", "pipe2", "dup2", "dup3", "uname",
+    "chdir", "stat", "lstat", "poll", "pselect6", "rt_sigreturn", "sigaltstack", "statx", "sysinfo"],
+    "action": "SCMP_ACT_ALLOW"}]})";
+  writeFile(profile, strict);
+  env_.writeTool("t", R"({"command": "sh", "network": "none", "seccomp": )" + jsonString(profile) +
+                          R"(, "mounts": [)" + mount(".", "/workspace") + "]}\n");
+  RunResult r = coco({"run", "t", "-c", R"(echo '{"defaultAction": "SCMP_ACT_ALLOW"}' > /workspace/seccomp.json)"});
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+  EXPECT_TRUE(contains(r.err, "could rewrite its own policy")) << describe(r);
+  EXPECT_EQ(readFile(profile), strict);
+}
+
+// A profile path that leads to a device or FIFO: refused at once, not read without end.
+TEST_F(Mounts, SeccompProfileThatIsNoRegularFileIsRefused) {
+  const std::string zero = home_ / "zero.json";
+  ASSERT_EQ(::symlink("/dev/zero", zero.c_str()), 0);
+  env_.writeTool("t", R"({"command": "sh", "network": "none", "seccomp": )" + jsonString(zero) + "}\n");
+  RunOptions o;
+  o.env = {{"HOME", home_.path()}};
+  o.timeoutSecs = 60;
+  RunResult r = env_.run({"run", "t", "-c", "true"}, o);
+  EXPECT_FALSE(r.timedOut) << describe(r);
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+  EXPECT_TRUE(contains(r.err, "not a regular file")) << describe(r);
+}
+
 }  // namespace
 }  // namespace cocotest
