@@ -6,6 +6,7 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -178,9 +179,11 @@ Result<Child> startSandbox(ChildPlan& plan, Channels& ch, std::optional<cgroup::
   return cloneChild(plan, ch, -1);
 }
 
-int reap(pid_t pid) {
+// `usage` (optional) gets the child's resource use with its reaped descendants': for the
+// sandbox's init, ru_maxrss is the largest any process in the sandbox grew.
+int reap(pid_t pid, struct rusage* usage = nullptr) {
   int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  while (::wait4(pid, &wstatus, 0, usage) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
   if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
@@ -254,6 +257,19 @@ void reportLimits(const cgroup::Group& group, const RunSpec& spec, bool pidsRepo
                 spec.limits.pids, events.pidsRefused);
 }
 
+// Without a cgroup, limits.memory is RLIMIT_DATA per process: allocations past it fail (ENOMEM)
+// and nothing stops the sandbox, so the tool may fail in its own words or not at all. When a
+// process grew close to the limit, or the tool failed after growing past half of it, say so.
+void reportRlimitMemory(const RunSpec& spec, const struct rusage& usage, int status) {
+  uint64_t limit = spec.limits.memoryBytes;
+  uint64_t peak = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+  if (!limit || (peak < limit / 10 * 8 && (status == 0 || peak < limit / 2))) return;
+  log::notice("{}: a process in the sandbox grew to {}, near its memory limit ({} per process, limits.memory): "
+              "without a delegated cgroup v2 group coco enforces it with RLIMIT_DATA, so allocations past it "
+              "fail; raise limits.memory if the tool needs more",
+              spec.toolName, formatSize(peak), formatSize(limit));
+}
+
 void forwardSignals(int sigfd, pid_t pid, int master) {
   signalfd_siginfo info;
   while (::read(sigfd, &info, sizeof info) == sizeof info) {
@@ -276,6 +292,7 @@ struct Supervision {
   const RunSpec& spec;
   WorkspaceGuard& guard;
   bool pidsReported = false;
+  struct rusage usage {};  // the sandbox's, once it is gone
 };
 
 void onEvent(Supervision& s) {
@@ -325,7 +342,7 @@ int superviseChild(Supervision& s) {
     while (relayOnce(r.from.get(), r.to)) {
     }
   }
-  return reap(s.child.pid);
+  return reap(s.child.pid, &s.usage);
 }
 
 Status checkNetwork(const RunSpec& spec, const NetworkHooks* net) {
@@ -398,6 +415,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   int status = superviseChild(supervision);
   if (net && net->stop) net->stop();
   if (group) reportLimits(*group, spec, supervision.pidsReported);
+  if (plan.rlimitData) reportRlimitMemory(spec, supervision.usage, status);
   return status;
 }
 

@@ -144,6 +144,8 @@ TEST_F(LimitsTest, MemoryHogIsStopped) {
     EXPECT_EQ(r.exitCode, 0) << describe(r);
     EXPECT_TRUE(contains(r.out, "failed ENOMEM")) << describe(r);
     EXPECT_LE(allocated, 256ll << 20) << describe(r);
+    // ... and the user is told why, not left with a tool's own ENOMEM message.
+    EXPECT_TRUE(contains(r.err, "near its memory limit (256 MiB per process, limits.memory)")) << describe(r);
   }
 }
 
