@@ -1,6 +1,7 @@
 // Parsing of image references (docker/distribution grammar, plus coco's transports).
 #include "image/reference.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -160,6 +161,19 @@ bool isSha256Digest(std::string_view digest) {
   return true;
 }
 
+namespace {
+
+constexpr std::array<std::string_view, 5> kTransports = {"oci-archive", "docker-archive", "oci", "rootfs",
+                                                         "bootstrap"};
+
+bool readsAsTransport(std::string_view text) {
+  return std::any_of(kTransports.begin(), kTransports.end(), [&](std::string_view t) {
+    return startsWith(text, t) && text.size() > t.size() && text[t.size()] == ':';
+  });
+}
+
+}  // namespace
+
 Result<Reference> parseReference(std::string_view text) {
   if (text.empty()) return Error::make("empty image reference");
   for (char c : text)
@@ -181,9 +195,13 @@ Result<Reference> parseReference(std::string_view text) {
 
 std::string Reference::canonical() const {
   switch (kind) {
-    case SourceKind::Registry:
-      return digest.empty() ? fmt::format("{}/{}:{}", registry, repository, tag)
-                            : fmt::format("{}/{}@{}", registry, repository, digest);
+    case SourceKind::Registry: {
+      std::string name = digest.empty() ? fmt::format("{}/{}:{}", registry, repository, tag)
+                                        : fmt::format("{}/{}@{}", registry, repository, digest);
+      // A registry named like a transport ("oci:5") keeps its docker:// so that the name
+      // reads back as the same registry, not as a local path sharing its store record.
+      return readsAsTransport(name) ? "docker://" + name : name;
+    }
     case SourceKind::OciDir:
     case SourceKind::OciArchive: {
       // A path that would read as DIR:REF keeps an empty REF ("oci:/x/a:b:"),

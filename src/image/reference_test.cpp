@@ -101,6 +101,25 @@ TEST(Reference, CanonicalIsOneToOneForPathsWithColons) {
   EXPECT_EQ(parseOk("oci:/x/a:").canonical(), "oci:/x/a");
 }
 
+// Found by a 10-minute fuzz run: `docker://oci:5/0t` (a registry "oci" on port 5) had the
+// canonical name `oci:5/0t:latest`, which reads back as a local OCI directory and shared its
+// store record.
+TEST(Reference, RegistryNamedLikeATransportKeepsDockerScheme) {
+  for (const char* text : {"docker://oci:5/0t", "docker://rootfs:5/x:v1", "docker://bootstrap:1/debian:trixie",
+                           "docker://oci-archive:9/a@sha256:" "0000000000000000000000000000000000000000000000000000000000000000"}) {
+    auto first = parseOk(text);
+    EXPECT_EQ(first.kind, SourceKind::Registry) << text;
+    EXPECT_TRUE(first.canonical().starts_with("docker://")) << first.canonical();
+    auto again = parseOk(first.canonical());
+    EXPECT_EQ(again.kind, SourceKind::Registry) << text;
+    EXPECT_EQ(again.registry, first.registry) << text;
+    EXPECT_EQ(again.repository, first.repository) << text;
+    EXPECT_EQ(again.canonical(), first.canonical()) << text;
+  }
+  EXPECT_NE(parseOk("docker://oci:5/0t").canonical(), parseOk("oci:5/0t:latest").canonical());
+  EXPECT_EQ(parseOk("localhost:5000/a").canonical(), "localhost:5000/a:latest");
+}
+
 TEST(Reference, BootstrapIsDistinctFromShortNames) {
   auto b = parseOk("bootstrap:debian:trixie");
   EXPECT_EQ(b.kind, SourceKind::Bootstrap);
