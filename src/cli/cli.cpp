@@ -7,6 +7,7 @@
 
 #include "cli/context.hpp"
 #include "tool/plan.hpp"
+#include "util/fd_limit.hpp"
 #include "util/log.hpp"
 
 namespace coco::cli {
@@ -56,6 +57,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 }
 
 int main(int argc, char** argv) {
+  raiseFdLimit();
   std::vector<std::string> args(argv, argv + argc);
   int code = run(args, std::cout, std::cerr);
   std::cout.flush();

@@ -12,6 +12,7 @@
 
 #include "engine/seccomp_cache.hpp"
 #include "engine/workspace_guard.hpp"
+#include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -218,6 +219,7 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* g
   plan.installPhase = spec.installPhase;
   plan.rlimitNproc = spec.limits.pids;
   plan.rlimitData = spec.limits.memoryBytes;
+  plan.fdSoftLimit = startingFdLimit();
   // A fork bomb hovers just below the limit; 1/32 below counts as there.
   plan.pidsNearLimit = spec.limits.pids ? spec.limits.pids - spec.limits.pids / 32 : 0;
   plan.lastCap = readLastCap();

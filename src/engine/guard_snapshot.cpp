@@ -91,15 +91,20 @@ bool listDir(int fd, std::vector<ListedEntry>& out, bool openUp,
     ::close(rfd);
     return false;
   }
-  while (struct dirent* e = ::readdir(d)) {
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(d);
+    if (!e) break;
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     bool isDir = e->d_type == DT_DIR;
     if (e->d_type == DT_UNKNOWN)
       isDir = ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
     if (!keep || keep(e->d_name, isDir)) out.push_back({e->d_name, isDir});
   }
+  int err = errno;  // a listing cut short (EIO, ENOMEM) is no listing
   ::closedir(d);
-  return true;
+  errno = err;
+  return err == 0;
 }
 
 // Every entry below a directory, by path relative to it; false past kMaxContents or kMaxDepth.
@@ -178,7 +183,10 @@ class SnapshotWalk {
 
   GuardSnapshot run() {
     struct stat st;
-    if (::fstat(rootfd_, &st) != 0) return {};
+    if (::fstat(rootfd_, &st) != 0) {
+      out_.gaps_.push_back({"", errno});
+      return std::move(out_);
+    }
     out_.nodes_.reserve(before_ ? before_->nodes_.size() + 64 : 1024);
     std::string root;
     DirRef dir{root, root, stampOf(st), -1, UniqueFd()};
@@ -210,6 +218,8 @@ class SnapshotWalk {
   void finding(std::string rel, bool changed) {
     if (findings_) findings_->push_back({std::move(rel), changed});
   }
+  void unreadable(const std::string& rel, int err);
+  bool outOfReach(const std::string& rel) const;
 
   int fdOf(DirRef& dir) const;
   bool statIn(const DirRef& dir, const std::string& name, struct stat& st, bool* mountRoot = nullptr) const;
@@ -250,8 +260,33 @@ int SnapshotWalk::fdOf(DirRef& dir) const {
     dir.fd = std::move(cur);
   }
   struct stat st;
-  if (dir.fd && (::fstat(dir.fd.get(), &st) != 0 || !stampOf(st).sameInode(dir.stamp))) dir.fd.reset();
+  if (dir.fd && (::fstat(dir.fd.get(), &st) != 0 || !stampOf(st).sameInode(dir.stamp))) {
+    dir.fd.reset();
+    errno = ENOENT;  // another directory under that name now: the one walked is gone from there
+  }
   return dir.fd.get();
+}
+
+// What could not be read: a gap in the walk unless it vanished or is out of the tool's reach.
+void SnapshotWalk::unreadable(const std::string& rel, int err) {
+  if (err == ENOENT || err == ENOTDIR || err == ELOOP) return;  // gone, or no longer a directory
+  if ((err == EACCES || err == EPERM) && outOfReach(rel)) {
+    log::debug("workspace guard: {} is another user's and not searchable: out of the tool's reach too", rel);
+    return;
+  }
+  log::debug("workspace guard: cannot read {}: {}", rel.empty() ? "." : rel, std::strerror(err));
+  out_.gaps_.push_back({rel, err});
+}
+
+// Another user's directory that coco may not search: the tool runs with coco's ids and without
+// capabilities, so it can neither reach into it nor change its mode (its owner could, and a
+// directory coco may search but not list can still be written in).
+bool SnapshotWalk::outOfReach(const std::string& rel) const {
+  UniqueFd dir = openDirBeneath(rootfd_, rel);
+  struct stat st;
+  if (!dir || ::fstat(dir.get(), &st) != 0 || st.st_uid == ::geteuid()) return false;
+  std::string self = "/proc/self/fd/" + std::to_string(dir.get());
+  return ::faccessat(AT_FDCWD, self.c_str(), X_OK, AT_EACCESS) != 0;
 }
 
 // Stats `name` in the directory: through its descriptor when open, else by path from the root.
@@ -328,9 +363,14 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   };
   int fd = fdOf(dir);
   if (fd < 0 || !listDir(fd, entries, madeUnreadable, keep)) {
-    log::debug("workspace guard: cannot read {}: {}", dir.rel.empty() ? "." : dir.rel, std::strerror(errno));
+    int err = errno;
     out_.nodes_[self].settled = false;
-    if (madeUnreadable && !dir.rel.empty()) finding(dir.rel, b != nullptr);
+    // Made unreadable by the run and not to be opened up: removed whole (or reported as not).
+    // Any other failure (no descriptor left, EIO) says nothing about the directory: a gap.
+    if (madeUnreadable && !dir.rel.empty() && (err == EACCES || err == EPERM))
+      finding(dir.rel, b != nullptr);
+    else
+      unreadable(dir.rel, err);
     return true;
   }
   if (members) *members = bits;
@@ -378,8 +418,9 @@ void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b,
                          int depth, bool gitDir) {
   struct stat st;
   bool mountRoot = false;
-  if (!statIn(dir, name, st, &mountRoot) || !S_ISDIR(st.st_mode)) return;  // gone, or no longer a directory
   std::string childRel = join(dir.rel, name);
+  if (!statIn(dir, name, st, &mountRoot)) return unreadable(childRel, errno);
+  if (!S_ISDIR(st.st_mode)) return;  // no longer a directory
   if (mountRoot) {
     // Another file system (or a bind mount) inside the mount: not walked (its size and what it
     // holds are not the workspace's), so it is pinned read-only like a guarded entry.
@@ -435,7 +476,7 @@ void SnapshotWalk::gitMembersAppeared(const std::string& rel, uint8_t was, uint8
 void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self,
                            bool gitDirectory, bool otherMount) {
   struct stat st;
-  if (!statIn(dir, name, st)) return;
+  if (!statIn(dir, name, st)) return unreadable(join(dir.rel, name), errno);
   GuardedEntry now;
   now.name = name;
   now.stamp = stampOf(st);

@@ -52,6 +52,13 @@ struct DirNode {
   std::vector<GuardedEntry> guarded;
 };
 
+// What a walk could not read although the tool could have written there: a directory it could
+// not open or list, or an entry it could not stat (relative to the mount root), and the errno.
+struct WalkGap {
+  std::string rel;
+  int err = 0;
+};
+
 // What a run left that the guard removes.
 struct GuardFinding {
   std::string rel;       // relative to the mount root
@@ -67,6 +74,10 @@ class GuardSnapshot {
                             std::vector<GuardFinding>* findings);
 
   const std::vector<DirNode>& nodes() const { return nodes_; }
+  // Empty when the walk saw everything the tool could have changed. Not gaps: what vanished
+  // while the walk went (or is no longer a directory), and another user's directory that coco
+  // may not search (the tool, with coco's ids and no capabilities, cannot reach into it either).
+  const std::vector<WalkGap>& gaps() const { return gaps_; }
   std::string relPath(int32_t node) const;  // "" for the root
   bool empty() const { return nodes_.empty(); }
 
@@ -78,6 +89,7 @@ class GuardSnapshot {
  private:
   friend class SnapshotWalk;
   std::vector<DirNode> nodes_;
+  std::vector<WalkGap> gaps_;  // not serialized: an incomplete walk is never kept
 };
 
 struct ListedEntry {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,6 +80,17 @@ bool dropCapabilities(const ChildPlan& plan) {
   return true;
 }
 
+// coco raised its own descriptor limit (util/fd_limit.hpp); the tool gets the one coco was
+// started with, as outside coco (as bubblewrap leaves it, and as systemd gives its services:
+// a program using select() breaks on descriptors past 1024).
+bool restoreFdLimit(const ChildPlan& plan) {
+  struct rlimit limit;
+  if (!plan.fdSoftLimit || ::getrlimit(RLIMIT_NOFILE, &limit) != 0 || plan.fdSoftLimit >= limit.rlim_cur)
+    return true;
+  limit.rlim_cur = plan.fdSoftLimit;
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0 || fail("setrlimit(RLIMIT_NOFILE)");
+}
+
 bool lockDown(const ChildPlan& plan) {
   if (!dropCapabilities(plan)) return false;
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("prctl(PR_SET_NO_NEW_PRIVS)");
@@ -120,7 +132,7 @@ void execTool(const ChildPlan& plan, int ttySlave, int reportFd) {
     fail("chdir to the working directory", plan.workdir.c_str());
     reportAndExit(reportFd);
   }
-  if (!lockDown(plan)) reportAndExit(reportFd);
+  if (!restoreFdLimit(plan) || !lockDown(plan)) reportAndExit(reportFd);
   execSearch(plan, reportFd);
 }
 

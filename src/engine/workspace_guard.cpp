@@ -337,16 +337,51 @@ void addBinds(const GuardMount& m, std::vector<PlannedBind>& out) {
   out.insert(out.end(), binds.begin(), binds.end());
 }
 
+// A path as the tool named it, safe to print: control bytes (a terminal escape in a file name)
+// are shown as \xNN.
+std::string printable(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f || c == '\\')
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string pathIn(const GuardMount& m, const std::string& rel) {
+  return rel.empty() ? m.src : m.src + "/" + printable(rel);
+}
+
+// The walk before the run could not read what the tool could write: what is there cannot be
+// pinned, nor a change to it seen after the run, so the run does not start.
+Error gapsBeforeTheRun(const GuardMount& m) {
+  const auto& gaps = m.before.gaps();
+  std::string more = gaps.size() > 1 ? fmt::format(" (and {} more)", gaps.size() - 1) : "";
+  return Error::make(
+      "workspace guard: cannot read {} ({}){}, so it cannot keep the tool from planting files there; make it "
+      "readable to you, or mount it read-only",
+      pathIn(m, gaps.front().rel), std::strerror(gaps.front().err), more);
+}
+
 }  // namespace
 
 // --- the run's guard ----------------------------------------------------------------------------
 
 WorkspaceGuard::WorkspaceGuard() = default;
 WorkspaceGuard::WorkspaceGuard(WorkspaceGuard&& o) noexcept
-    : mounts_(std::move(o.mounts_)), inotifyFd_(std::exchange(o.inotifyFd_, -1)) {}
+    : mounts_(std::move(o.mounts_)),
+      inotifyFd_(std::exchange(o.inotifyFd_, -1)),
+      asideCount_(o.asideCount_),
+      watchedDirs_(std::exchange(o.watchedDirs_, 0)),
+      watchesCapped_(o.watchesCapped_) {}
 WorkspaceGuard& WorkspaceGuard::operator=(WorkspaceGuard&& o) noexcept {
   mounts_ = std::move(o.mounts_);
   std::swap(inotifyFd_, o.inotifyFd_);
+  std::swap(watchedDirs_, o.watchedDirs_);
+  asideCount_ = o.asideCount_;
+  watchesCapped_ = o.watchesCapped_;
   return *this;
 }
 WorkspaceGuard::~WorkspaceGuard() {
@@ -384,6 +419,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
     GuardSnapshot first = std::move(m->before);
     m->before = GuardSnapshot::take(m->root.get(), m->rules, &first, nullptr);
   }
+  if (!m->before.gaps().empty()) return gapsBeforeTheRun(*m);
   addBinds(*m, out);
   for (const auto& node : m->before.nodes())
     for (const auto& g : node.guarded) m->existing.emplace(g.stamp.dev, g.stamp.ino);
@@ -409,8 +445,8 @@ void WorkspaceGuard::startWatching() {
     log::debug("workspace guard: inotify: {}", std::strerror(errno));
     return;
   }
+  for (auto& m : mounts_) addWatch(*m, "");  // the roots first: they need no held descriptor
   for (auto& m : mounts_) {
-    addWatch(*m, "");
     const DirNode& root = m->before.nodes().front();
     for (int32_t c : root.children) addWatch(*m, m->before.nodes()[c].name);
   }
@@ -421,18 +457,33 @@ int WorkspaceGuard::watchFd() const { return inotifyFd_; }
 // Watches the mount root or one of its directories (through its fd, not a path a tool could
 // redirect).
 void WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
+  if (!rel.empty() && watchedDirs_ >= kMaxWatchedDirs) {
+    if (!watchesCapped_)
+      log::debug("workspace guard: {} directories watched; {}/{} and later ones are checked after the run",
+                 kMaxWatchedDirs, m.src, rel);
+    watchesCapped_ = true;
+    return;
+  }
   UniqueFd dir(rel.empty()
                    ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
                    : ::openat(m.root.get(), rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir) return;
+  if (!dir) {
+    log::debug("workspace guard: watching {}/{}: {} (checked after the run)", m.src, rel,
+               std::strerror(errno));
+    return;
+  }
   std::string self = "/proc/self/fd/" + std::to_string(dir.get());
   int wd = ::inotify_add_watch(inotifyFd_, self.c_str(), kWatchMask);
   if (wd < 0) {
-    log::debug("workspace guard: watching {}/{}: {}", m.src, rel, std::strerror(errno));
+    log::debug("workspace guard: watching {}/{}: {} (checked after the run)", m.src, rel,
+               std::strerror(errno));
     return;
   }
   m.watches[wd] = rel;
-  if (!rel.empty()) m.watchedDirs[rel] = std::move(dir);
+  if (!rel.empty()) {
+    m.watchedDirs[rel] = std::move(dir);
+    ++watchedDirs_;
+  }
 }
 
 void WorkspaceGuard::onWatchEvents() {
@@ -509,7 +560,15 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
           m.failed.push_back(rel + ": moved to " + aside + " by the guard; move it back");
         return;
       }
-      if (removeBelow(dir.get(), aside) != 0) m.aside.emplace_back(std::move(dir), aside);
+      if (int err = removeBelow(dir.get(), aside)) {
+        // Tried again after the run, through this descriptor; so many cannot be held.
+        if (m.aside.size() >= kMaxAside) {
+          m.failed.push_back(fmt::format("{} (moved to {}/{} by the guard): {}", rel,
+                                         dirRel.empty() ? "." : dirRel, aside, std::strerror(err)));
+          return;
+        }
+        m.aside.emplace_back(std::move(dir), aside);
+      }
       m.removed.push_back(rel);
       return;
     }
@@ -526,19 +585,6 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
 namespace {
 
 constexpr size_t kMaxReported = 20;
-
-// A path as the tool named it, safe to print: control bytes (a terminal escape in a file name)
-// are shown as \xNN.
-std::string printable(const std::string& path) {
-  std::string out;
-  for (unsigned char c : path) {
-    if (c < 0x20 || c == 0x7f || c == '\\')
-      out += fmt::format("\\x{:02x}", c);
-    else
-      out += static_cast<char>(c);
-  }
-  return out;
-}
 
 void report(const GuardMount& m, const std::vector<std::string>& removed,
             const std::vector<std::string>& failed) {
@@ -557,6 +603,25 @@ void report(const GuardMount& m, const std::vector<std::string>& removed,
     log::warn(
         "workspace guard: could not remove {}/{}; remove it before running git or opening an editor there",
         m.src, printable(f));
+}
+
+// What the check after the run could not read: what the tool may have left there (a .git, a hook,
+// an .envrc) was not looked for, so the user is told where to look.
+void reportGaps(const GuardMount& m, const std::vector<WalkGap>& gaps) {
+  for (size_t i = 0; i < gaps.size() && i < kMaxReported; ++i)
+    log::warn(
+        "workspace guard: could not check {} after the run ({}): what the tool may have left there was not "
+        "looked for; check it before running git or opening an editor there",
+        pathIn(m, gaps[i].rel), std::strerror(gaps[i].err));
+  if (gaps.size() > kMaxReported)
+    log::warn("workspace guard: ... and {} more directories it could not check (COCO_DEBUG=1 lists them)",
+              gaps.size() - kMaxReported);
+}
+
+// An incomplete walk is no base for the next run's: that run walks everything again.
+void dropCache(const GuardMount& m) {
+  if (!m.cacheFile.empty() && ::unlink(m.cacheFile.c_str()) != 0 && errno != ENOENT)
+    log::debug("workspace guard: removing the cache {}: {}", m.cacheFile, std::strerror(errno));
 }
 
 // Written whole and renamed into place, without fsync: a cache lost in a crash costs one full
@@ -582,15 +647,30 @@ void saveCache(const GuardMount& m, const GuardSnapshot& snap) {
 
 }  // namespace
 
-void WorkspaceGuard::finish() {
+// The watch's descriptors (the inotify instance, the watched directories, the directories of
+// entries set aside) are closed before the walk after the run, which needs some of its own: a run
+// that made the watch use up coco's must not leave that walk without.
+void WorkspaceGuard::releaseWatch() {
   if (inotifyFd_ >= 0) {
     onWatchEvents();
     ::close(inotifyFd_);
     inotifyFd_ = -1;
   }
   for (auto& m : mounts_) {
+    m->watches.clear();
+    m->watchedDirs.clear();
+  }
+  watchedDirs_ = 0;
+  for (auto& m : mounts_) {
     for (const auto& [dir, name] : m->aside)
       if (int err = removeBelow(dir.get(), name)) m->failed.push_back(name + ": " + std::strerror(err));
+    m->aside.clear();
+  }
+}
+
+void WorkspaceGuard::finish() {
+  releaseWatch();
+  for (auto& m : mounts_) {
     std::vector<GuardFinding> findings;
     GuardSnapshot after = GuardSnapshot::take(m->root.get(), m->rules, &m->before, &findings);
     std::vector<std::string> removed = std::move(m->removed);
@@ -602,7 +682,12 @@ void WorkspaceGuard::finish() {
         removed.push_back(f.rel);
     }
     report(*m, removed, failed);
-    saveCache(*m, after);
+    if (after.gaps().empty()) {
+      saveCache(*m, after);
+    } else {
+      reportGaps(*m, after.gaps());
+      dropCache(*m);
+    }
   }
   mounts_.clear();
 }

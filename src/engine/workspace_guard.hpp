@@ -14,13 +14,21 @@
 //  2. During the run, coco watches the mount root and its first level (and a writable root
 //     `.git`) with inotify and removes a new guarded entry as soon as it appears, in the directory
 //     the event came from (held open), and never one that was a guarded entry before the run.
+//     At most kMaxWatchedDirs directories are watched: each holds a descriptor for the run, and
+//     a tool making thousands must not use up coco's. What is not watched is left to layer 3.
 //  3. After the run, coco compares the mount with the walk from before (only directories whose
 //     change time moved are read again) and removes every guarded entry the run created, and
 //     what the run changed in guarded entries below the root that were not pinned (those are
 //     left writable so that a tool can still delete and rebuild trees such as node_modules).
-//     Every removal is reported on stderr.
+//     Every removal is reported on stderr. The watch's descriptors are closed first.
 // A name that does not exist cannot be pinned without creating it on the host (a mount needs a
 // directory entry to sit on), so new names are removed rather than refused.
+//
+// A walk that cannot read a directory the tool could write in (a descriptor limit, EIO, a
+// directory of yours without read permission) never passes for a complete one: before the run it
+// refuses the run (addMount fails); after it, each such directory is named in a warning, and the
+// walk is not kept as the next run's cache. The tool's exit status stays the tool's, as podman
+// keeps the container's when its clean-up after the run fails: the warning is the signal.
 #pragma once
 
 #include <cstdint>
@@ -204,10 +212,18 @@ class WorkspaceGuard {
   // Handles what the watch reported: removes new guarded entries at once.
   void onWatchEvents();
   // After the sandbox is gone: removes what the run created or changed, says so on stderr, and
-  // keeps the walk for the next run. Once; later calls do nothing.
+  // keeps the walk for the next run (or warns about what it could not read, and keeps nothing).
+  // Once; later calls do nothing.
   void finish();
 
+  // Directories watched during the run, each holding a descriptor; the root is always watched.
+  static constexpr size_t kMaxWatchedDirs = 256;
+  // Entries renamed aside during the run that could not be removed at once, each holding its
+  // directory's descriptor until the run ends; past this many the failure is reported instead.
+  static constexpr size_t kMaxAside = 64;
+
  private:
+  void releaseWatch();
   void addWatch(GuardMount& m, const std::string& rel);
   void checkWatched(GuardMount& m, const std::string& rel);
   void checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
@@ -217,6 +233,8 @@ class WorkspaceGuard {
   std::vector<std::unique_ptr<GuardMount>> mounts_;
   int inotifyFd_ = -1;
   unsigned asideCount_ = 0;
+  size_t watchedDirs_ = 0;  // across the mounts (kMaxWatchedDirs)
+  bool watchesCapped_ = false;
 };
 
 }  // namespace coco::engine

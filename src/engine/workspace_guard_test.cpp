@@ -3,9 +3,11 @@
 #include "engine/workspace_guard.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -623,6 +626,175 @@ TEST_F(GuardPlanTest, WatchBreaksAGitDirectoryMadeOfSymlinksOrACommondirFile) {
   EXPECT_FALSE(t_.exists("src/HEAD") && t_.exists("src/objects") && t_.exists("src/refs"));
   EXPECT_FALSE(t_.exists("lib/HEAD") && t_.exists("lib/commondir"));
   EXPECT_TRUE(t_.exists(".git/objects"));
+}
+
+// --- under descriptor exhaustion -----------------------------------------------------------------
+
+// What a forked child reported: the failed checks ("" when all held) and its stderr (where the
+// guard's notices and warnings go).
+struct ChildOutcome {
+  std::string failures;
+  std::string err;
+};
+
+// Runs `body` in a forked child, which can lower its own descriptor limit and take coco's
+// identity; gtest's assertions do not reach the parent from there, so the body returns what
+// failed.
+ChildOutcome inChild(const std::function<std::string()>& body) {
+  char errPath[] = "/tmp/coco-guard-stderr.XXXXXX";
+  UniqueFd errFile(::mkostemp(errPath, O_CLOEXEC));
+  int pipeFds[2];
+  if (!errFile || ::pipe2(pipeFds, O_CLOEXEC) != 0) return {"no temp file or pipe", ""};
+  UniqueFd readEnd(pipeFds[0]), writeEnd(pipeFds[1]);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(errFile.get(), STDERR_FILENO);
+    std::string failures = body();
+    (void)!::write(writeEnd.get(), failures.data(), failures.size());
+    ::_exit(0);
+  }
+  writeEnd.reset();
+  ChildOutcome out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(readEnd.get(), buf, sizeof buf)) > 0) out.failures.append(buf, static_cast<size_t>(n));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) out.failures += fmt::format(" (child status {:#x})", status);
+  std::ifstream in(errPath);
+  out.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  ::unlink(errPath);
+  return out;
+}
+
+bool setFdLimit(rlim_t soft) {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  limit.rlim_cur = soft;
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
+// The lowest descriptor number free now: with the limit set just above it, only a few new ones fit.
+int lowestFreeFd() {
+  int fd = ::dup(STDIN_FILENO);
+  ::close(fd);
+  return fd;
+}
+
+// The review's attack on the host side: the run's new directories at the top used up coco's
+// descriptors (a watch and a held descriptor each), then a nested repository and an .envrc came.
+// The watch may miss them; the check after the run must not.
+TEST(GuardExhaustion, TheCheckAfterTheRunIsCompleteAfterTheWatchUsedUpTheDescriptors) {
+  TempTree t, stash;
+  t.gitDir(".git");
+  stash.gitDir("sub/.git");
+  stash.write(".envrc");
+  afterTick();
+  ChildOutcome out = inChild([&]() -> std::string {
+    WorkspaceGuard guard;
+    std::vector<PlannedBind> binds;
+    if (!guard.addMount({t.path(), "/workspace", false, true}, {}, binds).ok()) return "addMount failed";
+    guard.startWatching();
+    if (!setFdLimit(64)) return "setrlimit failed";
+    for (int i = 0; i < 300; ++i) ::mkdir((t / fmt::format("d{}", i)).c_str(), 0755);
+    guard.onWatchEvents();
+    if (::dup(STDIN_FILENO) >= 0) return "the watch did not use up the descriptors";
+    // Moved in: a rename needs no descriptor (the test has none left either).
+    if (::rename((stash / "sub").c_str(), (t / "sub").c_str()) != 0 ||
+        ::rename((stash / ".envrc").c_str(), (t / ".envrc").c_str()) != 0)
+      return "rename failed";
+    guard.onWatchEvents();
+    guard.finish();
+    std::string failures;
+    if (t.exists("sub/.git")) failures += " sub/.git is still there;";
+    if (t.exists(".envrc")) failures += " .envrc is still there;";
+    if (!t.exists("sub") || !t.exists("d299") || !t.exists(".git/HEAD")) failures += " removed too much;";
+    return failures;
+  });
+  EXPECT_EQ(out.failures, "") << out.err;
+  EXPECT_NE(out.err.find("removed " + t.path() + "/sub/.git"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("removed " + t.path() + "/.envrc"), std::string::npos) << out.err;
+  EXPECT_EQ(out.err.find("warning"), std::string::npos) << out.err;
+}
+
+// Whatever else leaves the walk after the run without descriptors: what it could not read is
+// named in a warning, and the walk is not kept as the next run's cache.
+TEST(GuardExhaustion, AnIncompleteCheckAfterTheRunIsLoudAndNotCached) {
+  TempTree t, cache;
+  t.gitDir(".git");
+  afterTick();
+  GuardSpec spec;
+  spec.cacheDir = cache.path();
+  {
+    // An earlier, complete run left its walk as the cache.
+    WorkspaceGuard earlier;
+    std::vector<PlannedBind> binds;
+    ASSERT_TRUE(earlier.addMount({t.path(), "/workspace", false, true}, spec, binds).ok());
+    earlier.finish();
+    std::error_code ec;
+    ASSERT_FALSE(stdfs::is_empty(cache.path(), ec));
+  }
+  afterTick();
+  ChildOutcome out = inChild([&]() -> std::string {
+    WorkspaceGuard guard;
+    std::vector<PlannedBind> binds;
+    if (!guard.addMount({t.path(), "/workspace", false, true}, spec, binds).ok()) return "addMount failed";
+    guard.startWatching();
+    std::string chain = "a";
+    for (int i = 0; i < 30; ++i) chain += "/a";
+    t.gitDir(chain + "/.git");
+    t.write(".envrc");
+    // A handful of descriptors left: far fewer than the walk down the chain needs.
+    if (!setFdLimit(static_cast<rlim_t>(lowestFreeFd() + 3))) return "setrlimit failed";
+    guard.finish();
+    return t.exists(".envrc") ? " .envrc is still there;" : "";
+  });
+  EXPECT_EQ(out.failures, "") << out.err;
+  EXPECT_NE(out.err.find("coco: warning: workspace guard: could not check " + t.path() + "/a/a"), std::string::npos)
+      << out.err;
+  std::error_code ec;
+  EXPECT_TRUE(stdfs::is_empty(cache.path(), ec)) << "the cache outlived an incomplete walk";
+}
+
+// The walk before the run pins what exists; one that cannot read a directory the tool could
+// write in refuses the run instead of pinning less. A directory of another user that coco cannot
+// search is out of the tool's reach too, and does not stop the run.
+TEST(GuardExhaustion, AnIncompleteWalkBeforeTheRunRefusesTheRun) {
+  TempTree t;
+  t.gitDir(".git");
+  t.mkdir("locked/sub");
+  bool root = ::geteuid() == 0;
+  if (root) {
+    // The tree becomes nobody's (the child runs as nobody), but for a directory only root reads.
+    for (const auto& e : stdfs::recursive_directory_iterator(t.path()))
+      (void)!::lchown(e.path().c_str(), 65534, 65534);
+    (void)!::chown(t.path().c_str(), 65534, 65534);
+    t.mkdir("theirs/sub");
+    ::chmod((t / "theirs").c_str(), 0700);
+  }
+  afterTick();
+  ChildOutcome out = inChild([&]() -> std::string {
+    if (root && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+                 ::setresuid(65534, 65534, 65534) != 0))
+      return "cannot become nobody";
+    std::vector<PlannedBind> binds;
+    std::string failures;
+    if (root) {
+      WorkspaceGuard guard;
+      auto theirs = guard.addMount({t.path(), "/workspace", false, true}, {}, binds);
+      if (!theirs.ok()) failures += " refused for another user's directory: " + theirs.error().describe() + ";";
+      guard.finish();
+    }
+    ::chmod((t / "locked").c_str(), 0);
+    WorkspaceGuard guard;
+    auto locked = guard.addMount({t.path(), "/workspace", false, true}, {}, binds);
+    ::chmod((t / "locked").c_str(), 0755);
+    if (locked.ok()) return failures + " not refused for a directory of ours it cannot read;";
+    if (locked.error().describe().find(t.path() + "/locked") == std::string::npos)
+      failures += " the refusal does not name the directory: " + locked.error().describe() + ";";
+    return failures;
+  });
+  EXPECT_EQ(out.failures, "") << out.err;
 }
 
 }  // namespace

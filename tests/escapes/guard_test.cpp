@@ -3,10 +3,12 @@
 // shaped like eslint's config (`.` writable at /workspace, guard on) that attacks from inside the
 // sandbox, then does on the host what a user does next (git status, git commit) and checks that
 // no planted command ran: the planted commands touch a marker file outside the workspace.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -61,6 +63,8 @@ class GuardEscapeTest : public ::testing::Test {
     RunOptions opts;
     opts.env = {{"HOME", home_.path()}};
     opts.cwd = cwd;
+    opts.fdSoftLimit = fdLimit_.first;
+    opts.fdHardLimit = fdLimit_.second;
     return env_.run({"run", tool, "-c", "cd /workspace || exit 99\n" + script}, opts);
   }
 
@@ -118,6 +122,7 @@ class GuardEscapeTest : public ::testing::Test {
   const std::string& ws() const { return env_.workdir(); }
 
   Env env_;
+  std::pair<unsigned long, unsigned long> fdLimit_{0, 0};  // coco's RLIMIT_NOFILE (soft, hard); 0: inherited
   TempDir home_{"coco-home"};
   TempDir outside_{"coco-outside"};
   std::string marker_;
@@ -526,6 +531,79 @@ TEST_F(GuardEscapeTest, NothingIsTouchedWhenNothingIsPlanted) {
   EXPECT_TRUE(fs::exists(ws() + "/vendor/lib/.git/config"));
   hostOk(ws() + "/vendor/lib", "git status --short");
   EXPECT_FALSE(contains(r.err, "guard")) << describe(r);
+}
+
+// --- resource exhaustion --------------------------------------------------------------------
+
+// coco's descriptor limit as a desktop session sets it: soft 1024 with a higher hard limit, or
+// 1024 for both (no room for coco to raise it).
+struct FdLimitCase {
+  const char* name;
+  unsigned long soft;
+  unsigned long hard;  // 0: the test's own
+};
+
+void PrintTo(const FdLimitCase& c, std::ostream* os) { *os << c.name; }
+
+class DescriptorExhaustionTest : public GuardEscapeTest, public ::testing::WithParamInterface<FdLimitCase> {};
+
+// The review's attack: every new directory at the top of the mount took an inotify watch and a
+// descriptor coco held for the run, so ~1,200 of them used up coco's 1024; the watch then missed
+// what came next and the check after the run could not open directories, so a nested repository
+// with a core.fsmonitor config and a root .envrc stayed, unreported (and the incomplete walk was
+// kept as the next run's cache).
+TEST_P(DescriptorExhaustionTest, PlantedEntriesAreStillRemovedAndReported) {
+  fdLimit_ = {GetParam().soft, GetParam().hard};
+  makeRepo(ws());
+  std::string mkdirs = "mkdir";
+  for (int i = 0; i < 1200; ++i) mkdirs += " d" + std::to_string(i);
+  // The pause lets coco take in the 1,200 events before the plants come.
+  RunResult r = attack(mkdirs + " || exit 98\nsleep 1\n" + plantGitDir("sub/.git") +
+                       plant(".envrc", evilCommand() + "\n") + "true\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  expectNoPlantedCommandRuns(ws() + "/sub", r);
+  EXPECT_FALSE(fs::exists(ws() + "/sub/.git")) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/.envrc")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "sub/.git")) << "the removal is reported\n" << describe(r);
+  EXPECT_TRUE(contains(r.err, ".envrc")) << "the removal is reported\n" << describe(r);
+  EXPECT_TRUE(fs::exists(ws() + "/d1199")) << describe(r);
+  EXPECT_FALSE(contains(r.err, "could not check")) << "the check after the run saw everything\n"
+                                                   << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Limits, DescriptorExhaustionTest,
+                         ::testing::Values(FdLimitCase{"Soft1024", 1024, 0}, FdLimitCase{"Hard1024", 1024, 1024}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// A directory of yours without read permission: the walk before the run cannot see into it, and
+// the tool (its owner in the sandbox) can open it up, plant a repository in it and close it again,
+// which left the check after the run blind too. The run is refused instead.
+TEST_F(GuardEscapeTest, ADirectoryTheWalkCannotReadRefusesTheRun) {
+  makeRepo(ws());
+  fs::create_directories(ws() + "/locked");
+  fs::permissions(ws() + "/locked", fs::perms::none);
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
+  RunResult r = attack("chmod 700 locked\n" + plantGitDir("locked/sub/.git") + "chmod 0 locked\necho ran\n");
+  fs::permissions(ws() + "/locked", fs::perms::owner_all);
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+  EXPECT_FALSE(contains(r.out, "ran")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "workspace guard: cannot read ")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "/locked (")) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/locked/sub/.git")) << describe(r);
+  if (fs::exists(ws() + "/locked/sub")) expectNoPlantedCommandRuns(ws() + "/locked/sub", r);
+}
+
+// coco raises its own descriptor limit to the hard limit (its init in the sandbox, pid 1, shows
+// it) and gives the tool the soft limit it was started with, as the tool would have outside coco.
+TEST_F(GuardEscapeTest, CocoRaisesItsDescriptorLimitAndTheToolKeepsItsOwn) {
+  struct rlimit limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  rlim_t raised = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
+  rlim_t given = std::min<rlim_t>(1024, raised);  // a desktop session's soft limit
+  fdLimit_ = {given, 0};
+  RunResult r = attack("ulimit -n\nsed -n 's/^Max open files *\\([0-9]*\\).*/\\1/p' /proc/1/limits\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(lines(r.out), (std::vector<std::string>{std::to_string(given), std::to_string(raised)})) << describe(r);
 }
 
 // --- tools that commit: workspace_guard {git: write} ---------------------------------------------

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -257,6 +258,13 @@ Child Env::spawn(const std::vector<std::string>& args, const RunOptions& opts) c
     dup2(outFile >= 0 ? outFile : out[1], 1);
     dup2(err[1], 2);
     if (chdir(cwd.c_str()) != 0) _exit(124);
+    if (opts.fdSoftLimit) {
+      struct rlimit limit;
+      getrlimit(RLIMIT_NOFILE, &limit);
+      limit.rlim_cur = opts.fdSoftLimit;
+      if (opts.fdHardLimit) limit.rlim_max = opts.fdHardLimit;
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(123);
+    }
     execWith(argv, env);
   }
   close(in[0]);

@@ -65,6 +65,9 @@ struct RunOptions {
   std::string stdoutPath; // when set, coco's stdout is this file instead of a pipe
   std::string stdinPath;  // when set, coco's stdin is this file or directory (read-only), not a pipe
   int timeoutSecs = 60;
+  // When set, coco starts with this RLIMIT_NOFILE (soft, hard), as a user's session gives it.
+  unsigned long fdSoftLimit = 0;
+  unsigned long fdHardLimit = 0;
 };
 
 // A started coco whose stdout/stderr are pipes the test reads.
