@@ -45,6 +45,12 @@ std::optional<std::string> realPath(const std::string& path) {
   return std::string(real);
 }
 
+// Where the rest of a git directory is: its commondir file, or itself.
+std::string commonDirOf(const std::string& gitdir) {
+  std::string common = trimLine(readSmall(gitdir + "/commondir", 4096));
+  return common.empty() ? gitdir : fs::normalize(fs::joinPath(gitdir, common));
+}
+
 }  // namespace
 
 std::optional<GitRepo> findRepo(std::string dir, bool up) {
@@ -58,14 +64,15 @@ std::optional<GitRepo> findRepo(std::string dir, bool up) {
         if (!text.starts_with("gitdir: ")) return std::nullopt;
         repo.gitdir = fs::normalize(fs::joinPath(dir, text.substr(8)));
       }
-      std::string common = trimLine(readSmall(repo.gitdir + "/commondir", 4096));
-      repo.commondir = common.empty() ? repo.gitdir : fs::normalize(fs::joinPath(repo.gitdir, common));
+      repo.commondir = commonDirOf(repo.gitdir);
       return repo;
     }
     if (!up || dir == "/") return std::nullopt;
     dir = dirOf(dir);
   }
 }
+
+GitRepo gitDirRepo(const std::string& dir) { return {dir, dir, commonDirOf(dir)}; }
 
 gitconfig::Loaded loadUserConfig(const GuardSpec& spec) {
   gitconfig::Loaded user;

@@ -25,6 +25,10 @@ struct GitRepo {
 // a .git directory, or a .git file naming the git directory; commondir from the git directory.
 std::optional<GitRepo> findRepo(std::string dir, bool up);
 
+// A git directory found by itself (a bare repository, or a directory git's discovery takes for
+// one): git run there works in it.
+GitRepo gitDirRepo(const std::string& dir);
+
 // The user's system and global git configs (GuardSpec::gitConfigs) with what they include.
 gitconfig::Loaded loadUserConfig(const GuardSpec& spec);
 

@@ -254,11 +254,17 @@ bool addFoundPaths(GuardMount& m, const GuardSpec& spec, const gitconfig::Loaded
       std::string rel = dirRel.empty() ? g.name : dirRel + "/" + g.name;
       if (g.stamp.isSymlink())
         if (auto target = symlinkTarget(m, rel)) added |= m.guardRelative(*target);
-      if (::strcasecmp(g.name.c_str(), ".git") == 0 && i != 0)
+      if (::strcasecmp(g.name.c_str(), ".git") == 0 && i != 0) {
         if (auto repo = findRepo(fs::joinPath(m.src, dirRel), false))
           added |= m.guardGitPaths(repoGitPaths(*repo, user, spec));
+      } else if (g.gitDirectory) {
+        added |= m.guardGitPaths(repoGitPaths(gitDirRepo(fs::joinPath(m.src, rel)), user, spec));
+      }
     }
   }
+  // A mount that is itself a git directory (a bare repository).
+  if (!nodes.empty() && nodes.front().gitDir)
+    added |= m.guardGitPaths(repoGitPaths(gitDirRepo(m.src), user, spec));
   return added;
 }
 

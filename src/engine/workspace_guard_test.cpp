@@ -645,6 +645,17 @@ TEST_F(GuardPlanTest, NestedRepositoriesConfigsToo) {
                                                     "/workspace/sub/fsmon", "/workspace/sub/sub.cfg"}));
 }
 
+// git run inside a bare repository (or a directory its discovery takes for one) reads its config.
+TEST_F(GuardPlanTest, BareRepositoriesConfigsToo) {
+  t_.gitDir(".git");
+  t_.gitDir("fixtures/bare.git");
+  t_.write("fixtures/bare.git/config", "[include]\n\tpath = ../bare.cfg\n[core]\n\tfsmonitor = ../fsmon\n");
+  t_.write("fixtures/bare.cfg");
+  t_.write("fixtures/fsmon");
+  EXPECT_EQ(dsts(plan(), GuardBind::Self), (Strings{"/workspace/.git", "/workspace/fixtures/bare.cfg",
+                                                   "/workspace/fixtures/bare.git", "/workspace/fixtures/fsmon"}));
+}
+
 TEST_F(GuardPlanTest, WritableGitPinsWhatGitDoesNotWrite) {
   t_.gitDir(".git");
   t_.mkdir(".git/hooks");
