@@ -36,8 +36,10 @@ struct Limits {
 struct GuardSpec {
   bool enabled = true;
   bool gitWrite = false;      // `workspace_guard: {git: write}`: the root .git takes git's own writes
-  std::string hostHooksPath;  // core.hooksPath from the user's global and system git config ("" = unset)
-  std::string home;           // the user's home, for "~/" in core.hooksPath
+  // The user's system and global git config files, in git's order (read at plan time, with their
+  // includes, for core.hooksPath and the programs they run).
+  std::vector<std::string> gitConfigs;
+  std::string home;           // the user's home, for "~/" in git config paths
   std::string cacheDir;       // where walks are kept between runs ("" = nowhere)
   std::string cwd;            // where the user runs coco (host, absolute): direnv and mise read from there up
 };

@@ -16,9 +16,9 @@
 #include <map>
 #include <set>
 
+#include "engine/guard_git.hpp"
 #include "engine/guard_snapshot.hpp"
 #include "util/fs.hpp"
-#include "util/git_config.hpp"
 #include "util/log.hpp"
 #include "util/sha256.hpp"
 #include "util/unique_fd.hpp"
@@ -106,77 +106,11 @@ bool GuardRules::addExtraPath(const std::string& rel) {
   return true;
 }
 
-// --- where git looks for hooks ------------------------------------------------------------------
-
 namespace {
-
-constexpr size_t kMaxConfigBytes = 1 << 20;
-
-// A small regular file (no FIFO, device or endless file behind a planted symlink), or "".
-std::string readSmall(const std::string& path, size_t cap = kMaxConfigBytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  struct stat st;
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > cap)
-    return {};
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  ssize_t n = ::read(fd.get(), out.data(), out.size());
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
-}
-
-std::string trimLine(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 std::string parentOf(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
-}
-
-struct Repo {
-  std::string worktree, gitdir, commondir;
-};
-
-// The repository whose worktree holds `dir` (searching its parents when `up`), as git finds it:
-// a .git directory, or a .git file naming the git directory; commondir from the git directory.
-std::optional<Repo> findRepo(std::string dir, bool up) {
-  for (;;) {
-    std::string dotgit = fs::joinPath(dir, ".git");
-    struct stat st;
-    if (::stat(dotgit.c_str(), &st) == 0) {
-      Repo repo{dir, dotgit, {}};
-      if (S_ISREG(st.st_mode)) {
-        std::string text = trimLine(readSmall(dotgit, 4096));
-        if (!text.starts_with("gitdir: ")) return std::nullopt;
-        repo.gitdir = fs::normalize(fs::joinPath(dir, text.substr(8)));
-      }
-      std::string common = trimLine(readSmall(repo.gitdir + "/commondir", 4096));
-      repo.commondir = common.empty() ? repo.gitdir : fs::normalize(fs::joinPath(repo.gitdir, common));
-      return repo;
-    }
-    if (!up || dir == "/") return std::nullopt;
-    dir = parentOf(dir);
-  }
-}
-
-// The directories a repository's git runs hooks from or reads its config in (absolute).
-std::vector<std::string> repoHookPaths(const Repo& repo, const GuardSpec& spec) {
-  std::string config = readSmall(repo.commondir + "/config");
-  std::optional<std::string> hooks;
-  if (!spec.hostHooksPath.empty()) hooks = spec.hostHooksPath;
-  if (auto v = gitconfig::lastValue(config, "core", "hooksPath")) hooks = v;
-  auto worktreeConfig = gitconfig::lastValue(config, "extensions", "worktreeConfig");
-  if (worktreeConfig && gitconfig::parseBool(*worktreeConfig).value_or(false))
-    if (auto v = gitconfig::lastValue(readSmall(repo.gitdir + "/config.worktree"), "core", "hooksPath"))
-      hooks = v;
-  std::string dir = repo.commondir + "/hooks";
-  if (hooks && !hooks->empty()) {
-    std::string h = *hooks;
-    if (h == "~" || h.starts_with("~/")) h = spec.home + h.substr(1);
-    dir = fs::normalize(fs::joinPath(repo.worktree, h));
-  }
-  return {dir, repo.gitdir, repo.commondir};
 }
 
 }  // namespace
@@ -253,6 +187,19 @@ struct GuardMount {
     return added;
   }
 
+  // Guards what git takes from a repository or the user's config (guard_git.hpp). A program or
+  // config file that would be the mount root itself guards nothing: only a hooks directory
+  // there means its hook names.
+  bool guardGitPaths(const GitPaths& git) {
+    bool added = false;
+    for (const auto& dir : git.dirs) added |= guardHostPath(dir);
+    for (const auto& path : git.paths) {
+      std::optional<std::string> rel = relative(fs::normalize(path));
+      if (!rel || !rel->empty()) added |= guardHostPath(path);
+    }
+    return added;
+  }
+
   bool guardRelative(const std::string& rel) {
     // What lies in a .git is pinned with it (or, in a writable root .git, by its own rule).
     for (size_t start = 0; start < rel.size();) {
@@ -295,8 +242,9 @@ std::optional<std::string> symlinkTarget(const GuardMount& m, const std::string&
   return joined == "." ? std::string() : joined;
 }
 
-// What the first walk found that adds paths: hooks of nested repositories, symlink targets.
-bool addFoundPaths(GuardMount& m, const GuardSpec& spec) {
+// What the first walk found that adds paths: what nested repositories' git takes from them (hooks,
+// configs, programs), symlink targets.
+bool addFoundPaths(GuardMount& m, const GuardSpec& spec, const gitconfig::Loaded& user) {
   bool added = false;
   const auto& nodes = m.before.nodes();
   for (int32_t i = 0; i < static_cast<int32_t>(nodes.size()); ++i) {
@@ -306,11 +254,17 @@ bool addFoundPaths(GuardMount& m, const GuardSpec& spec) {
       std::string rel = dirRel.empty() ? g.name : dirRel + "/" + g.name;
       if (g.stamp.isSymlink())
         if (auto target = symlinkTarget(m, rel)) added |= m.guardRelative(*target);
-      if (::strcasecmp(g.name.c_str(), ".git") == 0 && i != 0)
+      if (::strcasecmp(g.name.c_str(), ".git") == 0 && i != 0) {
         if (auto repo = findRepo(fs::joinPath(m.src, dirRel), false))
-          for (const auto& p : repoHookPaths(*repo, spec)) added |= m.guardHostPath(p);
+          added |= m.guardGitPaths(repoGitPaths(*repo, user, spec));
+      } else if (g.gitDirectory) {
+        added |= m.guardGitPaths(repoGitPaths(gitDirRepo(fs::joinPath(m.src, rel)), user, spec));
+      }
     }
   }
+  // A mount that is itself a git directory (a bare repository).
+  if (!nodes.empty() && nodes.front().gitDir)
+    added |= m.guardGitPaths(repoGitPaths(gitDirRepo(m.src), user, spec));
   return added;
 }
 
@@ -401,12 +355,13 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
   m->rules.gitWrite = spec.gitWrite;
   if (!spec.cwd.empty()) m->rules.cwd = m->relative(fs::normalize(spec.cwd));
   // The repository the mount is in (its own, or a parent's when the tool runs from a
-  // subdirectory): its hooks directory and git directories, wherever they are.
-  if (auto repo = findRepo(m->src, true))
-    for (const auto& p : repoHookPaths(*repo, spec)) m->guardHostPath(p);
-  // A relative core.hooksPath of the user's also applies to a repository made here later.
-  if (!spec.hostHooksPath.empty() && spec.hostHooksPath.front() != '/' && spec.hostHooksPath.front() != '~')
-    m->guardHostPath(fs::joinPath(m->src, spec.hostHooksPath));
+  // subdirectory): its hooks, git directories, configs and what they run, wherever they are.
+  gitconfig::Loaded user = loadUserConfig(spec);
+  if (auto repo = findRepo(m->src, true)) m->guardGitPaths(repoGitPaths(*repo, user, spec));
+  // The user's config also applies to a repository made here later, and to git run from here.
+  m->guardGitPaths(userGitPaths(user, m->src, spec));
+  if (!spec.cwd.empty() && fs::normalize(spec.cwd) != m->src)
+    m->guardGitPaths(userGitPaths(user, spec.cwd, spec));
   GuardSnapshot cached;
   if (!spec.cacheDir.empty()) {
     // One file per directory and git mode (the walks differ in what they pin).
@@ -415,7 +370,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
     cached = GuardSnapshot::parse(readSmall(m->cacheFile, size_t{1} << 30), cacheKey(m->rules));
   }
   m->before = GuardSnapshot::take(m->root.get(), m->rules, &cached, nullptr);
-  for (int round = 0; round < 8 && addFoundPaths(*m, spec); ++round) {
+  for (int round = 0; round < 8 && addFoundPaths(*m, spec, user); ++round) {
     GuardSnapshot first = std::move(m->before);
     m->before = GuardSnapshot::take(m->root.get(), m->rules, &first, nullptr);
   }

@@ -4,9 +4,11 @@
 // Default-deny, in three layers:
 //  1. Before the run, coco walks every writable mount (guard_snapshot.hpp) and pins what exists:
 //     each guarded entry at the mount root, every `.git` (directory, file or symlink) and every
-//     git directory (a directory holding HEAD, objects/ and refs/) at any depth, and the hooks
+//     git directory (a directory holding HEAD, objects/ and refs/) at any depth, the hooks
 //     directory git uses (core.hooksPath from the repository's and the user's config, a
-//     symlinked .git/hooks) are mounted read-only over themselves; a guarded symlink gets an
+//     symlinked .git/hooks) and what git's configuration points at in the mount (where hook
+//     symlinks lead, included config files, programs config values run: guard_git.hpp) are
+//     mounted read-only over themselves; a guarded symlink gets an
 //     empty read-only file mounted over it. A mount point cannot be written, removed or
 //     renamed, so these cannot be changed or moved away and replaced. With `git: write` the
 //     root `.git` stays writable but everything in it that git's object and ref writes do not

@@ -539,9 +539,124 @@ TEST_F(GuardPlanTest, HooksPathFromTheRepositoryAndFromTheUser) {
 TEST_F(GuardPlanTest, UsersRelativeHooksPathAppliesToNestedRepositories) {
   t_.gitDir("sub/.git");
   t_.write("sub/.githooks/pre-commit");
+  TempTree home;
+  home.write(".gitconfig", "[core]\n\thooksPath = .githooks\n");
   GuardSpec spec;
-  spec.hostHooksPath = ".githooks";
+  spec.gitConfigs = {home / ".gitconfig"};
   EXPECT_EQ(dsts(plan(spec), GuardBind::Self), (Strings{"/workspace/sub/.git", "/workspace/sub/.githooks"}));
+}
+
+// --- what git's configuration points at in the worktree -------------------------------------------
+
+TEST_F(GuardPlanTest, HookSymlinksIntoTheWorktreeGuardTheirTargets) {
+  t_.gitDir(".git");
+  t_.write(".git/config", "[core]\n\thooksPath = .githooks\n");
+  t_.mkdir(".git/hooks");
+  t_.write("scripts/pre-commit");
+  t_.write("tools/real");
+  stdfs::create_symlink("../../scripts/pre-commit", t_ / ".git/hooks/pre-commit");
+  stdfs::create_symlink("../tools/real", t_ / "scripts/pre-push");
+  stdfs::create_symlink("../../scripts/pre-push", t_ / ".git/hooks/pre-push");
+  stdfs::create_symlink(t_ / "scripts/abs", t_ / ".git/hooks/post-merge");
+  t_.write(".githooks/x");
+  stdfs::create_symlink("../scripts/commit-msg", t_ / ".githooks/commit-msg");
+  auto binds = plan();
+  EXPECT_EQ(dsts(binds, GuardBind::Self),
+            (Strings{"/workspace/.git", "/workspace/.githooks", "/workspace/scripts/pre-commit",
+                     "/workspace/tools/real"}));
+  EXPECT_EQ(dsts(binds, GuardBind::Pin), (Strings{"/workspace/scripts/pre-push"}));
+  // Targets that did not exist are removed when the run makes them.
+  t_.write("scripts/commit-msg");
+  t_.write("scripts/abs");
+  t_.write("scripts/other");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("scripts/commit-msg"));
+  EXPECT_FALSE(t_.exists("scripts/abs"));
+  EXPECT_TRUE(t_.exists("scripts/other"));
+}
+
+TEST_F(GuardPlanTest, ConfigIncludesAreFollowedAndGuarded) {
+  t_.gitDir(".git");
+  t_.write(
+      ".git/config",
+      fmt::format(
+          "[include]\n\tpath = ../.gitconfig-project\n[includeIf \"gitdir:{}/\"]\n\tpath = ../conf/if.cfg\n"
+          "[includeIf \"onbranch:main\"]\n\tpath = {}/conf/abs.cfg\n",
+          t_.path(), t_.path()));
+  t_.write(".gitconfig-project", "[include]\n\tpath = conf/more.cfg\n\tpath = .gitconfig-project\n");
+  t_.write("conf/if.cfg", "[include]\n\tpath = \"deeper/d.cfg\"\n");
+  t_.write("conf/deeper/d.cfg", "[user]\n\tname = x\n");
+  t_.write("conf/unrelated.cfg");
+  auto binds = plan();
+  EXPECT_EQ(dsts(binds, GuardBind::Self),
+            (Strings{"/workspace/.git", "/workspace/.gitconfig-project", "/workspace/conf/deeper/d.cfg",
+                     "/workspace/conf/if.cfg"}));
+  t_.write("conf/more.cfg");
+  t_.write("conf/abs.cfg");
+  t_.write("conf/unrelated.cfg", "changed\n");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("conf/more.cfg"));
+  EXPECT_FALSE(t_.exists("conf/abs.cfg"));
+  EXPECT_TRUE(t_.exists("conf/unrelated.cfg"));
+}
+
+TEST_F(GuardPlanTest, ProgramsConfigsRunAreGuarded) {
+  t_.gitDir(".git");
+  t_.write(".git/config",
+           "[core]\n\tfsmonitor = ./tools/fsmon\n\tpager = less -R\n\teditor = \"'tools/my editor' --wait\"\n"
+           "[filter \"x\"]\n\tclean = python3 tools/clean.py %f\n\tsmudge = cat\n"
+           "[alias]\n\tl = \"!f() { ./scripts/l \\\"$@\\\"; }; f\"\n\tr = ./\n"
+           "[diff \"y\"]\n\ttextconv = /usr/bin/outside\n[user]\n\tname = tools/not-a-program\n");
+  for (const char* f :
+       {"tools/fsmon", "tools/clean.py", "tools/my editor", "scripts/l", "tools/not-a-program", "pre-commit"})
+    t_.write(f);
+  auto binds = plan();
+  EXPECT_EQ(dsts(binds, GuardBind::Self),
+            (Strings{"/workspace/.git", "/workspace/scripts/l", "/workspace/tools/clean.py",
+                     "/workspace/tools/fsmon", "/workspace/tools/my editor"}));
+}
+
+TEST_F(GuardPlanTest, TheUsersConfigAndItsIncludes) {
+  t_.gitDir(".git");
+  t_.write("team.cfg", "[alias]\n\tx = !./tools/x\n");
+  t_.write("tools/x");
+  t_.write("tools/hooks/pre-commit");
+  TempTree home;
+  home.write(".gitconfig",
+             fmt::format("[includeIf \"gitdir:{}/\"]\n\tpath = {}/team.cfg\n[include]\n\tpath = ~/more\n",
+                         t_.path(), t_.path()));
+  home.write("more", "[core]\n\tfsmonitor = tools/fsmon\n\thooksPath = tools/hooks\n");
+  GuardSpec spec;
+  spec.home = home.path();
+  spec.gitConfigs = {"/nonexistent/system", home / ".config/git/config", home / ".gitconfig"};
+  auto binds = plan(spec);
+  EXPECT_EQ(dsts(binds, GuardBind::Self), (Strings{"/workspace/.git", "/workspace/team.cfg",
+                                                   "/workspace/tools/hooks", "/workspace/tools/x"}));
+  t_.write("tools/fsmon");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists("tools/fsmon"));
+}
+
+TEST_F(GuardPlanTest, NestedRepositoriesConfigsToo) {
+  t_.gitDir(".git");
+  t_.gitDir("sub/.git");
+  t_.write("sub/.git/config", "[include]\n\tpath = ../sub.cfg\n[core]\n\tfsmonitor = ./fsmon\n");
+  t_.write("sub/sub.cfg");
+  t_.write("sub/fsmon");
+  t_.write("fsmon");
+  EXPECT_EQ(dsts(plan(), GuardBind::Self), (Strings{"/workspace/.git", "/workspace/sub/.git",
+                                                    "/workspace/sub/fsmon", "/workspace/sub/sub.cfg"}));
+}
+
+// git run inside a bare repository (or a directory its discovery takes for one) reads its config.
+TEST_F(GuardPlanTest, BareRepositoriesConfigsToo) {
+  t_.gitDir(".git");
+  t_.gitDir("fixtures/bare.git");
+  t_.write("fixtures/bare.git/config", "[include]\n\tpath = ../bare.cfg\n[core]\n\tfsmonitor = ../fsmon\n");
+  t_.write("fixtures/bare.cfg");
+  t_.write("fixtures/fsmon");
+  EXPECT_EQ(dsts(plan(), GuardBind::Self), (Strings{"/workspace/.git", "/workspace/fixtures/bare.cfg",
+                                                   "/workspace/fixtures/bare.git", "/workspace/fixtures/fsmon"}));
 }
 
 TEST_F(GuardPlanTest, WritableGitPinsWhatGitDoesNotWrite) {

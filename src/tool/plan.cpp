@@ -15,7 +15,6 @@
 #include "tool/grants.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
-#include "util/git_config.hpp"
 
 extern char** environ;
 
@@ -197,9 +196,9 @@ void addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const RunCont
   for (const auto& [name, value] : caBundleEnv(kSandboxCaBundle)) setVar(env, name, value);
 }
 
-// core.hooksPath as the user's git reads it outside any repository: system config, then the
-// global files (GIT_CONFIG_GLOBAL, or the XDG file and ~/.gitconfig); the last value wins.
-std::string hostHooksPath(const RunContext& ctx, const config::Paths& paths) {
+// The config files the user's git reads outside any repository, in its order: the system config,
+// then the global files (GIT_CONFIG_GLOBAL, or the XDG file and ~/.gitconfig).
+std::vector<std::string> userGitConfigs(const RunContext& ctx, const config::Paths& paths) {
   std::vector<std::string> files;
   if (const auto* nosystem = hostVar(ctx, "GIT_CONFIG_NOSYSTEM"); !nosystem || !isTrue(*nosystem)) {
     const auto* system = hostVar(ctx, "GIT_CONFIG_SYSTEM");
@@ -211,13 +210,7 @@ std::string hostHooksPath(const RunContext& ctx, const config::Paths& paths) {
     files.push_back(paths.configHome + "/git/config");
     files.push_back(paths.home + "/.gitconfig");
   }
-  std::string hooks;
-  for (const auto& file : files) {
-    auto text = fs::readFile(file);
-    if (!text) continue;
-    if (auto v = gitconfig::lastValue(*text, "core", "hooksPath")) hooks = *v;
-  }
-  return hooks;
+  return files;
 }
 
 engine::GuardSpec guardSpec(const config::ToolConfig& config, const RunContext& ctx) {
@@ -232,7 +225,7 @@ engine::GuardSpec guardSpec(const config::ToolConfig& config, const RunContext& 
   env["HOME"] = ctx.home;
   auto paths = config::Paths::fromVariables(env);
   if (!paths) return guard;  // no absolute home: no global git config, no cache
-  guard.hostHooksPath = hostHooksPath(ctx, *paths);
+  guard.gitConfigs = userGitConfigs(ctx, *paths);
   guard.cacheDir = paths->cacheHome + "/coco/guard";
   return guard;
 }

@@ -283,16 +283,18 @@ TEST_F(PlanTest, WorkspaceGuardIsCarried) {
   EXPECT_FALSE(planRun(config_, {}, ctx_)->guard.enabled);
 }
 
-TEST_F(PlanTest, WorkspaceGuardReadsTheUsersHooksPath) {
-  ASSERT_TRUE(fs::makeDirs(ctx_.home + "/.config/git").ok());
-  ASSERT_TRUE(fs::writeFileAtomic(ctx_.home + "/.config/git/config", "[core]\n\thooksPath = xdg\n").ok());
-  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.hostHooksPath, "xdg");
-  // ~/.gitconfig is read after the XDG file, so it wins.
-  ASSERT_TRUE(fs::writeFileAtomic(ctx_.home + "/.gitconfig", "[core]\n\thooksPath = ~/hooks\n").ok());
-  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.hostHooksPath, "~/hooks");
+// The guard reads these itself (with their includes); the plan names them in git's order.
+TEST_F(PlanTest, WorkspaceGuardNamesTheUsersGitConfigs) {
+  using Files = std::vector<std::string>;
+  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.gitConfigs,
+            (Files{"/etc/gitconfig", ctx_.home + "/.config/git/config", ctx_.home + "/.gitconfig"}));
+  ctx_.hostEnv["XDG_CONFIG_HOME"] = ctx_.home + "/xdg";
+  ctx_.hostEnv["GIT_CONFIG_SYSTEM"] = ctx_.home + "/system";
+  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.gitConfigs,
+            (Files{ctx_.home + "/system", ctx_.home + "/xdg/git/config", ctx_.home + "/.gitconfig"}));
+  ctx_.hostEnv["GIT_CONFIG_NOSYSTEM"] = "1";
   ctx_.hostEnv["GIT_CONFIG_GLOBAL"] = ctx_.home + "/other";
-  ASSERT_TRUE(fs::writeFileAtomic(ctx_.home + "/other", "[core]\n\thooksPath = other\n").ok());
-  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.hostHooksPath, "other");
+  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.gitConfigs, (Files{ctx_.home + "/other"}));
 }
 
 TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {

@@ -1,6 +1,8 @@
 // git config reading: what git itself would take from a file, and nothing from a broken one.
 #include "util/git_config.hpp"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 namespace coco::gitconfig {
@@ -91,6 +93,193 @@ TEST(GitConfig, Bool) {
   EXPECT_EQ(parseBool("off"), false);
   EXPECT_EQ(parseBool(""), false);
   EXPECT_EQ(parseBool("maybe"), std::nullopt);
+}
+
+// --- every variable, includes, commands ----------------------------------------------------------
+
+TEST(GitConfig, ParseKeepsSubsectionsAsWritten) {
+  Parsed p = parse(
+      "[Filter \"LFS\"]\n\tClean = git-lfs clean -- %f\n[core]\nfsmonitor\n[a.B.c]\nk = v\n[x \"\"]\ny = "
+      "z\n");
+  ASSERT_TRUE(p.complete);
+  ASSERT_EQ(p.entries.size(), 4u);
+  EXPECT_EQ(p.entries[0].section, "filter");
+  EXPECT_EQ(p.entries[0].subsection, "LFS");
+  EXPECT_EQ(p.entries[0].key, "clean");
+  EXPECT_EQ(p.entries[0].value, "git-lfs clean -- %f");
+  EXPECT_FALSE(p.entries[1].hasSubsection);
+  EXPECT_EQ(p.entries[1].value, "true");
+  EXPECT_EQ(p.entries[2].section, "a");
+  EXPECT_EQ(p.entries[2].subsection, "b.c");  // the old spelling is lower-cased, as git does
+  EXPECT_TRUE(p.entries[3].hasSubsection);
+  EXPECT_EQ(p.entries[3].subsection, "");
+  EXPECT_EQ(lastValue("[core \"\"]\nhooksPath = a\n", "core", "hooksPath"), std::nullopt);
+}
+
+TEST(GitConfig, ParseKeepsWhatCameBeforeAnError) {
+  Parsed p = parse("[include]\npath = a\n[\npath = b\n");
+  EXPECT_FALSE(p.complete);
+  ASSERT_EQ(p.entries.size(), 1u);
+  EXPECT_EQ(p.entries[0].value, "a");
+}
+
+Entry entry(std::string section, std::string subsection, std::string key, std::string value) {
+  return {std::move(section), std::move(subsection), true, std::move(key), std::move(value)};
+}
+Entry plain(std::string section, std::string key, std::string value) {
+  return {std::move(section), "", false, std::move(key), std::move(value)};
+}
+
+TEST(GitConfig, IncludedPaths) {
+  EXPECT_EQ(includedPath(plain("include", "path", "../x.cfg"), "/w/.git/config", "/h"), "/w/.git/../x.cfg");
+  EXPECT_EQ(includedPath(plain("include", "path", "/abs"), "/w/.git/config", "/h"), "/abs");
+  EXPECT_EQ(includedPath(plain("include", "path", "~/x"), "/w/.git/config", "/h"), "/h/x");
+  EXPECT_EQ(includedPath(entry("includeif", "gitdir:~/w/", "path", "x"), "/h/.gitconfig", "/h"), "/h/x");
+  EXPECT_EQ(includedPath(entry("includeif", "onbranch:main", "path", "x"), "rel.cfg", "/h"), "x");
+  EXPECT_EQ(includedPath(entry("include", "x", "path", "a"), "/c", "/h"), std::nullopt);  // include.x.path
+  EXPECT_EQ(includedPath(plain("includeif", "path", "a"), "/c", "/h"), std::nullopt);
+  EXPECT_EQ(includedPath(plain("include", "other", "a"), "/c", "/h"), std::nullopt);
+  EXPECT_EQ(includedPath(plain("include", "path", ""), "/c", "/h"), std::nullopt);
+  EXPECT_EQ(includedPath(plain("include", "path", "~bob/x"), "/c", "/h"), std::nullopt);
+  EXPECT_EQ(includedPath(plain("include", "path", "%(prefix)/etc/x"), "/c", "/h"), std::nullopt);
+  EXPECT_EQ(includedPath(plain("include", "path", "~/x"), "/c", ""), std::nullopt);
+}
+
+// An in-memory file system for load().
+struct Files {
+  std::map<std::string, std::string> text;
+  std::vector<std::string> reads;
+  ReadText reader() {
+    return [this](const std::string& path) {
+      reads.push_back(path);
+      auto it = text.find(path);
+      return it == text.end() ? std::string() : it->second;
+    };
+  }
+};
+
+std::vector<std::string> values(const Loaded& l, std::string_view key) {
+  std::vector<std::string> out;
+  for (const auto& e : l.entries)
+    if (e.key == key) out.push_back(e.value);
+  return out;
+}
+
+TEST(GitConfig, LoadFollowsNestedIncludesInOrder) {
+  Files f;
+  f.text["/w/.git/config"] =
+      "[core]\n\tfsmonitor = one\n[include]\n\tpath = ../a.cfg\n[includeIf \"gitdir:/w/\"]\n\tpath = "
+      "/w/b.cfg\n"
+      "[core]\n\tfsmonitor = four\n";
+  f.text["/w/.git/../a.cfg"] = "[core]\nfsmonitor = two\n[include]\npath = sub/c.cfg\n";
+  f.text["/w/.git/../sub/c.cfg"] = "[core]\nfsmonitor = \"three\"\n";
+  Loaded l;
+  load("/w/.git/config", f.reader(), "/h", l);
+  EXPECT_EQ(l.files, (std::vector<std::string>{"/w/.git/config", "/w/.git/../a.cfg", "/w/.git/../sub/c.cfg",
+                                               "/w/b.cfg"}));
+  EXPECT_EQ(values(l, "fsmonitor"), (std::vector<std::string>{"one", "two", "three", "four"}));
+  EXPECT_FALSE(l.truncated);
+}
+
+TEST(GitConfig, LoadEndsCyclesAndKeepsMissingFiles) {
+  Files f;
+  f.text["/a"] = "[include]\npath = b\npath = /missing\n";
+  f.text["/b"] = "[include]\npath = ./a\npath = /b\n";
+  Loaded l;
+  load("/a", f.reader(), "/h", l);
+  EXPECT_EQ(l.files, (std::vector<std::string>{"/a", "/b", "/missing"}));
+  EXPECT_EQ(f.reads.size(), 3u);
+  EXPECT_FALSE(l.truncated);
+  load("/b", f.reader(), "/h", l);  // loaded already
+  EXPECT_EQ(l.files.size(), 3u);
+}
+
+TEST(GitConfig, LoadIsBounded) {
+  Files f;
+  for (int i = 0; i < 20; ++i)
+    f.text["/c" + std::to_string(i)] = "[include]\npath = c" + std::to_string(i + 1) + "\n";
+  Loaded deep;
+  load("/c0", f.reader(), "/h", deep);
+  EXPECT_EQ(deep.files.size(), static_cast<size_t>(kMaxIncludeDepth) + 1);
+  EXPECT_TRUE(deep.truncated);
+  std::string wide = "[include]\n";
+  for (int i = 0; i < 200; ++i) wide += "path = w" + std::to_string(i) + "\n";
+  f.text["/wide"] = wide;
+  Loaded many;
+  load("/wide", f.reader(), "/h", many);
+  EXPECT_EQ(many.files.size(), kMaxLoadedFiles);
+  EXPECT_TRUE(many.truncated);
+}
+
+TEST(GitConfig, LoadTakesIncludesBeforeASyntaxError) {
+  Files f;
+  f.text["/a"] = "[include]\npath = /b\n[broken\n";
+  Loaded l;
+  load("/a", f.reader(), "", l);
+  EXPECT_EQ(l.files, (std::vector<std::string>{"/a", "/b"}));
+}
+
+TEST(GitConfig, CommandKeys) {
+  for (const Entry& e : {plain("core", "fsmonitor", "x"),
+                         plain("core", "editor", "x"),
+                         plain("core", "pager", "x"),
+                         plain("core", "sshcommand", "x"),
+                         entry("filter", "lfs", "clean", "x"),
+                         entry("filter", "x", "process", "x"),
+                         entry("diff", "x", "textconv", "x"),
+                         plain("diff", "external", "x"),
+                         entry("merge", "x", "driver", "x"),
+                         plain("alias", "lint", "!x"),
+                         entry("alias", "lint", "command", "x"),
+                         plain("pager", "log", "x"),
+                         plain("credential", "helper", "x"),
+                         entry("credential", "https://x", "helper", "x"),
+                         plain("gpg", "program", "x"),
+                         entry("gpg", "ssh", "program", "x"),
+                         entry("gpg", "ssh", "defaultkeycommand", "x"),
+                         plain("sequence", "editor", "x"),
+                         plain("interactive", "difffilter", "x"),
+                         plain("uploadpack", "packobjectshook", "x"),
+                         entry("remote", "o", "uploadpack", "x"),
+                         entry("hook", "lint", "command", "x"),
+                         entry("submodule", "s", "update", "!x")})
+    EXPECT_TRUE(runsCommand(e)) << e.section << "." << e.key;
+  for (const Entry& e :
+       {plain("core", "hookspath", "x"), plain("user", "name", "x"), entry("remote", "o", "url", "x"),
+        plain("core", "bare", "x"), entry("diff", "x", "binary", "x")})
+    EXPECT_FALSE(runsCommand(e)) << e.section << "." << e.key;
+  EXPECT_TRUE(namesPath(plain("core", "hookspath", ".husky")));
+  EXPECT_TRUE(namesPath(plain("init", "templatedir", "t")));
+  EXPECT_FALSE(namesPath(entry("core", "x", "hookspath", "t")));
+}
+
+using Words = std::vector<std::string>;
+
+TEST(GitConfig, PathWords) {
+  EXPECT_EQ(pathWords("./tools/fsmon"), Words{"./tools/fsmon"});
+  EXPECT_EQ(pathWords("fsmon"), Words{});
+  EXPECT_EQ(pathWords("!./tools/lint --fix"), Words{"./tools/lint"});
+  EXPECT_EQ(pathWords("python3 tools/clean.py --x=y"), Words{"tools/clean.py"});
+  // A quoted word counts whole and by its parts (it may be a command line run again).
+  EXPECT_EQ(pathWords("'./my tools/x' \"a b/c\""),
+            (Words{"./my tools/x", "./my", "tools/x", "a b/c", "b/c"}));
+  EXPECT_EQ(pathWords("./my\\ tools/x"), (Words{"./my tools/x", "./my", "tools/x"}));
+  EXPECT_EQ(pathWords("\"./a \\\"q\\\"/b\""), (Words{"./a \"q\"/b", "./a", "/b"}));
+  EXPECT_EQ(pathWords("f() { ./tools/lint \"$@\"; }; f"), Words{"./tools/lint"});
+  EXPECT_EQ(pathWords("sh -c './x/y z/w'"), (Words{"./x/y z/w", "./x/y", "z/w"}));
+  EXPECT_EQ(pathWords("PATH=./bin:$PATH tool --file=conf/x"),
+            (Words{"PATH=./bin:$PATH", "./bin", "--file=conf/x", "conf/x"}));
+  EXPECT_EQ(pathWords("a|./b&&./c;$(./d)`./e`>./f"), (Words{"./b", "./c", "./d", "./e", "./f"}));
+  EXPECT_EQ(pathWords("~/bin/x /usr/bin/y"), (Words{"~/bin/x", "/usr/bin/y"}));
+  EXPECT_EQ(pathWords("'unterminated ./x"), (Words{"unterminated ./x", "./x"}));
+}
+
+TEST(GitConfig, PathWordsAreBounded) {
+  std::string line;
+  for (int i = 0; i < 1000; ++i) line += "./x" + std::to_string(i) + " ";
+  EXPECT_EQ(pathWords(line).size(), kMaxPathWords);
+  (void)pathWords(std::string(100000, '\\'));
+  (void)pathWords(std::string(100000, '"'));
 }
 
 }  // namespace

@@ -364,6 +364,219 @@ TEST_F(GuardEscapeTest, HooksPathParentReplacedByASymlink) {
   EXPECT_FALSE(fs::is_symlink(ws() + "/tools")) << describe(r);
 }
 
+// --- files git's configuration points at -------------------------------------------------------
+// The hooks directory and the configs are pinned, but what they name in the worktree is a file
+// like any other: a hook that is a symlink to a shared script, a config pulled in with
+// include.path, a program a config runs by a relative path. The tool rewrites that file; the
+// user's next git command runs it.
+
+// A worktree file, as it was before the run: the pin keeps it so (or the check after the run
+// removes what replaced it, and says so).
+void expectUnchangedOrRemoved(const std::string& path, const std::string& before, const RunResult& r) {
+  if (fs::exists(path)) {
+    EXPECT_EQ(readFile(path), before) << path << " keeps the tool's change\n" << describe(r);
+  } else {
+    EXPECT_TRUE(contains(r.err, "workspace guard: removed")) << path << " went unreported\n" << describe(r);
+  }
+}
+
+struct HookLinkCase {
+  const char* name;
+  const char* hooksPath;  // core.hooksPath, or "" for .git/hooks
+  bool replaceDir;        // the tool moves the target's directory away and makes a new one
+};
+
+void PrintTo(const HookLinkCase& c, std::ostream* os) { *os << c.name; }
+
+class HookSymlinkTest : public GuardEscapeTest, public ::testing::WithParamInterface<HookLinkCase> {};
+
+// `.git/hooks/pre-commit -> ../../scripts/pre-commit`, the usual way to share a hook.
+TEST_P(HookSymlinkTest, TargetCannotBeRewritten) {
+  const HookLinkCase& c = GetParam();
+  makeRepo(ws());
+  std::string hooks = *c.hooksPath ? std::string(c.hooksPath) : ".git/hooks";
+  if (*c.hooksPath) hostOk(ws(), std::string("git config core.hooksPath ") + c.hooksPath);
+  std::string original = "#!/bin/sh\nexit 0\n";
+  writeFile(ws() + "/scripts/pre-commit", original);
+  fs::permissions(ws() + "/scripts/pre-commit", fs::perms::owner_exec, fs::perm_options::add);
+  fs::create_directories(ws() + "/" + hooks);
+  fs::remove(ws() + "/" + hooks + "/pre-commit");
+  std::string up;
+  for (size_t n = std::count(hooks.begin(), hooks.end(), '/') + 1; n > 0; --n) up += "../";
+  fs::create_symlink(up + "scripts/pre-commit", ws() + "/" + hooks + "/pre-commit");
+  hostOk(ws(), "git commit -q --allow-empty -m 'the hook runs'");
+  std::string script = c.replaceDir ? "mv scripts scripts-old\n" : "";
+  RunResult r = attack(script + plant("scripts/pre-commit", evilHook()) + "chmod +x scripts/pre-commit\ntrue\n");
+  expectNoPlantedCommandRuns(ws(), r);
+  expectUnchangedOrRemoved(ws() + "/scripts/pre-commit", original, r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, HookSymlinkTest,
+                         ::testing::Values(HookLinkCase{"GitHooks", "", false},
+                                           HookLinkCase{"GitHooksDirectoryReplaced", "", true},
+                                           HookLinkCase{"HooksPath", ".githooks", false},
+                                           HookLinkCase{"HooksPathNested", "tools/git-hooks", false}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+struct IncludeCase {
+  const char* name;
+  bool global;          // in the user's ~/.gitconfig instead of the repository's config
+  const char* section;  // "include" or an includeIf condition (WS: the workspace)
+  const char* path;     // include.path as written (WS: the workspace)
+  const char* target;   // the file the tool writes, relative to the workspace
+  bool exists;          // the target is there before the run
+  const char* via;      // an existing included file that includes the target, or ""
+};
+
+void PrintTo(const IncludeCase& c, std::ostream* os) { *os << c.name; }
+
+class ConfigIncludeTest : public GuardEscapeTest, public ::testing::WithParamInterface<IncludeCase> {
+ protected:
+  std::string expand(std::string s) const {
+    for (size_t at; (at = s.find("WS")) != std::string::npos;) s.replace(at, 2, ws());
+    return s;
+  }
+};
+
+// `[include] path = ../.gitconfig-project` in .git/config (relative to the including file), an
+// includeIf, an include of an include, and the same in the user's ~/.gitconfig: the tool writes
+// core.fsmonitor into the included file, and git status on the host runs it.
+TEST_P(ConfigIncludeTest, IncludedFileCannotBeRewritten) {
+  const IncludeCase& c = GetParam();
+  makeRepo(ws());
+  std::string section = std::string(c.section) == "include" ? "[include]" : "[includeIf \"" + expand(c.section) + "\"]";
+  std::string include = section + "\n\tpath = " + expand(c.path) + "\n";
+  if (c.global) {
+    writeFile(home_.path() + "/.gitconfig", readFile(home_.path() + "/.gitconfig") + include);
+  } else {
+    writeFile(ws() + "/.git/config", readFile(ws() + "/.git/config") + include);
+  }
+  if (*c.via) writeFile(ws() + "/" + c.via, "[include]\n\tpath = more.cfg\n");
+  std::string original = "[user]\n\tname = coco test\n";
+  if (c.exists) writeFile(ws() + "/" + c.target, original);
+  hostOk(ws(), "git status --short");
+  ASSERT_FALSE(fs::exists(marker_));
+  RunResult r = attack("rm -f " + std::string(c.target) + " 2>/dev/null\n" +
+                       plant(c.target, "[core]\n\tfsmonitor = \"" + evilCommand() + "; false\"\n") + "true\n");
+  expectNoPlantedCommandRuns(ws(), r);
+  if (c.exists)
+    expectUnchangedOrRemoved(ws() + "/" + c.target, original, r);
+  else
+    EXPECT_FALSE(fs::exists(ws() + "/" + c.target)) << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, ConfigIncludeTest,
+    ::testing::Values(IncludeCase{"Include", false, "include", "../.gitconfig-project", ".gitconfig-project", true, ""},
+                      IncludeCase{"IncludeMissing", false, "include", "../.gitconfig-project", ".gitconfig-project",
+                                  false, ""},
+                      IncludeCase{"IncludeIfGitdir", false, "gitdir:WS/", "../conf/git.cfg", "conf/git.cfg", true, ""},
+                      IncludeCase{"IncludeIfOnbranch", false, "onbranch:main", "../conf/git.cfg", "conf/git.cfg",
+                                  false, ""},
+                      IncludeCase{"Nested", false, "include", "../conf/project.cfg", "conf/more.cfg", true,
+                                  "conf/project.cfg"},
+                      IncludeCase{"NestedMissing", false, "include", "../conf/project.cfg", "conf/more.cfg", false,
+                                  "conf/project.cfg"},
+                      IncludeCase{"GlobalIncludeIf", true, "gitdir:WS/", "WS/.gitconfig-team", ".gitconfig-team",
+                                  true, ""},
+                      IncludeCase{"GlobalMissing", true, "include", "WS/.gitconfig-team", ".gitconfig-team", false,
+                                  ""}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+struct ProgramCase {
+  const char* name;
+  bool global;             // set in the user's ~/.gitconfig instead of the repository's config
+  const char* config;      // config lines (a section and its keys)
+  const char* attributes;  // .gitattributes, or ""
+  const char* program;     // the worktree file the command runs, relative to the workspace
+  const char* body;        // what the program does (after the #! line)
+  const char* hostCommand; // what the user runs on the host that runs the program
+};
+
+void PrintTo(const ProgramCase& c, std::ostream* os) { *os << c.name; }
+
+class ConfigProgramTest : public GuardEscapeTest, public ::testing::WithParamInterface<ProgramCase> {};
+
+// A program a config names by a relative path, which git resolves from the worktree's top (or a
+// path among the command's words, like an interpreter's script): the tool rewrites it.
+TEST_P(ConfigProgramTest, ProgramCannotBeRewritten) {
+  const ProgramCase& c = GetParam();
+  makeRepo(ws());
+  std::string original = std::string("#!/bin/sh\n") + c.body;
+  writeFile(ws() + "/" + c.program, original);
+  fs::permissions(ws() + "/" + c.program, fs::perms::owner_exec, fs::perm_options::add);
+  writeFile(ws() + "/a.txt", "one\n");
+  if (*c.attributes) writeFile(ws() + "/.gitattributes", c.attributes);
+  hostOk(ws(), "git add -A && git commit -qm tools");
+  if (c.global) {
+    writeFile(home_.path() + "/.gitconfig", readFile(home_.path() + "/.gitconfig") + c.config);
+  } else {
+    writeFile(ws() + "/.git/config", readFile(ws() + "/.git/config") + c.config);
+  }
+  host(ws(), c.hostCommand);
+  ASSERT_FALSE(fs::exists(marker_)) << "the program runs before the attack";
+  RunResult r = attack("echo two >> a.txt\n" + plant(c.program, "#!/bin/sh\n" + evilCommand() + "\n" + c.body) +
+                       "chmod +x " + c.program + "\ntrue\n");
+  auto ran = host(ws(), c.hostCommand);
+  EXPECT_FALSE(fs::exists(marker_)) << c.hostCommand << " ran the planted program\n" << ran.second << describe(r);
+  expectNoPlantedCommandRuns(ws(), r);
+  expectUnchangedOrRemoved(ws() + "/" + c.program, original, r);
+  EXPECT_EQ(readFile(ws() + "/a.txt"), "one\ntwo\n") << "the tool's own work stays\n" << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Keys, ConfigProgramTest,
+    ::testing::Values(
+        ProgramCase{"Fsmonitor", false, "[core]\n\tfsmonitor = ./tools/fsmon\n", "", "tools/fsmon", "exit 1\n",
+                    "git status"},
+        ProgramCase{"FsmonitorInterpreter", false, "[core]\n\tfsmonitor = sh tools/fsmon.sh\n", "", "tools/fsmon.sh",
+                    "exit 1\n", "git status"},
+        ProgramCase{"FilterClean", false, "[filter \"x\"]\n\tclean = ./tools/clean\n\tsmudge = cat\n",
+                    "*.txt filter=x\n", "tools/clean", "exec cat\n", "git status && git add -A"},
+        ProgramCase{"DiffTextconv", false, "[diff \"x\"]\n\ttextconv = \"./tools/conv\"\n", "*.txt diff=x\n",
+                    "tools/conv", "exec cat \"$1\"\n", "git diff"},
+        ProgramCase{"Alias", false, "[alias]\n\tlint = !./tools/lint\n", "", "tools/lint", "exit 0\n", "git lint"},
+        ProgramCase{"AliasFunction", false, "[alias]\n\tlint = \"!f() { ./tools/lint \\\"$@\\\"; }; f\"\n", "",
+                    "tools/lint", "exit 0\n", "git lint"},
+        ProgramCase{"Editor", false, "[core]\n\teditor = tools/editor\n", "", "tools/editor",
+                    "echo message > \"$1\"\n", "git commit -q --allow-empty"},
+        ProgramCase{"CredentialHelper", false, "[credential]\n\thelper = !./tools/cred\n", "", "tools/cred",
+                    "exit 0\n", "printf 'protocol=https\\nhost=x.invalid\\n\\n' | GIT_TERMINAL_PROMPT=0 git credential fill"},
+        ProgramCase{"GlobalAlias", true, "[alias]\n\tlint = !./tools/lint\n", "", "tools/lint", "exit 0\n",
+                    "git lint"},
+        ProgramCase{"GlobalFsmonitor", true, "[core]\n\tfsmonitor = tools/fsmon\n", "", "tools/fsmon", "exit 1\n",
+                    "git status"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// A program's directory moved away and made again: the new program is removed after the run.
+TEST_F(GuardEscapeTest, ConfigProgramDirectoryReplaced) {
+  makeRepo(ws());
+  std::string original = "#!/bin/sh\nexit 1\n";
+  writeFile(ws() + "/tools/fsmon", original);
+  fs::permissions(ws() + "/tools/fsmon", fs::perms::owner_exec, fs::perm_options::add);
+  hostOk(ws(), "git config core.fsmonitor ./tools/fsmon");
+  RunResult r = attack("mv tools tools-old\n" + plant("tools/fsmon", evilHook()) + "chmod +x tools/fsmon\ntrue\n");
+  expectNoPlantedCommandRuns(ws(), r);
+  expectUnchangedOrRemoved(ws() + "/tools/fsmon", original, r);
+}
+
+// What the configuration points at is pinned, not reported: a run that leaves it alone (and
+// changes other files) is told nothing.
+TEST_F(GuardEscapeTest, FilesConfigsPointAtAreQuietWhenUntouched) {
+  makeRepo(ws());
+  writeFile(ws() + "/tools/fsmon", "#!/bin/sh\nexit 1\n");
+  writeFile(ws() + "/.gitconfig-project", "[include]\n\tpath = conf/more.cfg\n");
+  writeFile(ws() + "/scripts/pre-commit", "#!/bin/sh\nexit 0\n");
+  fs::create_symlink("../../scripts/pre-commit", ws() + "/.git/hooks/pre-commit");
+  writeFile(ws() + "/.git/config", readFile(ws() + "/.git/config") +
+                                       "[include]\n\tpath = ../.gitconfig-project\n[core]\n\tfsmonitor = ./tools/fsmon\n");
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
+  RunResult r = attack("echo changed > README\nmkdir -p build && echo x > build/a.js\ncat tools/fsmon >/dev/null\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/README"), "changed\n");
+  EXPECT_FALSE(contains(r.err, "guard")) << describe(r);
+}
+
 // --- files other programs on the host read -----------------------------------------------------
 
 // direnv, mise, editors and hook managers read these; a new one must not be left behind where
