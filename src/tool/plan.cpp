@@ -293,19 +293,14 @@ Result<std::string> seccompProfilePath(const std::string& value, const std::stri
 
 namespace {
 
-std::string realOr(const std::string& path) {
-  char real[PATH_MAX];
-  return ::realpath(path.c_str(), real) ? std::string(real) : fs::normalize(path);
-}
-
 // A profile in a directory the tool can write would be the tool's own policy from its next run
 // on (or an endless file behind a planted symlink): refused, by its path and by where it leads.
 Status checkProfileNotWritable(const std::string& profile, const std::vector<engine::BindMount>& mounts) {
   if (profile.empty()) return {};
-  std::string lexical = fs::normalize(profile), real = realOr(profile);
+  std::string lexical = fs::normalize(profile), real = physicalPath(profile);
   for (const auto& m : mounts) {
     if (m.readOnly) continue;
-    for (const std::string& src : {fs::normalize(m.src), realOr(m.src)})
+    for (const std::string& src : {fs::normalize(m.src), physicalPath(m.src)})
       if (fs::isAtOrBelow(lexical, src) || fs::isAtOrBelow(real, src))
         return Error::make(
             "seccomp profile {} lies in {}, which the tool can write ({} is mounted writable at {}): the tool "
