@@ -17,14 +17,8 @@
 namespace coco::engine {
 
 std::string readSmall(const std::string& path, size_t cap) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  struct stat st;
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > cap)
-    return {};
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  ssize_t n = ::read(fd.get(), out.data(), out.size());
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
+  auto text = fs::readFileAtMost(path, cap);
+  return text ? std::move(*text) : std::string();
 }
 
 namespace {
