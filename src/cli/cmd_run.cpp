@@ -3,7 +3,6 @@
 
 #include "backend/backend.hpp"
 #include "cli/context.hpp"
-#include "cli/defaults.hpp"
 #include "cli/lifecycle.hpp"
 #include "config/loader.hpp"
 #include "engine/landlock.hpp"

@@ -6,9 +6,9 @@
 namespace coco::cli {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitCocoError = 125;     // bad config, no such tool, sandbox setup failed
-inline constexpr int kExitCannotInvoke = 126;  // the command exists but cannot run
-inline constexpr int kExitNotFound = 127;      // the command is not in the sandbox
+inline constexpr int kExitCocoError = 125;  // bad config, no such tool, sandbox setup failed
+// 126 (the command exists but cannot run) and 127 (the command is not in the
+// sandbox) are set by the sandbox's init (engine/process.cpp), not here.
 
 // A run's result as coco's exit code: an Error is coco's failure (125); a status
 // is passed through (0-255, 128+N for signal N); anything out of range is coco's.

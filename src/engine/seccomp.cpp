@@ -238,16 +238,15 @@ Result<SeccompProgram> compile(const SeccompProfile& profile, const SeccompHost&
 
 }  // namespace
 
-Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options) {
+Result<SeccompProgram> compileProfile(const std::string& path) {
   auto text = fs::readFileAtMost(path, kMaxProfileBytes);
   if (!text) return std::move(text).error().wrap("reading seccomp profile");
-  return compileProfileText(*text, path, options);
+  return compileProfileText(*text, path);
 }
 
-Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path,
-                                          const SeccompOptions& options) {
+Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path) {
   COCO_ASSIGN(SeccompProfile profile, parseProfile(text, path));
-  auto program = compile(profile, currentHost(options.capabilities));
+  auto program = compile(profile, currentHost({}));
   if (!program) return std::move(program).error().wrap(fmt::format("seccomp profile {}", path));
   return program;
 }

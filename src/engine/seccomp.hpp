@@ -21,13 +21,6 @@ struct SeccompProgram {
   }
 };
 
-struct SeccompOptions {
-  // Capabilities the sandboxed process keeps ("CAP_CHOWN", ...). Profile rules
-  // that include/exclude on caps are judged against this set; the tool runs
-  // with none.
-  std::vector<std::string> capabilities;
-};
-
 // Changes whenever the same profile would compile to a different program;
 // caches of compiled programs must key on it.
 inline constexpr int kSeccompCompilerRevision = 2;
@@ -45,11 +38,11 @@ inline constexpr size_t kMaxProfileBytes = 1 << 20;
 //    fail with ENOSYS (as runc/crun do), so libc falls back to older calls;
 //  - unknown syscall names are skipped (profiles list other kernels' calls).
 // For SCMP_CMP_MASKED_EQ, "value" is the mask and "valueTwo" the datum, as in
-// runc and crun.
-Result<SeccompProgram> compileProfile(const std::string& path, const SeccompOptions& options = {});
+// runc and crun. Rules that include or exclude on capabilities are judged
+// against none: the tool runs without any.
+Result<SeccompProgram> compileProfile(const std::string& path);
 // The same for a profile already read; `path` only names it in errors.
-Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path,
-                                          const SeccompOptions& options = {});
+Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path);
 
 // The same, for a profile already parsed, judged against `host` (tests, fuzzing).
 Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host);

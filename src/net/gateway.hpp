@@ -74,9 +74,6 @@ class Gateway {
   // The bound host port of each config.ports entry, in order.
   std::vector<uint16_t> publishedPorts() const;
 
-  // The upstream DNS server in use, for messages.
-  const std::string& upstream() const { return upstream_.text; }
-
  private:
   struct PendingPublish {
     UniqueFd hostConn;
