@@ -2,7 +2,7 @@
 #include "backend/backend.hpp"
 
 #include "backend/container_backend.hpp"
-#include "net/engine_hooks.hpp"
+#include "net/network_session.hpp"
 #include "engine/engine.hpp"
 
 namespace coco::backend {

@@ -35,6 +35,7 @@ std::string usage() {
          "  COCO_ALLOW_NETWORK  1 or true: full network access whatever the config says\n"
          "  COCO_EXTRA_PORTS    more ports to publish, CSV of HOST:CONTAINER or ADDR:HOST:CONTAINER\n"
          "  COCO_STORE_BASE     URL of a remote store for 'coco get'\n"
+         "  COCO_STORAGE        where images and tool layers are kept (default: $XDG_DATA_HOME/coco)\n"
          "\n"
          "Exit status: the tool's own; 125 when coco itself fails; 126/127 when the\n"
          "command cannot be run / is not found; 128+N when the tool dies of signal N.\n";

@@ -3,7 +3,7 @@
 
 #include "backend/backend.hpp"
 #include "cli/context.hpp"
-#include "cli/lifecycle.hpp"
+#include "cli/cmd_image.hpp"
 #include "config/loader.hpp"
 #include "engine/landlock.hpp"
 #include "image/image.hpp"

@@ -6,6 +6,7 @@
 #include "cli/show.hpp"
 #include "engine/landlock.hpp"
 #include "config/paths.hpp"
+#include "image/storage.hpp"
 #include "tool/grants.hpp"
 #include "engine/cgroup.hpp"
 #include "tool/plan.hpp"
@@ -21,7 +22,9 @@ ShowContext showContextFromProcess() {
   if (const char* r = std::getenv("XDG_RUNTIME_DIR")) ctx.xdgRuntimeDir = r;
   ctx.landlockAbi = engine::landlockAbi();
   std::map<std::string, std::string> env;
-  for (const char* name : {"XDG_DATA_HOME", "XDG_CACHE_HOME", "COCO_STORE"})
+  for (const char* name : {"XDG_DATA_HOME", "XDG_CACHE_HOME"})
+    if (const char* v = std::getenv(name)) env[name] = v;
+  for (const char* name : image::kStorageVars)
     if (const char* v = std::getenv(name)) env[name] = v;
   ctx.cocoDirs = tool::cocoDirs(env, ctx.home);
   ctx.hostMemory = tool::hostMemoryBytes();

@@ -19,7 +19,7 @@
 #include "image/archive_error.hpp"
 #include "image/digest.hpp"
 #include "image/reference.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "util/fs.hpp"
 #include "util/unique_fd.hpp"
 
@@ -294,7 +294,7 @@ Status writeLayout(const ImageRecord& record, const std::vector<std::string>& la
   return fs::writeFileAtomic(fs::joinPath(work, "oci-layout"), "{\"imageLayoutVersion\": \"1.0.0\"}\n", 0644);
 }
 
-Result<ImageRecord> findRecord(const Store& store, const std::string& name) {
+Result<ImageRecord> findRecord(const Storage& store, const std::string& name) {
   COCO_ASSIGN(auto record, store.loadImage(name));
   if (record) return *record;
   auto ref = parseReference(name);
@@ -315,11 +315,11 @@ Status exportOciLayout(const std::string& name, const std::string& dirGiven, con
     return Error::withErrno(EINVAL, fmt::format("bad tag '{}': up to 128 letters, digits, '_', '.' and '-', not "
                                                 "starting with '.' or '-'", o.tag));
   if (!o.progress) o.progress = stderrProgress();
-  std::string root = o.storeRoot;
+  std::string root = o.storageRoot;
   if (root.empty()) {
-    COCO_ASSIGN(root, Store::defaultRoot());
+    COCO_ASSIGN(root, Storage::defaultRoot());
   }
-  COCO_ASSIGN(Store store, Store::open(root));
+  COCO_ASSIGN(Storage store, Storage::open(root));
   COCO_ASSIGN(ImageRecord record, findRecord(store, name));
   std::vector<std::string> layerDirs;
   for (const auto& l : record.layers) {

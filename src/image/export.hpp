@@ -18,7 +18,7 @@
 namespace coco::image {
 
 struct ExportOptions {
-  std::string storeRoot;    // empty: Store::defaultRoot()
+  std::string storageRoot;    // empty: Storage::defaultRoot()
   std::string tag = "latest";  // the index's org.opencontainers.image.ref.name
   ProgressFn progress;      // empty: stderrProgress()
 };

@@ -22,7 +22,7 @@ void ensurePath(std::vector<std::pair<std::string, std::string>>& env) {
   if (!has) env.emplace_back("PATH", kDefaultPath);
 }
 
-Result<Image> fromRecord(const Store& store, const ImageRecord& r, const std::string& reference) {
+Result<Image> fromRecord(const Storage& store, const ImageRecord& r, const std::string& reference) {
   Image image{reference, {}, r.env, r.workdir, r.entrypoint, r.cmd, r.user};
   for (auto it = r.layers.rbegin(); it != r.layers.rend(); ++it) {
     if (!store.hasLayer(*it)) return Error::make("image {}: layer {} is missing from the store", reference, *it);
@@ -32,7 +32,7 @@ Result<Image> fromRecord(const Store& store, const ImageRecord& r, const std::st
   return image;
 }
 
-bool complete(const Store& store, const ImageRecord& r) {
+bool complete(const Storage& store, const ImageRecord& r) {
   return std::all_of(r.layers.begin(), r.layers.end(), [&](const auto& l) { return store.hasLayer(l); });
 }
 
@@ -42,15 +42,15 @@ std::string absolute(const std::string& path) {
   return fs::normalize(fs::joinPath(::getcwd(cwd, sizeof cwd) ? cwd : "/", path));
 }
 
-Result<Store> openStore(const std::string& root) {
+Result<Storage> openStorage(const std::string& root) {
   std::string dir = root;
   if (dir.empty()) {
-    COCO_ASSIGN(dir, Store::defaultRoot());
+    COCO_ASSIGN(dir, Storage::defaultRoot());
   }
-  return Store::open(dir);
+  return Storage::open(dir);
 }
 
-Result<ImageRecord> fetchRecord(const Store& store, const Reference& ref, const ResolveOptions& o,
+Result<ImageRecord> fetchRecord(const Storage& store, const Reference& ref, const ResolveOptions& o,
                                 const ProgressFn& progress) {
   // Registry and bootstrap images are reused until asked to fetch again; local
   // archives are checked against their file (importLocal).
@@ -78,26 +78,26 @@ Result<Image> resolve(const std::string& reference, const ResolveOptions& option
   if (!ref.path.empty()) ref.path = absolute(ref.path);
   if (ref.kind == SourceKind::RootfsDir) return resolveRootfsDir(reference, ref.path);
   ProgressFn progress = options.progress ? options.progress : stderrProgress();
-  COCO_ASSIGN(Store store, openStore(options.storeRoot));
+  COCO_ASSIGN(Storage store, openStorage(options.storageRoot));
   COCO_ASSIGN(ImageRecord record, fetchRecord(store, ref, options, progress));
   return fromRecord(store, record, reference);
 }
 
-Result<std::vector<ImageRecord>> listImages(const std::string& storeRoot) {
-  COCO_ASSIGN(Store store, openStore(storeRoot));
+Result<std::vector<ImageRecord>> listImages(const std::string& storageRoot) {
+  COCO_ASSIGN(Storage store, openStorage(storageRoot));
   return store.listImages();
 }
 
-Status removeImage(const std::string& reference, const std::string& storeRoot) {
+Status removeImage(const std::string& reference, const std::string& storageRoot) {
   COCO_ASSIGN(Reference ref, parseReference(reference));
   if (!ref.path.empty()) ref.path = absolute(ref.path);
-  COCO_ASSIGN(Store store, openStore(storeRoot));
+  COCO_ASSIGN(Storage store, openStorage(storageRoot));
   COCO_ASSIGN(UniqueFd lock, store.lock());
   return store.removeImage(ref.canonical());
 }
 
-Result<PruneResult> prune(const std::string& storeRoot) {
-  COCO_ASSIGN(Store store, openStore(storeRoot));
+Result<PruneResult> prune(const std::string& storageRoot) {
+  COCO_ASSIGN(Storage store, openStorage(storageRoot));
   COCO_ASSIGN(UniqueFd lock, store.lock());
   return store.prune();
 }

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "image/progress.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "util/result.hpp"
 
 namespace coco::image {
@@ -22,7 +22,7 @@ struct Image {
 };
 
 struct ResolveOptions {
-  std::string storeRoot;  // empty: Store::defaultRoot() ($XDG_DATA_HOME/coco)
+  std::string storageRoot;  // empty: Storage::defaultRoot() ($XDG_DATA_HOME/coco)
   ProgressFn progress;    // empty: stderrProgress()
   bool pull = false;      // fetch registry images again even when stored
 };
@@ -33,9 +33,9 @@ struct ResolveOptions {
 Result<Image> resolve(const std::string& reference);
 Result<Image> resolve(const std::string& reference, const ResolveOptions& options);
 
-// For `coco images`, `coco image rm`, `coco prune` (storeRoot empty = default).
-Result<std::vector<ImageRecord>> listImages(const std::string& storeRoot = "");
-Status removeImage(const std::string& reference, const std::string& storeRoot = "");
-Result<PruneResult> prune(const std::string& storeRoot = "");
+// For `coco images`, `coco image rm`, `coco prune` (storageRoot empty = default).
+Result<std::vector<ImageRecord>> listImages(const std::string& storageRoot = "");
+Status removeImage(const std::string& reference, const std::string& storageRoot = "");
+Result<PruneResult> prune(const std::string& storageRoot = "");
 
 }  // namespace coco::image

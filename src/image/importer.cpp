@@ -16,7 +16,7 @@ namespace {
 bool isUnder(const std::string& path, const std::string& dir) { return path.rfind(dir + "/", 0) == 0; }
 
 // Makes sure a JSON blob (config) is in blobs/ and returns its content.
-Result<std::string> storeJsonBlob(const Store& store, const Descriptor& d, const FetchBlob& fetch,
+Result<std::string> storeJsonBlob(const Storage& store, const Descriptor& d, const FetchBlob& fetch,
                                   const std::string& work) {
   if (fs::exists(store.blobPath(d.digest))) return store.readBlob(d.digest);
   COCO_ASSIGN(std::string path, fetch(d, work));
@@ -28,7 +28,7 @@ Result<std::string> storeJsonBlob(const Store& store, const Descriptor& d, const
   return body;
 }
 
-Status importLayer(const Store& store, const Descriptor& d, const FetchBlob& fetch, const std::string& work,
+Status importLayer(const Storage& store, const Descriptor& d, const FetchBlob& fetch, const std::string& work,
                    const ProgressFn& progress) {
   std::string id = shortDigest(d.digest);
   if (store.hasLayer(d.digest)) {
@@ -63,7 +63,7 @@ ImageRecord makeRecord(const ImportSource& src, const ImageConfig& config) {
   return r;
 }
 
-Result<ImageRecord> importInto(const Store& store, const ImportSource& src, const ProgressFn& progress,
+Result<ImageRecord> importInto(const Storage& store, const ImportSource& src, const ProgressFn& progress,
                                const std::string& work) {
   COCO_ASSIGN(std::string configBody, storeJsonBlob(store, src.manifest.config, src.fetch, work));
   COCO_ASSIGN(ImageConfig config, parseConfig(configBody));
@@ -89,10 +89,10 @@ Status verifyBlob(const std::string& path, const Descriptor& d) {
   return {};
 }
 
-Result<ImageRecord> importImage(const Store& store, const ImportSource& source, const ProgressFn& progress) {
+Result<ImageRecord> importImage(const Storage& store, const ImportSource& source, const ProgressFn& progress) {
   COCO_ASSIGN(std::string work, store.makeTemp());
   auto record = importInto(store, source, progress, work);
-  if (auto st = store.removeTemp(work); !st) log::warn("image store: {}", st.error().describe());
+  if (auto st = store.removeTemp(work); !st) log::warn("image storage: {}", st.error().describe());
   return record;
 }
 

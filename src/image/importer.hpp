@@ -6,7 +6,7 @@
 
 #include "image/manifest.hpp"
 #include "image/progress.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "util/result.hpp"
 
 namespace coco::image {
@@ -25,7 +25,7 @@ struct ImportSource {
 
 // Stores config, manifest and the missing layers (each unpacked under the store's
 // id map and committed by rename), then writes the record. Hold store.lock().
-Result<ImageRecord> importImage(const Store& store, const ImportSource& source, const ProgressFn& progress);
+Result<ImageRecord> importImage(const Storage& store, const ImportSource& source, const ProgressFn& progress);
 
 // Fails unless the file's sha256 and size match the descriptor.
 Status verifyBlob(const std::string& path, const Descriptor& d);

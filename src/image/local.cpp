@@ -13,7 +13,7 @@
 #include "image/digest.hpp"
 #include "image/importer.hpp"
 #include "image/manifest.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "image/unpack.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -182,7 +182,7 @@ Result<std::string> bootstrapTar(const Reference& ref, const std::string& work, 
   return tar;
 }
 
-Result<ImageRecord> importWith(const Store& store, const Reference& ref, const ProgressFn& progress,
+Result<ImageRecord> importWith(const Storage& store, const Reference& ref, const ProgressFn& progress,
                                const std::string& work) {
   std::string name = ref.canonical();
   switch (ref.kind) {
@@ -235,7 +235,7 @@ Result<DockerArchiveManifest> parseDockerArchiveManifest(const std::string& text
   return m;
 }
 
-Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const ProgressFn& progress) {
+Result<ImageRecord> importLocal(const Storage& store, const Reference& ref, const ProgressFn& progress) {
   std::string stamp = ref.kind == SourceKind::Bootstrap ? "" : fileStamp(ref.path);
   if (ref.kind != SourceKind::OciDir && ref.kind != SourceKind::Bootstrap) {
     if (stamp.empty()) return Error::fromErrno("image {}: {}", ref.original, ref.path);
@@ -244,7 +244,7 @@ Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const 
   }
   COCO_ASSIGN(std::string work, store.makeTemp());
   auto record = importWith(store, ref, progress, work);
-  if (auto st = store.removeTemp(work); !st) log::warn("image store: {}", st.error().describe());
+  if (auto st = store.removeTemp(work); !st) log::warn("image storage: {}", st.error().describe());
   if (!record) return std::move(record).error().wrap("import " + ref.original);
   if (!stamp.empty() && ref.kind != SourceKind::OciDir) {
     record->stamp = stamp;

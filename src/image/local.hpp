@@ -6,7 +6,7 @@
 
 #include "image/progress.hpp"
 #include "image/reference.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "util/result.hpp"
 
 namespace coco::image {
@@ -15,7 +15,7 @@ namespace coco::image {
 // Bootstrap) into the store under ref.canonical(); paths must be absolute.
 // Archives already imported with the same size and mtime are not read again.
 // Hold store.lock().
-Result<ImageRecord> importLocal(const Store& store, const Reference& ref, const ProgressFn& progress);
+Result<ImageRecord> importLocal(const Storage& store, const Reference& ref, const ProgressFn& progress);
 
 // What a docker-archive's manifest.json names: the image config and the layers,
 // as paths inside the archive, each checked to stay inside it (relative, no "..").

@@ -372,7 +372,7 @@ bool allowPlainHttp(const std::string& registry) {
   return false;
 }
 
-Result<ImageRecord> pullImage(const Store& store, const Reference& ref, const ProgressFn& progress) {
+Result<ImageRecord> pullImage(const Storage& store, const Reference& ref, const ProgressFn& progress) {
   progress({ProgressEvent::Kind::Step, "", "pulling " + ref.canonical(), 0, 0});
   Client client(ref);
   auto src = resolveManifest(client, ref, progress);

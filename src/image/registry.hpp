@@ -7,14 +7,14 @@
 
 #include "image/progress.hpp"
 #include "image/reference.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "util/result.hpp"
 
 namespace coco::image {
 
 // Pulls `ref` (a Registry reference) into the store and records it under
 // ref.canonical(). Hold store.lock().
-Result<ImageRecord> pullImage(const Store& store, const Reference& ref, const ProgressFn& progress);
+Result<ImageRecord> pullImage(const Storage& store, const Reference& ref, const ProgressFn& progress);
 
 // The parts of a WWW-Authenticate header coco uses.
 struct AuthChallenge {

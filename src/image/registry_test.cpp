@@ -5,7 +5,7 @@
 #include "image/digest.hpp"
 #include "image/manifest.hpp"
 #include "image/registry.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -132,7 +132,7 @@ TEST(Registry, CredentialsFromAuthFile) {
   ::unsetenv("REGISTRY_AUTH_FILE");
 }
 
-TEST(Store, RecordRoundTripAndNames) {
+TEST(Storage, RecordRoundTripAndNames) {
   ImageRecord r;
   r.name = "127.0.0.1:5000/a/b:v1";
   r.layers = {kDigestA, kDigestB};

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "image/digest.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
 #include "util/data_dir.hpp"
@@ -31,7 +31,7 @@ constexpr size_t kMaxInfoBytes = 1 << 20;
 
 Result<std::string> storeRootOr(const std::string& root) {
   if (!root.empty()) return root;
-  return image::Store::defaultRoot();
+  return image::Storage::defaultRoot();
 }
 
 std::string baseDir(const std::string& root) { return fs::joinPath(root, "base"); }
@@ -68,7 +68,7 @@ Result<image::Image> resolveSource(const BaseImageOptions& o, bool fetchAgain, s
     if (i > 0)
       o.progress({image::ProgressEvent::Kind::Step, "",
                   fmt::format("{} is not reachable ({}); using {}", o.sources[i - 1], last.describe(), o.sources[i])});
-    auto img = image::resolve(o.sources[i], {o.storeRoot, o.progress, fetchAgain});
+    auto img = image::resolve(o.sources[i], {o.storageRoot, o.progress, fetchAgain});
     if (img) {
       used = o.sources[i];
       return img;
@@ -144,7 +144,7 @@ struct Built {
 
 Status commitBase(const std::string& root, const image::Image& from, const Built& built, const Env& runtimeEnv,
                   const std::string& runtime) {
-  COCO_ASSIGN(image::Store store, image::Store::open(root));
+  COCO_ASSIGN(image::Storage store, image::Storage::open(root));
   COCO_ASSIGN(UniqueFd lock, store.lock());
   image::ImageRecord record;
   record.name = kBaseImageName;
@@ -205,14 +205,14 @@ Result<image::Image> adoptLocked(const BaseImageOptions& o, const std::string& r
   auto versions = readVersions(*versionsAt);
   if (!versions)
     return std::move(versions).error().wrap(fmt::format("{} is not a usable coco base image", o.published));
-  COCO_ASSIGN(image::Store store, image::Store::open(root));
+  COCO_ASSIGN(image::Storage store, image::Storage::open(root));
   COCO_ASSIGN(UniqueFd lock, store.lock());
   image::ImageRecord record;
   record.name = kBaseImageName;
   for (auto it = from.layers.rbegin(); it != from.layers.rend(); ++it) {
     // rootfs:DIR is used in place, not stored: a base must outlive its source.
     if (store.layerPath(layerDigestOf(*it)) != *it)
-      return Error::make("{} is not kept in coco's image store (rootfs:DIR is used in place): publish the base "
+      return Error::make("{} is not kept in coco's image storage (rootfs:DIR is used in place): publish the base "
                          "image to a registry, or give an oci:, oci-archive: or rootfs:TAR reference", o.published);
     record.layers.push_back(layerDigestOf(*it));
   }
@@ -234,9 +234,9 @@ BaseImageOptions withDefaults(const BaseImageOptions& options) {
 
 // The stored base image, unless COCO_BASE_IMAGE names another than it came from.
 Result<std::optional<image::Image>> usableBaseImage(const BaseImageOptions& o) {
-  COCO_ASSIGN(auto existing, loadBaseImage(o.storeRoot));
+  COCO_ASSIGN(auto existing, loadBaseImage(o.storageRoot));
   if (!existing || o.published.empty()) return existing;
-  COCO_ASSIGN(auto info, loadBaseInfo(o.storeRoot));
+  COCO_ASSIGN(auto info, loadBaseInfo(o.storageRoot));
   if (info && info->from == o.published) return existing;
   return std::optional<image::Image>();
 }
@@ -244,17 +244,17 @@ Result<std::optional<image::Image>> usableBaseImage(const BaseImageOptions& o) {
 Result<image::Image> buildWithLock(const BaseImageOptions& options, bool onlyWhenMissing) {
   BaseImageOptions o = withDefaults(options);
   if (!o.run && o.published.empty()) return Error::make("building the base image needs a sandbox runner");
-  COCO_ASSIGN(o.storeRoot, storeRootOr(o.storeRoot));
-  COCO_ASSIGN(UniqueFd lock, lockFile(fs::joinPath(baseDir(o.storeRoot), "lock"), o.progress,
+  COCO_ASSIGN(o.storageRoot, storeRootOr(o.storageRoot));
+  COCO_ASSIGN(UniqueFd lock, lockFile(fs::joinPath(baseDir(o.storageRoot), "lock"), o.progress,
                                       "to finish building the base image"));
   if (onlyWhenMissing) {
     // Another coco may have built it while this one waited for the lock.
     COCO_ASSIGN(auto existing, usableBaseImage(o));
     if (existing) return *existing;
   }
-  if (!o.published.empty()) return adoptLocked(o, o.storeRoot, !onlyWhenMissing);
-  clearStaleBuilds(engine::planIdMaps(), fs::joinPath(baseDir(o.storeRoot), "build"));
-  return buildLocked(o, o.storeRoot, !onlyWhenMissing);
+  if (!o.published.empty()) return adoptLocked(o, o.storageRoot, !onlyWhenMissing);
+  clearStaleBuilds(engine::planIdMaps(), fs::joinPath(baseDir(o.storageRoot), "build"));
+  return buildLocked(o, o.storageRoot, !onlyWhenMissing);
 }
 
 }  // namespace
@@ -277,12 +277,12 @@ Result<std::string> findRuntimeDir() {
   return Error::withErrno(ENOENT, fmt::format("runtime/setup.sh not found in {}", fmt::join(dataDirs(), " or ")));
 }
 
-Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot) {
-  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+Result<std::optional<image::Image>> loadBaseImage(const std::string& storageRoot) {
+  COCO_ASSIGN(std::string root, storeRootOr(storageRoot));
   // Looked up before opening the store, which would create its directories.
   if (!fs::exists(fs::joinPath(root, "images/" + image::escapeName(kBaseImageName) + ".json")))
     return std::optional<image::Image>();
-  COCO_ASSIGN(image::Store store, image::Store::open(root));
+  COCO_ASSIGN(image::Storage store, image::Storage::open(root));
   COCO_ASSIGN(auto record, store.loadImage(kBaseImageName));
   if (!record) return std::optional<image::Image>();
   image::Image img{kBaseImageName, {}, record->env, record->workdir, record->entrypoint, record->cmd, record->user};
@@ -293,8 +293,8 @@ Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot) 
   return std::optional<image::Image>(std::move(img));
 }
 
-Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot) {
-  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storageRoot) {
+  COCO_ASSIGN(std::string root, storeRootOr(storageRoot));
   std::string path = fs::joinPath(baseDir(root), "info.json");
   if (!fs::exists(path)) return std::optional<BaseImageInfo>();
   COCO_ASSIGN(std::string text, fs::readUntrusted(baseDir(root), "info.json", kMaxInfoBytes));
@@ -320,9 +320,9 @@ Result<std::string> runtimeHash(const std::string& runtimeDir) {
   return sha256Hex(all);
 }
 
-Result<bool> baseImageOutdated(const std::string& storeRoot, const std::string& runtimeDir) {
-  COCO_ASSIGN(auto info, loadBaseInfo(storeRoot));
-  COCO_ASSIGN(auto image, loadBaseImage(storeRoot));
+Result<bool> baseImageOutdated(const std::string& storageRoot, const std::string& runtimeDir) {
+  COCO_ASSIGN(auto info, loadBaseInfo(storageRoot));
+  COCO_ASSIGN(auto image, loadBaseImage(storageRoot));
   if (!info || !image) return false;  // nothing built yet
   if (info->published) return false;  // the publisher's business
   std::string dir = runtimeDir;

@@ -1,6 +1,6 @@
 // coco's base image ("coco-base"): a Debian base plus runtime/setup.sh, built in an install-phase sandbox.
 //
-// Store additions under $XDG_DATA_HOME/coco (next to image/store.hpp's layout):
+// Storage additions under $XDG_DATA_HOME/coco (next to image/storage.hpp's layout):
 //   images/coco-base.json   the image record: the Debian layers plus one setup layer
 //   base/info.json          what it was built from, when, and the versions setup.sh recorded
 //   base/lock               flock(2): one build at a time; others wait, then use it
@@ -24,7 +24,7 @@ namespace coco::tool {
 inline constexpr const char* kBaseImageName = "coco-base";
 
 struct BaseImageOptions {
-  std::string storeRoot;  // empty: image::Store::defaultRoot()
+  std::string storageRoot;  // empty: image::Storage::defaultRoot()
   // Tried in order; the first that resolves is the base (a registry, then a
   // bootstrap from the host's apt sources where no registry is reachable).
   std::vector<std::string> sources = {"docker.io/library/debian:trixie-slim", "bootstrap:debian:trixie"};
@@ -55,14 +55,14 @@ Result<std::string> runtimeHash(const std::string& runtimeDir);
 
 // True when the stored base image was built (not pulled) with runtime files
 // other than this coco's: `coco rebuild` would give a different image.
-Result<bool> baseImageOutdated(const std::string& storeRoot, const std::string& runtimeDir = "");
+Result<bool> baseImageOutdated(const std::string& storageRoot, const std::string& runtimeDir = "");
 
 // The runtime/ directory of coco's data (util/data_dir.hpp).
 Result<std::string> findRuntimeDir();
 
 // The base image when it is in the store and complete; nullopt otherwise.
-Result<std::optional<image::Image>> loadBaseImage(const std::string& storeRoot);
-Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storeRoot);
+Result<std::optional<image::Image>> loadBaseImage(const std::string& storageRoot);
+Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storageRoot);
 
 // Builds the base image again from scratch (the source is fetched again too);
 // with `published` set, pulls that image again instead.

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "config/paths.hpp"
+#include "image/storage.hpp"
 #include "util/fs.hpp"
 
 namespace coco::tool {
@@ -99,7 +100,12 @@ std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env,
   std::vector<std::string> dirs = {
       fs::joinPath(data.empty() ? fs::joinPath(home, ".local/share") : data, "coco"),
       fs::joinPath(cache.empty() ? fs::joinPath(home, ".cache") : cache, "coco")};
-  if (std::string store = get("COCO_STORE"); !store.empty()) dirs.push_back(fs::normalize(store));
+  for (const char* var : image::kStorageVars) {
+    if (std::string storage = get(var); !storage.empty()) {
+      dirs.push_back(fs::normalize(storage));
+      break;
+    }
+  }
   return dirs;
 }
 

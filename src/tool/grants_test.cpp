@@ -89,10 +89,15 @@ TEST(MountGrants, CheckRefusesOnlyWhatIsNotNamed) {
     EXPECT_NE(st.error().message().find(needle), std::string::npos) << st.error().message();
 }
 
-TEST(CocoDirs, StoreCachesAndCocoStore) {
+TEST(CocoDirs, StorageCachesAndCocoStorage) {
   EXPECT_EQ(cocoDirs({}, "/h"), (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco"}));
-  EXPECT_EQ(cocoDirs({{"XDG_DATA_HOME", "/d"}, {"XDG_CACHE_HOME", "rel"}, {"COCO_STORE", "/s/"}}, "/h"),
+  EXPECT_EQ(cocoDirs({{"XDG_DATA_HOME", "/d"}, {"XDG_CACHE_HOME", "rel"}, {"COCO_STORAGE", "/s/"}}, "/h"),
             (std::vector<std::string>{"/d/coco", "/h/.cache/coco", "/s"}));
+  // COCO_STORE is COCO_STORAGE's older name; the new one wins when both are set.
+  EXPECT_EQ(cocoDirs({{"COCO_STORE", "/old"}}, "/h"),
+            (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/old"}));
+  EXPECT_EQ(cocoDirs({{"COCO_STORE", "/old"}, {"COCO_STORAGE", "/new"}}, "/h"),
+            (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/new"}));
 }
 
 TEST(PhysicalPath, ResolvesWhatExistsAndKeepsTheRest) {

@@ -11,8 +11,8 @@
 #include "image/manifest.hpp"
 #include "image/reference.hpp"
 #include "image/registry.hpp"
-#include "image/store.hpp"
-#include "tool/lifecycle.hpp"
+#include "image/storage.hpp"
+#include "tool/tool_layer.hpp"
 #include "tool/mise_output.hpp"
 
 namespace {

@@ -162,7 +162,7 @@ TEST_F(EngineTest, ImageLayersAndTheSandboxShareOneMapping) {
   const char* modeEnv = getenv("COCO_TEST_IDMAP");
   for (std::string userns : {"", "single"}) {
     RunOptions opts;
-    opts.env = {{"COCO_IMAGE", "rootfs:" + tar}, {"COCO_STORE", image / ("store-" + userns)}};
+    opts.env = {{"COCO_IMAGE", "rootfs:" + tar}, {"COCO_STORAGE", image / ("store-" + userns)}};
     if (!userns.empty()) opts.env.emplace_back("COCO_USERNS", userns);
     RunResult stat = probe({"stat", "/owned-by-100"}, opts);
     ASSERT_EQ(stat.exitCode, 0) << describe(stat);

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine/engine.hpp"
-#include "net/engine_hooks.hpp"
+#include "net/network_session.hpp"
 #include "net_test_support.hpp"
 
 namespace coco::net {

@@ -7,7 +7,7 @@
 #include "config/tool_config.hpp"
 #include "util/result.hpp"
 
-namespace coco::store {
+namespace coco::catalog {
 
 struct GetOptions {
   bool force = false;     // replace an existing config of that name
@@ -32,4 +32,4 @@ Result<GetResult> get(const std::string& name, const config::Paths& paths, const
 // Error code ENOENT means "not there" (404 or missing file), anything else a failure.
 Result<std::string> download(const std::string& url);
 
-}  // namespace coco::store
+}  // namespace coco::catalog

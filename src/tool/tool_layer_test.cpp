@@ -1,5 +1,5 @@
 // Unit tests: install scripts, layer records, tool states and the run-phase environment, without sandboxes.
-#include "tool/lifecycle.hpp"
+#include "tool/tool_layer.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -30,7 +30,7 @@ image::Image baseImage() {
                       {{"PATH", "/usr/bin:/bin"}, {"MISE_YES", "1"}}, "/workspace"};
 }
 
-class LifecycleStore : public ::testing::Test {
+class ToolLayerStore : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(tmp_.path().empty());
@@ -41,7 +41,7 @@ class LifecycleStore : public ::testing::Test {
     ASSERT_TRUE(fs::makeDirs(d + "/layer"));
     ASSERT_TRUE(fs::writeFileAtomic(d + "/record.json", layerToJson(layer)));
   }
-  TempDir tmp_{"coco-lifecycle"};
+  TempDir tmp_{"coco-tool-layer"};
   std::string root_;
 };
 
@@ -130,7 +130,7 @@ TEST(ApplyToolLayer, LayerOnTopAndTheConfigsVariablesWin) {
   EXPECT_EQ(get("MISE_TOOL_VAR"), "1");
 }
 
-TEST_F(LifecycleStore, ToolStates) {
+TEST_F(ToolLayerStore, ToolStates) {
   auto base = baseImage();
   auto c = eslintConfig();
   auto none = toolStatus(c, base, root_);
@@ -156,12 +156,12 @@ TEST_F(LifecycleStore, ToolStates) {
   EXPECT_EQ(toolStatus(plain, base, root_)->state, ToolState::NotNeeded);
 }
 
-TEST_F(LifecycleStore, WarmLayerIsUsedWithoutARunner) {
+TEST_F(ToolLayerStore, WarmLayerIsUsedWithoutARunner) {
   auto base = baseImage();
   auto c = eslintConfig();
   addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.2.0", "", {{"PATH", "/mise/bin"}}});
-  LifecycleOptions o;
-  o.storeRoot = root_;  // no runner: an install would fail
+  ToolLayerOptions o;
+  o.storageRoot = root_;  // no runner: an install would fail
   auto layer = ensureToolLayer(c, base, o);
   ASSERT_TRUE(layer.ok()) << layer.error().describe();
   ASSERT_TRUE(layer->has_value());
@@ -171,7 +171,7 @@ TEST_F(LifecycleStore, WarmLayerIsUsedWithoutARunner) {
   EXPECT_FALSE(ensureToolLayer(c, base, o).ok());
 }
 
-TEST_F(LifecycleStore, RemoveToolLayersKeepsCurrentOnes) {
+TEST_F(ToolLayerStore, RemoveToolLayersKeepsCurrentOnes) {
   addLayer("eslint", "h0", {"", "h0", "top", "npm:eslint", "", "", {}});
   addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "", "", {}});
   addLayer("gone", "h9", {"", "h9", "top", "npm:gone", "", "", {}});
@@ -229,7 +229,7 @@ class PublishedBase : public ::testing::Test {
 
   BaseImageOptions options(const std::string& published) {
     BaseImageOptions o;
-    o.storeRoot = dir_ + "/store";
+    o.storageRoot = dir_ + "/store";
     o.published = published;
     o.progress = [](const image::ProgressEvent&) {};
     o.run = [](const engine::RunSpec&) -> Result<int> {
@@ -283,15 +283,15 @@ TEST_F(PublishedBase, ABuiltBaseIsOutdatedWhenRuntimeChangesAPulledOneNever) {
   auto built = buildBaseImage(o);
   ASSERT_TRUE(built.ok()) << built.error().describe();
   EXPECT_EQ(runs, 1);
-  EXPECT_FALSE(*baseImageOutdated(o.storeRoot, runtime));
+  EXPECT_FALSE(*baseImageOutdated(o.storageRoot, runtime));
   ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "echo v2\n"));
-  EXPECT_TRUE(*baseImageOutdated(o.storeRoot, runtime));
+  EXPECT_TRUE(*baseImageOutdated(o.storageRoot, runtime));
 
   // The same runtime/ as a pulled base's is beside the point: it is the publisher's.
   auto pulled = ensureBaseImage(options("rootfs:" + tarball("pub", "mise=1\n")));
   ASSERT_TRUE(pulled.ok()) << pulled.error().describe();
-  EXPECT_FALSE(*baseImageOutdated(o.storeRoot, runtime));
-  EXPECT_TRUE((*loadBaseInfo(o.storeRoot))->published);
+  EXPECT_FALSE(*baseImageOutdated(o.storageRoot, runtime));
+  EXPECT_TRUE((*loadBaseInfo(o.storageRoot))->published);
 }
 
 // Behind an intercepting proxy whose CA is only in SSL_CERT_FILE: the install
@@ -391,7 +391,7 @@ TEST_F(PublishedBase, ADirectoryUsedInPlaceIsRefused) {
   tarball("dir", "mise=1\n");
   auto img = ensureBaseImage(options("rootfs:" + dir_ + "/dir"));
   ASSERT_FALSE(img.ok());
-  EXPECT_NE(img.error().describe().find("not kept in coco's image store"), std::string::npos)
+  EXPECT_NE(img.error().describe().find("not kept in coco's image storage"), std::string::npos)
       << img.error().describe();
   EXPECT_FALSE(loadBaseImage(dir_ + "/store")->has_value());
 }

@@ -6,7 +6,7 @@
 
 #include "util/result.hpp"
 
-namespace coco::store {
+namespace coco::catalog {
 
 struct LinkOutcome {
   enum class Action {
@@ -37,4 +37,4 @@ Result<std::vector<LinkOutcome>> up(const std::vector<std::string>& tools, const
 Result<std::vector<LinkOutcome>> down(const std::vector<std::string>& tools, const std::string& binDir,
                                       const std::string& cocoPath);
 
-}  // namespace coco::store
+}  // namespace coco::catalog

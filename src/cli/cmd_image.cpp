@@ -1,5 +1,5 @@
 // The default image, first-run installs, `coco rebuild` and `coco prune`.
-#include "cli/lifecycle.hpp"
+#include "cli/cmd_image.hpp"
 
 #include <unistd.h>
 
@@ -63,8 +63,8 @@ tool::BaseImageOptions baseImageOptions() {
   return o;
 }
 
-tool::LifecycleOptions lifecycleOptions() {
-  tool::LifecycleOptions o;
+tool::ToolLayerOptions toolLayerOptions() {
+  tool::ToolLayerOptions o;
   o.run = nativeRunner();
   o.network = installNetwork();
   o.seccompProfile = installSeccomp();
@@ -97,7 +97,7 @@ std::string toolStateText(const config::Paths& paths, const std::string& name) {
 }
 
 Status prepareToolLayer(engine::RunSpec& spec, const config::ToolConfig& config, const image::Image& image) {
-  COCO_ASSIGN(auto layer, tool::ensureToolLayer(config, image, lifecycleOptions()));
+  COCO_ASSIGN(auto layer, tool::ensureToolLayer(config, image, toolLayerOptions()));
   if (layer) tool::applyToolLayer(spec, *layer, image);
   return {};
 }

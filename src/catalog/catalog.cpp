@@ -1,5 +1,5 @@
 // Fetching tool configs from the bundled or a remote store into the tools dir.
-#include "store/store.hpp"
+#include "catalog/catalog.hpp"
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
-namespace coco::store {
+namespace coco::catalog {
 
 namespace {
 
@@ -94,4 +94,4 @@ Result<GetResult> get(const std::string& name, const config::Paths& paths, const
   return GetResult{target, fetched->source, std::move(*parsed)};
 }
 
-}  // namespace coco::store
+}  // namespace coco::catalog

@@ -2,13 +2,13 @@
 #include <memory>
 #include <mutex>
 
-#include "store/store.hpp"
+#include "catalog/catalog.hpp"
 
 #ifdef COCO_HAVE_CURL
 #include <curl/curl.h>
 #endif
 
-namespace coco::store {
+namespace coco::catalog {
 
 #ifdef COCO_HAVE_CURL
 namespace {
@@ -79,4 +79,4 @@ Result<std::string> download(const std::string& url) {
 
 #endif
 
-}  // namespace coco::store
+}  // namespace coco::catalog

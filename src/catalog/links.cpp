@@ -1,5 +1,5 @@
 // Creating and removing the tool symlinks, never touching files that are not coco's.
-#include "store/links.hpp"
+#include "catalog/links.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 #include "util/fs.hpp"
 
-namespace coco::store {
+namespace coco::catalog {
 
 namespace {
 
@@ -129,4 +129,4 @@ Result<std::vector<LinkOutcome>> down(const std::vector<std::string>& tools, con
   return out;
 }
 
-}  // namespace coco::store
+}  // namespace coco::catalog

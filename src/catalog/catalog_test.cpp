@@ -1,5 +1,5 @@
-// Tests for store::get: bundled and remote (file://) stores, and every refusal.
-#include "store/store.hpp"
+// Tests for catalog::get: bundled and remote (file://) stores, and every refusal.
+#include "catalog/catalog.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
-namespace coco::store {
+namespace coco::catalog {
 namespace {
 
 constexpr const char* kGoodJson = R"({"tool": "npm:eslint", "mounts": [{"src": ".", "dst": "/workspace"}], "network": "none"})";
@@ -167,4 +167,4 @@ TEST_F(StoreTest, BundledStoreDirHonoursEnvironment) {
 }
 
 }  // namespace
-}  // namespace coco::store
+}  // namespace coco::catalog

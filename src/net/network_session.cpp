@@ -1,5 +1,5 @@
 // Maps a RunSpec's network onto a gateway and the engine's hooks.
-#include "net/engine_hooks.hpp"
+#include "net/network_session.hpp"
 
 namespace coco::net {
 

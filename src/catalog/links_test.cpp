@@ -1,5 +1,5 @@
 // Tests for up/down: links are made and removed, foreign files are never touched.
-#include "store/links.hpp"
+#include "catalog/links.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
-namespace coco::store {
+namespace coco::catalog {
 namespace {
 
 using Action = LinkOutcome::Action;
@@ -131,4 +131,4 @@ TEST_F(LinksTest, PointsToCocoFollowsRelativeLinks) {
 }
 
 }  // namespace
-}  // namespace coco::store
+}  // namespace coco::catalog

@@ -1,4 +1,4 @@
-// The CLI's side of the tool lifecycle: the default image, install on first run, and their runner.
+// The CLI side of tool layers and images: the default image, install on first run, `coco rebuild` and `coco prune`.
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 #include "engine/run_spec.hpp"
 #include "image/image.hpp"
 #include "tool/base_image.hpp"
-#include "tool/lifecycle.hpp"
+#include "tool/tool_layer.hpp"
 #include "util/result.hpp"
 
 namespace coco::cli {
@@ -17,7 +17,7 @@ namespace coco::cli {
 // COCO_INSTALL_NETWORK=host gives them the host's network instead (an explicit
 // opt-in for machines where the gateway cannot run).
 tool::BaseImageOptions baseImageOptions();
-tool::LifecycleOptions lifecycleOptions();
+tool::ToolLayerOptions toolLayerOptions();
 
 // The native runtime's image when COCO_IMAGE is unset: coco-base, built on
 // first use. With build false (--dry-run, list) a missing one is not built:

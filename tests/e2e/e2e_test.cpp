@@ -3,7 +3,7 @@
 // Runs as an unprivileged user (tests/run-all). Needs the npm registry the
 // host's npm is configured for and the Debian mirror of the host's apt sources.
 // The store (base image, tool layers) is shared by every test and kept between
-// runs in $COCO_TEST_LIFECYCLE_STORE (default ~/.local/share/coco-lifecycle-test):
+// runs in $COCO_TEST_E2E_STORE (default ~/.local/share/coco-e2e-test):
 // missing, it is built once here; COCO_TEST_REBUILD=1 builds it again.
 #include <fcntl.h>
 #include <signal.h>
@@ -82,10 +82,10 @@ std::string envOr(const char* name, const std::string& fallback) {
   return v && *v ? v : fallback;
 }
 
-class Lifecycle : public ::testing::Test {
+class EndToEnd : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    store_ = envOr("COCO_TEST_LIFECYCLE_STORE", envOr("HOME", "/tmp") + "/.local/share/coco-lifecycle-test");
+    store_ = envOr("COCO_TEST_E2E_STORE", envOr("HOME", "/tmp") + "/.local/share/coco-e2e-test");
     fs::create_directories(store_);
   }
 
@@ -108,7 +108,7 @@ class Lifecycle : public ::testing::Test {
         "LANG=C.UTF-8",
         "XDG_DATA_HOME=" + home_.path() + "/data",
         "XDG_CACHE_HOME=" + store_ + "-cache",
-        "COCO_STORE=" + store_,
+        "COCO_STORAGE=" + store_,
         "COCO_SECRET_CANARY=must-not-leak",
     };
     for (const char* pass : {"COCO_DEBUG", "TMPDIR", "XDG_RUNTIME_DIR", "COCO_INSTALL_NETWORK", "COCO_BASE_IMAGE"})
@@ -164,9 +164,9 @@ class Lifecycle : public ::testing::Test {
   std::string coco_;
 };
 
-std::string Lifecycle::store_;
-bool Lifecycle::rebuiltOnce_ = false;
-std::string Lifecycle::cannotBuild_;
+std::string EndToEnd::store_;
+bool EndToEnd::rebuiltOnce_ = false;
+std::string EndToEnd::cannotBuild_;
 
 constexpr const char* kEslintConfig =
     "export default [{\n"
@@ -181,7 +181,7 @@ constexpr const char* kBadJs =
     "  console.log(a);\n"
     "}\n";
 
-TEST_F(Lifecycle, EslintFromTheStoreMatchesTheSameEslintOnTheHost) {
+TEST_F(EndToEnd, EslintFromTheStoreMatchesTheSameEslintOnTheHost) {
   getTool("eslint");
   Proc version = firstRun("eslint", {"--version"});
   ASSERT_EQ(version.code, 0) << version.err;
@@ -219,7 +219,7 @@ TEST_F(Lifecycle, EslintFromTheStoreMatchesTheSameEslintOnTheHost) {
 // The install starts the tool once to prime node's compile cache; that start
 // runs package code, so it has a sandbox of its own without coco's io dir. It
 // must still leave the cache in the layer and the layer's record pointing at it.
-TEST_F(Lifecycle, TheSmokeStartPrimesTheCompileCacheInASandboxOfItsOwn) {
+TEST_F(EndToEnd, TheSmokeStartPrimesTheCompileCacheInASandboxOfItsOwn) {
   getTool("prettier");
   std::error_code ec;
   fs::remove_all(store_ + "/tool-layers/prettier", ec);  // a fresh install, not one of an earlier run
@@ -237,7 +237,7 @@ TEST_F(Lifecycle, TheSmokeStartPrimesTheCompileCacheInASandboxOfItsOwn) {
   EXPECT_EQ(layers, 1);
 }
 
-TEST_F(Lifecycle, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {
+TEST_F(EndToEnd, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {
   getTool("prettier");
   Proc first = firstRun("prettier", {"--version"});
   ASSERT_EQ(first.code, 0) << first.err;
@@ -255,7 +255,7 @@ TEST_F(Lifecycle, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {
   EXPECT_EQ(coco({"run", "prettier", "--check", "ugly.js", "fine.js"}).code, 0);
 }
 
-TEST_F(Lifecycle, TscCompilesAndTheNetworkIsBlockedAtRunTime) {
+TEST_F(EndToEnd, TscCompilesAndTheNetworkIsBlockedAtRunTime) {
   getTool("tsc");
   writeFile(project() + "/tsconfig.json",
             "{\"compilerOptions\": {\"target\": \"es2020\", \"strict\": true, \"outDir\": \"out\"}, "
@@ -283,7 +283,7 @@ TEST_F(Lifecycle, TscCompilesAndTheNetworkIsBlockedAtRunTime) {
 
 // What `coco rebuild` promises: node, npm, python3 and mise in the base image,
 // run in an ordinary sandbox (no tool, so no install) as this user.
-TEST_F(Lifecycle, TheBaseImageHasNodeNpmPythonAndMise) {
+TEST_F(EndToEnd, TheBaseImageHasNodeNpmPythonAndMise) {
   writeFile(home_.path() + "/data/coco/tools/basesh.json", "{\"command\": \"sh\", \"network\": \"none\"}\n");
   // A node built with V8's startup snapshot (the official build, not Debian's):
   // without it every tool start compiles node's own JavaScript again.
@@ -301,7 +301,7 @@ TEST_F(Lifecycle, TheBaseImageHasNodeNpmPythonAndMise) {
 // The real registry, named at test time from the host's npm configuration
 // (never written in the repository): the sandbox's npm reaches it through the
 // gateway and nothing else.
-TEST_F(Lifecycle, NpmReachesTheRegistryInItsAllowlistAndNothingElse) {
+TEST_F(EndToEnd, NpmReachesTheRegistryInItsAllowlistAndNothingElse) {
   Proc reg = runProc({"/usr/bin/npm", "config", "get", "registry"}, env(), project(), 60);
   ASSERT_EQ(reg.code, 0) << reg.err;
   std::smatch m;
@@ -322,7 +322,7 @@ TEST_F(Lifecycle, NpmReachesTheRegistryInItsAllowlistAndNothingElse) {
   EXPECT_TRUE(contains(other.err, "coco: blocked lookup of registry.other-host.example.test")) << other.err;
 }
 
-TEST_F(Lifecycle, UpThenTheSymlinkRunsTheTool) {
+TEST_F(EndToEnd, UpThenTheSymlinkRunsTheTool) {
   getTool("eslint");
   Proc up = coco({"up"});
   ASSERT_EQ(up.code, 0) << up.err;
@@ -335,7 +335,7 @@ TEST_F(Lifecycle, UpThenTheSymlinkRunsTheTool) {
   EXPECT_TRUE(contains(list.out, "eslint")) << list.out;
 }
 
-TEST_F(Lifecycle, AFailedInstallLeavesNoLayerAndConcurrentFirstRunsShareOneInstall) {
+TEST_F(EndToEnd, AFailedInstallLeavesNoLayerAndConcurrentFirstRunsShareOneInstall) {
   // An npm package that does not exist: the install fails, nothing is committed.
   writeFile(home_.path() + "/data/coco/tools/nosuch.json",
             "{\"tool\": \"npm:coco-test-no-such-package-3f9a1c\", \"network\": \"none\"}\n");
@@ -377,7 +377,7 @@ TEST_F(Lifecycle, AFailedInstallLeavesNoLayerAndConcurrentFirstRunsShareOneInsta
 // registry before it installs; nothing of that package is used). mise skips
 // install scripts by default, so npm_args turns them back on: the script must
 // run, and fail at each attempt.
-TEST_F(Lifecycle, MaliciousInstallScriptIsContained) {
+TEST_F(EndToEnd, MaliciousInstallScriptIsContained) {
   std::string name = "malfix" + std::to_string(getpid());
   std::string cacheDir = store_ + "-cache/coco/cache/tools/" + name;
   std::string layerDir = store_ + "/tool-layers/" + name;
@@ -467,7 +467,7 @@ TEST_F(Lifecycle, MaliciousInstallScriptIsContained) {
 // Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) and
 // kill -9 of coco alone, both while the first run installs: no layer is
 // committed, and the next run installs again and works; nothing is left behind.
-TEST_F(Lifecycle, AnInterruptedInstallCommitsNothingAndTheNextRunInstalls) {
+TEST_F(EndToEnd, AnInterruptedInstallCommitsNothingAndTheNextRunInstalls) {
   std::string name = "intr" + std::to_string(getpid());
   std::string toolDir = store_ + "/tool-layers/" + name;
   writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
@@ -539,7 +539,7 @@ TEST_F(Lifecycle, AnInterruptedInstallCommitsNothingAndTheNextRunInstalls) {
 // dependencies.apt: installed with apt from the Debian mirror of the image's own
 // sources into the tool's layer (as either id mapping: with a single one apt
 // cannot drop to _apt), there for the tool and for no other tool.
-TEST_F(Lifecycle, AptDependenciesGoIntoTheToolsLayerOnly) {
+TEST_F(EndToEnd, AptDependenciesGoIntoTheToolsLayerOnly) {
   std::string name = "jqdep" + std::to_string(getpid());
   writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
             "{\"command\": \"jq\", \"dependencies\": {\"apt\": [\"jq\"]}, \"network\": \"none\"}\n");
@@ -562,7 +562,7 @@ TEST_F(Lifecycle, AptDependenciesGoIntoTheToolsLayerOnly) {
 // mounts one: an unprivileged user cannot), too small for typescript. The
 // install fails saying why, commits nothing, cleans up, and once there is room
 // the next run installs.
-TEST_F(Lifecycle, AnInstallThatFillsTheDiskCommitsNothingAndSaysWhy) {
+TEST_F(EndToEnd, AnInstallThatFillsTheDiskCommitsNothingAndSaysWhy) {
   const char* small = getenv("COCO_TEST_SMALL_FS");
   if (!small || !*small) {
     if (cocotest::inCi()) FAIL() << "COCO_TEST_SMALL_FS must be set in CI (tests/run-all sets it)";

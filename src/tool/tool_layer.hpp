@@ -1,6 +1,6 @@
 // Tool layers: install with mise on first run (or when the config or base image changed), then read-only runs.
 //
-// Layout under the store root ($XDG_DATA_HOME/coco, see image/store.hpp):
+// Layout under the storage root ($XDG_DATA_HOME/coco, see image/storage.hpp):
 //   tool-layers/<name>/<confighash>/layer/        what the install wrote (an overlay upper dir:
 //                                                 whiteouts and user.overlay.* xattrs kept)
 //   tool-layers/<name>/<confighash>/record.json   base layer, spec, version, the environment
@@ -38,8 +38,8 @@ struct ToolLayer {
   std::vector<std::pair<std::string, std::string>> env;  // PATH and what else mise sets
 };
 
-struct LifecycleOptions {
-  std::string storeRoot;  // empty: image::Store::defaultRoot()
+struct ToolLayerOptions {
+  std::string storageRoot;  // empty: image::Storage::defaultRoot()
   std::string cacheRoot;  // empty: $XDG_CACHE_HOME/coco/cache
   SandboxRunner run;      // required for installs
   image::ProgressFn progress;  // empty: image::stderrProgress()
@@ -61,12 +61,12 @@ bool needsLayer(const config::ToolConfig& config);
 // What is installed for the config, without touching anything (for `coco list`).
 // Outdated: installed for another config hash or another base image.
 Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Image& base,
-                              const std::string& storeRoot = "");
+                              const std::string& storageRoot = "");
 
 // The tool's layer, installed first when missing or outdated; nullopt when the
 // config needs none. Concurrent callers: one installs, the others wait and use it.
 Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& config, const image::Image& base,
-                                                 const LifecycleOptions& options);
+                                                 const ToolLayerOptions& options);
 
 // Puts the layer under a run's spec: topmost lower (read-only; the run keeps its
 // scratch upper) and the recorded environment, where the config did not set it.
@@ -82,7 +82,7 @@ std::string smokeStartScript(const config::ToolConfig& config);
 
 // Removes tool layers: all of them, or (keepCurrent) only those of configs that
 // are not among `current` (name -> hash). Returns the bytes freed.
-Result<uint64_t> removeToolLayers(const std::string& storeRoot,
+Result<uint64_t> removeToolLayers(const std::string& storageRoot,
                                   const std::vector<std::pair<std::string, std::string>>& current, bool keepCurrent);
 // Removes the download caches; returns the bytes freed.
 Result<uint64_t> removeCaches(const std::string& cacheRoot);

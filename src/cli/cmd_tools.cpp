@@ -6,12 +6,12 @@
 #include <cstdlib>
 
 #include "cli/context.hpp"
-#include "cli/lifecycle.hpp"
+#include "cli/cmd_image.hpp"
 #include "cli/parse.hpp"
 #include "cli/show.hpp"
 #include "config/loader.hpp"
-#include "store/links.hpp"
-#include "store/store.hpp"
+#include "catalog/links.hpp"
+#include "catalog/catalog.hpp"
 #include "tool/base_image.hpp"
 #include "util/fs.hpp"
 
@@ -19,7 +19,7 @@ namespace coco::cli {
 
 namespace {
 
-using Action = store::LinkOutcome::Action;
+using Action = catalog::LinkOutcome::Action;
 
 std::string selfPath() {
   char buf[PATH_MAX];
@@ -29,7 +29,7 @@ std::string selfPath() {
 
 std::string binDir(const config::Paths& paths) { return fs::joinPath(paths.home, ".local/bin"); }
 
-std::string describeOutcome(const store::LinkOutcome& o, const std::string& cocoPath) {
+std::string describeOutcome(const catalog::LinkOutcome& o, const std::string& cocoPath) {
   switch (o.action) {
     case Action::Created: return fmt::format("{}: linked {} -> {}", o.name, o.path, cocoPath);
     case Action::Updated: return fmt::format("{}: relinked {} -> {}", o.name, o.path, cocoPath);
@@ -43,7 +43,7 @@ std::string describeOutcome(const store::LinkOutcome& o, const std::string& coco
 }
 
 // One line per tool; a failed link makes the whole command fail, a skipped one does not.
-int report(Context& ctx, const std::vector<store::LinkOutcome>& outcomes, const std::string& cocoPath) {
+int report(Context& ctx, const std::vector<catalog::LinkOutcome>& outcomes, const std::string& cocoPath) {
   int code = kExitOk;
   for (const auto& o : outcomes) {
     (o.action == Action::Failed ? ctx.err : ctx.out) << describeOutcome(o, cocoPath) << "\n";
@@ -92,8 +92,8 @@ int cmdGet(Context& ctx, const Args& args) {
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
   const char* base = std::getenv("COCO_STORE_BASE");
-  store::GetOptions options{force, base ? base : "", ""};
-  auto got = store::get(name, *paths, options);
+  catalog::GetOptions options{force, base ? base : "", ""};
+  auto got = catalog::get(name, *paths, options);
   if (!got) {
     bool exists = got.error().code() == EEXIST;
     return ctx.fail(got.error(), exists ? fmt::format("'coco show {}' shows the current one; add --force to replace it", name)
@@ -110,7 +110,7 @@ int cmdUp(Context& ctx, const Args& args) {
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
   std::string coco = selfPath();
-  auto outcomes = store::up(config::listTools(*paths), binDir(*paths), coco);
+  auto outcomes = catalog::up(config::listTools(*paths), binDir(*paths), coco);
   if (!outcomes) return ctx.fail(outcomes.error());
   if (outcomes->empty()) ctx.err << "coco: no tools configured; try 'coco get eslint' first\n";
   else if (!inPath(binDir(*paths))) ctx.err << "coco: note: " << binDir(*paths) << " is not in your PATH\n";
@@ -123,7 +123,7 @@ int cmdDown(Context& ctx, const Args& args) {
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
   std::string coco = selfPath();
-  auto outcomes = store::down(config::listTools(*paths), binDir(*paths), coco);
+  auto outcomes = catalog::down(config::listTools(*paths), binDir(*paths), coco);
   if (!outcomes) return ctx.fail(outcomes.error());
   return report(ctx, *outcomes, coco);
 }

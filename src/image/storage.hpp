@@ -1,4 +1,4 @@
-// The image store under $XDG_DATA_HOME/coco/: blobs, unpacked layers, image records.
+// The image storage under $XDG_DATA_HOME/coco/: blobs, unpacked layers, image records.
 //
 // Layout (everything below is written atomically: built under tmp/, then renamed):
 //   blobs/sha256/<hex>      manifests, indexes and image configs, sha256-verified
@@ -50,11 +50,15 @@ struct PruneResult {
   uint64_t layers = 0, blobs = 0;
 };
 
-class Store {
+// Where images and tool layers live when the default does not suit: COCO_STORAGE,
+// or COCO_STORE (its older name, kept as an alias). The first set one wins.
+inline constexpr const char* kStorageVars[] = {"COCO_STORAGE", "COCO_STORE"};
+
+class Storage {
  public:
-  // $XDG_DATA_HOME/coco (default ~/.local/share/coco), or COCO_STORE when set.
+  // $XDG_DATA_HOME/coco (default ~/.local/share/coco), or COCO_STORAGE (COCO_STORE) when set.
   static Result<std::string> defaultRoot();
-  static Result<Store> open(const std::string& root);
+  static Result<Storage> open(const std::string& root);
 
   const std::string& root() const { return root_; }
   const engine::IdMapPlan& idMap() const { return map_; }
@@ -82,7 +86,7 @@ class Store {
   Result<PruneResult> prune() const;
 
  private:
-  Store(std::string root, engine::IdMapPlan map) : root_(std::move(root)), map_(map) {}
+  Storage(std::string root, engine::IdMapPlan map) : root_(std::move(root)), map_(map) {}
   std::string imagePath(const std::string& name) const;
   Status clearTemp() const;
 

@@ -1,5 +1,5 @@
 // Tool layers: deciding when to install, the install sandbox's script and caches, atomic commit, records.
-#include "tool/lifecycle.hpp"
+#include "tool/tool_layer.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/paths.hpp"
-#include "image/store.hpp"
+#include "image/storage.hpp"
 #include "image/userns.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/mise_output.hpp"
@@ -61,7 +61,7 @@ std::string nowRfc3339() {
 
 Result<std::string> storeRootOr(const std::string& root) {
   if (!root.empty()) return root;
-  return image::Store::defaultRoot();
+  return image::Storage::defaultRoot();
 }
 
 std::string toolDir(const std::string& root, const std::string& name) {
@@ -197,7 +197,7 @@ struct Installed {
 };
 
 Result<InstallHosts> hostsFor(const config::ToolConfig& config, const InstallNeeds& needs, const image::Image& base,
-                              const LifecycleOptions& o) {
+                              const ToolLayerOptions& o) {
   COCO_ASSIGN(InstallHosts hosts, installHosts(needs, o.host, base.layers));
   if (!hosts.unknown.empty() && config.allowedHosts.empty())
     log::notice("cannot tell which hosts {} needs for {}; if the install fails, add them to allowed_hosts in {}",
@@ -230,7 +230,7 @@ bool hasEntries(const std::string& layerDir, const std::string& path) {
   return any;
 }
 
-Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& base, const LifecycleOptions& o,
+Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& base, const ToolLayerOptions& o,
                           const std::string& buildDir) {
   InstallNeeds needs = needsOf(config);
   COCO_ASSIGN(InstallHosts hosts, hostsFor(config, needs, base, o));
@@ -240,7 +240,7 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
                                    : fmt::format("installing {} ({})", config.name, spec);
   InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
                  o.network, config.allowedHosts, hosts.hosts, o.seccompProfile, o.run, o.progress,
-                 fs::joinPath(toolDir(o.storeRoot, config.name), "install.log"), config.name,
+                 fs::joinPath(toolDir(o.storageRoot, config.name), "install.log"), config.name,
                  findHostCaBundle(o.host.env), resolveLimits(config.limits, hostMemoryBytes())};
   job.smokeStart = smokeStartScript(config);
   COCO_ASSIGN(InstallResult r, runInstall(job));
@@ -256,8 +256,8 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
 }
 
 Result<ToolLayer> installLocked(const config::ToolConfig& config, const image::Image& base,
-                                const LifecycleOptions& o) {
-  std::string dir = toolDir(o.storeRoot, config.name);
+                                const ToolLayerOptions& o) {
+  std::string dir = toolDir(o.storageRoot, config.name);
   clearStale(dir);
   std::string tmpl = fs::joinPath(dir, ".build-XXXXXX");
   if (!::mkdtemp(tmpl.data())) return Error::fromErrno("mkdtemp {}", tmpl);
@@ -342,13 +342,13 @@ std::string smokeStartScript(const config::ToolConfig& config) {
 }
 
 Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Image& base,
-                              const std::string& storeRoot) {
+                              const std::string& storageRoot) {
   ToolStatus status;
   if (!needsLayer(config)) {
     status.state = ToolState::NotNeeded;
     return status;
   }
-  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+  COCO_ASSIGN(std::string root, storeRootOr(storageRoot));
   std::string dir = toolDir(root, config.name);
   for (const auto& n : fs::listDir(dir)) {
     if (n.empty() || n[0] == '.' || n == "lock" || n == "install.log") continue;
@@ -365,19 +365,19 @@ Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Ima
 }
 
 Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& config, const image::Image& base,
-                                                 const LifecycleOptions& options) {
+                                                 const ToolLayerOptions& options) {
   if (!needsLayer(config)) return std::optional<ToolLayer>();
-  LifecycleOptions o = options;
-  COCO_ASSIGN(o.storeRoot, storeRootOr(o.storeRoot));
-  if (auto layer = currentLayer(o.storeRoot, config, base)) return std::optional<ToolLayer>(std::move(*layer));
+  ToolLayerOptions o = options;
+  COCO_ASSIGN(o.storageRoot, storeRootOr(o.storageRoot));
+  if (auto layer = currentLayer(o.storageRoot, config, base)) return std::optional<ToolLayer>(std::move(*layer));
   if (!o.run) return Error::make("installing {} needs a sandbox runner", config.name);
   if (o.cacheRoot.empty()) {
     COCO_ASSIGN(o.cacheRoot, defaultCacheRoot());
   }
   if (!o.progress) o.progress = image::stderrProgress();
-  COCO_ASSIGN(UniqueFd lock, lockTool(toolDir(o.storeRoot, config.name), config.name, o.progress));
+  COCO_ASSIGN(UniqueFd lock, lockTool(toolDir(o.storageRoot, config.name), config.name, o.progress));
   // Another coco may have installed it while this one waited.
-  if (auto layer = currentLayer(o.storeRoot, config, base)) return std::optional<ToolLayer>(std::move(*layer));
+  if (auto layer = currentLayer(o.storageRoot, config, base)) return std::optional<ToolLayer>(std::move(*layer));
   COCO_ASSIGN(ToolLayer layer, installLocked(config, base, o));
   return std::optional<ToolLayer>(std::move(layer));
 }
@@ -393,9 +393,9 @@ void applyToolLayer(engine::RunSpec& spec, const ToolLayer& layer, const image::
   }
 }
 
-Result<uint64_t> removeToolLayers(const std::string& storeRoot,
+Result<uint64_t> removeToolLayers(const std::string& storageRoot,
                                   const std::vector<std::pair<std::string, std::string>>& current, bool keepCurrent) {
-  COCO_ASSIGN(std::string root, storeRootOr(storeRoot));
+  COCO_ASSIGN(std::string root, storeRootOr(storageRoot));
   std::string layers = fs::joinPath(root, kLayersDir);
   uint64_t freed = 0;
   for (const auto& name : fs::listDir(layers)) {

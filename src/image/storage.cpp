@@ -1,5 +1,5 @@
-// The layer store: paths, locking, atomic commits, image records, pruning.
-#include "image/store.hpp"
+// The image storage: paths, locking, atomic commits, image records, pruning.
+#include "image/storage.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -100,75 +100,76 @@ std::string nowRfc3339() {
   return buf;
 }
 
-Result<std::string> Store::defaultRoot() {
-  if (const char* s = std::getenv("COCO_STORE"); s && *s) return std::string(s);
+Result<std::string> Storage::defaultRoot() {
+  for (const char* var : kStorageVars)
+    if (const char* s = std::getenv(var); s && *s) return std::string(s);
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x == '/') return fs::joinPath(x, "coco");
   const char* home = std::getenv("HOME");
-  if (!home || *home != '/') return Error::make("HOME is not set to an absolute path: no place for the image store");
+  if (!home || *home != '/') return Error::make("HOME is not set to an absolute path: no place for the image storage");
   return fs::joinPath(fs::joinPath(home, ".local/share"), "coco");
 }
 
-Result<Store> Store::open(const std::string& root) {
+Result<Storage> Storage::open(const std::string& root) {
   for (auto sub : {"blobs/sha256", "layers", "images", "tmp"})
     COCO_TRY(fs::makeDirs(fs::joinPath(root, sub), 0700));
-  return Store(fs::normalize(root), engine::planIdMaps());
+  return Storage(fs::normalize(root), engine::planIdMaps());
 }
 
-std::string Store::blobPath(const std::string& digest) const {
+std::string Storage::blobPath(const std::string& digest) const {
   return fs::joinPath(root_, "blobs/sha256/" + digestHex(digest));
 }
-std::string Store::layerPath(const std::string& digest) const {
+std::string Storage::layerPath(const std::string& digest) const {
   return fs::joinPath(root_, "layers/" + digestHex(digest));
 }
-std::string Store::imagePath(const std::string& name) const {
+std::string Storage::imagePath(const std::string& name) const {
   return fs::joinPath(root_, "images/" + escapeName(name) + ".json");
 }
-bool Store::hasLayer(const std::string& digest) const { return fs::isDirectory(layerPath(digest)); }
+bool Storage::hasLayer(const std::string& digest) const { return fs::isDirectory(layerPath(digest)); }
 
-Result<UniqueFd> Store::lock() const {
+Result<UniqueFd> Storage::lock() const {
   std::string path = fs::joinPath(root_, "lock");
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) return Error::fromErrno("open {}", path);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    log::notice("waiting for another coco to finish with the image store");
+    log::notice("waiting for another coco to finish with the image storage");
     if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno("flock {}", path);
   }
   COCO_TRY(clearTemp());
   return fd;
 }
 
-Status Store::clearTemp() const {
+Status Storage::clearTemp() const {
   std::string tmp = fs::joinPath(root_, "tmp");
   auto names = fs::listDir(tmp);
   if (names.empty()) return {};
-  log::debug("image store: removing {} leftover temporary entries", names.size());
+  log::debug("image storage: removing {} leftover temporary entries", names.size());
   return runInUserNamespace(map_, [&]() -> Status {
     for (const auto& n : names) COCO_TRY(fs::removeTree(fs::joinPath(tmp, n)));
     return {};
   });
 }
 
-Result<std::string> Store::makeTemp() const {
+Result<std::string> Storage::makeTemp() const {
   std::string tmpl = fs::joinPath(root_, "tmp/work-XXXXXX");
   if (!::mkdtemp(tmpl.data())) return Error::fromErrno("mkdtemp {}", tmpl);
   return tmpl;
 }
 
-Status Store::removeTemp(const std::string& path) const { return removeTreeAsOwner(map_, path); }
+Status Storage::removeTemp(const std::string& path) const { return removeTreeAsOwner(map_, path); }
 
-Status Store::commitBlob(const std::string& file, const std::string& digest) const {
+Status Storage::commitBlob(const std::string& file, const std::string& digest) const {
   if (::rename(file.c_str(), blobPath(digest).c_str()) != 0) return Error::fromErrno("store blob {}", digest);
   return {};
 }
 
-Result<std::string> Store::readBlob(const std::string& digest) const {
+Result<std::string> Storage::readBlob(const std::string& digest) const {
   COCO_ASSIGN(std::string data,
               fs::readUntrusted(root_, "blobs/sha256/" + digestHex(digest), kMaxJsonBlobBytes));
   if (sha256Digest(data) != digest) return Error::make("blob {} in the store is corrupt", digest);
   return data;
 }
 
-Status Store::commitLayer(const std::string& dir, const std::string& digest) const {
+Status Storage::commitLayer(const std::string& dir, const std::string& digest) const {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   // The rename is the commit point: the data must be on disk before it.
   if (!fd || ::fchmod(fd.get(), 0755) != 0 || ::syncfs(fd.get()) != 0) return Error::fromErrno("sync {}", dir);
@@ -178,13 +179,13 @@ Status Store::commitLayer(const std::string& dir, const std::string& digest) con
   return removeTemp(dir);  // the same layer is already there
 }
 
-Status Store::saveImage(const ImageRecord& record) const {
+Status Storage::saveImage(const ImageRecord& record) const {
   ImageRecord r = record;
   if (r.created.empty()) r.created = nowRfc3339();
   return fs::writeFileAtomic(imagePath(r.name), recordToJson(r), 0600);
 }
 
-Result<std::optional<ImageRecord>> Store::loadImage(const std::string& name) const {
+Result<std::optional<ImageRecord>> Storage::loadImage(const std::string& name) const {
   std::string path = imagePath(name);
   if (!fs::exists(path)) return std::optional<ImageRecord>();
   COCO_ASSIGN(std::string text,
@@ -194,7 +195,7 @@ Result<std::optional<ImageRecord>> Store::loadImage(const std::string& name) con
   return std::optional<ImageRecord>(std::move(*r));
 }
 
-Result<std::vector<ImageRecord>> Store::listImages() const {
+Result<std::vector<ImageRecord>> Storage::listImages() const {
   std::vector<ImageRecord> out;
   for (const auto& f : fs::listDir(fs::joinPath(root_, "images"))) {
     if (f.size() < 5 || f.substr(f.size() - 5) != ".json") continue;
@@ -204,13 +205,13 @@ Result<std::vector<ImageRecord>> Store::listImages() const {
   return out;
 }
 
-Status Store::removeImage(const std::string& name) const {
+Status Storage::removeImage(const std::string& name) const {
   std::string path = imagePath(name);
   if (::unlink(path.c_str()) != 0) return Error::fromErrno("remove image {}", name);
   return {};
 }
 
-Result<PruneResult> Store::prune() const {
+Result<PruneResult> Storage::prune() const {
   COCO_ASSIGN(auto images, listImages());
   std::set<std::string> keep;
   for (const auto& r : images) {
