@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 #include "image/digest.hpp"
 #include "image/json_number.hpp"
 #include "image/reference.hpp"
+#include "sys/beneath.hpp"
+#include "sys/lock_file.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -126,13 +127,9 @@ std::string Store::imagePath(const std::string& name) const {
 bool Store::hasLayer(const std::string& digest) const { return fs::isDirectory(layerPath(digest)); }
 
 Result<UniqueFd> Store::lock() const {
-  std::string path = fs::joinPath(root_, "lock");
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return Error::fromErrno("open {}", path);
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    log::notice("waiting for another coco to finish with the image store");
-    if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno("flock {}", path);
-  }
+  COCO_ASSIGN(UniqueFd fd, sys::lockExclusive(fs::joinPath(root_, "lock"), [] {
+    log::notice("{}", sys::waitingFor("to finish with the image store"));
+  }));
   COCO_TRY(clearTemp());
   return fd;
 }
@@ -163,7 +160,7 @@ Status Store::commitBlob(const std::string& file, const std::string& digest) con
 
 Result<std::string> Store::readBlob(const std::string& digest) const {
   COCO_ASSIGN(std::string data,
-              fs::readUntrusted(root_, "blobs/sha256/" + digestHex(digest), kMaxJsonBlobBytes));
+              sys::readUntrusted(root_, "blobs/sha256/" + digestHex(digest), kMaxJsonBlobBytes));
   if (sha256Digest(data) != digest) return Error::make("blob {} in the store is corrupt", digest);
   return data;
 }
@@ -188,7 +185,7 @@ Result<std::optional<ImageRecord>> Store::loadImage(const std::string& name) con
   std::string path = imagePath(name);
   if (!fs::exists(path)) return std::optional<ImageRecord>();
   COCO_ASSIGN(std::string text,
-              fs::readUntrusted(root_, "images/" + escapeName(name) + ".json", kMaxJsonBlobBytes));
+              sys::readUntrusted(root_, "images/" + escapeName(name) + ".json", kMaxJsonBlobBytes));
   auto r = recordFromJson(text);
   if (!r) return std::move(r).error().wrap(path);
   return std::optional<ImageRecord>(std::move(*r));
