@@ -18,9 +18,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/netlink_builder.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/loopback.hpp"
-#include "net/netlink_builder.hpp"
 
 namespace coco::net {
 

@@ -103,7 +103,9 @@ int openPathBeneath(int rootFd, const char* path, unsigned options) {
   // still refuses one in any earlier component.
   int flags = O_PATH | ((options & kWantDir) ? O_DIRECTORY : 0) | ((options & kSymlinkOk) ? O_NOFOLLOW : 0);
   int fd = openat2Beneath(rootFd, *path ? path : ".", flags);
-  return fd == -ENOTDIR && (options & kWantDir) ? -ELOOP : fd;
+  // A file or a symlink where a directory must be (any earlier component, or
+  // the last with kWantDir): refused as a symlink would be.
+  return fd == -ENOTDIR ? -ELOOP : fd;
 }
 
 Result<UniqueFd> openBeneath(int dirFd, const std::string& rel, int flags) {

@@ -147,6 +147,7 @@ TEST_F(PathBeneath, OpensPlainPathsAbsoluteOrNot) {
   EXPECT_EQ(open("/", kWantDir), 0);
   EXPECT_EQ(open("/missing", 0), -ENOENT);
   EXPECT_EQ(open("/ok.json", kWantDir), -ELOOP);  // a file where a directory must be
+  EXPECT_EQ(open("/ok.json/x", 0), -ELOOP);
 }
 
 TEST_F(PathBeneath, RefusesASymlinkInTheMiddle) {
