@@ -2,17 +2,15 @@
 #include "backend/container_backend.hpp"
 
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <utility>
 
 #include <fmt/ranges.h>
 
+#include "sys/process.hpp"
 #include "util/log.hpp"
 
-extern char** environ;
 
 namespace coco::backend {
 
@@ -62,12 +60,6 @@ void addSecurity(std::vector<std::string>& args, const engine::RunSpec& spec) {
 
 bool isTerminal() { return ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO); }
 
-int shellStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 125;
-}
-
 }  // namespace
 
 Result<std::vector<std::string>> buildContainerArgs(const engine::RunSpec& spec, const ContainerArgsInput& input) {
@@ -100,34 +92,9 @@ Result<int> ContainerBackend::run(const engine::RunSpec& spec) {
 }
 
 Result<int> spawnAndWait(const std::vector<std::string>& argv) {
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
   // Like system(3): the terminal's ^C goes to the child; coco waits to report its status.
-  struct sigaction ignore = {}, oldInt = {}, oldQuit = {};
-  ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGINT, &ignore, &oldInt);
-  ::sigaction(SIGQUIT, &ignore, &oldQuit);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGQUIT);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, cargv[0], nullptr, &attr, cargv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  int status = 0;
-  pid_t waited = rc == 0 ? ::waitpid(pid, &status, 0) : -1;
-  while (waited < 0 && rc == 0 && errno == EINTR) waited = ::waitpid(pid, &status, 0);
-  int waitErr = errno;
-  ::sigaction(SIGINT, &oldInt, nullptr);
-  ::sigaction(SIGQUIT, &oldQuit, nullptr);
-  if (rc != 0) return Error::withErrno(rc, fmt::format("cannot run {}", argv[0]));
-  if (waited < 0) return Error::withErrno(waitErr, fmt::format("waiting for {}", argv[0]));
-  return shellStatus(status);
+  COCO_ASSIGN(auto done, sys::run(sys::SpawnOptions{.argv = argv, .ignoreInterrupts = true}));
+  return done.exitCode;
 }
 
 }  // namespace coco::backend

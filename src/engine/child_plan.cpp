@@ -12,6 +12,7 @@
 
 #include "engine/seccomp_cache.hpp"
 #include "engine/workspace_guard.hpp"
+#include "sys/beneath.hpp"
 #include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -101,7 +102,7 @@ Status planSource(const BindMount& m, PlannedBind& b) {
   b.rest = m.src == m.anchor ? "." : m.src.substr(m.anchor.size() + (m.anchor == "/" ? 0 : 1));
   UniqueFd anchor(::open(m.anchor.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!anchor) return Error::fromErrno("mount source {}: open {}", m.src, m.anchor);
-  auto fd = fs::openBeneath(anchor.get(), b.rest, O_PATH);
+  auto fd = sys::openBeneath(anchor.get(), b.rest, O_PATH);
   if (!fd)
     return Error::withErrno(fd.error().code(), fmt::format("mount source {} (no symbolic links are followed "
                                                            "below {})",

@@ -26,6 +26,8 @@
 #include "engine/init.hpp"
 #include "engine/terminal.hpp"
 #include "engine/workspace_guard.hpp"
+#include "sys/fd_passing.hpp"
+#include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/size.hpp"
@@ -185,9 +187,7 @@ int reap(pid_t pid, struct rusage* usage = nullptr) {
   int wstatus = 0;
   while (::wait4(pid, &wstatus, 0, usage) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
-  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
-  return 125;
+  return sys::exitCodeOf(wstatus);
 }
 
 // What to do about the failures a user can meet, added in the parent where
@@ -210,23 +210,6 @@ Error childFailure(const ChildReport& report) {
   return e.wrap("setting up the sandbox");
 }
 
-int receiveFd(int sock) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return fd;
-}
-
 // Sends the go byte, collects the pty master, then waits for the exec (the
 // report pipe closes) or a failure report.
 Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed) {
@@ -234,7 +217,7 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   if (::write(ch.syncWrite.get(), &go, 1) != 1) return Error::fromErrno("starting the sandbox");
   ch.syncWrite.reset();
   UniqueFd master;
-  if (ch.ttyParent.valid()) master.reset(receiveFd(ch.ttyParent.get()));
+  if (ch.ttyParent.valid()) master.reset(sys::recvFd(ch.ttyParent.get()));
   ChildReport report;
   ssize_t n;
   while ((n = ::read(ch.reportRead.get(), &report, sizeof report)) < 0 && errno == EINTR) {

@@ -3,17 +3,15 @@
 
 #include <fcntl.h>
 #include <pwd.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
+#include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
-extern char** environ;
 
 namespace coco::engine {
 
@@ -55,26 +53,18 @@ std::optional<SubIdRange> rangeInFile(const std::string& path, const IdMapHost& 
 Result<pid_t> spawnHelper(const std::string& helper, pid_t pid, unsigned long id, const SubIdRange& range) {
   std::vector<std::string> args = {helper,          std::to_string(pid),         "0", std::to_string(id), "1",
                                    "1",             std::to_string(range.start), std::to_string(range.count)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  // Its complaints become one debug line; the fallback is silent by design.
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t child;
-  int rc = posix_spawn(&child, helper.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return Error::withErrno(rc, "spawn " + helper);
+  // A fixed path (findHelper), never a PATH lookup. Its complaints become one
+  // debug line; the fallback is silent by design.
+  auto child = sys::spawn(sys::SpawnOptions{.argv = std::move(args), .searchPath = false, .err = sys::Stdio::Null});
+  if (!child) return Error::withErrno(child.error().code(), "spawn " + helper);
   return child;
 }
 
 Status waitHelper(const std::string& helper, Result<pid_t> spawned) {
   if (!spawned) return std::move(spawned).error();
-  int status = 0;
-  while (::waitpid(*spawned, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Error::make("{} failed (status {})", helper, status);
+  int code = sys::waitExitCode(*spawned);
+  if (code < 0) return Error::withErrno(-code, fmt::format("waiting for {}", helper));
+  if (code != 0) return Error::make("{} failed (exit status {})", helper, code);
   return {};
 }
 

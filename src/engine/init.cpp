@@ -23,39 +23,13 @@
 #include "engine/child_report.hpp"
 #include "engine/process.hpp"
 #include "engine/rootfs.hpp"
+#include "sys/fd_passing.hpp"
+#include "sys/loopback.hpp"
+#include "sys/process.hpp"
 
 namespace coco::engine {
 
 namespace {
-
-bool loopbackUp() {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return fail("socket for loopback setup");
-  struct ifreq ifr = {};
-  std::strcpy(ifr.ifr_name, "lo");
-  bool ok = ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  ok = ok && ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-  ::close(s);
-  return ok || fail("bringing up the loopback interface");
-}
-
-bool sendFd(int sock, int fd) {
-  char byte = 'm';
-  struct iovec iov = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
-}
 
 // The pty comes from the sandbox's own devpts, so the tool sees it in /dev/pts.
 int openPty(const ChildPlan& plan, int sock) {
@@ -66,9 +40,17 @@ int openPty(const ChildPlan& plan, int sock) {
   if (::ioctl(master, TIOCSWINSZ, &plan.windowSize) != 0) return fail("setting the pty window size"), -1;
   int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) return fail("opening the pty"), -1;
-  if (!sendFd(sock, master)) return fail("passing the pty to coco"), -1;
+  if (int rc = sys::sendFd(sock, master); rc != 0) return failWith(-rc, 125, "passing the pty to coco", nullptr), -1;
   ::close(master);
   return slave;
+}
+
+// Once per start: the net setup hook (when there is one) brings lo up itself
+// and reports that step to the gateway.
+bool bringUpLoopback(const ChildPlan& plan) {
+  if (!plan.newNetns || plan.netSetup) return true;
+  int rc = sys::bringLoopbackUp();
+  return rc >= 0 || failWith(-rc, 125, "bringing up the loopback interface", nullptr);
 }
 
 bool setupNetwork(const ChildPlan& plan, int channel) {
@@ -157,17 +139,11 @@ void prepareSignals(sigset_t& set) {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
-int statusOf(int wstatus) {
-  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
-  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
-  return 125;
-}
-
 void reapAll(pid_t tool) {
   int wstatus;
   pid_t pid;
   while ((pid = ::waitpid(-1, &wstatus, WNOHANG)) > 0)
-    if (pid == tool) _exit(statusOf(wstatus));  // the kernel kills what is left in the pid namespace
+    if (pid == tool) _exit(sys::exitCodeOf(wstatus));  // the kernel kills what is left in the pid namespace
 }
 
 // Waits for signals (forwarded to the tool, SIGCHLD reaps), watches the
@@ -210,7 +186,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
     reportAndExit(fds.report);
   }
   bool ok = ::sethostname(plan.hostname.c_str(), plan.hostname.size()) == 0 || fail("sethostname");
-  ok = ok && (!plan.newNetns || loopbackUp()) && setupNetwork(plan, fds.net) && setupRootfs(plan);
+  ok = ok && bringUpLoopback(plan) && setupNetwork(plan, fds.net) && setupRootfs(plan);
   if (!ok) reportAndExit(fds.report);
   int slave = -1;
   if (plan.tty && (slave = openPty(plan, fds.tty)) < 0) reportAndExit(fds.report);

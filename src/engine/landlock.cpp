@@ -113,7 +113,7 @@ bool addRule(int ruleset, int fd, uint64_t access, const char* what, bool intern
 
 // A path that is not there gets no rule: nothing to grant.
 bool addPathRule(int ruleset, int rootfd, const LandlockRule& rule) {
-  int fd = openBeneath(rootfd, rule.path.c_str(), false, false);
+  int fd = openBeneath(rootfd, rule.path.c_str(), 0);
   if (fd < 0) return errno == ENOENT || fail("open for a Landlock rule:", rule.path.c_str());
   bool ok = addRule(ruleset, fd, rule.access, rule.path.c_str());
   ::close(fd);

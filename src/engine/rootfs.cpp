@@ -4,8 +4,6 @@
 #include "engine/rootfs.hpp"
 
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +13,8 @@
 #include <cstring>
 
 #include "engine/child_report.hpp"
+#include "sys/beneath.hpp"
+#include "sys/io.hpp"
 
 namespace coco::engine {
 
@@ -30,39 +30,6 @@ constexpr const char* kReadOnlyPaths[] = {
     "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
-
-int pathOpen(int dirfd, const char* name, bool wantDir) {
-  int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC | (wantDir ? O_DIRECTORY : 0);
-  return ::openat(dirfd, name, flags);
-}
-
-bool isSymlink(int fd) {
-  struct stat st;
-  return ::fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
-}
-
-int createAndOpen(int dirfd, const char* name, bool wantDir) {
-  if (wantDir) {
-    if (::mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST) return -1;
-  } else {
-    int fd = ::openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0 && errno != EEXIST) return -1;
-    if (fd >= 0) ::close(fd);
-  }
-  return pathOpen(dirfd, name, wantDir);
-}
-
-int openComponent(int dirfd, const char* name, bool wantDir, bool create, bool symlinkOk = false) {
-  int fd = pathOpen(dirfd, name, wantDir);
-  if (fd < 0 && errno == ENOENT && create) fd = createAndOpen(dirfd, name, wantDir);
-  if (fd >= 0 && !symlinkOk && isSymlink(fd)) {
-    ::close(fd);
-    errno = ELOOP;
-    return -1;
-  }
-  if (fd < 0 && wantDir && errno == ENOTDIR) errno = ELOOP;  // a symlink or a file in the way
-  return fd;
-}
 
 bool moveOnto(int tree, int target, const char* what) {
   if (::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
@@ -113,9 +80,10 @@ bool mountNew(const char* type, const char* const* options, int target, unsigned
 }
 
 bool withTarget(int rootfd, const char* path, bool wantDir, bool create, int& fd) {
-  fd = openBeneath(rootfd, path, wantDir, create);
-  if (fd < 0) return fail(errno == ELOOP ? "refusing to mount over a symlink or non-directory at" : "open", path);
-  return true;
+  fd = openBeneath(rootfd, path, (wantDir ? sys::kWantDir : 0) | (create ? sys::kCreate : 0));
+  if (fd >= 0) return true;
+  if (errno == ENOSYS) return fail("openat2 (Linux 5.6 or newer) is needed to open", path);
+  return fail(errno == ELOOP ? "refusing to mount over a symlink or non-directory at" : "open", path);
 }
 
 // A directory of the scratch tmpfs with its mode set (the umask would trim 1777).
@@ -163,21 +131,19 @@ bool mountScratch(const ChildPlan& plan) {
 int openSource(const PlannedBind& b) {
   int anchor = ::open(b.anchor.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (anchor < 0) return -1;
-  struct open_how how = {};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  int fd = static_cast<int>(::syscall(SYS_openat2, anchor, b.rest.c_str(), &how, sizeof how));
-  int saved = errno;
+  int fd = sys::openat2Beneath(anchor, b.rest.c_str(), O_PATH);
   ::close(anchor);
-  errno = saved;
-  return fd;
+  if (fd >= 0) return fd;
+  errno = -fd;
+  return -1;
 }
 
 // A workspace-guard pin (workspace_guard.hpp): the entry mounted over itself, or the empty pin
 // file over a symlink. Never creates anything: the entry must still be there.
 bool mountGuardBind(const ChildPlan& plan, const PlannedBind& b, int rootfd) {
-  int target = openBeneath(rootfd, b.dst.c_str(), b.isDir && b.guard == GuardBind::Self, false,
-                           b.guard == GuardBind::Pin);
+  int target = openBeneath(rootfd, b.dst.c_str(),
+                           (b.isDir && b.guard == GuardBind::Self ? sys::kWantDir : 0) |
+                               (b.guard == GuardBind::Pin ? sys::kSymlinkOk : 0));
   if (target < 0) return fail("workspace guard: open", b.dst.c_str());
   unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b.readOnly ? MOUNT_ATTR_RDONLY : 0);
   bool ok = b.guard == GuardBind::Self
@@ -225,7 +191,7 @@ bool mountBinds(const ChildPlan& plan, int rootfd) {
 
 bool maskProc(int rootfd) {
   for (const char* path : kMaskedPaths) {
-    int fd = openBeneath(rootfd, path, false, false);
+    int fd = openBeneath(rootfd, path, 0);
     if (fd < 0) continue;  // not on this kernel
     struct stat st;
     bool ok = ::fstat(fd, &st) == 0;
@@ -240,7 +206,7 @@ bool maskProc(int rootfd) {
     if (!ok) return false;
   }
   for (const char* path : kReadOnlyPaths) {
-    int fd = openBeneath(rootfd, path, false, false);
+    int fd = openBeneath(rootfd, path, 0);
     if (fd < 0) continue;
     bool ok = bindOnto(fd, "", fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, path);
     ::close(fd);
@@ -261,19 +227,19 @@ bool populateDev(const ChildPlan& plan, int devfd) {
   char src[32];
   for (const char* dev : kDevices) {
     FixedText(src, sizeof src) << "/dev/" << dev;
-    int target = openComponent(devfd, dev, false, true);
+    int target = openBeneath(devfd, dev, sys::kCreate);
     if (target < 0) return fail("creating /dev/", dev);
     bool ok = bindOnto(AT_FDCWD, src, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, src);
     ::close(target);
     if (!ok) return false;
   }
   const char* const ptsOpts[] = {"newinstance", nullptr, "ptmxmode", "0666", "mode", "0620", nullptr, nullptr};
-  int target = openComponent(devfd, "pts", true, true);
+  int target = openBeneath(devfd, "pts", sys::kWantDir | sys::kCreate);
   if (target < 0) return fail("creating /dev/", "pts");
   bool ok = mountNew("devpts", ptsOpts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "pts");
   ::close(target);
   if (!ok) return false;
-  target = openComponent(devfd, "shm", true, true);
+  target = openBeneath(devfd, "shm", sys::kWantDir | sys::kCreate);
   if (target < 0) return fail("creating /dev/", "shm");
   ok = bindOnto(AT_FDCWD, plan.scratchShm.c_str(), target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
                 "/dev/shm");
@@ -309,29 +275,18 @@ bool mountTmp(const ChildPlan& plan, int rootfd) {
   return ok;
 }
 
-bool writeAll(int fd, const std::string& text) {
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // Generated files live in the scratch tmpfs and are bound read-only over the
 // image's, so they never land in a persistent layer.
 bool installEtcFile(const ChildPlan& plan, int rootfd, const char* name, const std::string& text) {
   char src[PATH_MAX];
   FixedText(src, sizeof src) << plan.stagingDir.c_str() << "/" << name;
   int fd = ::open(src, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0 || !writeAll(fd, text)) return fail("write", src);
+  if (fd < 0 || sys::writeAll(fd, text.data(), text.size()) != 0) return fail("write", src);
   ::close(fd);
   int etc;
   if (!withTarget(rootfd, "/etc", true, true, etc)) return false;
-  int target = openComponent(etc, name, false, true);
-  if (target < 0 && errno == ELOOP && ::unlinkat(etc, name, 0) == 0) target = openComponent(etc, name, false, true);
+  int target = openBeneath(etc, name, sys::kCreate);
+  if (target < 0 && errno == ELOOP && ::unlinkat(etc, name, 0) == 0) target = openBeneath(etc, name, sys::kCreate);
   ::close(etc);
   if (target < 0) return fail("creating /etc/", name);
   bool ok = bindOnto(AT_FDCWD, src, target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, name);
@@ -349,28 +304,11 @@ bool pivotInto(const ChildPlan& plan) {
 
 }  // namespace
 
-int openBeneath(int rootfd, const char* path, bool wantDir, bool create, bool symlinkOk) {
-  char buf[PATH_MAX];
-  if (std::strlen(path) >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  std::strcpy(buf, path);
-  int cur = ::fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-  char* save = nullptr;
-  for (char* part = ::strtok_r(buf, "/", &save); part && cur >= 0; part = ::strtok_r(nullptr, "/", &save)) {
-    if (std::strcmp(part, "..") == 0) {
-      ::close(cur);
-      errno = EINVAL;
-      return -1;
-    }
-    if (std::strcmp(part, ".") == 0) continue;
-    bool last = *save == '\0';
-    int next = openComponent(cur, part, last ? wantDir : true, create, last && symlinkOk);
-    ::close(cur);
-    cur = next;
-  }
-  return cur;
+int openBeneath(int rootfd, const char* path, unsigned options) {
+  int fd = sys::openPathBeneath(rootfd, path, options);
+  if (fd >= 0) return fd;
+  errno = -fd;
+  return -1;
 }
 
 bool setupRootfs(const ChildPlan& plan) {

@@ -9,10 +9,9 @@ namespace coco::engine {
 // Returns false with the child report filled on failure.
 bool setupRootfs(const ChildPlan& plan);
 
-// Opens `path` (absolute, inside the root) below rootfd without following any
-// symlink; creates missing directories (and the last component as a directory or
-// an empty file) when `create` is set. With `symlinkOk`, a symlink as the last
-// component is opened itself. Returns an O_PATH fd or -1 with errno.
-int openBeneath(int rootfd, const char* path, bool wantDir, bool create, bool symlinkOk = false);
+// sys::openPathBeneath (options sys::kWantDir, kCreate, kSymlinkOk) with the C convention
+// the child's failure reports use: an O_PATH fd, or -1 with errno (ENOSYS: no
+// openat2, Linux older than 5.6).
+int openBeneath(int rootfd, const char* path, unsigned options);
 
 }  // namespace coco::engine

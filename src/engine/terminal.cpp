@@ -8,6 +8,8 @@
 
 #include <cerrno>
 
+#include "sys/io.hpp"
+
 namespace coco::engine {
 
 namespace {
@@ -67,14 +69,7 @@ bool relayOnce(int from, int to) {
   ssize_t n = ::read(from, buf, sizeof buf);
   if (n < 0) return errno == EAGAIN || errno == EINTR;
   if (n == 0) return false;
-  ssize_t off = 0;
-  while (off < n) {
-    ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    off += w;
-  }
-  return true;
+  return sys::writeAll(to, buf, static_cast<size_t>(n)) == 0;
 }
 
 void copyWindowSize(int terminal, int master) {

@@ -18,6 +18,7 @@
 
 #include "engine/guard_git.hpp"
 #include "engine/guard_snapshot.hpp"
+#include "sys/io.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/sha256.hpp"
@@ -587,14 +588,9 @@ void saveCache(const GuardMount& m, const GuardSnapshot& snap) {
   std::string tmp = m.cacheFile + ".XXXXXX";
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd) return;
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  if (off != data.size() || ::rename(tmp.c_str(), m.cacheFile.c_str()) != 0) {
+  int rc = sys::writeAll(fd.get(), data.data(), data.size());
+  if (rc != 0) errno = -rc;
+  if (rc != 0 || ::rename(tmp.c_str(), m.cacheFile.c_str()) != 0) {
     log::debug("workspace guard: cache {}: {}", m.cacheFile, std::strerror(errno));
     ::unlink(tmp.c_str());
   }

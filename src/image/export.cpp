@@ -6,9 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/utsname.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +18,8 @@
 #include "image/digest.hpp"
 #include "image/reference.hpp"
 #include "image/storage.hpp"
+#include "sys/io.hpp"
+#include "sys/overlay.hpp"
 #include "util/fs.hpp"
 #include "util/unique_fd.hpp"
 
@@ -98,16 +98,9 @@ class LayerWriter {
   static la_ssize_t toFile(struct archive*, void* self, const void* buf, size_t n) {
     auto* w = static_cast<LayerWriter*>(self);
     w->digest_.update(buf, n);
-    const char* p = static_cast<const char*>(buf);
-    for (size_t left = n; left > 0;) {
-      ssize_t k = ::write(w->fd_.get(), p, left);
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0) {
-        w->error_ = fmt::format("write: {}", strerror(errno));
-        return -1;
-      }
-      p += k;
-      left -= static_cast<size_t>(k);
+    if (int rc = sys::writeAll(w->fd_.get(), buf, n); rc != 0) {
+      w->error_ = fmt::format("write: {}", strerror(-rc));
+      return -1;
     }
     w->size_ += n;
     return static_cast<la_ssize_t>(n);
@@ -148,9 +141,10 @@ class LayerTar {
   Status addEntry(int dirFd, const std::string& name, const std::string& path) {
     struct stat st;
     if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Error::fromErrno("stat {}", path);
-    if (S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(0, 0)) {
+    if (sys::isWhiteout(st)) {
       auto slash = path.rfind('/');
-      std::string wh = slash == std::string::npos ? ".wh." + path : path.substr(0, slash + 1) + ".wh." + name;
+      std::string wh = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
+                       std::string(sys::kWhiteoutPrefix) + name;
       return writeEmpty(wh, st.st_mtime);
     }
     if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) return {};  // never in our layers
@@ -164,9 +158,7 @@ class LayerTar {
       UniqueFd sub(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub) return Error::fromErrno("open {}", path);
       COCO_TRY(writeHeader(e.get(), path));
-      char v[2];
-      if (::fgetxattr(sub.get(), "user.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y')
-        COCO_TRY(writeEmpty(path + "/.wh..wh..opq", st.st_mtime));
+      if (sys::isOpaqueDir(sub.get())) COCO_TRY(writeEmpty(path + "/" + std::string(sys::kOpaqueMarker), st.st_mtime));
       return addTree(sub.get(), path);
     }
     if (S_ISLNK(st.st_mode)) {

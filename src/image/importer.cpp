@@ -6,6 +6,7 @@
 
 #include "image/digest.hpp"
 #include "image/unpack.hpp"
+#include "sys/beneath.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -23,7 +24,7 @@ Result<std::string> storeJsonBlob(const Storage& store, const Descriptor& d, con
   // Fetched by coco or checked beneath its layout (see local.cpp); the cap still holds.
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  COCO_ASSIGN(std::string body, fs::readUntrusted(dir, path.substr(slash + 1), kMaxJsonBlobBytes));
+  COCO_ASSIGN(std::string body, sys::readUntrusted(dir, path.substr(slash + 1), kMaxJsonBlobBytes));
   COCO_TRY(fs::writeFileAtomic(store.blobPath(d.digest), body, 0600));
   return body;
 }

@@ -2,7 +2,6 @@
 #include "image/local.hpp"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <map>
@@ -15,6 +14,8 @@
 #include "image/manifest.hpp"
 #include "image/storage.hpp"
 #include "image/unpack.hpp"
+#include "sys/beneath.hpp"
+#include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -36,18 +37,18 @@ bool confinedRelative(const std::string& p) {
 Result<std::string> layoutBlobPath(const std::string& dir, const std::string& digest) {
   if (!isSha256Digest(digest)) return Error::make("unsupported digest {}", digest);
   std::string rel = "blobs/sha256/" + digestHex(digest);
-  COCO_TRY(fs::checkRegularBeneath(dir, rel));
+  COCO_TRY(sys::checkRegularBeneath(dir, rel));
   return fs::joinPath(dir, rel);
 }
 
 Result<std::string> readLayoutBlob(const std::string& dir, const Descriptor& d) {
   COCO_ASSIGN(std::string path, layoutBlobPath(dir, d.digest));
   COCO_TRY(verifyBlob(path, d));
-  return fs::readUntrusted(dir, "blobs/sha256/" + digestHex(d.digest), kMaxJsonBlobBytes);
+  return sys::readUntrusted(dir, "blobs/sha256/" + digestHex(d.digest), kMaxJsonBlobBytes);
 }
 
 Result<Descriptor> pickFromIndex(const std::string& dir, const std::string& ociRef) {
-  COCO_ASSIGN(std::string text, fs::readUntrusted(dir, "index.json", kMaxJsonBlobBytes));
+  COCO_ASSIGN(std::string text, sys::readUntrusted(dir, "index.json", kMaxJsonBlobBytes));
   COCO_ASSIGN(auto entries, parseIndex(text));
   std::vector<Descriptor> matches;
   for (const auto& e : entries)
@@ -100,19 +101,19 @@ FetchBlob filesByDigest(std::map<std::string, std::string> files) {
 }
 
 Result<ImportSource> dockerArchiveSource(const std::string& dir, const std::string& name) {
-  COCO_ASSIGN(std::string text, fs::readUntrusted(dir, "manifest.json", kMaxJsonBlobBytes));
+  COCO_ASSIGN(std::string text, sys::readUntrusted(dir, "manifest.json", kMaxJsonBlobBytes));
   COCO_ASSIGN(DockerArchiveManifest manifest, parseDockerArchiveManifest(text));
   ImportSource src;
   src.name = name;
   std::map<std::string, std::string> files;
   for (const auto& n : manifest.layers) {
-    COCO_TRY(fs::checkRegularBeneath(dir, n));
+    COCO_TRY(sys::checkRegularBeneath(dir, n));
     std::string path = fs::joinPath(dir, n);
     COCO_ASSIGN(Descriptor d, describeFile(path));
     files[d.digest] = path;
     src.manifest.layers.push_back(d);
   }
-  COCO_TRY(fs::checkRegularBeneath(dir, manifest.config));
+  COCO_TRY(sys::checkRegularBeneath(dir, manifest.config));
   std::string configPath = fs::joinPath(dir, manifest.config);
   COCO_ASSIGN(src.manifest.config, describeFile(configPath));
   files[src.manifest.config.digest] = configPath;
@@ -146,30 +147,18 @@ std::string fileStamp(const std::string& path) {
 // Runs argv from "/" with HOME=/: mmdebstrap --mode=unshare runs apt as a
 // subordinate uid, which cannot enter the caller's (often private) working or
 // home directory, and apt fails on an unreachable working directory.
-Status runCommand(const std::vector<std::string>& argv) {
-  std::vector<std::string> envStore;
+Status runFromRoot(const std::vector<std::string>& argv) {
+  std::vector<std::string> env;
   for (char** e = environ; *e; ++e)
-    if (std::string_view(*e).rfind("HOME=", 0) != 0) envStore.emplace_back(*e);
-  envStore.emplace_back("HOME=/");
-  std::vector<char*> envp, args;
-  for (auto& e : envStore) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::fromErrno("fork");
-  if (pid == 0) {
-    if (::chdir("/") != 0) ::_exit(126);
-    // Only stdio: mmdebstrap hands its own descriptors to apt by number, and a
-    // stray inherited one (seen from a test runner) makes apt's download fail.
-    ::close_range(3, ~0U, 0);
-    ::execvpe(args[0], args.data(), envp.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return Error::make("{} not found (apt install {})", argv[0], argv[0]);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Error::make("{} failed (status {})", argv[0], status);
+    if (std::string_view(*e).rfind("HOME=", 0) != 0) env.emplace_back(*e);
+  env.emplace_back("HOME=/");
+  // Only stdio: mmdebstrap hands its own descriptors to apt by number, and a
+  // stray inherited one (seen from a test runner) makes apt's download fail.
+  auto done = sys::run(sys::SpawnOptions{.argv = argv, .env = std::move(env), .cwd = "/", .onlyStdio = true});
+  if (!done && done.error().code() == ENOENT) return Error::make("{} not found (apt install {})", argv[0], argv[0]);
+  if (!done) return std::move(done).error();
+  if (done->exitCode == 127) return Error::make("{} not found (apt install {})", argv[0], argv[0]);
+  if (done->exitCode != 0) return Error::make("{} failed (exit status {})", argv[0], done->exitCode);
   return {};
 }
 
@@ -177,7 +166,7 @@ Result<std::string> bootstrapTar(const Reference& ref, const std::string& work, 
   COCO_ASSIGN(std::string source, hostAptSource(ref.suite));
   std::string tar = fs::joinPath(work, "rootfs.tar");
   progress({ProgressEvent::Kind::Step, "", fmt::format("bootstrapping Debian {} with mmdebstrap", ref.suite), 0, 0});
-  COCO_TRY(runCommand({"mmdebstrap", "--quiet", ::getuid() == 0 ? "--mode=root" : "--mode=unshare",
+  COCO_TRY(runFromRoot({"mmdebstrap", "--quiet", ::getuid() == 0 ? "--mode=root" : "--mode=unshare",
                        "--variant=minbase", "--include=ca-certificates", ref.suite, tar, source}));
   return tar;
 }

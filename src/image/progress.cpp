@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include "sys/io.hpp"
+
 namespace coco::image {
 
 namespace {
@@ -18,7 +20,7 @@ std::string humanBytes(uint64_t n) {
   return fmt::format("{} B", n);
 }
 
-void writeAll(const std::string& s) { (void)!::write(STDERR_FILENO, s.data(), s.size()); }
+void writeAll(const std::string& s) { (void)sys::writeAll(STDERR_FILENO, s.data(), s.size()); }
 
 std::string bar(uint64_t done, uint64_t total) {
   constexpr int kWidth = 30;

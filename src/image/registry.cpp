@@ -18,6 +18,7 @@
 #include "image/digest.hpp"
 #include "image/importer.hpp"
 #include "image/manifest.hpp"
+#include "sys/io.hpp"
 #include "util/fs.hpp"
 #include "util/host_port.hpp"
 #include "util/log.hpp"
@@ -182,7 +183,7 @@ class Client {
       written += n;
       if (d.size >= 0 && written > static_cast<uint64_t>(d.size)) return false;  // larger than declared
       hash.update(data, n);
-      writeFailed = ::write(fd.get(), data, n) != static_cast<ssize_t>(n);
+      writeFailed = sys::writeAll(fd.get(), data, n) != 0;
       return !writeFailed;
     };
     std::string id = shortDigest(d.digest);

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 #include "image/digest.hpp"
 #include "image/json_number.hpp"
 #include "image/reference.hpp"
+#include "sys/beneath.hpp"
+#include "sys/lock_file.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -127,13 +128,9 @@ std::string Storage::imagePath(const std::string& name) const {
 bool Storage::hasLayer(const std::string& digest) const { return fs::isDirectory(layerPath(digest)); }
 
 Result<UniqueFd> Storage::lock() const {
-  std::string path = fs::joinPath(root_, "lock");
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return Error::fromErrno("open {}", path);
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    log::notice("waiting for another coco to finish with the image storage");
-    if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno("flock {}", path);
-  }
+  COCO_ASSIGN(UniqueFd fd, sys::lockExclusive(fs::joinPath(root_, "lock"), [] {
+    log::notice("{}", sys::waitingFor("to finish with the image storage"));
+  }));
   COCO_TRY(clearTemp());
   return fd;
 }
@@ -164,7 +161,7 @@ Status Storage::commitBlob(const std::string& file, const std::string& digest) c
 
 Result<std::string> Storage::readBlob(const std::string& digest) const {
   COCO_ASSIGN(std::string data,
-              fs::readUntrusted(root_, "blobs/sha256/" + digestHex(digest), kMaxJsonBlobBytes));
+              sys::readUntrusted(root_, "blobs/sha256/" + digestHex(digest), kMaxJsonBlobBytes));
   if (sha256Digest(data) != digest) return Error::make("blob {} in the store is corrupt", digest);
   return data;
 }
@@ -189,7 +186,7 @@ Result<std::optional<ImageRecord>> Storage::loadImage(const std::string& name) c
   std::string path = imagePath(name);
   if (!fs::exists(path)) return std::optional<ImageRecord>();
   COCO_ASSIGN(std::string text,
-              fs::readUntrusted(root_, "images/" + escapeName(name) + ".json", kMaxJsonBlobBytes));
+              sys::readUntrusted(root_, "images/" + escapeName(name) + ".json", kMaxJsonBlobBytes));
   auto r = recordFromJson(text);
   if (!r) return std::move(r).error().wrap(path);
   return std::optional<ImageRecord>(std::move(*r));

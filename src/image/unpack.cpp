@@ -4,11 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +12,8 @@
 #include <optional>
 
 #include "image/archive_error.hpp"
+#include "sys/beneath.hpp"
+#include "sys/overlay.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -24,8 +22,8 @@ namespace coco::image {
 
 namespace {
 
-constexpr std::string_view kWhiteoutPrefix = ".wh.";
-constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+using sys::kOpaqueMarker;
+using sys::kWhiteoutPrefix;
 
 struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
@@ -62,44 +60,20 @@ std::optional<std::string> confinedName(std::string_view name) {
   return out;
 }
 
-int openBeneath(int root, const std::string& path, int flags) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how));
-}
-
-// Opens (creating as needed) directory `rel` under root one component at a
-// time: each is opened with openat2 beneath its parent and without following
-// symlinks, and created with mkdirat in that parent. mkdirat on a whole path
-// would follow a symlink the layer planted in any component but the last.
-Result<UniqueFd> openDirBeneath(int root, const std::string& rel) {
-  UniqueFd dir(openBeneath(root, ".", O_RDONLY | O_DIRECTORY));
-  if (!dir) return Error::fromErrno("open the layer directory");
-  for (size_t i = 0; !rel.empty() && i <= rel.size();) {
-    size_t j = std::min(rel.find('/', i), rel.size());
-    std::string name = rel.substr(i, j - i);
-    i = j + 1;
-    if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
-      return Error::fromErrno("mkdir {}", rel.substr(0, j));
-    UniqueFd next(openBeneath(dir.get(), name, O_RDONLY | O_DIRECTORY));
-    if (!next) return Error::fromErrno("open directory {} (symlinks are not followed)", rel.substr(0, j));
-    dir = std::move(next);
-  }
-  return dir;
-}
-
 Status applyWhiteout(int root, const std::string& name) {
   auto slash = name.rfind('/');
   std::string parent = slash == std::string::npos ? "" : name.substr(0, slash);
   std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
-  COCO_ASSIGN(UniqueFd dir, openDirBeneath(root, parent));
+  // The parent is made as needed, one component at a time, each opened beneath
+  // the one before without following symlinks: mkdirat on a whole path would
+  // follow a symlink the layer planted in any component but the last.
+  COCO_ASSIGN(UniqueFd dir, sys::makeDirsBeneath(root, parent, 0755, O_RDONLY));
   if (base == kOpaqueMarker) {
-    if (::fsetxattr(dir.get(), "user.overlay.opaque", "y", 1, 0) != 0)
-      return Error::fromErrno("set user.overlay.opaque on {}", parent.empty() ? "/" : parent);
+    if (int rc = sys::makeOpaque(dir.get()); rc != 0)
+      return Error::withErrno(-rc, fmt::format("set {} on {}", sys::kOpaqueXattr, parent.empty() ? "/" : parent));
     return {};
   }
-  if (base.rfind(".wh..wh.", 0) == 0) return {};  // other AUFS bookkeeping: meaningless here
+  if (base.rfind(sys::kAufsMetaPrefix, 0) == 0) return {};  // other AUFS bookkeeping: meaningless here
   std::string target = base.substr(kWhiteoutPrefix.size());
   if (target.empty() || target == "." || target == "..") return Error::make("bad whiteout name");
   struct stat st;
@@ -107,8 +81,8 @@ Status applyWhiteout(int root, const std::string& name) {
     if (S_ISDIR(st.st_mode)) return Error::make("whiteout for {} which this layer also creates as a directory", target);
     ::unlinkat(dir.get(), target.c_str(), 0);
   }
-  if (::mknodat(dir.get(), target.c_str(), S_IFCHR | 0, ::makedev(0, 0)) != 0)
-    return Error::fromErrno("mknod whiteout {}", target);
+  if (int rc = sys::makeWhiteout(dir.get(), target.c_str()); rc != 0)
+    return Error::withErrno(-rc, fmt::format("mknod whiteout {}", target));
   return {};
 }
 

@@ -17,6 +17,8 @@
 
 #include "net/dns_message.hpp"
 #include "net/relay.hpp"
+#include "sys/fd_passing.hpp"
+#include "sys/io.hpp"
 #include "util/log.hpp"
 
 namespace coco::net {
@@ -65,28 +67,12 @@ void setNoDelay(int fd) {
 // One message and the fds riding on it. Every received fd is owned at once,
 // so none leaks whatever the message turns out to be.
 Result<size_t> recvWithFds(int channelFd, void* msg, size_t size, std::vector<UniqueFd>& fds, int flags) {
-  iovec iov{msg, size};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * kSetupFdCount)] = {};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do {
-    n = ::recvmsg(channelFd, &mh, MSG_CMSG_CLOEXEC | flags);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Error::fromErrno("recvmsg on the network channel");
-  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      fds.emplace_back(fd);
-    }
-  }
-  if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) return Error::make("network channel message truncated");
+  int got[kSetupFdCount];
+  size_t count = 0;
+  ssize_t n = sys::recvFds(channelFd, msg, size, got, kSetupFdCount, &count, flags);
+  for (size_t i = 0; i < count; ++i) fds.emplace_back(got[i]);
+  if (n == -EMSGSIZE) return Error::make("network channel message truncated");
+  if (n < 0) return Error::withErrno(static_cast<int>(-n), "recvmsg on the network channel");
   return static_cast<size_t>(n);
 }
 
@@ -97,28 +83,6 @@ bool isTcpSocket(int fd) {
   len = sizeof type;
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return false;
   return domain == AF_INET && type == SOCK_STREAM;
-}
-
-bool readExact(int fd, uint8_t* buf, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::recv(fd, buf, size, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    buf += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool writeAll(int fd, const uint8_t* buf, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::send(fd, buf, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    buf += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -379,15 +343,15 @@ void Gateway::serveDnsTcp(UniqueFd conn) {
   ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   for (int i = 0; i < kDnsTcpMaxQueries; ++i) {
     uint8_t len[2];
-    if (!readExact(conn.get(), len, 2)) break;
+    if (sys::readExact(conn.get(), len, 2) != 0) break;
     std::vector<uint8_t> query((len[0] << 8) | len[1]);
-    if (!readExact(conn.get(), query.data(), query.size())) break;
+    if (sys::readExact(conn.get(), query.data(), query.size()) != 0) break;
     DnsOutcome out = policy_.answerDns(query, /*cacheOnly=*/false);
     if (out.kind != DnsOutcome::Kind::Reply) break;
     std::vector<uint8_t> framed = {static_cast<uint8_t>(out.packet.size() >> 8),
                                    static_cast<uint8_t>(out.packet.size())};
     framed.insert(framed.end(), out.packet.begin(), out.packet.end());
-    if (!writeAll(conn.get(), framed.data(), framed.size())) break;
+    if (sys::sendAll(conn.get(), framed.data(), framed.size()) != 0) break;
   }
   untrack(conn.get());
 }

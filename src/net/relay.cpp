@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/thread.hpp"
+#include "sys/io.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::net {
@@ -51,17 +52,6 @@ PumpEnd pumpSplice(int from, int to, uint64_t& moved) {
   }
 }
 
-bool writeAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 PumpEnd pumpCopy(int from, int to, uint64_t& moved) {
   std::vector<char> buf(kChunk);
   for (;;) {
@@ -69,7 +59,7 @@ PumpEnd pumpCopy(int from, int to, uint64_t& moved) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return PumpEnd::Failed;
     if (n == 0) return PumpEnd::Eof;
-    if (!writeAll(to, buf.data(), static_cast<size_t>(n))) return PumpEnd::Failed;
+    if (sys::sendAll(to, buf.data(), static_cast<size_t>(n)) != 0) return PumpEnd::Failed;
     moved += static_cast<uint64_t>(n);
   }
 }

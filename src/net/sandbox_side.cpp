@@ -19,6 +19,8 @@
 #include <cstring>
 
 #include "net/netlink_builder.hpp"
+#include "sys/fd_passing.hpp"
+#include "sys/loopback.hpp"
 
 namespace coco::net {
 
@@ -31,20 +33,6 @@ int closeKeepErrno(int fd) {
   int saved = errno;
   ::close(fd);
   return saved;
-}
-
-// Brings lo up and returns its ifindex (or -errno).
-int bringLoopbackUp() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  ifreq ifr{};
-  std::memcpy(ifr.ifr_name, "lo", 3);
-  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return -closeKeepErrno(fd);
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-  if (::ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) return -closeKeepErrno(fd);
-  if (::ioctl(fd, SIOCGIFINDEX, &ifr) < 0) return -closeKeepErrno(fd);
-  ::close(fd);
-  return ifr.ifr_ifindex;
 }
 
 // Reads acks until `acks` arrived or one carries an error. Returns 0 or errno.
@@ -239,27 +227,9 @@ uint16_t localPort(int fd) {
   return ntohs(sa.sin_port);
 }
 
+// 0 or errno, as every step here reports.
 int sendWithFds(int channelFd, const void* msg, size_t size, const int* fds, size_t count) {
-  iovec iov{const_cast<void*>(msg), size};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * kSetupFdCount)];
-  if (count > 0) {
-    std::memset(cbuf, 0, sizeof cbuf);
-    mh.msg_control = cbuf;
-    mh.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * count);
-    std::memcpy(CMSG_DATA(c), fds, sizeof(int) * count);
-  }
-  ssize_t n;
-  do {
-    n = ::sendmsg(channelFd, &mh, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n < 0 ? errno : 0;
+  return -sys::sendFds(channelFd, msg, size, fds, count);
 }
 
 int reportFailure(int channelFd, uint32_t step, int err) {
@@ -291,7 +261,7 @@ int setupCapture(int loIndex, int (&fds)[kSetupFdCount], uint32_t& step) {
 }  // namespace
 
 int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd) {
-  int loIndex = bringLoopbackUp();
+  int loIndex = sys::bringLoopbackUp();
   if (loIndex < 0) return reportFailure(channelFd, kStepLoopback, -loIndex);
   SetupMessage msg;
   if (plan.mode == Mode::None) {

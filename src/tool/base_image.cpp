@@ -1,7 +1,6 @@
 // Building, recording and loading the base image.
 #include "tool/base_image.hpp"
 
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,8 @@
 #include "image/storage.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
+#include "sys/beneath.hpp"
+#include "sys/lock_file.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
@@ -38,13 +39,9 @@ std::string baseDir(const std::string& root) { return fs::joinPath(root, "base")
 
 Result<UniqueFd> lockFile(const std::string& path, const image::ProgressFn& progress, const char* what) {
   COCO_TRY(fs::makeDirs(path.substr(0, path.rfind('/')), 0700));
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return Error::fromErrno("open {}", path);
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (progress) progress({image::ProgressEvent::Kind::Step, "", fmt::format("waiting for another coco {}", what)});
-    if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno("flock {}", path);
-  }
-  return fd;
+  return sys::lockExclusive(path, [&] {
+    if (progress) progress({image::ProgressEvent::Kind::Step, "", sys::waitingFor(what)});
+  });
 }
 
 // Work dirs left by a killed build; only called with the base lock held.
@@ -124,7 +121,7 @@ std::string newLayerDigest(const image::Image& from, const std::string& script) 
 // info.json and `coco rebuild`'s output), regular files only, capped.
 Result<std::map<std::string, std::string>> readVersions(const std::string& layerDir) {
   std::map<std::string, std::string> versions;
-  auto text = fs::readUntrusted(layerDir, kVersionsFile, 64 << 10);
+  auto text = sys::readUntrusted(layerDir, kVersionsFile, 64 << 10);
   if (!text && text.error().code() == ENOENT) return versions;
   if (!text) return std::move(text).error();
   for (auto& [k, v] : parseEnvFile(*text)) versions[k] = v;
@@ -297,7 +294,7 @@ Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storageRoot
   COCO_ASSIGN(std::string root, storeRootOr(storageRoot));
   std::string path = fs::joinPath(baseDir(root), "info.json");
   if (!fs::exists(path)) return std::optional<BaseImageInfo>();
-  COCO_ASSIGN(std::string text, fs::readUntrusted(baseDir(root), "info.json", kMaxInfoBytes));
+  COCO_ASSIGN(std::string text, sys::readUntrusted(baseDir(root), "info.json", kMaxInfoBytes));
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return Error::make("{}: not a JSON object", path);
   // Field by field with type checks: nlohmann's value() would throw on a wrong type.

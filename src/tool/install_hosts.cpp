@@ -3,10 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +14,9 @@
 #include <sstream>
 
 #include "image/apt_sources.hpp"
+#include "sys/beneath.hpp"
+#include "sys/overlay.hpp"
+#include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/host_port.hpp"
 #include "util/log.hpp"
@@ -85,43 +85,15 @@ std::optional<std::string> npmrcValue(std::string_view text, std::string_view ke
 // and these programs read it (npm a project's .npmrc, python3 -c imports from
 // it, go a go.mod's toolchain line), so a planted file would run on the host
 // or redirect another tool's install.
-std::optional<std::string> runCommand(const std::vector<std::string>& argv) {
-  int pipeFds[2];
-  if (::pipe2(pipeFds, O_CLOEXEC) != 0) return std::nullopt;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addchdir_np(&actions, "/");
-  posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipeFds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; rc == 0 && (n = ::read(pipeFds[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(pipeFds[0]);
-  int status = 0;
-  if (rc != 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return std::nullopt;
-  return trim(out);
-}
+// A helper answers with one configuration value; more than this is not one.
+constexpr size_t kMaxHelperOutput = 1 << 20;
 
-// An overlay whiteout: a 0/0 character device hides the same name in lower layers.
-bool isWhiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
-
-bool isOpaque(int dirFd) {
-  char v[2] = {};
-  for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"})
-    if (::fgetxattr(dirFd, name, v, sizeof v) > 0 && v[0] == 'y') return true;
-  return false;
+std::optional<std::string> runHostHelper(const std::vector<std::string>& argv) {
+  sys::SpawnOptions o{.argv = argv, .cwd = "/", .out = sys::Stdio::Capture, .err = sys::Stdio::Null,
+                      .captureLimit = kMaxHelperOutput};
+  auto r = sys::run(o);
+  if (!r || r->exitCode != 0) return std::nullopt;
+  return trim(r->output);
 }
 
 bool endsWith(std::string_view s, std::string_view suffix) {
@@ -138,7 +110,7 @@ struct LayerFile {
 };
 
 std::optional<std::string> readLayerFile(const LayerFile& f) {
-  auto text = fs::readUntrusted(f.layer, f.rel, kMaxLayerFileBytes);
+  auto text = sys::readUntrusted(f.layer, f.rel, kMaxLayerFileBytes);
   if (!text) {
     if (text.error().code() != ENOENT)
       log::warn("ignoring the image's {}: {}", f.rel, text.error().describe());
@@ -158,7 +130,7 @@ std::map<std::string, LayerFile> mergedFiles(const std::vector<std::string>& lay
   for (const auto& layer : layers) {
     UniqueFd root(::open(layer.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) continue;
-    auto dir = fs::openBeneath(root.get(), relDir, O_RDONLY | O_DIRECTORY);
+    auto dir = sys::openBeneath(root.get(), relDir, O_RDONLY | O_DIRECTORY);
     if (!dir && dir.error().code() == ENOENT) continue;
     if (!dir) break;
     DIR* d = ::fdopendir(::dup(dir->get()));
@@ -167,12 +139,12 @@ std::map<std::string, LayerFile> mergedFiles(const std::vector<std::string>& lay
       struct stat st;
       if (n == "." || n == ".." || files.count(n) || hidden.count(n)) continue;
       if (::fstatat(dir->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (isWhiteout(st)) hidden.insert(n);
+      if (sys::isWhiteout(st)) hidden.insert(n);
       else if (S_ISREG(st.st_mode))
         files.emplace(n, LayerFile{layer, fs::joinPath(relDir, n)});
     }
     if (d) ::closedir(d);
-    if (isOpaque(dir->get())) break;
+    if (sys::isOpaqueDir(dir->get())) break;
   }
   return files;
 }
@@ -213,7 +185,7 @@ HostConfigSource HostConfigSource::fromProcess() {
     if (eq != std::string_view::npos) src.env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
   }
   if (auto it = src.env.find("HOME"); it != src.env.end()) src.home = it->second;
-  src.command = runCommand;
+  src.command = runHostHelper;
   return src;
 }
 

@@ -19,6 +19,8 @@
 #include <thread>
 
 #include "tool/ca_bundle.hpp"
+#include "sys/beneath.hpp"
+#include "sys/overlay.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -32,9 +34,8 @@ namespace {
 constexpr const char* kQuietWrapper = "exec >/.coco/log 2>&1; exec /bin/sh -eu /.coco/install.sh";
 
 bool isOpaqueDir(int parentFd, const std::string& name) {
-  auto dir = fs::openBeneath(parentFd, name, O_RDONLY | O_DIRECTORY);
-  char v[2] = {};
-  return !dir || (::fgetxattr(dir->get(), "user.overlay.opaque", v, sizeof v) > 0 && v[0] == 'y');
+  auto dir = sys::openBeneath(parentFd, name, O_RDONLY | O_DIRECTORY);
+  return !dir || sys::isOpaqueDir(dir->get());
 }
 
 // A bind mount's target is created in the writable layer when the image lacks
@@ -48,7 +49,7 @@ void removeMountTarget(const std::string& layerDir, const std::string& dst) {
     size_t slash = rel.rfind('/');
     std::string parentRel = slash == std::string::npos ? "." : rel.substr(0, slash);
     std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
-    auto parent = fs::openBeneath(root.get(), parentRel, O_RDONLY | O_DIRECTORY);
+    auto parent = sys::openBeneath(root.get(), parentRel, O_RDONLY | O_DIRECTORY);
     struct stat st;
     if (!parent || ::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) break;
     bool emptyFile = S_ISREG(st.st_mode) && st.st_size == 0;
@@ -107,7 +108,7 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
 // The final `bytes` of a regular file: the install can replace its log with a
 // symlink, a fifo or a device while it runs, so it is opened like any result.
 std::string tailBytes(int dirFd, const std::string& name, size_t bytes) {
-  auto fd = fs::openBeneath(dirFd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  auto fd = sys::openBeneath(dirFd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   struct stat st;
   if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
   off_t from = st.st_size > static_cast<off_t>(bytes) ? st.st_size - static_cast<off_t>(bytes) : 0;

@@ -54,7 +54,7 @@ struct InstallResult {
 // workDir/layer. Its output goes to job.logPath (to the terminal with
 // COCO_DEBUG); a failure's Error ends with the log's last lines. Everything in
 // the io dir afterwards was writable by the install: read it with
-// fs::readUntrusted.
+// sys::readUntrusted.
 Result<InstallResult> runInstall(const InstallJob& job);
 
 // The last `count` lines of a regular file (symlinks not followed; only its

@@ -13,6 +13,7 @@
 #include "config/paths.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/grants.hpp"
+#include "sys/beneath.hpp"
 #include "util/data_dir.hpp"
 #include "util/fs.hpp"
 
@@ -97,7 +98,7 @@ std::string relBelow(const std::string& src, const std::string& anchor) {
 }
 
 Status checkNoSymlinkBelow(const std::string& src, const std::string& anchor) {
-  if (std::string link = fs::firstSymlinkBeneath(anchor, relBelow(src, anchor)); !link.empty())
+  if (std::string link = sys::firstSymlinkBeneath(anchor, relBelow(src, anchor)); !link.empty())
     return Error::withErrno(ELOOP,
                             fmt::format("{} is a symbolic link (to {}); coco follows no symbolic links below "
                                         "{}, where a sandbox could have planted them. Remove the link, or "
@@ -115,7 +116,7 @@ Status createSource(const engine::BindMount& m, const RunContext& ctx) {
   COCO_TRY(config::ensureSource(m.anchor, ctx.cwd, ctx.home));
   UniqueFd root(::open(m.anchor.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return Error::fromErrno("open {}", m.anchor);
-  auto made = fs::makeDirsBeneath(root.get(), relBelow(m.src, m.anchor), 0755);
+  auto made = sys::makeDirsBeneath(root.get(), relBelow(m.src, m.anchor), 0755);
   if (!made) return std::move(made).error().wrap(fmt::format("creating {} below {}", m.src, m.anchor));
   return {};
 }

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,8 @@
 #include "tool/ca_bundle.hpp"
 #include "tool/mise_output.hpp"
 #include "tool/plan.hpp"
+#include "sys/beneath.hpp"
+#include "sys/lock_file.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -80,7 +81,7 @@ std::string baseId(const image::Image& base) {
 constexpr size_t kMaxResultBytes = 1 << 20;
 
 std::optional<ToolLayer> readLayer(const std::string& dir) {
-  auto text = fs::readUntrusted(dir, "record.json", kMaxResultBytes);
+  auto text = sys::readUntrusted(dir, "record.json", kMaxResultBytes);
   if (!text) {
     if (text.error().code() != ENOENT) log::debug("{}", text.error().describe());
     return std::nullopt;
@@ -155,14 +156,9 @@ Env installEnv(const image::Image& base, const InstallHosts& hosts) {
 
 Result<UniqueFd> lockTool(const std::string& dir, const std::string& name, const image::ProgressFn& progress) {
   COCO_TRY(fs::makeDirs(dir, 0700));
-  std::string path = fs::joinPath(dir, "lock");
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return Error::fromErrno("open {}", path);
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    progress({image::ProgressEvent::Kind::Step, "", fmt::format("waiting for another coco installing {}", name)});
-    if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno("flock {}", path);
-  }
-  return fd;
+  return sys::lockExclusive(fs::joinPath(dir, "lock"), [&] {
+    progress({image::ProgressEvent::Kind::Step, "", sys::waitingFor("installing " + name)});
+  });
 }
 
 // Build dirs of killed installs; only called with the tool's lock held.
@@ -209,7 +205,7 @@ Result<InstallHosts> hostsFor(const config::ToolConfig& config, const InstallNee
 // package code): never followed, never read past its cap. Missing is empty;
 // anything else but a small regular file fails the install.
 Result<std::string> installResult(const std::string& ioDir, const char* name) {
-  auto text = fs::readUntrusted(ioDir, name, kMaxResultBytes);
+  auto text = sys::readUntrusted(ioDir, name, kMaxResultBytes);
   if (text) return text;
   if (text.error().code() == ENOENT) return std::string();
   return std::move(text).error().wrap("the install tampered with its results, nothing of it was kept");
@@ -219,7 +215,7 @@ Result<std::string> installResult(const std::string& ioDir, const char* name) {
 bool hasEntries(const std::string& layerDir, const std::string& path) {
   UniqueFd root(::open(layerDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return false;
-  auto dir = fs::openBeneath(root.get(), path.substr(1), O_RDONLY | O_DIRECTORY);
+  auto dir = sys::openBeneath(root.get(), path.substr(1), O_RDONLY | O_DIRECTORY);
   if (!dir) return false;
   DIR* d = ::fdopendir(dir->release());
   if (!d) return false;

@@ -4,9 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -178,131 +176,6 @@ std::string joinPath(std::string_view a, std::string_view b) {
   if (out.empty() || out.back() != '/') out += '/';
   out += b;
   return out;
-}
-
-namespace {
-
-const char* kindOf(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a fifo";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISLNK(mode)) return "a symbolic link";
-  return "not a regular file";
-}
-
-// The error of a failed openBeneath, naming the path the user knows.
-Error refused(int err, const std::string& shown) {
-  if (err == ELOOP)
-    return Error::withErrno(err, fmt::format("refusing {}: it is a symbolic link or lies behind one", shown));
-  if (err == EXDEV) return Error::withErrno(err, fmt::format("refusing {}: the name leads out of its directory", shown));
-  return Error::withErrno(err, fmt::format("open {}", shown));
-}
-
-// A regular file beneath dirFd, opened for reading, and its size.
-Result<UniqueFd> openRegular(int dirFd, const std::string& rel, const std::string& shown, struct stat& st) {
-  // O_NONBLOCK: opening a fifo must not wait for a writer.
-  auto fd = openBeneath(dirFd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-  if (!fd) return refused(fd.error().code(), shown);
-  if (::fstat(fd->get(), &st) != 0) return Error::fromErrno("stat {}", shown);
-  if (!S_ISREG(st.st_mode))
-    return Error::withErrno(EINVAL, fmt::format("refusing {}: it is {}, not a regular file", shown, kindOf(st.st_mode)));
-  return fd;
-}
-
-Result<std::string> readBeneath(int dirFd, const std::string& rel, size_t maxBytes, const std::string& shown) {
-  struct stat st;
-  COCO_ASSIGN(UniqueFd fd, openRegular(dirFd, rel, shown, st));
-  auto tooBig = [&] {
-    return Error::withErrno(EFBIG, fmt::format("refusing {}: larger than the {} bytes allowed", shown, maxBytes));
-  };
-  if (static_cast<uint64_t>(st.st_size) > maxBytes) return tooBig();
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::fromErrno("read {}", shown);
-    if (n == 0) return out;
-    // The file may still be growing: the cap holds for what is read, not only for st_size.
-    if (out.size() + static_cast<size_t>(n) > maxBytes) return tooBig();
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
-}  // namespace
-
-Result<UniqueFd> openBeneath(int dirFd, const std::string& rel, int flags) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  for (int attempt = 0;; ++attempt) {
-    int fd = static_cast<int>(::syscall(SYS_openat2, dirFd, rel.c_str(), &how, sizeof how));
-    if (fd >= 0) return UniqueFd(fd);
-    // EAGAIN: a concurrent rename raced the lookup; the kernel asks for a retry.
-    if ((errno == EAGAIN || errno == EINTR) && attempt < 16) continue;
-    return Error::fromErrno("open {} (beneath its directory, symlinks not followed)", rel);
-  }
-}
-
-Result<std::string> readUntrusted(int dirFd, const std::string& rel, size_t maxBytes) {
-  return readBeneath(dirFd, rel, maxBytes, rel);
-}
-
-Result<std::string> readUntrusted(const std::string& dir, const std::string& rel, size_t maxBytes) {
-  UniqueFd dirFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dirFd) return Error::fromErrno("open {}", dir);
-  return readBeneath(dirFd.get(), rel, maxBytes, joinPath(dir, rel));
-}
-
-Status checkRegularBeneath(const std::string& dir, const std::string& rel) {
-  UniqueFd dirFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dirFd) return Error::fromErrno("open {}", dir);
-  struct stat st;
-  COCO_ASSIGN(UniqueFd fd, openRegular(dirFd.get(), rel, joinPath(dir, rel), st));
-  return {};
-}
-
-Result<UniqueFd> makeDirsBeneath(int dirFd, const std::string& rel, mode_t mode) {
-  UniqueFd cur(::fcntl(dirFd, F_DUPFD_CLOEXEC, 0));
-  if (!cur) return Error::fromErrno("dup");
-  size_t i = 0;
-  while (i < rel.size()) {
-    size_t j = rel.find('/', i);
-    if (j == std::string::npos) j = rel.size();
-    std::string part = rel.substr(i, j - i);
-    i = j + 1;
-    if (part.empty() || part == ".") continue;
-    auto next = openBeneath(cur.get(), part, O_PATH | O_DIRECTORY);
-    if (!next && next.error().code() == ENOENT) {
-      // mkdirat never follows a symlink in the last component: one there gives EEXIST, then ELOOP below.
-      if (::mkdirat(cur.get(), part.c_str(), mode) != 0 && errno != EEXIST) return Error::fromErrno("mkdir {}", part);
-      next = openBeneath(cur.get(), part, O_PATH | O_DIRECTORY);
-    }
-    if (!next) return refused(next.error().code(), part);
-    cur = std::move(*next);
-  }
-  return cur;
-}
-
-std::string firstSymlinkBeneath(const std::string& dir, const std::string& rel) {
-  UniqueFd cur(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  std::string sofar = dir;
-  size_t i = 0;
-  while (cur && i < rel.size()) {
-    size_t j = rel.find('/', i);
-    if (j == std::string::npos) j = rel.size();
-    std::string part = rel.substr(i, j - i);
-    i = j + 1;
-    if (part.empty() || part == ".") continue;
-    sofar = joinPath(sofar, part);
-    struct stat st;
-    if (::fstatat(cur.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
-    if (S_ISLNK(st.st_mode)) return sofar;
-    cur.reset(::openat(cur.get(), part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  }
-  return {};
 }
 
 }  // namespace coco::fs

@@ -43,31 +43,4 @@ std::string joinPath(std::string_view a, std::string_view b);
 // "/a/b"); both normalised and absolute. Everything lies below "/".
 bool isAtOrBelow(std::string_view path, std::string_view dir);
 
-// --- Paths a sandbox, an image or an archive could have written ---
-// `dir` (or dirFd) is the caller's own, trusted path (symlinks in it are
-// followed); `rel` below it is not: it is resolved with openat2 and
-// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS, so no component may
-// be a symlink and nothing may lead out of `dir` (`..`, absolute paths).
-
-// openat2 beneath dirFd; ELOOP when a component is a symlink, EXDEV when rel leaves dirFd.
-Result<UniqueFd> openBeneath(int dirFd, const std::string& rel, int flags);
-
-// Reads a regular file beneath dir, refusing symlinks, fifos, devices and
-// directories, and anything larger than maxBytes; each error names the file
-// and says why. A missing file is an Error with errno ENOENT.
-Result<std::string> readUntrusted(int dirFd, const std::string& rel, size_t maxBytes);
-Result<std::string> readUntrusted(const std::string& dir, const std::string& rel, size_t maxBytes);
-
-// Checks that rel is a regular file beneath dir, reached without symlinks, for
-// files too big to read into memory (layer archives); same errors as readUntrusted.
-Status checkRegularBeneath(const std::string& dir, const std::string& rel);
-
-// mkdir -p of rel beneath dirFd, one component at a time, never through a
-// symlink; returns the last directory, opened O_PATH.
-Result<UniqueFd> makeDirsBeneath(int dirFd, const std::string& rel, mode_t mode = 0755);
-
-// The first component of rel below dir that is a symlink ("" when none is, or
-// when rel does not exist that far): for error messages that name it.
-std::string firstSymlinkBeneath(const std::string& dir, const std::string& rel);
-
 }  // namespace coco::fs
