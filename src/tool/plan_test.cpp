@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tool/ca_bundle.hpp"
+#include "tool/lifecycle.hpp"
 #include "tool/plan.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
@@ -72,6 +73,83 @@ TEST_F(PlanTest, PassthroughOverridesConfigEnvWhenSet) {
   auto t = planRun(config_, {}, ctx_);
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(*envValue(*t, "NODE_ENV"), "development");
+}
+
+// The environment's order, decided in one place: image, then the tool's layer
+// (what mise resolved at install time), then coco's fixed variables (HOME, the
+// host's TERM and LANG), then the config's env, then env_passthrough; later
+// wins, whatever the values are.
+class PlanWithLayerTest : public PlanTest {
+ protected:
+  void SetUp() override {
+    PlanTest::SetUp();
+    ctx_.image.env = {{"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}, {"TERM", "dumb"}, {"NODE_ENV", "production"}};
+    layer_ = {"/store/tool-layers/eslint/h1/layer", "h1", "top", "npm:eslint", "9", "", {}};
+    layer_.env = {{"PATH", "/root/.local/share/mise/installs/npm-eslint/9/bin:/usr/bin:/bin"},
+                  {"NODE_ENV", "development"}, {"LANG", "mise-lang"}, {"TERM", "mise-term"},
+                  {"HOME", "/mise-home"}, {"MISE_TOOL_VAR", "1"}};
+  }
+  Result<engine::RunSpec> plan() {
+    auto spec = planRun(config_, {}, ctx_);
+    if (spec) applyToolLayer(*spec, layer_, ctx_.image);
+    return spec;
+  }
+  std::string get(const engine::RunSpec& s, const std::string& name) {
+    const std::string* v = envValue(s, name);
+    return v ? *v : "<unset>";
+  }
+  ToolLayer layer_;
+};
+
+TEST_F(PlanWithLayerTest, TheLayerIsTopmostAndBeatsTheImage) {
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->layers, (std::vector<std::string>{layer_.dir, "/img"}));
+  EXPECT_EQ(get(*s, "PATH"), layer_.env[0].second);
+  EXPECT_EQ(get(*s, "NODE_ENV"), "development");
+  EXPECT_EQ(get(*s, "MISE_TOOL_VAR"), "1");
+  EXPECT_EQ(get(*s, "HOME"), "/root");  // coco's fixed HOME beats the layer's
+}
+
+// A config value equal to the image's is still the config's: it beats the layer.
+TEST_F(PlanWithLayerTest, AConfigValueEqualToTheImagesBeatsTheLayer) {
+  config_.env = {{"PATH", "/usr/bin:/bin"}, {"NODE_ENV", "production"}};
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(get(*s, "PATH"), "/usr/bin:/bin");
+  EXPECT_EQ(get(*s, "NODE_ENV"), "production");
+}
+
+// The host's TERM and LANG come after the layer, and a passed-through variable
+// after the config: both beat the layer, also when the host's value happens to
+// be the image's.
+TEST_F(PlanWithLayerTest, HostVariablesBeatTheLayerEvenWhenEqualToTheImages) {
+  ctx_.hostEnv["TERM"] = "dumb";
+  ctx_.hostEnv["LANG"] = "C.UTF-8";
+  config_.envPassthrough = {"NODE_ENV"};
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(get(*s, "TERM"), "dumb");
+  EXPECT_EQ(get(*s, "LANG"), "C.UTF-8");
+  EXPECT_EQ(get(*s, "NODE_ENV"), "production");
+  // Without them on the host the layer's values stay.
+  ctx_.hostEnv.erase("TERM");
+  ctx_.hostEnv.erase("NODE_ENV");
+  auto t = plan();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(get(*t, "TERM"), "mise-term");
+  EXPECT_EQ(get(*t, "NODE_ENV"), "development");
+}
+
+// The config's env beats the host's TERM; a passed-through variable beats the config's env.
+TEST_F(PlanWithLayerTest, ConfigBeatsFixedAndPassthroughBeatsConfig) {
+  config_.env = {{"TERM", "config-term"}, {"NODE_ENV", "test"}};
+  config_.envPassthrough = {"NODE_ENV"};
+  ctx_.hostEnv["NODE_ENV"] = "host-value";
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(get(*s, "TERM"), "config-term");
+  EXPECT_EQ(get(*s, "NODE_ENV"), "host-value");
 }
 
 TEST_F(PlanTest, ArgvIsCommandThenArgsVerbatim) {
