@@ -31,8 +31,8 @@ tool::SandboxRunner nativeRunner() {
   };
 }
 
-engine::Network installNetwork() {
-  return envOr("COCO_INSTALL_NETWORK") == "host" ? engine::Network::Host : engine::Network::Allowlist;
+NetworkMode installNetwork() {
+  return envOr("COCO_INSTALL_NETWORK") == "host" ? NetworkMode::Host : NetworkMode::Allowlist;
 }
 
 std::string installSeccomp() {

@@ -172,7 +172,7 @@ Result<std::string> hostFile(const char* path) {
 Status planEtc(const RunSpec& spec, ChildPlan& plan) {
   plan.hostname = spec.hostname.empty() ? "coco" : spec.hostname;
   plan.hostnameFile = plan.hostname + "\n";
-  if (spec.network == Network::Host) {
+  if (spec.network == NetworkMode::Host) {
     COCO_ASSIGN(plan.hostsFile, hostFile("/etc/hosts"));
     COCO_ASSIGN(plan.resolvFile, hostFile("/etc/resolv.conf"));
     plan.newNetns = false;

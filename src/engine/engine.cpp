@@ -346,10 +346,10 @@ int superviseChild(Supervision& s) {
 }
 
 Status checkNetwork(const RunSpec& spec, const NetworkHooks* net) {
-  bool needsGateway = spec.network == Network::Full || spec.network == Network::Allowlist;
+  bool needsGateway = spec.network == NetworkMode::Full || spec.network == NetworkMode::Allowlist;
   if (needsGateway && (!net || !net->setup || !net->start))
     return Error::make("network mode needs the gateway, which this caller did not provide");
-  if (!spec.ports.empty() && spec.network != Network::Host && (!net || !net->serve || !net->start))
+  if (!spec.ports.empty() && spec.network != NetworkMode::Host && (!net || !net->serve || !net->start))
     return Error::make("published ports need the gateway, which this caller did not provide");
   return {};
 }

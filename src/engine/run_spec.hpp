@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "util/host_port.hpp"
+#include "util/network_mode.hpp"
 
 namespace coco::engine {
 
@@ -20,8 +21,6 @@ struct BindMount {
   // them there; the anchor itself is resolved as usual.
   std::string anchor{};
 };
-
-enum class Network { None, Full, Allowlist, Host };
 
 // What one sandbox may use; 0 means no limit. Enforced with a cgroup v2 group
 // where the user has a delegated one, else with rlimits (engine/limits.hpp).
@@ -50,7 +49,7 @@ struct RunSpec {
   std::vector<std::pair<std::string, std::string>> env;  // the complete environment
   std::vector<std::string> argv;    // argv[0] is searched in the sandbox's PATH
   std::string workdir = "/workspace";
-  Network network = Network::None;
+  NetworkMode network = NetworkMode::None;
   std::vector<std::string> allowedHosts;  // the config's allowed_hosts (Allowlist)
   // More allowlist entries coco derived (an install's package hosts); unlike
   // the user's, their literal addresses cannot open local destinations.

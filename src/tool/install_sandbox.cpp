@@ -129,7 +129,7 @@ engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDi
   spec.env = job.env;
   spec.argv = {"/bin/sh", "-c", job.smokeStart};
   spec.workdir = "/";
-  spec.network = engine::Network::None;
+  spec.network = NetworkMode::None;
   spec.seccompProfile = job.seccompProfile;
   spec.guard.enabled = false;
   spec.hostname = "coco-install";

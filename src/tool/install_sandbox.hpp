@@ -29,7 +29,7 @@ struct InstallJob {
   std::vector<std::pair<std::string, std::string>> files;  // more files for kIoDir: name, content
   std::vector<std::pair<std::string, std::string>> env;    // complete environment
   std::vector<engine::BindMount> mounts;                   // caches etc. (targets must exist in the image)
-  engine::Network network = engine::Network::Allowlist;
+  NetworkMode network = NetworkMode::Allowlist;
   std::vector<std::string> allowedHosts;  // the tool config's allowed_hosts
   std::vector<std::string> derivedHosts;  // the package hosts coco found (installHosts)
   std::string seccompProfile;

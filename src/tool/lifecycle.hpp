@@ -43,7 +43,7 @@ struct LifecycleOptions {
   std::string cacheRoot;  // empty: $XDG_CACHE_HOME/coco/cache
   SandboxRunner run;      // required for installs
   image::ProgressFn progress;  // empty: image::stderrProgress()
-  engine::Network network = engine::Network::Allowlist;
+  NetworkMode network = NetworkMode::Allowlist;
   HostConfigSource host = HostConfigSource::fromProcess();
   std::string seccompProfile;  // for the install sandbox
 };

@@ -153,22 +153,12 @@ void addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& 
   }
 }
 
-engine::Network networkFor(config::NetworkMode mode) {
-  switch (mode) {
-    case config::NetworkMode::None: return engine::Network::None;
-    case config::NetworkMode::Allowlist: return engine::Network::Allowlist;
-    case config::NetworkMode::Host: return engine::Network::Host;
-    case config::NetworkMode::Full: break;
-  }
-  return engine::Network::Full;
-}
-
 void applyNetwork(engine::RunSpec& spec, const config::ToolConfig& config, const RunContext& ctx) {
-  spec.network = networkFor(config.network);
+  spec.network = config.network;
   spec.allowedHosts = config.allowedHosts;
   // The override widens to full outbound; `host` already is at least that.
-  if (ctx.allowNetwork && spec.network != engine::Network::Host) {
-    spec.network = engine::Network::Full;
+  if (ctx.allowNetwork && spec.network != NetworkMode::Host) {
+    spec.network = NetworkMode::Full;
     spec.allowedHosts.clear();
   }
 }
@@ -325,7 +315,7 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.workdir = config.workdir;
   applyNetwork(spec, config, ctx);
-  if (spec.network != engine::Network::None) addCaBundle(spec.mounts, spec.env, ctx);
+  if (spec.network != NetworkMode::None) addCaBundle(spec.mounts, spec.env, ctx);
   spec.ports = config.ports;
   auto extra = parsePortList(ctx.extraPorts);
   if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");

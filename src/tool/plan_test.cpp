@@ -31,7 +31,7 @@ class PlanTest : public ::testing::Test {
     config_.tool = "npm:eslint";
     config_.command = "eslint";
     // Offline like the store's eslint; networked runs also get the CA bundle (tested below).
-    config_.network = config::NetworkMode::None;
+    config_.network = NetworkMode::None;
   }
 
   static const std::string* envValue(const engine::RunSpec& s, const std::string& name) {
@@ -274,30 +274,30 @@ TEST_F(PlanTest, CredentialsReachedWithoutBeingNamedAreRefused) {
 }
 
 TEST_F(PlanTest, NetworkModes) {
-  config_.network = config::NetworkMode::None;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::None);
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::None;
+  EXPECT_EQ(planRun(config_, {}, ctx_)->network, NetworkMode::None);
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"api.example.com", "example.org:8443"};
   auto allow = planRun(config_, {}, ctx_);
-  EXPECT_EQ(allow->network, engine::Network::Allowlist);
+  EXPECT_EQ(allow->network, NetworkMode::Allowlist);
   EXPECT_EQ(allow->allowedHosts, config_.allowedHosts);
-  config_.network = config::NetworkMode::Host;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Host);
-  config_.network = config::NetworkMode::Full;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Full);
+  config_.network = NetworkMode::Host;
+  EXPECT_EQ(planRun(config_, {}, ctx_)->network, NetworkMode::Host);
+  config_.network = NetworkMode::Full;
+  EXPECT_EQ(planRun(config_, {}, ctx_)->network, NetworkMode::Full);
 }
 
 TEST_F(PlanTest, AllowNetworkForcesFull) {
   ctx_.allowNetwork = true;
-  config_.network = config::NetworkMode::None;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Full);
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::None;
+  EXPECT_EQ(planRun(config_, {}, ctx_)->network, NetworkMode::Full);
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"api.example.com"};
   auto s = planRun(config_, {}, ctx_);
-  EXPECT_EQ(s->network, engine::Network::Full);
+  EXPECT_EQ(s->network, NetworkMode::Full);
   EXPECT_TRUE(s->allowedHosts.empty());
-  config_.network = config::NetworkMode::Host;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Host);
+  config_.network = NetworkMode::Host;
+  EXPECT_EQ(planRun(config_, {}, ctx_)->network, NetworkMode::Host);
 }
 
 TEST_F(PlanTest, PortsFromConfigAndExtra) {
@@ -397,7 +397,7 @@ TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {
 TEST_F(PlanTest, JsonHasNamesNotValues) {
   config_.mounts = {{".", "/workspace", true, 1}};
   config_.envPassthrough = {"AWS_SECRET_ACCESS_KEY"};
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"api.example.com"};
   config_.ports = {{"127.0.0.1", 8080, 80}};
   auto s = planRun(config_, {"--fix", "\xff\xfe"}, ctx_);
@@ -455,7 +455,7 @@ TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
   std::string bundle = root_ + "/corp-ca.pem";
   ASSERT_TRUE(fs::writeFileAtomic(bundle, "-----BEGIN CERTIFICATE-----\n").ok());
   ctx_.hostEnv["SSL_CERT_FILE"] = bundle;
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"example.com"};
   auto s = planRun(config_, {}, ctx_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
@@ -470,7 +470,7 @@ TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
 }
 
 TEST_F(PlanTest, OfflineRunsGetNoCaBundle) {
-  config_.network = config::NetworkMode::None;
+  config_.network = NetworkMode::None;
   auto s = planRun(config_, {}, ctx_);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(envValue(*s, "SSL_CERT_FILE"), nullptr);

@@ -30,7 +30,7 @@ class EngineNetwork : public ::testing::Test {
   }
   void TearDown() override { ::unsetenv("COCO_DNS_UPSTREAM"); }
 
-  engine::RunSpec spec(engine::Network mode, const std::string& script) {
+  engine::RunSpec spec(NetworkMode mode, const std::string& script) {
     engine::RunSpec s;
     s.layers = {testRootfs()};
     s.env = {{"PATH", "/usr/bin:/bin:/usr/sbin:/sbin"}};
@@ -58,7 +58,7 @@ class EngineNetwork : public ::testing::Test {
 
 TEST_F(EngineNetwork, AllowlistSandbox) {
   std::string port = std::to_string(echo.port());
-  auto s = spec(engine::Network::Allowlist,
+  auto s = spec(NetworkMode::Allowlist,
                 "probe resolve " + std::string(kEchoName) + "; echo ping | nc " + kEchoName + " " + port +
                     "; echo; probe resolve denied.test; echo x | nc 192.0.2.1 " + port + "; echo literal-done");
   s.allowedHosts = {std::string(kEchoName) + ":" + port};
@@ -80,7 +80,7 @@ TEST_F(EngineNetwork, AllowlistSandbox) {
 TEST_F(EngineNetwork, AllowedNamesLeadingToMetadataOrCgnatAreRefused) {
   std::string port = std::to_string(echo.port());
   std::string script;
-  engine::RunSpec s = spec(engine::Network::Allowlist, "");
+  engine::RunSpec s = spec(NetworkMode::Allowlist, "");
   for (const auto& [name, address] : kLocalAnswers) {
     script += "echo x | nc " + std::string(name) + " " + port + "; ";
     s.allowedHosts.push_back(std::string(name) + ":" + port);
@@ -100,7 +100,7 @@ TEST_F(EngineNetwork, AllowedNamesLeadingToMetadataOrCgnatAreRefused) {
 }
 
 TEST_F(EngineNetwork, PublishedPortIntoNoneSandbox) {
-  auto s = spec(engine::Network::None, "timeout 10 nc -l -p 8080 -e cat");
+  auto s = spec(NetworkMode::None, "timeout 10 nc -l -p 8080 -e cat");
   s.ports = {{"127.0.0.1", 0, 8080}};
   auto session = NetworkSession::create(s);
   ASSERT_TRUE(session) << session.error().describe();
