@@ -386,7 +386,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   std::copy(std::begin(stdio.plan), std::end(stdio.plan), plan.stdio);
   attachNetwork(plan, net);
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
-  IdMapPlan ids = planIdMaps();
+  IdMapPlan ids = planIdMaps(spec.hostSetup.singleIdMap);
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;

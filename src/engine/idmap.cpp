@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -117,15 +116,16 @@ std::optional<SubIdRange> findSubIdRange(std::string_view text, const std::strin
   return std::nullopt;
 }
 
-IdMapHost IdMapHost::current() {
+IdMapHost IdMapHost::current(bool forceSingle) {
   IdMapHost host;
   host.uid = ::getuid();
   host.gid = ::getgid();
   host.userName = nameOfUser(host.uid);
-  const char* mode = std::getenv("COCO_USERNS");
-  host.forceSingle = mode && std::string_view(mode) == "single";
+  host.forceSingle = forceSingle;
   return host;
 }
+
+bool singleIdMapRequested(std::string_view cocoUserns) { return cocoUserns == "single"; }
 
 IdMapPlan planIdMaps(const IdMapHost& host) {
   IdMapPlan plan;
@@ -144,7 +144,7 @@ IdMapPlan planIdMaps(const IdMapHost& host) {
   return plan;
 }
 
-IdMapPlan planIdMaps() { return planIdMaps(IdMapHost::current()); }
+IdMapPlan planIdMaps(bool forceSingle) { return planIdMaps(IdMapHost::current(forceSingle)); }
 
 Result<bool> writeIdMaps(pid_t pid, const IdMapPlan& plan) {
   if (!plan.subordinate) {

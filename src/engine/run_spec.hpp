@@ -43,6 +43,16 @@ struct GuardSpec {
   std::string cwd;            // where the user runs coco (host, absolute): direnv and mise read from there up
 };
 
+// What a run needs from the host besides the run itself, gathered by the tool
+// layer (tool::hostSetup, from the environment coco was started with) so that
+// the engine reads no environment variable.
+struct HostSetup {
+  std::string stagingDir;       // where the child mounts its scratch tmpfs (made 0700); "": the run fails
+  std::string seccompCacheDir;  // where compiled seccomp programs are kept; "": not kept
+  bool singleIdMap = false;     // COCO_USERNS=single: only the user's own id, even with a subuid range
+  uint64_t fdSoftLimit = 0;     // the tool's soft RLIMIT_NOFILE (the one coco was started with); 0: coco's
+};
+
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
   std::vector<BindMount> mounts;
@@ -62,6 +72,7 @@ struct RunSpec {
   bool installPhase = false;        // keeps the capabilities apt/dpkg need
   std::string upperDir;             // writable layer; empty = per-run scratch
   Limits limits;
+  HostSetup hostSetup;
 };
 
 }  // namespace coco::engine

@@ -16,6 +16,7 @@
 #include "image/digest.hpp"
 #include "image/json_number.hpp"
 #include "image/reference.hpp"
+#include "image/userns.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -111,7 +112,7 @@ Result<std::string> Store::defaultRoot() {
 Result<Store> Store::open(const std::string& root) {
   for (auto sub : {"blobs/sha256", "layers", "images", "tmp"})
     COCO_TRY(fs::makeDirs(fs::joinPath(root, sub), 0700));
-  return Store(fs::normalize(root), engine::planIdMaps());
+  return Store(fs::normalize(root), hostIdMaps());
 }
 
 std::string Store::blobPath(const std::string& digest) const {

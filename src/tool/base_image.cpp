@@ -12,9 +12,11 @@
 
 #include "image/digest.hpp"
 #include "image/store.hpp"
+#include "image/userns.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
 #include "util/data_dir.hpp"
+#include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
 #include "util/log.hpp"
@@ -182,11 +184,12 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
                  o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
                  fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env),
                  resolveLimits({}, hostMemoryBytes())};
+  job.hostSetup = hostSetup(o.host.env, startingFdLimit());
   auto result = runInstall(job);
   COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
   Status committed =
       result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv, runtime) : Status(result.error());
-  if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), work); !st) log::warn("{}", st.error().describe());
+  if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), work); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
   COCO_ASSIGN(auto image, loadBaseImage(root));
   if (!image) return Error::make("the base image was built but cannot be loaded");
@@ -253,7 +256,7 @@ Result<image::Image> buildWithLock(const BaseImageOptions& options, bool onlyWhe
     if (existing) return *existing;
   }
   if (!o.published.empty()) return adoptLocked(o, o.storeRoot, !onlyWhenMissing);
-  clearStaleBuilds(engine::planIdMaps(), fs::joinPath(baseDir(o.storeRoot), "build"));
+  clearStaleBuilds(image::hostIdMaps(), fs::joinPath(baseDir(o.storeRoot), "build"));
   return buildLocked(o, o.storeRoot, !onlyWhenMissing);
 }
 

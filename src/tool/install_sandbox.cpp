@@ -101,6 +101,7 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   spec.guard.enabled = false;
   spec.hostname = "coco-install";
   spec.limits = job.limits;
+  spec.hostSetup = job.hostSetup;
   return spec;
 }
 
@@ -134,6 +135,7 @@ engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDi
   spec.guard.enabled = false;
   spec.hostname = "coco-install";
   spec.limits = job.limits;  // package code runs here too
+  spec.hostSetup = job.hostSetup;
   return spec;
 }
 

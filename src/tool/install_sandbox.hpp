@@ -42,6 +42,7 @@ struct InstallJob {
   // Run after a successful install in a second sandbox on the same layer, with
   // no io dir, no network and no capabilities; its status is ignored.
   std::string smokeStart{};
+  engine::HostSetup hostSetup{};  // tool::hostSetup of the environment coco was started with; both sandboxes get it
 };
 
 // What an install left: the new layer's directory (inside workDir) and the io dir.

@@ -68,10 +68,6 @@ Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Ima
 Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& config, const image::Image& base,
                                                  const LifecycleOptions& options);
 
-// Puts the layer under a run's spec: topmost lower (read-only; the run keeps its
-// scratch upper) and the recorded environment, where the config did not set it.
-void applyToolLayer(engine::RunSpec& spec, const ToolLayer& layer, const image::Image& base);
-
 // The shell script of an install (exposed for tests).
 std::string installScript(const config::ToolConfig& config);
 // The tool's one start after its install (`TOOL --version`, priming node's

@@ -11,6 +11,7 @@
 #include "engine/engine.hpp"
 #include "net/engine_hooks.hpp"
 #include "net_test_support.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::net {
 namespace {
@@ -37,6 +38,7 @@ class EngineNetwork : public ::testing::Test {
     s.argv = {"sh", "-c", script};
     s.network = mode;
     s.toolName = "nettest";
+    s.hostSetup.stagingDir = staging_.path() + "/staging";  // the engine reads no XDG variable
     return s;
   }
 
@@ -54,6 +56,7 @@ class EngineNetwork : public ::testing::Test {
 
   UpstreamDns upstream;
   EchoServer echo;
+  TempDir staging_{"coco-net-staging"};
 };
 
 TEST_F(EngineNetwork, AllowlistSandbox) {
