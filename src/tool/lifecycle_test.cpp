@@ -343,7 +343,8 @@ TEST_F(PublishedBase, ABuildsSandboxGetsTheHostSetupOfItsEnvironment) {
   BaseImageOptions o = options("");
   o.sources = {"rootfs:" + tarball("debian", "")};
   o.runtimeDir = runtime;
-  o.host.env = {{"HOME", dir_ + "/home"}, {"XDG_RUNTIME_DIR", xdgRuntime}, {"COCO_USERNS", "single"}};
+  o.host.env = {{"HOME", dir_ + "/home"}, {"XDG_RUNTIME_DIR", xdgRuntime}, {"COCO_USERNS", "single"},
+                {"npm_config_registry", "https://registry.example.test/"}};
   o.host.command = nullptr;
   engine::RunSpec seen;
   o.run = [&](const engine::RunSpec& spec) -> Result<int> {
