@@ -324,7 +324,7 @@ std::string runCommand(const std::string& line) {
     std::_Exit(2);
   }
   SandboxNetPlan plan;
-  plan.mode = Mode::Allowlist;
+  plan.mode = NetworkMode::Allowlist;
   int rc = sandboxNetSetup(plan, channel);
   ::close(channel);
   if (rc != 0) std::_Exit(2);
@@ -470,7 +470,7 @@ Options parseOptions(int argc, char** argv) {
 
 GatewayConfig gatewayConfig(const Ports& ports) {
   GatewayConfig c;
-  c.mode = Mode::Allowlist;
+  c.mode = NetworkMode::Allowlist;
   c.toolName = "network-bench";
   c.allowedHosts = {std::string(kBulkName) + ":" + std::to_string(ports.sink),
                     std::string(kPingName) + ":" + std::to_string(ports.ping), kDnsDomain};

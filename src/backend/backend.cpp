@@ -20,11 +20,16 @@ class NativeBackend : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> makeBackend(std::string_view name, const BackendOptions& options) {
-  if (name.empty() || name == "native") return std::unique_ptr<Backend>(std::make_unique<NativeBackend>());
-  if (name == "podman" || name == "docker")
-    return std::unique_ptr<Backend>(std::make_unique<ContainerBackend>(std::string(name), options));
-  return Error::make("unknown runtime '{}' in COCO_RUNTIME (allowed: {})", name, kAllowedRuntimes);
+Result<std::string> runtimeName(std::string_view value) {
+  if (value.empty() || value == "native") return std::string("native");
+  if (value == "podman" || value == "docker") return std::string(value);
+  return Error::make("unknown runtime '{}' in COCO_RUNTIME (allowed: {})", value, kAllowedRuntimes);
+}
+
+Result<std::unique_ptr<Backend>> makeBackend(std::string_view value, const BackendOptions& options) {
+  COCO_ASSIGN(std::string name, runtimeName(value));
+  if (name == "native") return std::unique_ptr<Backend>(std::make_unique<NativeBackend>());
+  return std::unique_ptr<Backend>(std::make_unique<ContainerBackend>(name, options));
 }
 
 }  // namespace coco::backend

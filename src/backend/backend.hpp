@@ -29,6 +29,9 @@ struct BackendOptions {
 inline constexpr std::string_view kDefaultContainerImage = "localhost/coco:latest";
 inline constexpr std::string_view kAllowedRuntimes = "native, podman, docker";
 
+// COCO_RUNTIME's value as a runtime's name: "native" (also for empty), "podman" or "docker".
+Result<std::string> runtimeName(std::string_view value);
+
 // name is COCO_RUNTIME: "native" (also empty), "podman" or "docker".
 Result<std::unique_ptr<Backend>> makeBackend(std::string_view name, const BackendOptions& options = {});
 

@@ -16,7 +16,7 @@ engine::RunSpec sampleSpec() {
   s.env = {{"PATH", "/usr/bin"}, {"HOME", "/root"}};
   s.argv = {"eslint", "--fix", "src/"};
   s.workdir = "/workspace";
-  s.network = engine::Network::None;
+  s.network = NetworkMode::None;
   s.ports = {{"127.0.0.1", 8080, 80}, {"::1", 9000, 90}};
   s.seccompProfile = "/usr/share/coco/seccomp-profiles/default.json";
   return s;
@@ -55,7 +55,7 @@ TEST(ContainerArgs, FullVector) {
 TEST(ContainerArgs, TtyImageDockerAndUnconfined) {
   auto spec = sampleSpec();
   spec.seccompProfile.clear();
-  spec.network = engine::Network::Host;
+  spec.network = NetworkMode::Host;
   spec.installPhase = true;
   auto a = buildContainerArgs(spec, {"docker", "example.org/coco:1", {}, true});
   ASSERT_TRUE(a.ok());
@@ -69,7 +69,7 @@ TEST(ContainerArgs, TtyImageDockerAndUnconfined) {
 
 TEST(ContainerArgs, FullNetworkHasNoNetworkFlag) {
   auto spec = sampleSpec();
-  spec.network = engine::Network::Full;
+  spec.network = NetworkMode::Full;
   auto a = buildContainerArgs(spec, {"podman", "", {}, false});
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(std::find(a->begin(), a->end(), "--network"), a->end());
@@ -77,7 +77,7 @@ TEST(ContainerArgs, FullNetworkHasNoNetworkFlag) {
 
 TEST(ContainerArgs, RefusesWhatItCannotExpress) {
   auto spec = sampleSpec();
-  spec.network = engine::Network::Allowlist;
+  spec.network = NetworkMode::Allowlist;
   spec.allowedHosts = {"api.example.com"};
   auto allow = buildContainerArgs(spec, {"podman", "", {}, false});
   ASSERT_FALSE(allow.ok());

@@ -35,10 +35,10 @@ Status addMounts(std::vector<std::string>& args, const engine::RunSpec& spec) {
 
 Status addNetwork(std::vector<std::string>& args, const engine::RunSpec& spec) {
   switch (spec.network) {
-    case engine::Network::None: args.insert(args.end(), {"--network", "none"}); break;
-    case engine::Network::Host: args.insert(args.end(), {"--network", "host"}); break;
-    case engine::Network::Full: break;  // the runtime's default outbound network
-    case engine::Network::Allowlist:
+    case NetworkMode::None: args.insert(args.end(), {"--network", "none"}); break;
+    case NetworkMode::Host: args.insert(args.end(), {"--network", "host"}); break;
+    case NetworkMode::Full: break;  // the runtime's default outbound network
+    case NetworkMode::Allowlist:
       // Refuse rather than silently granting full network access.
       return Error::make(
           "allowed_hosts is enforced only by the native runtime; use COCO_RUNTIME=native, "

@@ -210,6 +210,25 @@ TEST_F(CliTest, PodmanRuntimeNeedsNoLocalImage) {
   EXPECT_EQ(nlohmann::json::parse(o.out)["image"], "localhost/coco:latest");
 }
 
+// `list` and `run` choose runtime and image with one function: under podman or
+// docker the tool comes with that runtime's image, coco's tool layers play no part.
+TEST_F(CliTest, ListReportsTheRuntimeRunsWouldUse) {
+  addTool("eslint.json", kEslint);
+  ::unsetenv("COCO_IMAGE");
+  EXPECT_EQ(cli({"list"}).out, "eslint  not installed\n");
+  ::setenv("COCO_RUNTIME", "podman", 1);
+  auto podman = cli({"list"});
+  EXPECT_EQ(podman.code, 0) << podman.err;
+  EXPECT_EQ(podman.out, "eslint  comes with podman's image localhost/coco:latest\n");
+  ::setenv("COCO_RUNTIME", "docker", 1);
+  ::setenv("COCO_IMAGE", "registry.example/tools:1", 1);
+  EXPECT_EQ(cli({"list"}).out, "eslint  comes with docker's image registry.example/tools:1\n");
+  ::setenv("COCO_RUNTIME", "lxc", 1);
+  auto bad = cli({"list"});
+  EXPECT_EQ(bad.code, 125);
+  EXPECT_NE(bad.err.find("unknown runtime 'lxc'"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, GetListShowUpDown) {
   ASSERT_TRUE(fs::writeFileAtomic(root_ + "/store/eslint.json", kEslint).ok());
   auto got = cli({"get", "eslint"});

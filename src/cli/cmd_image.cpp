@@ -31,8 +31,8 @@ tool::SandboxRunner nativeRunner() {
   };
 }
 
-engine::Network installNetwork() {
-  return envOr("COCO_INSTALL_NETWORK") == "host" ? engine::Network::Host : engine::Network::Allowlist;
+NetworkMode installNetwork() {
+  return envOr("COCO_INSTALL_NETWORK") == "host" ? NetworkMode::Host : NetworkMode::Allowlist;
 }
 
 std::string installSeccomp() {
@@ -71,6 +71,22 @@ tool::ToolLayerOptions toolLayerOptions() {
   return o;
 }
 
+Result<Runtime> chooseRuntime(ImageUse use) {
+  COCO_ASSIGN(std::string name, backend::runtimeName(envOr("COCO_RUNTIME")));
+  std::string ref = envOr("COCO_IMAGE");
+  if (name != "native") {
+    if (ref.empty()) ref = backend::kDefaultContainerImage;
+    return Runtime{name, image::Image{ref, {}, {}, ""}};
+  }
+  if (ref.empty()) {
+    COCO_ASSIGN(image::Image base, defaultNativeImage(use == ImageUse::Run));
+    return Runtime{name, std::move(base)};
+  }
+  if (use == ImageUse::List) return Runtime{name, image::Image{ref, {}, {}, ""}};
+  COCO_ASSIGN(image::Image resolved, image::resolve(ref));
+  return Runtime{name, std::move(resolved)};
+}
+
 Result<image::Image> defaultNativeImage(bool build) {
   if (build) return tool::ensureBaseImage(baseImageOptions());
   COCO_ASSIGN(auto existing, tool::loadBaseImage(""));
@@ -78,13 +94,12 @@ Result<image::Image> defaultNativeImage(bool build) {
   return image::Image{tool::kBaseImageName, {}, {}, ""};
 }
 
-std::string toolStateText(const config::Paths& paths, const std::string& name) {
+std::string toolStateText(const config::Paths& paths, const std::string& name, const Runtime& runtime) {
   auto config = config::loadTool(paths, name);
   if (!config) return "invalid config ('coco show " + name + "' explains it)";
-  // The image runs would use; an unset COCO_IMAGE means coco-base, never built here.
-  std::string ref = envOr("COCO_IMAGE");
-  auto base = ref.empty() ? defaultNativeImage(false) : Result<image::Image>(image::Image{ref, {}, {}, ""});
-  auto status = base ? tool::toolStatus(*config, *base) : Result<tool::ToolStatus>(base.error());
+  // Podman and docker run the tool from their image: coco's tool layers play no part.
+  if (!runtime.native()) return fmt::format("comes with {}'s image {}", runtime.name, runtime.image.reference);
+  auto status = tool::toolStatus(*config, runtime.image);
   if (!status) return "unknown (" + status.error().describe() + ")";
   std::string version = status->layer && !status->layer->version.empty() ? " " + status->layer->version : "";
   switch (status->state) {
@@ -94,12 +109,6 @@ std::string toolStateText(const config::Paths& paths, const std::string& name) {
     case tool::ToolState::Outdated: return "outdated (installed" + version + "; installs again on the next run)";
   }
   return "unknown";
-}
-
-Status prepareToolLayer(engine::RunSpec& spec, const config::ToolConfig& config, const image::Image& image) {
-  COCO_ASSIGN(auto layer, tool::ensureToolLayer(config, image, toolLayerOptions()));
-  if (layer) tool::applyToolLayer(spec, *layer, image);
-  return {};
 }
 
 int cmdRebuild(Context& ctx, const Args& args) {

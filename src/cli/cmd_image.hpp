@@ -24,11 +24,26 @@ tool::ToolLayerOptions toolLayerOptions();
 // the result names it and has no layers.
 Result<image::Image> defaultNativeImage(bool build);
 
-// "installed 9.39.1", "not installed", "outdated (installed 9.39.1)", "nothing to
-// install" or "invalid config": the state `coco list` shows. Never builds or installs.
-std::string toolStateText(const config::Paths& paths, const std::string& name);
+// How much of the image choosing may do.
+enum class ImageUse {
+  Run,     // a missing coco-base is built; COCO_IMAGE is resolved (pulled when needed)
+  DryRun,  // coco-base is only looked up; COCO_IMAGE is resolved
+  List,    // nothing is built or resolved: coco-base is looked up, COCO_IMAGE only named
+};
 
-// Installs the tool's layer when needed and puts it under the spec.
-Status prepareToolLayer(engine::RunSpec& spec, const config::ToolConfig& config, const image::Image& image);
+// What runs a tool: COCO_RUNTIME's runtime and the image it runs on (COCO_IMAGE;
+// unset: coco-base for native, backend::kDefaultContainerImage for podman and
+// docker, whose image brings the tool). `coco run` and `coco list` both ask this.
+struct Runtime {
+  std::string name;    // "native", "podman" or "docker"
+  image::Image image;  // podman and docker: the reference only
+  bool native() const { return name == "native"; }
+};
+Result<Runtime> chooseRuntime(ImageUse use);
+
+// "installed 9.39.1", "not installed", "outdated (installed 9.39.1)", "nothing to
+// install", "comes with podman's image REF" or "invalid config": the state `coco
+// list` shows for the runtime runs would use. Never builds or installs.
+std::string toolStateText(const config::Paths& paths, const std::string& name, const Runtime& runtime);
 
 }  // namespace coco::cli

@@ -1,5 +1,5 @@
 // `coco run [--dry-run] <tool> [args...]` and symlink invocation.
-#include <cstdlib>
+#include <optional>
 
 #include "backend/backend.hpp"
 #include "cli/context.hpp"
@@ -12,26 +12,6 @@
 namespace coco::cli {
 
 namespace {
-
-std::string envOr(const char* name, std::string fallback = {}) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-// The native runtime needs an unpacked image; podman and docker bring their own,
-// so for them only the reference is passed on.
-// A dry run plans without building the default image.
-Result<image::Image> chooseImage(std::string_view runtime, bool dryRun) {
-  std::string ref = envOr("COCO_IMAGE");
-  if (runtime == "podman" || runtime == "docker") {
-    if (ref.empty()) ref = backend::kDefaultContainerImage;
-    return image::Image{ref, {}, {}, ""};
-  }
-  if (ref.empty()) return defaultNativeImage(!dryRun);
-  return image::resolve(ref);
-}
-
-bool isNative(std::string_view runtime) { return runtime != "podman" && runtime != "docker"; }
 
 // `run`'s own options stop at the tool name: everything after it is the tool's,
 // even `--help`, so this is a loop rather than a CLI11 parser.
@@ -79,29 +59,36 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   auto config = config::loadTool(*paths, name);
   if (!config) return ctx.fail(config.error(), listHint);
 
-  std::string runtime = envOr("COCO_RUNTIME", "native");
-  auto backend = backend::makeBackend(runtime, {envOr("COCO_IMAGE"), config->podmanArgs});
+  auto runtime = chooseRuntime(dryRun ? ImageUse::DryRun : ImageUse::Run);
+  if (!runtime) return ctx.fail(runtime.error());
+  auto backend = backend::makeBackend(runtime->name, {runtime->native() ? "" : runtime->image.reference,
+                                                      config->podmanArgs});
   if (!backend) return ctx.fail(backend.error());
-  auto image = chooseImage(runtime, dryRun);
-  if (!image) return ctx.fail(image.error());
-  auto runCtx = tool::contextFromProcess(*image);
+  auto runCtx = tool::contextFromProcess();
   if (!runCtx) return ctx.fail(runCtx.error());
   runCtx->createSources = !dryRun;
-  auto spec = tool::planRun(*config, toolArgs, *runCtx);
+  // The tool's layer (installed on a first run) under the image; a dry run plans
+  // without it, and podman and docker bring the tool in their own image.
+  std::optional<Error> installError;
+  tool::LayerSource layer;
+  if (runtime->native() && !dryRun)
+    layer = [&]() -> Result<std::optional<tool::ToolLayer>> {
+      auto installed = tool::ensureToolLayer(*config, runtime->image, toolLayerOptions());
+      if (!installed) installError = installed.error();
+      return installed;
+    };
+  auto spec = tool::prepareRun(*config, toolArgs, *runCtx, runtime->image, layer);
+  if (installError) {
+    ctx.fail(*installError);
+    return exitCodeFor(Result<int>(*installError));  // 130 for an install stopped by Ctrl-C
+  }
   if (!spec) return ctx.fail(spec.error(), fmt::format("check {} ('coco show {}' explains it)", config->path, name));
 
   if (dryRun) {
     // Landlock is the native runtime's; podman and docker apply none of coco's.
-    ctx.out << tool::planToJson(*spec, image->reference, isNative(runtime) ? engine::landlockAbi() : 0);
+    ctx.out << tool::planToJson(*spec, runtime->image.reference, runtime->native() ? engine::landlockAbi() : 0);
     return kExitOk;
   }
-  // The tool's layer (installed on first run) under the image; podman and docker
-  // bring the tool in their own image.
-  if (isNative(runtime))
-    if (auto st = prepareToolLayer(*spec, *config, *image); !st) {
-      ctx.fail(st.error());
-      return exitCodeFor(Result<int>(st.error()));  // 130 for an install stopped by Ctrl-C
-    }
   auto status = (*backend)->run(*spec);
   // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
   if (!status) ctx.fail(status.error().wrap(name));

@@ -71,11 +71,15 @@ int cmdList(Context& ctx, const Args& args) {
   if (auto code = parseCommand(app, args, ctx)) return *code;
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
+  // The runtime and image runs would use; nothing is built or pulled here.
+  auto runtime = chooseRuntime(ImageUse::List);
+  if (!runtime) return ctx.fail(runtime.error());
   auto tools = config::listTools(*paths);
   size_t width = 0;
   for (const auto& t : tools) width = std::max(width, t.size());
-  for (const auto& t : tools) ctx.out << fmt::format("{:<{}}  {}\n", t, width, toolStateText(*paths, t));
+  for (const auto& t : tools) ctx.out << fmt::format("{:<{}}  {}\n", t, width, toolStateText(*paths, t, *runtime));
   if (tools.empty()) ctx.err << "coco: no tools configured in " << paths->toolsDir() << "; try 'coco get eslint'\n";
+  if (!runtime->native()) return kExitOk;  // the base image is the native runtime's
   if (auto outdated = tool::baseImageOutdated(""); outdated && *outdated)
     ctx.err << "coco: the base image was built by another version of coco (runtime/ changed); 'coco rebuild' "
                "updates it, and tools install again on their next run\n";

@@ -25,10 +25,10 @@ void line(std::ostream& os, std::string_view label, std::string_view text) {
 
 std::string networkText(const config::ToolConfig& c) {
   switch (c.network) {
-    case config::NetworkMode::None: return "none (loopback only)";
-    case config::NetworkMode::Host: return "host (shares the host's network stack)";
-    case config::NetworkMode::Allowlist: return fmt::format("only {}", fmt::join(c.allowedHosts, ", "));
-    case config::NetworkMode::Full: break;
+    case NetworkMode::None: return "none (loopback only)";
+    case NetworkMode::Host: return "host (shares the host's network stack)";
+    case NetworkMode::Allowlist: return fmt::format("only {}", fmt::join(c.allowedHosts, ", "));
+    case NetworkMode::Full: break;
   }
   return "full outbound access (no `network` or `allowed_hosts` key)";
 }

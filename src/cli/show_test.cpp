@@ -27,7 +27,7 @@ bool anyContains(const std::vector<std::string>& lines, const std::string& needl
 TEST(ShowWarnings, SafeConfigHasNone) {
   auto c = withMount(".");
   c.mounts.push_back({"~/.cache/t", "/root/.cache", false, 2});
-  c.network = config::NetworkMode::None;
+  c.network = NetworkMode::None;
   EXPECT_TRUE(sandboxWarnings(c, kCtx).empty());
 }
 
@@ -78,7 +78,7 @@ TEST(ShowWarnings, OtherRiskyGrants) {
   config::ToolConfig c = withMount(".");
   c.envPassthrough = {"TERM", "SSH_AUTH_SOCK"};
   c.x11 = true;
-  c.network = config::NetworkMode::Host;
+  c.network = NetworkMode::Host;
   c.seccomp = "unconfined";
   c.workspaceGuard = false;
   auto w = sandboxWarnings(c, kCtx);
@@ -95,7 +95,7 @@ TEST(ShowSummary, PlainWords) {
   c.mounts.push_back({"~/.cache/eslint", "/root/.cache", false, 2});
   c.envPassthrough = {"NODE_ENV"};
   c.env = {{"FOO", "secret-value"}};
-  c.network = config::NetworkMode::Allowlist;
+  c.network = NetworkMode::Allowlist;
   c.allowedHosts = {"api.example.com"};
   c.ports = {{"127.0.0.1", 8080, 80}};
   std::string s = describeConfig(c, kCtx);
@@ -108,7 +108,7 @@ TEST(ShowSummary, PlainWords) {
   EXPECT_NE(s.find("only api.example.com"), std::string::npos);
   EXPECT_NE(s.find("127.0.0.1:8080 -> 80"), std::string::npos);
   EXPECT_EQ(s.find("WARNING"), std::string::npos);
-  c.network = config::NetworkMode::Host;
+  c.network = NetworkMode::Host;
   EXPECT_NE(describeConfig(c, kCtx).find("WARNING: network: host"), std::string::npos);
 }
 
@@ -116,7 +116,7 @@ TEST(Show, SaysWhetherLandlockIsOn) {
   config::ToolConfig c;
   c.name = "tool";
   c.command = "tool";
-  c.network = config::NetworkMode::Host;
+  c.network = NetworkMode::Host;
   ShowContext ctx = kCtx;
   ctx.landlockAbi = 0;
   std::string off = describeConfig(c, ctx);

@@ -47,7 +47,7 @@ std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const
   for (const auto& name : config.envPassthrough)
     if (name == "SSH_AUTH_SOCK") out.push_back("passes SSH_AUTH_SOCK: with the agent socket the tool can use your SSH keys");
   if (config.x11) out.push_back("x11: the tool can read keystrokes and the screen of your other X windows");
-  if (config.network == config::NetworkMode::Host)
+  if (config.network == NetworkMode::Host)
     out.push_back(fmt::format("network: host: the tool shares the host's network, including services listening on "
                               "localhost{}",
                               ctx.landlockAbi >= 6 ? ""

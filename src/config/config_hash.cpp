@@ -20,20 +20,6 @@ void putList(std::string& out, std::string_view key, const std::vector<std::stri
   for (const std::string& item : items) put(out, "-", item);
 }
 
-std::string_view networkName(NetworkMode mode) {
-  switch (mode) {
-    case NetworkMode::Full:
-      return "full";
-    case NetworkMode::None:
-      return "none";
-    case NetworkMode::Allowlist:
-      return "allowlist";
-    case NetworkMode::Host:
-      return "host";
-  }
-  return "?";
-}
-
 void putMountsAndPorts(std::string& out, const ToolConfig& c) {
   fmt::format_to(std::back_inserter(out), "mounts #{}\n", c.mounts.size());
   for (const MountConfig& m : c.mounts) {
@@ -84,7 +70,7 @@ std::string canonicalForm(const ToolConfig& c) {
   putList(out, "apt", c.aptDependencies);
   putList(out, "mise", c.miseDependencies);
   put(out, "workdir", c.workdir);
-  put(out, "network", networkName(c.network));
+  put(out, "network", networkModeName(c.network));
   putList(out, "allowed_hosts", c.allowedHosts);
   put(out, "isolated", c.isolated ? "1" : "0");
   put(out, "x11", c.x11 ? "1" : "0");

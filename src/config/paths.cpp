@@ -17,11 +17,22 @@ constexpr std::array<std::string_view, 3> kExtensions = {".json", ".yaml", ".yml
 
 using Lookup = std::function<const char*(const char*)>;
 
-// The XDG spec says relative values are invalid and must be ignored.
-std::string xdgDir(const Lookup& env, const char* var, const std::string& home, std::string_view fallback) {
+// The XDG spec says relative values are invalid and must be ignored: "" for them.
+std::string absoluteVar(const Lookup& env, const char* var) {
   const char* value = env(var);
-  if (value != nullptr && value[0] == '/') return fs::normalize(value);
-  return fs::joinPath(home, fallback);
+  return value != nullptr && value[0] == '/' ? fs::normalize(value) : std::string();
+}
+
+std::string xdgDir(const Lookup& env, const char* var, const std::string& home, std::string_view fallback) {
+  std::string value = absoluteVar(env, var);
+  return value.empty() ? fs::joinPath(home, fallback) : value;
+}
+
+Lookup lookupIn(const std::map<std::string, std::string>& env) {
+  return [&env](const char* var) -> const char* {
+    auto it = env.find(var);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
 }
 
 Result<Paths> pathsFrom(const Lookup& env) {
@@ -49,11 +60,20 @@ Result<Paths> Paths::fromEnvironment() {
   return pathsFrom([](const char* var) { return std::getenv(var); });
 }
 
-Result<Paths> Paths::fromVariables(const std::map<std::string, std::string>& env) {
-  return pathsFrom([&](const char* var) -> const char* {
-    auto it = env.find(var);
-    return it == env.end() ? nullptr : it->second.c_str();
-  });
+Result<Paths> Paths::fromVariables(const std::map<std::string, std::string>& env) { return pathsFrom(lookupIn(env)); }
+
+EngineDirs engineDirs(const std::map<std::string, std::string>& env) {
+  Lookup lookup = lookupIn(env);
+  // Unlike Paths, no home is required: XDG_RUNTIME_DIR or XDG_CACHE_HOME alone is a place.
+  std::string home = absoluteVar(lookup, "HOME");
+  std::string cache = absoluteVar(lookup, "XDG_CACHE_HOME");
+  if (cache.empty() && !home.empty()) cache = home + "/.cache";
+  std::string runtime = absoluteVar(lookup, "XDG_RUNTIME_DIR");
+  std::string state = !runtime.empty() && fs::isDirectory(runtime) ? runtime : cache;
+  EngineDirs dirs;
+  if (!state.empty()) dirs.staging = state + "/coco/staging";
+  if (!cache.empty()) dirs.seccompCache = cache + "/coco/seccomp";
+  return dirs;
 }
 
 bool isValidToolName(std::string_view name) {

@@ -18,6 +18,18 @@ struct Paths {
   static Result<Paths> fromVariables(const std::map<std::string, std::string>& env);
 };
 
+// Where the engine keeps its state on the host, by the rules coco has always used; each is ""
+// when the environment gives no place (the engine then fails, or keeps no cache):
+//   staging       $XDG_RUNTIME_DIR/coco/staging when that is an absolute path to a directory,
+//                 else <cache>/coco/staging
+//   seccompCache  <cache>/coco/seccomp
+// where <cache> is $XDG_CACHE_HOME when absolute, else $HOME/.cache when HOME is absolute.
+struct EngineDirs {
+  std::string staging;
+  std::string seccompCache;
+};
+EngineDirs engineDirs(const std::map<std::string, std::string>& env);
+
 // [A-Za-z0-9][A-Za-z0-9._+-]*: a name that is safe as a file name and a symlink.
 bool isValidToolName(std::string_view name);
 

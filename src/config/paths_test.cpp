@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+#include <vector>
+
 #include "config/test_support.hpp"
 #include "util/fs.hpp"
 
@@ -65,6 +69,55 @@ TEST(Paths, HomeMustBeSetAndAbsolute) {
     ScopedEnv home("HOME", "home/ann");
     EXPECT_EQ(Paths::fromEnvironment().error().message(), "HOME is not an absolute path: 'home/ann'");
   }
+}
+
+// The rules engine/child_plan.cpp (staging) and engine/seccomp_cache.cpp (cache) applied to the
+// process environment before the directories travelled in the RunSpec, kept here to show the
+// same directories are chosen.
+std::string oldStaging(const std::map<std::string, std::string>& env) {
+  auto get = [&](const char* k) { return env.count(k) ? env.at(k).c_str() : nullptr; };
+  if (const char* rt = get("XDG_RUNTIME_DIR"); rt && rt[0] == '/' && fs::isDirectory(rt))
+    return std::string(rt) + "/coco/staging";
+  if (const char* cache = get("XDG_CACHE_HOME"); cache && cache[0] == '/') return std::string(cache) + "/coco/staging";
+  if (const char* home = get("HOME"); home && home[0] == '/') return std::string(home) + "/.cache/coco/staging";
+  return "";
+}
+
+std::string oldSeccompCache(const std::map<std::string, std::string>& env) {
+  auto get = [&](const char* k) { return env.count(k) ? env.at(k).c_str() : nullptr; };
+  if (const char* c = get("XDG_CACHE_HOME"); c && c[0] == '/') return std::string(c) + "/coco/seccomp";
+  if (const char* h = get("HOME"); h && h[0] == '/') return std::string(h) + "/.cache/coco/seccomp";
+  return "";
+}
+
+TEST(EngineDirs, TheSameDirectoriesAsTheEngineChoseFromItsEnvironment) {
+  TempDir tmp;
+  std::string runtime = tmp.path() + "/run", home = tmp.path() + "/home", cache = tmp.path() + "/cache";
+  ASSERT_TRUE(fs::makeDirs(runtime).ok());
+  std::vector<std::optional<std::string>> runtimes = {std::nullopt, runtime, tmp.path() + "/missing", "run", ""};
+  std::vector<std::optional<std::string>> caches = {std::nullopt, cache, "cache", ""};
+  std::vector<std::optional<std::string>> homes = {std::nullopt, home, "home", ""};
+  int cases = 0;
+  for (const auto& r : runtimes)
+    for (const auto& c : caches)
+      for (const auto& h : homes) {
+        std::map<std::string, std::string> env = {{"PATH", "/bin"}};
+        if (r) env["XDG_RUNTIME_DIR"] = *r;
+        if (c) env["XDG_CACHE_HOME"] = *c;
+        if (h) env["HOME"] = *h;
+        EngineDirs dirs = engineDirs(env);
+        std::string where = fmt::format("runtime {} cache {} home {}", r.value_or("<unset>"), c.value_or("<unset>"),
+                                        h.value_or("<unset>"));
+        EXPECT_EQ(dirs.staging, oldStaging(env)) << where;
+        EXPECT_EQ(dirs.seccompCache, oldSeccompCache(env)) << where;
+        ++cases;
+      }
+  EXPECT_EQ(cases, 80);
+  std::map<std::string, std::string> all = {{"XDG_RUNTIME_DIR", runtime}, {"XDG_CACHE_HOME", cache}, {"HOME", home}};
+  EXPECT_EQ(engineDirs(all).staging, runtime + "/coco/staging");
+  EXPECT_EQ(engineDirs(all).seccompCache, cache + "/coco/seccomp");
+  EXPECT_EQ(engineDirs({{"HOME", home}}).staging, home + "/.cache/coco/staging");
+  EXPECT_EQ(engineDirs({}).staging, "");
 }
 
 TEST(Paths, ToolNames) {

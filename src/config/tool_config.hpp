@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "util/host_port.hpp"
+#include "util/network_mode.hpp"
 
 namespace coco::config {
 
@@ -18,13 +19,6 @@ struct MountConfig {
   std::string dst;   // absolute, normalised
   bool readOnly = false;
   int line = 0;      // where it was written, for later errors
-};
-
-enum class NetworkMode {
-  Full,       // no `network` key and no allowed_hosts: outbound through the gateway
-  None,       // loopback only
-  Allowlist,  // allowed_hosts set
-  Host,       // the host's network namespace
 };
 
 // A size in `limits`: bytes, or a share of the host's memory.

@@ -13,7 +13,6 @@
 #include "engine/seccomp_cache.hpp"
 #include "engine/workspace_guard.hpp"
 #include "sys/beneath.hpp"
-#include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -23,20 +22,12 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// A directory owned by the user where the child mounts its scratch tmpfs. Any
-// number of concurrent sandboxes share it: each mounts in its own namespace.
-Result<std::string> stagingDir() {
-  std::string base;
-  if (const char* rt = std::getenv("XDG_RUNTIME_DIR"); rt && rt[0] == '/' && fs::isDirectory(rt)) {
-    base = std::string(rt) + "/coco";
-  } else if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && cache[0] == '/') {
-    base = std::string(cache) + "/coco";
-  } else if (const char* home = std::getenv("HOME"); home && home[0] == '/') {
-    base = std::string(home) + "/.cache/coco";
-  } else {
+// A directory owned by the user where the child mounts its scratch tmpfs
+// (HostSetup::stagingDir). Any number of concurrent sandboxes share it: each
+// mounts in its own namespace.
+Result<std::string> stagingDir(const std::string& dir) {
+  if (dir.empty())
     return Error::make("neither XDG_RUNTIME_DIR nor HOME is set: no place for the sandbox's scratch mount");
-  }
-  std::string dir = base + "/staging";
   COCO_TRY(fs::makeDirs(dir, 0700));
   struct stat st;
   if (::lstat(dir.c_str(), &st) != 0) return Error::fromErrno("stat {}", dir);
@@ -55,7 +46,7 @@ Status checkLayerDir(const std::string& path) {
 // the overlay's options to the tool, and they must not name host paths.
 Status planOverlay(const RunSpec& spec, ChildPlan& plan) {
   if (spec.layers.empty()) return Error::make("no root file system layers given");
-  COCO_ASSIGN(plan.stagingDir, stagingDir());
+  COCO_ASSIGN(plan.stagingDir, stagingDir(spec.hostSetup.stagingDir));
   plan.rootDir = plan.stagingDir + "/root";
   plan.scratchTmp = plan.stagingDir + "/tmp";
   plan.scratchShm = plan.stagingDir + "/shm";
@@ -173,7 +164,7 @@ Result<std::string> hostFile(const char* path) {
 Status planEtc(const RunSpec& spec, ChildPlan& plan) {
   plan.hostname = spec.hostname.empty() ? "coco" : spec.hostname;
   plan.hostnameFile = plan.hostname + "\n";
-  if (spec.network == Network::Host) {
+  if (spec.network == NetworkMode::Host) {
     COCO_ASSIGN(plan.hostsFile, hostFile("/etc/hosts"));
     COCO_ASSIGN(plan.resolvFile, hostFile("/etc/resolv.conf"));
     plan.newNetns = false;
@@ -220,13 +211,13 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* g
   plan.installPhase = spec.installPhase;
   plan.rlimitNproc = spec.limits.pids;
   plan.rlimitData = spec.limits.memoryBytes;
-  plan.fdSoftLimit = startingFdLimit();
+  plan.fdSoftLimit = spec.hostSetup.fdSoftLimit;
   // A fork bomb hovers just below the limit; 1/32 below counts as there.
   plan.pidsNearLimit = spec.limits.pids ? spec.limits.pids - spec.limits.pids / 32 : 0;
   plan.lastCap = readLastCap();
   planLandlockRules(spec, plan);
   if (!spec.seccompProfile.empty()) {
-    auto program = compileProfileCached(spec.seccompProfile);
+    auto program = compileProfileCached(spec.seccompProfile, spec.hostSetup.seccompCacheDir);
     if (!program) return std::move(program).error().wrap("seccomp");
     plan.seccomp = std::move(*program);
   }

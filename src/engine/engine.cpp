@@ -329,10 +329,10 @@ int superviseChild(Supervision& s) {
 }
 
 Status checkNetwork(const RunSpec& spec, const NetworkHooks* net) {
-  bool needsGateway = spec.network == Network::Full || spec.network == Network::Allowlist;
+  bool needsGateway = spec.network == NetworkMode::Full || spec.network == NetworkMode::Allowlist;
   if (needsGateway && (!net || !net->setup || !net->start))
     return Error::make("network mode needs the gateway, which this caller did not provide");
-  if (!spec.ports.empty() && spec.network != Network::Host && (!net || !net->serve || !net->start))
+  if (!spec.ports.empty() && spec.network != NetworkMode::Host && (!net || !net->serve || !net->start))
     return Error::make("published ports need the gateway, which this caller did not provide");
   return {};
 }
@@ -369,7 +369,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   std::copy(std::begin(stdio.plan), std::end(stdio.plan), plan.stdio);
   attachNetwork(plan, net);
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
-  IdMapPlan ids = planIdMaps();
+  IdMapPlan ids = planIdMaps(spec.hostSetup.singleIdMap);
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;

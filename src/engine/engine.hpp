@@ -32,7 +32,7 @@ struct NetworkHooks {
 // status as a shell reports it (0-255; 128+N when it died of signal N). An
 // Error means the command did not run: coco's own failure (exitCode() 0), or
 // 126 (not executable) / 127 (not found) as Error::exitCode().
-// Network::Full and Network::Allowlist need `net`; Network::None takes it for
+// NetworkMode::Full and NetworkMode::Allowlist need `net`; NetworkMode::None takes it for
 // published ports.
 Result<int> run(const RunSpec& spec, const NetworkHooks* net = nullptr);
 

@@ -5,7 +5,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <cstdlib>
 
 #include "sys/process.hpp"
 #include "util/fs.hpp"
@@ -107,15 +106,16 @@ std::optional<SubIdRange> findSubIdRange(std::string_view text, const std::strin
   return std::nullopt;
 }
 
-IdMapHost IdMapHost::current() {
+IdMapHost IdMapHost::current(bool forceSingle) {
   IdMapHost host;
   host.uid = ::getuid();
   host.gid = ::getgid();
   host.userName = nameOfUser(host.uid);
-  const char* mode = std::getenv("COCO_USERNS");
-  host.forceSingle = mode && std::string_view(mode) == "single";
+  host.forceSingle = forceSingle;
   return host;
 }
+
+bool singleIdMapRequested(std::string_view cocoUserns) { return cocoUserns == "single"; }
 
 IdMapPlan planIdMaps(const IdMapHost& host) {
   IdMapPlan plan;
@@ -134,7 +134,7 @@ IdMapPlan planIdMaps(const IdMapHost& host) {
   return plan;
 }
 
-IdMapPlan planIdMaps() { return planIdMaps(IdMapHost::current()); }
+IdMapPlan planIdMaps(bool forceSingle) { return planIdMaps(IdMapHost::current(forceSingle)); }
 
 Result<bool> writeIdMaps(pid_t pid, const IdMapPlan& plan) {
   if (!plan.subordinate) {

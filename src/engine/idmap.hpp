@@ -46,18 +46,24 @@ struct IdMapHost {
   uid_t uid = 0;
   gid_t gid = 0;
   std::string userName;     // empty when the uid has no passwd entry
-  bool forceSingle = false;  // COCO_USERNS=single
+  bool forceSingle = false;  // COCO_USERNS=single (singleIdMapRequested)
   std::string etcDir = "/etc";
   // Fixed directories, never PATH: the helpers are setuid and write our maps.
   std::vector<std::string> helperDirs = {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"};
 
-  static IdMapHost current();
+  // This process's user; forceSingle as the caller read it from COCO_USERNS.
+  static IdMapHost current(bool forceSingle);
 };
+
+// COCO_USERNS's value: "single" asks for the single mapping even where a subuid range exists.
+// The engine reads no environment: the tool layer (RunSpec::hostSetup) and the image store
+// (image::hostIdMaps) read the variable and both decide with this.
+bool singleIdMapRequested(std::string_view cocoUserns);
 
 // Subordinate when both helpers exist and /etc/subuid and /etc/subgid each give
 // the user a range of kSubIdCount ids; single otherwise.
 IdMapPlan planIdMaps(const IdMapHost& host);
-IdMapPlan planIdMaps();
+IdMapPlan planIdMaps(bool forceSingle);  // planIdMaps(IdMapHost::current(forceSingle))
 
 // Writes the maps of `pid`, a child in a new user namespace waiting for them.
 // When a helper fails, whatever it left unwritten gets the single mapping

@@ -137,17 +137,23 @@ TEST_F(IdMapPlanTest, ForcedSingleIgnoresTheRanges) {
   EXPECT_EQ(plan.uid, 1001u);
 }
 
-TEST(IdMapHost, CurrentReadsTheProcessAndCocoUserns) {
+// The engine reads no environment: the mode is given, and the environment leaves it alone.
+TEST(IdMapHost, CurrentReadsTheProcessAndTakesTheModeAsGiven) {
   setenv("COCO_USERNS", "single", 1);
-  auto host = IdMapHost::current();
-  EXPECT_TRUE(host.forceSingle);
+  auto host = IdMapHost::current(false);
+  EXPECT_FALSE(host.forceSingle);
   EXPECT_EQ(host.uid, ::getuid());
   EXPECT_EQ(host.gid, ::getgid());
   EXPECT_EQ(host.etcDir, "/etc");
   for (const auto& d : host.helperDirs) EXPECT_EQ(d.front(), '/') << d;
-  setenv("COCO_USERNS", "auto", 1);
-  EXPECT_FALSE(IdMapHost::current().forceSingle);
   unsetenv("COCO_USERNS");
+  EXPECT_TRUE(IdMapHost::current(true).forceSingle);
+  EXPECT_FALSE(planIdMaps(true).subordinate);
+}
+
+TEST(IdMapHost, OnlySingleAsksForTheSingleMapping) {
+  EXPECT_TRUE(singleIdMapRequested("single"));
+  for (const char* other : {"", "auto", "Single", "single ", "subuid"}) EXPECT_FALSE(singleIdMapRequested(other)) << other;
 }
 
 // A child in a new user namespace, waiting for its maps; exits when told.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "util/host_port.hpp"
+#include "util/network_mode.hpp"
 
 namespace coco::engine {
 
@@ -20,8 +21,6 @@ struct BindMount {
   // them there; the anchor itself is resolved as usual.
   std::string anchor{};
 };
-
-enum class Network { None, Full, Allowlist, Host };
 
 // What one sandbox may use; 0 means no limit. Enforced with a cgroup v2 group
 // where the user has a delegated one, else with rlimits (engine/limits.hpp).
@@ -44,13 +43,23 @@ struct GuardSpec {
   std::string cwd;            // where the user runs coco (host, absolute): direnv and mise read from there up
 };
 
+// What a run needs from the host besides the run itself, gathered by the tool
+// layer (tool::hostSetup, from the environment coco was started with) so that
+// the engine reads no environment variable.
+struct HostSetup {
+  std::string stagingDir;       // where the child mounts its scratch tmpfs (made 0700); "": the run fails
+  std::string seccompCacheDir;  // where compiled seccomp programs are kept; "": not kept
+  bool singleIdMap = false;     // COCO_USERNS=single: only the user's own id, even with a subuid range
+  uint64_t fdSoftLimit = 0;     // the tool's soft RLIMIT_NOFILE (the one coco was started with); 0: coco's
+};
+
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
   std::vector<BindMount> mounts;
   std::vector<std::pair<std::string, std::string>> env;  // the complete environment
   std::vector<std::string> argv;    // argv[0] is searched in the sandbox's PATH
   std::string workdir = "/workspace";
-  Network network = Network::None;
+  NetworkMode network = NetworkMode::None;
   std::vector<std::string> allowedHosts;  // the config's allowed_hosts (Allowlist)
   // More allowlist entries coco derived (an install's package hosts); unlike
   // the user's, their literal addresses cannot open local destinations.
@@ -63,6 +72,7 @@ struct RunSpec {
   bool installPhase = false;        // keeps the capabilities apt/dpkg need
   std::string upperDir;             // writable layer; empty = per-run scratch
   Limits limits;
+  HostSetup hostSetup;
 };
 
 }  // namespace coco::engine

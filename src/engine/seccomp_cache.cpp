@@ -1,10 +1,9 @@
-// Compiled seccomp programs cached under $XDG_CACHE_HOME/coco/seccomp.
+// Compiled seccomp programs cached in a directory the tool layer names ($XDG_CACHE_HOME/coco/seccomp).
 #include "engine/seccomp_cache.hpp"
 
 #include <seccomp.h>
 #include <sys/utsname.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "util/fs.hpp"
@@ -13,12 +12,6 @@
 namespace coco::engine {
 
 namespace {
-
-std::string cacheDir() {
-  if (const char* c = std::getenv("XDG_CACHE_HOME"); c && c[0] == '/') return std::string(c) + "/coco/seccomp";
-  if (const char* h = std::getenv("HOME"); h && h[0] == '/') return std::string(h) + "/.cache/coco/seccomp";
-  return {};
-}
 
 // Everything the compiled program depends on besides the profile text.
 std::string environmentKey() {
@@ -52,12 +45,11 @@ std::optional<SeccompProgram> load(const std::string& file, const std::string& h
 
 }  // namespace
 
-Result<SeccompProgram> compileProfileCached(const std::string& path) {
+Result<SeccompProgram> compileProfileCached(const std::string& path, const std::string& dir) {
   // Read once: the bytes that make the key are the bytes compiled.
   auto read = fs::readFileAtMost(path, kMaxProfileBytes);
   if (!read) return std::move(read).error().wrap("reading seccomp profile");
   const std::string& profile = *read;
-  std::string dir = cacheDir();
   std::string header = entryHeader(profile);
   std::string file = fmt::format("{}/{:016x}.bpf", dir, fnv1a(header));
   if (!dir.empty())

@@ -11,7 +11,8 @@ namespace coco::engine {
 
 // Like compileProfile, but reuses a program compiled earlier from the same
 // profile bytes on the same kernel and libseccomp. The cache entry stores the
-// whole profile text and is used only when it matches byte for byte.
-Result<SeccompProgram> compileProfileCached(const std::string& path);
+// whole profile text and is used only when it matches byte for byte. Entries
+// are kept in cacheDir (HostSetup::seccompCacheDir); "" compiles every time.
+Result<SeccompProgram> compileProfileCached(const std::string& path, const std::string& cacheDir);
 
 }  // namespace coco::engine

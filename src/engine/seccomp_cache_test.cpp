@@ -24,24 +24,24 @@ class SeccompCache : public ::testing::Test {
   void SetUp() override {
     ASSERT_FALSE(tmp_.path().empty());
     dir_ = tmp_.path();
-    setenv("XDG_CACHE_HOME", dir_.c_str(), 1);
+    cache_ = dir_ + "/coco/seccomp";
   }
   size_t entries() {
     std::error_code ec;
     size_t n = 0;
-    for (auto& e : std::filesystem::directory_iterator(dir_ + "/coco/seccomp", ec)) n += e.is_regular_file();
+    for (auto& e : std::filesystem::directory_iterator(cache_, ec)) n += e.is_regular_file();
     return n;
   }
   TempDir tmp_{"coco-seccomp-cache"};
-  std::string dir_;
+  std::string dir_, cache_;
 };
 
 TEST_F(SeccompCache, SecondCompileComesFromTheCacheAndMatches) {
   std::string profile = COCO_SOURCE_ROOT "/seccomp-profiles/default.json";
-  auto first = compileProfileCached(profile);
+  auto first = compileProfileCached(profile, cache_);
   ASSERT_TRUE(first.ok()) << first.error().describe();
   EXPECT_EQ(entries(), 1u);
-  auto second = compileProfileCached(profile);
+  auto second = compileProfileCached(profile, cache_);
   ASSERT_TRUE(second.ok());
   ASSERT_EQ(first->filter.size(), second->filter.size());
   EXPECT_EQ(0, memcmp(first->filter.data(), second->filter.data(), first->filter.size() * sizeof(sock_filter)));
@@ -51,11 +51,11 @@ TEST_F(SeccompCache, SecondCompileComesFromTheCacheAndMatches) {
 TEST_F(SeccompCache, ChangedProfileIsRecompiled) {
   std::string p = dir_ + "/p.json";
   ASSERT_TRUE(fs::writeFileAtomic(p, R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]})").ok());
-  auto allowAll = compileProfileCached(p);
+  auto allowAll = compileProfileCached(p, cache_);
   ASSERT_TRUE(allowAll.ok());
   ASSERT_TRUE(fs::writeFileAtomic(p, R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
       {"names":["acct"],"action":"SCMP_ACT_ERRNO"}]})").ok());
-  auto denyAcct = compileProfileCached(p);
+  auto denyAcct = compileProfileCached(p, cache_);
   ASSERT_TRUE(denyAcct.ok());
   EXPECT_NE(allowAll->filter.size(), denyAcct->filter.size());
   EXPECT_EQ(entries(), 2u);
@@ -98,19 +98,30 @@ TEST_F(SeccompCache, ProfileChangedDuringAMissCompilesAndCachesTheBytesOfTheKey)
   } join{stop, swap};
   for (int i = 0; i < 200; ++i) {
     std::filesystem::remove_all(dir_ + "/coco/seccomp");  // every lookup a miss
-    auto got = compileProfileCached(p);
+    auto got = compileProfileCached(p, cache_);
     ASSERT_TRUE(got.ok()) << got.error().describe();
     ASSERT_TRUE(sameProgram(*got, *expectedA) || sameProgram(*got, *expectedB)) << "a program of neither version";
     // What this lookup cached, read back under each version's key.
-    auto cachedA = compileProfileCached(fileA);
-    auto cachedB = compileProfileCached(fileB);
+    auto cachedA = compileProfileCached(fileA, cache_);
+    auto cachedB = compileProfileCached(fileB, cache_);
     ASSERT_TRUE(cachedA.ok() && cachedB.ok());
     ASSERT_TRUE(sameProgram(*cachedA, *expectedA)) << "the cache holds another profile's program under A's key";
     ASSERT_TRUE(sameProgram(*cachedB, *expectedB)) << "the cache holds another profile's program under B's key";
   }
 }
 
-TEST_F(SeccompCache, MissingProfileIsAnError) { EXPECT_FALSE(compileProfileCached(dir_ + "/none.json").ok()); }
+// The directory comes with the run (HostSetup::seccompCacheDir): none given, nothing is kept,
+// whatever XDG_CACHE_HOME says.
+TEST_F(SeccompCache, WithoutADirectoryNothingIsKept) {
+  setenv("XDG_CACHE_HOME", dir_.c_str(), 1);
+  auto program = compileProfileCached(COCO_SOURCE_ROOT "/seccomp-profiles/default.json", "");
+  unsetenv("XDG_CACHE_HOME");
+  ASSERT_TRUE(program.ok()) << program.error().describe();
+  EXPECT_FALSE(program->filter.empty());
+  EXPECT_FALSE(fs::exists(cache_));
+}
+
+TEST_F(SeccompCache, MissingProfileIsAnError) { EXPECT_FALSE(compileProfileCached(dir_ + "/none.json", cache_).ok()); }
 
 }  // namespace
 }  // namespace coco::engine

@@ -15,6 +15,7 @@
 #include "image/digest.hpp"
 #include "image/json_number.hpp"
 #include "image/reference.hpp"
+#include "image/userns.hpp"
 #include "sys/beneath.hpp"
 #include "sys/lock_file.hpp"
 #include "util/fs.hpp"
@@ -113,7 +114,7 @@ Result<std::string> Storage::defaultRoot() {
 Result<Storage> Storage::open(const std::string& root) {
   for (auto sub : {"blobs/sha256", "layers", "images", "tmp"})
     COCO_TRY(fs::makeDirs(fs::joinPath(root, sub), 0700));
-  return Storage(fs::normalize(root), engine::planIdMaps());
+  return Storage(fs::normalize(root), hostIdMaps());
 }
 
 std::string Storage::blobPath(const std::string& digest) const {

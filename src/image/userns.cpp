@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <string>
 
 #include "util/fs.hpp"
@@ -81,6 +82,11 @@ Status runInUserNamespace(const engine::IdMapPlan& map, const std::function<Stat
 Status removeTreeAsOwner(const engine::IdMapPlan& map, const std::string& path) {
   if (!fs::exists(path)) return {};
   return runInUserNamespace(map, [&] { return fs::removeTree(path); });
+}
+
+engine::IdMapPlan hostIdMaps() {
+  const char* mode = std::getenv("COCO_USERNS");
+  return engine::planIdMaps(engine::singleIdMapRequested(mode ? mode : ""));
 }
 
 }  // namespace coco::image

@@ -9,6 +9,10 @@
 
 namespace coco::image {
 
+// The id maps of this process's user as COCO_USERNS asks (engine::singleIdMapRequested): what
+// the image store unpacks and deletes with, and what tool::hostSetup gives every run.
+engine::IdMapPlan hostIdMaps();
+
 // Forks a child that becomes root of a new user namespace mapped by `map`
 // (engine::writeIdMaps, so with the sandbox's fallback: when a helper fails, the
 // single mapping) and runs `fn` there, telling it whether the subordinate

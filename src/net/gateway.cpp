@@ -121,7 +121,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   pc.hostAddresses = hostAddresses();
   COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts, config.derivedHosts));
   Endpoint upstream;
-  if (config.mode != Mode::None) {
+  if (config.mode != NetworkMode::None) {
     COCO_ASSIGN(upstream, chooseUpstream(config.upstream));
   }
   std::unique_ptr<Gateway> gw(new Gateway(std::move(config), std::move(upstream), std::move(pc)));
@@ -155,8 +155,8 @@ Gateway::~Gateway() { stop(); }
 
 Status Gateway::start(UniqueFd channel) {
   COCO_ASSIGN(endpoints_, receiveSandboxEndpoints(channel.get()));
-  if (config_.mode != Mode::None && !endpoints_.relayListener) {
-    return Error::make("the sandbox sent no network listeners for mode {}", static_cast<int>(config_.mode));
+  if (config_.mode != NetworkMode::None && !endpoints_.relayListener) {
+    return Error::make("the sandbox sent no network listeners for mode {}", networkModeName(config_.mode));
   }
   channel_ = std::move(channel);
   return startLoop();
@@ -184,7 +184,7 @@ Status Gateway::startLoop() {
   for (size_t i = 0; i < publishListeners_.size(); ++i) COCO_TRY(add(publishListeners_[i].get(), kTagPublished + i));
   auto started = thread_.start([this] { loop(); });
   if (!started) return std::move(started).error().wrap("starting the gateway");
-  log::debug("gateway: started (mode {}, upstream {})", static_cast<int>(config_.mode), upstream_.text);
+  log::debug("gateway: started (mode {}, upstream {})", networkModeName(config_.mode), upstream_.text);
   return okStatus();
 }
 

@@ -36,7 +36,7 @@
 namespace coco::net {
 
 struct GatewayConfig {
-  Mode mode = Mode::None;
+  NetworkMode mode = NetworkMode::None;
   std::vector<std::string> allowedHosts;  // Allowlist mode: the user's entries
   std::vector<std::string> derivedHosts;  // and those coco derived (see EntryOrigin)
   std::string toolName;

@@ -34,7 +34,7 @@ bool connects(int family, const char* address, uint16_t port) {
 // fail), and "[::]:8080:80" failed with "bad address ':::8080'".
 TEST(GatewayPorts, Ipv6AddressesBindThemselves) {
   GatewayConfig config;
-  config.mode = Mode::None;
+  config.mode = NetworkMode::None;
   config.ports = {{"::1", 0, 80}, {"::", 0, 81}, {"127.0.0.1", 0, 82}};
   auto gw = Gateway::create(config);
   ASSERT_TRUE(gw) << gw.error().describe();
@@ -47,7 +47,7 @@ TEST(GatewayPorts, Ipv6AddressesBindThemselves) {
 
 TEST(GatewayPorts, AnAddressThatIsNoLiteralIsRefused) {
   GatewayConfig config;
-  config.mode = Mode::None;
+  config.mode = NetworkMode::None;
   config.ports = {{"localhost", 0, 80}};
   EXPECT_FALSE(Gateway::create(config));
   config.ports = {{std::string("127.0.0.1\0junk", 14), 0, 80}};

@@ -10,23 +10,15 @@ int setupHook(const void* plan, int channelFd) {
   return sandboxNetSetup(*static_cast<const SandboxNetPlan*>(plan), channelFd);
 }
 
-Mode modeOf(engine::Network n) {
-  switch (n) {
-    case engine::Network::Full: return Mode::Full;
-    case engine::Network::Allowlist: return Mode::Allowlist;
-    default: return Mode::None;
-  }
-}
-
 }  // namespace
 
 Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::RunSpec& spec,
                                                                 bool allowLocalDestinations,
                                                                 const std::string& upstream) {
   std::unique_ptr<NetworkSession> s(new NetworkSession());
-  if (spec.network == engine::Network::Host) return s;
-  Mode mode = modeOf(spec.network);
-  if (mode == Mode::None && spec.ports.empty()) return s;
+  if (spec.network == NetworkMode::Host) return s;
+  NetworkMode mode = spec.network;
+  if (mode == NetworkMode::None && spec.ports.empty()) return s;
   GatewayConfig config;
   config.mode = mode;
   config.allowedHosts = spec.allowedHosts;
@@ -45,7 +37,7 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   Gateway* g = s->gateway_.get();
   s->hooks_.start = [g](UniqueFd channel) { return g->start(std::move(channel)); };
   s->hooks_.stop = [g] { g->stop(); };
-  if (mode != Mode::None) s->hooks_.resolvConf = kSandboxResolvConf;
+  if (mode != NetworkMode::None) s->hooks_.resolvConf = kSandboxResolvConf;
   s->active_ = true;
   return s;
 }

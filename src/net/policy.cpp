@@ -22,11 +22,11 @@ bool isReverseName(const std::string& name) {
 // How the user may open a local address an allowed name leads to (an
 // internal registry); metadata, link-local and the never-reachable kinds get
 // no such advice.
-std::string listHint(Mode mode, in_addr_t address, uint16_t port) {
+std::string listHint(NetworkMode mode, in_addr_t address, uint16_t port) {
   AddressKind kind = classifyAddress(address);
   bool local = kind == AddressKind::Loopback || kind == AddressKind::Private || kind == AddressKind::SharedCgnat ||
                kind == AddressKind::Public;
-  if (mode != Mode::Allowlist || !local) return "";
+  if (mode != NetworkMode::Allowlist || !local) return "";
   return fmt::format(" (if it is yours, add \"{}:{}\" to allowed_hosts as well)", formatAddress(address), port);
 }
 
@@ -41,7 +41,7 @@ sockaddr_in socketAddress(in_addr_t address, uint16_t port) {
 }  // namespace
 
 bool Policy::nameAllowed(const std::string& name) const {
-  return config_.mode == Mode::Full || config_.allowlist.allowsName(name);
+  return config_.mode == NetworkMode::Full || config_.allowlist.allowsName(name);
 }
 
 void Policy::noticeOnce(const std::string& key, const std::string& text) {
@@ -144,7 +144,7 @@ Verdict Policy::decideConnection(in_addr_t dst, uint16_t port) {
 Verdict Policy::decideName(const std::string& name, uint16_t port) {
   Verdict v;
   v.label = fmt::format("{}:{}", name, port);
-  if (config_.mode == Mode::Allowlist && !config_.allowlist.allows(name, port)) {
+  if (config_.mode == NetworkMode::Allowlist && !config_.allowlist.allows(name, port)) {
     log::debug("connect {}: refused, not in allowed_hosts", v.label);
     std::string add = config_.allowlist.allowsName(name) ? v.label : name;
     noticeOnce("connect:" + v.label,
@@ -183,7 +183,7 @@ Verdict Policy::decideLiteral(in_addr_t dst, uint16_t port) {
   Verdict v;
   v.label = fmt::format("{}:{}", formatAddress(dst), port);
   const AllowEntry* entry = config_.allowlist.addressEntry(dst, port);
-  if (config_.mode == Mode::Allowlist && !entry) {
+  if (config_.mode == NetworkMode::Allowlist && !entry) {
     log::debug("connect {}: refused, a literal address in allowlist mode", v.label);
     noticeOnce("literal:" + v.label,
                fmt::format("blocked connection to {} (a literal address, not a name from allowed_hosts of {}; add "

@@ -20,7 +20,7 @@
 namespace coco::net {
 
 struct PolicyConfig {
-  Mode mode = Mode::Full;
+  NetworkMode mode = NetworkMode::Full;
   Allowlist allowlist;
   std::string toolName;
   // Lets connections reach loopback, private (RFC 1918) and the host's own

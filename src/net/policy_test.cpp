@@ -48,7 +48,7 @@ class PolicyTest : public ::testing::Test {
     resolver.answers["other.test"] = ok({"192.0.2.20"});
   }
 
-  Policy make(Mode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"},
+  Policy make(NetworkMode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"},
               std::vector<std::string> derived = {}, bool allowLocal = false) {
     PolicyConfig c;
     c.mode = mode;
@@ -73,7 +73,7 @@ class PolicyTest : public ::testing::Test {
 };
 
 TEST_F(PolicyTest, AllowedNameGetsSyntheticAddress) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   auto a = ask(p, "WWW.allowed.test", dns::kTypeA);
   EXPECT_EQ(a.rcode, dns::Rcode::NoError);
   ASSERT_EQ(a.addresses.size(), 1u);
@@ -84,7 +84,7 @@ TEST_F(PolicyTest, AllowedNameGetsSyntheticAddress) {
 }
 
 TEST_F(PolicyTest, DeniedNameIsNxDomainAndNeverAskedUpstream) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   for (uint16_t type : {dns::kTypeA, dns::kTypeAaaa, uint16_t{16}, uint16_t{65}}) {
     EXPECT_EQ(ask(p, "other.test", type).rcode, dns::Rcode::NxDomain);
   }
@@ -92,14 +92,14 @@ TEST_F(PolicyTest, DeniedNameIsNxDomainAndNeverAskedUpstream) {
 }
 
 TEST_F(PolicyTest, NonexistentAllowedNameIsNxDomain) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   EXPECT_EQ(ask(p, "nope.allowed.test", dns::kTypeA).rcode, dns::Rcode::NxDomain);
   EXPECT_EQ(ask(p, "nope.allowed.test", dns::kTypeAaaa).rcode, dns::Rcode::NxDomain);
   EXPECT_EQ(pool.size(), 0u);
 }
 
 TEST_F(PolicyTest, OtherTypesOfExistingNamesAreNoData) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   for (uint16_t type : {dns::kTypeAaaa, uint16_t{15}, uint16_t{16}, uint16_t{33}, uint16_t{65}}) {
     auto a = ask(p, "allowed.test", type);
     EXPECT_EQ(a.rcode, dns::Rcode::NoError) << type;
@@ -111,14 +111,14 @@ TEST_F(PolicyTest, OtherTypesOfExistingNamesAreNoData) {
 }
 
 TEST_F(PolicyTest, FullModeAllowsEveryName) {
-  Policy p = make(Mode::Full, {});
+  Policy p = make(NetworkMode::Full, {});
   auto a = ask(p, "other.test", dns::kTypeA);
   ASSERT_EQ(a.addresses.size(), 1u);
   EXPECT_TRUE(p.decideConnection(a.addresses[0], 5432).allowed);
 }
 
 TEST_F(PolicyTest, CacheOnlyDefersToUpstream) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   auto q = *dns::buildQuery(1, "allowed.test", dns::kTypeA);
   EXPECT_EQ(p.answerDns(q, true).kind, DnsOutcome::Kind::NeedsUpstream);
   auto denied = *dns::buildQuery(1, "other.test", dns::kTypeA);
@@ -126,7 +126,7 @@ TEST_F(PolicyTest, CacheOnlyDefersToUpstream) {
 }
 
 TEST_F(PolicyTest, MalformedAndOddQueries) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   EXPECT_EQ(p.answerDns(std::vector<uint8_t>{1, 2, 3}, false).kind, DnsOutcome::Kind::Drop);
   auto q = *dns::buildQuery(1, "allowed.test", dns::kTypeA);
   auto response = q;
@@ -147,7 +147,7 @@ TEST_F(PolicyTest, MalformedAndOddQueries) {
 }
 
 TEST_F(PolicyTest, ConnectionToAllowedNameAndPort) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   in_addr_t syn = ask(p, "www.allowed.test", dns::kTypeA).addresses.at(0);
   Verdict v = p.decideConnection(syn, 443);
   ASSERT_TRUE(v.allowed);
@@ -160,14 +160,14 @@ TEST_F(PolicyTest, ConnectionToAllowedNameAndPort) {
 
 TEST_F(PolicyTest, PortEntry) {
   resolver.answers["ssh.allowed.test"] = ok({"192.0.2.30"});
-  Policy p = make(Mode::Allowlist, {"ssh.allowed.test:22"});
+  Policy p = make(NetworkMode::Allowlist, {"ssh.allowed.test:22"});
   in_addr_t syn = ask(p, "ssh.allowed.test", dns::kTypeA).addresses.at(0);
   EXPECT_TRUE(p.decideConnection(syn, 22).allowed);
   EXPECT_FALSE(p.decideConnection(syn, 443).allowed);
 }
 
 TEST_F(PolicyTest, LiteralAddressesInAllowlistMode) {
-  Policy p = make(Mode::Allowlist, {"allowed.test", "192.0.2.50:8080"});
+  Policy p = make(NetworkMode::Allowlist, {"allowed.test", "192.0.2.50:8080"});
   EXPECT_FALSE(p.decideConnection(inet_addr("192.0.2.10"), 443).allowed);
   EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.50"), 8080).allowed);
   EXPECT_FALSE(p.decideConnection(inet_addr("192.0.2.50"), 80).allowed);
@@ -176,7 +176,7 @@ TEST_F(PolicyTest, LiteralAddressesInAllowlistMode) {
 }
 
 TEST_F(PolicyTest, LocalDestinationsAreRefused) {
-  Policy p = make(Mode::Allowlist);
+  Policy p = make(NetworkMode::Allowlist);
   for (const char* name : {"local.allowed.test", "metadata.allowed.test"}) {
     in_addr_t syn = ask(p, name, dns::kTypeA).addresses.at(0);
     EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << name;
@@ -194,7 +194,7 @@ TEST_F(PolicyTest, LocalDestinationsAreRefused) {
 }
 
 TEST_F(PolicyTest, FullModeRefusesLocalPrivateAndHostOwnLiterals) {
-  Policy p = make(Mode::Full, {});
+  Policy p = make(NetworkMode::Full, {});
   EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.10"), 443).allowed);
   for (const char* a : {"10.0.0.1", "192.168.0.1", "169.254.169.254", "192.0.2.99", "0.0.0.0", "224.0.0.1"}) {
     EXPECT_FALSE(p.decideConnection(inet_addr(a), 443).allowed) << a;
@@ -285,24 +285,24 @@ TEST(AddressKinds, V4AndV6Forms) {
 }
 
 TEST_F(PolicyTest, NamesLeadingToLocalAddressesAreRefused) {
-  for (Mode mode : {Mode::Allowlist, Mode::Full}) {
+  for (NetworkMode mode : {NetworkMode::Allowlist, NetworkMode::Full}) {
     for (const char* address : kLocalAddresses) {
       resolver.answers["x.allowed.test"] = ok({address});
       Policy p = make(mode, {"allowed.test"});
       in_addr_t syn = ask(p, "x.allowed.test", dns::kTypeA).addresses.at(0);
-      EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address << (mode == Mode::Full ? " full" : " allowlist");
+      EXPECT_FALSE(p.decideConnection(syn, 443).allowed) << address << (mode == NetworkMode::Full ? " full" : " allowlist");
     }
   }
 }
 
 TEST_F(PolicyTest, UserLiteralOpensItsAddressToNamesToo) {
   // An internal registry: the user names it and writes its address.
-  Policy p = make(Mode::Allowlist, {"internal.allowed.test", "10.0.0.5:443"});
+  Policy p = make(NetworkMode::Allowlist, {"internal.allowed.test", "10.0.0.5:443"});
   in_addr_t syn = ask(p, "internal.allowed.test", dns::kTypeA).addresses.at(0);
   EXPECT_TRUE(p.decideConnection(syn, 443).allowed);
   EXPECT_FALSE(p.decideConnection(syn, 80).allowed);  // the literal is for 443 only
   // Derived by coco, the same literal opens nothing.
-  Policy derived = make(Mode::Allowlist, {"internal.allowed.test"}, {"10.0.0.5:443"});
+  Policy derived = make(NetworkMode::Allowlist, {"internal.allowed.test"}, {"10.0.0.5:443"});
   syn = ask(derived, "internal.allowed.test", dns::kTypeA).addresses.at(0);
   EXPECT_FALSE(derived.decideConnection(syn, 443).allowed);
 }
@@ -310,7 +310,7 @@ TEST_F(PolicyTest, UserLiteralOpensItsAddressToNamesToo) {
 // F4: an image's apt sources (or a project's .npmrc read by the host's npm)
 // name a literal address; derived, it must not open what a user's literal may.
 TEST_F(PolicyTest, DerivedLiteralEntriesKeepTheAddressChecks) {
-  Policy p = make(Mode::Allowlist, {"169.254.169.254:80", "10.9.9.9:8080"},
+  Policy p = make(NetworkMode::Allowlist, {"169.254.169.254:80", "10.9.9.9:8080"},
                   {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80", "127.0.0.1:80",
                    "192.0.2.99:80", "192.0.2.60:8080"});
   for (const char* refused : {"169.254.169.254:443", "10.0.0.1:8080", "0.0.0.0:2375", "100.100.100.200:80",
@@ -327,7 +327,7 @@ TEST_F(PolicyTest, DerivedLiteralEntriesKeepTheAddressChecks) {
 }
 
 TEST_F(PolicyTest, NoEntryOpensUnspecifiedMulticastOrTheGatewaysPool) {
-  Policy p = make(Mode::Allowlist, {"0.0.0.0:2375", "224.0.0.1:80", "255.255.255.255:80", "198.18.0.1:80"});
+  Policy p = make(NetworkMode::Allowlist, {"0.0.0.0:2375", "224.0.0.1:80", "255.255.255.255:80", "198.18.0.1:80"});
   EXPECT_FALSE(p.decideConnection(inet_addr("0.0.0.0"), 2375).allowed);
   EXPECT_FALSE(p.decideConnection(inet_addr("224.0.0.1"), 80).allowed);
   EXPECT_FALSE(p.decideConnection(inet_addr("255.255.255.255"), 80).allowed);
@@ -338,7 +338,7 @@ TEST_F(PolicyTest, NoEntryOpensUnspecifiedMulticastOrTheGatewaysPool) {
 // loopback, private and the host's own addresses, never metadata,
 // link-local or CGNAT.
 TEST_F(PolicyTest, AllowLocalDestinationsKeepsMetadataLinkLocalAndCgnatShut) {
-  Policy p = make(Mode::Allowlist, {"allowed.test"}, {}, /*allowLocal=*/true);
+  Policy p = make(NetworkMode::Allowlist, {"allowed.test"}, {}, /*allowLocal=*/true);
   for (const char* address : {"169.254.169.254", "169.254.170.2", "169.254.1.1", "100.64.1.1", "100.100.100.200"}) {
     std::string name = "at-" + std::string(address) + ".allowed.test";
     resolver.answers[name] = ok({address});

@@ -264,7 +264,7 @@ int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd) {
   int loIndex = sys::bringLoopbackUp();
   if (loIndex < 0) return reportFailure(channelFd, kStepLoopback, -loIndex);
   SetupMessage msg;
-  if (plan.mode == Mode::None) {
+  if (plan.mode == NetworkMode::None) {
     // Without published ports there is no gateway and no channel.
     return channelFd < 0 ? 0 : sendWithFds(channelFd, &msg, sizeof msg, nullptr, 0);
   }

@@ -32,14 +32,14 @@
 
 #include <cstdint>
 
-namespace coco::net {
+#include "util/network_mode.hpp"
 
-// Host mode shares the host's netns: no sandbox side, no gateway.
-enum class Mode : uint8_t { None, Full, Allowlist };
+namespace coco::net {
 
 // Prepared by the parent before clone; plain data.
 struct SandboxNetPlan {
-  Mode mode = Mode::None;
+  // None, Full or Allowlist: Host shares the host's netns, with no sandbox side and no gateway.
+  NetworkMode mode = NetworkMode::None;
 };
 
 inline constexpr uint32_t kSetupMagic = 0x636f6e31;    // "con1"

@@ -11,11 +11,13 @@
 
 #include "image/digest.hpp"
 #include "image/storage.hpp"
+#include "image/userns.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
 #include "sys/beneath.hpp"
 #include "sys/lock_file.hpp"
 #include "util/data_dir.hpp"
+#include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
 #include "util/log.hpp"
@@ -179,11 +181,12 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
                  o.seccompProfile, o.run, o.progress, fs::joinPath(baseDir(root), "setup.log"),
                  fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env),
                  resolveLimits({}, hostMemoryBytes())};
+  job.hostSetup = hostSetup(o.host.env, startingFdLimit());
   auto result = runInstall(job);
   COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
   Status committed =
       result ? commitBase(root, from, {result->layerDir, used}, runtimeEnv, runtime) : Status(result.error());
-  if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), work); !st) log::warn("{}", st.error().describe());
+  if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), work); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
   COCO_ASSIGN(auto image, loadBaseImage(root));
   if (!image) return Error::make("the base image was built but cannot be loaded");
@@ -250,7 +253,7 @@ Result<image::Image> buildWithLock(const BaseImageOptions& options, bool onlyWhe
     if (existing) return *existing;
   }
   if (!o.published.empty()) return adoptLocked(o, o.storageRoot, !onlyWhenMissing);
-  clearStaleBuilds(engine::planIdMaps(), fs::joinPath(baseDir(o.storageRoot), "build"));
+  clearStaleBuilds(image::hostIdMaps(), fs::joinPath(baseDir(o.storageRoot), "build"));
   return buildLocked(o, o.storageRoot, !onlyWhenMissing);
 }
 

@@ -35,7 +35,7 @@ struct BaseImageOptions {
   std::string runtimeDir;  // empty: findRuntimeDir()
   SandboxRunner run;       // required
   image::ProgressFn progress;  // empty: image::stderrProgress()
-  engine::Network network = engine::Network::Allowlist;
+  NetworkMode network = NetworkMode::Allowlist;
   HostConfigSource host = HostConfigSource::fromProcess();
   std::string seccompProfile;  // for the install sandbox
 };

@@ -102,6 +102,7 @@ engine::RunSpec installSpec(const InstallJob& job, const std::string& layerDir, 
   spec.guard.enabled = false;
   spec.hostname = "coco-install";
   spec.limits = job.limits;
+  spec.hostSetup = job.hostSetup;
   return spec;
 }
 
@@ -130,11 +131,12 @@ engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDi
   spec.env = job.env;
   spec.argv = {"/bin/sh", "-c", job.smokeStart};
   spec.workdir = "/";
-  spec.network = engine::Network::None;
+  spec.network = NetworkMode::None;
   spec.seccompProfile = job.seccompProfile;
   spec.guard.enabled = false;
   spec.hostname = "coco-install";
   spec.limits = job.limits;  // package code runs here too
+  spec.hostSetup = job.hostSetup;
   return spec;
 }
 

@@ -29,7 +29,7 @@ struct InstallJob {
   std::vector<std::pair<std::string, std::string>> files;  // more files for kIoDir: name, content
   std::vector<std::pair<std::string, std::string>> env;    // complete environment
   std::vector<engine::BindMount> mounts;                   // caches etc. (targets must exist in the image)
-  engine::Network network = engine::Network::Allowlist;
+  NetworkMode network = NetworkMode::Allowlist;
   std::vector<std::string> allowedHosts;  // the tool config's allowed_hosts
   std::vector<std::string> derivedHosts;  // the package hosts coco found (installHosts)
   std::string seccompProfile;
@@ -42,6 +42,7 @@ struct InstallJob {
   // Run after a successful install in a second sandbox on the same layer, with
   // no io dir, no network and no capabilities; its status is ignored.
   std::string smokeStart{};
+  engine::HostSetup hostSetup{};  // tool::hostSetup of the environment coco was started with; both sandboxes get it
 };
 
 // What an install left: the new layer's directory (inside workDir) and the io dir.

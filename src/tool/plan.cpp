@@ -11,10 +11,12 @@
 #include <cstdlib>
 
 #include "config/paths.hpp"
+#include "engine/idmap.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/grants.hpp"
 #include "sys/beneath.hpp"
 #include "util/data_dir.hpp"
+#include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 
 extern char** environ;
@@ -42,16 +44,21 @@ const std::string* hostVar(const RunContext& ctx, const std::string& name) {
   return it == ctx.hostEnv.end() ? nullptr : &it->second;
 }
 
-// Built, never inherited: only what the image, the config and the config's
-// passthrough list name reaches the tool, so host secrets stay on the host.
-Env buildEnv(const config::ToolConfig& config, const RunContext& ctx) {
-  Env env = ctx.image.env;
+// Built, never inherited: only what the image, the tool's layer, the config and
+// the config's passthrough list name reaches the tool, so host secrets stay on
+// the host. The one place that decides the order (see prepareRun).
+Env buildEnv(const config::ToolConfig& config, const RunContext& ctx, const image::Image& image,
+             const ToolLayer* layer, const Env& bound) {
+  Env env = image.env;
+  if (layer)
+    for (const auto& [name, value] : layer->env) setVar(env, name, value);
   setVar(env, "HOME", kContainerHome);
   for (const char* name : {"TERM", "LANG"})
     if (const auto* v = hostVar(ctx, name)) setVar(env, name, *v);
   for (const auto& [name, value] : config.env) setVar(env, name, value);
   for (const auto& name : config.envPassthrough)
     if (const auto* v = hostVar(ctx, name)) setVar(env, name, *v);
+  for (const auto& [name, value] : bound) setVar(env, name, value);
   return env;
 }
 
@@ -154,22 +161,12 @@ void addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& 
   }
 }
 
-engine::Network networkFor(config::NetworkMode mode) {
-  switch (mode) {
-    case config::NetworkMode::None: return engine::Network::None;
-    case config::NetworkMode::Allowlist: return engine::Network::Allowlist;
-    case config::NetworkMode::Host: return engine::Network::Host;
-    case config::NetworkMode::Full: break;
-  }
-  return engine::Network::Full;
-}
-
 void applyNetwork(engine::RunSpec& spec, const config::ToolConfig& config, const RunContext& ctx) {
-  spec.network = networkFor(config.network);
+  spec.network = config.network;
   spec.allowedHosts = config.allowedHosts;
   // The override widens to full outbound; `host` already is at least that.
-  if (ctx.allowNetwork && spec.network != engine::Network::Host) {
-    spec.network = engine::Network::Full;
+  if (ctx.allowNetwork && spec.network != NetworkMode::Host) {
+    spec.network = NetworkMode::Full;
     spec.allowedHosts.clear();
   }
 }
@@ -265,7 +262,7 @@ bool isTrue(std::string_view value) {
   return lower == "1" || lower == "true";
 }
 
-Result<RunContext> contextFromProcess(image::Image image) {
+Result<RunContext> contextFromProcess() {
   RunContext ctx;
   ctx.cwd = currentDir();
   if (ctx.cwd.empty()) return Error::fromErrno("cannot determine the current directory");
@@ -279,9 +276,20 @@ Result<RunContext> contextFromProcess(image::Image image) {
   ctx.home = home->second;
   if (auto it = ctx.hostEnv.find("COCO_ALLOW_NETWORK"); it != ctx.hostEnv.end()) ctx.allowNetwork = isTrue(it->second);
   if (auto it = ctx.hostEnv.find("COCO_EXTRA_PORTS"); it != ctx.hostEnv.end()) ctx.extraPorts = it->second;
-  ctx.image = std::move(image);
   ctx.hostMemory = hostMemoryBytes();
+  ctx.fdSoftLimit = startingFdLimit();
   return ctx;
+}
+
+engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint64_t fdSoftLimit) {
+  config::EngineDirs dirs = config::engineDirs(env);
+  auto userns = env.find("COCO_USERNS");
+  engine::HostSetup setup;
+  setup.stagingDir = dirs.staging;
+  setup.seccompCacheDir = dirs.seccompCache;
+  setup.singleIdMap = userns != env.end() && engine::singleIdMapRequested(userns->second);
+  setup.fdSoftLimit = fdSoftLimit;
+  return setup;
 }
 
 Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home) {
@@ -311,22 +319,19 @@ Status checkProfileNotWritable(const std::string& profile, const std::vector<eng
   return {};
 }
 
-}  // namespace
-
-Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vector<std::string>& args,
-                                const RunContext& ctx) {
-  engine::RunSpec spec;
+// Everything of the spec but its layers and environment; `bound` gets the
+// variables of what it binds in (CA bundle, X11).
+Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& config,
+                   const std::vector<std::string>& args, const RunContext& ctx) {
   spec.toolName = config.name;
-  spec.layers = ctx.image.layers;
   COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
-  spec.env = buildEnv(config, ctx);
-  if (config.x11) addX11(spec.mounts, spec.env, ctx);
+  if (config.x11) addX11(spec.mounts, bound, ctx);
   // Like the original's unquoted $command: "npm ci" is a command and an argument.
   for (auto& word : splitWords(config.command)) spec.argv.push_back(std::move(word));
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.workdir = config.workdir;
   applyNetwork(spec, config, ctx);
-  if (spec.network != engine::Network::None) addCaBundle(spec.mounts, spec.env, ctx);
+  if (spec.network != NetworkMode::None) addCaBundle(spec.mounts, bound, ctx);
   spec.ports = config.ports;
   auto extra = parsePortList(ctx.extraPorts);
   if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");
@@ -335,6 +340,24 @@ Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vec
   COCO_TRY(checkProfileNotWritable(spec.seccompProfile, spec.mounts));
   spec.guard = guardSpec(config, ctx);
   spec.limits = resolveLimits(config.limits, ctx.hostMemory);
+  spec.hostSetup = hostSetup(ctx.hostEnv, ctx.fdSoftLimit);
+  return {};
+}
+
+}  // namespace
+
+Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::vector<std::string>& args,
+                                   const RunContext& ctx, const image::Image& image, const LayerSource& layerSource) {
+  engine::RunSpec spec;
+  Env bound;
+  COCO_TRY(planSandbox(spec, bound, config, args, ctx));
+  std::optional<ToolLayer> layer;
+  if (layerSource) {
+    COCO_ASSIGN(layer, layerSource());
+  }
+  spec.layers = image.layers;
+  if (layer) spec.layers.insert(spec.layers.begin(), layer->dir);  // topmost; the run keeps its scratch upper
+  spec.env = buildEnv(config, ctx, image, layer ? &*layer : nullptr, bound);
   return spec;
 }
 

@@ -1,8 +1,10 @@
-// planRun: turns a tool config, the user's arguments and the host context into a RunSpec.
+// prepareRun: turns a tool config, the user's arguments, the host context, the image and the tool's layer into a RunSpec.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "config/tool_config.hpp"
 #include "engine/run_spec.hpp"
 #include "image/image.hpp"
+#include "tool/tool_layer.hpp"
 #include "util/result.hpp"
 
 namespace coco::tool {
@@ -36,16 +39,21 @@ struct RunContext {
   std::map<std::string, std::string> hostEnv;  // the whole host environment
   bool allowNetwork = false;                   // COCO_ALLOW_NETWORK
   std::string extraPorts;                      // COCO_EXTRA_PORTS, CSV
-  image::Image image;
   bool createSources = true;  // false for --dry-run: plan without touching the disk
   uint64_t hostMemory = 0;    // bytes, for limits given as a share of it
+  uint64_t fdSoftLimit = 0;   // the soft RLIMIT_NOFILE coco was started with (startingFdLimit)
 };
 
 // "1" and "true" (any case) are true, like the original's COCO_* switches.
 bool isTrue(std::string_view value);
 
 // Builds a RunContext from the process (cwd, $HOME, environ, COCO_* variables).
-Result<RunContext> contextFromProcess(image::Image image);
+Result<RunContext> contextFromProcess();
+
+// What every sandbox needs from the host (engine::HostSetup), from the environment coco was
+// started with: the XDG directories (config::engineDirs), COCO_USERNS, the starting fd limit.
+// Runs and install sandboxes alike get it from here.
+engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint64_t fdSoftLimit);
 
 // A comma-separated list of port specs as a config's `ports` takes them
 // (parsePublishedPort); empty items are ignored.
@@ -54,8 +62,20 @@ Result<std::vector<PublishedPort>> parsePortList(std::string_view csv);
 // The seccomp profile file for a config's `seccomp` value; empty = unconfined.
 Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home);
 
-Result<engine::RunSpec> planRun(const config::ToolConfig& config, const std::vector<std::string>& args,
-                                const RunContext& ctx);
+// The tool's layer for a run: called once, after the config's mounts, ports and
+// seccomp profile were checked, so a config that cannot run fails before a first
+// run's install (tool::ensureToolLayer) starts. Empty, or nullopt from it: no layer
+// (a dry run; podman and docker bring the tool in their image).
+using LayerSource = std::function<Result<std::optional<ToolLayer>>()>;
+
+// The finished RunSpec of one run, planned once. Its environment is built, never
+// inherited, in one order where a later setting wins: the image's variables, the
+// tool layer's (what mise resolved at install time), coco's own (HOME, the host's
+// TERM and LANG), the config's `env`, the `env_passthrough` variables set on the
+// host, and last the variables of what coco binds in (the CA bundle's, X11's
+// DISPLAY and XAUTHORITY), whose paths only hold inside the sandbox.
+Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::vector<std::string>& args,
+                                   const RunContext& ctx, const image::Image& image, const LayerSource& layer = {});
 
 // The plan as `coco run --dry-run` prints it: variable names, never their values;
 // with the Landlock rules a kernel of that ABI would enforce (0: none).

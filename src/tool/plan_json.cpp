@@ -8,16 +8,6 @@ namespace coco::tool {
 
 namespace {
 
-const char* networkName(engine::Network n) {
-  switch (n) {
-    case engine::Network::None: return "none";
-    case engine::Network::Allowlist: return "allowlist";
-    case engine::Network::Host: return "host";
-    case engine::Network::Full: break;
-  }
-  return "full";
-}
-
 nlohmann::ordered_json mountsJson(const std::vector<engine::BindMount>& mounts) {
   auto out = nlohmann::ordered_json::array();
   for (const auto& m : mounts) out.push_back({{"src", m.src}, {"dst", m.dst}, {"mode", m.readOnly ? "ro" : "rw"}});
@@ -57,7 +47,7 @@ std::string planToJson(const engine::RunSpec& spec, const std::string& imageRefe
       {"layers", spec.layers},
       {"mounts", mountsJson(spec.mounts)},
       {"env", envNames},
-      {"network", networkName(spec.network)},
+      {"network", networkModeName(spec.network)},
       {"allowed_hosts", spec.allowedHosts},
       {"ports", portsJson(spec.ports)},
       {"workdir", spec.workdir},

@@ -1,4 +1,4 @@
-// Tests for planRun and planToJson: environment hygiene, mounts, network, ports, seccomp.
+// Tests for prepareRun and planToJson: environment hygiene, mounts, network, ports, seccomp.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -24,13 +24,13 @@ class PlanTest : public ::testing::Test {
     ASSERT_TRUE(fs::makeDirs(ctx_.cwd).ok());
     ctx_.hostEnv = {{"HOME", ctx_.home}, {"TERM", "xterm-256color"}, {"LANG", "C.UTF-8"},
                     {"AWS_SECRET_ACCESS_KEY", "hunter2-secret"}, {"NODE_ENV", "production"}, {"USER", "alice"}};
-    ctx_.image = image::Image{"rootfs:/img", {"/img"}, {{"PATH", "/usr/bin:/bin"}, {"LANG", "image-lang"}}, ""};
+    image_ = image::Image{"rootfs:/img", {"/img"}, {{"PATH", "/usr/bin:/bin"}, {"LANG", "image-lang"}}, ""};
     config_.name = "eslint";
     config_.path = ctx_.home + "/.local/share/coco/tools/eslint.json";
     config_.tool = "npm:eslint";
     config_.command = "eslint";
     // Offline like the store's eslint; networked runs also get the CA bundle (tested below).
-    config_.network = config::NetworkMode::None;
+    config_.network = NetworkMode::None;
   }
 
   static const std::string* envValue(const engine::RunSpec& s, const std::string& name) {
@@ -42,13 +42,14 @@ class PlanTest : public ::testing::Test {
   TempDir tmp_{"coco-plan-test"};
   std::string root_;
   RunContext ctx_;
+  image::Image image_;
   config::ToolConfig config_;
 };
 
 TEST_F(PlanTest, EnvironmentIsBuiltNotInherited) {
   config_.env = {{"FOO", "bar"}, {"PATH", "/opt/bin:/usr/bin"}};
   config_.envPassthrough = {"NODE_ENV", "NOT_SET_ON_HOST"};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(*envValue(*s, "HOME"), "/root");
   EXPECT_EQ(*envValue(*s, "TERM"), "xterm-256color");
@@ -65,17 +66,146 @@ TEST_F(PlanTest, EnvironmentIsBuiltNotInherited) {
 TEST_F(PlanTest, PassthroughOverridesConfigEnvWhenSet) {
   config_.env = {{"NODE_ENV", "development"}};
   config_.envPassthrough = {"NODE_ENV"};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*envValue(*s, "NODE_ENV"), "production");
   ctx_.hostEnv.erase("NODE_ENV");
-  auto t = planRun(config_, {}, ctx_);
+  auto t = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(*envValue(*t, "NODE_ENV"), "development");
 }
 
+// The environment's order, decided in one place: image, then the tool's layer
+// (what mise resolved at install time), then coco's fixed variables (HOME, the
+// host's TERM and LANG), then the config's env, then env_passthrough; later
+// wins, whatever the values are.
+class PlanWithLayerTest : public PlanTest {
+ protected:
+  void SetUp() override {
+    PlanTest::SetUp();
+    image_.env = {{"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}, {"TERM", "dumb"}, {"NODE_ENV", "production"}};
+    layer_ = {"/store/tool-layers/eslint/h1/layer", "h1", "top", "npm:eslint", "9", "", {}};
+    layer_.env = {{"PATH", "/root/.local/share/mise/installs/npm-eslint/9/bin:/usr/bin:/bin"},
+                  {"NODE_ENV", "development"}, {"LANG", "mise-lang"}, {"TERM", "mise-term"},
+                  {"HOME", "/mise-home"}, {"MISE_TOOL_VAR", "1"}};
+  }
+  Result<engine::RunSpec> plan() {
+    return prepareRun(config_, {}, ctx_, image_, [this]() -> Result<std::optional<ToolLayer>> { return std::optional<ToolLayer>(layer_); });
+  }
+  std::string get(const engine::RunSpec& s, const std::string& name) {
+    const std::string* v = envValue(s, name);
+    return v ? *v : "<unset>";
+  }
+  ToolLayer layer_;
+};
+
+TEST_F(PlanWithLayerTest, TheLayerIsTopmostAndBeatsTheImage) {
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->layers, (std::vector<std::string>{layer_.dir, "/img"}));
+  EXPECT_EQ(get(*s, "PATH"), layer_.env[0].second);
+  EXPECT_EQ(get(*s, "NODE_ENV"), "development");
+  EXPECT_EQ(get(*s, "MISE_TOOL_VAR"), "1");
+  EXPECT_EQ(get(*s, "HOME"), "/root");  // coco's fixed HOME beats the layer's
+}
+
+// A config value equal to the image's is still the config's: it beats the layer.
+TEST_F(PlanWithLayerTest, AConfigValueEqualToTheImagesBeatsTheLayer) {
+  config_.env = {{"PATH", "/usr/bin:/bin"}, {"NODE_ENV", "production"}};
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(get(*s, "PATH"), "/usr/bin:/bin");
+  EXPECT_EQ(get(*s, "NODE_ENV"), "production");
+}
+
+// The host's TERM and LANG come after the layer, and a passed-through variable
+// after the config: both beat the layer, also when the host's value happens to
+// be the image's.
+TEST_F(PlanWithLayerTest, HostVariablesBeatTheLayerEvenWhenEqualToTheImages) {
+  ctx_.hostEnv["TERM"] = "dumb";
+  ctx_.hostEnv["LANG"] = "C.UTF-8";
+  config_.envPassthrough = {"NODE_ENV"};
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(get(*s, "TERM"), "dumb");
+  EXPECT_EQ(get(*s, "LANG"), "C.UTF-8");
+  EXPECT_EQ(get(*s, "NODE_ENV"), "production");
+  // Without them on the host the layer's values stay.
+  ctx_.hostEnv.erase("TERM");
+  ctx_.hostEnv.erase("NODE_ENV");
+  auto t = plan();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(get(*t, "TERM"), "mise-term");
+  EXPECT_EQ(get(*t, "NODE_ENV"), "development");
+}
+
+// The config's env beats the host's TERM; a passed-through variable beats the config's env.
+TEST_F(PlanWithLayerTest, ConfigBeatsFixedAndPassthroughBeatsConfig) {
+  config_.env = {{"TERM", "config-term"}, {"NODE_ENV", "test"}};
+  config_.envPassthrough = {"NODE_ENV"};
+  ctx_.hostEnv["NODE_ENV"] = "host-value";
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(get(*s, "TERM"), "config-term");
+  EXPECT_EQ(get(*s, "NODE_ENV"), "host-value");
+}
+
+// The layer is asked for after the config's checks: a config that cannot run
+// fails before a first run's install starts, and an install's error comes back as it is.
+TEST_F(PlanWithLayerTest, TheLayerIsAskedForOnceAfterTheChecks) {
+  int asked = 0;
+  config_.mounts = {{root_ + "/elsewhere/data", "/data", false, 4}};
+  auto bad = prepareRun(config_, {}, ctx_, image_, [&]() -> Result<std::optional<ToolLayer>> {
+    ++asked;
+    return std::optional<ToolLayer>(layer_);
+  });
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(asked, 0);
+  config_.mounts.clear();
+  auto failed = prepareRun(config_, {}, ctx_, image_, [&]() -> Result<std::optional<ToolLayer>> {
+    ++asked;
+    return Error::make("install failed");
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().describe(), "install failed");
+  EXPECT_EQ(asked, 1);
+  auto none = prepareRun(config_, {}, ctx_, image_, [&]() -> Result<std::optional<ToolLayer>> {
+    ++asked;
+    return std::optional<ToolLayer>();
+  });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(none->layers, std::vector<std::string>{"/img"});
+  EXPECT_EQ(get(*none, "NODE_ENV"), "production");
+}
+
+// The staging and seccomp cache directories, the id-map mode and the fd limit
+// come with the spec, from the context: the engine reads no environment.
+TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
+  std::string runtime = root_ + "/run";
+  ASSERT_TRUE(fs::makeDirs(runtime).ok());
+  ctx_.hostEnv["XDG_RUNTIME_DIR"] = runtime;
+  ctx_.hostEnv["XDG_CACHE_HOME"] = root_ + "/cache";
+  ctx_.hostEnv["COCO_USERNS"] = "single";
+  ctx_.fdSoftLimit = 1024;
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->hostSetup.stagingDir, runtime + "/coco/staging");
+  EXPECT_EQ(s->hostSetup.seccompCacheDir, root_ + "/cache/coco/seccomp");
+  EXPECT_TRUE(s->hostSetup.singleIdMap);
+  EXPECT_EQ(s->hostSetup.fdSoftLimit, 1024u);
+  ctx_.hostEnv.erase("XDG_RUNTIME_DIR");
+  ctx_.hostEnv.erase("XDG_CACHE_HOME");
+  ctx_.hostEnv["COCO_USERNS"] = "auto";
+  auto t = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->hostSetup.stagingDir, ctx_.home + "/.cache/coco/staging");
+  EXPECT_EQ(t->hostSetup.seccompCacheDir, ctx_.home + "/.cache/coco/seccomp");
+  EXPECT_FALSE(t->hostSetup.singleIdMap);
+}
+
 TEST_F(PlanTest, ArgvIsCommandThenArgsVerbatim) {
-  auto s = planRun(config_, {"--fix", "src/", "; rm -rf /", "--help"}, ctx_);
+  auto s = prepareRun(config_, {"--fix", "src/", "; rm -rf /", "--help"}, ctx_, image_);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->argv, (std::vector<std::string>{"eslint", "--fix", "src/", "; rm -rf /", "--help"}));
   EXPECT_EQ(s->toolName, "eslint");
@@ -86,7 +216,7 @@ TEST_F(PlanTest, ArgvIsCommandThenArgsVerbatim) {
 TEST_F(PlanTest, MountSourcesAreExpandedAndCreated) {
   config_.mounts = {{".", "/workspace", false, 1}, {"~/.cache/eslint", "/root/.cache", false, 2},
                     {"sub/dir", "/data", true, 3}};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   ASSERT_EQ(s->mounts.size(), 3u);
   EXPECT_EQ(s->mounts[0].src, ctx_.cwd);
@@ -102,7 +232,7 @@ TEST_F(PlanTest, MountSourcesAreExpandedAndCreated) {
 TEST_F(PlanTest, DryRunPlanCreatesNothing) {
   config_.mounts = {{"~/.cache/eslint", "/root/.cache", false, 1}};
   ctx_.createSources = false;
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->mounts[0].src, ctx_.home + "/.cache/eslint");
   EXPECT_FALSE(fs::exists(ctx_.home + "/.cache"));
@@ -110,7 +240,7 @@ TEST_F(PlanTest, DryRunPlanCreatesNothing) {
 
 TEST_F(PlanTest, MissingSourceOutsideHomeAndCwdIsAnError) {
   config_.mounts = {{root_ + "/elsewhere/data", "/data", false, 4}};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message().find(config_.path), std::string::npos) << s.error().message();
   EXPECT_FALSE(fs::exists(root_ + "/elsewhere"));
@@ -124,14 +254,14 @@ TEST_F(PlanTest, MountSourcesBelowWritableMountsAndCwdHaveAnAnchor) {
                     {"./build-cache", "/cache", false, 2},
                     {"~/.cache/eslint", "/root/.cache", false, 3},
                     {"~/.cache/eslint/sub", "/sub", true, 4}};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(s->mounts[0].anchor, ctx_.cwd);
   EXPECT_EQ(s->mounts[1].anchor, ctx_.cwd);
   EXPECT_EQ(s->mounts[2].anchor, ctx_.home + "/.cache/eslint");
   EXPECT_EQ(s->mounts[3].anchor, ctx_.home + "/.cache/eslint");
   config_.mounts = {{"~/.cache/eslint", "/root/.cache", true, 1}};
-  auto ro = planRun(config_, {}, ctx_);
+  auto ro = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(ro.ok());
   EXPECT_EQ(ro->mounts[0].anchor, "");
 }
@@ -142,7 +272,7 @@ TEST_F(PlanTest, APlantedSymlinkBelowAnAnchorIsRefused) {
   config_.mounts = {{".", "/workspace", false, 1}, {"./build-cache", "/cache", false, 2}};
   for (bool dryRun : {false, true}) {
     ctx_.createSources = !dryRun;
-    auto s = planRun(config_, {}, ctx_);
+    auto s = prepareRun(config_, {}, ctx_, image_);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().code(), ELOOP);
     for (const std::string& needle :
@@ -156,14 +286,14 @@ TEST_F(PlanTest, AMissingSourceIsNeverCreatedThroughASymlink) {
   ASSERT_TRUE(fs::makeDirs(root_ + "/outside").ok());
   ASSERT_EQ(::symlink((root_ + "/outside").c_str(), (ctx_.cwd + "/a").c_str()), 0);
   config_.mounts = {{"./a/b", "/b", false, 1}};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message().find(ctx_.cwd + "/a is a symbolic link"), std::string::npos)
       << s.error().message();
   EXPECT_FALSE(fs::exists(root_ + "/outside/b"));
   // Without the link the missing directories are made below the anchor.
   ASSERT_EQ(::unlink((ctx_.cwd + "/a").c_str()), 0);
-  auto made = planRun(config_, {}, ctx_);
+  auto made = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(made.ok()) << made.error().describe();
   EXPECT_TRUE(fs::isDirectory(ctx_.cwd + "/a/b"));
 }
@@ -172,7 +302,7 @@ TEST_F(PlanTest, TheUsersSymlinksAboveTheSourceAreFollowed) {
   ASSERT_TRUE(fs::makeDirs(root_ + "/real/data").ok());
   ASSERT_EQ(::symlink((root_ + "/real").c_str(), (ctx_.home + "/proj").c_str()), 0);
   config_.mounts = {{"~/proj", "/proj", false, 1}, {"~/proj/data", "/data", true, 2}};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(s->mounts[1].anchor, ctx_.home + "/proj");
 }
@@ -181,73 +311,73 @@ TEST_F(PlanTest, CredentialsReachedWithoutBeingNamedAreRefused) {
   ASSERT_TRUE(fs::makeDirs(ctx_.home + "/.ssh").ok());
   ASSERT_EQ(::symlink((ctx_.home + "/.ssh").c_str(), (ctx_.home + "/keys").c_str()), 0);
   config_.mounts = {{"~/keys", "/keys", true, 1}};
-  auto viaLink = planRun(config_, {}, ctx_);
+  auto viaLink = prepareRun(config_, {}, ctx_, image_);
   ASSERT_FALSE(viaLink.ok());
   EXPECT_NE(viaLink.error().message().find("credentials: ~/.ssh"), std::string::npos)
       << viaLink.error().message();
   config_.mounts = {{"~/.ssh", "/keys", true, 1}};
-  EXPECT_TRUE(planRun(config_, {}, ctx_).ok());
+  EXPECT_TRUE(prepareRun(config_, {}, ctx_, image_).ok());
   config_.mounts = {{".", "/workspace", false, 1}};
   ctx_.cwd = ctx_.home;
-  auto fromHome = planRun(config_, {}, ctx_);
+  auto fromHome = prepareRun(config_, {}, ctx_, image_);
   ASSERT_FALSE(fromHome.ok());
   EXPECT_NE(fromHome.error().message().find("home directory"), std::string::npos)
       << fromHome.error().message();
 }
 
 TEST_F(PlanTest, NetworkModes) {
-  config_.network = config::NetworkMode::None;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::None);
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::None;
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->network, NetworkMode::None);
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"api.example.com", "example.org:8443"};
-  auto allow = planRun(config_, {}, ctx_);
-  EXPECT_EQ(allow->network, engine::Network::Allowlist);
+  auto allow = prepareRun(config_, {}, ctx_, image_);
+  EXPECT_EQ(allow->network, NetworkMode::Allowlist);
   EXPECT_EQ(allow->allowedHosts, config_.allowedHosts);
-  config_.network = config::NetworkMode::Host;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Host);
-  config_.network = config::NetworkMode::Full;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Full);
+  config_.network = NetworkMode::Host;
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->network, NetworkMode::Host);
+  config_.network = NetworkMode::Full;
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->network, NetworkMode::Full);
 }
 
 TEST_F(PlanTest, AllowNetworkForcesFull) {
   ctx_.allowNetwork = true;
-  config_.network = config::NetworkMode::None;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Full);
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::None;
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->network, NetworkMode::Full);
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"api.example.com"};
-  auto s = planRun(config_, {}, ctx_);
-  EXPECT_EQ(s->network, engine::Network::Full);
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  EXPECT_EQ(s->network, NetworkMode::Full);
   EXPECT_TRUE(s->allowedHosts.empty());
-  config_.network = config::NetworkMode::Host;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->network, engine::Network::Host);
+  config_.network = NetworkMode::Host;
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->network, NetworkMode::Host);
 }
 
 TEST_F(PlanTest, PortsFromConfigAndExtra) {
   config_.ports = {{"127.0.0.1", 8080, 80}};
   ctx_.extraPorts = "3000:3000,0.0.0.0:9000:90";
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   ASSERT_EQ(s->ports.size(), 3u);
   EXPECT_EQ(s->ports[0].hostPort, 8080);
   EXPECT_EQ(s->ports[1].containerPort, 3000);
   EXPECT_EQ(s->ports[2].hostAddr, "0.0.0.0");
   ctx_.extraPorts = "3000:3000,bogus";
-  auto bad = planRun(config_, {}, ctx_);
+  auto bad = prepareRun(config_, {}, ctx_, image_);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("COCO_EXTRA_PORTS"), std::string::npos);
 }
 
 TEST_F(PlanTest, SeccompProfiles) {
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_TRUE(s->seccompProfile.ends_with("/seccomp-profiles/default.json")) << s->seccompProfile;
   EXPECT_TRUE(fs::exists(s->seccompProfile));
   config_.seccomp = "unconfined";
-  EXPECT_EQ(planRun(config_, {}, ctx_)->seccompProfile, "");
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->seccompProfile, "");
   config_.seccomp = "~/profiles/strict.json";
-  EXPECT_EQ(planRun(config_, {}, ctx_)->seccompProfile, ctx_.home + "/profiles/strict.json");
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->seccompProfile, ctx_.home + "/profiles/strict.json");
   config_.seccomp = "strict.json";
-  EXPECT_EQ(planRun(config_, {}, ctx_)->seccompProfile, ctx_.cwd + "/strict.json");
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->seccompProfile, ctx_.cwd + "/strict.json");
 }
 
 // A profile the tool can write (in its workspace, or reached there through a symlink) would be
@@ -259,42 +389,42 @@ TEST_F(PlanTest, SeccompProfileInAWritableMountIsRefused) {
   config_.mounts = {{".", "/workspace", false, 1}};
   for (const char* profile : {"~/project/strict.json", "~/profiles/link.json"}) {
     config_.seccomp = profile;
-    auto s = planRun(config_, {}, ctx_);
+    auto s = prepareRun(config_, {}, ctx_, image_);
     ASSERT_FALSE(s.ok()) << profile;
     EXPECT_NE(s.error().message().find("could rewrite its own policy"), std::string::npos) << s.error().message();
     EXPECT_NE(s.error().message().find("/workspace"), std::string::npos) << s.error().message();
   }
   config_.mounts = {{".", "/workspace", true, 1}};
-  EXPECT_TRUE(planRun(config_, {}, ctx_).ok());
+  EXPECT_TRUE(prepareRun(config_, {}, ctx_, image_).ok());
   config_.mounts = {{"~/other", "/workspace", false, 1}};
   ASSERT_TRUE(fs::makeDirs(ctx_.home + "/other").ok());
-  EXPECT_TRUE(planRun(config_, {}, ctx_).ok());
+  EXPECT_TRUE(prepareRun(config_, {}, ctx_, image_).ok());
 }
 
 TEST_F(PlanTest, WorkspaceGuardIsCarried) {
-  auto spec = planRun(config_, {}, ctx_);
+  auto spec = prepareRun(config_, {}, ctx_, image_);
   EXPECT_TRUE(spec->guard.enabled);
   EXPECT_FALSE(spec->guard.gitWrite);
   EXPECT_EQ(spec->guard.home, ctx_.home);
   EXPECT_TRUE(spec->guard.cacheDir.ends_with("/coco/guard")) << spec->guard.cacheDir;
   config_.guardGitWrite = true;
-  EXPECT_TRUE(planRun(config_, {}, ctx_)->guard.gitWrite);
+  EXPECT_TRUE(prepareRun(config_, {}, ctx_, image_)->guard.gitWrite);
   config_.workspaceGuard = false;
-  EXPECT_FALSE(planRun(config_, {}, ctx_)->guard.enabled);
+  EXPECT_FALSE(prepareRun(config_, {}, ctx_, image_)->guard.enabled);
 }
 
 // The guard reads these itself (with their includes); the plan names them in git's order.
 TEST_F(PlanTest, WorkspaceGuardNamesTheUsersGitConfigs) {
   using Files = std::vector<std::string>;
-  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.gitConfigs,
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->guard.gitConfigs,
             (Files{"/etc/gitconfig", ctx_.home + "/.config/git/config", ctx_.home + "/.gitconfig"}));
   ctx_.hostEnv["XDG_CONFIG_HOME"] = ctx_.home + "/xdg";
   ctx_.hostEnv["GIT_CONFIG_SYSTEM"] = ctx_.home + "/system";
-  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.gitConfigs,
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->guard.gitConfigs,
             (Files{ctx_.home + "/system", ctx_.home + "/xdg/git/config", ctx_.home + "/.gitconfig"}));
   ctx_.hostEnv["GIT_CONFIG_NOSYSTEM"] = "1";
   ctx_.hostEnv["GIT_CONFIG_GLOBAL"] = ctx_.home + "/other";
-  EXPECT_EQ(planRun(config_, {}, ctx_)->guard.gitConfigs, (Files{ctx_.home + "/other"}));
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->guard.gitConfigs, (Files{ctx_.home + "/other"}));
 }
 
 TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {
@@ -302,7 +432,7 @@ TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {
   ASSERT_TRUE(fs::writeFileAtomic(cookie, "cookie").ok());
   ctx_.hostEnv["DISPLAY"] = ":0";
   config_.x11 = true;
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*envValue(*s, "DISPLAY"), ":0");
   ASSERT_NE(envValue(*s, "XAUTHORITY"), nullptr);
@@ -311,7 +441,7 @@ TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {
   EXPECT_TRUE(it->readOnly);
   EXPECT_EQ(it->dst, *envValue(*s, "XAUTHORITY"));
   config_.x11 = false;
-  auto off = planRun(config_, {}, ctx_);
+  auto off = prepareRun(config_, {}, ctx_, image_);
   EXPECT_EQ(envValue(*off, "DISPLAY"), nullptr);
   EXPECT_TRUE(off->mounts.empty());
 }
@@ -319,10 +449,10 @@ TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {
 TEST_F(PlanTest, JsonHasNamesNotValues) {
   config_.mounts = {{".", "/workspace", true, 1}};
   config_.envPassthrough = {"AWS_SECRET_ACCESS_KEY"};
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"api.example.com"};
   config_.ports = {{"127.0.0.1", 8080, 80}};
-  auto s = planRun(config_, {"--fix", "\xff\xfe"}, ctx_);
+  auto s = prepareRun(config_, {"--fix", "\xff\xfe"}, ctx_, image_);
   ASSERT_TRUE(s.ok());
   std::string text = planToJson(*s, "rootfs:/img");
   EXPECT_EQ(text.find("hunter2-secret"), std::string::npos);
@@ -350,7 +480,7 @@ TEST_F(PlanTest, JsonHasNamesNotValues) {
 
 TEST_F(PlanTest, JsonSaysWhatLandlockEnforces) {
   config_.mounts = {{".", "/workspace", true, 1}};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok());
   auto j = nlohmann::json::parse(planToJson(*s, "rootfs:/img", 6));
   EXPECT_EQ(j["landlock"]["abi"], 6);
@@ -368,7 +498,7 @@ namespace {
 
 TEST_F(PlanTest, CommandWithArgumentsIsSplitLikeTheOriginal) {
   config_.command = "npm  ci";
-  auto s = planRun(config_, {"--omit=dev"}, ctx_);
+  auto s = prepareRun(config_, {"--omit=dev"}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(s->argv, (std::vector<std::string>{"npm", "ci", "--omit=dev"}));
 }
@@ -377,9 +507,9 @@ TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
   std::string bundle = root_ + "/corp-ca.pem";
   ASSERT_TRUE(fs::writeFileAtomic(bundle, "-----BEGIN CERTIFICATE-----\n").ok());
   ctx_.hostEnv["SSL_CERT_FILE"] = bundle;
-  config_.network = config::NetworkMode::Allowlist;
+  config_.network = NetworkMode::Allowlist;
   config_.allowedHosts = {"example.com"};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   auto ca = std::find_if(s->mounts.begin(), s->mounts.end(), [&](const auto& m) { return m.src == bundle; });
   ASSERT_NE(ca, s->mounts.end());
@@ -392,8 +522,8 @@ TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
 }
 
 TEST_F(PlanTest, OfflineRunsGetNoCaBundle) {
-  config_.network = config::NetworkMode::None;
-  auto s = planRun(config_, {}, ctx_);
+  config_.network = NetworkMode::None;
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(envValue(*s, "SSL_CERT_FILE"), nullptr);
   for (const auto& m : s->mounts) EXPECT_EQ(m.dst.find("ca-certificates"), std::string::npos);
@@ -407,7 +537,7 @@ namespace {
 
 TEST_F(PlanTest, LimitsDefaultToSharesOfMemory) {
   ctx_.hostMemory = 16ull << 30;
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(s->limits.memoryBytes, 8ull << 30);
   EXPECT_EQ(s->limits.pids, kDefaultPids);
@@ -426,7 +556,7 @@ TEST_F(PlanTest, ConfiguredLimitsWin) {
   config_.limits.pids = 256;
   config_.limits.cpuMillis = 1500;
   config_.limits.tmpfs = config::SizeLimit{0, 33, false};
-  auto s = planRun(config_, {}, ctx_);
+  auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(s->limits.memoryBytes, 0u);
   EXPECT_EQ(s->limits.pids, 256u);
@@ -434,8 +564,8 @@ TEST_F(PlanTest, ConfiguredLimitsWin) {
   EXPECT_EQ(s->limits.tmpfsBytes % (1u << 20), 0u);  // whole MiB
   EXPECT_EQ(s->limits.tmpfsBytes, ((10ull << 30) * 33 / 100) & ~((1ull << 20) - 1));
   config_.limits.memory = config::SizeLimit{768ull << 20, 0, false};
-  EXPECT_EQ(planRun(config_, {}, ctx_)->limits.memoryBytes, 768ull << 20);
-  auto j = nlohmann::json::parse(planToJson(*planRun(config_, {}, ctx_), "rootfs:/img"));
+  EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->limits.memoryBytes, 768ull << 20);
+  auto j = nlohmann::json::parse(planToJson(*prepareRun(config_, {}, ctx_, image_), "rootfs:/img"));
   EXPECT_EQ(j["limits"]["cpus"], 1.5);
 }
 

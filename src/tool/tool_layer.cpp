@@ -20,6 +20,7 @@
 #include "tool/plan.hpp"
 #include "sys/beneath.hpp"
 #include "sys/lock_file.hpp"
+#include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -102,11 +103,6 @@ void setVar(Env& env, const std::string& name, const std::string& value) {
   else env.emplace_back(name, value);
 }
 
-const std::string* findVar(const Env& env, const std::string& name) {
-  auto it = std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
-  return it == env.end() ? nullptr : &it->second;
-}
-
 InstallNeeds needsOf(const config::ToolConfig& config) {
   InstallNeeds needs;
   std::vector<std::string> specs = config.miseDependencies;
@@ -165,7 +161,7 @@ Result<UniqueFd> lockTool(const std::string& dir, const std::string& name, const
 void clearStale(const std::string& dir) {
   for (const auto& n : fs::listDir(dir))
     if (n.rfind(".build-", 0) == 0 || n.rfind(".old-", 0) == 0)
-      if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), fs::joinPath(dir, n)); !st)
+      if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), fs::joinPath(dir, n)); !st)
         log::warn("removing {}: {}", n, st.error().describe());
 }
 
@@ -182,7 +178,7 @@ Status commitLayer(const std::string& dir, const std::string& buildDir, const st
   for (const auto& n : fs::listDir(dir)) {
     std::string path = fs::joinPath(dir, n);
     if (n == hash || n == "lock" || n == "install.log" || !fs::isDirectory(path)) continue;
-    if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), path); !st) log::warn("{}", st.error().describe());
+    if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), path); !st) log::warn("{}", st.error().describe());
   }
   return {};
 }
@@ -239,14 +235,15 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
                  fs::joinPath(toolDir(o.storageRoot, config.name), "install.log"), config.name,
                  findHostCaBundle(o.host.env), resolveLimits(config.limits, hostMemoryBytes())};
   job.smokeStart = smokeStartScript(config);
+  job.hostSetup = hostSetup(o.host.env, startingFdLimit());
   COCO_ASSIGN(InstallResult r, runInstall(job));
   COCO_ASSIGN(std::string envText, installResult(r.ioDir, "mise-env.json"));
   COCO_ASSIGN(std::string lsText, installResult(r.ioDir, "mise-ls.json"));
   ToolLayer layer{r.layerDir,   config.hash,     baseId(base), spec, installedVersion(lsText, spec),
                   nowRfc3339(), miseEnv(envText)};
   if (hasEntries(r.layerDir, kNodeCompileCache)) setVar(layer.env, "NODE_COMPILE_CACHE", kNodeCompileCache);
-  COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), r.ioDir));
-  COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), r.layerDir + "-work"));
+  COCO_TRY(image::removeTreeAsOwner(image::hostIdMaps(), r.ioDir));
+  COCO_TRY(image::removeTreeAsOwner(image::hostIdMaps(), r.layerDir + "-work"));
   COCO_TRY(fs::writeFileAtomic(fs::joinPath(buildDir, "record.json"), layerToJson(layer), 0600));
   return layer;
 }
@@ -261,7 +258,7 @@ Result<ToolLayer> installLocked(const config::ToolConfig& config, const image::I
   auto layer = install(config, base, o, tmpl);
   Status committed = layer ? commitLayer(dir, tmpl, config.hash) : Status(layer.error());
   if (fs::exists(tmpl))
-    if (auto st = image::removeTreeAsOwner(engine::planIdMaps(), tmpl); !st) log::warn("{}", st.error().describe());
+    if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), tmpl); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
   o.progress({image::ProgressEvent::Kind::Step, "",
@@ -290,7 +287,7 @@ uint64_t treeBytes(const std::string& path) {
 
 Result<uint64_t> removeMeasured(const std::string& path) {
   uint64_t bytes = treeBytes(path);
-  COCO_TRY(image::removeTreeAsOwner(engine::planIdMaps(), path));
+  COCO_TRY(image::removeTreeAsOwner(image::hostIdMaps(), path));
   return bytes;
 }
 
@@ -376,17 +373,6 @@ Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& confi
   if (auto layer = currentLayer(o.storageRoot, config, base)) return std::optional<ToolLayer>(std::move(*layer));
   COCO_ASSIGN(ToolLayer layer, installLocked(config, base, o));
   return std::optional<ToolLayer>(std::move(layer));
-}
-
-void applyToolLayer(engine::RunSpec& spec, const ToolLayer& layer, const image::Image& base) {
-  spec.layers.insert(spec.layers.begin(), layer.dir);
-  for (const auto& [name, value] : layer.env) {
-    // The config's own setting wins over what mise resolved.
-    const std::string* now = findVar(spec.env, name);
-    const std::string* fromImage = findVar(base.env, name);
-    bool configSetIt = now && (!fromImage || *now != *fromImage);
-    if (!configSetIt) setVar(spec.env, name, value);
-  }
 }
 
 Result<uint64_t> removeToolLayers(const std::string& storageRoot,

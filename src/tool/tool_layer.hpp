@@ -43,7 +43,7 @@ struct ToolLayerOptions {
   std::string cacheRoot;  // empty: $XDG_CACHE_HOME/coco/cache
   SandboxRunner run;      // required for installs
   image::ProgressFn progress;  // empty: image::stderrProgress()
-  engine::Network network = engine::Network::Allowlist;
+  NetworkMode network = NetworkMode::Allowlist;
   HostConfigSource host = HostConfigSource::fromProcess();
   std::string seccompProfile;  // for the install sandbox
 };
@@ -67,10 +67,6 @@ Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Ima
 // config needs none. Concurrent callers: one installs, the others wait and use it.
 Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& config, const image::Image& base,
                                                  const ToolLayerOptions& options);
-
-// Puts the layer under a run's spec: topmost lower (read-only; the run keeps its
-// scratch upper) and the recorded environment, where the config did not set it.
-void applyToolLayer(engine::RunSpec& spec, const ToolLayer& layer, const image::Image& base);
 
 // The shell script of an install (exposed for tests).
 std::string installScript(const config::ToolConfig& config);

@@ -9,6 +9,8 @@
 #include "tool/base_image.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/install_sandbox.hpp"
+#include "tool/plan.hpp"
+#include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -106,28 +108,6 @@ TEST(LayerRecord, RoundTripAndBadInput) {
   auto odd = layerFromJson(R"({"hash": "h", "base": "b", "env": [["A"], ["B", 1], ["C", "c"], 5]})");
   ASSERT_TRUE(odd.ok());
   EXPECT_EQ(odd->env, (std::vector<std::pair<std::string, std::string>>{{"C", "c"}}));
-}
-
-TEST(ApplyToolLayer, LayerOnTopAndTheConfigsVariablesWin) {
-  auto base = baseImage();
-  engine::RunSpec spec;
-  spec.layers = base.layers;
-  spec.env = {{"PATH", "/usr/bin:/bin"}, {"MISE_YES", "1"}, {"NODE_ENV", "production"}};
-  ToolLayer layer{"/store/tool-layers/eslint/h1/layer", "h1", "top", "npm:eslint", "9", "", {}};
-  layer.env = {{"PATH", "/root/.local/share/mise/installs/npm-eslint/9/bin:/usr/bin:/bin"},
-               {"NODE_ENV", "development"},
-               {"MISE_TOOL_VAR", "1"}};
-  applyToolLayer(spec, layer, base);
-  EXPECT_EQ(spec.layers.front(), layer.dir);
-  EXPECT_EQ(spec.layers.size(), 3u);
-  auto get = [&](const std::string& k) {
-    for (const auto& [n, v] : spec.env)
-      if (n == k) return v;
-    return std::string("<unset>");
-  };
-  EXPECT_EQ(get("PATH"), layer.env[0].second);
-  EXPECT_EQ(get("NODE_ENV"), "production");  // set by the config, not the image
-  EXPECT_EQ(get("MISE_TOOL_VAR"), "1");
 }
 
 TEST_F(ToolLayerStore, ToolStates) {
@@ -353,6 +333,33 @@ TEST_F(PublishedBase, InstallHostsReachTheSandboxAsDerivedEntries) {
   EXPECT_EQ(seen.derivedHosts, (std::vector<std::string>{"mirror.example.test", "registry.example.test"}));
 }
 
+// An install sandbox gets the host setup a run gets, from the same environment.
+TEST_F(PublishedBase, ABuildsSandboxGetsTheHostSetupOfItsEnvironment) {
+  std::string runtime = dir_ + "/runtime";
+  ASSERT_TRUE(fs::makeDirs(runtime));
+  ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "true\n"));
+  std::string xdgRuntime = dir_ + "/xdg-run";
+  ASSERT_TRUE(fs::makeDirs(xdgRuntime));
+  BaseImageOptions o = options("");
+  o.sources = {"rootfs:" + tarball("debian", "")};
+  o.runtimeDir = runtime;
+  o.host.env = {{"HOME", dir_ + "/home"}, {"XDG_RUNTIME_DIR", xdgRuntime}, {"COCO_USERNS", "single"},
+                {"npm_config_registry", "https://registry.example.test/"}};
+  o.host.command = nullptr;
+  engine::RunSpec seen;
+  o.run = [&](const engine::RunSpec& spec) -> Result<int> {
+    seen = spec;
+    return 0;
+  };
+  auto built = buildBaseImage(o);
+  ASSERT_TRUE(built.ok()) << built.error().describe();
+  engine::HostSetup expected = hostSetup(o.host.env, startingFdLimit());
+  EXPECT_EQ(seen.hostSetup.stagingDir, xdgRuntime + "/coco/staging");
+  EXPECT_EQ(seen.hostSetup.seccompCacheDir, dir_ + "/home/.cache/coco/seccomp");
+  EXPECT_TRUE(seen.hostSetup.singleIdMap);
+  EXPECT_EQ(seen.hostSetup.fdSoftLimit, expected.fdSoftLimit);
+}
+
 TEST_F(PublishedBase, AnImageThatIsNotACocoBaseIsRefusedAndNothingRecorded) {
   std::string plain = "rootfs:" + tarball("plain", "");
   auto img = ensureBaseImage(options(plain));
@@ -416,6 +423,7 @@ TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
   job.limits.pids = 64;
   job.limits.memoryBytes = 256ull << 20;
   job.limits.tmpfsBytes = 64ull << 20;
+  job.hostSetup = {"/run/user/1000/coco/staging", "/home/u/.cache/coco/seccomp", true, 1024};
   std::vector<engine::RunSpec> runs;
   job.run = [&](const engine::RunSpec& spec) -> Result<int> {
     runs.push_back(spec);
@@ -428,6 +436,10 @@ TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
     EXPECT_EQ(spec.limits.pids, 64u) << spec.argv.back();
     EXPECT_EQ(spec.limits.memoryBytes, 256ull << 20) << spec.argv.back();
     EXPECT_EQ(spec.limits.tmpfsBytes, 64ull << 20) << spec.argv.back();
+    EXPECT_EQ(spec.hostSetup.stagingDir, "/run/user/1000/coco/staging") << spec.argv.back();
+    EXPECT_EQ(spec.hostSetup.seccompCacheDir, "/home/u/.cache/coco/seccomp") << spec.argv.back();
+    EXPECT_TRUE(spec.hostSetup.singleIdMap) << spec.argv.back();
+    EXPECT_EQ(spec.hostSetup.fdSoftLimit, 1024u) << spec.argv.back();
   }
 }
 

@@ -54,10 +54,11 @@ void checkPlan(const config::ToolConfig& c, std::string_view text) {
   ctx.home = "/home/user";
   ctx.hostEnv = {{"TERM", "xterm"}, {"HOME", "/home/user"}, {"API_KEY", std::string(kSecret)}, {"DISPLAY", ":0"}};
   ctx.createSources = false;
-  ctx.image.reference = "docker.io/library/debian:stable-slim";
-  auto spec = tool::planRun(c, {"--flag", "arg"}, ctx);
+  image::Image image;
+  image.reference = "docker.io/library/debian:stable-slim";
+  auto spec = tool::prepareRun(c, {"--flag", "arg"}, ctx, image);
   if (!spec) return;
-  std::string plan = tool::planToJson(*spec, ctx.image.reference);
+  std::string plan = tool::planToJson(*spec, image.reference);
   FUZZ_CHECK(nlohmann::json::parse(plan, nullptr, false).is_object(), plan);
   FUZZ_CHECK(plan.find(kSecret) == std::string::npos || text.find(kSecret) != std::string_view::npos, plan);
 }

@@ -66,7 +66,7 @@ void checkVerdict(const PolicyConfig& c, AddressPool& pool, const Verdict& v, in
   FUZZ_CHECK(!v.targets.empty(), v.label);
   std::optional<std::string> name = pool.contains(dst) ? pool.nameFor(dst) : std::nullopt;
   FUZZ_CHECK(!pool.contains(dst) || name, v.label);
-  if (c.mode == Mode::Allowlist) {
+  if (c.mode == NetworkMode::Allowlist) {
     bool listed = name ? c.allowlist.allows(*name, port) : c.allowlist.allowsAddress(dst, port);
     FUZZ_CHECK(listed, v.label);
   }
@@ -96,7 +96,7 @@ std::vector<in_addr_t> checkReply(const DnsOutcome& out, std::span<const uint8_t
     FUZZ_CHECK(classifyAddress(a) == AddressKind::Synthetic && name, formatAddress(a));
     auto asked = normalizeHostName(query->question.name);
     FUZZ_CHECK(asked && *asked == *name, *name);
-    FUZZ_CHECK(c.mode == Mode::Full || c.allowlist.allowsName(*name), *name);
+    FUZZ_CHECK(c.mode == NetworkMode::Full || c.allowlist.allowsName(*name), *name);
   }
   return answer->addresses;
 }
@@ -107,7 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::Input in(data, size);
   uint8_t flags = in.byte();
   PolicyConfig c;
-  c.mode = (flags & 1) ? Mode::Allowlist : Mode::Full;
+  c.mode = (flags & 1) ? NetworkMode::Allowlist : NetworkMode::Full;
   c.allowLocalDestinations = (flags & 2) != 0;
   const auto& listed = kAllowlists[in.byte() % kAllowlists.size()];
   c.allowlist = *Allowlist::parse(listed, kDerived[(flags >> 4) % kDerived.size()]);

@@ -11,6 +11,7 @@
 #include "engine/engine.hpp"
 #include "net/network_session.hpp"
 #include "net_test_support.hpp"
+#include "util/temp_dir.hpp"
 
 namespace coco::net {
 namespace {
@@ -30,13 +31,14 @@ class EngineNetwork : public ::testing::Test {
   }
   void TearDown() override { ::unsetenv("COCO_DNS_UPSTREAM"); }
 
-  engine::RunSpec spec(engine::Network mode, const std::string& script) {
+  engine::RunSpec spec(NetworkMode mode, const std::string& script) {
     engine::RunSpec s;
     s.layers = {testRootfs()};
     s.env = {{"PATH", "/usr/bin:/bin:/usr/sbin:/sbin"}};
     s.argv = {"sh", "-c", script};
     s.network = mode;
     s.toolName = "nettest";
+    s.hostSetup.stagingDir = staging_.path() + "/staging";  // the engine reads no XDG variable
     return s;
   }
 
@@ -54,11 +56,12 @@ class EngineNetwork : public ::testing::Test {
 
   UpstreamDns upstream;
   EchoServer echo;
+  TempDir staging_{"coco-net-staging"};
 };
 
 TEST_F(EngineNetwork, AllowlistSandbox) {
   std::string port = std::to_string(echo.port());
-  auto s = spec(engine::Network::Allowlist,
+  auto s = spec(NetworkMode::Allowlist,
                 "probe resolve " + std::string(kEchoName) + "; echo ping | nc " + kEchoName + " " + port +
                     "; echo; probe resolve denied.test; echo x | nc 192.0.2.1 " + port + "; echo literal-done");
   s.allowedHosts = {std::string(kEchoName) + ":" + port};
@@ -80,7 +83,7 @@ TEST_F(EngineNetwork, AllowlistSandbox) {
 TEST_F(EngineNetwork, AllowedNamesLeadingToMetadataOrCgnatAreRefused) {
   std::string port = std::to_string(echo.port());
   std::string script;
-  engine::RunSpec s = spec(engine::Network::Allowlist, "");
+  engine::RunSpec s = spec(NetworkMode::Allowlist, "");
   for (const auto& [name, address] : kLocalAnswers) {
     script += "echo x | nc " + std::string(name) + " " + port + "; ";
     s.allowedHosts.push_back(std::string(name) + ":" + port);
@@ -100,7 +103,7 @@ TEST_F(EngineNetwork, AllowedNamesLeadingToMetadataOrCgnatAreRefused) {
 }
 
 TEST_F(EngineNetwork, PublishedPortIntoNoneSandbox) {
-  auto s = spec(engine::Network::None, "timeout 10 nc -l -p 8080 -e cat");
+  auto s = spec(NetworkMode::None, "timeout 10 nc -l -p 8080 -e cat");
   s.ports = {{"127.0.0.1", 0, 8080}};
   auto session = NetworkSession::create(s);
   ASSERT_TRUE(session) << session.error().describe();

@@ -181,7 +181,7 @@ struct ChildResult {
 
 // Forks the sandbox: namespaces, sandboxNetSetup, then `tool`. The parent
 // runs `whileRunning` (which starts the gateway) and collects the reports.
-ChildResult runSandbox(Mode mode, const std::function<void(int channel, const Report&)>& tool,
+ChildResult runSandbox(NetworkMode mode, const std::function<void(int channel, const Report&)>& tool,
                        const std::function<void(UniqueFd channel)>& whileRunning) {
   char resolvPath[] = "/tmp/coco-net-test-resolv-XXXXXX";
   int rfd = ::mkstemp(resolvPath);
@@ -244,7 +244,7 @@ class GatewayIntegration : public ::testing::Test {
 
   GatewayConfig allowlistConfig() {
     GatewayConfig c;
-    c.mode = Mode::Allowlist;
+    c.mode = NetworkMode::Allowlist;
     c.toolName = "nettest";
     c.allowedHosts = {std::string(kEchoName) + ":" + std::to_string(echo.port()), "missing.allowed.test"};
     c.allowLocalDestinations = true;  // the echo server is on the host's loopback
@@ -279,7 +279,7 @@ TEST_F(GatewayIntegration, AllowlistMode) {
     put("dns_tcp_any_address", tcpQuery("192.0.2.53", 53, kEchoName));
   };
   FdCapture capture(STDERR_FILENO);
-  auto r = runSandbox(Mode::Allowlist, tool, [&](UniqueFd channel) {
+  auto r = runSandbox(NetworkMode::Allowlist, tool, [&](UniqueFd channel) {
     auto started = (*gw)->start(std::move(channel));
     EXPECT_TRUE(started) << started.error().describe();
   });
@@ -324,7 +324,7 @@ TEST_F(GatewayIntegration, AllowlistMode) {
 
 TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
   GatewayConfig c;
-  c.mode = Mode::Full;
+  c.mode = NetworkMode::Full;
   c.toolName = "nettest";
   auto gw = Gateway::create(c);
   ASSERT_TRUE(gw) << gw.error().describe();
@@ -336,7 +336,7 @@ TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
     put("connect_private_literal", echoThrough(inet_addr("10.0.0.1"), echoPort, "ping"));
     put("connect_sandbox_loopback", echoThrough(htonl(INADDR_LOOPBACK), echoPort, "ping"));
   };
-  auto r = runSandbox(Mode::Full, tool, [&](UniqueFd channel) {
+  auto r = runSandbox(NetworkMode::Full, tool, [&](UniqueFd channel) {
     auto started = (*gw)->start(std::move(channel));
     EXPECT_TRUE(started) << started.error().describe();
   });
@@ -352,7 +352,7 @@ TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
 
 TEST_F(GatewayIntegration, PublishedPortReachesANoneSandbox) {
   GatewayConfig c;
-  c.mode = Mode::None;
+  c.mode = NetworkMode::None;
   c.ports = {{"127.0.0.1", 0, 8080}};
   auto gw = Gateway::create(c);
   ASSERT_TRUE(gw) << gw.error().describe();
@@ -388,7 +388,7 @@ TEST_F(GatewayIntegration, PublishedPortReachesANoneSandbox) {
     }
   };
   std::string echoed;
-  auto r = runSandbox(Mode::None, tool, [&](UniqueFd channel) {
+  auto r = runSandbox(NetworkMode::None, tool, [&](UniqueFd channel) {
     auto started = (*gw)->start(std::move(channel));
     ASSERT_TRUE(started) << started.error().describe();
     // The sandbox may still be binding its listener: retry briefly.
