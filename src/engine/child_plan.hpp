@@ -68,7 +68,7 @@ struct ChildPlan {
   std::vector<std::string> searchPath;  // PATH entries used to find argv[0]
   bool newNetns = true;
   // The network layer's sandbox half (see NetworkHooks); null: loopback only.
-  int (*netSetup)(const void* plan, int channelFd) = nullptr;
+  int (*netSetup)(const void* plan, int channelFd, const char** failedStep) = nullptr;
   const void* netPlan = nullptr;
   int (*netServe)(int channelFd) = nullptr;
   bool tty = false;

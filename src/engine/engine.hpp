@@ -14,8 +14,9 @@ namespace coco::engine {
 // on it. A socketpair(AF_UNIX, SOCK_SEQPACKET) links the two halves.
 struct NetworkHooks {
   // In the sandbox's pid 1, in its new netns, after the id maps are written and
-  // before pivot_root; must not allocate. Returns 0 or an errno.
-  int (*setup)(const void* plan, int channelFd) = nullptr;
+  // before pivot_root; must not allocate. Returns 0 or an errno, and then
+  // names the step that failed in *failedStep (a static string).
+  int (*setup)(const void* plan, int channelFd, const char** failedStep) = nullptr;
   const void* plan = nullptr;
   // In pid 1 for the rest of the run, each time the channel is readable.
   // Returns 0, or an errno (EPIPE: the gateway is gone) to stop serving.

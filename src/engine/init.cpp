@@ -55,8 +55,9 @@ bool bringUpLoopback(const ChildPlan& plan) {
 
 bool setupNetwork(const ChildPlan& plan, int channel) {
   if (!plan.netSetup) return true;
-  int err = plan.netSetup(plan.netPlan, channel);
-  return err == 0 || failWith(err, 125, "setting up the sandbox network", nullptr);
+  const char* failedStep = "network setup";
+  int err = plan.netSetup(plan.netPlan, channel, &failedStep);
+  return err == 0 || failWith(err, 125, "setting up the sandbox network:", failedStep);
 }
 
 // rlimits count in the sandbox's user namespace: RLIMIT_NPROC limits the

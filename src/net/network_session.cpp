@@ -6,8 +6,11 @@ namespace coco::net {
 namespace {
 
 // Runs in the sandbox's pid 1 between clone and exec: no allocation.
-int setupHook(const void* plan, int channelFd) {
-  return sandboxNetSetup(*static_cast<const SandboxNetPlan*>(plan), channelFd);
+int setupHook(const void* plan, int channelFd, const char** failedStep) {
+  uint32_t step = kStepNone;
+  int err = sandboxNetSetup(*static_cast<const SandboxNetPlan*>(plan), channelFd, &step);
+  if (err != 0) *failedStep = setupStepName(step);
+  return err;
 }
 
 }  // namespace

@@ -260,18 +260,22 @@ int setupCapture(int loIndex, int (&fds)[kSetupFdCount], uint32_t& step) {
 
 }  // namespace
 
-int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd) {
+int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd, uint32_t* failedStep) {
+  uint32_t ignored = kStepNone;
+  uint32_t& step = failedStep ? *failedStep : ignored;
+  step = kStepLoopback;
   int loIndex = sys::bringLoopbackUp();
   if (loIndex < 0) return reportFailure(channelFd, kStepLoopback, -loIndex);
   SetupMessage msg;
   if (plan.mode == NetworkMode::None) {
     // Without published ports there is no gateway and no channel.
+    step = kStepSend;
     return channelFd < 0 ? 0 : sendWithFds(channelFd, &msg, sizeof msg, nullptr, 0);
   }
+  step = kStepNone;
   if (channelFd < 0) return EINVAL;
 
   int fds[kSetupFdCount] = {-1, -1, -1};
-  uint32_t step = kStepNone;
   int rc = setupCapture(loIndex, fds, step);
   if (rc == 0) {
     msg.fdCount = kSetupFdCount;

@@ -84,7 +84,9 @@ inline constexpr const char* kSandboxResolvConf = "nameserver 127.0.0.53\noption
 // Call it after the id maps are written (it needs CAP_NET_ADMIN and
 // CAP_NET_BIND_SERVICE in the sandbox's userns) and before seccomp and the
 // capability drop.
-int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd);
+// On failure *failedStep (when given) says which step failed, for the engine's
+// ChildReport: the user reads that report, not the gateway's.
+int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd, uint32_t* failedStep = nullptr);
 
 // Serves one SocketRequest. Returns 0, EPIPE when the gateway closed the
 // channel (stop polling it), or another errno for a broken message.
