@@ -8,12 +8,12 @@ set -euo pipefail
 TOOL=${1:?usage: image_test.sh PATH/TO/coco-image}
 HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/coco-image-test.XXXXXX)
-export COCO_STORE="$T/store"
+export COCO_STORAGE="$T/store"
 REG_PID=
 cleanup() {
   [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null || true
   # Layers may hold sub-id owned files: remove the store through the library's own prune.
-  rm -f "$COCO_STORE"/images/* 2>/dev/null && "$TOOL" prune >/dev/null 2>&1 || true
+  rm -f "$COCO_STORAGE"/images/* 2>/dev/null && "$TOOL" prune >/dev/null 2>&1 || true
   rm -rf "$T" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -105,12 +105,12 @@ assert names["home/owned.txt"].mode & 0o777 == 0o600
 assert names["bin/busybox-hard"].islnk() and names["bin/busybox-hard"].linkname == "bin/busybox"
 PY
 push "oci:$T/saved:latest" "docker://$REG/coco/resaved:v1"
-out=$(COCO_STORE="$T/store2" "$TOOL" pull "$REG/coco/resaved:v1" 2>"$T/resaved.err") || cat "$T/resaved.err"
+out=$(COCO_STORAGE="$T/store2" "$TOOL" pull "$REG/coco/resaved:v1" 2>"$T/resaved.err") || cat "$T/resaved.err"
 relayers=$(echo "$out" | json_layers)
 check "the saved image pulls back with the same files" test "$(in_overlay "$relayers" etc | tr '\n' ' ')/$(in_overlay "$relayers" opq)" = "added.txt keep.txt /new"
 check "and the same owner" test "$(stat -c %u "$(echo "$relayers" | head -1)/home/owned.txt")" = "$(stat -c %u "$top/home/owned.txt")"
 check "and the same environment" bash -c "echo '$out' | grep -q COCO_TEST=1"
-rm -f "$T/store2"/images/* && COCO_STORE="$T/store2" "$TOOL" prune >/dev/null 2>&1
+rm -f "$T/store2"/images/* && COCO_STORAGE="$T/store2" "$TOOL" prune >/dev/null 2>&1
 if "$TOOL" save "$REG/coco/busy:v1" "$T/saved" 2>"$T/save2.err"; then fail "save refuses an existing directory"; else
   check "save refuses an existing directory, naming it" grep -q "$T/saved already exists" "$T/save2.err"
 fi
@@ -144,22 +144,22 @@ check "rootfs: DIR in place" bash -c "'$TOOL' resolve 'rootfs:$T/rootfs' | grep 
 check "bad reference refused" bash -c "! '$TOOL' resolve 'Bad:Ref' 2>/dev/null"
 
 # --- interrupted unpack leaves nothing used; next pull completes ------------------------
-rm -rf "$COCO_STORE"/images/* && "$TOOL" prune >/dev/null
-mkdir -p "$COCO_STORE/tmp/work-killed/layer-x" && echo half > "$COCO_STORE/tmp/work-killed/layer-x/f"
+rm -rf "$COCO_STORAGE"/images/* && "$TOOL" prune >/dev/null
+mkdir -p "$COCO_STORAGE/tmp/work-killed/layer-x" && echo half > "$COCO_STORAGE/tmp/work-killed/layer-x/f"
 check "pull after a killed run" bash -c "'$TOOL' pull '$REG/coco/busy:v1' >/dev/null 2>&1"
-check "leftover temporary removed" test ! -e "$COCO_STORE/tmp/work-killed"
+check "leftover temporary removed" test ! -e "$COCO_STORAGE/tmp/work-killed"
 
 # --- a corrupted blob (last: the registry shares it with busy:v1): error, nothing stored -----------------------------------------
 big=$(ls -S "$T/layout/blobs/sha256" | head -1)  # the busybox layer
 data="$T/registry/docker/registry/v2/blobs/sha256/${big:0:2}/$big/data"
 python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0xff; open(p,'wb').write(b)" "$data"
-rm -rf "$COCO_STORE"/images/* && "$TOOL" prune >/dev/null
+rm -rf "$COCO_STORAGE"/images/* && "$TOOL" prune >/dev/null
 if "$TOOL" pull "$REG/coco/corrupt:v1" >/dev/null 2>"$T/corrupt.err"; then fail "corrupt blob refused"; else
   check "corrupt blob refused with a digest error" grep -q "digest" "$T/corrupt.err"
 fi
-check "corrupt layer not stored" test ! -e "$COCO_STORE/layers/$big"
-check "no record for the corrupt image" test -z "$(ls "$COCO_STORE/images")"
-check "no temporary left" test -z "$(ls "$COCO_STORE/tmp")"
+check "corrupt layer not stored" test ! -e "$COCO_STORAGE/layers/$big"
+check "no record for the corrupt image" test -z "$(ls "$COCO_STORAGE/images")"
+check "no temporary left" test -z "$(ls "$COCO_STORAGE/tmp")"
 
 echo "image tests: $fails failure(s)"
 [ "$fails" -eq 0 ]
