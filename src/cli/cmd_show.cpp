@@ -15,7 +15,9 @@ int cmdShow(Context& ctx, const Args& args) {
   if (!paths) return ctx.fail(paths.error());
   auto config = config::loadTool(*paths, name);
   if (!config) return ctx.fail(config.error(), "'coco list' shows configured tools");
-  ctx.out << describeConfig(*config, showContextFromProcess());
+  ShowContext show = showContextFromProcess();
+  show.install = installHostsView(*config);
+  ctx.out << describeConfig(*config, show);
   return kExitOk;
 }
 

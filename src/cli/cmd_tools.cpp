@@ -104,7 +104,9 @@ int cmdGet(Context& ctx, const Args& args) {
                                         : std::string());
   }
   ctx.out << "saved " << got->savedPath << " (from " << got->source << ")\n\n";
-  ctx.out << describeConfig(got->config, showContextFromProcess());
+  ShowContext show = showContextFromProcess();
+  show.install = installHostsView(got->config);
+  ctx.out << describeConfig(got->config, show);
   return kExitOk;
 }
 

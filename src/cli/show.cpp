@@ -9,7 +9,9 @@
 
 #include "config/paths.hpp"
 #include "util/host_port.hpp"
+#include "tool/base_image.hpp"
 #include "tool/plan.hpp"
+#include "tool/tool_layer.hpp"
 #include "util/size.hpp"
 #include "engine/workspace_guard.hpp"
 
@@ -125,6 +127,25 @@ void describeGuard(std::ostream& os, const config::ToolConfig& c) {
   line(os, "", "present ones read-only at the top of a mount; new ones removed (reported on stderr)");
 }
 
+// Where the install may connect: what coco derives, and the config's own lists.
+void describeInstallHosts(std::ostream& os, const config::ToolConfig& c, const InstallHostsView& v) {
+  if (!tool::needsLayer(c)) return line(os, "install hosts:", "none (nothing is installed)");
+  std::vector<std::string> parts;
+  if (!v.error.empty()) parts.push_back(fmt::format("none derived: {}", v.error));
+  else if (!v.derived.empty()) parts.push_back(fmt::format("{} (derived)", fmt::join(v.derived, ", ")));
+  if (!c.installHosts.empty()) parts.push_back(fmt::format("{} (install_hosts)", fmt::join(c.installHosts, ", ")));
+  if (!c.allowedHosts.empty()) parts.push_back(fmt::format("{} (allowed_hosts)", fmt::join(c.allowedHosts, ", ")));
+  line(os, "install hosts:", parts.empty() ? std::string("none") : fmt::format("{}", fmt::join(parts, "; ")));
+  for (const auto& manager : v.unknown) {
+    if (manager == "apt" && !v.baseImage) {
+      line(os, "", "apt: the base image's sources, read once it is built");
+      continue;
+    }
+    line(os, "", fmt::format("{}: sources not found; name them in install_hosts, or set COCO_INSTALL_NETWORK=host",
+                             manager));
+  }
+}
+
 void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowContext& ctx) {
   std::string seccomp = c.seccomp == "default" ? "default profile" : c.seccomp == "unconfined" ? "UNCONFINED" : c.seccomp;
   line(os, "seccomp:", seccomp);
@@ -139,6 +160,21 @@ void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowConte
 
 }  // namespace
 
+InstallHostsView installHostsView(const config::ToolConfig& config) {
+  InstallHostsView v;
+  auto base = tool::loadBaseImage("");
+  v.baseImage = base && base->has_value();
+  image::Image image = v.baseImage ? **base : image::Image{};
+  auto hosts = tool::derivedInstallHosts(config, image, tool::HostConfigSource::fromProcess());
+  if (!hosts) {
+    v.error = hosts.error().describe();
+    return v;
+  }
+  v.derived = hosts->hosts;
+  v.unknown = hosts->unknown;
+  return v;
+}
+
 std::string describeConfig(const config::ToolConfig& c, const ShowContext& ctx) {
   std::ostringstream os;
   os << c.name << "  (" << c.path << ")\n";
@@ -148,6 +184,7 @@ std::string describeConfig(const config::ToolConfig& c, const ShowContext& ctx) 
   line(os, "workdir:", c.workdir);
   describeEnv(os, c);
   line(os, "network:", networkText(c));
+  if (ctx.install) describeInstallHosts(os, c, *ctx.install);
   describePorts(os, c);
   describeRest(os, c, ctx);
   describeLimits(os, c, ctx);

@@ -1,12 +1,21 @@
 // What a tool config grants, in plain words, and the grants that defeat the sandbox.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/tool_config.hpp"
 
 namespace coco::cli {
+
+// The hosts a config's install may reach, for the summary.
+struct InstallHostsView {
+  std::vector<std::string> derived;  // from the package managers' configuration (tool::installHosts)
+  std::vector<std::string> unknown;  // managers whose sources were not found
+  std::string error;                 // why none could be derived
+  bool baseImage = true;             // false: not built yet, so no apt sources to read
+};
 
 struct ShowContext {
   std::string cwd;
@@ -18,9 +27,13 @@ struct ShowContext {
   std::string cgroup = {};    // the delegated cgroup limits go to, or why there is none
   bool haveCgroup = false;    // which of the two `cgroup` is
   std::vector<std::string> cgroupControllers = {};
+  std::optional<InstallHostsView> install = {};  // unset: the install hosts are not described
 };
 
 ShowContext showContextFromProcess();
+
+// installHostsView for the config on the stored base image (nothing is built or pulled).
+InstallHostsView installHostsView(const config::ToolConfig& config);
 
 // One line per grant that lets the tool escape or read secrets (the mounts
 // among them as tool::mountGrants finds them, the same check `coco run` makes).

@@ -112,6 +112,37 @@ TEST(ShowSummary, PlainWords) {
   EXPECT_NE(describeConfig(c, kCtx).find("WARNING: network: host"), std::string::npos);
 }
 
+// The install's hosts: what coco derived, the config's install_hosts and
+// allowed_hosts, and what to do about managers whose sources were not found.
+TEST(ShowSummary, InstallHosts) {
+  config::ToolConfig c;
+  c.name = "ruff";
+  c.tool = "pipx:ruff";
+  c.command = "ruff";
+  c.network = NetworkMode::None;
+  c.installHosts = {"mirror.example:8443"};
+  ShowContext ctx = kCtx;
+  EXPECT_EQ(describeConfig(c, ctx).find("install hosts:"), std::string::npos);  // not asked for
+  ctx.install = InstallHostsView{{"files.example", "pypi.example"}, {"cargo"}, "", true};
+  std::string s = describeConfig(c, ctx);
+  EXPECT_NE(s.find("install hosts:    files.example, pypi.example (derived); mirror.example:8443 (install_hosts)\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("cargo: sources not found; name them in install_hosts, or set COCO_INSTALL_NETWORK=host"),
+            std::string::npos)
+      << s;
+  ctx.install = InstallHostsView{{}, {"apt"}, "", false};
+  s = describeConfig(c, ctx);
+  EXPECT_NE(s.find("install hosts:    mirror.example:8443 (install_hosts)\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("apt: the base image's sources, read once it is built"), std::string::npos) << s;
+  ctx.install = InstallHostsView{{}, {}, "cannot tell which npm registry to use", true};
+  c.installHosts.clear();
+  s = describeConfig(c, ctx);
+  EXPECT_NE(s.find("install hosts:    none derived: cannot tell which npm registry to use\n"), std::string::npos) << s;
+  c.tool.reset();
+  EXPECT_NE(describeConfig(c, ctx).find("install hosts:    none (nothing is installed)"), std::string::npos);
+}
+
 TEST(Show, SaysWhetherLandlockIsOn) {
   config::ToolConfig c;
   c.name = "tool";

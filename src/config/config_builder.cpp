@@ -25,7 +25,7 @@ constexpr std::array<std::string_view, 1> kGuardKeys = {"git"};
 
 // Where the keys that are checked against each other were written.
 struct Marks {
-  std::optional<YAML::Mark> network, allowedHosts, command;
+  std::optional<YAML::Mark> network, allowedHosts, command, check;
 };
 
 template <typename T>
@@ -210,6 +210,16 @@ constexpr KeyReader kReaders[] = {
          c.allowedHosts.push_back(orFail(normalizeHost(readString(item)), item));
        m.allowedHosts = f.keyMark;
      }},
+    {"install_hosts",
+     [](const Field& f, ToolConfig& c, Marks&) {
+       for (const Value& item : readList(f.value))
+         c.installHosts.push_back(orFail(normalizeHost(readString(item)), item));
+     }},
+    {"check",
+     [](const Field& f, ToolConfig& c, Marks& m) {
+       c.check = readStringList(f.value);
+       m.check = f.keyMark;
+     }},
     {"isolated", [](const Field& f, ToolConfig& c, Marks&) { c.isolated = readBool(f.value); }},
     {"ports", [](const Field& f, ToolConfig& c, Marks&) { readPorts(f.value, c); }},
     {"x11", [](const Field& f, ToolConfig& c, Marks&) { c.x11 = readBool(f.value); }},
@@ -236,6 +246,8 @@ void checkAcross(ToolConfig& config, const Marks& marks, const YAML::Mark& top) 
   if (!config.tool && !marks.command)
     fail(top, "neither 'tool' nor 'command' is set: name a mise tool, or a command found in the image");
   if (!marks.command) config.command = config.name;
+  if (marks.check && !config.tool)
+    fail(*marks.check, "'check' starts the tool coco installs, and there is no 'tool'; remove 'check'");
   if (config.allowedHosts.empty()) return;
   if (config.network == NetworkMode::None)
     fail(*marks.allowedHosts, "'allowed_hosts' contradicts 'network: none'; remove one of them");

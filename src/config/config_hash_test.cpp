@@ -91,6 +91,11 @@ TEST(ConfigHash, ChangesWithEveryField) {
       "tool: x\nseccomp: unconfined\n",
       "tool: x\nworkspace_guard: false\n",
       "tool: x\nworkspace_guard: {git: write}\n",
+      "tool: x\ninstall_hosts: [a.b]\n",
+      "tool: x\ninstall_hosts: [a.b:8443]\n",
+      "tool: x\ncheck: []\n",
+      "tool: x\ncheck: [--help]\n",
+      "tool: x\ncheck: [--version]\n",  // the default spelled out: still another install's recipe
       // Values must not run into each other.
       "tool: x\npodman_args: [a, b]\n",
       "tool: x\npodman_args: [\"a b\"]\n",
@@ -131,6 +136,14 @@ TEST(ConfigHash, WithoutLimitsTheCanonicalFormHasNoLimits) {
   auto config = parseConfig("tool: x\n", "/a/tool.yaml", "tool");
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(canonicalForm(*config).find("limits"), std::string::npos);
+}
+
+// Nor do `install_hosts` and `check` change the hash of configs without them.
+TEST(ConfigHash, WithoutInstallKeysTheCanonicalFormHasNone) {
+  auto config = parseConfig("tool: x\nallowed_hosts: [a.b]\n", "/a/tool.yaml", "tool");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(canonicalForm(*config).find("install_hosts"), std::string::npos);
+  EXPECT_EQ(canonicalForm(*config).find("check"), std::string::npos);
 }
 
 TEST(ConfigHash, CanonicalFormIsLengthPrefixed) {

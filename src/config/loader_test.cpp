@@ -228,7 +228,8 @@ const BadCase kBadCases[] = {
     {"tool: x\nimage: debian\n",
      "t.yaml:2:1: unknown key 'image' (known keys: tool, command, mounts, env, env_passthrough, "
      "dependencies, "
-     "workdir, network, allowed_hosts, isolated, ports, x11, podman_args, seccomp, workspace_guard, limits)"},
+     "workdir, network, allowed_hosts, install_hosts, check, isolated, ports, x11, podman_args, seccomp, "
+     "workspace_guard, limits)"},
     {"tool: x\nmounts:\n  - {src: ., dest: /w}\n", "t.yaml:3:14: unknown key 'dest' (did you mean 'dst'?)"},
     {"tool: x\ndependencies: {pip: [a]}\n", "t.yaml:2:16: unknown key 'pip' (known keys: apt, mise)"},
     {"tool: x\n[a]: 1\n", "t.yaml:2:1: keys of 'config' must be strings"},
@@ -263,6 +264,17 @@ const BadCase kBadCases[] = {
     {"tool: x\nisolated:\n", "t.yaml:2:1: 'isolated' must be true or false, not empty"},
     {"tool: x\npodman_args: --privileged\n", "t.yaml:2:14: 'podman_args' must be a list, not '--privileged'"},
     {"tool: x\nallowed_hosts: a.b\n", "t.yaml:2:16: 'allowed_hosts' must be a list, not 'a.b'"},
+    // install_hosts and check
+    {"tool: x\ninstall_hosts: a.b\n", "t.yaml:2:16: 'install_hosts' must be a list, not 'a.b'"},
+    {"tool: x\nnetwork: none\ninstall_hosts:\n  - good.example\n  - \"[good.example]:443\"\n",
+     "t.yaml:5:5: 'install_hosts[1]': allowed host '[good.example]:443': brackets hold an IPv6 address, not "
+     "'good.example'"},
+    {"tool: x\ninstall_hosts: [\"a.b:0\"]\n",
+     "t.yaml:2:17: 'install_hosts[0]': allowed host 'a.b:0': bad port '0': ports are numbers from 1 to 65535"},
+    {"tool: x\ncheck: --help\n", "t.yaml:2:8: 'check' must be a list, not '--help'"},
+    {"tool: x\ncheck: [[a]]\n", "t.yaml:2:9: 'check[0]' must be a string, not a list"},
+    {"command: ls\ncheck: [--help]\n",
+     "t.yaml:2:1: 'check' starts the tool coco installs, and there is no 'tool'; remove 'check'"},
     {"tool: x\nports: \"80:80\"\n", "t.yaml:2:8: 'ports' must be a list, not '80:80'"},
     // network
     {"tool: x\nnetwork: bridge\n",
@@ -377,6 +389,22 @@ TEST(Loader, PortsAndHostsTheGatewayCannotTakeAreRefused) {
   EXPECT_EQ(parseOk("tool: x\nports: [\"[::1]:8080:80\"]\n").ports[0], (PublishedPort{"::1", 8080, 80}));
   EXPECT_EQ(parseOk("tool: x\nallowed_hosts: [192.0.2.7:8080, Example.ORG.]\n").allowedHosts,
             (std::vector<std::string>{"192.0.2.7:8080", "example.org"}));
+}
+
+// install_hosts opens hosts to the install only, so it goes with network: none;
+// check replaces --version, and an empty list starts the tool with no arguments.
+TEST(Loader, InstallHostsAndCheck) {
+  ToolConfig c = parseOk("tool: x\nnetwork: none\ninstall_hosts: [Mirror.Example., \"192.0.2.7:8080\"]\n");
+  EXPECT_EQ(c.network, NetworkMode::None);
+  EXPECT_TRUE(c.allowedHosts.empty());
+  EXPECT_EQ(c.installHosts, (std::vector<std::string>{"mirror.example", "192.0.2.7:8080"}));
+  EXPECT_FALSE(c.check);
+  EXPECT_EQ(*parseOk("tool: x\ncheck: [version]\n").check, std::vector<std::string>{"version"});
+  EXPECT_TRUE(parseOk("tool: x\ncheck: []\n").check->empty());
+  c = parseOk("{\"tool\": \"x\", \"allowed_hosts\": [\"a.example\"], \"install_hosts\": [\"b.example\"]}");
+  EXPECT_EQ(c.network, NetworkMode::Allowlist);
+  EXPECT_EQ(c.allowedHosts, std::vector<std::string>{"a.example"});
+  EXPECT_EQ(c.installHosts, std::vector<std::string>{"b.example"});
 }
 
 TEST(Loader, BadNameIsReported) {

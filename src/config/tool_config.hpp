@@ -50,6 +50,12 @@ struct ToolConfig {
   std::string workdir = "/workspace";
   NetworkMode network = NetworkMode::Full;
   std::vector<std::string> allowedHosts;  // canonical spelling (formatHostPattern)
+  // `install_hosts`: more hosts for the install phase only (same grammar), for
+  // what coco cannot derive from the package managers' configuration.
+  std::vector<std::string> installHosts;
+  // `check`: the arguments the install starts the command with to see that the
+  // tool runs (default {"--version"}); an empty list starts it with none.
+  std::optional<std::vector<std::string>> check;
   bool isolated = false;
   std::vector<PublishedPort> ports;
   bool x11 = false;

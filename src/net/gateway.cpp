@@ -118,6 +118,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   pc.mode = config.mode;
   pc.toolName = config.toolName;
   pc.allowLocalDestinations = config.allowLocalDestinations;
+  pc.installPhase = config.installPhase;
   pc.hostAddresses = hostAddresses();
   COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts, config.derivedHosts));
   Endpoint upstream;

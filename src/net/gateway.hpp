@@ -42,6 +42,7 @@ struct GatewayConfig {
   std::string toolName;
   std::string upstream;  // "IP[:PORT]"; empty = $COCO_DNS_UPSTREAM, else /etc/resolv.conf
   bool allowLocalDestinations = false;
+  bool installPhase = false;  // PolicyConfig::installPhase
   std::vector<PublishedPort> ports;
 };
 

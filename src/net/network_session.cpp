@@ -27,6 +27,7 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   config.allowedHosts = spec.allowedHosts;
   config.derivedHosts = spec.derivedHosts;
   config.toolName = spec.toolName;
+  config.installPhase = spec.installPhase;
   config.upstream = upstream;
   config.allowLocalDestinations = allowLocalDestinations;
   config.ports = spec.ports;

@@ -44,6 +44,14 @@ bool Policy::nameAllowed(const std::string& name) const {
   return config_.mode == NetworkMode::Full || config_.allowlist.allowsName(name);
 }
 
+std::string Policy::howToAllow(const std::string& entry) const {
+  if (config_.installPhase)
+    return fmt::format("(the install of {} may reach only its package sources; add \"{}\" to install_hosts in its "
+                       "config, or give this install the host's network with COCO_INSTALL_NETWORK=host)",
+                       config_.toolName, entry);
+  return fmt::format("(not in allowed_hosts of {}; add \"{}\" to allow it)", config_.toolName, entry);
+}
+
 void Policy::noticeOnce(const std::string& key, const std::string& text) {
   {
     std::lock_guard lock(mu_);
@@ -70,8 +78,7 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
   }
   if (!nameAllowed(*name)) {
     log::debug("dns: {} type {}: denied, not asked upstream", *name, q.type);
-    noticeOnce("lookup:" + *name, fmt::format("blocked lookup of {} (not in allowed_hosts of {}; add \"{}\" to allow it)",
-                                              *name, config_.toolName, *name));
+    noticeOnce("lookup:" + *name, fmt::format("blocked lookup of {} {}", *name, howToAllow(*name)));
     return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
   }
   std::optional<Resolution> res = resolver_.cached(*name);
@@ -147,9 +154,7 @@ Verdict Policy::decideName(const std::string& name, uint16_t port) {
   if (config_.mode == NetworkMode::Allowlist && !config_.allowlist.allows(name, port)) {
     log::debug("connect {}: refused, not in allowed_hosts", v.label);
     std::string add = config_.allowlist.allowsName(name) ? v.label : name;
-    noticeOnce("connect:" + v.label,
-               fmt::format("blocked connection to {} (not in allowed_hosts of {}; add \"{}\" to allow it)", v.label,
-                           config_.toolName, add));
+    noticeOnce("connect:" + v.label, fmt::format("blocked connection to {} {}", v.label, howToAllow(add)));
     return v;
   }
   Resolution res = resolver_.resolve(name);
@@ -186,9 +191,11 @@ Verdict Policy::decideLiteral(in_addr_t dst, uint16_t port) {
   if (config_.mode == NetworkMode::Allowlist && !entry) {
     log::debug("connect {}: refused, a literal address in allowlist mode", v.label);
     noticeOnce("literal:" + v.label,
-               fmt::format("blocked connection to {} (a literal address, not a name from allowed_hosts of {}; add "
-                           "\"{}\" to allow it)",
-                           v.label, config_.toolName, v.label));
+               config_.installPhase
+                   ? fmt::format("blocked connection to {} {}", v.label, howToAllow(v.label))
+                   : fmt::format("blocked connection to {} (a literal address, not a name from allowed_hosts of {}; "
+                                 "add \"{}\" to allow it)",
+                                 v.label, config_.toolName, v.label));
     return v;
   }
   bool derived = entry && entry->origin == EntryOrigin::Derived;

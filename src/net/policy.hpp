@@ -28,6 +28,10 @@ struct PolicyConfig {
   // CGNAT addresses stay shut even so.
   bool allowLocalDestinations = false;
   std::vector<in_addr_t> hostAddresses;  // the host's own IPv4 addresses
+  // An install's sandbox: a refused name is added to the config's
+  // install_hosts (allowed_hosts would open it to every run), or the install
+  // gets the host's network (COCO_INSTALL_NETWORK=host).
+  bool installPhase = false;
 };
 
 struct DnsOutcome {
@@ -65,6 +69,8 @@ class Policy {
   const char* refusalReason(in_addr_t address, bool userListed) const;
   bool userListed(in_addr_t address, uint16_t port) const;
   void noticeOnce(const std::string& key, const std::string& text);
+  // "(not in allowed_hosts of T; add "E" to allow it)", or its install-phase form.
+  std::string howToAllow(const std::string& entry) const;
 
   PolicyConfig config_;
   AddressPool& pool_;

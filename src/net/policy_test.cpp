@@ -49,8 +49,9 @@ class PolicyTest : public ::testing::Test {
   }
 
   Policy make(NetworkMode mode, std::vector<std::string> hosts = {"allowed.test", "ssh.allowed.test:22"},
-              std::vector<std::string> derived = {}, bool allowLocal = false) {
+              std::vector<std::string> derived = {}, bool allowLocal = false, bool installPhase = false) {
     PolicyConfig c;
+    c.installPhase = installPhase;
     c.mode = mode;
     c.allowlist = *Allowlist::parse(hosts, derived);
     c.allowLocalDestinations = allowLocal;
@@ -89,6 +90,32 @@ TEST_F(PolicyTest, DeniedNameIsNxDomainAndNeverAskedUpstream) {
     EXPECT_EQ(ask(p, "other.test", type).rcode, dns::Rcode::NxDomain);
   }
   EXPECT_TRUE(resolver.asked.empty());
+}
+
+// The notice says how to open the name: allowed_hosts for a run; for an
+// install, install_hosts or COCO_INSTALL_NETWORK=host (allowed_hosts would open
+// it to every run, and with network: none it is not even accepted).
+TEST_F(PolicyTest, ARefusalSaysHowToAllowItForARunAndForAnInstall) {
+  for (bool install : {false, true}) {
+    Policy p = make(NetworkMode::Allowlist, {"allowed.test"}, {}, false, install);
+    testing::internal::CaptureStderr();
+    ask(p, "other.test", dns::kTypeA);
+    EXPECT_FALSE(p.decideConnection(inet_addr("192.0.2.20"), 443).allowed);
+    EXPECT_FALSE(p.decideConnection(pool.addressFor("allowed.test").value(), 22).allowed);
+    std::string said = testing::internal::GetCapturedStderr();
+    for (const char* what : {"blocked lookup of other.test", "blocked connection to 192.0.2.20:443",
+                             "blocked connection to allowed.test:22"})
+      EXPECT_NE(said.find(what), std::string::npos) << what << " in:\n" << said;
+    if (install) {
+      EXPECT_NE(said.find("add \"other.test\" to install_hosts"), std::string::npos) << said;
+      EXPECT_NE(said.find("add \"allowed.test:22\" to install_hosts"), std::string::npos) << said;
+      EXPECT_NE(said.find("COCO_INSTALL_NETWORK=host"), std::string::npos) << said;
+      EXPECT_EQ(said.find("allowed_hosts"), std::string::npos) << said;
+    } else {
+      EXPECT_NE(said.find("not in allowed_hosts of tool; add \"other.test\""), std::string::npos) << said;
+      EXPECT_EQ(said.find("install_hosts"), std::string::npos) << said;
+    }
+  }
 }
 
 TEST_F(PolicyTest, NonexistentAllowedNameIsNxDomain) {

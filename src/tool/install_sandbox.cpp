@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "image/userns.hpp"
 #include "tool/ca_bundle.hpp"
 #include "sys/beneath.hpp"
 #include "sys/overlay.hpp"
@@ -122,12 +123,13 @@ std::string tailBytes(int dirFd, const std::string& name, size_t bytes) {
 // The tool's first start, in the install's layer but without the io dir, so
 // the package code it runs cannot touch what coco reads back; offline, and
 // without the capabilities the install kept for apt.
-engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDir) {
+engine::RunSpec smokeStartSpec(const InstallJob& job, const std::string& layerDir, const std::string& checkDir) {
   engine::RunSpec spec;
   spec.toolName = job.name.empty() ? job.title : job.name;
   spec.layers = job.layers;
   spec.upperDir = layerDir;
   spec.mounts = job.mounts;
+  spec.mounts.push_back({checkDir, kCheckDir, false});
   spec.env = job.env;
   spec.argv = {"/bin/sh", "-c", job.smokeStart};
   spec.workdir = "/";
@@ -224,6 +226,26 @@ class LogHeartbeat {
   std::thread thread_;
 };
 
+// The tool's start after its install: an install whose tool cannot start
+// (a missing install script's binary, a wrong architecture) is no install.
+Status startOnce(const InstallJob& job, const InstallResult& r) {
+  std::string checkDir = fs::joinPath(job.workDir, "check");
+  COCO_TRY(fs::makeDirs(checkDir, 0700));
+  auto status = job.run(smokeStartSpec(job, r.layerDir, checkDir));
+  // The tool wrote this directory: its log is read like the install's (no
+  // symlink followed, only the end of a regular file).
+  std::string shown = tailOfFile(fs::joinPath(checkDir, "log"), 15);
+  if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), checkDir); !st) log::warn("{}", st.error().describe());
+  if (!status) return std::move(status).error().wrap(job.title + ": starting the tool once");
+  if (isInterrupted(*status)) return interrupted(job, *status);
+  if (*status == 0) return {};
+  std::string how = *status == 124 ? fmt::format("did not finish within {} s", kSmokeStartSeconds)
+                                   : fmt::format("exited with status {}", *status);
+  return Error::make("{} failed: the tool does not start (`{}` {}); nothing of the install was kept. {}{}", job.title,
+                     job.smokeCommand.empty() ? job.smokeStart : job.smokeCommand, how,
+                     shown.empty() ? "It printed nothing." : "Its output:", shown);
+}
+
 }  // namespace
 
 std::string tailOfFile(const std::string& path, size_t count) {
@@ -264,12 +286,9 @@ Result<InstallResult> runInstall(const InstallJob& job) {
                             : std::string(),
                        job.logPath, tail);
   }
-  if (!job.smokeStart.empty()) {
-    auto smoke = job.run(smokeStartSpec(job, r.layerDir));
-    if (!smoke) return std::move(smoke).error().wrap(job.title + ": starting the tool once");
-    if (isInterrupted(*smoke)) return interrupted(job, *smoke);
-  }
+  if (!job.smokeStart.empty()) COCO_TRY(startOnce(job, r));
   removeMountTarget(r.layerDir, kIoDir);
+  removeMountTarget(r.layerDir, kCheckDir);
   for (const auto& m : job.mounts) removeMountTarget(r.layerDir, m.dst);
   return r;
 }

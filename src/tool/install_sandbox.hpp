@@ -20,6 +20,11 @@ using SandboxRunner = std::function<Result<int>(const engine::RunSpec&)>;
 // per install, bound read-write (the only host path it can write).
 inline constexpr const char* kIoDir = "/.coco";
 inline constexpr const char* kIoCaBundle = "/.coco/ca-certificates.crt";
+// The tool's start after its install writes its output here (a directory of
+// its own: the io dir, which coco reads results from, is not mounted then).
+inline constexpr const char* kCheckDir = "/.coco-check";
+// How long that start may take: mise resolving the tool, a first node start.
+inline constexpr int kSmokeStartSeconds = 60;
 
 struct InstallJob {
   std::string title;                 // "installing eslint (npm:eslint)"
@@ -40,8 +45,10 @@ struct InstallJob {
   std::string caBundle;  // the host's CA bundle (findHostCaBundle), copied to kIoCaBundle; "" for none
   engine::Limits limits;  // the tool's (its layer, on disk, is bounded by the disk only)
   // Run after a successful install in a second sandbox on the same layer, with
-  // no io dir, no network and no capabilities; its status is ignored.
+  // no io dir, no network and no capabilities, its output in kCheckDir/log.
+  // It must exit 0, or the install fails with that output.
   std::string smokeStart{};
+  std::string smokeCommand{};  // how the failure names it: "eslint --version"
   engine::HostSetup hostSetup{};  // tool::hostSetup of the environment coco was started with; both sandboxes get it
 };
 

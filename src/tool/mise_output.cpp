@@ -7,14 +7,14 @@ namespace coco::tool {
 
 namespace {
 
-// The key `mise ls --json` files a spec under: the spec without "@version"
+// The key `mise ls --json` files a spec under: the spec without "[options]" and "@version"
 // (a scoped npm package's leading '@' is part of the name).
 std::string miseKey(const std::string& spec) {
   size_t colon = spec.find(':');
   size_t nameStart = colon == std::string::npos ? 0 : colon + 1;
   if (nameStart < spec.size() && spec[nameStart] == '@') ++nameStart;
-  size_t at = spec.find('@', nameStart);
-  return at == std::string::npos ? spec : spec.substr(0, at);
+  size_t end = spec.find_first_of("@[", nameStart);  // "[options]" are not part of it either
+  return end == std::string::npos ? spec : spec.substr(0, end);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@ TEST(MiseOutput, InstalledVersionOfTheActiveEntry) {
   EXPECT_EQ(installedVersion(ls, "npm:eslint@9"), "9.1.0");
   EXPECT_EQ(installedVersion(ls, "npm:@scope/pkg@1"), "1.2.3");
   EXPECT_EQ(installedVersion(ls, "npm:other"), "");
+  EXPECT_EQ(installedVersion(ls, "npm:eslint[npm_args=--ignore-scripts=false]@9"), "9.1.0");
+  EXPECT_EQ(installedVersion(ls, "npm:@scope/pkg[x=y]"), "1.2.3");
   for (const char* bad : {"", "[]", "{\"npm:eslint\": 5}", "{\"npm:eslint\": [{\"version\": 9}]}", "{"})
     EXPECT_EQ(installedVersion(bad, "npm:eslint"), "") << bad;
 }

@@ -188,11 +188,12 @@ struct Installed {
   std::string buildDir;
 };
 
-Result<InstallHosts> hostsFor(const config::ToolConfig& config, const InstallNeeds& needs, const image::Image& base,
+Result<InstallHosts> hostsFor(const config::ToolConfig& config, const image::Image& base,
                               const ToolLayerOptions& o) {
-  COCO_ASSIGN(InstallHosts hosts, installHosts(needs, o.host, base.layers));
-  if (!hosts.unknown.empty() && config.allowedHosts.empty())
-    log::notice("cannot tell which hosts {} needs for {}; if the install fails, add them to allowed_hosts in {}",
+  COCO_ASSIGN(InstallHosts hosts, derivedInstallHosts(config, base, o.host));
+  if (!hosts.unknown.empty() && config.allowedHosts.empty() && config.installHosts.empty())
+    log::notice("cannot tell which hosts {} needs for {}; if the install fails, add them to install_hosts in {}, or "
+                "give the install the host's network with COCO_INSTALL_NETWORK=host",
                 fmt::join(hosts.unknown, ", "), config.name, config.path);
   return hosts;
 }
@@ -225,22 +226,26 @@ bool hasEntries(const std::string& layerDir, const std::string& path) {
 Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& base, const ToolLayerOptions& o,
                           const std::string& buildDir) {
   InstallNeeds needs = needsOf(config);
-  COCO_ASSIGN(InstallHosts hosts, hostsFor(config, needs, base, o));
+  COCO_ASSIGN(InstallHosts hosts, hostsFor(config, base, o));
   COCO_ASSIGN(auto mounts, cacheMounts(config, needs, o.cacheRoot));
   std::string spec = config.tool.value_or("");
   std::string title = spec.empty() ? fmt::format("installing the dependencies of {}", config.name)
                                    : fmt::format("installing {} ({})", config.name, spec);
+  // The config's own hosts: allowed_hosts (the runs') and install_hosts (the install's only).
+  std::vector<std::string> listed = config.allowedHosts;
+  listed.insert(listed.end(), config.installHosts.begin(), config.installHosts.end());
   InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
-                 o.network, config.allowedHosts, hosts.hosts, o.seccompProfile, o.run, o.progress,
+                 o.network, listed, hosts.hosts, o.seccompProfile, o.run, o.progress,
                  fs::joinPath(toolDir(o.storageRoot, config.name), "install.log"), config.name,
                  findHostCaBundle(o.host.env), resolveLimits(config.limits, hostMemoryBytes())};
   job.smokeStart = smokeStartScript(config);
+  job.smokeCommand = smokeStartCommand(config);
   job.hostSetup = hostSetup(o.host.env, startingFdLimit());
   COCO_ASSIGN(InstallResult r, runInstall(job));
   COCO_ASSIGN(std::string envText, installResult(r.ioDir, "mise-env.json"));
   COCO_ASSIGN(std::string lsText, installResult(r.ioDir, "mise-ls.json"));
   ToolLayer layer{r.layerDir,   config.hash,     baseId(base), spec, installedVersion(lsText, spec),
-                  nowRfc3339(), miseEnv(envText)};
+                  nowRfc3339(), miseEnv(envText), kInstallRecipe};
   if (hasEntries(r.layerDir, kNodeCompileCache)) setVar(layer.env, "NODE_COMPILE_CACHE", kNodeCompileCache);
   COCO_TRY(image::removeTreeAsOwner(image::hostIdMaps(), r.ioDir));
   COCO_TRY(image::removeTreeAsOwner(image::hostIdMaps(), r.layerDir + "-work"));
@@ -271,7 +276,8 @@ Result<ToolLayer> installLocked(const config::ToolConfig& config, const image::I
 std::optional<ToolLayer> currentLayer(const std::string& root, const config::ToolConfig& config,
                                       const image::Image& base) {
   auto layer = readLayer(fs::joinPath(toolDir(root, config.name), config.hash));
-  if (!layer || layer->hash != config.hash || layer->base != baseId(base)) return std::nullopt;
+  if (!layer || layer->hash != config.hash || layer->base != baseId(base) || layer->recipe != kInstallRecipe)
+    return std::nullopt;
   return layer;
 }
 
@@ -293,6 +299,11 @@ Result<uint64_t> removeMeasured(const std::string& path) {
 
 }  // namespace
 
+Result<InstallHosts> derivedInstallHosts(const config::ToolConfig& config, const image::Image& base,
+                                         const HostConfigSource& src) {
+  return installHosts(needsOf(config), src, base.layers);
+}
+
 bool needsLayer(const config::ToolConfig& config) {
   return config.tool.has_value() || !config.aptDependencies.empty() || !config.miseDependencies.empty();
 }
@@ -313,7 +324,7 @@ std::string installScript(const config::ToolConfig& config) {
   if (config.tool) specs.push_back(*config.tool);
   if (!specs.empty()) {
     s += "mise use --global";
-    for (const auto& spec : specs) s += " " + quote(spec);
+    for (const auto& spec : specs) s += " " + quote(miseInstallSpec(spec));
     s += "\n";
   }
   // Recorded so a run needs no mise: the PATH and variables it resolved.
@@ -322,16 +333,45 @@ std::string installScript(const config::ToolConfig& config) {
   return s;
 }
 
+namespace {
+
+std::string programOf(const config::ToolConfig& config) { return config.command.substr(0, config.command.find(' ')); }
+
+std::vector<std::string> checkArgs(const config::ToolConfig& config) {
+  return config.check ? *config.check : std::vector<std::string>{"--version"};
+}
+
+}  // namespace
+
 std::string smokeStartScript(const config::ToolConfig& config) {
   // Node's compile cache, primed by one start of the tool and kept in its
   // read-only layer: warm runs load compiled code instead of compiling every
   // module again (a cache in the sandbox's throw-away /tmp, where node puts it
   // by default, was written anew at every run and never read).
-  std::string program = config.command.substr(0, config.command.find(' '));
+  std::string program = programOf(config);
   if (!config.tool || program.empty()) return {};
-  return fmt::format(
-      "NODE_COMPILE_CACHE={} timeout 30 mise exec -- {} --version </dev/null >/dev/null 2>&1 || true\n",
-      kNodeCompileCache, quote(program));
+  std::string s = fmt::format("exec </dev/null >{}/log 2>&1\nNODE_COMPILE_CACHE={} exec timeout {} mise exec -- {}",
+                              kCheckDir, kNodeCompileCache, kSmokeStartSeconds, quote(program));
+  for (const auto& arg : checkArgs(config)) s += " " + quote(arg);
+  return s + "\n";
+}
+
+std::string smokeStartCommand(const config::ToolConfig& config) {
+  std::string c = programOf(config);
+  for (const auto& arg : checkArgs(config)) c += " " + arg;
+  return c;
+}
+
+std::string miseInstallSpec(const std::string& spec) {
+  if (spec.rfind("npm:", 0) != 0 || spec.find("npm_args=") != std::string::npos) return spec;
+  constexpr std::string_view kScripts = "npm_args=--ignore-scripts=false";
+  // Options go after the package name, before "@version" (a scope's '@' is the name's).
+  size_t open = spec.find('[');
+  if (open != std::string::npos) return spec.substr(0, open + 1) + std::string(kScripts) + "," + spec.substr(open + 1);
+  size_t nameStart = spec.size() > 4 && spec[4] == '@' ? 5 : 4;
+  size_t at = spec.find('@', nameStart);
+  std::string name = spec.substr(0, at), version = at == std::string::npos ? "" : spec.substr(at);
+  return fmt::format("{}[{}]{}", name, kScripts, version);
 }
 
 Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Image& base,
@@ -349,7 +389,7 @@ Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Ima
     if (!layer) continue;
     // Without the base's layers (an image not resolved here) only the config decides.
     bool sameBase = base.layers.empty() || layer->base == baseId(base);
-    bool current = layer->hash == config.hash && sameBase;
+    bool current = layer->hash == config.hash && sameBase && layer->recipe == kInstallRecipe;
     status.state = current ? ToolState::Installed : ToolState::Outdated;
     status.layer = std::move(layer);
     if (current) break;
@@ -412,7 +452,8 @@ std::string layerToJson(const ToolLayer& layer) {
   nlohmann::json env = nlohmann::json::array();
   for (const auto& [k, v] : layer.env) env.push_back({k, v});
   nlohmann::json j = {{"hash", layer.hash},       {"base", layer.base},         {"spec", layer.spec},
-                      {"version", layer.version}, {"installed", layer.installed}, {"env", env}};
+                      {"version", layer.version}, {"installed", layer.installed}, {"env", env},
+                      {"recipe", layer.recipe}};
   return j.dump(2) + "\n";
 }
 
@@ -425,6 +466,7 @@ Result<ToolLayer> layerFromJson(const std::string& text) {
   };
   ToolLayer layer{"", str("hash"), str("base"), str("spec"), str("version"), str("installed"), {}};
   if (layer.hash.empty() || layer.base.empty()) return Error::make("tool layer record: no hash or base");
+  if (auto r = j.find("recipe"); r != j.end() && r->is_number_integer()) layer.recipe = r->get<int>();
   auto env = j.find("env");
   if (env != j.end() && env->is_array())
     for (const auto& kv : *env)

@@ -36,7 +36,13 @@ struct ToolLayer {
   std::string version;    // what mise installed ("9.39.1"), empty when unknown
   std::string installed;  // RFC 3339
   std::vector<std::pair<std::string, std::string>> env;  // PATH and what else mise sets
+  int recipe = 0;         // kInstallRecipe of the install that made it
 };
+
+// The version of how coco installs a tool (the script, the start check). A
+// layer made by another recipe is outdated: 2 runs npm install scripts, which
+// the layers of recipe 1 (none recorded) skipped, leaving such tools unable to start.
+inline constexpr int kInstallRecipe = 2;
 
 struct ToolLayerOptions {
   std::string storageRoot;  // empty: image::Storage::defaultRoot()
@@ -68,13 +74,26 @@ Result<ToolStatus> toolStatus(const config::ToolConfig& config, const image::Ima
 Result<std::optional<ToolLayer>> ensureToolLayer(const config::ToolConfig& config, const image::Image& base,
                                                  const ToolLayerOptions& options);
 
+// The package hosts an install of `config` on `base` derives (installHosts of
+// the config's specs and apt packages); `coco show` lists them too.
+Result<InstallHosts> derivedInstallHosts(const config::ToolConfig& config, const image::Image& base,
+                                         const HostConfigSource& src);
+
 // The shell script of an install (exposed for tests).
 std::string installScript(const config::ToolConfig& config);
-// The tool's one start after its install (`TOOL --version`, priming node's
-// compile cache), run in a sandbox of its own without the io dir: package code
-// runs there, and nothing it does can reach what coco reads back. Empty when
-// nothing is installed.
+// The tool's one start after its install (`TOOL --version`, or the config's
+// `check` arguments; it also primes node's compile cache), run in a sandbox of
+// its own without the io dir: package code runs there, and nothing it does can
+// reach what coco reads back. It must succeed, or nothing is installed. Empty
+// when nothing is installed.
 std::string smokeStartScript(const config::ToolConfig& config);
+// How the message of a failed start names it: "eslint --version".
+std::string smokeStartCommand(const config::ToolConfig& config);
+// A mise spec as the install passes it to `mise use`: npm packages get
+// npm_args=--ignore-scripts=false, because mise skips install scripts by
+// default and some tools (claude's native binary) arrive only through them;
+// the install phase is the sandbox that exists to contain them.
+std::string miseInstallSpec(const std::string& spec);
 
 // Removes tool layers: all of them, or (keepCurrent) only those of configs that
 // are not among `current` (name -> hash). Returns the bytes freed.

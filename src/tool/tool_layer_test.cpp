@@ -57,7 +57,9 @@ TEST(InstallScript, QuotesSpecsAndRecordsTheEnvironment) {
             std::string::npos)
       << s;
   EXPECT_NE(s.find("apt_opts='-o APT::Sandbox::User=root'"), std::string::npos) << s;
-  EXPECT_NE(s.find("mise use --global 'node@22' 'npm:eslint@9'\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("mise use --global 'node@22' 'npm:eslint[npm_args=--ignore-scripts=false]@9'\n"),
+            std::string::npos)
+      << s;
   EXPECT_NE(s.find("mise env --json > /.coco/mise-env.json"), std::string::npos);
   EXPECT_LT(s.find("apt-get $apt_opts update"), s.find("mise use"));
 }
@@ -66,18 +68,49 @@ TEST(InstallScript, PrimesNodesCompileCacheByOneStartOfTheTool) {
   auto c = eslintConfig();
   c.command = "eslint --cache";
   std::string s = smokeStartScript(c);
-  EXPECT_NE(s.find("NODE_COMPILE_CACHE=/root/.cache/node-compile-cache timeout 30 mise exec -- 'eslint' --version "
-                   "</dev/null"),
-            std::string::npos)
-      << s;
+  EXPECT_EQ(s,
+            "exec </dev/null >/.coco-check/log 2>&1\n"
+            "NODE_COMPILE_CACHE=/root/.cache/node-compile-cache exec timeout 60 mise exec -- 'eslint' '--version'\n");
+  EXPECT_EQ(smokeStartCommand(c), "eslint --version");
   // The start runs package code: it has a sandbox of its own, where the io dir
   // coco reads back is not mounted, so the install script does not start the tool.
-  EXPECT_EQ(s.find("/.coco"), std::string::npos) << s;
+  EXPECT_EQ(s.find("/.coco/"), std::string::npos) << s;
   EXPECT_EQ(installScript(c).find("--version"), std::string::npos);
   EXPECT_EQ(installScript(c).find("NODE_COMPILE_CACHE"), std::string::npos);
   c.tool.reset();  // a command from the image: nothing installed, nothing primed
   c.miseDependencies = {"node@22"};
   EXPECT_EQ(smokeStartScript(c), "");
+}
+
+// `check` replaces --version; an empty list starts the tool with no arguments.
+TEST(InstallScript, TheCheckArgumentsReplaceVersion) {
+  auto c = eslintConfig();
+  c.command = "go";
+  c.check = std::vector<std::string>{"version", "it's"};
+  EXPECT_NE(smokeStartScript(c).find("mise exec -- 'go' 'version' 'it'\\''s'\n"), std::string::npos)
+      << smokeStartScript(c);
+  EXPECT_EQ(smokeStartCommand(c), "go version it's");
+  c.check = std::vector<std::string>{};
+  EXPECT_NE(smokeStartScript(c).find("mise exec -- 'go'\n"), std::string::npos) << smokeStartScript(c);
+}
+
+// mise skips npm install scripts unless told; a package whose binary comes from
+// its postinstall (claude) then fails with "Exec format error".
+TEST(InstallScript, NpmPackagesRunTheirInstallScripts) {
+  const std::string o = "[npm_args=--ignore-scripts=false]";
+  EXPECT_EQ(miseInstallSpec("npm:eslint"), "npm:eslint" + o);
+  EXPECT_EQ(miseInstallSpec("npm:eslint@9"), "npm:eslint" + o + "@9");
+  EXPECT_EQ(miseInstallSpec("npm:@anthropic-ai/claude-code"), "npm:@anthropic-ai/claude-code" + o);
+  EXPECT_EQ(miseInstallSpec("npm:@scope/x@2.1"), "npm:@scope/x" + o + "@2.1");
+  EXPECT_EQ(miseInstallSpec("npm:x[foo=bar]@1"), "npm:x[npm_args=--ignore-scripts=false,foo=bar]@1");
+  EXPECT_EQ(miseInstallSpec("npm:x[npm_args=--y]"), "npm:x[npm_args=--y]");
+  for (const char* other : {"pipx:black", "node@22", "ripgrep", "cargo:npm-x"}) EXPECT_EQ(miseInstallSpec(other), other);
+  auto c = eslintConfig();
+  c.tool = "npm:eslint@9";
+  c.miseDependencies = {"node@22"};
+  EXPECT_NE(installScript(c).find("mise use --global 'node@22' 'npm:eslint[npm_args=--ignore-scripts=false]@9'\n"),
+            std::string::npos)
+      << installScript(c);
 }
 
 TEST(InstallScript, NoAptWithoutAptDependencies) {
@@ -102,6 +135,10 @@ TEST(LayerRecord, RoundTripAndBadInput) {
   EXPECT_EQ(back->hash, "h1");
   EXPECT_EQ(back->version, "9.39.1");
   EXPECT_EQ(back->env, l.env);
+  EXPECT_EQ(back->recipe, 0);
+  l.recipe = kInstallRecipe;
+  EXPECT_EQ(layerFromJson(layerToJson(l))->recipe, kInstallRecipe);
+  EXPECT_EQ(layerFromJson(R"({"hash": "h", "base": "b", "recipe": "2"})")->recipe, 0);
   EXPECT_FALSE(layerFromJson("not json").ok());
   EXPECT_FALSE(layerFromJson("[]").ok());
   EXPECT_FALSE(layerFromJson(R"({"hash": 3, "base": "top"})").ok());
@@ -125,7 +162,11 @@ TEST_F(ToolLayerStore, ToolStates) {
   addLayer("eslint", "h1", {"", "h1", "oldbase", "npm:eslint", "9.1.0", "", {}});
   EXPECT_EQ(toolStatus(c, base, root_)->state, ToolState::Outdated);  // built on a previous base image
 
+  // Installed by an earlier recipe (npm's install scripts skipped): outdated, installed again.
   addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.2.0", "", {}});
+  EXPECT_EQ(toolStatus(c, base, root_)->state, ToolState::Outdated);
+
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.2.0", "", {}, kInstallRecipe});
   auto now = toolStatus(c, base, root_);
   EXPECT_EQ(now->state, ToolState::Installed);
   EXPECT_EQ(now->layer->version, "9.2.0");
@@ -139,7 +180,7 @@ TEST_F(ToolLayerStore, ToolStates) {
 TEST_F(ToolLayerStore, WarmLayerIsUsedWithoutARunner) {
   auto base = baseImage();
   auto c = eslintConfig();
-  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.2.0", "", {{"PATH", "/mise/bin"}}});
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.2.0", "", {{"PATH", "/mise/bin"}}, kInstallRecipe});
   ToolLayerOptions o;
   o.storageRoot = root_;  // no runner: an install would fail
   auto layer = ensureToolLayer(c, base, o);
@@ -440,6 +481,39 @@ TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
     EXPECT_EQ(spec.hostSetup.seccompCacheDir, "/home/u/.cache/coco/seccomp") << spec.argv.back();
     EXPECT_TRUE(spec.hostSetup.singleIdMap) << spec.argv.back();
     EXPECT_EQ(spec.hostSetup.fdSoftLimit, 1024u) << spec.argv.back();
+  }
+}
+
+// A tool that cannot start is no install: the start's output is in the error,
+// and its directory does not stay behind in what would be committed.
+TEST(InstallSandbox, AToolThatDoesNotStartFailsTheInstallWithItsOutput) {
+  for (int exitStatus : {126, 124}) {
+    TempDir dir;
+    InstallJob job;
+    job.title = "installing probe";
+    job.workDir = dir.path();
+    job.script = "true";
+    job.smokeStart = "probe --version";
+    job.smokeCommand = "probe --version";
+    int runs = 0;
+    job.run = [&](const engine::RunSpec& spec) -> Result<int> {
+      if (++runs == 1) return 0;
+      auto check = std::find_if(spec.mounts.begin(), spec.mounts.end(),
+                                [](const engine::BindMount& m) { return m.dst == kCheckDir; });
+      EXPECT_NE(check, spec.mounts.end());
+      if (check == spec.mounts.end()) return 0;
+      EXPECT_TRUE(fs::writeFileAtomic(check->src + "/log", "first\n/usr/bin/probe: Exec format error\n"));
+      return exitStatus;
+    };
+    auto r = runInstall(job);
+    ASSERT_FALSE(r.ok());
+    std::string said = r.error().describe();
+    EXPECT_NE(said.find(exitStatus == 126 ? "the tool does not start (`probe --version` exited with status 126)"
+                                          : "(`probe --version` did not finish within 60 s)"),
+              std::string::npos)
+        << said;
+    EXPECT_NE(said.find("Its output:\n  first\n  /usr/bin/probe: Exec format error"), std::string::npos) << said;
+    EXPECT_FALSE(fs::exists(dir.path() + "/check"));
   }
 }
 

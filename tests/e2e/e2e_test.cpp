@@ -452,6 +452,9 @@ TEST_F(EndToEnd, MaliciousInstallScriptIsContained) {
   EXPECT_TRUE(contains(p.out, "fetch: failed\n")) << p.out;
   EXPECT_TRUE(contains(p.out, "ip: failed\n")) << p.out;
   EXPECT_TRUE(contains(p.err, "coco: blocked lookup of exfil.example.test")) << p.err;
+  // An install's refusal names the install's two ways out, not allowed_hosts.
+  EXPECT_TRUE(contains(p.err, "add \"exfil.example.test\" to install_hosts")) << p.err;
+  EXPECT_TRUE(contains(p.err, "COCO_INSTALL_NETWORK=host")) << p.err;
   EXPECT_TRUE(contains(p.err, "blocked connection to 192.0.2.1")) << p.err;
 
   // Whatever the writes did inside the sandbox, the host saw none of it.
@@ -591,6 +594,91 @@ TEST_F(EndToEnd, AnInstallThatFillsTheDiskCommitsNothingAndSaysWhy) {
   std::error_code ec;
   fs::remove_all(toolDir, ec);
   fs::remove_all(onSmall, ec);
+}
+
+// A fixture package (never published) whose install script looks up one name,
+// installed like the malicious one above: with `install_hosts` naming it, the
+// lookup goes out (and fails upstream: .test names do not exist); without, the
+// gateway refuses it and says how to allow it. network: none holds for the runs.
+TEST_F(EndToEnd, InstallHostsOpenANameToTheInstallOnly) {
+  TempDir pkg("coco-life-probepkg");
+  fs::create_directories(pkg / "package");
+  writeFile(pkg / "package/package.json",
+            "{\"name\": \"coco-lookup-fixture\", \"version\": \"1.0.0\", \"bin\": {\"probe\": \"bin.js\"},"
+            " \"scripts\": {\"preinstall\": \"node lookup.js\"}}\n");
+  writeFile(pkg / "package/lookup.js",
+            "require('dns').lookup('install-probe.example.test', (e) => {\n"
+            "  require('fs').writeFileSync(__dirname + '/lookup.txt', e ? e.code : 'found');\n"
+            "});\n");
+  writeFile(pkg / "package/bin.js",
+            "#!/usr/bin/env node\n"
+            "process.stdout.write(require('fs').readFileSync(__dirname + '/lookup.txt', 'utf8') + '\\n');\n");
+  fs::permissions(pkg / "package/bin.js", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::add);
+  std::error_code ec;
+  for (bool listed : {true, false}) {
+    std::string name = (listed ? "lookok" : "lookno") + std::to_string(getpid());
+    std::string cacheDir = store_ + "-cache/coco/cache/tools/" + name;
+    fs::create_directories(cacheDir + "/mise");
+    Proc tar = runProc({"/bin/tar", "-czf", cacheDir + "/mise/probe.tgz", "package"}, env(), pkg.path(), 60);
+    ASSERT_EQ(tar.code, 0) << tar.err;
+    writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+              "{\"tool\": \"npm:is-number@/root/.cache/mise/probe.tgz\", \"command\": \"probe\", \"isolated\": true,"
+              " \"network\": \"none\"" +
+                  std::string(listed ? ", \"install_hosts\": [\"install-probe.example.test\"]" : "") + "}\n");
+    Proc p = coco({"run", name}, 600);
+    ASSERT_EQ(p.code, 0) << p.out << p.err;
+    // The install script ran (npm's scripts are on in the install phase) and its lookup failed either way.
+    EXPECT_EQ(p.out, "ENOTFOUND\n") << p.err;
+    EXPECT_EQ(contains(p.err, "blocked lookup of install-probe.example.test"), !listed) << p.err;
+    if (!listed) {
+      EXPECT_TRUE(contains(p.err, "add \"install-probe.example.test\" to install_hosts in its config")) << p.err;
+      EXPECT_TRUE(contains(p.err, "COCO_INSTALL_NETWORK=host")) << p.err;
+    }
+    Proc show = coco({"show", name});
+    EXPECT_EQ(show.code, 0) << show.err;
+    EXPECT_EQ(contains(show.out, "install-probe.example.test (install_hosts)"), listed) << show.out;
+    EXPECT_TRUE(contains(show.out, "(derived)")) << show.out;  // the npm registry, read from npm's configuration
+    fs::remove_all(store_ + "/tool-layers/" + name, ec);
+    fs::remove_all(cacheDir, ec);
+  }
+}
+
+// An install whose tool cannot start is no install: the start's own output is
+// in the message, and no layer is committed (the next run tries again).
+TEST_F(EndToEnd, AToolThatDoesNotStartIsNotInstalled) {
+  std::string name = "nostart" + std::to_string(getpid());
+  writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+            "{\"tool\": \"npm:typescript\", \"command\": \"tsc\", \"check\": [\"--no-such-flag\"],"
+            " \"network\": \"none\"}\n");
+  Proc p = coco({"run", name, "--version"}, 600);
+  EXPECT_EQ(p.code, 125) << p.out << p.err;
+  EXPECT_TRUE(contains(p.err, "the tool does not start (`tsc --no-such-flag` exited with status")) << p.err;
+  EXPECT_TRUE(contains(p.err, "no-such-flag'")) << "tsc's own message is missing:\n" << p.err;
+  EXPECT_FALSE(contains(p.err, "coco: installed")) << p.err;
+  EXPECT_EQ(p.out, "");
+  bool committed = false;
+  for (const auto& e : fs::directory_iterator(store_ + "/tool-layers/" + name))
+    committed |= e.is_directory() && e.path().filename().string()[0] != '.';
+  EXPECT_FALSE(committed) << "a tool that does not start left a layer";
+  std::error_code ec;
+  fs::remove_all(store_ + "/tool-layers/" + name, ec);
+}
+
+// node, npm and npx from the store are the base image's (no install, no second
+// node); claude's native binary comes from its npm install script.
+TEST_F(EndToEnd, ClaudeNodeNpmAndNpxFromTheStoreStart) {
+  for (const char* tool : {"node", "npm", "npx"}) {
+    getTool(tool);
+    Proc p = coco({"run", tool, "--version"}, 120);
+    EXPECT_EQ(p.code, 0) << tool << ": " << p.out << p.err;
+    EXPECT_TRUE(std::regex_match(p.out, std::regex("v?[0-9]+\\.[0-9]+\\.[0-9]+\n"))) << tool << ": " << p.out;
+    EXPECT_FALSE(contains(p.err, "installing")) << tool << ": " << p.err;
+  }
+  getTool("claude");
+  Proc claude = firstRun("claude", {"--version"});
+  ASSERT_EQ(claude.code, 0) << claude.out << claude.err;
+  EXPECT_TRUE(std::regex_search(claude.out, std::regex("^[0-9]+\\.[0-9]+\\.[0-9]+ \\(Claude Code\\)\n"))) << claude.out;
 }
 
 }  // namespace
