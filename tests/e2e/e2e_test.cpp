@@ -157,6 +157,20 @@ class EndToEnd : public ::testing::Test {
     return p;
   }
 
+  // A fixture npm package (never published) in `pkg`/package: its bin.js
+  // prints `outFile` (written by its install script), packed as `tgz` into the
+  // mise download cache the install phase mounts.
+  void packFixture(const TempDir& pkg, const std::string& outFile, const std::string& tgz) const {
+    writeFile(pkg / "package/bin.js",
+              "#!/usr/bin/env node\n"
+              "process.stdout.write(require('fs').readFileSync(__dirname + '/" + outFile + "', 'utf8'));\n");
+    fs::permissions(pkg / "package/bin.js", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                    fs::perm_options::add);
+    fs::create_directories(fs::path(tgz).parent_path());
+    Proc tar = runProc({"/bin/tar", "-czf", tgz, "package"}, env(), pkg.path(), 60);
+    ASSERT_EQ(tar.code, 0) << tar.err;
+  }
+
   static std::string store_;
   static bool rebuiltOnce_;
   static std::string cannotBuild_;
@@ -424,14 +438,7 @@ TEST_F(EndToEnd, MaliciousInstallScriptIsContained) {
             " else echo \"write: denied $f\" >> $r; fi\n"
             "done\n"
             "echo done >> $r\n");
-  writeFile(pkg / "package/bin.js",
-            "#!/usr/bin/env node\n"
-            "process.stdout.write(require('fs').readFileSync(__dirname + '/attempts.txt', 'utf8'));\n");
-  fs::permissions(pkg / "package/bin.js", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
-                  fs::perm_options::add);
-  fs::create_directories(cacheDir + "/mise");
-  Proc tar = runProc({"/bin/tar", "-czf", cacheDir + "/mise/malfix.tgz", "package"}, env(), pkg.path(), 60);
-  ASSERT_EQ(tar.code, 0) << tar.err;
+  packFixture(pkg, "attempts.txt", cacheDir + "/mise/malfix.tgz");
 
   writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
             "{\"tool\": \"npm:is-number[npm_args=--ignore-scripts=false]@/root/.cache/mise/malfix.tgz\","
@@ -608,20 +615,13 @@ TEST_F(EndToEnd, InstallHostsOpenANameToTheInstallOnly) {
             " \"scripts\": {\"preinstall\": \"node lookup.js\"}}\n");
   writeFile(pkg / "package/lookup.js",
             "require('dns').lookup('install-probe.example.test', (e) => {\n"
-            "  require('fs').writeFileSync(__dirname + '/lookup.txt', e ? e.code : 'found');\n"
+            "  require('fs').writeFileSync(__dirname + '/lookup.txt', (e ? e.code : 'found') + '\\n');\n"
             "});\n");
-  writeFile(pkg / "package/bin.js",
-            "#!/usr/bin/env node\n"
-            "process.stdout.write(require('fs').readFileSync(__dirname + '/lookup.txt', 'utf8') + '\\n');\n");
-  fs::permissions(pkg / "package/bin.js", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
-                  fs::perm_options::add);
   std::error_code ec;
   for (bool listed : {true, false}) {
     std::string name = (listed ? "lookok" : "lookno") + std::to_string(getpid());
     std::string cacheDir = store_ + "-cache/coco/cache/tools/" + name;
-    fs::create_directories(cacheDir + "/mise");
-    Proc tar = runProc({"/bin/tar", "-czf", cacheDir + "/mise/probe.tgz", "package"}, env(), pkg.path(), 60);
-    ASSERT_EQ(tar.code, 0) << tar.err;
+    packFixture(pkg, "lookup.txt", cacheDir + "/mise/probe.tgz");
     writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
               "{\"tool\": \"npm:is-number@/root/.cache/mise/probe.tgz\", \"command\": \"probe\", \"isolated\": true,"
               " \"network\": \"none\"" +
