@@ -1,9 +1,11 @@
-// The package hosts an install needs, read at run time from the package managers' own configuration.
+// The hosts an install needs: the download table's public defaults, replaced by what the host's configuration says.
 //
-// No registry or mirror name is written in coco: npm's registry comes from the
-// host's npm configuration, apt's mirrors from the image's apt sources, pip/uv,
-// cargo and Go indexes from their variables and files. Hosts are returned in the
-// allowlist's spelling: "name" (ports 80/443) or "name:port".
+// npm's registry and the Debian mirrors are never written in coco: npm's comes
+// from the host's npm configuration, apt's from the image's apt sources. The
+// public hosts of mise's backends and core tools are install_sources' table;
+// pip/uv indexes, cargo's source replacement, GOPROXY, mise's mirror settings
+// and HTTPS_PROXY replace them. Hosts are returned in the allowlist's
+// spelling: "name" (ports 80/443) or "name:port".
 #pragma once
 
 #include <functional>
