@@ -281,7 +281,7 @@ std::string envOf(const InstallHosts& h, const std::string& name) {
 }
 
 TEST(DownloadTable, EveryRowHoldsPublicNamesAndSaysWhereItComesFrom) {
-  ASSERT_GE(downloadSources().size(), 18u);
+  ASSERT_GE(downloadSources().size(), 20u);
   for (const auto& row : downloadSources()) {
     EXPECT_FALSE(row.hosts.empty()) << row.name;
     EXPECT_GT(row.from.size(), 10u) << row.name;
@@ -298,7 +298,7 @@ TEST(DownloadTable, CoreTools) {
   EXPECT_EQ(rowsOf("node@lts"), (std::vector<std::string>{"node-dist"}));
   EXPECT_EQ(rowsOf("core:node@22"), (std::vector<std::string>{"node-dist"}));
   EXPECT_EQ(rowsOf("python@3.12"),
-            (std::vector<std::string>{"github-downloads", "github-api", "sigstore", "mise-versions"}));
+            (std::vector<std::string>{"pyenv-repo", "github-downloads", "github-api", "sigstore", "mise-versions"}));
   EXPECT_EQ(rowsOf("go"), (std::vector<std::string>{"go-dist", "go-repo"}));
   EXPECT_EQ(rowsOf("rust"), (std::vector<std::string>{"rustup-init", "rust-dist", "github-api"}));
   EXPECT_EQ(rowsOf("java@21"), (std::vector<std::string>{"java-metadata", "java-openjdk", "github-downloads"}));
@@ -423,6 +423,10 @@ TEST_F(InstallSourcesTest, MiseMirrorSettingsReplaceTheirRow) {
   auto rust = hostsFor({"rust"});
   EXPECT_EQ(rust.hosts, (Hosts{"api.github.com", "rust-mirror.example.test", "sh.rustup.rs"}));
   EXPECT_EQ(envOf(rust, "RUSTUP_DIST_SERVER"), "https://rust-mirror.example.test");
+  src_.env["MISE_PYENV_REPO"] = "https://git-mirror.example.test/pyenv.git";
+  auto python = hostsFor({"python"});
+  EXPECT_TRUE(has(python.hosts, "git-mirror.example.test"));
+  EXPECT_EQ(envOf(python, "MISE_PYENV_REPO"), "https://git-mirror.example.test/pyenv.git");
 }
 
 TEST_F(InstallSourcesTest, PythonIndexesReplacePypiAndReachMisesPipxBackend) {

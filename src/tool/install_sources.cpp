@@ -40,6 +40,9 @@ const std::vector<DownloadSource>& downloadSources() {
       {"mise-versions", {"mise-versions.jdx.dev"}, {},
        "src/plugins/core/python.rs fetch_precompiled_remote_versions: the python-build-standalone list, "
        "fetched whatever MISE_USE_VERSIONS_HOST says"},
+      {"pyenv-repo", {"github.com"}, {"MISE_PYENV_REPO"},
+       "settings.toml python.pyenv_repo (default https://github.com/pyenv/pyenv.git): mise 2026.9.15 clones "
+       "it before a python install (seen in the store-wide e2e test's install log)"},
       {"go-dist", {"dl.google.com"}, {"MISE_GO_DOWNLOAD_MIRROR"},
        "settings.toml go.download_mirror (default https://dl.google.com/go), src/plugins/core/go.rs"},
       {"go-repo", {"github.com"}, {"MISE_GO_REPO"},
@@ -95,7 +98,7 @@ const std::vector<BackendRow>& backendTable() {
       {"core:node", {"node-dist"}},
       // src/plugins/core/python.rs: python-build-standalone releases on GitHub (a fixed URL, no API),
       // the version list from mise-versions, attestations checked through GitHub's API and sigstore.
-      {"core:python", {kGithubDownloads, kGithubApi, kSigstore, "mise-versions"}},
+      {"core:python", {"pyenv-repo", kGithubDownloads, kGithubApi, kSigstore, "mise-versions"}},
       // src/plugins/core/go.rs: tarballs from go.download_mirror, versions from go.repo's tags.
       {"core:go", {"go-dist", "go-repo"}},
       // src/plugins/core/rust.rs: rustup-init from sh.rustup.rs, toolchains from rustup's dist

@@ -732,7 +732,7 @@ TEST_F(EndToEnd, EveryStoreToolsInstallLooksUpOnlyAllowedHosts) {
   };
   EXPECT_TRUE(askedAny("rg", {"api.github.com", "github.com"}));
   EXPECT_TRUE(askedAny("bat", {"api.github.com", "github.com"}));
-  EXPECT_TRUE(askedAny("python", {"mise-versions.jdx.dev"}));
+  EXPECT_TRUE(askedAny("python", {"github.com", "mise-versions.jdx.dev"}));  // pyenv's repo first
   EXPECT_TRUE(askedAny("go", {"dl.google.com", "github.com", "go.dev"}));
   EXPECT_TRUE(askedAny("rustc", {"sh.rustup.rs", "static.rust-lang.org", "api.github.com"}));
   EXPECT_TRUE(askedAny("black", {"api.github.com", "github.com", "pypi.org"}));
