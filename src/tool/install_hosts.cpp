@@ -17,6 +17,7 @@
 #include "sys/beneath.hpp"
 #include "sys/overlay.hpp"
 #include "sys/process.hpp"
+#include "tool/install_sources.hpp"
 #include "util/fs.hpp"
 #include "util/host_port.hpp"
 #include "util/log.hpp"
@@ -166,15 +167,34 @@ void addUrls(std::vector<std::string>& out, std::string_view spaceSeparated) {
 
 }  // namespace
 
+InstallNeeds& InstallNeeds::operator|=(const InstallNeeds& other) {
+  apt |= other.apt;
+  npm |= other.npm;
+  python |= other.python;
+  cargo |= other.cargo;
+  go |= other.go;
+  for (const auto& s : other.sources)
+    if (std::find(sources.begin(), sources.end(), s) == sources.end()) sources.push_back(s);
+  unknown.insert(unknown.end(), other.unknown.begin(), other.unknown.end());
+  return *this;
+}
+
 InstallNeeds needsForSpec(std::string_view spec) {
+  SpecDownloads d = downloadsForSpec(spec);
   InstallNeeds n;
-  std::string backend = lower(std::string(spec.substr(0, spec.find(':'))));
-  if (spec.find(':') == std::string_view::npos) backend.clear();
-  if (backend == "npm") n.npm = true;
-  if (backend == "pipx" || backend == "uv" || backend == "pip" || backend == "ubi-python") n.python = true;
-  if (backend == "cargo") n.cargo = true;
-  if (backend == "go") n.go = true;
+  n.npm = d.npm;
+  n.python = d.python;
+  n.cargo = d.cargo;
+  n.go = d.go;
+  for (auto row : d.sources) n.sources.emplace_back(row);
+  if (!d.known) n.unknown.emplace_back(spec);
   return n;
+}
+
+InstallNeeds needsForSpecs(const std::vector<std::string>& specs) {
+  InstallNeeds needs;
+  for (const auto& s : specs) needs |= needsForSpec(s);
+  return needs;
 }
 
 HostConfigSource HostConfigSource::fromProcess() {
@@ -330,13 +350,34 @@ std::vector<std::string> cargoIndexUrls(const HostConfigSource& src) {
   return urls;
 }
 
+namespace {
+
+std::vector<std::string> defaultUrls(std::string_view row) {
+  std::vector<std::string> urls;
+  if (const DownloadSource* s = downloadSource(row))
+    for (auto h : s->hosts) urls.push_back("https://" + std::string(h));
+  return urls;
+}
+
+// A Go setting from the environment, else from the host's `go env`.
+std::optional<std::string> goSetting(const HostConfigSource& src, const char* name) {
+  if (const auto* v = envVar(src, name)) return *v;
+  if (src.command)
+    if (auto v = src.command({"go", "env", name}); v && !v->empty()) return v;
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::vector<std::string> goProxyUrls(const HostConfigSource& src) {
   std::vector<std::string> urls;
-  for (const char* name : {"GOPROXY", "GOSUMDB"}) {
-    std::optional<std::string> value;
-    if (const auto* v = envVar(src, name)) value = *v;
-    else if (src.command) value = src.command({"go", "env", name});
-    if (!value) continue;
+  for (auto [name, row] : {std::pair{"GOPROXY", "goproxy"}, std::pair{"GOSUMDB", "gosumdb"}}) {
+    std::optional<std::string> value = goSetting(src, name);
+    if (!value) {
+      auto defaults = defaultUrls(row);
+      urls.insert(urls.end(), defaults.begin(), defaults.end());
+      continue;
+    }
     std::string list = *value;
     std::replace(list.begin(), list.end(), ',', ' ');
     std::replace(list.begin(), list.end(), '|', ' ');
@@ -351,19 +392,137 @@ std::vector<std::string> goProxyUrls(const HostConfigSource& src) {
 
 namespace {
 
-std::vector<std::pair<std::string, std::string>> passedVars(const InstallNeeds& needs, const HostConfigSource& src) {
-  std::vector<std::pair<std::string, std::string>> env;
-  auto pass = [&](std::initializer_list<const char*> names) {
-    for (const char* n : names)
-      if (const auto* v = envVar(src, n)) env.emplace_back(n, *v);
-  };
-  if (needs.python)
-    pass({"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX"});
-  if (needs.go) pass({"GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE"});
+// `[source.NAME]` tables of a cargo config: NAME -> {key -> string value}.
+std::map<std::string, std::map<std::string, std::string>> cargoSources(std::string_view text) {
+  std::map<std::string, std::map<std::string, std::string>> sources;
+  std::string section;
+  for (const auto& raw : lines(text)) {
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '[') {
+      section = trim(line.substr(1, line.find(']') == std::string::npos ? 0 : line.find(']') - 1));
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string::npos || !startsWith(section, "source.")) continue;
+    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    if (value.size() < 2 || value.front() != '"' || value.find('"', 1) == std::string::npos) continue;
+    std::string name = section.substr(7);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    sources[name][key] = value.substr(1, value.find('"', 1) - 1);
+  }
+  return sources;
+}
+
+}  // namespace
+
+std::string cargoCratesIoReplacement(const HostConfigSource& src) {
+  if (src.home.empty()) return {};
+  for (const char* file : {".cargo/config.toml", ".cargo/config"}) {
+    auto text = readText(fs::joinPath(src.home, file));
+    if (!text) continue;
+    auto sources = cargoSources(*text);
+    std::string name = "crates-io";
+    // Cargo allows one source to replace another that is itself replaced; a loop is cargo's error.
+    for (size_t hops = 0; hops < sources.size(); ++hops) {
+      auto it = sources.find(name);
+      if (it == sources.end() || !it->second.count("replace-with")) break;
+      name = it->second.at("replace-with");
+      auto target = sources.find(name);
+      if (target != sources.end() && target->second.count("registry") &&
+          !target->second.count("replace-with"))
+        return target->second.at("registry");
+    }
+    return {};
+  }
+  return {};
+}
+
+std::string httpsProxyUrl(const HostConfigSource& src) {
+  for (const char* name : {"HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"})
+    if (const auto* v = envVar(src, name)) {
+      // curl and reqwest take "host:port" without a scheme as an http proxy.
+      return v->find("://") == std::string::npos ? "http://" + *v : *v;
+    }
+  return {};
+}
+
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// Rows whose hosts a package manager's own configuration replaces (handled with that manager).
+bool managerRow(std::string_view row) {
+  return row == "crates" || row == "pypi" || row == "goproxy" || row == "gosumdb";
+}
+
+void passVars(Env& env, const HostConfigSource& src, std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (const auto* v = envVar(src, n)) env.emplace_back(n, *v);
+}
+
+// mise's pipx backend ignores PIP_INDEX_URL/UV_INDEX: it sets them from its
+// pipx.registry_url (src/backend/pipx.rs get_index_url), and asks that URL for
+// versions. A host index ending in /simple becomes that setting, in the
+// "https://HOST/simple/{}/" form settings.toml documents.
+std::optional<std::string> pipxRegistryFor(const HostConfigSource& src) {
+  std::vector<std::string> configured;
+  for (const char* name : {"UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"})
+    if (const auto* v = envVar(src, name)) configured.push_back(*v);
+  for (const auto& u : configured) {
+    std::string url = u;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (endsWith(url, "/simple") && !hostOfUrl(url).empty()) return url + "/{}/";
+  }
+  return std::nullopt;
+}
+
+Env passedVars(const InstallNeeds& needs, const HostConfigSource& src) {
+  Env env;
+  if (needs.python) {
+    passVars(env, src,
+             {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX",
+              "MISE_PIPX_REGISTRY_URL"});
+    if (!envVar(src, "MISE_PIPX_REGISTRY_URL"))
+      if (auto reg = pipxRegistryFor(src)) env.emplace_back("MISE_PIPX_REGISTRY_URL", *reg);
+  }
+  if (needs.go) passVars(env, src, {"GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE"});
   if (needs.cargo)
     for (const auto& [name, value] : src.env)
       if (startsWith(name, "CARGO_REGISTRIES_")) env.emplace_back(name, value);
+  for (const auto& row : needs.sources)
+    if (const DownloadSource* s = downloadSource(row))
+      for (auto var : s->mirrorVars) passVars(env, src, {std::string(var).c_str()});
+  passVars(env, src,
+           {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"});
+  std::sort(env.begin(), env.end());
+  env.erase(std::unique(env.begin(), env.end()), env.end());
   return env;
+}
+
+// The URLs of one row: the host's mirror settings when any is set, else the public defaults.
+std::vector<std::string> rowUrls(const DownloadSource& row, const HostConfigSource& src) {
+  std::vector<std::string> mirrors;
+  for (auto var : row.mirrorVars)
+    if (const auto* v = envVar(src, std::string(var))) mirrors.push_back(*v);
+  return mirrors.empty() ? defaultUrls(row.name) : mirrors;
+}
+
+// Whether NO_PROXY (comma-separated names, ".suffix" or "*") exempts `host`.
+bool noProxyExempts(const HostConfigSource& src, const std::string& hostPort) {
+  const std::string* list = envVar(src, "NO_PROXY");
+  if (!list) list = envVar(src, "no_proxy");
+  if (!list) return false;
+  std::string host = hostPort.substr(0, hostPort.find(':'));
+  std::string entries = *list;
+  std::replace(entries.begin(), entries.end(), ',', ' ');
+  for (auto& e : words(entries)) {
+    e = lower(e.substr(0, e.find(':')));
+    if (e == "*") return true;
+    if (!e.empty() && e[0] == '.') e = e.substr(1);
+    if (!e.empty() && (host == e || endsWith(host, "." + e))) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -375,30 +534,61 @@ Result<InstallHosts> installHosts(const InstallNeeds& needs, const HostConfigSou
   // Configuration an image or a project controls names these hosts, so an
   // address that is not on the internet (cloud metadata, the LAN, the host
   // itself) is left out: only a tool's own allowed_hosts can open one.
-  auto addHost = [&](const std::string& host, const char* manager) {
+  auto addHost = [&](const std::string& host, std::string_view what, std::set<std::string>& into) {
     if (const char* why = refusedDerivedHost(host)) {
       log::notice("the install may not reach {} ({} source): a {} address; the tool's allowed_hosts can name it",
-                  host, manager, why);
+                  host, what, why);
       return;
     }
-    hosts.insert(host);
+    into.insert(host);
   };
-  auto add = [&](const std::vector<std::string>& urls, const char* manager) {
-    if (urls.empty()) result.unknown.push_back(manager);
+  auto add = [&](const std::vector<std::string>& urls, std::string_view manager) {
+    if (urls.empty()) result.unknown.emplace_back(manager);
     for (const auto& u : urls)
-      if (auto h = hostOfUrl(u); !h.empty()) addHost(h, manager);
+      if (auto h = hostOfUrl(u); !h.empty()) addHost(h, manager, hosts);
+      else log::notice("the install ignores {} source '{}': not an http(s) URL", manager, u);
   };
   if (needs.npm) {
     COCO_ASSIGN(std::string registry, npmRegistryUrl(src));
     if (hostOfUrl(registry).empty()) return Error::make("npm registry '{}' is not an http(s) URL", registry);
-    addHost(hostOfUrl(registry), "npm");
+    addHost(hostOfUrl(registry), "npm", hosts);
     // The sandbox's npm must use the host's registry, not its own default.
     result.env.emplace_back("NPM_CONFIG_REGISTRY", registry);
   }
   if (needs.apt) add(aptUrisOfLayers(imageLayers), "apt");
-  if (needs.python) add(pythonIndexUrls(src), "pip");
-  if (needs.cargo) add(cargoIndexUrls(src), "cargo");
+  if (needs.python) {
+    auto urls = pythonIndexUrls(src);
+    if (urls.empty()) urls = defaultUrls("pypi");
+    if (const auto* reg = envVar(src, "MISE_PIPX_REGISTRY_URL")) urls.push_back(*reg);
+    add(urls, "pip");
+  }
+  if (needs.cargo) {
+    auto urls = cargoIndexUrls(src);
+    if (cargoCratesIoReplacement(src).empty()) {
+      auto defaults = defaultUrls("crates");
+      urls.insert(urls.end(), defaults.begin(), defaults.end());
+    }
+    add(urls, "cargo");
+  }
   if (needs.go) add(goProxyUrls(src), "go");
+  for (const auto& row : needs.sources)
+    if (const DownloadSource* s = downloadSource(row); s && !managerRow(row)) add(rowUrls(*s, src), s->name);
+  result.unknown.insert(result.unknown.end(), needs.unknown.begin(), needs.unknown.end());
+  // Through an https proxy, the proxy is the one host a download reaches
+  // (but for what NO_PROXY exempts).
+  if (std::string proxy = httpsProxyUrl(src); !proxy.empty()) {
+    std::set<std::string> direct;
+    for (const auto& h : hosts)
+      if (noProxyExempts(src, h)) direct.insert(h);
+    // One the allowlist cannot hold (socks, an IPv6 literal) leaves the install nothing to reach but NO_PROXY.
+    if (auto h = hostOfUrl(proxy); !h.empty()) addHost(h, "proxy", direct);
+    else log::notice("the install cannot reach the https proxy '{}': not an http(s) URL with a host name", proxy);
+    hosts = std::move(direct);
+  } else if (const auto* http = envVar(src, "HTTP_PROXY") ? envVar(src, "HTTP_PROXY") : envVar(src, "http_proxy")) {
+    // Plain-http downloads (an apt mirror over http) go through it; https ones go direct.
+    std::string url = http->find("://") == std::string::npos ? "http://" + *http : *http;
+    if (auto h = hostOfUrl(url); !h.empty()) addHost(h, "proxy", hosts);
+  }
   result.hosts.assign(hosts.begin(), hosts.end());
   auto passed = passedVars(needs, src);
   result.env.insert(result.env.end(), passed.begin(), passed.end());

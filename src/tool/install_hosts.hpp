@@ -1,9 +1,11 @@
-// The package hosts an install needs, read at run time from the package managers' own configuration.
+// The hosts an install needs: the download table's public defaults, replaced by what the host's configuration says.
 //
-// No registry or mirror name is written in coco: npm's registry comes from the
-// host's npm configuration, apt's mirrors from the image's apt sources, pip/uv,
-// cargo and Go indexes from their variables and files. Hosts are returned in the
-// allowlist's spelling: "name" (ports 80/443) or "name:port".
+// npm's registry and the Debian mirrors are never written in coco: npm's comes
+// from the host's npm configuration, apt's from the image's apt sources. The
+// public hosts of mise's backends and core tools are install_sources' table;
+// pip/uv indexes, cargo's source replacement, GOPROXY, mise's mirror settings
+// and HTTPS_PROXY replace them. Hosts are returned in the allowlist's
+// spelling: "name" (ports 80/443) or "name:port".
 #pragma once
 
 #include <functional>
@@ -18,18 +20,24 @@
 
 namespace coco::tool {
 
-// Which package managers an install uses; decided from the tool spec and dependencies.
+// What an install downloads; decided from the tool spec and dependencies.
 struct InstallNeeds {
   bool apt = false;
   bool npm = false;
   bool python = false;  // pip, pipx, uv
   bool cargo = false;
   bool go = false;
+  std::vector<std::string> sources;  // rows of install_sources' table ("node-dist", "github-api" ...)
+  std::vector<std::string> unknown;  // specs whose hosts coco cannot tell ("asdf:x", an unlisted registry name)
+  InstallNeeds& operator|=(const InstallNeeds& other);
 };
 
 // "npm:eslint" -> npm; "pipx:black", "uv:ruff", "pip:x" -> python; "cargo:" -> cargo;
-// "go:" -> go. Several specs (tool + dependencies.mise) are OR-ed by the caller.
+// "go:" -> go; core tools, registry names and the aqua/ubi/github/gitlab backends
+// -> their rows of install_sources' table.
 InstallNeeds needsForSpec(std::string_view miseSpec);
+// Several specs (tool + dependencies.mise), OR-ed.
+InstallNeeds needsForSpecs(const std::vector<std::string>& miseSpecs);
 
 // Where the configuration is read from; the process's by default (fromProcess),
 // fixtures in tests.
@@ -75,21 +83,33 @@ std::vector<std::string> pipConfUrls(std::string_view text);
 // CARGO_REGISTRIES_<NAME>_INDEX and "index = ..." lines of ~/.cargo/config.toml.
 std::vector<std::string> cargoIndexUrls(const HostConfigSource& src);
 
-// GOPROXY and GOSUMDB (from the environment, else `go env`), without "direct" and "off".
+// GOPROXY and GOSUMDB (from the environment, else `go env`), without "direct" and "off";
+// Go's defaults (proxy.golang.org, sum.golang.org) for a setting that is not configured.
 std::vector<std::string> goProxyUrls(const HostConfigSource& src);
+
+// The registry URL cargo's `[source.crates-io] replace-with` points at in
+// ~/.cargo/config.toml (following replace-with chains); empty when crates.io is not replaced.
+std::string cargoCratesIoReplacement(const HostConfigSource& src);
+
+// The https proxy the host's downloads go through (HTTPS_PROXY, https_proxy,
+// ALL_PROXY, all_proxy), as a URL; empty for none.
+std::string httpsProxyUrl(const HostConfigSource& src);
 
 struct InstallHosts {
   std::vector<std::string> hosts;    // sorted, de-duplicated; none refusedDerivedHost refuses
-  std::vector<std::string> unknown;  // managers whose sources were not found ("cargo")
-  // What makes the sandbox's package managers use the host's sources:
-  // NPM_CONFIG_REGISTRY, and PIP_INDEX_URL, GOPROXY, ... when set on the host.
+  std::vector<std::string> unknown;  // managers whose sources were not found ("apt"), unknown specs
+  // What makes the sandbox's package managers and mise use the host's sources:
+  // NPM_CONFIG_REGISTRY, and PIP_INDEX_URL, GOPROXY, MISE_NODE_MIRROR_URL,
+  // HTTPS_PROXY ... when set on the host.
   std::vector<std::pair<std::string, std::string>> env;
 };
 
 // The hosts for `needs`. npm is the one manager every install may use, so a
-// missing npm registry is an Error (with what to configure); for the others
-// the manager is listed in `unknown` and the caller says the config's
-// allowed_hosts must name them.
+// missing npm registry is an Error (with what to configure). Each row of the
+// download table gives its public hosts unless the host configures a mirror
+// for it (which then replaces them); an https proxy replaces every host but
+// those its NO_PROXY exempts. What coco cannot tell is listed in `unknown` and
+// the caller says where to name the hosts.
 Result<InstallHosts> installHosts(const InstallNeeds& needs, const HostConfigSource& src,
                                   const std::vector<std::string>& imageLayers);
 

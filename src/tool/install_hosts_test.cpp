@@ -1,5 +1,6 @@
 // Unit tests: package hosts from npm, apt, pip/uv, cargo and Go configuration fixtures.
 #include "tool/install_hosts.hpp"
+#include "tool/install_sources.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -152,14 +153,26 @@ TEST_F(InstallHostsTest, InstallHostsCombinesAndReportsUnknown) {
     return std::nullopt;
   };
   write("img/etc/apt/sources.list", "deb http://deb.example.test/debian trixie main\n");
+  src_.env["CARGO_REGISTRIES_MINE_INDEX"] = "sparse+https://crates.example.test/index/";
   InstallNeeds needs;
-  needs.npm = needs.apt = needs.cargo = true;
+  needs.npm = needs.apt = true;
   auto r = installHosts(needs, src_, {dir_ + "/img"});
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(r->hosts, (std::vector<std::string>{"deb.example.test", "npm.example.test:4873"}));
-  EXPECT_EQ(r->unknown, (std::vector<std::string>{"cargo"}));
-  ASSERT_EQ(r->env.size(), 1u);
+  EXPECT_TRUE(r->unknown.empty());
+  ASSERT_EQ(r->env.size(), 1u);  // CARGO_REGISTRIES_* only for a cargo install
   EXPECT_EQ(r->env[0], (std::pair<std::string, std::string>{"NPM_CONFIG_REGISTRY", "https://npm.example.test:4873/"}));
+  // An image without apt sources: apt is what coco cannot tell.
+  r = installHosts(needs, src_, {dir_ + "/none"});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->unknown, (std::vector<std::string>{"apt"}));
+  needs.cargo = true;
+  r = installHosts(needs, src_, {dir_ + "/img"});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_TRUE(std::find(r->hosts.begin(), r->hosts.end(), "crates.example.test") != r->hosts.end());
+  EXPECT_TRUE(std::find(r->hosts.begin(), r->hosts.end(), "index.crates.io") != r->hosts.end());
+  EXPECT_EQ(r->env.back(), (std::pair<std::string, std::string>{"CARGO_REGISTRIES_MINE_INDEX",
+                                                                "sparse+https://crates.example.test/index/"}));
 }
 
 // F4: an image's apt sources (or a project's .npmrc, through the host's npm)
@@ -254,5 +267,275 @@ TEST(InstallHosts, HostHelpersDoNotRunFromTheWorkspace) {
   (void)fs::removeTree(ws);
 }
 
+
+// The download table (install_sources.cpp): every row, every backend, every override.
+
+std::vector<std::string> rowsOf(std::string_view spec) { return needsForSpec(spec).sources; }
+
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+std::string envOf(const InstallHosts& h, const std::string& name) {
+  for (const auto& [k, v] : h.env)
+    if (k == name) return v;
+  return "<unset>";
+}
+
+TEST(DownloadTable, EveryRowHoldsPublicNamesAndSaysWhereItComesFrom) {
+  ASSERT_GE(downloadSources().size(), 20u);
+  for (const auto& row : downloadSources()) {
+    EXPECT_FALSE(row.hosts.empty()) << row.name;
+    EXPECT_GT(row.from.size(), 10u) << row.name;
+    EXPECT_EQ(downloadSource(row.name), &row);
+    for (auto h : row.hosts) {
+      EXPECT_EQ(refusedDerivedHost(h), nullptr) << h;
+      EXPECT_EQ(hostOfUrl("https://" + std::string(h) + "/"), h) << "not in the allowlist's grammar: " << h;
+    }
+  }
+  EXPECT_EQ(downloadSource("no-such-row"), nullptr);
+}
+
+TEST(DownloadTable, CoreTools) {
+  EXPECT_EQ(rowsOf("node@lts"), (std::vector<std::string>{"node-dist"}));
+  EXPECT_EQ(rowsOf("core:node@22"), (std::vector<std::string>{"node-dist"}));
+  EXPECT_EQ(rowsOf("python@3.12"),
+            (std::vector<std::string>{"pyenv-repo", "github-downloads", "github-api", "sigstore", "mise-versions"}));
+  EXPECT_EQ(rowsOf("go"), (std::vector<std::string>{"go-dist", "go-repo"}));
+  EXPECT_EQ(rowsOf("rust"), (std::vector<std::string>{"rustup-init", "rust-dist", "github-api"}));
+  EXPECT_EQ(rowsOf("java@21"), (std::vector<std::string>{"java-metadata", "java-openjdk", "github-downloads"}));
+  EXPECT_EQ(rowsOf("bun"), (std::vector<std::string>{"github-api", "github-downloads"}));
+  EXPECT_EQ(rowsOf("deno"), (std::vector<std::string>{"deno"}));
+  EXPECT_EQ(rowsOf("ruby"), (std::vector<std::string>{"github-api", "github-downloads", "sigstore", "ruby-index"}));
+  for (const char* core : {"node", "python", "go", "rust", "java", "bun", "deno", "ruby", "Node@lts"}) {
+    auto n = needsForSpec(core);
+    EXPECT_TRUE(n.unknown.empty()) << core;
+    EXPECT_FALSE(n.npm || n.python || n.cargo || n.go || n.apt) << core;  // no package manager of their own
+  }
+}
+
+TEST(DownloadTable, Backends) {
+  std::vector<std::string> github = {"github-api", "github-downloads", "sigstore"};
+  EXPECT_EQ(rowsOf("aqua:BurntSushi/ripgrep@14.1.0"), github);
+  EXPECT_EQ(rowsOf("AQUA:sharkdp/fd"), github);
+  EXPECT_EQ(rowsOf("github:typst/typst"), github);
+  EXPECT_EQ(rowsOf("ubi:owner/repo[exe=x]"), (std::vector<std::string>{"github-api", "github-downloads"}));
+  EXPECT_EQ(rowsOf("gitlab:group/project"), (std::vector<std::string>{"gitlab"}));
+  EXPECT_EQ(rowsOf("forgejo:owner/repo"), (std::vector<std::string>{"forgejo"}));
+  auto cargo = needsForSpec("cargo:tokei");
+  EXPECT_TRUE(cargo.cargo);
+  EXPECT_EQ(cargo.sources, (std::vector<std::string>{"crates", "github-api", "github-downloads"}));
+  for (const char* py : {"pipx:black", "uv:ruff", "pip:httpie", "ubi-python:x"}) {
+    EXPECT_TRUE(needsForSpec(py).python) << py;
+    EXPECT_EQ(rowsOf(py), (std::vector<std::string>{"pypi"})) << py;
+  }
+  EXPECT_TRUE(needsForSpec("go:golang.org/x/tools/gopls@latest").go);
+  EXPECT_EQ(rowsOf("go:golang.org/x/tools/gopls"), (std::vector<std::string>{"goproxy", "gosumdb"}));
+  EXPECT_TRUE(needsForSpec("npm:@scope/pkg@1.2").npm);
+  EXPECT_TRUE(rowsOf("npm:eslint").empty());  // the registry comes from npm's configuration
+  for (const char* spec : {"npm:eslint", "aqua:x/y", "cargo:x", "go:x", "pipx:x", "ubi:x/y", "gitlab:x/y"})
+    EXPECT_TRUE(needsForSpec(spec).unknown.empty()) << spec;
+}
+
+TEST(DownloadTable, BackendsCocoCannotTellAreUnknown) {
+  for (const char* spec : {"asdf:mise-plugins/asdf-x", "vfox:x", "http:x", "spm:x", "core:cobol", ":x", "conda:x"}) {
+    auto n = needsForSpec(spec);
+    EXPECT_EQ(n.unknown, (std::vector<std::string>{spec})) << spec;
+    EXPECT_TRUE(n.sources.empty()) << spec;
+  }
+}
+
+TEST(DownloadTable, RegistryShortNames) {
+  for (const auto& s : registryShortNames()) {
+    auto d = downloadsForSpec(std::string(s.name) + "@latest");
+    EXPECT_TRUE(d.known) << s.name;
+    EXPECT_EQ(d.backend, s.backend) << s.name;
+    EXPECT_FALSE(d.sources.empty()) << s.name;
+  }
+  EXPECT_EQ(rowsOf("ripgrep"), (std::vector<std::string>{"github-api", "github-downloads", "sigstore"}));
+  EXPECT_EQ(rowsOf("rg"), rowsOf("ripgrep"));
+  EXPECT_TRUE(needsForSpec("tokei").cargo);  // registry/tokei.toml lists cargo:tokei first
+  // A registry name coco does not list: GitHub's hosts as the best guess, and said so.
+  auto other = needsForSpec("kubectl@1.30");
+  EXPECT_EQ(other.unknown, (std::vector<std::string>{"kubectl@1.30"}));
+  EXPECT_EQ(other.sources, (std::vector<std::string>{"github-api", "github-downloads", "sigstore"}));
+}
+
+TEST(DownloadTable, NeedsForSpecsMergesWithoutRepeats) {
+  auto n = needsForSpecs({"pipx:black", "uv", "aqua:x/y", "asdf:z"});
+  EXPECT_TRUE(n.python);
+  EXPECT_EQ(n.sources, (std::vector<std::string>{"pypi", "github-api", "github-downloads", "sigstore"}));
+  EXPECT_EQ(n.unknown, (std::vector<std::string>{"asdf:z"}));
+  EXPECT_TRUE(needsForSpecs({}).sources.empty());
+}
+
+class InstallSourcesTest : public InstallHostsTest {
+ protected:
+  void SetUp() override {
+    InstallHostsTest::SetUp();
+    src_.command = [](const std::vector<std::string>&) { return std::optional<std::string>(); };
+  }
+  InstallHosts hostsFor(std::initializer_list<const char*> specs) {
+    auto r = installHosts(needsForSpecs(std::vector<std::string>(specs.begin(), specs.end())), src_, {});
+    EXPECT_TRUE(r.ok()) << r.error().describe();
+    return r.ok() ? *r : InstallHosts{};
+  }
+  using Hosts = std::vector<std::string>;
+};
+
+TEST_F(InstallSourcesTest, PublicDefaultsPerTool) {
+  EXPECT_EQ(hostsFor({"node@lts"}).hosts, (Hosts{"nodejs.org"}));
+  EXPECT_EQ(hostsFor({"ripgrep"}).hosts,
+            (Hosts{"api.github.com", "github.com", "objects.githubusercontent.com",
+                   "release-assets.githubusercontent.com", "tuf-repo-cdn.sigstore.dev", "tuf-repo.github.com"}));
+  EXPECT_EQ(hostsFor({"go"}).hosts, (Hosts{"dl.google.com", "github.com"}));
+  EXPECT_EQ(hostsFor({"rust"}).hosts, (Hosts{"api.github.com", "sh.rustup.rs", "static.rust-lang.org"}));
+  EXPECT_EQ(hostsFor({"deno"}).hosts, (Hosts{"deno.com", "dl.deno.land"}));
+  auto java = hostsFor({"java"}).hosts;
+  EXPECT_TRUE(has(java, "mise-java.jdx.dev") && has(java, "download.java.net")) << java.size();
+  EXPECT_TRUE(has(hostsFor({"python"}).hosts, "mise-versions.jdx.dev"));
+  EXPECT_TRUE(has(hostsFor({"ruby"}).hosts, "cache.ruby-lang.org"));
+  EXPECT_EQ(hostsFor({"gitlab:a/b"}).hosts, (Hosts{"gitlab.com"}));
+  auto cargo = hostsFor({"cargo:tokei"});
+  EXPECT_TRUE(has(cargo.hosts, "index.crates.io") && has(cargo.hosts, "static.crates.io") &&
+              has(cargo.hosts, "crates.io") && has(cargo.hosts, "github.com"));
+  EXPECT_TRUE(cargo.unknown.empty());
+  EXPECT_EQ(hostsFor({"pipx:black"}).hosts, (Hosts{"files.pythonhosted.org", "pypi.org"}));
+  EXPECT_EQ(hostsFor({"go:example.test/tool"}).hosts, (Hosts{"proxy.golang.org", "sum.golang.org"}));
+  EXPECT_TRUE(hostsFor({"node@lts"}).env.empty());  // nothing configured, nothing passed
+}
+
+TEST_F(InstallSourcesTest, MiseMirrorSettingsReplaceTheirRow) {
+  src_.env["MISE_NODE_MIRROR_URL"] = "https://node-mirror.example.test/dist/";
+  auto node = hostsFor({"node@lts"});
+  EXPECT_EQ(node.hosts, (Hosts{"node-mirror.example.test"}));
+  EXPECT_EQ(envOf(node, "MISE_NODE_MIRROR_URL"), "https://node-mirror.example.test/dist/");
+  src_.env.clear();
+  src_.env["NODE_BUILD_MIRROR_URL"] = "http://nb.example.test:8080/";
+  EXPECT_EQ(hostsFor({"node"}).hosts, (Hosts{"nb.example.test:8080"}));
+  src_.env["MISE_GO_DOWNLOAD_MIRROR"] = "https://go-mirror.example.test/go";
+  auto go = hostsFor({"go"});
+  EXPECT_EQ(go.hosts, (Hosts{"github.com", "go-mirror.example.test"}));
+  EXPECT_EQ(envOf(go, "MISE_GO_DOWNLOAD_MIRROR"), "https://go-mirror.example.test/go");
+  EXPECT_EQ(envOf(go, "NODE_BUILD_MIRROR_URL"), "<unset>");  // only the rows the install uses
+  src_.env["MISE_GO_REPO"] = "https://git.example.test/golang/go";
+  EXPECT_EQ(hostsFor({"go"}).hosts, (Hosts{"git.example.test", "go-mirror.example.test"}));
+  src_.env["RUSTUP_DIST_SERVER"] = "https://rust-mirror.example.test";
+  src_.env["RUSTUP_UPDATE_ROOT"] = "https://rust-mirror.example.test/rustup";
+  auto rust = hostsFor({"rust"});
+  EXPECT_EQ(rust.hosts, (Hosts{"api.github.com", "rust-mirror.example.test", "sh.rustup.rs"}));
+  EXPECT_EQ(envOf(rust, "RUSTUP_DIST_SERVER"), "https://rust-mirror.example.test");
+  src_.env["MISE_PYENV_REPO"] = "https://git-mirror.example.test/pyenv.git";
+  auto python = hostsFor({"python"});
+  EXPECT_TRUE(has(python.hosts, "git-mirror.example.test"));
+  EXPECT_EQ(envOf(python, "MISE_PYENV_REPO"), "https://git-mirror.example.test/pyenv.git");
+}
+
+TEST_F(InstallSourcesTest, PythonIndexesReplacePypiAndReachMisesPipxBackend) {
+  src_.env["PIP_INDEX_URL"] = "https://pip.example.test/simple/";
+  auto r = hostsFor({"pipx:black"});
+  EXPECT_EQ(r.hosts, (Hosts{"pip.example.test"}));
+  EXPECT_EQ(envOf(r, "PIP_INDEX_URL"), "https://pip.example.test/simple/");
+  // mise's pipx backend overrides PIP_INDEX_URL with its own setting: it gets the host's index.
+  EXPECT_EQ(envOf(r, "MISE_PIPX_REGISTRY_URL"), "https://pip.example.test/simple/{}/");
+  src_.env["MISE_PIPX_REGISTRY_URL"] = "https://json.example.test/pypi/{}/json";
+  r = hostsFor({"uv:ruff"});
+  EXPECT_EQ(r.hosts, (Hosts{"json.example.test", "pip.example.test"}));
+  EXPECT_EQ(envOf(r, "MISE_PIPX_REGISTRY_URL"), "https://json.example.test/pypi/{}/json");
+  src_.env.clear();
+  src_.env["UV_INDEX_URL"] = "https://devpi.example.test/root/pypi/+simple/";  // not a /simple URL mise would keep
+  r = hostsFor({"pipx:black"});
+  EXPECT_EQ(r.hosts, (Hosts{"devpi.example.test"}));
+  EXPECT_EQ(envOf(r, "MISE_PIPX_REGISTRY_URL"), "<unset>");
+}
+
+TEST_F(InstallSourcesTest, CargoSourceReplacementReplacesCratesIo) {
+  write("home/.cargo/config.toml",
+        "[source.crates-io]\nreplace-with = \"corp\"\n\n[source.\"corp\"]\n"
+        "registry = \"sparse+https://crates-mirror.example.test/index/\"\n");
+  EXPECT_EQ(cargoCratesIoReplacement(src_), "sparse+https://crates-mirror.example.test/index/");
+  auto r = hostsFor({"cargo:tokei"});
+  EXPECT_TRUE(has(r.hosts, "crates-mirror.example.test"));
+  EXPECT_FALSE(has(r.hosts, "index.crates.io") || has(r.hosts, "static.crates.io") || has(r.hosts, "crates.io"));
+  // A chain (crates-io -> a -> b) ends at b's registry; a loop or a dangling name replaces nothing.
+  write("home/.cargo/config.toml",
+        "[source.crates-io]\nreplace-with = \"a\"\n[source.a]\nreplace-with = \"b\"\n"
+        "[source.b]\nregistry = \"https://b.example.test/git\"\n");
+  EXPECT_EQ(cargoCratesIoReplacement(src_), "https://b.example.test/git");
+  write("home/.cargo/config.toml", "[source.crates-io]\nreplace-with = \"a\"\n[source.a]\nreplace-with = \"crates-io\"\n");
+  EXPECT_EQ(cargoCratesIoReplacement(src_), "");
+  write("home/.cargo/config.toml", "[source.crates-io]\nreplace-with = \"gone\"\n");
+  EXPECT_EQ(cargoCratesIoReplacement(src_), "");
+  EXPECT_TRUE(has(hostsFor({"cargo:x"}).hosts, "index.crates.io"));
+}
+
+TEST_F(InstallSourcesTest, GoProxyReplacesTheDefaults) {
+  src_.env["GOPROXY"] = "https://goproxy.example.test,direct";
+  auto r = hostsFor({"go:example.test/tool"});
+  EXPECT_EQ(r.hosts, (Hosts{"goproxy.example.test", "sum.golang.org"}));
+  EXPECT_EQ(envOf(r, "GOPROXY"), "https://goproxy.example.test,direct");
+  src_.env["GOSUMDB"] = "off";
+  EXPECT_EQ(hostsFor({"go:example.test/tool"}).hosts, (Hosts{"goproxy.example.test"}));
+  // `go env` on the host answers for a variable the environment does not set.
+  src_.env.clear();
+  src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
+    if (argv.size() == 3 && argv[0] == "go" && argv[2] == "GOPROXY") return "https://from-go-env.example.test";
+    return std::nullopt;
+  };
+  EXPECT_EQ(hostsFor({"go:x"}).hosts, (Hosts{"from-go-env.example.test", "sum.golang.org"}));
+}
+
+TEST_F(InstallSourcesTest, HttpsProxyIsTheOneHostButForNoProxy) {
+  src_.env["NPM_CONFIG_REGISTRY"] = "https://npm.example.test/";
+  src_.env["HTTPS_PROXY"] = "http://proxy.example.test:3128";
+  src_.env["NO_PROXY"] = "localhost, .npm.example.test";
+  auto r = hostsFor({"npm:eslint", "ripgrep", "node@lts"});
+  EXPECT_EQ(r.hosts, (Hosts{"npm.example.test", "proxy.example.test:3128"}));
+  EXPECT_EQ(envOf(r, "HTTPS_PROXY"), "http://proxy.example.test:3128");
+  EXPECT_EQ(envOf(r, "NO_PROXY"), "localhost, .npm.example.test");
+  src_.env.erase("HTTPS_PROXY");
+  src_.env.erase("NO_PROXY");
+  src_.env["https_proxy"] = "proxy2.example.test:8080";  // no scheme: an http proxy, as curl reads it
+  EXPECT_EQ(hostsFor({"node@lts"}).hosts, (Hosts{"proxy2.example.test:8080"}));
+  src_.env.erase("https_proxy");
+  src_.env["ALL_PROXY"] = "http://all.example.test:3128";
+  EXPECT_EQ(hostsFor({"node@lts"}).hosts, (Hosts{"all.example.test:3128"}));
+  src_.env.erase("ALL_PROXY");
+  // An http-only proxy carries plain-http downloads; https ones still go direct.
+  src_.env["http_proxy"] = "http://plain.example.test:3128";
+  r = hostsFor({"node@lts"});
+  EXPECT_EQ(r.hosts, (Hosts{"nodejs.org", "plain.example.test:3128"}));
+  EXPECT_EQ(envOf(r, "http_proxy"), "http://plain.example.test:3128");
+}
+
+TEST_F(InstallSourcesTest, BadMirrorsAndProxiesAreRefused) {
+  // Not http(s): the mirror is used (mise inside will fail on it), the public default is not.
+  src_.env["MISE_NODE_MIRROR_URL"] = "ftp://node-mirror.example.test/";
+  EXPECT_TRUE(hostsFor({"node@lts"}).hosts.empty());
+  // Addresses that are not on the internet, from configuration, never join the allowlist.
+  for (const char* url : {"http://169.254.169.254/latest/", "http://127.0.0.1:8080/", "http://10.1.2.3/",
+                          "http://[::1]/", "http://0.0.0.0/"}) {
+    src_.env["MISE_NODE_MIRROR_URL"] = url;
+    EXPECT_TRUE(hostsFor({"node@lts"}).hosts.empty()) << url;
+    src_.env.erase("MISE_NODE_MIRROR_URL");
+    src_.env["MISE_GO_DOWNLOAD_MIRROR"] = url;
+    EXPECT_EQ(hostsFor({"go"}).hosts, (Hosts{"github.com"})) << url;
+    src_.env.erase("MISE_GO_DOWNLOAD_MIRROR");
+    src_.env["HTTPS_PROXY"] = url;
+    EXPECT_TRUE(hostsFor({"ripgrep"}).hosts.empty()) << url;
+    src_.env.erase("HTTPS_PROXY");
+    src_.env["PIP_INDEX_URL"] = std::string(url) + "simple";
+    EXPECT_TRUE(hostsFor({"pipx:black"}).hosts.empty()) << url;
+    src_.env.erase("PIP_INDEX_URL");
+  }
+  // A proxy the gateway cannot name: the downloads would go to it, so nothing else is opened.
+  src_.env["HTTPS_PROXY"] = "socks5://proxy.example.test:1080";
+  EXPECT_TRUE(hostsFor({"node@lts", "ripgrep"}).hosts.empty());
+  EXPECT_EQ(envOf(hostsFor({"node@lts"}), "HTTPS_PROXY"), "socks5://proxy.example.test:1080");
+}
+
+TEST_F(InstallSourcesTest, UnknownSpecsAreReported) {
+  auto r = hostsFor({"asdf:x/y", "kubectl"});
+  EXPECT_EQ(r.unknown, (std::vector<std::string>{"asdf:x/y", "kubectl"}));
+  EXPECT_TRUE(has(r.hosts, "github.com"));  // the registry name's best guess
+}
 }  // namespace
 }  // namespace coco::tool

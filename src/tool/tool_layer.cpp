@@ -104,16 +104,9 @@ void setVar(Env& env, const std::string& name, const std::string& value) {
 }
 
 InstallNeeds needsOf(const config::ToolConfig& config) {
-  InstallNeeds needs;
   std::vector<std::string> specs = config.miseDependencies;
   if (config.tool) specs.push_back(*config.tool);
-  for (const auto& s : specs) {
-    auto n = needsForSpec(s);
-    needs.npm |= n.npm;
-    needs.python |= n.python;
-    needs.cargo |= n.cargo;
-    needs.go |= n.go;
-  }
+  InstallNeeds needs = needsForSpecs(specs);
   needs.apt = !config.aptDependencies.empty();
   return needs;
 }

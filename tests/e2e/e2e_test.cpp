@@ -9,9 +9,18 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -679,6 +688,145 @@ TEST_F(EndToEnd, ClaudeNodeNpmAndNpxFromTheStoreStart) {
   Proc claude = firstRun("claude", {"--version"});
   ASSERT_EQ(claude.code, 0) << claude.out << claude.err;
   EXPECT_TRUE(std::regex_search(claude.out, std::regex("^[0-9]+\\.[0-9]+\\.[0-9]+ \\(Claude Code\\)\n"))) << claude.out;
+}
+
+
+// An upstream DNS server on loopback for the gateway (COCO_DNS_UPSTREAM): it
+// logs every name it is asked and answers NXDOMAIN, so an install's downloads
+// fail upstream (this machine reaches no GitHub, PyPI ...) after coco's
+// policy let their lookups through.
+class LoggingDns {
+ public:
+  LoggingDns() {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    port_ = ntohs(sa.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~LoggingDns() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The names asked since the last call.
+  std::set<std::string> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(asked_, {});
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      uint8_t buf[1500];
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len);
+      if (n < 12) continue;
+      // The question's name: labels from offset 12 up to the root label.
+      std::string name;
+      size_t i = 12;
+      while (i < static_cast<size_t>(n) && buf[i] != 0 && buf[i] < 64 && i + 1 + buf[i] <= static_cast<size_t>(n)) {
+        if (!name.empty()) name += '.';
+        name.append(reinterpret_cast<const char*>(buf + i + 1), buf[i]);
+        i += 1 + buf[i];
+      }
+      if (i + 5 > static_cast<size_t>(n)) continue;
+      {
+        std::lock_guard lock(mu_);
+        asked_.insert(name);
+      }
+      // The query's header and question, answered NXDOMAIN with no records.
+      size_t end = i + 5;
+      buf[2] = static_cast<uint8_t>(0x80 | (buf[2] & 0x01));  // QR, RD echoed
+      buf[3] = 0x83;                                           // RA, NXDOMAIN
+      for (int k = 6; k < 12; ++k) buf[k] = 0;                 // no answer, authority, additional
+      sendto(fd_, buf, end, 0, reinterpret_cast<sockaddr*>(&peer), len);
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::set<std::string> asked_;
+};
+
+std::vector<std::string> storeToolNames(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string ext = e.path().extension(), stem = e.path().stem();
+    if (ext == ".json" || ext == ".yaml" || ext == ".yml") names.push_back(stem);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Issue 12: every bundled tool's install may look up the hosts its downloads
+// use. For all store configs: the dry run works, and (but for npm: tools,
+// whose registry this machine reaches, so they would really install) an
+// install with the gateway's upstream DNS pointed at a logging stub shows no
+// lookup refused by coco's policy; the stub saw the lookups, and each failed
+// upstream, as it must on a machine without GitHub, PyPI, nodejs.org ...
+TEST_F(EndToEnd, EveryStoreToolsInstallLooksUpOnlyAllowedHosts) {
+  std::string storeDir = envOr("COCO_TEST_STORE_SRC", "");
+  ASSERT_FALSE(storeDir.empty()) << "COCO_TEST_STORE_SRC must name the source tree's store/";
+  auto names = storeToolNames(storeDir);
+  ASSERT_GE(names.size(), 28u) << storeDir;
+  LoggingDns dns;
+  std::map<std::string, std::set<std::string>> asked;
+  auto started = std::chrono::steady_clock::now();
+  int attempts = 0;
+  for (const auto& name : names) {
+    std::vector<std::string> extra = {"COCO_STORE_DIR=" + storeDir, "COCO_DNS_UPSTREAM=" + dns.address()};
+    Proc get = runProc({coco_, "get", name}, env(extra), project(), 60);
+    ASSERT_EQ(get.code, 0) << name << ": " << get.err;
+    Proc dry = runProc({coco_, "run", "--dry-run", name}, env(extra), project(), 60);
+    EXPECT_EQ(dry.code, 0) << name << ": " << dry.out << dry.err;
+    std::string config = readFile(storeDir + "/" + name + ".json");
+    bool npm = contains(config, "\"npm:");
+    bool hasTool = contains(config, "\"tool\"");
+    if (npm || !hasTool) continue;  // npm: installs really happen here; a config without a tool installs nothing
+    std::error_code ec;
+    fs::remove_all(store_ + "/tool-layers/" + name, ec);  // nothing of these can have installed here
+    dns.take();
+    Proc run = runProc({coco_, "run", name, "--version"}, env(extra), project(), 240);
+    ++attempts;
+    asked[name] = dns.take();
+    std::printf("[ timing ] %s install attempt: %.1fs, exit %d, asked %zu names\n", name.c_str(), run.secs, run.code,
+                asked[name].size());
+    EXPECT_TRUE(contains(run.err, "installing " + name)) << name << ": " << run.err;
+    EXPECT_FALSE(contains(run.err, "blocked lookup")) << name << ": coco's policy refused a lookup:\n" << run.err;
+    EXPECT_FALSE(contains(run.err, "blocked connection")) << name << ":\n" << run.err;
+    EXPECT_FALSE(asked[name].empty()) << name << ": the install looked nothing up:\n" << run.err;
+  }
+  std::printf("[ timing ] %d install attempts: %.1fs\n", attempts,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  auto askedAny = [&](const std::string& name, std::initializer_list<const char*> hosts) {
+    if (!asked.count(name)) return ::testing::AssertionFailure() << name << " made no install attempt";
+    for (const char* h : hosts)
+      if (asked[name].count(h)) return ::testing::AssertionSuccess();
+    std::string seen;
+    for (const auto& a : asked[name]) seen += a + " ";
+    return ::testing::AssertionFailure() << name << " asked: " << seen;
+  };
+  EXPECT_TRUE(askedAny("rg", {"api.github.com", "github.com"}));
+  EXPECT_TRUE(askedAny("bat", {"api.github.com", "github.com"}));
+  EXPECT_TRUE(askedAny("python", {"github.com", "mise-versions.jdx.dev"}));  // pyenv's repo first
+  EXPECT_TRUE(askedAny("go", {"dl.google.com", "github.com", "go.dev"}));
+  EXPECT_TRUE(askedAny("rustc", {"sh.rustup.rs", "static.rust-lang.org", "api.github.com"}));
+  EXPECT_TRUE(askedAny("black", {"api.github.com", "github.com", "pypi.org"}));
+  if (asked.count("node")) {
+    EXPECT_TRUE(askedAny("node", {"nodejs.org"}));
+  }
 }
 
 }  // namespace

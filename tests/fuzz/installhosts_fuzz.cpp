@@ -1,8 +1,10 @@
 // Install-host discovery from configuration an image or a project controls:
 // npm's registry, an image's apt sources (one-line and deb822), pip.conf,
-// cargo config, GOPROXY. Whatever they say, every host that reaches the
-// install's allowlist is in the allowlist's grammar, and no IP literal that is
-// not a public address (metadata, loopback, LAN, CGNAT, ...) gets through.
+// cargo config (source replacement too), GOPROXY, mise's mirror settings,
+// HTTPS_PROXY/NO_PROXY, and mise specs through the download table. Whatever
+// they say, every host that reaches the install's allowlist is in the
+// allowlist's grammar, and no IP literal that is not a public address
+// (metadata, loopback, LAN, CGNAT, ...) gets through.
 #include "fuzz_support.hpp"
 #include "tool/install_hosts.hpp"
 #include "util/fs.hpp"
@@ -57,7 +59,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return std::nullopt;
     };
   }
-  tool::InstallNeeds needs;
+  // Mirror and proxy settings of the host take the same fuzzed URL; the npm
+  // field doubles as a mise spec for the download table.
+  if (flags & 16) src.env["MISE_NODE_MIRROR_URL"] = goproxy;
+  if (flags & 32) src.env["HTTPS_PROXY"] = goproxy;
+  if (flags & 64) src.env["NO_PROXY"] = npm;
+  tool::InstallNeeds needs = (flags & 128) ? tool::needsForSpec(npm) : tool::needsForSpecs({"node@lts", "ripgrep"});
   needs.npm = (flags & 8) != 0;
   needs.apt = needs.python = needs.cargo = needs.go = true;
   auto hosts = tool::installHosts(needs, src, {gDir + "/img"});
