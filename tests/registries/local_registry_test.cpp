@@ -13,7 +13,9 @@
 //
 // Debian packages (golang-go, cargo) come from the image's apt mirror. The base
 // image is the e2e tests' (COCO_TEST_E2E_STORE, built or pulled when missing).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -41,10 +45,9 @@ namespace {
 
 using namespace coco;
 using net::testing::FdCapture;
-using net::testing::UpstreamDns;
 namespace stdfs = std::filesystem;
 
-// Names the DNS stub answers with 127.0.0.1 (net_test_support: every *.allowed.test).
+// Names the DNS stub (LocalDns) answers with 127.0.0.1.
 constexpr const char* kPypiName = "pypi.allowed.test";
 constexpr const char* kGoproxyName = "goproxy.allowed.test";
 constexpr const char* kCratesName = "crates.allowed.test";
@@ -122,6 +125,90 @@ class Registry {
  private:
   std::string root_, log_, port_;
   pid_t pid_ = -1;
+};
+
+// pipx's shared libraries: pipx installs `pip >= 23.1` into them from the
+// index (pipx's shared_libs.py), so a mirror serves pip too. The base image's
+// own pip wheel (Debian's python3-pip-whl, which python3-venv needs) is that pip.
+std::string imagePipWheel(const image::Image& base) {
+  for (const auto& layer : base.layers) {
+    std::error_code ec;
+    for (const auto& e : stdfs::directory_iterator(layer + "/usr/share/python-wheels", ec))
+      if (e.path().filename().string().starts_with("pip-") && e.path().extension() == ".whl") return e.path();
+  }
+  return "";
+}
+
+// The resolver the gateway asks (COCO_DNS_UPSTREAM): *.allowed.test is
+// 127.0.0.1, everything else (the image's apt mirror) goes on to the host's
+// resolver; every name asked is logged.
+class LocalDns {
+ public:
+  LocalDns() {
+    fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in sa = net::testing::loopback(0);
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    port_ = net::testing::boundPort(fd_.get());
+    std::istringstream conf(slurp("/etc/resolv.conf"));
+    for (std::string word, address; conf >> word;)
+      if (word == "nameserver" && conf >> address && hostResolver_.empty()) hostResolver_ = address;
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~LocalDns() {
+    stop_ = true;
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  std::set<std::string> asked() {
+    std::lock_guard lock(mu_);
+    return asked_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      uint8_t buf[1500];
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len);
+      if (n <= 0) continue;
+      std::span<const uint8_t> packet(buf, static_cast<size_t>(n));
+      auto q = net::dns::parseQuery(packet);
+      if (!q) continue;
+      {
+        std::lock_guard lock(mu_);
+        asked_.insert(q->question.name);
+      }
+      std::vector<uint8_t> reply = q->question.name.ends_with(".allowed.test")
+                                       ? net::dns::buildResponse(*q, net::dns::Rcode::NoError, {htonl(INADDR_LOOPBACK)}, 60)
+                                       : forward(packet);
+      if (!reply.empty()) ::sendto(fd_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
+    }
+  }
+
+  std::vector<uint8_t> forward(std::span<const uint8_t> packet) {
+    UniqueFd up(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(53);
+    if (::inet_pton(AF_INET, hostResolver_.c_str(), &sa.sin_addr) != 1) return {};
+    net::testing::setTimeouts(up.get(), 5);
+    if (::sendto(up.get(), packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return {};
+    std::vector<uint8_t> reply(1500);
+    ssize_t n = ::recv(up.get(), reply.data(), reply.size(), 0);
+    reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return reply;
+  }
+
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+  std::string hostResolver_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::set<std::string> asked_;
 };
 
 struct Installed {
@@ -268,6 +355,13 @@ class LocalRegistry : public ::testing::Test {
     ASSERT_TRUE(runTool(argv)) << "make_registries.py " << args.at(0) << " failed";
   }
 
+  // The simple index of the pipx tests, with pip for pipx's shared libraries.
+  void makeIndex(const Registry& index, const Registry& decoy) {
+    std::string pip = imagePipWheel(*base_);
+    ASSERT_FALSE(pip.empty()) << "the base image has no pip wheel in /usr/share/python-wheels";
+    make({"pypi", index.root(), decoy.root(), decoy.url(kElsewhere), pip});
+  }
+
   // The refusal of `name` as the gateway reports it, and the proof it was never resolved.
   void expectRefused(const Installed& r, const std::string& name) {
     EXPECT_TRUE(contains(r.err, "blocked lookup of " + name)) << r.err;
@@ -276,7 +370,7 @@ class LocalRegistry : public ::testing::Test {
 
   static std::string store_, work_, tls_, setupError_, baseError_;
   static std::optional<image::Image> base_;
-  UpstreamDns dns_;
+  LocalDns dns_;
   std::string dir_;
 };
 
@@ -294,10 +388,10 @@ std::vector<std::pair<std::string, std::string>> pipxSettings(const Registry& in
 
 TEST_F(LocalRegistry, PipxToolFromALocalSimpleIndexInstallsAndRuns) {
   Registry index(dir_ + "/pypi", tls_), decoy(dir_ + "/decoy", tls_);
-  make({"pypi", index.root(), decoy.root(), decoy.url(kElsewhere)});
+  makeIndex(index, decoy);
   auto config = toolConfig("cocohello-pipx", "tool: pipx:cocohello@1.0.0\ncommand: cocohello\nnetwork: none\n");
   auto r = install(config, {{"PIP_INDEX_URL", index.url(kPypiName) + "/simple"}}, pipxSettings(index));
-  ASSERT_TRUE(r.layer) << r.err;
+  ASSERT_TRUE(r.layer) << r.err << "\nthe index was asked:\n" << index.requests();
   ASSERT_TRUE(r.layer->has_value());
   EXPECT_EQ((*r.layer)->version, "1.0.0");
   std::string asked = index.requests();
@@ -313,11 +407,12 @@ TEST_F(LocalRegistry, PipxToolFromALocalSimpleIndexInstallsAndRuns) {
 // hand it out): the install phase may reach the index and nothing else.
 TEST_F(LocalRegistry, PipxDownloadFromAnotherHostIsRefused) {
   Registry index(dir_ + "/pypi", tls_), decoy(dir_ + "/decoy", tls_);
-  make({"pypi", index.root(), decoy.root(), decoy.url(kElsewhere)});
+  makeIndex(index, decoy);
   auto config = toolConfig("cocodecoy-pipx", "tool: pipx:cocodecoy@1.0.0\ncommand: cocodecoy\nnetwork: none\n");
   auto r = install(config, {{"PIP_INDEX_URL", index.url(kPypiName) + "/simple"}}, pipxSettings(index));
   EXPECT_FALSE(r.layer) << "installed a wheel from a host outside the install's hosts";
-  EXPECT_TRUE(contains(index.requests(), "/simple/cocodecoy/")) << "pip never asked the index: " << r.err;
+  EXPECT_TRUE(contains(index.requests(), "/simple/cocodecoy/")) << "pip never asked the index for cocodecoy: " << r.err
+                                                                 << "\nthe index was asked:\n" << index.requests();
   expectRefused(r, kElsewhere);
   EXPECT_EQ(decoy.requests(), "");
 }

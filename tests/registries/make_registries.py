@@ -4,10 +4,11 @@ simple index with a wheel built here, a GOPROXY file tree of a module written he
 sparse cargo index with a .crate packed here. Nothing is downloaded.
 
   make_registries.py tls DIR NAME...            DIR/ca.pem, DIR/server.pem, DIR/server.key
-  make_registries.py pypi ROOT DECOY_ROOT DECOY_URL
+  make_registries.py pypi ROOT DECOY_ROOT DECOY_URL [WHEEL...]   (WHEELs: served too, e.g. pip's)
   make_registries.py goproxy ROOT
   make_registries.py cargo ROOT DL_URL PROBE_HOST
 """
+import base64
 import hashlib
 import io
 import json
@@ -64,7 +65,6 @@ def wheel(name, version, greeting):
     record = []
     for path, text in files:
         digest = hashlib.sha256(text.encode()).digest()
-        import base64
         b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         record.append(f"{path},sha256={b64},{len(text.encode())}")
     record.append(f"{dist}/RECORD,,")
@@ -77,9 +77,18 @@ def simple_page(links):
     return f"<!DOCTYPE html>\n<html><body>\n{body}</body></html>\n"
 
 
-def pypi(root, decoy_root, decoy_url):
+def pypi(root, decoy_root, decoy_url, *wheels):
     """cocohello: served by this index. cocodecoy: listed here, its file on another host."""
     root, decoy_root = Path(root), Path(decoy_root)
+    projects = ["cocohello", "cocodecoy"]
+    for path in map(Path, wheels):
+        project = path.name.split("-")[0].lower().replace("_", "-")
+        (root / "simple" / project).mkdir(parents=True, exist_ok=True)
+        data = path.read_bytes()
+        (root / "simple" / project / path.name).write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        (root / "simple" / project / "index.html").write_text(simple_page([(f"{path.name}#sha256={sha}", path.name)]))
+        projects.append(project)
     fname, data = wheel("cocohello", "1.0.0", PIP_GREETING)
     (root / "simple/cocohello").mkdir(parents=True, exist_ok=True)
     (root / "simple/cocohello" / fname).write_bytes(data)
@@ -92,7 +101,7 @@ def pypi(root, decoy_root, decoy_url):
     (root / "simple/cocodecoy").mkdir(parents=True, exist_ok=True)
     (root / "simple/cocodecoy/index.html").write_text(
         simple_page([(f"{decoy_url.rstrip('/')}/{dname}#sha256={dsha}", dname)]))
-    (root / "simple/index.html").write_text(simple_page([("cocohello/", "cocohello"), ("cocodecoy/", "cocodecoy")]))
+    (root / "simple/index.html").write_text(simple_page([(f"{p}/", p) for p in projects]))
 
 
 def goproxy(root):
