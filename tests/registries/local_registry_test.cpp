@@ -474,7 +474,8 @@ TEST_F(LocalRegistry, CargoToolFromALocalSparseRegistryInstallsAndRuns) {
   EXPECT_EQ(status, 0);
   EXPECT_TRUE(out.starts_with(std::string(kCargoGreeting) + "\n")) << out;
   EXPECT_TRUE(contains(out, "by name: lookup failed")) << out;
-  EXPECT_TRUE(contains(out, "by address: refused")) << out;
+  EXPECT_TRUE(contains(out, "by address: ")) << out;
+  EXPECT_FALSE(contains(out, "ANSWERED")) << out;
   expectRefused(r, kElsewhere);
   EXPECT_TRUE(contains(r.err, "blocked connection to 192.0.2.1:443")) << r.err;
   EXPECT_EQ(decoy.requests(), "");
