@@ -92,7 +92,7 @@ bool runTool(const std::vector<std::string>& argv) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-// One registry: serve.py over HTTPS on a free loopback port, stopped with the object.
+// One registry: serve.py over HTTPS (plain HTTP without tlsDir) on a free loopback port, stopped with the object.
 class Registry {
  public:
   Registry(const std::string& root, const std::string& tlsDir) : root_(root) {
@@ -102,8 +102,11 @@ class Registry {
     stdfs::remove(portFile);
     pid_ = fork();
     if (pid_ == 0) {
-      execlp("python3", "python3", helper("serve.py").c_str(), root.c_str(), portFile.c_str(), log_.c_str(),
-             (tlsDir + "/server.pem").c_str(), (tlsDir + "/server.key").c_str(), nullptr);
+      if (tlsDir.empty())
+        execlp("python3", "python3", helper("serve.py").c_str(), root.c_str(), portFile.c_str(), log_.c_str(), nullptr);
+      else
+        execlp("python3", "python3", helper("serve.py").c_str(), root.c_str(), portFile.c_str(), log_.c_str(),
+               (tlsDir + "/server.pem").c_str(), (tlsDir + "/server.key").c_str(), nullptr);
       _exit(127);
     }
     for (int i = 0; i < 200 && !stdfs::exists(portFile); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -459,7 +462,8 @@ TEST_F(LocalRegistry, GoDirectFetchFromAnotherHostIsRefused) {
 // The crate's build script tries a host the install may not reach and a
 // literal address; the tool prints what it saw.
 TEST_F(LocalRegistry, CargoToolFromALocalSparseRegistryInstallsAndRuns) {
-  Registry crates(dir_ + "/crates", tls_), decoy(dir_ + "/decoy", tls_);
+  // The decoy speaks plain HTTP, so the build script's request gets an answer if it ever arrives.
+  Registry crates(dir_ + "/crates", tls_), decoy(dir_ + "/decoy", "");
   make({"cargo", crates.root(), crates.url(kCratesName), std::string(kElsewhere) + ":" + decoy.port()});
   auto config = toolConfig("cocohello-cargo",
                            "tool: cargo:cocohello@1.0.0\ncommand: cocohello\nnetwork: none\n"
