@@ -252,6 +252,11 @@ class LocalRegistry : public ::testing::Test {
     if (!dir_.empty()) (void)image::removeTreeAsOwner(image::hostIdMaps(), dir_);
   }
 
+  // Download caches of these installs. apt's archives and lists stay between
+  // tests and runs (golang-go and cargo are large); pip's, Go's and cargo's are
+  // emptied before each install, so what is installed comes from this run's registry.
+  static std::string cacheRoot() { return store_ + "-registries-cache"; }
+
   static tool::SandboxRunner plainRunner() {
     return [](const engine::RunSpec& spec) -> Result<int> {
       COCO_ASSIGN(auto network, net::NetworkSession::create(spec));
@@ -302,10 +307,10 @@ class LocalRegistry : public ::testing::Test {
   Installed install(const config::ToolConfig& config, const std::map<std::string, std::string>& hostEnv,
                     const std::vector<std::pair<std::string, std::string>>& miseSettings = {}) {
     for (const char* kind : {"pip", "uv", "go", "cargo"})  // downloads must come from this run's registry
-      (void)image::removeTreeAsOwner(image::hostIdMaps(), work_ + "/cache/" + kind);
+      (void)image::removeTreeAsOwner(image::hostIdMaps(), cacheRoot() + "/" + kind);
     tool::ToolLayerOptions o;
     o.storageRoot = dir_ + "/store";
-    o.cacheRoot = work_ + "/cache";  // apt's archives are kept between tests and runs
+    o.cacheRoot = cacheRoot();
     o.progress = image::noProgress();
     o.seccompProfile = seccomp();
     o.host = tool::HostConfigSource::fromProcess();
