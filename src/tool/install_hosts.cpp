@@ -487,9 +487,13 @@ Env passedVars(const InstallNeeds& needs, const HostConfigSource& src) {
       if (auto reg = pipxRegistryFor(src)) env.emplace_back("MISE_PIPX_REGISTRY_URL", *reg);
   }
   if (needs.go) passVars(env, src, {"GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE"});
-  if (needs.cargo)
+  if (needs.cargo) {
     for (const auto& [name, value] : src.env)
       if (startsWith(name, "CARGO_REGISTRIES_")) env.emplace_back(name, value);
+    // mise passes `cargo install --registry` only from this setting (src/backend/cargo.rs
+    // execute_install_command): the host's choice of registry, as its own mise would use it.
+    passVars(env, src, {"MISE_CARGO_REGISTRY_NAME"});
+  }
   for (const auto& row : needs.sources)
     if (const DownloadSource* s = downloadSource(row))
       for (auto var : s->mirrorVars) passVars(env, src, {std::string(var).c_str()});

@@ -173,6 +173,14 @@ TEST_F(InstallHostsTest, InstallHostsCombinesAndReportsUnknown) {
   EXPECT_TRUE(std::find(r->hosts.begin(), r->hosts.end(), "index.crates.io") != r->hosts.end());
   EXPECT_EQ(r->env.back(), (std::pair<std::string, std::string>{"CARGO_REGISTRIES_MINE_INDEX",
                                                                 "sparse+https://crates.example.test/index/"}));
+  // The host's mise installs crates from the registry it names: so does the install's.
+  src_.env["MISE_CARGO_REGISTRY_NAME"] = "mine";
+  r = installHosts(needs, src_, {dir_ + "/img"});
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->env.back(), (std::pair<std::string, std::string>{"MISE_CARGO_REGISTRY_NAME", "mine"}));
+  needs.cargo = false;
+  r = installHosts(needs, src_, {dir_ + "/img"});
+  for (const auto& kv : r->env) EXPECT_NE(kv.first, "MISE_CARGO_REGISTRY_NAME");
 }
 
 // F4: an image's apt sources (or a project's .npmrc, through the host's npm)

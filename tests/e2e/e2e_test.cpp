@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "net_test_support.hpp"
 
 namespace {
 
@@ -690,76 +691,6 @@ TEST_F(EndToEnd, ClaudeNodeNpmAndNpxFromTheStoreStart) {
   EXPECT_TRUE(std::regex_search(claude.out, std::regex("^[0-9]+\\.[0-9]+\\.[0-9]+ \\(Claude Code\\)\n"))) << claude.out;
 }
 
-
-// An upstream DNS server on loopback for the gateway (COCO_DNS_UPSTREAM): it
-// logs every name it is asked and answers NXDOMAIN, so an install's downloads
-// fail upstream (this machine reaches no GitHub, PyPI ...) after coco's
-// policy let their lookups through.
-class LoggingDns {
- public:
-  LoggingDns() {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~LoggingDns() {
-    stop_ = true;
-    thread_.join();
-    close(fd_);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  // The names asked since the last call.
-  std::set<std::string> take() {
-    std::lock_guard lock(mu_);
-    return std::exchange(asked_, {});
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      uint8_t buf[1500];
-      sockaddr_in peer{};
-      socklen_t len = sizeof peer;
-      ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len);
-      if (n < 12) continue;
-      // The question's name: labels from offset 12 up to the root label.
-      std::string name;
-      size_t i = 12;
-      while (i < static_cast<size_t>(n) && buf[i] != 0 && buf[i] < 64 && i + 1 + buf[i] <= static_cast<size_t>(n)) {
-        if (!name.empty()) name += '.';
-        name.append(reinterpret_cast<const char*>(buf + i + 1), buf[i]);
-        i += 1 + buf[i];
-      }
-      if (i + 5 > static_cast<size_t>(n)) continue;
-      {
-        std::lock_guard lock(mu_);
-        asked_.insert(name);
-      }
-      // The query's header and question, answered NXDOMAIN with no records.
-      size_t end = i + 5;
-      buf[2] = static_cast<uint8_t>(0x80 | (buf[2] & 0x01));  // QR, RD echoed
-      buf[3] = 0x83;                                           // RA, NXDOMAIN
-      for (int k = 6; k < 12; ++k) buf[k] = 0;                 // no answer, authority, additional
-      sendto(fd_, buf, end, 0, reinterpret_cast<sockaddr*>(&peer), len);
-    }
-  }
-
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mu_;
-  std::set<std::string> asked_;
-};
-
 std::vector<std::string> storeToolNames(const std::string& dir) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -781,7 +712,13 @@ TEST_F(EndToEnd, EveryStoreToolsInstallLooksUpOnlyAllowedHosts) {
   ASSERT_FALSE(storeDir.empty()) << "COCO_TEST_STORE_SRC must name the source tree's store/";
   auto names = storeToolNames(storeDir);
   ASSERT_GE(names.size(), 28u) << storeDir;
-  LoggingDns dns;
+  // The gateway's upstream (COCO_DNS_UPSTREAM): it logs every name and answers
+  // NXDOMAIN, so an install's downloads fail upstream (this machine reaches no
+  // GitHub, PyPI ...) after coco's policy let their lookups through.
+  coco::net::testing::LoggingDnsServer dns(
+      [](const coco::net::dns::Query& q, std::span<const uint8_t>) {
+        return coco::net::dns::buildResponse(q, coco::net::dns::Rcode::NxDomain);
+      });
   std::map<std::string, std::set<std::string>> asked;
   auto started = std::chrono::steady_clock::now();
   int attempts = 0;

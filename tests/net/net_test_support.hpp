@@ -9,11 +9,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "net/dns_message.hpp"
 #include "util/unique_fd.hpp"
@@ -49,26 +52,39 @@ inline void setTimeouts(int fd, int seconds) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-// The upstream resolver the gateway is pointed at: answers every *.allowed.test
-// name but "missing.allowed.test" with 127.0.0.1 (kLocalAnswers: with an
-// address a sandbox may not reach), and logs every name asked.
-class UpstreamDns {
+// A DNS server on loopback that logs every name it is asked and sends what
+// `answer` makes of the query (nothing when that is empty). The tests point the
+// gateway's upstream (COCO_DNS_UPSTREAM) at one to see which lookups coco's
+// policy let through.
+class LoggingDnsServer {
  public:
-  UpstreamDns() {
+  using Answer = std::function<std::vector<uint8_t>(const dns::Query&, std::span<const uint8_t> packet)>;
+  explicit LoggingDnsServer(Answer answer) : answer_(std::move(answer)) {
     fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_in sa = loopback(0);
     EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
     port_ = boundPort(fd_.get());
     thread_ = std::thread([this] { serve(); });
   }
-  ~UpstreamDns() {
+  ~LoggingDnsServer() {
     stop_ = true;
     thread_.join();
   }
   uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Every name asked so far.
   std::set<std::string> asked() {
     std::lock_guard lock(mu_);
     return asked_;
+  }
+  // The names asked since the last take().
+  std::set<std::string> take() {
+    std::lock_guard lock(mu_);
+    std::set<std::string> names;
+    for (const auto& n : asked_)
+      if (!taken_.count(n)) names.insert(n);
+    taken_ = asked_;
+    return names;
   }
 
  private:
@@ -76,34 +92,49 @@ class UpstreamDns {
     while (!stop_) {
       pollfd p{fd_.get(), POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
-      uint8_t buf[512];
+      uint8_t buf[1500];
       sockaddr_in peer{};
       socklen_t len = sizeof peer;
       ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len);
       if (n <= 0) continue;
-      auto q = dns::parseQuery(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+      std::span<const uint8_t> packet(buf, static_cast<size_t>(n));
+      auto q = dns::parseQuery(packet);
       if (!q) continue;
-      std::string name = q->question.name;
       {
         std::lock_guard lock(mu_);
-        asked_.insert(name);
+        asked_.insert(q->question.name);
       }
-      bool exists = name.ends_with(".allowed.test") && name != "missing.allowed.test";
-      in_addr_t address = htonl(INADDR_LOOPBACK);
-      for (const auto& [n, a] : kLocalAnswers)
-        if (name == n) address = ::inet_addr(a);
-      auto reply = exists ? dns::buildResponse(*q, dns::Rcode::NoError, {address}, 60)
-                          : dns::buildResponse(*q, dns::Rcode::NxDomain);
-      ::sendto(fd_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
+      std::vector<uint8_t> reply = answer_(*q, packet);
+      if (!reply.empty()) ::sendto(fd_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
     }
   }
 
+  Answer answer_;
   UniqueFd fd_;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex mu_;
-  std::set<std::string> asked_;
+  std::set<std::string> asked_, taken_;
+};
+
+// The upstream resolver the gateway is pointed at: answers every *.allowed.test
+// name but "missing.allowed.test" with 127.0.0.1 (kLocalAnswers: with an
+// address a sandbox may not reach), and logs every name asked.
+class UpstreamDns : public LoggingDnsServer {
+ public:
+  UpstreamDns() : LoggingDnsServer([](const dns::Query& q, std::span<const uint8_t>) { return answer(q); }) {}
+
+ private:
+  static std::vector<uint8_t> answer(const dns::Query& q) {
+    const std::string& name = q.question.name;
+    bool exists = name.ends_with(".allowed.test") && name != "missing.allowed.test";
+    in_addr_t address = htonl(INADDR_LOOPBACK);
+    for (const auto& [n, a] : kLocalAnswers)
+      if (name == n) address = ::inet_addr(a);
+    return exists ? dns::buildResponse(q, dns::Rcode::NoError, {address}, 60)
+                  : dns::buildResponse(q, dns::Rcode::NxDomain);
+  }
 };
 
 // Echoes each connection until EOF, then closes; counts connections.

@@ -145,58 +145,29 @@ std::string imagePipWheel(const image::Image& base) {
 // The resolver the gateway asks (COCO_DNS_UPSTREAM): *.allowed.test is
 // 127.0.0.1, everything else (the image's apt mirror) goes on to the host's
 // resolver; every name asked is logged.
-class LocalDns {
+class LocalDns : public net::testing::LoggingDnsServer {
  public:
-  LocalDns() {
-    fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in sa = net::testing::loopback(0);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    port_ = net::testing::boundPort(fd_.get());
-    std::istringstream conf(slurp("/etc/resolv.conf"));
-    for (std::string word, address; conf >> word;)
-      if (word == "nameserver" && conf >> address && hostResolver_.empty()) hostResolver_ = address;
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~LocalDns() {
-    stop_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-  std::set<std::string> asked() {
-    std::lock_guard lock(mu_);
-    return asked_;
-  }
+  LocalDns()
+      : LoggingDnsServer([resolver = hostResolver()](const net::dns::Query& q, std::span<const uint8_t> packet) {
+          return q.question.name.ends_with(".allowed.test")
+                     ? net::dns::buildResponse(q, net::dns::Rcode::NoError, {htonl(INADDR_LOOPBACK)}, 60)
+                     : forward(resolver, packet);
+        }) {}
 
  private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      uint8_t buf[1500];
-      sockaddr_in peer{};
-      socklen_t len = sizeof peer;
-      ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len);
-      if (n <= 0) continue;
-      std::span<const uint8_t> packet(buf, static_cast<size_t>(n));
-      auto q = net::dns::parseQuery(packet);
-      if (!q) continue;
-      {
-        std::lock_guard lock(mu_);
-        asked_.insert(q->question.name);
-      }
-      std::vector<uint8_t> reply = q->question.name.ends_with(".allowed.test")
-                                       ? net::dns::buildResponse(*q, net::dns::Rcode::NoError, {htonl(INADDR_LOOPBACK)}, 60)
-                                       : forward(packet);
-      if (!reply.empty()) ::sendto(fd_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
-    }
+  static std::string hostResolver() {
+    std::istringstream conf(slurp("/etc/resolv.conf"));
+    for (std::string word, address; conf >> word;)
+      if (word == "nameserver" && conf >> address) return address;
+    return "";
   }
 
-  std::vector<uint8_t> forward(std::span<const uint8_t> packet) {
+  static std::vector<uint8_t> forward(const std::string& resolver, std::span<const uint8_t> packet) {
     UniqueFd up(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(53);
-    if (::inet_pton(AF_INET, hostResolver_.c_str(), &sa.sin_addr) != 1) return {};
+    if (::inet_pton(AF_INET, resolver.c_str(), &sa.sin_addr) != 1) return {};
     net::testing::setTimeouts(up.get(), 5);
     if (::sendto(up.get(), packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return {};
     std::vector<uint8_t> reply(1500);
@@ -204,14 +175,6 @@ class LocalDns {
     reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
     return reply;
   }
-
-  UniqueFd fd_;
-  uint16_t port_ = 0;
-  std::string hostResolver_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mu_;
-  std::set<std::string> asked_;
 };
 
 struct Installed {
@@ -302,10 +265,7 @@ class LocalRegistry : public ::testing::Test {
 
   // An install as `coco run` makes it on first run, with the host environment
   // `hostEnv` (on top of this process's) and the local-destination switch on.
-  // `miseSettings`: variables the install sandbox needs and coco does not
-  // pass yet (see the callers); added only where coco's own env lacks them.
-  Installed install(const config::ToolConfig& config, const std::map<std::string, std::string>& hostEnv,
-                    const std::vector<std::pair<std::string, std::string>>& miseSettings = {}) {
+  Installed install(const config::ToolConfig& config, const std::map<std::string, std::string>& hostEnv) {
     for (const char* kind : {"pip", "uv", "go", "cargo"})  // downloads must come from this run's registry
       (void)image::removeTreeAsOwner(image::hostIdMaps(), cacheRoot() + "/" + kind);
     tool::ToolLayerOptions o;
@@ -318,12 +278,7 @@ class LocalRegistry : public ::testing::Test {
     o.host.etcDir = dir_ + "/home";
     o.host.env["SSL_CERT_FILE"] = work_ + "/ca-bundle.crt";
     for (const auto& [k, v] : hostEnv) o.host.env[k] = v;
-    o.run = [miseSettings](const engine::RunSpec& s) -> Result<int> {
-      engine::RunSpec spec = s;
-      for (const auto& [k, v] : miseSettings) {
-        bool set = std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& kv) { return kv.first == k; });
-        if (!set) spec.env.emplace_back(k, v);
-      }
+    o.run = [](const engine::RunSpec& spec) -> Result<int> {
       COCO_ASSIGN(auto network, net::NetworkSession::create(spec, /*allowLocalDestinations=*/true));
       return engine::run(spec, network->hooks());
     };
@@ -388,17 +343,13 @@ std::optional<image::Image> LocalRegistry::base_;
 
 // mise's pipx backend sets PIP_INDEX_URL for pipx itself, from its own setting
 // pipx.registry_url (src/backend/pipx.rs, get_index_url/pipx_cmd; default: PyPI),
-// so the host's PIP_INDEX_URL that coco passes on is overwritten inside mise.
-// Until coco passes the index to mise as MISE_PIPX_REGISTRY_URL, the runner adds it.
-std::vector<std::pair<std::string, std::string>> pipxSettings(const Registry& index) {
-  return {{"MISE_PIPX_REGISTRY_URL", index.url(kPypiName) + "/simple/{}/"}};
-}
-
+// so coco passes the host's index to mise as MISE_PIPX_REGISTRY_URL too: the
+// tests set only PIP_INDEX_URL, as a user would.
 TEST_F(LocalRegistry, PipxToolFromALocalSimpleIndexInstallsAndRuns) {
   Registry index(dir_ + "/pypi", tls_), decoy(dir_ + "/decoy", tls_);
   makeIndex(index, decoy);
   auto config = toolConfig("cocohello-pipx", "tool: pipx:cocohello@1.0.0\ncommand: cocohello\nnetwork: none\n");
-  auto r = install(config, {{"PIP_INDEX_URL", index.url(kPypiName) + "/simple"}}, pipxSettings(index));
+  auto r = install(config, {{"PIP_INDEX_URL", index.url(kPypiName) + "/simple"}});
   ASSERT_TRUE(r.layer) << r.err << "\nthe index was asked:\n" << index.requests();
   ASSERT_TRUE(r.layer->has_value());
   EXPECT_EQ((*r.layer)->version, "1.0.0");
@@ -417,7 +368,7 @@ TEST_F(LocalRegistry, PipxDownloadFromAnotherHostIsRefused) {
   Registry index(dir_ + "/pypi", tls_), decoy(dir_ + "/decoy", tls_);
   makeIndex(index, decoy);
   auto config = toolConfig("cocodecoy-pipx", "tool: pipx:cocodecoy@1.0.0\ncommand: cocodecoy\nnetwork: none\n");
-  auto r = install(config, {{"PIP_INDEX_URL", index.url(kPypiName) + "/simple"}}, pipxSettings(index));
+  auto r = install(config, {{"PIP_INDEX_URL", index.url(kPypiName) + "/simple"}});
   EXPECT_FALSE(r.layer) << "installed a wheel from a host outside the install's hosts";
   EXPECT_TRUE(contains(index.requests(), "/simple/cocodecoy/")) << "pip never asked the index for cocodecoy: " << r.err
                                                                  << "\nthe index was asked:\n" << index.requests();
@@ -462,8 +413,8 @@ TEST_F(LocalRegistry, GoDirectFetchFromAnotherHostIsRefused) {
 // mise's cargo backend runs `cargo install NAME@VERSION`, with
 // `--registry=NAME` only from its own setting cargo.registry_name
 // (src/backend/cargo.rs, execute_install_command); cargo reads the registry's
-// index from CARGO_REGISTRIES_<NAME>_INDEX, which coco passes on. Until coco
-// passes the registry's name to mise too, the runner adds MISE_CARGO_REGISTRY_NAME.
+// index from CARGO_REGISTRIES_<NAME>_INDEX, which coco passes on; the host
+// names that registry to mise in MISE_CARGO_REGISTRY_NAME, which coco passes on too.
 // The crate's build script tries a host the install may not reach and a
 // literal address; the tool prints what it saw.
 TEST_F(LocalRegistry, CargoToolFromALocalSparseRegistryInstallsAndRuns) {
@@ -473,8 +424,8 @@ TEST_F(LocalRegistry, CargoToolFromALocalSparseRegistryInstallsAndRuns) {
   auto config = toolConfig("cocohello-cargo",
                            "tool: cargo:cocohello@1.0.0\ncommand: cocohello\nnetwork: none\n"
                            "dependencies:\n  apt: [cargo]\n");
-  auto r = install(config, {{"CARGO_REGISTRIES_COCO_INDEX", "sparse+" + crates.url(kCratesName) + "/index/"}},
-                   {{"MISE_CARGO_REGISTRY_NAME", "coco"}});
+  auto r = install(config, {{"CARGO_REGISTRIES_COCO_INDEX", "sparse+" + crates.url(kCratesName) + "/index/"},
+                           {"MISE_CARGO_REGISTRY_NAME", "coco"}});
   ASSERT_TRUE(r.layer) << r.err;
   ASSERT_TRUE(r.layer->has_value());
   EXPECT_TRUE(contains(crates.requests(), std::string(kCratesName) + ":" + crates.port() + " /crates/cocohello-1.0.0.crate"))
