@@ -517,5 +517,34 @@ TEST(InstallSandbox, AToolThatDoesNotStartFailsTheInstallWithItsOutput) {
   }
 }
 
+// The start's log is the tool's file: replaced by a symlink to a host file, it
+// is not followed (the secret stays out of the message), and a log larger than
+// any message is read only at its end.
+TEST(InstallSandbox, TheStartsLogIsNeitherFollowedNorReadWhole) {
+  TempDir dir, host;
+  ASSERT_TRUE(fs::writeFileAtomic(host.path() + "/secret", "HOST-SECRET-TOKEN\n"));
+  for (bool link : {true, false}) {
+    InstallJob job;
+    job.title = "installing probe";
+    job.workDir = dir.path() + (link ? "/a" : "/b");
+    job.script = "true";
+    job.smokeStart = job.smokeCommand = "probe --version";
+    int runs = 0;
+    job.run = [&](const engine::RunSpec& spec) -> Result<int> {
+      if (++runs == 1) return 0;
+      std::string log = spec.mounts.back().src + "/log";
+      if (link) EXPECT_EQ(::symlink((host.path() + "/secret").c_str(), log.c_str()), 0);
+      else EXPECT_TRUE(fs::writeFileAtomic(log, "HOST-SECRET-TOKEN\n" + std::string(8 << 20, 'x') + "\nlast line\n"));
+      return 1;
+    };
+    auto r = runInstall(job);
+    ASSERT_FALSE(r.ok());
+    std::string said = r.error().describe();
+    EXPECT_EQ(said.find("HOST-SECRET-TOKEN"), std::string::npos) << said.substr(0, 300);
+    EXPECT_LT(said.size(), 64u << 10);
+    EXPECT_NE(said.find(link ? "It printed nothing." : "  last line"), std::string::npos) << said.substr(0, 300);
+  }
+}
+
 }  // namespace
 }  // namespace coco::tool
