@@ -77,14 +77,10 @@ class LoggingDnsServer {
     std::lock_guard lock(mu_);
     return asked_;
   }
-  // The names asked since the last take().
+  // The names asked since the last take() (also those asked before that).
   std::set<std::string> take() {
     std::lock_guard lock(mu_);
-    std::set<std::string> names;
-    for (const auto& n : asked_)
-      if (!taken_.count(n)) names.insert(n);
-    taken_ = asked_;
-    return names;
+    return std::exchange(recent_, {});
   }
 
  private:
@@ -103,6 +99,7 @@ class LoggingDnsServer {
       {
         std::lock_guard lock(mu_);
         asked_.insert(q->question.name);
+        recent_.insert(q->question.name);
       }
       std::vector<uint8_t> reply = answer_(*q, packet);
       if (!reply.empty()) ::sendto(fd_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
@@ -115,7 +112,7 @@ class LoggingDnsServer {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex mu_;
-  std::set<std::string> asked_, taken_;
+  std::set<std::string> asked_, recent_;
 };
 
 // The upstream resolver the gateway is pointed at: answers every *.allowed.test
