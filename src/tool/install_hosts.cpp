@@ -330,14 +330,23 @@ std::vector<std::string> pythonIndexUrls(const HostConfigSource& src) {
   return urls;
 }
 
+// The host's cargo configuration: config.toml (or the older config) in
+// $CARGO_HOME, else in ~/.cargo, as cargo itself picks it.
+std::optional<std::string> cargoConfigText(const HostConfigSource& src) {
+  std::string dir;
+  if (const auto* home = envVar(src, "CARGO_HOME")) dir = *home;
+  else if (!src.home.empty()) dir = fs::joinPath(src.home, ".cargo");
+  if (dir.empty()) return std::nullopt;
+  for (const char* file : {"config.toml", "config"})
+    if (auto text = readText(fs::joinPath(dir, file))) return text;
+  return std::nullopt;
+}
+
 std::vector<std::string> cargoIndexUrls(const HostConfigSource& src) {
   std::vector<std::string> urls;
   for (const auto& [name, value] : src.env)
     if (startsWith(name, "CARGO_REGISTRIES_") && endsWith(name, "_INDEX") && !value.empty()) urls.push_back(value);
-  if (src.home.empty()) return urls;
-  for (const char* file : {".cargo/config.toml", ".cargo/config"}) {
-    auto text = readText(fs::joinPath(src.home, file));
-    if (!text) continue;
+  if (auto text = cargoConfigText(src)) {
     for (const auto& raw : lines(*text)) {
       std::string line = trim(raw);
       size_t eq = line.find('=');
@@ -417,25 +426,36 @@ std::map<std::string, std::map<std::string, std::string>> cargoSources(std::stri
 }  // namespace
 
 std::string cargoCratesIoReplacement(const HostConfigSource& src) {
-  if (src.home.empty()) return {};
-  for (const char* file : {".cargo/config.toml", ".cargo/config"}) {
-    auto text = readText(fs::joinPath(src.home, file));
-    if (!text) continue;
-    auto sources = cargoSources(*text);
-    std::string name = "crates-io";
-    // Cargo allows one source to replace another that is itself replaced; a loop is cargo's error.
-    for (size_t hops = 0; hops < sources.size(); ++hops) {
-      auto it = sources.find(name);
-      if (it == sources.end() || !it->second.count("replace-with")) break;
-      name = it->second.at("replace-with");
-      auto target = sources.find(name);
-      if (target != sources.end() && target->second.count("registry") &&
-          !target->second.count("replace-with"))
-        return target->second.at("registry");
-    }
-    return {};
+  auto text = cargoConfigText(src);
+  if (!text) return {};
+  auto sources = cargoSources(*text);
+  std::string name = "crates-io";
+  // Cargo allows one source to replace another that is itself replaced; a loop is cargo's error.
+  for (size_t hops = 0; hops < sources.size(); ++hops) {
+    auto it = sources.find(name);
+    if (it == sources.end() || !it->second.count("replace-with")) break;
+    name = it->second.at("replace-with");
+    auto target = sources.find(name);
+    if (target != sources.end() && target->second.count("registry") && !target->second.count("replace-with"))
+      return target->second.at("registry");
   }
   return {};
+}
+
+std::string cargoReplacementConfig(const HostConfigSource& src) {
+  std::string url = cargoCratesIoReplacement(src);
+  if (url.empty()) return {};
+  // Written into a TOML string below: a value that would need escaping is no registry URL.
+  if (url.find_first_of("\"\\") != std::string::npos ||
+      std::any_of(url.begin(), url.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    log::notice("the install's cargo keeps crates.io: the host's replacement '{}' is not a URL cargo could use", url);
+    return {};
+  }
+  return fmt::format(
+      "# crates.io's replacement in the host's cargo configuration, written by coco for this install\n"
+      "[source.crates-io]\nreplace-with = \"coco-host-replacement\"\n\n"
+      "[source.coco-host-replacement]\nregistry = \"{}\"\n",
+      url);
 }
 
 std::string httpsProxyUrl(const HostConfigSource& src) {
@@ -574,6 +594,7 @@ Result<InstallHosts> installHosts(const InstallNeeds& needs, const HostConfigSou
     }
     add(urls, "cargo");
   }
+  if (needs.cargo) result.cargoConfig = cargoReplacementConfig(src);
   if (needs.go) add(goProxyUrls(src), "go");
   for (const auto& row : needs.sources)
     if (const DownloadSource* s = downloadSource(row); s && !managerRow(row)) add(rowUrls(*s, src), s->name);

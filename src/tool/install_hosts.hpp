@@ -80,7 +80,10 @@ std::vector<std::string> pythonIndexUrls(const HostConfigSource& src);
 // "index-url"/"extra-index-url" of an ini text (continuation lines included).
 std::vector<std::string> pipConfUrls(std::string_view text);
 
-// CARGO_REGISTRIES_<NAME>_INDEX and "index = ..." lines of ~/.cargo/config.toml.
+// The host's cargo configuration: config.toml (or config) in $CARGO_HOME, else ~/.cargo.
+std::optional<std::string> cargoConfigText(const HostConfigSource& src);
+
+// CARGO_REGISTRIES_<NAME>_INDEX and "index = ..." lines of the host's cargo configuration.
 std::vector<std::string> cargoIndexUrls(const HostConfigSource& src);
 
 // GOPROXY and GOSUMDB (from the environment, else `go env`), without "direct" and "off";
@@ -88,8 +91,13 @@ std::vector<std::string> cargoIndexUrls(const HostConfigSource& src);
 std::vector<std::string> goProxyUrls(const HostConfigSource& src);
 
 // The registry URL cargo's `[source.crates-io] replace-with` points at in
-// ~/.cargo/config.toml (following replace-with chains); empty when crates.io is not replaced.
+// the host's cargo configuration (following replace-with chains); empty when crates.io is not replaced.
 std::string cargoCratesIoReplacement(const HostConfigSource& src);
+
+// A cargo config.toml replacing crates.io by the host's replacement, for the
+// install's own cargo (cargo reads [source] tables only from files, no
+// variable sets them); empty when the host does not replace crates.io.
+std::string cargoReplacementConfig(const HostConfigSource& src);
 
 // The https proxy the host's downloads go through (HTTPS_PROXY, https_proxy,
 // ALL_PROXY, all_proxy), as a URL; empty for none.
@@ -102,6 +110,8 @@ struct InstallHosts {
   // NPM_CONFIG_REGISTRY, and PIP_INDEX_URL, GOPROXY, MISE_NODE_MIRROR_URL,
   // HTTPS_PROXY ... when set on the host.
   std::vector<std::pair<std::string, std::string>> env;
+  // The host's crates.io replacement as a cargo config.toml (cargoReplacementConfig), or "".
+  std::string cargoConfig;
 };
 
 // The hosts for `needs`. npm is the one manager every install may use, so a

@@ -475,6 +475,35 @@ TEST_F(InstallSourcesTest, CargoSourceReplacementReplacesCratesIo) {
   EXPECT_TRUE(has(hostsFor({"cargo:x"}).hosts, "index.crates.io"));
 }
 
+// cargo takes [source] tables only from files: the install's cargo gets a
+// config.toml with the host's replacement, or none.
+TEST_F(InstallSourcesTest, CargoSourceReplacementIsWrittenForTheInstallsCargo) {
+  EXPECT_EQ(hostsFor({"cargo:x"}).cargoConfig, "");
+  write("home/.cargo/config.toml",
+        "[source.crates-io]\nreplace-with = \"corp\"\n[source.corp]\n"
+        "registry = \"sparse+https://crates-mirror.example.test/index/\"\n");
+  EXPECT_EQ(hostsFor({"pipx:x"}).cargoConfig, "") << "only installs that use cargo get it";
+  std::string text = hostsFor({"cargo:x"}).cargoConfig;
+  EXPECT_NE(text.find("[source.crates-io]\nreplace-with = \"coco-host-replacement\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("[source.coco-host-replacement]\nregistry = \"sparse+https://crates-mirror.example.test/index/\"\n"),
+            std::string::npos)
+      << text;
+  // $CARGO_HOME's configuration is cargo's, not ~/.cargo's.
+  write("cargo-home/config.toml",
+        "[source.crates-io]\nreplace-with = \"m\"\n[source.m]\nregistry = \"https://other.example.test/git\"\n");
+  src_.env["CARGO_HOME"] = dir_ + "/cargo-home";
+  auto r = hostsFor({"cargo:x"});
+  EXPECT_NE(r.cargoConfig.find("registry = \"https://other.example.test/git\""), std::string::npos) << r.cargoConfig;
+  EXPECT_TRUE(has(r.hosts, "other.example.test"));
+  EXPECT_FALSE(has(r.hosts, "crates-mirror.example.test"));
+  // A value that would break out of its TOML string is not written.
+  for (const char* bad : {"https://x.example.test/\\\"\n[source.y]", "https://x.example.test/\\\\", "https://x.example.test/\tz"}) {
+    write("cargo-home/config.toml",
+          std::string("[source.crates-io]\nreplace-with = \"m\"\n[source.m]\nregistry = \"") + bad + "\"\n");
+    EXPECT_EQ(hostsFor({"cargo:x"}).cargoConfig, "") << bad;
+  }
+}
+
 TEST_F(InstallSourcesTest, GoProxyReplacesTheDefaults) {
   src_.env["GOPROXY"] = "https://goproxy.example.test,direct";
   auto r = hostsFor({"go:example.test/tool"});

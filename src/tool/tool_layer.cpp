@@ -227,10 +227,12 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
   // The config's own hosts: allowed_hosts (the runs') and install_hosts (the install's only).
   std::vector<std::string> listed = config.allowedHosts;
   listed.insert(listed.end(), config.installHosts.begin(), config.installHosts.end());
-  InstallJob job{title, base.layers, buildDir, installScript(config), {}, installEnv(base, hosts), mounts,
+  bool cargoConfig = !hosts.cargoConfig.empty();
+  InstallJob job{title, base.layers, buildDir, installScript(config, cargoConfig), {}, installEnv(base, hosts), mounts,
                  o.network, listed, hosts.hosts, o.seccompProfile, o.run, o.progress,
                  fs::joinPath(toolDir(o.storageRoot, config.name), "install.log"), config.name,
                  findHostCaBundle(o.host.env), resolveLimits(config.limits, hostMemoryBytes())};
+  if (cargoConfig) job.files.emplace_back("cargo-config.toml", hosts.cargoConfig);
   job.smokeStart = smokeStartScript(config);
   job.smokeCommand = smokeStartCommand(config);
   job.hostSetup = hostSetup(o.host.env, startingFdLimit());
@@ -301,8 +303,11 @@ bool needsLayer(const config::ToolConfig& config) {
   return config.tool.has_value() || !config.aptDependencies.empty() || !config.miseDependencies.empty();
 }
 
-std::string installScript(const config::ToolConfig& config) {
+std::string installScript(const config::ToolConfig& config, bool cargoConfig) {
   std::string s = "set -eu\ncd /\n";
+  if (cargoConfig)
+    s += "mkdir -p \"${CARGO_HOME:-$HOME/.cargo}\"\n"
+         "cp /.coco/cargo-config.toml \"${CARGO_HOME:-$HOME/.cargo}/config.toml\"\n";
   if (!config.aptDependencies.empty()) {
     // With the single id mapping apt cannot drop to _apt (an unmapped uid): it stays root.
     s += "apt_opts=\n"

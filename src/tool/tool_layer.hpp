@@ -80,7 +80,10 @@ Result<InstallHosts> derivedInstallHosts(const config::ToolConfig& config, const
                                          const HostConfigSource& src);
 
 // The shell script of an install (exposed for tests).
-std::string installScript(const config::ToolConfig& config);
+// With `cargoConfig`, the script first puts /.coco/cargo-config.toml (the
+// host's crates.io replacement, InstallHosts::cargoConfig) where the install's
+// cargo reads it: $CARGO_HOME, else ~/.cargo.
+std::string installScript(const config::ToolConfig& config, bool cargoConfig = false);
 // The tool's one start after its install (`TOOL --version`, or the config's
 // `check` arguments; it also primes node's compile cache), run in a sandbox of
 // its own without the io dir: package code runs there, and nothing it does can

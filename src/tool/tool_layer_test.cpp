@@ -113,6 +113,18 @@ TEST(InstallScript, NpmPackagesRunTheirInstallScripts) {
       << installScript(c);
 }
 
+TEST(InstallScript, TheHostsCratesIoReplacementGoesWhereTheInstallsCargoReadsIt) {
+  auto c = eslintConfig();
+  c.tool = "cargo:tokei";
+  std::string plain = installScript(c), s = installScript(c, /*cargoConfig=*/true);
+  EXPECT_EQ(plain.find("cargo-config.toml"), std::string::npos) << plain;
+  std::string step = "mkdir -p \"${CARGO_HOME:-$HOME/.cargo}\"\n"
+                     "cp /.coco/cargo-config.toml \"${CARGO_HOME:-$HOME/.cargo}/config.toml\"\n";
+  size_t at = s.find(step);
+  ASSERT_NE(at, std::string::npos) << s;
+  EXPECT_LT(at, s.find("mise use")) << "cargo must see it before mise runs cargo install";
+}
+
 TEST(InstallScript, NoAptWithoutAptDependencies) {
   std::string s = installScript(eslintConfig());
   EXPECT_EQ(s.find("apt-get"), std::string::npos);

@@ -441,4 +441,29 @@ TEST_F(LocalRegistry, CargoToolFromALocalSparseRegistryInstallsAndRuns) {
   EXPECT_EQ(decoy.requests(), "");
 }
 
+// A host whose cargo replaces crates.io (`[source.crates-io] replace-with`, the
+// usual corporate mirror) and names no registry to mise: `cargo install
+// cocohello` inside the install asks crates.io, which only the config.toml coco
+// writes for the install's cargo turns into this run's registry (cargo takes
+// [source] tables from files only).
+TEST_F(LocalRegistry, CargoToolThroughTheHostsCratesIoReplacementInstallsAndRuns) {
+  Registry crates(dir_ + "/crates", tls_), decoy(dir_ + "/decoy", "");
+  make({"cargo", crates.root(), crates.url(kCratesName), std::string(kElsewhere) + ":" + decoy.port()});
+  stdfs::create_directories(dir_ + "/home/.cargo");
+  std::ofstream(dir_ + "/home/.cargo/config.toml")
+      << "[source.crates-io]\nreplace-with = \"corp\"\n\n[source.corp]\nregistry = \"sparse+"
+      << crates.url(kCratesName) << "/index/\"\n";
+  auto config = toolConfig("cocohello-replaced",
+                           "tool: cargo:cocohello@1.0.0\ncommand: cocohello\nnetwork: none\n"
+                           "dependencies:\n  apt: [cargo]\n");
+  auto r = install(config, {});
+  ASSERT_TRUE(r.layer) << r.err;
+  ASSERT_TRUE(r.layer->has_value());
+  EXPECT_TRUE(contains(crates.requests(), std::string(kCratesName) + ":" + crates.port() + " /crates/cocohello-1.0.0.crate"))
+      << crates.requests();
+  auto [status, out] = run(config, **r.layer, {});
+  EXPECT_EQ(status, 0);
+  EXPECT_TRUE(out.starts_with(std::string(kCargoGreeting) + "\n")) << out;
+}
+
 }  // namespace
