@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <map>
 #include <optional>
 #include <set>
@@ -240,10 +241,120 @@ const char* refusedDerivedHost(std::string_view host) {
   return kind == AddressKind::Public ? nullptr : addressKindName(kind);
 }
 
+namespace {
+
+// An npm setting from the environment: npm takes npm_config_* in any case.
+std::optional<std::string> npmEnvSetting(const HostConfigSource& src, std::string_view key) {
+  for (const auto& [name, value] : src.env) {
+    if (name.size() <= 11 || lower(name.substr(0, 11)) != "npm_config_" || value.empty()) continue;
+    std::string k = lower(name.substr(11));
+    std::replace(k.begin(), k.end(), '_', '-');
+    if (k == key) return value;
+  }
+  return std::nullopt;
+}
+
+// `name` on the host's PATH, symlinks resolved; "" when it is not there.
+std::string onPath(const HostConfigSource& src, const std::string& name) {
+  const std::string* path = envVar(src, "PATH");
+  if (!path) return {};
+  std::istringstream dirs(*path);
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty() || dir[0] != '/') continue;
+    char real[PATH_MAX];
+    if (::realpath(fs::joinPath(dir, name).c_str(), real) && ::access(real, X_OK) == 0) return real;
+  }
+  return {};
+}
+
+// npm's own directory (the one holding bin/npm-cli.js), from `npm` on PATH.
+std::string npmInstallDir(const HostConfigSource& src) {
+  std::string cli = onPath(src, "npm");
+  if (!endsWith(cli, "/bin/npm-cli.js")) return {};
+  return cli.substr(0, cli.size() - std::string_view("/bin/npm-cli.js").size());
+}
+
+// The registry npm uses when nothing configures one: its definition's default,
+// read from npm's own source, so no registry is named here.
+std::optional<std::string> npmDefaultRegistry(const std::string& npmDir) {
+  if (npmDir.empty()) return std::nullopt;
+  auto text = readText(fs::joinPath(npmDir, "node_modules/@npmcli/config/lib/definitions/definitions.js"));
+  if (!text) return std::nullopt;
+  size_t def = text->find("new Definition('registry',");
+  if (def == std::string::npos) return std::nullopt;
+  size_t key = text->find("default:", def);
+  if (key == std::string::npos || key - def > 200) return std::nullopt;
+  size_t open = text->find_first_of("'\"", key);
+  if (open == std::string::npos) return std::nullopt;
+  size_t close = text->find((*text)[open], open + 1);
+  if (close == std::string::npos || close - open > 1024) return std::nullopt;
+  std::string url = text->substr(open + 1, close - open - 1);
+  return isHttpUrl(url) ? std::optional(url) : std::nullopt;
+}
+
+// One npmrc's value of `key`; a value with ${VAR} or a path with ~ is left to npm itself.
+struct NpmValue {
+  std::optional<std::string> value;
+  bool unresolved = false;
+};
+
+NpmValue npmrcSetting(const std::optional<std::string>& text, std::string_view key) {
+  if (!text) return {};
+  auto v = npmrcValue(*text, key);
+  if (!v || v->empty()) return {};
+  if (v->find("${") != std::string::npos || (*v)[0] == '~' || (*v)[0] == '"' || (*v)[0] == '\'') return {std::nullopt, true};
+  return {v, false};
+}
+
+// The registry from npm's configuration files, as @npmcli/config loads them
+// (lib/index.js load(): defaults, builtin, env, project, user, global): the
+// environment, then the user's, the global and npm's builtin npmrc, then npm's
+// default. The project's .npmrc is never read: an install is the user's, not
+// a workspace's. nullopt when a value needs npm's own expansion.
+std::optional<std::string> npmRegistryFromFiles(const HostConfigSource& src, bool& unresolved) {
+  if (auto v = npmEnvSetting(src, "registry")) return v;
+  std::string npmDir = npmInstallDir(src);
+  std::optional<std::string> builtin = npmDir.empty() ? std::nullopt : readText(fs::joinPath(npmDir, "npmrc"));
+  // A path setting: the environment's, else the first npmrc (in `from`) that sets it.
+  auto pathSetting = [&](std::string_view key, std::initializer_list<const std::optional<std::string>*> from) {
+    if (auto v = npmEnvSetting(src, key)) return NpmValue{v, v->find("${") != std::string::npos || (*v)[0] == '~'};
+    for (const auto* text : from)
+      if (NpmValue v = npmrcSetting(*text, key); v.value || v.unresolved) return v;
+    return NpmValue{};
+  };
+  NpmValue userFile = pathSetting("userconfig", {&builtin});
+  if (userFile.unresolved) return unresolved = true, std::nullopt;
+  std::optional<std::string> user =
+      readText(userFile.value.value_or(src.home.empty() ? "" : fs::joinPath(src.home, ".npmrc")));
+  NpmValue globalFile = pathSetting("globalconfig", {&user, &builtin});
+  NpmValue prefix = pathSetting("prefix", {&user, &builtin});
+  if (globalFile.unresolved || (!globalFile.value && prefix.unresolved)) return unresolved = true, std::nullopt;
+  std::string global = fs::joinPath(src.etcDir, "npmrc");
+  if (globalFile.value) global = *globalFile.value;
+  else if (prefix.value) global = fs::joinPath(*prefix.value, "etc/npmrc");
+  else if (const auto* p = envVar(src, "PREFIX")) global = fs::joinPath(*p, "etc/npmrc");
+  else if (std::string node = onPath(src, "node"); !node.empty())  // npm's prefix: node's ../..
+    global = fs::joinPath(node.substr(0, node.rfind('/', node.rfind('/') - 1)), "etc/npmrc");
+  for (const std::optional<std::string>& text : {user, readText(global), builtin}) {
+    NpmValue v = npmrcSetting(text, "registry");
+    if (v.unresolved) return unresolved = true, std::nullopt;
+    if (v.value) return v.value;
+  }
+  auto fallback = npmDefaultRegistry(npmDir);
+  if (!fallback) unresolved = !npmDir.empty();
+  return fallback;
+}
+
+}  // namespace
+
 Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
+  bool unresolved = false;
+  if (auto url = npmRegistryFromFiles(src, unresolved)) return *url;
   if (src.command) {
-    // A lookup leaves nothing in the user's home: no debug logs (--logs-max=0),
-    // and a throw-away cache directory, which npm creates even to read a setting.
+    // What the files did not tell, npm does (a ${VAR} value, an npm whose
+    // default moved). A lookup leaves nothing in the user's home: no debug
+    // logs (--logs-max=0), and a throw-away cache directory, which npm creates
+    // even to read a setting.
     std::vector<std::string> argv = {"npm", "config", "get", "registry", "--logs-max=0"};
     char tmpl[] = "/tmp/coco-npm-XXXXXX";
     std::string cache = ::mkdtemp(tmpl) ? tmpl : "";
@@ -251,17 +362,6 @@ Result<std::string> npmRegistryUrl(const HostConfigSource& src) {
     auto out = src.command(argv);
     if (!cache.empty()) (void)fs::removeTree(cache);
     if (out && isHttpUrl(*out)) return *out;
-  }
-  for (const char* name : {"npm_config_registry", "NPM_CONFIG_REGISTRY"})
-    if (const auto* v = envVar(src, name)) return *v;
-  std::vector<std::string> files;
-  if (const auto* userconfig = envVar(src, "NPM_CONFIG_USERCONFIG")) files.push_back(*userconfig);
-  if (!src.home.empty()) files.push_back(fs::joinPath(src.home, ".npmrc"));
-  files.push_back(fs::joinPath(src.etcDir, "npmrc"));
-  for (const auto& f : files) {
-    auto text = readText(f);
-    if (!text) continue;
-    if (auto v = npmrcValue(*text, "registry"); v && !v->empty()) return *v;
   }
   return Error::withErrno(ENOENT,
                           "cannot tell which npm registry to use: npm is not installed on the host and neither "

@@ -63,8 +63,13 @@ std::string hostOfUrl(std::string_view url);
 // nullptr when it may.
 const char* refusedDerivedHost(std::string_view host);
 
-// The npm registry URL the host's npm uses: `npm config get registry` when npm
-// runs on the host, else npm_config_registry/NPM_CONFIG_REGISTRY, ~/.npmrc, /etc/npmrc.
+// The npm registry URL the host's npm uses, read as npm reads it (no npm is
+// run: that cost 0.4 s per install): npm_config_registry in any case, then the
+// user's npmrc (npm_config_userconfig, ~/.npmrc), the global one
+// (globalconfig, PREFIX/etc/npmrc, /etc/npmrc), npm's builtin npmrc, and npm's
+// own default from its sources (the `npm` on PATH). Only where a value needs
+// npm's expansion (${VAR}, ~) or npm's default cannot be read is
+// `npm config get registry` run. Never a workspace's .npmrc.
 Result<std::string> npmRegistryUrl(const HostConfigSource& src);
 
 // The apt URIs of an image, given its layers topmost first: etc/apt/sources.list

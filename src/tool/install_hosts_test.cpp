@@ -89,16 +89,78 @@ TEST_F(InstallHostsTest, AptOpaqueDirectoryHidesLowerFiles) {
   EXPECT_EQ(uris, (std::vector<std::string>{"http://upper.example.test/d"}));
 }
 
-TEST_F(InstallHostsTest, NpmRegistryFromTheCommandFirst) {
-  src_.command = [](const std::vector<std::string>& argv) -> std::optional<std::string> {
-    std::vector<std::string> lookup = {"npm", "config", "get", "registry", "--logs-max=0"};
-    if (argv.size() == 6 && std::equal(lookup.begin(), lookup.end(), argv.begin()) &&
-        argv[5].rfind("--cache=/tmp/coco-npm-", 0) == 0 && fs::isDirectory(argv[5].substr(8)))
-      return "https://npm.example.test/";
-    return std::nullopt;
-  };
-  src_.env["NPM_CONFIG_REGISTRY"] = "https://env.example.test/";
-  EXPECT_EQ(*npmRegistryUrl(src_), "https://npm.example.test/");
+// An npm installed as npm installs itself: PREFIX/bin/{node,npm}, npm a symlink
+// to PREFIX/lib/node_modules/npm/bin/npm-cli.js; its default registry in its sources.
+class NpmFilesTest : public InstallHostsTest {
+ protected:
+  void SetUp() override {
+    InstallHostsTest::SetUp();
+    npm_ = dir_ + "/prefix/lib/node_modules/npm";
+    write("prefix/lib/node_modules/npm/bin/npm-cli.js", "#!/usr/bin/env node\n");
+    write("prefix/bin/node", "#!/bin/sh\n");
+    for (const char* exe : {"prefix/lib/node_modules/npm/bin/npm-cli.js", "prefix/bin/node"})
+      ASSERT_EQ(::chmod((dir_ + "/" + exe).c_str(), 0755), 0);
+    ASSERT_EQ(::symlink("../lib/node_modules/npm/bin/npm-cli.js", (dir_ + "/prefix/bin/npm").c_str()), 0);
+    write("prefix/lib/node_modules/npm/node_modules/@npmcli/config/lib/definitions/definitions.js",
+          "  registry: new Definition('registry', {\n    default: 'https://default.example.test/',\n    type: url,\n");
+    src_.env["PATH"] = "/nonexistent:" + dir_ + "/prefix/bin";
+    src_.command = [this](const std::vector<std::string>& argv) -> std::optional<std::string> {
+      asked_.push_back(argv.at(0));
+      return "https://from-npm.example.test/";
+    };
+  }
+  std::string npm_;
+  std::vector<std::string> asked_;
+};
+
+TEST_F(NpmFilesTest, EachLayerOfNpmsConfigurationWithoutRunningNpm) {
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://default.example.test/");
+  write("prefix/lib/node_modules/npm/npmrc", "registry=https://builtin.example.test/\n");
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://builtin.example.test/");
+  write("prefix/etc/npmrc", "registry=https://global.example.test/\n");  // the prefix is node's ../..
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://global.example.test/");
+  write("home/.npmrc", "registry=https://user.example.test/\n");
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://user.example.test/");
+  src_.env["Npm_Config_Registry"] = "https://env.example.test/";  // npm takes any case
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://env.example.test/");
+  EXPECT_TRUE(asked_.empty()) << "npm was run";
+}
+
+TEST_F(NpmFilesTest, TheFilesNpmIsToldToRead) {
+  // Debian's npm: the builtin npmrc names the global file; a user file elsewhere; a prefix in the user's file.
+  write("prefix/lib/node_modules/npm/npmrc", "globalconfig=" + dir_ + "/etc/npmrc\n");
+  write("etc/npmrc", "registry=https://debian-global.example.test/\n");
+  write("prefix/etc/npmrc", "registry=https://not-read.example.test/\n");
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://debian-global.example.test/");
+  write("prefix/lib/node_modules/npm/npmrc", "");
+  write("home/.npmrc", "prefix=" + dir_ + "/user-prefix\n");
+  write("user-prefix/etc/npmrc", "registry=https://user-prefix.example.test/\n");
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://user-prefix.example.test/");
+  write("elsewhere.npmrc", "registry=https://userconfig.example.test/\n");
+  src_.env["NPM_CONFIG_USERCONFIG"] = dir_ + "/elsewhere.npmrc";
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://userconfig.example.test/");
+  EXPECT_TRUE(asked_.empty()) << "npm was run";
+}
+
+TEST_F(NpmFilesTest, NpmIsAskedOnlyWhatItsFilesDoNotTell) {
+  write("home/.npmrc", "registry=${CORP_REGISTRY}\n");  // npm expands it; coco does not guess
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://from-npm.example.test/");
+  EXPECT_EQ(asked_, (std::vector<std::string>{"npm"}));
+  write("home/.npmrc", "");
+  ASSERT_TRUE(fs::removeTree(npm_ + "/node_modules"));  // an npm whose default is not where it was
+  EXPECT_EQ(*npmRegistryUrl(src_), "https://from-npm.example.test/");
+  EXPECT_EQ(asked_.size(), 2u);
+}
+
+// The files, read as above, give what this host's npm says (when npm is installed).
+TEST(NpmRegistry, TheFilesGiveWhatTheHostsNpmSays) {
+  auto src = HostConfigSource::fromProcess();
+  auto npmSays = src.command({"npm", "config", "get", "registry"});
+  if (!npmSays) GTEST_SKIP() << "npm is not installed on this host";
+  src.command = nullptr;
+  auto files = npmRegistryUrl(src);
+  ASSERT_TRUE(files) << files.error().describe();
+  EXPECT_EQ(*files, *npmSays);
 }
 
 TEST_F(InstallHostsTest, NpmRegistryWithoutNpmOnTheHost) {
