@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "cli/context.hpp"
+#include "coco_config.h"
+#include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -80,6 +82,21 @@ TEST_F(CliTest, HelpVersionAndUsage) {
   auto v = cli({"version"});
   EXPECT_EQ(v.code, 0);
   EXPECT_EQ(v.out.rfind("coco ", 0), 0u);
+}
+
+// One version (meson's project version), and the commit when built from a git checkout.
+TEST_F(CliTest, VersionIsTheProjectsAndNamesTheCommit) {
+  auto v = cli({"version"});
+  EXPECT_EQ(v.out.rfind(std::string("coco ") + COCO_VERSION, 0), 0u) << v.out;
+  sys::SpawnOptions git{.argv = {"git", "-C", COCO_SOURCE_ROOT, "rev-parse", "--short=12", "HEAD"},
+                        .out = sys::Stdio::Capture, .err = sys::Stdio::Null};
+  auto head = sys::run(git);
+  if (!head || head->exitCode != 0) {
+    EXPECT_EQ(v.out, std::string("coco ") + COCO_VERSION + "\n") << "not built from git: no commit";
+    return;
+  }
+  std::string commit = head->output.substr(0, head->output.find('\n'));
+  EXPECT_NE(v.out.find(" (git " + commit), std::string::npos) << v.out << " vs HEAD " << commit;
 }
 
 TEST_F(CliTest, UnknownCommandAndBadOptions) {

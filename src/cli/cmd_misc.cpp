@@ -1,6 +1,7 @@
 // `coco help` and `coco version`.
 #include "cli/context.hpp"
 #include "cli/parse.hpp"
+#include "cli/version.h"
 #include "coco_config.h"
 
 namespace coco::cli {
@@ -49,7 +50,9 @@ int cmdHelp(Context& ctx, const Args&) {
 int cmdVersion(Context& ctx, const Args& args) {
   CLI::App app{"Print coco's version.", "coco version"};
   if (auto code = parseCommand(app, args, ctx)) return *code;
-  ctx.out << "coco " << COCO_VERSION << "\n";
+  ctx.out << "coco " << COCO_VERSION;
+  if (std::string_view commit = COCO_GIT_COMMIT; !commit.empty()) ctx.out << " (git " << commit << ")";
+  ctx.out << "\n";
   return kExitOk;
 }
 
