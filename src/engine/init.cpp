@@ -26,6 +26,7 @@
 #include "sys/fd_passing.hpp"
 #include "sys/loopback.hpp"
 #include "sys/process.hpp"
+#include "util/trace.hpp"
 
 namespace coco::engine {
 
@@ -181,6 +182,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   // EOF here means coco died or gave up before the id maps were written.
   if (::read(fds.sync, &go, 1) != 1) _exit(125);
   ::close(fds.sync);
+  trace::point("init-go");
   // '2': the subordinate-id helpers mapped the groups, so setgroups is allowed.
   if (go == '2' && ::syscall(SYS_setgroups, 0, nullptr) != 0) {
     fail("setgroups");
@@ -189,6 +191,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   bool ok = ::sethostname(plan.hostname.c_str(), plan.hostname.size()) == 0 || fail("sethostname");
   ok = ok && bringUpLoopback(plan) && setupNetwork(plan, fds.net) && setupRootfs(plan);
   if (!ok) reportAndExit(fds.report);
+  trace::point("init-mounts-done");
   int slave = -1;
   if (plan.tty && (slave = openPty(plan, fds.tty)) < 0) reportAndExit(fds.report);
   if (!applyLimits(plan)) reportAndExit(fds.report);
@@ -197,6 +200,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   prepareSignals(set);
   // Raw syscalls, not glibc's setgroups/fork: those synchronise with threads
   // and locks of the parent process that this copy of it can never see released.
+  trace::point("init-tool-clone");
   pid_t tool = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
   if (tool < 0) {
     fail("fork");
