@@ -69,8 +69,11 @@ int main(int argc, char** argv) {
     times.push_back(t);
   }
   std::sort(times.begin(), times.end());
-  auto at = [&](double p) { return static_cast<double>(times[static_cast<size_t>(p * (times.size() - 1))]) / 1000; };
-  std::printf("%zu instructions, at most %zu per syscall; install median %.1f us (p10 %.1f, p90 %.1f), %d runs\n",
-              program->filter.size(), coco::engine::longestPath(program->filter), at(0.5), at(0.1), at(0.9), runs);
+  auto at = [&](double p) {
+    return static_cast<double>(times[static_cast<size_t>(p * (times.size() - 1))]) / 1000;
+  };
+  std::printf(
+      "%zu instructions, at most %zu per syscall; install median %.1f us (p10 %.1f, p90 %.1f), %d runs\n",
+      program->filter.size(), coco::engine::longestPath(program->filter), at(0.5), at(0.1), at(0.9), runs);
   return 0;
 }

@@ -2,7 +2,8 @@
 //
 // usage: startup_timer SPEC.json   (as root; bench/startup writes the spec)
 // SPEC: {"rounds": N, "parallel": {"concurrency": 8, "starts": 32},
-//        "contenders": [{"name", "uid", "gid", "argv": [...], "env": [...], "cwd", "kind": "serial"|"parallel"}]}
+//        "contenders": [{"name", "uid", "gid", "argv": [...], "env": [...], "cwd", "kind":
+//        "serial"|"parallel"}]}
 // Output, one line per measurement (tab-separated):
 //   serial NAME ROUND NANOSECONDS EXIT_STATUS
 //   parallel NAME ROUND NANOSECONDS STARTS FAILED
@@ -54,7 +55,8 @@ pid_t spawn(const Contender& c, int devNull) {
   pid_t pid = vfork();
   if (pid != 0) return pid;
   ::syscall(SYS_setgroups, 0, nullptr);
-  if (::syscall(SYS_setresgid, c.gid, c.gid, c.gid) != 0 || ::syscall(SYS_setresuid, c.uid, c.uid, c.uid) != 0)
+  if (::syscall(SYS_setresgid, c.gid, c.gid, c.gid) != 0 ||
+      ::syscall(SYS_setresuid, c.uid, c.uid, c.uid) != 0)
     _exit(120);
   for (int fd = 0; fd < 3; ++fd) ::dup2(devNull, fd);
   if (!c.cwd.empty() && ::chdir(c.cwd.c_str()) != 0) _exit(121);
@@ -83,8 +85,10 @@ void timeParallel(const Contender& c, int round, int devNull, int concurrency, i
   int64_t t0 = nowNs();
   while (started < starts || running > 0) {
     while (running < concurrency && started < starts) {
-      if (spawn(c, devNull) < 0) ++failed;
-      else ++running;
+      if (spawn(c, devNull) < 0)
+        ++failed;
+      else
+        ++running;
       ++started;
     }
     int status = 0;
@@ -93,8 +97,8 @@ void timeParallel(const Contender& c, int round, int devNull, int concurrency, i
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
   }
   int64_t t1 = nowNs();
-  std::printf("parallel\t%s\t%d\t%lld\t%d\t%d\n", c.name.c_str(), round, static_cast<long long>(t1 - t0), starts,
-              failed);
+  std::printf("parallel\t%s\t%d\t%lld\t%d\t%d\n", c.name.c_str(), round, static_cast<long long>(t1 - t0),
+              starts, failed);
 }
 
 std::vector<Contender> readContenders(const nlohmann::json& spec) {
@@ -140,8 +144,10 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     for (size_t k = 0; k < n; ++k) {
       const Contender& c = contenders[(k + static_cast<size_t>(round)) % n];
-      if (c.parallel) timeParallel(c, round, devNull, concurrency, starts);
-      else timeSerial(c, round, devNull);
+      if (c.parallel)
+        timeParallel(c, round, devNull, concurrency, starts);
+      else
+        timeSerial(c, round, devNull);
     }
   }
   return 0;
