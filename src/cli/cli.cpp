@@ -9,6 +9,7 @@
 #include "tool/plan.hpp"
 #include "util/fd_limit.hpp"
 #include "util/log.hpp"
+#include "util/trace.hpp"
 
 namespace coco::cli {
 
@@ -57,6 +58,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 }
 
 int main(int argc, char** argv) {
+  trace::point("main");
   raiseFdLimit();
   std::vector<std::string> args(argv, argv + argc);
   int code = run(args, std::cout, std::cerr);

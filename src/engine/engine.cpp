@@ -31,6 +31,7 @@
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/size.hpp"
+#include "util/trace.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::engine {
@@ -361,6 +362,7 @@ struct GuardCheck {
 }  // namespace
 
 Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
+  trace::point("engine-run");
   COCO_TRY(checkNetwork(spec, net));
   COCO_ASSIGN(Stdio stdio, planStdio());
   bool tty = stdio.pty;
@@ -368,15 +370,20 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   COCO_ASSIGN(ChildPlan plan, makeChildPlan(spec, tty, &guard));
   std::copy(std::begin(stdio.plan), std::end(stdio.plan), plan.stdio);
   attachNetwork(plan, net);
+  trace::point("child-planned");
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
   IdMapPlan ids = planIdMaps(spec.hostSetup.singleIdMap);
+  trace::point("idmaps-planned");
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;
   guard.startWatching();
+  trace::point("clone");
   COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits));
+  trace::point("cloned");
   for (auto& end : stdio.childEnds) end.reset();
   auto mapped = writeIdMaps(child.pid, ids);
+  trace::point("idmaps-written");
   if (!mapped) {
     killAndReap(child.pid);
     return std::move(mapped).error().wrap("writing the user namespace id maps");
@@ -385,6 +392,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   RawTerminal terminal;
   COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped));
+  trace::point("tool-running");
   check.guard = &guard;
   if (ch.netParent.valid()) {
     if (auto started = net->start(std::move(ch.netParent)); !started) {
@@ -396,6 +404,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
                           ch.eventsRead.get(), spec, guard};
   int status = superviseChild(supervision);
+  trace::point("sandbox-exited");
   if (net && net->stop) net->stop();
   if (group) reportLimits(*group, spec, supervision.pidsReported);
   if (plan.rlimitData) reportRlimitMemory(spec, supervision.usage, status);

@@ -17,6 +17,7 @@
 
 #include "engine/child_report.hpp"
 #include "engine/landlock.hpp"
+#include "util/trace.hpp"
 
 namespace coco::engine {
 
@@ -93,16 +94,20 @@ bool restoreFdLimit(const ChildPlan& plan) {
 
 bool lockDown(const ChildPlan& plan) {
   if (!dropCapabilities(plan)) return false;
+  trace::point("tool-caps-dropped");
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("prctl(PR_SET_NO_NEW_PRIVS)");
   if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return fail("close_range");
   if (!applyLandlock(plan.landlock)) return false;
+  trace::point("tool-landlock");
   if (plan.seccomp.filter.empty()) return true;
   sock_fprog prog = plan.seccomp.fprog();
   if (int err = installProgramRaw(&prog); err != 0) return failWith(err, 125, "installing the seccomp filter", nullptr);
+  trace::point("tool-seccomp");
   return true;
 }
 
 [[noreturn]] void execSearch(const ChildPlan& plan, int reportFd) {
+  trace::point("tool-execve");
   const char* cmd = plan.argv[0];
   if (std::strchr(cmd, '/')) {
     ::execve(cmd, plan.argv.data(), plan.envp.data());
@@ -126,6 +131,7 @@ bool lockDown(const ChildPlan& plan) {
 }  // namespace
 
 void execTool(const ChildPlan& plan, int ttySlave, int reportFd) {
+  trace::point("tool-start");
   resetSignals();
   if (!attachStdio(plan, ttySlave)) reportAndExit(reportFd);
   if (::chdir(plan.workdir.c_str()) != 0) {

@@ -23,7 +23,7 @@ struct SeccompProgram {
 
 // Changes whenever the same profile would compile to a different program;
 // caches of compiled programs must key on it.
-inline constexpr int kSeccompCompilerRevision = 2;
+inline constexpr int kSeccompCompilerRevision = 3;  // 3: binary-tree programs
 
 // A profile is read only up to this size (Docker's default profile is about 20 KB).
 inline constexpr size_t kMaxProfileBytes = 1 << 20;
@@ -46,6 +46,12 @@ Result<SeccompProgram> compileProfileText(std::string_view text, const std::stri
 
 // The same, for a profile already parsed, judged against `host` (tests, fuzzing).
 Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host);
+
+// The most instructions one syscall can run through in `program` (the longest
+// path from the first instruction to a return; classic BPF jumps only forward).
+// What the kernel pays per syscall the action cache does not cover, and, for
+// every syscall number, when it fills that cache at install time.
+size_t longestPath(const std::vector<sock_filter>& program);
 
 // Installs `prog` on the calling thread: async-signal-safe, no allocation, for
 // the code between clone and execve. no_new_privs must already be set (or
