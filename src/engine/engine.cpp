@@ -24,6 +24,7 @@
 #include "engine/child_report.hpp"
 #include "engine/idmap.hpp"
 #include "engine/init.hpp"
+#include "engine/restrictions.hpp"
 #include "engine/terminal.hpp"
 #include "engine/workspace_guard.hpp"
 #include "sys/fd_passing.hpp"
@@ -98,27 +99,6 @@ class SignalRouter {
   UniqueFd fd_;
 };
 
-Error explainCloneFailure(int err) {
-  std::string why = "cannot create the sandbox's namespaces";
-  auto sysctl = [](const char* path) {
-    auto v = fs::readFile(path);
-    return v ? std::string(v->c_str(), v->find_first_of("\n") == std::string::npos ? v->size() : v->find('\n'))
-             : std::string();
-  };
-  std::string hint;
-  if (sysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0")
-    hint = "unprivileged user namespaces are disabled: sudo sysctl -w kernel.unprivileged_userns_clone=1";
-  else if (sysctl("/proc/sys/user/max_user_namespaces") == "0")
-    hint = "user namespaces are disabled: sudo sysctl -w user.max_user_namespaces=15000";
-  else if (sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1")
-    hint = "AppArmor restricts unprivileged user namespaces (Ubuntu): "
-           "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or add an AppArmor profile for coco";
-  else if (err == ENOSPC)
-    hint = "the user namespace limit is reached (user.max_user_namespaces)";
-  Error e = Error::withErrno(err, why);
-  return hint.empty() ? e : Error::withErrno(err, fmt::format("{} ({})", why, hint));
-}
-
 struct Child {
   pid_t pid = -1;
   UniqueFd pidfd;
@@ -135,7 +115,14 @@ Result<Child> cloneChild(const ChildPlan& plan, Channels& ch, int cgroupFd) {
   args.exit_signal = SIGCHLD;
   args.cgroup = cgroupFd >= 0 ? static_cast<uint64_t>(cgroupFd) : 0;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) return explainCloneFailure(errno);
+  if (pid < 0 && errno == ENOSYS && cgroupFd < 0) {
+    // No clone3 (before Linux 5.3, or a container's seccomp profile, as
+    // Docker's default makes it ENOSYS so runtimes fall back): clone(2) takes
+    // the same namespaces and puts the pidfd where parent_tid points.
+    log::debug("clone3: ENOSYS; starting the sandbox with clone(2)");
+    pid = ::syscall(SYS_clone, static_cast<unsigned long>(args.flags) | SIGCHLD, nullptr, &pidfd, nullptr, 0);
+  }
+  if (pid < 0) return cloneFailure(errno, HostRestrictions::detect());
   if (pid == 0) {
     InitFds fds{ch.syncRead.get(), ch.reportWrite.get(), ch.ttyChild.valid() ? ch.ttyChild.get() : -1,
                 ch.netChild.valid() ? ch.netChild.get() : -1, ch.eventsWrite.get()};
@@ -200,7 +187,7 @@ std::string hintFor(const ChildReport& report, const std::string& msg) {
   if (msg.find("overlay") != std::string::npos)
     return " (unprivileged overlayfs needs Linux 5.11 or newer, and layer directories on a file system with "
            "user extended attributes)";
-  return {};
+  return refusedInNamespaceHint(report.err, HostRestrictions::detect());
 }
 
 Error childFailure(const ChildReport& report) {

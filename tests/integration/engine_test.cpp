@@ -312,6 +312,53 @@ TEST_F(EngineTest, Clone3IsEnosysSoRuntimesFallBack) {
   EXPECT_EQ(r.out, "denied ENOSYS\n") << describe(r);
 }
 
+// Where coco itself runs under a filter: Docker's default profile makes clone3
+// ENOSYS, AppArmor's user-namespace restriction (Ubuntu 23.10+) lets the
+// namespace be made and then refuses mount and sethostname with EPERM. The
+// filter needs no_new_privs, under which newuidmap gains nothing: these runs
+// use the single mapping (COCO_USERNS=single) for both test users.
+RunOptions underFilter(std::vector<std::string> rules) {
+  const char* helper = std::getenv("COCO_TEST_SECCOMP_ERRNO");
+  RunOptions o;
+  if (!helper || !*helper) {
+    ADD_FAILURE() << "COCO_TEST_SECCOMP_ERRNO must name tests/helpers/seccomp_errno";
+    return o;
+  }
+  o.wrapper = {helper};
+  o.wrapper.insert(o.wrapper.end(), rules.begin(), rules.end());
+  o.wrapper.push_back("--");
+  o.env = {{"COCO_USERNS", "single"}};
+  return o;
+}
+
+TEST_F(EngineTest, WithoutClone3TheSandboxStartsWithClone) {
+  RunResult control = probe({"cat", "/etc/coco-test-rootfs"}, underFilter({"getpgid=EPERM"}));
+  ASSERT_EQ(control.exitCode, 0) << "the filter helper itself must not break a start: " << describe(control);
+  RunResult r = probe({"cat", "/etc/coco-test-rootfs"}, underFilter({"clone3=ENOSYS"}));
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "coco-test-rootfs\n") << describe(r);
+  // Still its own namespaces: its own host name, no host home.
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  RunResult name = probe({"hostname"}, underFilter({"clone3=ENOSYS"}));
+  ASSERT_EQ(name.exitCode, 0) << describe(name);
+  EXPECT_NE(name.out, std::string(host) + "\n");
+  RunResult home = probe({"ls", "/home"}, underFilter({"clone3=ENOSYS"}));
+  EXPECT_EQ(home.out.find("coco-"), std::string::npos) << describe(home);
+}
+
+TEST_F(EngineTest, StepsRefusedInsideTheNamespaceSayWhy) {
+  // Inside a container (a Docker-made one has /.dockerenv) the fix is the container's options.
+  bool container = access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0;
+  std::string fix = container ? "--security-opt seccomp=unconfined" : "security policy coco was started under";
+  for (const char* rule : {"sethostname=EPERM", "mount=EPERM"}) {
+    RunResult r = probe({"exit", "0"}, underFilter({rule}));
+    EXPECT_EQ(r.exitCode, 125) << rule << ": " << describe(r);
+    EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << rule << ": " << describe(r);
+    EXPECT_NE(r.err.find(fix), std::string::npos) << rule << ": " << describe(r);
+  }
+}
+
 TEST_F(EngineTest, TiocstiIsRefusedInPtyMode) {
   PtyResult r = env_.runInPty({"run", "probe", "tiocsti"});
   ASSERT_FALSE(r.timedOut) << r.output;

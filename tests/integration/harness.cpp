@@ -238,7 +238,8 @@ Child Env::spawn(const std::vector<std::string>& args, const RunOptions& opts) c
     ADD_FAILURE() << "pipe: " << strerror(errno);
     return {};
   }
-  std::vector<std::string> argv = {coco_};
+  std::vector<std::string> argv = opts.wrapper;
+  argv.push_back(coco_);
   argv.insert(argv.end(), args.begin(), args.end());
   EnvList env = merged(baseEnv(), opts.env);
   std::string cwd = opts.cwd.empty() ? work_.path() : opts.cwd;

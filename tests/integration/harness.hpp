@@ -68,6 +68,8 @@ struct RunOptions {
   // When set, coco starts with this RLIMIT_NOFILE (soft, hard), as a user's session gives it.
   unsigned long fdSoftLimit = 0;
   unsigned long fdHardLimit = 0;
+  // Started before coco, with coco's argv after it (e.g. the seccomp-errno helper).
+  std::vector<std::string> wrapper;
 };
 
 // A started coco whose stdout/stderr are pipes the test reads.
