@@ -7,6 +7,7 @@
 
 #include <climits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli/context.hpp"
@@ -97,6 +98,59 @@ TEST_F(CliTest, VersionIsTheProjectsAndNamesTheCommit) {
   }
   std::string commit = head->output.substr(0, head->output.find('\n'));
   EXPECT_NE(v.out.find(" (git " + commit), std::string::npos) << v.out << " vs HEAD " << commit;
+}
+
+TEST_F(CliTest, CompletionKnowsEveryCommandOfTheHelp) {
+  std::string help = cli({"help"}).out;
+  help = help.substr(0, help.find("Symlink invocation:"));
+  std::set<std::string> listed, inHelp;
+  std::istringstream lines(cli({"completion", "--list", "commands"}).out);
+  for (std::string l; std::getline(lines, l);) listed.insert(l);
+  std::istringstream helpLines(help);
+  for (std::string l; std::getline(helpLines, l);)
+    if (l.size() > 2 && l.rfind("  ", 0) == 0 && std::islower(static_cast<unsigned char>(l[2])))
+      inHelp.insert(l.substr(2, l.find(' ', 2) - 2));
+  EXPECT_GE(inHelp.size(), 10u) << help;
+  EXPECT_EQ(listed, inHelp);
+  auto bad = cli({"completion", "tcsh"});
+  EXPECT_EQ(bad.code, 125);
+  EXPECT_EQ(cli({"completion"}).code, 125);
+}
+
+// The scripts complete for real: bash (and zsh and fish, where installed: CI installs them).
+TEST_F(CliTest, CompletionScriptsCompleteCommandsToolsAndStoreNames) {
+  addTool("eslint.json", kEslint);
+  ASSERT_TRUE(fs::writeFileAtomic(root_ + "/store/prettier.json", R"({"tool": "npm:prettier"})"));
+  EXPECT_EQ(cli({"completion", "--list", "tools"}).out, "eslint\n");
+  EXPECT_EQ(cli({"completion", "--list", "store"}).out, "prettier\n");
+  std::string bash = root_ + "/coco.bash";
+  ASSERT_TRUE(fs::writeFileAtomic(bash, cli({"completion", "bash"}).out));
+  auto complete = [&](const std::string& words, int cword) {
+    std::string script = "source " + bash + "; COMP_WORDS=(" + words + "); COMP_CWORD=" + std::to_string(cword) +
+                         "; _coco; printf '%s\\n' \"${COMPREPLY[@]}\"";
+    sys::SpawnOptions o{.argv = {"bash", "--norc", "-c", script}, .out = sys::Stdio::Capture};
+    o.env = {"PATH=" + std::string(COCO_BUILD_ROOT) + "/src:/usr/bin:/bin", "HOME=" + home_,
+             "COCO_STORE_DIR=" + root_ + "/store"};
+    auto r = sys::run(o);
+    return r && r->exitCode == 0 ? r->output : std::string("failed");
+  };
+  EXPECT_EQ(complete("coco ru", 1), "run\n");
+  EXPECT_EQ(complete("coco run es", 2), "eslint\n");
+  EXPECT_EQ(complete("coco run --dry-run ''", 3), "eslint\n");
+  EXPECT_EQ(complete("coco get pre", 2), "prettier\n");
+  EXPECT_EQ(complete("coco completion z", 2), "zsh\n");
+  for (auto [shell, check] : {std::pair{"zsh", "-n"}, std::pair{"fish", "--no-execute"}}) {
+    std::string file = root_ + "/coco." + shell;
+    ASSERT_TRUE(fs::writeFileAtomic(file, cli({"completion", shell}).out));
+    sys::SpawnOptions o{.argv = {shell, check, file}, .err = sys::Stdio::Capture};
+    auto r = sys::run(o);
+    if (!r && std::getenv("CI") == nullptr) {
+      std::printf("[ note ] %s is not installed: its script's syntax is not checked here\n", shell);
+      continue;
+    }
+    ASSERT_TRUE(r) << shell << " is not installed (packaging/deps-test.txt lists it)";
+    EXPECT_EQ(r->exitCode, 0) << shell << ": " << r->output;
+  }
 }
 
 TEST_F(CliTest, UnknownCommandAndBadOptions) {

@@ -21,6 +21,7 @@ std::string usage() {
          "  rebuild                           Build the base image again (Debian + node, npm, python3, mise)\n"
          "  save [-o DIR] [--tag T] [IMAGE]   Write an image (default: the base image) as an OCI layout,\n"
          "                                    for 'skopeo copy oci:DIR:T docker://...' and COCO_BASE_IMAGE\n"
+         "  completion bash|zsh|fish          Print a shell completion script (eval it in your shell's rc file)\n"
          "  version                           Print coco's version\n"
          "  help                              Print this help\n"
          "\n"

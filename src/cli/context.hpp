@@ -38,6 +38,7 @@ int cmdPrune(Context& ctx, const Args& args);
 int cmdRebuild(Context& ctx, const Args& args);
 int cmdSave(Context& ctx, const Args& args);
 int cmdVersion(Context& ctx, const Args& args);
+int cmdCompletion(Context& ctx, const Args& args);
 int cmdHelp(Context& ctx, const Args& args);
 
 // Runs a configured tool: the shared path of `coco run` and symlink invocation.
