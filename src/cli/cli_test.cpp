@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
@@ -226,6 +227,60 @@ TEST_F(CliTest, DryRunPrintsThePlanWithoutSecrets) {
   EXPECT_NE(std::find(env.begin(), env.end(), "MY_TOKEN"), env.end());
   EXPECT_EQ(std::find(env.begin(), env.end(), "NODE_ENV"), env.end());  // not set on the host
   EXPECT_EQ(std::find(env.begin(), env.end(), "UNRELATED_SECRET"), env.end());
+}
+
+// CI keeps its sandbox policy in the repository and names it: `coco run --config FILE NAME`.
+TEST_F(CliTest, RunWithAConfigFileUsesThatFileOnly) {
+  addTool("npm.json", R"({"command": "npm", "mounts": [{"src": "~", "dst": "/home"}], "network": "host"})");
+  ASSERT_TRUE(fs::makeDirs(project_ + "/.coco"));
+  ASSERT_TRUE(fs::writeFileAtomic(project_ + "/.coco/npm-ci.json",
+                                  R"({"mounts": [{"src": ".", "dst": "/workspace"}], "network": "none"})"));
+  for (const std::string& flag : {std::string("--config=.coco/npm-ci.json"), std::string("--config")}) {
+    std::vector<std::string> args = {"run", "--dry-run", flag};
+    if (flag == "--config") args.push_back(project_ + "/.coco/npm-ci.json");
+    args.insert(args.end(), {"npm", "ci", "--offline"});
+    auto o = cli(args);
+    ASSERT_EQ(o.code, 0) << flag << ": " << o.err;
+    auto j = nlohmann::json::parse(o.out);
+    EXPECT_EQ(j["argv"], nlohmann::json({"npm", "ci", "--offline"}));
+    EXPECT_EQ(j["network"], "none") << "the file's policy, not the configured tool's";
+    ASSERT_EQ(j["mounts"].size(), 1u) << o.out;
+    EXPECT_EQ(j["mounts"][0]["src"], project_);
+  }
+}
+
+TEST_F(CliTest, AConfigFileIsReadOnlyWhenItIsARegularFileOfAConfigsSize) {
+  auto fails = [&](const std::string& file, const std::string& why) {
+    auto o = cli({"run", "--dry-run", "--config", file, "npm"});
+    EXPECT_EQ(o.code, 125) << file;
+    EXPECT_NE(o.err.find(why), std::string::npos) << file << ": " << o.err;
+    EXPECT_TRUE(o.out.empty()) << o.out;
+  };
+  fails(project_ + "/missing.json", project_ + "/missing.json");
+  ASSERT_EQ(::mkfifo((project_ + "/fifo.json").c_str(), 0644), 0);
+  fails(project_ + "/fifo.json", "not a regular file");  // and no hang on the fifo
+  fails(project_, "not a regular file");
+  ASSERT_TRUE(fs::writeFileAtomic(project_ + "/big.json", std::string(2 << 20, ' ')));
+  fails(project_ + "/big.json", "at most");
+  ASSERT_TRUE(fs::writeFileAtomic(project_ + "/bad.json", "{\n  \"network\": \"sometimes\"\n}\n"));
+  fails(project_ + "/bad.json", project_ + "/bad.json:2:");
+  EXPECT_EQ(cli({"run", "--config"}).code, 125);
+  EXPECT_EQ(cli({"run", "--config", project_ + "/bad.json", "../x"}).code, 125);
+}
+
+// A cloned repository must not grant itself anything: its .coco/ is never read unless named.
+TEST_F(CliTest, AProjectsOwnConfigsAreNeverUsedImplicitly) {
+  ASSERT_TRUE(fs::makeDirs(project_ + "/.coco"));
+  ASSERT_TRUE(fs::writeFileAtomic(project_ + "/.coco/eslint.json",
+                                  R"({"tool": "npm:eslint", "mounts": [{"src": "~", "dst": "/h"}]})"));
+  ASSERT_TRUE(fs::writeFileAtomic(project_ + "/.coco/npm.json", R"({"network": "host"})"));
+  EXPECT_EQ(cli({"run", "--dry-run", "npm"}).code, 125) << "a project's config for a tool the user has not";
+  addTool("eslint.json", kEslint);
+  auto o = cli({"run", "--dry-run", "eslint"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  auto j = nlohmann::json::parse(o.out);
+  ASSERT_EQ(j["mounts"].size(), 1u);
+  EXPECT_EQ(j["mounts"][0]["dst"], "/workspace");
 }
 
 TEST_F(CliTest, RunOptionsStopAtTheToolName) {

@@ -1,4 +1,7 @@
 // `coco run [--dry-run] <tool> [args...]` and symlink invocation.
+#include <limits.h>
+#include <unistd.h>
+
 #include <optional>
 
 #include "backend/backend.hpp"
@@ -6,8 +9,10 @@
 #include "cli/cmd_image.hpp"
 #include "config/loader.hpp"
 #include "engine/landlock.hpp"
+#include "image/digest.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
+#include "util/fs.hpp"
 
 namespace coco::cli {
 
@@ -18,6 +23,7 @@ namespace {
 struct RunArgs {
   bool dryRun = false;
   bool help = false;
+  std::string configFile;  // --config FILE
   std::string tool;
   Args toolArgs;
 };
@@ -34,6 +40,9 @@ Result<RunArgs> parseRunArgs(const Args& args) {
     if (a.empty() || a[0] != '-') break;
     if (a == "--dry-run") r.dryRun = true;
     else if (a == "-h" || a == "--help") r.help = true;
+    else if (a == "--config" && i + 1 < args.size()) r.configFile = args[++i];
+    else if (a.rfind("--config=", 0) == 0) r.configFile = a.substr(9);
+    else if (a == "--config") return Error::make("run: --config needs a file");
     else return Error::make("run: unknown option '{}'", a);
   }
   if (i < args.size()) r.tool = args[i++];
@@ -43,21 +52,38 @@ Result<RunArgs> parseRunArgs(const Args& args) {
 }
 
 constexpr const char* kRunUsage =
-    "Usage: coco run [--dry-run] <tool> [args...]\n"
+    "Usage: coco run [--dry-run] [--config FILE] <tool> [args...]\n"
     "\n"
     "Runs a configured tool in its sandbox; args are passed to it unchanged.\n"
-    "  --dry-run   print the resolved run plan as JSON instead of running\n";
+    "  --dry-run       print the resolved run plan as JSON instead of running\n"
+    "  --config FILE   use this config file (e.g. a CI policy kept in the repository)\n"
+    "                  instead of the configured tool; <tool> names it (the default command)\n";
+
+// The config of `name`: the configured tool's, or with --config that file's.
+// A --config run keeps its tool layer under a name of its own (NAME+config-HASH
+// of the file's path), so a repository's config never replaces the layer of
+// the user's tool of the same name.
+Result<config::ToolConfig> configFor(Context& ctx, const std::string& name, const std::string& configFile) {
+  if (configFile.empty()) {
+    COCO_ASSIGN(auto paths, ctx.paths());
+    return config::loadTool(paths, name);
+  }
+  char cwd[PATH_MAX];
+  if (configFile[0] != '/' && !::getcwd(cwd, sizeof cwd)) return Error::fromErrno("the current directory");
+  std::string path = fs::normalize(configFile[0] == '/' ? configFile : fs::joinPath(cwd, configFile));
+  COCO_ASSIGN(config::ToolConfig config, config::loadConfigFileAs(path, name));
+  config.name = name + "+config-" + image::digestHex(image::sha256Digest(path)).substr(0, 12);
+  return config;
+}
 
 }  // namespace
 
-int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun) {
+int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun, const std::string& configFile) {
   std::string listHint = fmt::format("'coco list' shows configured tools; 'coco get {}' fetches a config from the store",
                                      config::isValidToolName(name) ? name : "NAME");
   if (!config::isValidToolName(name)) return ctx.fail(fmt::format("'{}' is not a valid tool name", name), listHint);
-  auto paths = ctx.paths();
-  if (!paths) return ctx.fail(paths.error());
-  auto config = config::loadTool(*paths, name);
-  if (!config) return ctx.fail(config.error(), listHint);
+  auto config = configFor(ctx, name, configFile);
+  if (!config) return ctx.fail(config.error(), configFile.empty() ? listHint : std::string());
 
   auto runtime = chooseRuntime(dryRun ? ImageUse::DryRun : ImageUse::Run);
   if (!runtime) return ctx.fail(runtime.error());
@@ -82,7 +108,10 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     ctx.fail(*installError);
     return exitCodeFor(Result<int>(*installError));  // 130 for an install stopped by Ctrl-C
   }
-  if (!spec) return ctx.fail(spec.error(), fmt::format("check {} ('coco show {}' explains it)", config->path, name));
+  if (!spec)
+    return ctx.fail(spec.error(), configFile.empty()
+                                      ? fmt::format("check {} ('coco show {}' explains it)", config->path, name)
+                                      : fmt::format("check {}", config->path));
 
   if (dryRun) {
     // Landlock is the native runtime's; podman and docker apply none of coco's.
@@ -102,7 +131,7 @@ int cmdRun(Context& ctx, const Args& args) {
     ctx.out << kRunUsage;
     return kExitOk;
   }
-  return runTool(ctx, parsed->tool, parsed->toolArgs, parsed->dryRun);
+  return runTool(ctx, parsed->tool, parsed->toolArgs, parsed->dryRun, parsed->configFile);
 }
 
 }  // namespace coco::cli

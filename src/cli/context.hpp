@@ -42,7 +42,8 @@ int cmdCompletion(Context& ctx, const Args& args);
 int cmdHelp(Context& ctx, const Args& args);
 
 // Runs a configured tool: the shared path of `coco run` and symlink invocation.
-int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun);
+int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun,
+            const std::string& configFile = "");
 
 // The usage text `coco help` prints.
 std::string usage();

@@ -242,8 +242,8 @@ void readField(const Field& f, ToolConfig& config, Marks& marks) {
   }
 }
 
-void checkAcross(ToolConfig& config, const Marks& marks, const YAML::Mark& top) {
-  if (!config.tool && !marks.command)
+void checkAcross(ToolConfig& config, const Marks& marks, const YAML::Mark& top, bool nameIsCommand) {
+  if (!config.tool && !marks.command && !nameIsCommand)
     fail(top, "neither 'tool' nor 'command' is set: name a mise tool, or a command found in the image");
   if (!marks.command) config.command = config.name;
   if (marks.check && !config.tool)
@@ -258,7 +258,7 @@ void checkAcross(ToolConfig& config, const Marks& marks, const YAML::Mark& top) 
 
 }  // namespace
 
-ToolConfig buildConfig(const YAML::Node& root, const std::string& name) {
+ToolConfig buildConfig(const YAML::Node& root, const std::string& name, bool nameIsCommand) {
   YAML::Mark top = root.Mark().line >= 0 ? root.Mark() : YAML::Mark();
   if (root.IsNull()) fail(top, "the config is empty");
   if (!root.IsMap())
@@ -267,7 +267,7 @@ ToolConfig buildConfig(const YAML::Node& root, const std::string& name) {
   config.name = name;
   Marks marks;
   for (const Field& f : readMap(Value{root, "config", top}, kTopKeys)) readField(f, config, marks);
-  checkAcross(config, marks, top);
+  checkAcross(config, marks, top, nameIsCommand);
   return config;
 }
 

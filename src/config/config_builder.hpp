@@ -12,6 +12,8 @@ namespace coco::config {
 
 // Validates every key of `root`, applies the defaults and cross-checks the
 // fields; `name` is the config's name (its file name without extension).
-ToolConfig buildConfig(const YAML::Node& root, const std::string& name);
+// With nameIsCommand a config may name neither `tool` nor `command`: the name
+// is the command (`coco run --config FILE npm ci`).
+ToolConfig buildConfig(const YAML::Node& root, const std::string& name, bool nameIsCommand = false);
 
 }  // namespace coco::config

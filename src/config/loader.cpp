@@ -2,6 +2,9 @@
 #include "config/loader.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -14,6 +17,7 @@
 #include "config/yaml_reader.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::config {
 namespace {
@@ -35,11 +39,12 @@ std::string configName(std::string_view file) {
 
 }  // namespace
 
-Result<ToolConfig> parseConfig(std::string_view text, const std::string& path, const std::string& name) {
+Result<ToolConfig> parseConfig(std::string_view text, const std::string& path, const std::string& name,
+                               bool nameIsCommand) {
   if (!isValidToolName(name))
     return Error::make("{}: invalid tool name '{}': use letters, digits and . _ + - (not first)", path, name);
   try {
-    ToolConfig config = buildConfig(YAML::Load(std::string(text)), name);
+    ToolConfig config = buildConfig(YAML::Load(std::string(text)), name, nameIsCommand);
     config.path = path;
     config.hash = configHash(config);
     return config;
@@ -57,6 +62,23 @@ Result<ToolConfig> loadConfig(const std::string& path) {
   if (name.empty()) return Error::make("{}: a tool config is named NAME.json, NAME.yaml or NAME.yml", path);
   COCO_ASSIGN(std::string text, fs::readFile(path));
   return parseConfig(text, path, name);
+}
+
+Result<ToolConfig> loadConfigFileAs(const std::string& path, const std::string& name) {
+  // A file from a repository: a fifo would hang the read, a device or a huge
+  // file has no config in it. O_NONBLOCK only matters for the fifo's open.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("{}", path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("{}", path);
+  if (!S_ISREG(st.st_mode)) return Error::make("{}: not a regular file", path);
+  if (st.st_size > kMaxConfigFileBytes)
+    return Error::make("{}: {} bytes; a tool config has at most {}", path, st.st_size, kMaxConfigFileBytes);
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  ssize_t n = ::pread(fd.get(), text.data(), text.size(), 0);
+  if (n < 0) return Error::fromErrno("reading {}", path);
+  text.resize(static_cast<size_t>(n));
+  return parseConfig(text, path, name, /*nameIsCommand=*/true);
 }
 
 Result<ToolConfig> loadTool(const Paths& paths, const std::string& name) {

@@ -312,6 +312,21 @@ TEST_F(EngineTest, Clone3IsEnosysSoRuntimesFallBack) {
   EXPECT_EQ(r.out, "denied ENOSYS\n") << describe(r);
 }
 
+// A config named on the command line (a CI policy kept in the repository):
+// its mounts and network, not the configured tool's, and no tool configured at all.
+TEST_F(EngineTest, RunsWithAConfigFileNamedOnTheCommandLine) {
+  std::string dir = env_.workdir() + "/.coco";
+  fs::create_directories(dir);
+  fs::create_directories(env_.workdir() + "/data");
+  std::ofstream(env_.workdir() + "/data/marker") << "from the workspace\n";
+  std::ofstream(dir + "/ci.json") << R"({"mounts": [{"src": "./data", "dst": "/data", "opts": "ro"}], "network": "none"})";
+  RunResult r = env_.run({"run", "--config", ".coco/ci.json", "probe", "cat", "/data/marker"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "from the workspace\n");
+  RunResult ro = env_.run({"run", "--config", ".coco/ci.json", "probe", "write", "/data/marker", "x"});
+  EXPECT_NE(ro.exitCode, 0) << "the file's ro mount: " << describe(ro);
+}
+
 // Where coco itself runs under a filter: Docker's default profile makes clone3
 // ENOSYS, AppArmor's user-namespace restriction (Ubuntu 23.10+) lets the
 // namespace be made and then refuses mount and sethostname with EPERM. The
