@@ -128,7 +128,7 @@ bool RelayLoop::tryConnect(Conn& c) {
       c.b.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
       if (!c.b) return false;
     }
-    setNonBlocking(c.b.get());
+    if (c.givenSocket) setNonBlocking(c.b.get());
     setNoDelay(c.b.get());
     int rc = ::connect(c.b.get(), reinterpret_cast<const sockaddr*>(&t), sizeof t);
     if (rc < 0 && errno != EINPROGRESS) continue;
