@@ -33,7 +33,7 @@ constexpr int kDnsTcpTimeoutSec = 10;
 constexpr int kDnsTcpMaxQueries = 64;
 constexpr int kUdpBurst = 64;
 
-enum Tag : uint64_t { kTagWake, kTagRelay, kTagDnsUdp, kTagDnsTcp, kTagChannel, kTagRelays, kTagPublished = 100 };
+enum Tag : uint64_t { kTagWake, kTagRelay, kTagDnsUdp, kTagDnsTcp, kTagChannel, kTagPublished = 100 };
 
 std::vector<in_addr_t> hostAddresses() {
   std::vector<in_addr_t> out;
@@ -180,58 +180,42 @@ Status Gateway::start(UniqueFd channel) {
 }
 
 Status Gateway::startLoop() {
-  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!epoll_ || !wake_) return Error::fromErrno("epoll/eventfd");
-  auto add = [this](int fd, uint64_t tag) -> Status {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = tag;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return Error::fromErrno("epoll_ctl");
-    return okStatus();
-  };
-  COCO_TRY(add(wake_.get(), kTagWake));
-  COCO_TRY(add(channel_.get(), kTagChannel));
+  if (!wake_) return Error::fromErrno("eventfd");
+  COCO_ASSIGN(relays_, RelayLoop::create(relayLimits()));
+  relays_->onDone(logRelayEnd);
+  COCO_TRY(relays_->watch(wake_.get(), kTagWake));
+  COCO_TRY(relays_->watch(channel_.get(), kTagChannel));
   for (UniqueFd* fd : {&endpoints_.relayListener, &endpoints_.dnsUdp, &endpoints_.dnsTcp}) {
     if (*fd) COCO_TRY(setNonBlocking(fd->get()));
   }
-  if (endpoints_.relayListener) COCO_TRY(add(endpoints_.relayListener.get(), kTagRelay));
-  if (endpoints_.dnsUdp) COCO_TRY(add(endpoints_.dnsUdp.get(), kTagDnsUdp));
-  if (endpoints_.dnsTcp) COCO_TRY(add(endpoints_.dnsTcp.get(), kTagDnsTcp));
-  for (size_t i = 0; i < publishListeners_.size(); ++i) COCO_TRY(add(publishListeners_[i].get(), kTagPublished + i));
-  COCO_ASSIGN(relays_, RelayLoop::create(relayLimits()));
-  relays_->onDone(logRelayEnd);
-  COCO_TRY(add(relays_->fd(), kTagRelays));
+  if (endpoints_.relayListener) COCO_TRY(relays_->watch(endpoints_.relayListener.get(), kTagRelay));
+  if (endpoints_.dnsUdp) COCO_TRY(relays_->watch(endpoints_.dnsUdp.get(), kTagDnsUdp));
+  if (endpoints_.dnsTcp) COCO_TRY(relays_->watch(endpoints_.dnsTcp.get(), kTagDnsTcp));
+  for (size_t i = 0; i < publishListeners_.size(); ++i)
+    COCO_TRY(relays_->watch(publishListeners_[i].get(), kTagPublished + i));
   auto started = thread_.start([this] { loop(); });
   if (!started) return std::move(started).error().wrap("starting the gateway");
   log::debug("gateway: started (mode {}, upstream {})", networkModeName(config_.mode), upstream_.text);
   return okStatus();
 }
 
+// One epoll set for the listeners and every relayed connection (RelayLoop).
 void Gateway::loop() {
-  epoll_event events[16];
-  int timeout = -1;
-  for (;;) {
-    int n = ::epoll_wait(epoll_.get(), events, 16, timeout);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      log::warn("gateway: epoll_wait: {}", std::strerror(errno));
-      return;
-    }
-    for (int i = 0; i < n; ++i) {
-      uint64_t tag = events[i].data.u64;
-      switch (tag) {
-        case kTagWake: return;
-        case kTagRelay: onRelayAccept(); break;
-        case kTagDnsUdp: onDnsUdp(); break;
-        case kTagDnsTcp: onDnsTcpAccept(); break;
-        case kTagChannel: onChannelReadable(); break;
-        case kTagRelays: break;  // dispatched below, after every batch
-        default: onPublishedAccept(static_cast<size_t>(tag - kTagPublished)); break;
-      }
-    }
-    timeout = relays_->dispatch();
+  while (relays_->waitOnce([this](uint64_t tag) { return onEvent(tag); })) {
   }
+}
+
+bool Gateway::onEvent(uint64_t tag) {
+  switch (tag) {
+    case kTagWake: return false;
+    case kTagRelay: onRelayAccept(); break;
+    case kTagDnsUdp: onDnsUdp(); break;
+    case kTagDnsTcp: onDnsTcpAccept(); break;
+    case kTagChannel: onChannelReadable(); break;
+    default: onPublishedAccept(static_cast<size_t>(tag - kTagPublished)); break;
+  }
+  return true;
 }
 
 void Gateway::stop() {
@@ -441,7 +425,7 @@ void Gateway::onChannelReadable() {
   auto got = recvWithFds(channel_.get(), &reply, sizeof reply, fds, MSG_DONTWAIT);
   if (got && *got == 0) {
     // The sandbox is gone: no more ways into it.
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, channel_.get(), nullptr);
+    relays_->unwatch(channel_.get());
     channel_.reset();
     pending_.clear();
     return;

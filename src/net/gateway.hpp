@@ -88,6 +88,7 @@ class Gateway {
   Status bindPublishedPorts();
   Status startLoop();
   void loop();
+  bool onEvent(uint64_t tag);
   void onRelayAccept();
   void onDnsUdp();
   void onDnsTcpAccept();
@@ -116,9 +117,8 @@ class Gateway {
   std::vector<UniqueFd> publishListeners_;
   std::vector<uint16_t> publishedPorts_;
   std::deque<PendingPublish> pending_;  // event thread only
-  UniqueFd epoll_;
   UniqueFd wake_;
-  std::unique_ptr<RelayLoop> relays_;  // its connections live on the event thread
+  std::unique_ptr<RelayLoop> relays_;  // the event loop: its epoll set, its connections
   JoinableThread thread_;
 
   std::mutex mu_;

@@ -18,6 +18,7 @@ namespace coco::net {
 namespace {
 
 constexpr uint64_t kWakeId = 0;
+constexpr uint64_t kWatched = uint64_t{1} << 63;  // connection ids stay below
 using Clock = std::chrono::steady_clock;
 
 void setNonBlocking(int fd) {
@@ -298,26 +299,39 @@ int RelayLoop::timeoutMs() const {
   return best;
 }
 
-int RelayLoop::dispatch() {
+Status RelayLoop::watch(int fd, uint64_t tag) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWatched | tag;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return Error::fromErrno("epoll_ctl");
+  return okStatus();
+}
+
+void RelayLoop::unwatch(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+bool RelayLoop::waitOnce(const std::function<bool(uint64_t tag)>& onWatched) {
   std::vector<uint64_t> again;
   again.swap(busy_);
   for (uint64_t id : again) handle(id);
   epoll_event events[64];
-  int n = ::epoll_wait(epoll_.get(), events, 64, 0);
+  int n = ::epoll_wait(epoll_.get(), events, 64, timeoutMs());
+  if (n < 0 && errno != EINTR) return false;
   for (int i = 0; i < n; ++i) {
-    if (events[i].data.u64 == kWakeId) drainQueue();
-    else handle(events[i].data.u64);
+    uint64_t id = events[i].data.u64;
+    if (id & kWatched) {
+      if (!onWatched(id & ~kWatched)) return false;
+    } else if (id == kWakeId) {
+      drainQueue();
+    } else {
+      handle(id);
+    }
   }
   expire();
-  return timeoutMs();
+  return true;
 }
 
 void RelayLoop::run() {
-  int timeout = 0;
-  while (!stopRun_) {
-    pollfd p{epoll_.get(), POLLIN, 0};
-    ::poll(&p, 1, timeout);
-    timeout = dispatch();
+  while (!stopRun_ && waitOnce([](uint64_t) { return true; })) {
   }
 }
 

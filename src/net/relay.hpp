@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,7 +45,7 @@ struct RelayLimits {
 // A reset or error on either side resets the other (SO_LINGER 0), so a tool
 // sees "connection reset" where the destination reset, not a clean end.
 //
-// Threads: dispatch(), add() and closeAll() on one thread (the loop's);
+// Threads: waitOnce(), add(), watch() and closeAll() on one thread (the loop's);
 // submit() from any thread.
 class RelayLoop {
  public:
@@ -55,8 +56,11 @@ class RelayLoop {
   RelayLoop(const RelayLoop&) = delete;
   RelayLoop& operator=(const RelayLoop&) = delete;
 
-  // An epoll fd, readable when dispatch() has work; poll it from an outer loop.
-  int fd() const { return epoll_.get(); }
+  // The loop's epoll set also serves its owner's fds (the gateway's
+  // listeners): one epoll_wait per wake-up for everything. watch() adds `fd`
+  // (level-triggered, readable); its events go to waitOnce's callback as `tag`.
+  Status watch(int fd, uint64_t tag);
+  void unwatch(int fd);
 
   // Relays `client` to the first of `targets` that accepts a TCP connection
   // (each within connectTimeoutMs); resets `client` when none does. `socket`,
@@ -64,13 +68,14 @@ class RelayLoop {
   // socket made in the sandbox netns); otherwise one is made per target.
   // False (client reset) when at maxConnections or stopped.
   bool add(UniqueFd client, std::vector<sockaddr_in> targets, std::string label, UniqueFd socket = {});
-  // add() from another thread: queued for the loop's next dispatch().
+  // add() from another thread: queued for the loop's next waitOnce().
   bool submit(UniqueFd client, std::vector<sockaddr_in> targets, std::string label, UniqueFd socket = {});
 
-  // Handles what is ready without blocking; returns how long the caller may
-  // wait (ms, -1 = until fd() is readable) before calling again.
-  int dispatch();
-  // Runs dispatch() until stop() (from any thread); for callers without a loop.
+  // Waits for the next events (no longer than the earliest connect deadline)
+  // and handles them; a watched fd's tag goes to onWatched, which returns
+  // false to end the loop. Returns false then, or when epoll_wait fails.
+  bool waitOnce(const std::function<bool(uint64_t tag)>& onWatched);
+  // Runs waitOnce() until stop() (from any thread); for callers with nothing to watch.
   void run();
   void stop();
   // Resets every connection and refuses new ones.
