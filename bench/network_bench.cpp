@@ -171,7 +171,8 @@ bool onPath(const std::string& name) {
 // timeout so stop() is prompt.
 class Server {
  public:
-  Server(UniqueFd listener, std::function<void(int)> serve) : fd_(std::move(listener)), serve_(std::move(serve)) {
+  Server(UniqueFd listener, std::function<void(int)> serve)
+      : fd_(std::move(listener)), serve_(std::move(serve)) {
     thread_ = std::thread([this] { loop(); });
   }
   ~Server() {
@@ -439,10 +440,10 @@ struct Contender {
   std::string name;
   pid_t pid = -1;
   UniqueFd control;
-  pid_t helper = -1;      // pasta or slirp4netns
-  std::string skipped;    // why it is not measured
+  pid_t helper = -1;                   // pasta or slirp4netns
+  std::string skipped;                 // why it is not measured
   in_addr_t vethAddr = 0, loAddr = 0;  // what it connects to (synthetic for the gateway)
-  bool onLoopback = true;  // also measured against the loopback destination
+  bool onLoopback = true;              // also measured against the loopback destination
 
   std::string ask(const std::string& cmd) {
     writeLine(control.get(), cmd);
@@ -468,7 +469,8 @@ void dropCapabilities() {
 // thread exists, so the child's allocations are safe.
 Contender forkContender(const std::string& name, Kind kind, UniqueFd* gatewayChannel = nullptr) {
   int sv[2] = {-1, -1}, ctl[2];
-  if (kind == Kind::Gateway && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+  if (kind == Kind::Gateway && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    die("socketpair");
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) die("socketpair");
   pid_t pid = ::fork();
   if (pid < 0) die("fork");
@@ -486,7 +488,8 @@ Contender forkContender(const std::string& name, Kind kind, UniqueFd* gatewayCha
       loUp();
       dropCapabilities();
     }
-    for (std::string line; !(line = readLine(ctl[1])).empty() && line != "quit";) writeLine(ctl[1], runCommand(line));
+    for (std::string line; !(line = readLine(ctl[1])).empty() && line != "quit";)
+      writeLine(ctl[1], runCommand(line));
     std::_Exit(0);
   }
   ::close(ctl[1]);
@@ -509,7 +512,8 @@ pid_t spawn(const std::vector<std::string>& args, int keepFd = -1) {
   posix_spawn_file_actions_init(&fa);
   int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   posix_spawn_file_actions_adddup2(&fa, devnull, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, devnull, STDERR_FILENO);  // their chatter; failures show as not attached
+  posix_spawn_file_actions_adddup2(&fa, devnull,
+                                   STDERR_FILENO);  // their chatter; failures show as not attached
   if (keepFd >= 0) posix_spawn_file_actions_adddup2(&fa, keepFd, 3);  // dup2 clears CLOEXEC
   pid_t pid = -1;
   int rc = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
@@ -519,7 +523,8 @@ pid_t spawn(const std::vector<std::string>& args, int keepFd = -1) {
 }
 
 std::string tunNote() {
-  return ::access("/dev/net/tun", R_OK | W_OK) == 0 ? "" : " (/dev/net/tun is not open to this user: run as root)";
+  return ::access("/dev/net/tun", R_OK | W_OK) == 0 ? ""
+                                                    : " (/dev/net/tun is not open to this user: run as root)";
 }
 
 // pasta copies the world's veth address and default route into the netns; it
@@ -527,8 +532,25 @@ std::string tunNote() {
 void attachPasta(Contender& c) {
   std::string pidFile = "/tmp/coco-bench-pasta." + std::to_string(::getpid());
   std::string ns = "/proc/" + std::to_string(c.pid) + "/ns/net";
-  pid_t p = spawn({"pasta", "--quiet", "--ipv4-only", "--config-net", "--no-map-gw", "-t", "none", "-u", "none", "-T",
-                   "none", "-U", "none", "--runas", std::to_string(::geteuid()), "--pid", pidFile, "--netns", ns,
+  pid_t p = spawn({"pasta",
+                   "--quiet",
+                   "--ipv4-only",
+                   "--config-net",
+                   "--no-map-gw",
+                   "-t",
+                   "none",
+                   "-u",
+                   "none",
+                   "-T",
+                   "none",
+                   "-U",
+                   "none",
+                   "--runas",
+                   std::to_string(::geteuid()),
+                   "--pid",
+                   pidFile,
+                   "--netns",
+                   ns,
                    "--netns-only"});
   int status = -1;
   if (p > 0) ::waitpid(p, &status, 0);
@@ -572,8 +594,8 @@ struct Dest {
 
 bool measureOnce(Contender& c, const Dest& d, uint64_t bytes, int conns, Samples& s) {
   in_addr_t a = d.veth ? c.vethAddr : c.loAddr;
-  double secs = std::stod(c.ask("bulk " + std::to_string(a) + " " + std::to_string(d.sourcePort) + " " +
-                                std::to_string(bytes)));
+  double secs = std::stod(
+      c.ask("bulk " + std::to_string(a) + " " + std::to_string(d.sourcePort) + " " + std::to_string(bytes)));
   std::istringstream in(
       c.ask("conns " + std::to_string(a) + " " + std::to_string(d.pingPort) + " " + std::to_string(conns)));
   double total = -1, p50 = 0, p90 = 0;
@@ -644,7 +666,8 @@ void printTargets(std::vector<Contender>& cs, std::vector<Samples>& s) {
       return;
     }
   }
-  std::printf("conn/s >= 35%% of direct (no pasta): %.1f%% %s\n", rate.med, rate.med >= 35 ? "met" : "MISSED");
+  std::printf("conn/s >= 35%% of direct (no pasta): %.1f%% %s\n", rate.med,
+              rate.med >= 35 ? "met" : "MISSED");
 }
 
 void printDnsRow(const char* label, const std::vector<double>& v, const char* target) {
@@ -672,7 +695,8 @@ Options parseOptions(int argc, char** argv) {
     else if (a == "--no-others")
       o.others = false;
     else
-      die("usage: network_bench [--mib N] [--connections N] [--rounds N] [--queries N] [--first N] [--no-others]");
+      die("usage: network_bench [--mib N] [--connections N] [--rounds N] [--queries N] [--first N] "
+          "[--no-others]");
   }
   if (o.bulkMiB < 1 || o.connections < 1 || o.rounds < 1 || o.cachedQueries < 1 || o.firstQueries < 1)
     die("counts must be >= 1");
@@ -692,7 +716,8 @@ GatewayConfig gatewayConfig(uint16_t dnsPort, bool allowLocal, const std::vector
 std::unique_ptr<Gateway> startGateway(GatewayConfig config, UniqueFd channel) {
   auto gw = Gateway::create(std::move(config));
   if (!gw) die("gateway: " + gw.error().describe());
-  if (auto started = (*gw)->start(std::move(channel)); !started) die("gateway start: " + started.error().describe());
+  if (auto started = (*gw)->start(std::move(channel)); !started)
+    die("gateway start: " + started.error().describe());
   return std::move(*gw);
 }
 
@@ -728,8 +753,10 @@ void forkAll(World& w, const Options& o) {
     w.cs.push_back(forkContender(other, Kind::Plain));
     Contender& c = w.cs.back();
     c.onLoopback = false;  // their loopback is their own netns's
-    if (c.name == "pasta") attachPasta(c);
-    else attachSlirp(c);
+    if (c.name == "pasta")
+      attachPasta(c);
+    else
+      attachSlirp(c);
   }
   for (auto& c : w.cs) {
     c.vethAddr = inet_addr(kServerAddr);
@@ -792,12 +819,14 @@ int main(int argc, char** argv) {
   std::atomic<bool> dnsStop{false};
   std::thread dns([&] { serveUpstreamDns(w.dns.get(), dnsStop); });
   std::string vethHost = std::string("server.") + kVethDomain;
-  auto gw = startGateway(gatewayConfig(w.dnsPort, false, {vethHost + ":" + std::to_string(kSourcePort),
-                                                          vethHost + ":" + std::to_string(kPingPort)}),
+  auto gw = startGateway(gatewayConfig(w.dnsPort, false,
+                                       {vethHost + ":" + std::to_string(kSourcePort),
+                                        vethHost + ":" + std::to_string(kPingPort)}),
                          std::move(w.channel));
   std::string loHost = std::string("server.") + kLoDomain;
-  auto gwLo = startGateway(gatewayConfig(w.dnsPort, true, {loHost + ":" + std::to_string(w.sourcePort),
-                                                            loHost + ":" + std::to_string(w.pingPort), kDnsDomain}),
+  auto gwLo = startGateway(gatewayConfig(w.dnsPort, true,
+                                         {loHost + ":" + std::to_string(w.sourcePort),
+                                          loHost + ":" + std::to_string(w.pingPort), kDnsDomain}),
                            std::move(w.channelLo));
   resolveGatewayNames(w);
 
@@ -813,24 +842,28 @@ int main(int argc, char** argv) {
   dnsStop = true;
   dns.join();
 
-  std::printf("coco network benchmark: %d interleaved rounds, %llu MiB download and %d sequential connections "
-              "per contender and round; %s\n",
-              o.rounds, static_cast<unsigned long long>(o.bulkMiB), o.connections,
-              realRoot() ? "as root" : "as an unprivileged user");
+  std::printf(
+      "coco network benchmark: %d interleaved rounds, %llu MiB download and %d sequential connections "
+      "per contender and round; %s\n",
+      o.rounds, static_cast<unsigned long long>(o.bulkMiB), o.connections,
+      realRoot() ? "as root" : "as an unprivileged user");
   std::printf("  load average before: %s, after: %s; %u CPUs\n", loadBefore.c_str(), loadAverage().c_str(),
               std::thread::hardware_concurrency());
   std::printf("  figures: medians over rounds; vs direct: median of per-round ratios [min-max]\n");
-  printDest({std::string("veth (server in its own netns at ") + kServerAddr + ", public to the gateway)", 0, 0, true},
+  printDest({std::string("veth (server in its own netns at ") + kServerAddr + ", public to the gateway)", 0,
+             0, true},
             w.cs, veth);
   std::vector<Contender> loNames(2);
   loNames[0].name = "direct";
   loNames[1].name = "coco gateway";
-  printDest({"loopback (127.0.0.1 in the same netns; gateway with allowLocalDestinations)", 0, 0, false}, loNames, lo);
+  printDest({"loopback (127.0.0.1 in the same netns; gateway with allowLocalDestinations)", 0, 0, false},
+            loNames, lo);
   printTargets(w.cs, veth);
   std::printf("\n  DNS A over UDP (%d cached, %d first lookups)   median        p95\n", o.cachedQueries,
               o.firstQueries);
   double dnsMed = median(dnsCached);
-  printDnsRow("stub in sandbox, cached", dnsCached, dnsMed < 1000 ? "median < 1 ms: met" : "median < 1 ms: MISSED");
+  printDnsRow("stub in sandbox, cached", dnsCached,
+              dnsMed < 1000 ? "median < 1 ms: met" : "median < 1 ms: MISSED");
   printDnsRow("stub in sandbox, first (upstream)", dnsFirst, "");
   printDnsRow("test upstream, direct", dnsUpstream, "(baseline)");
   return 0;

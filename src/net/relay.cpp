@@ -49,7 +49,7 @@ struct RelayLoop::Conn {
   std::string label;
   UniqueFd a, b;  // a: the client; b: the destination
   std::vector<sockaddr_in> targets;
-  size_t next = 0;           // the target to try after the current one
+  size_t next = 0;  // the target to try after the current one
   bool connecting = false;
   bool givenSocket = false;  // b came from the caller: no new socket per target
   Clock::time_point deadline;
@@ -73,7 +73,8 @@ Status RelayLoop::init() {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeId;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) < 0) return Error::fromErrno("relay: epoll_ctl");
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) < 0)
+    return Error::fromErrno("relay: epoll_ctl");
   return okStatus();
 }
 
@@ -104,10 +105,12 @@ bool RelayLoop::add(UniqueFd client, std::vector<sockaddr_in> targets, std::stri
   return true;
 }
 
-bool RelayLoop::submit(UniqueFd client, std::vector<sockaddr_in> targets, std::string label, UniqueFd socket) {
+bool RelayLoop::submit(UniqueFd client, std::vector<sockaddr_in> targets, std::string label,
+                       UniqueFd socket) {
   {
     std::lock_guard lock(mu_);
-    if (!queueClosed_) queue_.push_back({std::move(client), std::move(targets), std::move(label), std::move(socket)});
+    if (!queueClosed_)
+      queue_.push_back({std::move(client), std::move(targets), std::move(label), std::move(socket)});
   }
   if (client) {
     resetAndClose(client);

@@ -27,11 +27,11 @@ struct RelayStats {
 };
 
 struct RelayLimits {
-  size_t maxConnections = 1024;     // relayed or connecting at once; add() refuses beyond
-  int connectTimeoutMs = 10000;     // per destination address
-  int pipeSize = 1 << 20;           // bytes one direction may hold between its sockets
-  size_t idlePipes = 16;            // empty pipes kept for reuse
-  uint64_t budgetPerWake = 4 << 20; // bytes one connection moves before others get a turn
+  size_t maxConnections = 1024;      // relayed or connecting at once; add() refuses beyond
+  int connectTimeoutMs = 10000;      // per destination address
+  int pipeSize = 1 << 20;            // bytes one direction may hold between its sockets
+  size_t idlePipes = 16;             // empty pipes kept for reuse
+  uint64_t budgetPerWake = 4 << 20;  // bytes one connection moves before others get a turn
 };
 
 // Every connection costs its two sockets and, only while bytes wait between

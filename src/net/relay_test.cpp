@@ -169,7 +169,7 @@ TEST_F(RelayTest, DestinationHalfClosesFirstAndStillGetsTheRequest) {
   auto [tool, far] = relayed();
   writeAll(far.get(), "banner");
   ::shutdown(far.get(), SHUT_WR);
-  EXPECT_EQ(readAll(tool.get()), "banner");  // the tool saw EOF ...
+  EXPECT_EQ(readAll(tool.get()), "banner");                  // the tool saw EOF ...
   writeAll(tool.get(), "sent after the destination's EOF");  // ... and may still send
   ::shutdown(tool.get(), SHUT_WR);
   EXPECT_EQ(readAll(far.get()), "sent after the destination's EOF");
