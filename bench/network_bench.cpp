@@ -1,18 +1,30 @@
-// Network benchmark (not a test): throughput, connection rate and DNS latency, gateway vs direct.
+// Network benchmark (not a test): download throughput, sequential connection rate and
+// per-connection latency, DNS latency: direct vs coco's gateway vs pasta and slirp4netns.
 //
-// The parent process runs the servers (a byte sink, a one-byte ping server and
-// a tiny upstream DNS server, all on 127.0.0.1) and the Gateway. A child
-// unshares a user and network namespace, runs sandboxNetSetup() and then acts
-// as the tool: it runs the client side of each measurement on command, so the
-// direct and gateway rounds can be interleaved (drift in load hits both alike).
-// Every loop is bounded; traffic stays on 127.0.0.1 or inside the child's netns.
+// The process first enters a "world" network namespace of its own (as root a new
+// netns; otherwise a user namespace too), so nothing touches the host's network.
+// In it: 127.0.0.1 servers (the loopback destination) and a veth pair to a second
+// netns holding the same servers at 203.0.113.2 (the veth destination: a public
+// address to the gateway's policy, as a real registry would be). Each contender is a
+// child process running the same client code on command, timed inside itself:
+//   direct       in the world netns
+//   gateway      a sandbox netns (sandboxNetSetup) behind a Gateway in this process
+//   pasta        a netns attached with `pasta --config-net` (needs /dev/net/tun)
+//   slirp4netns  a netns attached with `slirp4netns --configure` (same)
+// Contenders alternate within each round; the table gives medians of per-round
+// ratios against direct in the same round, with min and max.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -33,6 +46,8 @@
 #include "net/sandbox_side.hpp"
 #include "util/unique_fd.hpp"
 
+extern char** environ;
+
 namespace {
 
 using namespace coco;
@@ -40,9 +55,15 @@ using namespace coco::net;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kChunk = 256 * 1024;
-constexpr const char* kBulkName = "bulk.allowed.test";
-constexpr const char* kPingName = "ping.allowed.test";
-constexpr const char* kDnsDomain = "dns.allowed.test";
+constexpr const char* kWorldIf = "cocobench0";
+constexpr const char* kServerIf = "cocobench1";
+constexpr const char* kWorldAddr = "203.0.113.1";
+constexpr const char* kServerAddr = "203.0.113.2";
+constexpr uint16_t kSourcePort = 5001;  // in the server netns
+constexpr uint16_t kPingPort = 5002;
+constexpr const char* kVethDomain = "veth.bench.test";  // names under it resolve to kServerAddr
+constexpr const char* kLoDomain = "lo.bench.test";      // to 127.0.0.1
+constexpr const char* kDnsDomain = "dns.bench.test";
 
 struct Options {
   uint64_t bulkMiB = 1024;
@@ -50,6 +71,7 @@ struct Options {
   int rounds = 3;
   int cachedQueries = 2000;
   int firstQueries = 200;
+  bool others = true;  // pasta and slirp4netns when installed
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -69,16 +91,21 @@ sockaddr_in ipv4(in_addr_t addr, uint16_t port) {
 
 in_addr_t loopbackAddr() { return htonl(INADDR_LOOPBACK); }
 
-// A socket of `type` bound to 127.0.0.1 on a free port.
-UniqueFd bindLoopback(int type, uint16_t* port) {
+UniqueFd bindTo(int type, in_addr_t addr, uint16_t port) {
   UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  sockaddr_in sa = ipv4(loopbackAddr(), 0);
-  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) die("bind 127.0.0.1");
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa = ipv4(addr, port);
+  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) die("bind");
   if (type == SOCK_STREAM && ::listen(fd.get(), 128) < 0) die("listen");
-  socklen_t len = sizeof sa;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len);
-  *port = ntohs(sa.sin_port);
   return fd;
+}
+
+uint16_t portOf(int fd) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  return ntohs(sa.sin_port);
 }
 
 void setTimeouts(int fd, int seconds) {
@@ -117,21 +144,40 @@ UniqueFd connectTo(in_addr_t addr, uint16_t port) {
   return fd;
 }
 
-// ---- Servers on the host's loopback (parent process). ----
+// Runs argv to completion; false unless it exits 0.
+bool run(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid;
+  if (::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return false;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
-// Accepts connections one at a time on a bound listener and hands each to
-// `serve`; polls with a timeout so stop() is prompt.
-class LoopbackServer {
+bool onPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+// ---- Servers ----
+
+// Accepts connections one at a time and hands each to `serve`; polls with a
+// timeout so stop() is prompt.
+class Server {
  public:
-  LoopbackServer(UniqueFd listener, std::function<void(int)> serve)
-      : fd_(std::move(listener)), serve_(std::move(serve)) {}
-  ~LoopbackServer() { stop(); }
-  void start() {
+  Server(UniqueFd listener, std::function<void(int)> serve)
+      : fd_(std::move(listener)), serve_(std::move(serve)) {
     thread_ = std::thread([this] { loop(); });
   }
-  void stop() {
+  ~Server() {
     stop_ = true;
-    if (thread_.joinable()) thread_.join();
+    thread_.join();
   }
 
  private:
@@ -152,25 +198,27 @@ class LoopbackServer {
   std::thread thread_;
 };
 
-// Bulk sink: reads to EOF, then answers the byte count, so the client's clock
-// stops only once every byte crossed the relay.
-void serveSink(int fd) {
-  std::vector<char> buf(kChunk);
-  uint64_t total = 0;
-  ssize_t n;
-  while ((n = ::recv(fd, buf.data(), buf.size(), 0)) > 0) total += static_cast<uint64_t>(n);
-  writeAll(fd, &total, sizeof total);
+// Source: reads a byte count, sends that many bytes, closes (a download).
+void serveSource(int fd) {
+  uint64_t want = 0;
+  if (!readExact(fd, &want, sizeof want)) return;
+  std::vector<char> buf(kChunk, 'x');
+  for (uint64_t left = want; left > 0;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+    if (!writeAll(fd, buf.data(), n)) return;
+    left -= n;
+  }
 }
 
 // Ping: one byte in, one byte out, so a connection counts only once the
-// gateway really reached the server (the sandbox's connect() completes against
+// gateway really reached the server (a sandbox's connect() completes against
 // the local relay listener before the gateway has connected upstream).
 void servePing(int fd) {
   char b;
   if (readExact(fd, &b, 1)) writeAll(fd, &b, 1);
 }
 
-// The upstream DNS server the gateway asks: every name is 127.0.0.1.
+// The upstream DNS server the gateway asks.
 void serveUpstreamDns(int fd, const std::atomic<bool>& stop) {
   while (!stop) {
     pollfd p{fd, POLLIN, 0};
@@ -182,39 +230,54 @@ void serveUpstreamDns(int fd, const std::atomic<bool>& stop) {
     if (n <= 0) continue;
     auto q = dns::parseQuery(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
     if (!q) continue;
-    auto reply = dns::buildResponse(*q, dns::Rcode::NoError, {loopbackAddr()}, 300);
+    in_addr_t a = q->question.name.ends_with(kVethDomain) ? inet_addr(kServerAddr) : loopbackAddr();
+    auto reply = dns::buildResponse(*q, dns::Rcode::NoError, {a}, 300);
     ::sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
   }
 }
 
-// ---- Client measurements: the same code runs direct (parent) and in the sandbox (child). ----
+// ---- Client measurements: run inside each contender's child. ----
 
-// Seconds to push `bytes` through a connection and hear the sink confirm them; < 0 on failure.
-double bulkSeconds(in_addr_t addr, uint16_t port, uint64_t bytes) {
-  std::vector<char> buf(kChunk, 'x');
+// Seconds from connect until `bytes` downloaded and EOF seen; < 0 on failure.
+double downloadSeconds(in_addr_t addr, uint16_t port, uint64_t bytes) {
+  std::vector<char> buf(kChunk);
   auto t0 = Clock::now();
   UniqueFd fd = connectTo(addr, port);
-  if (!fd) return -1;
-  for (uint64_t left = bytes; left > 0;) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
-    if (!writeAll(fd.get(), buf.data(), n)) return -1;
-    left -= n;
-  }
-  ::shutdown(fd.get(), SHUT_WR);
-  uint64_t confirmed = 0;
-  if (!readExact(fd.get(), &confirmed, sizeof confirmed) || confirmed != bytes) return -1;
+  if (!fd || !writeAll(fd.get(), &bytes, sizeof bytes)) return -1;
+  uint64_t got = 0;
+  ssize_t n;
+  while ((n = ::recv(fd.get(), buf.data(), buf.size(), 0)) > 0) got += static_cast<uint64_t>(n);
+  if (n < 0 || got != bytes) return -1;
   return secondsSince(t0);
 }
 
-// Seconds for `count` sequential connect / 1 byte each way / close; < 0 on failure.
-double connectionSeconds(in_addr_t addr, uint16_t port, int count) {
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+// `count` sequential connect / 1 byte each way / close: "SECONDS P50_US P90_US", or "-1".
+std::string connectionFigures(in_addr_t addr, uint16_t port, int count) {
+  std::vector<double> each;
   auto t0 = Clock::now();
   for (int i = 0; i < count; ++i) {
+    auto c0 = Clock::now();
     UniqueFd fd = connectTo(addr, port);
     char b = 'p';
-    if (!fd || !writeAll(fd.get(), &b, 1) || !readExact(fd.get(), &b, 1)) return -1;
+    if (!fd || !writeAll(fd.get(), &b, 1) || !readExact(fd.get(), &b, 1)) return "-1";
+    each.push_back(secondsSince(c0) * 1e6);
   }
-  return secondsSince(t0);
+  double total = secondsSince(t0);
+  return std::to_string(total) + " " + std::to_string(percentile(each, 0.5)) + " " +
+         std::to_string(percentile(each, 0.9));
 }
 
 // One A query over a connected UDP socket: microseconds, and the first address; < 0 on failure.
@@ -258,21 +321,43 @@ std::vector<double> dnsSamples(in_addr_t server, uint16_t port, int count, bool 
   return out;
 }
 
-// ---- The sandbox child: namespaces, setup, then a command loop. ----
+// ---- Namespaces ----
 
 bool writeFile(const char* path, const std::string& text) {
   UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
   return fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
 }
 
-// unshare with a single id mapping, as the engine's no-subuid mode does.
-bool enterNamespaces() {
+// A user namespace where this process is root (single id mapping, as the
+// engine's no-subuid mode) plus `extra` namespaces.
+bool unshareAsRoot(int extra) {
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
-  if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) return false;
+  if (::unshare(CLONE_NEWUSER | extra) < 0) return false;
   return writeFile("/proc/self/setgroups", "deny") &&
          writeFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") &&
          writeFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+}
+
+bool realRoot() { return ::geteuid() == 0; }
+
+// A fresh netns (own user namespace unless real root): never the host's network.
+bool unshareNet() { return realRoot() ? ::unshare(CLONE_NEWNET) == 0 : unshareAsRoot(CLONE_NEWNET); }
+
+void loUp() {
+  if (!run({"ip", "link", "set", "lo", "up"})) die("ip link set lo up");
+}
+
+// The world netns: loopback and one end of the veth pair, with a default route
+// through it so pasta finds an interface to copy.
+void enterWorld() {
+  if (!unshareNet()) die(std::string("unshare the world network namespace: ") + std::strerror(errno));
+  loUp();
+  std::string cidr = std::string(kWorldAddr) + "/24";
+  if (!run({"ip", "link", "add", kWorldIf, "type", "veth", "peer", "name", kServerIf}) ||
+      !run({"ip", "addr", "add", cidr, "dev", kWorldIf}) || !run({"ip", "link", "set", kWorldIf, "up"}) ||
+      !run({"ip", "route", "add", "default", "via", "203.0.113.254", "dev", kWorldIf}))
+    die("setting up the veth pair (ip link add ... type veth)");
 }
 
 std::string readLine(int fd) {
@@ -287,11 +372,43 @@ void writeLine(int fd, const std::string& line) {
   if (::write(fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) std::_Exit(3);
 }
 
-std::string joinSamples(const std::vector<double>& v) {
-  std::ostringstream out;
-  for (double x : v) out << x << ' ';
-  return out.str();
+// The server netns: a child that takes the veth peer and serves source and
+// ping on kServerAddr until its control socket closes.
+pid_t forkServerNetns() {
+  int ctl[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) die("socketpair");
+  pid_t pid = ::fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::close(ctl[0]);
+    if (::unshare(CLONE_NEWNET) < 0) std::_Exit(2);
+    writeLine(ctl[1], "netns");
+    if (readLine(ctl[1]) != "moved") std::_Exit(2);
+    std::string cidr = std::string(kServerAddr) + "/24";
+    if (!run({"ip", "link", "set", "lo", "up"}) || !run({"ip", "addr", "add", cidr, "dev", kServerIf}) ||
+        !run({"ip", "link", "set", kServerIf, "up"}))
+      std::_Exit(2);
+    in_addr_t any = htonl(INADDR_ANY);
+    {
+      Server source(bindTo(SOCK_STREAM, any, kSourcePort), serveSource);
+      Server ping(bindTo(SOCK_STREAM, any, kPingPort), servePing);
+      writeLine(ctl[1], "serving");
+      readLine(ctl[1]);  // until the parent closes it
+    }
+    std::_Exit(0);
+  }
+  ::close(ctl[1]);
+  if (readLine(ctl[0]) != "netns") die("the server netns child failed");
+  if (!run({"ip", "link", "set", kServerIf, "netns", std::to_string(pid)})) die("moving the veth peer");
+  writeLine(ctl[0], "moved");
+  if (readLine(ctl[0]) != "serving") die("the server netns child failed to configure its side");
+  static std::vector<UniqueFd> keep;  // closing it ends the child
+  keep.emplace_back(ctl[0]);
+  return pid;
 }
+
+// ---- Contenders ----
 
 // One command from the parent, answered with one line.
 std::string runCommand(const std::string& line) {
@@ -308,138 +425,253 @@ std::string runCommand(const std::string& line) {
   in_addr_t addr = 0;
   uint16_t port = 0;
   uint64_t n = 0;
-  if (cmd == "bulk" && in >> addr >> port >> n) return std::to_string(bulkSeconds(addr, port, n));
-  if (cmd == "conns" && in >> addr >> port >> n)
-    return std::to_string(connectionSeconds(addr, port, static_cast<int>(n)));
+  if (cmd == "bulk" && in >> addr >> port >> n) return std::to_string(downloadSeconds(addr, port, n));
+  if (cmd == "conns" && in >> addr >> port >> n) return connectionFigures(addr, port, static_cast<int>(n));
   int first = 0;
-  if (cmd == "dns" && in >> n >> first)
-    return joinSamples(dnsSamples(inet_addr("127.0.0.53"), 53, static_cast<int>(n), first));
+  if (cmd == "dns" && in >> n >> first) {
+    std::ostringstream out;
+    for (double x : dnsSamples(inet_addr("127.0.0.53"), 53, static_cast<int>(n), first)) out << x << ' ';
+    return out.str();
+  }
   return "?";
 }
 
-[[noreturn]] void sandboxChild(int channel, int control) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (!enterNamespaces()) {
-    std::fprintf(stderr, "network_bench: user+net namespaces: %s\n", std::strerror(errno));
-    std::_Exit(2);
-  }
-  SandboxNetPlan plan;
-  plan.mode = NetworkMode::Allowlist;
-  int rc = sandboxNetSetup(plan, channel);
-  ::close(channel);
-  if (rc != 0) std::_Exit(2);
-  for (std::string line; !(line = readLine(control)).empty() && line != "quit";)
-    writeLine(control, runCommand(line));
-  std::_Exit(0);
-}
-
-// ---- Parent: drive rounds, print the table. ----
-
-struct Sandbox {
+struct Contender {
+  std::string name;
   pid_t pid = -1;
   UniqueFd control;
+  pid_t helper = -1;                   // pasta or slirp4netns
+  std::string skipped;                 // why it is not measured
+  in_addr_t vethAddr = 0, loAddr = 0;  // what it connects to (synthetic for the gateway)
+  bool onLoopback = true;              // also measured against the loopback destination
+
   std::string ask(const std::string& cmd) {
     writeLine(control.get(), cmd);
     std::string reply = readLine(control.get());
-    if (reply.empty() && cmd != "quit") die("the sandbox child died during: " + cmd);
+    if (reply.empty() && cmd != "quit") die(name + " child died during: " + cmd);
     return reply;
   }
 };
 
-double median(std::vector<double> v) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+enum class Kind { Direct, Gateway, Plain };
+
+// pasta drops its own capabilities before it opens /proc/PID/ns/net, and the
+// kernel's ptrace check refuses it a process holding more capabilities than
+// it has: so the netns's process holds none.
+void dropCapabilities() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  ::syscall(SYS_capset, &header, data);
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+// Forks a client child. Gateway: own user+net namespaces and sandboxNetSetup;
+// Plain: a bare netns for pasta or slirp4netns to attach to. Forks before any
+// thread exists, so the child's allocations are safe.
+Contender forkContender(const std::string& name, Kind kind, UniqueFd* gatewayChannel = nullptr) {
+  int sv[2] = {-1, -1}, ctl[2];
+  if (kind == Kind::Gateway && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    die("socketpair");
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) die("socketpair");
+  pid_t pid = ::fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::close(ctl[0]);
+    if (kind == Kind::Gateway) {
+      ::close(sv[0]);
+      SandboxNetPlan plan;
+      plan.mode = NetworkMode::Allowlist;
+      if (!unshareAsRoot(CLONE_NEWNET) || sandboxNetSetup(plan, sv[1]) != 0) std::_Exit(2);
+      ::close(sv[1]);
+    } else if (kind == Kind::Plain) {
+      if (!unshareNet()) std::_Exit(2);
+      loUp();
+      dropCapabilities();
+    }
+    for (std::string line; !(line = readLine(ctl[1])).empty() && line != "quit";)
+      writeLine(ctl[1], runCommand(line));
+    std::_Exit(0);
+  }
+  ::close(ctl[1]);
+  if (kind == Kind::Gateway) {
+    ::close(sv[1]);
+    gatewayChannel->reset(sv[0]);
+  }
+  Contender c;
+  c.name = name;
+  c.pid = pid;
+  c.control.reset(ctl[0]);
+  return c;
 }
 
-std::vector<double> parseSamples(const std::string& text) {
+pid_t spawn(const std::vector<std::string>& args, int keepFd = -1) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  posix_spawn_file_actions_adddup2(&fa, devnull, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, devnull,
+                                   STDERR_FILENO);  // their chatter; failures show as not attached
+  if (keepFd >= 0) posix_spawn_file_actions_adddup2(&fa, keepFd, 3);  // dup2 clears CLOEXEC
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(devnull);
+  return rc == 0 ? pid : -1;
+}
+
+std::string tunNote() {
+  return ::access("/dev/net/tun", R_OK | W_OK) == 0 ? ""
+                                                    : " (/dev/net/tun is not open to this user: run as root)";
+}
+
+// pasta copies the world's veth address and default route into the netns; it
+// returns once the namespace is configured (and then runs in the background).
+void attachPasta(Contender& c) {
+  std::string pidFile = "/tmp/coco-bench-pasta." + std::to_string(::getpid());
+  std::string ns = "/proc/" + std::to_string(c.pid) + "/ns/net";
+  pid_t p = spawn({"pasta",
+                   "--quiet",
+                   "--ipv4-only",
+                   "--config-net",
+                   "--no-map-gw",
+                   "-t",
+                   "none",
+                   "-u",
+                   "none",
+                   "-T",
+                   "none",
+                   "-U",
+                   "none",
+                   "--runas",
+                   std::to_string(::geteuid()),
+                   "--pid",
+                   pidFile,
+                   "--netns",
+                   ns,
+                   "--netns-only"});
+  int status = -1;
+  if (p > 0) ::waitpid(p, &status, 0);
+  bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  UniqueFd f(::open(pidFile.c_str(), O_RDONLY | O_CLOEXEC));
+  std::string text = f ? readLine(f.get()) : "";
+  ::unlink(pidFile.c_str());
+  if (!ok || text.empty()) {
+    c.skipped = "pasta failed to attach" + tunNote();
+    return;
+  }
+  c.helper = static_cast<pid_t>(std::stol(text));
+}
+
+// slirp4netns writes "1" to --ready-fd once the tap is configured.
+void attachSlirp(Contender& c) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) die("pipe");
+  c.helper = spawn({"slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3",
+                    std::to_string(c.pid), "tap0"},
+                   ready[1]);
+  ::close(ready[1]);
+  pollfd p{ready[0], POLLIN, 0};
+  char b = 0;
+  bool ok = c.helper > 0 && ::poll(&p, 1, 10000) == 1 && ::read(ready[0], &b, 1) == 1;
+  ::close(ready[0]);
+  if (!ok) c.skipped = "slirp4netns failed to attach" + tunNote();
+}
+
+// ---- Rounds ----
+
+struct Samples {
+  std::vector<double> mbs, rate, p50, p90;  // per round
+};
+
+struct Dest {
+  std::string name;
+  uint16_t sourcePort, pingPort;
+  bool veth;
+};
+
+bool measureOnce(Contender& c, const Dest& d, uint64_t bytes, int conns, Samples& s) {
+  in_addr_t a = d.veth ? c.vethAddr : c.loAddr;
+  double secs = std::stod(
+      c.ask("bulk " + std::to_string(a) + " " + std::to_string(d.sourcePort) + " " + std::to_string(bytes)));
+  std::istringstream in(
+      c.ask("conns " + std::to_string(a) + " " + std::to_string(d.pingPort) + " " + std::to_string(conns)));
+  double total = -1, p50 = 0, p90 = 0;
+  in >> total >> p50 >> p90;
+  if (secs <= 0 || total <= 0) return false;
+  s.mbs.push_back(static_cast<double>(bytes) / secs / 1e6);
+  s.rate.push_back(conns / total);
+  s.p50.push_back(p50);
+  s.p90.push_back(p90);
+  return true;
+}
+
+std::vector<double> parseSamplesLine(const std::string& text) {
   std::istringstream in(text);
   std::vector<double> v;
   for (double x; in >> x;) v.push_back(x);
   return v;
 }
 
-bool onPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
-
-struct Ports {
-  uint16_t sink = 0, ping = 0, dns = 0;
+struct Ratio {
+  double med, lo, hi;
 };
 
-struct Figures {
-  std::vector<double> directMBs, gatewayMBs, directRate, gatewayRate;
-  std::vector<double> dnsCached, dnsFirst, dnsUpstream;
-};
-
-double checked(double seconds, const char* what) {
-  if (seconds <= 0) die(std::string(what) + " failed");
-  return seconds;
+Ratio ratios(const std::vector<double>& x, const std::vector<double>& direct) {
+  std::vector<double> r;
+  for (size_t i = 0; i < x.size() && i < direct.size(); ++i) r.push_back(100 * x[i] / direct[i]);
+  if (r.empty()) return {-1, -1, -1};
+  return {median(r), *std::min_element(r.begin(), r.end()), *std::max_element(r.begin(), r.end())};
 }
 
-// Interleaved rounds: direct then gateway, for bulk and for connections.
-void measureTcp(Sandbox& sb, const Ports& ports, const Options& o, Figures& f) {
-  uint64_t bytes = o.bulkMiB << 20;
-  in_addr_t bulkAddr = static_cast<in_addr_t>(std::stoul(sb.ask(std::string("resolve ") + kBulkName)));
-  in_addr_t pingAddr = static_cast<in_addr_t>(std::stoul(sb.ask(std::string("resolve ") + kPingName)));
-  auto mbs = [&](double s) { return static_cast<double>(bytes) / checked(s, "bulk transfer") / 1e6; };
-  auto rate = [&](double s) { return o.connections / checked(s, "connection loop"); };
-  for (int r = 0; r < o.rounds; ++r) {
-    f.directMBs.push_back(mbs(bulkSeconds(loopbackAddr(), ports.sink, bytes)));
-    f.gatewayMBs.push_back(mbs(std::stod(sb.ask("bulk " + std::to_string(bulkAddr) + " " +
-                                                std::to_string(ports.sink) + " " + std::to_string(bytes)))));
-    f.directRate.push_back(rate(connectionSeconds(loopbackAddr(), ports.ping, o.connections)));
-    f.gatewayRate.push_back(
-        rate(std::stod(sb.ask("conns " + std::to_string(pingAddr) + " " + std::to_string(ports.ping) + " " +
-                              std::to_string(o.connections)))));
+std::string loadAverage() {
+  UniqueFd f(::open("/proc/loadavg", O_RDONLY | O_CLOEXEC));
+  std::string line = f ? readLine(f.get()) : "?";
+  std::istringstream in(line);
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+void printDest(const Dest& d, std::vector<Contender>& cs, std::vector<Samples>& s) {
+  std::printf("\n  destination %s\n", d.name.c_str());
+  std::printf("  %-12s %9s %22s %9s %22s %8s %8s\n", "", "bulk MB/s", "vs direct [min-max]", "conn/s",
+              "vs direct [min-max]", "p50 us", "p90 us");
+  for (size_t i = 0; i < cs.size(); ++i) {
+    if (!cs[i].skipped.empty()) {
+      std::printf("  %-12s not measured: %s\n", cs[i].name.c_str(), cs[i].skipped.c_str());
+      continue;
+    }
+    if (s[i].mbs.empty()) continue;
+    Ratio b = ratios(s[i].mbs, s[0].mbs), r = ratios(s[i].rate, s[0].rate);
+    std::printf("  %-12s %9.0f %8.1f %% [%5.1f-%5.1f] %9.0f %8.1f %% [%5.1f-%5.1f] %8.0f %8.0f\n",
+                cs[i].name.c_str(), median(s[i].mbs), b.med, b.lo, b.hi, median(s[i].rate), r.med, r.lo, r.hi,
+                median(s[i].p50), median(s[i].p90));
   }
 }
 
-void measureDns(Sandbox& sb, const Ports& ports, const Options& o, Figures& f) {
-  f.dnsCached = parseSamples(sb.ask("dns " + std::to_string(o.cachedQueries) + " 0"));
-  f.dnsFirst = parseSamples(sb.ask("dns " + std::to_string(o.firstQueries) + " 1"));
-  f.dnsUpstream = dnsSamples(loopbackAddr(), ports.dns, o.cachedQueries, false);
-  if (f.dnsCached.empty() || f.dnsFirst.empty() || f.dnsUpstream.empty()) die("DNS queries failed");
+// The targets for the gateway on the veth destination.
+void printTargets(std::vector<Contender>& cs, std::vector<Samples>& s) {
+  const Samples& gw = s[1];
+  Ratio bulk = ratios(gw.mbs, s[0].mbs), rate = ratios(gw.rate, s[0].rate);
+  double p90 = median(gw.p90);
+  std::printf("\n  targets (veth): bulk >= 65%% of direct: %.1f%% %s; p90 < 500 us: %.0f us %s; ", bulk.med,
+              bulk.med >= 65 ? "met" : "MISSED", p90, p90 < 500 ? "met" : "MISSED");
+  for (size_t i = 2; i < cs.size(); ++i) {
+    if (cs[i].name == "pasta" && cs[i].skipped.empty() && !s[i].rate.empty()) {
+      double pr = median(s[i].rate), g = median(gw.rate);
+      std::printf("conn/s >= pasta's: %.0f vs %.0f %s\n", g, pr, g >= pr ? "met" : "MISSED");
+      return;
+    }
+  }
+  std::printf("conn/s >= 35%% of direct (no pasta): %.1f%% %s\n", rate.med,
+              rate.med >= 35 ? "met" : "MISSED");
 }
 
 void printDnsRow(const char* label, const std::vector<double>& v, const char* target) {
   std::printf("  %-34s %9.1f us %9.1f us  %s\n", label, median(v), percentile(v, 0.95), target);
-}
-
-void printTable(const Options& o, const Figures& f) {
-  double dT = median(f.directMBs), gT = median(f.gatewayMBs), dR = median(f.directRate),
-         gR = median(f.gatewayRate);
-  double tp = 100 * gT / dT, cr = 100 * gR / dR, dnsMed = median(f.dnsCached);
-  std::printf(
-      "coco network benchmark: medians of %d interleaved rounds (%llu MiB bulk, %d connections each)\n\n",
-      o.rounds, static_cast<unsigned long long>(o.bulkMiB), o.connections);
-  std::printf("  %-22s %12s %12s %10s  %s\n", "", "direct", "gateway", "gw/direct", "target");
-  std::printf("  %-22s %7.0f MB/s %7.0f MB/s %9.1f %%  >= 80 %%: %s\n", "bulk TCP throughput", dT, gT, tp,
-              tp >= 80 ? "met" : "MISSED");
-  std::printf("  %-22s %8.0f /s %10.0f /s %9.1f %%\n", "connection rate", dR, gR, cr);
-  std::printf("\n  DNS A over UDP (%d cached, %d first lookups)   median        p95\n", o.cachedQueries,
-              o.firstQueries);
-  printDnsRow("stub in sandbox, cached", f.dnsCached,
-              dnsMed < 1000 ? "median < 1 ms: met" : "median < 1 ms: MISSED");
-  printDnsRow("stub in sandbox, first (upstream)", f.dnsFirst, "");
-  printDnsRow("test upstream, direct from host", f.dnsUpstream, "(baseline)");
-  std::printf("\n");
-  for (const char* other : {"pasta", "slirp4netns"}) {
-    std::printf("  %-22s %s\n", other,
-                onPath(other) ? "installed, comparison not implemented yet" : "not installed");
-  }
 }
 
 Options parseOptions(int argc, char** argv) {
@@ -460,72 +692,179 @@ Options parseOptions(int argc, char** argv) {
       o.cachedQueries = static_cast<int>(next());
     else if (a == "--first")
       o.firstQueries = static_cast<int>(next());
+    else if (a == "--no-others")
+      o.others = false;
     else
-      die("usage: network_bench [--mib N] [--connections N] [--rounds N] [--queries N] [--first N]");
+      die("usage: network_bench [--mib N] [--connections N] [--rounds N] [--queries N] [--first N] "
+          "[--no-others]");
   }
   if (o.bulkMiB < 1 || o.connections < 1 || o.rounds < 1 || o.cachedQueries < 1 || o.firstQueries < 1)
     die("counts must be >= 1");
   return o;
 }
 
-GatewayConfig gatewayConfig(const Ports& ports) {
+GatewayConfig gatewayConfig(uint16_t dnsPort, bool allowLocal, const std::vector<std::string>& hosts) {
   GatewayConfig c;
   c.mode = NetworkMode::Allowlist;
   c.toolName = "network-bench";
-  c.allowedHosts = {std::string(kBulkName) + ":" + std::to_string(ports.sink),
-                    std::string(kPingName) + ":" + std::to_string(ports.ping), kDnsDomain};
-  c.upstream = "127.0.0.1:" + std::to_string(ports.dns);
-  c.allowLocalDestinations = true;  // the servers are on the host's loopback; benchmarks only
+  c.allowedHosts = hosts;
+  c.upstream = "127.0.0.1:" + std::to_string(dnsPort);
+  c.allowLocalDestinations = allowLocal;
   return c;
 }
 
-// Forks before any thread exists, so the child's allocations are safe.
-Sandbox forkSandbox(UniqueFd* gatewayChannel) {
-  int sv[2], ctl[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) die("socketpair");
-  pid_t pid = ::fork();
-  if (pid < 0) die("fork");
-  if (pid == 0) {
-    ::close(sv[0]);
-    ::close(ctl[0]);
-    sandboxChild(sv[1], ctl[1]);
+std::unique_ptr<Gateway> startGateway(GatewayConfig config, UniqueFd channel) {
+  auto gw = Gateway::create(std::move(config));
+  if (!gw) die("gateway: " + gw.error().describe());
+  if (auto started = (*gw)->start(std::move(channel)); !started)
+    die("gateway start: " + started.error().describe());
+  return std::move(*gw);
+}
+
+struct World {
+  UniqueFd sourceLo, pingLo, dns;
+  uint16_t sourcePort = 0, pingPort = 0, dnsPort = 0;
+  std::vector<Contender> cs;  // direct, gateway, then pasta / slirp4netns
+  Contender gatewayLo;        // the loopback destination's gateway (allowLocalDestinations)
+  UniqueFd channel, channelLo;
+};
+
+void forkAll(World& w, const Options& o) {
+  in_addr_t lo = loopbackAddr();
+  w.sourceLo = bindTo(SOCK_STREAM, lo, 0);
+  w.pingLo = bindTo(SOCK_STREAM, lo, 0);
+  w.dns = bindTo(SOCK_DGRAM, lo, 0);
+  w.sourcePort = portOf(w.sourceLo.get());
+  w.pingPort = portOf(w.pingLo.get());
+  w.dnsPort = portOf(w.dns.get());
+  forkServerNetns();
+  w.cs.push_back(forkContender("direct", Kind::Direct));
+  w.cs.push_back(forkContender("coco gateway", Kind::Gateway, &w.channel));
+  w.gatewayLo = forkContender("coco gateway", Kind::Gateway, &w.channelLo);
+  for (const char* other : {"pasta", "slirp4netns"}) {
+    if (!o.others) continue;
+    if (!onPath(other)) {
+      Contender c;
+      c.name = other;
+      c.skipped = "not installed";
+      w.cs.push_back(std::move(c));
+      continue;
+    }
+    w.cs.push_back(forkContender(other, Kind::Plain));
+    Contender& c = w.cs.back();
+    c.onLoopback = false;  // their loopback is their own netns's
+    if (c.name == "pasta")
+      attachPasta(c);
+    else
+      attachSlirp(c);
   }
-  ::close(sv[1]);
-  ::close(ctl[1]);
-  gatewayChannel->reset(sv[0]);
-  return Sandbox{pid, UniqueFd(ctl[0])};
+  for (auto& c : w.cs) {
+    c.vethAddr = inet_addr(kServerAddr);
+    c.loAddr = loopbackAddr();
+  }
+  w.gatewayLo.loAddr = loopbackAddr();
+}
+
+void resolveGatewayNames(World& w) {
+  auto resolve = [](Contender& c, const std::string& name) {
+    in_addr_t a = static_cast<in_addr_t>(std::stoul(c.ask("resolve " + name)));
+    if (a == static_cast<in_addr_t>(-1) || a == 0) die("the gateway's stub did not resolve " + name);
+    return a;
+  };
+  w.cs[1].vethAddr = resolve(w.cs[1], std::string("server.") + kVethDomain);
+  w.gatewayLo.loAddr = resolve(w.gatewayLo, std::string("server.") + kLoDomain);
+}
+
+void measureRounds(World& w, const Options& o, std::vector<Samples>& veth, std::vector<Samples>& lo) {
+  uint64_t bytes = o.bulkMiB << 20;
+  Dest dv{"veth", kSourcePort, kPingPort, true};
+  Dest dl{"loopback", w.sourcePort, w.pingPort, false};
+  for (int r = 0; r < o.rounds; ++r) {
+    for (size_t i = 0; i < w.cs.size(); ++i) {
+      Contender& c = w.cs[i];
+      if (!c.skipped.empty()) continue;
+      if (!measureOnce(c, dv, bytes, o.connections, veth[i])) c.skipped = "a transfer failed";
+    }
+    if (!measureOnce(w.cs[0], dl, bytes, o.connections, lo[0])) die("direct to loopback failed");
+    if (!measureOnce(w.gatewayLo, dl, bytes, o.connections, lo[1])) die("the gateway to loopback failed");
+  }
+  if (!w.cs[1].skipped.empty()) die("the gateway's transfers failed");
+}
+
+void stopContenders(World& w) {
+  auto end = [](Contender& c) {
+    if (c.pid > 0) {
+      writeLine(c.control.get(), "quit");
+      ::waitpid(c.pid, nullptr, 0);
+    }
+    if (c.helper > 0) {
+      ::kill(c.helper, SIGTERM);
+      ::waitpid(c.helper, nullptr, 0);  // pasta is not our child (it daemonized): returns at once
+    }
+  };
+  for (auto& c : w.cs) end(c);
+  end(w.gatewayLo);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o = parseOptions(argc, argv);
-  Ports ports;
-  UniqueFd sinkFd = bindLoopback(SOCK_STREAM, &ports.sink);
-  UniqueFd pingFd = bindLoopback(SOCK_STREAM, &ports.ping);
-  UniqueFd dnsFd = bindLoopback(SOCK_DGRAM, &ports.dns);
-  UniqueFd channel;
-  Sandbox sb = forkSandbox(&channel);
+  std::string loadBefore = loadAverage();
+  enterWorld();
+  World w;
+  forkAll(w, o);
 
-  LoopbackServer sink(std::move(sinkFd), serveSink), ping(std::move(pingFd), servePing);
-  sink.start();
-  ping.start();
+  Server source(std::move(w.sourceLo), serveSource), ping(std::move(w.pingLo), servePing);
   std::atomic<bool> dnsStop{false};
-  std::thread dns([&] { serveUpstreamDns(dnsFd.get(), dnsStop); });
-  auto gw = Gateway::create(gatewayConfig(ports));
-  if (!gw) die("gateway: " + gw.error().describe());
-  if (auto started = (*gw)->start(std::move(channel)); !started)
-    die("gateway start: " + started.error().describe());
+  std::thread dns([&] { serveUpstreamDns(w.dns.get(), dnsStop); });
+  std::string vethHost = std::string("server.") + kVethDomain;
+  auto gw = startGateway(gatewayConfig(w.dnsPort, false,
+                                       {vethHost + ":" + std::to_string(kSourcePort),
+                                        vethHost + ":" + std::to_string(kPingPort)}),
+                         std::move(w.channel));
+  std::string loHost = std::string("server.") + kLoDomain;
+  auto gwLo = startGateway(gatewayConfig(w.dnsPort, true,
+                                         {loHost + ":" + std::to_string(w.sourcePort),
+                                          loHost + ":" + std::to_string(w.pingPort), kDnsDomain}),
+                           std::move(w.channelLo));
+  resolveGatewayNames(w);
 
-  Figures f;
-  measureTcp(sb, ports, o, f);
-  measureDns(sb, ports, o, f);
-  sb.ask("quit");
-  ::waitpid(sb.pid, nullptr, 0);
-  (*gw)->stop();
+  std::vector<Samples> veth(w.cs.size()), lo(2);
+  measureRounds(w, o, veth, lo);
+  auto dnsCached = parseSamplesLine(w.gatewayLo.ask("dns " + std::to_string(o.cachedQueries) + " 0"));
+  auto dnsFirst = parseSamplesLine(w.gatewayLo.ask("dns " + std::to_string(o.firstQueries) + " 1"));
+  auto dnsUpstream = dnsSamples(loopbackAddr(), w.dnsPort, o.cachedQueries, false);
+  if (dnsCached.empty() || dnsFirst.empty() || dnsUpstream.empty()) die("DNS queries failed");
+  stopContenders(w);
+  gw->stop();
+  gwLo->stop();
   dnsStop = true;
   dns.join();
-  printTable(o, f);
+
+  std::printf(
+      "coco network benchmark: %d interleaved rounds, %llu MiB download and %d sequential connections "
+      "per contender and round; %s\n",
+      o.rounds, static_cast<unsigned long long>(o.bulkMiB), o.connections,
+      realRoot() ? "as root" : "as an unprivileged user");
+  std::printf("  load average before: %s, after: %s; %u CPUs\n", loadBefore.c_str(), loadAverage().c_str(),
+              std::thread::hardware_concurrency());
+  std::printf("  figures: medians over rounds; vs direct: median of per-round ratios [min-max]\n");
+  printDest({std::string("veth (server in its own netns at ") + kServerAddr + ", public to the gateway)", 0,
+             0, true},
+            w.cs, veth);
+  std::vector<Contender> loNames(2);
+  loNames[0].name = "direct";
+  loNames[1].name = "coco gateway";
+  printDest({"loopback (127.0.0.1 in the same netns; gateway with allowLocalDestinations)", 0, 0, false},
+            loNames, lo);
+  printTargets(w.cs, veth);
+  std::printf("\n  DNS A over UDP (%d cached, %d first lookups)   median        p95\n", o.cachedQueries,
+              o.firstQueries);
+  double dnsMed = median(dnsCached);
+  printDnsRow("stub in sandbox, cached", dnsCached,
+              dnsMed < 1000 ? "median < 1 ms: met" : "median < 1 ms: MISSED");
+  printDnsRow("stub in sandbox, first (upstream)", dnsFirst, "");
+  printDnsRow("test upstream, direct", dnsUpstream, "(baseline)");
   return 0;
 }

@@ -1,5 +1,5 @@
-// The gateway's event loop and workers: accepts captured connections, answers
-// DNS, publishes ports, and hands every connection to a relay worker.
+// The gateway's event loop and workers: accepts captured connections, decides
+// them, answers DNS, publishes ports, and relays in the same loop (RelayLoop).
 #include "net/gateway.hpp"
 
 #include <arpa/inet.h>
@@ -8,6 +8,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@ namespace coco::net {
 namespace {
 
 constexpr int kMaxWorkers = 1024;
+constexpr size_t kMaxConnections = 1024;
 constexpr int kConnectTimeoutMs = 10000;
 constexpr int kDnsTcpTimeoutSec = 10;
 constexpr int kDnsTcpMaxQueries = 64;
@@ -59,9 +61,23 @@ void resetAndClose(UniqueFd fd) {
   ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
-void setNoDelay(int fd) {
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+// A relayed connection holds up to four fds (two sockets, two pipes while
+// both directions have bytes in flight): stay below the fd limit, so a
+// flood of connections is reset at accept rather than making accept fail
+// (EMFILE) with the listener still readable.
+RelayLimits relayLimits() {
+  RelayLimits l;
+  l.connectTimeoutMs = kConnectTimeoutMs;
+  rlimit r{};
+  size_t byFds = kMaxConnections;
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur > 128)
+    byFds = static_cast<size_t>((r.rlim_cur - 128) / 4);
+  l.maxConnections = std::clamp<size_t>(byFds, 16, kMaxConnections);
+  return l;
+}
+
+void logRelayEnd(const std::string& label, const RelayStats& st) {
+  log::debug("relay {}: {} bytes out, {} bytes in{}", label, st.aToB, st.bToA, st.failed ? " (reset)" : "");
 }
 
 // One message and the fds riding on it. Every received fd is owned at once,
@@ -164,52 +180,42 @@ Status Gateway::start(UniqueFd channel) {
 }
 
 Status Gateway::startLoop() {
-  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!epoll_ || !wake_) return Error::fromErrno("epoll/eventfd");
-  auto add = [this](int fd, uint64_t tag) -> Status {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = tag;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return Error::fromErrno("epoll_ctl");
-    return okStatus();
-  };
-  COCO_TRY(add(wake_.get(), kTagWake));
-  COCO_TRY(add(channel_.get(), kTagChannel));
+  if (!wake_) return Error::fromErrno("eventfd");
+  COCO_ASSIGN(relays_, RelayLoop::create(relayLimits()));
+  relays_->onDone(logRelayEnd);
+  COCO_TRY(relays_->watch(wake_.get(), kTagWake));
+  COCO_TRY(relays_->watch(channel_.get(), kTagChannel));
   for (UniqueFd* fd : {&endpoints_.relayListener, &endpoints_.dnsUdp, &endpoints_.dnsTcp}) {
     if (*fd) COCO_TRY(setNonBlocking(fd->get()));
   }
-  if (endpoints_.relayListener) COCO_TRY(add(endpoints_.relayListener.get(), kTagRelay));
-  if (endpoints_.dnsUdp) COCO_TRY(add(endpoints_.dnsUdp.get(), kTagDnsUdp));
-  if (endpoints_.dnsTcp) COCO_TRY(add(endpoints_.dnsTcp.get(), kTagDnsTcp));
-  for (size_t i = 0; i < publishListeners_.size(); ++i) COCO_TRY(add(publishListeners_[i].get(), kTagPublished + i));
+  if (endpoints_.relayListener) COCO_TRY(relays_->watch(endpoints_.relayListener.get(), kTagRelay));
+  if (endpoints_.dnsUdp) COCO_TRY(relays_->watch(endpoints_.dnsUdp.get(), kTagDnsUdp));
+  if (endpoints_.dnsTcp) COCO_TRY(relays_->watch(endpoints_.dnsTcp.get(), kTagDnsTcp));
+  for (size_t i = 0; i < publishListeners_.size(); ++i)
+    COCO_TRY(relays_->watch(publishListeners_[i].get(), kTagPublished + i));
   auto started = thread_.start([this] { loop(); });
   if (!started) return std::move(started).error().wrap("starting the gateway");
   log::debug("gateway: started (mode {}, upstream {})", networkModeName(config_.mode), upstream_.text);
   return okStatus();
 }
 
+// One epoll set for the listeners and every relayed connection (RelayLoop).
 void Gateway::loop() {
-  epoll_event events[16];
-  for (;;) {
-    int n = ::epoll_wait(epoll_.get(), events, 16, -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      log::warn("gateway: epoll_wait: {}", std::strerror(errno));
-      return;
-    }
-    for (int i = 0; i < n; ++i) {
-      uint64_t tag = events[i].data.u64;
-      switch (tag) {
-        case kTagWake: return;
-        case kTagRelay: onRelayAccept(); break;
-        case kTagDnsUdp: onDnsUdp(); break;
-        case kTagDnsTcp: onDnsTcpAccept(); break;
-        case kTagChannel: onChannelReadable(); break;
-        default: onPublishedAccept(static_cast<size_t>(tag - kTagPublished)); break;
-      }
-    }
+  while (relays_->waitOnce([this](uint64_t tag) { return onEvent(tag); })) {
   }
+}
+
+bool Gateway::onEvent(uint64_t tag) {
+  switch (tag) {
+    case kTagWake: return false;
+    case kTagRelay: onRelayAccept(); break;
+    case kTagDnsUdp: onDnsUdp(); break;
+    case kTagDnsTcp: onDnsTcpAccept(); break;
+    case kTagChannel: onChannelReadable(); break;
+    default: onPublishedAccept(static_cast<size_t>(tag - kTagPublished)); break;
+  }
+  return true;
 }
 
 void Gateway::stop() {
@@ -225,6 +231,7 @@ void Gateway::stop() {
     (void)unused;
   }
   thread_.join();
+  if (relays_) relays_->closeAll();  // the event thread is gone: this thread may
   std::unique_lock lock(mu_);
   idle_.wait(lock, [this] { return workers_ == 0; });
   pending_.clear();
@@ -261,9 +268,10 @@ bool Gateway::spawnWorker(std::function<void()> fn) {
 
 void Gateway::onRelayAccept() {
   for (;;) {
-    int fd = ::accept4(endpoints_.relayListener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    // Non-blocking as the relay wants it (saves two fcntl per connection).
+    int fd = ::accept4(endpoints_.relayListener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
-    if (!spawnWorker([this, fd] { handleOutbound(UniqueFd(fd)); })) resetAndClose(UniqueFd(fd));
+    handleOutbound(UniqueFd(fd));
   }
 }
 
@@ -357,43 +365,8 @@ void Gateway::serveDnsTcp(UniqueFd conn) {
   untrack(conn.get());
 }
 
-// Tries each target in turn with a bounded non-blocking connect.
-Result<UniqueFd> Gateway::connectTargets(const std::vector<sockaddr_in>& targets) {
-  Error last = Error::make("no address to connect to");
-  for (const auto& t : targets) {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) return Error::fromErrno("socket");
-    track(fd.get());
-    int rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&t), sizeof t);
-    int err = rc == 0 ? 0 : errno;
-    if (err == EINPROGRESS) {
-      pollfd p{fd.get(), POLLOUT, 0};
-      err = ::poll(&p, 1, kConnectTimeoutMs) == 1 ? 0 : ETIMEDOUT;
-      socklen_t len = sizeof err;
-      if (err == 0) ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-    }
-    untrack(fd.get());
-    if (err == 0) {
-      int flags = ::fcntl(fd.get(), F_GETFL);
-      ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
-      return fd;
-    }
-    last = Error::withErrno(err, "connect to " + formatAddress(t.sin_addr.s_addr));
-  }
-  return last;
-}
-
-void Gateway::relayTracked(UniqueFd a, UniqueFd b, const std::string& label) {
-  setNoDelay(a.get());
-  setNoDelay(b.get());
-  track(a.get());
-  track(b.get());
-  RelayStats st = relay(a.get(), b.get());
-  untrack(a.get());
-  untrack(b.get());
-  log::debug("relay {}: {} bytes out, {} bytes in{}", label, st.aToB, st.bToA, st.failed ? " (reset)" : "");
-}
-
+// On the event thread: the decision when it needs no upstream lookup (the
+// tool looked the name up through the stub, so it is cached), else a worker.
 void Gateway::handleOutbound(UniqueFd client) {
   sockaddr_in orig{};
   socklen_t len = sizeof orig;
@@ -402,15 +375,33 @@ void Gateway::handleOutbound(UniqueFd client) {
     return resetAndClose(std::move(client));
   }
   uint16_t port = ntohs(orig.sin_port);
-  if (port == 53) return serveDnsTcp(std::move(client));  // DNS over TCP to any address is the stub's
-  Verdict v = policy_.decideConnection(orig.sin_addr.s_addr, port);
-  if (!v.allowed) return resetAndClose(std::move(client));
-  auto upstream = connectTargets(v.targets);
-  if (!upstream) {
-    log::debug("connect {}: {}", v.label, upstream.error().describe());
+  if (relays_->full()) {
+    log::debug("relay: {} connections open, resetting another", relays_->size());
     return resetAndClose(std::move(client));
   }
-  relayTracked(std::move(client), std::move(*upstream), v.label);
+  if (port == 53) {  // DNS over TCP to any address is the stub's; its worker reads blocking
+    int flags = ::fcntl(client.get(), F_GETFL);
+    ::fcntl(client.get(), F_SETFL, flags & ~O_NONBLOCK);
+    int fd = client.release();
+    if (!spawnWorker([this, fd] { serveDnsTcp(UniqueFd(fd)); })) ::close(fd);
+    return;
+  }
+  Verdict v = policy_.decideConnection(orig.sin_addr.s_addr, port, /*cacheOnly=*/true);
+  if (v.pending) {
+    int fd = client.release();
+    in_addr_t dst = orig.sin_addr.s_addr;
+    if (!spawnWorker([this, fd, dst, port] { decideUpstream(UniqueFd(fd), dst, port); })) resetAndClose(UniqueFd(fd));
+    return;
+  }
+  if (!v.allowed) return resetAndClose(std::move(client));
+  relays_->add(std::move(client), std::move(v.targets), std::move(v.label));
+}
+
+// On a worker: a decision that resolves the name upstream first.
+void Gateway::decideUpstream(UniqueFd client, in_addr_t dst, uint16_t port) {
+  Verdict v = policy_.decideConnection(dst, port);
+  if (!v.allowed) return resetAndClose(std::move(client));
+  relays_->submit(std::move(client), std::move(v.targets), std::move(v.label));
 }
 
 void Gateway::onPublishedAccept(size_t index) {
@@ -434,7 +425,7 @@ void Gateway::onChannelReadable() {
   auto got = recvWithFds(channel_.get(), &reply, sizeof reply, fds, MSG_DONTWAIT);
   if (got && *got == 0) {
     // The sandbox is gone: no more ways into it.
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, channel_.get(), nullptr);
+    relays_->unwatch(channel_.get());
     channel_.reset();
     pending_.clear();
     return;
@@ -447,26 +438,12 @@ void Gateway::onChannelReadable() {
     log::debug("publish: the sandbox gave no socket (error {})", reply.error);
     return;
   }
-  int host = p.hostConn.release();
-  int sandbox = fds[0].release();
-  uint16_t port = p.containerPort;
-  if (!spawnWorker([this, host, sandbox, port] { handlePublished(UniqueFd(host), UniqueFd(sandbox), port); })) {
-    ::close(host);
-    ::close(sandbox);
-  }
-}
-
-void Gateway::handlePublished(UniqueFd hostConn, UniqueFd sandboxSock, uint16_t containerPort) {
+  // The socket lives in the sandbox netns, so 127.0.0.1 is the sandbox's loopback.
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(containerPort);
-  // The socket lives in the sandbox netns, so this is the sandbox's loopback.
-  if (::connect(sandboxSock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
-    log::debug("publish: connect to sandbox port {}: {}", containerPort, std::strerror(errno));
-    return resetAndClose(std::move(hostConn));
-  }
-  relayTracked(std::move(hostConn), std::move(sandboxSock), fmt::format("published port {}", containerPort));
+  sa.sin_port = htons(p.containerPort);
+  relays_->add(std::move(p.hostConn), {sa}, fmt::format("published port {}", p.containerPort), std::move(fds[0]));
 }
 
 }  // namespace coco::net

@@ -1,6 +1,8 @@
 // Gateway: the host half of the network, in the coco process. It owns the
 // listeners the sandbox side created (relay, DNS), the published ports' host
-// listeners, and one event thread; each connection gets a worker thread.
+// listeners, and one event thread that also runs the relay loop (relay.hpp):
+// a connection costs no thread unless its name must first be resolved
+// upstream; DNS over TCP gets a worker thread.
 //
 // How the engine drives it (see also sandbox_side.hpp):
 //   auto gw = Gateway::create(config);          // before clone: binds host ports
@@ -26,6 +28,7 @@
 
 #include "net/address_pool.hpp"
 #include "net/policy.hpp"
+#include "net/relay.hpp"
 #include "net/resolver.hpp"
 #include "net/sandbox_side.hpp"
 #include "net/thread.hpp"
@@ -85,20 +88,19 @@ class Gateway {
   Status bindPublishedPorts();
   Status startLoop();
   void loop();
+  bool onEvent(uint64_t tag);
   void onRelayAccept();
   void onDnsUdp();
   void onDnsTcpAccept();
   void onPublishedAccept(size_t index);
   void onChannelReadable();
   bool spawnWorker(std::function<void()> fn);
-  Result<UniqueFd> connectTargets(const std::vector<sockaddr_in>& targets);
-  void relayTracked(UniqueFd a, UniqueFd b, const std::string& label);
 
   void handleOutbound(UniqueFd client);
+  void decideUpstream(UniqueFd client, in_addr_t dst, uint16_t port);
   void serveDnsTcp(UniqueFd conn);
   void answerUdp(std::vector<uint8_t> query, sockaddr_in peer, in_pktinfo info);
   void sendUdp(const std::vector<uint8_t>& reply, const sockaddr_in& peer, const in_pktinfo& info);
-  void handlePublished(UniqueFd hostConn, UniqueFd sandboxSock, uint16_t containerPort);
 
   // Worker bookkeeping: fds a worker blocks on are registered so stop() can
   // shut them down, and stop() waits until every worker has left.
@@ -115,8 +117,8 @@ class Gateway {
   std::vector<UniqueFd> publishListeners_;
   std::vector<uint16_t> publishedPorts_;
   std::deque<PendingPublish> pending_;  // event thread only
-  UniqueFd epoll_;
   UniqueFd wake_;
+  std::unique_ptr<RelayLoop> relays_;  // the event loop: its epoll set, its connections
   JoinableThread thread_;
 
   std::mutex mu_;

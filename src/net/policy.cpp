@@ -136,10 +136,10 @@ bool Policy::userListed(in_addr_t address, uint16_t port) const {
   return entry && entry->origin == EntryOrigin::Config;
 }
 
-Verdict Policy::decideConnection(in_addr_t dst, uint16_t port) {
+Verdict Policy::decideConnection(in_addr_t dst, uint16_t port, bool cacheOnly) {
   if (pool_.contains(dst)) {
     auto name = pool_.nameFor(dst);
-    if (name) return decideName(*name, port);
+    if (name) return decideName(*name, port, cacheOnly);
     Verdict v;
     v.label = fmt::format("{}:{}", formatAddress(dst), port);
     log::debug("connect {}: refused, no name was looked up for this address", v.label);
@@ -148,7 +148,7 @@ Verdict Policy::decideConnection(in_addr_t dst, uint16_t port) {
   return decideLiteral(dst, port);
 }
 
-Verdict Policy::decideName(const std::string& name, uint16_t port) {
+Verdict Policy::decideName(const std::string& name, uint16_t port, bool cacheOnly) {
   Verdict v;
   v.label = fmt::format("{}:{}", name, port);
   if (config_.mode == NetworkMode::Allowlist && !config_.allowlist.allows(name, port)) {
@@ -157,7 +157,12 @@ Verdict Policy::decideName(const std::string& name, uint16_t port) {
     noticeOnce("connect:" + v.label, fmt::format("blocked connection to {} {}", v.label, howToAllow(add)));
     return v;
   }
-  Resolution res = resolver_.resolve(name);
+  std::optional<Resolution> known = resolver_.cached(name);
+  if (!known && cacheOnly) {
+    v.pending = true;
+    return v;
+  }
+  Resolution res = known ? std::move(*known) : resolver_.resolve(name);
   if (res.status != Resolution::Status::Ok) {
     log::debug("connect {}: refused, the name does not resolve on the host", v.label);
     return v;

@@ -44,6 +44,7 @@ struct Verdict {
   bool allowed = false;
   std::string label;                // NAME:PORT or ADDR:PORT, for logs
   std::vector<sockaddr_in> targets; // where to connect, in order
+  bool pending = false;             // cacheOnly: the name is not resolved yet; ask again without
 };
 
 inline constexpr uint32_t kSyntheticTtl = 300;
@@ -58,11 +59,13 @@ class Policy {
   DnsOutcome answerDns(std::span<const uint8_t> packet, bool cacheOnly);
 
   // Whether a captured connection to dst:port may proceed; may block to resolve.
-  Verdict decideConnection(in_addr_t dst, uint16_t port);
+  // With cacheOnly, a decision that needs the upstream server comes back
+  // `pending` (not allowed, nothing printed) instead of blocking.
+  Verdict decideConnection(in_addr_t dst, uint16_t port, bool cacheOnly = false);
 
  private:
   bool nameAllowed(const std::string& name) const;
-  Verdict decideName(const std::string& name, uint16_t port);
+  Verdict decideName(const std::string& name, uint16_t port, bool cacheOnly);
   Verdict decideLiteral(in_addr_t dst, uint16_t port);
   // Why an address may not be a destination, or nullptr when it may;
   // userListed: the user wrote it as a literal entry in allowed_hosts.

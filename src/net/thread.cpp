@@ -20,7 +20,7 @@ Status create(pthread_t& handle, std::function<void()> fn, bool detached) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   if (detached) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  // Relays and DNS workers need little stack; 256 KiB keeps many connections cheap.
+  // DNS and resolve workers need little stack; 256 KiB keeps many of them cheap.
   pthread_attr_setstacksize(&attr, 256 * 1024);
   int rc = pthread_create(&handle, &attr, trampoline, boxed);
   pthread_attr_destroy(&attr);

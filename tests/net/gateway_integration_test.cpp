@@ -350,6 +350,151 @@ TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
   EXPECT_EQ(echo.connections(), 0);
 }
 
+// A destination that answers each connection by resetting it, after reading
+// one byte; and one that answers "ok:" + what it read, all connections at once.
+class ResettingServer {
+ public:
+  ResettingServer() {
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in sa = loopback(0);
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    EXPECT_EQ(::listen(fd_.get(), 256), 0);
+    port_ = boundPort(fd_.get());
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ResettingServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!c) continue;
+      setTimeouts(c.get(), 5);
+      char b;
+      if (::recv(c.get(), &b, 1, 0) != 1) continue;
+      linger l{1, 0};
+      ::setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+  }
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Echoes every connection until EOF, each on its own thread, so many are open at once.
+class ConcurrentEcho {
+ public:
+  ConcurrentEcho() {
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in sa = loopback(0);
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    EXPECT_EQ(::listen(fd_.get(), 512), 0);
+    port_ = boundPort(fd_.get());
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ConcurrentEcho() {
+    stop_ = true;
+    thread_.join();
+    for (auto& t : each_) t.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      each_.emplace_back([c] {
+        UniqueFd conn(c);
+        setTimeouts(c, 20);
+        char buf[256];
+        ssize_t n;
+        while ((n = ::recv(c, buf, sizeof buf, 0)) > 0) ::send(c, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+      });
+    }
+  }
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<std::thread> each_;
+};
+
+// Opens `count` connections through the gateway, all held open at once, then
+// sends on each and half-closes; "ok" when every one echoed its own text.
+std::string manyAtOnce(in_addr_t addr, uint16_t port, int count) {
+  std::vector<UniqueFd> fds;
+  for (int i = 0; i < count; ++i) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    setTimeouts(fd.get(), 20);
+    sockaddr_in sa = loopback(port);
+    sa.sin_addr.s_addr = addr;
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return "connect " + std::to_string(i);
+    fds.push_back(std::move(fd));
+  }
+  for (int i = 0; i < count; ++i) {
+    std::string text = "conn " + std::to_string(i);
+    if (::send(fds[i].get(), text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
+      return "send " + std::to_string(i);
+    ::shutdown(fds[i].get(), SHUT_WR);
+  }
+  for (int i = 0; i < count; ++i) {
+    std::string got;
+    char buf[64];
+    ssize_t n;
+    while ((n = ::recv(fds[i].get(), buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+    if (got != "conn " + std::to_string(i)) return "conn " + std::to_string(i) + " got '" + got + "'";
+  }
+  return "ok";
+}
+
+// The relay's edges through the whole gateway: a destination's reset reaches
+// the tool as a reset (not a clean EOF), and many connections held open at
+// once (a server that serves them concurrently) all relay their own bytes.
+TEST_F(GatewayIntegration, ResetsPropagateAndManyConnectionsRelayAtOnce) {
+  ResettingServer resetter;
+  ConcurrentEcho many;
+  GatewayConfig c = allowlistConfig();
+  c.allowedHosts = {std::string("reset.allowed.test:") + std::to_string(resetter.port()),
+                    std::string("many.allowed.test:") + std::to_string(many.port())};
+  auto gw = Gateway::create(c);
+  ASSERT_TRUE(gw) << gw.error().describe();
+  uint16_t resetPort = resetter.port(), manyPort = many.port();
+  auto tool = [&](int, const Report& put) {
+    in_addr_t addr = 0;
+    lookup("reset.allowed.test", &addr);
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    setTimeouts(fd.get(), 10);
+    sockaddr_in sa = loopback(resetPort);
+    sa.sin_addr.s_addr = addr;
+    char b = 'x';
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 && ::send(fd.get(), &b, 1, 0) == 1) {
+      ssize_t n = ::recv(fd.get(), &b, 1, 0);
+      put("after_reset", n < 0 ? errnoName(errno) : "read " + std::to_string(n));
+    }
+    lookup("many.allowed.test", &addr);
+    put("many", manyAtOnce(addr, manyPort, 200));
+  };
+  auto r = runSandbox(NetworkMode::Allowlist, tool, [&](UniqueFd channel) {
+    auto started = (*gw)->start(std::move(channel));
+    EXPECT_TRUE(started) << started.error().describe();
+  });
+  (*gw)->stop();
+  auto& v = r.values;
+  ASSERT_EQ(v["setup"], "ok") << v["namespaces"];
+  EXPECT_EQ(v["after_reset"], "ECONNRESET");
+  EXPECT_EQ(v["many"], "ok");
+}
+
 TEST_F(GatewayIntegration, PublishedPortReachesANoneSandbox) {
   GatewayConfig c;
   c.mode = NetworkMode::None;
