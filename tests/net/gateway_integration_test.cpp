@@ -350,83 +350,25 @@ TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
   EXPECT_EQ(echo.connections(), 0);
 }
 
-// A destination that answers each connection by resetting it, after reading
-// one byte; and one that answers "ok:" + what it read, all connections at once.
-class ResettingServer {
+// A destination that resets each connection after reading one byte.
+class ResettingServer : public LoopbackServer {
  public:
-  ResettingServer() {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in sa = loopback(0);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    EXPECT_EQ(::listen(fd_.get(), 256), 0);
-    port_ = boundPort(fd_.get());
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~ResettingServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!c) continue;
-      setTimeouts(c.get(), 5);
-      char b;
-      if (::recv(c.get(), &b, 1, 0) != 1) continue;
-      linger l{1, 0};
-      ::setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    }
-  }
-  UniqueFd fd_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  ResettingServer()
+      : LoopbackServer(
+            [](UniqueFd c) {
+              setTimeouts(c.get(), 5);
+              char b;
+              if (::recv(c.get(), &b, 1, 0) != 1) return;
+              linger l{1, 0};
+              ::setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            },
+            false, 256) {}
 };
 
 // Echoes every connection until EOF, each on its own thread, so many are open at once.
-class ConcurrentEcho {
+class ConcurrentEcho : public LoopbackServer {
  public:
-  ConcurrentEcho() {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in sa = loopback(0);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    EXPECT_EQ(::listen(fd_.get(), 512), 0);
-    port_ = boundPort(fd_.get());
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~ConcurrentEcho() {
-    stop_ = true;
-    thread_.join();
-    for (auto& t : each_) t.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      each_.emplace_back([c] {
-        UniqueFd conn(c);
-        setTimeouts(c, 20);
-        char buf[256];
-        ssize_t n;
-        while ((n = ::recv(c, buf, sizeof buf, 0)) > 0) ::send(c, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
-      });
-    }
-  }
-  UniqueFd fd_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::vector<std::thread> each_;
+  ConcurrentEcho() : LoopbackServer([](UniqueFd c) { echoUntilEof(std::move(c), 20); }, true, 512) {}
 };
 
 // Opens `count` connections through the gateway, all held open at once, then

@@ -134,20 +134,25 @@ class UpstreamDns : public LoggingDnsServer {
   }
 };
 
-// Echoes each connection until EOF, then closes; counts connections.
-class EchoServer {
+// A TCP server on 127.0.0.1 (an ephemeral port) that hands each accepted
+// connection to `handle`, on its own thread when `threadPerConnection` (so
+// many can be open at once), else on the accepting thread.
+class LoopbackServer {
  public:
-  EchoServer() {
+  using Handler = std::function<void(UniqueFd)>;
+  explicit LoopbackServer(Handler handle, bool threadPerConnection = false, int backlog = 16)
+      : handle_(std::move(handle)), perConnection_(threadPerConnection) {
     fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in sa = loopback(0);
     EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    EXPECT_EQ(::listen(fd_.get(), 16), 0);
+    EXPECT_EQ(::listen(fd_.get(), backlog), 0);
     port_ = boundPort(fd_.get());
     thread_ = std::thread([this] { serve(); });
   }
-  ~EchoServer() {
+  ~LoopbackServer() {
     stop_ = true;
     thread_.join();
+    for (auto& t : each_) t.join();
   }
   uint16_t port() const { return port_; }
   int connections() const { return connections_; }
@@ -160,18 +165,33 @@ class EchoServer {
       UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!c) continue;
       ++connections_;
-      setTimeouts(c.get(), 5);
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::recv(c.get(), buf, sizeof buf, 0)) > 0) ::send(c.get(), buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+      if (perConnection_) each_.emplace_back([this, fd = c.release()] { handle_(UniqueFd(fd)); });
+      else handle_(std::move(c));
     }
   }
 
+  Handler handle_;
+  bool perConnection_;
   UniqueFd fd_;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
   std::thread thread_;
+  std::vector<std::thread> each_;
+};
+
+// Echoes until EOF (`timeoutSecs` per receive), then closes.
+inline void echoUntilEof(UniqueFd c, int timeoutSecs = 5) {
+  setTimeouts(c.get(), timeoutSecs);
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(c.get(), buf, sizeof buf, 0)) > 0) ::send(c.get(), buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+}
+
+// Echoes each connection until EOF, then closes; counts connections.
+class EchoServer : public LoopbackServer {
+ public:
+  EchoServer() : LoopbackServer([](UniqueFd c) { echoUntilEof(std::move(c)); }) {}
 };
 
 // Sends `fd` (1 or 2) to a file for the scope, so the test can read what was
