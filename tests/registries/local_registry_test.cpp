@@ -325,6 +325,20 @@ class LocalRegistry : public ::testing::Test {
     make({"pypi", index.root(), decoy.root(), decoy.url(kElsewhere), pip});
   }
 
+  // The cocohello crate came from `crates` and the installed tool runs; returns its output.
+  std::string expectCocohelloRuns(const config::ToolConfig& config, const Installed& r, const Registry& crates) {
+    if (!r.layer || !r.layer->has_value()) {
+      ADD_FAILURE() << "not installed: " << r.err;
+      return "";
+    }
+    EXPECT_TRUE(contains(crates.requests(), std::string(kCratesName) + ":" + crates.port() + " /crates/cocohello-1.0.0.crate"))
+        << crates.requests();
+    auto [status, out] = run(config, **r.layer, {});
+    EXPECT_EQ(status, 0);
+    EXPECT_TRUE(out.starts_with(std::string(kCargoGreeting) + "\n")) << out;
+    return out;
+  }
+
   // The refusal of `name` as the gateway reports it, and the proof it was never resolved.
   void expectRefused(const Installed& r, const std::string& name) {
     EXPECT_TRUE(contains(r.err, "blocked lookup of " + name)) << r.err;
@@ -426,13 +440,7 @@ TEST_F(LocalRegistry, CargoToolFromALocalSparseRegistryInstallsAndRuns) {
                            "dependencies:\n  apt: [cargo]\n");
   auto r = install(config, {{"CARGO_REGISTRIES_COCO_INDEX", "sparse+" + crates.url(kCratesName) + "/index/"},
                            {"MISE_CARGO_REGISTRY_NAME", "coco"}});
-  ASSERT_TRUE(r.layer) << r.err;
-  ASSERT_TRUE(r.layer->has_value());
-  EXPECT_TRUE(contains(crates.requests(), std::string(kCratesName) + ":" + crates.port() + " /crates/cocohello-1.0.0.crate"))
-      << crates.requests();
-  auto [status, out] = run(config, **r.layer, {});
-  EXPECT_EQ(status, 0);
-  EXPECT_TRUE(out.starts_with(std::string(kCargoGreeting) + "\n")) << out;
+  std::string out = expectCocohelloRuns(config, r, crates);
   EXPECT_TRUE(contains(out, "by name: lookup failed")) << out;
   EXPECT_TRUE(contains(out, "by address: ")) << out;
   EXPECT_FALSE(contains(out, "ANSWERED")) << out;
@@ -457,13 +465,7 @@ TEST_F(LocalRegistry, CargoToolThroughTheHostsCratesIoReplacementInstallsAndRuns
                            "tool: cargo:cocohello@1.0.0\ncommand: cocohello\nnetwork: none\n"
                            "dependencies:\n  apt: [cargo]\n");
   auto r = install(config, {});
-  ASSERT_TRUE(r.layer) << r.err;
-  ASSERT_TRUE(r.layer->has_value());
-  EXPECT_TRUE(contains(crates.requests(), std::string(kCratesName) + ":" + crates.port() + " /crates/cocohello-1.0.0.crate"))
-      << crates.requests();
-  auto [status, out] = run(config, **r.layer, {});
-  EXPECT_EQ(status, 0);
-  EXPECT_TRUE(out.starts_with(std::string(kCargoGreeting) + "\n")) << out;
+  expectCocohelloRuns(config, r, crates);
 }
 
 }  // namespace
