@@ -181,6 +181,16 @@ TEST_F(CliTest, PruneRemovesCachesAndOutdatedToolLayers) {
   EXPECT_NE(o.out.find("removed download caches: "), std::string::npos) << o.out;
   EXPECT_FALSE(fs::exists(home_ + "/.cache/coco/cache/npm/blob"));
   EXPECT_FALSE(fs::exists(layers + "/0ld"));
+  // The caches tools keep between runs (`caches`, what CI keeps) go only with --all.
+  std::string kept = home_ + "/.cache/coco/run-caches/eslint/npm";
+  ASSERT_TRUE(fs::makeDirs(kept).ok());
+  ASSERT_TRUE(fs::writeFileAtomic(kept + "/blob", std::string(3000, 'x')).ok());
+  ASSERT_EQ(cli({"prune"}).code, 0);
+  EXPECT_TRUE(fs::exists(kept + "/blob"));
+  auto all = cli({"prune", "--all"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_NE(all.out.find("removed the tools' kept caches: "), std::string::npos) << all.out;
+  EXPECT_FALSE(fs::exists(kept));
   EXPECT_EQ(cli({"prune", "--bogus"}).code, 125);
   EXPECT_EQ(cli({"rebuild", "--help"}).code, 0);
   EXPECT_EQ(cli({"rebuild", "extra"}).code, 125);

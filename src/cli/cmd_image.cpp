@@ -154,9 +154,11 @@ int cmdSave(Context& ctx, const Args& args) {
 }
 
 int cmdPrune(Context& ctx, const Args& args) {
-  CLI::App app{"Remove coco's download caches; with --all also tool layers and unused images.", "coco prune"};
+  CLI::App app{"Remove coco's download caches; with --all also tool layers, the caches tools keep between runs "
+               "(`caches`) and unused images.",
+               "coco prune"};
   bool all = false;
-  app.add_flag("-a,--all", all, "also remove every tool layer and the images no record uses");
+  app.add_flag("-a,--all", all, "also remove every tool layer, the tools' kept caches and the images no record uses");
   if (auto code = parseCommand(app, args, ctx)) return *code;
   auto caches = tool::removeCaches("");
   if (!caches) return ctx.fail(caches.error());
@@ -176,6 +178,11 @@ int cmdPrune(Context& ctx, const Args& args) {
   auto layers = tool::removeToolLayers("", {}, false);
   if (!layers) return ctx.fail(layers.error());
   ctx.out << "removed tool layers: " << humanBytes(*layers) << "\n";
+  auto paths = ctx.paths();
+  if (!paths) return ctx.fail(paths.error());
+  auto kept = tool::removeCaches(tool::runCacheRoot(*paths));
+  if (!kept) return ctx.fail(kept.error());
+  ctx.out << "removed the tools' kept caches: " << humanBytes(*kept) << "\n";
   auto images = image::prune();
   if (!images) return ctx.fail(images.error());
   ctx.out << "removed unused image layers: " << images->layers << ", blobs: " << images->blobs << "\n";

@@ -153,6 +153,10 @@ void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowConte
   describeGuard(os, c);
   if (c.x11) line(os, "x11:", "yes (X socket and auth cookie)");
   if (c.isolated) line(os, "caches:", "isolated (not shared with other tools)");
+  if (!c.caches.empty())
+    line(os, "kept caches:",
+         fmt::format("{}: read-write, kept between this tool's runs in {}/{}/", fmt::join(c.caches, ", "),
+                     ctx.runCaches.empty() ? "$XDG_CACHE_HOME/coco/run-caches" : ctx.runCaches, c.name));
   if (!c.aptDependencies.empty()) line(os, "apt packages:", fmt::format("{}", fmt::join(c.aptDependencies, ", ")));
   if (!c.miseDependencies.empty()) line(os, "mise tools:", fmt::format("{}", fmt::join(c.miseDependencies, ", ")));
   if (!c.podmanArgs.empty()) line(os, "podman args:", fmt::format("{} (podman/docker runtimes only)", fmt::join(c.podmanArgs, " ")));

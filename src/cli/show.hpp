@@ -28,6 +28,7 @@ struct ShowContext {
   bool haveCgroup = false;    // which of the two `cgroup` is
   std::vector<std::string> cgroupControllers = {};
   std::optional<InstallHostsView> install = {};  // unset: the install hosts are not described
+  std::string runCaches = {};  // where `caches` are kept (tool::runCacheRoot); empty: unknown
 };
 
 ShowContext showContextFromProcess();

@@ -112,6 +112,20 @@ TEST(ShowSummary, PlainWords) {
   EXPECT_NE(describeConfig(c, kCtx).find("WARNING: network: host"), std::string::npos);
 }
 
+// `caches`: which, and the host directory CI would keep.
+TEST(ShowSummary, KeptCaches) {
+  config::ToolConfig c = withMount(".");
+  EXPECT_EQ(describeConfig(c, kCtx).find("kept caches:"), std::string::npos);
+  c.caches = {"npm", "pip"};
+  ShowContext ctx = kCtx;
+  ctx.runCaches = "/nonexistent-coco/home/u/.cache/coco/run-caches";
+  std::string s = describeConfig(c, ctx);
+  EXPECT_NE(s.find("npm, pip: read-write, kept between this tool's runs in "
+                   "/nonexistent-coco/home/u/.cache/coco/run-caches/t/"),
+            std::string::npos)
+      << s;
+}
+
 // The install's hosts: what coco derived, the config's install_hosts and
 // allowed_hosts, and what to do about managers whose sources were not found.
 TEST(ShowSummary, InstallHosts) {

@@ -27,6 +27,7 @@ ShowContext showContextFromProcess() {
   for (const char* name : image::kStorageVars)
     if (const char* v = std::getenv(name)) env[name] = v;
   ctx.cocoDirs = tool::cocoDirs(env, ctx.home);
+  if (auto caches = tool::runCacheRoot(env, ctx.home)) ctx.runCaches = *caches;
   ctx.hostMemory = tool::hostMemoryBytes();
   auto delegation = engine::cgroup::detect();
   ctx.haveCgroup = delegation.ok();

@@ -1,13 +1,16 @@
 // The config schema: one reader per key, defaults, and the checks across keys.
 #include "config/config_builder.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "config/checks.hpp"
+#include "config/package_caches.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace coco::config {
@@ -130,6 +133,22 @@ std::string readWorkdir(const Value& value) {
   return dir;
 }
 
+// `caches`: package caches kept for the tool's runs, each named once.
+void readCaches(const Value& list, ToolConfig& config) {
+  for (const Value& item : readList(list)) {
+    std::string kind = readString(item);
+    if (!runCache(kind)) {
+      std::vector<std::string_view> known;
+      for (const auto& c : kPackageCaches)
+        if (c.forRuns) known.push_back(c.kind);
+      fail(item.mark, fmt::format("'{}' is not a cache coco knows; 'caches' takes {}", kind, fmt::join(known, ", ")));
+    }
+    if (std::find(config.caches.begin(), config.caches.end(), kind) != config.caches.end())
+      fail(item.mark, fmt::format("cache '{}' is named twice", kind));
+    config.caches.push_back(kind);
+  }
+}
+
 std::string readSeccomp(const Value& value) {
   std::string profile = readString(value);
   if (profile == "default" || profile == "unconfined") return profile;
@@ -221,6 +240,7 @@ constexpr KeyReader kReaders[] = {
        m.check = f.keyMark;
      }},
     {"isolated", [](const Field& f, ToolConfig& c, Marks&) { c.isolated = readBool(f.value); }},
+    {"caches", [](const Field& f, ToolConfig& c, Marks&) { readCaches(f.value, c); }},
     {"ports", [](const Field& f, ToolConfig& c, Marks&) { readPorts(f.value, c); }},
     {"x11", [](const Field& f, ToolConfig& c, Marks&) { c.x11 = readBool(f.value); }},
     {"podman_args", [](const Field& f, ToolConfig& c, Marks&) { c.podmanArgs = readStringList(f.value); }},

@@ -55,11 +55,12 @@ void putLimits(std::string& out, const LimitsConfig& l) {
   put(out, "tmpfs", sizeText(l.tmpfs));
 }
 
-// `install_hosts` and `check` shape the install; written only when the config
-// has them, so other configs keep their hashes and installed layers.
-void putInstall(std::string& out, const ToolConfig& c) {
+// Keys added after the first hashes (`install_hosts`, `check`, `caches`): written
+// only when the config has them, so other configs keep their hashes and layers.
+void putLaterKeys(std::string& out, const ToolConfig& c) {
   if (!c.installHosts.empty()) putList(out, "install_hosts", c.installHosts);
   if (c.check) putList(out, "check", *c.check);
+  if (!c.caches.empty()) putList(out, "caches", c.caches);
 }
 
 }  // namespace
@@ -86,7 +87,7 @@ std::string canonicalForm(const ToolConfig& c) {
   // "1"/"0" as before git access was configurable, so existing hashes stay the same.
   put(out, "workspace_guard", !c.workspaceGuard ? "0" : c.guardGitWrite ? "git-write" : "1");
   putLimits(out, c.limits);
-  putInstall(out, c);
+  putLaterKeys(out, c);
   return out;
 }
 

@@ -96,6 +96,8 @@ TEST(ConfigHash, ChangesWithEveryField) {
       "tool: x\ncheck: []\n",
       "tool: x\ncheck: [--help]\n",
       "tool: x\ncheck: [--version]\n",  // the default spelled out: still another install's recipe
+      "tool: x\ncaches: [npm]\n",
+      "tool: x\ncaches: [npm, pip]\n",
       // Values must not run into each other.
       "tool: x\npodman_args: [a, b]\n",
       "tool: x\npodman_args: [\"a b\"]\n",
@@ -138,12 +140,13 @@ TEST(ConfigHash, WithoutLimitsTheCanonicalFormHasNoLimits) {
   EXPECT_EQ(canonicalForm(*config).find("limits"), std::string::npos);
 }
 
-// Nor do `install_hosts` and `check` change the hash of configs without them.
-TEST(ConfigHash, WithoutInstallKeysTheCanonicalFormHasNone) {
+// Nor do `install_hosts`, `check` and `caches` change the hash of configs without them.
+TEST(ConfigHash, WithoutTheLaterKeysTheCanonicalFormHasNone) {
   auto config = parseConfig("tool: x\nallowed_hosts: [a.b]\n", "/a/tool.yaml", "tool");
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(canonicalForm(*config).find("install_hosts"), std::string::npos);
   EXPECT_EQ(canonicalForm(*config).find("check"), std::string::npos);
+  EXPECT_EQ(canonicalForm(*config).find("caches"), std::string::npos);
 }
 
 TEST(ConfigHash, CanonicalFormIsLengthPrefixed) {

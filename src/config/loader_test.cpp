@@ -228,7 +228,7 @@ const BadCase kBadCases[] = {
     {"tool: x\nimage: debian\n",
      "t.yaml:2:1: unknown key 'image' (known keys: tool, command, mounts, env, env_passthrough, "
      "dependencies, "
-     "workdir, network, allowed_hosts, install_hosts, check, isolated, ports, x11, podman_args, seccomp, "
+     "workdir, network, allowed_hosts, install_hosts, check, isolated, caches, ports, x11, podman_args, seccomp, "
      "workspace_guard, limits)"},
     {"tool: x\nmounts:\n  - {src: ., dest: /w}\n", "t.yaml:3:14: unknown key 'dest' (did you mean 'dst'?)"},
     {"tool: x\ndependencies: {pip: [a]}\n", "t.yaml:2:16: unknown key 'pip' (known keys: apt, mise)"},
@@ -276,6 +276,14 @@ const BadCase kBadCases[] = {
     {"command: ls\ncheck: [--help]\n",
      "t.yaml:2:1: 'check' starts the tool coco installs, and there is no 'tool'; remove 'check'"},
     {"tool: x\nports: \"80:80\"\n", "t.yaml:2:8: 'ports' must be a list, not '80:80'"},
+    // caches
+    {"tool: x\ncaches: npm\n", "t.yaml:2:9: 'caches' must be a list, not 'npm'"},
+    {"tool: x\ncaches: [npm, mise]\n",
+     "t.yaml:2:15: 'mise' is not a cache coco knows; 'caches' takes npm, pip, uv, cargo, go, yarn, pnpm"},
+    {"tool: x\ncaches: [../npm]\n",
+     "t.yaml:2:10: '../npm' is not a cache coco knows; 'caches' takes npm, pip, uv, cargo, go, yarn, pnpm"},
+    {"tool: x\ncaches:\n  - npm\n  - pip\n  - npm\n", "t.yaml:5:5: cache 'npm' is named twice"},
+    {"tool: x\ncaches: [[npm]]\n", "t.yaml:2:10: 'caches[0]' must be a string, not a list"},
     // network
     {"tool: x\nnetwork: bridge\n",
      "t.yaml:2:10: network 'bridge' is not 'none' or 'host' (leave it out for full access, or list "
@@ -405,6 +413,15 @@ TEST(Loader, InstallHostsAndCheck) {
   EXPECT_EQ(c.network, NetworkMode::Allowlist);
   EXPECT_EQ(c.allowedHosts, std::vector<std::string>{"a.example"});
   EXPECT_EQ(c.installHosts, std::vector<std::string>{"b.example"});
+}
+
+// caches names the package caches the tool's runs keep, in file order.
+TEST(Loader, Caches) {
+  EXPECT_TRUE(parseOk("tool: x\n").caches.empty());
+  EXPECT_EQ(parseOk("command: npm\ncaches: [npm, pnpm, yarn]\n").caches,
+            (std::vector<std::string>{"npm", "pnpm", "yarn"}));
+  EXPECT_EQ(parseOk("{\"tool\": \"pipx:black\", \"caches\": [\"pip\", \"uv\"]}").caches,
+            (std::vector<std::string>{"pip", "uv"}));
 }
 
 TEST(Loader, BadNameIsReported) {

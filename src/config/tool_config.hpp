@@ -57,6 +57,9 @@ struct ToolConfig {
   // tool runs (default {"--version"}); an empty list starts it with none.
   std::optional<std::vector<std::string>> check;
   bool isolated = false;
+  // `caches`: package caches (config/package_caches.hpp) kept between the tool's
+  // runs in a host directory of its own, in file order.
+  std::vector<std::string> caches;
   std::vector<PublishedPort> ports;
   bool x11 = false;
   std::vector<std::string> podmanArgs;

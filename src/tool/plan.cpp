@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "config/package_caches.hpp"
 #include "config/paths.hpp"
 #include "engine/idmap.hpp"
 #include "image/layer_lookup.hpp"
@@ -150,6 +151,34 @@ Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& con
   return mounts;
 }
 
+// The config's `caches`, each a directory of this tool's own bound read-write over
+// where the package manager keeps its cache. Nothing below the root of the run
+// caches is followed if it is a symlink (a restored CI cache could hold one),
+// when the directories are made or when they are bound. After the config's
+// mounts, so a cache below one of them is not covered by it.
+Status addRunCaches(std::vector<engine::BindMount>& mounts, const config::ToolConfig& config,
+                    const RunContext& ctx) {
+  if (config.caches.empty()) return {};
+  COCO_ASSIGN(std::string root, runCacheRoot(ctx.hostEnv, ctx.home));
+  UniqueFd rootFd;
+  if (ctx.createSources) {
+    COCO_TRY(fs::makeDirs(root, 0700));
+    rootFd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootFd) return Error::fromErrno("open {}", root);
+  }
+  for (const auto& kind : config.caches) {
+    const config::PackageCache* cache = config::runCache(kind);
+    if (!cache) return Error::make("{}: unknown cache '{}'", config.path, kind);  // the loader refuses it
+    std::string rel = config.name + "/" + kind;
+    if (rootFd) {
+      auto made = sys::makeDirsBeneath(rootFd.get(), rel, 0700);
+      if (!made) return std::move(made).error().wrap(fmt::format("{}: cache '{}'", config.path, kind));
+    }
+    mounts.push_back({fs::joinPath(root, rel), std::string(cache->dst), false, root});
+  }
+  return {};
+}
+
 // The X socket and the auth cookie file, read-only; a missing piece is left out
 // rather than failing, since X over TCP needs neither.
 void addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
@@ -258,6 +287,15 @@ engine::Limits resolveLimits(const config::LimitsConfig& limits, uint64_t hostMe
   return out;
 }
 
+Result<std::string> runCacheRoot(const std::map<std::string, std::string>& hostEnv, const std::string& home) {
+  std::map<std::string, std::string> env = hostEnv;
+  env["HOME"] = home;
+  COCO_ASSIGN(config::Paths paths, config::Paths::fromVariables(env));
+  return runCacheRoot(paths);
+}
+
+std::string runCacheRoot(const config::Paths& paths) { return fs::joinPath(paths.cacheHome, "coco/run-caches"); }
+
 bool isTrue(std::string_view value) {
   std::string lower(value);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -327,6 +365,7 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
                    const std::vector<std::string>& args, const RunContext& ctx) {
   spec.toolName = config.name;
   COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
+  COCO_TRY(addRunCaches(spec.mounts, config, ctx));
   if (config.x11) addX11(spec.mounts, bound, ctx);
   // Like the original's unquoted $command: "npm ci" is a command and an argument.
   for (auto& word : splitWords(config.command)) spec.argv.push_back(std::move(word));

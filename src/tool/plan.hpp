@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/paths.hpp"
 #include "config/tool_config.hpp"
 #include "engine/run_spec.hpp"
 #include "image/image.hpp"
@@ -43,6 +44,14 @@ struct RunContext {
   uint64_t hostMemory = 0;    // bytes, for limits given as a share of it
   uint64_t fdSoftLimit = 0;   // the soft RLIMIT_NOFILE coco was started with (startingFdLimit)
 };
+
+// The host directory that keeps the tools' `caches` between their runs:
+// $XDG_CACHE_HOME/coco/run-caches (XDG_CACHE_HOME defaults to ~/.cache), with
+// NAME/KIND below it for each tool and cache. Apart from the installs' shared
+// download caches, so what one tool's runs write reaches no other tool and no
+// install.
+Result<std::string> runCacheRoot(const std::map<std::string, std::string>& hostEnv, const std::string& home);
+std::string runCacheRoot(const config::Paths& paths);
 
 // "1" and "true" (any case) are true, like the original's COCO_* switches.
 bool isTrue(std::string_view value);

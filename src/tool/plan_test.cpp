@@ -1,6 +1,7 @@
 // Tests for prepareRun and planToJson: environment hygiene, mounts, network, ports, seccomp.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,6 +203,77 @@ TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
   EXPECT_EQ(t->hostSetup.stagingDir, ctx_.home + "/.cache/coco/staging");
   EXPECT_EQ(t->hostSetup.seccompCacheDir, ctx_.home + "/.cache/coco/seccomp");
   EXPECT_FALSE(t->hostSetup.singleIdMap);
+}
+
+const engine::BindMount* mountAt(const engine::RunSpec& s, const std::string& dst) {
+  for (const auto& m : s.mounts)
+    if (m.dst == dst) return &m;
+  return nullptr;
+}
+
+// `caches`: each a directory of this tool's own under XDG_CACHE_HOME/coco/run-caches,
+// read-write over where its package manager keeps its cache, made 0700.
+TEST_F(PlanTest, CachesAreThisToolsOwnDirectoriesBoundReadWrite) {
+  ctx_.hostEnv["XDG_CACHE_HOME"] = root_ + "/cache";
+  config_.caches = {"npm", "pip"};
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  std::string root = root_ + "/cache/coco/run-caches";
+  const auto* npm = mountAt(*s, "/root/.npm");
+  ASSERT_NE(npm, nullptr);
+  EXPECT_EQ(npm->src, root + "/eslint/npm");
+  EXPECT_FALSE(npm->readOnly);
+  EXPECT_EQ(npm->anchor, root);  // bound without following a symlink below the root
+  ASSERT_NE(mountAt(*s, "/root/.cache/pip"), nullptr);
+  EXPECT_EQ(mountAt(*s, "/root/.cache/pip")->src, root + "/eslint/pip");
+  struct stat st {};
+  ASSERT_EQ(::stat((root + "/eslint/npm").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(mountAt(*s, "/root/.cargo/registry"), nullptr);  // only what the config names
+
+  // Another tool: other directories.
+  config_.name = "prettier";
+  auto t = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(mountAt(*t, "/root/.npm")->src, root + "/prettier/npm");
+
+  // Without XDG_CACHE_HOME: ~/.cache.
+  ctx_.hostEnv.erase("XDG_CACHE_HOME");
+  auto u = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(mountAt(*u, "/root/.npm")->src, ctx_.home + "/.cache/coco/run-caches/prettier/npm");
+}
+
+// A symlink where a tool's cache directory should be (a restored CI cache can
+// hold anything) is neither followed to make the directory nor bound.
+TEST_F(PlanTest, ACacheDirectoryThatIsASymlinkIsRefused) {
+  ctx_.hostEnv["XDG_CACHE_HOME"] = root_ + "/cache";
+  std::string root = root_ + "/cache/coco/run-caches";
+  std::string secret = root_ + "/secret";
+  ASSERT_TRUE(fs::makeDirs(secret).ok());
+  ASSERT_TRUE(fs::makeDirs(root + "/eslint").ok());
+  ASSERT_EQ(::symlink(secret.c_str(), (root + "/eslint/npm").c_str()), 0);
+  config_.caches = {"npm"};
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().describe().find("cache 'npm'"), std::string::npos) << s.error().describe();
+  // The tool's own directory a symlink: the same.
+  ASSERT_TRUE(fs::removeTree(root + "/eslint").ok());
+  ASSERT_EQ(::symlink(secret.c_str(), (root + "/eslint").c_str()), 0);
+  auto t = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_FALSE(t.ok());
+  EXPECT_FALSE(fs::exists(secret + "/npm"));
+}
+
+// A dry run plans the caches without making them.
+TEST_F(PlanTest, ADryRunMakesNoCacheDirectory) {
+  ctx_.hostEnv["XDG_CACHE_HOME"] = root_ + "/cache";
+  ctx_.createSources = false;
+  config_.caches = {"cargo"};
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  ASSERT_NE(mountAt(*s, "/root/.cargo/registry"), nullptr);
+  EXPECT_FALSE(fs::exists(root_ + "/cache"));
 }
 
 TEST_F(PlanTest, ArgvIsCommandThenArgsVerbatim) {

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "config/package_caches.hpp"
 #include "config/paths.hpp"
 #include "image/storage.hpp"
 #include "image/userns.hpp"
@@ -32,21 +33,8 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kLayersDir = "tool-layers";
 
-// Download caches: kind, path in the sandbox, and which installs use it.
-struct CacheMount {
-  const char* kind;
-  const char* dst;
-};
-constexpr CacheMount kMiseCache{"mise", "/root/.cache/mise"};
 // In the tool's layer, not a cache mount: see installScript().
 constexpr const char* kNodeCompileCache = "/root/.cache/node-compile-cache";
-constexpr CacheMount kNpmCache{"npm", "/root/.npm"};
-constexpr CacheMount kAptArchives{"apt-archives", "/var/cache/apt/archives"};
-constexpr CacheMount kAptLists{"apt-lists", "/var/lib/apt/lists"};
-constexpr CacheMount kPipCache{"pip", "/root/.cache/pip"};
-constexpr CacheMount kUvCache{"uv", "/root/.cache/uv"};
-constexpr CacheMount kCargoCache{"cargo", "/root/.cargo/registry"};
-constexpr CacheMount kGoCache{"go", "/root/go/pkg/mod"};
 
 std::string quote(const std::string& s) {
   std::string out = "'";
@@ -113,7 +101,8 @@ InstallNeeds needsOf(const config::ToolConfig& config) {
 
 Result<std::vector<engine::BindMount>> cacheMounts(const config::ToolConfig& config, const InstallNeeds& needs,
                                                    const std::string& cacheRoot) {
-  std::vector<CacheMount> kinds = {kMiseCache};
+  using namespace config;  // the caches' table
+  std::vector<PackageCache> kinds = {kMiseCache};
   if (needs.npm) kinds.push_back(kNpmCache);
   if (needs.apt) kinds.insert(kinds.end(), {kAptArchives, kAptLists});
   if (needs.python) kinds.insert(kinds.end(), {kPipCache, kUvCache});
@@ -124,9 +113,9 @@ Result<std::vector<engine::BindMount>> cacheMounts(const config::ToolConfig& con
   std::string base = config.isolated ? fs::joinPath(cacheRoot, "tools/" + config.name) : cacheRoot;
   std::vector<engine::BindMount> mounts;
   for (const auto& k : kinds) {
-    std::string src = fs::joinPath(base, k.kind);
+    std::string src = fs::joinPath(base, std::string(k.kind));
     COCO_TRY(fs::makeDirs(src, 0700));
-    mounts.push_back({src, k.dst, false});
+    mounts.push_back({src, std::string(k.dst), false});
   }
   return mounts;
 }
