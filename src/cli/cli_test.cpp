@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -99,6 +100,24 @@ TEST_F(CliTest, VersionIsTheProjectsAndNamesTheCommit) {
   }
   std::string commit = head->output.substr(0, head->output.find('\n'));
   EXPECT_NE(v.out.find(" (git " + commit), std::string::npos) << v.out << " vs HEAD " << commit;
+}
+
+// The attack of util/data_dir_test.cpp with the real binary: a copy of coco outside
+// its build tree (as installed) takes the bundled store from the installed data
+// only, never from the source tree it was built from (a path a local user may create).
+TEST_F(CliTest, InstalledBinaryNeverReadsTheSourceTree) {
+  std::string copy = root_ + "/bin/coco";
+  ASSERT_TRUE(fs::makeDirs(root_ + "/bin").ok());
+  std::error_code ec;
+  std::filesystem::copy_file(std::string(COCO_BUILD_ROOT) + "/src/coco", copy, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  sys::SpawnOptions o{.argv = {"sh", "-c", "exec \"$0\" get --force eslint 2>&1", copy},
+                      .out = sys::Stdio::Capture};
+  o.env = {"PATH=/usr/bin:/bin", "HOME=" + home_};
+  auto r = sys::run(o);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->output.find(COCO_SOURCE_ROOT), std::string::npos) << r->output;
+  EXPECT_NE(r->output.find(COCO_DATADIR), std::string::npos) << r->output;
 }
 
 TEST_F(CliTest, CompletionKnowsEveryCommandOfTheHelp) {

@@ -20,8 +20,8 @@ std::string firstLine(const char* path) {
 
 constexpr const char* kAppArmorFix =
     "AppArmor restricts unprivileged user namespaces here (kernel.apparmor_restrict_unprivileged_userns=1): "
-    "give coco a profile that allows `userns` (as Ubuntu's /etc/apparmor.d/bwrap-userns-restrict does for bwrap) "
-    "and load it with `sudo apparmor_parser -r /etc/apparmor.d/coco`, or allow them for everyone with "
+    "coco's Debian package installs a profile that allows coco `userns` as /etc/apparmor.d/coco; load it "
+    "with `sudo apparmor_parser -r /etc/apparmor.d/coco`, or allow them for everyone with "
     "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`";
 
 constexpr const char* kContainerFix =

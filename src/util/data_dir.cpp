@@ -1,4 +1,4 @@
-// Data directory lookup: installed copy vs the source tree of a build-tree binary.
+// Data directory lookup: the installed copy, or the source tree for a binary run from its build tree.
 #include "util/data_dir.hpp"
 
 #include <unistd.h>
@@ -12,21 +12,28 @@ namespace coco {
 
 namespace {
 
-bool runFromBuildTree() {
+bool inBuildTree(std::string_view exe) {
+  std::string_view build = COCO_BUILD_ROOT;
+  return exe.size() > build.size() && exe.substr(0, build.size()) == build && exe[build.size()] == '/';
+}
+
+std::string selfExe() {
   char exe[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return false;
-  std::string_view path(exe, static_cast<size_t>(n));
-  std::string_view build = COCO_BUILD_ROOT;
-  return path.size() > build.size() && path.substr(0, build.size()) == build && path[build.size()] == '/';
+  return n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
 }
 
 }  // namespace
 
+// The source root is compiled in and may be a path any local user can create
+// (a stage under /var/tmp): only the build tree's own binary may look there.
+std::vector<std::string> dataDirsFor(std::string_view exe) {
+  if (inBuildTree(exe)) return {COCO_SOURCE_ROOT, COCO_DATADIR};
+  return {COCO_DATADIR};
+}
+
 const std::vector<std::string>& dataDirs() {
-  static const std::vector<std::string> dirs = runFromBuildTree()
-                                                   ? std::vector<std::string>{COCO_SOURCE_ROOT, COCO_DATADIR}
-                                                   : std::vector<std::string>{COCO_DATADIR, COCO_SOURCE_ROOT};
+  static const std::vector<std::string> dirs = dataDirsFor(selfExe());
   return dirs;
 }
 

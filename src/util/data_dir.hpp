@@ -7,9 +7,13 @@
 
 namespace coco {
 
-// The directories holding coco's data, in lookup order: the installed copy
-// (COCO_DATADIR) first, except for a binary run from its own build tree, which
-// reads its source tree first, so tests never pick up an older installed copy.
+// The directories holding coco's data, in lookup order, for the binary at `exe`
+// (/proc/self/exe): only the installed copy (COCO_DATADIR), except for a binary
+// run from its own build tree, which reads its source tree first, so tests never
+// pick up an older installed copy. An installed binary never reads the source tree.
+std::vector<std::string> dataDirsFor(std::string_view exe);
+
+// dataDirsFor() of this process, computed once.
 const std::vector<std::string>& dataDirs();
 
 // The first dataDirs() entry holding `relative` (a file or directory), or "".

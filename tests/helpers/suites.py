@@ -80,7 +80,7 @@ def run_integration(build, user, mode, results, workdir, extra):
                 env["GTEST_FILTER"] = os.environ["GTEST_FILTER"]
         argv = ["runuser", "-u", user, "--", "env", "-i"] + [f"{k}={v}" for k, v in env.items()] + cmd
         timeout = test.get("timeout") or 30  # meson's own limit for the test
-        print(f"=== {test['name']} as {user} (id map: {mode})", flush=True)
+        print(f"=== {test['name']} as {user} (id map: {mode}, COCO_BIN={env.get('COCO_BIN', '')})", flush=True)
         cwd = test.get("workdir") or build
         proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True)
         try:
