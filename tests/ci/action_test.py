@@ -228,6 +228,41 @@ def published_base(root, env):
     return f"oci:{out}" if p.returncode == 0 else ""
 
 
+def gitlab(root, project, previous):
+    """The GitLab template (packaging/gitlab) on a fresh runner: GitLab restores its cache
+    into the project; before_script moves it out (coco-ci import), so the sandbox, which
+    is given the project, never sees what the next run trusts; after_script moves it back."""
+    job = yaml.safe_load((SRC / "packaging/gitlab/coco.gitlab-ci.yml").read_text())[".coco"]
+    kept = project / job["cache"]["paths"][0].rstrip("/")
+    p, _ = run(["bash", str(ACTION / "coco-ci"), "export", str(kept)], previous.env, str(project))
+    check(p.returncode == 0 and (kept / "base/base.oci/index.json").is_file()
+          and any((kept / "run-caches").glob("npm+config-*/npm/_cacache")),
+          "gitlab: coco-ci export puts the base image and the tool caches into the project's cache dir",
+          p.stdout + p.stderr)
+    shutil.rmtree(project / "node_modules", ignore_errors=True)
+    r3 = Runner(root, "runner3", project, root / "ci-cache", {})
+    env = dict(r3.env, CI_PROJECT_DIR=str(project), CI_JOB_NAME="npm", GITLAB_CI="true")
+    del env["GITHUB_ACTIONS"]
+    env.update({k: str(v) for k, v in job["variables"].items()})
+    if not Path(env["COCO_CI"]).is_file():  # not installed from the package: the source's copy
+        env["COCO_CI"] = str(ACTION / "coco-ci")
+    script = "\n".join(job["before_script"] + [
+        "test ! -e .coco-ci-cache || { echo 'the kept files are still in the project'; exit 1; }",
+        "coco-ci run --config .coco/npm-ci.json npm ci --offline",
+        "coco-ci run --config .coco/npm-test.json npm test",
+        # What a tool given the project could do: plant a base image for the next run.
+        "mkdir -p .coco-ci-cache/base/base.oci && echo planted > .coco-ci-cache/base/base.oci/planted"])
+    p, secs = run(["bash", "-e", "-c", script], env, str(project))
+    check(p.returncode == 0 and "fixture tests passed" in p.stdout + p.stderr
+          and "base image: the cached one" in p.stderr,
+          f"gitlab: before_script imports, the script runs on the kept base image and npm cache ({secs:.1f}s)",
+          p.stdout + p.stderr)
+    p, _ = run(["bash", "-e", "-c", "\n".join(job["after_script"])], env, str(project))
+    check(p.returncode == 0 and (kept / "base/base.oci/index.json").is_file()
+          and not (kept / "base/base.oci/planted").exists() and not (r3.home / ".cache/coco-ci/base.oci").exists(),
+          "gitlab: after_script moves what is kept back into the project, nothing a tool planted there", p.stdout + p.stderr)
+
+
 def scenario(root):
     user_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
     npm_env = dict(user_env, HOME=str(root / "npm-home"))
@@ -288,6 +323,7 @@ def scenario(root):
     check("base image: the cached one" in log2, "run 2: the base image comes from the cache", log2)
     code, log, t_test2 = r2.use_action(run_inputs("npm test", ".coco/npm-test.json"))
     check(code == 0 and "fixture tests passed" in log, f"run 2: npm test, offline ({t_test2:.1f}s)", log)
+    gitlab(root, project, r2)
     print(f"[ timing ] run 1 (empty cache): npm ci {t_ci1:.1f}s, npm test {t_test1:.1f}s; "
           f"run 2 (restored cache): npm ci --offline {t_ci2:.1f}s, npm test {t_test2:.1f}s", flush=True)
     return 1 if failures else 0
