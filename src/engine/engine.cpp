@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 #include <fmt/ranges.h>
@@ -184,21 +185,25 @@ struct HolderClone {
   InitFds fds;
   int holderFd;
   struct clone_args args;
-  sigset_t mask;        // coco's, for init
-  const char* map;      // the nested maps, for uid_map and gid_map
+  sigset_t mask;    // coco's, for init
+  const char* map;  // the nested maps, for uid_map and gid_map
   size_t mapLen;
-  long pid = -1;        // init's, once cloned
+  long pid = -1;  // init's, once cloned
   int err = 0;
   const char* failed = nullptr;
 };
 
-alignas(64) char g_holderHelperStack[64 * 1024];
+// Also init's stack: init is cloned from the helper, so it goes on in a copy of this
+// stack where the other path's init has coco's main stack. Untouched pages cost nothing.
+alignas(64) char g_holderHelperStack[1024 * 1024];
+std::mutex g_holderHelperStackInUse;  // runs in threads of one process take turns
 
 bool writeProcMap(long pid, const char* file, const char* text, size_t len) {
   char path[64] = "/proc/";
   char digits[24];
   int n = 0;
-  for (unsigned long v = static_cast<unsigned long>(pid); n == 0 || v; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+  for (unsigned long v = static_cast<unsigned long>(pid); n == 0 || v; v /= 10)
+    digits[n++] = static_cast<char>('0' + v % 10);
   size_t at = std::strlen(path);
   while (n) path[at++] = digits[--n];
   path[at++] = '/';
@@ -242,6 +247,7 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
                             const std::string& maps) {
   int pidfd = -1;
   HolderClone h{&plan, initFds(ch), holderFd, cloneArgs(plan, cgroupFd, &pidfd), {}, maps.data(), maps.size()};
+  std::lock_guard<std::mutex> turn(g_holderHelperStackInUse);
   sigset_t all;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &h.mask);  // no handler of coco's runs on the helper's stack

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstring>
 
 #include "sys/lock_file.hpp"
 #include "util/fs.hpp"
@@ -174,9 +175,35 @@ Status writeRecord(const std::string& dir, const HolderRecord& record) {
   return fs::writeFileAtomic(fs::joinPath(dir, kHolderRecordName), formatHolderRecord(record), 0600);
 }
 
+// Where this process's argument and environment strings are (fields 48-51 of
+// /proc/self/stat), so that the holder, a fork of coco, can blank them: its
+// command line would otherwise be that coco's (a tool's arguments), and its
+// environment that coco's.
+struct Strings {
+  uint64_t argStart = 0, argEnd = 0, envStart = 0, envEnd = 0;
+};
+
+Strings ownStrings() {
+  Strings out;
+  auto stat = fs::readFile("/proc/self/stat");
+  if (!stat) return out;
+  size_t paren = stat->rfind(')');
+  if (paren == std::string::npos) return out;
+  auto f = fields(std::string_view(*stat).substr(paren + 1));
+  if (f.size() < 49) return out;
+  auto at = [&](size_t field) { return parseNumber(f[field - 3]).value_or(0); };
+  out = {at(48), at(49), at(50), at(51)};
+  if (out.argEnd < out.argStart || out.envEnd < out.envStart) return {};
+  return out;
+}
+
+void blank(uint64_t start, uint64_t end) {
+  if (start && end > start) std::memset(reinterpret_cast<void*>(start), 0, end - start);
+}
+
 // The holder itself: once its maps are written (the byte on goFd) it lets go of
 // every descriptor and the working directory, and waits to be killed.
-[[noreturn]] void holderMain(int goFd) {
+[[noreturn]] void holderMain(int goFd, const Strings& strings) {
   char go = 0;
   ssize_t n;
   while ((n = ::read(goFd, &go, 1)) < 0 && errno == EINTR) {
@@ -185,6 +212,10 @@ Status writeRecord(const std::string& dir, const HolderRecord& record) {
   ::syscall(SYS_close_range, 0U, ~0U, 0U);
   if (::chdir("/") != 0) _exit(1);
   ::prctl(PR_SET_NAME, kHolderProcessName, 0, 0, 0);
+  blank(strings.envStart, strings.envEnd);
+  blank(strings.argStart, strings.argEnd);
+  if (strings.argEnd - strings.argStart > std::strlen(kHolderProcessName))
+    std::memcpy(reinterpret_cast<void*>(strings.argStart), kHolderProcessName, std::strlen(kHolderProcessName));
   struct sigaction sa = {};
   for (int sig = 1; sig < NSIG; ++sig) {
     sa.sa_handler = sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGPIPE || sig == SIGTSTP ||
@@ -205,6 +236,7 @@ Status writeRecord(const std::string& dir, const HolderRecord& record) {
 // The middle process drops the go pipe's write end before it clones the
 // holder, so the holder sees EOF if coco dies before the maps are written.
 Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueFd& reportWrite) {
+  Strings strings = ownStrings();
   pid_t mid = ::fork();
   if (mid < 0) return Error::fromErrno("fork");
   if (mid == 0) {
@@ -212,7 +244,7 @@ Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueF
     ::close(reportRead.get());
     ::setsid();
     long holder = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
-    if (holder == 0) holderMain(goRead);
+    if (holder == 0) holderMain(goRead, strings);
     (void)!::write(reportWrite.get(), &holder, sizeof holder);
     _exit(0);
   }

@@ -189,6 +189,10 @@ TEST_F(HolderTest, RunsWithASubuidRangeMakeTheirUserNamespaceInsideTheHolders) {
   EXPECT_EQ(st.st_mode & 077, 0u) << "the record is the user's alone";
   std::string proc = "/proc/" + std::to_string(rec->pid);
   EXPECT_EQ(readFile(proc + "/comm"), "coco-userns\n");
+  std::string cmdline = readFile(proc + "/cmdline");
+  EXPECT_TRUE(cmdline.starts_with(std::string("coco-userns\0", 12))) << cmdline;
+  EXPECT_FALSE(contains(cmdline, "probe")) << "not the command line of the coco that started it";
+  EXPECT_FALSE(contains(readFile(proc + "/environ"), kSecretValue)) << "nor its environment";
   EXPECT_EQ(startTimeOf(rec->pid), rec->start);
   EXPECT_TRUE(fs::is_empty(proc + "/fd")) << "the holder keeps no descriptor";
   EXPECT_EQ(fs::read_symlink(proc + "/cwd"), "/");
