@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"run", cmdRun},         {"list", cmdList},   {"get", cmdGet},
     {"up", cmdUp},           {"down", cmdDown},   {"show", cmdShow},
     {"prune", cmdPrune},     {"rebuild", cmdRebuild}, {"save", cmdSave},
+    {"system", cmdSystem},
     {"version", cmdVersion}, {"completion", cmdCompletion},
     {"--version", cmdVersion}, {"help", cmdHelp}, {"--help", cmdHelp},
     {"-h", cmdHelp},

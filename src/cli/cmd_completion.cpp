@@ -28,6 +28,7 @@ _coco() {
       prune) words="--all" ;;
       save) words="-o --tag" ;;
       completion) ((COMP_CWORD == 2)) && words="bash zsh fish" ;;
+      system) ((COMP_CWORD == 2)) && words="stop" ;;
     esac
   fi
   [[ -n $words ]] || return 0
@@ -81,7 +82,7 @@ std::vector<std::string> storeNames() {
 // Every command of `coco help` (CliTest.CompletionKnowsEveryCommandOfTheHelp keeps them equal).
 const std::vector<std::string>& commandNames() {
   static const std::vector<std::string> names = {"run",     "list", "show",    "get",        "up",  "down",
-                                                 "prune",   "rebuild", "save", "completion", "version", "help"};
+                                                 "prune",   "rebuild", "save", "system", "completion", "version", "help"};
   return names;
 }
 

@@ -1,8 +1,9 @@
-// `coco help` and `coco version`.
+// `coco help`, `coco version` and `coco system`.
 #include "cli/context.hpp"
 #include "cli/parse.hpp"
 #include "cli/version.h"
 #include "coco_config.h"
+#include "tool/plan.hpp"
 
 namespace coco::cli {
 
@@ -21,6 +22,8 @@ std::string usage() {
          "  rebuild                           Build the base image again (Debian + node, npm, python3, mise)\n"
          "  save [-o DIR] [--tag T] [IMAGE]   Write an image (default: the base image) as an OCI layout,\n"
          "                                    for 'skopeo copy oci:DIR:T docker://...' and COCO_BASE_IMAGE\n"
+         "  system stop                       Stop this user's user-namespace holder (started by runs; the\n"
+         "                                    next run starts it again)\n"
          "  completion bash|zsh|fish          Print a shell completion script (eval it in your shell's rc file)\n"
          "  version                           Print coco's version\n"
          "  help                              Print this help\n"
@@ -38,6 +41,8 @@ std::string usage() {
          "  COCO_EXTRA_PORTS    more ports to publish, CSV of HOST:CONTAINER or ADDR:HOST:CONTAINER\n"
          "  COCO_STORE_BASE     URL of a remote store for 'coco get'\n"
          "  COCO_STORAGE        where images and tool layers are kept (default: $XDG_DATA_HOME/coco)\n"
+         "  COCO_USERNS         single: map only your own id, even with an /etc/subuid range\n"
+         "  COCO_USERNS_HOLDER  0: runs do not use (or start) the user-namespace holder\n"
          "\n"
          "Exit status: the tool's own; 125 when coco itself fails; 126/127 when the\n"
          "command cannot be run / is not found; 128+N when the tool dies of signal N.\n";
@@ -45,6 +50,17 @@ std::string usage() {
 
 int cmdHelp(Context& ctx, const Args&) {
   ctx.out << usage();
+  return kExitOk;
+}
+
+int cmdSystem(Context& ctx, const Args& args) {
+  CLI::App app{"Manage coco's per-user background process.", "coco system"};
+  app.require_subcommand(1);
+  app.add_subcommand("stop", "stop the user-namespace holder (the next run starts it again)");
+  if (auto code = parseCommand(app, args, ctx)) return *code;
+  auto stopped = tool::stopUsernsHolder();
+  if (!stopped) return ctx.fail(stopped.error());
+  ctx.out << (*stopped ? "stopped the user-namespace holder\n" : "no user-namespace holder was running\n");
   return kExitOk;
 }
 

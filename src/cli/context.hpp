@@ -37,6 +37,7 @@ int cmdShow(Context& ctx, const Args& args);
 int cmdPrune(Context& ctx, const Args& args);
 int cmdRebuild(Context& ctx, const Args& args);
 int cmdSave(Context& ctx, const Args& args);
+int cmdSystem(Context& ctx, const Args& args);
 int cmdVersion(Context& ctx, const Args& args);
 int cmdCompletion(Context& ctx, const Args& args);
 int cmdHelp(Context& ctx, const Args& args);

@@ -2,6 +2,7 @@
 #include "config/paths.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdlib>
@@ -73,6 +74,11 @@ EngineDirs engineDirs(const std::map<std::string, std::string>& env) {
   EngineDirs dirs;
   if (!state.empty()) dirs.staging = state + "/coco/staging";
   if (!cache.empty()) dirs.seccompCache = cache + "/coco/seccomp";
+  struct stat st;
+  bool ownRuntime = !runtime.empty() && ::stat(runtime.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+                    st.st_uid == ::getuid();
+  if (ownRuntime) dirs.holder = runtime + "/coco";
+  else if (!cache.empty()) dirs.holder = cache + "/coco";
   return dirs;
 }
 

@@ -23,10 +23,13 @@ struct Paths {
 //   staging       $XDG_RUNTIME_DIR/coco/staging when that is an absolute path to a directory,
 //                 else <cache>/coco/staging
 //   seccompCache  <cache>/coco/seccomp
+//   holder        $XDG_RUNTIME_DIR/coco when that is an absolute path to a directory owned by
+//                 this user, else <cache>/coco: where the user-namespace holder's record is
 // where <cache> is $XDG_CACHE_HOME when absolute, else $HOME/.cache when HOME is absolute.
 struct EngineDirs {
   std::string staging;
   std::string seccompCache;
+  std::string holder;
 };
 EngineDirs engineDirs(const std::map<std::string, std::string>& env);
 

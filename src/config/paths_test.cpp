@@ -120,6 +120,22 @@ TEST(EngineDirs, TheSameDirectoriesAsTheEngineChoseFromItsEnvironment) {
   EXPECT_EQ(engineDirs({}).staging, "");
 }
 
+// The holder's record is in the runtime directory only when that is this user's own directory.
+TEST(EngineDirs, HolderInTheUsersOwnRuntimeDirectoryElseTheCache) {
+  TempDir tmp;
+  std::string runtime = tmp.path() + "/run", cache = tmp.path() + "/cache";
+  ASSERT_TRUE(fs::makeDirs(runtime).ok());
+  EXPECT_EQ(engineDirs({{"XDG_RUNTIME_DIR", runtime}, {"XDG_CACHE_HOME", cache}}).holder, runtime + "/coco");
+  EXPECT_EQ(engineDirs({{"XDG_RUNTIME_DIR", tmp.path() + "/missing"}, {"XDG_CACHE_HOME", cache}}).holder,
+            cache + "/coco");
+  EXPECT_EQ(engineDirs({{"XDG_RUNTIME_DIR", "run"}, {"XDG_CACHE_HOME", cache}}).holder, cache + "/coco");
+  if (::getuid() != 0) {
+    // "/" is root's: not this user's runtime directory.
+    EXPECT_EQ(engineDirs({{"XDG_RUNTIME_DIR", "/"}, {"XDG_CACHE_HOME", cache}}).holder, cache + "/coco");
+  }
+  EXPECT_EQ(engineDirs({}).holder, "");
+}
+
 TEST(Paths, ToolNames) {
   for (const char* good : {"eslint", "golangci-lint", "python3", "g++", "a.b_c", "X", "0day", "tool.v2+x-y"})
     EXPECT_TRUE(isValidToolName(good)) << good;

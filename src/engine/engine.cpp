@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -15,6 +17,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 #include <fmt/ranges.h>
@@ -26,6 +29,7 @@
 #include "engine/init.hpp"
 #include "engine/restrictions.hpp"
 #include "engine/terminal.hpp"
+#include "engine/userns_holder.hpp"
 #include "engine/workspace_guard.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/process.hpp"
@@ -99,21 +103,57 @@ class SignalRouter {
   UniqueFd fd_;
 };
 
+// `usage` (optional) gets the child's resource use with its reaped descendants': for the
+// sandbox's init, ru_maxrss is the largest any process in the sandbox grew.
+int reap(pid_t pid, struct rusage* usage = nullptr) {
+  int wstatus = 0;
+  while (::wait4(pid, &wstatus, 0, usage) < 0 && errno == EINTR) {
+  }
+  return sys::exitCodeOf(wstatus);
+}
+
+// The holder's user namespace, validated, and the maps a sandbox gets inside it;
+// no ns: today's path.
+struct Holder {
+  UniqueFd ns;
+  std::string maps;
+};
+
 struct Child {
   pid_t pid = -1;
   UniqueFd pidfd;
+  bool inHolder = false;  // its user namespace is a child of the holder's, already mapped
 };
+
+InitFds initFds(const Channels& ch) {
+  return InitFds{ch.syncRead.get(), ch.reportWrite.get(), ch.ttyChild.valid() ? ch.ttyChild.get() : -1,
+                 ch.netChild.valid() ? ch.netChild.get() : -1, ch.eventsWrite.get()};
+}
+
+// The child's ends are the child's alone once it runs.
+void dropChildEnds(Channels& ch) {
+  ch.syncRead.reset();
+  ch.reportWrite.reset();
+  ch.ttyChild.reset();
+  ch.netChild.reset();
+  ch.eventsWrite.reset();
+}
+
+struct clone_args cloneArgs(const ChildPlan& plan, int cgroupFd, int* pidfd) {
+  struct clone_args args = {};
+  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+               CLONE_PIDFD | (plan.newNetns ? CLONE_NEWNET : 0) | (cgroupFd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = cgroupFd >= 0 ? static_cast<uint64_t>(cgroupFd) : 0;
+  return args;
+}
 
 // Starts init in its namespaces, in `cgroupFd`'s group when it is >= 0
 // (CLONE_INTO_CGROUP: the sandbox never runs outside it).
 Result<Child> cloneChild(const ChildPlan& plan, Channels& ch, int cgroupFd) {
   int pidfd = -1;
-  struct clone_args args = {};
-  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-               CLONE_PIDFD | (plan.newNetns ? CLONE_NEWNET : 0) | (cgroupFd >= 0 ? CLONE_INTO_CGROUP : 0);
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  args.cgroup = cgroupFd >= 0 ? static_cast<uint64_t>(cgroupFd) : 0;
+  struct clone_args args = cloneArgs(plan, cgroupFd, &pidfd);
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0 && errno == ENOSYS && cgroupFd < 0) {
     // No clone3 (before Linux 5.3, or a container's seccomp profile, as
@@ -123,17 +163,139 @@ Result<Child> cloneChild(const ChildPlan& plan, Channels& ch, int cgroupFd) {
     pid = ::syscall(SYS_clone, static_cast<unsigned long>(args.flags) | SIGCHLD, nullptr, &pidfd, nullptr, 0);
   }
   if (pid < 0) return cloneFailure(errno, HostRestrictions::detect());
-  if (pid == 0) {
-    InitFds fds{ch.syncRead.get(), ch.reportWrite.get(), ch.ttyChild.valid() ? ch.ttyChild.get() : -1,
-                ch.netChild.valid() ? ch.netChild.get() : -1, ch.eventsWrite.get()};
-    runInit(plan, fds);  // never returns
-  }
-  ch.syncRead.reset();
-  ch.reportWrite.reset();
-  ch.ttyChild.reset();
-  ch.netChild.reset();
-  ch.eventsWrite.reset();
+  if (pid == 0) runInit(plan, initFds(ch));  // never returns
+  dropChildEnds(ch);
   return Child{static_cast<pid_t>(pid), UniqueFd(pidfd)};
+}
+
+// --- through the user-namespace holder (engine/userns_holder.hpp) ---
+//
+// A short-lived helper joins the holder's user namespace and clones init from
+// there with CLONE_PARENT, so init is coco's child as on the other path, and
+// its new user namespace is a child of the holder's; the helper, with every
+// capability in the holder's namespace, writes init's maps itself (no setuid
+// newuidmap/newgidmap). coco itself never changes user namespace, so this
+// works whatever threads coco has: setns(CLONE_NEWUSER) needs a single-
+// threaded caller that shares no fs_struct, which the helper is.
+// The helper runs on coco's memory (CLONE_VM|CLONE_VFORK, coco waits) and on a
+// static stack, so it allocates nothing and only makes system calls.
+
+struct HolderClone {
+  const ChildPlan* plan;
+  InitFds fds;
+  int holderFd;
+  struct clone_args args;
+  sigset_t mask;    // coco's, for init
+  const char* map;  // the nested maps, for uid_map and gid_map
+  size_t mapLen;
+  long pid = -1;  // init's, once cloned
+  int err = 0;
+  const char* failed = nullptr;
+};
+
+// Also init's stack: init is cloned from the helper, so it goes on in a copy of this
+// stack where the other path's init has coco's main stack. Untouched pages cost nothing.
+alignas(64) char g_holderHelperStack[1024 * 1024];
+std::mutex g_holderHelperStackInUse;  // runs in threads of one process take turns
+
+bool writeProcMap(long pid, const char* file, const char* text, size_t len) {
+  char path[64] = "/proc/";
+  char digits[24];
+  int n = 0;
+  for (unsigned long v = static_cast<unsigned long>(pid); n == 0 || v; v /= 10)
+    digits[n++] = static_cast<char>('0' + v % 10);
+  size_t at = std::strlen(path);
+  while (n) path[at++] = digits[--n];
+  path[at++] = '/';
+  for (const char* c = file; *c;) path[at++] = *c++;
+  path[at] = 0;
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text, len) == static_cast<ssize_t>(len);
+  ::close(fd);
+  return ok;
+}
+
+int holderHelper(void* arg) {
+  auto* h = static_cast<HolderClone*>(arg);
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &h->mask, nullptr, _NSIG / 8);
+  if (::setns(h->holderFd, CLONE_NEWUSER) != 0) {
+    h->err = errno;
+    h->failed = "setns";
+    return 1;
+  }
+  // With CLONE_PARENT the child's exit signal is the helper's (SIGCHLD); clone3 wants none given.
+  h->args.flags |= CLONE_PARENT;
+  h->args.exit_signal = 0;
+  long pid = ::syscall(SYS_clone3, &h->args, sizeof h->args);
+  if (pid == 0) runInit(*h->plan, h->fds);  // never returns
+  if (pid < 0) {
+    h->err = errno;
+    h->failed = "clone3";
+    return 1;
+  }
+  h->pid = pid;
+  if (!writeProcMap(pid, "uid_map", h->map, h->mapLen) || !writeProcMap(pid, "gid_map", h->map, h->mapLen)) {
+    h->err = errno;
+    h->failed = "writing the id maps";
+    return 1;
+  }
+  return 0;
+}
+
+Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, int holderFd,
+                            const std::string& maps) {
+  int pidfd = -1;
+  HolderClone h{&plan, initFds(ch), holderFd, cloneArgs(plan, cgroupFd, &pidfd), {}, maps.data(), maps.size()};
+  std::lock_guard<std::mutex> turn(g_holderHelperStackInUse);
+  sigset_t all;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &h.mask);  // no handler of coco's runs on the helper's stack
+  pid_t helper = ::clone(holderHelper, g_holderHelperStack + sizeof g_holderHelperStack,
+                         CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &h);
+  int cloneErr = errno;
+  ::pthread_sigmask(SIG_SETMASK, &h.mask, nullptr);
+  if (helper < 0) return Error::withErrno(cloneErr, "clone (the holder's helper)");
+  int wstatus;
+  while (::waitpid(helper, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (h.failed) {
+    if (h.pid > 0) {
+      ::kill(static_cast<pid_t>(h.pid), SIGKILL);
+      reap(static_cast<pid_t>(h.pid));
+    }
+    if (pidfd >= 0) ::close(pidfd);
+    return Error::withErrno(h.err, h.failed);
+  }
+  dropChildEnds(ch);
+  return Child{static_cast<pid_t>(h.pid), UniqueFd(pidfd), true};
+}
+
+// The holder in `dir` for a subordinate mapping, checked (started when
+// missing or stale); none ("" dir, the single mapping, any failure) means
+// today's path, and COCO_DEBUG says why.
+Holder findHolder(const std::string& dir, const IdMapPlan& ids) {
+  Holder holder;
+  if (dir.empty() || !ids.subordinate) return holder;
+  auto ns = joinableHolder(dir, ids);
+  if (!ns) {
+    log::debug("not using the user-namespace holder: {}", ns.error().describe());
+    return holder;
+  }
+  holder.ns = std::move(*ns);
+  holder.maps = nestedIdMapText(ids);
+  return holder;
+}
+
+// Through the holder when there is one; today's path when that fails.
+Result<Child> cloneSandbox(const ChildPlan& plan, Channels& ch, int cgroupFd, const Holder& holder) {
+  if (holder.ns) {
+    auto child = cloneInHolder(plan, ch, cgroupFd, holder.ns.get(), holder.maps);
+    if (child) return child;
+    log::debug("starting the sandbox through the user-namespace holder: {}; without it",
+               child.error().describe());
+  }
+  return cloneChild(plan, ch, cgroupFd);
 }
 
 // The sandbox's cgroup when the user has a delegated one and a limit needs it.
@@ -157,25 +319,17 @@ std::optional<cgroup::Group> makeGroup(const Limits& limits) {
 
 // clone3 into the group; without it when the kernel refuses (before 5.7, or
 // the group cannot take the sandbox), and then the rlimits carry the memory limit.
-Result<Child> startSandbox(ChildPlan& plan, Channels& ch, std::optional<cgroup::Group>& group, const Limits& limits) {
+Result<Child> startSandbox(ChildPlan& plan, Channels& ch, std::optional<cgroup::Group>& group, const Limits& limits,
+                           const Holder& holder) {
   if (group) {
     if (group->limitsMemory()) plan.rlimitData = 0;
-    auto child = cloneChild(plan, ch, group->dirFd());
+    auto child = cloneSandbox(plan, ch, group->dirFd(), holder);
     if (child) return child;
     log::debug("clone3 into {}: {}; limits by rlimits only", group->path(), child.error().describe());
     group.reset();
     plan.rlimitData = limits.memoryBytes;
   }
-  return cloneChild(plan, ch, -1);
-}
-
-// `usage` (optional) gets the child's resource use with its reaped descendants': for the
-// sandbox's init, ru_maxrss is the largest any process in the sandbox grew.
-int reap(pid_t pid, struct rusage* usage = nullptr) {
-  int wstatus = 0;
-  while (::wait4(pid, &wstatus, 0, usage) < 0 && errno == EINTR) {
-  }
-  return sys::exitCodeOf(wstatus);
+  return cloneSandbox(plan, ch, -1, holder);
 }
 
 // What to do about the failures a user can meet, added in the parent where
@@ -361,21 +515,24 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
   IdMapPlan ids = planIdMaps(spec.hostSetup.singleIdMap);
   trace::point("idmaps-planned");
+  Holder holder = findHolder(spec.hostSetup.holderDir, ids);
+  trace::point("holder-checked");
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;
   guard.startWatching();
   trace::point("clone");
-  COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits));
+  COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits, holder));
   trace::point("cloned");
   for (auto& end : stdio.childEnds) end.reset();
-  auto mapped = writeIdMaps(child.pid, ids);
+  auto mapped = child.inHolder ? Result<bool>(true) : writeIdMaps(child.pid, ids);
   trace::point("idmaps-written");
   if (!mapped) {
     killAndReap(child.pid);
     return std::move(mapped).error().wrap("writing the user namespace id maps");
   }
-  log::debug("sandbox pid {}: {} id mapping", child.pid, *mapped ? "subordinate-range" : "single-id");
+  log::debug("sandbox pid {}: {} id mapping{}", child.pid, *mapped ? "subordinate-range" : "single-id",
+             child.inHolder ? " (inside the user-namespace holder's)" : "");
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   RawTerminal terminal;
   COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped));

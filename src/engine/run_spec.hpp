@@ -51,6 +51,9 @@ struct HostSetup {
   std::string seccompCacheDir;  // where compiled seccomp programs are kept; "": not kept
   bool singleIdMap = false;     // COCO_USERNS=single: only the user's own id, even with a subuid range
   uint64_t fdSoftLimit = 0;     // the tool's soft RLIMIT_NOFILE (the one coco was started with); 0: coco's
+  // Where the user-namespace holder's record lives (engine/userns_holder.hpp); "": no holder
+  // (COCO_USERNS_HOLDER=0, or no place for it).
+  std::string holderDir;
 };
 
 struct RunSpec {

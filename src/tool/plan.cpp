@@ -14,6 +14,7 @@
 #include "config/package_caches.hpp"
 #include "config/paths.hpp"
 #include "engine/idmap.hpp"
+#include "engine/userns_holder.hpp"
 #include "image/layer_lookup.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/grants.hpp"
@@ -321,6 +322,14 @@ Result<RunContext> contextFromProcess() {
   return ctx;
 }
 
+bool holderDisabled(const std::map<std::string, std::string>& env) {
+  auto it = env.find("COCO_USERNS_HOLDER");
+  if (it == env.end()) return false;
+  std::string lower(it->second);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower == "0" || lower == "false" || lower == "no" || lower == "off";
+}
+
 engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint64_t fdSoftLimit) {
   config::EngineDirs dirs = config::engineDirs(env);
   auto userns = env.find("COCO_USERNS");
@@ -328,8 +337,16 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
   setup.stagingDir = dirs.staging;
   setup.seccompCacheDir = dirs.seccompCache;
   setup.singleIdMap = userns != env.end() && engine::singleIdMapRequested(userns->second);
+  if (!holderDisabled(env)) setup.holderDir = dirs.holder;
   setup.fdSoftLimit = fdSoftLimit;
   return setup;
+}
+
+Result<bool> stopUsernsHolder() {
+  COCO_ASSIGN(RunContext ctx, contextFromProcess());
+  std::string dir = config::engineDirs(ctx.hostEnv).holder;
+  if (dir.empty()) return false;
+  return engine::stopHolder(dir);
 }
 
 Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home) {

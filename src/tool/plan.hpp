@@ -59,10 +59,19 @@ bool isTrue(std::string_view value);
 // Builds a RunContext from the process (cwd, $HOME, environ, COCO_* variables).
 Result<RunContext> contextFromProcess();
 
+// COCO_USERNS_HOLDER=0 (or false, no, off, any case): runs make their user namespace without
+// the user-namespace holder (engine/userns_holder.hpp).
+bool holderDisabled(const std::map<std::string, std::string>& env);
+
 // What every sandbox needs from the host (engine::HostSetup), from the environment coco was
-// started with: the XDG directories (config::engineDirs), COCO_USERNS, the starting fd limit.
+// started with: the XDG directories (config::engineDirs), COCO_USERNS, COCO_USERNS_HOLDER,
+// the starting fd limit.
 // Runs and install sandboxes alike get it from here.
 engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint64_t fdSoftLimit);
+
+// `coco system stop`: stops the user-namespace holder that runs from this environment use
+// (whether or not COCO_USERNS_HOLDER is off now). Returns whether one was running.
+Result<bool> stopUsernsHolder();
 
 // A comma-separated list of port specs as a config's `ports` takes them
 // (parsePublishedPort); empty items are ignored.

@@ -194,6 +194,7 @@ TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
   EXPECT_EQ(s->hostSetup.stagingDir, runtime + "/coco/staging");
   EXPECT_EQ(s->hostSetup.seccompCacheDir, root_ + "/cache/coco/seccomp");
   EXPECT_TRUE(s->hostSetup.singleIdMap);
+  EXPECT_EQ(s->hostSetup.holderDir, runtime + "/coco");
   EXPECT_EQ(s->hostSetup.fdSoftLimit, 1024u);
   ctx_.hostEnv.erase("XDG_RUNTIME_DIR");
   ctx_.hostEnv.erase("XDG_CACHE_HOME");
@@ -203,6 +204,17 @@ TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
   EXPECT_EQ(t->hostSetup.stagingDir, ctx_.home + "/.cache/coco/staging");
   EXPECT_EQ(t->hostSetup.seccompCacheDir, ctx_.home + "/.cache/coco/seccomp");
   EXPECT_FALSE(t->hostSetup.singleIdMap);
+  EXPECT_EQ(t->hostSetup.holderDir, ctx_.home + "/.cache/coco");
+  for (const char* off : {"0", "false", "No", "OFF"}) {
+    ctx_.hostEnv["COCO_USERNS_HOLDER"] = off;
+    auto u = prepareRun(config_, {}, ctx_, image_);
+    ASSERT_TRUE(u.ok());
+    EXPECT_EQ(u->hostSetup.holderDir, "") << off;
+  }
+  ctx_.hostEnv["COCO_USERNS_HOLDER"] = "1";
+  auto v = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->hostSetup.holderDir, ctx_.home + "/.cache/coco");
 }
 
 const engine::BindMount* mountAt(const engine::RunSpec& s, const std::string& dst) {

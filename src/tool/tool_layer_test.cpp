@@ -476,7 +476,7 @@ TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
   job.limits.pids = 64;
   job.limits.memoryBytes = 256ull << 20;
   job.limits.tmpfsBytes = 64ull << 20;
-  job.hostSetup = {"/run/user/1000/coco/staging", "/home/u/.cache/coco/seccomp", true, 1024};
+  job.hostSetup = {"/run/user/1000/coco/staging", "/home/u/.cache/coco/seccomp", true, 1024, "/run/user/1000/coco"};
   std::vector<engine::RunSpec> runs;
   job.run = [&](const engine::RunSpec& spec) -> Result<int> {
     runs.push_back(spec);
@@ -493,6 +493,7 @@ TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
     EXPECT_EQ(spec.hostSetup.seccompCacheDir, "/home/u/.cache/coco/seccomp") << spec.argv.back();
     EXPECT_TRUE(spec.hostSetup.singleIdMap) << spec.argv.back();
     EXPECT_EQ(spec.hostSetup.fdSoftLimit, 1024u) << spec.argv.back();
+    EXPECT_EQ(spec.hostSetup.holderDir, "/run/user/1000/coco") << spec.argv.back();
   }
 }
 

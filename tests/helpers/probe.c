@@ -674,6 +674,70 @@ static int cmdAbstractSelf(void) {
   return cmdConnectUnix(name);
 }
 
+// Binds an abstract name and listens for SECS seconds: another sandbox tries to reach it.
+static int cmdListenUnix(const char* name, int secs) {
+  struct sockaddr_un sa;
+  socklen_t len = unixAddress(name, &sa);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr*)&sa, len) < 0 || listen(fd, 1) < 0) return fail("bind", name);
+  printf("listening\n");
+  sleep((unsigned)secs);
+  return 0;
+}
+
+static void reachLine(long pid, const char* what, long ret, int err) {
+  if (ret < 0) printf("%ld %s: denied %s\n", pid, what, errnoName(err));
+  else printf("%ld %s: ok\n", pid, what);
+}
+
+// Each call first, then its errno (an argument list has no order of evaluation).
+#define REACH(pid, what, call)          \
+  do {                                  \
+    long rc_ = (call);                  \
+    reachLine(pid, what, rc_, errno);   \
+  } while (0)
+
+// Every way to touch process PID: signals, ptrace, a pidfd, its namespaces (open and setns).
+static void reachPid(long pid) {
+  REACH(pid, "kill-0", kill((pid_t)pid, 0));
+  REACH(pid, "kill-KILL", kill((pid_t)pid, SIGKILL));
+  long rc = ptrace(PTRACE_ATTACH, (pid_t)pid, NULL, NULL);
+  reachLine(pid, "ptrace-attach", rc, errno);
+  if (rc == 0) ptrace(PTRACE_DETACH, (pid_t)pid, NULL, NULL);
+  rc = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  reachLine(pid, "pidfd_open", rc, errno);
+  if (rc >= 0) close((int)rc);
+  static const struct { const char* name; int type; } kNs[] = {
+      {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS}, {"pid", CLONE_NEWPID}, {"net", CLONE_NEWNET},
+      {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}};
+  for (size_t i = 0; i < sizeof kNs / sizeof kNs[0]; i++) {
+    char path[64], what[32];
+    snprintf(path, sizeof path, "/proc/%ld/ns/%s", pid, kNs[i].name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(what, sizeof what, "open-ns-%s", kNs[i].name);
+    reachLine(pid, what, fd, errno);
+    if (fd < 0) continue;
+    snprintf(what, sizeof what, "setns-%s", kNs[i].name);
+    REACH(pid, what, setns(fd, kNs[i].type));
+    close(fd);
+  }
+}
+
+// The pids in FILE (blank-separated), each attacked with reachPid.
+static int cmdReach(const char* file) {
+  FILE* f = fopen(file, "r");
+  if (!f) return fail("open", file);
+  long pid;
+  int n = 0;
+  while (fscanf(f, "%ld", &pid) == 1) {
+    reachPid(pid);
+    n++;
+  }
+  fclose(f);
+  printf("reached for %d pids\n", n);
+  return 0;
+}
+
 static int cmdKill(const char* pid, const char* sig) {
   pid_t target = strcmp(pid, "self") == 0 ? getpid() : (pid_t)atoi(pid);
   int rc = kill(target, signalNumber(sig));
@@ -706,7 +770,7 @@ static int usage(void) {
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds |\n"
       "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | abstract-self |\n"
-      "  kill PID|self SIG\n",
+      "  kill PID|self SIG | listen-unix @NAME SECS | reach PIDFILE\n",
       stderr);
   return 2;
 }
@@ -754,6 +818,8 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "connect-unix") && a1) return cmdConnectUnix(a1);
   if (!strcmp(cmd, "abstract-self")) return cmdAbstractSelf();
   if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
+  if (!strcmp(cmd, "listen-unix") && a2) return cmdListenUnix(a1, atoi(a2));
+  if (!strcmp(cmd, "reach") && a1) return cmdReach(a1);
   if (!strcmp(cmd, "hostname")) {
     struct utsname u;
     uname(&u);

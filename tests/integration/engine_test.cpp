@@ -107,30 +107,26 @@ TEST_F(EngineTest, CwdIsWorkdir) {
 
 // --- identity ---------------------------------------------------------------
 
-TEST_F(EngineTest, RunsAsRootInsideMappedToTheUser) {
-  RunResult r = probe({"id"});
-  ASSERT_EQ(r.exitCode, 0) << describe(r);
-  auto all = lines(r.out);
-  ASSERT_FALSE(all.empty());
-  EXPECT_TRUE(all[0].starts_with("uid=0 gid=0 euid=0 egid=0")) << r.out;
-
+// The maps in `all` (lines "uid_map:", map lines, "gid_map:", map lines) are the ones
+// this user's mode gives: 0 -> the user, and 1.. -> the /etc/subuid range with one.
+void expectUserMaps(const std::vector<std::string>& all, const std::string& text) {
   const char* modeEnv = getenv("COCO_TEST_IDMAP");
   std::string mode = modeEnv ? modeEnv : "";
   for (const char* which : {"uid", "gid"}) {
     bool isUid = std::string(which) == "uid";
     auto map = parseMap(all, std::string(which) + "_map:");
     unsigned long self = isUid ? getuid() : getgid();
-    ASSERT_GE(map.size(), 1u) << r.out;
-    EXPECT_EQ(map[0].inside, 0u) << r.out;
-    EXPECT_EQ(map[0].outside, self) << r.out;
-    EXPECT_EQ(map[0].count, 1u) << r.out;
+    ASSERT_GE(map.size(), 1u) << text;
+    EXPECT_EQ(map[0].inside, 0u) << text;
+    EXPECT_EQ(map[0].outside, self) << text;
+    EXPECT_EQ(map[0].count, 1u) << text;
     if (mode == "single") {
-      EXPECT_EQ(map.size(), 1u) << "single mode maps only 0 -> the user\n" << r.out;
+      EXPECT_EQ(map.size(), 1u) << "single mode maps only 0 -> the user\n" << text;
     } else if (mode == "subuid") {
       unsigned long start = 0, count = 0;
       ASSERT_TRUE(subRange(isUid ? "/etc/subuid" : "/etc/subgid", start, count))
           << "COCO_TEST_IDMAP=subuid but this user has no range";
-      ASSERT_EQ(map.size(), 2u) << r.out;
+      ASSERT_EQ(map.size(), 2u) << text;
       EXPECT_EQ(map[1].inside, 1u);
       EXPECT_EQ(map[1].outside, start);
       EXPECT_EQ(map[1].count, 65536u) << "the range holds " << count;
@@ -141,8 +137,50 @@ TEST_F(EngineTest, RunsAsRootInsideMappedToTheUser) {
       EXPECT_LE(map.size(), 2u);
     }
   }
+}
+
+// Without the user-namespace holder the sandbox's parent namespace is the host's, so its
+// maps read from inside are the host ids (with the holder they read relative to the
+// holder's namespace: TheHostSeesTheSameMapsWithAndWithoutTheHolder).
+TEST_F(EngineTest, RunsAsRootInsideMappedToTheUser) {
+  RunOptions noHolder;
+  noHolder.env = {{"COCO_USERNS_HOLDER", "0"}};
+  RunResult r = probe({"id"}, noHolder);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto all = lines(r.out);
+  ASSERT_FALSE(all.empty());
+  EXPECT_TRUE(all[0].starts_with("uid=0 gid=0 euid=0 egid=0")) << r.out;
+  expectUserMaps(all, r.out);
+  const char* modeEnv = getenv("COCO_TEST_IDMAP");
+  std::string mode = modeEnv ? modeEnv : "";
   if (mode == "single") {
     EXPECT_TRUE(contains(r.out, "setgroups: deny")) << r.out;
+  }
+}
+
+// The ids a sandbox really has, read from the host while it runs: the same with the holder
+// (where the sandbox's namespace is a child of the holder's) as without it.
+TEST_F(EngineTest, TheHostSeesTheSameMapsWithAndWithoutTheHolder) {
+  std::string ownMap = readFile("/proc/self/uid_map");
+  for (std::string holder : {"1", "0"}) {
+    std::string tag = "coco-maps-" + holder + "-" + std::to_string(getpid());
+    RunOptions opts;
+    opts.env = {{"COCO_USERNS_HOLDER", holder}};
+    Child c = env_.spawn({"run", "probe", "signal-wait", "60", tag}, opts);
+    ASSERT_TRUE(waitForOutput(c, "ready\n", 60s)) << c.out << c.err;
+    std::string maps;
+    for (pid_t pid : processesWithTag(tag)) {
+      std::string proc = "/proc/" + std::to_string(pid);
+      std::string uidMap = readFile(proc + "/uid_map");
+      if (uidMap.empty() || uidMap == ownMap) continue;  // coco itself
+      maps = "uid_map:\n" + uidMap + "gid_map:\n" + readFile(proc + "/gid_map");
+      break;
+    }
+    kill(c.pid, SIGKILL);  // the sandbox dies with coco
+    finish(c, 30s);
+    ASSERT_FALSE(maps.empty()) << "COCO_USERNS_HOLDER=" << holder << ": no sandbox process found";
+    SCOPED_TRACE("COCO_USERNS_HOLDER=" + holder);
+    expectUserMaps(lines(maps), maps);
   }
 }
 

@@ -209,6 +209,10 @@ Env::Env() : root_("coco-env"), work_("coco-work") {
   fs::create_directories(root_.path() + "/cache");
 }
 
+Env::~Env() {
+  if (!coco_.empty()) run({"system", "stop"});
+}
+
 void Env::writeTool(const std::string& name, const std::string& json) const {
   writeFile(dataHome_ + "/coco/tools/" + name + ".json", json);
 }

@@ -107,6 +107,8 @@ struct TerminalRun {
 class Env {
  public:
   Env();
+  // Stops the user-namespace holder its runs started (coco system stop).
+  ~Env();
   const std::string& coco() const { return coco_; }
   const std::string& rootfs() const { return rootfs_; }
   const std::string& workdir() const { return work_.path(); }

@@ -1,0 +1,399 @@
+// The user-namespace holder: its record, its checks, starting and stopping it.
+#include "engine/userns_holder.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "sys/lock_file.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace coco::engine {
+
+namespace {
+
+constexpr size_t kMaxProcFile = 64 * 1024;
+
+std::optional<uint64_t> parseNumber(std::string_view text) {
+  uint64_t value = 0;
+  if (text.empty()) return std::nullopt;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Splits on blanks (spaces, tabs), dropping empty fields.
+std::vector<std::string_view> fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+Result<std::string> readAt(int dirFd, const char* name, size_t max = kMaxProcFile) {
+  UniqueFd fd(::openat(dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) return Error::fromErrno("open {}", name);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::fromErrno("read {}", name);
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > max) return Error::make("{} is larger than {} bytes", name, max);
+  }
+  return text;
+}
+
+// A directory or file of this user that no one else may write.
+Status checkOwnedPrivate(int fd, const char* what) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Error::fromErrno("stat {}", what);
+  if (st.st_uid != ::getuid()) return Error::make("{} belongs to uid {}, not to this user", what, st.st_uid);
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return Error::make("{} is writable by others (mode {:o})", what, st.st_mode & 07777);
+  return {};
+}
+
+Result<UniqueFd> openHolderDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("open {}", dir);
+  COCO_TRY(checkOwnedPrivate(fd.get(), "the holder's directory"));
+  return fd;
+}
+
+Result<HolderRecord> readRecord(int dirFd) {
+  UniqueFd fd(::openat(dirFd, kHolderRecordName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) return Error::fromErrno("open the record");
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("stat the record");
+  if (!S_ISREG(st.st_mode)) return Error::make("the record is not a regular file");
+  COCO_TRY(checkOwnedPrivate(fd.get(), "the record"));
+  char buf[128];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  if (n < 0) return Error::fromErrno("read the record");
+  auto record = parseHolderRecord(std::string_view(buf, static_cast<size_t>(n)));
+  if (!record) return Error::make("the record is not 'PID STARTTIME'");
+  return *record;
+}
+
+// The uid line of /proc/PID/status: real, effective, saved and file system uids all this user's.
+Status checkUids(int procFd) {
+  COCO_ASSIGN(std::string status, readAt(procFd, "status"));
+  for (std::string_view rest = status; !rest.empty();) {
+    std::string_view line = rest.substr(0, rest.find('\n'));
+    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+    if (!line.starts_with("Uid:")) continue;
+    auto ids = fields(line.substr(4));
+    if (ids.size() != 4) return Error::make("unreadable Uid line in its status");
+    for (auto id : ids)
+      if (parseNumber(id) != static_cast<uint64_t>(::getuid()))
+        return Error::make("it runs as uid {}, not as this user", id);
+    return {};
+  }
+  return Error::make("no Uid line in its status");
+}
+
+Status checkMap(int procFd, const char* name, const std::vector<IdExtent>& expected) {
+  COCO_ASSIGN(std::string text, readAt(procFd, name));
+  auto map = parseIdMapText(text);
+  if (!map || *map != expected) return Error::make("its {} is not the expected one (stale or foreign)", name);
+  return {};
+}
+
+struct NsId {
+  dev_t dev;
+  ino_t ino;
+  bool operator==(const NsId&) const = default;
+};
+
+Result<NsId> nsId(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Error::fromErrno("stat a namespace");
+  return NsId{st.st_dev, st.st_ino};
+}
+
+// Owned by this user and a child of this process's user namespace.
+Status checkUserns(int nsFd) {
+  uid_t owner = 0;
+  if (::ioctl(nsFd, NS_GET_OWNER_UID, &owner) != 0) return Error::fromErrno("NS_GET_OWNER_UID");
+  if (owner != ::getuid()) return Error::make("its user namespace belongs to uid {}", owner);
+  UniqueFd parent(::ioctl(nsFd, NS_GET_PARENT));
+  if (!parent) return Error::fromErrno("NS_GET_PARENT (not a child of this user namespace)");
+  UniqueFd self(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+  if (!self) return Error::fromErrno("open /proc/self/ns/user");
+  COCO_ASSIGN(NsId parentId, nsId(parent.get()));
+  COCO_ASSIGN(NsId selfId, nsId(self.get()));
+  if (!(parentId == selfId)) return Error::make("its user namespace is not a child of this process's");
+  return {};
+}
+
+Status within(Status status, const std::string& where) {
+  if (!status) return std::move(status).error().wrap(where);
+  return {};
+}
+
+int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+bool pidfdAlive(int pidfd) { return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0; }
+
+// The process the record names, if it is the one that was recorded and this
+// user's: its pidfd and /proc directory, both of that very process.
+struct Named {
+  UniqueFd pidfd, proc;
+};
+
+Result<Named> openNamed(const HolderRecord& record) {
+  Named n;
+  n.pidfd.reset(pidfdOpen(record.pid));
+  if (!n.pidfd) return Error::fromErrno("pid {} does not run", record.pid);
+  n.proc.reset(::open(fmt::format("/proc/{}", record.pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!n.proc) return Error::fromErrno("open /proc/{}", record.pid);
+  COCO_ASSIGN(std::string stat, readAt(n.proc.get(), "stat"));
+  if (parseStartTime(stat) != record.startTime)
+    return Error::make("pid {} is another process than the recorded one (start time differs)", record.pid);
+  COCO_TRY(within(checkUids(n.proc.get()), fmt::format("pid {}", record.pid)));
+  return n;
+}
+
+Status writeRecord(const std::string& dir, const HolderRecord& record) {
+  return fs::writeFileAtomic(fs::joinPath(dir, kHolderRecordName), formatHolderRecord(record), 0600);
+}
+
+// Where this process's argument and environment strings are (fields 48-51 of
+// /proc/self/stat), so that the holder, a fork of coco, can blank them: its
+// command line would otherwise be that coco's (a tool's arguments), and its
+// environment that coco's.
+struct Strings {
+  uint64_t argStart = 0, argEnd = 0, envStart = 0, envEnd = 0;
+};
+
+Strings ownStrings() {
+  Strings out;
+  auto stat = fs::readFile("/proc/self/stat");
+  if (!stat) return out;
+  size_t paren = stat->rfind(')');
+  if (paren == std::string::npos) return out;
+  auto f = fields(std::string_view(*stat).substr(paren + 1));
+  if (f.size() < 49) return out;
+  auto at = [&](size_t field) { return parseNumber(f[field - 3]).value_or(0); };
+  out = {at(48), at(49), at(50), at(51)};
+  if (out.argEnd < out.argStart || out.envEnd < out.envStart) return {};
+  return out;
+}
+
+void blank(uint64_t start, uint64_t end) {
+  if (start && end > start) std::memset(reinterpret_cast<void*>(start), 0, end - start);
+}
+
+// The holder itself: once its maps are written (the byte on goFd) it lets go of
+// every descriptor and the working directory, and waits to be killed.
+[[noreturn]] void holderMain(int goFd, const Strings& strings) {
+  char go = 0;
+  ssize_t n;
+  while ((n = ::read(goFd, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) _exit(0);
+  ::syscall(SYS_close_range, 0U, ~0U, 0U);
+  if (::chdir("/") != 0) _exit(1);
+  ::prctl(PR_SET_NAME, kHolderProcessName, 0, 0, 0);
+  blank(strings.envStart, strings.envEnd);
+  blank(strings.argStart, strings.argEnd);
+  if (strings.argEnd - strings.argStart > std::strlen(kHolderProcessName))
+    std::memcpy(reinterpret_cast<void*>(strings.argStart), kHolderProcessName, std::strlen(kHolderProcessName));
+  struct sigaction sa = {};
+  for (int sig = 1; sig < NSIG; ++sig) {
+    sa.sa_handler = sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGPIPE || sig == SIGTSTP ||
+                            sig == SIGTTIN || sig == SIGTTOU || sig == SIGUSR1 || sig == SIGUSR2
+                        ? SIG_IGN
+                        : SIG_DFL;
+    ::sigaction(sig, &sa, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (;;) ::pause();
+}
+
+// Forks twice so that the holder belongs to no coco and no terminal session:
+// the middle process starts a new session, clones the holder into a new user
+// namespace, reports its pid and exits.
+// The middle process drops the go pipe's write end before it clones the
+// holder, so the holder sees EOF if coco dies before the maps are written.
+Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueFd& reportWrite) {
+  Strings strings = ownStrings();
+  pid_t mid = ::fork();
+  if (mid < 0) return Error::fromErrno("fork");
+  if (mid == 0) {
+    ::close(goWrite);
+    ::close(reportRead.get());
+    ::setsid();
+    long holder = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
+    if (holder == 0) holderMain(goRead, strings);
+    (void)!::write(reportWrite.get(), &holder, sizeof holder);
+    _exit(0);
+  }
+  reportWrite.reset();
+  int wstatus;
+  while (::waitpid(mid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  long holder = -1;
+  if (::read(reportRead.get(), &holder, sizeof holder) != sizeof holder || holder <= 0)
+    return Error::make("the holder did not start");
+  return static_cast<pid_t>(holder);
+}
+
+// Kills what the record names when it is this user's holder as recorded.
+bool retire(int dirFd) {
+  auto record = readRecord(dirFd);
+  if (!record) return false;
+  auto named = openNamed(*record);
+  if (!named) return false;
+  auto comm = readAt(named->proc.get(), "comm");
+  if (!comm || *comm != std::string(kHolderProcessName) + "\n") return false;
+  return ::syscall(SYS_pidfd_send_signal, named->pidfd.get(), SIGKILL, nullptr, 0) == 0;
+}
+
+}  // namespace
+
+std::optional<HolderRecord> parseHolderRecord(std::string_view text) {
+  if (!text.ends_with('\n')) return std::nullopt;
+  auto f = fields(text.substr(0, text.size() - 1));
+  if (f.size() != 2 || f[0].find('\n') != std::string_view::npos) return std::nullopt;
+  auto pid = parseNumber(f[0]);
+  auto start = parseNumber(f[1]);
+  if (!pid || !start || *pid < 1 || *pid > 0x3fffffff) return std::nullopt;
+  return HolderRecord{static_cast<pid_t>(*pid), *start};
+}
+
+std::string formatHolderRecord(const HolderRecord& record) {
+  return fmt::format("{} {}\n", record.pid, record.startTime);
+}
+
+std::optional<uint64_t> parseStartTime(std::string_view stat) {
+  size_t paren = stat.rfind(')');
+  if (paren == std::string_view::npos) return std::nullopt;
+  auto f = fields(stat.substr(paren + 1));
+  // After the comm: field 3 (state) is f[0], so field 22 is f[19].
+  if (f.size() < 20) return std::nullopt;
+  return parseNumber(f[19]);
+}
+
+std::optional<std::vector<IdExtent>> parseIdMapText(std::string_view text) {
+  std::vector<IdExtent> out;
+  while (!text.empty()) {
+    std::string_view line = text.substr(0, text.find('\n'));
+    text.remove_prefix(std::min(text.size(), line.size() + 1));
+    auto f = fields(line);
+    if (f.empty()) continue;
+    if (f.size() != 3) return std::nullopt;
+    auto a = parseNumber(f[0]), b = parseNumber(f[1]), c = parseNumber(f[2]);
+    if (!a || !b || !c) return std::nullopt;
+    out.push_back({*a, *b, *c});
+  }
+  return out;
+}
+
+std::vector<IdExtent> expectedUidMap(const IdMapPlan& plan) {
+  if (!plan.subordinate) return {};
+  return {{0, plan.uid, 1}, {1, plan.uids.start, plan.uids.count}};
+}
+
+std::vector<IdExtent> expectedGidMap(const IdMapPlan& plan) {
+  if (!plan.subordinate) return {};
+  return {{0, plan.gid, 1}, {1, plan.gids.start, plan.gids.count}};
+}
+
+std::string nestedIdMapText(const IdMapPlan& plan) { return fmt::format("0 0 1\n1 1 {}\n", plan.uids.count); }
+
+Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan) {
+  if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
+  COCO_ASSIGN(UniqueFd dirFd, openHolderDir(dir));
+  COCO_ASSIGN(HolderRecord record, readRecord(dirFd.get()));
+  COCO_ASSIGN(Named named, openNamed(record));
+  auto where = fmt::format("pid {}", record.pid);
+  COCO_TRY(within(checkMap(named.proc.get(), "uid_map", expectedUidMap(plan)), where));
+  COCO_TRY(within(checkMap(named.proc.get(), "gid_map", expectedGidMap(plan)), where));
+  UniqueFd ns(::openat(named.proc.get(), "ns/user", O_RDONLY | O_CLOEXEC));
+  if (!ns) return Error::fromErrno("open /proc/{}/ns/user", record.pid);
+  COCO_TRY(within(checkUserns(ns.get()), where));
+  // Still alive after all this: /proc/PID was that process's all along.
+  if (!pidfdAlive(named.pidfd.get())) return Error::make("pid {} exited during the checks", record.pid);
+  return ns;
+}
+
+Status startHolder(const std::string& dir, const IdMapPlan& plan) {
+  if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
+  UniqueFd goRead(p[0]), goWrite(p[1]);
+  if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
+  UniqueFd reportRead(p[0]), reportWrite(p[1]);
+  COCO_ASSIGN(pid_t holder, spawnHolder(goRead.get(), goWrite.get(), reportRead, reportWrite));
+  goRead.reset();
+  auto fail = [&](Error e) {
+    ::kill(holder, SIGKILL);
+    return std::move(e).wrap("starting the user-namespace holder");
+  };
+  auto mapped = writeIdMaps(holder, plan);
+  if (!mapped) return fail(std::move(mapped).error());
+  if (!*mapped) return fail(Error::make("newuidmap or newgidmap failed"));
+  UniqueFd proc(::open(fmt::format("/proc/{}", holder).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto stat =
+      proc ? readAt(proc.get(), "stat") : Result<std::string>(Error::fromErrno("open /proc/{}", holder));
+  if (!stat) return fail(std::move(stat).error());
+  auto start = parseStartTime(*stat);
+  if (!start) return fail(Error::make("unreadable /proc/{}/stat", holder));
+  if (auto written = writeRecord(dir, {holder, *start}); !written) return fail(std::move(written).error());
+  char go = 1;
+  if (::write(goWrite.get(), &go, 1) != 1) return fail(Error::fromErrno("releasing the holder"));
+  log::debug("started the user-namespace holder, pid {}", holder);
+  return {};
+}
+
+Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan) {
+  auto ns = openHolder(dir, plan);
+  if (ns) return ns;
+  log::debug("user-namespace holder in {}: {}", dir, ns.error().describe());
+  COCO_TRY(fs::makeDirs(dir, 0700));
+  COCO_ASSIGN(UniqueFd dirFd, openHolderDir(dir));
+  COCO_ASSIGN(UniqueFd lock, sys::lockExclusive(fs::joinPath(dir, std::string(kHolderRecordName) + ".lock")));
+  // Another coco may have started one meanwhile.
+  ns = openHolder(dir, plan);
+  if (ns) return ns;
+  if (retire(dirFd.get())) log::debug("stopped the stale user-namespace holder");
+  if (::unlinkat(dirFd.get(), kHolderRecordName, 0) != 0 && errno != ENOENT)
+    return Error::fromErrno("removing the holder's record");
+  COCO_TRY(startHolder(dir, plan));
+  return openHolder(dir, plan);
+}
+
+Result<bool> stopHolder(const std::string& dir) {
+  UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dirFd) {
+    if (errno == ENOENT) return false;
+    return Error::fromErrno("open {}", dir);
+  }
+  COCO_TRY(checkOwnedPrivate(dirFd.get(), "the holder's directory"));
+  bool stopped = retire(dirFd.get());
+  if (::unlinkat(dirFd.get(), kHolderRecordName, 0) != 0 && errno != ENOENT)
+    return Error::fromErrno("removing the holder's record");
+  return stopped;
+}
+
+}  // namespace coco::engine

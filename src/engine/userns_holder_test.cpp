@@ -1,0 +1,224 @@
+// Unit tests: the holder's record and /proc parsers, and every refusal that needs no user namespace
+// (a record writable by others, in a directory writable by others, a symlink, garbage, a dead pid,
+// a pid now run by another process, a process whose maps are not the plan's, another user's process).
+#include "engine/userns_holder.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/fs.hpp"
+#include "util/temp_dir.hpp"
+
+namespace coco::engine {
+namespace {
+
+TEST(HolderRecord, RoundTrip) {
+  auto r = parseHolderRecord(formatHolderRecord({4242, 123456789}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->pid, 4242);
+  EXPECT_EQ(r->startTime, 123456789u);
+}
+
+TEST(HolderRecord, RejectsAnythingElse) {
+  for (std::string_view bad : {"", "4242 1", "4242\n", "4242 1 2\n", "-1 5\n", "0 5\n", "x 5\n", "4242 5x\n",
+                               "4242 5\n\n", "99999999999 5\n", "4242 5\n6 7\n"})
+    EXPECT_FALSE(parseHolderRecord(bad)) << "'" << bad << "'";
+}
+
+TEST(ParseStartTime, Field22AfterAnyComm) {
+  std::string tail = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 20 21\n";
+  EXPECT_EQ(parseStartTime("77 (sleep)" + tail), 987654u);
+  EXPECT_EQ(parseStartTime("77 (a) 1 2 (b c)" + tail), 987654u);  // a comm holding ") " and blanks
+  EXPECT_FALSE(parseStartTime("77 (sleep) S 1 2"));
+  EXPECT_FALSE(parseStartTime("no parenthesis"));
+}
+
+TEST(ParseIdMapText, KernelFormat) {
+  auto m = parseIdMapText("         0       1000          1\n         1     100000      65536\n");
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->size(), 2u);
+  EXPECT_EQ((*m)[0], (IdExtent{0, 1000, 1}));
+  EXPECT_EQ((*m)[1], (IdExtent{1, 100000, 65536}));
+  EXPECT_FALSE(parseIdMapText("0 1000\n"));
+  EXPECT_FALSE(parseIdMapText("0 1000 1 4\n"));
+  EXPECT_FALSE(parseIdMapText("0 -1 1\n"));
+}
+
+IdMapPlan subordinatePlan() {
+  IdMapPlan plan;
+  plan.uid = ::getuid();
+  plan.gid = ::getgid();
+  plan.subordinate = true;
+  plan.uids = {100000, kSubIdCount};
+  plan.gids = {200000, kSubIdCount};
+  return plan;
+}
+
+TEST(HolderMaps, ExpectedAndNested) {
+  IdMapPlan plan = subordinatePlan();
+  EXPECT_EQ(expectedUidMap(plan), (std::vector<IdExtent>{{0, plan.uid, 1}, {1, 100000, kSubIdCount}}));
+  EXPECT_EQ(expectedGidMap(plan), (std::vector<IdExtent>{{0, plan.gid, 1}, {1, 200000, kSubIdCount}}));
+  EXPECT_EQ(nestedIdMapText(plan), "0 0 1\n1 1 65536\n");
+  plan.subordinate = false;
+  EXPECT_TRUE(expectedUidMap(plan).empty());
+}
+
+// A child of this test that sleeps until killed: a live process of this user, in this user namespace.
+class Sleeper {
+ public:
+  Sleeper() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      for (;;) ::pause();
+    }
+  }
+  ~Sleeper() { stop(); }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+  pid_t pid() const { return pid_; }
+  uint64_t startTime() const { return *parseStartTime(*fs::readFile(fmt::format("/proc/{}/stat", pid_))); }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class HolderRefusal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0700), 0);
+  }
+  std::string record() const { return dir_.sub(kHolderRecordName); }
+  void writeRecord(const std::string& text, mode_t mode = 0600) const {
+    ASSERT_TRUE(fs::writeFileAtomic(record(), text, mode));
+    ASSERT_EQ(::chmod(record().c_str(), mode), 0);
+  }
+  // The reason openHolder gives; "" when it accepted the holder (a test failure here).
+  std::string refusal() const {
+    auto ns = openHolder(dir_.path(), subordinatePlan());
+    return ns ? std::string() : ns.error().describe();
+  }
+
+  TempDir dir_{"coco-holder"};
+};
+
+TEST_F(HolderRefusal, NoRecord) { EXPECT_NE(refusal().find("open the record"), std::string::npos); }
+
+TEST_F(HolderRefusal, Garbage) {
+  writeRecord("hello\n");
+  EXPECT_NE(refusal().find("not 'PID STARTTIME'"), std::string::npos) << refusal();
+}
+
+TEST_F(HolderRefusal, RecordWritableByOthers) {
+  Sleeper s;
+  writeRecord(formatHolderRecord({s.pid(), s.startTime()}), 0666);
+  EXPECT_NE(refusal().find("the record is writable by others"), std::string::npos) << refusal();
+  writeRecord(formatHolderRecord({s.pid(), s.startTime()}), 0620);
+  EXPECT_NE(refusal().find("the record is writable by others"), std::string::npos) << refusal();
+}
+
+TEST_F(HolderRefusal, DirectoryWritableByOthers) {
+  Sleeper s;
+  writeRecord(formatHolderRecord({s.pid(), s.startTime()}));
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0770), 0);
+  EXPECT_NE(refusal().find("directory is writable by others"), std::string::npos) << refusal();
+}
+
+TEST_F(HolderRefusal, RecordIsASymlink) {
+  Sleeper s;
+  std::string real = dir_.sub("elsewhere");
+  ASSERT_TRUE(fs::writeFileAtomic(real, formatHolderRecord({s.pid(), s.startTime()}), 0600));
+  ASSERT_EQ(::symlink(real.c_str(), record().c_str()), 0);
+  EXPECT_NE(refusal().find("open the record"), std::string::npos) << refusal();
+}
+
+TEST_F(HolderRefusal, DeadPid) {
+  Sleeper s;
+  pid_t pid = s.pid();
+  uint64_t start = s.startTime();
+  s.stop();
+  writeRecord(formatHolderRecord({pid, start}));
+  EXPECT_NE(refusal().find("does not run"), std::string::npos) << refusal();
+}
+
+// The recorded pid runs, but it is another process than the one recorded (a reused pid).
+TEST_F(HolderRefusal, PidReusedByAnotherProcess) {
+  Sleeper s;
+  writeRecord(formatHolderRecord({s.pid(), s.startTime() + 1}));
+  EXPECT_NE(refusal().find("start time differs"), std::string::npos) << refusal();
+  writeRecord(formatHolderRecord({s.pid(), s.startTime() - 1}));
+  EXPECT_NE(refusal().find("start time differs"), std::string::npos) << refusal();
+}
+
+// The recorded process, this user's, but in no user namespace mapped as the plan says.
+TEST_F(HolderRefusal, ProcessWithOtherMaps) {
+  Sleeper s;
+  writeRecord(formatHolderRecord({s.pid(), s.startTime()}));
+  EXPECT_NE(refusal().find("its uid_map is not the expected one"), std::string::npos) << refusal();
+}
+
+// pid 1 is root's; run as root, the test makes a process of nobody's (65534).
+TEST_F(HolderRefusal, AnotherUsersProcess) {
+  pid_t other = 1, child = -1;
+  if (::getuid() == 0) {
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    child = ::fork();
+    if (child == 0) {
+      ::close(p[0]);
+      if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) _exit(1);
+      (void)!::write(p[1], "r", 1);
+      for (;;) ::pause();
+    }
+    ::close(p[1]);
+    char c;
+    ASSERT_EQ(::read(p[0], &c, 1), 1);
+    ::close(p[0]);
+    other = child;
+  }
+  uint64_t start = *parseStartTime(*fs::readFile(fmt::format("/proc/{}/stat", other)));
+  writeRecord(formatHolderRecord({other, start}));
+  std::string why = refusal();
+  if (child > 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+  }
+  EXPECT_NE(why.find("not as this user"), std::string::npos) << why;
+}
+
+TEST_F(HolderRefusal, SingleMappingNeedsNoHolder) {
+  IdMapPlan plan = subordinatePlan();
+  plan.subordinate = false;
+  EXPECT_FALSE(openHolder(dir_.path(), plan));
+}
+
+// stop kills only this user's holder as recorded: a process of the user's that is no holder survives.
+TEST_F(HolderRefusal, StopSparesWhatIsNoHolder) {
+  Sleeper s;
+  writeRecord(formatHolderRecord({s.pid(), s.startTime()}));
+  auto stopped = stopHolder(dir_.path());
+  ASSERT_TRUE(stopped) << stopped.error().describe();
+  EXPECT_FALSE(*stopped);
+  EXPECT_TRUE(s.alive());
+  EXPECT_FALSE(fs::exists(record()));
+}
+
+TEST_F(HolderRefusal, StopWithoutRecordOrDirectory) {
+  auto stopped = stopHolder(dir_.sub("missing"));
+  ASSERT_TRUE(stopped);
+  EXPECT_FALSE(*stopped);
+  stopped = stopHolder(dir_.path());
+  ASSERT_TRUE(stopped);
+  EXPECT_FALSE(*stopped);
+}
+
+}  // namespace
+}  // namespace coco::engine

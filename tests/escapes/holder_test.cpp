@@ -1,0 +1,386 @@
+// The user-namespace holder (engine/userns_holder.hpp): sandboxes made through it cannot see,
+// signal, ptrace or setns into each other or the holder, nor reach each other's abstract sockets;
+// a foreign or stale holder is refused and the run still works; `coco system stop` and
+// COCO_USERNS_HOLDER=0. With the single mapping (coco-nosub, COCO_USERNS=single) no holder is used.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace cocotest {
+namespace {
+
+constexpr const char* kUsed = "inside the user-namespace holder's";
+constexpr const char* kStarted = "started the user-namespace holder";
+
+std::string describe(const RunResult& r) {
+  return "exit " + std::to_string(r.exitCode) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
+}
+
+struct Record {
+  pid_t pid = 0;
+  unsigned long long start = 0;
+};
+
+std::optional<Record> parseRecord(const std::string& text) {
+  std::istringstream in(text);
+  Record r;
+  if (!(in >> r.pid >> r.start)) return std::nullopt;
+  return r;
+}
+
+unsigned long long startTimeOf(pid_t pid) {
+  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream in(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && (in >> field); ++i) {
+    if (i == 22) return std::stoull(field);
+  }
+  return 0;
+}
+
+// Running (not gone, not a zombie waiting for its reaper).
+bool running(pid_t pid) {
+  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] != 'Z';
+}
+
+bool stopsWithin(pid_t pid, std::chrono::milliseconds limit) {
+  for (auto waited = 0ms; waited < limit; waited += 20ms) {
+    if (!running(pid)) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return !running(pid);
+}
+
+// A process of this test's: in this user namespace, or in one of its own with the single
+// mapping; named `comm` when given. It pauses until killed.
+class Fake {
+ public:
+  Fake(bool ownUserns, const std::string& comm = "") {
+    int p[2];
+    if (pipe(p) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(p[0]);
+      if (ownUserns) {
+        std::string uid = "0 " + std::to_string(getuid()) + " 1\n",
+                    gid = "0 " + std::to_string(getgid()) + " 1\n";
+        if (unshare(CLONE_NEWUSER) != 0) _exit(1);
+        writeFile("/proc/self/setgroups", "deny");
+        writeFile("/proc/self/uid_map", uid);
+        writeFile("/proc/self/gid_map", gid);
+      }
+      if (!comm.empty()) prctl(PR_SET_NAME, comm.c_str(), 0, 0, 0);
+      (void)!write(p[1], "r", 1);
+      for (;;) pause();
+    }
+    close(p[1]);
+    char c;
+    ready_ = read(p[0], &c, 1) == 1;
+    close(p[0]);
+  }
+  ~Fake() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool ready() const { return ready_; }
+  pid_t pid() const { return pid_; }
+  // Alive, as its parent (this test) sees it: a dead child is a zombie until waited for.
+  bool alive() const { return running(pid_); }
+
+ private:
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+class HolderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    COCO_REQUIRE_SANDBOX();
+    ASSERT_EQ(chmod(runtime_.path().c_str(), 0700), 0);
+    env_.writeTool("probe", probeTool(R"("mounts": [{"src": ".", "dst": "/workspace"}])"));
+  }
+  void TearDown() override { env_.run({"system", "stop"}, options()); }
+
+  // Every run here has its own runtime directory (the holder's place) and debug output.
+  RunOptions options(const EnvList& extra = {}) const {
+    RunOptions o;
+    o.env = {{"XDG_RUNTIME_DIR", runtime_.path()}, {"COCO_DEBUG", "1"}};
+    o.env.insert(o.env.end(), extra.begin(), extra.end());
+    return o;
+  }
+  RunResult probe(const std::vector<std::string>& args, const EnvList& extra = {}) const {
+    std::vector<std::string> all = {"run", "probe"};
+    all.insert(all.end(), args.begin(), args.end());
+    return env_.run(all, options(extra));
+  }
+  std::string holderDir() const { return runtime_.path() + "/coco"; }
+  std::string recordPath() const { return holderDir() + "/userns-holder"; }
+  std::optional<Record> record() const { return parseRecord(readFile(recordPath())); }
+  // Over whatever record was there: its holder is stopped first, or it would be left running.
+  void writeRecord(pid_t pid, unsigned long long start, mode_t mode = 0600) const {
+    env_.run({"system", "stop"}, options());
+    fs::create_directories(holderDir());
+    chmod(holderDir().c_str(), 0700);
+    writeFile(recordPath(), std::to_string(pid) + " " + std::to_string(start) + "\n");
+    chmod(recordPath().c_str(), mode);
+  }
+  // Whether this user's runs get the subordinate mapping (and so the holder); asserted
+  // against the runner's COCO_TEST_IDMAP when it says.
+  bool subordinate() {
+    if (!subordinate_) {
+      RunResult r = env_.run({"run", "probe", "exit", "0"}, options({{"COCO_USERNS_HOLDER", "0"}}));
+      EXPECT_EQ(r.exitCode, 0) << describe(r);
+      subordinate_ = contains(r.err, "subordinate-range id mapping");
+      const char* mode = getenv("COCO_TEST_IDMAP");
+      if (mode && std::string(mode) == "subuid") {
+        EXPECT_TRUE(*subordinate_) << r.err;
+      }
+      if (mode && std::string(mode) == "single") {
+        EXPECT_FALSE(*subordinate_) << r.err;
+      }
+    }
+    return *subordinate_;
+  }
+
+  Env env_;
+  TempDir runtime_{"coco-holder-run"};
+  std::optional<bool> subordinate_;
+};
+
+TEST_F(HolderTest, RunsWithASubuidRangeMakeTheirUserNamespaceInsideTheHolders) {
+  bool sub = subordinate();
+  RunResult first = probe({"id"});
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  if (!sub) {
+    EXPECT_FALSE(fs::exists(recordPath())) << "the single mapping needs no holder";
+    EXPECT_FALSE(contains(first.err, kUsed)) << first.err;
+    return;
+  }
+  EXPECT_TRUE(contains(first.err, kStarted)) << first.err;
+  EXPECT_TRUE(contains(first.err, kUsed)) << first.err;
+  // Inside, the maps read relative to the parent namespace, the holder's: every id to itself.
+  EXPECT_TRUE(
+      contains(first.out, "uid_map:\n         0          0          1\n         1          1      65536\n"))
+      << first.out;
+  auto rec = record();
+  ASSERT_TRUE(rec) << readFile(recordPath());
+  struct stat st;
+  ASSERT_EQ(stat(recordPath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u) << "the record is the user's alone";
+  std::string proc = "/proc/" + std::to_string(rec->pid);
+  EXPECT_EQ(readFile(proc + "/comm"), "coco-userns\n");
+  std::string cmdline = readFile(proc + "/cmdline");
+  EXPECT_TRUE(cmdline.starts_with(std::string("coco-userns\0", 12))) << cmdline;
+  EXPECT_FALSE(contains(cmdline, "probe")) << "not the command line of the coco that started it";
+  EXPECT_FALSE(contains(readFile(proc + "/environ"), kSecretValue)) << "nor its environment";
+  EXPECT_EQ(startTimeOf(rec->pid), rec->start);
+  EXPECT_TRUE(fs::is_empty(proc + "/fd")) << "the holder keeps no descriptor";
+  EXPECT_EQ(fs::read_symlink(proc + "/cwd"), "/");
+  std::string uid = std::to_string(getuid());
+  EXPECT_TRUE(
+      contains(readFile(proc + "/status"), "Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid + "\n"));
+  EXPECT_TRUE(contains(readFile(proc + "/uid_map"), "         0 " + std::string(10 - uid.size(), ' ') + uid))
+      << readFile(proc + "/uid_map");
+
+  RunResult second = probe({"exit", "0"});
+  ASSERT_EQ(second.exitCode, 0) << describe(second);
+  EXPECT_TRUE(contains(second.err, kUsed)) << second.err;
+  EXPECT_FALSE(contains(second.err, kStarted)) << "one holder serves every run\n" << second.err;
+  EXPECT_EQ(record()->pid, rec->pid);
+}
+
+// Two sandboxes at once: the second gets the first's host pids (and the holder's) through the
+// shared workspace and tries every way to touch them, and the first's abstract socket.
+TEST_F(HolderTest, SandboxesCannotSeeSignalPtraceOrJoinEachOther) {
+  bool sub = subordinate();
+  std::string tag = "@coco-holder-test-" + std::to_string(getpid());
+  Child a = env_.spawn({"run", "probe", "listen-unix", tag, "30"}, options());
+  ASSERT_TRUE(waitForOutput(a, "listening\n", 60s)) << a.out << a.err;
+  if (sub) {
+    EXPECT_TRUE(contains(a.err, kUsed)) << a.err;
+  }
+  std::vector<pid_t> pids = processesWithTag(tag);
+  ASSERT_GE(pids.size(), 2u) << "coco and the tool at least";
+  std::string list;
+  for (pid_t p : pids) list += std::to_string(p) + "\n";
+  if (auto rec = record(); sub && rec) list += std::to_string(rec->pid) + "\n";
+  writeFile(env_.workdir() + "/pids", list);
+
+  RunResult reach = probe({"reach", "/workspace/pids"});
+  ASSERT_EQ(reach.exitCode, 0) << describe(reach);
+  if (sub) {
+    EXPECT_TRUE(contains(reach.err, kUsed)) << reach.err;
+  }
+  size_t attempts = 0;
+  for (const auto& line : lines(reach.out)) {
+    if (line.find(": ") == std::string::npos) continue;
+    ++attempts;
+    EXPECT_TRUE(contains(line, ": denied ESRCH") || contains(line, ": denied ENOENT")) << line;
+  }
+  EXPECT_GE(attempts, 10 * pids.size()) << reach.out;
+
+  RunResult connect = probe({"connect-unix", tag});
+  EXPECT_TRUE(contains(connect.out, "denied ECONNREFUSED")) << describe(connect);
+  RunResult control = probe({"abstract-self"});
+  EXPECT_EQ(control.out, "ok\n") << "a sandbox's own abstract socket works\n" << describe(control);
+
+  RunResult seen = probe({"pids"});
+  ASSERT_EQ(seen.exitCode, 0) << describe(seen);
+  EXPECT_LE(lines(seen.out).size(), 2u) << "only its own init and tool\n" << seen.out;
+
+  for (pid_t p : pids) EXPECT_TRUE(running(p)) << "pid " << p << " of the first sandbox";
+  kill(a.pid, SIGTERM);
+  finish(a, 30s);
+}
+
+TEST_F(HolderTest, TheHolderIsInvisibleInside) {
+  if (!subordinate()) {
+    EXPECT_EQ(probe({"exit", "0"}).exitCode, 0);
+    EXPECT_FALSE(fs::exists(recordPath()));
+    return;
+  }
+  ASSERT_EQ(probe({"exit", "0"}).exitCode, 0);
+  auto rec = record();
+  ASSERT_TRUE(rec);
+  RunResult ls = probe({"ls", "/proc"});
+  ASSERT_EQ(ls.exitCode, 0) << describe(ls);
+  for (const auto& entry : lines(ls.out)) EXPECT_NE(entry, std::to_string(rec->pid));
+  writeFile(env_.workdir() + "/pids", std::to_string(rec->pid) + "\n");
+  RunResult reach = probe({"reach", "/workspace/pids"});
+  ASSERT_EQ(reach.exitCode, 0) << describe(reach);
+  EXPECT_TRUE(contains(reach.out, "reached for 1 pids")) << reach.out;
+  EXPECT_FALSE(contains(reach.out, ": ok")) << reach.out;
+  EXPECT_TRUE(running(rec->pid));
+}
+
+// Each record below is refused, the run works, and a holder of coco's own replaces it.
+TEST_F(HolderTest, AForeignOrStaleHolderIsRefusedAndTheRunStillWorks) {
+  bool sub = subordinate();
+  auto check = [&](const std::string& what, const std::string& reason) {
+    std::string before = readFile(recordPath());
+    RunResult r = probe({"exit", "0"});
+    EXPECT_EQ(r.exitCode, 0) << what << "\n" << describe(r);
+    if (!sub) {
+      EXPECT_EQ(readFile(recordPath()), before) << what << ": the single mapping never reads the record";
+      EXPECT_FALSE(contains(r.err, "user-namespace holder")) << what << "\n" << r.err;
+      return;
+    }
+    EXPECT_TRUE(contains(r.err, reason)) << what << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, kStarted)) << what << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, kUsed)) << what << "\n" << r.err;
+    auto now = record();
+    ASSERT_TRUE(now) << what;
+    EXPECT_NE(readFile(recordPath()), before) << what;
+    EXPECT_EQ(readFile("/proc/" + std::to_string(now->pid) + "/comm"), "coco-userns\n") << what;
+  };
+
+  if (getuid() != 0) {
+    writeRecord(1, startTimeOf(1));
+    check("another user's process (pid 1)", "not as this user");
+  }
+  {
+    Fake other(true);
+    ASSERT_TRUE(other.ready());
+    writeRecord(other.pid(), startTimeOf(other.pid()));
+    check("a process of the user's with other maps", "its uid_map is not the expected one");
+    EXPECT_TRUE(other.alive()) << "no holder: left alone";
+  }
+  {
+    Fake stale(true, "coco-userns");
+    ASSERT_TRUE(stale.ready());
+    writeRecord(stale.pid(), startTimeOf(stale.pid()));
+    check("a holder with stale maps", "its uid_map is not the expected one");
+    if (sub) {
+      EXPECT_TRUE(stopsWithin(stale.pid(), 2000ms)) << "a stale holder of the user's is stopped";
+    }
+  }
+  {
+    Fake reused(false, "coco-userns");
+    ASSERT_TRUE(reused.ready());
+    writeRecord(reused.pid(), startTimeOf(reused.pid()) + 1);
+    check("a pid now run by another process", "start time differs");
+    EXPECT_TRUE(reused.alive()) << "not the recorded process: left alone";
+  }
+  {
+    Fake any(false);
+    ASSERT_TRUE(any.ready());
+    writeRecord(any.pid(), startTimeOf(any.pid()), 0666);
+    check("a record writable by others", "the record is writable by others");
+    EXPECT_TRUE(any.alive());
+  }
+  if (sub) {
+    struct stat st;
+    ASSERT_EQ(stat(recordPath().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << "coco's own record replaced the one others could write";
+  }
+}
+
+// A directory others may write is no place for the record: today's path, and no holder is started there.
+TEST_F(HolderTest, ADirectoryWritableByOthersIsRefused) {
+  bool sub = subordinate();
+  fs::create_directories(holderDir());
+  ASSERT_EQ(chmod(holderDir().c_str(), 0770), 0);
+  RunResult r = probe({"exit", "0"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.err, kUsed)) << r.err;
+  EXPECT_FALSE(fs::exists(recordPath()));
+  if (sub) {
+    EXPECT_TRUE(contains(r.err, "directory is writable by others")) << r.err;
+    EXPECT_TRUE(contains(r.err, "subordinate-range id mapping")) << r.err;
+  }
+}
+
+TEST_F(HolderTest, SystemStopAndTheSwitch) {
+  bool sub = subordinate();
+  ASSERT_EQ(probe({"exit", "0"}).exitCode, 0);
+  auto rec = record();
+  EXPECT_EQ(rec.has_value(), sub);
+  RunResult stop = env_.run({"system", "stop"}, options());
+  EXPECT_EQ(stop.exitCode, 0) << describe(stop);
+  EXPECT_EQ(stop.out, sub ? "stopped the user-namespace holder\n" : "no user-namespace holder was running\n");
+  if (rec) {
+    EXPECT_TRUE(stopsWithin(rec->pid, 2000ms));
+  }
+  EXPECT_FALSE(fs::exists(recordPath()));
+
+  RunResult off = probe({"id"}, {{"COCO_USERNS_HOLDER", "0"}});
+  EXPECT_EQ(off.exitCode, 0) << describe(off);
+  EXPECT_FALSE(contains(off.err, kUsed)) << off.err;
+  EXPECT_FALSE(fs::exists(recordPath())) << "COCO_USERNS_HOLDER=0 starts none";
+  if (sub) {
+    EXPECT_TRUE(contains(off.err, "subordinate-range id mapping")) << off.err;
+  }
+  RunResult again = env_.run({"system", "stop"}, options());
+  EXPECT_EQ(again.out, "no user-namespace holder was running\n") << describe(again);
+}
+
+TEST_F(HolderTest, TheSingleMappingUsesNoHolder) {
+  RunResult r = probe({"id"}, {{"COCO_USERNS", "single"}});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.err, "single-id id mapping")) << r.err;
+  EXPECT_FALSE(contains(r.err, "user-namespace holder")) << r.err;
+  EXPECT_FALSE(fs::exists(recordPath()));
+}
+
+}  // namespace
+}  // namespace cocotest
