@@ -287,6 +287,14 @@ def scenario(root):
     check(code != 0 and "inside the directory coco runs from" in log and not (project / "node_modules").exists(),
           "a cache directory inside the project (which the sandbox may write) is refused, nothing runs", log)
     r0.to_save.clear()
+    (project / "keep-me").write_text("the project\n")
+    for bad in (".", str(project.parent), "/", str(r0.home)):
+        for verb in ("import", "export"):
+            p, _ = run(["bash", str(ACTION / "coco-ci"), verb, bad], r0.env, str(project))
+            check(p.returncode == 2 and "would be emptied" in p.stderr and (project / "keep-me").is_file(),
+                  f"coco-ci {verb} of a directory holding the project, /, or HOME is refused, nothing removed"
+                  if bad == "." else f"coco-ci {verb} {bad.replace(str(root), 'ROOT')} is refused",
+                  p.stdout + p.stderr)
     restricted = root / "userns-restricted"
     restricted.write_text("1\n")
     p, _ = run(["bash", str(ACTION / "coco-ci"), "setup"],
