@@ -11,11 +11,15 @@ namespace {
 
 class NativeBackend : public Backend {
  public:
+  explicit NativeBackend(std::shared_ptr<net::TrafficLog> traffic) : traffic_(std::move(traffic)) {}
   Result<int> run(const engine::RunSpec& spec) override {
-    COCO_ASSIGN(auto network, net::NetworkSession::create(spec));
+    COCO_ASSIGN(auto network, net::NetworkSession::create(spec, false, "", traffic_));
     return engine::run(spec, network->hooks());
   }
   std::string_view name() const override { return "native"; }
+
+ private:
+  std::shared_ptr<net::TrafficLog> traffic_;
 };
 
 }  // namespace
@@ -28,7 +32,7 @@ Result<std::string> runtimeName(std::string_view value) {
 
 Result<std::unique_ptr<Backend>> makeBackend(std::string_view value, const BackendOptions& options) {
   COCO_ASSIGN(std::string name, runtimeName(value));
-  if (name == "native") return std::unique_ptr<Backend>(std::make_unique<NativeBackend>());
+  if (name == "native") return std::unique_ptr<Backend>(std::make_unique<NativeBackend>(options.traffic));
   return std::unique_ptr<Backend>(std::make_unique<ContainerBackend>(name, options));
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/run_spec.hpp"
+#include "net/traffic_log.hpp"
 #include "util/result.hpp"
 
 namespace coco::backend {
@@ -24,6 +25,8 @@ class Backend {
 struct BackendOptions {
   std::string containerImage;            // COCO_IMAGE; empty = kDefaultContainerImage
   std::vector<std::string> podmanArgs;   // the config's podman_args
+  // Native only: `coco run --learn` records the sandbox's lookups and connections here.
+  std::shared_ptr<net::TrafficLog> traffic;
 };
 
 inline constexpr std::string_view kDefaultContainerImage = "localhost/coco:latest";

@@ -26,7 +26,7 @@ constexpr Command kCommands[] = {
     {"run", cmdRun},         {"list", cmdList},   {"get", cmdGet},
     {"up", cmdUp},           {"down", cmdDown},   {"show", cmdShow},
     {"prune", cmdPrune},     {"rebuild", cmdRebuild}, {"save", cmdSave},
-    {"system", cmdSystem},
+    {"system", cmdSystem},   {"learn", cmdLearn},
     {"version", cmdVersion}, {"completion", cmdCompletion},
     {"--version", cmdVersion}, {"help", cmdHelp}, {"--help", cmdHelp},
     {"-h", cmdHelp},

@@ -21,8 +21,9 @@ _coco() {
     words=$(coco completion --list commands 2>/dev/null)
   else
     case $cmd in
-      run) ((COMP_CWORD == 2)) && words="--dry-run $(coco completion --list tools 2>/dev/null)"
-           [[ ${COMP_WORDS[2]} == --dry-run ]] && ((COMP_CWORD == 3)) && words=$(coco completion --list tools 2>/dev/null) ;;
+      run) ((COMP_CWORD == 2)) && words="--dry-run --learn $(coco completion --list tools 2>/dev/null)"
+           [[ ${COMP_WORDS[2]} == --dry-run || ${COMP_WORDS[2]} == --learn ]] && ((COMP_CWORD == 3)) && words=$(coco completion --list tools 2>/dev/null) ;;
+      learn) words="--apply $(coco completion --list tools 2>/dev/null)" ;;
       show) ((COMP_CWORD == 2)) && words=$(coco completion --list tools 2>/dev/null) ;;
       get) words="--force $(coco completion --list store 2>/dev/null)" ;;
       prune) words="--all" ;;
@@ -44,7 +45,8 @@ _coco() {
     names=(${(f)"$(coco completion --list commands 2>/dev/null)"})
   else
     case $words[2] in
-      run) names=(--dry-run ${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
+      run) names=(--dry-run --learn ${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
+      learn) names=(--apply ${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
       show) names=(${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
       get) names=(--force ${(f)"$(coco completion --list store 2>/dev/null)"}) ;;
       prune) names=(--all) ;;
@@ -60,8 +62,10 @@ compdef _coco coco
 constexpr const char* kFish = R"SH(# coco completion for fish: coco completion fish | source
 complete -c coco -f
 complete -c coco -n '__fish_use_subcommand' -a '(coco completion --list commands 2>/dev/null)'
-complete -c coco -n '__fish_seen_subcommand_from run show' -a '(coco completion --list tools 2>/dev/null)'
+complete -c coco -n '__fish_seen_subcommand_from run show learn' -a '(coco completion --list tools 2>/dev/null)'
 complete -c coco -n '__fish_seen_subcommand_from run' -l dry-run
+complete -c coco -n '__fish_seen_subcommand_from run' -l learn
+complete -c coco -n '__fish_seen_subcommand_from learn' -l apply
 complete -c coco -n '__fish_seen_subcommand_from get' -a '(coco completion --list store 2>/dev/null)'
 complete -c coco -n '__fish_seen_subcommand_from get' -l force
 complete -c coco -n '__fish_seen_subcommand_from prune' -l all
@@ -82,7 +86,7 @@ std::vector<std::string> storeNames() {
 // Every command of `coco help` (CliTest.CompletionKnowsEveryCommandOfTheHelp keeps them equal).
 const std::vector<std::string>& commandNames() {
   static const std::vector<std::string> names = {"run",     "list", "show",    "get",        "up",  "down",
-                                                 "prune",   "rebuild", "save", "system", "completion", "version", "help"};
+                                                 "prune",   "rebuild", "save", "system", "learn", "completion", "version", "help"};
   return names;
 }
 

@@ -16,12 +16,15 @@
 
 namespace coco::cli {
 
+Result<int> learnRun(Context& ctx, const config::ToolConfig& config, engine::RunSpec spec);  // cmd_learn.cpp
+
 namespace {
 
 // `run`'s own options stop at the tool name: everything after it is the tool's,
 // even `--help`, so this is a loop rather than a CLI11 parser.
 struct RunArgs {
   bool dryRun = false;
+  bool learn = false;  // --learn
   bool help = false;
   std::string configFile;  // --config FILE
   std::string tool;
@@ -39,6 +42,7 @@ Result<RunArgs> parseRunArgs(const Args& args) {
     }
     if (a.empty() || a[0] != '-') break;
     if (a == "--dry-run") r.dryRun = true;
+    else if (a == "--learn") r.learn = true;
     else if (a == "-h" || a == "--help") r.help = true;
     else if (a == "--config" && i + 1 < args.size()) r.configFile = args[++i];
     else if (a.rfind("--config=", 0) == 0) r.configFile = a.substr(9);
@@ -48,14 +52,19 @@ Result<RunArgs> parseRunArgs(const Args& args) {
   if (i < args.size()) r.tool = args[i++];
   r.toolArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (r.tool.empty() && !r.help) return Error::make("run: missing tool name");
+  if (r.learn && (r.dryRun || !r.configFile.empty()))
+    return Error::make("run: --learn goes with neither --dry-run nor --config (it learns for a configured tool)");
   return r;
 }
 
 constexpr const char* kRunUsage =
-    "Usage: coco run [--dry-run] [--config FILE] <tool> [args...]\n"
+    "Usage: coco run [--dry-run | --learn] [--config FILE] <tool> [args...]\n"
     "\n"
     "Runs a configured tool in its sandbox; args are passed to it unchanged.\n"
     "  --dry-run       print the resolved run plan as JSON instead of running\n"
+    "  --learn         run with full outbound network, recording every host the tool looks up or\n"
+    "                  connects to and every write to a read-only mount (kept apart, discarded);\n"
+    "                  then print a suggested config ('coco learn --apply <tool>' writes it)\n"
     "  --config FILE   use this config file (e.g. a CI policy kept in the repository)\n"
     "                  instead of the configured tool; <tool> names it (the default command)\n";
 
@@ -78,7 +87,8 @@ Result<config::ToolConfig> configFor(Context& ctx, const std::string& name, cons
 
 }  // namespace
 
-int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun, const std::string& configFile) {
+int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun, const std::string& configFile,
+            bool learn) {
   std::string listHint = fmt::format("'coco list' shows configured tools; 'coco get {}' fetches a config from the store",
                                      config::isValidToolName(name) ? name : "NAME");
   if (!config::isValidToolName(name)) return ctx.fail(fmt::format("'{}' is not a valid tool name", name), listHint);
@@ -87,8 +97,12 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
 
   auto runtime = chooseRuntime(dryRun ? ImageUse::DryRun : ImageUse::Run);
   if (!runtime) return ctx.fail(runtime.error());
+  if (learn && !runtime->native())
+    return ctx.fail(fmt::format("--learn needs the native runtime (COCO_RUNTIME is {}): only coco's gateway "
+                                "sees a tool's lookups and connections",
+                                runtime->name));
   auto backend = backend::makeBackend(runtime->name, {runtime->native() ? "" : runtime->image.reference,
-                                                      config->podmanArgs});
+                                                      config->podmanArgs, nullptr});
   if (!backend) return ctx.fail(backend.error());
   auto runCtx = tool::contextFromProcess();
   if (!runCtx) return ctx.fail(runCtx.error());
@@ -118,7 +132,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     ctx.out << tool::planToJson(*spec, runtime->image.reference, runtime->native() ? engine::landlockAbi() : 0);
     return kExitOk;
   }
-  auto status = (*backend)->run(*spec);
+  auto status = learn ? learnRun(ctx, *config, std::move(*spec)) : (*backend)->run(*spec);
   // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
   if (!status) ctx.fail(status.error().wrap(name));
   return exitCodeFor(status);
@@ -131,7 +145,7 @@ int cmdRun(Context& ctx, const Args& args) {
     ctx.out << kRunUsage;
     return kExitOk;
   }
-  return runTool(ctx, parsed->tool, parsed->toolArgs, parsed->dryRun, parsed->configFile);
+  return runTool(ctx, parsed->tool, parsed->toolArgs, parsed->dryRun, parsed->configFile, parsed->learn);
 }
 
 }  // namespace coco::cli

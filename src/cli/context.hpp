@@ -41,10 +41,11 @@ int cmdSystem(Context& ctx, const Args& args);
 int cmdVersion(Context& ctx, const Args& args);
 int cmdCompletion(Context& ctx, const Args& args);
 int cmdHelp(Context& ctx, const Args& args);
+int cmdLearn(Context& ctx, const Args& args);
 
 // Runs a configured tool: the shared path of `coco run` and symlink invocation.
 int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun,
-            const std::string& configFile = "");
+            const std::string& configFile = "", bool learn = false);
 
 // The usage text `coco help` prints.
 std::string usage();

@@ -112,6 +112,11 @@ Status planBinds(const RunSpec& spec, ChildPlan& plan, WorkspaceGuard* guard) {
       return Error::make("mount destination '{}' must be an absolute path below /", m.dst);
     PlannedBind b{m.src, dst, m.readOnly, true, {}, {}};
     COCO_TRY(planSource(m, b));
+    if (!m.scratch.empty()) {
+      if (!b.isDir || m.readOnly) return Error::make("mount {}: a learn overlay needs a writable directory mount", m.src);
+      b.scratchUpper = fs::joinPath(m.scratch, "upper");
+      b.scratchWork = fs::joinPath(m.scratch, "work");
+    }
     binds.push_back(std::move(b));
   }
   // Parents before children, so /workspace/sub lands inside /workspace.

@@ -29,6 +29,7 @@ struct PlannedBind {
   GuardBind guard = GuardBind::None;
   std::string anchor{};  // see BindMount::anchor; "" = src resolved as usual
   std::string rest{};    // src below anchor ("." for the anchor itself)
+  std::string scratchUpper{}, scratchWork{};  // BindMount::scratch's directories: an overlay, not a bind
 };
 
 class WorkspaceGuard;

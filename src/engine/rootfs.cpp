@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "engine/child_report.hpp"
@@ -153,6 +154,23 @@ bool mountGuardBind(const ChildPlan& plan, const PlannedBind& b, int rootfd) {
   return ok;
 }
 
+// A learn run's overlay over a read-only mount's source (BindMount::scratch):
+// the source, opened as the bind would be, is its lower layer by descriptor.
+bool mountLearnOverlay(const PlannedBind& b, int src, int target) {
+  if (src == AT_FDCWD) {
+    int fd = ::open(b.src.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail("open", b.src.c_str());
+    bool ok = mountLearnOverlay(b, fd, target);
+    ::close(fd);
+    return ok;
+  }
+  char lower[64];
+  std::snprintf(lower, sizeof lower, "/proc/self/fd/%d", src);
+  const char* const opts[] = {"lowerdir", lower, "upperdir", b.scratchUpper.c_str(), "workdir",
+                              b.scratchWork.c_str(), "userxattr", nullptr, nullptr, nullptr};
+  return mountNew("overlay", opts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, b.src.c_str());
+}
+
 bool makePinFile(const ChildPlan& plan) {
   if (plan.pinFile.empty()) return true;
   int fd = ::open(plan.pinFile.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
@@ -176,7 +194,8 @@ bool mountBinds(const ChildPlan& plan, int rootfd) {
       ::close(target);
       return fail("opening the mount source (no symbolic links below its anchor)", b.src.c_str());
     }
-    bool ok = bindOnto(src, src == AT_FDCWD ? b.src.c_str() : "", target, attrs, b.src.c_str());
+    bool ok = b.scratchUpper.empty() ? bindOnto(src, src == AT_FDCWD ? b.src.c_str() : "", target, attrs, b.src.c_str())
+                                     : mountLearnOverlay(b, src, target);
     if (src != AT_FDCWD) ::close(src);
     ::close(target);
     if (!ok) return false;

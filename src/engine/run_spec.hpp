@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,11 @@ struct BindMount {
   // resolved without following symlinks, since a sandbox could have planted
   // them there; the anchor itself is resolved as usual.
   std::string anchor{};
+  // `coco run --learn` only: instead of a bind, an overlay with src as its
+  // lower layer and its upper and work directories in this host directory
+  // (`upper`, `work`), writable, so what the tool writes is kept out of src
+  // and can be listed afterwards. Needs a directory src and readOnly false.
+  std::string scratch{};
 };
 
 // What one sandbox may use; 0 means no limit. Enforced with a cgroup v2 group
@@ -41,6 +47,9 @@ struct GuardSpec {
   std::string home;           // the user's home, for "~/" in git config paths
   std::string cacheDir;       // where walks are kept between runs ("" = nowhere)
   std::string cwd;            // where the user runs coco (host, absolute): direnv and mise read from there up
+  // Told of each entry the guard removed (the mount's host directory, the entry below it), after
+  // the run: `coco run --learn` reports them.
+  std::function<void(const std::string& src, const std::string& rel)> onRemoved{};
 };
 
 // What a run needs from the host besides the run itself, gathered by the tool

@@ -134,6 +134,7 @@ struct GuardMount {
   std::vector<std::string> failed;
   std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
   std::set<std::pair<uint64_t, uint64_t>> existing;     // (dev, ino) of every guarded entry walked before
+  std::function<void(const std::string&, const std::string&)> onRemoved;  // GuardSpec::onRemoved
 
   // Whether the entry with this stat was a guarded entry before the run (a .git or git directory
   // of yours the tool moved, never one it made): the watch leaves those alone.
@@ -351,6 +352,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
   char real[PATH_MAX];
   m->realSrc = ::realpath(m->src.c_str(), real) ? real : m->src;
   m->dst = mount.dst;
+  m->onRemoved = spec.onRemoved;
   m->root.reset(::open(m->src.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!m->root) return Error::fromErrno("workspace guard: open {}", m->src);
   m->rules.gitWrite = spec.gitWrite;
@@ -633,6 +635,8 @@ void WorkspaceGuard::finish() {
         removed.push_back(f.rel);
     }
     report(*m, removed, failed);
+    if (m->onRemoved)
+      for (const auto& rel : removed) m->onRemoved(m->src, rel);
     if (after.gaps().empty()) {
       saveCache(*m, after);
     } else {

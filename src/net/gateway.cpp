@@ -135,6 +135,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   pc.toolName = config.toolName;
   pc.allowLocalDestinations = config.allowLocalDestinations;
   pc.installPhase = config.installPhase;
+  pc.traffic = config.traffic.get();  // config_ keeps it alive
   pc.hostAddresses = hostAddresses();
   COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts, config.derivedHosts));
   Endpoint upstream;

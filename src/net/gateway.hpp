@@ -47,6 +47,7 @@ struct GatewayConfig {
   bool allowLocalDestinations = false;
   bool installPhase = false;  // PolicyConfig::installPhase
   std::vector<PublishedPort> ports;
+  std::shared_ptr<TrafficLog> traffic;  // `coco run --learn`: what the sandbox asked for
 };
 
 // The listeners sandboxNetSetup() sent; empty in mode None.

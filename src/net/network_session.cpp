@@ -17,7 +17,8 @@ int setupHook(const void* plan, int channelFd, const char** failedStep) {
 
 Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::RunSpec& spec,
                                                                 bool allowLocalDestinations,
-                                                                const std::string& upstream) {
+                                                                const std::string& upstream,
+                                                                std::shared_ptr<TrafficLog> traffic) {
   std::unique_ptr<NetworkSession> s(new NetworkSession());
   if (spec.network == NetworkMode::Host) return s;
   NetworkMode mode = spec.network;
@@ -31,6 +32,7 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   config.upstream = upstream;
   config.allowLocalDestinations = allowLocalDestinations;
   config.ports = spec.ports;
+  config.traffic = std::move(traffic);
   auto gw = Gateway::create(std::move(config));
   if (!gw) return std::move(gw).error().wrap("preparing the network gateway");
   s->gateway_ = std::move(*gw);

@@ -17,9 +17,11 @@ class NetworkSession {
  public:
   // Binds the published ports and picks the upstream resolver now, so errors
   // come before clone. upstream: "" = $COCO_DNS_UPSTREAM, else /etc/resolv.conf.
+  // traffic: where the gateway records lookups and connections (learn mode).
   static Result<std::unique_ptr<NetworkSession>> create(const engine::RunSpec& spec,
                                                          bool allowLocalDestinations = false,
-                                                         const std::string& upstream = "");
+                                                         const std::string& upstream = "",
+                                                         std::shared_ptr<TrafficLog> traffic = nullptr);
 
   // What to pass to engine::run(); null when the engine needs no network
   // layer (host mode, or none without published ports).

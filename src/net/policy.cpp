@@ -60,6 +60,11 @@ void Policy::noticeOnce(const std::string& key, const std::string& text) {
   log::notice("{}", text);
 }
 
+void Policy::record(const std::string& host, uint16_t port, bool literal, const Verdict& v,
+                    const std::string& refusal) {
+  if (config_.traffic && !v.pending) config_.traffic->connection({host, port, literal, v.allowed, refusal});
+}
+
 DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
   auto header = dns::parseHeader(packet);
   if (!header || header->isResponse()) return {};
@@ -76,6 +81,7 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
     log::debug("dns: {} type {}: no such name here", q.name, q.type);
     return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
   }
+  if (config_.traffic) config_.traffic->lookup(*name);
   if (!nameAllowed(*name)) {
     log::debug("dns: {} type {}: denied, not asked upstream", *name, q.type);
     noticeOnce("lookup:" + *name, fmt::format("blocked lookup of {} {}", *name, howToAllow(*name)));
@@ -149,10 +155,18 @@ Verdict Policy::decideConnection(in_addr_t dst, uint16_t port, bool cacheOnly) {
 }
 
 Verdict Policy::decideName(const std::string& name, uint16_t port, bool cacheOnly) {
+  std::string refusal;
+  Verdict v = decideNameUnrecorded(name, port, cacheOnly, refusal);
+  record(name, port, false, v, refusal);
+  return v;
+}
+
+Verdict Policy::decideNameUnrecorded(const std::string& name, uint16_t port, bool cacheOnly, std::string& why) {
   Verdict v;
   v.label = fmt::format("{}:{}", name, port);
   if (config_.mode == NetworkMode::Allowlist && !config_.allowlist.allows(name, port)) {
     log::debug("connect {}: refused, not in allowed_hosts", v.label);
+    why = "not in allowed_hosts";
     std::string add = config_.allowlist.allowsName(name) ? v.label : name;
     noticeOnce("connect:" + v.label, fmt::format("blocked connection to {} {}", v.label, howToAllow(add)));
     return v;
@@ -165,6 +179,7 @@ Verdict Policy::decideName(const std::string& name, uint16_t port, bool cacheOnl
   Resolution res = known ? std::move(*known) : resolver_.resolve(name);
   if (res.status != Resolution::Status::Ok) {
     log::debug("connect {}: refused, the name does not resolve on the host", v.label);
+    why = "the name does not resolve";
     return v;
   }
   std::string refused;
@@ -180,6 +195,7 @@ Verdict Policy::decideName(const std::string& name, uint16_t port, bool cacheOnl
   v.allowed = !v.targets.empty();
   if (!v.allowed) {
     log::debug("connect {}: refused, resolves to {}", v.label, refused);
+    why = "resolves to " + refused;
     noticeOnce("local:" + v.label, fmt::format("blocked connection to {}: it resolves to {}, an address a sandbox may "
                                                "not reach{}",
                                                v.label, refused, listHint(config_.mode, refusedAddress, port)));
@@ -190,11 +206,19 @@ Verdict Policy::decideName(const std::string& name, uint16_t port, bool cacheOnl
 }
 
 Verdict Policy::decideLiteral(in_addr_t dst, uint16_t port) {
+  std::string refusal;
+  Verdict v = decideLiteralUnrecorded(dst, port, refusal);
+  record(formatAddress(dst), port, true, v, refusal);
+  return v;
+}
+
+Verdict Policy::decideLiteralUnrecorded(in_addr_t dst, uint16_t port, std::string& refusal) {
   Verdict v;
   v.label = fmt::format("{}:{}", formatAddress(dst), port);
   const AllowEntry* entry = config_.allowlist.addressEntry(dst, port);
   if (config_.mode == NetworkMode::Allowlist && !entry) {
     log::debug("connect {}: refused, a literal address in allowlist mode", v.label);
+    refusal = "a literal address, not in allowed_hosts";
     noticeOnce("literal:" + v.label,
                config_.installPhase
                    ? fmt::format("blocked connection to {} {}", v.label, howToAllow(v.label))
@@ -206,6 +230,7 @@ Verdict Policy::decideLiteral(in_addr_t dst, uint16_t port) {
   bool derived = entry && entry->origin == EntryOrigin::Derived;
   if (const char* why = refusalReason(dst, entry && !derived)) {
     log::debug("connect {}: refused, a {} address{}", v.label, why, derived ? " (a derived entry)" : "");
+    refusal = fmt::format("a {} address", why);
     noticeOnce("literal:" + v.label,
                fmt::format("blocked connection to {} (a {} address, which a sandbox may not reach{})", v.label, why,
                            derived ? "; coco found it in the install's package sources, which cannot open such an "

@@ -16,6 +16,7 @@
 #include "net/allowlist.hpp"
 #include "net/resolver.hpp"
 #include "net/sandbox_side.hpp"
+#include "net/traffic_log.hpp"
 
 namespace coco::net {
 
@@ -32,6 +33,8 @@ struct PolicyConfig {
   // install_hosts (allowed_hosts would open it to every run), or the install
   // gets the host's network (COCO_INSTALL_NETWORK=host).
   bool installPhase = false;
+  // `coco run --learn`: every lookup and connection decision is recorded here.
+  TrafficLog* traffic = nullptr;
 };
 
 struct DnsOutcome {
@@ -67,11 +70,15 @@ class Policy {
   bool nameAllowed(const std::string& name) const;
   Verdict decideName(const std::string& name, uint16_t port, bool cacheOnly);
   Verdict decideLiteral(in_addr_t dst, uint16_t port);
+  // The same without recording in config_.traffic; `why` gets the refusal reason.
+  Verdict decideNameUnrecorded(const std::string& name, uint16_t port, bool cacheOnly, std::string& why);
+  Verdict decideLiteralUnrecorded(in_addr_t dst, uint16_t port, std::string& why);
   // Why an address may not be a destination, or nullptr when it may;
   // userListed: the user wrote it as a literal entry in allowed_hosts.
   const char* refusalReason(in_addr_t address, bool userListed) const;
   bool userListed(in_addr_t address, uint16_t port) const;
   void noticeOnce(const std::string& key, const std::string& text);
+  void record(const std::string& host, uint16_t port, bool literal, const Verdict& v, const std::string& refusal);
   // "(not in allowed_hosts of T; add "E" to allow it)", or its install-phase form.
   std::string howToAllow(const std::string& entry) const;
 

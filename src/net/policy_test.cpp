@@ -382,3 +382,68 @@ TEST_F(PolicyTest, AllowLocalDestinationsKeepsMetadataLinkLocalAndCgnatShut) {
 
 }  // namespace
 }  // namespace coco::net
+
+namespace coco::net {
+namespace {
+
+// `coco run --learn`: every name asked and every connection decided is recorded with its
+// verdict, the refused ones too; a decision still pending (cache only) is not.
+TEST_F(PolicyTest, ATrafficLogRecordsLookupsAndEveryConnectionWithItsVerdict) {
+  TrafficLog traffic;
+  PolicyConfig c;
+  c.mode = NetworkMode::Full;
+  c.toolName = "tool";
+  c.traffic = &traffic;
+  Policy p(std::move(c), pool, resolver);
+  auto a = ask(p, "Allowed.TEST", dns::kTypeA);
+  ASSERT_EQ(a.addresses.size(), 1u);
+  ask(p, "local.allowed.test", dns::kTypeA);
+  ask(p, "nosuch.test", dns::kTypeAaaa);
+  EXPECT_TRUE(p.decideConnection(a.addresses[0], 443).allowed);
+  EXPECT_TRUE(p.decideConnection(a.addresses[0], 8443).allowed);
+  auto local = ask(p, "local.allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_FALSE(p.decideConnection(local, 80).allowed);
+  EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.30"), 22).allowed);
+  EXPECT_FALSE(p.decideConnection(inet_addr("169.254.169.254"), 80).allowed);
+  resolver.hasCache = false;
+  auto other = ask(p, "other.test", dns::kTypeA).addresses.at(0);
+  EXPECT_TRUE(p.decideConnection(other, 443, /*cacheOnly=*/true).pending);
+
+  EXPECT_EQ(traffic.lookups(), (std::set<std::string>{"allowed.test", "local.allowed.test", "nosuch.test",
+                                                      "other.test"}));
+  auto d = traffic.destinations();
+  ASSERT_EQ(d.size(), 5u);
+  EXPECT_EQ(d[0].host, "169.254.169.254");
+  EXPECT_TRUE(d[0].literal);
+  EXPECT_FALSE(d[0].allowed);
+  EXPECT_NE(d[0].refusal.find("metadata"), std::string::npos) << d[0].refusal;
+  EXPECT_EQ(d[1].host, "192.0.2.30");
+  EXPECT_TRUE(d[1].literal && d[1].allowed);
+  EXPECT_EQ(d[2].host, "allowed.test");
+  EXPECT_EQ(d[2].port, 443);
+  EXPECT_TRUE(!d[2].literal && d[2].allowed);
+  EXPECT_EQ(d[3].port, 8443);
+  EXPECT_EQ(d[4].host, "local.allowed.test");
+  EXPECT_FALSE(d[4].allowed);
+  EXPECT_NE(d[4].refusal.find("127.0.0.1"), std::string::npos) << d[4].refusal;
+}
+
+// In allowlist mode a refused name is recorded too (a learn run is in full mode, but the log does
+// not depend on it).
+TEST_F(PolicyTest, ATrafficLogRecordsNamesTheAllowlistRefuses) {
+  TrafficLog traffic;
+  PolicyConfig c;
+  c.mode = NetworkMode::Allowlist;
+  c.allowlist = *Allowlist::parse({"allowed.test"}, {});
+  c.traffic = &traffic;
+  Policy p(std::move(c), pool, resolver);
+  EXPECT_EQ(ask(p, "other.test", dns::kTypeA).rcode, dns::Rcode::NxDomain);
+  EXPECT_EQ(traffic.lookups(), std::set<std::string>{"other.test"});
+  EXPECT_FALSE(p.decideConnection(inet_addr("192.0.2.40"), 443).allowed);
+  auto d = traffic.destinations();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].refusal, "a literal address, not in allowed_hosts");
+}
+
+}  // namespace
+}  // namespace coco::net
