@@ -18,6 +18,8 @@ struct MountConfig {
   std::string src;   // as written: ".", "~/x", "rel/path", "/abs"
   std::string dst;   // absolute, normalised
   bool readOnly = false;
+  std::string
+      relabel;  // podman's SELinux option "z" or "Z"; podman and docker get it, the native runtime ignores it
   int line = 0;      // where it was written, for later errors
 };
 
@@ -67,6 +69,9 @@ struct ToolConfig {
   bool workspaceGuard = true;       // key `workspace_guard`: true/false, or a map (guard on)
   bool guardGitWrite = false;       // `workspace_guard: {git: write}`: .git takes git's own writes
   LimitsConfig limits;
+  // `allow_home`: writable mounts of home, a directory above it or / are allowed
+  // (tool/home_guard.hpp); without it a run refuses them.
+  bool allowHome = false;
   std::string hash;                 // sha256 hex of the normalised config
 };
 

@@ -20,6 +20,9 @@ struct BindMount {
   // resolved without following symlinks, since a sandbox could have planted
   // them there; the anchor itself is resolved as usual.
   std::string anchor{};
+  // podman's SELinux relabel option ("z", "Z") for the podman and docker backends;
+  // the native runtime relabels nothing.
+  std::string relabel{};
 };
 
 // What one sandbox may use; 0 means no limit. Enforced with a cgroup v2 group
