@@ -43,8 +43,9 @@ int cmdCompletion(Context& ctx, const Args& args);
 int cmdHelp(Context& ctx, const Args& args);
 
 // Runs a configured tool: the shared path of `coco run` and symlink invocation.
+// allowHome: `coco run --allow-home` (tool/home_guard.hpp).
 int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun,
-            const std::string& configFile = "");
+            const std::string& configFile = "", bool allowHome = false);
 
 // The usage text `coco help` prints.
 std::string usage();

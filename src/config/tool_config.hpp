@@ -18,9 +18,8 @@ struct MountConfig {
   std::string src;   // as written: ".", "~/x", "rel/path", "/abs"
   std::string dst;   // absolute, normalised
   bool readOnly = false;
-  std::string
-      relabel;  // podman's SELinux option "z" or "Z"; podman and docker get it, the native runtime ignores it
   int line = 0;      // where it was written, for later errors
+  std::string relabel{};  // podman's SELinux option "z" or "Z": podman and docker get it, the native one not
 };
 
 // A size in `limits`: bytes, or a share of the host's memory.
