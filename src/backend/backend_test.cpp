@@ -52,6 +52,17 @@ TEST(ContainerArgs, FullVector) {
   EXPECT_EQ(tail, (std::vector<std::string>{"--pids-limit", "100", "localhost/coco:latest", "eslint", "--fix", "src/"}));
 }
 
+// A mount's z/Z reaches podman and docker as written, after ro.
+TEST(ContainerArgs, RelabelOptionsPassThrough) {
+  auto spec = sampleSpec();
+  spec.mounts[0].relabel = "z";
+  spec.mounts[1].relabel = "Z";
+  auto a = buildContainerArgs(spec, {"podman", "", {}, false});
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_TRUE(hasPair(*a, "-v", "/home/u/project:/workspace:z"));
+  EXPECT_TRUE(hasPair(*a, "-v", "/home/u/.npmrc:/root/.npmrc:ro,Z"));
+}
+
 TEST(ContainerArgs, TtyImageDockerAndUnconfined) {
   auto spec = sampleSpec();
   spec.seccompProfile.clear();

@@ -28,7 +28,10 @@ Status addMounts(std::vector<std::string>& args, const engine::RunSpec& spec) {
     COCO_TRY(checkPath(m.src));
     COCO_TRY(checkPath(m.dst));
     args.push_back("-v");
-    args.push_back(m.src + ":" + m.dst + (m.readOnly ? ":ro" : ""));
+    std::vector<std::string> opts;
+    if (m.readOnly) opts.push_back("ro");
+    if (!m.relabel.empty()) opts.push_back(m.relabel);
+    args.push_back(m.src + ":" + m.dst + (opts.empty() ? "" : ":" + fmt::format("{}", fmt::join(opts, ","))));
   }
   return {};
 }

@@ -48,13 +48,22 @@ bool isSymlink(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
 }
 
-LinkOutcome linkOne(const std::string& name, const std::string& binDir, const std::string& cocoPath) {
+LinkOutcome linkOne(const std::string& name, const std::string& binDir, const std::string& cocoPath,
+                    const UpOptions& options) {
   std::string path = fs::joinPath(binDir, name);
   if (name == kSelfName) return {name, path, Action::Skipped, "a tool cannot be named coco"};
   if (!fs::exists(path)) {
+    std::string other = commandElsewhere(name, options.searchPath, binDir, cocoPath);
+    if (!other.empty() && !options.force)
+      return {name, path, Action::Skipped,
+              fmt::format(
+                  "{} is a command in your PATH, and the link would take its name; 'coco run {}' runs the "
+                  "tool, or 'coco up --force' links it anyway",
+                  other, name)};
     if (::symlink(cocoPath.c_str(), path.c_str()) != 0)
       return {name, path, Action::Failed, Error::fromErrno("symlink {}", path).describe()};
-    return {name, path, Action::Created, ""};
+    return {name, path, Action::Created,
+            other.empty() ? "" : fmt::format("takes the name of {} (--force)", other)};
   }
   if (!isSymlink(path) || !pointsToCoco(path, cocoPath))
     return {name, path, Action::Skipped, "exists and is not a link to coco; left alone"};
@@ -110,13 +119,29 @@ bool pointsToCoco(const std::string& linkPath, const std::string& cocoPath) {
   return !real.empty() && real == realPath(cocoPath);
 }
 
+std::string commandElsewhere(const std::string& name, const std::vector<std::string>& searchPath,
+                             const std::string& binDir, const std::string& cocoPath) {
+  std::string ownDir = realPath(binDir);
+  for (const auto& dir : searchPath) {
+    if (dir.empty() || dir.front() != '/') continue;  // a relative PATH entry depends on where you are
+    if (fs::normalize(dir) == fs::normalize(binDir) || (!ownDir.empty() && realPath(dir) == ownDir)) continue;
+    std::string candidate = fs::joinPath(dir, name);
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(candidate.c_str(), X_OK) != 0)
+      continue;
+    if (isSymlink(candidate) && pointsToCoco(candidate, cocoPath)) continue;
+    return candidate;
+  }
+  return {};
+}
+
 Result<std::vector<LinkOutcome>> up(const std::vector<std::string>& tools, const std::string& binDir,
-                                    const std::string& cocoPath) {
+                                    const std::string& cocoPath, const UpOptions& options) {
   if (cocoPath.empty() || cocoPath.front() != '/')
     return Error::make("cannot link to coco at '{}': not an absolute path", cocoPath);
   COCO_TRY(fs::makeDirs(binDir));
   std::vector<LinkOutcome> out;
-  for (const auto& name : tools) out.push_back(linkOne(name, binDir, cocoPath));
+  for (const auto& name : tools) out.push_back(linkOne(name, binDir, cocoPath, options));
   return out;
 }
 

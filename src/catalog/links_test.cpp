@@ -50,6 +50,43 @@ TEST_F(LinksTest, UpCreatesLinksAndTheBinDir) {
   EXPECT_EQ(target("ruff"), coco_);
 }
 
+// A tool named like a system command (python3, sh, node) would take its name
+// for every program that runs it: skipped unless forced, and said why.
+TEST_F(LinksTest, UpRefusesToShadowACommandElsewhereInPath) {
+  std::string sys = root_ + "/usr/bin";
+  ASSERT_TRUE(fs::makeDirs(sys).ok());
+  ASSERT_TRUE(fs::writeFileAtomic(sys + "/python3", "#!/bin/true\n", 0755).ok());
+  ASSERT_TRUE(fs::writeFileAtomic(sys + "/notes", "not executable\n", 0644).ok());
+  UpOptions options{{bin_, "relative/bin", sys}, false};
+  auto r = up({"python3", "notes", "eslint"}, bin_, coco_, options);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ((*r)[0].action, Action::Skipped);
+  EXPECT_NE((*r)[0].detail.find(sys + "/python3 is a command in your PATH"), std::string::npos)
+      << (*r)[0].detail;
+  EXPECT_NE((*r)[0].detail.find("--force"), std::string::npos);
+  EXPECT_FALSE(fs::exists(bin_ + "/python3"));
+  EXPECT_EQ((*r)[1].action, Action::Created);  // a file that is no command is no command
+  EXPECT_EQ((*r)[2].action, Action::Created);
+  options.force = true;
+  auto forced = up({"python3"}, bin_, coco_, options);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ((*forced)[0].action, Action::Created);
+  EXPECT_NE((*forced)[0].detail.find(sys + "/python3"), std::string::npos);
+  EXPECT_EQ(target("python3"), coco_);
+}
+
+// coco's own links elsewhere in PATH (another bin directory of links) are no command of their own.
+TEST_F(LinksTest, CommandElsewhereIgnoresCocoLinksAndTheBinDir) {
+  std::string other = root_ + "/other-bin";
+  ASSERT_TRUE(fs::makeDirs(other).ok());
+  ASSERT_EQ(::symlink(coco_.c_str(), (other + "/eslint").c_str()), 0);
+  link(coco_, "ruff");
+  EXPECT_EQ(commandElsewhere("eslint", {other, bin_}, bin_, coco_), "");
+  EXPECT_EQ(commandElsewhere("ruff", {bin_}, bin_, coco_), "");
+  ASSERT_TRUE(fs::writeFileAtomic(other + "/black", "#!/bin/true\n", 0755).ok());
+  EXPECT_EQ(commandElsewhere("black", {bin_, other}, bin_, coco_), other + "/black");
+}
+
 TEST_F(LinksTest, UpTwiceIsUnchanged) {
   ASSERT_TRUE(up({"eslint"}, bin_, coco_).ok());
   auto r = up({"eslint"}, bin_, coco_);

@@ -413,6 +413,51 @@ TEST_F(CliTest, GetListShowUpDown) {
   EXPECT_FALSE(fs::exists(link));
 }
 
+// A tool named like a command elsewhere in PATH is not linked over it without --force.
+TEST_F(CliTest, UpSkipsToolsNamedLikeCommandsInPath) {
+  std::string sysBin = root_ + "/sysbin";
+  ASSERT_TRUE(fs::makeDirs(sysBin).ok());
+  ASSERT_TRUE(fs::writeFileAtomic(sysBin + "/python3", "#!/bin/sh\n", 0755).ok());
+  addTool("python3.json", R"({"command": "python3", "network": "none"})");
+  addTool("ruff.json", R"({"tool": "pipx:ruff", "network": "none"})");
+  std::string oldPath = ::getenv("PATH") ? ::getenv("PATH") : "";
+  ::setenv("PATH", (home_ + "/.local/bin:" + sysBin).c_str(), 1);
+  auto up = cli({"up"});
+  auto forced = cli({"up", "--force"});
+  ::setenv("PATH", oldPath.c_str(), 1);
+  ASSERT_EQ(up.code, 0) << up.err;
+  EXPECT_NE(up.out.find("python3: skipped " + home_ + "/.local/bin/python3: " + sysBin +
+                        "/python3 is a command in your PATH"),
+            std::string::npos)
+      << up.out;
+  EXPECT_NE(up.out.find("ruff: linked"), std::string::npos) << up.out;
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  EXPECT_NE(forced.out.find("python3: linked"), std::string::npos) << forced.out;
+  EXPECT_NE(forced.out.find("takes the name of " + sysBin + "/python3"), std::string::npos) << forced.out;
+}
+
+// `cd ~ && eslint .` with a writable `.`: refused (a dry run too), saying both ways to allow it;
+// through the tool's link, the config key.
+TEST_F(CliTest, WritableHomeNeedsAllowHome) {
+  addTool("fmt.json",
+          R"({"command": "fmt", "network": "none", "mounts": [{"src": ".", "dst": "/workspace"}]})");
+  ASSERT_EQ(::chdir(home_.c_str()), 0);
+  auto refused = cli({"run", "--dry-run", "fmt"});
+  EXPECT_EQ(refused.code, 125);
+  EXPECT_NE(refused.err.find("exposes your home directory"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("coco run --allow-home fmt"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("allow_home: true"), std::string::npos) << refused.err;
+  auto allowed = cli({"run", "--dry-run", "--allow-home", "fmt"});
+  EXPECT_EQ(allowed.code, 0) << allowed.err;
+  auto viaLink = cli({"--check"}, home_ + "/.local/bin/fmt");
+  EXPECT_EQ(viaLink.code, 125);
+  EXPECT_NE(viaLink.err.find("set 'allow_home: true' in " + toolsDir() + "/fmt.json"), std::string::npos)
+      << viaLink.err;
+  EXPECT_EQ(viaLink.out, "");
+  ASSERT_EQ(::chdir(project_.c_str()), 0);
+  EXPECT_EQ(cli({"run", "--dry-run", "fmt"}).code, 0);
+}
+
 TEST_F(CliTest, GetRefusesBadNameAndInvalidConfig) {
   ASSERT_TRUE(fs::writeFileAtomic(root_ + "/store/typo.json", R"({"tool": "x", "comand": "y"})").ok());
   auto typo = cli({"get", "typo"});

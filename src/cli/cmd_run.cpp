@@ -5,13 +5,15 @@
 #include <optional>
 
 #include "backend/backend.hpp"
-#include "cli/context.hpp"
 #include "cli/cmd_image.hpp"
+#include "cli/context.hpp"
+#include "cli/run_warnings.hpp"
 #include "config/loader.hpp"
 #include "engine/landlock.hpp"
 #include "image/digest.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
+#include "tool/x11.hpp"
 #include "util/fs.hpp"
 
 namespace coco::cli {
@@ -26,6 +28,7 @@ struct RunArgs {
   bool dryRun = false;
   bool learn = false;  // --learn
   bool help = false;
+  bool allowHome = false;  // --allow-home
   std::string configFile;  // --config FILE
   std::string tool;
   Args toolArgs;
@@ -43,6 +46,8 @@ Result<RunArgs> parseRunArgs(const Args& args) {
     if (a.empty() || a[0] != '-') break;
     if (a == "--dry-run") r.dryRun = true;
     else if (a == "--learn") r.learn = true;
+    else if (a == "--allow-home")
+      r.allowHome = true;
     else if (a == "-h" || a == "--help") r.help = true;
     else if (a == "--config" && i + 1 < args.size()) r.configFile = args[++i];
     else if (a.rfind("--config=", 0) == 0) r.configFile = a.substr(9);
@@ -58,13 +63,15 @@ Result<RunArgs> parseRunArgs(const Args& args) {
 }
 
 constexpr const char* kRunUsage =
-    "Usage: coco run [--dry-run | --learn] [--config FILE] <tool> [args...]\n"
+    "Usage: coco run [--dry-run | --learn] [--allow-home] [--config FILE] <tool> [args...]\n"
     "\n"
     "Runs a configured tool in its sandbox; args are passed to it unchanged.\n"
     "  --dry-run       print the resolved run plan as JSON instead of running\n"
     "  --learn         run with full outbound network, recording every host the tool looks up or\n"
     "                  connects to and every write to a read-only mount (kept apart, discarded);\n"
     "                  then print a suggested config ('coco learn --apply <tool>' writes it)\n"
+    "  --allow-home    let a writable mount expose your home directory (or / or a directory above\n"
+    "                  home) for this run; without it such a run is refused\n"
     "  --config FILE   use this config file (e.g. a CI policy kept in the repository)\n"
     "                  instead of the configured tool; <tool> names it (the default command)\n";
 
@@ -85,10 +92,32 @@ Result<config::ToolConfig> configFor(Context& ctx, const std::string& name, cons
   return config;
 }
 
+// `coco up` links NAME to coco: started as anything but coco, the run took no coco options.
+bool startedThroughLink(const Context& ctx) {
+  size_t slash = ctx.argv0.find_last_of('/');
+  std::string self = slash == std::string::npos ? ctx.argv0 : ctx.argv0.substr(slash + 1);
+  return !self.empty() && self != "coco";
+}
+
+// On stderr only, so the tool's stdout stays its own.
+void warnBeforeRun(std::ostream& err, const config::ToolConfig& config, const tool::RunContext& run,
+                   bool native, bool dryRun) {
+  if (::geteuid() == 0)
+    err << "coco: warning: coco runs as root: the sandbox's root is the real root (uid 0 is mapped to 0), so "
+           "whatever the tool may write it writes as root; run coco as your own user\n";
+  // The host's display changes between runs: said every time.
+  if (config.x11)
+    for (const auto& w : tool::x11Warnings(run.hostEnv, run.home)) err << "coco: warning: " << w << "\n";
+  if (dryRun) return;
+  auto env = run.hostEnv;
+  env["HOME"] = run.home;
+  warnOncePerConfig(err, stateDir(env), config, configWarnings(config, warningContext(run), native));
+}
+
 }  // namespace
 
 int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun, const std::string& configFile,
-            bool learn) {
+            bool allowHome, bool learn) {
   std::string listHint = fmt::format("'coco list' shows configured tools; 'coco get {}' fetches a config from the store",
                                      config::isValidToolName(name) ? name : "NAME");
   if (!config::isValidToolName(name)) return ctx.fail(fmt::format("'{}' is not a valid tool name", name), listHint);
@@ -107,6 +136,9 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   auto runCtx = tool::contextFromProcess();
   if (!runCtx) return ctx.fail(runCtx.error());
   runCtx->createSources = !dryRun;
+  runCtx->allowHome = allowHome;
+  runCtx->viaLink = startedThroughLink(ctx);
+  warnBeforeRun(ctx.err, *config, *runCtx, runtime->native(), dryRun);
   // The tool's layer (installed on a first run) under the image; a dry run plans
   // without it, and podman and docker bring the tool in their own image.
   std::optional<Error> installError;
@@ -145,7 +177,8 @@ int cmdRun(Context& ctx, const Args& args) {
     ctx.out << kRunUsage;
     return kExitOk;
   }
-  return runTool(ctx, parsed->tool, parsed->toolArgs, parsed->dryRun, parsed->configFile, parsed->learn);
+  return runTool(ctx, parsed->tool, parsed->toolArgs, parsed->dryRun, parsed->configFile, parsed->allowHome,
+                 parsed->learn);
 }
 
 }  // namespace coco::cli

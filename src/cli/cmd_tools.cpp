@@ -31,7 +31,9 @@ std::string binDir(const config::Paths& paths) { return fs::joinPath(paths.home,
 
 std::string describeOutcome(const catalog::LinkOutcome& o, const std::string& cocoPath) {
   switch (o.action) {
-    case Action::Created: return fmt::format("{}: linked {} -> {}", o.name, o.path, cocoPath);
+    case Action::Created:
+      return fmt::format("{}: linked {} -> {}{}", o.name, o.path, cocoPath,
+                         o.detail.empty() ? "" : "; " + o.detail);
     case Action::Updated: return fmt::format("{}: relinked {} -> {}", o.name, o.path, cocoPath);
     case Action::Unchanged: return fmt::format("{}: already linked", o.name);
     case Action::Skipped: return fmt::format("{}: skipped {}: {}", o.name, o.path, o.detail);
@@ -52,15 +54,23 @@ int report(Context& ctx, const std::vector<catalog::LinkOutcome>& outcomes, cons
   return code;
 }
 
-bool inPath(const std::string& dir) {
+// $PATH's directories in order.
+std::vector<std::string> searchPath() {
   const char* path = std::getenv("PATH");
+  std::vector<std::string> dirs;
   std::string_view rest = path ? path : "";
   while (!rest.empty()) {
     size_t colon = rest.find(':');
-    if (fs::normalize(rest.substr(0, colon)) == fs::normalize(dir)) return true;
+    dirs.emplace_back(rest.substr(0, colon));
     if (colon == std::string_view::npos) break;
     rest.remove_prefix(colon + 1);
   }
+  return dirs;
+}
+
+bool inPath(const std::string& dir) {
+  for (const auto& d : searchPath())
+    if (fs::normalize(d) == fs::normalize(dir)) return true;
   return false;
 }
 
@@ -112,11 +122,13 @@ int cmdGet(Context& ctx, const Args& args) {
 
 int cmdUp(Context& ctx, const Args& args) {
   CLI::App app{"Link ~/.local/bin/NAME to coco for every configured tool.", "coco up"};
+  bool force = false;
+  app.add_flag("-f,--force", force, "link a tool even where its name is a command elsewhere in PATH");
   if (auto code = parseCommand(app, args, ctx)) return *code;
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
   std::string coco = selfPath();
-  auto outcomes = catalog::up(config::listTools(*paths), binDir(*paths), coco);
+  auto outcomes = catalog::up(config::listTools(*paths), binDir(*paths), coco, {searchPath(), force});
   if (!outcomes) return ctx.fail(outcomes.error());
   if (outcomes->empty()) ctx.err << "coco: no tools configured; try 'coco get eslint' first\n";
   else if (!inPath(binDir(*paths))) ctx.err << "coco: note: " << binDir(*paths) << " is not in your PATH\n";

@@ -44,8 +44,9 @@ int cmdHelp(Context& ctx, const Args& args);
 int cmdLearn(Context& ctx, const Args& args);
 
 // Runs a configured tool: the shared path of `coco run` and symlink invocation.
+// allowHome: `coco run --allow-home` (tool/home_guard.hpp).
 int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun,
-            const std::string& configFile = "", bool learn = false);
+            const std::string& configFile = "", bool allowHome = false, bool learn = false);
 
 // The usage text `coco help` prints.
 std::string usage();

@@ -152,6 +152,8 @@ void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowConte
   line(os, "landlock:", landlockText(ctx.landlockAbi));
   describeGuard(os, c);
   if (c.x11) line(os, "x11:", "yes (X socket and auth cookie)");
+  if (c.allowHome)
+    line(os, "allow home:", "yes: a writable mount may expose your home, a directory above it or /");
   if (c.isolated) line(os, "caches:", "isolated (not shared with other tools)");
   if (!c.caches.empty())
     line(os, "kept caches:",

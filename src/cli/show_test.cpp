@@ -15,6 +15,7 @@ config::ToolConfig withMount(const std::string& src, bool ro = false) {
   c.path = "/x/t.json";
   c.command = "t";
   c.mounts.push_back({src, "/mnt", ro, 1});
+  c.network = NetworkMode::None;  // full outbound has a warning of its own
   return c;
 }
 
@@ -48,7 +49,12 @@ TEST(ShowWarnings, RunningFromHomeMakesDotTheHome) {
   EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), fromHome), "home directory (when run from " + fromHome.home));
   // The same check as `coco run`'s: reached through `.`, not named, so a run refuses it.
   EXPECT_TRUE(anyContains(sandboxWarnings(withMount("."), fromHome), "coco run refuses it"));
-  EXPECT_FALSE(anyContains(sandboxWarnings(withMount("~"), fromHome), "coco run refuses it"));
+  EXPECT_FALSE(anyContains(sandboxWarnings(withMount("~", true), fromHome), "coco run refuses it"));
+  // Writable, home is refused however it is named, unless allowed.
+  EXPECT_TRUE(anyContains(sandboxWarnings(withMount("~"), fromHome), "refuses it without --allow-home"));
+  auto allowed = withMount("~");
+  allowed.allowHome = true;
+  EXPECT_FALSE(anyContains(sandboxWarnings(allowed, fromHome), "refuses"));
 }
 
 TEST(ShowWarnings, Credentials) {
@@ -85,6 +91,31 @@ TEST(ShowWarnings, OtherRiskyGrants) {
   EXPECT_EQ(w.size(), 5u);
   for (const char* needle : {"SSH_AUTH_SOCK", "x11", "network: host", "seccomp: unconfined", "workspace_guard"})
     EXPECT_TRUE(anyContains(w, needle)) << needle;
+}
+
+// No `network` key and no allowed_hosts: full outbound, which `coco show` and runs warn about.
+TEST(ShowWarnings, FullOutboundNetwork) {
+  config::ToolConfig c = withMount(".");
+  c.network = NetworkMode::Full;
+  auto w = sandboxWarnings(c, kCtx);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(anyContains(w, "network: full outbound access")) << w[0];
+  EXPECT_TRUE(anyContains(w, "allowed_hosts")) << w[0];
+  EXPECT_NE(describeConfig(c, kCtx).find("WARNING: network: full outbound access"), std::string::npos);
+  for (NetworkMode quiet : {NetworkMode::None, NetworkMode::Allowlist}) {
+    c.network = quiet;
+    EXPECT_FALSE(anyContains(sandboxWarnings(c, kCtx), "full outbound"));
+  }
+}
+
+TEST(ShowWarnings, AllowHome) {
+  config::ToolConfig c = withMount(".");
+  EXPECT_TRUE(sandboxWarnings(c, kCtx).empty());
+  c.allowHome = true;
+  auto w = sandboxWarnings(c, kCtx);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(anyContains(w, "allow_home: true")) << w[0];
+  EXPECT_NE(describeConfig(c, kCtx).find("allow home:"), std::string::npos);
 }
 
 TEST(ShowSummary, PlainWords) {

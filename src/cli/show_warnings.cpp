@@ -22,7 +22,7 @@ ShowContext showContextFromProcess() {
   if (const char* r = std::getenv("XDG_RUNTIME_DIR")) ctx.xdgRuntimeDir = r;
   ctx.landlockAbi = engine::landlockAbi();
   std::map<std::string, std::string> env;
-  for (const char* name : {"XDG_DATA_HOME", "XDG_CACHE_HOME"})
+  for (const char* name : {"XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"})
     if (const char* v = std::getenv(name)) env[name] = v;
   for (const char* name : image::kStorageVars)
     if (const char* v = std::getenv(name)) env[name] = v;
@@ -41,13 +41,23 @@ std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const
   tool::GrantContext grants{ctx.cwd, ctx.home, ctx.xdgRuntimeDir, ctx.cocoDirs};
   for (const auto& m : config.mounts) {
     std::string physical = tool::physicalPath(config::expandSource(m.src, ctx.cwd, ctx.home));
-    for (const auto& g : tool::mountGrants(m.src, physical, grants))
-      out.push_back(g.explicitGrant ? g.warning
-                                    : g.warning + " (not named in the config: coco run refuses it)");
+    for (const auto& g : tool::mountGrants(m.src, physical, grants)) {
+      if (g.home && !m.readOnly && !config.allowHome)
+        out.push_back(g.warning +
+                      " (writable: coco run refuses it without --allow-home or allow_home: true)");
+      else
+        out.push_back(g.explicitGrant || (g.home && config.allowHome)
+                          ? g.warning
+                          : g.warning + " (not named in the config: coco run refuses it)");
+    }
   }
   for (const auto& name : config.envPassthrough)
     if (name == "SSH_AUTH_SOCK") out.push_back("passes SSH_AUTH_SOCK: with the agent socket the tool can use your SSH keys");
   if (config.x11) out.push_back("x11: the tool can read keystrokes and the screen of your other X windows");
+  if (config.network == NetworkMode::Full)
+    out.push_back(
+        "network: full outbound access (no 'network' key and no allowed_hosts): the tool can send what "
+        "it reads to any host; list the hosts it needs in allowed_hosts, or set 'network: none'");
   if (config.network == NetworkMode::Host)
     out.push_back(fmt::format("network: host: the tool shares the host's network, including services listening on "
                               "localhost{}",
@@ -55,6 +65,10 @@ std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const
                                                    : " and (this kernel has no Landlock ABI 6) the host's abstract "
                                                      "unix sockets: X11, D-Bus, ..."));
   if (config.seccomp == "unconfined") out.push_back("seccomp: unconfined: every system call is open to the tool");
+  if (config.allowHome)
+    out.push_back(
+        "allow_home: true: a writable mount of your home, a directory above it or / runs without "
+        "asking (with '.', whenever the tool runs from there)");
   if (!config.workspaceGuard)
     out.push_back("workspace_guard: false: in a writable workspace the tool can plant git hooks, .envrc or "
                   "editor tasks that run later on the host");

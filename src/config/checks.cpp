@@ -69,24 +69,32 @@ bool isValidEnvName(std::string_view name) {
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
-Result<bool> parseMountOptions(std::string_view opts) {
+Result<MountOptions> parseMountOptions(std::string_view opts) {
+  MountOptions out;
   bool ro = false, rw = false;
   size_t start = 0;
   while (start <= opts.size()) {
     size_t comma = std::min(opts.find(',', start), opts.size());
     std::string_view opt = opts.substr(start, comma - start);
-    if (opt == "ro")
+    if (opt == "ro") {
       ro = true;
-    else if (opt == "rw")
+    } else if (opt == "rw") {
       rw = true;
-    else if (opt.empty())
+    } else if (opt == "z" || opt == "Z") {
+      // Seed configs written for podman carry them; the native runtime relabels nothing.
+      if (!out.relabel.empty() && out.relabel != opt)
+        return Error::make("mount options '{}' ask for both z and Z", opts);
+      out.relabel = std::string(opt);
+    } else if (opt.empty()) {
       return Error::make("empty mount option in '{}'", opts);
-    else
-      return Error::make("unknown mount option '{}' (coco knows ro and rw)", opt);
+    } else {
+      return Error::make("unknown mount option '{}' (coco knows ro, rw, z and Z)", opt);
+    }
     start = comma + 1;
   }
   if (ro && rw) return Error::make("mount options '{}' ask for both ro and rw", opts);
-  return ro;
+  out.readOnly = ro;
+  return out;
 }
 
 Status checkAbsolutePath(std::string_view path) {

@@ -14,8 +14,13 @@ namespace coco::config {
 // [A-Za-z_][A-Za-z0-9_]*
 bool isValidEnvName(std::string_view name);
 
-// "ro", "rw" or a comma list of them; returns whether the mount is read-only.
-Result<bool> parseMountOptions(std::string_view opts);
+// A mount's `opts`: "ro", "rw", podman's SELinux relabel options "z" (shared)
+// and "Z" (private), or a comma list of them.
+struct MountOptions {
+  bool readOnly = false;
+  std::string relabel;  // "", "z" or "Z"
+};
+Result<MountOptions> parseMountOptions(std::string_view opts);
 
 // Absolute and already normalised: "/a/b", not "a", "/a/", "/a/../b", "/a//b".
 Status checkAbsolutePath(std::string_view path);

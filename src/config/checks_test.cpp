@@ -19,15 +19,31 @@ TEST(Checks, EnvNames) {
 }
 
 TEST(Checks, MountOptions) {
-  EXPECT_TRUE(*parseMountOptions("ro"));
-  EXPECT_FALSE(*parseMountOptions("rw"));
-  EXPECT_TRUE(*parseMountOptions("ro,ro"));
+  EXPECT_TRUE(parseMountOptions("ro")->readOnly);
+  EXPECT_FALSE(parseMountOptions("rw")->readOnly);
+  EXPECT_TRUE(parseMountOptions("ro,ro")->readOnly);
   EXPECT_EQ(parseMountOptions("ro,rw").error().message(), "mount options 'ro,rw' ask for both ro and rw");
   EXPECT_EQ(parseMountOptions("ro,noexec").error().message(),
-            "unknown mount option 'noexec' (coco knows ro and rw)");
-  EXPECT_EQ(parseMountOptions("Z").error().message(), "unknown mount option 'Z' (coco knows ro and rw)");
+            "unknown mount option 'noexec' (coco knows ro, rw, z and Z)");
   EXPECT_EQ(parseMountOptions("").error().message(), "empty mount option in ''");
   EXPECT_EQ(parseMountOptions("ro,").error().message(), "empty mount option in 'ro,'");
+}
+
+// podman's SELinux relabel options: accepted, remembered for podman and docker.
+TEST(Checks, MountOptionsRelabel) {
+  auto z = parseMountOptions("z");
+  ASSERT_TRUE(z.ok());
+  EXPECT_FALSE(z->readOnly);
+  EXPECT_EQ(z->relabel, "z");
+  auto roZ = parseMountOptions("ro,Z");
+  ASSERT_TRUE(roZ.ok());
+  EXPECT_TRUE(roZ->readOnly);
+  EXPECT_EQ(roZ->relabel, "Z");
+  EXPECT_EQ(parseMountOptions("Z,Z")->relabel, "Z");
+  EXPECT_EQ(parseMountOptions("rw")->relabel, "");
+  EXPECT_EQ(parseMountOptions("z,Z").error().message(), "mount options 'z,Z' ask for both z and Z");
+  EXPECT_EQ(parseMountOptions("zz").error().message(),
+            "unknown mount option 'zz' (coco knows ro, rw, z and Z)");
 }
 
 TEST(Checks, AbsolutePaths) {

@@ -73,7 +73,9 @@ MountConfig readMount(const Value& item) {
       if (mount.dst == "/") fail(f.value.mark, "mount 'dst' cannot be '/'");
       hasDst = true;
     } else {
-      mount.readOnly = orFail(parseMountOptions(readString(f.value)), f.value);
+      MountOptions options = orFail(parseMountOptions(readString(f.value)), f.value);
+      mount.readOnly = options.readOnly;
+      mount.relabel = options.relabel;
     }
   }
   if (!hasSrc) fail(item.mark, "mount has no 'src'");
@@ -247,6 +249,7 @@ constexpr KeyReader kReaders[] = {
     {"seccomp", [](const Field& f, ToolConfig& c, Marks&) { c.seccomp = readSeccomp(f.value); }},
     {"workspace_guard", [](const Field& f, ToolConfig& c, Marks&) { readWorkspaceGuard(f.value, c); }},
     {"limits", [](const Field& f, ToolConfig& c, Marks&) { readLimits(f.value, c); }},
+    {"allow_home", [](const Field& f, ToolConfig& c, Marks&) { c.allowHome = readBool(f.value); }},
 };
 
 constexpr auto kTopKeys = [] {

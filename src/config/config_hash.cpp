@@ -55,12 +55,17 @@ void putLimits(std::string& out, const LimitsConfig& l) {
   put(out, "tmpfs", sizeText(l.tmpfs));
 }
 
-// Keys added after the first hashes (`install_hosts`, `check`, `caches`): written
-// only when the config has them, so other configs keep their hashes and layers.
+// Keys added after the first hashes (`install_hosts`, `check`, `caches`, `allow_home`, a mount's z/Z):
+// written only when the config has them, so other configs keep their hashes and layers.
 void putLaterKeys(std::string& out, const ToolConfig& c) {
   if (!c.installHosts.empty()) putList(out, "install_hosts", c.installHosts);
   if (c.check) putList(out, "check", *c.check);
   if (!c.caches.empty()) putList(out, "caches", c.caches);
+  if (c.allowHome) put(out, "allow_home", "1");
+  std::vector<std::string> relabels;
+  for (const MountConfig& m : c.mounts)
+    if (!m.relabel.empty()) relabels.push_back(m.dst + "=" + m.relabel);
+  if (!relabels.empty()) putList(out, "mount_relabel", relabels);
 }
 
 }  // namespace

@@ -98,6 +98,9 @@ TEST(ConfigHash, ChangesWithEveryField) {
       "tool: x\ncheck: [--version]\n",  // the default spelled out: still another install's recipe
       "tool: x\ncaches: [npm]\n",
       "tool: x\ncaches: [npm, pip]\n",
+      "tool: x\nallow_home: true\n",
+      "tool: x\nmounts: [{src: ., dst: /w, opts: z}]\n",
+      "tool: x\nmounts: [{src: ., dst: /w, opts: Z}]\n",
       // Values must not run into each other.
       "tool: x\npodman_args: [a, b]\n",
       "tool: x\npodman_args: [\"a b\"]\n",
@@ -147,6 +150,12 @@ TEST(ConfigHash, WithoutTheLaterKeysTheCanonicalFormHasNone) {
   EXPECT_EQ(canonicalForm(*config).find("install_hosts"), std::string::npos);
   EXPECT_EQ(canonicalForm(*config).find("check"), std::string::npos);
   EXPECT_EQ(canonicalForm(*config).find("caches"), std::string::npos);
+  EXPECT_EQ(canonicalForm(*config).find("allow_home"), std::string::npos);
+  EXPECT_EQ(canonicalForm(*config).find("mount_relabel"), std::string::npos);
+  // allow_home: false is the default: the same hash as without the key.
+  auto off = parseConfig("tool: x\nallow_home: false\nallowed_hosts: [a.b]\n", "/a/tool.yaml", "tool");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->hash, config->hash);
 }
 
 TEST(ConfigHash, CanonicalFormIsLengthPrefixed) {

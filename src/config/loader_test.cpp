@@ -228,8 +228,9 @@ const BadCase kBadCases[] = {
     {"tool: x\nimage: debian\n",
      "t.yaml:2:1: unknown key 'image' (known keys: tool, command, mounts, env, env_passthrough, "
      "dependencies, "
-     "workdir, network, allowed_hosts, install_hosts, check, isolated, caches, ports, x11, podman_args, seccomp, "
-     "workspace_guard, limits)"},
+     "workdir, network, allowed_hosts, install_hosts, check, isolated, caches, ports, x11, podman_args, "
+     "seccomp, "
+     "workspace_guard, limits, allow_home)"},
     {"tool: x\nmounts:\n  - {src: ., dest: /w}\n", "t.yaml:3:14: unknown key 'dest' (did you mean 'dst'?)"},
     {"tool: x\ndependencies: {pip: [a]}\n", "t.yaml:2:16: unknown key 'pip' (known keys: apt, mise)"},
     {"tool: x\n[a]: 1\n", "t.yaml:2:1: keys of 'config' must be strings"},
@@ -259,7 +260,8 @@ const BadCase kBadCases[] = {
     {"tool: x\nx11: \"true\"\n", "t.yaml:2:6: 'x11' must be true or false, not a quoted string"},
     {"tool: x\nworkspace_guard: 1\n", "t.yaml:2:18: 'workspace_guard' must be true or false, not '1'"},
     {"tool: x\nworkspace_guard: {git: rw}\n",
-     "t.yaml:2:24: workspace_guard 'git' is 'rw', not 'read' (.git read-only) or 'write' (for tools that commit)"},
+     "t.yaml:2:24: workspace_guard 'git' is 'rw', not 'read' (.git read-only) or 'write' (for tools that "
+     "commit)"},
     {"tool: x\nworkspace_guard: {hooks: off}\n", "t.yaml:2:19: unknown key 'hooks' (known keys: git)"},
     {"tool: x\nisolated:\n", "t.yaml:2:1: 'isolated' must be true or false, not empty"},
     {"tool: x\npodman_args: --privileged\n", "t.yaml:2:14: 'podman_args' must be a list, not '--privileged'"},
@@ -270,12 +272,22 @@ const BadCase kBadCases[] = {
      "t.yaml:5:5: 'install_hosts[1]': allowed host '[good.example]:443': brackets hold an IPv6 address, not "
      "'good.example'"},
     {"tool: x\ninstall_hosts: [\"a.b:0\"]\n",
-     "t.yaml:2:17: 'install_hosts[0]': allowed host 'a.b:0': bad port '0': ports are numbers from 1 to 65535"},
+     "t.yaml:2:17: 'install_hosts[0]': allowed host 'a.b:0': bad port '0': ports are numbers from 1 to "
+     "65535"},
     {"tool: x\ncheck: --help\n", "t.yaml:2:8: 'check' must be a list, not '--help'"},
     {"tool: x\ncheck: [[a]]\n", "t.yaml:2:9: 'check[0]' must be a string, not a list"},
     {"command: ls\ncheck: [--help]\n",
      "t.yaml:2:1: 'check' starts the tool coco installs, and there is no 'tool'; remove 'check'"},
     {"tool: x\nports: \"80:80\"\n", "t.yaml:2:8: 'ports' must be a list, not '80:80'"},
+    // allow_home
+    {"tool: x\nallow_home: yes\n", "t.yaml:2:13: 'allow_home' must be true or false, not 'yes'"},
+    {"tool: x\nallow_home: \"true\"\n",
+     "t.yaml:2:13: 'allow_home' must be true or false, not a quoted string"},
+    // mount options
+    {"tool: x\nmounts: [{src: ., dst: /w, opts: \"z,Z\"}]\n",
+     "t.yaml:2:34: 'opts': mount options 'z,Z' ask for both z and Z"},
+    {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,shared\"}]\n",
+     "t.yaml:2:34: 'opts': unknown mount option 'shared' (coco knows ro, rw, z and Z)"},
     // caches
     {"tool: x\ncaches: npm\n", "t.yaml:2:9: 'caches' must be a list, not 'npm'"},
     {"tool: x\ncaches: [npm, mise]\n",
@@ -296,7 +308,8 @@ const BadCase kBadCases[] = {
      "t.yaml:4:5: 'allowed_hosts[1]': allowed host '[good.example]:443': brackets hold an IPv6 address, not "
      "'good.example'"},
     {"tool: x\nallowed_hosts: [\"https://a.b/\"]\n",
-     "t.yaml:2:17: 'allowed_hosts[0]': allowed host 'https://a.b/': bad port '//a.b/': ports are numbers from 1 "
+     "t.yaml:2:17: 'allowed_hosts[0]': allowed host 'https://a.b/': bad port '//a.b/': ports are numbers "
+     "from 1 "
      "to 65535"},
     // ports
     {"tool: x\nports: [\"8080\", \"70000:80\"]\n",
@@ -320,7 +333,7 @@ const BadCase kBadCases[] = {
     {"tool: x\nmounts: [{src: ~bob/x, dst: /w}]\n",
      "t.yaml:2:16: mount 'src' '~bob/x': only '~' and '~/' are expanded"},
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,noexec\"}]\n",
-     "t.yaml:2:34: 'opts': unknown mount option 'noexec' (coco knows ro and rw)"},
+     "t.yaml:2:34: 'opts': unknown mount option 'noexec' (coco knows ro, rw, z and Z)"},
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,rw\"}]\n",
      "t.yaml:2:34: 'opts': mount options 'ro,rw' ask for both ro and rw"},
     {"tool: x\nmounts:\n  - {src: a, dst: /w}\n  - {src: b, dst: /w}\n", "t.yaml:4:5: two mounts on '/w'"},
@@ -340,17 +353,20 @@ const BadCase kBadCases[] = {
     // limits
     {"tool: x\nlimits: 2G\n", "t.yaml:2:9: 'limits' must be a map, not '2G'"},
     {"tool: x\nlimits: {memroy: 2G}\n", "t.yaml:2:10: unknown key 'memroy' (did you mean 'memory'?)"},
-    {"tool: x\nlimits: {disk: 2G}\n", "t.yaml:2:10: unknown key 'disk' (known keys: memory, pids, cpu, tmpfs)"},
+    {"tool: x\nlimits: {disk: 2G}\n",
+     "t.yaml:2:10: unknown key 'disk' (known keys: memory, pids, cpu, tmpfs)"},
     {"tool: x\nlimits:\n  memory: 2X\n",
      "t.yaml:3:11: 'memory': '2X' is not a size (write 512M, 2G, 1.5G, a number of bytes, or a share of the "
      "host's memory like 50%, or unlimited)"},
     {"tool: x\nlimits:\n  memory: 1M\n", "t.yaml:3:11: 'memory': '1M' is too small (at least 16 MiB)"},
-    {"tool: x\nlimits:\n  memory: 150%\n", "t.yaml:3:11: 'memory': '150%': a share of memory is from 1% to 100%"},
+    {"tool: x\nlimits:\n  memory: 150%\n",
+     "t.yaml:3:11: 'memory': '150%': a share of memory is from 1% to 100%"},
     {"tool: x\nlimits:\n  memory: -1\n",
      "t.yaml:3:11: 'memory': '-1' is not a size (write 512M, 2G, 1.5G, a number of bytes, or a share of the "
      "host's memory like 50%, or unlimited)"},
     {"tool: x\nlimits:\n  tmpfs: unlimited\n",
-     "t.yaml:3:10: 'tmpfs': 'unlimited' is not a size (write 512M, 2G, 1.5G, a number of bytes, or a share of "
+     "t.yaml:3:10: 'tmpfs': 'unlimited' is not a size (write 512M, 2G, 1.5G, a number of bytes, or a share "
+     "of "
      "the host's memory like 50%)"},
     {"tool: x\nlimits: {pids: 4}\n", "t.yaml:2:16: 'pids': '4' is too small (at least 8)"},
     {"tool: x\nlimits: {pids: 1.5}\n", "t.yaml:2:16: 'pids': '1.5' is not a whole number (or unlimited)"},
@@ -422,6 +438,20 @@ TEST(Loader, Caches) {
             (std::vector<std::string>{"npm", "pnpm", "yarn"}));
   EXPECT_EQ(parseOk("{\"tool\": \"pipx:black\", \"caches\": [\"pip\", \"uv\"]}").caches,
             (std::vector<std::string>{"pip", "uv"}));
+}
+
+// allow_home: false unless set; a seed config's podman relabel options load unchanged.
+TEST(Loader, AllowHomeAndRelabelOptions) {
+  EXPECT_FALSE(parseOk("tool: x\n").allowHome);
+  EXPECT_TRUE(parseOk("tool: x\nallow_home: true\n").allowHome);
+  EXPECT_FALSE(parseOk("{\"tool\": \"x\", \"allow_home\": false}").allowHome);
+  ToolConfig c = parseOk(R"({"tool": "x", "mounts": [{"src": ".", "dst": "/workspace", "opts": "z"},
+                                                   {"src": "~/.npmrc", "dst": "/root/.npmrc", "opts": "ro,Z"}]})");
+  ASSERT_EQ(c.mounts.size(), 2u);
+  EXPECT_FALSE(c.mounts[0].readOnly);
+  EXPECT_EQ(c.mounts[0].relabel, "z");
+  EXPECT_TRUE(c.mounts[1].readOnly);
+  EXPECT_EQ(c.mounts[1].relabel, "Z");
 }
 
 TEST(Loader, BadNameIsReported) {

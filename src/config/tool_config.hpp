@@ -19,6 +19,7 @@ struct MountConfig {
   std::string dst;   // absolute, normalised
   bool readOnly = false;
   int line = 0;      // where it was written, for later errors
+  std::string relabel{};  // podman's SELinux option "z" or "Z": podman and docker get it, the native one not
 };
 
 // A size in `limits`: bytes, or a share of the host's memory.
@@ -67,6 +68,9 @@ struct ToolConfig {
   bool workspaceGuard = true;       // key `workspace_guard`: true/false, or a map (guard on)
   bool guardGitWrite = false;       // `workspace_guard: {git: write}`: .git takes git's own writes
   LimitsConfig limits;
+  // `allow_home`: writable mounts of home, a directory above it or / are allowed
+  // (tool/home_guard.hpp); without it a run refuses them.
+  bool allowHome = false;
   std::string hash;                 // sha256 hex of the normalised config
 };
 

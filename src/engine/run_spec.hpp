@@ -26,6 +26,9 @@ struct BindMount {
   // (`upper`, `work`), writable, so what the tool writes is kept out of src
   // and can be listed afterwards. Needs a directory src and readOnly false.
   std::string scratch{};
+  // podman's SELinux relabel option ("z", "Z") for the podman and docker backends;
+  // the native runtime relabels nothing.
+  std::string relabel{};
 };
 
 // What one sandbox may use; 0 means no limit. Enforced with a cgroup v2 group

@@ -96,10 +96,11 @@ std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env,
     auto it = env.find(name);
     return it == env.end() || it->second.empty() || it->second.front() != '/' ? std::string() : it->second;
   };
-  std::string data = get("XDG_DATA_HOME"), cache = get("XDG_CACHE_HOME");
+  std::string data = get("XDG_DATA_HOME"), cache = get("XDG_CACHE_HOME"), state = get("XDG_STATE_HOME");
   std::vector<std::string> dirs = {
       fs::joinPath(data.empty() ? fs::joinPath(home, ".local/share") : data, "coco"),
-      fs::joinPath(cache.empty() ? fs::joinPath(home, ".cache") : cache, "coco")};
+      fs::joinPath(cache.empty() ? fs::joinPath(home, ".cache") : cache, "coco"),
+      fs::joinPath(state.empty() ? fs::joinPath(home, ".local/state") : state, "coco")};
   for (const char* var : image::kStorageVars) {
     if (std::string storage = get(var); !storage.empty()) {
       dirs.push_back(fs::normalize(storage));
@@ -115,12 +116,12 @@ std::vector<MountGrant> mountGrants(const std::string& written, const std::strin
   std::string home = physicalPath(ctx.home);
   if (physical == "/")
     return {{fmt::format("mounts / ({}): the whole host file system", written),
-             writesIt(written, lexical, "/", true)}};
+             writesIt(written, lexical, "/", true), true}};
   if (fs::isAtOrBelow(home, physical)) {
     // "." is only the home directory because of where coco runs now; say so.
     std::string where = written == "." ? "when run from " + physical : written + " = " + physical;
     return {{fmt::format("mounts your home directory ({}): every file you own, keys included", where),
-             writesIt(written, lexical, fs::normalize(ctx.home), true)}};
+             writesIt(written, lexical, fs::normalize(ctx.home), true), true}};
   }
   std::vector<MountGrant> out;
   for (const char* rel : kCredentialPaths) {
@@ -146,17 +147,19 @@ std::vector<MountGrant> mountGrants(const std::string& written, const std::strin
   return out;
 }
 
-Status checkMountGrants(const config::ToolConfig& config, const GrantContext& ctx) {
+Status checkMountGrants(const config::ToolConfig& config, const GrantContext& ctx, bool homeAllowed) {
   for (const auto& m : config.mounts) {
     std::string physical = physicalPath(config::expandSource(m.src, ctx.cwd, ctx.home));
     for (const auto& g : mountGrants(m.src, physical, ctx)) {
-      if (g.explicitGrant) continue;
+      if (g.explicitGrant || (g.home && homeAllowed)) continue;
       return Error::withErrno(
           EACCES,
-          fmt::format("{}: mount {} -> {}: {}; refused, because the config does not name that path itself "
-                      "(it is reached through '.', a relative path or a symbolic link). To grant it, write "
-                      "the path in the config",
-                      config.path, m.src, m.dst, g.warning));
+          fmt::format(
+              "{}: mount {} -> {}: {}; refused, because the config does not name that path itself "
+              "(it is reached through '.', a relative path or a symbolic link). To grant it, write "
+              "the path in the config{}",
+              config.path, m.src, m.dst, g.warning,
+              g.home ? ", or allow your home with 'coco run --allow-home' or 'allow_home: true'" : ""));
     }
   }
   return {};

@@ -28,12 +28,14 @@ struct GrantContext {
 };
 
 // coco's own directories for this environment (the store with the tool configs
-// and layers, the download caches): a tool writing there rewrites other tools.
+// and layers, the download caches, the state with the warnings already shown):
+// a tool writing there rewrites other tools or silences coco.
 std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env, const std::string& home);
 
 struct MountGrant {
   std::string warning;         // what the mount exposes, in plain words
   bool explicitGrant = false;  // the config names that path itself
+  bool home = false;           // it exposes home (or / or a directory above home): tool/home_guard.hpp
 };
 
 // What the mount of `written` (a config's src) exposes, given `physical`, its
@@ -47,6 +49,8 @@ std::string physicalPath(const std::string& path);
 
 // Refuses the first mount of the config that exposes a sensitive path the
 // config does not name (see above); the Error says which and how to grant it.
-Status checkMountGrants(const config::ToolConfig& config, const GrantContext& ctx);
+// With `homeAllowed` (the user confirmed it: --allow-home, `allow_home: true`)
+// a mount of home or above it passes however it is reached.
+Status checkMountGrants(const config::ToolConfig& config, const GrantContext& ctx, bool homeAllowed = false);
 
 }  // namespace coco::tool

@@ -90,14 +90,21 @@ TEST(MountGrants, CheckRefusesOnlyWhatIsNotNamed) {
 }
 
 TEST(CocoDirs, StorageCachesAndCocoStorage) {
-  EXPECT_EQ(cocoDirs({}, "/h"), (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco"}));
-  EXPECT_EQ(cocoDirs({{"XDG_DATA_HOME", "/d"}, {"XDG_CACHE_HOME", "rel"}, {"COCO_STORAGE", "/s/"}}, "/h"),
-            (std::vector<std::string>{"/d/coco", "/h/.cache/coco", "/s"}));
+  EXPECT_EQ(cocoDirs({}, "/h"),
+            (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/h/.local/state/coco"}));
+  EXPECT_EQ(cocoDirs({{"XDG_DATA_HOME", "/d"},
+                      {"XDG_CACHE_HOME", "rel"},
+                      {"XDG_STATE_HOME", "/st"},
+                      {"COCO_STORAGE", "/s/"}},
+                     "/h"),
+            (std::vector<std::string>{"/d/coco", "/h/.cache/coco", "/st/coco", "/s"}));
   // COCO_STORE is COCO_STORAGE's older name; the new one wins when both are set.
-  EXPECT_EQ(cocoDirs({{"COCO_STORE", "/old"}}, "/h"),
-            (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/old"}));
-  EXPECT_EQ(cocoDirs({{"COCO_STORE", "/old"}, {"COCO_STORAGE", "/new"}}, "/h"),
-            (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/new"}));
+  EXPECT_EQ(
+      cocoDirs({{"COCO_STORE", "/old"}}, "/h"),
+      (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/h/.local/state/coco", "/old"}));
+  EXPECT_EQ(
+      cocoDirs({{"COCO_STORE", "/old"}, {"COCO_STORAGE", "/new"}}, "/h"),
+      (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/h/.local/state/coco", "/new"}));
 }
 
 TEST(PhysicalPath, ResolvesWhatExistsAndKeepsTheRest) {

@@ -16,9 +16,11 @@
 #include "engine/idmap.hpp"
 #include "engine/userns_holder.hpp"
 #include "image/layer_lookup.hpp"
+#include "sys/beneath.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/grants.hpp"
-#include "sys/beneath.hpp"
+#include "tool/home_guard.hpp"
+#include "tool/x11.hpp"
 #include "util/data_dir.hpp"
 #include "util/fd_limit.hpp"
 #include "util/fs.hpp"
@@ -34,7 +36,6 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 constexpr const char* kContainerHome = "/root";
 constexpr const char* kX11SocketDir = "/tmp/.X11-unix";
 constexpr const char* kSandboxCaBundle = "/run/coco/ca-certificates.crt";
-constexpr const char* kContainerXauthority = "/tmp/.coco-xauthority";
 constexpr const char* kDefaultSeccompProfile = "seccomp-profiles/default.json";
 
 void setVar(Env& env, const std::string& name, const std::string& value) {
@@ -143,9 +144,10 @@ Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& con
     std::string anchor = anchorFor(src, isRelative(m.src), config, ctx);
     if (Status ok = anchor.empty() ? Status() : checkNoSymlinkBelow(src, anchor); !ok)
       return std::move(ok).error().wrap(where(m));
-    mounts.push_back({src, m.dst, m.readOnly, anchor});
+    mounts.push_back({src, m.dst, m.readOnly, anchor, m.relabel});
   }
-  COCO_TRY(checkMountGrants(config, grantContext(ctx)));
+  COCO_TRY(checkWritableHome(config, grantContext(ctx), {ctx.allowHome, !ctx.viaLink}));
+  COCO_TRY(checkMountGrants(config, grantContext(ctx), ctx.allowHome || config.allowHome));
   for (size_t i = 0; ctx.createSources && i < mounts.size(); ++i)
     if (Status ok = createSource(mounts[i], ctx); !ok)
       return std::move(ok).error().wrap(where(config.mounts[i]));
@@ -180,17 +182,16 @@ Status addRunCaches(std::vector<engine::BindMount>& mounts, const config::ToolCo
   return {};
 }
 
-// The X socket and the auth cookie file, read-only; a missing piece is left out
-// rather than failing, since X over TCP needs neither.
-void addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
-  if (fs::isDirectory(kX11SocketDir)) mounts.push_back({kX11SocketDir, kX11SocketDir, true});
-  if (const auto* display = hostVar(ctx, "DISPLAY")) setVar(env, "DISPLAY", *display);
-  const auto* xauth = hostVar(ctx, "XAUTHORITY");
-  std::string cookie = xauth ? *xauth : fs::joinPath(ctx.home, ".Xauthority");
-  if (!cookie.empty() && fs::exists(cookie)) {
-    mounts.push_back({cookie, kContainerXauthority, true});
-    setVar(env, "XAUTHORITY", kContainerXauthority);
-  }
+// The X socket directory and an authority file of the sandbox's own (tool/x11.hpp), read-only.
+Status addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
+  // Where the user-namespace holder keeps its record: the user's own runtime directory when there is one.
+  std::string holder = config::engineDirs(ctx.hostEnv).holder;
+  COCO_ASSIGN(X11Grant grant,
+              planX11(ctx.hostEnv, ctx.home, holder.empty() ? "" : fs::joinPath(holder, "x11"),
+                      ctx.createSources, kX11SocketDir));
+  mounts.insert(mounts.end(), grant.mounts.begin(), grant.mounts.end());
+  for (const auto& [name, value] : grant.env) setVar(env, name, value);
+  return {};
 }
 
 void applyNetwork(engine::RunSpec& spec, const config::ToolConfig& config, const RunContext& ctx) {
@@ -383,7 +384,7 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   spec.toolName = config.name;
   COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
   COCO_TRY(addRunCaches(spec.mounts, config, ctx));
-  if (config.x11) addX11(spec.mounts, bound, ctx);
+  if (config.x11) COCO_TRY(addX11(spec.mounts, bound, ctx));
   // Like the original's unquoted $command: "npm ci" is a command and an argument.
   for (auto& word : splitWords(config.command)) spec.argv.push_back(std::move(word));
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());

@@ -43,6 +43,8 @@ struct RunContext {
   bool createSources = true;  // false for --dry-run: plan without touching the disk
   uint64_t hostMemory = 0;    // bytes, for limits given as a share of it
   uint64_t fdSoftLimit = 0;   // the soft RLIMIT_NOFILE coco was started with (startingFdLimit)
+  bool allowHome = false;     // `coco run --allow-home`: mounts of home pass (tool/home_guard.hpp)
+  bool viaLink = false;       // started through a `coco up` link, where coco takes no options
 };
 
 // The host directory that keeps the tools' `caches` between their runs:

@@ -9,6 +9,7 @@
 
 #include "tool/ca_bundle.hpp"
 #include "tool/plan.hpp"
+#include "tool/x11.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -547,23 +548,59 @@ TEST_F(PlanTest, WorkspaceGuardNamesTheUsersGitConfigs) {
   EXPECT_EQ(prepareRun(config_, {}, ctx_, image_)->guard.gitConfigs, (Files{ctx_.home + "/other"}));
 }
 
-TEST_F(PlanTest, X11PassesDisplayAndCookieReadOnly) {
+// The sandbox's host name is not the host's: the cookie it gets is the host's
+// entry for this display rewritten to family Wild, in a file of its own, read-only.
+TEST_F(PlanTest, X11PassesDisplayAndAWildCookieReadOnly) {
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
   std::string cookie = ctx_.home + "/.Xauthority";
-  ASSERT_TRUE(fs::writeFileAtomic(cookie, "cookie").ok());
+  ASSERT_TRUE(fs::writeFileAtomic(
+                  cookie, formatXauthority(
+                              {{kXauthFamilyLocal, host, "0", "MIT-MAGIC-COOKIE-1", "sixteen-bytes-00"},
+                               {kXauthFamilyLocal, host, "1", "MIT-MAGIC-COOKIE-1", "other-display-01"}}))
+                  .ok());
   ctx_.hostEnv["DISPLAY"] = ":0";
   config_.x11 = true;
   auto s = prepareRun(config_, {}, ctx_, image_);
-  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(*envValue(*s, "DISPLAY"), ":0");
   ASSERT_NE(envValue(*s, "XAUTHORITY"), nullptr);
-  auto it = std::find_if(s->mounts.begin(), s->mounts.end(), [&](const auto& m) { return m.src == cookie; });
+  auto it = std::find_if(s->mounts.begin(), s->mounts.end(),
+                         [&](const auto& m) { return m.dst == *envValue(*s, "XAUTHORITY"); });
   ASSERT_NE(it, s->mounts.end());
   EXPECT_TRUE(it->readOnly);
-  EXPECT_EQ(it->dst, *envValue(*s, "XAUTHORITY"));
+  EXPECT_NE(it->src, cookie);
+  EXPECT_EQ(it->src.rfind(ctx_.home + "/.cache/coco/x11/", 0), 0u) << it->src;
+  auto entries = parseXauthority(*fs::readFile(it->src));
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].family, kXauthFamilyWild);
+  EXPECT_EQ((*entries)[0].number, "0");
+  EXPECT_EQ((*entries)[0].data, "sixteen-bytes-00");
+  struct stat st;
+  ASSERT_EQ(::stat(it->src.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
   config_.x11 = false;
   auto off = prepareRun(config_, {}, ctx_, image_);
   EXPECT_EQ(envValue(*off, "DISPLAY"), nullptr);
   EXPECT_TRUE(off->mounts.empty());
+}
+
+// ssh -X's DISPLAY=localhost:10.0 is X over TCP, which the sandbox cannot reach: refused, saying so.
+TEST_F(PlanTest, X11OverTcpIsRefused) {
+  config_.x11 = true;
+  ctx_.hostEnv["DISPLAY"] = "localhost:10.0";
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("an X display over TCP (as ssh -X sets): not supported"),
+            std::string::npos)
+      << s.error().message();
+  // No DISPLAY: nothing to pass (the run warns), and the run goes on.
+  ctx_.hostEnv.erase("DISPLAY");
+  auto none = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(none.ok()) << none.error().describe();
+  EXPECT_EQ(envValue(*none, "DISPLAY"), nullptr);
+  EXPECT_EQ(envValue(*none, "XAUTHORITY"), nullptr);
 }
 
 TEST_F(PlanTest, JsonHasNamesNotValues) {

@@ -197,5 +197,91 @@ TEST_F(Mounts, SeccompProfileThatIsNoRegularFileIsRefused) {
   EXPECT_TRUE(contains(r.err, "not a regular file")) << describe(r);
 }
 
+// `cd ~ && eslint .`: a writable `.` run from home hands the tool every file the
+// user owns, keys and coco's own configs included. Refused before anything
+// starts, naming what and both ways to allow it.
+TEST_F(Mounts, WritableHomeThroughDotIsRefused) {
+  env_.writeTool("t", shellTool(mount(".", "/workspace")));
+  RunResult r = coco({"run", "t", "-c", "echo pwned > /workspace/private/pwned; cat /workspace/.ssh/id_rsa"},
+                     home_.path());
+  expectRefused(r, home_.path(), "exposes your home directory");
+  EXPECT_TRUE(contains(r.err, "coco run --allow-home t")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "allow_home: true")) << describe(r);
+  // Nor does a dry run plan it.
+  EXPECT_EQ(coco({"run", "--dry-run", "t"}, home_.path()).exitCode, 125);
+}
+
+// Naming home (or a directory above it, or /) in the config is no confirmation for a writable mount.
+TEST_F(Mounts, WritableHomeNamedOrAboveIsRefused) {
+  env_.writeTool("t", shellTool(mount("~", "/h")));
+  expectRefused(coco({"run", "t", "-c", "echo pwned > /h/private/pwned"}), home_.path(), "allow_home");
+  std::string parent = fs::path(home_.path()).parent_path();
+  env_.writeTool("t", shellTool(mount(parent, "/up")));
+  expectRefused(coco({"run", "t", "-c", "true"}), "a directory above your home", "allow_home");
+  env_.writeTool("t", shellTool(mount("/", "/host")));
+  expectRefused(coco({"run", "t", "-c", "echo pwned > /host" + private_ + "/pwned"}),
+                "the whole host file system", "allow_home");
+}
+
+// A symlink that leads to home is resolved before the check: the user's own, or a project's.
+TEST_F(Mounts, WritableHomeThroughASymlinkIsRefused) {
+  TempDir other("coco-mnt-link");
+  fs::create_symlink(home_.path(), other / "home-link");
+  env_.writeTool("t", shellTool(mount(other / "home-link", "/h")));
+  expectRefused(coco({"run", "t", "-c", "echo pwned > /h/private/pwned"}), home_.path(), "allow_home");
+  env_.writeTool("t", shellTool(mount(".", "/workspace")));
+  expectRefused(coco({"run", "t", "-c", "echo pwned > /workspace/private/pwned"}, other / "home-link"),
+                home_.path(), "allow_home");
+}
+
+// Started through a `coco up` link the tool takes no coco options: the refusal names the config key.
+TEST_F(Mounts, WritableHomeThroughTheToolsLinkNamesTheConfigKey) {
+  TempDir bin("coco-mnt-bin");
+  fs::create_symlink(env_.coco(), bin / "t");
+  env_.writeTool("t", shellTool(mount(".", "/workspace")));
+  RunOptions o;
+  o.env = {{"HOME", home_.path()}};
+  o.cwd = home_.path();
+  o.wrapper = {"/bin/sh", "-c", "shift; exec \"$0\" \"$@\"", bin / "t"};
+  RunResult r = env_.run({"-c", "echo pwned > /workspace/private/pwned"}, o);
+  expectRefused(r, home_.path(), "set 'allow_home: true' in ");
+  EXPECT_TRUE(contains(r.err, "started through its link")) << describe(r);
+}
+
+// Confirmed, it runs: once with --allow-home, always with `allow_home: true`.
+TEST_F(Mounts, WritableHomeRunsWhenConfirmed) {
+  env_.writeTool("t", shellTool(mount(".", "/workspace")));
+  RunResult once = coco({"run", "--allow-home", "t", "-c", "echo ok > /workspace/once"}, home_.path());
+  ASSERT_EQ(once.exitCode, 0) << describe(once);
+  EXPECT_EQ(readFile(home_ / "once"), "ok\n");
+  EXPECT_EQ(coco({"run", "t", "-c", "true"}, home_.path()).exitCode, 125) << "--allow-home is for one run";
+  env_.writeTool("t", R"({"command": "sh", "network": "none", "allow_home": true, "mounts": [)" +
+                          mount(".", "/workspace") + "]}\n");
+  RunResult always = coco({"run", "t", "-c", "echo ok > /workspace/always"}, home_.path());
+  ASSERT_EQ(always.exitCode, 0) << describe(always);
+  EXPECT_EQ(readFile(home_ / "always"), "ok\n");
+}
+
+// Read-only, home named in the config is the user's choice: it runs (`coco show` warns about it).
+TEST_F(Mounts, ReadOnlyHomeNamedInTheConfigRuns) {
+  env_.writeTool("t", shellTool(mount("~", "/h", "ro")));
+  RunResult r =
+      coco({"run", "t", "-c", "cat /h/private/notes.txt; echo x > /h/private/pwned || echo refused"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, kCanary)) << describe(r);
+  EXPECT_TRUE(contains(r.out, "refused")) << describe(r);
+  EXPECT_FALSE(fs::exists(private_ + "/pwned"));
+}
+
+// A seed config written for podman: `z`/`Z` load, and the native runtime ignores them.
+TEST_F(Mounts, PodmanRelabelOptionsAreAcceptedAndIgnored) {
+  fs::create_directories(project_ + "/data");
+  env_.writeTool("t", shellTool(mount(".", "/workspace", "z") + ", " + mount("./data", "/data", "ro,Z")));
+  RunResult r = coco({"run", "t", "-c", "echo ok > /workspace/out && (echo x > /data/x || echo ro)"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "ro\n") << describe(r);
+  EXPECT_EQ(readFile(project_ + "/out"), "ok\n");
+}
+
 }  // namespace
 }  // namespace cocotest

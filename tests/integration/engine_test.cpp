@@ -426,6 +426,84 @@ TEST_F(EngineTest, TiocstiIsRefusedInPipeMode) {
   EXPECT_TRUE(contains(r.out, "allowed: 0")) << describe(r);
 }
 
+// A run says on stderr what `coco show` warns about, once per change of the
+// config, and never on stdout (the tool's). Attack first: a record planted as
+// a symlink (to a file with any content) silences nothing and is not written through.
+TEST_F(EngineTest, RunWarningsShowOncePerConfigChangeOnStderr) {
+  TempDir state("coco-state");
+  RunOptions o;
+  o.env = {{"XDG_STATE_HOME", state.path()}};
+  auto tool = [](const std::string& podmanArgs) {
+    return probeTool(R"("workdir": "/tmp", "workspace_guard": false, "podman_args": )" + podmanArgs);
+  };
+  env_.writeTool("warned", tool(R"(["--init"])"));
+  RunResult first = env_.run({"run", "warned", "cwd"}, o);
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  EXPECT_EQ(first.out, "/tmp\n");
+  EXPECT_TRUE(contains(first.err, "coco: warning: podman_args (--init) are ignored by the native runtime"))
+      << describe(first);
+  EXPECT_TRUE(contains(first.err, "coco: warning: workspace_guard: false")) << describe(first);
+  RunResult second = env_.run({"run", "warned", "cwd"}, o);
+  EXPECT_EQ(second.out, "/tmp\n");
+  EXPECT_FALSE(contains(second.err, "warning")) << describe(second);
+  // The record is a symlink now: absent, and replaced rather than followed.
+  std::string record = state / "coco/warned/warned";
+  std::string target = state / "elsewhere";
+  writeFile(target, readFile(record));
+  ASSERT_EQ(::unlink(record.c_str()), 0);
+  ASSERT_EQ(::symlink(target.c_str(), record.c_str()), 0);
+  RunResult planted = env_.run({"run", "warned", "cwd"}, o);
+  EXPECT_TRUE(contains(planted.err, "podman_args (--init)")) << describe(planted);
+  struct stat st;
+  ASSERT_EQ(::lstat(record.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  // A changed config warns again.
+  env_.writeTool("warned", tool(R"(["--init", "--rm"])"));
+  RunResult changed = env_.run({"run", "warned", "cwd"}, o);
+  EXPECT_TRUE(contains(changed.err, "podman_args (--init --rm)")) << describe(changed);
+}
+
+// The sandbox's host name is not the host's, so it gets the host's cookie for
+// this display rewritten to family Wild (0xffff), read-only; a missing X socket is said.
+TEST_F(EngineTest, X11GetsAWildCookieReadOnly) {
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  auto field = [](const std::string& v) {
+    return std::string{static_cast<char>(v.size() >> 8), static_cast<char>(v.size() & 0xff)} + v;
+  };
+  // family 256 (Local), this host's name, display 7, an MIT cookie.
+  std::string entry = std::string("\x01\x00", 2) + field(host) + field("7") + field("MIT-MAGIC-COOKIE-1") +
+                      field("0123456789abcdef");
+  TempDir x("coco-x11");
+  writeFile(x / "xauth", entry);
+  env_.writeTool("x", R"({"command": "sh", "network": "none", "x11": true})");
+  RunOptions o;
+  o.env = {{"DISPLAY", ":7"}, {"XAUTHORITY", x / "xauth"}};
+  RunResult r = env_.run(
+      {"run", "x", "-c",
+       "echo \"$DISPLAY $XAUTHORITY\"; od -An -tx1 -N2 \"$XAUTHORITY\"; "
+       "tail -c 16 \"$XAUTHORITY\"; echo; (echo x >> \"$XAUTHORITY\") 2>/dev/null && echo WRITABLE; true"},
+      o);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, ":7 /tmp/.coco-xauthority\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "ff ff")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "0123456789abcdef")) << describe(r);
+  EXPECT_FALSE(contains(r.out, "WRITABLE")) << describe(r);
+  if (::access("/tmp/.X11-unix/X7", F_OK) != 0) {
+    EXPECT_TRUE(contains(r.err, "no X socket /tmp/.X11-unix/X7")) << describe(r);
+  }
+  EXPECT_EQ(readFile(x / "xauth"), entry) << "the host's file is unchanged";
+  // ssh -X's display is X over TCP: refused, saying so.
+  o.env = {{"DISPLAY", "localhost:10.0"}};
+  RunResult tcp = env_.run({"run", "x", "-c", "true"}, o);
+  EXPECT_EQ(tcp.exitCode, 125) << describe(tcp);
+  EXPECT_TRUE(contains(tcp.err, "X display over TCP")) << describe(tcp);
+  // No DISPLAY: the run goes on, and says why the tool has no display.
+  RunResult none = env_.run({"run", "x", "-c", "echo \"[$DISPLAY]\""});
+  EXPECT_EQ(none.out, "[]\n") << describe(none);
+  EXPECT_TRUE(contains(none.err, "DISPLAY is not set")) << describe(none);
+}
+
 TEST_F(EngineTest, ProcAndSysAreNotWritable) {
   for (const char* path : {"/proc/sys/kernel/hostname", "/proc/sysrq-trigger", "/sys/kernel/coco"}) {
     RunResult r = probe({"write", path, "x"});

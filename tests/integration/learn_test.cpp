@@ -127,7 +127,7 @@ TEST_F(Learn, RecordsTheHostsAToolContactsAndApplyAllowsExactlyThose) {
   EXPECT_TRUE(contains(r.err, "looked up lookup.allowed.test (no connection)")) << describe(r);
   EXPECT_EQ(one.connections() + two.connections(), 0) << "a learn run reached loopback";
   EXPECT_TRUE(contains(r.err, "apply it with 'coco learn --apply lp'")) << describe(r);
-  EXPECT_FALSE(contains(r.err, "rw")) << "nothing was written\n" << describe(r);
+  EXPECT_FALSE(contains(r.err, "-> /workspace: rw")) << "nothing was written\n" << describe(r);
 
   RunResult shown = coco({"learn", "lp"});
   EXPECT_EQ(shown.exitCode, 0) << describe(shown);
