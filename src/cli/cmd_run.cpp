@@ -13,6 +13,7 @@
 #include "image/image.hpp"
 #include "tool/plan.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 
 namespace coco::cli {
 
@@ -39,6 +40,7 @@ Result<RunArgs> parseRunArgs(const Args& args) {
     }
     if (a.empty() || a[0] != '-') break;
     if (a == "--dry-run") r.dryRun = true;
+    else if (isQuietOption(a)) log::setQuiet(true);
     else if (a == "-h" || a == "--help") r.help = true;
     else if (a == "--config" && i + 1 < args.size()) r.configFile = args[++i];
     else if (a.rfind("--config=", 0) == 0) r.configFile = a.substr(9);
@@ -52,10 +54,11 @@ Result<RunArgs> parseRunArgs(const Args& args) {
 }
 
 constexpr const char* kRunUsage =
-    "Usage: coco run [--dry-run] [--config FILE] <tool> [args...]\n"
+    "Usage: coco run [--dry-run] [--quiet] [--config FILE] <tool> [args...]\n"
     "\n"
     "Runs a configured tool in its sandbox; args are passed to it unchanged.\n"
     "  --dry-run       print the resolved run plan as JSON instead of running\n"
+    "  -q, --quiet     print only errors and the tool's own output (no install progress)\n"
     "  --config FILE   use this config file (e.g. a CI policy kept in the repository)\n"
     "                  instead of the configured tool; <tool> names it (the default command)\n";
 
