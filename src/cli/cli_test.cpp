@@ -446,25 +446,28 @@ class QuietTest : public CliTest {
     auto text = fs::readFile(path);
     return {o, text ? *text : std::string("?")};
   }
-  // A base image as `coco rebuild` makes one, in a rootfs tarball.
+  // A base image as `coco rebuild` makes one, in a rootfs tarball: a new one
+  // each time, since an import already made prints nothing.
   std::string baseTarball() {
     std::string dir = root_ + "/base";
     EXPECT_TRUE(fs::makeDirs(dir + "/etc/coco").ok());
     EXPECT_TRUE(fs::writeFileAtomic(dir + "/etc/coco/runtime-versions", "mise=2026.1.0\n").ok());
-    std::string tar = root_ + "/base.tar";
+    std::string tar = fmt::format("{}/base{}.tar", root_, ++tarballs_);
     EXPECT_EQ(std::system(("tar -C " + dir + " -cf " + tar + " .").c_str()), 0);
-    return tar;
+    return "rootfs:" + tar;
   }
+  int tarballs_ = 0;
 };
 
 TEST_F(QuietTest, RebuildPrintsProgressUnlessQuiet) {
-  ::setenv("COCO_BASE_IMAGE", ("rootfs:" + baseTarball()).c_str(), 1);
+  ::setenv("COCO_BASE_IMAGE", baseTarball().c_str(), 1);
   auto loud = cliFd2({"rebuild"});
   ASSERT_EQ(loud.o.code, 0) << loud.o.err << loud.fd2;
   EXPECT_NE(loud.fd2.find("coco: "), std::string::npos) << loud.fd2;
   EXPECT_NE(loud.o.out.find("pulled coco-base"), std::string::npos) << loud.o.out;
   for (const auto& args :
        {std::vector<std::string>{"rebuild", "--quiet"}, {"rebuild", "-q"}, {"--quiet", "rebuild"}}) {
+    ::setenv("COCO_BASE_IMAGE", baseTarball().c_str(), 1);
     auto quiet = cliFd2(args);
     EXPECT_EQ(quiet.o.code, 0) << quiet.o.err << quiet.fd2;
     EXPECT_EQ(quiet.fd2, "") << args[0];
@@ -472,18 +475,20 @@ TEST_F(QuietTest, RebuildPrintsProgressUnlessQuiet) {
     EXPECT_EQ(quiet.o.out, "") << args[0];
   }
   // Quiet is this invocation's only: the next one prints again.
+  ::setenv("COCO_BASE_IMAGE", baseTarball().c_str(), 1);
   EXPECT_NE(cliFd2({"rebuild"}).fd2, "");
   ::unsetenv("COCO_BASE_IMAGE");
 }
 
 TEST_F(QuietTest, RunShowsOnlyErrorsAndItsOwnOutput) {
   addTool("eslint.json", kEslint);
-  ::setenv("COCO_IMAGE", ("rootfs:" + baseTarball()).c_str(), 1);
+  ::setenv("COCO_IMAGE", baseTarball().c_str(), 1);
   auto loud = cliFd2({"run", "--dry-run", "eslint"});  // the image is unpacked first: progress
   ASSERT_EQ(loud.o.code, 0) << loud.o.err << loud.fd2;
   EXPECT_NE(loud.fd2.find("coco: "), std::string::npos) << loud.fd2;
   for (const auto& args : {std::vector<std::string>{"run", "--quiet", "--dry-run", "eslint"},
                            {"-q", "run", "--dry-run", "eslint"}}) {
+    ::setenv("COCO_IMAGE", baseTarball().c_str(), 1);
     auto quiet = cliFd2(args);
     ASSERT_EQ(quiet.o.code, 0) << quiet.o.err << quiet.fd2;
     EXPECT_EQ(quiet.fd2, "") << args[1];

@@ -336,6 +336,7 @@ TEST_F(PublishedBase, FirstBuildIsAnnouncedOnlyWhenItHappens) {
   ASSERT_TRUE(fs::makeDirs(runtime));
   ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "echo v1\n"));
   std::vector<image::ProgressEvent> events;
+  bool firstBuild = true;
   auto record = [&](const image::ProgressEvent& e) { events.push_back(e); };
   auto noticed = [&] {
     return std::count_if(events.begin(), events.end(), [](const image::ProgressEvent& e) {
@@ -356,7 +357,7 @@ TEST_F(PublishedBase, FirstBuildIsAnnouncedOnlyWhenItHappens) {
   o.runtimeDir = runtime;
   o.progress = record;
   o.run = [&](const engine::RunSpec&) -> Result<int> {
-    EXPECT_EQ(noticed(), 1) << "the notice comes before the build";
+    EXPECT_EQ(noticed(), firstBuild ? 1 : 0) << "the notice comes before the first build only";
     return 0;
   };
   events.clear();
@@ -376,6 +377,7 @@ TEST_F(PublishedBase, FirstBuildIsAnnouncedOnlyWhenItHappens) {
       2);
 
   // Stored now: no notice, no build.
+  firstBuild = false;
   events.clear();
   ASSERT_TRUE(ensureBaseImage(o).ok());
   EXPECT_EQ(noticed(), 0);
