@@ -42,20 +42,24 @@ std::string baseName(const std::string& path) {
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const char* debug = std::getenv("COCO_DEBUG");
   log::setDebug(debug && tool::isTrue(debug));
+  log::setQuiet(false);
   Context ctx{out, err, args.empty() ? std::string(kSelfName) : args[0]};
 
   // `coco up` links ~/.local/bin/NAME to coco: invoked as NAME, run that tool.
   std::string self = baseName(ctx.argv0);
   if (!self.empty() && self != kSelfName) return runTool(ctx, self, Args(args.begin() + 1, args.end()), false);
 
-  if (args.size() < 2) {
+  // Global options come before the command: `coco --quiet run eslint .`.
+  size_t at = 1;
+  for (; at < args.size() && isQuietOption(args[at]); ++at) log::setQuiet(true);
+  if (args.size() < at + 1) {
     err << usage();
     return kExitCocoError;
   }
-  Args rest(args.begin() + 2, args.end());
+  Args rest(args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end());
   for (const auto& command : kCommands)
-    if (command.name == args[1]) return command.handler(ctx, rest);
-  return ctx.fail(fmt::format("unknown command '{}'", args[1]), "'coco help' lists the commands");
+    if (command.name == args[at]) return command.handler(ctx, rest);
+  return ctx.fail(fmt::format("unknown command '{}'", args[at]), "'coco help' lists the commands");
 }
 
 int main(int argc, char** argv) {

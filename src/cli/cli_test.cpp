@@ -1,6 +1,7 @@
 // In-process tests of the command line: dispatch, exit codes, dry-run JSON, store commands.
 #include "cli/cli.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -466,6 +467,94 @@ TEST_F(CliTest, GetRefusesBadNameAndInvalidConfig) {
   auto bad = cli({"get", "../../etc/passwd"});
   EXPECT_EQ(bad.code, 125);
   EXPECT_NE(bad.err.find("not a valid tool name"), std::string::npos);
+}
+
+// Progress is written to fd 2 itself (a live line must reach the terminal
+// unbuffered); these tests read it from a file put in its place.
+class QuietTest : public CliTest {
+ protected:
+  struct Run {
+    Output o;
+    std::string fd2;  // what went to file descriptor 2
+  };
+  Run cliFd2(std::vector<std::string> args) {
+    std::string path = root_ + "/fd2";
+    int saved = ::dup(STDERR_FILENO);
+    int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    EXPECT_GE(saved, 0);
+    EXPECT_GE(file, 0);
+    ::dup2(file, STDERR_FILENO);
+    ::close(file);
+    Output o = cli(std::move(args));
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    auto text = fs::readFile(path);
+    return {o, text ? *text : std::string("?")};
+  }
+  // A base image as `coco rebuild` makes one, in a rootfs tarball: a new one
+  // each time, since an import already made prints nothing.
+  std::string baseTarball() {
+    std::string dir = root_ + "/base";
+    EXPECT_TRUE(fs::makeDirs(dir + "/etc/coco").ok());
+    EXPECT_TRUE(fs::writeFileAtomic(dir + "/etc/coco/runtime-versions", "mise=2026.1.0\n").ok());
+    std::string tar = fmt::format("{}/base{}.tar", root_, ++tarballs_);
+    EXPECT_EQ(std::system(("tar -C " + dir + " -cf " + tar + " .").c_str()), 0);
+    return "rootfs:" + tar;
+  }
+  int tarballs_ = 0;
+};
+
+TEST_F(QuietTest, RebuildPrintsProgressUnlessQuiet) {
+  ::setenv("COCO_BASE_IMAGE", baseTarball().c_str(), 1);
+  auto loud = cliFd2({"rebuild"});
+  ASSERT_EQ(loud.o.code, 0) << loud.o.err << loud.fd2;
+  EXPECT_NE(loud.fd2.find("coco: "), std::string::npos) << loud.fd2;
+  EXPECT_NE(loud.o.out.find("pulled coco-base"), std::string::npos) << loud.o.out;
+  for (const auto& args :
+       {std::vector<std::string>{"rebuild", "--quiet"}, {"rebuild", "-q"}, {"--quiet", "rebuild"}}) {
+    ::setenv("COCO_BASE_IMAGE", baseTarball().c_str(), 1);
+    auto quiet = cliFd2(args);
+    EXPECT_EQ(quiet.o.code, 0) << quiet.o.err << quiet.fd2;
+    EXPECT_EQ(quiet.fd2, "") << args[0];
+    EXPECT_EQ(quiet.o.err, "") << args[0];
+    EXPECT_EQ(quiet.o.out, "") << args[0];
+  }
+  // Quiet is this invocation's only: the next one prints again.
+  ::setenv("COCO_BASE_IMAGE", baseTarball().c_str(), 1);
+  EXPECT_NE(cliFd2({"rebuild"}).fd2, "");
+  ::unsetenv("COCO_BASE_IMAGE");
+}
+
+TEST_F(QuietTest, RunShowsOnlyErrorsAndItsOwnOutput) {
+  addTool("eslint.json", kEslint);
+  ::setenv("COCO_IMAGE", baseTarball().c_str(), 1);
+  auto loud = cliFd2({"run", "--dry-run", "eslint"});  // the image is unpacked first: progress
+  ASSERT_EQ(loud.o.code, 0) << loud.o.err << loud.fd2;
+  EXPECT_NE(loud.fd2.find("coco: "), std::string::npos) << loud.fd2;
+  for (const auto& args : {std::vector<std::string>{"run", "--quiet", "--dry-run", "eslint"},
+                           {"-q", "run", "--dry-run", "eslint"}}) {
+    ::setenv("COCO_IMAGE", baseTarball().c_str(), 1);
+    auto quiet = cliFd2(args);
+    ASSERT_EQ(quiet.o.code, 0) << quiet.o.err << quiet.fd2;
+    EXPECT_EQ(quiet.fd2, "") << args[1];
+    EXPECT_EQ(nlohmann::json::parse(quiet.o.out)["tool"], "eslint");  // the command's own output stays
+  }
+  // Errors still are printed.
+  auto missing = cliFd2({"run", "--quiet", "nosuchtool"});
+  EXPECT_EQ(missing.o.code, 125);
+  EXPECT_NE(missing.o.err.find("coco: error:"), std::string::npos);
+}
+
+TEST_F(QuietTest, GetIsSilentButForErrors) {
+  ASSERT_TRUE(fs::writeFileAtomic(root_ + "/store/eslint.json", kEslint).ok());
+  auto got = cliFd2({"get", "--quiet", "eslint"});
+  ASSERT_EQ(got.o.code, 0) << got.o.err;
+  EXPECT_EQ(got.o.out, "");
+  EXPECT_EQ(got.fd2, "");
+  EXPECT_TRUE(fs::exists(toolsDir() + "/eslint.json"));
+  auto again = cliFd2({"get", "-q", "eslint"});
+  EXPECT_EQ(again.o.code, 125);
+  EXPECT_NE(again.o.err.find("coco: error:"), std::string::npos);
 }
 
 TEST(ExitCodes, Mapping) {

@@ -14,6 +14,7 @@
 #include "image/export.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
+#include "util/log.hpp"
 
 namespace coco::cli {
 
@@ -115,13 +116,17 @@ int cmdRebuild(Context& ctx, const Args& args) {
   CLI::App app{"Build the base image (Debian + runtime/setup.sh: node, npm, python3, git, mise) from scratch "
                "(with COCO_BASE_IMAGE: pull that published base image again).",
                "coco rebuild"};
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "print only errors (no progress)");
   if (auto code = parseCommand(app, args, ctx)) return *code;
+  if (quiet) log::setQuiet(true);
   auto options = baseImageOptions();
   auto image = tool::buildBaseImage(options);
   if (!image)
     return ctx.fail(image.error(), options.published.empty()
                                        ? "'COCO_DEBUG=1 coco rebuild' shows the setup's output as it runs"
                                        : "COCO_BASE_IMAGE names the base image to pull; unset it to build one here");
+  if (log::quietEnabled()) return kExitOk;
   auto info = tool::loadBaseInfo("");
   ctx.out << (options.published.empty() ? "built " : "pulled ") << tool::kBaseImageName;
   if (info && *info) {

@@ -8,7 +8,9 @@
 namespace coco::cli {
 
 std::string usage() {
-  return "Usage: coco <command> [args...]\n"
+  return "Usage: coco [--quiet] <command> [args...]\n"
+         "\n"
+         "  -q, --quiet  print only errors and the tool's own output (no progress, notices or summaries)\n"
          "\n"
          "Commands:\n"
          "  run [--dry-run] <tool> [args...]  Run a tool in its sandbox (--dry-run: print the plan as JSON)\n"

@@ -15,6 +15,7 @@
 #include "tool/plan.hpp"
 #include "tool/x11.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 
 namespace coco::cli {
 
@@ -48,6 +49,7 @@ Result<RunArgs> parseRunArgs(const Args& args) {
     else if (a == "--learn") r.learn = true;
     else if (a == "--allow-home")
       r.allowHome = true;
+    else if (isQuietOption(a)) log::setQuiet(true);
     else if (a == "-h" || a == "--help") r.help = true;
     else if (a == "--config" && i + 1 < args.size()) r.configFile = args[++i];
     else if (a.rfind("--config=", 0) == 0) r.configFile = a.substr(9);
@@ -63,7 +65,7 @@ Result<RunArgs> parseRunArgs(const Args& args) {
 }
 
 constexpr const char* kRunUsage =
-    "Usage: coco run [--dry-run | --learn] [--allow-home] [--config FILE] <tool> [args...]\n"
+    "Usage: coco run [--dry-run | --learn] [--allow-home] [--quiet] [--config FILE] <tool> [args...]\n"
     "\n"
     "Runs a configured tool in its sandbox; args are passed to it unchanged.\n"
     "  --dry-run       print the resolved run plan as JSON instead of running\n"
@@ -72,6 +74,7 @@ constexpr const char* kRunUsage =
     "                  then print a suggested config ('coco learn --apply <tool>' writes it)\n"
     "  --allow-home    let a writable mount expose your home directory (or / or a directory above\n"
     "                  home) for this run; without it such a run is refused\n"
+    "  -q, --quiet     print only errors and the tool's own output (no install progress)\n"
     "  --config FILE   use this config file (e.g. a CI policy kept in the repository)\n"
     "                  instead of the configured tool; <tool> names it (the default command)\n";
 

@@ -14,6 +14,7 @@
 #include "catalog/catalog.hpp"
 #include "tool/base_image.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 
 namespace coco::cli {
 
@@ -102,7 +103,10 @@ int cmdGet(Context& ctx, const Args& args) {
   bool force = false;
   app.add_option("name", name, "tool name, e.g. eslint")->required();
   app.add_flag("-f,--force", force, "replace an existing config of that name");
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "print only errors");
   if (auto code = parseCommand(app, args, ctx)) return *code;
+  if (quiet) log::setQuiet(true);
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
   const char* base = std::getenv("COCO_STORE_BASE");
@@ -113,6 +117,7 @@ int cmdGet(Context& ctx, const Args& args) {
     return ctx.fail(got.error(), exists ? fmt::format("'coco show {}' shows the current one; add --force to replace it", name)
                                         : std::string());
   }
+  if (log::quietEnabled()) return kExitOk;
   ctx.out << "saved " << got->savedPath << " (from " << got->source << ")\n\n";
   ShowContext show = showContextFromProcess();
   show.install = installHostsView(got->config);

@@ -48,6 +48,11 @@ int cmdLearn(Context& ctx, const Args& args);
 int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun,
             const std::string& configFile = "", bool allowHome = false, bool learn = false);
 
+// --quiet or -q: only errors (and warnings) and the tool's own output; coco's
+// progress, notices and summaries are not printed. Global, and an option of run,
+// get and rebuild.
+bool isQuietOption(std::string_view arg);
+
 // The usage text `coco help` prints.
 std::string usage();
 

@@ -1,6 +1,7 @@
 // Local imports: every path resolves to an ImportSource for the shared pipeline.
 #include "image/local.hpp"
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "image/apt_sources.hpp"
+#include "image/bootstrap_output.hpp"
 #include "image/digest.hpp"
 #include "image/importer.hpp"
 #include "image/manifest.hpp"
@@ -18,6 +20,7 @@
 #include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::image {
 
@@ -144,21 +147,67 @@ std::string fileStamp(const std::string& path) {
   return fmt::format("{}:{}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
 
-// Runs argv from "/" with HOME=/: mmdebstrap --mode=unshare runs apt as a
+// Reads a program's output to its end: each line to `out`, and the status it
+// gives to the status line after every read and every second of silence.
+Status followOutput(int fd, BootstrapOutput& out, const ProgressFn& progress) {
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, 1000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return Error::fromErrno("poll");
+    if (ready > 0) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::fromErrno("reading mmdebstrap's output");
+      if (n == 0) break;
+      pending.append(buf, static_cast<size_t>(n));
+      for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
+        out.feed(std::string_view(pending).substr(0, nl));
+      // A line that never ends (a progress bar) is kept to a bound.
+      if (pending.size() > 64 * 1024) pending.clear();
+    }
+    if (std::string status = out.status(); !status.empty())
+      progress({ProgressEvent::Kind::Status, "", status});
+  }
+  out.feed(pending);
+  return {};
+}
+
+// Runs mmdebstrap from "/" with HOME=/: --mode=unshare runs apt as a
 // subordinate uid, which cannot enter the caller's (often private) working or
-// home directory, and apt fails on an unreachable working directory.
-Status runFromRoot(const std::vector<std::string>& argv) {
+// home directory, and apt fails on an unreachable working directory. Its
+// --verbose output goes through a pipe to the status line, not the terminal.
+Status runMmdebstrap(const std::vector<std::string>& argv, const ProgressFn& progress) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e)
     if (std::string_view(*e).rfind("HOME=", 0) != 0) env.emplace_back(*e);
   env.emplace_back("HOME=/");
   // Only stdio: mmdebstrap hands its own descriptors to apt by number, and a
   // stray inherited one (seen from a test runner) makes apt's download fail.
-  auto done = sys::run(sys::SpawnOptions{.argv = argv, .env = std::move(env), .cwd = "/", .onlyStdio = true});
-  if (!done && done.error().code() == ENOENT) return Error::make("{} not found (apt install {})", argv[0], argv[0]);
-  if (!done) return std::move(done).error();
-  if (done->exitCode == 127) return Error::make("{} not found (apt install {})", argv[0], argv[0]);
-  if (done->exitCode != 0) return Error::make("{} failed (exit status {})", argv[0], done->exitCode);
+  sys::SpawnOptions o{.argv = argv,
+                      .env = std::move(env),
+                      .cwd = "/",
+                      .in = sys::Stdio::Null,
+                      .out = sys::Stdio::Capture,
+                      .err = sys::Stdio::Capture,
+                      .onlyStdio = true};
+  int outFd = -1;
+  auto pid = sys::spawn(o, &outFd);
+  if (!pid && pid.error().code() == ENOENT)
+    return Error::make("{} not found (apt install {})", argv[0], argv[0]);
+  if (!pid) return std::move(pid).error();
+  UniqueFd output(outFd);
+  BootstrapOutput out;
+  Status read = followOutput(output.get(), out, progress);
+  output.reset();
+  int code = sys::waitExitCode(*pid);
+  if (code < 0) return Error::withErrno(-code, fmt::format("waiting for {}", argv[0]));
+  if (!read) return std::move(read).error().wrap(argv[0]);
+  if (code == 127) return Error::make("{} not found (apt install {})", argv[0], argv[0]);
+  if (code != 0)
+    return Error::make("{} failed (exit status {}); its last lines:{}", argv[0], code, out.tail());
   return {};
 }
 
@@ -166,8 +215,9 @@ Result<std::string> bootstrapTar(const Reference& ref, const std::string& work, 
   COCO_ASSIGN(std::string source, hostAptSource(ref.suite));
   std::string tar = fs::joinPath(work, "rootfs.tar");
   progress({ProgressEvent::Kind::Step, "", fmt::format("bootstrapping Debian {} with mmdebstrap", ref.suite), 0, 0});
-  COCO_TRY(runFromRoot({"mmdebstrap", "--quiet", ::getuid() == 0 ? "--mode=root" : "--mode=unshare",
-                       "--variant=minbase", "--include=ca-certificates", ref.suite, tar, source}));
+  COCO_TRY(runMmdebstrap({"mmdebstrap", "--verbose", ::getuid() == 0 ? "--mode=root" : "--mode=unshare",
+                          "--variant=minbase", "--include=ca-certificates", ref.suite, tar, source},
+                         progress));
   return tar;
 }
 

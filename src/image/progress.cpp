@@ -1,4 +1,5 @@
-// The stderr progress printer: bars on a terminal, one line per step elsewhere.
+// Progress events drawn by the status line (util/status_line): one renderer for pulls, bootstraps and
+// installs.
 #include "image/progress.hpp"
 
 #include <unistd.h>
@@ -6,59 +7,66 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <mutex>
 
 #include "sys/io.hpp"
+#include "util/log.hpp"
+#include "util/size.hpp"
 
 namespace coco::image {
 
 namespace {
 
-std::string humanBytes(uint64_t n) {
-  if (n >= (1ull << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1ull << 30));
-  if (n >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1ull << 20));
-  if (n >= (1ull << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1ull << 10));
-  return fmt::format("{} B", n);
-}
-
-void writeAll(const std::string& s) { (void)sys::writeAll(STDERR_FILENO, s.data(), s.size()); }
-
-std::string bar(uint64_t done, uint64_t total) {
-  constexpr int kWidth = 30;
-  if (total == 0) return fmt::format("{:>10}", humanBytes(done));
-  int filled = static_cast<int>(kWidth * std::min(done, total) / total);
-  return fmt::format("[{}{}] {:>10} / {}", std::string(filled, '#'), std::string(kWidth - filled, ' '),
-                     humanBytes(done), humanBytes(total));
-}
-
-struct Printer {
-  bool tty = ::isatty(STDERR_FILENO) == 1;
-  bool lineOpen = false;  // a bar is drawn on the current line
+// Events arrive from the install's heartbeat thread as well as the main thread.
+struct Renderer {
+  explicit Renderer(StatusLine l) : line(std::move(l)) {}
+  std::mutex mutex;
+  StatusLine line;
 
   void operator()(const ProgressEvent& e) {
+    std::lock_guard<std::mutex> lock(mutex);
     switch (e.kind) {
-      case ProgressEvent::Kind::Step: line(fmt::format("coco: {}", e.text)); break;
+      case ProgressEvent::Kind::Step:
+        if (e.step > 0)
+          line.begin(e.text, e.step, e.steps);
+        else
+          line.line("coco: " + e.text);
+        break;
       case ProgressEvent::Kind::Bytes:
-        if (!tty) return;
-        writeAll(fmt::format("\r\033[K  {} {}", e.id, bar(e.done, e.total)));
-        lineOpen = true;
+        line.bytes(e.id, e.done, e.total);
         break;
       case ProgressEvent::Kind::ItemDone:
-        line(e.total ? fmt::format("  {} {} ({})", e.id, e.text, humanBytes(e.total))
-                     : fmt::format("  {} {}", e.id, e.text));
+        line.line(e.total ? fmt::format("  {} {} ({})", e.id, e.text, formatSize(e.total))
+                          : fmt::format("  {} {}", e.id, e.text));
+        break;
+      case ProgressEvent::Kind::Status:
+        line.status(e.text);
+        break;
+      case ProgressEvent::Kind::Done:
+        line.done(e.text);
         break;
     }
-  }
-  void line(const std::string& text) {
-    writeAll((lineOpen ? "\r\033[K" : "") + text + "\n");
-    lineOpen = false;
   }
 };
 
 }  // namespace
 
+ProgressFn statusLineProgress(const Terminal& terminal, StatusLine::Writer write, StatusLine::Clock clock) {
+  auto r = std::make_shared<Renderer>(StatusLine(terminal, std::move(write), std::move(clock)));
+  return [r](const ProgressEvent& e) { (*r)(e); };
+}
+
 ProgressFn stderrProgress() {
-  auto p = std::make_shared<Printer>();
-  return [p](const ProgressEvent& e) { (*p)(e); };
+  if (log::quietEnabled()) return noProgress();
+  Terminal terminal = Terminal::ofStderr();
+  // With COCO_DEBUG an install writes to the terminal itself: a line redrawn in
+  // place would mix into its output, plain lines do not.
+  if (log::debugEnabled()) terminal.tty = false;
+  return statusLineProgress(terminal, [](std::string_view s) {
+    (void)sys::writeAll(STDERR_FILENO, s.data(), s.size());
+    // A live line is drawn when the write leaves the cursor after text on its line.
+    log::setLiveLine(!s.empty() && s.back() != '\n' && s != "\r\033[K");
+  });
 }
 
 ProgressFn noProgress() {

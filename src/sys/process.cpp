@@ -84,7 +84,7 @@ int prepare(SpawnSetup& s, const SpawnOptions& o, int pipeWrite) {
   int rc = s.signalDefaults();
   if (rc == 0) rc = s.stdio(STDIN_FILENO, o.in == Stdio::Capture ? Stdio::Inherit : o.in, -1);
   if (rc == 0) rc = s.stdio(STDOUT_FILENO, o.out, pipeWrite);
-  if (rc == 0) rc = s.stdio(STDERR_FILENO, o.err == Stdio::Capture ? Stdio::Inherit : o.err, -1);
+  if (rc == 0) rc = s.stdio(STDERR_FILENO, o.err, pipeWrite);
   if (rc == 0) rc = s.cwd(o.cwd);
   if (rc == 0 && o.onlyStdio) rc = s.onlyStdio();
   return rc;
@@ -131,7 +131,7 @@ class InterruptsIgnored {
 
 Result<pid_t> spawn(const SpawnOptions& o, int* output) {
   if (o.argv.empty()) return Error::withErrno(EINVAL, "nothing to run: empty command");
-  bool capture = o.out == Stdio::Capture;
+  bool capture = o.out == Stdio::Capture || o.err == Stdio::Capture;
   if (capture && !output) return Error::withErrno(EINVAL, "capturing output needs somewhere to put it");
   int fds[2] = {-1, -1};
   if (capture && ::pipe2(fds, O_CLOEXEC) != 0) return Error::fromErrno("pipe");

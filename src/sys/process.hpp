@@ -21,7 +21,7 @@ int waitExitCode(pid_t pid);
 enum class Stdio {
   Inherit,  // coco's own descriptor
   Null,     // /dev/null
-  Capture,  // (stdout only) a pipe read by run() into RunResult::output
+  Capture,  // (stdout, stderr) one pipe for both, read by run() into RunResult::output
 };
 
 struct SpawnOptions {
@@ -44,8 +44,8 @@ struct RunResult {
   std::string output;  // stdout with Stdio::Capture
 };
 
-// Starts the program; the caller waits (waitExitCode). With Stdio::Capture,
-// *output receives the read end of the pipe.
+// Starts the program; the caller waits (waitExitCode). With Stdio::Capture
+// (stdout or stderr), *output receives the read end of the pipe.
 Result<pid_t> spawn(const SpawnOptions& options, int* output = nullptr);
 
 // Starts the program and waits for it. An Error only when it could not be

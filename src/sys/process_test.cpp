@@ -36,6 +36,16 @@ TEST(Process, CapturesOutputAndStatus) {
   EXPECT_EQ(mustRun(o).exitCode, 128 + SIGTERM);
 }
 
+TEST(Process, CapturesStderrAloneOrWithStdoutInOnePipe) {
+  SpawnOptions both{.argv = {"sh", "-c", "echo out; echo err >&2; echo out2"},
+                    .out = Stdio::Capture,
+                    .err = Stdio::Capture};
+  EXPECT_EQ(mustRun(both).output, "out\nerr\nout2\n");
+  SpawnOptions errOnly{
+      .argv = {"sh", "-c", "echo out; echo err >&2"}, .out = Stdio::Null, .err = Stdio::Capture};
+  EXPECT_EQ(mustRun(errOnly).output, "err\n");
+}
+
 TEST(Process, CapsTheOutput) {
   SpawnOptions o{.argv = {"sh", "-c", "head -c 100000 /dev/zero"}, .out = Stdio::Capture, .captureLimit = 1000};
   auto r = run(o);

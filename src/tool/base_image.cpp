@@ -167,7 +167,9 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
   }
   COCO_ASSIGN(auto files, runtimeFiles(runtimeDir));
   std::string used;
+  o.progress({image::ProgressEvent::Kind::Step, "", "getting Debian", 0, 0, 1, 2});
   COCO_ASSIGN(image::Image from, resolveSource(o, fetchAgain, used));
+  o.progress({image::ProgressEvent::Kind::Done, "", "got Debian from " + used});
   InstallNeeds needs;
   needs.apt = needs.npm = true;
   COCO_ASSIGN(InstallHosts hosts, installHosts(needs, o.host, from.layers));
@@ -182,6 +184,10 @@ Result<image::Image> buildLocked(const BaseImageOptions& o, const std::string& r
                  fmt::format("{} setup", kBaseImageName), findHostCaBundle(o.host.env),
                  resolveLimits({}, hostMemoryBytes())};
   job.hostSetup = hostSetup(o.host.env, startingFdLimit());
+  job.step = 2;
+  job.steps = 2;
+  job.stepTitle = "installing node, npm, python3, git and mise";
+  job.doneText = "built the base image on " + used;
   auto result = runInstall(job);
   COCO_ASSIGN(std::string runtime, runtimeHash(runtimeDir));
   Status committed =
@@ -338,7 +344,9 @@ Result<image::Image> buildBaseImage(const BaseImageOptions& options) { return bu
 Result<image::Image> ensureBaseImage(const BaseImageOptions& options) {
   COCO_ASSIGN(auto existing, usableBaseImage(options));
   if (existing) return *existing;
-  return buildWithLock(options, true);
+  BaseImageOptions o = withDefaults(options);
+  if (o.published.empty()) o.progress({image::ProgressEvent::Kind::Step, "", kFirstBuildNotice});
+  return buildWithLock(o, true);
 }
 
 }  // namespace coco::tool

@@ -68,8 +68,16 @@ Result<std::optional<BaseImageInfo>> loadBaseInfo(const std::string& storageRoot
 // with `published` set, pulls that image again instead.
 Result<image::Image> buildBaseImage(const BaseImageOptions& options);
 
+// What ensureBaseImage says first when it is about to build the base image
+// (none stored, no `published` one named): the wait is long, and avoidable.
+inline constexpr const char* kFirstBuildNotice =
+    "no base image yet: building it now, once (Debian with node, npm, python3, git and mise; about "
+    "650 MB on disk, typically 3 to 10 minutes). To skip the build, set COCO_BASE_IMAGE to a base "
+    "image published with 'coco save'";
+
 // The base image; built (or pulled, with `published`) first when missing or
 // when it came from another published image. Concurrent callers wait for one build.
+// Before a build (not a pull) it sends kFirstBuildNotice as a progress line.
 Result<image::Image> ensureBaseImage(const BaseImageOptions& options);
 
 // KEY=VALUE lines of runtime/env ('#' comments, blank lines skipped).

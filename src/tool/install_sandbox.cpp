@@ -19,11 +19,12 @@
 #include <thread>
 
 #include "image/userns.hpp"
-#include "tool/ca_bundle.hpp"
 #include "sys/beneath.hpp"
 #include "sys/overlay.hpp"
+#include "tool/ca_bundle.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/status_line.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::tool {
@@ -178,16 +179,16 @@ std::string lastLine(const std::string& dir, const std::string& name) {
   if (end == std::string::npos) return {};
   size_t start = text.find_last_of("\r\n", end);
   start = start == std::string::npos ? 0 : start + 1;
-  std::string line = text.substr(start, end + 1 - start);
-  return line.size() > 100 ? line.substr(0, 100) + "..." : line;
+  return clipToColumns(std::string_view(text).substr(start, end + 1 - start), 300);
 }
 
-// While an install runs with its output in a log, one line every few seconds
-// says what it is doing, so a long first run does not look stuck.
+// While an install runs with its output in a log, the status line shows the
+// log's last line (what mise or apt says it is doing), and the elapsed time
+// moves every second, so a long first run does not look stuck.
 class LogHeartbeat {
  public:
-  LogHeartbeat(std::string ioDir, std::string name, image::ProgressFn progress)
-      : ioDir_(std::move(ioDir)), name_(std::move(name)), progress_(std::move(progress)) {
+  LogHeartbeat(std::string ioDir, image::ProgressFn progress)
+      : ioDir_(std::move(ioDir)), progress_(std::move(progress)) {
     if (progress_ && !log::debugEnabled()) {
       // With every signal blocked, so Ctrl-C reaches the thread that forwards it to the sandbox.
       sigset_t all, old;
@@ -208,17 +209,12 @@ class LogHeartbeat {
 
  private:
   void loop() {
-    std::string shown;
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(10), [this] { return stop_; })) {
-      std::string line = lastLine(ioDir_, "log");
-      if (line.empty() || line == shown) continue;
-      shown = line;
-      progress_({image::ProgressEvent::Kind::Step, "", fmt::format("  {}: {}", name_, line), 0, 0});
-    }
+    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; }))
+      progress_({image::ProgressEvent::Kind::Status, "", lastLine(ioDir_, "log")});
   }
 
-  std::string ioDir_, name_;
+  std::string ioDir_;
   image::ProgressFn progress_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -226,11 +222,25 @@ class LogHeartbeat {
   std::thread thread_;
 };
 
+// A numbered step of the status line; without job.steps a line that stays.
+void beginStep(const InstallJob& job, std::string title, unsigned step) {
+  if (job.progress)
+    job.progress({image::ProgressEvent::Kind::Step, "", std::move(title), 0, 0, job.steps ? step : 0, job.steps});
+}
+
+void endStep(const InstallJob& job, std::string text = "") {
+  if (job.progress) job.progress({image::ProgressEvent::Kind::Done, "", std::move(text)});
+}
+
 // The tool's start after its install: an install whose tool cannot start
 // (a missing install script's binary, a wrong architecture) is no install.
 Status startOnce(const InstallJob& job, const InstallResult& r) {
   std::string checkDir = fs::joinPath(job.workDir, "check");
   COCO_TRY(fs::makeDirs(checkDir, 0700));
+  beginStep(job,
+            fmt::format("starting {} once ({})", job.name.empty() ? job.title : job.name,
+                        job.smokeCommand.empty() ? job.smokeStart : job.smokeCommand),
+            job.step + 1);
   auto status = job.run(smokeStartSpec(job, r.layerDir, checkDir));
   // The tool wrote this directory: its log is read like the install's (no
   // symlink followed, only the end of a regular file).
@@ -238,7 +248,10 @@ Status startOnce(const InstallJob& job, const InstallResult& r) {
   if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), checkDir); !st) log::warn("{}", st.error().describe());
   if (!status) return std::move(status).error().wrap(job.title + ": starting the tool once");
   if (isInterrupted(*status)) return interrupted(job, *status);
-  if (*status == 0) return {};
+  if (*status == 0) {
+    endStep(job);
+    return {};
+  }
   std::string how = *status == 124 ? fmt::format("did not finish within {} s", kSmokeStartSeconds)
                                    : fmt::format("exited with status {}", *status);
   return Error::make("{} failed: the tool does not start (`{}` {}); nothing of the install was kept. {}{}", job.title,
@@ -268,10 +281,10 @@ Result<InstallResult> runInstall(const InstallJob& job) {
   bool haveCa = false;
   COCO_TRY(writeIoFiles(job, r.ioDir, haveCa));
   COCO_TRY(fs::makeDirs(r.layerDir, 0755));
-  if (job.progress) job.progress({image::ProgressEvent::Kind::Step, "", job.title, 0, 0});
+  beginStep(job, job.stepTitle.empty() ? job.title : job.stepTitle, job.step);
   Result<int> status = 0;
   {
-    LogHeartbeat heartbeat(r.ioDir, job.name.empty() ? job.title : job.name, job.progress);
+    LogHeartbeat heartbeat(r.ioDir, job.progress);
     status = job.run(installSpec(job, r.layerDir, r.ioDir, haveCa));
   }
   keepLog(r.ioDir, job.logPath);
@@ -286,6 +299,7 @@ Result<InstallResult> runInstall(const InstallJob& job) {
                             : std::string(),
                        job.logPath, tail);
   }
+  endStep(job, job.doneText);
   if (!job.smokeStart.empty()) COCO_TRY(startOnce(job, r));
   removeMountTarget(r.layerDir, kIoDir);
   removeMountTarget(r.layerDir, kCheckDir);

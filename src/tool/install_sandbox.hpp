@@ -50,6 +50,11 @@ struct InstallJob {
   std::string smokeStart{};
   std::string smokeCommand{};  // how the failure names it: "eslint --version"
   engine::HostSetup hostSetup{};  // tool::hostSetup of the environment coco was started with; both sandboxes get it
+  // The install is step `step` of `steps` on the status line (the start after
+  // it, with smokeStart, the next); 0: unnumbered.
+  unsigned step = 0, steps = 0;
+  std::string stepTitle{};  // the install step on the status line ("": title)
+  std::string doneText{};   // the install step's final line ("": the step's title)
 };
 
 // What an install left: the new layer's directory (inside workDir) and the io dir.

@@ -16,14 +16,15 @@
 #include "config/paths.hpp"
 #include "image/storage.hpp"
 #include "image/userns.hpp"
+#include "sys/beneath.hpp"
+#include "sys/lock_file.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/mise_output.hpp"
 #include "tool/plan.hpp"
-#include "sys/beneath.hpp"
-#include "sys/lock_file.hpp"
 #include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/status_line.hpp"
 
 namespace coco::tool {
 
@@ -225,6 +226,8 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
   job.smokeStart = smokeStartScript(config);
   job.smokeCommand = smokeStartCommand(config);
   job.hostSetup = hostSetup(o.host.env, startingFdLimit());
+  job.step = 1;
+  job.steps = job.smokeStart.empty() ? 1 : 2;
   COCO_ASSIGN(InstallResult r, runInstall(job));
   COCO_ASSIGN(std::string envText, installResult(r.ioDir, "mise-env.json"));
   COCO_ASSIGN(std::string lsText, installResult(r.ioDir, "mise-ls.json"));
@@ -249,10 +252,10 @@ Result<ToolLayer> installLocked(const config::ToolConfig& config, const image::I
   if (fs::exists(tmpl))
     if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), tmpl); !st) log::warn("{}", st.error().describe());
   COCO_TRY(committed);
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
-  o.progress({image::ProgressEvent::Kind::Step, "",
-              fmt::format("installed {}{} in {}s", config.name, layer->version.empty() ? "" : " " + layer->version,
-                          secs)});
+  o.progress(
+      {image::ProgressEvent::Kind::Step, "",
+       fmt::format("installed {}{} in {}", config.name, layer->version.empty() ? "" : " " + layer->version,
+                   formatElapsed(std::chrono::steady_clock::now() - start))});
   layer->dir = fs::joinPath(fs::joinPath(dir, config.hash), "layer");
   return *layer;
 }

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
+#include <thread>
 
 #include "tool/base_image.hpp"
 #include "tool/ca_bundle.hpp"
@@ -327,6 +329,63 @@ TEST_F(PublishedBase, ABuiltBaseIsOutdatedWhenRuntimeChangesAPulledOneNever) {
   EXPECT_TRUE((*loadBaseInfo(o.storageRoot))->published);
 }
 
+// The first run's notice says the base image is about to be built, before the
+// build: only when none is stored and COCO_BASE_IMAGE names none.
+TEST_F(PublishedBase, FirstBuildIsAnnouncedOnlyWhenItHappens) {
+  std::string runtime = dir_ + "/runtime";
+  ASSERT_TRUE(fs::makeDirs(runtime));
+  ASSERT_TRUE(fs::writeFileAtomic(runtime + "/setup.sh", "echo v1\n"));
+  std::vector<image::ProgressEvent> events;
+  bool firstBuild = true;
+  auto record = [&](const image::ProgressEvent& e) { events.push_back(e); };
+  auto noticed = [&] {
+    return std::count_if(events.begin(), events.end(), [](const image::ProgressEvent& e) {
+      return e.kind == image::ProgressEvent::Kind::Step && e.text == kFirstBuildNotice;
+    });
+  };
+
+  // COCO_BASE_IMAGE set: pulled, not built, no notice.
+  BaseImageOptions pulled = options("rootfs:" + tarball("pub", "mise=1\n"));
+  pulled.progress = record;
+  ASSERT_TRUE(ensureBaseImage(pulled).ok());
+  EXPECT_EQ(noticed(), 0);
+
+  // None stored, none named: announced once, before the build's steps.
+  BaseImageOptions o = options("");
+  o.storageRoot = dir_ + "/fresh";
+  o.sources = {"rootfs:" + tarball("debian", "")};
+  o.runtimeDir = runtime;
+  o.progress = record;
+  o.run = [&](const engine::RunSpec&) -> Result<int> {
+    EXPECT_EQ(noticed(), firstBuild ? 1 : 0) << "the notice comes before the first build only";
+    return 0;
+  };
+  events.clear();
+  ASSERT_TRUE(ensureBaseImage(o).ok());
+  EXPECT_EQ(noticed(), 1);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().text, kFirstBuildNotice);
+  // The build's two numbered steps, each ended.
+  std::vector<std::string> steps;
+  for (const auto& e : events)
+    if (e.kind == image::ProgressEvent::Kind::Step && e.step > 0)
+      steps.push_back(fmt::format("{}/{} {}", e.step, e.steps, e.text.substr(0, e.text.find(' ', 9))));
+  EXPECT_EQ(steps, (std::vector<std::string>{"1/2 getting Debian", "2/2 installing"}));
+  EXPECT_EQ(
+      std::count_if(events.begin(), events.end(),
+                    [](const image::ProgressEvent& e) { return e.kind == image::ProgressEvent::Kind::Done; }),
+      2);
+
+  // Stored now: no notice, no build.
+  firstBuild = false;
+  events.clear();
+  ASSERT_TRUE(ensureBaseImage(o).ok());
+  EXPECT_EQ(noticed(), 0);
+  // `coco rebuild` was asked for: no first-run notice either.
+  ASSERT_TRUE(buildBaseImage(o).ok());
+  EXPECT_EQ(noticed(), 0);
+}
+
 // Behind an intercepting proxy whose CA is only in SSL_CERT_FILE: the install
 // sandbox gets that bundle, named by the same variables a run gets.
 TEST_F(PublishedBase, ABuildUsesTheHostsCaBundleFoundAsRunsFindIt) {
@@ -495,6 +554,46 @@ TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
     EXPECT_EQ(spec.hostSetup.fdSoftLimit, 1024u) << spec.argv.back();
     EXPECT_EQ(spec.hostSetup.holderDir, "/run/user/1000/coco") << spec.argv.back();
   }
+}
+
+// The status line follows the install: its steps, and every second the last
+// line of its log (what mise says it does), which is sandbox text.
+TEST(InstallSandbox, ProgressShowsTheStepsAndTheLogsLastLine) {
+  TempDir dir;
+  InstallJob job;
+  job.title = "installing probe (npm:probe)";
+  job.name = "probe";
+  job.workDir = dir.path();
+  job.script = "true";
+  job.smokeStart = "probe --version";
+  job.smokeCommand = "probe --version";
+  job.step = 1;
+  job.steps = 2;
+  std::mutex mutex;
+  std::vector<image::ProgressEvent> events;
+  job.progress = [&](const image::ProgressEvent& e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    events.push_back(e);
+  };
+  int runs = 0;
+  job.run = [&](const engine::RunSpec&) -> Result<int> {
+    if (++runs == 1) {
+      EXPECT_TRUE(fs::writeFileAtomic(dir.path() + "/io/log", "resolving\nmise npm:probe@1.0.0 \033[31minstall\n"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    }
+    return 0;
+  };
+  ASSERT_TRUE(runInstall(job).ok());
+  std::vector<std::string> seen;
+  for (const auto& e : events) {
+    if (e.kind == image::ProgressEvent::Kind::Step) seen.push_back(fmt::format("{}/{} {}", e.step, e.steps, e.text));
+    if (e.kind == image::ProgressEvent::Kind::Done) seen.push_back("done " + e.text);
+    if (e.kind == image::ProgressEvent::Kind::Status && (seen.empty() || seen.back() != "status " + e.text))
+      seen.push_back("status " + e.text);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"1/2 installing probe (npm:probe)",
+                                            "status mise npm:probe@1.0.0 install", "done ",
+                                            "2/2 starting probe once (probe --version)", "done "}));
 }
 
 // A tool that cannot start is no install: the start's output is in the error,

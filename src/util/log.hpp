@@ -11,6 +11,15 @@ namespace coco::log {
 
 void setDebug(bool enabled);
 bool debugEnabled();
+// --quiet: notices and progress are not shown (warnings and errors are).
+void setQuiet(bool enabled);
+bool quietEnabled();
+
+// The status line's live line (util/status_line) is drawn on stderr: the next
+// line written there clears it first, so the two never share a line.
+void setLiveLine(bool drawn);
+// Clears the live line now, if one is drawn (before printing an error).
+void clearLiveLine();
 
 // Writes one line "coco: <level>text" to stderr in a single write(2).
 void emit(std::string_view prefix, std::string_view text);
@@ -29,7 +38,7 @@ void warn(fmt::format_string<Args...> format, Args&&... args) {
 // connection, a first-run install).
 template <typename... Args>
 void notice(fmt::format_string<Args...> format, Args&&... args) {
-  emit("coco: ", fmt::format(format, std::forward<Args>(args)...));
+  if (!quietEnabled()) emit("coco: ", fmt::format(format, std::forward<Args>(args)...));
 }
 
 }  // namespace coco::log
