@@ -523,6 +523,15 @@ TEST_F(CliTest, GetSuggestsStoreNamesAndDropsErrnoTailsItAlreadySays) {
   EXPECT_NE(unreadable.err.find("No such file or directory"), std::string::npos) << unreadable.err;
 }
 
+TEST_F(CliTest, AMissingRootfsImageIsSaidOnce) {
+  addTool("eslint.json", kEslint);
+  ::setenv("COCO_IMAGE", ("rootfs:" + root_ + "/nonexistent").c_str(), 1);
+  auto o = cli({"run", "--dry-run", "eslint"});
+  EXPECT_EQ(o.code, 125);
+  EXPECT_NE(o.err.find("no such directory"), std::string::npos) << o.err;
+  EXPECT_EQ(o.err.find("No such file or directory"), std::string::npos) << "said twice: " << o.err;
+}
+
 TEST_F(CliTest, HintsFollowTheKindOfError) {
   addTool("eslint.json", R"({"tool": "npm:eslint", "netwrok": "none"})");
   auto config = cli({"run", "--dry-run", "eslint"});

@@ -65,7 +65,9 @@ Result<ImageRecord> fetchRecord(const Storage& store, const Reference& ref, cons
 }
 
 Result<Image> resolveRootfsDir(const std::string& reference, const std::string& dir) {
-  if (!fs::isDirectory(dir)) return Error::withErrno(ENOENT, fmt::format("image {}: no such directory", reference));
+  if (!fs::isDirectory(dir))
+    return Error::withErrno(ENOENT, fmt::format("image {}: no such directory", reference))
+        .withKind(ErrorKind::NotFound, dir);
   return Image{reference, {dir}, {{"PATH", kDefaultPath}}, ""};
 }
 
