@@ -27,7 +27,8 @@ class NativeBackend : public Backend {
 Result<std::string> runtimeName(std::string_view value) {
   if (value.empty() || value == "native") return std::string("native");
   if (value == "podman" || value == "docker") return std::string(value);
-  return Error::make("unknown runtime '{}' in COCO_RUNTIME (allowed: {})", value, kAllowedRuntimes);
+  return Error::make("unknown runtime '{}' in COCO_RUNTIME (allowed: {})", value, kAllowedRuntimes)
+      .withKind(ErrorKind::EnvVar, "COCO_RUNTIME");
 }
 
 Result<std::unique_ptr<Backend>> makeBackend(std::string_view value, const BackendOptions& options) {

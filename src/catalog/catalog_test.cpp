@@ -78,7 +78,9 @@ TEST_F(StoreTest, RefusesToOverwriteWithoutForce) {
   auto r = get("eslint", paths_, bundled());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), EEXIST);
-  EXPECT_NE(r.error().message().find("--force"), std::string::npos);
+  // `coco get` hints at --force for this kind (CliTest.GetListShowUpDown).
+  EXPECT_EQ(r.error().kind(), ErrorKind::Exists);
+  EXPECT_EQ(r.error().subject(), tools() + "/eslint.yaml");
   EXPECT_EQ(fs::readFile(tools() + "/eslint.yaml").value(), "tool: npm:eslint\n# mine\n");
   EXPECT_FALSE(fs::exists(tools() + "/eslint.json"));
 }
@@ -146,6 +148,68 @@ TEST_F(StoreTest, RemoteMissingEverywhere) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ENOENT);
   EXPECT_FALSE(fs::exists(tools() + "/eslint.json"));
+}
+
+TEST_F(StoreTest, ListingABundledStoreSurvivesBadEntries) {
+  put(storeDir_, "eslint.json", kGoodJson);
+  put(storeDir_, "black.yaml", kGoodYaml);
+  put(storeDir_, "typo.json", kTypoJson);                   // listed as invalid, not a failure
+  put(storeDir_, "README.md", "not a config");              // not a config's extension
+  put(storeDir_, ".hidden.json", kGoodJson);                // not a valid tool name
+  ASSERT_TRUE(fs::makeDirs(storeDir_ + "/dir.json").ok());  // a directory is no config
+  put(storeDir_, "gofmt.json", R"({"command": "gofmt -l", "network": "none"})");
+  EXPECT_EQ(bundledNames(storeDir_), (std::vector<std::string>{"black", "eslint", "gofmt", "typo"}));
+  auto entries = listBundled(storeDir_);
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[0].description, "pipx:black");
+  EXPECT_EQ(entries[1].description, "npm:eslint");
+  EXPECT_EQ(entries[2].description, "runs gofmt -l from the image");
+  EXPECT_EQ(entries[3].description.rfind("invalid: ", 0), 0u) << entries[3].description;
+  EXPECT_TRUE(bundledNames(root_ + "/nowhere").empty());
+}
+
+TEST_F(StoreTest, ListingARemoteStoreRefusesABadIndex) {
+  std::string remoteDir = root_ + "/remote";
+  auto none = listRemote("file://" + remoteDir);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().kind(), ErrorKind::NotFound);
+  for (const char* bad : {"{\"eslint\": 1}", "[\"../etc/passwd\"]", "[1]", "[{\"description\": \"x\"}]",
+                          "[\"a\"", "[{\"name\": \"a/b\"}]"}) {
+    put(remoteDir, "index.json", bad);
+    auto r = listRemote("file://" + remoteDir);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+  put(remoteDir, "index.json", R"(["ruff", {"name": "eslint", "description": "lint\nJS\u001b[2J"}])");
+  auto r = listRemote("file://" + remoteDir + "/");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].name, "eslint");
+  EXPECT_EQ((*r)[0].description, "lint JS [2J");  // control characters cannot reshape the listing
+  EXPECT_EQ((*r)[0].source, "file://" + remoteDir + "/eslint.json");
+  EXPECT_EQ((*r)[1].name, "ruff");
+}
+
+TEST_F(StoreTest, MissesAndConflictsCarryTheirKind) {
+  auto miss = get("nosuchtool", paths_, bundled());
+  ASSERT_FALSE(miss.ok());
+  EXPECT_EQ(miss.error().kind(), ErrorKind::StoreMiss);
+  EXPECT_EQ(miss.error().subject(), "nosuchtool");
+  EXPECT_EQ(miss.error().userMessage().find("No such file"), std::string::npos);
+  auto remoteMiss = get("nosuchtool", paths_, remote(root_ + "/empty"));
+  ASSERT_FALSE(remoteMiss.ok());
+  EXPECT_EQ(remoteMiss.error().kind(), ErrorKind::StoreMiss);
+  put(storeDir_, "eslint.json", kGoodJson);
+  ASSERT_TRUE(get("eslint", paths_, bundled()).ok());
+  auto again = get("eslint", paths_, bundled());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind(), ErrorKind::Exists);
+  EXPECT_EQ(again.error().subject(), tools() + "/eslint.json");
+  EXPECT_EQ(again.error().userMessage(), tools() + "/eslint.json already exists");
+  put(storeDir_, "typo.json", kTypoJson);
+  auto typo = get("typo", paths_, bundled());
+  ASSERT_FALSE(typo.ok());
+  EXPECT_EQ(typo.error().kind(), ErrorKind::ConfigFile);
+  EXPECT_EQ(typo.error().subject(), storeDir_ + "/typo.json");
 }
 
 TEST_F(StoreTest, DownloadRefusesOtherSchemesAndHugeFiles) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "cli/context.hpp"
+#include "cli/suggest.hpp"
 #include "tool/plan.hpp"
 #include "util/fd_limit.hpp"
 #include "util/log.hpp"
@@ -20,17 +21,46 @@ constexpr std::string_view kSelfName = "coco";
 struct Command {
   std::string_view name;
   int (*handler)(Context&, const Args&);
+  bool alias = false;  // an option spelling of a command: not listed, not suggested
 };
 
+// The order is the help's.
 constexpr Command kCommands[] = {
-    {"run", cmdRun},         {"list", cmdList},   {"get", cmdGet},
-    {"up", cmdUp},           {"down", cmdDown},   {"show", cmdShow},
-    {"prune", cmdPrune},     {"rebuild", cmdRebuild}, {"save", cmdSave},
-    {"system", cmdSystem},   {"learn", cmdLearn},
-    {"version", cmdVersion}, {"completion", cmdCompletion},
-    {"--version", cmdVersion}, {"help", cmdHelp}, {"--help", cmdHelp},
-    {"-h", cmdHelp},
+    {"run", cmdRun},
+    {"list", cmdList},
+    {"show", cmdShow},
+    {"get", cmdGet},
+    {"store", cmdStore},
+    {"up", cmdUp},
+    {"down", cmdDown},
+    {"images", cmdImages},
+    {"image", cmdImage},
+    {"prune", cmdPrune},
+    {"rebuild", cmdRebuild},
+    {"save", cmdSave},
+    {"system", cmdSystem},
+    {"learn", cmdLearn},
+    {"completion", cmdCompletion},
+    {"version", cmdVersion},
+    {"help", cmdHelp},
+    {"--version", cmdVersion, true},
+    {"-V", cmdVersion, true},
+    {"--help", cmdHelp, true},
+    {"-h", cmdHelp, true},
 };
+
+const Command* findCommand(std::string_view name) {
+  for (const auto& command : kCommands)
+    if (command.name == name) return &command;
+  return nullptr;
+}
+
+int unknownCommand(Context& ctx, const std::string& name) {
+  std::string hint = didYouMean(closest(name, commandNames()));
+  return ctx.fail(
+      fmt::format("unknown command '{}'", name),
+      hint.empty() ? "'coco help' lists the commands" : hint + " ('coco help' lists the commands)");
+}
 
 std::string baseName(const std::string& path) {
   size_t slash = path.find_last_of('/');
@@ -38,6 +68,36 @@ std::string baseName(const std::string& path) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& commandNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& c : kCommands)
+      if (!c.alias) v.emplace_back(c.name);
+    return v;
+  }();
+  return names;
+}
+
+int cmdHelp(Context& ctx, const Args& args) {
+  if (args.empty()) {
+    ctx.out << usage();
+    return kExitOk;
+  }
+  // `coco help CMD` is `coco CMD --help`: each command's own parser prints its usage.
+  const Command* command = findCommand(args[0]);
+  if (!command || command->alias || args.size() > 1) {
+    if (args.size() > 1 && command && !command->alias)
+      return ctx.fail(fmt::format("help: one command at a time, not '{}'", args[1]),
+                      "'coco help' lists the commands");
+    return unknownCommand(ctx, args[0]);
+  }
+  if (command->handler == cmdHelp) {
+    ctx.out << usage();
+    return kExitOk;
+  }
+  return command->handler(ctx, {"--help"});
+}
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const char* debug = std::getenv("COCO_DEBUG");
@@ -57,9 +117,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitCocoError;
   }
   Args rest(args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end());
-  for (const auto& command : kCommands)
-    if (command.name == args[at]) return command.handler(ctx, rest);
-  return ctx.fail(fmt::format("unknown command '{}'", args[at]), "'coco help' lists the commands");
+  if (const Command* command = findCommand(args[at])) return command->handler(ctx, rest);
+  return unknownCommand(ctx, args[at]);
 }
 
 int main(int argc, char** argv) {

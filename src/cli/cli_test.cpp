@@ -15,7 +15,9 @@
 
 #include "cli/context.hpp"
 #include "coco_config.h"
+#include "image/storage.hpp"
 #include "sys/process.hpp"
+#include "tool/tool_layer.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -25,6 +27,14 @@ namespace {
 constexpr const char* kEslint =
     R"({"tool": "npm:eslint", "mounts": [{"src": ".", "dst": "/workspace", "opts": "ro"}],)"
     R"( "env_passthrough": ["TERM", "NODE_ENV", "MY_TOKEN"], "network": "none"})";
+
+// An image record naming one layer (the rest left empty).
+image::ImageRecord imageRecord(const std::string& name, const std::string& layerHex) {
+  image::ImageRecord r;
+  r.name = name;
+  r.layers = {"sha256:" + layerHex};
+  return r;
+}
 
 struct Output {
   int code;
@@ -96,7 +106,8 @@ TEST_F(CliTest, VersionIsTheProjectsAndNamesTheCommit) {
                         .out = sys::Stdio::Capture, .err = sys::Stdio::Null};
   auto head = sys::run(git);
   if (!head || head->exitCode != 0) {
-    EXPECT_EQ(v.out, std::string("coco ") + COCO_VERSION + "\n") << "not built from git: no commit";
+    EXPECT_EQ(v.out.substr(0, v.out.find('\n')), std::string("coco ") + COCO_VERSION)
+        << "not built from git: no commit";
     return;
   }
   std::string commit = head->output.substr(0, head->output.find('\n'));
@@ -160,6 +171,14 @@ TEST_F(CliTest, CompletionScriptsCompleteCommandsToolsAndStoreNames) {
   EXPECT_EQ(complete("coco run --dry-run ''", 3), "eslint\n");
   EXPECT_EQ(complete("coco get pre", 2), "prettier\n");
   EXPECT_EQ(complete("coco completion z", 2), "zsh\n");
+  EXPECT_EQ(complete("coco st", 1), "store\n");
+  EXPECT_EQ(complete("coco ima", 1), "images\nimage\n");
+  EXPECT_EQ(complete("coco image ''", 2), "rm\n");
+  EXPECT_EQ(complete("coco image rm --f", 3), "--force\n");
+  EXPECT_EQ(complete("coco list --j", 2), "--json\n");
+  EXPECT_EQ(complete("coco show --j", 2), "--json\n");
+  EXPECT_EQ(complete("coco version --j", 2), "--json\n");
+  EXPECT_EQ(complete("coco help li", 2), "list\n");
   for (auto [shell, check] : {std::pair{"zsh", "-n"}, std::pair{"fish", "--no-execute"}}) {
     std::string file = root_ + "/coco." + shell;
     ASSERT_TRUE(fs::writeFileAtomic(file, cli({"completion", shell}).out));
@@ -233,7 +252,8 @@ TEST_F(CliTest, RunUnknownToolIs125WithHint) {
   auto o = cli({"run", "nosuchtool"});
   EXPECT_EQ(o.code, 125);
   EXPECT_NE(o.err.find("coco: error:"), std::string::npos);
-  EXPECT_NE(o.err.find("coco get nosuchtool"), std::string::npos) << o.err;
+  // Suggested only when the store has it (RunSuggestsConfiguredToolsAndOnlyStoreNamesThatExist).
+  EXPECT_NE(o.err.find("coco: hint: 'coco list' shows the configured tools"), std::string::npos) << o.err;
   auto bad = cli({"run", "../evil"});
   EXPECT_EQ(bad.code, 125);
   EXPECT_NE(bad.err.find("not a valid tool name"), std::string::npos);
@@ -339,7 +359,7 @@ TEST_F(CliTest, SymlinkInvocationRunsTheToolNamedByArgv0) {
   // the tool it looks up: an unknown name fails naming it, a known one gets past it.
   auto unknown = cli({"--version"}, "/home/u/.local/bin/ruff");
   EXPECT_EQ(unknown.code, 125);
-  EXPECT_NE(unknown.err.find("coco get ruff"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("no tool named 'ruff'"), std::string::npos) << unknown.err;
   ::setenv("COCO_RUNTIME", "lxc", 1);
   auto known = cli({"--fix"}, "/home/u/.local/bin/eslint");
   EXPECT_EQ(known.code, 125);
@@ -555,6 +575,305 @@ TEST_F(QuietTest, GetIsSilentButForErrors) {
   auto again = cliFd2({"get", "-q", "eslint"});
   EXPECT_EQ(again.o.code, 125);
   EXPECT_NE(again.o.err.find("coco: error:"), std::string::npos);
+}
+
+// --- Help that helps: did-you-mean, per-command help, hints by error kind ---
+
+TEST_F(CliTest, UnknownCommandsGetTheNearestCommandOnly) {
+  auto far = cli({"frobnicate"});
+  EXPECT_EQ(far.code, 125);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+  auto typo = cli({"lsit"});
+  EXPECT_EQ(typo.code, 125);
+  EXPECT_NE(typo.err.find("coco: hint: did you mean 'list'?"), std::string::npos) << typo.err;
+  EXPECT_NE(cli({"imgaes"}).err.find("did you mean 'images'?"), std::string::npos);
+  // Option spellings are no commands to suggest.
+  EXPECT_EQ(cli({"-v"}).err.find("'-V'"), std::string::npos);
+}
+
+TEST_F(CliTest, HelpOfACommandIsThatCommandsOwnUsage) {
+  EXPECT_EQ(cli({"help", "nosuch"}).code, 125);
+  EXPECT_NE(cli({"help", "lsit"}).err.find("did you mean 'list'?"), std::string::npos);
+  EXPECT_EQ(cli({"help", "run", "extra"}).code, 125);
+  EXPECT_EQ(cli({"help", "--version"}).code, 125);
+  for (const auto& command : {"run", "list", "show", "get", "store", "up", "down", "images", "image", "prune",
+                              "rebuild", "save", "system", "completion", "version"}) {
+    auto viaHelp = cli({"help", command});
+    auto viaFlag = cli({command, "--help"});
+    EXPECT_EQ(viaHelp.code, 0) << command << ": " << viaHelp.err;
+    EXPECT_EQ(viaHelp.out, viaFlag.out) << command;
+    EXPECT_NE(viaHelp.out, cli({"help"}).out) << command << " printed the general help";
+    EXPECT_NE(viaHelp.out.find(std::string("coco ") + command), std::string::npos) << viaHelp.out;
+  }
+  EXPECT_NE(cli({"help", "list"}).out.find("--json"), std::string::npos);
+  EXPECT_NE(cli({"help", "run"}).out.find("--dry-run"), std::string::npos);
+  EXPECT_EQ(cli({"help", "help"}).out, cli({"help"}).out);
+  auto v = cli({"-V"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out, cli({"--version"}).out);
+  EXPECT_EQ(v.out, cli({"version"}).out);
+}
+
+TEST_F(CliTest, RunSuggestsConfiguredToolsAndOnlyStoreNamesThatExist) {
+  addTool("eslint.json", kEslint);
+  auto typo = cli({"run", "eslnt"});
+  EXPECT_EQ(typo.code, 125);
+  EXPECT_NE(typo.err.find("did you mean 'eslint'?"), std::string::npos) << typo.err;
+  EXPECT_EQ(typo.err.find("coco get eslnt"), std::string::npos) << typo.err;
+  EXPECT_EQ(typo.err.find("No such file"), std::string::npos) << "an errno tail: " << typo.err;
+  EXPECT_NE(cli({"show", "eslnt"}).err.find("did you mean 'eslint'?"), std::string::npos);
+  auto none = cli({"run", "nosuchtool"});
+  EXPECT_EQ(none.err.find("coco get nosuchtool"), std::string::npos)
+      << "the store has no nosuchtool: " << none.err;
+  ASSERT_TRUE(fs::writeFileAtomic(root_ + "/store/ruff.json", R"({"tool": "pipx:ruff"})").ok());
+  auto inStore = cli({"run", "ruff"});
+  EXPECT_EQ(inStore.code, 125);
+  EXPECT_NE(inStore.err.find("coco: hint: 'coco get ruff' copies its config from the store"),
+            std::string::npos)
+      << inStore.err;
+}
+
+TEST_F(CliTest, GetSuggestsStoreNamesAndDropsErrnoTailsItAlreadySays) {
+  ASSERT_TRUE(fs::writeFileAtomic(root_ + "/store/eslint.json", kEslint).ok());
+  auto typo = cli({"get", "eslnt"});
+  EXPECT_EQ(typo.code, 125);
+  EXPECT_NE(typo.err.find("coco: hint: did you mean 'eslint'?"), std::string::npos) << typo.err;
+  EXPECT_EQ(typo.err.find("No such file"), std::string::npos) << typo.err;
+  auto far = cli({"get", "nosuch"});
+  EXPECT_NE(far.err.find("the store has: eslint"), std::string::npos) << far.err;
+  ASSERT_EQ(cli({"get", "eslint"}).code, 0);
+  auto again = cli({"get", "eslint"});
+  EXPECT_EQ(again.code, 125);
+  EXPECT_EQ(again.err.find("File exists"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
+  // COCO_DEBUG keeps the errno for whoever debugs.
+  ::setenv("COCO_DEBUG", "1", 1);
+  auto debug = cli({"get", "eslint"});
+  ::unsetenv("COCO_DEBUG");
+  EXPECT_NE(debug.err.find("already exists: File exists"), std::string::npos) << debug.err;
+  // An errno that says what failed stays: here the config cannot be read.
+  auto unreadable = cli({"run", "--config", root_ + "/missing.json", "eslint"});
+  EXPECT_NE(unreadable.err.find("No such file or directory"), std::string::npos) << unreadable.err;
+}
+
+TEST_F(CliTest, AMissingRootfsImageIsSaidOnce) {
+  addTool("eslint.json", kEslint);
+  ::setenv("COCO_IMAGE", ("rootfs:" + root_ + "/nonexistent").c_str(), 1);
+  auto o = cli({"run", "--dry-run", "eslint"});
+  EXPECT_EQ(o.code, 125);
+  EXPECT_NE(o.err.find("no such directory"), std::string::npos) << o.err;
+  EXPECT_EQ(o.err.find("No such file or directory"), std::string::npos) << "said twice: " << o.err;
+}
+
+TEST_F(CliTest, HintsFollowTheKindOfError) {
+  addTool("eslint.json", R"({"tool": "npm:eslint", "netwrok": "none"})");
+  auto config = cli({"run", "--dry-run", "eslint"});
+  EXPECT_EQ(config.code, 125);
+  EXPECT_NE(config.err.find("coco: hint: the error is in " + toolsDir() + "/eslint.json"), std::string::npos)
+      << config.err;
+  EXPECT_EQ(config.err.find("coco get"), std::string::npos) << config.err;
+  EXPECT_NE(cli({"show", "eslint"}).err.find("the error is in " + toolsDir() + "/eslint.json"),
+            std::string::npos);
+
+  addTool("eslint.json", kEslint);
+  ::setenv("COCO_EXTRA_PORTS", "99999:1", 1);
+  auto ports = cli({"run", "--dry-run", "eslint"});
+  EXPECT_EQ(ports.code, 125);
+  EXPECT_NE(ports.err.find("coco: hint: COCO_EXTRA_PORTS is set in your environment"), std::string::npos)
+      << ports.err;
+  EXPECT_EQ(ports.err.find("eslint.json"), std::string::npos) << "points at the config: " << ports.err;
+  ::unsetenv("COCO_EXTRA_PORTS");
+  ::setenv("COCO_RUNTIME", "lxc", 1);
+  EXPECT_NE(cli({"list"}).err.find("COCO_RUNTIME is set in your environment"), std::string::npos);
+}
+
+// --- Machine-readable output ---
+
+TEST_F(CliTest, ListShowAndVersionSpeakJson) {
+  EXPECT_EQ(nlohmann::json::parse(cli({"list", "--json"}).out)["tools"], nlohmann::json::array());
+  addTool("eslint.json", kEslint);
+  auto list = cli({"list", "--json"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  auto l = nlohmann::json::parse(list.out);
+  EXPECT_EQ(l["runtime"], "native");
+  ASSERT_EQ(l["tools"].size(), 1u);
+  EXPECT_EQ(l["tools"][0]["name"], "eslint");
+  EXPECT_EQ(l["tools"][0]["state"], "not-installed");
+
+  auto show = cli({"show", "--json", "eslint"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  auto s = nlohmann::json::parse(show.out);
+  EXPECT_EQ(s["name"], "eslint");
+  EXPECT_EQ(s["tool"], "npm:eslint");
+  EXPECT_EQ(s["network"], "none");
+  EXPECT_EQ(s["mounts"][0]["src"], project_);
+  EXPECT_EQ(s["mounts"][0]["read_only"], true);
+  EXPECT_EQ(s["env_passthrough"][2], "MY_TOKEN");
+  EXPECT_EQ(show.out.find("s3cr3t"), std::string::npos) << "a value of the environment in the output";
+  EXPECT_TRUE(s["warnings"].is_array());
+  EXPECT_EQ(cli({"show", "--json", "nosuch"}).code, 125);
+
+  auto version = cli({"version", "--json"});
+  ASSERT_EQ(version.code, 0) << version.err;
+  auto v = nlohmann::json::parse(version.out);
+  EXPECT_EQ(v["version"], COCO_VERSION);
+  EXPECT_TRUE(v["commit"].is_string());
+  EXPECT_EQ(v["runtime"], "native");
+  EXPECT_TRUE(v["base_image"].is_null()) << "no base image was built in this HOME";
+  ::setenv("COCO_RUNTIME", "podman", 1);
+  EXPECT_EQ(nlohmann::json::parse(cli({"version", "--json"}).out)["runtime"], "podman");
+  EXPECT_NE(cli({"version"}).out.find("\nruntime: podman\n"), std::string::npos);
+  ::setenv("COCO_RUNTIME", "lxc", 1);
+  auto bad = cli({"version", "--json"});
+  EXPECT_EQ(bad.code, 0) << "version reports a bad COCO_RUNTIME instead of failing";
+  EXPECT_TRUE(nlohmann::json::parse(bad.out)["runtime"].is_null());
+}
+
+TEST_F(CliTest, VersionNamesTheBaseImagesVersions) {
+  std::string storage = home_ + "/.local/share/coco", base = storage + "/base", layer(64, 'b');
+  ASSERT_TRUE(fs::makeDirs(base).ok());
+  ASSERT_TRUE(fs::makeDirs(storage + "/images").ok());
+  ASSERT_TRUE(fs::makeDirs(storage + "/layers/" + layer).ok());
+  ASSERT_TRUE(fs::writeFileAtomic(
+                  base + "/info.json",
+                  R"({"from": "docker.io/library/debian:trixie-slim", "layer": "sha256:aa",)"
+                  R"( "built": "2026-12-01T10:00:00Z", "versions": {"node": "22.1.0", "mise": "2026.1"}})")
+                  .ok());
+  // A build record without the image (removed since) is no base image.
+  EXPECT_TRUE(nlohmann::json::parse(cli({"version", "--json"}).out)["base_image"].is_null());
+  ASSERT_TRUE(fs::writeFileAtomic(storage + "/images/coco-base.json",
+                                  image::recordToJson(imageRecord("coco-base", layer)))
+                  .ok());
+  auto plain = cli({"version"});
+  EXPECT_NE(plain.out.find("base image: coco-base built on docker.io/library/debian:trixie-slim"),
+            std::string::npos)
+      << plain.out;
+  EXPECT_NE(plain.out.find("  node 22.1.0\n"), std::string::npos) << plain.out;
+  auto v = nlohmann::json::parse(cli({"version", "--json"}).out);
+  EXPECT_EQ(v["base_image"]["versions"]["node"], "22.1.0");
+  EXPECT_EQ(v["base_image"]["from"], "docker.io/library/debian:trixie-slim");
+}
+
+// --- The store ---
+
+TEST_F(CliTest, StoreListsBundledAndRemoteConfigs) {
+  ASSERT_TRUE(fs::writeFileAtomic(root_ + "/store/eslint.json", kEslint).ok());
+  ASSERT_TRUE(
+      fs::writeFileAtomic(root_ + "/store/gofmt.json", R"({"command": "gofmt", "network": "none"})").ok());
+  auto o = cli({"store"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "eslint  npm:eslint\ngofmt   runs gofmt from the image\n");
+  auto j = nlohmann::json::parse(cli({"store", "--json"}).out);
+  EXPECT_EQ(j["store"], root_ + "/store");
+  EXPECT_EQ(j["entries"][1]["name"], "gofmt");
+  EXPECT_EQ(cli({"store", "extra"}).code, 125);
+
+  std::string remote = root_ + "/remote";
+  ASSERT_TRUE(fs::makeDirs(remote).ok());
+  ::setenv("COCO_STORE_BASE", ("file://" + remote).c_str(), 1);
+  auto noIndex = cli({"store"});
+  EXPECT_EQ(noIndex.code, 125);
+  EXPECT_NE(noIndex.err.find("has no index.json"), std::string::npos) << noIndex.err;
+  ASSERT_TRUE(
+      fs::writeFileAtomic(remote + "/index.json", R"([{"name": "ruff", "description": "Python linter"}])")
+          .ok());
+  EXPECT_EQ(cli({"store"}).out, "ruff  Python linter\n");
+  auto miss = cli({"get", "ruf"});
+  EXPECT_NE(miss.err.find("did you mean 'ruff'?"), std::string::npos) << miss.err;
+}
+
+// --- Images ---
+
+class CliImagesTest : public CliTest {
+ protected:
+  std::string storage() const { return home_ + "/.local/share/coco"; }
+  // A stored image: a record and its (empty) unpacked layer.
+  void addImage(const std::string& name, const std::string& configHex, const std::string& layerHex) {
+    image::ImageRecord r;
+    r.name = name;
+    r.configDigest = "sha256:" + configHex;
+    r.layers = {"sha256:" + layerHex};
+    r.size = 2048;
+    r.created = "2026-12-01T10:00:00Z";
+    for (const std::string& sub :
+         {std::string("/images"), "/layers/" + layerHex, std::string("/blobs/sha256")})
+      ASSERT_TRUE(fs::makeDirs(storage() + sub).ok());
+    ASSERT_TRUE(fs::writeFileAtomic(storage() + "/images/" + image::escapeName(name) + ".json",
+                                    image::recordToJson(r))
+                    .ok());
+  }
+  void addToolLayer(const std::string& tool, const std::string& base) {
+    std::string dir = storage() + "/tool-layers/" + tool + "/h1";
+    ASSERT_TRUE(fs::makeDirs(dir + "/layer").ok());
+    ASSERT_TRUE(
+        fs::writeFileAtomic(dir + "/record.json", tool::layerToJson({"", "h1", base, "npm:x", "1.0", "", {}}))
+            .ok());
+  }
+  static std::string hex(char c, char d = '0') { return std::string(1, c) + std::string(63, d); }
+};
+
+TEST_F(CliImagesTest, RemoveRefusesWhatItMustNotTouch) {
+  addImage("docker.io/library/debian:trixie-slim", "abcd1" + std::string(59, '0'), hex('1'));
+  addImage("docker.io/library/alpine:3", "abcd2" + std::string(59, '0'), hex('2'));
+  std::string outside = root_ + "/x.json";
+  ASSERT_TRUE(fs::writeFileAtomic(outside, "keep").ok());
+  // A name that climbs out of the storage names nothing.
+  for (const char* bad : {"../x", "../../x.json", "/etc/passwd", "", "images/../x"}) {
+    auto o = cli({"image", "rm", bad});
+    EXPECT_EQ(o.code, 125) << bad;
+  }
+  EXPECT_TRUE(fs::exists(outside));
+  // An id prefix that matches two images removes neither, and names both.
+  auto twice = cli({"image", "rm", "abcd"});
+  EXPECT_EQ(twice.code, 125);
+  EXPECT_NE(twice.err.find("matches 2 images"), std::string::npos) << twice.err;
+  EXPECT_NE(twice.err.find("alpine"), std::string::npos) << twice.err;
+  EXPECT_EQ(cli({"image", "rm", "abc"}).code, 125) << "a 3-digit prefix is too short to name an image";
+  EXPECT_EQ(nlohmann::json::parse(cli({"images", "--json"}).out).size(), 2u);
+  // A tool layer built on an image keeps it, unless --force (which removes the layer too).
+  addToolLayer("eslint", hex('1'));
+  auto used = cli({"image", "rm", "debian:trixie-slim"});
+  EXPECT_EQ(used.code, 125);
+  EXPECT_NE(used.err.find("tool layers are built on docker.io/library/debian:trixie-slim: eslint"),
+            std::string::npos)
+      << used.err;
+  EXPECT_TRUE(fs::exists(storage() + "/tool-layers/eslint/h1"));
+  auto forced = cli({"image", "rm", "--force", "abcd1"});
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  EXPECT_NE(forced.out.find("removed the tool layer of eslint"), std::string::npos) << forced.out;
+  EXPECT_NE(forced.out.find("removed docker.io/library/debian:trixie-slim"), std::string::npos) << forced.out;
+  EXPECT_FALSE(fs::exists(storage() + "/tool-layers/eslint/h1"));
+  EXPECT_FALSE(fs::exists(storage() + "/layers/" + hex('1'))) << "its layer was not freed";
+  EXPECT_TRUE(fs::exists(storage() + "/layers/" + hex('2')));
+  EXPECT_EQ(cli({"image", "rm", "abcd1"}).code, 125) << "removed twice";
+}
+
+TEST_F(CliImagesTest, ThePlantedSymlinkAndTheImageInUse) {
+  addImage("coco-base", hex('c'), hex('3'));
+  // The image runs use (no COCO_IMAGE: coco-base) is refused without --force.
+  ::unsetenv("COCO_IMAGE");
+  auto inUse = cli({"image", "rm", "coco-base"});
+  EXPECT_EQ(inUse.code, 125);
+  EXPECT_NE(inUse.err.find("runs use coco-base"), std::string::npos) << inUse.err;
+  EXPECT_TRUE(fs::exists(storage() + "/images/coco-base.json"));
+  auto list = cli({"images"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_NE(list.out.find("(runs use it)"), std::string::npos) << list.out;
+  // A symlink planted among the records is never followed to what it points at.
+  std::string victim = root_ + "/victim.json";
+  ASSERT_TRUE(fs::writeFileAtomic(victim, image::recordToJson(imageRecord("evil", hex('4')))).ok());
+  ASSERT_EQ(::symlink(victim.c_str(), (storage() + "/images/evil.json").c_str()), 0);
+  // The listing refuses it and names the file, so the user can look at it.
+  auto listed = cli({"images", "--json"});
+  EXPECT_EQ(listed.code, 125);
+  EXPECT_EQ(listed.out.find("\"evil\""), std::string::npos) << "a planted record was listed: " << listed.out;
+  EXPECT_NE(listed.err.find("evil.json"), std::string::npos) << listed.err;
+  auto removed = cli({"image", "rm", "--force", "evil"});
+  EXPECT_EQ(removed.code, 125) << removed.out;
+  EXPECT_TRUE(fs::exists(victim));
+  EXPECT_NE(fs::readFile(victim).value().find("evil"), std::string::npos);
+  EXPECT_TRUE(fs::exists(storage() + "/images/coco-base.json"));
 }
 
 TEST(ExitCodes, Mapping) {

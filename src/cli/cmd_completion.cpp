@@ -6,6 +6,7 @@
 #include "cli/context.hpp"
 #include "cli/parse.hpp"
 #include "config/loader.hpp"
+#include "image/image.hpp"
 #include "util/fs.hpp"
 
 namespace coco::cli {
@@ -13,7 +14,7 @@ namespace coco::cli {
 namespace {
 
 // The scripts ask coco for the names at completion time (`coco completion
-// --list tools|store|commands`), so a tool configured later completes too.
+// --list tools|store|commands|images`), so a tool configured later completes too.
 constexpr const char* kBash = R"SH(# coco completion for bash: eval "$(coco completion bash)"
 _coco() {
   local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words
@@ -24,8 +25,12 @@ _coco() {
       run) ((COMP_CWORD == 2)) && words="--dry-run --learn $(coco completion --list tools 2>/dev/null)"
            [[ ${COMP_WORDS[2]} == --dry-run || ${COMP_WORDS[2]} == --learn ]] && ((COMP_CWORD == 3)) && words=$(coco completion --list tools 2>/dev/null) ;;
       learn) words="--apply $(coco completion --list tools 2>/dev/null)" ;;
-      show) ((COMP_CWORD == 2)) && words=$(coco completion --list tools 2>/dev/null) ;;
+      show) words="--json $(coco completion --list tools 2>/dev/null)" ;;
       get) words="--force $(coco completion --list store 2>/dev/null)" ;;
+      list|store|images|version) words="--json" ;;
+      image) ((COMP_CWORD == 2)) && words="rm"
+             ((COMP_CWORD > 2)) && words="--force $(coco completion --list images 2>/dev/null)" ;;
+      help) ((COMP_CWORD == 2)) && words=$(coco completion --list commands 2>/dev/null) ;;
       prune) words="--all" ;;
       save) words="-o --tag" ;;
       completion) ((COMP_CWORD == 2)) && words="bash zsh fish" ;;
@@ -47,8 +52,12 @@ _coco() {
     case $words[2] in
       run) names=(--dry-run --learn ${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
       learn) names=(--apply ${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
-      show) names=(${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
+      show) names=(--json ${(f)"$(coco completion --list tools 2>/dev/null)"}) ;;
       get) names=(--force ${(f)"$(coco completion --list store 2>/dev/null)"}) ;;
+      list|store|images|version) names=(--json) ;;
+      image) if ((CURRENT == 3)); then names=(rm)
+             else names=(--force ${(f)"$(coco completion --list images 2>/dev/null)"}); fi ;;
+      help) names=(${(f)"$(coco completion --list commands 2>/dev/null)"}) ;;
       prune) names=(--all) ;;
       save) names=(-o --tag) ;;
       completion) names=(bash zsh fish) ;;
@@ -68,27 +77,15 @@ complete -c coco -n '__fish_seen_subcommand_from run' -l learn
 complete -c coco -n '__fish_seen_subcommand_from learn' -l apply
 complete -c coco -n '__fish_seen_subcommand_from get' -a '(coco completion --list store 2>/dev/null)'
 complete -c coco -n '__fish_seen_subcommand_from get' -l force
+complete -c coco -n '__fish_seen_subcommand_from list show store images version' -l json
+complete -c coco -n '__fish_seen_subcommand_from image; and not __fish_seen_subcommand_from rm' -a rm
+complete -c coco -n '__fish_seen_subcommand_from rm' -a '(coco completion --list images 2>/dev/null)'
+complete -c coco -n '__fish_seen_subcommand_from rm' -l force
+complete -c coco -n '__fish_seen_subcommand_from help' -a '(coco completion --list commands 2>/dev/null)'
 complete -c coco -n '__fish_seen_subcommand_from prune' -l all
 complete -c coco -n '__fish_seen_subcommand_from save' -s o -l tag
 complete -c coco -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
 )SH";
-
-// The store's tool names: the bundled store directory's NAME.json/.yaml/.yml files.
-std::vector<std::string> storeNames() {
-  std::set<std::string> names;
-  for (const auto& file : fs::listDir(catalog::bundledStoreDir()))
-    for (std::string_view ext : {".json", ".yaml", ".yml"})
-      if (file.size() > ext.size() && file.compare(file.size() - ext.size(), ext.size(), ext) == 0)
-        names.insert(file.substr(0, file.size() - ext.size()));
-  return {names.begin(), names.end()};
-}
-
-// Every command of `coco help` (CliTest.CompletionKnowsEveryCommandOfTheHelp keeps them equal).
-const std::vector<std::string>& commandNames() {
-  static const std::vector<std::string> names = {"run",     "list", "show",    "get",        "up",  "down",
-                                                 "prune",   "rebuild", "save", "system", "learn", "completion", "version", "help"};
-  return names;
-}
 
 }  // namespace
 
@@ -96,8 +93,8 @@ int cmdCompletion(Context& ctx, const Args& args) {
   CLI::App app{"Print a shell completion script (bash, zsh or fish).", "coco completion"};
   std::string shell, list;
   app.add_option("shell", shell, "bash, zsh or fish")->check(CLI::IsMember({"bash", "zsh", "fish"}));
-  app.add_option("--list", list, "print the names a script completes: commands, tools or store")
-      ->check(CLI::IsMember({"commands", "tools", "store"}));
+  app.add_option("--list", list, "print the names a script completes: commands, tools, store or images")
+      ->check(CLI::IsMember({"commands", "tools", "store", "images"}));
   if (auto code = parseCommand(app, args, ctx)) return *code;
   if (list == "commands") {
     for (const auto& c : commandNames()) ctx.out << c << "\n";
@@ -105,8 +102,12 @@ int cmdCompletion(Context& ctx, const Args& args) {
     auto paths = ctx.paths();
     if (!paths) return ctx.fail(paths.error());
     for (const auto& t : config::listTools(*paths)) ctx.out << t << "\n";
+  } else if (list == "images") {
+    // Completion never fails loudly: an unreadable storage completes nothing.
+    if (auto images = image::listImages())
+      for (const auto& r : *images) ctx.out << r.name << "\n";
   } else if (list == "store") {
-    for (const auto& n : storeNames()) ctx.out << n << "\n";
+    for (const auto& n : catalog::bundledNames(catalog::bundledStoreDir())) ctx.out << n << "\n";
   } else if (shell.empty()) {
     return ctx.fail(Error::make("coco completion: name a shell (bash, zsh or fish)"),
                     "eval \"$(coco completion bash)\" in ~/.bashrc");

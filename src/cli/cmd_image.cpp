@@ -95,21 +95,31 @@ Result<image::Image> defaultNativeImage(bool build) {
   return image::Image{tool::kBaseImageName, {}, {}, ""};
 }
 
-std::string toolStateText(const config::Paths& paths, const std::string& name, const Runtime& runtime) {
+ToolStateView toolState(const config::Paths& paths, const std::string& name, const Runtime& runtime) {
   auto config = config::loadTool(paths, name);
-  if (!config) return "invalid config ('coco show " + name + "' explains it)";
+  if (!config) return {"invalid", "", "invalid config ('coco show " + name + "' explains it)"};
   // Podman and docker run the tool from their image: coco's tool layers play no part.
-  if (!runtime.native()) return fmt::format("comes with {}'s image {}", runtime.name, runtime.image.reference);
+  if (!runtime.native())
+    return {"in-image", "", fmt::format("comes with {}'s image {}", runtime.name, runtime.image.reference)};
   auto status = tool::toolStatus(*config, runtime.image);
-  if (!status) return "unknown (" + status.error().describe() + ")";
-  std::string version = status->layer && !status->layer->version.empty() ? " " + status->layer->version : "";
+  if (!status) return {"unknown", "", "unknown (" + status.error().describe() + ")"};
+  std::string version = status->layer ? status->layer->version : "";
+  std::string shown = version.empty() ? "" : " " + version;
   switch (status->state) {
-    case tool::ToolState::NotNeeded: return "nothing to install";
-    case tool::ToolState::NotInstalled: return "not installed";
-    case tool::ToolState::Installed: return "installed" + version;
-    case tool::ToolState::Outdated: return "outdated (installed" + version + "; installs again on the next run)";
+    case tool::ToolState::NotNeeded:
+      return {"not-needed", "", "nothing to install"};
+    case tool::ToolState::NotInstalled:
+      return {"not-installed", "", "not installed"};
+    case tool::ToolState::Installed:
+      return {"installed", version, "installed" + shown};
+    case tool::ToolState::Outdated:
+      return {"outdated", version, "outdated (installed" + shown + "; installs again on the next run)"};
   }
-  return "unknown";
+  return {"unknown", "", "unknown"};
+}
+
+std::string toolStateText(const config::Paths& paths, const std::string& name, const Runtime& runtime) {
+  return toolState(paths, name, runtime).text;
 }
 
 int cmdRebuild(Context& ctx, const Args& args) {

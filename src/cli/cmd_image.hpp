@@ -41,6 +41,15 @@ struct Runtime {
 };
 Result<Runtime> chooseRuntime(ImageUse use);
 
+// A tool's install state for the runtime runs would use, for `coco list [--json]`.
+struct ToolStateView {
+  std::string
+      state;  // "installed", "outdated", "not-installed", "not-needed", "in-image", "invalid", "unknown"
+  std::string version;  // what is installed, when known
+  std::string text;     // the words `coco list` prints (toolStateText)
+};
+ToolStateView toolState(const config::Paths& paths, const std::string& name, const Runtime& runtime);
+
 // "installed 9.39.1", "not installed", "outdated (installed 9.39.1)", "nothing to
 // install", "comes with podman's image REF" or "invalid config": the state `coco
 // list` shows for the runtime runs would use. Never builds or installs.

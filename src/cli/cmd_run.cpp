@@ -121,11 +121,11 @@ void warnBeforeRun(std::ostream& err, const config::ToolConfig& config, const to
 
 int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun, const std::string& configFile,
             bool allowHome, bool learn) {
-  std::string listHint = fmt::format("'coco list' shows configured tools; 'coco get {}' fetches a config from the store",
-                                     config::isValidToolName(name) ? name : "NAME");
-  if (!config::isValidToolName(name)) return ctx.fail(fmt::format("'{}' is not a valid tool name", name), listHint);
+  if (!config::isValidToolName(name))
+    return ctx.fail(fmt::format("'{}' is not a valid tool name", name),
+                    "'coco list' shows the configured tools");
   auto config = configFor(ctx, name, configFile);
-  if (!config) return ctx.fail(config.error(), configFile.empty() ? listHint : std::string());
+  if (!config) return ctx.fail(config.error());  // the hint of its kind: a near name, the store, the file
 
   auto runtime = chooseRuntime(dryRun ? ImageUse::DryRun : ImageUse::Run);
   if (!runtime) return ctx.fail(runtime.error());
@@ -157,6 +157,9 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     ctx.fail(*installError);
     return exitCodeFor(Result<int>(*installError));  // 130 for an install stopped by Ctrl-C
   }
+  // An error of a known kind (a variable, a file) gets that kind's hint; the
+  // plan's other refusals come from what the config asks for.
+  if (!spec && spec.error().kind() != ErrorKind::Other) return ctx.fail(spec.error());
   if (!spec)
     return ctx.fail(spec.error(), configFile.empty()
                                       ? fmt::format("check {} ('coco show {}' explains it)", config->path, name)

@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/context.hpp"
 #include "cli/cmd_image.hpp"
 #include "cli/parse.hpp"
@@ -79,6 +81,8 @@ bool inPath(const std::string& dir) {
 
 int cmdList(Context& ctx, const Args& args) {
   CLI::App app{"List the configured tools with their install state, one per line.", "coco list"};
+  bool json = false;
+  app.add_flag("--json", json, "print a JSON object: the runtime, its image and each tool's state");
   if (auto code = parseCommand(app, args, ctx)) return *code;
   auto paths = ctx.paths();
   if (!paths) return ctx.fail(paths.error());
@@ -86,9 +90,21 @@ int cmdList(Context& ctx, const Args& args) {
   auto runtime = chooseRuntime(ImageUse::List);
   if (!runtime) return ctx.fail(runtime.error());
   auto tools = config::listTools(*paths);
+  if (json) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& t : tools) {
+      ToolStateView s = toolState(*paths, t, *runtime);
+      list.push_back({{"name", t}, {"state", s.state}, {"version", s.version}, {"summary", s.text}});
+    }
+    nlohmann::ordered_json out = {
+        {"runtime", runtime->name}, {"image", runtime->image.reference}, {"tools", std::move(list)}};
+    ctx.out << out.dump(2) << "\n";
+  }
   size_t width = 0;
   for (const auto& t : tools) width = std::max(width, t.size());
-  for (const auto& t : tools) ctx.out << fmt::format("{:<{}}  {}\n", t, width, toolStateText(*paths, t, *runtime));
+  if (!json)
+    for (const auto& t : tools)
+      ctx.out << fmt::format("{:<{}}  {}\n", t, width, toolStateText(*paths, t, *runtime));
   if (tools.empty()) ctx.err << "coco: no tools configured in " << paths->toolsDir() << "; try 'coco get eslint'\n";
   if (!runtime->native()) return kExitOk;  // the base image is the native runtime's
   if (auto outdated = tool::baseImageOutdated(""); outdated && *outdated)
@@ -113,9 +129,15 @@ int cmdGet(Context& ctx, const Args& args) {
   catalog::GetOptions options{force, base ? base : "", ""};
   auto got = catalog::get(name, *paths, options);
   if (!got) {
-    bool exists = got.error().code() == EEXIST;
-    return ctx.fail(got.error(), exists ? fmt::format("'coco show {}' shows the current one; add --force to replace it", name)
-                                        : std::string());
+    switch (got.error().kind()) {
+      case ErrorKind::Exists:
+        return ctx.fail(got.error(),
+                        fmt::format("'coco show {}' shows the current one; add --force to replace it", name));
+      case ErrorKind::ConfigFile:
+        return ctx.fail(got.error(), "nothing was saved: the store's copy is invalid");
+      default:
+        return ctx.fail(got.error());  // a store miss: the names near it, or the store's names
+    }
   }
   if (log::quietEnabled()) return kExitOk;
   ctx.out << "saved " << got->savedPath << " (from " << got->source << ")\n\n";

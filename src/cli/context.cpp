@@ -1,11 +1,19 @@
 // Error and hint printing, exit-code mapping and the paths every command needs.
 #include "cli/context.hpp"
 
+#include "cli/hints.hpp"
 #include "util/log.hpp"
 
 namespace coco::cli {
 
-int Context::fail(const Error& error, std::string_view hint) const { return fail(error.describe(), hint); }
+int Context::fail(const Error& error, std::string_view hint) const {
+  // The errno of a failure the message already states is noise, except when debugging.
+  std::string message = log::debugEnabled() ? error.describe() : error.userMessage();
+  if (!hint.empty()) return fail(message, hint);
+  // Only name suggestions read the tools dir and the store (a remote one is a download).
+  bool names = error.kind() == ErrorKind::NotConfigured || error.kind() == ErrorKind::StoreMiss;
+  return fail(message, hintFor(error, names ? HintSources::fromProcess() : HintSources{}));
+}
 
 int Context::fail(std::string_view message, std::string_view hint) const {
   log::clearLiveLine();

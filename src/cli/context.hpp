@@ -17,7 +17,9 @@ struct Context {
   std::ostream& err;
   std::string argv0;
 
-  // Prints "coco: error: MESSAGE" and, when given, "coco: hint: HINT"; returns 125.
+  // Prints "coco: error: MESSAGE" and "coco: hint: HINT"; returns 125. Without a
+  // hint, an Error gets the one of its kind (cli/hints.hpp); its errno tail is
+  // left out where the message already states it, unless COCO_DEBUG is on.
   int fail(const Error& error, std::string_view hint = {}) const;
   int fail(std::string_view message, std::string_view hint = {}) const;
 
@@ -40,8 +42,14 @@ int cmdSave(Context& ctx, const Args& args);
 int cmdSystem(Context& ctx, const Args& args);
 int cmdVersion(Context& ctx, const Args& args);
 int cmdCompletion(Context& ctx, const Args& args);
-int cmdHelp(Context& ctx, const Args& args);
-int cmdLearn(Context& ctx, const Args& args);
+int cmdHelp(Context& ctx, const Args& args);  // `coco help [COMMAND]`
+int cmdStore(Context& ctx, const Args& args);
+int cmdImages(Context& ctx, const Args& args);
+int cmdImage(Context& ctx, const Args& args);  // `coco image rm`
+
+// The commands `coco help` lists, in its order (completion and "did you mean" use them).
+const std::vector<std::string>& commandNames();
+int cmdLearn(Context& ctx, const Args& args);  // `coco learn [--apply] TOOL`
 
 // Runs a configured tool: the shared path of `coco run` and symlink invocation.
 // allowHome: `coco run --allow-home` (tool/home_guard.hpp).

@@ -25,7 +25,7 @@ namespace {
 Error located(const std::string& path, const YAML::Mark& mark, std::string_view message) {
   int line = mark.line >= 0 ? mark.line + 1 : 1;
   int column = mark.column >= 0 ? mark.column + 1 : 1;
-  return Error::make("{}:{}:{}: {}", path, line, column, message);
+  return Error::make("{}:{}:{}: {}", path, line, column, message).withKind(ErrorKind::ConfigFile, path);
 }
 
 // "eslint.json" -> "eslint"; "" when the extension is not a config's.
@@ -42,7 +42,8 @@ std::string configName(std::string_view file) {
 Result<ToolConfig> parseConfig(std::string_view text, const std::string& path, const std::string& name,
                                bool nameIsCommand) {
   if (!isValidToolName(name))
-    return Error::make("{}: invalid tool name '{}': use letters, digits and . _ + - (not first)", path, name);
+    return Error::make("{}: invalid tool name '{}': use letters, digits and . _ + - (not first)", path, name)
+        .withKind(ErrorKind::ConfigFile, path);
   try {
     ToolConfig config = buildConfig(YAML::Load(std::string(text)), name, nameIsCommand);
     config.path = path;
@@ -71,9 +72,11 @@ Result<ToolConfig> loadConfigFileAs(const std::string& path, const std::string& 
   if (!fd) return Error::fromErrno("{}", path);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("{}", path);
-  if (!S_ISREG(st.st_mode)) return Error::make("{}: not a regular file", path);
+  if (!S_ISREG(st.st_mode))
+    return Error::make("{}: not a regular file", path).withKind(ErrorKind::ConfigFile, path);
   if (st.st_size > kMaxConfigFileBytes)
-    return Error::make("{}: {} bytes; a tool config has at most {}", path, st.st_size, kMaxConfigFileBytes);
+    return Error::make("{}: {} bytes; a tool config has at most {}", path, st.st_size, kMaxConfigFileBytes)
+        .withKind(ErrorKind::ConfigFile, path);
   std::string text(static_cast<size_t>(st.st_size), '\0');
   ssize_t n = ::pread(fd.get(), text.data(), text.size(), 0);
   if (n < 0) return Error::fromErrno("reading {}", path);

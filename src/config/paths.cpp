@@ -103,11 +103,11 @@ Result<std::string> findToolFile(const std::string& toolsDir, const std::string&
     if (isRegularFile(candidate)) found.push_back(candidate);
   }
   if (found.empty())
-    return Error::withErrno(
-        ENOENT, fmt::format("no tool named '{}' in {}; `coco get {}` copies it from the store", name,
-                            toolsDir, name));
+    return Error::withErrno(ENOENT, fmt::format("no tool named '{}' in {}", name, toolsDir))
+        .withKind(ErrorKind::NotConfigured, name);
   if (found.size() > 1)
-    return Error::make("tool '{}' has two configs, {} and {}; remove one", name, found[0], found[1]);
+    return Error::make("tool '{}' has two configs, {} and {}; remove one", name, found[0], found[1])
+        .withKind(ErrorKind::ConfigFile, found[1]);
   return found.front();
 }
 

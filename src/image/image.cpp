@@ -65,7 +65,9 @@ Result<ImageRecord> fetchRecord(const Storage& store, const Reference& ref, cons
 }
 
 Result<Image> resolveRootfsDir(const std::string& reference, const std::string& dir) {
-  if (!fs::isDirectory(dir)) return Error::withErrno(ENOENT, fmt::format("image {}: no such directory", reference));
+  if (!fs::isDirectory(dir))
+    return Error::withErrno(ENOENT, fmt::format("image {}: no such directory", reference))
+        .withKind(ErrorKind::NotFound, dir);
   return Image{reference, {dir}, {{"PATH", kDefaultPath}}, ""};
 }
 
@@ -89,10 +91,18 @@ Result<std::vector<ImageRecord>> listImages(const std::string& storageRoot) {
 }
 
 Status removeImage(const std::string& reference, const std::string& storageRoot) {
-  COCO_ASSIGN(Reference ref, parseReference(reference));
-  if (!ref.path.empty()) ref.path = absolute(ref.path);
   COCO_ASSIGN(Storage store, openStorage(storageRoot));
   COCO_ASSIGN(UniqueFd lock, store.lock());
+  // A name as stored (`coco images` lists them; coco-base is no registry
+  // reference), else the canonical name of the reference.
+  COCO_ASSIGN(auto stored, store.loadImage(reference));
+  if (stored) return store.removeImage(reference);
+  COCO_ASSIGN(Reference ref, parseReference(reference));
+  if (!ref.path.empty()) ref.path = absolute(ref.path);
+  COCO_ASSIGN(auto canonical, store.loadImage(ref.canonical()));
+  if (!canonical)
+    return Error::withErrno(ENOENT, fmt::format("no image {} in the storage", reference))
+        .withKind(ErrorKind::NotFound, reference);
   return store.removeImage(ref.canonical());
 }
 

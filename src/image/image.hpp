@@ -35,6 +35,8 @@ Result<Image> resolve(const std::string& reference, const ResolveOptions& option
 
 // For `coco images`, `coco image rm`, `coco prune` (storageRoot empty = default).
 Result<std::vector<ImageRecord>> listImages(const std::string& storageRoot = "");
+// removeImage takes a stored name or a reference to one; it removes the record
+// only (prune then frees the layers no record uses).
 Status removeImage(const std::string& reference, const std::string& storageRoot = "");
 Result<PruneResult> prune(const std::string& storageRoot = "");
 

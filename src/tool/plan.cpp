@@ -393,7 +393,8 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   if (spec.network != NetworkMode::None) addCaBundle(spec.mounts, bound, ctx);
   spec.ports = config.ports;
   auto extra = parsePortList(ctx.extraPorts);
-  if (!extra) return std::move(extra).error().wrap("COCO_EXTRA_PORTS");
+  if (!extra)
+    return std::move(extra).error().wrap("COCO_EXTRA_PORTS").withKind(ErrorKind::EnvVar, "COCO_EXTRA_PORTS");
   spec.ports.insert(spec.ports.end(), extra->begin(), extra->end());
   COCO_ASSIGN(spec.seccompProfile, seccompProfilePath(config.seccomp, ctx.cwd, ctx.home));
   COCO_TRY(checkProfileNotWritable(spec.seccompProfile, spec.mounts));

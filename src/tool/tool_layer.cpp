@@ -14,6 +14,7 @@
 
 #include "config/package_caches.hpp"
 #include "config/paths.hpp"
+#include "image/digest.hpp"
 #include "image/storage.hpp"
 #include "image/userns.hpp"
 #include "sys/beneath.hpp"
@@ -422,6 +423,51 @@ Result<uint64_t> removeToolLayers(const std::string& storageRoot,
     }
   }
   return freed;
+}
+
+namespace {
+
+// A real directory, not a symlink to one: a listing never leads out of the storage.
+bool isPlainDirectory(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+Result<std::vector<InstalledLayer>> listToolLayers(const std::string& storageRoot) {
+  COCO_ASSIGN(std::string root, storeRootOr(storageRoot));
+  std::string layers = fs::joinPath(root, kLayersDir);
+  std::vector<InstalledLayer> out;
+  for (const auto& name : fs::listDir(layers)) {
+    std::string dir = fs::joinPath(layers, name);
+    if (!config::isValidToolName(name) || !isPlainDirectory(dir)) continue;
+    for (const auto& hash : fs::listDir(dir)) {
+      std::string layerDir = fs::joinPath(dir, hash);
+      if (hash.front() == '.' || !isPlainDirectory(layerDir)) continue;
+      auto layer = readLayer(layerDir);
+      if (layer && layer->hash == hash && isPlainDirectory(layer->dir))
+        out.push_back({name, std::move(*layer)});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.tool < b.tool; });
+  return out;
+}
+
+std::string imageBaseId(const image::ImageRecord& record) {
+  return record.layers.empty() ? std::string() : image::digestHex(record.layers.back());
+}
+
+Result<uint64_t> removeToolLayer(const std::string& storageRoot, const InstalledLayer& installed) {
+  COCO_ASSIGN(std::string root, storeRootOr(storageRoot));
+  if (!config::isValidToolName(installed.tool) || installed.layer.hash.empty() ||
+      installed.layer.hash.find('/') != std::string::npos || installed.layer.hash.front() == '.')
+    return Error::make("not a tool layer: {}/{}", installed.tool, installed.layer.hash);
+  std::string dir = toolDir(root, installed.tool);
+  COCO_ASSIGN(UniqueFd lock, lockTool(dir, installed.tool, image::noProgress()));
+  std::string layerDir = fs::joinPath(dir, installed.layer.hash);
+  if (!isPlainDirectory(layerDir)) return uint64_t{0};  // gone meanwhile
+  return removeMeasured(layerDir);
 }
 
 Result<uint64_t> removeCaches(const std::string& cacheRoot) {

@@ -102,6 +102,20 @@ std::string miseInstallSpec(const std::string& spec);
 // are not among `current` (name -> hash). Returns the bytes freed.
 Result<uint64_t> removeToolLayers(const std::string& storageRoot,
                                   const std::vector<std::pair<std::string, std::string>>& current, bool keepCurrent);
+// One installed tool layer as `coco images` shows it.
+struct InstalledLayer {
+  std::string tool;  // the tool-layers/<name> it is kept under
+  ToolLayer layer;   // layer.base: the top layer (hex) of the image it was installed on
+};
+// Every complete tool layer in the storage. Entries that are not plain
+// directories (a planted symlink) or have no readable record are skipped.
+Result<std::vector<InstalledLayer>> listToolLayers(const std::string& storageRoot);
+// The identity tool layers record for the image they were installed on: the
+// hex digest of its top layer (ToolLayer::base).
+std::string imageBaseId(const image::ImageRecord& record);
+// Removes one tool layer, under its tool's lock; returns the bytes freed.
+Result<uint64_t> removeToolLayer(const std::string& storageRoot, const InstalledLayer& layer);
+
 // Removes the download caches; returns the bytes freed.
 Result<uint64_t> removeCaches(const std::string& cacheRoot);
 // $XDG_CACHE_HOME/coco/cache.

@@ -219,6 +219,44 @@ TEST_F(ToolLayerStore, RemoveToolLayersKeepsCurrentOnes) {
   EXPECT_FALSE(fs::exists(root_ + "/tool-layers/eslint/h1"));
 }
 
+// The attacks first: what a listing finds must be the storage's own directories.
+TEST_F(ToolLayerStore, ListingSkipsPlantedSymlinksAndForeignRecords) {
+  std::string outside = root_ + "/outside";
+  ASSERT_TRUE(fs::makeDirs(outside + "/h5/layer"));
+  ASSERT_TRUE(
+      fs::writeFileAtomic(outside + "/h5/record.json", layerToJson({"", "h5", "top", "npm:x", "", "", {}})));
+  ASSERT_TRUE(fs::makeDirs(root_ + "/tool-layers/ok"));
+  ASSERT_EQ(::symlink(outside.c_str(), (root_ + "/tool-layers/evil").c_str()), 0);             // a tool dir
+  ASSERT_EQ(::symlink((outside + "/h5").c_str(), (root_ + "/tool-layers/ok/h5").c_str()), 0);  // a layer dir
+  addLayer("ok", "h6", {"", "other-hash", "top", "npm:x", "", "", {}});  // a record of another dir
+  addLayer("ok", ".build-1", {"", ".build-1", "top", "npm:x", "", "", {}});
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "9.0.0", "", {}});
+  auto list = listToolLayers(root_);
+  ASSERT_TRUE(list.ok()) << list.error().describe();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].tool, "eslint");
+  EXPECT_EQ((*list)[0].layer.version, "9.0.0");
+  EXPECT_EQ((*list)[0].layer.base, "top");
+
+  EXPECT_FALSE(removeToolLayer(root_, {"../outside", {"", "h5", "top", "", "", "", {}}}).ok());
+  EXPECT_FALSE(removeToolLayer(root_, {"ok", {"", "../../outside/h5", "top", "", "", "", {}}}).ok());
+  // The symlinked layer dir is not followed: removing "ok/h5" leaves its target alone.
+  auto viaLink = removeToolLayer(root_, {"ok", {"", "h5", "top", "", "", "", {}}});
+  ASSERT_TRUE(viaLink.ok()) << viaLink.error().describe();
+  EXPECT_TRUE(fs::exists(outside + "/h5/record.json"));
+  auto freed = removeToolLayer(root_, (*list)[0]);
+  ASSERT_TRUE(freed.ok()) << freed.error().describe();
+  EXPECT_FALSE(fs::exists(root_ + "/tool-layers/eslint/h1"));
+  EXPECT_TRUE(listToolLayers(root_)->empty());
+}
+
+TEST(ImageBaseId, TheTopLayersHex) {
+  image::ImageRecord r;
+  EXPECT_EQ(imageBaseId(r), "");
+  r.layers = {"sha256:aaaa", "sha256:bbbb"};  // bottom first
+  EXPECT_EQ(imageBaseId(r), "bbbb");
+}
+
 TEST(ParseEnvFile, KeyValueLines) {
   auto env = parseEnvFile("# comment\nMISE_YES=1\n\n  A=b=c\n=novalue\nnoequals\n");
   EXPECT_EQ(env, (std::vector<std::pair<std::string, std::string>>{{"MISE_YES", "1"}, {"A", "b=c"}}));

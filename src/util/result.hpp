@@ -13,6 +13,18 @@
 
 namespace coco {
 
+// What a failure is about, so cli/ picks the hint by kind instead of by message
+// text. The subject names the thing: a file's path, a variable's or a tool's name.
+enum class ErrorKind {
+  Other,          // no particular hint
+  ConfigFile,     // a config file's content is wrong (subject: its path)
+  EnvVar,         // an environment variable's value is wrong (subject: its name)
+  NotConfigured,  // no tool of that name is configured (subject: the name)
+  StoreMiss,      // the store has no config of that name (subject: the name)
+  NotFound,       // something the user named does not exist (subject: what was named)
+  Exists,         // what would be created is there already (subject: its path)
+};
+
 // An errno (0 when the failure is not a system call's) and a message that
 // gains context on the way up: "setting up /proc: mount proc on /proc".
 class Error {
@@ -35,8 +47,8 @@ class Error {
   static Error withErrno(int err, std::string message) { return Error(err, std::move(message)); }
 
   Error wrap(std::string_view context) const& {
-    Error e(errno_, fmt::format("{}: {}", context, message_));
-    e.exitCode_ = exitCode_;
+    Error e = *this;
+    e.message_ = fmt::format("{}: {}", context, message_);
     return e;
   }
   Error wrap(std::string_view context) && {
@@ -52,6 +64,16 @@ class Error {
   }
   int exitCode() const { return exitCode_; }
 
+  // Marks what the failure is about (kept through wrap); the innermost mark wins
+  // unless a caller re-marks on purpose.
+  Error withKind(ErrorKind kind, std::string subject) && {
+    kind_ = kind;
+    subject_ = std::move(subject);
+    return std::move(*this);
+  }
+  ErrorKind kind() const { return kind_; }
+  const std::string& subject() const { return subject_; }
+
   int code() const { return errno_; }
   const std::string& message() const { return message_; }
 
@@ -61,10 +83,21 @@ class Error {
     return fmt::format("{}: {}", message_, std::strerror(errno_));
   }
 
+  // What the user reads: describe(), but without the strerror tail where the
+  // errno only classifies a failure the message already states ("no tool named
+  // X", "X already exists", "no such image").
+  std::string userMessage() const {
+    bool said = kind_ == ErrorKind::NotConfigured || kind_ == ErrorKind::StoreMiss ||
+                kind_ == ErrorKind::NotFound || kind_ == ErrorKind::Exists;
+    return said ? message_ : describe();
+  }
+
  private:
   int errno_ = 0;
   int exitCode_ = 0;
+  ErrorKind kind_ = ErrorKind::Other;
   std::string message_;
+  std::string subject_;
 };
 
 template <typename T>

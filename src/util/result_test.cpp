@@ -38,5 +38,28 @@ TEST(Error, ErrnoAndWrap) {
   EXPECT_EQ(e.describe(), "reading config: open /x: No such file or directory");
 }
 
+TEST(Error, KindSurvivesWrapAndDropsOnlyAClassifyingErrno) {
+  // An errno from a failing call stays: without it "open /x" says nothing.
+  errno = EACCES;
+  Error plain = Error::fromErrno("open {}", "/x").wrap("reading config");
+  EXPECT_EQ(plain.kind(), ErrorKind::Other);
+  EXPECT_EQ(plain.userMessage(), "reading config: open /x: Permission denied");
+  // A config file error keeps its errno too (the file could not be read).
+  Error file = Error::withErrno(EACCES, "/x.json").withKind(ErrorKind::ConfigFile, "/x.json");
+  EXPECT_EQ(file.userMessage(), "/x.json: Permission denied");
+
+  Error exists =
+      Error::withErrno(EEXIST, "/t/eslint.json already exists").withKind(ErrorKind::Exists, "/t/eslint.json");
+  Error wrapped = exists.wrap("get");
+  EXPECT_EQ(wrapped.kind(), ErrorKind::Exists);
+  EXPECT_EQ(wrapped.subject(), "/t/eslint.json");
+  EXPECT_EQ(wrapped.code(), EEXIST);
+  EXPECT_EQ(wrapped.userMessage(), "get: /t/eslint.json already exists");
+  EXPECT_EQ(wrapped.describe(), "get: /t/eslint.json already exists: File exists");
+  Error moved = Error(exists).withExitCode(127).wrap("run");
+  EXPECT_EQ(moved.kind(), ErrorKind::Exists);
+  EXPECT_EQ(moved.exitCode(), 127);
+}
+
 }  // namespace
 }  // namespace coco
