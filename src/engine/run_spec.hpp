@@ -21,14 +21,14 @@ struct BindMount {
   // resolved without following symlinks, since a sandbox could have planted
   // them there; the anchor itself is resolved as usual.
   std::string anchor{};
+  // podman's SELinux relabel option ("z", "Z") for the podman and docker backends;
+  // the native runtime relabels nothing.
+  std::string relabel{};
   // `coco run --learn` only: instead of a bind, an overlay with src as its
   // lower layer and its upper and work directories in this host directory
   // (`upper`, `work`), writable, so what the tool writes is kept out of src
   // and can be listed afterwards. Needs a directory src and readOnly false.
   std::string scratch{};
-  // podman's SELinux relabel option ("z", "Z") for the podman and docker backends;
-  // the native runtime relabels nothing.
-  std::string relabel{};
 };
 
 // What one sandbox may use; 0 means no limit. Enforced with a cgroup v2 group

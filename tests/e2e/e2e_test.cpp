@@ -383,7 +383,8 @@ TEST_F(EndToEnd, AFailedInstallLeavesNoLayerAndConcurrentFirstRunsShareOneInstal
   tb.join();
   EXPECT_EQ(a.code, 7) << a.err;
   EXPECT_EQ(b.code, 7) << b.err;
-  int installs = contains(a.err, "coco: installing") + contains(b.err, "coco: installing");
+  // The progress line of an install: "coco: [1/N] installing ..." (the waiter says "waiting for another coco").
+  int installs = contains(a.err, "coco: [1/1] installing") + contains(b.err, "coco: [1/1] installing");
   EXPECT_EQ(installs, 1) << a.err << "\n---\n" << b.err;
   Proc warm = coco({"run", name, "-e", "process.exit(0)"});
   EXPECT_EQ(warm.code, 0);
@@ -457,7 +458,7 @@ TEST_F(EndToEnd, MaliciousInstallScriptIsContained) {
   std::string before = listing();
   Proc p = coco({"run", name}, 600);
   ASSERT_EQ(p.code, 0) << p.out << p.err;
-  EXPECT_TRUE(contains(p.err, "coco: installing " + name)) << p.err;
+  EXPECT_TRUE(contains(p.err, "coco: [1/2] installing " + name)) << p.err;
 
   // The script ran to its end, and every attempt failed.
   EXPECT_TRUE(contains(p.out, "home=/root\n")) << p.out;
@@ -543,7 +544,7 @@ TEST_F(EndToEnd, AnInterruptedInstallCommitsNothingAndTheNextRunInstalls) {
   }
   Proc next = coco({"run", name, "--version"}, 900);
   EXPECT_EQ(next.code, 0) << next.err;
-  EXPECT_TRUE(contains(next.err, "coco: installing " + name)) << next.err;
+  EXPECT_TRUE(contains(next.err, "coco: [1/2] installing " + name)) << next.err;
   EXPECT_TRUE(std::regex_search(next.out, std::regex("^Version [0-9]+\\.[0-9]+"))) << next.out;
   EXPECT_EQ(committedLayers(), 1);
   // coco asked the host's npm for its registry; that left nothing in the home.
@@ -566,7 +567,7 @@ TEST_F(EndToEnd, AptDependenciesGoIntoTheToolsLayerOnly) {
   Proc p = coco({"run", name, "-n", "[1, 2] | add"}, 900);
   ASSERT_EQ(p.code, 0) << p.out << p.err;
   EXPECT_EQ(p.out, "3\n");
-  EXPECT_TRUE(contains(p.err, "coco: installing the dependencies of " + name)) << p.err;
+  EXPECT_TRUE(contains(p.err, "coco: [1/1] installing the dependencies of " + name)) << p.err;
   Proc warm = coco({"run", name, "-n", "\"warm\""});
   EXPECT_EQ(warm.out, "\"warm\"\n");
   EXPECT_EQ(warm.err, "");
