@@ -280,6 +280,23 @@ TEST_F(CliTest, DryRunPrintsThePlanWithoutSecrets) {
 }
 
 // CI keeps its sandbox policy in the repository and names it: `coco run --config FILE NAME`.
+// Run as root (as CI runs the unit tests) a run says once that the sandbox's root is the real
+// one; run as anyone else it says nothing of the kind.
+TEST_F(CliTest, ARunAsRootSaysSoOnce) {
+  addTool("eslint.json", kEslint);
+  auto o = cli({"run", "--dry-run", "eslint"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  const std::string warning = "coco: warning: coco runs as root";
+  if (::geteuid() == 0) {
+    size_t at = o.err.find(warning);
+    EXPECT_NE(at, std::string::npos) << o.err;
+    EXPECT_EQ(o.err.find(warning, at + 1), std::string::npos) << "said twice: " << o.err;
+  } else {
+    EXPECT_EQ(o.err.find(warning), std::string::npos) << o.err;
+  }
+  EXPECT_EQ(o.out.find(warning), std::string::npos) << "on stdout: " << o.out;
+}
+
 TEST_F(CliTest, RunWithAConfigFileUsesThatFileOnly) {
   addTool("npm.json", R"({"command": "npm", "mounts": [{"src": "~", "dst": "/home"}], "network": "host"})");
   ASSERT_TRUE(fs::makeDirs(project_ + "/.coco"));
