@@ -1,5 +1,9 @@
 // `coco run --learn TOOL [args]` and `coco learn [--apply] TOOL`.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <memory>
 
@@ -12,6 +16,7 @@
 #include "tool/learn.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::cli {
 
@@ -29,11 +34,27 @@ Result<std::string> learnDir(Context& ctx) {
 Result<tool::Learned> readRecord(Context& ctx, const std::string& name) {
   COCO_ASSIGN(std::string dir, learnDir(ctx));
   std::string path = fs::joinPath(dir, name + ".json");
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0)
+  // O_NOFOLLOW: a symlink put there between a check and the open is never followed.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd && errno == ENOENT)
     return Error::make("no learn run of {} is recorded: run 'coco run --learn {} [args]' first", name, name);
+  if (!fd && errno == ELOOP) return Error::make("{} is not a regular file: not reading it", path);
+  if (!fd) return Error::fromErrno("open {}", path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("stat {}", path);
   if (!S_ISREG(st.st_mode)) return Error::make("{} is not a regular file: not reading it", path);
-  COCO_ASSIGN(std::string text, fs::readFileAtMost(path, kMaxRecordBytes));
+  if (st.st_size > static_cast<off_t>(kMaxRecordBytes))
+    return Error::make("{} is too large for a learn record", path);
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::fromErrno("read {}", path);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
   return tool::learnedFromJson(text, path);
 }
 
