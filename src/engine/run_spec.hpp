@@ -58,6 +58,9 @@ struct GuardSpec {
 // What a run needs from the host besides the run itself, gathered by the tool
 // layer (tool::hostSetup, from the environment coco was started with) so that
 // the engine reads no environment variable.
+// How long a user-namespace holder waits for the next run before it exits.
+inline constexpr unsigned kHolderIdleSeconds = 600;
+
 struct HostSetup {
   std::string stagingDir;       // where the child mounts its scratch tmpfs (made 0700); "": the run fails
   std::string seccompCacheDir;  // where compiled seccomp programs are kept; "": not kept
@@ -66,6 +69,8 @@ struct HostSetup {
   // Where the user-namespace holder's record lives (engine/userns_holder.hpp); "": no holder
   // (COCO_USERNS_HOLDER=0, or no place for it).
   std::string holderDir;
+  // A holder this run starts exits after this long without a run using it (COCO_USERNS_HOLDER_IDLE).
+  unsigned holderIdleSeconds = kHolderIdleSeconds;
 };
 
 struct RunSpec {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <climits>
 #include <cstdlib>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include "util/data_dir.hpp"
 #include "util/fd_limit.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 
 extern char** environ;
 
@@ -331,6 +333,18 @@ bool holderDisabled(const std::map<std::string, std::string>& env) {
   return lower == "0" || lower == "false" || lower == "no" || lower == "off";
 }
 
+unsigned holderIdleSeconds(const std::map<std::string, std::string>& env) {
+  auto it = env.find("COCO_USERNS_HOLDER_IDLE");
+  if (it == env.end()) return engine::kHolderIdleSeconds;
+  unsigned value = 0;
+  const std::string& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= 86400) return value;
+  log::warn("COCO_USERNS_HOLDER_IDLE={} is not a whole number of seconds from 1 to 86400; using {}", text,
+            engine::kHolderIdleSeconds);
+  return engine::kHolderIdleSeconds;
+}
+
 engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint64_t fdSoftLimit) {
   config::EngineDirs dirs = config::engineDirs(env);
   auto userns = env.find("COCO_USERNS");
@@ -338,7 +352,10 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
   setup.stagingDir = dirs.staging;
   setup.seccompCacheDir = dirs.seccompCache;
   setup.singleIdMap = userns != env.end() && engine::singleIdMapRequested(userns->second);
-  if (!holderDisabled(env)) setup.holderDir = dirs.holder;
+  if (!holderDisabled(env)) {
+    setup.holderDir = dirs.holder;
+    setup.holderIdleSeconds = holderIdleSeconds(env);
+  }
   setup.fdSoftLimit = fdSoftLimit;
   return setup;
 }

@@ -216,6 +216,25 @@ TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
   auto v = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->hostSetup.holderDir, ctx_.home + "/.cache/coco");
+  EXPECT_EQ(v->hostSetup.holderIdleSeconds, engine::kHolderIdleSeconds);
+  ctx_.hostEnv["COCO_USERNS_HOLDER_IDLE"] = "7";
+  auto w = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->hostSetup.holderIdleSeconds, 7u);
+}
+
+TEST(HolderIdle, SecondsFromTheEnvironmentOrTheDefaultWithAWarning) {
+  EXPECT_EQ(holderIdleSeconds({}), engine::kHolderIdleSeconds);
+  EXPECT_EQ(holderIdleSeconds({{"COCO_USERNS_HOLDER_IDLE", "5"}}), 5u);
+  EXPECT_EQ(holderIdleSeconds({{"COCO_USERNS_HOLDER_IDLE", "86400"}}), 86400u);
+  for (const char* bad : {"", "0", "-1", "5s", " 5", "86401", "1e3", "99999999999999999999"}) {
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(holderIdleSeconds({{"COCO_USERNS_HOLDER_IDLE", bad}}), engine::kHolderIdleSeconds) << bad;
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("COCO_USERNS_HOLDER_IDLE=" + std::string(bad) + " is not a whole number of seconds"),
+              std::string::npos)
+        << err;
+  }
 }
 
 const engine::BindMount* mountAt(const engine::RunSpec& s, const std::string& dst) {
