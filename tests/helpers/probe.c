@@ -513,6 +513,22 @@ static int cmdTtyAttack(void) {
 }
 
 // What each standard descriptor is: "pipe:[INODE]", "/dev/pts/N", "/dev/null".
+/* Whether the tool leads its own session and process group, and whether it has a
+   controlling terminal to open. */
+static int cmdSession(void) {
+  pid_t pid = getpid();
+  printf("session-leader: %d\n", getsid(0) == pid);
+  printf("group-leader: %d\n", getpgrp() == pid);
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty >= 0) {
+    printf("ctty: yes\n");
+    close(tty);
+  } else {
+    printf("ctty: none %s\n", errnoName(errno));
+  }
+  return 0;
+}
+
 static int cmdFds(void) {
   for (int fd = 0; fd < 3; fd++) {
     char link[64], target[256];
@@ -767,7 +783,7 @@ static int usage(void) {
       "usage: probe id | caps | status | mounts | try-syscall NAME | tiocsti | ls PATH |\n"
       "  cat PATH | write PATH [TEXT] | stat PATH | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
-      "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds |\n"
+      "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
       "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | abstract-self |\n"
       "  kill PID|self SIG | listen-unix @NAME SECS | reach PIDFILE\n",
@@ -809,6 +825,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "winsize")) return cmdWinsize();
   if (!strcmp(cmd, "tty-attack")) return cmdTtyAttack();
   if (!strcmp(cmd, "fds")) return cmdFds();
+  if (!strcmp(cmd, "session")) return cmdSession();
   if (!strcmp(cmd, "spawn") && a2) return cmdSpawn(atoi(a1), atoi(a2));
   if (!strcmp(cmd, "fill") && a2) return cmdFill(a1, parseSize(a2));
   if (!strcmp(cmd, "hog") && a1) return cmdHog(parseSize(a1), a2 ? atoi(a2) : 0);
