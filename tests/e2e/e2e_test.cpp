@@ -149,6 +149,20 @@ class EndToEnd : public ::testing::Test {
     }
     ASSERT_EQ(p.code, 0) << p.out << p.err;
     EXPECT_TRUE(contains(p.out, "mise")) << p.out;
+    if (contains(p.err, "bootstrapping Debian")) expectBootstrapProgress(p.err);
+  }
+
+  // A bootstrap through mmdebstrap, read without a terminal: plain
+  // "[m:ss] coco: [1/2] STAGE..." lines taken from mmdebstrap --verbose (its
+  // "I:" stages and apt's byte counts), no carriage returns, no escapes.
+  static void expectBootstrapProgress(const std::string& err) {
+    EXPECT_EQ(err.find('\r'), std::string::npos) << err;
+    EXPECT_EQ(err.find('\033'), std::string::npos) << err;
+    std::string after = err.substr(err.find("bootstrapping Debian"));
+    std::regex stage(R"(\n\[\d+:\d\d\] coco: \[1/2\] (downloading packages with apt|installing essential packages|installing remaining packages inside the chroot|extracting archives|cleaning package lists and apt cache)\b)");
+    EXPECT_TRUE(std::regex_search(after, stage)) << "no mmdebstrap stage in the status lines:\n" << err;
+    std::regex bytes(R"(\n\[\d+:\d\d\] coco: \[1/2\] [^\n]*: \d+(\.\d+)? (B|[KMG]iB) / \d+(\.\d+)? (B|[KMG]iB))");
+    EXPECT_TRUE(std::regex_search(after, bytes)) << "no apt byte counts in the status lines:\n" << err;
   }
 
   void getTool(const std::string& name) {
