@@ -55,52 +55,11 @@ bool bringUpLoopback(const ChildPlan& plan) {
   return rc >= 0 || failWith(-rc, 125, "bringing up the loopback interface", nullptr);
 }
 
-// The network setup (loopback, route, listeners, the nftables redirect: ~1 ms,
-// mostly the kernel's nat and conntrack set-up) runs in a process of its own
-// while init mounts the root file system, and init waits for it before the
-// tool starts. It shares init's namespaces and capabilities, not its memory
-// (a fork), so the two never race on errno or a buffer; the listeners it makes
-// go to coco and are closed with it, so init never holds them either.
-struct NetSetup {
-  pid_t pid = -1;
-  int result = -1;  // the read end: one NetResult
-};
-struct NetResult {
-  int err;
-  const char* step;  // a string of the network layer's, at the same address in init (a fork)
-};
-
-bool startNetworkSetup(const ChildPlan& plan, int channel, NetSetup& net) {
+bool setupNetwork(const ChildPlan& plan, int channel) {
   if (!plan.netSetup) return true;
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return fail("pipe");
-  long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
-  if (pid < 0) return fail("starting the network setup (clone)");
-  if (pid == 0) {
-    ::close(p[0]);
-    NetResult r{0, "network setup"};
-    r.err = plan.netSetup(plan.netPlan, channel, &r.step);
-    (void)!::write(p[1], &r, sizeof r);
-    _exit(0);
-  }
-  ::close(p[1]);
-  net.pid = static_cast<pid_t>(pid);
-  net.result = p[0];
-  return true;
-}
-
-bool finishNetworkSetup(NetSetup& net) {
-  if (net.pid < 0) return true;
-  NetResult r{EPIPE, "network setup (it ended without a word)"};
-  ssize_t n;
-  while ((n = ::read(net.result, &r, sizeof r)) < 0 && errno == EINTR) {
-  }
-  ::close(net.result);
-  while (::waitpid(net.pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  net.pid = -1;
-  if (n != sizeof r) r = {EPIPE, "network setup (it ended without a word)"};
-  return r.err == 0 || failWith(r.err, 125, "setting up the sandbox network:", r.step);
+  const char* failedStep = "network setup";
+  int err = plan.netSetup(plan.netPlan, channel, &failedStep);
+  return err == 0 || failWith(err, 125, "setting up the sandbox network:", failedStep);
 }
 
 // rlimits count in the sandbox's user namespace: RLIMIT_NPROC limits the
@@ -261,10 +220,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
     reportAndExit(fds.report);
   }
   bool ok = ::sethostname(plan.hostname.c_str(), plan.hostname.size()) == 0 || fail("sethostname");
-  NetSetup net;
-  // A failed mount ends init, and with it (pid 1) the network setup's process.
-  ok = ok && bringUpLoopback(plan) && startNetworkSetup(plan, fds.net, net) && setupRootfs(plan) &&
-       finishNetworkSetup(net);
+  ok = ok && bringUpLoopback(plan) && setupNetwork(plan, fds.net) && setupRootfs(plan);
   if (!ok) reportAndExit(fds.report);
   trace::point("init-mounts-done");
   int slave = -1;
