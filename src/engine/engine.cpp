@@ -224,6 +224,7 @@ int holderHelper(void* arg) {
     h->failed = "setns";
     return 1;
   }
+  trace::point("holder-joined");
   // With CLONE_PARENT the child's exit signal is the helper's (SIGCHLD); clone3 wants none given.
   h->args.flags |= CLONE_PARENT;
   h->args.exit_signal = 0;
@@ -235,6 +236,7 @@ int holderHelper(void* arg) {
     return 1;
   }
   h->pid = pid;
+  trace::point("holder-cloned");
   if (!writeProcMap(pid, "uid_map", h->map, h->mapLen) || !writeProcMap(pid, "gid_map", h->map, h->mapLen)) {
     h->err = errno;
     h->failed = "writing the id maps";
