@@ -87,6 +87,27 @@ TEST_F(UnixForwardTest, EveryConnectionGoesToTheOneDestinationOnly) {
   EXPECT_FALSE(readable(other.get(), 200)) << "a connection reached the other port";
 }
 
+// A client that ends its side after its request still gets the whole answer (half-close both ways).
+TEST_F(UnixForwardTest, HalfCloseCarriesTheAnswerBack) {
+  auto [target, targetAddr] = listener();
+  auto f = UnixForward::start(path_, {targetAddr}, "x11");
+  ASSERT_TRUE(f) << f.error().describe();
+  UniqueFd c = connectUnix(path_);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(::send(c.get(), "hello", 5, MSG_NOSIGNAL), 5);
+  ASSERT_EQ(::shutdown(c.get(), SHUT_WR), 0);
+  UniqueFd s = acceptWithin(target.get(), 5000);
+  ASSERT_TRUE(s);
+  std::string got;
+  for (std::string part; readable(s.get(), 5000) && !(part = recvSome(s.get())).empty();) got += part;
+  EXPECT_EQ(got, "hello");
+  ASSERT_EQ(::send(s.get(), "pong", 4, MSG_NOSIGNAL), 4);
+  s.reset();
+  std::string back;
+  for (std::string part; readable(c.get(), 5000) && !(part = recvSome(c.get())).empty();) back += part;
+  EXPECT_EQ(back, "pong");
+}
+
 // The socket is the user's alone, a stale file at its path is replaced, and it
 // is gone (its connections reset) when the forward ends.
 TEST_F(UnixForwardTest, SocketIsPrivateAndEndsWithTheForward) {
