@@ -8,6 +8,7 @@
 
 #include <fmt/ranges.h>
 
+#include "net/unix_forward.hpp"
 #include "sys/process.hpp"
 #include "util/log.hpp"
 
@@ -91,6 +92,7 @@ Result<int> ContainerBackend::run(const engine::RunSpec& spec) {
   COCO_ASSIGN(auto args, buildContainerArgs(spec, input));
   if (spec.guard.enabled) log::debug("{}: the workspace guard is enforced only by the native runtime", runtime_);
   log::debug("running {}", fmt::join(args, " "));
+  COCO_ASSIGN(auto x11Relay, net::startDisplayRelay(spec.x11Relay));
   return spawnAndWait(args);
 }
 

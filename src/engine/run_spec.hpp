@@ -2,6 +2,8 @@
 // it; the native backend turns it into a sandbox, the podman backend into args.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -73,6 +75,19 @@ struct HostSetup {
   unsigned holderIdleSeconds = kHolderIdleSeconds;
 };
 
+// `x11` with a display over TCP (ssh -X's localhost:10): for as long as the
+// sandbox runs, coco (outside it) listens on `socketPath`, whose directory is
+// bound into the sandbox read-only as its X socket directory, and relays each
+// connection to `port` of `host`, the display's host (`addresses`, resolved
+// once when the run is planned): its only destination. Not the engine's: the
+// backends run it around the sandbox.
+struct TcpDisplayRelay {
+  std::string socketPath;            // host path; empty: no relay
+  std::string host;                  // for messages
+  std::vector<in_addr_t> addresses;  // network order
+  uint16_t port = 0;
+};
+
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
   std::vector<BindMount> mounts;
@@ -93,6 +108,7 @@ struct RunSpec {
   std::string upperDir;             // writable layer; empty = per-run scratch
   Limits limits;
   HostSetup hostSetup;
+  TcpDisplayRelay x11Relay;
 };
 
 }  // namespace coco::engine

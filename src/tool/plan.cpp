@@ -184,15 +184,17 @@ Status addRunCaches(std::vector<engine::BindMount>& mounts, const config::ToolCo
   return {};
 }
 
-// The X socket directory and an authority file of the sandbox's own (tool/x11.hpp), read-only.
-Status addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
+// The X socket directory (or, for a display over TCP, the relay's) and an authority file of the
+// sandbox's own (tool/x11.hpp), read-only.
+Status addX11(engine::RunSpec& spec, Env& env, const RunContext& ctx) {
   // Where the user-namespace holder keeps its record: the user's own runtime directory when there is one.
   std::string holder = config::engineDirs(ctx.hostEnv).holder;
   COCO_ASSIGN(X11Grant grant,
               planX11(ctx.hostEnv, ctx.home, holder.empty() ? "" : fs::joinPath(holder, "x11"),
                       ctx.createSources, kX11SocketDir));
-  mounts.insert(mounts.end(), grant.mounts.begin(), grant.mounts.end());
+  spec.mounts.insert(spec.mounts.end(), grant.mounts.begin(), grant.mounts.end());
   for (const auto& [name, value] : grant.env) setVar(env, name, value);
+  spec.x11Relay = std::move(grant.relay);
   return {};
 }
 
@@ -401,7 +403,7 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   spec.toolName = config.name;
   COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
   COCO_TRY(addRunCaches(spec.mounts, config, ctx));
-  if (config.x11) COCO_TRY(addX11(spec.mounts, bound, ctx));
+  if (config.x11) COCO_TRY(addX11(spec, bound, ctx));
   // Like the original's unquoted $command: "npm ci" is a command and an argument.
   for (auto& word : splitWords(config.command)) spec.argv.push_back(std::move(word));
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
