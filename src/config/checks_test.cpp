@@ -24,7 +24,7 @@ TEST(Checks, MountOptions) {
   EXPECT_TRUE(parseMountOptions("ro,ro")->readOnly);
   EXPECT_EQ(parseMountOptions("ro,rw").error().message(), "mount options 'ro,rw' ask for both ro and rw");
   EXPECT_EQ(parseMountOptions("ro,noexec").error().message(),
-            "unknown mount option 'noexec' (coco knows ro, rw, z and Z)");
+            "unknown mount option 'noexec' (coco knows ro, rw, z, Z and U)");
   EXPECT_EQ(parseMountOptions("").error().message(), "empty mount option in ''");
   EXPECT_EQ(parseMountOptions("ro,").error().message(), "empty mount option in 'ro,'");
 }
