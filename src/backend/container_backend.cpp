@@ -24,14 +24,23 @@ Status checkPath(const std::string& path) {
   return {};
 }
 
-Status addMounts(std::vector<std::string>& args, const engine::RunSpec& spec) {
+// podman's own mount options ("z", "Z", "U", comma-joined) as this runtime takes them:
+// docker has no U (chown to the container's user) and refuses the mount with it.
+std::string runtimeMountOptions(const std::string& options, const std::string& runtime, const std::string& dst) {
+  if (runtime.find("docker") == std::string::npos || options.find('U') == std::string::npos) return options;
+  log::warn("mount {}: docker has no mount option U; it is left out", dst);
+  std::string kept = options == "U" ? "" : options.substr(0, options.find(",U"));
+  return kept;
+}
+
+Status addMounts(std::vector<std::string>& args, const engine::RunSpec& spec, const std::string& runtime) {
   for (const auto& m : spec.mounts) {
     COCO_TRY(checkPath(m.src));
     COCO_TRY(checkPath(m.dst));
     args.push_back("-v");
     std::vector<std::string> opts;
     if (m.readOnly) opts.push_back("ro");
-    if (!m.relabel.empty()) opts.push_back(m.relabel);
+    if (std::string own = runtimeMountOptions(m.relabel, runtime, m.dst); !own.empty()) opts.push_back(own);
     args.push_back(m.src + ":" + m.dst + (opts.empty() ? "" : ":" + fmt::format("{}", fmt::join(opts, ","))));
   }
   return {};
@@ -73,7 +82,7 @@ Result<std::vector<std::string>> buildContainerArgs(const engine::RunSpec& spec,
   args.insert(args.end(), {"--hostname", spec.hostname, "--workdir", spec.workdir});
   addSecurity(args, spec);
   COCO_TRY(addNetwork(args, spec));
-  COCO_TRY(addMounts(args, spec));
+  COCO_TRY(addMounts(args, spec, input.runtime));
   for (const auto& [name, value] : spec.env) {
     args.push_back("-e");
     args.push_back(name + "=" + value);
