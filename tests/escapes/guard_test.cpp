@@ -26,12 +26,6 @@ std::string describe(const RunResult& r) {
          "--- stderr ---\n" + r.err;
 }
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // A shell snippet that writes `text` to `path` (inside the sandbox), creating its directory.
 std::string plant(const std::string& path, const std::string& text) {
   std::string dir = fs::path(path).parent_path().string();
@@ -70,17 +64,10 @@ class GuardEscapeTest : public ::testing::Test {
 
   // Runs a command on the host as the user would, in `dir`; returns its exit status and output.
   std::pair<int, std::string> host(const std::string& dir, const std::string& cmd) const {
-    std::string line = "cd " + shellQuote(dir) + " && env -i HOME=" + shellQuote(home_.path()) +
-                       " PATH=/usr/local/bin:/usr/bin:/bin LANG=C GIT_CONFIG_NOSYSTEM=1 sh -c " +
-                       shellQuote(cmd) + " 2>&1";
-    FILE* p = popen(line.c_str(), "r");
-    if (!p) return {-1, "popen failed"};
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    RunResult r = hostShell("cd " + shellQuote(dir) + " && exec env -i HOME=" + shellQuote(home_.path()) +
+                            " PATH=/usr/local/bin:/usr/bin:/bin LANG=C GIT_CONFIG_NOSYSTEM=1 sh -c " +
+                            shellQuote(cmd));
+    return {r.exitCode, r.out};
   }
 
   void hostOk(const std::string& dir, const std::string& cmd) const {

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -73,23 +74,35 @@ def run_integration(build, user, mode, results, workdir, extra):
             env[k] = v
         cmd = list(test["cmd"])
         xml = Path(results) / f"{name}.xml"
-        if test.get("protocol") == "gtest":
+        gtest = test.get("protocol") == "gtest"
+        if gtest:
             cmd += [f"--gtest_output=xml:{xml}"]
-            env["GTEST_BRIEF"] = "1"  # failures in full, passes as one count
             if os.environ.get("GTEST_FILTER"):
                 env["GTEST_FILTER"] = os.environ["GTEST_FILTER"]
         argv = ["runuser", "-u", user, "--", "env", "-i"] + [f"{k}={v}" for k, v in env.items()] + cmd
         timeout = test.get("timeout") or 30  # meson's own limit for the test
         print(f"=== {test['name']} as {user} (id map: {mode}, COCO_BIN={env.get('COCO_BIN', '')})", flush=True)
         cwd = test.get("workdir") or build
-        proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True,
+                                stdout=subprocess.PIPE if gtest else None)
+        reader = None
+        if gtest:
+            reader = BriefOutput(proc.stdout)
+            reader.start()
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            tree = process_tree(proc.pid)
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            write_record(results, name, "failed", f"timed out after {timeout}s")
+            running = reader.running if reader else None
+            message = f"timed out after {timeout}s" + (f" in {running}" if running else "")
+            print(f"{name}: {message}; its processes then:\n{tree}", flush=True)
+            write_record(results, name, "failed", message)
             continue
+        finally:
+            if reader:
+                reader.join(timeout=5)
         if test.get("protocol") == "gtest" and xml.exists():
             if code != 0 and not has_failure(xml):
                 write_record(results, name + "-exit", "failed", f"exit {code} with no failed case")
@@ -100,6 +113,57 @@ def run_integration(build, user, mode, results, workdir, extra):
             write_record(results, name, "skipped", "exit 77")
         else:
             write_record(results, name, "failed", f"exit code {code}")
+
+
+class BriefOutput(threading.Thread):
+    """Passes a gtest binary's output on without the passed cases' [ RUN ] / [ OK ]
+    lines and the suites' [----------] lines (what GTEST_BRIEF prints), but remembers the case that is running, so a
+    timeout can name it."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.running = None
+        self.held = []
+
+    def run(self):
+        for raw in self.stream:
+            line = raw.decode(errors="replace")
+            if line.startswith("[ RUN      ] "):
+                self.running = line[13:].strip()
+                self.held = [line]
+            elif line.startswith("[       OK ] ") or line.startswith("[----------] "):
+                self.running, self.held = None, []
+            elif self.running:
+                self.held.append(line)  # a case's own output: shown if it fails
+                if line.startswith("[  FAILED  ] ") or line.startswith("[  SKIPPED ] "):
+                    sys.stdout.write("".join(self.held))
+                    self.running, self.held = None, []
+            else:
+                sys.stdout.write(line)
+            sys.stdout.flush()
+        if self.held:
+            sys.stdout.write("".join(self.held))
+            sys.stdout.flush()
+
+
+def process_tree(pid):
+    """The test's process and all its descendants (a sandbox may lead a session
+    of its own), for the report of a timeout."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,stat=,etime=,wchan:20=,args="],
+                         capture_output=True, text=True).stdout
+    rows = {}
+    for line in out.splitlines():
+        f = line.split(None, 5)
+        if len(f) >= 5:
+            rows[int(f[0])] = (int(f[1]), line)
+    keep, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        if p in rows:
+            keep.append(rows[p][1])
+        frontier += [c for c, (pp, _) in rows.items() if pp == p]
+    return "\n".join(keep) or "(none)"
 
 
 def has_failure(path):

@@ -502,19 +502,6 @@ TEST_F(EngineTest, X11GetsAWildCookieReadOnly) {
   EXPECT_TRUE(contains(none.err, "DISPLAY is not set")) << describe(none);
 }
 
-// A host command (its words need no quoting), stdout and stderr together.
-RunResult hostCommand(const std::string& command) {
-  RunResult r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = ::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
 // An X authority file holding one entry: family Local, this host's name, display `number`, an MIT cookie.
 std::string localCookie(unsigned number, const std::string& cookie) {
   char host[256] = {};
@@ -679,7 +666,7 @@ TEST_F(EngineTest, X11OverTcpRunsXdpyinfoAgainstXvfb) {
   TempDir x("coco-x11");
   std::string cookie = "00112233445566778899aabbccddeeff";
   RunResult added =
-      hostCommand("xauth -f " + x / "xauth" + " add localhost:" + n + " MIT-MAGIC-COOKIE-1 " + cookie);
+      hostShell("xauth -f " + x / "xauth" + " add localhost:" + n + " MIT-MAGIC-COOKIE-1 " + cookie);
   ASSERT_EQ(added.exitCode, 0) << describe(added);
   pid_t xvfb = ::fork();
   ASSERT_GE(xvfb, 0);
@@ -713,7 +700,7 @@ TEST_F(EngineTest, X11OverTcpRunsXdpyinfoAgainstXvfb) {
   }
   ASSERT_TRUE(up) << "Xvfb did not listen on port " << 6000 + d.n;
   // The rootfs is busybox: the host's /usr, read-only, gives xdpyinfo and its libraries.
-  RunResult ldd = hostCommand("ldd /usr/bin/xdpyinfo");
+  RunResult ldd = hostShell("ldd /usr/bin/xdpyinfo");
   ASSERT_EQ(ldd.exitCode, 0) << describe(ldd);
   std::string loader, libraryPath;
   for (const auto& line : lines(ldd.out)) {

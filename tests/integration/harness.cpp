@@ -342,6 +342,28 @@ int finish(Child& child, std::chrono::seconds timeout) {
   return shellStatus(status);
 }
 
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+RunResult hostShell(const std::string& command, int timeoutSecs) {
+  RunResult r;
+  std::string line = "timeout -k 5 " + std::to_string(timeoutSecs) + " sh -c " + shellQuote(command) +
+                     " </dev/null 2>&1";
+  FILE* p = ::popen(line.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = ::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.timedOut = r.exitCode == 124 || r.exitCode == 128 + SIGKILL;
+  if (r.timedOut) r.out += "\n(killed after " + std::to_string(timeoutSecs) + "s: " + command + ")\n";
+  return r;
+}
+
 RunResult Env::run(const std::vector<std::string>& args, const RunOptions& opts) const {
   Child c = spawn(args, opts);
   RunResult r;

@@ -149,6 +149,14 @@ bool waitForOutput(Child& child, const std::string& needle, std::chrono::seconds
 // Reads the rest of a child's output and waits for it; returns a shell exit code.
 int finish(Child& child, std::chrono::seconds timeout);
 
+// `s` as one shell word.
+std::string shellQuote(const std::string& s);
+
+// Runs `command` with `sh -c` on the host (stdin /dev/null, stderr with stdout), killed after
+// `timeoutSecs`: a host command a test runs after an attack (git status, ...) must not hang the
+// suite when the attack worked. exitCode as a shell reports it; timedOut when it was killed.
+RunResult hostShell(const std::string& command, int timeoutSecs = 60);
+
 // Pids of host processes whose command line contains `tag`.
 std::vector<pid_t> processesWithTag(const std::string& tag);
 
