@@ -34,10 +34,13 @@ Result<std::string> runCaptured(const std::vector<std::string>& argv, const std:
 Result<std::string> loadLayout(const ImageImport& in) {
   std::string dir = importedBaseDir(in.baseId);
   if (in.runtime == "podman") return runCaptured({"podman", "pull", "-q", "oci:" + dir}, in.workDir);
+  // A docker archive, which every docker loads (skopeo's docker-daemon transport ignores
+  // DOCKER_HOST; the docker CLI honours it).
   std::string name = "localhost/" + dir + ":latest";
-  COCO_TRY(runCaptured(
-      {"skopeo", "--insecure-policy", "copy", "-q", "oci:" + dir + ":latest", "docker-daemon:" + name},
-      in.workDir));
+  COCO_TRY(runCaptured({"skopeo", "--insecure-policy", "copy", "-q", "oci:" + dir + ":latest",
+                        "docker-archive:" + dir + ".tar:" + name},
+                       in.workDir));
+  COCO_TRY(runCaptured({"docker", "load", "-q", "-i", dir + ".tar"}, in.workDir));
   return name;
 }
 

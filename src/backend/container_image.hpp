@@ -21,8 +21,8 @@ struct ImageImport {
 // the path it is given (not the layout's ref.name), so coco gives a relative one it chose.
 std::string importedBaseDir(const std::string& baseId);
 
-// Loads the layout into the runtime's storage (podman pull oci:DIR; docker through skopeo's
-// docker-daemon transport) and builds `target` on it with a Containerfile of no RUN step (so no
+// Loads the layout into the runtime's storage (podman pull oci:DIR; docker: skopeo to a docker
+// archive, then docker load) and builds `target` on it with a Containerfile of no RUN step (so no
 // network is needed): /workspace, an empty directory copied there, as WORKDIR, and the label
 // coco.base.
 Status importBaseImage(const ImageImport& import);

@@ -197,15 +197,19 @@ void onSignals(Supervision& s, int sigfd) {
   }
 }
 
+void removeContainer(const ContainerRun& run) {
+  auto done = sys::run({.argv = {run.runtime, "rm", "-f", run.name},
+                        .in = sys::Stdio::Null,
+                        .out = sys::Stdio::Null,
+                        .err = sys::Stdio::Null});
+  (void)done;
+}
+
 // The grace is over: the container goes (and the client, should it still hang on, 5 s later).
 void onDeadline(Supervision& s) {
   if (!s.removed) {
     log::debug("{} did not stop within {} s: removing it", s.run.name, kStopGraceSeconds);
-    auto done = sys::run({.argv = {s.run.runtime, "rm", "-f", s.run.name},
-                          .in = sys::Stdio::Null,
-                          .out = sys::Stdio::Null,
-                          .err = sys::Stdio::Null});
-    (void)done;
+    removeContainer(s.run);
     s.removed = true;
     s.removeAt = Clock::now() + std::chrono::seconds(5);
     return;
@@ -237,6 +241,9 @@ Result<int> supervise(const ContainerRun& run, pid_t client, int sigfd) {
   }
   int code = sys::waitExitCode(client);
   if (code < 0) return Error::withErrno(-code, "waiting for " + run.runtime);
+  // A client stopped while it was still creating the container (before it passes signals on)
+  // exits and leaves the container running: asked to stop, coco makes sure it is gone.
+  if (s.stopping || s.removed) removeContainer(run);
   return code;
 }
 
