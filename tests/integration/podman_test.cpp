@@ -113,8 +113,11 @@ class RuntimeWorld {
  public:
   ~RuntimeWorld() {
     // Storage written by other ids of the user namespace goes through podman's own namespace.
-    if (runtime_ == "podman")
-      shell("podman unshare rm -rf '" + dir_.path() + "/graph' '" + dir_.path() + "/run'");
+    if (runtime_ != "podman") return;
+    shell("podman unshare rm -rf '" + dir_.path() + "/graph' '" + dir_.path() + "/run'");
+    // podman's pause process for this runtime directory (it holds the user namespace) goes too.
+    std::string pid = readFile(dir_.path() + "/xdg/libpod/tmp/pause.pid");
+    if (!pid.empty() && std::atoi(pid.c_str()) > 1) ::kill(std::atoi(pid.c_str()), SIGTERM);
   }
 
  private:
