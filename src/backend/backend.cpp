@@ -2,8 +2,9 @@
 #include "backend/backend.hpp"
 
 #include "backend/container_backend.hpp"
-#include "net/network_session.hpp"
 #include "engine/engine.hpp"
+#include "net/network_session.hpp"
+#include "net/unix_forward.hpp"
 
 namespace coco::backend {
 
@@ -14,6 +15,7 @@ class NativeBackend : public Backend {
   explicit NativeBackend(std::shared_ptr<net::TrafficLog> traffic) : traffic_(std::move(traffic)) {}
   Result<int> run(const engine::RunSpec& spec) override {
     COCO_ASSIGN(auto network, net::NetworkSession::create(spec, false, "", traffic_));
+    COCO_ASSIGN(auto x11Relay, net::startDisplayRelay(spec.x11Relay));
     return engine::run(spec, network->hooks());
   }
   std::string_view name() const override { return "native"; }

@@ -77,6 +77,21 @@ TEST(ContainerArgs, RelabelOptionsPassThrough) {
   EXPECT_TRUE(hasPair(*a, "-v", "/home/u/.npmrc:/root/.npmrc:ro,Z"));
 }
 
+// U (chown to the container's user) is podman's: podman gets it, docker (which refuses it) not.
+TEST(ContainerArgs, PodmansUOptionReachesPodmanOnly) {
+  auto spec = sampleSpec();
+  spec.mounts[0].relabel = "z,U";
+  spec.mounts[1].relabel = "U";
+  auto p = buildContainerArgs(spec, input("podman"));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_TRUE(hasPair(*p, "-v", "/home/u/project:/workspace:z,U"));
+  EXPECT_TRUE(hasPair(*p, "-v", "/home/u/.npmrc:/root/.npmrc:ro,U"));
+  auto d = buildContainerArgs(spec, input("docker"));
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  EXPECT_TRUE(hasPair(*d, "-v", "/home/u/project:/workspace:z"));
+  EXPECT_TRUE(hasPair(*d, "-v", "/home/u/.npmrc:/root/.npmrc:ro"));
+}
+
 TEST(ContainerArgs, TtyImageDockerAndUnconfined) {
   auto spec = sampleSpec();
   spec.seccompProfile.clear();

@@ -12,6 +12,7 @@
 
 #include "backend/container_run.hpp"
 #include "engine/workspace_guard.hpp"
+#include "net/unix_forward.hpp"
 #include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -27,14 +28,24 @@ Status checkPath(const std::string& path) {
   return {};
 }
 
-Status addMounts(std::vector<std::string>& args, const std::vector<engine::BindMount>& mounts) {
+// podman's own mount options ("z", "Z", "U", comma-joined) as this runtime takes them:
+// docker has no U (chown to the container's user) and refuses the mount with it.
+std::string runtimeMountOptions(const std::string& options, const std::string& runtime, const std::string& dst) {
+  if (runtime.find("docker") == std::string::npos || options.find('U') == std::string::npos) return options;
+  log::warn("mount {}: docker has no mount option U; it is left out", dst);
+  std::string kept = options == "U" ? "" : options.substr(0, options.find(",U"));
+  return kept;
+}
+
+Status addMounts(std::vector<std::string>& args, const std::vector<engine::BindMount>& mounts,
+                 const std::string& runtime) {
   for (const auto& m : mounts) {
     COCO_TRY(checkPath(m.src));
     COCO_TRY(checkPath(m.dst));
     args.push_back("-v");
     std::vector<std::string> opts;
     if (m.readOnly) opts.push_back("ro");
-    if (!m.relabel.empty()) opts.push_back(m.relabel);
+    if (std::string own = runtimeMountOptions(m.relabel, runtime, m.dst); !own.empty()) opts.push_back(own);
     args.push_back(m.src + ":" + m.dst + (opts.empty() ? "" : ":" + fmt::format("{}", fmt::join(opts, ","))));
   }
   return {};
@@ -95,8 +106,8 @@ Result<std::vector<std::string>> buildContainerArgs(const engine::RunSpec& spec,
   args.insert(args.end(), {"--hostname", spec.hostname, "--workdir", spec.workdir});
   addSecurity(args, spec);
   COCO_TRY(addNetwork(args, spec));
-  COCO_TRY(addMounts(args, spec.mounts));
-  COCO_TRY(addMounts(args, input.guardBinds));
+  COCO_TRY(addMounts(args, spec.mounts, input.runtime));
+  COCO_TRY(addMounts(args, input.guardBinds, input.runtime));
   if (!input.envFile.empty()) args.insert(args.end(), {"--env-file", input.envFile});
   args.insert(args.end(), input.extraArgs.begin(), input.extraArgs.end());
   args.push_back(input.image.empty() ? std::string(kDefaultContainerImage) : input.image);
@@ -159,6 +170,7 @@ Result<int> ContainerBackend::run(const engine::RunSpec& spec) {
                            std::move(pins)};
   COCO_ASSIGN(auto args, buildContainerArgs(spec, input));
   log::debug("running {}", fmt::join(args, " "));
+  COCO_ASSIGN(auto x11Relay, net::startDisplayRelay(spec.x11Relay));
   return runContainer({args, runtime_, input.name, envFile.path(), &guard});
 }
 

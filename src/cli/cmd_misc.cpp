@@ -62,6 +62,7 @@ std::string usage() {
          "  COCO_STORAGE        where images and tool layers are kept (default: $XDG_DATA_HOME/coco)\n"
          "  COCO_USERNS         single: map only your own id, even with an /etc/subuid range\n"
          "  COCO_USERNS_HOLDER  0: runs do not use (or start) the user-namespace holder\n"
+         "  COCO_USERNS_HOLDER_IDLE  seconds the holder waits for a run before it exits (default 600)\n"
          "\n"
          "Exit status: the tool's own; 125 when coco itself fails; 126/127 when the\n"
          "command cannot be run / is not found; 128+N when the tool dies of signal N.\n";

@@ -34,6 +34,12 @@ std::vector<std::string> configWarnings(const config::ToolConfig& config, const 
         fmt::format("podman_args ({}) are ignored by the native runtime; they apply only with "
                     "COCO_RUNTIME=podman or docker",
                     fmt::join(config.podmanArgs, " ")));
+  for (const auto& m : native ? config.mounts : std::vector<config::MountConfig>{}) {
+    if (!m.relabel.empty())
+      out.push_back(fmt::format("mount {}: podman's option {} is ignored by the native runtime, which "
+                                "relabels and chowns nothing (it maps ids instead)",
+                                m.dst, m.relabel));
+  }
   return out;
 }
 

@@ -107,6 +107,22 @@ TEST(RunWarnings, PodmanArgsWithTheNativeRuntime) {
   EXPECT_TRUE(configWarnings(config, kCtx, false).empty());
 }
 
+// z, Z and U are podman's: a note under the native runtime, nothing for podman and docker.
+TEST(RunWarnings, PodmanMountOptionsWithTheNativeRuntime) {
+  auto config = fullNetworkTool();
+  config.network = NetworkMode::None;
+  config::MountConfig m;
+  m.src = "/p";
+  m.dst = "/workspace";
+  m.relabel = "z,U";
+  config.mounts.push_back(m);
+  auto w = configWarnings(config, kCtx, true);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("mount /workspace: podman's option z,U is ignored by the native runtime"), std::string::npos)
+      << w[0];
+  EXPECT_TRUE(configWarnings(config, kCtx, false).empty());
+}
+
 TEST(RunWarnings, StateDir) {
   EXPECT_EQ(stateDir({{"HOME", "/h"}}), "/h/.local/state/coco");
   EXPECT_EQ(stateDir({{"HOME", "/h"}, {"XDG_STATE_HOME", "/s"}}), "/s/coco");

@@ -71,7 +71,7 @@ bool isValidEnvName(std::string_view name) {
 
 Result<MountOptions> parseMountOptions(std::string_view opts) {
   MountOptions out;
-  bool ro = false, rw = false;
+  bool ro = false, rw = false, chown = false;
   size_t start = 0;
   while (start <= opts.size()) {
     size_t comma = std::min(opts.find(',', start), opts.size());
@@ -85,15 +85,18 @@ Result<MountOptions> parseMountOptions(std::string_view opts) {
       if (!out.relabel.empty() && out.relabel != opt)
         return Error::make("mount options '{}' ask for both z and Z", opts);
       out.relabel = std::string(opt);
+    } else if (opt == "U") {
+      chown = true;  // podman's: chown the source to the container's user; the native runtime maps ids instead
     } else if (opt.empty()) {
       return Error::make("empty mount option in '{}'", opts);
     } else {
-      return Error::make("unknown mount option '{}' (coco knows ro, rw, z and Z)", opt);
+      return Error::make("unknown mount option '{}' (coco knows ro, rw, z, Z and U)", opt);
     }
     start = comma + 1;
   }
   if (ro && rw) return Error::make("mount options '{}' ask for both ro and rw", opts);
   out.readOnly = ro;
+  if (chown) out.relabel += out.relabel.empty() ? "U" : ",U";
   return out;
 }
 

@@ -15,10 +15,11 @@ namespace coco::config {
 bool isValidEnvName(std::string_view name);
 
 // A mount's `opts`: "ro", "rw", podman's SELinux relabel options "z" (shared)
-// and "Z" (private), or a comma list of them.
+// and "Z" (private), podman's "U" (chown the source to the container's user),
+// or a comma list of them.
 struct MountOptions {
   bool readOnly = false;
-  std::string relabel;  // "", "z" or "Z"
+  std::string relabel;  // podman's own options, for podman and docker: "", "z", "Z", "U", "z,U" or "Z,U"
 };
 Result<MountOptions> parseMountOptions(std::string_view opts);
 

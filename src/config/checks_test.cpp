@@ -24,7 +24,7 @@ TEST(Checks, MountOptions) {
   EXPECT_TRUE(parseMountOptions("ro,ro")->readOnly);
   EXPECT_EQ(parseMountOptions("ro,rw").error().message(), "mount options 'ro,rw' ask for both ro and rw");
   EXPECT_EQ(parseMountOptions("ro,noexec").error().message(),
-            "unknown mount option 'noexec' (coco knows ro, rw, z and Z)");
+            "unknown mount option 'noexec' (coco knows ro, rw, z, Z and U)");
   EXPECT_EQ(parseMountOptions("").error().message(), "empty mount option in ''");
   EXPECT_EQ(parseMountOptions("ro,").error().message(), "empty mount option in 'ro,'");
 }
@@ -43,7 +43,14 @@ TEST(Checks, MountOptionsRelabel) {
   EXPECT_EQ(parseMountOptions("rw")->relabel, "");
   EXPECT_EQ(parseMountOptions("z,Z").error().message(), "mount options 'z,Z' ask for both z and Z");
   EXPECT_EQ(parseMountOptions("zz").error().message(),
-            "unknown mount option 'zz' (coco knows ro, rw, z and Z)");
+            "unknown mount option 'zz' (coco knows ro, rw, z, Z and U)");
+  // podman's U (chown to the container's user): kept with z/Z for podman, ignored natively.
+  EXPECT_EQ(parseMountOptions("U")->relabel, "U");
+  EXPECT_EQ(parseMountOptions("U,z")->relabel, "z,U");
+  EXPECT_EQ(parseMountOptions("ro,Z,U")->relabel, "Z,U");
+  EXPECT_TRUE(parseMountOptions("ro,Z,U")->readOnly);
+  EXPECT_EQ(parseMountOptions("U,U")->relabel, "U");
+  EXPECT_EQ(parseMountOptions("u").error().message(), "unknown mount option 'u' (coco knows ro, rw, z, Z and U)");
 }
 
 TEST(Checks, AbsolutePaths) {

@@ -287,7 +287,7 @@ const BadCase kBadCases[] = {
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"z,Z\"}]\n",
      "t.yaml:2:34: 'opts': mount options 'z,Z' ask for both z and Z"},
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,shared\"}]\n",
-     "t.yaml:2:34: 'opts': unknown mount option 'shared' (coco knows ro, rw, z and Z)"},
+     "t.yaml:2:34: 'opts': unknown mount option 'shared' (coco knows ro, rw, z, Z and U)"},
     // caches
     {"tool: x\ncaches: npm\n", "t.yaml:2:9: 'caches' must be a list, not 'npm'"},
     {"tool: x\ncaches: [npm, mise]\n",
@@ -333,7 +333,7 @@ const BadCase kBadCases[] = {
     {"tool: x\nmounts: [{src: ~bob/x, dst: /w}]\n",
      "t.yaml:2:16: mount 'src' '~bob/x': only '~' and '~/' are expanded"},
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,noexec\"}]\n",
-     "t.yaml:2:34: 'opts': unknown mount option 'noexec' (coco knows ro, rw, z and Z)"},
+     "t.yaml:2:34: 'opts': unknown mount option 'noexec' (coco knows ro, rw, z, Z and U)"},
     {"tool: x\nmounts: [{src: ., dst: /w, opts: \"ro,rw\"}]\n",
      "t.yaml:2:34: 'opts': mount options 'ro,rw' ask for both ro and rw"},
     {"tool: x\nmounts:\n  - {src: a, dst: /w}\n  - {src: b, dst: /w}\n", "t.yaml:4:5: two mounts on '/w'"},

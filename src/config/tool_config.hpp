@@ -19,7 +19,7 @@ struct MountConfig {
   std::string dst;   // absolute, normalised
   bool readOnly = false;
   int line = 0;      // where it was written, for later errors
-  std::string relabel{};  // podman's SELinux option "z" or "Z": podman and docker get it, the native one not
+  std::string relabel{};  // podman's own options ("z", "Z", "U", "z,U", "Z,U"): podman and docker get them, the native runtime not
 };
 
 // A size in `limits`: bytes, or a share of the host's memory.

@@ -202,6 +202,17 @@ int readLastCap() {
   return std::atoi(text->c_str());
 }
 
+// Whether this process has a controlling terminal: /dev/tty opens. Anything
+// but ENXIO (no controlling terminal) counts as yes.
+bool hasControllingTerminal() {
+  int fd = ::open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0) {
+    ::close(fd);
+    return true;
+  }
+  return errno != ENXIO;
+}
+
 }  // namespace
 
 Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard) {
@@ -213,6 +224,7 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* g
   planProcess(spec, plan);
   plan.mkdirs.push_back(plan.workdir);
   plan.tty = tty;
+  plan.newSession = tty || hasControllingTerminal();
   plan.installPhase = spec.installPhase;
   plan.rlimitNproc = spec.limits.pids;
   plan.rlimitData = spec.limits.memoryBytes;

@@ -73,6 +73,12 @@ struct ChildPlan {
   const void* netPlan = nullptr;
   int (*netServe)(int channelFd) = nullptr;
   bool tty = false;
+  // The tool starts a session of its own (setsid) rather than only a process
+  // group: with a pty, and whenever coco has a controlling terminal, which the
+  // tool must not share (TIOCSTI, reading keystrokes). setsid costs ~1.5 ms
+  // (the kernel makes a scheduler autogroup); a process group keeps kill(0, ...)
+  // inside the sandbox as well.
+  bool newSession = true;
   winsize windowSize{};
   int stdio[3] = {kStdioInherit, kStdioInherit, kStdioInherit};  // or an fd open in the child
   uint64_t rlimitNproc = 0;  // RLIMIT_NPROC, counted in the sandbox's user namespace; 0: none

@@ -224,6 +224,7 @@ int holderHelper(void* arg) {
     h->failed = "setns";
     return 1;
   }
+  trace::point("holder-joined");
   // With CLONE_PARENT the child's exit signal is the helper's (SIGCHLD); clone3 wants none given.
   h->args.flags |= CLONE_PARENT;
   h->args.exit_signal = 0;
@@ -235,6 +236,7 @@ int holderHelper(void* arg) {
     return 1;
   }
   h->pid = pid;
+  trace::point("holder-cloned");
   if (!writeProcMap(pid, "uid_map", h->map, h->mapLen) || !writeProcMap(pid, "gid_map", h->map, h->mapLen)) {
     h->err = errno;
     h->failed = "writing the id maps";
@@ -274,10 +276,10 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
 // The holder in `dir` for a subordinate mapping, checked (started when
 // missing or stale); none ("" dir, the single mapping, any failure) means
 // today's path, and COCO_DEBUG says why.
-Holder findHolder(const std::string& dir, const IdMapPlan& ids) {
+Holder findHolder(const std::string& dir, const IdMapPlan& ids, unsigned idleSeconds) {
   Holder holder;
   if (dir.empty() || !ids.subordinate) return holder;
-  auto ns = joinableHolder(dir, ids);
+  auto ns = joinableHolder(dir, ids, idleSeconds);
   if (!ns) {
     log::debug("not using the user-namespace holder: {}", ns.error().describe());
     return holder;
@@ -515,7 +517,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
   IdMapPlan ids = planIdMaps(spec.hostSetup.singleIdMap);
   trace::point("idmaps-planned");
-  Holder holder = findHolder(spec.hostSetup.holderDir, ids);
+  Holder holder = findHolder(spec.hostSetup.holderDir, ids, spec.hostSetup.holderIdleSeconds);
   trace::point("holder-checked");
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);

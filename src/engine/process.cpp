@@ -44,10 +44,11 @@ void resetSignals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-// A new session; fds 0-2 as the plan says: coco's own where they are no
+// A new session (or, where no terminal is near, a new process group: ChildPlan::newSession);
+// fds 0-2 as the plan says: coco's own where they are no
 // terminal, else the sandbox's pty, a pipe coco relays, or /dev/null.
 bool attachStdio(const ChildPlan& plan, int slave) {
-  if (::setsid() < 0) return fail("setsid");
+  if (plan.newSession ? ::setsid() < 0 : ::setpgid(0, 0) != 0) return fail(plan.newSession ? "setsid" : "setpgid");
   if (slave >= 0 && ::ioctl(slave, TIOCSCTTY, 0) != 0) return fail("making the pty the controlling terminal");
   for (int fd = 0; fd < 3; ++fd) {
     int from = plan.stdio[fd] == kStdioPty ? slave : plan.stdio[fd];
@@ -133,11 +134,14 @@ bool lockDown(const ChildPlan& plan) {
 void execTool(const ChildPlan& plan, int ttySlave, int reportFd) {
   trace::point("tool-start");
   resetSignals();
+  trace::point("tool-signals");
   if (!attachStdio(plan, ttySlave)) reportAndExit(reportFd);
+  trace::point("tool-stdio");
   if (::chdir(plan.workdir.c_str()) != 0) {
     fail("chdir to the working directory", plan.workdir.c_str());
     reportAndExit(reportFd);
   }
+  trace::point("tool-chdir");
   if (!restoreFdLimit(plan) || !lockDown(plan)) reportAndExit(reportFd);
   execSearch(plan, reportFd);
 }

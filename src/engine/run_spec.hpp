@@ -2,6 +2,8 @@
 // it; the native backend turns it into a sandbox, the podman backend into args.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -58,6 +60,9 @@ struct GuardSpec {
 // What a run needs from the host besides the run itself, gathered by the tool
 // layer (tool::hostSetup, from the environment coco was started with) so that
 // the engine reads no environment variable.
+// How long a user-namespace holder waits for the next run before it exits.
+inline constexpr unsigned kHolderIdleSeconds = 600;
+
 struct HostSetup {
   std::string stagingDir;       // where the child mounts its scratch tmpfs (made 0700); "": the run fails
   std::string seccompCacheDir;  // where compiled seccomp programs are kept; "": not kept
@@ -66,6 +71,21 @@ struct HostSetup {
   // Where the user-namespace holder's record lives (engine/userns_holder.hpp); "": no holder
   // (COCO_USERNS_HOLDER=0, or no place for it).
   std::string holderDir;
+  // A holder this run starts exits after this long without a run using it (COCO_USERNS_HOLDER_IDLE).
+  unsigned holderIdleSeconds = kHolderIdleSeconds;
+};
+
+// `x11` with a display over TCP (ssh -X's localhost:10): for as long as the
+// sandbox runs, coco (outside it) listens on `socketPath`, whose directory is
+// bound into the sandbox read-only as its X socket directory, and relays each
+// connection to `port` of `host`, the display's host (`addresses`, resolved
+// once when the run is planned): its only destination. Not the engine's: the
+// backends run it around the sandbox.
+struct TcpDisplayRelay {
+  std::string socketPath;            // host path; empty: no relay
+  std::string host;                  // for messages
+  std::vector<in_addr_t> addresses;  // network order
+  uint16_t port = 0;
 };
 
 struct RunSpec {
@@ -88,6 +108,7 @@ struct RunSpec {
   std::string upperDir;             // writable layer; empty = per-run scratch
   Limits limits;
   HostSetup hostSetup;
+  TcpDisplayRelay x11Relay;
 };
 
 }  // namespace coco::engine

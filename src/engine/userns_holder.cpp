@@ -89,6 +89,8 @@ Result<HolderRecord> readRecord(int dirFd) {
   if (n < 0) return Error::fromErrno("read the record");
   auto record = parseHolderRecord(std::string_view(buf, static_cast<size_t>(n)));
   if (!record) return Error::make("the record is not 'PID STARTTIME'");
+  // Used now: the holder's idle clock starts again (startHolder).
+  ::futimens(fd.get(), nullptr);
   return *record;
 }
 
@@ -167,6 +169,11 @@ Result<Named> openNamed(const HolderRecord& record) {
   COCO_ASSIGN(std::string stat, readAt(n.proc.get(), "stat"));
   if (parseStartTime(stat) != record.startTime)
     return Error::make("pid {} is another process than the recorded one (start time differs)", record.pid);
+  // An idle holder exits; until its reaper (the host's init) gets to it, it is a zombie that
+  // answers signal 0 and still shows its maps.
+  size_t paren = stat.rfind(')');
+  char state = paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
+  if (state == 'Z' || state == 'X') return Error::make("pid {} has exited", record.pid);
   COCO_TRY(within(checkUids(n.proc.get()), fmt::format("pid {}", record.pid)));
   return n;
 }
@@ -201,14 +208,19 @@ void blank(uint64_t start, uint64_t end) {
   if (start && end > start) std::memset(reinterpret_cast<void*>(start), 0, end - start);
 }
 
-// The holder itself: once its maps are written (the byte on goFd) it lets go of
-// every descriptor and the working directory, and waits to be killed.
-[[noreturn]] void holderMain(int goFd, const Strings& strings) {
+// The holder itself: once its maps are written and its record is in place
+// (the byte on goFd) it lets go of every descriptor and the working directory,
+// and sleeps until it is killed or idle: it exits when its record is gone or
+// replaced, or its mtime (set by every run that reads it) is `idleSeconds` old.
+// Only async-signal-safe calls: it is a fork of a process that may have threads.
+[[noreturn]] void holderMain(int goFd, const Strings& strings, const char* recordPath, unsigned idleSeconds) {
   char go = 0;
   ssize_t n;
   while ((n = ::read(goFd, &go, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) _exit(0);
+  struct stat own;
+  if (::lstat(recordPath, &own) != 0) _exit(0);
   ::syscall(SYS_close_range, 0U, ~0U, 0U);
   if (::chdir("/") != 0) _exit(1);
   ::prctl(PR_SET_NAME, kHolderProcessName, 0, 0, 0);
@@ -227,7 +239,17 @@ void blank(uint64_t start, uint64_t end) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (;;) ::pause();
+  for (;;) {
+    struct stat st;
+    if (::lstat(recordPath, &st) != 0 || st.st_dev != own.st_dev || st.st_ino != own.st_ino) _exit(0);
+    struct timespec now;
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    long long idle = static_cast<long long>(now.tv_sec) - static_cast<long long>(st.st_mtim.tv_sec);
+    if (idle >= static_cast<long long>(idleSeconds)) _exit(0);
+    // A clock set back makes `idle` negative: wait one full period, not longer.
+    struct timespec wait = {static_cast<time_t>(idle < 0 ? idleSeconds : idleSeconds - idle), 0};
+    ::nanosleep(&wait, nullptr);
+  }
 }
 
 // Forks twice so that the holder belongs to no coco and no terminal session:
@@ -235,7 +257,8 @@ void blank(uint64_t start, uint64_t end) {
 // namespace, reports its pid and exits.
 // The middle process drops the go pipe's write end before it clones the
 // holder, so the holder sees EOF if coco dies before the maps are written.
-Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueFd& reportWrite) {
+Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueFd& reportWrite,
+                          const std::string& recordPath, unsigned idleSeconds) {
   Strings strings = ownStrings();
   pid_t mid = ::fork();
   if (mid < 0) return Error::fromErrno("fork");
@@ -244,7 +267,7 @@ Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueF
     ::close(reportRead.get());
     ::setsid();
     long holder = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
-    if (holder == 0) holderMain(goRead, strings);
+    if (holder == 0) holderMain(goRead, strings, recordPath.c_str(), idleSeconds);
     (void)!::write(reportWrite.get(), &holder, sizeof holder);
     _exit(0);
   }
@@ -337,14 +360,17 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan) {
   return ns;
 }
 
-Status startHolder(const std::string& dir, const IdMapPlan& plan) {
+Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds) {
   if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
+  if (idleSeconds == 0) return Error::make("a holder's idle time must be at least one second");
+  std::string recordPath = fs::joinPath(dir, kHolderRecordName);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   UniqueFd goRead(p[0]), goWrite(p[1]);
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   UniqueFd reportRead(p[0]), reportWrite(p[1]);
-  COCO_ASSIGN(pid_t holder, spawnHolder(goRead.get(), goWrite.get(), reportRead, reportWrite));
+  COCO_ASSIGN(pid_t holder,
+              spawnHolder(goRead.get(), goWrite.get(), reportRead, reportWrite, recordPath, idleSeconds));
   goRead.reset();
   auto fail = [&](Error e) {
     ::kill(holder, SIGKILL);
@@ -366,7 +392,7 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan) {
   return {};
 }
 
-Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan) {
+Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds) {
   auto ns = openHolder(dir, plan);
   if (ns) return ns;
   log::debug("user-namespace holder in {}: {}", dir, ns.error().describe());
@@ -379,7 +405,7 @@ Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan) {
   if (retire(dirFd.get())) log::debug("stopped the stale user-namespace holder");
   if (::unlinkat(dirFd.get(), kHolderRecordName, 0) != 0 && errno != ENOENT)
     return Error::fromErrno("removing the holder's record");
-  COCO_TRY(startHolder(dir, plan));
+  COCO_TRY(startHolder(dir, plan, idleSeconds));
   return openHolder(dir, plan);
 }
 

@@ -65,12 +65,17 @@ std::string nestedIdMapText(const IdMapPlan& plan);
 // this process's and owned by this user. The Error says which check failed.
 Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan);
 
+// Every openHolder that gets as far as reading the record sets the record's
+// mtime to now: that is how the holder knows it is still used.
+
 // openHolder, and when that fails, under a lock: check again, retire what the
 // record names and start a new holder. Only for the subordinate plan.
-Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan);
+Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds);
 
 // Starts a holder mapped by `plan` (newuidmap/newgidmap) and writes its record.
-Status startHolder(const std::string& dir, const IdMapPlan& plan);
+// The holder exits once its record has not been used for `idleSeconds`, or is
+// gone or replaced; a namespace a run already holds open lives on regardless.
+Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds);
 
 // Stops the holder the record names (when the record is trustworthy and the
 // process is this user's holder with the recorded start time) and removes the

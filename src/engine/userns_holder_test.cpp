@@ -149,6 +149,21 @@ TEST_F(HolderRefusal, DeadPid) {
   EXPECT_NE(refusal().find("does not run"), std::string::npos) << refusal();
 }
 
+// The holder exited and nothing reaped it yet (its parent is the host's init): a zombie still
+// answers kill(pid, 0) and shows its maps and credentials, but holds nothing; it is refused.
+TEST_F(HolderRefusal, ExitedButNotYetReaped) {
+  pid_t pid = ::fork();
+  if (pid == 0) _exit(0);
+  ASSERT_GT(pid, 0);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);  // a zombie, left unreaped
+  auto stat = fs::readFile(fmt::format("/proc/{}/stat", pid));
+  ASSERT_TRUE(stat);
+  writeRecord(formatHolderRecord({pid, *parseStartTime(*stat)}));
+  EXPECT_NE(refusal().find("has exited"), std::string::npos) << refusal();
+  ::waitpid(pid, nullptr, 0);
+}
+
 // The recorded pid runs, but it is another process than the one recorded (a reused pid).
 TEST_F(HolderRefusal, PidReusedByAnotherProcess) {
   Sleeper s;

@@ -40,7 +40,11 @@ Status importLayer(const Storage& store, const Descriptor& d, const FetchBlob& f
   std::string dir = fs::joinPath(work, "layer-" + id);
   if (::mkdir(dir.c_str(), 0755) != 0) return Error::fromErrno("mkdir {}", dir);
   progress({ProgressEvent::Kind::Step, id, fmt::format("unpacking layer {}", id), 0, 0});
-  if (auto st = unpackLayer(store.idMap(), blob, dir); !st) return std::move(st).error().wrap("layer " + d.digest);
+  auto bytes = [&](uint64_t done, uint64_t total) {
+    progress({ProgressEvent::Kind::Bytes, id, "unpacked", done, total});
+  };
+  if (auto st = unpackLayer(store.idMap(), blob, dir, true, bytes); !st)
+    return std::move(st).error().wrap("layer " + d.digest);
   if (isUnder(blob, work)) ::unlink(blob.c_str());
   COCO_TRY(store.commitLayer(dir, d.digest));
   progress({ProgressEvent::Kind::ItemDone, id, "unpacked", 0, d.size > 0 ? static_cast<uint64_t>(d.size) : 0});

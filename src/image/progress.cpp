@@ -33,7 +33,7 @@ struct Renderer {
           line.line("coco: " + e.text);
         break;
       case ProgressEvent::Kind::Bytes:
-        line.bytes(e.id, e.done, e.total);
+        line.bytes(e.text.empty() ? e.id : e.id + " " + e.text, e.done, e.total);
         break;
       case ProgressEvent::Kind::ItemDone:
         line.line(e.total ? fmt::format("  {} {} ({})", e.id, e.text, formatSize(e.total))

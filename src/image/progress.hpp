@@ -13,7 +13,8 @@ struct ProgressEvent {
   enum class Kind {
     Step,      // with `step` set: step k of n begins ("[1/2] installing eslint"); else one line
                // that stays ("pulling docker.io/library/debian:trixie-slim")
-    Bytes,     // `done` of `total` (0 = unknown) bytes of item `id` so far
+    Bytes,     // `done` of `total` (0 = unknown) bytes of item `id` so far; `text`, when
+               // set, says of what ("unpacked": of its archive; empty: downloaded)
     ItemDone,  // item `id` finished; `text` says how ("downloaded", "unpacked", "exists")
     Status,    // what the current step does now (a stage, a log's last line); sent
                // again unchanged, it only advances the elapsed time shown

@@ -171,25 +171,32 @@ class ChdirGuard {
   bool ok_;
 };
 
-Status extractAll(const std::string& archive, int root, const UnpackOptions& options);
+Status extractAll(int fd, const std::string& archive, int root, const UnpackOptions& options);
 
 }  // namespace
 
 Status unpackArchive(const std::string& archive, const std::string& dest, const UnpackOptions& options) {
+  UniqueFd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("open {}", archive);
+  return unpackArchiveFd(fd.get(), archive, dest, options);
+}
+
+Status unpackArchiveFd(int fd, const std::string& name, const std::string& dest,
+                       const UnpackOptions& options) {
   UniqueFd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return Error::fromErrno("open {}", dest);
   ChdirGuard cwd(root.get());
   if (!cwd.ok()) return Error::fromErrno("chdir {}", dest);
-  return extractAll(archive, root.get(), options);
+  return extractAll(fd, name, root.get(), options);
 }
 
 namespace {
 
-Status extractAll(const std::string& archive, int root, const UnpackOptions& options) {
+Status extractAll(int fd, const std::string& archive, int root, const UnpackOptions& options) {
   Reader in(archive_read_new());
   archive_read_support_filter_all(in.get());
   archive_read_support_format_tar(in.get());
-  if (archive_read_open_filename(in.get(), archive.c_str(), 1 << 16) != ARCHIVE_OK)
+  if (archive_read_open_fd(in.get(), fd, 1 << 16) != ARCHIVE_OK)
     return Error::make("open {}: {}", archive, archiveError(in.get()));
   Writer out = makeWriter(options);
   struct archive_entry* e;
@@ -210,14 +217,33 @@ Status extractAll(const std::string& archive, int root, const UnpackOptions& opt
 }  // namespace
 
 Status unpackLayer(const engine::IdMapPlan& map, const std::string& archive, const std::string& dest,
-                   bool whiteouts) {
-  return runInUserNamespace(map, [&](bool subordinate) {
-    UnpackOptions o;
-    o.whiteouts = whiteouts;
-    o.keepOwnership = subordinate;
-    o.maxId = subordinate ? engine::kSubIdCount : 0;
-    return unpackArchive(archive, dest, o);
-  });
+                   bool whiteouts, const UnpackProgress& progress, std::chrono::milliseconds interval) {
+  UniqueFd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno("open {}", archive);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("stat {}", archive);
+  uint64_t size = st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  WaitTick wait;
+  if (progress) {
+    wait.interval = interval;
+    // The child's reads move the offset of the open file both hold; reading it moves nothing.
+    wait.tick = [&] {
+      off_t at = ::lseek(fd.get(), 0, SEEK_CUR);
+      if (at >= 0) progress(std::min(static_cast<uint64_t>(at), size), size);
+    };
+  }
+  COCO_TRY(runInUserNamespace(
+      map,
+      [&](bool subordinate) {
+        UnpackOptions o;
+        o.whiteouts = whiteouts;
+        o.keepOwnership = subordinate;
+        o.maxId = subordinate ? engine::kSubIdCount : 0;
+        return unpackArchiveFd(fd.get(), archive, dest, o);
+      },
+      wait));
+  if (progress) progress(size, size);
+  return {};
 }
 
 }  // namespace coco::image

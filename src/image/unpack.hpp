@@ -1,7 +1,9 @@
 // Confined extraction of layer tarballs (plain, gzip, zstd, xz) with OCI whiteouts.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "image/userns.hpp"
@@ -28,10 +30,22 @@ struct UnpackOptions {
 // cannot forge overlay metadata). Call it where the ownership should land,
 // e.g. through unpackLayer.
 Status unpackArchive(const std::string& archive, const std::string& dest, const UnpackOptions& options);
+// The same on an open archive, read from its current offset; `name` is for messages.
+Status unpackArchiveFd(int fd, const std::string& name, const std::string& dest,
+                       const UnpackOptions& options);
+
+// How far an unpack got: bytes of the archive file read (compressed, as
+// downloaded) of its size.
+using UnpackProgress = std::function<void(uint64_t done, uint64_t total)>;
 
 // unpackArchive in a child that is root of a user namespace mapped by `map`,
 // keeping ownership exactly when the subordinate mapping is in place (the
 // sandbox falls back to the single mapping the same way, so both agree).
-Status unpackLayer(const engine::IdMapPlan& map, const std::string& archive, const std::string& dest, bool whiteouts = true);
+// The archive is opened here and read by the child through the shared
+// descriptor, so its file offset is how far the child got: `progress` gets it
+// every `interval` while the child works, and the size once it succeeded.
+Status unpackLayer(const engine::IdMapPlan& map, const std::string& archive, const std::string& dest,
+                   bool whiteouts = true, const UnpackProgress& progress = {},
+                   std::chrono::milliseconds interval = std::chrono::milliseconds(250));
 
 }  // namespace coco::image

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "image/progress.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -278,6 +279,62 @@ TEST_F(UnpackTest, FailingIdHelpersUnpackWithTheSingleMappingAsTheSandboxRuns) {
   ASSERT_EQ(::lstat((layer_ + "/etc/owned").c_str(), &s), 0);
   EXPECT_EQ(s.st_uid, ::getuid());
   EXPECT_EQ(s.st_gid, ::getgid());
+}
+
+// An unpack reports how far the child read the archive: counts that never go
+// back, of the archive's size, ending at that size; drawn without a terminal
+// they are plain lines (no \r, no escape sequence), as downloads' are.
+TEST_F(UnpackTest, UnpackLayerReportsBytesUpToTheArchivesSize) {
+  engine::IdMapPlan single;
+  single.uid = ::getuid();
+  single.gid = ::getgid();
+  std::string big(32u << 20, '\0');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i / 4096);
+  std::string tar = writeTar({{"etc/", AE_IFDIR}, {"etc/big", AE_IFREG, big}});
+  struct stat st;
+  ASSERT_EQ(::stat(tar.c_str(), &st), 0);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  std::vector<std::pair<uint64_t, uint64_t>> seen;
+  std::string plain, live;
+  std::chrono::steady_clock::time_point now{};
+  auto toLog = statusLineProgress(
+      Terminal{false, 0, false, false}, [&](std::string_view t) { plain += t; }, [&] { return now; });
+  auto toTty = statusLineProgress(
+      Terminal{true, 100, false, false}, [&](std::string_view t) { live += t; }, [&] { return now; });
+  for (const auto& p : {toLog, toTty}) p({ProgressEvent::Kind::Step, "", "pulling test", 0, 0, 1, 1});
+  auto record = [&](uint64_t done, uint64_t total) {
+    seen.emplace_back(done, total);
+    now += std::chrono::seconds(3);  // the plain log's 10 s between lines passes too
+    for (const auto& p : {toLog, toTty}) p({ProgressEvent::Kind::Bytes, "3f2a1b", "unpacked", done, total});
+  };
+  auto ok = unpackLayer(single, tar, layer_, true, record, std::chrono::milliseconds(1));
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  ASSERT_GE(seen.size(), 2u);
+  bool between = false;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].second, size) << i;
+    if (i > 0) {
+      EXPECT_GE(seen[i].first, seen[i - 1].first) << i;
+    }
+    between = between || (seen[i].first > 0 && seen[i].first < size);
+  }
+  EXPECT_TRUE(between) << "no count between 0 and the size in " << seen.size() << " reports";
+  EXPECT_EQ(seen.back().first, size);
+  ASSERT_EQ(::lstat((layer_ + "/etc/big").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<size_t>(st.st_size), big.size());
+  EXPECT_EQ(plain.find('\r'), std::string::npos) << plain;
+  EXPECT_EQ(plain.find('\033'), std::string::npos) << plain;
+  EXPECT_NE(plain.find("3f2a1b unpacked "), std::string::npos) << plain;
+  EXPECT_NE(live.find("\r\033[Kcoco: [1/1] 0:"), std::string::npos) << live;
+  EXPECT_NE(live.find("3f2a1b unpacked "), std::string::npos) << live;
+  // A refused archive does not report itself complete.
+  seen.clear();
+  std::string empty = base_ + "/fresh";
+  ASSERT_TRUE(fs::makeDirs(empty).ok());
+  auto bad = unpackLayer(single, writeTar({{"../evil", AE_IFREG, "x"}}), empty, true,
+                         [&](uint64_t done, uint64_t total) { seen.emplace_back(done, total); });
+  ASSERT_FALSE(bad.ok());
+  for (const auto& [done, total] : seen) EXPECT_LT(done, total);
 }
 
 TEST_F(UnpackTest, RefusesCorruptArchive) {

@@ -2,6 +2,7 @@
 #include "image/userns.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -38,9 +39,35 @@ namespace {
   ::_exit(st.ok() ? 0 : 1);
 }
 
+// The child's report, to EOF (its exit); ticks while none comes.
+std::string readReport(int fd, const WaitTick& wait) {
+  std::string msg;
+  char buf[4096];
+  for (;;) {
+    if (wait.tick) {
+      pollfd p{fd, POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(wait.interval.count()));
+      if (ready == 0) {
+        wait.tick();
+        continue;
+      }
+      if (ready < 0 && errno == EINTR) continue;
+    }
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return msg;
+    msg.append(buf, static_cast<size_t>(n));
+  }
+}
+
 }  // namespace
 
 Status runInUserNamespace(const engine::IdMapPlan& map, const std::function<Status(bool subordinate)>& fn) {
+  return runInUserNamespace(map, fn, WaitTick{});
+}
+
+Status runInUserNamespace(const engine::IdMapPlan& map, const std::function<Status(bool subordinate)>& fn,
+                          const WaitTick& wait) {
   int toChild[2], fromChild[2];
   if (::pipe2(toChild, O_CLOEXEC) != 0 || ::pipe2(fromChild, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   UniqueFd toRead(toChild[0]), toWrite(toChild[1]), fromRead(fromChild[0]), fromWrite(fromChild[1]);
@@ -61,11 +88,7 @@ Status runInUserNamespace(const engine::IdMapPlan& map, const std::function<Stat
     (void)!::write(toWrite.get(), &go, 1);
   }
   toWrite.reset();
-  std::string msg;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fromRead.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) msg.append(buf, static_cast<size_t>(n));
+  std::string msg = readReport(fromRead.get(), wait);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   if (!mapped.ok()) return std::move(mapped).error().wrap("writing the user namespace id maps");

@@ -1,6 +1,7 @@
 // Running store work (unpack, delete) as root of a user namespace mapped like the engine's.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -19,6 +20,14 @@ engine::IdMapPlan hostIdMaps();
 // mapping is in place; returns fn's Status (message carried over a pipe). The
 // child shares nothing with the caller but the file system, so fn may chdir freely.
 Status runInUserNamespace(const engine::IdMapPlan& map, const std::function<Status(bool subordinate)>& fn);
+// The same, calling `tick` in the caller every `interval` while the child works
+// (an unpack's progress: the caller reads how far the child got).
+struct WaitTick {
+  std::function<void()> tick;
+  std::chrono::milliseconds interval{250};
+};
+Status runInUserNamespace(const engine::IdMapPlan& map, const std::function<Status(bool subordinate)>& fn,
+                          const WaitTick& wait);
 Status runInUserNamespace(const engine::IdMapPlan& map, const std::function<Status()>& fn);
 
 // fs::removeTree run inside the namespace, for trees holding sub-id owned files.

@@ -21,6 +21,7 @@
 #include "net/netlink_builder.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/loopback.hpp"
+#include "util/trace.hpp"
 
 namespace coco::net {
 
@@ -245,6 +246,7 @@ int reportFailure(int channelFd, uint32_t step, int err) {
 int setupCapture(int loIndex, int (&fds)[kSetupFdCount], uint32_t& step) {
   step = kStepRoute;
   if (int rc = addLocalDefaultRoute(loIndex)) return rc;
+  trace::point("net-route");
   step = kStepListeners;
   fds[kRelayListener] = tcpListener(INADDR_LOOPBACK, 0);
   if (fds[kRelayListener] < 0) return -fds[kRelayListener];
@@ -254,8 +256,11 @@ int setupCapture(int loIndex, int (&fds)[kSetupFdCount], uint32_t& step) {
   if (fds[kDnsTcp] < 0) return -fds[kDnsTcp];
   uint16_t port = localPort(fds[kRelayListener]);
   if (port == 0) return EADDRNOTAVAIL;
+  trace::point("net-listeners");
   step = kStepNftables;
-  return addRedirect(port);
+  int rc = addRedirect(port);
+  trace::point("net-nftables");
+  return rc;
 }
 
 }  // namespace
@@ -266,6 +271,7 @@ int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd, uint32_t* failedS
   step = kStepLoopback;
   int loIndex = sys::bringLoopbackUp();
   if (loIndex < 0) return reportFailure(channelFd, kStepLoopback, -loIndex);
+  trace::point("net-loopback");
   SetupMessage msg;
   if (plan.mode == NetworkMode::None) {
     // Without published ports there is no gateway and no channel.

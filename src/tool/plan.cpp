@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <climits>
 #include <cstdlib>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include "util/data_dir.hpp"
 #include "util/fd_limit.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 
 extern char** environ;
 
@@ -182,15 +184,17 @@ Status addRunCaches(std::vector<engine::BindMount>& mounts, const config::ToolCo
   return {};
 }
 
-// The X socket directory and an authority file of the sandbox's own (tool/x11.hpp), read-only.
-Status addX11(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
+// The X socket directory (or, for a display over TCP, the relay's) and an authority file of the
+// sandbox's own (tool/x11.hpp), read-only.
+Status addX11(engine::RunSpec& spec, Env& env, const RunContext& ctx) {
   // Where the user-namespace holder keeps its record: the user's own runtime directory when there is one.
   std::string holder = config::engineDirs(ctx.hostEnv).holder;
   COCO_ASSIGN(X11Grant grant,
               planX11(ctx.hostEnv, ctx.home, holder.empty() ? "" : fs::joinPath(holder, "x11"),
                       ctx.createSources, kX11SocketDir));
-  mounts.insert(mounts.end(), grant.mounts.begin(), grant.mounts.end());
+  spec.mounts.insert(spec.mounts.end(), grant.mounts.begin(), grant.mounts.end());
   for (const auto& [name, value] : grant.env) setVar(env, name, value);
+  spec.x11Relay = std::move(grant.relay);
   return {};
 }
 
@@ -331,6 +335,18 @@ bool holderDisabled(const std::map<std::string, std::string>& env) {
   return lower == "0" || lower == "false" || lower == "no" || lower == "off";
 }
 
+unsigned holderIdleSeconds(const std::map<std::string, std::string>& env) {
+  auto it = env.find("COCO_USERNS_HOLDER_IDLE");
+  if (it == env.end()) return engine::kHolderIdleSeconds;
+  unsigned value = 0;
+  const std::string& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= 86400) return value;
+  log::warn("COCO_USERNS_HOLDER_IDLE={} is not a whole number of seconds from 1 to 86400; using {}", text,
+            engine::kHolderIdleSeconds);
+  return engine::kHolderIdleSeconds;
+}
+
 engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint64_t fdSoftLimit) {
   config::EngineDirs dirs = config::engineDirs(env);
   auto userns = env.find("COCO_USERNS");
@@ -338,7 +354,10 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
   setup.stagingDir = dirs.staging;
   setup.seccompCacheDir = dirs.seccompCache;
   setup.singleIdMap = userns != env.end() && engine::singleIdMapRequested(userns->second);
-  if (!holderDisabled(env)) setup.holderDir = dirs.holder;
+  if (!holderDisabled(env)) {
+    setup.holderDir = dirs.holder;
+    setup.holderIdleSeconds = holderIdleSeconds(env);
+  }
   setup.fdSoftLimit = fdSoftLimit;
   return setup;
 }
@@ -384,7 +403,7 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   spec.toolName = config.name;
   COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
   COCO_TRY(addRunCaches(spec.mounts, config, ctx));
-  if (config.x11) COCO_TRY(addX11(spec.mounts, bound, ctx));
+  if (config.x11) COCO_TRY(addX11(spec, bound, ctx));
   // Like the original's unquoted $command: "npm ci" is a command and an argument.
   for (auto& word : splitWords(config.command)) spec.argv.push_back(std::move(word));
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());

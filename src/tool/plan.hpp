@@ -70,6 +70,9 @@ bool holderDisabled(const std::map<std::string, std::string>& env);
 // the starting fd limit.
 // Runs and install sandboxes alike get it from here.
 engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint64_t fdSoftLimit);
+// COCO_USERNS_HOLDER_IDLE: how many seconds a holder a run starts waits for the next run
+// (1 to 86400); unset or anything else (with a warning): engine::kHolderIdleSeconds.
+unsigned holderIdleSeconds(const std::map<std::string, std::string>& env);
 
 // `coco system stop`: stops the user-namespace holder that runs from this environment use
 // (whether or not COCO_USERNS_HOLDER is off now). Returns whether one was running.

@@ -216,6 +216,25 @@ TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
   auto v = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->hostSetup.holderDir, ctx_.home + "/.cache/coco");
+  EXPECT_EQ(v->hostSetup.holderIdleSeconds, engine::kHolderIdleSeconds);
+  ctx_.hostEnv["COCO_USERNS_HOLDER_IDLE"] = "7";
+  auto w = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->hostSetup.holderIdleSeconds, 7u);
+}
+
+TEST(HolderIdle, SecondsFromTheEnvironmentOrTheDefaultWithAWarning) {
+  EXPECT_EQ(holderIdleSeconds({}), engine::kHolderIdleSeconds);
+  EXPECT_EQ(holderIdleSeconds({{"COCO_USERNS_HOLDER_IDLE", "5"}}), 5u);
+  EXPECT_EQ(holderIdleSeconds({{"COCO_USERNS_HOLDER_IDLE", "86400"}}), 86400u);
+  for (const char* bad : {"", "0", "-1", "5s", " 5", "86401", "1e3", "99999999999999999999"}) {
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(holderIdleSeconds({{"COCO_USERNS_HOLDER_IDLE", bad}}), engine::kHolderIdleSeconds) << bad;
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("COCO_USERNS_HOLDER_IDLE=" + std::string(bad) + " is not a whole number of seconds"),
+              std::string::npos)
+        << err;
+  }
 }
 
 const engine::BindMount* mountAt(const engine::RunSpec& s, const std::string& dst) {
@@ -586,21 +605,27 @@ TEST_F(PlanTest, X11PassesDisplayAndAWildCookieReadOnly) {
   EXPECT_TRUE(off->mounts.empty());
 }
 
-// ssh -X's DISPLAY=localhost:10.0 is X over TCP, which the sandbox cannot reach: refused, saying so.
-TEST_F(PlanTest, X11OverTcpIsRefused) {
+// ssh -X's DISPLAY=localhost:10.0 is X over TCP: the spec carries the relay (tool/x11's
+// planX11 has the details), the sandbox's socket directory is the relay's.
+TEST_F(PlanTest, X11OverTcpIsRelayed) {
   config_.x11 = true;
   ctx_.hostEnv["DISPLAY"] = "localhost:10.0";
   auto s = prepareRun(config_, {}, ctx_, image_);
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message().find("an X display over TCP (as ssh -X sets): not supported"),
-            std::string::npos)
-      << s.error().message();
-  // No DISPLAY: nothing to pass (the run warns), and the run goes on.
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(*envValue(*s, "DISPLAY"), ":10");
+  EXPECT_EQ(s->x11Relay.port, 6010);
+  auto it = std::find_if(s->mounts.begin(), s->mounts.end(),
+                         [](const auto& m) { return m.dst == "/tmp/.X11-unix"; });
+  ASSERT_NE(it, s->mounts.end());
+  EXPECT_TRUE(it->readOnly);
+  EXPECT_EQ(s->x11Relay.socketPath, it->src + "/X10");
+  // No DISPLAY: nothing to pass (the run warns), no relay, and the run goes on.
   ctx_.hostEnv.erase("DISPLAY");
   auto none = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(none.ok()) << none.error().describe();
   EXPECT_EQ(envValue(*none, "DISPLAY"), nullptr);
   EXPECT_EQ(envValue(*none, "XAUTHORITY"), nullptr);
+  EXPECT_TRUE(none->x11Relay.socketPath.empty());
 }
 
 TEST_F(PlanTest, JsonHasNamesNotValues) {

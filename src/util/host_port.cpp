@@ -2,6 +2,8 @@
 #include "util/host_port.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -118,6 +120,25 @@ std::string formatAddress(in_addr_t address) {
   in_addr a{address};
   ::inet_ntop(AF_INET, &a, buf, sizeof buf);
   return buf;
+}
+
+Result<std::vector<in_addr_t>> resolveHostIPv4(const std::string& host) {
+  if (host.empty()) return Error::make("no host name to resolve");
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0) return Error::make("resolving {}: {}", host, ::gai_strerror(rc));
+  std::vector<in_addr_t> out;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET || ai->ai_addrlen < sizeof(sockaddr_in)) continue;
+    in_addr_t a = reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr.s_addr;
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  }
+  ::freeaddrinfo(res);
+  if (out.empty()) return Error::make("{} has no IPv4 address", host);
+  return out;
 }
 
 AddressKind classifyAddress(in_addr_t address) {

@@ -27,6 +27,11 @@ bool isIpLiteral(std::string_view text);
 // "a.b.c.d" from a network-order address.
 std::string formatAddress(in_addr_t address);
 
+// The IPv4 addresses of `host` (a name or a literal) by the host's own resolver
+// (getaddrinfo), as an X client resolves a DISPLAY's host; network order,
+// without repeats. Not the gateway's way: a sandbox's names go to net/'s stub.
+Result<std::vector<in_addr_t>> resolveHostIPv4(const std::string& host);
+
 // What kind of place an address is. Only Public is a destination by itself;
 // see net::Policy for what an allowlist entry can open.
 enum class AddressKind {

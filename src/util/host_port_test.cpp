@@ -53,6 +53,19 @@ TEST(IpLiterals, ClassifyAddress) {
   EXPECT_EQ(formatAddress(inet_addr("192.0.2.1")), "192.0.2.1");
 }
 
+TEST(ResolveHostIPv4, NamesAndLiterals) {
+  auto literal = resolveHostIPv4("127.0.0.1");
+  ASSERT_TRUE(literal) << literal.error().describe();
+  EXPECT_EQ(*literal, std::vector<in_addr_t>{htonl(INADDR_LOOPBACK)});
+  auto name = resolveHostIPv4("localhost");
+  ASSERT_TRUE(name) << name.error().describe();
+  ASSERT_FALSE(name->empty());
+  EXPECT_EQ(classifyAddress(name->front()), AddressKind::Loopback);
+  EXPECT_FALSE(resolveHostIPv4("no-such-host.invalid"));
+  EXPECT_FALSE(resolveHostIPv4(""));
+  EXPECT_FALSE(resolveHostIPv4("::1"));  // IPv6 only
+}
+
 TEST(HostPort, SplitsAndJoins) {
   auto a = splitHostPort("example.com:8443");
   ASSERT_TRUE(a);

@@ -33,7 +33,7 @@ COCO_LAZY_FUNCTION(kLibarchive, int, archive_read_data_block, (struct archive * 
 COCO_LAZY_FUNCTION(kLibarchive, int, archive_read_free, (struct archive * a0), (a0))
 COCO_LAZY_FUNCTION(kLibarchive, struct archive *, archive_read_new, (void), ())
 COCO_LAZY_FUNCTION(kLibarchive, int, archive_read_next_header, (struct archive * a0, struct archive_entry ** a1), (a0, a1))
-COCO_LAZY_FUNCTION(kLibarchive, int, archive_read_open_filename, (struct archive * a0, const char * a1, size_t a2), (a0, a1, a2))
+COCO_LAZY_FUNCTION(kLibarchive, int, archive_read_open_fd, (struct archive * a0, int a1, size_t a2), (a0, a1, a2))
 COCO_LAZY_FUNCTION(kLibarchive, int, archive_read_support_filter_all, (struct archive * a0), (a0))
 COCO_LAZY_FUNCTION(kLibarchive, int, archive_read_support_format_tar, (struct archive * a0), (a0))
 COCO_LAZY_FUNCTION(kLibarchive, int, archive_write_add_filter_gzip, (struct archive * a0), (a0))

@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -149,6 +150,20 @@ class EndToEnd : public ::testing::Test {
     }
     ASSERT_EQ(p.code, 0) << p.out << p.err;
     EXPECT_TRUE(contains(p.out, "mise")) << p.out;
+    if (contains(p.err, "bootstrapping Debian")) expectBootstrapProgress(p.err);
+  }
+
+  // A bootstrap through mmdebstrap, read without a terminal: plain
+  // "[m:ss] coco: [1/2] STAGE..." lines taken from mmdebstrap --verbose (its
+  // "I:" stages and apt's byte counts), no carriage returns, no escapes.
+  static void expectBootstrapProgress(const std::string& err) {
+    EXPECT_EQ(err.find('\r'), std::string::npos) << err;
+    EXPECT_EQ(err.find('\033'), std::string::npos) << err;
+    std::string after = err.substr(err.find("bootstrapping Debian"));
+    std::regex stage(R"(\n\[\d+:\d\d\] coco: \[1/2\] (downloading packages with apt|installing essential packages|installing remaining packages inside the chroot|extracting archives|cleaning package lists and apt cache)\b)");
+    EXPECT_TRUE(std::regex_search(after, stage)) << "no mmdebstrap stage in the status lines:\n" << err;
+    std::regex bytes(R"(\n\[\d+:\d\d\] coco: \[1/2\] [^\n]*: \d+(\.\d+)? (B|[KMG]iB) / \d+(\.\d+)? (B|[KMG]iB))");
+    EXPECT_TRUE(std::regex_search(after, bytes)) << "no apt byte counts in the status lines:\n" << err;
   }
 
   void getTool(const std::string& name) {
@@ -391,6 +406,105 @@ TEST_F(EndToEnd, AFailedInstallLeavesNoLayerAndConcurrentFirstRunsShareOneInstal
   EXPECT_EQ(warm.err, "");
   std::error_code ec;
   fs::remove_all(store_ + "/tool-layers/" + name, ec);
+}
+
+// The progress line as a person sees it: a real install (a small npm package) in a tmux pane
+// 60 columns wide, read with capture-pane while it runs. On the terminal: one line redrawn in
+// place at column 0 ("coco: [1/1] m:ss installing ..."), never wider than the pane, never
+// repeated down the screen, and once done one line per step with its time. Piped: plain
+// "[m:ss] coco: ..." lines without a carriage return or an escape sequence.
+TEST_F(EndToEnd, TheProgressLineOfARealInstallInTmux) {
+  ASSERT_TRUE(fs::exists("/usr/bin/tmux")) << "tmux is not installed (packaging/deps-test.txt)";
+  TempDir tmux("coco-life-tmux");
+  std::string sock = tmux / "sock";
+  auto tmuxCmd = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/tmux", "-S", sock};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runProc(argv, env(), project(), 30);
+  };
+  // The pane runs coco with this test's environment (tmux's own would be the server's) and the
+  // pane's TERM.
+  auto script = [&](const std::string& name, const std::string& redirect) {
+    std::string text = "cd '" + project() + "' || exit 124\nexec env -i \"TERM=$TERM\"";
+    for (const auto& kv : env()) text += " '" + kv + "'";
+    text += " '" + coco_ + "' run " + name + " -e 'console.log(\"tool-ran\")' " + redirect + "\n";
+    std::string path = tmux / (name + ".sh");
+    writeFile(path, text);
+    return path;
+  };
+  auto snapshots = [&](const std::string& name, const std::string& redirect, std::vector<std::string>& seen) {
+    std::string path = script(name, redirect);
+    Proc start = tmuxCmd({"new-session", "-d", "-x", "60", "-y", "20", "-s", name,
+                          "sh " + path + "; echo coco-exit:$?; sleep 600"});
+    ASSERT_EQ(start.code, 0) << start.err;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(900);
+    for (;;) {
+      Proc pane = tmuxCmd({"capture-pane", "-p", "-t", name});
+      ASSERT_EQ(pane.code, 0) << pane.err;
+      seen.push_back(pane.out);
+      if (contains(pane.out, "coco-exit:")) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << pane.out;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  };
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  };
+  auto writeConfig = [&](const std::string& name) {
+    writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+              "{\"command\": \"node\", \"dependencies\": {\"mise\": [\"npm:is-number\"]}, \"network\": \"none\"}\n");
+  };
+
+  // On the terminal.
+  std::string live = "tmuxlive" + std::to_string(getpid());
+  writeConfig(live);
+  std::vector<std::string> seen;
+  snapshots(live, "", seen);
+  // "installing the dependencies of NAME", cut to the pane's width.
+  std::regex liveLine("^coco: \\[1/1\\] [0-9]+:[0-9]{2} installing the dependencies of tmuxl");
+  int livePanes = 0;
+  for (const auto& pane : seen) {
+    int here = 0;
+    for (const auto& l : lines(pane)) {
+      // A line as wide as the pane is one that wrapped: the status line is clipped one short.
+      EXPECT_LE(l.size(), 59u) << "a line wrapped:\n" << pane;
+      if (std::regex_search(l, liveLine)) ++here;
+      if (contains(l, "installing the dependencies of tmuxl")) {
+        EXPECT_EQ(l.rfind("coco: ", 0), 0u) << "a status line that does not start at column 0:\n" << pane;
+      }
+    }
+    EXPECT_LE(here, 1) << "the live line repeated down the screen:\n" << pane;
+    livePanes += here;
+  }
+  EXPECT_GT(livePanes, 0) << "no snapshot showed the live line; the last:\n" << seen.back();
+  std::string last = seen.back();
+  EXPECT_TRUE(contains(last, "coco-exit:0")) << last;
+  EXPECT_TRUE(contains(last, "tool-ran\n")) << last;
+  std::regex finalLine("(^|\n)coco: \\[1/1\\] installing the dependencies of tmuxl[^\n]* \\([0-9]+:[0-9]{2}\\)\n");
+  EXPECT_TRUE(std::regex_search(last, finalLine)) << last;
+  for (const auto& l : lines(last)) EXPECT_FALSE(std::regex_search(l, liveLine)) << "a live line stayed:\n" << last;
+
+  // Piped: the same install under another name, its stderr through a pipe into a file.
+  std::string piped = "tmuxpipe" + std::to_string(getpid());
+  writeConfig(piped);
+  std::string log = tmux / "piped.log";
+  std::vector<std::string> plain;
+  snapshots(piped, "2>&1 | tee '" + log + "'", plain);
+  std::string text = readFile(log);
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\033'), std::string::npos) << text;
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex("(^|\n)\\[[0-9]+:[0-9]{2}\\] coco: \\[1/1\\] installing the dependencies of " + piped + "\n")))
+      << text;
+  EXPECT_TRUE(contains(text, "tool-ran\n")) << text;
+  EXPECT_TRUE(contains(plain.back(), "coco-exit:0")) << plain.back();
+
+  tmuxCmd({"kill-server"});
+  std::error_code ec;
+  for (const auto& n : {live, piped}) fs::remove_all(store_ + "/tool-layers/" + n, ec);
 }
 
 // An install script is the classic supply-chain attack: a fixture package,

@@ -374,6 +374,60 @@ TEST_F(HolderTest, SystemStopAndTheSwitch) {
   EXPECT_EQ(again.out, "no user-namespace holder was running\n") << describe(again);
 }
 
+// The holder is not forever: with no run for COCO_USERNS_HOLDER_IDLE seconds it exits by itself,
+// and the next run starts another.
+TEST_F(HolderTest, AnIdleHolderExitsAndTheNextRunStartsAnother) {
+  bool sub = subordinate();
+  const EnvList idle = {{"COCO_USERNS_HOLDER_IDLE", "2"}};
+  RunResult first = probe({"exit", "0"}, idle);
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  if (!sub) {
+    EXPECT_FALSE(fs::exists(recordPath())) << "the single mapping needs no holder";
+    return;
+  }
+  auto rec = record();
+  ASSERT_TRUE(rec) << first.err;
+  EXPECT_TRUE(stopsWithin(rec->pid, 15000ms)) << "a holder idle for 2 s still runs after 15 s";
+  RunResult next = probe({"exit", "0"}, idle);
+  ASSERT_EQ(next.exitCode, 0) << describe(next);
+  EXPECT_TRUE(contains(next.err, kStarted)) << next.err;
+  EXPECT_TRUE(contains(next.err, kUsed)) << next.err;
+  ASSERT_TRUE(record());
+  EXPECT_NE(record()->pid, rec->pid);
+}
+
+// Every run that uses the holder starts its idle clock again; a holder whose record is replaced
+// (another holder's) exits.
+TEST_F(HolderTest, AHolderInUseStaysAndOneWhoseRecordIsReplacedExits) {
+  bool sub = subordinate();
+  const EnvList idle = {{"COCO_USERNS_HOLDER_IDLE", "4"}};
+  RunResult first = probe({"exit", "0"}, idle);
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  if (!sub) {
+    EXPECT_FALSE(fs::exists(recordPath()));
+    return;
+  }
+  auto rec = record();
+  ASSERT_TRUE(rec) << first.err;
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < 7s) {
+    std::this_thread::sleep_for(1s);
+    RunResult r = probe({"exit", "0"}, idle);
+    ASSERT_EQ(r.exitCode, 0) << describe(r);
+    EXPECT_TRUE(contains(r.err, kUsed)) << r.err;
+    EXPECT_FALSE(contains(r.err, kStarted)) << "the holder in use stopped\n" << r.err;
+  }
+  EXPECT_TRUE(running(rec->pid)) << "used every second, the holder outlived its 4 s idle time";
+  EXPECT_EQ(record()->pid, rec->pid);
+
+  // The same text in a new file renamed over it: another record, as far as the holder knows.
+  std::string text = readFile(recordPath());
+  writeFile(recordPath() + ".new", text);
+  ASSERT_EQ(chmod((recordPath() + ".new").c_str(), 0600), 0);
+  ASSERT_EQ(rename((recordPath() + ".new").c_str(), recordPath().c_str()), 0);
+  EXPECT_TRUE(stopsWithin(rec->pid, 15000ms)) << "a holder whose record was replaced still runs";
+}
+
 TEST_F(HolderTest, TheSingleMappingUsesNoHolder) {
   RunResult r = probe({"id"}, {{"COCO_USERNS", "single"}});
   ASSERT_EQ(r.exitCode, 0) << describe(r);

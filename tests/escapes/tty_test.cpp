@@ -1,5 +1,8 @@
 // The user's terminal: a tool gets a pipe or the sandbox's own pty, never the terminal itself.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <termios.h>
 
 #include "harness.hpp"
@@ -87,6 +90,38 @@ TEST_F(TtyTest, TerminalStdinWithoutAPtyReadsNothing) {
   TerminalRun r = env_.runOnTerminal({"run", "shell", "-c", "read line; echo status:$?"}, {0, 2}, "", 20);
   ASSERT_FALSE(r.timedOut) << describe(r);
   EXPECT_TRUE(contains(r.out, "status:1")) << describe(r);
+}
+
+// coco started from a terminal, with every stdio a pipe: the tool must not share coco's
+// session, whose controlling terminal that is (TIOCSTI, reading keystrokes from /dev/tty).
+TEST_F(TtyTest, WithATerminalNearTheToolLeadsASessionOfItsOwn) {
+  TerminalRun r = env_.runOnTerminal({"run", "probe", "session"}, {});
+  ASSERT_FALSE(r.timedOut) << describe(r);
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "session-leader: 1\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "group-leader: 1\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "ctty: none")) << describe(r);
+}
+
+// Without a controlling terminal the tool still leads a process group of its own, so
+// kill(0, ...) reaches the sandbox only, never coco's group; it has no terminal to open.
+TEST_F(TtyTest, WithoutATerminalTheToolLeadsAProcessGroupOfItsOwn) {
+  int tty = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  bool testHasTerminal = tty >= 0;
+  if (tty >= 0) close(tty);
+  RunResult r = env_.run({"run", "probe", "session"});
+  EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "group-leader: 1\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "ctty: none")) << r.out;
+  // setsid only where a terminal is near (it costs a scheduler autogroup, ~1.5 ms).
+  EXPECT_TRUE(contains(r.out, testHasTerminal ? "session-leader: 1\n" : "session-leader: 0\n")) << r.out;
+
+  // The attack: a signal to the tool's whole process group. Were that group coco's, it would
+  // be this test's too (coco runs in it). Landlock's signal scope (ABI 6 and later) stops that
+  // signal as well; the group of its own is what holds on kernels without it.
+  RunResult k = env_.run({"run", "shell", "-c", "kill -TERM 0; echo survived"});
+  EXPECT_EQ(k.exitCode, 128 + SIGTERM) << k.out << k.err;
+  EXPECT_FALSE(contains(k.out, "survived")) << k.out;
 }
 
 }  // namespace

@@ -513,6 +513,22 @@ static int cmdTtyAttack(void) {
 }
 
 // What each standard descriptor is: "pipe:[INODE]", "/dev/pts/N", "/dev/null".
+/* Whether the tool leads its own session and process group, and whether it has a
+   controlling terminal to open. */
+static int cmdSession(void) {
+  pid_t pid = getpid();
+  printf("session-leader: %d\n", getsid(0) == pid);
+  printf("group-leader: %d\n", getpgrp() == pid);
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty >= 0) {
+    printf("ctty: yes\n");
+    close(tty);
+  } else {
+    printf("ctty: none %s\n", errnoName(errno));
+  }
+  return 0;
+}
+
 static int cmdFds(void) {
   for (int fd = 0; fd < 3; fd++) {
     char link[64], target[256];
@@ -663,6 +679,24 @@ static int cmdConnectUnix(const char* name) {
   return report(rc, err);
 }
 
+// Connects to a unix socket, sends TEXT, ends its side and prints what comes back until EOF.
+static int cmdTalkUnix(const char* name, const char* text) {
+  struct sockaddr_un sa;
+  socklen_t len = unixAddress(name, &sa);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr*)&sa, len) < 0) return fail("connect", name);
+  size_t n = strlen(text);
+  if (write(fd, text, n) != (ssize_t)n) return fail("write", name);
+  shutdown(fd, SHUT_WR);
+  printf("reply ");
+  char buf[4096];
+  ssize_t got;
+  while ((got = read(fd, buf, sizeof buf)) > 0) fwrite(buf, 1, (size_t)got, stdout);
+  printf("\n");
+  close(fd);
+  return got < 0 ? fail("read", name) : 0;
+}
+
 // An abstract socket of the sandbox's own, which its tools may still use.
 static int cmdAbstractSelf(void) {
   char name[64];
@@ -767,9 +801,9 @@ static int usage(void) {
       "usage: probe id | caps | status | mounts | try-syscall NAME | tiocsti | ls PATH |\n"
       "  cat PATH | write PATH [TEXT] | stat PATH | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
-      "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds |\n"
+      "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
       "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
-      "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | abstract-self |\n"
+      "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
       "  kill PID|self SIG | listen-unix @NAME SECS | reach PIDFILE\n",
       stderr);
   return 2;
@@ -809,6 +843,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "winsize")) return cmdWinsize();
   if (!strcmp(cmd, "tty-attack")) return cmdTtyAttack();
   if (!strcmp(cmd, "fds")) return cmdFds();
+  if (!strcmp(cmd, "session")) return cmdSession();
   if (!strcmp(cmd, "spawn") && a2) return cmdSpawn(atoi(a1), atoi(a2));
   if (!strcmp(cmd, "fill") && a2) return cmdFill(a1, parseSize(a2));
   if (!strcmp(cmd, "hog") && a1) return cmdHog(parseSize(a1), a2 ? atoi(a2) : 0);
@@ -816,6 +851,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "connect") && a2) return cmdConnect(a1, a2);
   if (!strcmp(cmd, "resolve") && a1) return cmdResolve(a1);
   if (!strcmp(cmd, "connect-unix") && a1) return cmdConnectUnix(a1);
+  if (!strcmp(cmd, "talk-unix") && a2) return cmdTalkUnix(a1, a2);
   if (!strcmp(cmd, "abstract-self")) return cmdAbstractSelf();
   if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
   if (!strcmp(cmd, "listen-unix") && a2) return cmdListenUnix(a1, atoi(a2));

@@ -1,6 +1,7 @@
 // The native sandbox seen from inside: what a tool must be denied, and what must still work.
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,8 +18,10 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "util/unique_fd.hpp"
 
 namespace fs = std::filesystem;
+using coco::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace cocotest {
@@ -493,15 +496,256 @@ TEST_F(EngineTest, X11GetsAWildCookieReadOnly) {
     EXPECT_TRUE(contains(r.err, "no X socket /tmp/.X11-unix/X7")) << describe(r);
   }
   EXPECT_EQ(readFile(x / "xauth"), entry) << "the host's file is unchanged";
-  // ssh -X's display is X over TCP: refused, saying so.
-  o.env = {{"DISPLAY", "localhost:10.0"}};
-  RunResult tcp = env_.run({"run", "x", "-c", "true"}, o);
-  EXPECT_EQ(tcp.exitCode, 125) << describe(tcp);
-  EXPECT_TRUE(contains(tcp.err, "X display over TCP")) << describe(tcp);
   // No DISPLAY: the run goes on, and says why the tool has no display.
   RunResult none = env_.run({"run", "x", "-c", "echo \"[$DISPLAY]\""});
   EXPECT_EQ(none.out, "[]\n") << describe(none);
   EXPECT_TRUE(contains(none.err, "DISPLAY is not set")) << describe(none);
+}
+
+// A host command (its words need no quoting), stdout and stderr together.
+RunResult hostCommand(const std::string& command) {
+  RunResult r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = ::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+// An X authority file holding one entry: family Local, this host's name, display `number`, an MIT cookie.
+std::string localCookie(unsigned number, const std::string& cookie) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  auto field = [](const std::string& v) {
+    return std::string{static_cast<char>(v.size() >> 8), static_cast<char>(v.size() & 0xff)} + v;
+  };
+  return std::string("\x01\x00", 2) + field(host) + field(std::to_string(number)) +
+         field("MIT-MAGIC-COOKIE-1") + field(cookie);
+}
+
+// A listening socket on 127.0.0.1:PORT; invalid when the port is taken.
+UniqueFd listenLoopback(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd.get(), 8) != 0)
+    return {};
+  return fd;
+}
+
+// Display numbers N and N+1 whose TCP ports (6000+N) this test can listen on.
+struct TwoDisplays {
+  unsigned n = 0;
+  UniqueFd display, neighbour;
+};
+TwoDisplays twoFreeDisplays(unsigned from) {
+  TwoDisplays d;
+  for (unsigned n = from; n < from + 200; ++n) {
+    UniqueFd a = listenLoopback(static_cast<uint16_t>(6000 + n));
+    UniqueFd b = a ? listenLoopback(static_cast<uint16_t>(6001 + n)) : UniqueFd();
+    if (a && b) return {n, std::move(a), std::move(b)};
+  }
+  return d;
+}
+
+UniqueFd acceptWithin(int listener, int ms) {
+  pollfd p{listener, POLLIN, 0};
+  if (::poll(&p, 1, ms) != 1) return {};
+  return UniqueFd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+}
+
+std::string readToEof(int fd, int ms) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, ms) != 1) return out;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Where the x11 grant keeps its files for coco run with `env` (config::engineDirs): the runtime
+// directory's coco/x11 when it is the user's own, else the cache's.
+std::vector<std::string> x11FileDirs(const EnvList& env) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env)
+    if (k == "XDG_RUNTIME_DIR" || k == "XDG_CACHE_HOME") out.push_back(v + "/coco/x11");
+  return out;
+}
+
+// ssh -X's DISPLAY=localhost:N, attacked: the sandbox (network none) gets one socket, X<N>, in a
+// directory it cannot write, and whatever it sends there reaches port 6000+N only: not the next
+// display's port, not any port by address. The relay is coco's, outside, and ends with the run:
+// a connection the sandbox left open is closed, the socket and its directory are gone.
+TEST_F(EngineTest, X11OverTcpReachesThatDisplaysPortOnly) {
+  TwoDisplays d = twoFreeDisplays(140);
+  ASSERT_TRUE(d.display) << "no two free display ports from 6140";
+  std::string n = std::to_string(d.n), next = std::to_string(d.n + 1);
+  TempDir x("coco-x11");
+  writeFile(x / "xauth", localCookie(d.n, "0123456789abcdef"));
+  // The display: answers the first connection, holds the second until the relay closes it.
+  std::string first;
+  bool held = false, heldClosed = false;
+  std::thread server([&] {
+    // The run's warnings connect first and close at once (does the display's port answer?).
+    UniqueFd c1;
+    while (first.empty()) {
+      c1 = acceptWithin(d.display.get(), 30000);
+      if (!c1) return;
+      first = readToEof(c1.get(), 10000);
+    }
+    std::string reply = "pong:" + first;
+    (void)!::send(c1.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+    c1.reset();
+    UniqueFd c2 = acceptWithin(d.display.get(), 30000);
+    if (!c2) return;
+    held = readToEof(c2.get(), 10000) == "hold";
+    pollfd p{c2.get(), 0, 0};  // only POLLHUP/POLLERR: the relay's end of it closed
+    heldClosed = ::poll(&p, 1, 60000) == 1;
+  });
+  env_.writeTool("x", R"({"command": "sh", "network": "none", "x11": true})");
+  RunOptions o;
+  o.env = {{"DISPLAY", "localhost:" + n + ".0"}, {"XAUTHORITY", x / "xauth"}};
+  std::string dir = "/tmp/.X11-unix";
+  std::string script = "echo \"DISPLAY=$DISPLAY\"; ls -a " + dir +
+                       "; echo; "
+                       "probe talk-unix " +
+                       dir + "/X" + n +
+                       " hello; "
+                       "echo \"by address: $(probe connect 127.0.0.1 " +
+                       std::to_string(6000 + d.n) +
+                       ")\"; "
+                       "echo \"next port: $(probe connect 127.0.0.1 " +
+                       std::to_string(6001 + d.n) +
+                       ")\"; "
+                       "echo \"plant: $(probe mkdir " +
+                       dir + "/X" + next +
+                       ")\"; "
+                       "echo \"remove: $(probe unlink " +
+                       dir + "/X" + n +
+                       ")\"; "
+                       "echo \"next socket: $(probe connect-unix " +
+                       dir + "/X" + next +
+                       ")\"; "
+                       "probe talk-unix " +
+                       dir + "/X" + n + " hold >/dev/null & sleep 1; echo done";
+  Child c = env_.spawn({"run", "x", "-c", script}, o);
+  ASSERT_GT(c.pid, 0);
+  pid_t cocoPid = c.pid;
+  int code = finish(c, 60s);
+  server.join();
+  RunResult r{code, c.out, c.err, code == -1};
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "DISPLAY=:" + n + "\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "\nX" + n + "\n")) << describe(r);
+  EXPECT_FALSE(contains(r.out, "X" + next)) << describe(r);
+  EXPECT_TRUE(contains(r.out, "reply pong:hello\n")) << describe(r);
+  EXPECT_EQ(first, "hello");
+  EXPECT_TRUE(contains(r.out, "by address: denied")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "next port: denied")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "plant: denied")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "remove: denied")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "next socket: denied")) << describe(r);
+  EXPECT_TRUE(held) << "the second connection did not arrive";
+  EXPECT_TRUE(heldClosed) << "the relay kept the display's connection after the run";
+  pollfd p{d.neighbour.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "a connection reached the next display's port";
+  for (const auto& files : x11FileDirs(env_.baseEnv())) {
+    std::string relay = files + "/relay-" + std::to_string(cocoPid);
+    EXPECT_NE(::access(relay.c_str(), F_OK), 0) << relay << " outlived the run";
+  }
+}
+
+// A real X server over TCP only, as ssh -X's forwarding is: Xvfb with a cookie, DISPLAY=localhost:N;
+// the host's xdpyinfo, run in the sandbox (network none) by the host's dynamic loader, opens the
+// display through the relay with the sandbox's rewritten cookie. Without the cookie it is refused.
+TEST_F(EngineTest, X11OverTcpRunsXdpyinfoAgainstXvfb) {
+  for (const char* tool : {"/usr/bin/Xvfb", "/usr/bin/xdpyinfo", "/usr/bin/xauth"})
+    ASSERT_EQ(::access(tool, X_OK), 0) << tool << " is missing: install xvfb, x11-utils and xauth";
+  TwoDisplays d = twoFreeDisplays(160);
+  ASSERT_TRUE(d.display) << "no two free display ports from 6160";
+  d.display.reset();  // Xvfb takes this one
+  d.neighbour.reset();
+  std::string n = std::to_string(d.n);
+  TempDir x("coco-x11");
+  std::string cookie = "00112233445566778899aabbccddeeff";
+  RunResult added =
+      hostCommand("xauth -f " + x / "xauth" + " add localhost:" + n + " MIT-MAGIC-COOKIE-1 " + cookie);
+  ASSERT_EQ(added.exitCode, 0) << describe(added);
+  pid_t xvfb = ::fork();
+  ASSERT_GE(xvfb, 0);
+  if (xvfb == 0) {
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    std::string auth = x / "xauth";
+    std::string disp = ":" + n;
+    ::execl("/usr/bin/Xvfb", "Xvfb", disp.c_str(), "-listen", "tcp", "-nolisten", "unix", "-auth",
+            auth.c_str(), "-screen", "0", "640x480x24", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reaper{xvfb};
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(static_cast<uint16_t>(6000 + d.n));
+    up = ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    if (!up) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(up) << "Xvfb did not listen on port " << 6000 + d.n;
+  // The rootfs is busybox: the host's /usr, read-only, gives xdpyinfo and its libraries.
+  RunResult ldd = hostCommand("ldd /usr/bin/xdpyinfo");
+  ASSERT_EQ(ldd.exitCode, 0) << describe(ldd);
+  std::string loader, libraryPath;
+  for (const auto& line : lines(ldd.out)) {
+    std::istringstream ss(line);
+    std::string a, arrow, b;
+    ss >> a >> arrow >> b;
+    std::string lib = arrow == "=>" ? b : a;
+    if (lib.empty() || lib[0] != '/') continue;
+    std::string real = fs::canonical(lib).string();
+    if (real.rfind("/usr/", 0) != 0) continue;
+    if (arrow != "=>") loader = "/host" + real;
+    std::string dirPath = "/host" + fs::path(real).parent_path().string();
+    if (!contains(":" + libraryPath + ":", ":" + dirPath + ":"))
+      libraryPath += (libraryPath.empty() ? "" : ":") + dirPath;
+  }
+  ASSERT_FALSE(loader.empty()) << ldd.out;
+  env_.writeTool("xd", R"({"command": "sh", "network": "none", "x11": true,
+                           "mounts": [{"src": "/usr", "dst": "/host/usr", "opts": "ro"}]})");
+  std::string xdpyinfo = loader + " --library-path " + libraryPath + " /host/usr/bin/xdpyinfo";
+  RunOptions o;
+  o.env = {{"DISPLAY", "localhost:" + n + ".0"}, {"XAUTHORITY", x / "xauth"}};
+  RunResult r = env_.run({"run", "xd", "-c", xdpyinfo}, o);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "name of display:    :" + n)) << describe(r);
+  EXPECT_TRUE(contains(r.out, "640x480 pixels")) << describe(r);
+  // The server does ask for the cookie: without it, the same run is refused.
+  writeFile(x / "empty", "");
+  o.env = {{"DISPLAY", "localhost:" + n + ".0"}, {"XAUTHORITY", x / "empty"}};
+  RunResult refused = env_.run({"run", "xd", "-c", xdpyinfo}, o);
+  EXPECT_NE(refused.exitCode, 0) << describe(refused);
+  EXPECT_TRUE(contains(refused.err, "unable to open display")) << describe(refused);
+  EXPECT_TRUE(contains(refused.err, "has no cookie for display " + n)) << describe(refused);
 }
 
 TEST_F(EngineTest, ProcAndSysAreNotWritable) {
