@@ -1,10 +1,15 @@
 // Tests for backend selection and the podman/docker argument vectors.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "backend/backend.hpp"
 #include "backend/container_backend.hpp"
+#include "backend/container_image.hpp"
+#include "backend/container_run.hpp"
 
 namespace coco::backend {
 namespace {
@@ -16,7 +21,7 @@ engine::RunSpec sampleSpec() {
   s.env = {{"PATH", "/usr/bin"}, {"HOME", "/root"}};
   s.argv = {"eslint", "--fix", "src/"};
   s.workdir = "/workspace";
-  s.network = NetworkMode::None;
+  s.network = NetworkMode::Full;
   s.ports = {{"127.0.0.1", 8080, 80}, {"::1", 9000, 90}};
   s.seccompProfile = "/usr/share/coco/seccomp-profiles/default.json";
   return s;
@@ -29,27 +34,36 @@ bool hasPair(const std::vector<std::string>& args, const std::string& flag, cons
   return false;
 }
 
+ContainerArgsInput input(const std::string& runtime, const std::string& image = "",
+                         std::vector<std::string> extra = {}, bool tty = false) {
+  return {runtime, image, std::move(extra), tty, "coco-eslint-0a1b2c", "/run/user/1000/coco/container-env.x",
+          {}};
+}
+
 TEST(ContainerArgs, FullVector) {
-  auto a = buildContainerArgs(sampleSpec(), {"podman", "", {"--pids-limit", "100"}, false});
+  auto a = buildContainerArgs(sampleSpec(), input("podman", "", {"--pids-limit", "100"}));
   ASSERT_TRUE(a.ok()) << a.error().describe();
   const auto& args = *a;
-  EXPECT_EQ(std::vector<std::string>(args.begin(), args.begin() + 4),
-            (std::vector<std::string>{"podman", "run", "--rm", "-i"}));
+  EXPECT_EQ(std::vector<std::string>(args.begin(), args.begin() + 5),
+            (std::vector<std::string>{"podman", "run", "--rm", "-i", "--init"}));
   EXPECT_EQ(std::find(args.begin(), args.end(), "-t"), args.end());
+  EXPECT_TRUE(hasPair(args, "--name", "coco-eslint-0a1b2c"));
   EXPECT_TRUE(hasPair(args, "-v", "/home/u/project:/workspace"));
   EXPECT_TRUE(hasPair(args, "-v", "/home/u/.npmrc:/root/.npmrc:ro"));
-  EXPECT_TRUE(hasPair(args, "-e", "PATH=/usr/bin"));
-  EXPECT_TRUE(hasPair(args, "-e", "HOME=/root"));
+  // The environment only in the env file: no value on the command line.
+  EXPECT_TRUE(hasPair(args, "--env-file", "/run/user/1000/coco/container-env.x"));
+  EXPECT_EQ(std::find(args.begin(), args.end(), "-e"), args.end());
+  for (const auto& arg : args) EXPECT_EQ(arg.find("/usr/bin"), std::string::npos) << arg;
   EXPECT_TRUE(hasPair(args, "--workdir", "/workspace"));
-  EXPECT_TRUE(hasPair(args, "--network", "none"));
   EXPECT_TRUE(hasPair(args, "-p", "127.0.0.1:8080:80"));
   EXPECT_TRUE(hasPair(args, "-p", "[::1]:9000:90"));
   EXPECT_TRUE(hasPair(args, "--security-opt", "seccomp=/usr/share/coco/seccomp-profiles/default.json"));
   EXPECT_TRUE(hasPair(args, "--security-opt", "no-new-privileges"));
   EXPECT_TRUE(hasPair(args, "--cap-drop", "all"));
-  // Tail: podman_args, then the image, then the command exactly.
-  std::vector<std::string> tail(args.end() - 6, args.end());
-  EXPECT_EQ(tail, (std::vector<std::string>{"--pids-limit", "100", "localhost/coco:latest", "eslint", "--fix", "src/"}));
+  // Tail: podman_args, the image, the shell that execs the command (127/126 as native), the command.
+  std::vector<std::string> tail(args.end() - 9, args.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"--pids-limit", "100", "localhost/coco:latest", "/bin/sh", "-c",
+                                            "exec \"$0\" \"$@\"", "eslint", "--fix", "src/"}));
 }
 
 // A mount's z/Z reaches podman and docker as written, after ro.
@@ -57,7 +71,7 @@ TEST(ContainerArgs, RelabelOptionsPassThrough) {
   auto spec = sampleSpec();
   spec.mounts[0].relabel = "z";
   spec.mounts[1].relabel = "Z";
-  auto a = buildContainerArgs(spec, {"podman", "", {}, false});
+  auto a = buildContainerArgs(spec, input("podman"));
   ASSERT_TRUE(a.ok()) << a.error().describe();
   EXPECT_TRUE(hasPair(*a, "-v", "/home/u/project:/workspace:z"));
   EXPECT_TRUE(hasPair(*a, "-v", "/home/u/.npmrc:/root/.npmrc:ro,Z"));
@@ -68,11 +82,11 @@ TEST(ContainerArgs, PodmansUOptionReachesPodmanOnly) {
   auto spec = sampleSpec();
   spec.mounts[0].relabel = "z,U";
   spec.mounts[1].relabel = "U";
-  auto p = buildContainerArgs(spec, {"podman", "", {}, false});
+  auto p = buildContainerArgs(spec, input("podman"));
   ASSERT_TRUE(p.ok()) << p.error().describe();
   EXPECT_TRUE(hasPair(*p, "-v", "/home/u/project:/workspace:z,U"));
   EXPECT_TRUE(hasPair(*p, "-v", "/home/u/.npmrc:/root/.npmrc:ro,U"));
-  auto d = buildContainerArgs(spec, {"docker", "", {}, false});
+  auto d = buildContainerArgs(spec, input("docker"));
   ASSERT_TRUE(d.ok()) << d.error().describe();
   EXPECT_TRUE(hasPair(*d, "-v", "/home/u/project:/workspace:z"));
   EXPECT_TRUE(hasPair(*d, "-v", "/home/u/.npmrc:/root/.npmrc:ro"));
@@ -83,20 +97,20 @@ TEST(ContainerArgs, TtyImageDockerAndUnconfined) {
   spec.seccompProfile.clear();
   spec.network = NetworkMode::Host;
   spec.installPhase = true;
-  auto a = buildContainerArgs(spec, {"docker", "example.org/coco:1", {}, true});
+  auto a = buildContainerArgs(spec, input("docker", "example.org/coco:1", {}, true));
   ASSERT_TRUE(a.ok());
   EXPECT_EQ((*a)[0], "docker");
-  EXPECT_EQ((*a)[4], "-t");
+  EXPECT_EQ((*a)[5], "-t");
   EXPECT_TRUE(hasPair(*a, "--security-opt", "seccomp=unconfined"));
   EXPECT_TRUE(hasPair(*a, "--network", "host"));
   EXPECT_FALSE(hasPair(*a, "--cap-drop", "all"));
-  EXPECT_EQ(*(a->end() - 4), "example.org/coco:1");
+  EXPECT_EQ(*(a->end() - 7), "example.org/coco:1");
 }
 
 TEST(ContainerArgs, FullNetworkHasNoNetworkFlag) {
   auto spec = sampleSpec();
   spec.network = NetworkMode::Full;
-  auto a = buildContainerArgs(spec, {"podman", "", {}, false});
+  auto a = buildContainerArgs(spec, input("podman"));
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(std::find(a->begin(), a->end(), "--network"), a->end());
 }
@@ -105,19 +119,93 @@ TEST(ContainerArgs, RefusesWhatItCannotExpress) {
   auto spec = sampleSpec();
   spec.network = NetworkMode::Allowlist;
   spec.allowedHosts = {"api.example.com"};
-  auto allow = buildContainerArgs(spec, {"podman", "", {}, false});
+  auto allow = buildContainerArgs(spec, input("podman"));
   ASSERT_FALSE(allow.ok());
   EXPECT_NE(allow.error().message().find("native"), std::string::npos);
 
   auto colon = sampleSpec();
   colon.mounts = {{"/home/u/a:b", "/workspace", false}};
-  EXPECT_FALSE(buildContainerArgs(colon, {"podman", "", {}, false}).ok());
+  EXPECT_FALSE(buildContainerArgs(colon, input("podman")).ok());
   colon.mounts = {{"/home/u/a", "/work:space", false}};
-  EXPECT_FALSE(buildContainerArgs(colon, {"podman", "", {}, false}).ok());
+  EXPECT_FALSE(buildContainerArgs(colon, input("podman")).ok());
+  auto guardColon = input("podman");
+  guardColon.guardBinds = {{"/home/u/p/.git:x", "/workspace/.git:x", true}};
+  EXPECT_FALSE(buildContainerArgs(sampleSpec(), guardColon).ok());
 
   auto empty = sampleSpec();
   empty.argv.clear();
-  EXPECT_FALSE(buildContainerArgs(empty, {"podman", "", {}, false}).ok());
+  EXPECT_FALSE(buildContainerArgs(empty, input("podman")).ok());
+
+  // An environment with nowhere to put it is never put on the command line instead.
+  auto noFile = input("podman");
+  noFile.envFile.clear();
+  EXPECT_FALSE(buildContainerArgs(sampleSpec(), noFile).ok());
+}
+
+// podman and docker drop -p with --network none silently: refused, saying why.
+TEST(ContainerArgs, PortsWithoutNetworkRefused) {
+  auto spec = sampleSpec();  // two ports
+  spec.network = NetworkMode::None;
+  auto a = buildContainerArgs(spec, input("docker"));
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message().find("network: none"), std::string::npos) << a.error().message();
+  spec.ports.clear();
+  a = buildContainerArgs(spec, input("docker"));
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_TRUE(hasPair(*a, "--network", "none"));
+}
+
+TEST(ContainerArgs, GuardBindsAreReadOnlyMounts) {
+  auto in = input("podman");
+  in.guardBinds = {{"/home/u/project/.git", "/workspace/.git", true},
+                   {"/run/pin", "/workspace/.envrc", true}};
+  auto a = buildContainerArgs(sampleSpec(), in);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_TRUE(hasPair(*a, "-v", "/home/u/project/.git:/workspace/.git:ro"));
+  EXPECT_TRUE(hasPair(*a, "-v", "/run/pin:/workspace/.envrc:ro"));
+}
+
+TEST(ContainerName, OnlyWhatRuntimesAccept) {
+  EXPECT_EQ(containerName("eslint", "0a1b"), "coco-eslint-0a1b");
+  EXPECT_EQ(containerName("npm+config-1234", "ff"), "coco-npm-config-1234-ff");
+  EXPECT_EQ(containerName("a b/c:d", "1"), "coco-a-b-c-d-1");
+}
+
+TEST(EnvFile, LinesAndRefusals) {
+  auto text = envFileContent({{"A", "1"}, {"B", "x = y #z"}, {"EMPTY", ""}});
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "A=1\nB=x = y #z\nEMPTY=\n");
+  EXPECT_FALSE(envFileContent({{"A", "two\nlines"}}).ok());
+  EXPECT_FALSE(envFileContent({{"A", "cr\r"}}).ok());
+  for (const char* bad : {"", "#A", "A B", "A=B", " A"})
+    EXPECT_FALSE(envFileContent({{bad, "1"}}).ok()) << bad;
+}
+
+TEST(PrivateFile, ModeAndRemoval) {
+  char tmpl[] = "/tmp/coco-backend-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = std::string(tmpl) + "/sub";
+  std::string path;
+  {
+    auto f = PrivateFile::create(dir, "SECRET=1\n");
+    ASSERT_TRUE(f.ok()) << f.error().describe();
+    path = f->path();
+    struct stat st;
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+  ::rmdir(dir.c_str());
+  ::rmdir(tmpl);
+}
+
+// The import build has no RUN step (no network, no runtime needed) and makes /workspace.
+TEST(ImportContainerfile, FromLabelWorkdir) {
+  EXPECT_EQ(importContainerfile("sha256:ab12", "cd34"),
+            "# Made by `coco rebuild`: coco's native base image, imported.\n"
+            "FROM sha256:ab12\nLABEL coco.base=\"cd34\"\nCOPY workspace /workspace\nWORKDIR /workspace\n");
 }
 
 TEST(MakeBackend, KnownAndUnknownNames) {

@@ -7,13 +7,18 @@
 #include <cstdlib>
 #include <memory>
 
+#include <fmt/ranges.h>
+
 #include "backend/backend.hpp"
+#include "backend/container_image.hpp"
 #include "cli/context.hpp"
 #include "cli/parse.hpp"
 #include "config/loader.hpp"
+#include "image/digest.hpp"
 #include "image/export.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 
 namespace coco::cli {
@@ -122,6 +127,34 @@ std::string toolStateText(const config::Paths& paths, const std::string& name, c
   return toolState(paths, name, runtime).text;
 }
 
+namespace {
+
+// `coco rebuild` under COCO_RUNTIME=podman or docker: coco's native base (built or pulled first
+// when there is none), saved as an OCI layout and imported into the runtime's storage as the
+// image runs use. No registry is needed, and both runtimes run what the native one runs.
+Status rebuildContainerImage(const Runtime& runtime, Context& ctx) {
+  auto options = baseImageOptions();
+  COCO_ASSIGN(image::Image base, tool::ensureBaseImage(options));
+  COCO_ASSIGN(auto paths, ctx.paths());
+  std::string work = fs::joinPath(paths.cacheHome, fmt::format("coco/container-import.{}", ::getpid()));
+  (void)fs::removeTree(work);
+  COCO_TRY(fs::makeDirs(work, 0700));
+  std::string baseId = image::digestHex(image::sha256Digest(fmt::format("{}", fmt::join(base.layers, "\n"))));
+  auto done = [&]() -> Status {
+    COCO_TRY(
+        image::exportOciLayout(tool::kBaseImageName, fs::joinPath(work, backend::importedBaseDir(baseId)), {}));
+    return backend::importBaseImage({runtime.name, runtime.image.reference, work, baseId});
+  }();
+  (void)fs::removeTree(work);
+  COCO_TRY(done);
+  if (!log::quietEnabled())
+    ctx.out << "built " << runtime.image.reference << " for " << runtime.name << " from " << tool::kBaseImageName
+            << " (coco's native base image, imported)\n";
+  return {};
+}
+
+}  // namespace
+
 int cmdRebuild(Context& ctx, const Args& args) {
   CLI::App app{"Build the base image (Debian + runtime/setup.sh: node, npm, python3, git, mise) from scratch "
                "(with COCO_BASE_IMAGE: pull that published base image again).",
@@ -130,6 +163,13 @@ int cmdRebuild(Context& ctx, const Args& args) {
   app.add_flag("-q,--quiet", quiet, "print only errors (no progress)");
   if (auto code = parseCommand(app, args, ctx)) return *code;
   if (quiet) log::setQuiet(true);
+  auto runtime = chooseRuntime(ImageUse::List);
+  if (!runtime) return ctx.fail(runtime.error());
+  if (!runtime->native()) {
+    if (auto st = rebuildContainerImage(*runtime, ctx); !st)
+      return ctx.fail(st.error(), fmt::format("'COCO_DEBUG=1 coco rebuild' shows what {} did", runtime->name));
+    return kExitOk;
+  }
   auto options = baseImageOptions();
   auto image = tool::buildBaseImage(options);
   if (!image)
