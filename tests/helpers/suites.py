@@ -13,6 +13,7 @@
       Exits 1 when anything failed or nothing ran.
 """
 import json
+import re
 import os
 import signal
 import subprocess
@@ -103,6 +104,10 @@ def run_integration(build, user, mode, results, workdir, extra):
         finally:
             if reader:
                 reader.join(timeout=5)
+                if reader.is_alive():
+                    # The test exited, but a process it left still holds its output open.
+                    reader.flush()
+                    print(f"{name}: processes it left hold its output open:\n{leftovers(user)}", flush=True)
         if test.get("protocol") == "gtest" and xml.exists():
             if code != 0 and not has_failure(xml):
                 write_record(results, name + "-exit", "failed", f"exit {code} with no failed case")
@@ -117,34 +122,65 @@ def run_integration(build, user, mode, results, workdir, extra):
 
 class BriefOutput(threading.Thread):
     """Passes a gtest binary's output on without the passed cases' [ RUN ] / [ OK ]
-    lines and the suites' [----------] lines (what GTEST_BRIEF prints), but remembers the case that is running, so a
-    timeout can name it."""
+    lines and the suites' [----------] lines (what GTEST_BRIEF prints), but
+    remembers the case that is running, so a timeout can name it. A case's own
+    output (and what processes it started wrote) is shown only when it fails.
+    gtest's markers are found anywhere in a line: a child's output without a
+    final newline runs into the next marker."""
+
+    MARKER = re.compile(r"\[ RUN      \] |\[       OK \] |\[----------\] |\[  FAILED  \] |\[  SKIPPED \] ")
 
     def __init__(self, stream):
         super().__init__(daemon=True)
         self.stream = stream
         self.running = None
         self.held = []
+        self.lock = threading.Lock()
 
     def run(self):
         for raw in self.stream:
-            line = raw.decode(errors="replace")
-            if line.startswith("[ RUN      ] "):
-                self.running = line[13:].strip()
-                self.held = [line]
-            elif line.startswith("[       OK ] ") or line.startswith("[----------] "):
+            with self.lock:
+                self.take(raw.decode(errors="replace"))
+        self.flush()
+
+    def take(self, line):
+        m = self.MARKER.search(line)
+        if m and m.start() > 0:  # a child's unterminated output, then gtest's marker
+            self.take(line[:m.start()] + "\n")
+            line = line[m.start():]
+            m = self.MARKER.match(line)
+        marker = m.group(0) if m else ""
+        if marker == "[ RUN      ] ":
+            self.running = line[len(marker):].strip()
+            self.held = [line]
+        elif marker in ("[       OK ] ", "[----------] "):
+            self.running, self.held = None, []
+        elif self.running:
+            self.held.append(line)
+            if marker in ("[  FAILED  ] ", "[  SKIPPED ] "):
+                self.write("".join(self.held))
                 self.running, self.held = None, []
-            elif self.running:
-                self.held.append(line)  # a case's own output: shown if it fails
-                if line.startswith("[  FAILED  ] ") or line.startswith("[  SKIPPED ] "):
-                    sys.stdout.write("".join(self.held))
-                    self.running, self.held = None, []
-            else:
-                sys.stdout.write(line)
-            sys.stdout.flush()
-        if self.held:
-            sys.stdout.write("".join(self.held))
-            sys.stdout.flush()
+        else:
+            self.write(line)
+
+    def flush(self):
+        """What is held when the output ends (or when the test exited and something it
+        left holds the pipe open): a case that never finished."""
+        with self.lock:
+            if self.held:
+                self.write("".join(self.held))
+                self.held = []
+
+    @staticmethod
+    def write(text):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def leftovers(user):
+    """The test user's processes (a test ends with none but its runtimes' own daemons)."""
+    out = subprocess.run(["ps", "-u", user, "-o", "pid=,ppid=,etime=,args="], capture_output=True, text=True).stdout
+    return out.rstrip() or "(none)"
 
 
 def process_tree(pid):
