@@ -37,7 +37,7 @@ bool hasPair(const std::vector<std::string>& args, const std::string& flag, cons
 ContainerArgsInput input(const std::string& runtime, const std::string& image = "",
                          std::vector<std::string> extra = {}, bool tty = false) {
   return {runtime, image, std::move(extra), tty, "coco-eslint-0a1b2c", "/run/user/1000/coco/container-env.x",
-          {}};
+          {}, ""};
 }
 
 TEST(ContainerArgs, FullVector) {
@@ -115,13 +115,32 @@ TEST(ContainerArgs, FullNetworkHasNoNetworkFlag) {
   EXPECT_EQ(std::find(a->begin(), a->end(), "--network"), a->end());
 }
 
+// allowed_hosts and full network: the container joins the namespace coco's gateway serves, with
+// the gateway's DNS stub; podman publishes no ports itself (the gateway binds them).
+TEST(ContainerArgs, PreparedNetworkNamespace) {
+  auto spec = sampleSpec();
+  spec.network = NetworkMode::Allowlist;
+  spec.allowedHosts = {"api.example.com"};
+  auto in = input("podman");
+  in.networkNamespace = "/proc/42/fd/7";
+  auto a = buildContainerArgs(spec, in);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_TRUE(hasPair(*a, "--network", "ns:/proc/42/fd/7"));
+  EXPECT_TRUE(hasPair(*a, "--dns", "127.0.0.53"));
+  EXPECT_TRUE(hasPair(*a, "--cap-drop", "NET_ADMIN"));
+  EXPECT_EQ(std::count(a->begin(), a->end(), "-p"), 0);
+}
+
 TEST(ContainerArgs, RefusesWhatItCannotExpress) {
   auto spec = sampleSpec();
   spec.network = NetworkMode::Allowlist;
   spec.allowedHosts = {"api.example.com"};
+  // Without the namespace coco prepares (ContainerNetwork), never the runtime's own network.
   auto allow = buildContainerArgs(spec, input("podman"));
   ASSERT_FALSE(allow.ok());
-  EXPECT_NE(allow.error().message().find("native"), std::string::npos);
+  auto docker = buildContainerArgs(spec, input("docker"));
+  ASSERT_FALSE(docker.ok());
+  EXPECT_NE(docker.error().message().find("docker has no --network ns:PATH"), std::string::npos);
 
   auto colon = sampleSpec();
   colon.mounts = {{"/home/u/a:b", "/workspace", false}};

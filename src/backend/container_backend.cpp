@@ -10,6 +10,7 @@
 
 #include <fmt/ranges.h>
 
+#include "backend/container_network.hpp"
 #include "backend/container_run.hpp"
 #include "engine/workspace_guard.hpp"
 #include "net/unix_forward.hpp"
@@ -28,10 +29,12 @@ Status checkPath(const std::string& path) {
   return {};
 }
 
+bool isDocker(const std::string& runtime) { return runtime.find("docker") != std::string::npos; }
+
 // podman's own mount options ("z", "Z", "U", comma-joined) as this runtime takes them:
 // docker has no U (chown to the container's user) and refuses the mount with it.
 std::string runtimeMountOptions(const std::string& options, const std::string& runtime, const std::string& dst) {
-  if (runtime.find("docker") == std::string::npos || options.find('U') == std::string::npos) return options;
+  if (!isDocker(runtime) || options.find('U') == std::string::npos) return options;
   log::warn("mount {}: docker has no mount option U; it is left out", dst);
   std::string kept = options == "U" ? "" : options.substr(0, options.find(",U"));
   return kept;
@@ -51,7 +54,14 @@ Status addMounts(std::vector<std::string>& args, const std::vector<engine::BindM
   return {};
 }
 
-Status addNetwork(std::vector<std::string>& args, const engine::RunSpec& spec) {
+Status addNetwork(std::vector<std::string>& args, const engine::RunSpec& spec, const ContainerArgsInput& input) {
+  if (!input.networkNamespace.empty()) {
+    // coco's gateway serves this namespace (ContainerNetwork): its DNS stub, and the published
+    // ports, which the gateway binds on the host as for a native run.
+    args.insert(args.end(), {"--network", "ns:" + input.networkNamespace, "--dns", "127.0.0.53", "--cap-drop",
+                             "NET_ADMIN"});
+    return {};
+  }
   switch (spec.network) {
     case NetworkMode::None:
       // podman and docker drop -p with --network none without a word.
@@ -69,9 +79,12 @@ Status addNetwork(std::vector<std::string>& args, const engine::RunSpec& spec) {
       break;  // the runtime's default outbound network
     case NetworkMode::Allowlist:
       // Refuse rather than silently granting full network access.
-      return Error::make(
-          "allowed_hosts is enforced only by the native runtime; use COCO_RUNTIME=native, "
-          "or COCO_ALLOW_NETWORK=1 to allow all outbound traffic");
+      if (isDocker(input.runtime))
+        return Error::make(
+            "allowed_hosts cannot be enforced under docker: a container cannot join a network "
+            "namespace coco prepares (docker has no --network ns:PATH); use COCO_RUNTIME=podman or "
+            "native, or COCO_ALLOW_NETWORK=1 to allow all outbound traffic");
+      return Error::make("allowed_hosts under {} needs coco's network namespace for the container", input.runtime);
   }
   for (const auto& p : spec.ports) {
     args.push_back("-p");
@@ -105,7 +118,7 @@ Result<std::vector<std::string>> buildContainerArgs(const engine::RunSpec& spec,
   if (!input.name.empty()) args.insert(args.end(), {"--name", input.name});
   args.insert(args.end(), {"--hostname", spec.hostname, "--workdir", spec.workdir});
   addSecurity(args, spec);
-  COCO_TRY(addNetwork(args, spec));
+  COCO_TRY(addNetwork(args, spec, input));
   COCO_TRY(addMounts(args, spec.mounts, input.runtime));
   COCO_TRY(addMounts(args, input.guardBinds, input.runtime));
   if (!input.envFile.empty()) args.insert(args.end(), {"--env-file", input.envFile});
@@ -167,7 +180,15 @@ Result<int> ContainerBackend::run(const engine::RunSpec& spec) {
                            isTerminal(),
                            containerName(spec.toolName, randomHex()),
                            envFile.path(),
-                           std::move(pins)};
+                           std::move(pins),
+                           ""};
+  // allowed_hosts (and full network, which then needs no slirp4netns or pasta) go through
+  // coco's gateway in a namespace coco prepares; docker cannot join one.
+  std::unique_ptr<ContainerNetwork> network;
+  if ((spec.network == NetworkMode::Allowlist || spec.network == NetworkMode::Full) && !isDocker(runtime_)) {
+    COCO_ASSIGN(network, ContainerNetwork::start(spec, runtime_));
+    input.networkNamespace = network->namespacePath();
+  }
   COCO_ASSIGN(auto args, buildContainerArgs(spec, input));
   log::debug("running {}", fmt::join(args, " "));
   COCO_ASSIGN(auto x11Relay, net::startDisplayRelay(spec.x11Relay));

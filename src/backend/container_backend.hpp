@@ -18,6 +18,8 @@ struct ContainerArgsInput {
   std::string envFile;  // --env-file: the environment, kept off the command line ("": the spec has none)
   // The workspace guard's read-only binds over guarded entries of writable mounts (guardBinds).
   std::vector<engine::BindMount> guardBinds;
+  // --network ns:PATH: a namespace coco's gateway serves (ContainerNetwork); "": the mode's own.
+  std::string networkNamespace;
 };
 
 // The full argument vector, argv[0] included. Fails for what a container runtime

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "backend/container_network.hpp"
 #include "cli/context.hpp"
 #include "cli/suggest.hpp"
 #include "tool/plan.hpp"
@@ -122,6 +123,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 }
 
 int main(int argc, char** argv) {
+  // Not a command: the helper ContainerNetwork runs in podman's user namespace.
+  if (argc > 1 && argv[1] == backend::kContainerNetnsCommand) return backend::containerNetnsMain(argc, argv);
   trace::point("main");
   raiseFdLimit();
   std::vector<std::string> args(argv, argv + argc);

@@ -57,6 +57,7 @@ class SpawnSetup {
     if (how == Stdio::Capture) return posix_spawn_file_actions_adddup2(&actions_, pipeWrite, target);
     return 0;
   }
+  int dup(int fd, int target) { return posix_spawn_file_actions_adddup2(&actions_, fd, target); }
   int cwd(const std::string& dir) { return dir.empty() ? 0 : posix_spawn_file_actions_addchdir_np(&actions_, dir.c_str()); }
   int onlyStdio() { return posix_spawn_file_actions_addclosefrom_np(&actions_, 3); }
   // Ignored signals stay ignored across exec and a blocked mask is inherited:
@@ -82,7 +83,8 @@ class SpawnSetup {
 
 int prepare(SpawnSetup& s, const SpawnOptions& o, int pipeWrite) {
   int rc = s.signalDefaults();
-  if (rc == 0) rc = s.stdio(STDIN_FILENO, o.in == Stdio::Capture ? Stdio::Inherit : o.in, -1);
+  if (rc == 0 && o.inFd >= 0) rc = s.dup(o.inFd, STDIN_FILENO);
+  else if (rc == 0) rc = s.stdio(STDIN_FILENO, o.in == Stdio::Capture ? Stdio::Inherit : o.in, -1);
   if (rc == 0) rc = s.stdio(STDOUT_FILENO, o.out, pipeWrite);
   if (rc == 0) rc = s.stdio(STDERR_FILENO, o.err, pipeWrite);
   if (rc == 0) rc = s.cwd(o.cwd);

@@ -30,6 +30,7 @@ struct SpawnOptions {
   std::optional<std::vector<std::string>> env = std::nullopt;  // "NAME=value"; unset: coco's own environment
   std::string cwd = {};                      // empty: coco's working directory
   Stdio in = Stdio::Inherit, out = Stdio::Inherit, err = Stdio::Inherit;
+  int inFd = -1;                             // when >= 0: the child's stdin is this descriptor (`in` is unused)
   size_t captureLimit = 1 << 20;             // Capture: more output than this is an error (EFBIG)
   bool onlyStdio = false;                    // close every descriptor above 2 in the child
   // Like system(3): coco ignores SIGINT and SIGQUIT while it waits, so the

@@ -267,6 +267,86 @@ TEST_F(ContainerRuntime, PortsWithNetworkNoneRefused) {
   EXPECT_TRUE(contains(r.err, "network: none")) << describe(r);
 }
 
+// The npm registry's host, named at test time by the host's npm configuration.
+std::string registryHost() {
+  auto [rc, out] = shell("npm config get registry");
+  std::string url = lines(out).empty() ? "" : lines(out).back();
+  size_t start = url.find("://");
+  if (rc != 0 || start == std::string::npos) return "";
+  std::string host = url.substr(start + 3);
+  return host.substr(0, host.find_first_of(":/"));
+}
+
+// What a container sees of the network and reaches: its interfaces, a name outside the list, a
+// literal address, and the listed host over HTTP (any answer of its server will do).
+std::string networkScript(const std::string& host) {
+  return "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sed 's/^/iface=/'\n"
+         "wget -q -O /dev/null http://elsewhere.example/ 2>/dev/null; echo name=$?\n"
+         "wget -q -O /dev/null http://192.0.2.1/ 2>/dev/null; echo address=$?\n"
+         "wget -S -O /dev/null http://" + host + "/ 2>&1 | grep -o 'HTTP/1[.][01] [0-9]*' | head -1\n";
+}
+
+// Attack first: allowed_hosts holds in the container as it does natively, through coco's gateway
+// and DNS stub rather than DNS alone: the container has nothing but lo, in a namespace coco
+// prepared; a name outside the list is not resolved and a literal address is refused, each
+// with coco's message; the listed host answers. docker cannot join such a namespace: refused.
+TEST_F(ContainerRuntime, AllowedHostsHoldThroughCocosGateway) {
+  std::string host = registryHost();
+  ASSERT_FALSE(host.empty()) << "npm config get registry gave no host";
+  env_.writeTool("netsh", R"({"command": "sh", "allowed_hosts": [")" + host + R"("]})");
+  auto r = coco({"run", "netsh", "-c", networkScript(host)});
+  if (runtimeName() == "docker") {
+    EXPECT_EQ(r.exitCode, 125) << describe(r);
+    EXPECT_TRUE(contains(r.err, "docker has no --network ns:PATH")) << describe(r);
+    return;
+  }
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "iface=lo\n") && !contains(r.out.substr(r.out.find("iface=lo") + 9), "iface="))
+      << "interfaces other than lo\n" << describe(r);
+  EXPECT_TRUE(contains(r.out, "name=1\n")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "blocked lookup of elsewhere.example")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "address=1\n")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "blocked connection to 192.0.2.1:80")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "HTTP/1.")) << "the allowed host did not answer\n" << describe(r);
+  EXPECT_EQ(RuntimeWorld::get().containers("coco-netsh-"), "");
+}
+
+// Full network under podman goes through the same gateway (public destinations only, as
+// natively), so it needs neither slirp4netns nor pasta (/dev/net/tun is 0600 here).
+TEST_F(ContainerRuntime, FullNetworkThroughCocosGateway) {
+  if (runtimeName() == "docker") GTEST_SKIP() << "docker's full network is its own bridge; coco adds nothing";
+  std::string host = registryHost();
+  ASSERT_FALSE(host.empty()) << "npm config get registry gave no host";
+  env_.writeTool("fullsh", R"({"command": "sh"})");
+  auto r = coco({"run", "fullsh", "-c", networkScript(host)});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "iface=lo\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "HTTP/1.")) << "the host did not answer\n" << describe(r);
+}
+
+// Published ports with allowed_hosts: the gateway binds them on the host and connects into the
+// container's namespace (the helper makes each socket there).
+TEST_F(ContainerRuntime, PortsPublishedThroughTheGateway) {
+  if (runtimeName() == "docker") GTEST_SKIP() << "docker refuses allowed_hosts (AllowedHostsHoldThroughCocosGateway)";
+  std::string host = registryHost();
+  ASSERT_FALSE(host.empty());
+  int port = 20000 + ::getpid() % 20000;
+  env_.writeTool("serve", R"({"command": "sh", "allowed_hosts": [")" + host + R"("], "ports": ["127.0.0.1:)" +
+                              std::to_string(port) + R"(:8080"]})");
+  Child child = spawn({"run", "serve", "-c", "echo listening; echo served-from-the-container | nc -l -p 8080"});
+  ASSERT_TRUE(waitForOutput(child, "listening\n", 90s)) << child.out << child.err;
+  std::string got;
+  for (int i = 0; i < 50 && !contains(got, "served-from-the-container"); ++i) {
+    got = hostShell("exec bash -c " + shellQuote("exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
+                                                 " && timeout 5 cat <&3"),
+                    10).out;
+    if (!contains(got, "served-from-the-container")) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(contains(got, "served-from-the-container")) << got << child.out << child.err;
+  ::kill(child.pid, SIGTERM);
+  finish(child, 60s);
+}
+
 // Attack first: what the host later runs or trusts (.git/hooks, .git/config, a new .envrc) stays
 // out of the tool's reach in a writable workspace, as under the native runtime.
 TEST_F(ContainerRuntime, WorkspaceGuardHoldsInTheContainer) {
