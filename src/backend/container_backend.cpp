@@ -110,6 +110,9 @@ bool isTerminal() { return ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO); }
 Result<std::vector<std::string>> buildContainerArgs(const engine::RunSpec& spec,
                                                     const ContainerArgsInput& input) {
   if (spec.argv.empty()) return Error::make("nothing to run: empty command");
+  // The tool layer reaches a container as binds (tool::layerBinds), never as a layer.
+  if (!spec.layers.empty())
+    return Error::make("{} runs its own image: layers cannot be stacked under it", input.runtime);
   if (!spec.env.empty() && input.envFile.empty())
     return Error::make("the environment goes to {} in an env file, and there is none", input.runtime);
   // --init: an init as pid 1 reaps, forwards signals and reports a signal's death as 128+N.

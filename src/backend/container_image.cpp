@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "image/digest.hpp"
 #include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -45,6 +46,20 @@ Result<std::string> loadLayout(const ImageImport& in) {
 }
 
 }  // namespace
+
+std::string nativeBaseId(const std::vector<std::string>& layers) {
+  return image::digestHex(image::sha256Digest(fmt::format("{}", fmt::join(layers, "\n"))));
+}
+
+Result<std::string> importedBaseId(const std::string& runtime, const std::string& image) {
+  auto label =
+      runCaptured({runtime, "image", "inspect", "--format", "{{index .Config.Labels \"coco.base\"}}", image});
+  if (!label)
+    return std::move(label).error().wrap(
+        fmt::format("{} has no image {} ('COCO_RUNTIME={} coco rebuild' makes it)", runtime, image, runtime));
+  // Go templates print a missing label as "<no value>".
+  return *label == "<no value>" ? std::string() : *label;
+}
 
 std::string importedBaseDir(const std::string& baseId) { return "coco-native-base-" + baseId.substr(0, 12); }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -26,6 +27,13 @@ std::string importedBaseDir(const std::string& baseId);
 // network is needed): /workspace, an empty directory copied there, as WORKDIR, and the label
 // coco.base.
 Status importBaseImage(const ImageImport& import);
+
+// The id of a native base image with these layers (topmost first), as the label coco.base keeps it.
+std::string nativeBaseId(const std::vector<std::string>& layers);
+
+// The coco.base label of `image` in the runtime's storage: the native base it was imported from
+// ("" when it has no such label). An error when the runtime has no such image.
+Result<std::string> importedBaseId(const std::string& runtime, const std::string& image);
 
 // The Containerfile of that build (unit-tested).
 std::string importContainerfile(const std::string& from, const std::string& baseId);

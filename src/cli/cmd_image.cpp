@@ -100,13 +100,30 @@ Result<image::Image> defaultNativeImage(bool build) {
   return image::Image{tool::kBaseImageName, {}, {}, ""};
 }
 
+Result<image::Image> containerToolBase(const Runtime& runtime) {
+  COCO_ASSIGN(image::Image base, defaultNativeImage(false));
+  std::string rebuild = fmt::format("'COCO_RUNTIME={} coco rebuild' imports it", runtime.name);
+  if (base.layers.empty())
+    return Error::make("there is no native base image to install on ({}'s image is made from it; {})",
+                       runtime.name, rebuild);
+  COCO_ASSIGN(std::string imported, backend::importedBaseId(runtime.name, runtime.image.reference));
+  if (imported != backend::nativeBaseId(base.layers))
+    return Error::make("{}'s image {} {} coco's native base image, on which tools are installed; {}",
+                       runtime.name, runtime.image.reference,
+                       imported.empty() ? "was not imported from" : "was imported from an older", rebuild);
+  return base;
+}
+
 ToolStateView toolState(const config::Paths& paths, const std::string& name, const Runtime& runtime) {
   auto config = config::loadTool(paths, name);
   if (!config) return {"invalid", "", "invalid config ('coco show " + name + "' explains it)"};
-  // Podman and docker run the tool from their image: coco's tool layers play no part.
-  if (!runtime.native())
-    return {"in-image", "", fmt::format("comes with {}'s image {}", runtime.name, runtime.image.reference)};
-  auto status = tool::toolStatus(*config, runtime.image);
+  // Podman and docker run the tool layers coco installs on its native base (containerToolBase).
+  image::Image base = runtime.image;
+  if (!runtime.native()) {
+    auto native = defaultNativeImage(false);
+    base = native ? *native : image::Image{};
+  }
+  auto status = tool::toolStatus(*config, base);
   if (!status) return {"unknown", "", "unknown (" + status.error().describe() + ")"};
   std::string version = status->layer ? status->layer->version : "";
   std::string shown = version.empty() ? "" : " " + version;
@@ -139,7 +156,7 @@ Status rebuildContainerImage(const Runtime& runtime, Context& ctx) {
   std::string work = fs::joinPath(paths.cacheHome, fmt::format("coco/container-import.{}", ::getpid()));
   (void)fs::removeTree(work);
   COCO_TRY(fs::makeDirs(work, 0700));
-  std::string baseId = image::digestHex(image::sha256Digest(fmt::format("{}", fmt::join(base.layers, "\n"))));
+  std::string baseId = backend::nativeBaseId(base.layers);
   auto done = [&]() -> Status {
     COCO_TRY(
         image::exportOciLayout(tool::kBaseImageName, fs::joinPath(work, backend::importedBaseDir(baseId)), {}));

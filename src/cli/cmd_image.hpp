@@ -33,7 +33,7 @@ enum class ImageUse {
 
 // What runs a tool: COCO_RUNTIME's runtime and the image it runs on (COCO_IMAGE;
 // unset: coco-base for native, backend::kDefaultContainerImage for podman and
-// docker, whose image brings the tool). `coco run` and `coco list` both ask this.
+// docker, coco's native base imported). `coco run` and `coco list` both ask this.
 struct Runtime {
   std::string name;    // "native", "podman" or "docker"
   image::Image image;  // podman and docker: the reference only
@@ -41,17 +41,23 @@ struct Runtime {
 };
 Result<Runtime> chooseRuntime(ImageUse use);
 
+// Podman's and docker's image is coco's native base imported by `coco rebuild`: a tool is
+// installed on that native base as for the native runtime, and its layer bound over the image.
+// The native base, checked against the image's label coco.base; an error saying what to do when
+// there is none or the runtime's image came from another.
+Result<image::Image> containerToolBase(const Runtime& runtime);
+
 // A tool's install state for the runtime runs would use, for `coco list [--json]`.
 struct ToolStateView {
   std::string
-      state;  // "installed", "outdated", "not-installed", "not-needed", "in-image", "invalid", "unknown"
+      state;  // "installed", "outdated", "not-installed", "not-needed", "invalid", "unknown"
   std::string version;  // what is installed, when known
   std::string text;     // the words `coco list` prints (toolStateText)
 };
 ToolStateView toolState(const config::Paths& paths, const std::string& name, const Runtime& runtime);
 
 // "installed 9.39.1", "not installed", "outdated (installed 9.39.1)", "nothing to
-// install", "comes with podman's image REF" or "invalid config": the state `coco
+// install" or "invalid config": the state `coco
 // list` shows for the runtime runs would use. Never builds or installs.
 std::string toolStateText(const config::Paths& paths, const std::string& name, const Runtime& runtime);
 

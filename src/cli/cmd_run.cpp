@@ -143,12 +143,20 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   runCtx->viaLink = startedThroughLink(ctx);
   warnBeforeRun(ctx.err, *config, *runCtx, runtime->native(), dryRun);
   // The tool's layer (installed on a first run) under the image; a dry run plans
-  // without it, and podman and docker bring the tool in their own image.
+  // without it. Podman and docker run coco's native base, imported: the layer is
+  // installed on that base as for the native runtime and bound over their image.
   std::optional<Error> installError;
   tool::LayerSource layer;
-  if (runtime->native() && !dryRun)
+  image::Image installBase = runtime->image;
+  if (!runtime->native() && !dryRun && tool::needsLayer(*config)) {
+    auto base = containerToolBase(*runtime);
+    if (!base) return ctx.fail(base.error().wrap(fmt::format("installing {} for {}", name, runtime->name)));
+    installBase = std::move(*base);
+    runCtx->bindLayerOver = installBase.layers;
+  }
+  if (!dryRun && (runtime->native() || !runCtx->bindLayerOver.empty()))
     layer = [&]() -> Result<std::optional<tool::ToolLayer>> {
-      auto installed = tool::ensureToolLayer(*config, runtime->image, toolLayerOptions());
+      auto installed = tool::ensureToolLayer(*config, installBase, toolLayerOptions());
       if (!installed) installError = installed.error();
       return installed;
     };

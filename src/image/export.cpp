@@ -262,12 +262,19 @@ Status writeLayout(const ImageRecord& record, const std::vector<std::string>& la
   if (!record.entrypoint.empty()) config["Entrypoint"] = record.entrypoint;
   if (!record.cmd.empty()) config["Cmd"] = record.cmd;
   std::string created = nowRfc3339();
+  // One history entry per layer: podman's build refuses an image whose history names fewer
+  // non-empty layers than it has ("history lists 1 non-empty layers, but we have 2").
+  json history = json::array();
+  for (size_t i = 0; i < layerDirs.size(); ++i)
+    history.push_back(
+        {{"created", created},
+         {"created_by", fmt::format("coco save {} (layer {} of {})", record.name, i + 1, layerDirs.size())}});
   json imageConfig = {{"created", created},
                       {"architecture", ociArchitecture()},
                       {"os", "linux"},
                       {"config", config},
                       {"rootfs", {{"type", "layers"}, {"diff_ids", diffIds}}},
-                      {"history", json::array({{{"created", created}, {"created_by", "coco save " + record.name}}})}};
+                      {"history", history}};
   std::string configText = imageConfig.dump(), configDigest;
   COCO_TRY(writeJsonBlob(blobDir, configText, configDigest));
   json manifest = {{"schemaVersion", 2},

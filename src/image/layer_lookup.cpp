@@ -110,6 +110,23 @@ std::optional<std::string> readLinkIn(const std::string& layer, const std::strin
 
 }  // namespace
 
+std::optional<struct stat> mergedStat(const std::vector<std::string>& layers, const std::string& rel) {
+  std::vector<std::string> parts;
+  for (auto& c : components(rel))
+    if (c == "..")
+      return std::nullopt;
+    else if (c != ".")
+      parts.push_back(std::move(c));
+  if (parts.empty()) return std::nullopt;
+  for (size_t k = 1; k < parts.size(); ++k) {
+    auto dir = mergedEntry(layers, parts, k);
+    if (!dir || !S_ISDIR(dir->st.st_mode)) return std::nullopt;
+  }
+  auto entry = mergedEntry(layers, parts, parts.size());
+  if (!entry) return std::nullopt;
+  return entry->st;
+}
+
 std::optional<ResolvedFile> resolveRegularFile(const std::vector<std::string>& layers, const std::string& path) {
   // Each step resolves one component; a symlink's target (in the sandbox's root) replaces the prefix.
   std::vector<std::string> parts;

@@ -35,4 +35,9 @@ struct ResolvedFile {
 };
 std::optional<ResolvedFile> resolveRegularFile(const std::vector<std::string>& layers, const std::string& path);
 
+// What the overlay shows at `rel` (relative, no leading '/'), not following a symlink there or on
+// the way (a symlink or file on the way hides what lies below it): its lstat; nullopt when
+// nothing is shown (missing, a whiteout) or a layer cannot be read.
+std::optional<struct stat> mergedStat(const std::vector<std::string>& layers, const std::string& rel);
+
 }  // namespace coco::image

@@ -21,6 +21,7 @@
 #include "tool/ca_bundle.hpp"
 #include "tool/grants.hpp"
 #include "tool/home_guard.hpp"
+#include "tool/layer_binds.hpp"
 #include "tool/x11.hpp"
 #include "util/data_dir.hpp"
 #include "util/fd_limit.hpp"
@@ -455,7 +456,12 @@ Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::
     COCO_ASSIGN(layer, layerSource());
   }
   spec.layers = image.layers;
-  if (layer) spec.layers.insert(spec.layers.begin(), layer->dir);  // topmost; the run keeps its scratch upper
+  if (layer && !ctx.bindLayerOver.empty()) {
+    COCO_ASSIGN(auto binds, layerBinds(layer->dir, ctx.bindLayerOver));
+    spec.mounts.insert(spec.mounts.begin(), binds.begin(), binds.end());  // under the config's mounts
+  } else if (layer) {
+    spec.layers.insert(spec.layers.begin(), layer->dir);  // topmost; the run keeps its scratch upper
+  }
   spec.env = buildEnv(config, ctx, image, layer ? &*layer : nullptr, bound);
   bindNodeFromItsLayer(spec);
   return spec;

@@ -45,6 +45,10 @@ struct RunContext {
   uint64_t fdSoftLimit = 0;   // the soft RLIMIT_NOFILE coco was started with (startingFdLimit)
   bool allowHome = false;     // `coco run --allow-home`: mounts of home pass (tool/home_guard.hpp)
   bool viaLink = false;       // started through a `coco up` link, where coco takes no options
+  // Podman and docker: the layers of coco's native base image their image was imported from
+  // (`coco rebuild`). The tool layer is then bound read-only over that image (layerBinds) instead
+  // of stacked as an overlay lower; empty for the native runtime.
+  std::vector<std::string> bindLayerOver;
 };
 
 // The host directory that keeps the tools' `caches` between their runs:
@@ -88,7 +92,7 @@ Result<std::string> seccompProfilePath(const std::string& value, const std::stri
 // The tool's layer for a run: called once, after the config's mounts, ports and
 // seccomp profile were checked, so a config that cannot run fails before a first
 // run's install (tool::ensureToolLayer) starts. Empty, or nullopt from it: no layer
-// (a dry run; podman and docker bring the tool in their image).
+// (a dry run, a config with nothing to install).
 using LayerSource = std::function<Result<std::optional<ToolLayer>>()>;
 
 // The finished RunSpec of one run, planned once. Its environment is built, never

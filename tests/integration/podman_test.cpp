@@ -1,12 +1,18 @@
 // COCO_RUNTIME=podman (and docker) against the real runtime: exit codes and signals as native
 // gives them, no container outliving coco, the environment off every command line, the workspace
-// guard, refusals instead of silent drops.
+// guard, refusals instead of silent drops, tools installed on first run (coco's native install,
+// its layer bound read-only into the container).
 //
 // COCO_TEST_RUNTIME picks the runtime ("podman", the default, or "docker"). For podman the test
 // makes its own configuration and storage (runc, cgroupfs, overlay, under TMPDIR) and passes them
 // with CONTAINERS_CONF and CONTAINERS_STORAGE_CONF; for docker it uses DOCKER_HOST (tests/run-all
 // starts a dockerd of its own, as root). Either way it imports the test rootfs (busybox and the
 // probe) as the image the runs use.
+//
+// The install tests need coco's real base image (node, npm, mise) and the npm registry the host's
+// npm is configured for: COCO_BASE_IMAGE names a published base (tests/run-all publishes coco-sub's
+// for coco-nosub and docker's root); without it the base of the e2e tests' store is saved (and
+// built first, as those tests do, when missing).
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -406,6 +412,253 @@ TEST_F(ContainerRuntime, RebuildImportsTheNativeBase) {
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   EXPECT_EQ(r.out, "/workspace\n") << describe(r);
   shell(RuntimeWorld::get().cmd("rmi -f " + target));
+}
+
+std::string envOr(const char* name, const std::string& fallback) {
+  const char* v = getenv(name);
+  return v && *v ? v : fallback;
+}
+
+constexpr const char* kBaseImage = "localhost/coco-test-base:latest";
+
+RunOptions options(EnvList env, int timeoutSecs) {
+  RunOptions o;
+  o.env = std::move(env);
+  o.timeoutSecs = timeoutSecs;
+  return o;
+}
+
+// coco's native base, imported into the runtime (`coco rebuild`) as the image install tests run,
+// and a storage and download cache of the test program's own: set up once, by the first test.
+class InstallWorld {
+ public:
+  static InstallWorld& get(const Env& env) {
+    static InstallWorld world(env);
+    return world;
+  }
+  const std::string& error() const { return error_; }
+  const std::string& skip() const { return skip_; }
+  const EnvList& env() const { return env_; }
+  std::string storage() const { return dir_.path() + "/storage"; }
+
+ private:
+  explicit InstallWorld(const Env& env) {
+    std::string base = baseReference(env);
+    if (base.empty()) return;
+    env_ = {{"COCO_STORAGE", storage()},
+            {"XDG_CACHE_HOME", dir_.path() + "/cache"},
+            {"COCO_BASE_IMAGE", base},
+            {"COCO_IMAGE", kBaseImage}};
+    EnvList rebuild = RuntimeWorld::get().env();
+    rebuild.insert(rebuild.end(), env_.begin(), env_.end());
+    auto start = std::chrono::steady_clock::now();
+    auto r = env.run({"rebuild"}, options(rebuild, 900));
+    std::printf("[ timing ] coco rebuild (the native base imported into %s): %.1fs\n", runtimeName().c_str(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (r.exitCode != 0) error_ = "coco rebuild under " + runtimeName() + ": " + describe(r);
+  }
+
+  // COCO_BASE_IMAGE, or the e2e tests' base saved as an OCI layout; "" with skip_ or error_ set.
+  std::string baseReference(const Env& env) {
+    if (const char* published = getenv("COCO_BASE_IMAGE"); published && *published) return published;
+    std::string store =
+        envOr("COCO_TEST_E2E_STORE", envOr("HOME", "/nonexistent") + "/.local/share/coco-e2e-test");
+    EnvList native = {{"COCO_STORAGE", store}, {"COCO_IMAGE", ""}, {"COCO_RUNTIME", "native"}};
+    if (!fs::exists(store + "/images/coco-base.json")) {
+      auto built = env.run({"rebuild"}, options(native, 1800));
+      // As in the e2e tests: without a registry the base is bootstrapped, which needs a subuid range.
+      if (built.exitCode != 0 && contains(built.err, "not reachable") && contains(built.err, "/etc/subuid")) {
+        skip_ =
+            "no base image: no registry reachable, and bootstrapping Debian needs a subuid range this user "
+            "lacks";
+        return "";
+      }
+      if (built.exitCode != 0) {
+        error_ = "building the base image: " + describe(built);
+        return "";
+      }
+    }
+    std::string layout = dir_.path() + "/base.oci";
+    auto saved = env.run({"save", "-o", layout, "coco-base"}, options(native, 600));
+    if (saved.exitCode != 0) {
+      error_ = "coco save of the e2e tests' base image: " + describe(saved);
+      return "";
+    }
+    return "oci:" + layout;
+  }
+
+ public:
+  ~InstallWorld() { shell(RuntimeWorld::get().cmd(std::string("rmi -f ") + kBaseImage)); }
+
+ private:
+  TempDir dir_{"coco-install"};
+  EnvList env_;
+  std::string error_, skip_;
+};
+
+class ContainerInstall : public ContainerRuntime {
+ protected:
+  void SetUp() override {
+    ContainerRuntime::SetUp();
+    if (HasFatalFailure()) return;
+    COCO_REQUIRE_SANDBOX();  // the install runs in coco's own sandbox
+    const auto& world = InstallWorld::get(env_);
+    if (!world.skip().empty()) {
+      if (inCi()) FAIL() << world.skip();
+      GTEST_SKIP() << world.skip();
+    }
+    if (!world.error().empty()) FAIL() << world.error();
+    ws_ = env_.workdir() + "/project";
+    fs::create_directories(ws_);
+  }
+
+  RunResult installed(const std::vector<std::string>& args, EnvList extra = {}, int timeoutSecs = 120) {
+    EnvList env = InstallWorld::get(env_).env();
+    env.insert(env.end(), extra.begin(), extra.end());
+    RunOptions o;
+    o.env = std::move(env);
+    o.cwd = ws_;
+    o.timeoutSecs = timeoutSecs;
+    return coco(args, o);
+  }
+
+  // The tool's committed layer directory in the storage ("" when there is none).
+  std::string layerDir(const std::string& tool) {
+    std::error_code ec;
+    for (const auto& e :
+         fs::directory_iterator(InstallWorld::get(env_).storage() + "/tool-layers/" + tool, ec))
+      if (e.is_directory() && e.path().filename().string()[0] != '.') return e.path().string() + "/layer";
+    return "";
+  }
+
+  std::string ws_;
+};
+
+// Every entry below `dir` with its type, mode, size and modification time, one a line.
+std::string treeState(const std::string& dir) {
+  std::string out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0) {
+      out += it->path().string() + " unreadable\n";
+      continue;
+    }
+    out += it->path().string().substr(dir.size()) + " " + std::to_string(st.st_mode) + " " +
+           std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + "\n";
+  }
+  if (ec) out += "walk failed: " + ec.message() + "\n";
+  return out;
+}
+
+// Attack first: the tool's own install is in the container, and read-only there. The tool (as
+// the container's root, which podman maps to the user) tries to rewrite its executable and config,
+// plant, remove and chmod entries and remount; all of it fails and the host's layer is unchanged.
+TEST_F(ContainerInstall, TheToolCannotWriteItsOwnInstall) {
+  // eslint's install, started as a shell (its own layer, apart from the next test's eslint).
+  env_.writeTool("eslint-attack", R"({"tool": "npm:eslint", "command": "sh", "check": ["-c", "exit 0"],
+                                       "network": "none"})");
+  auto r = installed({"run", "eslint-attack", "-c", "exit 0"}, {}, 900);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  ASSERT_TRUE(contains(r.err, "installed eslint-attack")) << describe(r);
+  std::string layer = layerDir("eslint-attack");
+  ASSERT_FALSE(layer.empty());
+  std::string before = treeState(layer);
+  r = installed({"run", "eslint-attack", "-c", R"(
+d=/root/.local/share/mise/installs/npm-eslint
+test -f $d/latest/bin/eslint && echo SEES-ITS-INSTALL
+echo pwned > $d/latest/bin/eslint && echo WROTE-BIN
+echo pwned >> /root/.config/mise/config.toml && echo WROTE-CONFIG
+mkdir $d/planted && echo MADE-DIR
+rm -f $d/latest && echo REMOVED
+touch /root/.local/state/planted && echo PLANTED
+chmod 777 $d && echo CHMODDED
+mount -o remount,rw $d && echo REMOUNTED
+umount $d && echo UNMOUNTED
+true)"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "SEES-ITS-INSTALL")) << "the attack must reach the install\n" << describe(r);
+  for (const char* done :
+       {"WROTE-BIN", "WROTE-CONFIG", "MADE-DIR", "REMOVED", "PLANTED", "CHMODDED", "REMOUNTED", "UNMOUNTED"})
+    EXPECT_FALSE(contains(r.out, done)) << done << "\n" << describe(r);
+  EXPECT_TRUE(contains(r.err, "Read-only file system")) << describe(r);
+  EXPECT_EQ(treeState(layer), before) << "the host's layer changed";
+}
+
+// The issue's acceptance: eslint from the store, installed on its first run (coco's native install)
+// and linting in the container with the exit code and output the native runtime gives; the next
+// run installs nothing and prints nothing of coco's own.
+TEST_F(ContainerInstall, EslintFromTheStoreInstalledOnFirstRunAndLinting) {
+  auto got = installed({"get", "eslint"});
+  ASSERT_EQ(got.exitCode, 0) << describe(got);
+  writeFile(ws_ + "/eslint.config.mjs",
+            "export default [{\n"
+            "  files: [\"**/*.js\"],\n"
+            "  languageOptions: { sourceType: \"module\", globals: { console: \"readonly\" } },\n"
+            "  rules: { \"no-unused-vars\": \"error\", \"no-undef\": \"error\", \"eqeqeq\": \"warn\" },\n"
+            "}];\n");
+  writeFile(
+      ws_ + "/bad.js",
+      "const unused = 1;\nexport function f(a) {\n  if (a == 2) return missing(a);\n  console.log(a);\n}\n");
+  writeFile(ws_ + "/package.json", "{\"type\": \"module\"}\n");
+  auto list = installed({"list"});
+  EXPECT_TRUE(contains(list.out, "eslint  not installed\n")) << describe(list);
+
+  auto first = installed({"run", "eslint", "."}, {}, 900);
+  EXPECT_EQ(first.exitCode, 1) << describe(first);
+  EXPECT_TRUE(contains(first.err, "installing eslint (npm:eslint)")) << describe(first);
+  EXPECT_TRUE(contains(first.out, "/workspace/bad.js")) << describe(first);
+  EXPECT_TRUE(contains(first.out, "'unused' is assigned a value but never used")) << describe(first);
+  EXPECT_TRUE(contains(first.out, "'missing' is not defined")) << describe(first);
+
+  auto warm = installed({"run", "eslint", "."});
+  EXPECT_EQ(warm.exitCode, 1) << describe(warm);
+  EXPECT_EQ(warm.out, first.out);
+  std::string coco = warm.err;
+  // Root (docker's run in tests/run-all) is told on every run that the sandbox's root is the real one.
+  if (size_t at = coco.find("coco: warning: coco runs as root"); ::geteuid() == 0 && at != std::string::npos)
+    coco.erase(at, coco.find('\n', at) - at + 1);
+  EXPECT_EQ(coco, "") << "a warm run installs nothing and prints nothing of coco's own (but root's warning)";
+  list = installed({"list"});
+  EXPECT_TRUE(contains(list.out, "eslint  installed 1")) << describe(list);
+
+  // The native runtime runs the same layer (no second install) with the same result.
+  auto native = installed({"run", "eslint", "."}, {{"COCO_RUNTIME", "native"}, {"COCO_IMAGE", ""}});
+  EXPECT_EQ(native.exitCode, warm.exitCode) << describe(native);
+  EXPECT_EQ(native.out, warm.out);
+  EXPECT_FALSE(contains(native.err, "installing")) << describe(native);
+}
+
+// A tool to install with no native base, or an image `coco rebuild` did not make from the current
+// one: refused, saying what to do (never 127 from a container without the tool).
+TEST_F(ContainerInstall, InstallWithoutTheImportedBaseIsRefusedWithAClearMessage) {
+  env_.writeTool("eslint-nobase", R"({"tool": "npm:eslint", "network": "none"})");
+  auto r =
+      installed({"run", "eslint-nobase", "--version"}, {{"COCO_STORAGE", env_.workdir() + "/empty-storage"}});
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+  EXPECT_TRUE(contains(r.err, "there is no native base image to install on")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "coco rebuild")) << describe(r);
+  r = installed({"run", "eslint-nobase", "--version"}, {{"COCO_IMAGE", kImage}});
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+  EXPECT_TRUE(
+      contains(r.err, std::string("image ") + kImage + " was not imported from coco's native base image"))
+      << describe(r);
+  EXPECT_FALSE(fs::exists(InstallWorld::get(env_).storage() + "/tool-layers/eslint-nobase"))
+      << "nothing installed";
+}
+
+// `coco prune --all` under podman/docker removes the tool layers runs use, and `coco list` says so.
+TEST_F(ContainerInstall, PruneRemovesTheInstalledLayers) {
+  env_.writeTool("eslint-attack", R"({"tool": "npm:eslint", "command": "sh", "check": ["-c", "exit 0"],
+                                       "network": "none"})");
+  auto list = installed({"list"});
+  ASSERT_TRUE(contains(list.out, "eslint-attack  installed")) << describe(list);
+  auto pruned = installed({"prune", "--all"});
+  EXPECT_EQ(pruned.exitCode, 0) << describe(pruned);
+  list = installed({"list"});
+  EXPECT_TRUE(contains(list.out, "eslint-attack  not installed\n")) << describe(list);
+  EXPECT_EQ(layerDir("eslint-attack"), "");
 }
 
 }  // namespace
