@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -59,7 +58,8 @@ int containerNetnsMain(int argc, char** argv) {
     plan.mode = NetworkMode::Allowlist;
   else
     return sendFailure(channel, "network mode", EINVAL);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // No PR_SET_PDEATHSIG: the parent is a thread of podman (Go), whose end says nothing about
+  // the run's. The channel is the lifetime: it closes when coco ends, however it ends.
   if (::unshare(CLONE_NEWNET) != 0) return sendFailure(channel, "unshare", errno);
   int ns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (ns < 0) return sendFailure(channel, "opening the namespace", errno);
