@@ -65,6 +65,7 @@ Terminal Terminal::ofStderr() {
   t.tty = ::isatty(STDERR_FILENO) == 1;
   struct winsize ws {};
   if (t.tty && ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0) t.width = ws.ws_col;
+  if (t.tty) t.fd = STDERR_FILENO;
   const char* ci = std::getenv("CI");
   t.ci = ci && *ci && std::strcmp(ci, "0") != 0 && std::strcmp(ci, "false") != 0;
   const char* term = std::getenv("TERM");
@@ -107,7 +108,13 @@ std::string clipToColumns(std::string_view text, size_t columns) {
 StatusLine::StatusLine(Terminal terminal, Writer write, Clock clock)
     : terminal_(terminal), write_(std::move(write)), clock_(std::move(clock)), start_(clock_()) {}
 
-size_t StatusLine::columns() const { return terminal_.width > 0 ? static_cast<size_t>(terminal_.width) : 80; }
+// A resized terminal (SIGWINCH goes to the foreground process, which may be a
+// sandbox) is seen at the next draw: one ioctl per draw, and draws are rare.
+size_t StatusLine::columns() const {
+  struct winsize ws {};
+  if (terminal_.fd >= 0 && ::ioctl(terminal_.fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return terminal_.width > 0 ? static_cast<size_t>(terminal_.width) : 80;
+}
 
 std::string StatusLine::stepPrefix() const {
   return steps_ > 0 ? fmt::format("coco: [{}/{}] ", step_, steps_) : std::string("coco: ");

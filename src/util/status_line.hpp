@@ -16,10 +16,11 @@ struct Terminal {
   int width = 0;      // its columns (TIOCGWINSZ); 0: unknown, 80 is assumed
   bool ci = false;    // CI is set: plain lines even on a terminal, so logs hold no \r
   bool dumb = false;  // TERM=dumb: no \033[K
+  int fd = -1;        // when >= 0, the terminal whose width is read again at each draw (it may be resized)
 
   // A line redrawn in place: a terminal that is not a CI's log and knows \033[K.
   bool live() const { return tty && !ci && !dumb; }
-  // stderr's: isatty(2), TIOCGWINSZ on it, CI and TERM from the environment.
+  // stderr's: isatty(2), TIOCGWINSZ on it (again at each draw), CI and TERM from the environment.
   static Terminal ofStderr();
 };
 

@@ -2,7 +2,9 @@
 #include "util/status_line.hpp"
 
 #include <gtest/gtest.h>
+#include <pty.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <functional>
@@ -138,6 +140,32 @@ TEST(StatusLine, NoDrawnLineIsWiderThanTheTerminal) {
       EXPECT_NE(f.out.find(" (1:02:05)\n"), std::string::npos) << width;
     }
   }
+}
+
+// A real terminal (a pty) made narrower while the line is up: the next draw
+// fits the new width, and widening it again gives the room back.
+TEST(StatusLine, FollowsATerminalResize) {
+  int master = -1, slave = -1;
+  struct winsize ws {};
+  ws.ws_col = 60;
+  ws.ws_row = 24;
+  ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, &ws), 0) << strerror(errno);
+  Fake f;
+  Terminal t = tty(60);
+  t.fd = slave;
+  auto s = f.line(t);
+  s.begin(std::string(200, 'x'), 1, 1);
+  EXPECT_EQ(columnsOf(screenLines(f.out).back()), 59u);
+  ws.ws_col = 25;
+  ASSERT_EQ(::ioctl(master, TIOCSWINSZ, &ws), 0);
+  s.status("now narrower");
+  EXPECT_EQ(columnsOf(screenLines(f.out).back()), 24u);
+  ws.ws_col = 100;
+  ASSERT_EQ(::ioctl(master, TIOCSWINSZ, &ws), 0);
+  s.status("wider again");
+  EXPECT_EQ(columnsOf(screenLines(f.out).back()), 99u);
+  ::close(slave);
+  ::close(master);
 }
 
 TEST(StatusLine, UnknownWidthIsEighty) {
