@@ -419,6 +419,8 @@ struct Supervision {
   const RunSpec& spec;
   WorkspaceGuard& guard;
   bool pidsReported = false;
+  bool waitForTeardown = false;    // a cgroup is removed only once init is reaped
+  std::optional<int> toolExit{};   // init's ToolExit: the sandbox holds no process but init
   struct rusage usage {};  // the sandbox's, once it is gone
 };
 
@@ -427,6 +429,15 @@ void onEvent(Supervision& s) {
   ssize_t n = ::read(s.events, &event, 1);
   if (n <= 0) {
     s.events = -1;
+    return;
+  }
+  if (event == kEventToolExited) {
+    ToolExit done;
+    // init wrote it whole in one write (under PIPE_BUF): the rest is there.
+    if (::read(s.events, reinterpret_cast<char*>(&done) + 1, sizeof done - 1) == sizeof done - 1) {
+      s.toolExit = done.code;
+      s.usage.ru_maxrss = done.maxRssKib;
+    }
     return;
   }
   if (event == kEventPidsLimit && !s.pidsReported) {
@@ -458,7 +469,7 @@ int superviseChild(Supervision& s) {
     if (fds[5].revents) s.guard.onWatchEvents();
     for (size_t i = 0; i < s.relays.size(); ++i)
       if (fds[kFixed + i].revents && !relayOnce(s.relays[i].from.get(), s.relays[i].to)) s.relays[i].from.reset();
-    if (fds[0].revents) break;
+    if (fds[0].revents || (s.toolExit && !s.waitForTeardown)) break;
   }
   while (s.master >= 0 && relayOnce(s.master, STDOUT_FILENO)) {
   }
@@ -469,6 +480,9 @@ int superviseChild(Supervision& s) {
     while (relayOnce(r.from.get(), r.to)) {
     }
   }
+  // Left to the kernel: init's exit and the namespaces' teardown (the mounts,
+  // ~1-3 ms); the zombie goes with coco or its next wait.
+  if (s.toolExit && !s.waitForTeardown) return *s.toolExit;
   return reap(s.child.pid, &s.usage);
 }
 
@@ -487,6 +501,16 @@ void attachNetwork(ChildPlan& plan, const NetworkHooks* net) {
   plan.netPlan = net->plan;
   plan.netServe = net->serve;
   if (!net->resolvConf.empty()) plan.resolvFile = net->resolvConf;
+}
+
+// coco returns at the tool's exit, before the kernel unmounts the sandbox's
+// filesystems, unless the caller reads back or reuses an overlay's host-side
+// upper dir (an install's layer, a learn run's overlays: one still mounted in
+// the dying namespace would be in use by two mounts) or a cgroup must be
+// removed (only once init is reaped).
+bool mustAwaitTeardown(const RunSpec& spec, bool cgroup) {
+  if (cgroup || !spec.upperDir.empty()) return true;
+  return std::any_of(spec.mounts.begin(), spec.mounts.end(), [](const BindMount& m) { return !m.scratch.empty(); });
 }
 
 void killAndReap(pid_t pid) {
@@ -549,6 +573,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
                           ch.eventsRead.get(), spec, guard};
+  supervision.waitForTeardown = mustAwaitTeardown(spec, group.has_value());
   int status = superviseChild(supervision);
   trace::point("sandbox-exited");
   if (net && net->stop) net->stop();

@@ -142,11 +142,33 @@ void prepareSignals(sigset_t& set) {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
-void reapAll(pid_t tool) {
+// The tool is gone: what it left dies now, and coco hears the status before
+// the kernel tears the namespaces down (init's exit does that). Every process
+// of the sandbox is init's descendant or was reparented to it, so once kill(-1)
+// finds none and waitpid none, none is left; kill(-1) again catches one that a
+// fork made while the first round ran.
+[[noreturn]] void finishRun(int code, int events) {
+  // pid 1 of its own pid namespace only (always, as clone makes it): kill(-1)
+  // anywhere else would reach every process of the user.
+  if (::getpid() != 1) _exit(code);
+  while (::kill(-1, SIGKILL) == 0) {
+    while (::waitpid(-1, nullptr, __WALL) > 0 || errno == EINTR) {
+    }
+  }
+  struct rusage ru {};
+  ::getrusage(RUSAGE_CHILDREN, &ru);
+  ToolExit done;
+  done.code = code;
+  done.maxRssKib = ru.ru_maxrss;
+  (void)!::write(events, &done, sizeof done);
+  _exit(code);
+}
+
+void reapAll(pid_t tool, int events) {
   int wstatus;
   pid_t pid;
-  while ((pid = ::waitpid(-1, &wstatus, WNOHANG)) > 0)
-    if (pid == tool) _exit(sys::exitCodeOf(wstatus));  // the kernel kills what is left in the pid namespace
+  while ((pid = ::waitpid(-1, &wstatus, WNOHANG | __WALL)) > 0)
+    if (pid == tool) finishRun(sys::exitCodeOf(wstatus), events);
 }
 
 // Waits for signals (forwarded to the tool, SIGCHLD reaps), watches the
@@ -169,7 +191,7 @@ void reapAll(pid_t tool) {
     signalfd_siginfo info;
     while (::read(sigfd, &info, sizeof info) == sizeof info) {
       int sig = static_cast<int>(info.ssi_signo);
-      if (sig == SIGCHLD) reapAll(tool);
+      if (sig == SIGCHLD) reapAll(tool, events);
       else ::kill(tool, sig);
     }
   }

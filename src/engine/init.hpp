@@ -18,6 +18,16 @@ struct InitFds {
 
 // Events init sends coco on InitFds::events.
 inline constexpr char kEventPidsLimit = 'P';  // the sandbox stays at its process limit
+// The tool exited and every other process of the sandbox is dead and reaped: a
+// ToolExit follows at once (one write, so it arrives whole). coco need not wait
+// for the kernel to tear the namespaces down (bubblewrap's monitor does the same
+// with its event fd).
+inline constexpr char kEventToolExited = 'X';
+struct ToolExit {
+  char event = kEventToolExited;
+  int code = 0;         // the tool's exit code (128+N for signal N)
+  long maxRssKib = 0;   // the largest any process of the sandbox grew (RUSAGE_CHILDREN)
+};
 
 // Signals coco forwards to the tool.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};

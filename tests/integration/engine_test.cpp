@@ -1001,6 +1001,39 @@ TEST_F(EngineTest, ZombiesAreReaped) {
   EXPECT_TRUE(contains(r.out, "zombies: 0")) << describe(r);
 }
 
+// Attack on coco's early return (it answers as soon as init says the tool exited,
+// before the kernel tears the namespaces down): what the tool leaves behind (a
+// writer into the workspace that ignores SIGTERM/SIGHUP, a loop forking as fast
+// as it can) must be dead by the time coco returns, or it writes after the
+// workspace guard's check. Checked at once, with no grace period.
+TEST_F(EngineTest, NothingOfTheSandboxRunsOnceCocoHasReturned) {
+  TempDir ws("leftover-ws");
+  std::string tag = "coco-leftover-" + std::to_string(getpid());
+  env_.writeTool("leftover", R"({"command": "sh", "network": "none", "mounts": [{"src": )" +
+                                 jsonString(ws.path()) + R"(, "dst": "/ws"}]})");
+  for (int round = 0; round < 5; ++round) {
+    // Hundreds of processes take the kernel milliseconds to kill: a status sent
+    // before they are gone would let coco return while some still run. None
+    // holds coco's stdout or stderr, whose end coco would otherwise wait for.
+    std::string script = "exec >/dev/null 2>&1 </dev/null; "
+                         "(trap '' TERM HUP; while :; do echo x >> /ws/out; done) & "
+                         "i=0; while [ $i -lt 600 ]; do probe sleep 300 " + tag + " & i=$((i+1)); done; "
+                         "(while :; do probe sleep 300 " + tag + " & done) >/dev/null 2>&1 & "
+                         "while [ ! -s /ws/out ]; do :; done; exit 9";
+    RunResult r = env_.run({"run", "leftover", "-c", script});
+    std::vector<pid_t> left = processesWithTag(tag);
+    auto size = fs::file_size(ws.path() + "/out");
+    EXPECT_EQ(r.exitCode, 9) << describe(r);
+    EXPECT_TRUE(left.empty()) << left.size() << " sandbox process(es) still ran when coco returned (round " << round
+                              << ")";
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(fs::file_size(ws.path() + "/out"), size) << "the workspace was written after coco returned";
+    EXPECT_TRUE(processesWithTag(tag).empty());
+    for (pid_t p : left) kill(p, SIGKILL);
+    fs::remove(ws.path() + "/out");
+  }
+}
+
 TEST_F(EngineTest, NothingSurvivesKill9OfCoco) {
   std::string tag = "coco-kill9-tag-" + std::to_string(getpid());
   Child c = env_.spawn({"run", "probe", "sleep", "300", tag});
