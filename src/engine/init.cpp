@@ -146,7 +146,10 @@ void reapAll(pid_t tool) {
   int wstatus;
   pid_t pid;
   while ((pid = ::waitpid(-1, &wstatus, WNOHANG)) > 0)
-    if (pid == tool) _exit(sys::exitCodeOf(wstatus));  // the kernel kills what is left in the pid namespace
+    if (pid == tool) {
+      trace::point("init-tool-exited");
+      _exit(sys::exitCodeOf(wstatus));  // the kernel kills what is left in the pid namespace
+    }
 }
 
 // Waits for signals (forwarded to the tool, SIGCHLD reaps), watches the
