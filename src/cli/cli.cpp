@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   int code = run(args, std::cout, std::cerr);
   std::cout.flush();
+  trace::point("exit");
   return code;
 }
 

@@ -168,7 +168,10 @@ void reapAll(pid_t tool, int events) {
   int wstatus;
   pid_t pid;
   while ((pid = ::waitpid(-1, &wstatus, WNOHANG | __WALL)) > 0)
-    if (pid == tool) finishRun(sys::exitCodeOf(wstatus), events);
+    if (pid == tool) {
+      trace::point("init-tool-exited");
+      finishRun(sys::exitCodeOf(wstatus), events);
+    }
 }
 
 // Waits for signals (forwarded to the tool, SIGCHLD reaps), watches the
