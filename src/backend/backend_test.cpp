@@ -227,6 +227,24 @@ TEST(ImportContainerfile, FromLabelWorkdir) {
             "FROM sha256:ab12\nLABEL coco.base=\"cd34\"\nCOPY workspace /workspace\nWORKDIR /workspace\n");
 }
 
+// A tool's image runs instead of the backend's when the plan names one.
+TEST(ContainerArgs, ToolImageReplacesTheRuntimesImage) {
+  auto spec = sampleSpec();
+  spec.containerImage = "localhost/coco-tool-jq:0123456789ab-cdef01234567";
+  auto a = buildContainerArgs(spec, input("podman", "localhost/coco:latest"));
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(*(a->end() - 7), spec.containerImage);
+  EXPECT_EQ(std::find(a->begin(), a->end(), "localhost/coco:latest"), a->end());
+}
+
+// Tagged by the tool's name (as a repository takes it), config hash and base.
+TEST(ToolImageReference, NameHashAndBase) {
+  EXPECT_EQ(toolImageReference("jq", std::string(64, 'a'), std::string(64, 'b')),
+            "localhost/coco-tool-jq:aaaaaaaaaaaa-bbbbbbbbbbbb");
+  EXPECT_EQ(toolImageReference("My.Tool+x_1", "0123456789abcdef", "fedcba9876543210"),
+            "localhost/coco-tool-my-tool-x-1:0123456789ab-fedcba987654");
+}
+
 TEST(MakeBackend, KnownAndUnknownNames) {
   EXPECT_EQ((*makeBackend(""))->name(), "native");
   EXPECT_EQ((*makeBackend("native"))->name(), "native");

@@ -110,7 +110,8 @@ bool isTerminal() { return ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO); }
 Result<std::vector<std::string>> buildContainerArgs(const engine::RunSpec& spec,
                                                     const ContainerArgsInput& input) {
   if (spec.argv.empty()) return Error::make("nothing to run: empty command");
-  // The tool layer reaches a container as binds (tool::layerBinds), never as a layer.
+  // The tool layer reaches a container as binds (tool::layerBinds) or in an image of the tool's
+  // own (spec.containerImage), never as a layer stacked here.
   if (!spec.layers.empty())
     return Error::make("{} runs its own image: layers cannot be stacked under it", input.runtime);
   if (!spec.env.empty() && input.envFile.empty())
@@ -126,7 +127,10 @@ Result<std::vector<std::string>> buildContainerArgs(const engine::RunSpec& spec,
   COCO_TRY(addMounts(args, input.guardBinds, input.runtime));
   if (!input.envFile.empty()) args.insert(args.end(), {"--env-file", input.envFile});
   args.insert(args.end(), input.extraArgs.begin(), input.extraArgs.end());
-  args.push_back(input.image.empty() ? std::string(kDefaultContainerImage) : input.image);
+  if (!spec.containerImage.empty())
+    args.push_back(spec.containerImage);
+  else
+    args.push_back(input.image.empty() ? std::string(kDefaultContainerImage) : input.image);
   // The init (catatonit, tini) exits 1 when the command cannot be started; the shell's exec
   // gives what native gives: 127 not found, 126 not executable. It replaces itself, so the
   // tool is the init's child as without it.

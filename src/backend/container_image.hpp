@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/idmap.hpp"
 #include "util/result.hpp"
 
 namespace coco::backend {
@@ -37,5 +38,48 @@ Result<std::string> importedBaseId(const std::string& runtime, const std::string
 
 // The Containerfile of that build (unit-tested).
 std::string importContainerfile(const std::string& from, const std::string& baseId);
+
+// A tool's own image: the runtime's image (coco's native base, imported) with the tool's layer as
+// one more layer, for a layer read-only binds cannot show (tool::layerBinds refused it: apt's
+// files over /usr, /etc and /var, whiteouts, symlinks). Labels say what it holds; its tag is
+// the tool's name, config hash and base, so a changed config or base makes another image and
+// `coco prune` removes the old one.
+inline constexpr const char* kToolLabel = "coco.tool";
+inline constexpr const char* kConfigHashLabel = "coco.config-hash";
+inline constexpr const char* kBaseLabel = "coco.base";
+inline constexpr const char* kLayerLabel = "coco.layer";  // when the layer was installed
+
+struct ToolImage {
+  std::string runtime;      // "podman" or "docker"
+  std::string baseImage;    // the runtime's image runs use, imported from the native base baseId
+  std::string baseId;       // its coco.base label (nativeBaseId)
+  std::string tool;         // the tool's name
+  std::string configHash;   // its config's hash
+  std::string layerDir;     // the committed tool layer
+  std::string layerStamp;   // the layer's install time: a layer installed again makes a new image
+  engine::IdMapPlan idMap;  // the mapping the layer was written in (the storage's)
+  std::string workDir;      // a scratch directory for the archive (made and removed here)
+};
+
+// "localhost/coco-tool-NAME:HASH12-BASE12", NAME as a repository takes it (lowercase; other
+// characters '-').
+std::string toolImageReference(const std::string& tool, const std::string& configHash,
+                               const std::string& baseId);
+
+// The tool's image in the runtime's storage, written and loaded (RUNTIME load) when it is missing
+// or holds another install of the layer; `made` says which. Only the tool layer is written: the
+// base's layers are the runtime's own (image::exportLayerOnImage).
+Result<std::string> ensureToolImage(const ToolImage& image, bool& made);
+
+// One tool image in the runtime's storage, by its labels.
+struct ToolImageEntry {
+  std::string id;         // the runtime's image id
+  std::string reference;  // its first name ("" when it has none left)
+  std::string tool, configHash, baseId;
+};
+Result<std::vector<ToolImageEntry>> listToolImages(const std::string& runtime);
+
+// `RUNTIME rmi IMAGE`, never forced: an image a container still runs stays, with the runtime's reason.
+Status removeImage(const std::string& runtime, const std::string& image);
 
 }  // namespace coco::backend

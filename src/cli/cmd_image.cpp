@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <memory>
@@ -170,6 +171,35 @@ Status rebuildContainerImage(const Runtime& runtime, Context& ctx) {
   return {};
 }
 
+// Podman and docker: the tools' own images (backend::ensureToolImage) that no current config on
+// the runtime's current image uses, or (all) every one. An image a container still runs is kept,
+// with the runtime's reason.
+void pruneToolImages(Context& ctx, const Runtime& runtime,
+                     const std::vector<std::pair<std::string, std::string>>& current, bool all) {
+  auto images = backend::listToolImages(runtime.name);
+  if (!images) {
+    ctx.err << "coco: warning: "
+            << images.error().wrap(fmt::format("listing {}'s tool images", runtime.name)).describe() << "\n";
+    return;
+  }
+  auto base = backend::importedBaseId(runtime.name, runtime.image.reference);
+  size_t removed = 0;
+  for (const auto& image : *images) {
+    // An image without a name was replaced by a later one of the same tag (the layer installed again).
+    bool inUse = !all && !image.reference.empty() && base && image.baseId == *base &&
+                 std::find(current.begin(), current.end(), std::make_pair(image.tool, image.configHash)) !=
+                     current.end();
+    if (inUse) continue;
+    const std::string& name = image.reference.empty() ? image.id : image.reference;
+    if (auto st = backend::removeImage(runtime.name, name); !st) {
+      ctx.err << "coco: warning: kept " << name << ": " << st.error().describe() << "\n";
+      continue;
+    }
+    ++removed;
+  }
+  ctx.out << "removed " << runtime.name << " tool images: " << removed << "\n";
+}
+
 }  // namespace
 
 int cmdRebuild(Context& ctx, const Args& args) {
@@ -226,22 +256,27 @@ int cmdSave(Context& ctx, const Args& args) {
 }
 
 int cmdPrune(Context& ctx, const Args& args) {
-  CLI::App app{"Remove coco's download caches; with --all also tool layers, the caches tools keep between runs "
-               "(`caches`) and unused images.",
-               "coco prune"};
+  CLI::App app{
+      "Remove coco's download caches and outdated tool layers (under podman or docker also the tools' "
+      "images no current config uses); with --all also every tool layer and tool image, the caches tools "
+      "keep between runs (`caches`) and unused images.",
+      "coco prune"};
   bool all = false;
   app.add_flag("-a,--all", all, "also remove every tool layer, the tools' kept caches and the images no record uses");
   if (auto code = parseCommand(app, args, ctx)) return *code;
   auto caches = tool::removeCaches("");
   if (!caches) return ctx.fail(caches.error());
   ctx.out << "removed download caches: " << humanBytes(*caches) << "\n";
+  auto runtime = chooseRuntime(ImageUse::List);
+  if (!runtime) return ctx.fail(runtime.error());
+  auto paths = ctx.paths();
+  if (!paths) return ctx.fail(paths.error());
+  std::vector<std::pair<std::string, std::string>> current;
+  for (const auto& name : config::listTools(*paths))
+    if (auto c = config::loadTool(*paths, name)) current.emplace_back(name, c->hash);
+  if (!runtime->native()) pruneToolImages(ctx, *runtime, current, all);
   if (!all) {
     // Layers of configs that changed or were removed are no use to anyone.
-    auto paths = ctx.paths();
-    if (!paths) return ctx.fail(paths.error());
-    std::vector<std::pair<std::string, std::string>> current;
-    for (const auto& name : config::listTools(*paths))
-      if (auto c = config::loadTool(*paths, name)) current.emplace_back(name, c->hash);
     auto stale = tool::removeToolLayers("", current, true);
     if (!stale) return ctx.fail(stale.error());
     ctx.out << "removed outdated tool layers: " << humanBytes(*stale) << "\n";
@@ -250,8 +285,6 @@ int cmdPrune(Context& ctx, const Args& args) {
   auto layers = tool::removeToolLayers("", {}, false);
   if (!layers) return ctx.fail(layers.error());
   ctx.out << "removed tool layers: " << humanBytes(*layers) << "\n";
-  auto paths = ctx.paths();
-  if (!paths) return ctx.fail(paths.error());
   auto kept = tool::removeCaches(tool::runCacheRoot(*paths));
   if (!kept) return ctx.fail(kept.error());
   ctx.out << "removed the tools' kept caches: " << humanBytes(*kept) << "\n";

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "backend/backend.hpp"
+#include "backend/container_image.hpp"
 #include "cli/cmd_image.hpp"
 #include "cli/context.hpp"
 #include "cli/run_warnings.hpp"
@@ -12,6 +13,7 @@
 #include "engine/landlock.hpp"
 #include "image/digest.hpp"
 #include "image/image.hpp"
+#include "image/storage.hpp"
 #include "tool/plan.hpp"
 #include "tool/x11.hpp"
 #include "util/fs.hpp"
@@ -117,6 +119,35 @@ void warnBeforeRun(std::ostream& err, const config::ToolConfig& config, const to
   warnOncePerConfig(err, stateDir(env), config, configWarnings(config, warningContext(run), native));
 }
 
+// Podman and docker: a tool layer binds cannot show runs in an image of the tool's own, made on
+// its first such run (and after a change of its config, base or install) and reused after. A
+// failure is kept in `failed`, as an install's is: no hint to check the config.
+tool::RunContext::LayerImageFn toolImageMaker(Context& ctx, const Runtime& runtime,
+                                              const config::ToolConfig& config,
+                                              const image::Image& installBase, std::optional<Error>& failed) {
+  return [&ctx, &runtime, &config, &installBase, &failed](const tool::ToolLayer& layer,
+                                                          const Error& refused) -> Result<std::string> {
+    log::debug("{}'s layer cannot be bound into the container ({}): it goes in an image", config.name,
+               refused.describe());
+    bool made = false;
+    auto reference = [&]() -> Result<std::string> {
+      COCO_ASSIGN(auto paths, ctx.paths());
+      COCO_ASSIGN(std::string root, image::Storage::defaultRoot());
+      COCO_ASSIGN(image::Storage store, image::Storage::open(root));
+      return backend::ensureToolImage(
+          {runtime.name, runtime.image.reference, backend::nativeBaseId(installBase.layers), config.name,
+           config.hash, layer.dir, layer.installed, store.idMap(),
+           fs::joinPath(paths.cacheHome, fmt::format("coco/tool-image.{}", ::getpid()))},
+          made);
+    }();
+    if (!reference) failed = reference.error();
+    if (made && !log::quietEnabled())
+      ctx.err << "coco: " << config.name << " runs in " << runtime.name << "'s image " << *reference
+              << " (its install on the base image; binds cannot show it)\n";
+    return reference;
+  };
+}
+
 }  // namespace
 
 int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dryRun, const std::string& configFile,
@@ -153,6 +184,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     if (!base) return ctx.fail(base.error().wrap(fmt::format("installing {} for {}", name, runtime->name)));
     installBase = std::move(*base);
     runCtx->bindLayerOver = installBase.layers;
+    runCtx->layerImage = toolImageMaker(ctx, *runtime, *config, installBase, installError);
   }
   if (!dryRun && (runtime->native() || !runCtx->bindLayerOver.empty()))
     layer = [&]() -> Result<std::optional<tool::ToolLayer>> {

@@ -7,13 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/context.hpp"
+#include "backend/container_image.hpp"
+#include "catalog/catalog.hpp"
+#include "catalog/links.hpp"
 #include "cli/cmd_image.hpp"
+#include "cli/context.hpp"
 #include "cli/parse.hpp"
 #include "cli/show.hpp"
 #include "config/loader.hpp"
-#include "catalog/links.hpp"
-#include "catalog/catalog.hpp"
 #include "tool/base_image.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -90,11 +91,23 @@ int cmdList(Context& ctx, const Args& args) {
   auto runtime = chooseRuntime(ImageUse::List);
   if (!runtime) return ctx.fail(runtime.error());
   auto tools = config::listTools(*paths);
+  // Podman and docker: the tools' own images (a layer binds cannot show), one query for all.
+  std::vector<backend::ToolImageEntry> images;
+  if (!runtime->native())
+    if (auto listed = backend::listToolImages(runtime->name)) images = std::move(*listed);
+  auto imageOf = [&](const std::string& tool) -> std::string {
+    auto config = config::loadTool(*paths, tool);
+    for (const auto& i : images)
+      if (config && i.tool == tool && i.configHash == config->hash && !i.reference.empty())
+        return i.reference;
+    return "";
+  };
   if (json) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& t : tools) {
       ToolStateView s = toolState(*paths, t, *runtime);
       list.push_back({{"name", t}, {"state", s.state}, {"version", s.version}, {"summary", s.text}});
+      if (std::string image = imageOf(t); !image.empty()) list.back()["image"] = image;
     }
     nlohmann::ordered_json out = {
         {"runtime", runtime->name}, {"image", runtime->image.reference}, {"tools", std::move(list)}};
@@ -102,9 +115,13 @@ int cmdList(Context& ctx, const Args& args) {
   }
   size_t width = 0;
   for (const auto& t : tools) width = std::max(width, t.size());
-  if (!json)
-    for (const auto& t : tools)
-      ctx.out << fmt::format("{:<{}}  {}\n", t, width, toolStateText(*paths, t, *runtime));
+  if (!json) {
+    for (const auto& t : tools) {
+      std::string image = imageOf(t);
+      std::string shown = image.empty() ? "" : fmt::format(" ({} image {})", runtime->name, image);
+      ctx.out << fmt::format("{:<{}}  {}{}\n", t, width, toolStateText(*paths, t, *runtime), shown);
+    }
+  }
   if (tools.empty()) ctx.err << "coco: no tools configured in " << paths->toolsDir() << "; try 'coco get eslint'\n";
   if (!runtime->native()) return kExitOk;  // the base image is the native runtime's
   if (auto outdated = tool::baseImageOutdated(""); outdated && *outdated)

@@ -90,6 +90,9 @@ struct TcpDisplayRelay {
 
 struct RunSpec {
   std::vector<std::string> layers;  // overlay lower dirs, topmost first
+  // Podman and docker: the image to run when it is not the backend's own (a tool's image, its
+  // layer on the imported base, for a layer binds cannot show); empty for the native runtime.
+  std::string containerImage;
   std::vector<BindMount> mounts;
   std::vector<std::pair<std::string, std::string>> env;  // the complete environment
   std::vector<std::string> argv;    // argv[0] is searched in the sandbox's PATH

@@ -18,6 +18,7 @@
 #include "image/digest.hpp"
 #include "image/reference.hpp"
 #include "image/storage.hpp"
+#include "image/userns.hpp"
 #include "sys/io.hpp"
 #include "sys/overlay.hpp"
 #include "util/fs.hpp"
@@ -215,7 +216,7 @@ class LayerTar {
 };
 
 Result<Blob> writeLayer(const std::string& layerDir, const std::string& blobDir, const std::string& tmpName) {
-  UniqueFd root(::open(layerDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root(::open(layerDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) return Error::fromErrno("open {}", layerDir);
   std::string tmp = fs::joinPath(blobDir, tmpName);
   COCO_ASSIGN(auto writer, LayerWriter::open(tmp));
@@ -304,7 +305,137 @@ Result<ImageRecord> findRecord(const Storage& store, const std::string& name) {
   return Error::withErrno(ENOENT, fmt::format("no image '{}' in the store {}", name, store.root()));
 }
 
+// The runtime image's config with the layer added: what a container reads of it (environment,
+// working directory, user, entrypoint, command, labels) and the layers by diff id.
+Result<json> layerOnImageConfig(const LayerOnImage& in, const std::string& layerDiffId) {
+  json base = json::parse(in.baseConfig, nullptr, false);
+  if (base.is_discarded() || !(base.is_object() || base.is_null()))
+    return Error::make("the image's config is not a JSON object");
+  json config = json::object();
+  for (const char* key : {"Env", "WorkingDir", "User", "Entrypoint", "Cmd", "Labels", "StopSignal"})
+    if (base.is_object() && base.contains(key) && !base[key].is_null()) config[key] = base[key];
+  if (!config.contains("Labels") || !config["Labels"].is_object()) config["Labels"] = json::object();
+  for (const auto& [k, v] : in.labels) config["Labels"][k] = v;
+  json diffIds = in.baseDiffIds, history = json::array();
+  diffIds.push_back(layerDiffId);
+  std::string created = nowRfc3339();
+  // One history entry per layer, as podman's build wants (see writeLayout).
+  for (size_t i = 0; i < diffIds.size(); ++i)
+    history.push_back(
+        {{"created", created}, {"created_by", i + 1 < diffIds.size() ? "base" : "coco: the tool layer"}});
+  return json{{"created", created},
+              {"architecture", ociArchitecture()},
+              {"os", "linux"},
+              {"config", config},
+              {"rootfs", {{"type", "layers"}, {"diff_ids", diffIds}}},
+              {"history", history}};
+}
+
+// Writes the layout and docker's manifest.json into `work` (inside the user namespace).
+Status writeLayerOnImage(const LayerOnImage& in, const std::string& work) {
+  std::string blobDir = fs::joinPath(work, "blobs/sha256");
+  COCO_TRY(fs::makeDirs(blobDir, 0755));
+  auto blob = writeLayer(in.layerDir, blobDir, "layer.tmp");
+  if (!blob) return std::move(blob).error().wrap(fmt::format("the layer {}", in.layerDir));
+  COCO_ASSIGN(json imageConfig, layerOnImageConfig(in, blob->diffId));
+  std::string configText = imageConfig.dump(), configDigest;
+  COCO_TRY(writeJsonBlob(blobDir, configText, configDigest));
+  // The base's layers by their uncompressed digest, which is how the runtime finds it has them.
+  json layers = json::array(), dockerLayers = json::array();
+  for (const auto& d : in.baseDiffIds) {
+    layers.push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"}, {"digest", d}, {"size", 0}});
+    dockerLayers.push_back("blobs/sha256/" + digestHex(d));
+  }
+  layers.push_back({{"mediaType", kLayerType}, {"digest", blob->digest}, {"size", blob->size}});
+  dockerLayers.push_back("blobs/sha256/" + digestHex(blob->digest));
+  json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", kManifestType},
+      {"config", {{"mediaType", kConfigType}, {"digest", configDigest}, {"size", configText.size()}}},
+      {"layers", layers}};
+  std::string manifestText = manifest.dump(), manifestDigest;
+  COCO_TRY(writeJsonBlob(blobDir, manifestText, manifestDigest));
+  // podman load names the image after ref.name; docker load after RepoTags.
+  json index = {
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.index.v1+json"},
+      {"manifests", json::array({{{"mediaType", kManifestType},
+                                  {"digest", manifestDigest},
+                                  {"size", manifestText.size()},
+                                  {"annotations", {{"org.opencontainers.image.ref.name", in.reference}}}}})}};
+  COCO_TRY(fs::writeFileAtomic(fs::joinPath(work, "index.json"), index.dump() + "\n", 0644));
+  COCO_TRY(
+      fs::writeFileAtomic(fs::joinPath(work, "oci-layout"), "{\"imageLayoutVersion\": \"1.0.0\"}\n", 0644));
+  json docker = json::array({{{"Config", "blobs/sha256/" + digestHex(configDigest)},
+                              {"RepoTags", json::array({in.reference})},
+                              {"Layers", dockerLayers}}});
+  return fs::writeFileAtomic(fs::joinPath(work, "manifest.json"), docker.dump() + "\n", 0644);
+}
+
+// The files of `work` (coco's own, flat but for blobs/sha256) as a plain tar at `file`.
+Status packDirectory(const std::string& work, const std::vector<std::string>& files,
+                     const std::string& file) {
+  struct WriteFree {
+    void operator()(struct archive* a) const { archive_write_free(a); }
+  };
+  std::unique_ptr<struct archive, WriteFree> a(archive_write_new());
+  archive_write_set_format_pax_restricted(a.get());
+  if (archive_write_open_filename(a.get(), file.c_str()) != ARCHIVE_OK)
+    return Error::make("{}: {}", file, archiveError(a.get()));
+  std::vector<char> buf(1 << 20);
+  for (const auto& rel : files) {
+    std::string path = fs::joinPath(work, rel);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) != 0) return Error::fromErrno("open {}", path);
+    Entry e(archive_entry_new());
+    archive_entry_set_pathname(e.get(), rel.c_str());
+    archive_entry_set_mode(e.get(), S_ISDIR(st.st_mode) ? (S_IFDIR | 0755) : (S_IFREG | 0644));
+    archive_entry_set_size(e.get(), S_ISDIR(st.st_mode) ? 0 : st.st_size);
+    if (archive_write_header(a.get(), e.get()) < ARCHIVE_WARN)
+      return Error::make("{}: {}", file, archiveError(a.get()));
+    for (ssize_t n; !S_ISDIR(st.st_mode) && (n = ::read(fd.get(), buf.data(), buf.size())) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::fromErrno("read {}", path);
+      if (archive_write_data(a.get(), buf.data(), static_cast<size_t>(n)) < 0)
+        return Error::make("{}: {}", file, archiveError(a.get()));
+    }
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return Error::make("{}: {}", file, archiveError(a.get()));
+  return {};
+}
+
+Status packLayerOnImage(const std::string& work, const std::string& file) {
+  std::vector<std::string> files = {"oci-layout", "index.json", "manifest.json", "blobs", "blobs/sha256"};
+  std::vector<std::string> blobs;
+  {
+    DIR* d = ::opendir(fs::joinPath(work, "blobs/sha256").c_str());
+    if (!d) return Error::fromErrno("opendir {}/blobs/sha256", work);
+    while (struct dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') blobs.push_back(std::string("blobs/sha256/") + e->d_name);
+    ::closedir(d);
+  }
+  std::sort(blobs.begin(), blobs.end());
+  files.insert(files.end(), blobs.begin(), blobs.end());
+  return packDirectory(work, files, file);
+}
+
 }  // namespace
+
+Status exportLayerOnImage(const LayerOnImage& in, const std::string& file) {
+  if (fs::exists(file)) return Error::withErrno(EEXIST, fmt::format("{} already exists", file));
+  std::string work = file + ".coco-tmp-XXXXXX";
+  if (!::mkdtemp(work.data())) return Error::fromErrno("mkdtemp {}", work);
+  std::string tmp = work + "/image.tar";
+  Status st = runInUserNamespace(in.idMap, [&]() -> Status {
+    COCO_TRY(writeLayerOnImage(in, fs::joinPath(work, "layout")));
+    return packLayerOnImage(fs::joinPath(work, "layout"), tmp);
+  });
+  if (st && ::rename(tmp.c_str(), file.c_str()) != 0) st = Error::fromErrno("rename {} to {}", tmp, file);
+  (void)removeTreeAsOwner(in.idMap, work);
+  if (!st) return std::move(st).error().wrap(fmt::format("writing the image {} to {}", in.reference, file));
+  return {};
+}
 
 Status exportOciLayout(const std::string& name, const std::string& dirGiven, const ExportOptions& options) {
   std::string dir = dirGiven;

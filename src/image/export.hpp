@@ -10,8 +10,11 @@
 // device nodes, which coco's layers never hold, are left out.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
+#include "engine/idmap.hpp"
 #include "image/progress.hpp"
 #include "util/result.hpp"
 
@@ -27,5 +30,25 @@ struct ExportOptions {
 // reference that resolves to a stored record) to the new directory `dir`.
 // `dir` must not exist; it appears complete or not at all.
 Status exportOciLayout(const std::string& name, const std::string& dir, const ExportOptions& options);
+
+// One layer on an image a container runtime already holds (podman, docker): a tool's layer on
+// the runtime's base image, as a per-tool image.
+struct LayerOnImage {
+  std::string layerDir;     // an overlay upper dir: whiteouts, opaque directories
+  engine::IdMapPlan idMap;  // the mapping it was written in (Storage::idMap): its ids as the image's
+  std::vector<std::string> baseDiffIds;  // the runtime image's layers ("sha256:..."), bottom first
+  std::string baseConfig;  // that image's config ({"Env": [...], "WorkingDir": ..., "Labels": ...}) as JSON
+  std::map<std::string, std::string> labels;  // added to the config's
+  std::string reference;                      // the name the image loads as, "localhost/NAME:TAG"
+};
+
+// Writes `file` (new; it appears complete or not at all), a tar that both `podman load` and
+// `docker load` read: an OCI layout (index, manifest, config) plus docker's manifest.json, with
+// the blob of the one new layer only. The base's layers are named by their diff ids and not
+// included: the runtime holds them and loads none of them again (podman reuses a layer by its
+// uncompressed digest, docker by its chain id); a runtime without them refuses the archive.
+// The layer is walked as exportOciLayout walks one: never through a symlink, whiteouts as
+// `.wh.` entries, hard links only to an earlier entry of the same layer.
+Status exportLayerOnImage(const LayerOnImage& in, const std::string& file);
 
 }  // namespace coco::image

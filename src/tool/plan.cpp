@@ -457,8 +457,14 @@ Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::
   }
   spec.layers = image.layers;
   if (layer && !ctx.bindLayerOver.empty()) {
-    COCO_ASSIGN(auto binds, layerBinds(layer->dir, ctx.bindLayerOver));
-    spec.mounts.insert(spec.mounts.begin(), binds.begin(), binds.end());  // under the config's mounts
+    auto binds = layerBinds(layer->dir, ctx.bindLayerOver);
+    if (binds) {
+      spec.mounts.insert(spec.mounts.begin(), binds->begin(), binds->end());  // under the config's mounts
+    } else if (ctx.layerImage) {
+      COCO_ASSIGN(spec.containerImage, ctx.layerImage(*layer, binds.error()));
+    } else {
+      return std::move(binds).error();
+    }
   } else if (layer) {
     spec.layers.insert(spec.layers.begin(), layer->dir);  // topmost; the run keeps its scratch upper
   }

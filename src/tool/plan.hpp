@@ -49,6 +49,10 @@ struct RunContext {
   // (`coco rebuild`). The tool layer is then bound read-only over that image (layerBinds) instead
   // of stacked as an overlay lower; empty for the native runtime.
   std::vector<std::string> bindLayerOver;
+  // Podman and docker: the image holding the tool layer on the runtime's image, for a layer
+  // layerBinds refuses (the refusal passed in, for the log); unset: the refusal stands.
+  using LayerImageFn = std::function<Result<std::string>(const ToolLayer& layer, const Error& bindsRefused)>;
+  LayerImageFn layerImage;
 };
 
 // The host directory that keeps the tools' `caches` between their runs:

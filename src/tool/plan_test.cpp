@@ -181,6 +181,53 @@ TEST_F(PlanWithLayerTest, TheLayerIsAskedForOnceAfterTheChecks) {
   EXPECT_EQ(get(*none, "NODE_ENV"), "production");
 }
 
+// Podman and docker: a layer binds can show is bound; one they cannot show (here a symlink where a
+// bind would go) runs in the tool's image when the context can make one, and is refused otherwise.
+TEST_F(PlanWithLayerTest, ALayerBindsCannotShowGoesInTheToolsImage) {
+  std::string base = root_ + "/base", layer = root_ + "/layer";
+  ASSERT_TRUE(fs::makeDirs(base + "/usr/bin").ok());
+  ASSERT_TRUE(fs::makeDirs(layer + "/opt/tool").ok());
+  ASSERT_TRUE(fs::writeFileAtomic(layer + "/opt/tool/run", "x").ok());
+  layer_.dir = layer;
+  image_.layers.clear();  // the runtime's image is the runtime's: no layers to stack
+  ctx_.bindLayerOver = {base};
+  int asked = 0;
+  std::string refusal;
+  ctx_.layerImage = [&](const ToolLayer& l, const Error& why) -> Result<std::string> {
+    ++asked;
+    EXPECT_EQ(l.dir, layer);
+    refusal = why.describe();
+    return std::string("localhost/coco-tool-eslint:h1-base");
+  };
+  auto bound = plan();
+  ASSERT_TRUE(bound.ok()) << bound.error().describe();
+  EXPECT_EQ(asked, 0) << "a layer binds can show makes no image";
+  EXPECT_EQ(bound->containerImage, "");
+  EXPECT_TRUE(std::any_of(bound->mounts.begin(), bound->mounts.end(), [&](const auto& m) {
+    return m.src == layer + "/opt" && m.dst == "/opt" && m.readOnly;
+  }));
+
+  // /usr is the base's too: walked into, where the symlink is.
+  ASSERT_TRUE(fs::makeDirs(layer + "/usr").ok());
+  ASSERT_EQ(::symlink("/etc", (layer + "/usr/bin-link").c_str()), 0);
+  auto imaged = plan();
+  ASSERT_TRUE(imaged.ok()) << imaged.error().describe();
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(refusal.find("adds the symbolic link /usr/bin-link") != std::string::npos) << refusal;
+  EXPECT_EQ(imaged->containerImage, "localhost/coco-tool-eslint:h1-base");
+  EXPECT_TRUE(imaged->layers.empty());
+  for (const auto& m : imaged->mounts)
+    EXPECT_NE(m.src.rfind(layer, 0), 0u) << "the layer is bound too: " << m.src;
+  EXPECT_EQ(get(*imaged, "PATH"), layer_.env[0].second)
+      << "the environment mise resolved still comes with the layer";
+
+  ctx_.layerImage = nullptr;
+  auto refused = plan();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.error().describe().find("symbolic link /usr/bin-link") != std::string::npos)
+      << refused.error().describe();
+}
+
 // The staging and seccomp cache directories, the id-map mode and the fd limit
 // come with the spec, from the context: the engine reads no environment.
 TEST_F(PlanTest, TheHostSetupComesFromTheContext) {

@@ -4,19 +4,23 @@
 // "denied ERRNONAME" and exits 1; a usage error exits 2.
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/keyctl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <linux/perf_event.h>
 #include <linux/reboot.h>
+#include <linux/rtnetlink.h>
 #include <linux/sched.h>
 #include <netdb.h>
-#include <sched.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -796,6 +800,101 @@ static int cmdResolve(const char* name) {
   return 0;
 }
 
+// Sends one netlink request (a batch for nftables) and returns the kernel's answer to it: 0 or
+// -errno from the first error acknowledgement, as `ip route add` or `nft add table` would get.
+static long netlinkRequest(int protocol, const void* msg, size_t len) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return -errno;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (sendto(fd, msg, len, 0, (struct sockaddr*)&kernel, sizeof kernel) < 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  long result = -ETIMEDOUT;
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[8192];
+  for (int replies = 0; replies < 8 && result == -ETIMEDOUT; ++replies) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0) break;
+    for (struct nlmsghdr* h = (struct nlmsghdr*)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type != NLMSG_ERROR) continue;
+      const struct nlmsgerr* e = NLMSG_DATA(h);
+      if (e->error != 0 || h->nlmsg_seq == 2) {  // an error, or the request's own ack
+        result = e->error;
+        break;
+      }
+    }
+  }
+  close(fd);
+  return result;
+}
+
+// RTM_NEWROUTE: 192.0.2.0/24 through lo, in the main table.
+static int cmdRouteAdd(void) {
+  struct {
+    struct nlmsghdr h;
+    struct rtmsg r;
+    struct rtattr dstAttr;
+    uint32_t dst;
+    struct rtattr oifAttr;
+    uint32_t oif;
+  } req = {0};
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = RTM_NEWROUTE;
+  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+  req.h.nlmsg_seq = 2;
+  req.r.rtm_family = AF_INET;
+  req.r.rtm_dst_len = 24;
+  req.r.rtm_table = RT_TABLE_MAIN;
+  req.r.rtm_protocol = RTPROT_BOOT;
+  req.r.rtm_scope = RT_SCOPE_LINK;
+  req.r.rtm_type = RTN_UNICAST;
+  req.dstAttr.rta_len = RTA_LENGTH(sizeof req.dst);
+  req.dstAttr.rta_type = RTA_DST;
+  req.dst = htonl(0xc0000200);
+  req.oifAttr.rta_len = RTA_LENGTH(sizeof req.oif);
+  req.oifAttr.rta_type = RTA_OIF;
+  req.oif = 1;  // lo
+  long rc = netlinkRequest(NETLINK_ROUTE, &req, sizeof req);
+  return report(rc, (int)-rc);
+}
+
+// NFT_MSG_NEWTABLE "probe" (inet) in a batch, as nft sends it.
+static int cmdNftAddTable(void) {
+  char buf[256] = {0};
+  size_t off = 0;
+  struct nlmsghdr* h = (struct nlmsghdr*)buf;
+  h->nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
+  h->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
+  h->nlmsg_flags = NLM_F_REQUEST;
+  h->nlmsg_seq = 1;
+  ((struct nfgenmsg*)NLMSG_DATA(h))->res_id = htons(NFNL_SUBSYS_NFTABLES);
+  off += NLMSG_ALIGN(h->nlmsg_len);
+  h = (struct nlmsghdr*)(buf + off);
+  struct nfgenmsg* g = NLMSG_DATA(h);
+  g->nfgen_family = 1;  // NFPROTO_INET (linux/netfilter.h clashes with netinet/in.h)
+  struct rtattr* name = (struct rtattr*)((char*)g + NLMSG_ALIGN(sizeof *g));
+  name->rta_type = NFTA_TABLE_NAME;
+  name->rta_len = RTA_LENGTH(sizeof "probe");
+  memcpy(RTA_DATA(name), "probe", sizeof "probe");
+  h->nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof *g) + RTA_ALIGN(name->rta_len));
+  h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE;
+  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
+  h->nlmsg_seq = 2;
+  off += NLMSG_ALIGN(h->nlmsg_len);
+  h = (struct nlmsghdr*)(buf + off);
+  h->nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
+  h->nlmsg_type = NFNL_MSG_BATCH_END;
+  h->nlmsg_flags = NLM_F_REQUEST;
+  h->nlmsg_seq = 3;
+  ((struct nfgenmsg*)NLMSG_DATA(h))->res_id = htons(NFNL_SUBSYS_NFTABLES);
+  off += NLMSG_ALIGN(h->nlmsg_len);
+  long rc = netlinkRequest(NETLINK_NETFILTER, buf, off);
+  return report(rc, (int)-rc);
+}
+
 static int usage(void) {
   fputs(
       "usage: probe id | caps | status | mounts | try-syscall NAME | tiocsti | ls PATH |\n"
@@ -804,7 +903,7 @@ static int usage(void) {
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
       "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
-      "  kill PID|self SIG | listen-unix @NAME SECS | reach PIDFILE\n",
+      "  kill PID|self SIG | listen-unix @NAME SECS | reach PIDFILE | route-add | nft-add-table\n",
       stderr);
   return 2;
 }
@@ -856,6 +955,8 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
   if (!strcmp(cmd, "listen-unix") && a2) return cmdListenUnix(a1, atoi(a2));
   if (!strcmp(cmd, "reach") && a1) return cmdReach(a1);
+  if (!strcmp(cmd, "route-add")) return cmdRouteAdd();
+  if (!strcmp(cmd, "nft-add-table")) return cmdNftAddTable();
   if (!strcmp(cmd, "hostname")) {
     struct utsname u;
     uname(&u);

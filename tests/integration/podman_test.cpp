@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -44,18 +45,6 @@ std::string runtimeName() {
   return r && *r ? r : "podman";
 }
 
-// A shell command's stdout (stderr joins it), and its exit status.
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
-
 constexpr const char* kImage = "localhost/coco-test-probe:latest";
 
 // The runtime's configuration, storage and image, made once per test program.
@@ -71,11 +60,11 @@ class RuntimeWorld {
 
   // Names of the containers (running or not) whose name starts with `prefix`.
   std::string containers(const std::string& prefix) const {
-    auto [rc, out] = shell(cmd("ps -a --format '{{.Names}}'"));
+    RunResult ps = hostShell(cmd("ps -a --format '{{.Names}}'"));
     std::string found;
-    for (const auto& line : lines(out))
+    for (const auto& line : lines(ps.out))
       if (line.rfind(prefix, 0) == 0) found += line + "\n";
-    if (rc != 0) found += "(ps failed: " + out + ")";
+    if (ps.exitCode != 0) found += "(ps failed: " + ps.out + ")";
     return found;
   }
 
@@ -91,9 +80,9 @@ class RuntimeWorld {
       error_ = "COCO_TEST_ROOTFS is not set";
       return;
     }
-    auto [rc, out] =
-        shell("tar -C '" + std::string(rootfs) + "' -c . | " + cmd(std::string("import - ") + kImage));
-    if (rc != 0) error_ = runtime_ + " import of the test rootfs failed: " + out;
+    RunResult imported = hostShell(
+        "tar -C '" + std::string(rootfs) + "' -c . | " + cmd(std::string("import - ") + kImage), 300);
+    if (imported.exitCode != 0) error_ = runtime_ + " import of the test rootfs failed: " + imported.out;
     env_.emplace_back("COCO_RUNTIME", runtime_);
     env_.emplace_back("COCO_IMAGE", kImage);
     if (const char* host = getenv("DOCKER_HOST")) env_.emplace_back("DOCKER_HOST", host);
@@ -112,15 +101,15 @@ class RuntimeWorld {
     setenv("CONTAINERS_CONF", (d + "/containers.conf").c_str(), 1);
     setenv("CONTAINERS_STORAGE_CONF", (d + "/storage.conf").c_str(), 1);
     env_ = {{"CONTAINERS_CONF", d + "/containers.conf"}, {"CONTAINERS_STORAGE_CONF", d + "/storage.conf"}};
-    auto [rc, out] = shell("podman --version");
-    if (rc != 0) error_ = "podman is not installed (tests/run-all installs it): " + out;
+    RunResult version = hostShell("podman --version");
+    if (version.exitCode != 0) error_ = "podman is not installed (tests/run-all installs it): " + version.out;
   }
 
  public:
   ~RuntimeWorld() {
     // Storage written by other ids of the user namespace goes through podman's own namespace.
     if (runtime_ != "podman") return;
-    shell("podman unshare rm -rf '" + dir_.path() + "/graph' '" + dir_.path() + "/run'");
+    hostShell("podman unshare rm -rf '" + dir_.path() + "/graph' '" + dir_.path() + "/run'", 300);
     // podman's pause process for this runtime directory (it holds the user namespace) goes too.
     std::string pid = readFile(dir_.path() + "/xdg/libpod/tmp/pause.pid");
     if (!pid.empty() && std::atoi(pid.c_str()) > 1) ::kill(std::atoi(pid.c_str()), SIGTERM);
@@ -160,8 +149,8 @@ class ContainerRuntime : public ::testing::Test {
   bool waitForContainer(const std::string& prefix, std::chrono::seconds limit = 60s) {
     auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
-      auto [rc, out] = shell(RuntimeWorld::get().cmd("ps --format '{{.Names}}'"));
-      for (const auto& line : lines(out))
+      RunResult ps = hostShell(RuntimeWorld::get().cmd("ps --format '{{.Names}}'"));
+      for (const auto& line : lines(ps.out))
         if (line.rfind(prefix, 0) == 0) return true;
       std::this_thread::sleep_for(200ms);
     }
@@ -199,8 +188,8 @@ TEST_F(ContainerRuntime, EnvValuesNeverOnACommandLine) {
   // The env file is gone with the run.
   const char* xdg = getenv("XDG_RUNTIME_DIR");
   ASSERT_NE(xdg, nullptr);
-  auto [rc, out] = shell("find '" + std::string(xdg) + "' -name 'container-env.*'");
-  EXPECT_EQ(out, "") << "env files left behind";
+  EXPECT_EQ(hostShell("find '" + std::string(xdg) + "' -name 'container-env.*'").out, "")
+      << "env files left behind";
 }
 
 TEST_F(ContainerRuntime, ExitCodesAsNativeGivesThem) {
@@ -275,10 +264,10 @@ TEST_F(ContainerRuntime, PortsWithNetworkNoneRefused) {
 
 // The npm registry's host, named at test time by the host's npm configuration.
 std::string registryHost() {
-  auto [rc, out] = shell("npm config get registry");
-  std::string url = lines(out).empty() ? "" : lines(out).back();
+  RunResult npm = hostShell("npm config get registry");
+  std::string url = lines(npm.out).empty() ? "" : lines(npm.out).back();
   size_t start = url.find("://");
-  if (rc != 0 || start == std::string::npos) return "";
+  if (npm.exitCode != 0 || start == std::string::npos) return "";
   std::string host = url.substr(start + 3);
   return host.substr(0, host.find_first_of(":/"));
 }
@@ -360,13 +349,32 @@ TEST_F(ContainerRuntime, PortsPublishedThroughTheGateway) {
   finish(child, 60s);
 }
 
+// Attack: under allowed_hosts the container shares the network namespace coco's gateway serves;
+// were the tool able to change its routes or nftables there, it could route around the gateway.
+// Raw netlink requests (the probe image has no ip or nft) are refused with EPERM. docker
+// cannot run allowed_hosts at all: refused.
+TEST_F(ContainerRuntime, GatewayNamespaceRoutesAndNftablesCannotBeChanged) {
+  std::string host = registryHost();
+  ASSERT_FALSE(host.empty()) << "npm config get registry gave no host";
+  env_.writeTool("netadmin", R"({"command": "sh", "allowed_hosts": [")" + host + R"("]})");
+  auto r = coco({"run", "netadmin", "-c", "echo route=$(probe route-add); echo nft=$(probe nft-add-table)"});
+  if (runtimeName() == "docker") {
+    EXPECT_EQ(r.exitCode, 125) << describe(r);
+    EXPECT_TRUE(contains(r.err, "docker has no --network ns:PATH")) << describe(r);
+    return;
+  }
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "route=denied EPERM\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "nft=denied EPERM\n")) << describe(r);
+}
+
 // Attack first: what the host later runs or trusts (.git/hooks, .git/config, a new .envrc) stays
 // out of the tool's reach in a writable workspace, as under the native runtime.
 TEST_F(ContainerRuntime, WorkspaceGuardHoldsInTheContainer) {
   std::string ws = env_.workdir() + "/ws";
   fs::create_directories(ws);
-  auto [rc, out] = shell("git -C '" + ws + "' init -q");
-  ASSERT_EQ(rc, 0) << out;
+  RunResult git = hostShell("git -C '" + ws + "' init -q");
+  ASSERT_EQ(git.exitCode, 0) << git.out;
   writeFile(ws + "/file.txt", "old\n");
   std::string config = readFile(ws + "/.git/config");
   env_.writeTool("guarded", R"({"command": "sh", "network": "none",
@@ -398,10 +406,12 @@ TEST_F(ContainerRuntime, RebuildImportsTheNativeBase) {
   const char* rootfs = getenv("COCO_TEST_ROOTFS");
   ASSERT_NE(rootfs, nullptr);
   std::string base = env_.workdir() + "/base";
-  auto [rc, out] = shell("cp -R -P '" + std::string(rootfs) + "' '" + base + "' && rm -rf '" + base +
-                         "/workspace' && mkdir -p '" + base + "/etc/coco' && echo probe=1 > '" + base +
-                         "/etc/coco/runtime-versions' && tar -C '" + base + "' -cf '" + base + ".tar' .");
-  ASSERT_EQ(rc, 0) << out;
+  RunResult made =
+      hostShell("cp -R -P '" + std::string(rootfs) + "' '" + base + "' && rm -rf '" + base +
+                    "/workspace' && mkdir -p '" + base + "/etc/coco' && echo probe=1 > '" + base +
+                    "/etc/coco/runtime-versions' && tar -C '" + base + "' -cf '" + base + ".tar' .",
+                300);
+  ASSERT_EQ(made.exitCode, 0) << made.out;
   std::string target = "localhost/coco-test-rebuild:" + std::to_string(getpid());
   RunOptions o;
   o.env = {{"COCO_BASE_IMAGE", "rootfs:" + base + ".tar"},
@@ -410,15 +420,15 @@ TEST_F(ContainerRuntime, RebuildImportsTheNativeBase) {
   auto r = coco({"rebuild"}, o);
   ASSERT_EQ(r.exitCode, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, target)) << describe(r);
-  auto [irc, label] = shell(
+  RunResult label = hostShell(
       RuntimeWorld::get().cmd("image inspect --format '{{index .Config.Labels \"coco.base\"}}' " + target));
-  EXPECT_EQ(irc, 0) << label;
-  EXPECT_EQ(label.size(), 65u) << "a sha256 hex digest and a newline: " << label;
+  EXPECT_EQ(label.exitCode, 0) << label.out;
+  EXPECT_EQ(label.out.size(), 65u) << "a sha256 hex digest and a newline: " << label.out;
   env_.writeTool("noworkspace", R"({"command": "sh", "network": "none"})");
   r = coco({"run", "noworkspace", "-c", "pwd; probe exit 0"}, o);
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   EXPECT_EQ(r.out, "/workspace\n") << describe(r);
-  shell(RuntimeWorld::get().cmd("rmi -f " + target));
+  hostShell(RuntimeWorld::get().cmd("rmi -f " + target));
 }
 
 std::string envOr(const char* name, const std::string& fallback) {
@@ -495,7 +505,7 @@ class InstallWorld {
   }
 
  public:
-  ~InstallWorld() { shell(RuntimeWorld::get().cmd(std::string("rmi -f ") + kBaseImage)); }
+  ~InstallWorld() { hostShell(RuntimeWorld::get().cmd(std::string("rmi -f ") + kBaseImage)); }
 
  private:
   TempDir dir_{"coco-install"};
@@ -666,6 +676,141 @@ TEST_F(ContainerInstall, PruneRemovesTheInstalledLayers) {
   list = installed({"list"});
   EXPECT_TRUE(contains(list.out, "eslint-attack  not installed\n")) << describe(list);
   EXPECT_EQ(layerDir("eslint-attack"), "");
+}
+
+// The tool's own images in the runtime's storage (by their label), one reference a line.
+std::vector<std::string> toolImages(const std::string& tool) {
+  RunResult r = hostShell(RuntimeWorld::get().cmd("images --filter label=coco.tool=" + tool +
+                                                  " --format '{{.Repository}}:{{.Tag}}'"));
+  EXPECT_EQ(r.exitCode, 0) << r.out;
+  std::vector<std::string> out;
+  for (const auto& line : lines(r.out))
+    if (!line.empty()) out.push_back(line);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string imageId(const std::string& image) {
+  return hostShell(RuntimeWorld::get().cmd("image inspect --format '{{.Id}}' " + image)).out;
+}
+
+// coco's own lines on stderr, but root's warning (docker's run in tests/run-all) that comes every run.
+std::string cocoLines(std::string err) {
+  if (size_t at = err.find("coco: warning: coco runs as root"); ::geteuid() == 0 && at != std::string::npos)
+    err.erase(at, err.find('\n', at) - at + 1);
+  return err;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Attack first: a tool with apt dependencies (files over /usr, /etc and /var, which binds cannot
+// show) runs in an image of its own. What it does to its install there dies with its container, as
+// it dies with the native runtime's scratch layer: the next run finds the install as it was, and
+// neither the image nor the host's layer changed.
+TEST_F(ContainerInstall, AptToolCannotChangeItsOwnImage) {
+  env_.writeTool("jq-attack", R"({"command": "sh", "dependencies": {"apt": ["jq"]}, "network": "none"})");
+  auto r = installed({"run", "jq-attack", "-c", "jq -n '[1, 2] | add' && sha256sum /usr/bin/jq"}, {}, 900);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  ASSERT_TRUE(contains(r.out, "3\n")) << describe(r);
+  ASSERT_TRUE(contains(r.err, "runs in " + runtimeName() + "'s image localhost/coco-tool-jq-attack:"))
+      << describe(r);
+  std::string sum = r.out.substr(r.out.find("3\n") + 2);
+  auto images = toolImages("jq-attack");
+  ASSERT_EQ(images.size(), 1u);
+  std::string id = imageId(images[0]);
+  std::string layer = layerDir("jq-attack");
+  ASSERT_FALSE(layer.empty());
+  std::string before = treeState(layer);
+  r = installed({"run", "jq-attack", "-c", R"(
+echo pwned > /usr/bin/jq
+rm -rf /usr/share/doc/jq
+echo pwned >> /etc/passwd
+touch /usr/bin/planted
+true)"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  r = installed({"run", "jq-attack", "-c",
+                 "sha256sum /usr/bin/jq; test -e /usr/bin/planted && echo STILL-PLANTED; "
+                 "test -d /usr/share/doc/jq && echo DOC-THERE; grep -c pwned /etc/passwd; jq -n 1"});
+  EXPECT_EQ(r.out, sum + "DOC-THERE\n0\n1\n") << describe(r);
+  EXPECT_EQ(cocoLines(r.err), "") << "a warm run makes no image";
+  EXPECT_EQ(toolImages("jq-attack"), images);
+  EXPECT_EQ(imageId(images[0]), id) << "the image changed";
+  EXPECT_EQ(treeState(layer), before) << "the host's layer changed";
+  EXPECT_EQ(RuntimeWorld::get().containers("coco-jq-attack-"), "");
+  installed({"prune", "--all"});
+}
+
+// The issue's acceptance for apt tools: installed on the first run and run in the tool's image,
+// reused without a word, `coco list` names it, the native runtime runs the same layer; a config
+// change installs again into a new image, and `coco prune` removes the old one (--all every one).
+TEST_F(ContainerInstall, AptToolRunsInItsImageAndPruneRemovesTheOldOne) {
+  const std::string rt = runtimeName();
+  env_.writeTool("jqtool", R"({"command": "jq", "dependencies": {"apt": ["jq"]}, "network": "none"})");
+  auto start = std::chrono::steady_clock::now();
+  auto first = installed({"run", "jqtool", "-n", "[1, 2] | add"}, {}, 900);
+  double firstSecs = secondsSince(start);
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  EXPECT_EQ(first.out, "3\n") << describe(first);
+  EXPECT_TRUE(contains(first.err, "installing the dependencies of jqtool")) << describe(first);
+  EXPECT_TRUE(contains(first.err, "jqtool runs in " + rt + "'s image localhost/coco-tool-jqtool:"))
+      << describe(first);
+  auto images = toolImages("jqtool");
+  ASSERT_EQ(images.size(), 1u);
+  const std::string old = images[0];
+
+  start = std::chrono::steady_clock::now();
+  auto warm = installed({"run", "jqtool", "-n", "\"warm\""});
+  double warmSecs = secondsSince(start);
+  EXPECT_EQ(warm.out, "\"warm\"\n") << describe(warm);
+  EXPECT_EQ(cocoLines(warm.err), "") << describe(warm);
+  auto list = installed({"list"});
+  EXPECT_TRUE(contains(list.out, "jqtool  installed")) << describe(list);
+  EXPECT_TRUE(contains(list.out, "(" + rt + " image " + old + ")")) << describe(list);
+  auto native =
+      installed({"run", "jqtool", "-n", "[1, 2] | add"}, {{"COCO_RUNTIME", "native"}, {"COCO_IMAGE", ""}});
+  EXPECT_EQ(native.out, "3\n") << describe(native);
+  EXPECT_FALSE(contains(native.err, "installing")) << describe(native);
+
+  // The image gone (and only the image): made again from the installed layer, nothing installed.
+  ASSERT_EQ(hostShell(RuntimeWorld::get().cmd("rmi " + old)).exitCode, 0);
+  start = std::chrono::steady_clock::now();
+  auto remade = installed({"run", "jqtool", "-n", "[1, 2] | add"});
+  double remadeSecs = secondsSince(start);
+  EXPECT_EQ(remade.out, "3\n") << describe(remade);
+  EXPECT_FALSE(contains(remade.err, "installing")) << describe(remade);
+  EXPECT_TRUE(contains(remade.err, "runs in " + rt + "'s image " + old)) << describe(remade);
+  std::printf(
+      "[ timing ] jq under %s: first run (apt install, image) %.1fs, warm run %.1fs, run that makes the "
+      "image again (export and load) %.1fs\n",
+      rt.c_str(), firstSecs, warmSecs, remadeSecs);
+  // In the XML results too (tests/run-all shows only failing cases' output).
+  RecordProperty("first_run_seconds", std::to_string(firstSecs));
+  RecordProperty("warm_run_seconds", std::to_string(warmSecs));
+  RecordProperty("image_made_again_seconds", std::to_string(remadeSecs));
+
+  env_.writeTool("jqtool", R"({"command": "jq", "dependencies": {"apt": ["jq"]}, "network": "none",
+                               "env": {"JQTOOL": "2"}})");
+  auto changed = installed({"run", "jqtool", "-n", "env.JQTOOL"}, {}, 900);
+  EXPECT_EQ(changed.out, "\"2\"\n") << describe(changed);
+  images = toolImages("jqtool");
+  ASSERT_EQ(images.size(), 2u) << "the old image stays until prune";
+  std::string current = images[0] == old ? images[1] : images[0];
+  EXPECT_NE(current, old);
+  auto pruned = installed({"prune"});
+  EXPECT_EQ(pruned.exitCode, 0) << describe(pruned);
+  EXPECT_TRUE(contains(pruned.out, "removed " + rt + " tool images: 1\n")) << describe(pruned);
+  EXPECT_EQ(toolImages("jqtool"), std::vector<std::string>{current});
+  list = installed({"list"});
+  EXPECT_TRUE(contains(list.out, "(" + rt + " image " + current + ")")) << describe(list);
+  auto again = installed({"run", "jqtool", "-n", "env.JQTOOL"});
+  EXPECT_EQ(again.out, "\"2\"\n") << describe(again);
+  EXPECT_EQ(cocoLines(again.err), "") << describe(again);
+
+  pruned = installed({"prune", "--all"});
+  EXPECT_EQ(pruned.exitCode, 0) << describe(pruned);
+  EXPECT_TRUE(toolImages("jqtool").empty());
 }
 
 }  // namespace
