@@ -40,7 +40,8 @@ bool inCi();
 // A directory removed (recursively) on destruction.
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "coco-test");
+  // In $TMPDIR (else /tmp), or in `parent` when given.
+  explicit TempDir(const std::string& prefix = "coco-test", const std::string& parent = "");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
