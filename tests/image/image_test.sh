@@ -47,6 +47,10 @@ REG_PID=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
 REG=127.0.0.1:$PORT
 
+# skopeo's credentials from a file of the test's own: its default
+# (${XDG_RUNTIME_DIR:-/run/containers/UID}/auth.json) is unreadable once root's
+# podman has made /run/containers (0700), and skopeo then refuses to push.
+export REGISTRY_AUTH_FILE=$T/auth.json
 push() { skopeo --insecure-policy copy -q "$@" --dest-tls-verify=false; }
 push "oci:$T/layout:v1" "docker://$REG/coco/busy:v1"
 push --all "oci:$T/multi:v1" "docker://$REG/coco/multi:v1"
