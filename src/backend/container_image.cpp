@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -148,8 +150,13 @@ Status loadToolImage(const ToolImage& in, const std::string& reference) {
                   {kConfigHashLabel, in.configHash},
                   {kBaseLabel, in.baseId},
                   {kLayerLabel, in.layerStamp}};
-  COCO_TRY(fs::makeDirs(in.workDir, 0700));
-  std::string file = fs::joinPath(in.workDir, "tool-image.tar");
+  // A directory of this run's own, made fresh (mkdtemp): whatever already stands at a
+  // predictable name in the cache (a symlink a sandbox given ~/.cache planted) is never
+  // written through.
+  COCO_TRY(fs::makeDirs(in.workDir.substr(0, in.workDir.rfind('/')), 0700));
+  std::string dir = in.workDir + ".XXXXXX";
+  if (!::mkdtemp(dir.data())) return Error::fromErrno("mkdtemp {}", dir);
+  std::string file = fs::joinPath(dir, "tool-image.tar");
   auto start = std::chrono::steady_clock::now();
   Status st = image::exportLayerOnImage(layer, file);
   auto written = std::chrono::steady_clock::now();
@@ -160,7 +167,7 @@ Status loadToolImage(const ToolImage& in, const std::string& reference) {
   log::debug("tool image {}: written in {:.1f} s, loaded in {:.1f} s", reference,
              std::chrono::duration<double>(written - start).count(),
              std::chrono::duration<double>(std::chrono::steady_clock::now() - written).count());
-  (void)fs::removeTree(in.workDir);
+  (void)fs::removeTree(dir);
   return st;
 }
 

@@ -58,7 +58,7 @@ struct ToolImage {
   std::string layerDir;     // the committed tool layer
   std::string layerStamp;   // the layer's install time: a layer installed again makes a new image
   engine::IdMapPlan idMap;  // the mapping the layer was written in (the storage's)
-  std::string workDir;      // a scratch directory for the archive (made and removed here)
+  std::string workDir;      // the archive goes in a fresh directory WORKDIR.XXXXXX (mkdtemp), removed after
 };
 
 // "localhost/coco-tool-NAME:HASH12-BASE12", NAME as a repository takes it (lowercase; other

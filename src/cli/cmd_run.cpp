@@ -137,7 +137,7 @@ tool::RunContext::LayerImageFn toolImageMaker(Context& ctx, const Runtime& runti
       return backend::ensureToolImage(
           {runtime.name, runtime.image.reference, backend::nativeBaseId(installBase.layers), config.name,
            config.hash, layer.dir, layer.installed, store.idMap(),
-           fs::joinPath(paths.cacheHome, fmt::format("coco/tool-image.{}", ::getpid()))},
+           fs::joinPath(paths.cacheHome, "coco/tool-image")},
           made);
     }();
     if (!reference) failed = reference.error();
