@@ -77,20 +77,32 @@ int openComponent(int dirFd, const char* name, bool last, const Walk& w) {
 
 // Each component opened beneath the one before: what kCreate needs, since a
 // missing component has to be made in a parent reached without symlinks.
+// When the whole path is already there, one openat2 of it with the same
+// flags opens the same (no symlink in any component, the intermediate ones
+// directories); the walk is for what is missing, and for the error that
+// names why.
 int walkBeneath(int rootFd, const char* path, const Walk& w) {
   char buf[PATH_MAX];
   if (std::strlen(path) >= sizeof buf) return -ENAMETOOLONG;
   std::strcpy(buf, path);
-  int cur = ::fcntl(rootFd, F_DUPFD_CLOEXEC, 3);
-  if (cur < 0) return -errno;
+  if (std::strchr(path, '/')) {
+    int flags = w.lastFlags | ((w.options & kWantDir) ? O_DIRECTORY : 0) | ((w.options & kSymlinkOk) ? O_NOFOLLOW : 0);
+    int fd = openat2Beneath(rootFd, path, flags);
+    if (fd >= 0) return fd;  // any failure: the walk below says which component and why
+  }
+  int cur = rootFd;  // never closed here: the caller's
+  bool atRoot = true;
   char* save = nullptr;
   for (char* part = ::strtok_r(buf, "/", &save); part && cur >= 0; part = ::strtok_r(nullptr, "/", &save)) {
     if (std::strcmp(part, ".") == 0) continue;
     int next = openComponent(cur, part, *save == '\0', w);
-    ::close(cur);
+    if (!atRoot) ::close(cur);
     cur = next;
+    atRoot = false;
   }
-  return cur;
+  if (!atRoot || cur < 0) return cur;
+  int dup = ::fcntl(rootFd, F_DUPFD_CLOEXEC, 3);  // "" or ".": the root itself, as a descriptor of its own
+  return dup < 0 ? -errno : dup;
 }
 
 }  // namespace

@@ -210,6 +210,25 @@ TEST_F(PathBeneath, CreateMakesTheIntermediateDirectories) {
   EXPECT_EQ(open("/ok.json/x", kCreate), -ELOOP);  // a file in the way
 }
 
+// The walk starts at the caller's descriptor itself (no copy of it): it must never close it, and
+// the root ("" or ".") still comes back as a descriptor of its own.
+TEST_F(PathBeneath, CreateNeverClosesTheCallersDescriptor) {
+  for (const char* path : {"/single", "/sub", "/new/dir/made", "", "."}) {
+    int fd = openPathBeneath(root_.get(), path, kCreate | kWantDir);
+    ASSERT_GE(fd, 0) << path << ": " << -fd;
+    EXPECT_NE(fd, root_.get()) << path;
+    ::close(fd);
+    EXPECT_EQ(::fcntl(root_.get(), F_GETFD), FD_CLOEXEC) << "the caller's descriptor after " << path;
+  }
+  EXPECT_EQ(open("/single/x", kCreate), 0);
+  EXPECT_EQ(open("/sub/deep", kCreate), 0);
+  EXPECT_EQ(::fcntl(root_.get(), F_GETFD), FD_CLOEXEC);
+  auto dir = makeDirsBeneath(root_.get(), "", 0700, O_RDONLY);
+  ASSERT_TRUE(dir.ok()) << dir.error().describe();
+  EXPECT_NE(dir->get(), root_.get());
+  EXPECT_EQ(::fcntl(root_.get(), F_GETFD), FD_CLOEXEC);
+}
+
 TEST_F(PathBeneath, FifoIsNotOpenedForIo) {
   ASSERT_EQ(::mkfifo((box_ + "/fifo").c_str(), 0600), 0);
   auto start = std::chrono::steady_clock::now();

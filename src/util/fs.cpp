@@ -69,6 +69,7 @@ Status writeFileAtomic(const std::string& path, std::string_view content, mode_t
 
 Status makeDirs(const std::string& path, mode_t mode) {
   if (path.empty()) return {};
+  if (isDirectory(path)) return {};  // the usual case: one stat instead of a mkdir per component
   std::string cur;
   size_t pos = 0;
   while (pos != std::string::npos) {
