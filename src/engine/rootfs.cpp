@@ -87,12 +87,9 @@ bool withTarget(int rootfd, const char* path, bool wantDir, bool create, int& fd
   return fail(errno == ELOOP ? "refusing to mount over a symlink or non-directory at" : "open", path);
 }
 
-// A directory of the scratch tmpfs with its mode set (the umask would trim 1777).
-bool makeScratchDir(const char* path, mode_t mode) {
-  if (::mkdir(path, mode) != 0) return fail("mkdir", path);
-  if (::chmod(path, mode) != 0) return fail("chmod", path);
-  return true;
-}
+// A directory of the scratch tmpfs with its mode (mountScratch clears the
+// umask, which would trim 1777, while it makes them).
+bool makeScratchDir(const char* path, mode_t mode) { return ::mkdir(path, mode) == 0 || fail("mkdir", path); }
 
 // Layers (and a persistent upper's parent) bound under neutral names.
 bool bindStaged(const ChildPlan& plan) {
@@ -117,9 +114,11 @@ bool mountScratch(const ChildPlan& plan) {
     return fail("mount tmpfs on", plan.stagingDir.c_str());
   // The overlay's options name paths relative to here.
   if (::chdir(plan.stagingDir.c_str()) != 0) return fail("chdir", plan.stagingDir.c_str());
+  mode_t umask = ::umask(0);  // the tool inherits init's: the user's, given back below
   bool ok = makeScratchDir("root", 0755) && makeScratchDir("tmp", 01777) && makeScratchDir("shm", 01777) &&
             bindStaged(plan);
   if (ok && !plan.persistentUpper) ok = makeScratchDir("upper", 0755) && makeScratchDir("work", 0700);
+  ::umask(umask);
   if (!ok) return false;
   if (::mount("overlay", "root", "overlay", MS_NOSUID | MS_NODEV, plan.overlayOptions.c_str()) != 0)
     return fail("mounting the overlay root file system (overlayfs with userxattr) with", plan.overlayOptions.c_str());
@@ -246,7 +245,8 @@ bool populateDev(const ChildPlan& plan, int devfd) {
   char src[32];
   for (const char* dev : kDevices) {
     FixedText(src, sizeof src) << "/dev/" << dev;
-    int target = openBeneath(devfd, dev, sys::kCreate);
+    // devfd is the tmpfs mounted just before: empty, so nothing to open beneath; O_EXCL|O_NOFOLLOW all the same.
+    int target = ::openat(devfd, dev, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (target < 0) return fail("creating /dev/", dev);
     bool ok = bindOnto(AT_FDCWD, src, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, src);
     ::close(target);
