@@ -18,6 +18,7 @@
 #include "tool/x11.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/trace.hpp"
 
 namespace coco::cli {
 
@@ -157,6 +158,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
                     "'coco list' shows the configured tools");
   auto config = configFor(ctx, name, configFile);
   if (!config) return ctx.fail(config.error());  // the hint of its kind: a near name, the store, the file
+  trace::point("config-loaded");
 
   auto runtime = chooseRuntime(dryRun ? ImageUse::DryRun : ImageUse::Run);
   if (!runtime) return ctx.fail(runtime.error());
@@ -167,12 +169,15 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   auto backend = backend::makeBackend(runtime->name, {runtime->native() ? "" : runtime->image.reference,
                                                       config->podmanArgs, nullptr});
   if (!backend) return ctx.fail(backend.error());
+  trace::point("runtime-chosen");
   auto runCtx = tool::contextFromProcess();
   if (!runCtx) return ctx.fail(runCtx.error());
+  trace::point("context-read");
   runCtx->createSources = !dryRun;
   runCtx->allowHome = allowHome;
   runCtx->viaLink = startedThroughLink(ctx);
   warnBeforeRun(ctx.err, *config, *runCtx, runtime->native(), dryRun);
+  trace::point("warnings-checked");
   // The tool's layer (installed on a first run) under the image; a dry run plans
   // without it. Podman and docker run coco's native base, imported: the layer is
   // installed on that base as for the native runtime and bound over their image.
@@ -193,6 +198,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
       return installed;
     };
   auto spec = tool::prepareRun(*config, toolArgs, *runCtx, runtime->image, layer);
+  trace::point("run-prepared");
   if (installError) {
     ctx.fail(*installError);
     return exitCodeFor(Result<int>(*installError));  // 130 for an install stopped by Ctrl-C

@@ -27,6 +27,7 @@
 #include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/trace.hpp"
 
 extern char** environ;
 
@@ -451,6 +452,7 @@ Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::
   engine::RunSpec spec;
   Env bound;
   COCO_TRY(planSandbox(spec, bound, config, args, ctx));
+  trace::point("sandbox-planned");
   std::optional<ToolLayer> layer;
   if (layerSource) {
     COCO_ASSIGN(layer, layerSource());
@@ -469,6 +471,7 @@ Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::
     spec.layers.insert(spec.layers.begin(), layer->dir);  // topmost; the run keeps its scratch upper
   }
   spec.env = buildEnv(config, ctx, image, layer ? &*layer : nullptr, bound);
+  trace::point("layers-resolved");
   bindNodeFromItsLayer(spec);
   return spec;
 }
