@@ -279,6 +279,19 @@ TEST_F(EngineTest, HostnameIsNotTheHosts) {
   EXPECT_NE(r.out, std::string(host) + "\n");
 }
 
+// init clears its umask while it makes the scratch directories (their modes must not be
+// trimmed) and gives it back: the tool starts with the user's.
+TEST_F(EngineTest, ScratchDirectoriesKeepTheirModesAndTheToolTheUsersUmask) {
+  env_.writeTool("shell", R"({"command": "sh", "network": "none"})");
+  mode_t before = ::umask(027);
+  RunResult r = env_.run({"run", "shell", "-c",
+                          "umask; stat -c '%a %n' /tmp /dev/shm; touch /tmp/f /root/g; mkdir /tmp/d; "
+                          "stat -c '%a %n' /tmp/f /root/g /tmp/d"});
+  ::umask(before);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "0027\n1777 /tmp\n1777 /dev/shm\n640 /tmp/f\n640 /root/g\n750 /tmp/d\n") << describe(r);
+}
+
 TEST_F(EngineTest, HostLoopbackIsUnreachableWithNetworkNone) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(fd, 0);
