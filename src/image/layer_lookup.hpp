@@ -18,10 +18,11 @@ struct LayerFile {
 };
 
 // The regular files an overlay of `layers` (topmost first) shows in relDir,
-// name -> file: a name's topmost entry wins, whiteouts hide, opaque
-// directories stop the descent. relDir is looked up without following
-// symlinks; where a layer has something else than a directory there, it hides
-// the layers below.
+// name -> file: a name's topmost entry wins (a whiteout, a directory or a symlink
+// there hides the files below), opaque directories stop the descent, at relDir
+// and on the way. relDir is looked up without following symlinks; where a layer
+// has something else than a directory there, it hides the layers below. Empty
+// when a layer cannot be read.
 std::map<std::string, LayerFile> mergedFiles(const std::vector<std::string>& layers, const std::string& relDir);
 
 // The regular file the overlay shows at `path` (absolute in the sandbox),
