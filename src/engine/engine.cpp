@@ -539,7 +539,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   attachNetwork(plan, net);
   trace::point("child-planned");
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
-  IdMapPlan ids = planIdMaps(spec.hostSetup.singleIdMap);
+  IdMapPlan ids = planIdMapsCached(spec.hostSetup.holderDir, spec.hostSetup.singleIdMap);
   trace::point("idmaps-planned");
   Holder holder = findHolder(spec.hostSetup.holderDir, ids, spec.hostSetup.holderIdleSeconds);
   trace::point("holder-checked");

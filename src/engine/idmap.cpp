@@ -3,9 +3,12 @@
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 
+#include "sys/beneath.hpp"
 #include "sys/process.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -110,7 +113,7 @@ IdMapHost IdMapHost::current(bool forceSingle) {
   IdMapHost host;
   host.uid = ::getuid();
   host.gid = ::getgid();
-  host.userName = nameOfUser(host.uid);
+  host.userName = forceSingle ? "" : nameOfUser(host.uid);  // the single plan needs no name
   host.forceSingle = forceSingle;
   return host;
 }
@@ -136,22 +139,89 @@ IdMapPlan planIdMaps(const IdMapHost& host) {
 
 IdMapPlan planIdMaps(bool forceSingle) { return planIdMaps(IdMapHost::current(forceSingle)); }
 
-Result<bool> writeIdMaps(pid_t pid, const IdMapPlan& plan) {
-  if (!plan.subordinate) {
-    COCO_TRY(writeSingleUidMap(pid, plan));
-    COCO_TRY(writeSingleGidMap(pid, plan));
-    return false;
+namespace {
+
+// What the plan was read from, as one line: a change to any of the files (an
+// edit, a replacement, a new inode) changes it.
+std::string planInputs(const IdMapHost& host) {
+  std::string line = "coco-idmap-plan 1";
+  for (const char* name : {"subuid", "subgid", "passwd"}) {
+    struct stat st;
+    if (::stat(fs::joinPath(host.etcDir, name).c_str(), &st) != 0) {
+      line += " -";
+      continue;
+    }
+    line += fmt::format(" {}:{}:{}:{}.{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                        st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
   }
-  // Both helpers at once: each is a setuid exec, a large share of start-up.
-  auto uidHelper = spawnHelper(plan.newuidmap, pid, plan.uid, plan.uids);
-  auto gidHelper = spawnHelper(plan.newgidmap, pid, plan.gid, plan.gids);
-  auto uid = waitHelper(plan.newuidmap, std::move(uidHelper));
-  auto gid = waitHelper(plan.newgidmap, std::move(gidHelper));
-  if (uid && gid) return true;
-  log::debug("subordinate id mapping failed ({}); using the single mapping", (uid ? gid : uid).error().message());
-  if (!uid) COCO_TRY(writeSingleUidMap(pid, plan));
-  if (!gid) COCO_TRY(writeSingleGidMap(pid, plan));
-  return false;
+  return line;
+}
+
+std::string formatPlan(const std::string& inputs, const IdMapPlan& plan) {
+  return fmt::format("{}\n{} {} {} {} {} {} {}\n", inputs, plan.uid, plan.gid, plan.subordinate ? 1 : 0,
+                     plan.uids.start, plan.uids.count, plan.gids.start, plan.gids.count);
+}
+
+// The plan the record holds when it was made from `inputs` for this host's user; nullopt otherwise.
+std::optional<IdMapPlan> parsePlan(std::string_view text, const std::string& inputs, const IdMapHost& host) {
+  if (!text.starts_with(inputs) || text.size() <= inputs.size() || text[inputs.size()] != '\n') return std::nullopt;
+  text.remove_prefix(inputs.size() + 1);
+  unsigned long v[7];
+  for (unsigned long& n : v) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end == text.data() + text.size() || (*end != ' ' && *end != '\n')) return std::nullopt;
+    text.remove_prefix(static_cast<size_t>(end - text.data()) + 1);
+  }
+  if (!text.empty() || v[0] != host.uid || v[1] != host.gid || v[2] > 1) return std::nullopt;
+  IdMapPlan plan;
+  plan.uid = host.uid;
+  plan.gid = host.gid;
+  if (v[2] == 0) return plan;
+  if (v[4] != kSubIdCount || v[6] != kSubIdCount || v[3] > UINT32_MAX - kSubIdCount ||
+      v[5] > UINT32_MAX - kSubIdCount)
+    return std::nullopt;
+  // Never from the record: a path coco runs.
+  plan.newuidmap = findHelper(host.helperDirs, "newuidmap");
+  plan.newgidmap = findHelper(host.helperDirs, "newgidmap");
+  if (plan.newuidmap.empty() || plan.newgidmap.empty()) return std::nullopt;
+  plan.subordinate = true;
+  plan.uids = {v[3], v[4]};
+  plan.gids = {v[5], v[6]};
+  return plan;
+}
+
+}  // namespace
+
+namespace {
+
+// `host` without its user's name when lookUpName: looked up only when planning has to run.
+IdMapPlan planCached(const std::string& dir, IdMapHost host, bool lookUpName) {
+  // Taken before planning reads anything: a file changed meanwhile leaves a
+  // record that no longer matches, and the next run plans again.
+  std::string inputs = planInputs(host);
+  if (auto text = sys::readUntrusted(dir, kIdMapPlanRecordName, 4096); text)
+    if (auto plan = parsePlan(*text, inputs, host)) return *plan;
+  if (lookUpName) host.userName = nameOfUser(host.uid);
+  IdMapPlan plan = planIdMaps(host);
+  auto saved = fs::makeDirs(dir, 0700);
+  if (saved) saved = fs::writeFileAtomic(fs::joinPath(dir, kIdMapPlanRecordName), formatPlan(inputs, plan), 0600);
+  if (!saved) log::debug("id-map plan not remembered: {}", saved.error().describe());
+  return plan;
+}
+
+}  // namespace
+
+IdMapPlan planIdMapsCached(const std::string& dir, const IdMapHost& host) {
+  if (dir.empty() || host.forceSingle) return planIdMaps(host);
+  return planCached(dir, host, false);
+}
+
+IdMapPlan planIdMapsCached(const std::string& dir, bool forceSingle) {
+  if (dir.empty() || forceSingle) return planIdMaps(forceSingle);
+  IdMapHost host;
+  host.uid = ::getuid();
+  host.gid = ::getgid();
+  return planCached(dir, host, true);
 }
 
 }  // namespace coco::engine

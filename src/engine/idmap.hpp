@@ -65,6 +65,22 @@ bool singleIdMapRequested(std::string_view cocoUserns);
 IdMapPlan planIdMaps(const IdMapHost& host);
 IdMapPlan planIdMaps(bool forceSingle);  // planIdMaps(IdMapHost::current(forceSingle))
 
+// planIdMaps(host), remembered in `dir` (the holder's directory; "" remembers
+// nothing) with the identity (device, inode, size, mtime, ctime) of the files
+// planning reads: /etc/subuid, /etc/subgid, /etc/passwd under host.etcDir.
+// While none of them changed, a run reads the plan back (one small file and
+// three stats) instead of looking the user up and parsing both files (0.3 ms
+// of a start). The record is not trusted for anything planning decides alone:
+// the helpers' paths are looked up again, a plan for another uid or gid or
+// with another count is ignored, and its ranges only ever reach newuidmap and
+// newgidmap (which check them against /etc/subuid) or a comparison with a
+// holder's maps as the kernel shows them.
+IdMapPlan planIdMapsCached(const std::string& dir, const IdMapHost& host);
+IdMapPlan planIdMapsCached(const std::string& dir, bool forceSingle);
+
+// The record's file name in `dir`.
+inline constexpr const char* kIdMapPlanRecordName = "idmap-plan";
+
 // Writes the maps of `pid`, a child in a new user namespace waiting for them.
 // When a helper fails, whatever it left unwritten gets the single mapping
 // (setgroups denied). Returns whether the subordinate mapping is in place.

@@ -137,6 +137,109 @@ TEST_F(IdMapPlanTest, ForcedSingleIgnoresTheRanges) {
   EXPECT_EQ(plan.uid, 1001u);
 }
 
+// The remembered plan (planIdMapsCached): read back only while the files it was made from are the
+// same; never a source of a helper's path, another user's ids or a short range; never read through a
+// symlink.
+class IdMapPlanRecordTest : public IdMapPlanTest {
+ protected:
+  std::string dir() const { return tmp_.path() + "/holder"; }
+  std::string record() const { return dir() + "/" + kIdMapPlanRecordName; }
+  // The record with its plan line replaced (the line of what it was made from kept).
+  void forge(const std::string& planLine) {
+    auto text = fs::readFile(record());
+    ASSERT_TRUE(text.ok());
+    write("holder/" + std::string(kIdMapPlanRecordName), text->substr(0, text->find('\n') + 1) + planLine + "\n", 0600);
+  }
+};
+
+TEST_F(IdMapPlanRecordTest, ReadBackOnlyWhileItsFilesAreUnchanged) {
+  helpers();
+  write("etc/subuid", "alice:100000:65536\n");
+  write("etc/subgid", "alice:300000:65536\n");
+  write("etc/passwd", "alice:x:1001:2002::/home/alice:/bin/sh\n");
+  auto first = planIdMapsCached(dir(), host_);
+  EXPECT_TRUE(first.subordinate);
+  EXPECT_EQ(first.uids.start, 100000u);
+  ASSERT_TRUE(fs::exists(record()));
+  // Read back, not planned again: a record that says otherwise is what the next run gets.
+  forge("1001 2002 1 200000 65536 400000 65536");
+  auto second = planIdMapsCached(dir(), host_);
+  EXPECT_TRUE(second.subordinate);
+  EXPECT_EQ(second.uids.start, 200000u);
+  EXPECT_EQ(second.gids.start, 400000u);
+  EXPECT_EQ(second.newuidmap, tmp_.path() + "/usr/bin/newuidmap");
+  // Any of the three files changed: planned again, and remembered again.
+  for (const char* file : {"etc/subuid", "etc/subgid", "etc/passwd"}) {
+    forge("1001 2002 1 200000 65536 400000 65536");
+    auto text = fs::readFile(tmp_.path() + "/" + file);
+    ASSERT_TRUE(text.ok());
+    write(file, *text);  // the same bytes, a new inode
+    auto again = planIdMapsCached(dir(), host_);
+    EXPECT_EQ(again.uids.start, 100000u) << file;
+    EXPECT_EQ(again.gids.start, 300000u) << file;
+  }
+  // The range taken away: the single mapping at once.
+  write("etc/subuid", "bob:100000:65536\n");
+  EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
+  EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
+}
+
+TEST_F(IdMapPlanRecordTest, AForgedRecordGivesNoHelperNoOtherUserAndNoShortRange) {
+  helpers();
+  write("etc/subuid", "alice:100000:65536\n");
+  write("etc/subgid", "alice:300000:65536\n");
+  ASSERT_TRUE(planIdMapsCached(dir(), host_).subordinate);
+  // Another user's ids, a short or a long range, a range past 2^32, junk: planned from the files.
+  for (const char* line : {"0 0 1 200000 65536 400000 65536", "1001 0 1 200000 65536 400000 65536",
+                           "1001 2002 1 200000 1000 400000 65536", "1001 2002 1 200000 65536 400000 99999",
+                           "1001 2002 1 4294967295 65536 400000 65536", "1001 2002 2 200000 65536 400000 65536",
+                           "1001 2002 1 200000 65536 400000", "1001 2002 1 200000 65536 400000 65536 /tmp/x",
+                           "1001 2002 1 -5 65536 400000 65536", ""}) {
+    forge(line);
+    auto plan = planIdMapsCached(dir(), host_);
+    EXPECT_TRUE(plan.subordinate) << line;
+    EXPECT_EQ(plan.uids.start, 100000u) << line;
+    EXPECT_EQ(plan.uid, 1001u) << line;
+  }
+  // The helpers are looked up on every run, never taken from the record: without them, no subordinate plan.
+  forge("1001 2002 1 100000 65536 300000 65536");
+  ASSERT_EQ(::unlink((tmp_.path() + "/sbin/newgidmap").c_str()), 0);
+  EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
+}
+
+TEST_F(IdMapPlanRecordTest, NeverReadOrWrittenThroughASymlink) {
+  helpers();
+  write("etc/subuid", "alice:100000:65536\n");
+  write("etc/subgid", "alice:300000:65536\n");
+  ASSERT_TRUE(planIdMapsCached(dir(), host_).subordinate);
+  forge("1001 2002 1 200000 65536 400000 65536");
+  auto valid = fs::readFile(record());
+  ASSERT_TRUE(valid.ok());
+  // A valid record elsewhere, and the record a symlink to it: not read, and replaced rather than written through.
+  write("elsewhere", *valid, 0600);
+  ASSERT_EQ(::unlink(record().c_str()), 0);
+  ASSERT_EQ(::symlink((tmp_.path() + "/elsewhere").c_str(), record().c_str()), 0);
+  auto plan = planIdMapsCached(dir(), host_);
+  EXPECT_EQ(plan.uids.start, 100000u);
+  EXPECT_EQ(*fs::readFile(tmp_.path() + "/elsewhere"), *valid);
+  struct stat st;
+  ASSERT_EQ(::lstat(record().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(IdMapPlanRecordTest, NoRecordForTheSingleModeOrWithoutADirectory) {
+  helpers();
+  write("etc/subuid", "alice:100000:65536\n");
+  write("etc/subgid", "alice:300000:65536\n");
+  host_.forceSingle = true;
+  EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
+  EXPECT_FALSE(fs::exists(record()));
+  host_.forceSingle = false;
+  EXPECT_TRUE(planIdMapsCached("", host_).subordinate);
+  EXPECT_FALSE(fs::exists(record()));
+}
+
 // The engine reads no environment: the mode is given, and the environment leaves it alone.
 TEST(IdMapHost, CurrentReadsTheProcessAndTakesTheModeAsGiven) {
   setenv("COCO_USERNS", "single", 1);
