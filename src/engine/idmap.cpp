@@ -224,4 +224,22 @@ IdMapPlan planIdMapsCached(const std::string& dir, bool forceSingle) {
   return planCached(dir, host, true);
 }
 
+Result<bool> writeIdMaps(pid_t pid, const IdMapPlan& plan) {
+  if (!plan.subordinate) {
+    COCO_TRY(writeSingleUidMap(pid, plan));
+    COCO_TRY(writeSingleGidMap(pid, plan));
+    return false;
+  }
+  // Both helpers at once: each is a setuid exec, a large share of start-up.
+  auto uidHelper = spawnHelper(plan.newuidmap, pid, plan.uid, plan.uids);
+  auto gidHelper = spawnHelper(plan.newgidmap, pid, plan.gid, plan.gids);
+  auto uid = waitHelper(plan.newuidmap, std::move(uidHelper));
+  auto gid = waitHelper(plan.newgidmap, std::move(gidHelper));
+  if (uid && gid) return true;
+  log::debug("subordinate id mapping failed ({}); using the single mapping", (uid ? gid : uid).error().message());
+  if (!uid) COCO_TRY(writeSingleUidMap(pid, plan));
+  if (!gid) COCO_TRY(writeSingleGidMap(pid, plan));
+  return false;
+}
+
 }  // namespace coco::engine
