@@ -190,10 +190,6 @@ std::optional<IdMapPlan> parsePlan(std::string_view text, const std::string& inp
   return plan;
 }
 
-}  // namespace
-
-namespace {
-
 // `host` without its user's name when lookUpName: looked up only when planning has to run.
 IdMapPlan planCached(const std::string& dir, IdMapHost host, bool lookUpName) {
   // Taken before planning reads anything: a file changed meanwhile leaves a
