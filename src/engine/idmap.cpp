@@ -141,20 +141,28 @@ IdMapPlan planIdMaps(bool forceSingle) { return planIdMaps(IdMapHost::current(fo
 
 namespace {
 
-// What the plan was read from, as one line: a change to any of the files (an
-// edit, a replacement, a new inode) changes it.
-std::string planInputs(const IdMapHost& host) {
-  std::string line = "coco-idmap-plan 1";
+// What the plan was read from: the files, each by its identity (an edit, a
+// replacement, a new inode changes it), and which helpers exist (installing
+// or removing them changes the plan as much). `line` is what the record keeps.
+struct PlanInputs {
+  std::string line;
+  std::string newuidmap, newgidmap;
+};
+
+PlanInputs planInputs(const IdMapHost& host) {
+  PlanInputs in{"coco-idmap-plan 2", findHelper(host.helperDirs, "newuidmap"),
+                findHelper(host.helperDirs, "newgidmap")};
   for (const char* name : {"subuid", "subgid", "passwd"}) {
     struct stat st;
     if (::stat(fs::joinPath(host.etcDir, name).c_str(), &st) != 0) {
-      line += " -";
+      in.line += " -";
       continue;
     }
-    line += fmt::format(" {}:{}:{}:{}.{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
-                        st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+    in.line += fmt::format(" {}:{}:{}:{}.{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                           st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
   }
-  return line;
+  in.line += fmt::format(" helpers:{}:{}", in.newuidmap.empty() ? 0 : 1, in.newgidmap.empty() ? 0 : 1);
+  return in;
 }
 
 std::string formatPlan(const std::string& inputs, const IdMapPlan& plan) {
@@ -163,7 +171,8 @@ std::string formatPlan(const std::string& inputs, const IdMapPlan& plan) {
 }
 
 // The plan the record holds when it was made from `inputs` for this host's user; nullopt otherwise.
-std::optional<IdMapPlan> parsePlan(std::string_view text, const std::string& inputs, const IdMapHost& host) {
+std::optional<IdMapPlan> parsePlan(std::string_view text, const PlanInputs& in, const IdMapHost& host) {
+  const std::string& inputs = in.line;
   if (!text.starts_with(inputs) || text.size() <= inputs.size() || text[inputs.size()] != '\n') return std::nullopt;
   text.remove_prefix(inputs.size() + 1);
   unsigned long v[7];
@@ -181,8 +190,8 @@ std::optional<IdMapPlan> parsePlan(std::string_view text, const std::string& inp
       v[5] > UINT32_MAX - kSubIdCount)
     return std::nullopt;
   // Never from the record: a path coco runs.
-  plan.newuidmap = findHelper(host.helperDirs, "newuidmap");
-  plan.newgidmap = findHelper(host.helperDirs, "newgidmap");
+  plan.newuidmap = in.newuidmap;
+  plan.newgidmap = in.newgidmap;
   if (plan.newuidmap.empty() || plan.newgidmap.empty()) return std::nullopt;
   plan.subordinate = true;
   plan.uids = {v[3], v[4]};
@@ -194,13 +203,13 @@ std::optional<IdMapPlan> parsePlan(std::string_view text, const std::string& inp
 IdMapPlan planCached(const std::string& dir, IdMapHost host, bool lookUpName) {
   // Taken before planning reads anything: a file changed meanwhile leaves a
   // record that no longer matches, and the next run plans again.
-  std::string inputs = planInputs(host);
+  PlanInputs inputs = planInputs(host);
   if (auto text = sys::readUntrusted(dir, kIdMapPlanRecordName, 4096); text)
     if (auto plan = parsePlan(*text, inputs, host)) return *plan;
   if (lookUpName) host.userName = nameOfUser(host.uid);
   IdMapPlan plan = planIdMaps(host);
   auto saved = fs::makeDirs(dir, 0700);
-  if (saved) saved = fs::writeFileAtomic(fs::joinPath(dir, kIdMapPlanRecordName), formatPlan(inputs, plan), 0600);
+  if (saved) saved = fs::writeFileAtomic(fs::joinPath(dir, kIdMapPlanRecordName), formatPlan(inputs.line, plan), 0600);
   if (!saved) log::debug("id-map plan not remembered: {}", saved.error().describe());
   return plan;
 }

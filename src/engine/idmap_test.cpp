@@ -184,6 +184,21 @@ TEST_F(IdMapPlanRecordTest, ReadBackOnlyWhileItsFilesAreUnchanged) {
   EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
 }
 
+// The helpers installed after a single plan was remembered (the uidmap package, later): planned again.
+TEST_F(IdMapPlanRecordTest, HelpersInstalledOrRemovedLaterArePlannedAgain) {
+  write("etc/subuid", "alice:100000:65536\n");
+  write("etc/subgid", "alice:300000:65536\n");
+  EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
+  EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
+  helpers();
+  auto plan = planIdMapsCached(dir(), host_);
+  EXPECT_TRUE(plan.subordinate);
+  EXPECT_EQ(plan.newuidmap, tmp_.path() + "/usr/bin/newuidmap");
+  EXPECT_TRUE(planIdMapsCached(dir(), host_).subordinate);
+  ASSERT_EQ(::unlink((tmp_.path() + "/usr/bin/newuidmap").c_str()), 0);
+  EXPECT_FALSE(planIdMapsCached(dir(), host_).subordinate);
+}
+
 TEST_F(IdMapPlanRecordTest, AForgedRecordGivesNoHelperNoOtherUserAndNoShortRange) {
   helpers();
   write("etc/subuid", "alice:100000:65536\n");
