@@ -216,6 +216,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     ctx.out << tool::planToJson(*spec, runtime->image.reference, runtime->native() ? engine::landlockAbi() : 0);
     return kExitOk;
   }
+  spec->hostSetup.exitsAfter = !learn;  // only the exit code and messages follow the run
   auto status = learn ? learnRun(ctx, *config, std::move(*spec)) : (*backend)->run(*spec);
   // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
   if (!status) ctx.fail(status.error().wrap(name));

@@ -36,6 +36,7 @@
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/size.hpp"
+#include "util/exit_alloc.hpp"
 #include "util/trace.hpp"
 #include "util/unique_fd.hpp"
 
@@ -519,10 +520,15 @@ void killAndReap(pid_t pid) {
 }
 
 // Once the tool may have run, the workspace guard's check runs on every way out of run().
+// When coco exits after this run, the frees of everything the run built (the
+// plan, the network session, the spec) are skipped from here on: they write to
+// pages the sandbox's init shared copy-on-write, a fault each (bench/startup).
 struct GuardCheck {
   WorkspaceGuard* guard = nullptr;
+  bool exitsAfter = false;
   ~GuardCheck() {
     if (guard) guard->finish();
+    if (exitsAfter) exit_alloc::stopFreeing();
   }
 };
 
@@ -560,6 +566,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   log::debug("sandbox pid {}: {} id mapping{}", child.pid, *mapped ? "subordinate-range" : "single-id",
              child.inHolder ? " (inside the user-namespace holder's)" : "");
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
+  check.exitsAfter = spec.hostSetup.exitsAfter;
   RawTerminal terminal;
   COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped));
   trace::point("tool-running");

@@ -1,0 +1,52 @@
+#include "util/exit_alloc.hpp"
+
+#include <gtest/gtest.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <memory>
+
+namespace coco::exit_alloc {
+namespace {
+
+// Bytes malloc holds in mmap'd chunks: a 4 MiB block is one, and free unmaps it at once.
+size_t mappedBytes() { return ::mallinfo2().hblkhd; }
+
+// What stopFreeing does cannot be undone, so each case runs in a death-test child.
+int allocateAndDrop(bool stopFirst) {
+  constexpr size_t kSize = 4 << 20;
+  if (stopFirst) stopFreeing();
+  size_t before = mappedBytes();
+  auto block = std::make_unique<char[]>(kSize);
+  block[kSize - 1] = 1;
+  if (mappedBytes() < before + kSize) return 3;  // not the mmap'd chunk this test reads
+  block.reset();
+  return mappedBytes() < before + kSize ? 0 : 1;  // 0: returned to the allocator, 1: kept
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+TEST(ExitAlloc, SanitizerBuildsKeepTheirOwnDelete) {
+  GTEST_SKIP() << "the sanitizer's operator delete stays in this build";
+}
+#else
+TEST(ExitAlloc, DeleteFreesUntilStopped) {
+  EXPECT_TRUE(freeing());
+  EXPECT_EXIT(_exit(allocateAndDrop(false)), testing::ExitedWithCode(0), "");
+}
+
+TEST(ExitAlloc, AfterStopFreeingDeleteKeepsTheMemory) {
+  EXPECT_EXIT(_exit(allocateAndDrop(true)), testing::ExitedWithCode(1), "");
+}
+
+TEST(ExitAlloc, StopFreeingIsSeen) {
+  EXPECT_EXIT(
+      {
+        stopFreeing();
+        _exit(freeing() ? 2 : 0);
+      },
+      testing::ExitedWithCode(0), "");
+}
+#endif
+
+}  // namespace
+}  // namespace coco::exit_alloc
