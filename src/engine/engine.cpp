@@ -355,19 +355,35 @@ Error childFailure(const ChildReport& report) {
   return e.wrap("setting up the sandbox");
 }
 
-// Sends the go byte, collects the pty master, then waits for the exec (the
-// report pipe closes) or a failure report.
-Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed) {
+// Sends the go byte; starts the gateway, if the run has one, while init sets
+// up the sandbox (init sends its listeners before it mounts anything; started
+// once the tool ran, the gateway's thread took a core from the tool's first
+// milliseconds); collects the pty master; then waits for the exec (the report
+// pipe closes) or a failure report.
+Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed, const NetworkHooks* net) {
   char go = helpersUsed ? '2' : '1';
   if (::write(ch.syncWrite.get(), &go, 1) != 1) return Error::fromErrno("starting the sandbox");
   ch.syncWrite.reset();
+  ChildReport report;
+  auto readReport = [&] {
+    ssize_t n;
+    while ((n = ::read(ch.reportRead.get(), &report, sizeof report)) < 0 && errno == EINTR) {
+    }
+    return n == static_cast<ssize_t>(sizeof report);
+  };
+  if (ch.netParent.valid()) {
+    if (auto started = net->start(std::move(ch.netParent)); !started) {
+      // When init failed first (its end of the channel closed with it), its report says why.
+      ::kill(child.pid, SIGKILL);
+      bool failed = readReport();
+      reap(child.pid);
+      if (failed) return childFailure(report);
+      return std::move(started).error().wrap("starting the network gateway");
+    }
+  }
   UniqueFd master;
   if (ch.ttyParent.valid()) master.reset(sys::recvFd(ch.ttyParent.get()));
-  ChildReport report;
-  ssize_t n;
-  while ((n = ::read(ch.reportRead.get(), &report, sizeof report)) < 0 && errno == EINTR) {
-  }
-  if (n == static_cast<ssize_t>(sizeof report)) {
+  if (readReport()) {
     reap(child.pid);
     return childFailure(report);
   }
@@ -568,15 +584,9 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   check.exitsAfter = spec.hostSetup.exitsAfter;
   RawTerminal terminal;
-  COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped));
+  COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped, net));
   trace::point("tool-running");
   check.guard = &guard;
-  if (ch.netParent.valid()) {
-    if (auto started = net->start(std::move(ch.netParent)); !started) {
-      killAndReap(child.pid);
-      return std::move(started).error().wrap("starting the network gateway");
-    }
-  }
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
                           ch.eventsRead.get(), spec, guard};

@@ -102,6 +102,47 @@ TEST_F(EngineNetwork, AllowedNamesLeadingToMetadataOrCgnatAreRefused) {
   EXPECT_EQ(echo.connections(), 0);
 }
 
+// The gateway starts while init sets the sandbox up. A failure after init sent
+// its listeners (the tool not found, a working directory that is a file) is still
+// init's own error, with its exit code, and the gateway stops with the run.
+TEST_F(EngineNetwork, SetupFailureAfterTheGatewayStartedIsInitsError) {
+  auto s = spec(NetworkMode::Allowlist, "");
+  s.argv = {"no-such-command-coco"};
+  auto session = NetworkSession::create(s, true);
+  ASSERT_TRUE(session) << session.error().describe();
+  auto rc = engine::run(s, (*session)->hooks());
+  ASSERT_FALSE(rc);
+  EXPECT_EQ(rc.error().exitCode(), 127) << rc.error().describe();
+  EXPECT_NE(rc.error().describe().find("no-such-command-coco"), std::string::npos) << rc.error().describe();
+  EXPECT_EQ(rc.error().describe().find("gateway"), std::string::npos) << rc.error().describe();
+
+  s = spec(NetworkMode::Full, "echo should-not-run");
+  s.workdir = "/usr/bin/probe";  // a file: chdir fails
+  session = NetworkSession::create(s, true);
+  ASSERT_TRUE(session) << session.error().describe();
+  FdCapture out(STDOUT_FILENO);
+  rc = engine::run(s, (*session)->hooks());
+  EXPECT_EQ(out.finish().find("should-not-run"), std::string::npos);
+  ASSERT_FALSE(rc);
+  EXPECT_NE(rc.error().describe().find("/usr/bin/probe"), std::string::npos) << rc.error().describe();
+  EXPECT_EQ(rc.error().describe().find("gateway"), std::string::npos) << rc.error().describe();
+}
+
+// Init failing before it sends its listeners (here sethostname, refusing a
+// name longer than the kernel's 64 bytes) closes the channel under the
+// starting gateway: the error is still init's.
+TEST_F(EngineNetwork, SetupFailureBeforeTheListenersIsInitsError) {
+  auto s = spec(NetworkMode::Allowlist, "echo should-not-run");
+  s.hostname = std::string(80, 'h');
+  auto session = NetworkSession::create(s, true);
+  ASSERT_TRUE(session) << session.error().describe();
+  FdCapture out(STDOUT_FILENO);
+  auto rc = engine::run(s, (*session)->hooks());
+  EXPECT_EQ(out.finish().find("should-not-run"), std::string::npos);
+  ASSERT_FALSE(rc);
+  EXPECT_NE(rc.error().describe().find("sethostname"), std::string::npos) << rc.error().describe();
+}
+
 TEST_F(EngineNetwork, PublishedPortIntoNoneSandbox) {
   auto s = spec(NetworkMode::None, "timeout 10 nc -l -p 8080 -e cat");
   s.ports = {{"127.0.0.1", 0, 8080}};
