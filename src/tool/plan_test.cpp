@@ -244,6 +244,9 @@ TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
   EXPECT_TRUE(s->hostSetup.singleIdMap);
   EXPECT_EQ(s->hostSetup.holderDir, runtime + "/coco");
   EXPECT_EQ(s->hostSetup.fdSoftLimit, 1024u);
+  // Only `coco run` itself, which exits after the run, may stop the frees (cli/cmd_run.cpp):
+  // the plan (also an install's, through the same hostSetup) never does.
+  EXPECT_FALSE(s->hostSetup.exitsAfter);
   ctx_.hostEnv.erase("XDG_RUNTIME_DIR");
   ctx_.hostEnv.erase("XDG_CACHE_HOME");
   ctx_.hostEnv["COCO_USERNS"] = "auto";
