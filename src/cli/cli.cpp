@@ -132,8 +132,9 @@ int main(int argc, char** argv) {
   trace::point("main");
   // One malloc arena for all of coco's threads. Each thread's first allocation
   // otherwise maps an arena of its own (64 MiB reserved, its first pages
-  // faulted in): the gateway's thread did that at the end of every networked
-  // run, 0.3 ms of it (bench/startup). coco's threads allocate little.
+  // faulted in): the gateway's thread did that while being stopped at the end
+  // of every networked run (mmap, munmap, mprotect before the join returned).
+  // coco's threads allocate little.
   ::mallopt(M_ARENA_MAX, 1);
   raiseFdLimit();
   std::vector<std::string> args(argv, argv + argc);

@@ -33,10 +33,10 @@
 #include "engine/workspace_guard.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/process.hpp"
+#include "util/exit_alloc.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/size.hpp"
-#include "util/exit_alloc.hpp"
 #include "util/trace.hpp"
 #include "util/unique_fd.hpp"
 

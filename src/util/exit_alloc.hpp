@@ -4,8 +4,8 @@
 // writes after the clone costs a page fault, and freeing what a run built
 // (the plan, the network session, the spec) writes to many. Once the sandbox
 // has exited and coco only has its exit code and messages left to give,
-// skipping those frees is 0.3 ms of a start here (bench/startup --trace,
-// sandbox-exited -> exit). Destructors still run: files are closed and
+// skipping those frees took 0.1-0.5 ms off sandbox-exited -> exit here
+// (bench/startup --trace). Destructors still run: files are closed and
 // removed, threads joined; only the memory is left for the exit to drop.
 #pragma once
 
