@@ -35,10 +35,14 @@ constexpr int kUdpBurst = 64;
 
 enum Tag : uint64_t { kTagWake, kTagRelay, kTagDnsUdp, kTagDnsTcp, kTagChannel, kTagPublished = 100 };
 
-std::vector<in_addr_t> hostAddresses() {
+// The policy refuses these as destinations, so not knowing them is an error,
+// never an empty list (which would open the host's own public addresses).
+// getifaddrs (netlink) and not SIOCGIFCONF: that one misses secondary
+// addresses added without a label.
+Result<std::vector<in_addr_t>> hostAddresses() {
   std::vector<in_addr_t> out;
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) < 0) return out;
+  if (::getifaddrs(&list) < 0) return Error::fromErrno("listing the host's own addresses (getifaddrs)");
   for (ifaddrs* i = list; i; i = i->ifa_next) {
     if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
       out.push_back(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
@@ -136,7 +140,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   pc.allowLocalDestinations = config.allowLocalDestinations;
   pc.installPhase = config.installPhase;
   pc.traffic = config.traffic.get();  // config_ keeps it alive
-  pc.hostAddresses = hostAddresses();
+  // Without a network no connection is decided.
+  if (config.mode != NetworkMode::None) {
+    COCO_ASSIGN(pc.hostAddresses, hostAddresses());
+  }
   COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts, config.derivedHosts));
   Endpoint upstream;
   if (config.mode != NetworkMode::None) {

@@ -2,7 +2,10 @@
 // gateway is handed the address and port as they are, never re-parsed from text.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "net/gateway.hpp"
 #include "util/unique_fd.hpp"
@@ -52,6 +55,45 @@ TEST(GatewayPorts, AnAddressThatIsNoLiteralIsRefused) {
   EXPECT_FALSE(Gateway::create(config));
   config.ports = {{std::string("127.0.0.1\0junk", 14), 0, 80}};
   EXPECT_FALSE(Gateway::create(config));
+}
+
+// Runs `body` in a forked child that can open no descriptor (the limit is
+// the whole process's); its exit status is what failed (0: nothing).
+int withNoFreeDescriptor(int (*body)()) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    rlimit none{0, 0};
+    ::_exit(::setrlimit(RLIMIT_NOFILE, &none) != 0 ? 100 : body());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+}
+
+// The policy refuses the host's own public addresses; a gateway that could
+// not list them once started with an empty list, and so let a sandbox
+// reach the host's services on them. Not knowing them is now an error.
+int fullModeNeedsTheHostsAddresses() {
+  GatewayConfig config;
+  config.mode = NetworkMode::Full;
+  auto gw = Gateway::create(config);
+  if (gw) return 1;
+  return gw.error().describe().find("the host's own addresses") == std::string::npos ? 2 : 0;
+}
+
+// Without a network nothing is decided: no need to list them.
+int noneModeDoesNotListThem() {
+  GatewayConfig config;
+  config.mode = NetworkMode::None;
+  return Gateway::create(config) ? 0 : 1;
+}
+
+TEST(GatewayCreate, NotKnowingTheHostsAddressesIsAnError) {
+  EXPECT_EQ(withNoFreeDescriptor(fullModeNeedsTheHostsAddresses), 0);
+}
+
+TEST(GatewayCreate, WithoutANetworkTheHostsAddressesAreNotNeeded) {
+  EXPECT_EQ(withNoFreeDescriptor(noneModeDoesNotListThem), 0);
 }
 
 }  // namespace
