@@ -593,7 +593,11 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   supervision.waitForTeardown = mustAwaitTeardown(spec, group.has_value());
   int status = superviseChild(supervision);
   trace::point("sandbox-exited");
-  if (net && net->stop) net->stop();
+  // A run coco exits after leaves the gateway to the exit (backend.cpp).
+  if (net && net->stop && !spec.hostSetup.exitsAfter) {
+    net->stop();
+    trace::point("gateway-stopped");
+  }
   if (group) reportLimits(*group, spec, supervision.pidsReported);
   if (plan.rlimitData) reportRlimitMemory(spec, supervision.usage, status);
   return status;

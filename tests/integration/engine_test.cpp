@@ -1008,6 +1008,33 @@ TEST_F(EngineTest, SignalsAreForwardedWhileTheGatewayRuns) {
   EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
 }
 
+// A plain run leaves its gateway to coco's exit instead of stopping it
+// (backend.cpp): nothing of it may outlive coco. A published port of a
+// networked run is bound while the tool runs and refused once coco is gone.
+TEST_F(EngineTest, NothingOfTheGatewayOutlivesCoco) {
+  UniqueFd probeFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(probeFd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(probeFd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  probeFd.reset();  // a free port, published by the run below
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  auto reachable = [&addr] {
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    return connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  };
+  env_.writeTool("probeport", R"({"command": "probe", "allowed_hosts": ["example.test"], "ports": ["127.0.0.1:)" +
+                                  port + R"(:80"]})");
+  Child c = env_.spawn({"run", "probeport", "signal-wait"});
+  ASSERT_TRUE(waitForOutput(c, "ready\n", 60s)) << c.out << c.err;
+  EXPECT_TRUE(reachable()) << "the published port " << port << " was not bound while the tool ran";
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
+  EXPECT_FALSE(reachable()) << "the published port " << port << " was still bound after coco exited";
+}
+
 TEST_F(EngineTest, ZombiesAreReaped) {
   RunResult r = probe({"zombie", "5"});
   EXPECT_EQ(r.exitCode, 0) << describe(r);
