@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <linux/netfilter_ipv4.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -17,6 +16,7 @@
 #include <cstring>
 
 #include "net/dns_message.hpp"
+#include "net/host_addresses.hpp"
 #include "net/relay.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/io.hpp"
@@ -34,23 +34,6 @@ constexpr int kDnsTcpMaxQueries = 64;
 constexpr int kUdpBurst = 64;
 
 enum Tag : uint64_t { kTagWake, kTagRelay, kTagDnsUdp, kTagDnsTcp, kTagChannel, kTagPublished = 100 };
-
-// The policy refuses these as destinations, so not knowing them is an error,
-// never an empty list (which would open the host's own public addresses).
-// getifaddrs (netlink) and not SIOCGIFCONF: that one misses secondary
-// addresses added without a label.
-Result<std::vector<in_addr_t>> hostAddresses() {
-  std::vector<in_addr_t> out;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) < 0) return Error::fromErrno("listing the host's own addresses (getifaddrs)");
-  for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
-      out.push_back(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
-    }
-  }
-  ::freeifaddrs(list);
-  return out;
-}
 
 Status setNonBlocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
@@ -140,9 +123,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   pc.allowLocalDestinations = config.allowLocalDestinations;
   pc.installPhase = config.installPhase;
   pc.traffic = config.traffic.get();  // config_ keeps it alive
-  // Without a network no connection is decided.
+  // The policy refuses these as destinations, so not knowing them is an error
+  // (an empty list would open them). Without a network nothing is decided.
   if (config.mode != NetworkMode::None) {
-    COCO_ASSIGN(pc.hostAddresses, hostAddresses());
+    COCO_ASSIGN(pc.hostAddresses, hostIpv4Addresses());
   }
   COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts, config.derivedHosts));
   Endpoint upstream;
