@@ -33,6 +33,9 @@ size_t mappedBytes() { return ::mallinfo2().hblkhd; }
 
 int allocateAndDrop(bool stopFirst) {
   constexpr size_t kSize = 4 << 20;
+  // Fixed, so the block is mmap'd whatever ran before in this process: glibc
+  // raises its threshold past a large block freed earlier (fs_test reads 8 MiB).
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   if (stopFirst) stopFreeing();
   size_t before = mappedBytes();
   auto block = std::make_unique<char[]>(kSize);

@@ -1,6 +1,7 @@
 // Small file-system helpers shared by every layer.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <string>
@@ -17,6 +18,10 @@ namespace coco::fs {
 Result<std::string> readFile(const std::string& path);
 // readFile that stops with EFBIG past maxBytes, for files that should be small.
 Result<std::string> readFileAtMost(const std::string& path, size_t maxBytes);
+// What is left to read of `fd`, an open regular file whose fstat is `st` (its
+// size sizes the string: no bounce buffer, no regrowth), EFBIG past maxBytes.
+// `path` names it in errors.
+Result<std::string> readOpenFile(int fd, const struct stat& st, size_t maxBytes, const std::string& path);
 
 // Writes via a temporary file in the same directory, fsync and rename(2): readers
 // see the old content or the new, never a half-written file.

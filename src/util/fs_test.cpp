@@ -47,6 +47,30 @@ TEST(Fs, ReadFileAtMostStopsPastTheCap) {
   ASSERT_TRUE(removeTree(dir).ok());
 }
 
+// The string is sized by fstat: a file that reports no size (/proc) still
+// reads whole, and one that says 1 TiB (sparse, as a sandbox can make it) is
+// trusted only up to 1 MiB: read until the cap, never allocated at once.
+TEST(Fs, ReadFileTrustsTheSizeFstatGivesOnlySoFar) {
+  auto status = readFile("/proc/self/status");
+  ASSERT_TRUE(status.ok()) << status.error().describe();
+  EXPECT_EQ(status->rfind("Name:", 0), 0u);
+  EXPECT_NE(status->find("\nSeccomp:"), std::string::npos) << "cut short: " << *status;
+  char tmpl[] = "/tmp/coco-fs-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  {
+    UniqueFd fd(::open((dir + "/sparse").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::ftruncate(fd.get(), off_t{1} << 40), 0);
+  }
+  auto over = readFileAtMost(dir + "/sparse", 8 << 20);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code(), EFBIG);
+  ASSERT_TRUE(writeFileAtomic(dir + "/exact", std::string(4096, 'y')).ok());
+  EXPECT_EQ(*readFile(dir + "/exact"), std::string(4096, 'y'));
+  ASSERT_TRUE(removeTree(dir).ok());
+}
+
 TEST(Fs, IsAtOrBelowComparesWholeComponents) {
   EXPECT_TRUE(isAtOrBelow("/a/b", "/a/b"));
   EXPECT_TRUE(isAtOrBelow("/a/b/c", "/a/b"));
