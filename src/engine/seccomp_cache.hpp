@@ -10,9 +10,10 @@
 namespace coco::engine {
 
 // Like compileProfile, but reuses a program compiled earlier from the same
-// profile bytes on the same kernel and libseccomp. The cache entry stores the
-// whole profile text and is used only when it matches byte for byte. Entries
-// are kept in cacheDir (HostSetup::seccompCacheDir); "" compiles every time.
+// profile file on the same kernel and libseccomp: the entry names the file's
+// identity (device, inode, size, mtime, ctime, taken before it was read), and
+// is used only while that identity is the file's. Entries are kept in cacheDir
+// (HostSetup::seccompCacheDir); "" compiles every time.
 Result<SeccompProgram> compileProfileCached(const std::string& path, const std::string& cacheDir);
 
 }  // namespace coco::engine

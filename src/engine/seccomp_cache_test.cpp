@@ -14,6 +14,7 @@
 
 #include "coco_config.h"
 #include "util/fs.hpp"
+#include "util/unique_fd.hpp"
 #include "util/temp_dir.hpp"
 
 namespace coco::engine {
@@ -66,13 +67,10 @@ bool sameProgram(const SeccompProgram& a, const SeccompProgram& b) {
          std::memcmp(a.filter.data(), b.filter.data(), a.filter.size() * sizeof(sock_filter)) == 0;
 }
 
-// The profile changes between the read that makes the cache key and the
-// compile: a FIFO in place of the cache entry holds the lookup until the file
-// has been rewritten. Read twice, B's program was returned and cached under A's key.
 // The profile is rewritten while coco reads it (a user editing it, two versions swapped by
-// rename): whichever bytes a lookup read are the bytes it compiled and cached under their key.
-// Reading the file twice (once for the key, once to compile) would, sooner or later, cache one
-// version's program under the other's key.
+// rename): whichever version a lookup read is the one it compiled and cached, under the
+// identity of that very file. Taking the identity from another open than the read (or after
+// it) would, sooner or later, cache one version's program under the other's identity.
 TEST_F(SeccompCache, ProfileChangedDuringAMissCompilesAndCachesTheBytesOfTheKey) {
   const std::string a = R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]})";
   const std::string b = R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["acct"],"action":"SCMP_ACT_ERRNO"}]})";
@@ -107,6 +105,52 @@ TEST_F(SeccompCache, ProfileChangedDuringAMissCompilesAndCachesTheBytesOfTheKey)
     ASSERT_TRUE(cachedA.ok() && cachedB.ok());
     ASSERT_TRUE(sameProgram(*cachedA, *expectedA)) << "the cache holds another profile's program under A's key";
     ASSERT_TRUE(sameProgram(*cachedB, *expectedB)) << "the cache holds another profile's program under B's key";
+  }
+}
+
+// Edited in place (the same inode), the file's mtime even put back as it was:
+// its ctime moved, which no one can set, so the old program is not reused.
+TEST_F(SeccompCache, AnEditInPlaceIsRecompiledWhateverItsMtime) {
+  const std::string a = R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]})";
+  const std::string b = R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]})";  // the same size
+  std::string p = dir_ + "/p.json";
+  ASSERT_TRUE(fs::writeFileAtomic(p, b).ok());
+  auto expectedB = compileProfile(p);
+  ASSERT_TRUE(fs::writeFileAtomic(p, a).ok());
+  auto first = compileProfileCached(p, cache_);
+  ASSERT_TRUE(first.ok() && expectedB.ok());
+  ASSERT_FALSE(sameProgram(*first, *expectedB));
+  struct stat before;
+  ASSERT_EQ(::stat(p.c_str(), &before), 0);
+  {
+    UniqueFd fd(::open(p.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::write(fd.get(), b.data(), b.size()), static_cast<ssize_t>(b.size()));
+    const timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(::futimens(fd.get(), times), 0);
+  }
+  struct stat after;
+  ASSERT_EQ(::stat(p.c_str(), &after), 0);
+  ASSERT_EQ(after.st_ino, before.st_ino);
+  ASSERT_EQ(after.st_size, before.st_size);  // only the ctime tells
+  auto edited = compileProfileCached(p, cache_);
+  ASSERT_TRUE(edited.ok()) << edited.error().describe();
+  EXPECT_TRUE(sameProgram(*edited, *expectedB)) << "the program of the file before the edit was reused";
+}
+
+// A damaged entry (cut short mid-instruction, or emptied) is compiled again, not used.
+TEST_F(SeccompCache, ADamagedEntryIsCompiledAgain) {
+  std::string profile = COCO_SOURCE_ROOT "/seccomp-profiles/default.json";
+  auto first = compileProfileCached(profile, cache_);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  ASSERT_EQ(entries(), 1u);
+  std::string entry = std::filesystem::directory_iterator(cache_)->path();
+  auto whole = std::filesystem::file_size(entry);
+  for (auto size : {whole - 3, whole - first->filter.size() * sizeof(sock_filter), decltype(whole){0}}) {
+    std::filesystem::resize_file(entry, size);
+    auto again = compileProfileCached(profile, cache_);
+    ASSERT_TRUE(again.ok()) << again.error().describe();
+    EXPECT_TRUE(sameProgram(*again, *first)) << "entry cut to " << size << " bytes";
   }
 }
 
