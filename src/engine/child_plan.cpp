@@ -196,12 +196,6 @@ void planLandlockRules(const RunSpec& spec, ChildPlan& plan) {
   for (const auto& line : describeLandlock(plan.landlock)) log::debug("landlock: {}", line);
 }
 
-int readLastCap() {
-  auto text = fs::readFile("/proc/sys/kernel/cap_last_cap");
-  if (!text) return 40;
-  return std::atoi(text->c_str());
-}
-
 // Whether this process has a controlling terminal: /dev/tty opens. Anything
 // but ENXIO (no controlling terminal) counts as yes.
 bool hasControllingTerminal() {
@@ -231,7 +225,6 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* g
   plan.fdSoftLimit = spec.hostSetup.fdSoftLimit;
   // A fork bomb hovers just below the limit; 1/32 below counts as there.
   plan.pidsNearLimit = spec.limits.pids ? spec.limits.pids - spec.limits.pids / 32 : 0;
-  plan.lastCap = readLastCap();
   planLandlockRules(spec, plan);
   if (!spec.seccompProfile.empty()) {
     auto program = compileProfileCached(spec.seccompProfile, spec.hostSetup.seccompCacheDir);

@@ -88,7 +88,6 @@ struct ChildPlan {
   SeccompProgram seccomp;
   LandlockPlan landlock;
   bool installPhase = false;
-  int lastCap = 40;
 };
 
 // Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp). With `guard`, the

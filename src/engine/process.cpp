@@ -66,9 +66,14 @@ bool dropCapabilities(const ChildPlan& plan) {
                          SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
     if (::prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return fail("prctl(PR_SET_SECUREBITS)");
   }
-  for (int cap = 0; cap <= plan.lastCap; ++cap)
-    if (!kept(plan, cap) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-      return fail("prctl(PR_CAPBSET_DROP)");
+  // Up to the last capability this kernel knows: the first it refuses with
+  // EINVAL is past it (what cap_last_cap says, without reading /proc).
+  for (int cap = 0; cap < 64; ++cap) {
+    if (kept(plan, cap)) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL) break;
+    return fail("prctl(PR_CAPBSET_DROP)");
+  }
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
     return fail("clearing ambient capabilities");
   __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
