@@ -31,7 +31,7 @@ Result<std::string> readFileAtMost(const std::string& path, size_t maxBytes) {
 Result<std::string> readOpenFile(int fd, const struct stat& st, size_t maxBytes, const std::string& path) {
   // Read straight into the string, sized by fstat plus one byte (so the end
   // of file is seen without growing it): a bounce buffer on the stack and a
-  // copy cost a fresh page each 4 KiB (bench/startup --trace). A file that
+  // copy touch twice the fresh pages, at a page fault each 4 KiB. A file that
   // grew since fstat, or reports no size (/proc), grows the string; the size
   // is trusted up to 1 MiB only (a sparse file a sandbox made says 1 TiB).
   constexpr size_t kTrustedSize = 1 << 20;
