@@ -277,10 +277,10 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
 // The holder in `dir` for a subordinate mapping, checked (started when
 // missing or stale); none ("" dir, the single mapping, any failure) means
 // today's path, and COCO_DEBUG says why.
-Holder findHolder(const std::string& dir, const IdMapPlan& ids, unsigned idleSeconds) {
+Holder findHolder(const HostSetup& host, const IdMapPlan& ids) {
   Holder holder;
-  if (dir.empty() || !ids.subordinate) return holder;
-  auto ns = joinableHolder(dir, ids, idleSeconds);
+  if (host.holderDir.empty() || !ids.subordinate) return holder;
+  auto ns = joinableHolder(host.holderDir, ids, host.holderIdleSeconds, host.holderSetup);
   if (!ns) {
     log::debug("not using the user-namespace holder: {}", ns.error().describe());
     return holder;
@@ -563,7 +563,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   if (tty) ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &plan.windowSize);
   IdMapPlan ids = planIdMapsCached(spec.hostSetup.holderDir, spec.hostSetup.singleIdMap);
   trace::point("idmaps-planned");
-  Holder holder = findHolder(spec.hostSetup.holderDir, ids, spec.hostSetup.holderIdleSeconds);
+  Holder holder = findHolder(spec.hostSetup, ids);
   trace::point("holder-checked");
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);

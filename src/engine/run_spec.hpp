@@ -73,6 +73,8 @@ struct HostSetup {
   std::string holderDir;
   // A holder this run starts exits after this long without a run using it (COCO_USERNS_HOLDER_IDLE).
   unsigned holderIdleSeconds = kHolderIdleSeconds;
+  // Run in a holder this run starts (engine/userns_holder.hpp: HolderSetup); null: nothing.
+  int (*holderSetup)() = nullptr;
   // coco exits once this run is over (a plain `coco run`, not an install or a learn run): the
   // engine stops returning memory to the allocator after the sandbox exits (util/exit_alloc.hpp).
   bool exitsAfter = false;

@@ -213,7 +213,8 @@ void blank(uint64_t start, uint64_t end) {
 // and sleeps until it is killed or idle: it exits when its record is gone or
 // replaced, or its mtime (set by every run that reads it) is `idleSeconds` old.
 // Only async-signal-safe calls: it is a fork of a process that may have threads.
-[[noreturn]] void holderMain(int goFd, const Strings& strings, const char* recordPath, unsigned idleSeconds) {
+[[noreturn]] void holderMain(int goFd, const Strings& strings, const char* recordPath, unsigned idleSeconds,
+                             HolderSetup setup) {
   char go = 0;
   ssize_t n;
   while ((n = ::read(goFd, &go, 1)) < 0 && errno == EINTR) {
@@ -221,6 +222,7 @@ void blank(uint64_t start, uint64_t end) {
   if (n != 1) _exit(0);
   struct stat own;
   if (::lstat(recordPath, &own) != 0) _exit(0);
+  if (setup) setup();
   ::syscall(SYS_close_range, 0U, ~0U, 0U);
   if (::chdir("/") != 0) _exit(1);
   ::prctl(PR_SET_NAME, kHolderProcessName, 0, 0, 0);
@@ -258,7 +260,7 @@ void blank(uint64_t start, uint64_t end) {
 // The middle process drops the go pipe's write end before it clones the
 // holder, so the holder sees EOF if coco dies before the maps are written.
 Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueFd& reportWrite,
-                          const std::string& recordPath, unsigned idleSeconds) {
+                          const std::string& recordPath, unsigned idleSeconds, HolderSetup setup) {
   Strings strings = ownStrings();
   pid_t mid = ::fork();
   if (mid < 0) return Error::fromErrno("fork");
@@ -267,7 +269,7 @@ Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueF
     ::close(reportRead.get());
     ::setsid();
     long holder = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
-    if (holder == 0) holderMain(goRead, strings, recordPath.c_str(), idleSeconds);
+    if (holder == 0) holderMain(goRead, strings, recordPath.c_str(), idleSeconds, setup);
     (void)!::write(reportWrite.get(), &holder, sizeof holder);
     _exit(0);
   }
@@ -360,7 +362,7 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan) {
   return ns;
 }
 
-Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds) {
+Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds, HolderSetup setup) {
   if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
   if (idleSeconds == 0) return Error::make("a holder's idle time must be at least one second");
   std::string recordPath = fs::joinPath(dir, kHolderRecordName);
@@ -370,7 +372,7 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   UniqueFd reportRead(p[0]), reportWrite(p[1]);
   COCO_ASSIGN(pid_t holder,
-              spawnHolder(goRead.get(), goWrite.get(), reportRead, reportWrite, recordPath, idleSeconds));
+              spawnHolder(goRead.get(), goWrite.get(), reportRead, reportWrite, recordPath, idleSeconds, setup));
   goRead.reset();
   auto fail = [&](Error e) {
     ::kill(holder, SIGKILL);
@@ -392,7 +394,8 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
   return {};
 }
 
-Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds) {
+Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds,
+                                HolderSetup setup) {
   auto ns = openHolder(dir, plan);
   if (ns) return ns;
   log::debug("user-namespace holder in {}: {}", dir, ns.error().describe());
@@ -405,7 +408,7 @@ Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, u
   if (retire(dirFd.get())) log::debug("stopped the stale user-namespace holder");
   if (::unlinkat(dirFd.get(), kHolderRecordName, 0) != 0 && errno != ENOENT)
     return Error::fromErrno("removing the holder's record");
-  COCO_TRY(startHolder(dir, plan, idleSeconds));
+  COCO_TRY(startHolder(dir, plan, idleSeconds, setup));
   return openHolder(dir, plan);
 }
 

@@ -8,6 +8,8 @@
 // namespace writes the same maps without any setuid helper (engine.cpp).
 // Every sandbox keeps a user namespace of its own; the holder's namespace only
 // lends the ids. Anything off about the holder means today's path.
+// The holder may also keep something else alive between runs (HolderSetup:
+// net::holdNatHooks, a network namespace that keeps netfilter's hooks on).
 #pragma once
 
 #include <sys/types.h>
@@ -70,12 +72,18 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan);
 
 // openHolder, and when that fails, under a lock: check again, retire what the
 // record names and start a new holder. Only for the subordinate plan.
-Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds);
+// `setup`, when given, runs in the holder once its maps are written, before it
+// lets go of its descriptors (net::holdNatHooks); what it returns is ignored: it
+// may only make runs faster. Async-signal-safe: the holder is a fork.
+using HolderSetup = int (*)();
+Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds,
+                                HolderSetup setup = nullptr);
 
 // Starts a holder mapped by `plan` (newuidmap/newgidmap) and writes its record.
 // The holder exits once its record has not been used for `idleSeconds`, or is
 // gone or replaced; a namespace a run already holds open lives on regardless.
-Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds);
+Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds,
+                   HolderSetup setup = nullptr);
 
 // Stops the holder the record names (when the record is trustworthy and the
 // process is this user's holder with the recorded start time) and removes the

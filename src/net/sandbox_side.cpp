@@ -9,6 +9,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@ namespace {
 
 constexpr const char* kTable = "coco";
 constexpr const char* kChain = "out";
+constexpr const char* kHoldTable = "coco-hold";  // holdNatHooks's
 
 int closeKeepErrno(int fd) {
   int saved = errno;
@@ -160,18 +162,19 @@ void putRedirectRule(NetlinkBuilder& b, uint16_t port) {
   b.endNest(exprs);
 }
 
-// One nftables batch: table ip coco, nat chain on output, the redirect rule.
-int addRedirect(uint16_t port) {
+// One nftables batch: table ip `table`, a nat chain on output and, when `port`
+// is not 0, the redirect rule. Returns 0 or errno.
+int addNatChain(const char* table, uint16_t port) {
   alignas(nlmsghdr) char buf[2048];
   NetlinkBuilder b(buf, sizeof buf);
   const uint16_t create = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
   beginNft(b, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1, AF_UNSPEC);
   b.endMessage();
   beginNft(b, nftType(NFT_MSG_NEWTABLE), create, 2, NFPROTO_IPV4);
-  b.putString(NFTA_TABLE_NAME, kTable);
+  b.putString(NFTA_TABLE_NAME, table);
   b.endMessage();
   beginNft(b, nftType(NFT_MSG_NEWCHAIN), create, 3, NFPROTO_IPV4);
-  b.putString(NFTA_CHAIN_TABLE, kTable);
+  b.putString(NFTA_CHAIN_TABLE, table);
   b.putString(NFTA_CHAIN_NAME, kChain);
   size_t hook = b.beginNest(NFTA_CHAIN_HOOK);
   b.putBe32(NFTA_HOOK_HOOKNUM, NF_INET_LOCAL_OUT);
@@ -180,15 +183,21 @@ int addRedirect(uint16_t port) {
   b.putBe32(NFTA_CHAIN_POLICY, NF_ACCEPT);
   b.putString(NFTA_CHAIN_TYPE, "nat");
   b.endMessage();
-  beginNft(b, nftType(NFT_MSG_NEWRULE), create | NLM_F_APPEND, 4, NFPROTO_IPV4);
-  b.putString(NFTA_RULE_TABLE, kTable);
-  b.putString(NFTA_RULE_CHAIN, kChain);
-  putRedirectRule(b, port);
-  b.endMessage();
+  int acks = 2;
+  if (port != 0) {
+    beginNft(b, nftType(NFT_MSG_NEWRULE), create | NLM_F_APPEND, 4, NFPROTO_IPV4);
+    b.putString(NFTA_RULE_TABLE, table);
+    b.putString(NFTA_RULE_CHAIN, kChain);
+    putRedirectRule(b, port);
+    b.endMessage();
+    ++acks;
+  }
   beginNft(b, NFNL_MSG_BATCH_END, NLM_F_REQUEST, 5, AF_UNSPEC);
   b.endMessage();
-  return netlinkTransact(NETLINK_NETFILTER, b, 3);
+  return netlinkTransact(NETLINK_NETFILTER, b, acks);
 }
+
+int addRedirect(uint16_t port) { return addNatChain(kTable, port); }
 
 int bindIpv4(int fd, uint32_t addr, uint16_t port) {
   sockaddr_in sa{};
@@ -295,6 +304,11 @@ int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd, uint32_t* failedS
     if (fd >= 0) ::close(fd);
   }
   return rc;
+}
+
+int holdNatHooks() {
+  if (::unshare(CLONE_NEWNET) != 0) return errno;
+  return addNatChain(kHoldTable, 0);
 }
 
 int sandboxServeSocketRequest(int channelFd) {

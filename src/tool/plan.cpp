@@ -17,6 +17,7 @@
 #include "engine/idmap.hpp"
 #include "engine/userns_holder.hpp"
 #include "image/layer_lookup.hpp"
+#include "net/sandbox_side.hpp"
 #include "sys/beneath.hpp"
 #include "tool/ca_bundle.hpp"
 #include "tool/grants.hpp"
@@ -359,6 +360,7 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
   if (!holderDisabled(env)) {
     setup.holderDir = dirs.holder;
     setup.holderIdleSeconds = holderIdleSeconds(env);
+    setup.holderSetup = &net::holdNatHooks;
   }
   setup.fdSoftLimit = fdSoftLimit;
   return setup;

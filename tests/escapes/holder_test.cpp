@@ -3,12 +3,20 @@
 // a foreign or stale holder is refused and the run still works; `coco system stop` and
 // COCO_USERNS_HOLDER=0. With the single mapping (coco-nosub, COCO_USERNS=single) no holder is used.
 #include <fcntl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <optional>
@@ -70,10 +78,11 @@ bool stopsWithin(pid_t pid, std::chrono::milliseconds limit) {
 }
 
 // A process of this test's: in this user namespace, or in one of its own with the single
-// mapping; named `comm` when given. It pauses until killed.
+// mapping (and then, with `ownNetns`, a network namespace of its own); named `comm` when given.
+// It pauses until killed.
 class Fake {
  public:
-  Fake(bool ownUserns, const std::string& comm = "") {
+  Fake(bool ownUserns, const std::string& comm = "", bool ownNetns = false) {
     int p[2];
     if (pipe(p) != 0) return;
     pid_ = fork();
@@ -82,7 +91,7 @@ class Fake {
       if (ownUserns) {
         std::string uid = "0 " + std::to_string(getuid()) + " 1\n",
                     gid = "0 " + std::to_string(getgid()) + " 1\n";
-        if (unshare(CLONE_NEWUSER) != 0) _exit(1);
+        if (unshare(CLONE_NEWUSER | (ownNetns ? CLONE_NEWNET : 0)) != 0) _exit(1);
         writeFile("/proc/self/setgroups", "deny");
         writeFile("/proc/self/uid_map", uid);
         writeFile("/proc/self/gid_map", gid);
@@ -111,6 +120,66 @@ class Fake {
   pid_t pid_ = -1;
   bool ready_ = false;
 };
+
+// In a child of this test: joins `pid`'s user and network namespaces (the holder's owner may)
+// and asks netfilter for chain `out` of table `ip coco-hold`. Returns "found", "no such chain",
+// or what failed.
+std::string holdChainIn(pid_t pid) {
+  int p[2];
+  if (pipe(p) != 0) return "pipe";
+  pid_t child = fork();
+  if (child == 0) {
+    close(p[0]);
+    auto say = [&](const char* what) {
+      (void)!write(p[1], what, strlen(what));
+      _exit(0);
+    };
+    std::string ns = "/proc/" + std::to_string(pid) + "/ns/";
+    int user = open((ns + "user").c_str(), O_RDONLY | O_CLOEXEC);
+    int net = open((ns + "net").c_str(), O_RDONLY | O_CLOEXEC);
+    if (user < 0 || net < 0) say("open the holder's namespaces");
+    if (setns(user, CLONE_NEWUSER) != 0) say("setns user");
+    if (setns(net, CLONE_NEWNET) != 0) say("setns net");
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (fd < 0) say("netlink socket");
+    alignas(nlmsghdr) char buf[8192] = {};
+    auto* h = reinterpret_cast<nlmsghdr*>(buf);
+    h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    h->nlmsg_seq = 1;
+    auto* g = static_cast<nfgenmsg*>(NLMSG_DATA(h));
+    g->nfgen_family = NFPROTO_IPV4;
+    g->version = NFNETLINK_V0;
+    size_t len = NLMSG_LENGTH(sizeof(nfgenmsg));
+    auto put = [&](uint16_t type, const char* value) {
+      auto* a = reinterpret_cast<nlattr*>(buf + NLMSG_ALIGN(len));
+      a->nla_type = type;
+      a->nla_len = static_cast<uint16_t>(NLA_HDRLEN + strlen(value) + 1);
+      memcpy(reinterpret_cast<char*>(a) + NLA_HDRLEN, value, strlen(value) + 1);
+      len = NLMSG_ALIGN(len) + NLA_ALIGN(a->nla_len);
+    };
+    put(NFTA_CHAIN_TABLE, "coco-hold");
+    put(NFTA_CHAIN_NAME, "out");
+    h->nlmsg_len = static_cast<uint32_t>(len);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(fd, buf, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) say("send");
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < static_cast<ssize_t>(NLMSG_HDRLEN)) say("no answer");
+    if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN)) say("found");
+    if (h->nlmsg_type == NLMSG_ERROR && static_cast<nlmsgerr*>(NLMSG_DATA(h))->error == -ENOENT)
+      say("no such chain");
+    say("an unexpected answer");
+  }
+  close(p[1]);
+  std::string out;
+  char c[128];
+  ssize_t n;
+  while ((n = read(p[0], c, sizeof c)) > 0) out.append(c, static_cast<size_t>(n));
+  close(p[0]);
+  waitpid(child, nullptr, 0);
+  return out;
+}
 
 class HolderTest : public ::testing::Test {
  protected:
@@ -426,6 +495,28 @@ TEST_F(HolderTest, AHolderInUseStaysAndOneWhoseRecordIsReplacedExits) {
   ASSERT_EQ(chmod((recordPath() + ".new").c_str(), 0600), 0);
   ASSERT_EQ(rename((recordPath() + ".new").c_str(), recordPath().c_str()), 0);
   EXPECT_TRUE(stopsWithin(rec->pid, 15000ms)) << "a holder whose record was replaced still runs";
+}
+
+// The holder sits in a network namespace of its own with a nat chain on output (no rules), so
+// that netfilter's hooks stay registered between runs (net::holdNatHooks): not the host's
+// namespace, and one where nothing of a sandbox's runs.
+TEST_F(HolderTest, TheHolderKeepsANatChainInANetworkNamespaceOfItsOwn) {
+  bool sub = subordinate();
+  RunResult r = probe({"exit", "0"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  if (!sub) {
+    EXPECT_FALSE(fs::exists(recordPath())) << "the single mapping needs no holder";
+    return;
+  }
+  auto rec = record();
+  ASSERT_TRUE(rec);
+  std::string holderNet = fs::read_symlink("/proc/" + std::to_string(rec->pid) + "/ns/net");
+  EXPECT_NE(holderNet, fs::read_symlink("/proc/self/ns/net").string()) << "not the host's network namespace";
+  EXPECT_EQ(holdChainIn(rec->pid), "found");
+  // The control: the same question of a fresh network namespace, which has no such chain.
+  Fake plain(true, "", true);
+  ASSERT_TRUE(plain.ready());
+  EXPECT_EQ(holdChainIn(plain.pid()), "no such chain");
 }
 
 TEST_F(HolderTest, TheSingleMappingUsesNoHolder) {
