@@ -15,6 +15,7 @@
 // built first, as those tests do, when missing).
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -355,14 +356,36 @@ class OneAnswer {
   std::thread thread_;
 };
 
+// The first IPv4 address of interface `name` on the host, or "".
+std::string ipv4Of(const std::string& name) {
+  ifaddrs* all = nullptr;
+  if (name.empty() || ::getifaddrs(&all) != 0) return "";
+  std::string out;
+  for (ifaddrs* a = all; a && out.empty(); a = a->ifa_next) {
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || name != a->ifa_name) continue;
+    char text[INET_ADDRSTRLEN];
+    if (::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text))
+      out = text;
+  }
+  ::freeifaddrs(all);
+  return out;
+}
+
 TEST_F(ContainerRuntime, FullNetworkThroughCocosGateway) {
   if (runtimeName() == "docker") {
     // docker's full network is its own bridge, which coco does not touch. tests/run-all starts
     // dockerd with --iptables=false (as the issue asks), so nothing is masqueraded out to the
     // npm registry; the bridge's own host address needs no NAT: a server there must answer.
+    // The bridge's gateway; docker 20.10 leaves it out of the IPAM config when its daemon
+    // created the bridge interface itself (the first dockerd since boot): then the interface's
+    // own address, which is the same one.
     RunResult gw = hostShell(RuntimeWorld::get().cmd(
-        "network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}'"));
-    std::string ip = gw.out.substr(0, gw.out.find('\n'));
+        "network inspect bridge --format "
+        "'{{(index .IPAM.Config 0).Gateway}}/{{index .Options \"com.docker.network.bridge.name\"}}'"));
+    std::string line = gw.out.substr(0, gw.out.find('\n'));
+    size_t slash = line.find('/');
+    std::string ip = line.substr(0, slash);
+    if (ip.empty() && slash != std::string::npos) ip = ipv4Of(line.substr(slash + 1));
     ASSERT_FALSE(ip.empty()) << "no address on docker's bridge: " << describe(gw);
     OneAnswer server(ip);
     ASSERT_NE(server.port(), 0) << "cannot listen on " << ip;
