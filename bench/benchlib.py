@@ -40,25 +40,30 @@ def run_once(spec, **kw):
                           stdin=subprocess.DEVNULL, **kw)
 
 
-def run_timer(timer, specs, rounds, work, parallel=None, raw=None):
-    """Runs build/bench/startup_timer over `specs`, round by round. Returns (serial, parallel, failures):
+def run_timer(timer, specs, rounds, work, parallel=None, raw=None, seed=1):
+    """Runs build/bench/startup_timer over `specs`, round by round, each round in a random order drawn
+    from `seed` (serial rounds first, then parallel ones). Returns (serial, parallel, failures):
     serial[name][round] = ms, parallel[name] = [starts/s per round], failures[name] = runs whose exit
     status was not the contender's `expect`."""
     spec_file = Path(work) / "spec.json"
-    spec_file.write_text(json.dumps({"rounds": rounds, "contenders": specs, "parallel": parallel or {}}))
+    spec_file.write_text(json.dumps({"rounds": rounds, "seed": seed, "contenders": specs,
+                                             "parallel": parallel or {}}))
     out = subprocess.run([str(timer), str(spec_file)], check=True, capture_output=True, text=True).stdout
     if raw:
         Path(raw).write_text(out)
     expect = {s["name"]: s.get("expect", 0) for s in specs}
-    serial, rates, failures = {}, {}, {}
+    # In the specs' order, whatever order the rounds ran them in.
+    serial = {s["name"]: {} for s in specs if s.get("kind", "serial") == "serial"}
+    rates = {s["name"]: [] for s in specs if s.get("kind") == "parallel"}
+    failures = {}
     for line in out.splitlines():
         f = line.split("\t")
         if f[0] == "serial":
-            serial.setdefault(f[1], {})[int(f[2])] = int(f[3]) / 1e6
+            serial[f[1]][int(f[2])] = int(f[3]) / 1e6
             if int(f[4]) != expect[f[1]]:
                 failures[f[1]] = failures.get(f[1], 0) + 1
         elif f[0] == "parallel":
-            rates.setdefault(f[1], []).append(int(f[4]) / (int(f[3]) / 1e9))
+            rates[f[1]].append(int(f[4]) / (int(f[3]) / 1e9))
             if f[5] != "0":
                 failures[f[1]] = failures.get(f[1], 0) + int(f[5])
     return serial, rates, failures

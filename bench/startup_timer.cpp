@@ -1,7 +1,7 @@
 // bench/startup's timing core: starts each contender as its user, round by round, and prints wall times.
 //
 // usage: startup_timer SPEC.json   (as root; bench/startup writes the spec)
-// SPEC: {"rounds": N, "parallel": {"concurrency": 8, "starts": 32},
+// SPEC: {"rounds": N, "seed": S, "parallel": {"concurrency": 8, "starts": 32},
 //        "contenders": [{"name", "uid", "gid", "argv": [...], "env": [...], "cwd", "kind":
 //        "serial"|"parallel"}]}
 // Output, one line per measurement (tab-separated):
@@ -9,7 +9,8 @@
 //   parallel NAME ROUND NANOSECONDS STARTS FAILED
 // A start is timed from just before vfork to the return of wait4: the child only drops to the
 // user with raw syscalls and execs, so the harness adds tens of microseconds, the same to every
-// contender. Each round starts at a different contender, so no one always runs first.
+// contender. Each round runs the serial contenders in a random order of its own (SPEC's
+// "seed", default 1), then, after every serial round, the parallel ones in rounds of their own.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -17,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -140,15 +143,21 @@ int main(int argc, char** argv) {
   int starts = spec.value("/parallel/starts"_json_pointer, 32);
   int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  size_t n = contenders.size();
+  // Each round runs the contenders in an order of its own, drawn at random: a fixed order,
+  // even rotated, puts the same contender after the same neighbour every round, and a start
+  // pays for what its predecessor left the kernel to do (a network namespace's or a parallel
+  // batch's teardown in kworkers, podman's cleanup). The parallel batches run in rounds of
+  // their own after the serial ones, so their aftermath spoils no serial figure.
+  std::mt19937 order(static_cast<unsigned>(spec.value("seed", 1)));
+  std::vector<const Contender*> serial, parallel;
+  for (const auto& c : contenders) (c.parallel ? parallel : serial).push_back(&c);
   for (int round = 0; round < rounds; ++round) {
-    for (size_t k = 0; k < n; ++k) {
-      const Contender& c = contenders[(k + static_cast<size_t>(round)) % n];
-      if (c.parallel)
-        timeParallel(c, round, devNull, concurrency, starts);
-      else
-        timeSerial(c, round, devNull);
-    }
+    std::shuffle(serial.begin(), serial.end(), order);
+    for (const Contender* c : serial) timeSerial(*c, round, devNull);
+  }
+  for (int round = 0; round < rounds; ++round) {
+    std::shuffle(parallel.begin(), parallel.end(), order);
+    for (const Contender* c : parallel) timeParallel(*c, round, devNull, concurrency, starts);
   }
   return 0;
 }
