@@ -46,8 +46,8 @@ def run_timer(timer, specs, rounds, work, parallel=None, raw=None, seed=1):
     serial[name][round] = ms, parallel[name] = [starts/s per round], failures[name] = runs whose exit
     status was not the contender's `expect`."""
     spec_file = Path(work) / "spec.json"
-    spec_file.write_text(json.dumps({"rounds": rounds, "seed": seed, "contenders": specs,
-                                             "parallel": parallel or {}}))
+    spec = {"rounds": rounds, "seed": seed, "contenders": specs, "parallel": parallel or {}}
+    spec_file.write_text(json.dumps(spec))
     out = subprocess.run([str(timer), str(spec_file)], check=True, capture_output=True, text=True).stdout
     if raw:
         Path(raw).write_text(out)
