@@ -228,6 +228,115 @@ TEST_F(PlanWithLayerTest, ALayerBindsCannotShowGoesInTheToolsImage) {
       << refused.error().describe();
 }
 
+// The native runtime: the install tree a PATH entry of the layer lies in, where the base image has
+// nothing, is bound read-only from the layer (node's lookups skip the overlay); never a tree the
+// base has, a tree reached through a symlink the install planted, or a directory of / itself.
+class InstallTreeTest : public PlanWithLayerTest {
+ protected:
+  void SetUp() override {
+    PlanWithLayerTest::SetUp();
+    base_ = root_ + "/base";
+    layer_.dir = root_ + "/layer";
+    ASSERT_TRUE(fs::makeDirs(base_ + "/usr/bin").ok());
+    ASSERT_TRUE(fs::makeDirs(base_ + "/root/.local/share/mise").ok());
+    ASSERT_TRUE(fs::makeDirs(layer_.dir + kTree + "/bin").ok());
+    ASSERT_TRUE(fs::makeDirs(layer_.dir + "/usr/bin").ok());
+    image_.layers = {base_};
+  }
+  std::vector<engine::BindMount> treeBinds(const engine::RunSpec& s) {
+    std::vector<engine::BindMount> out;
+    for (const auto& m : s.mounts)
+      if (m.src.rfind(layer_.dir, 0) == 0) out.push_back(m);
+    return out;
+  }
+  static constexpr const char* kTree = "/root/.local/share/mise/installs/npm-eslint/9";
+  std::string base_;
+};
+
+TEST_F(InstallTreeTest, TheTreeTheBaseLacksIsBoundReadOnlyBeneathTheLayer) {
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  auto binds = treeBinds(*s);
+  ASSERT_EQ(binds.size(), 1u);
+  EXPECT_EQ(binds[0].src, layer_.dir + kTree);
+  EXPECT_EQ(binds[0].dst, kTree);
+  EXPECT_TRUE(binds[0].readOnly);
+  EXPECT_EQ(binds[0].anchor, layer_.dir) << "nothing below the layer may be followed";
+  EXPECT_EQ(s->layers.front(), layer_.dir) << "the overlay still has the whole layer";
+  // /usr/bin's tree is /usr, which the base has; /bin's is /.
+  for (const auto& m : s->mounts) EXPECT_NE(m.dst, "/usr");
+}
+
+TEST_F(InstallTreeTest, NoBindWhereTheBaseHasTheTree) {
+  ASSERT_TRUE(fs::makeDirs(base_ + kTree).ok());
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_TRUE(treeBinds(*s).empty());
+}
+
+TEST_F(InstallTreeTest, NoBindThroughASymlinkTheInstallPlanted) {
+  ASSERT_TRUE(fs::removeTree(layer_.dir + "/root/.local/share/mise/installs/npm-eslint").ok());
+  ASSERT_TRUE(fs::makeDirs(root_ + "/host-secret/9/bin").ok());
+  ASSERT_EQ(::symlink((root_ + "/host-secret").c_str(),
+                      (layer_.dir + "/root/.local/share/mise/installs/npm-eslint").c_str()), 0);
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_TRUE(treeBinds(*s).empty());
+  for (const auto& m : s->mounts) EXPECT_EQ(m.src.find("host-secret"), std::string::npos) << m.src;
+}
+
+// mise puts `latest -> ./9` next to the version and records PATH through it: the version's
+// directory is bound. A link anywhere else (up, absolute, deeper) binds nothing.
+TEST_F(InstallTreeTest, AVersionLinkToASiblingIsFollowedAndNothingElse) {
+  std::string installs = layer_.dir + "/root/.local/share/mise/installs/npm-eslint";
+  layer_.env[0].second = "/root/.local/share/mise/installs/npm-eslint/latest/bin:/usr/bin";
+  ASSERT_TRUE(fs::makeDirs(root_ + "/host-secret/bin").ok());
+  for (const std::string& target :
+       std::vector<std::string>{"./9", "9", "../npm-eslint/9", root_ + "/host-secret", "9/bin/..", "."}) {
+    ::unlink((installs + "/latest").c_str());
+    ASSERT_EQ(::symlink(target.c_str(), (installs + "/latest").c_str()), 0);
+    auto s = plan();
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    auto binds = treeBinds(*s);
+    if (target == "./9" || target == "9") {
+      ASSERT_EQ(binds.size(), 1u) << target;
+      EXPECT_EQ(binds[0].dst, kTree) << target;
+      EXPECT_EQ(binds[0].src, layer_.dir + kTree) << target;
+    } else {
+      EXPECT_TRUE(binds.empty()) << target;
+    }
+    for (const auto& m : s->mounts) EXPECT_EQ(m.src.find("host-secret"), std::string::npos) << m.src;
+  }
+}
+
+// The PATH is the install's: however many entries it has, a run binds at most eight trees.
+TEST_F(InstallTreeTest, AtMostEightTrees) {
+  std::string path;
+  for (int i = 0; i < 20; ++i) {
+    std::string tree = "/opt/t" + std::to_string(i);
+    ASSERT_TRUE(fs::makeDirs(layer_.dir + tree + "/bin").ok());
+    path += tree + "/bin:";
+  }
+  layer_.env[0].second = path + "/usr/bin";
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(treeBinds(*s).size(), 8u);
+}
+
+TEST_F(InstallTreeTest, ATreeInsideAnotherIsBoundOnce) {
+  ASSERT_TRUE(fs::makeDirs(layer_.dir + kTree + "/lib/x/bin").ok());
+  std::string inner = std::string(kTree) + "/lib/x/bin";
+  for (const std::string& path : {inner + ":" + kTree + "/bin", std::string(kTree) + "/bin:" + inner}) {
+    layer_.env[0].second = path;
+    auto s = plan();
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    auto binds = treeBinds(*s);
+    ASSERT_EQ(binds.size(), 1u) << path;
+    EXPECT_EQ(binds[0].dst, kTree) << path;
+  }
+}
+
+
 // The staging and seccomp cache directories, the id-map mode and the fd limit
 // come with the spec, from the context: the engine reads no environment.
 TEST_F(PlanTest, TheHostSetupComesFromTheContext) {
