@@ -126,6 +126,7 @@ struct GuardMount {
   GuardRules rules;
   GuardSnapshot before;
   std::string cacheFile;
+  std::string cachedText;  // that file as read before the run: not written again when the walk after matches it
   std::map<int, std::string> watches;  // inotify wd -> directory relative to the root
   // Each watched directory, held open: what its events name is acted on in that directory, even
   // after the tool renamed it and put another directory (a repository of yours) under its name.
@@ -370,7 +371,8 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
     // One file per directory and git mode (the walks differ in what they pin).
     m->cacheFile = fmt::format("{}/{}.snapshot", spec.cacheDir,
                                sha256Hex(m->realSrc + "\n" + cacheKey(m->rules)).substr(0, 32));
-    cached = GuardSnapshot::parse(readSmall(m->cacheFile, size_t{1} << 30), cacheKey(m->rules));
+    m->cachedText = readSmall(m->cacheFile, size_t{1} << 30);
+    cached = GuardSnapshot::parse(m->cachedText, cacheKey(m->rules));
   }
   m->before = GuardSnapshot::take(m->root.get(), m->rules, &cached, nullptr);
   for (int round = 0; round < 8 && addFoundPaths(*m, spec, user); ++round) {
@@ -587,6 +589,7 @@ void dropCache(const GuardMount& m) {
 void saveCache(const GuardMount& m, const GuardSnapshot& snap) {
   if (m.cacheFile.empty() || !fs::makeDirs(parentOf(m.cacheFile), 0700)) return;
   std::string data = snap.serialize(cacheKey(m.rules));
+  if (data == m.cachedText) return;  // the file holds it already
   std::string tmp = m.cacheFile + ".XXXXXX";
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd) return;

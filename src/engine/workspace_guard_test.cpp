@@ -832,6 +832,46 @@ TEST(GuardExhaustion, TheCheckAfterTheRunIsCompleteAfterTheWatchUsedUpTheDescrip
   EXPECT_EQ(out.err.find("warning"), std::string::npos) << out.err;
 }
 
+// A run whose walk after it matches the cache it started from leaves the cache file as it is (no
+// new file renamed over it); a change in the tree writes the new walk.
+TEST(GuardCache, AnUnchangedWalkLeavesTheCacheFileAlone) {
+  TempTree t, cache;
+  t.gitDir(".git");
+  afterTick();
+  GuardSpec spec;
+  spec.cacheDir = cache.path();
+  auto run = [&] {
+    WorkspaceGuard guard;
+    std::vector<PlannedBind> binds;
+    ASSERT_TRUE(guard.addMount({t.path(), "/workspace", false, true}, spec, binds).ok());
+    guard.finish();
+  };
+  auto contents = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto cacheFile = [&] {
+    std::vector<stdfs::path> files;
+    for (const auto& e : stdfs::directory_iterator(cache.path())) files.push_back(e.path());
+    EXPECT_EQ(files.size(), 1u);
+    return files.empty() ? std::string() : files[0].string();
+  };
+  run();
+  std::string file = cacheFile();
+  struct stat first, second, third;
+  ASSERT_EQ(::stat(file.c_str(), &first), 0);
+  std::string text = contents(file);
+  run();
+  ASSERT_EQ(::stat(cacheFile().c_str(), &second), 0);
+  EXPECT_EQ(second.st_ino, first.st_ino) << "an unchanged walk was written again";
+  t.mkdir("src");
+  afterTick();
+  run();
+  ASSERT_EQ(::stat(cacheFile().c_str(), &third), 0);
+  EXPECT_NE(third.st_ino, first.st_ino) << "the changed walk was not written";
+  EXPECT_NE(contents(cacheFile()), text);
+}
+
 // Whatever else leaves the walk after the run without descriptors: what it could not read is
 // named in a warning, and the walk is not kept as the next run's cache.
 TEST(GuardExhaustion, AnIncompleteCheckAfterTheRunIsLoudAndNotCached) {
