@@ -50,6 +50,7 @@ ShowContext warningContext(const tool::RunContext& run) {
   if (auto it = run.hostEnv.find("XDG_RUNTIME_DIR"); it != run.hostEnv.end()) ctx.xdgRuntimeDir = it->second;
   ctx.landlockAbi = engine::landlockAbi();
   ctx.cocoDirs = tool::cocoDirs(run.hostEnv, run.home);
+  ctx.physical = run.physical;
   return ctx;
 }
 

@@ -1,11 +1,16 @@
 // What a tool config grants, in plain words, and the grants that defeat the sandbox.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/tool_config.hpp"
+
+namespace coco::tool {
+class PhysicalPaths;  // tool/grants.hpp
+}  // namespace coco::tool
 
 namespace coco::cli {
 
@@ -29,6 +34,7 @@ struct ShowContext {
   std::vector<std::string> cgroupControllers = {};
   std::optional<InstallHostsView> install = {};  // unset: the install hosts are not described
   std::string runCaches = {};  // where `caches` are kept (tool::runCacheRoot); empty: unknown
+  std::shared_ptr<tool::PhysicalPaths> physical = {};  // a run's, shared with its checks (tool/grants.hpp)
 };
 
 ShowContext showContextFromProcess();

@@ -38,9 +38,9 @@ ShowContext showContextFromProcess() {
 
 std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const ShowContext& ctx) {
   std::vector<std::string> out;
-  tool::GrantContext grants{ctx.cwd, ctx.home, ctx.xdgRuntimeDir, ctx.cocoDirs};
+  tool::GrantContext grants{ctx.cwd, ctx.home, ctx.xdgRuntimeDir, ctx.cocoDirs, ctx.physical};
   for (const auto& m : config.mounts) {
-    std::string physical = tool::physicalPath(config::expandSource(m.src, ctx.cwd, ctx.home));
+    std::string physical = tool::physicalPathIn(grants, config::expandSource(m.src, ctx.cwd, ctx.home));
     for (const auto& g : tool::mountGrants(m.src, physical, grants)) {
       if (g.home && !m.readOnly && !config.allowHome)
         out.push_back(g.warning +

@@ -49,11 +49,11 @@ std::string withoutVarRun(std::string p) {
 // A config names a path explicitly when it writes it (absolute or from ~) so
 // that the written path itself reaches the sensitive one, with or without the
 // symlinks the user has there.
-bool writesIt(const std::string& written, const std::string& lexical, const std::string& sensitive,
-              bool aboveOnly) {
+bool writesIt(const GrantContext& ctx, const std::string& written, const std::string& lexical,
+              const std::string& sensitive, bool aboveOnly) {
   if (written.empty() || (written.front() != '/' && written.front() != '~')) return false;
   std::string path = withoutVarRun(lexical);
-  for (const auto& s : {sensitive, physicalPath(sensitive)})
+  for (const auto& s : {sensitive, physicalPathIn(ctx, sensitive)})
     if (aboveOnly ? fs::isAtOrBelow(s, path) : overlaps(path, s)) return true;
   return false;
 }
@@ -91,6 +91,16 @@ std::string physicalPath(const std::string& path) {
   return withoutVarRun(fs::normalize(p));
 }
 
+const std::string& PhysicalPaths::resolve(const std::string& path) {
+  auto it = known_.find(path);
+  if (it == known_.end()) it = known_.emplace(path, physicalPath(path)).first;
+  return it->second;
+}
+
+std::string physicalPathIn(const GrantContext& ctx, const std::string& path) {
+  return ctx.physical ? ctx.physical->resolve(path) : physicalPath(path);
+}
+
 std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env, const std::string& home) {
   auto get = [&](const char* name) {
     auto it = env.find(name);
@@ -113,43 +123,43 @@ std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env,
 std::vector<MountGrant> mountGrants(const std::string& written, const std::string& physical,
                                     const GrantContext& ctx) {
   std::string lexical = config::expandSource(written, ctx.cwd, ctx.home);
-  std::string home = physicalPath(ctx.home);
+  std::string home = physicalPathIn(ctx, ctx.home);
   if (physical == "/")
     return {{fmt::format("mounts / ({}): the whole host file system", written),
-             writesIt(written, lexical, "/", true), true}};
+             writesIt(ctx, written, lexical, "/", true), true}};
   if (fs::isAtOrBelow(home, physical)) {
     // "." is only the home directory because of where coco runs now; say so.
     std::string where = written == "." ? "when run from " + physical : written + " = " + physical;
     return {{fmt::format("mounts your home directory ({}): every file you own, keys included", where),
-             writesIt(written, lexical, fs::normalize(ctx.home), true), true}};
+             writesIt(ctx, written, lexical, fs::normalize(ctx.home), true), true}};
   }
   std::vector<MountGrant> out;
   for (const char* rel : kCredentialPaths) {
     std::string cred = fs::joinPath(fs::normalize(ctx.home), rel);
-    if (overlaps(physical, physicalPath(cred)))
+    if (overlaps(physical, physicalPathIn(ctx, cred)))
       out.push_back({fmt::format("mounts {} ({}), which holds credentials: ~/{}", physical, written, rel),
-                     writesIt(written, lexical, cred, false)});
+                     writesIt(ctx, written, lexical, cred, false)});
   }
   for (const auto& dir : ctx.cocoDirs)
-    if (overlaps(physical, physicalPath(dir)))
+    if (overlaps(physical, physicalPathIn(ctx, dir)))
       out.push_back(
           {fmt::format("mounts {} ({}), coco's own files ({}): a tool that writes there can rewrite "
                        "other tools' configs and layers",
                        physical, written, dir),
-           writesIt(written, lexical, dir, false)});
+           writesIt(ctx, written, lexical, dir, false)});
   for (const auto& sock : sockets(ctx))
-    if (overlaps(physical, physicalPath(sock.path)))
+    if (overlaps(physical, physicalPathIn(ctx, sock.path)))
       out.push_back(
           {fmt::format("mounts a container runtime socket ({} via {}): the tool can start containers "
                        "with full access to your files",
-                       physicalPath(sock.path), physical),
-           writesIt(written, lexical, sock.path, false)});
+                       physicalPathIn(ctx, sock.path), physical),
+           writesIt(ctx, written, lexical, sock.path, false)});
   return out;
 }
 
 Status checkMountGrants(const config::ToolConfig& config, const GrantContext& ctx, bool homeAllowed) {
   for (const auto& m : config.mounts) {
-    std::string physical = physicalPath(config::expandSource(m.src, ctx.cwd, ctx.home));
+    std::string physical = physicalPathIn(ctx, config::expandSource(m.src, ctx.cwd, ctx.home));
     for (const auto& g : mountGrants(m.src, physical, ctx)) {
       if (g.explicitGrant || (g.home && homeAllowed)) continue;
       return Error::withErrno(

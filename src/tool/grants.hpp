@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,28 @@
 
 namespace coco::tool {
 
+// physicalPath with its answers kept, for the checks of one run: they resolve the same few dozen
+// paths (home, each credential path, coco's directories, the runtime sockets) for every mount and
+// again for the warnings, each through realpath's readlink of every component (~300 system calls
+// a run). Made for one run (tool::contextFromProcess) and dropped with it.
+class PhysicalPaths {
+ public:
+  const std::string& resolve(const std::string& path);
+
+ private:
+  std::map<std::string, std::string> known_;
+};
+
 struct GrantContext {
   std::string cwd;
   std::string home;
   std::string xdgRuntimeDir;          // may be empty
   std::vector<std::string> cocoDirs;  // see cocoDirs()
+  std::shared_ptr<PhysicalPaths> physical{};  // null: every path resolved afresh
 };
+
+// physicalPath(path), through ctx.physical when there is one.
+std::string physicalPathIn(const GrantContext& ctx, const std::string& path);
 
 // coco's own directories for this environment (the store with the tool configs
 // and layers, the download caches, the state with the warnings already shown):

@@ -3,7 +3,11 @@
 #include "tool/grants.hpp"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <memory>
 
 namespace coco::tool {
 namespace {
@@ -112,6 +116,30 @@ TEST(PhysicalPath, ResolvesWhatExistsAndKeepsTheRest) {
   EXPECT_EQ(physicalPath("/nonexistent-coco/a/../b"), "/nonexistent-coco/b");
   EXPECT_EQ(physicalPath("/proc/self/nonexistent-coco"),
             "/proc/" + std::to_string(::getpid()) + "/nonexistent-coco");
+}
+
+// A run's PhysicalPaths answers as physicalPath does, once per path: the run's warnings and checks
+// share what it resolved. A context without one resolves every time.
+TEST(PhysicalPaths, ResolvesAsPhysicalPathOncePerRun) {
+  char tmpl[] = "/tmp/coco-grants-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl, link = dir + "/link";
+  ASSERT_EQ(::mkdir((dir + "/a").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((dir + "/b").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink("a", link.c_str()), 0);
+  GrantContext run = kCtx;
+  run.physical = std::make_shared<PhysicalPaths>();
+  GrantContext shared = run;  // a copy, as the warnings and the checks each make
+  EXPECT_EQ(physicalPathIn(run, link + "/x"), physicalPath(link + "/x"));
+  EXPECT_EQ(physicalPathIn(run, link + "/x"), dir + "/a/x");
+  ASSERT_EQ(::unlink(link.c_str()), 0);
+  ASSERT_EQ(::symlink("b", link.c_str()), 0);
+  EXPECT_EQ(physicalPathIn(shared, link + "/x"), dir + "/a/x") << "resolved again within the run";
+  EXPECT_EQ(physicalPathIn(kCtx, link + "/x"), dir + "/b/x");
+  ::unlink(link.c_str());
+  ::rmdir((dir + "/a").c_str());
+  ::rmdir((dir + "/b").c_str());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace

@@ -19,11 +19,11 @@ Status checkWritableHome(const config::ToolConfig& config, const GrantContext& c
   if (options.allowed || config.allowHome) return {};
   for (const auto& m : config.mounts) {
     if (m.readOnly) continue;
-    std::string physical = physicalPath(config::expandSource(m.src, ctx.cwd, ctx.home));
+    std::string physical = physicalPathIn(ctx, config::expandSource(m.src, ctx.cwd, ctx.home));
     if (!exposesHome(physical, ctx.home)) continue;
-    std::string what = physical == "/"                      ? "the whole host file system"
-                       : physical == physicalPath(ctx.home) ? "your home directory"
-                                                            : "a directory above your home";
+    std::string what = physical == "/"                              ? "the whole host file system"
+                       : physical == physicalPathIn(ctx, ctx.home) ? "your home directory"
+                                                                    : "a directory above your home";
     std::string reached = m.src == "." ? fmt::format("'.' is {} because coco runs from there", physical)
                                        : fmt::format("{} is {}", m.src, physical);
     std::string allow = options.flagTaken

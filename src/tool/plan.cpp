@@ -76,7 +76,7 @@ Env buildEnv(const config::ToolConfig& config, const RunContext& ctx, const imag
 GrantContext grantContext(const RunContext& ctx) {
   auto runtime = ctx.hostEnv.find("XDG_RUNTIME_DIR");
   return {ctx.cwd, ctx.home, runtime == ctx.hostEnv.end() ? std::string() : runtime->second,
-          cocoDirs(ctx.hostEnv, ctx.home)};
+          cocoDirs(ctx.hostEnv, ctx.home), ctx.physical};
 }
 
 bool isRelative(const std::string& written) {
@@ -152,8 +152,9 @@ Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& con
       return std::move(ok).error().wrap(where(m));
     mounts.push_back({src, m.dst, m.readOnly, anchor, m.relabel});
   }
-  COCO_TRY(checkWritableHome(config, grantContext(ctx), {ctx.allowHome, !ctx.viaLink}));
-  COCO_TRY(checkMountGrants(config, grantContext(ctx), ctx.allowHome || config.allowHome));
+  GrantContext grants = grantContext(ctx);
+  COCO_TRY(checkWritableHome(config, grants, {ctx.allowHome, !ctx.viaLink}));
+  COCO_TRY(checkMountGrants(config, grants, ctx.allowHome || config.allowHome));
   for (size_t i = 0; ctx.createSources && i < mounts.size(); ++i)
     if (Status ok = createSource(mounts[i], ctx); !ok)
       return std::move(ok).error().wrap(where(config.mounts[i]));
@@ -328,6 +329,7 @@ Result<RunContext> contextFromProcess() {
   if (auto it = ctx.hostEnv.find("COCO_EXTRA_PORTS"); it != ctx.hostEnv.end()) ctx.extraPorts = it->second;
   ctx.hostMemory = hostMemoryBytes();
   ctx.fdSoftLimit = startingFdLimit();
+  ctx.physical = std::make_shared<PhysicalPaths>();
   return ctx;
 }
 

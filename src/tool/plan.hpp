@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,8 @@ engine::Limits resolveLimits(const config::LimitsConfig& limits, uint64_t hostMe
 
 // Everything from the host a run may depend on, gathered once by the caller so
 // planning is a pure function of its inputs.
+class PhysicalPaths;  // tool/grants.hpp
+
 struct RunContext {
   std::string cwd;
   std::string home;
@@ -53,6 +56,9 @@ struct RunContext {
   // layerBinds refuses (the refusal passed in, for the log); unset: the refusal stands.
   using LayerImageFn = std::function<Result<std::string>(const ToolLayer& layer, const Error& bindsRefused)>;
   LayerImageFn layerImage;
+  // The run's resolved host paths, shared by its warnings and its checks (tool/grants.hpp); null:
+  // each check resolves afresh.
+  std::shared_ptr<PhysicalPaths> physical{};
 };
 
 // The host directory that keeps the tools' `caches` between their runs:
