@@ -489,7 +489,9 @@ std::string layerDirectory(int layerFd, const std::string& rel) {
 // install. Read beneath the layer (only a version link to a sibling is followed, there), and
 // bound with the layer as the anchor, below which the engine follows no symlink; a tree
 // inside another is bound once, and at most kMaxInstallTrees (the PATH comes from the install,
-// which a package's scripts ran in).
+// which a package's scripts ran in). A tree another mount of the run lies in, over or at stays
+// in the overlay: that mount's target, missing from the layer, is made in the scratch layer,
+// which a read-only bind would refuse.
 constexpr size_t kMaxInstallTrees = 8;
 
 void bindInstallTrees(engine::RunSpec& spec, const ToolLayer& layer, const std::vector<std::string>& base) {
@@ -508,6 +510,10 @@ void bindInstallTrees(engine::RunSpec& spec, const ToolLayer& layer, const std::
     std::string rel = layerDirectory(root.get(), parent.substr(1));
     if (rel.empty() || image::mergedStat(base, rel)) continue;
     std::string tree = "/" + rel;
+    auto overlaps = [&](const engine::BindMount& m) {
+      return fs::isAtOrBelow(m.dst, tree) || fs::isAtOrBelow(tree, m.dst);
+    };
+    if (std::any_of(spec.mounts.begin(), spec.mounts.end(), overlaps)) continue;
     auto inside = [&](const std::string& t) { return fs::isAtOrBelow(tree, t); };
     if (std::any_of(trees.begin(), trees.end(), inside)) continue;
     std::erase_if(trees, [&](const auto& t) { return fs::isAtOrBelow(t, tree); });

@@ -291,8 +291,10 @@ TEST_F(InstallTreeTest, AVersionLinkToASiblingIsFollowedAndNothingElse) {
   std::string installs = layer_.dir + "/root/.local/share/mise/installs/npm-eslint";
   layer_.env[0].second = "/root/.local/share/mise/installs/npm-eslint/latest/bin:/usr/bin";
   ASSERT_TRUE(fs::makeDirs(root_ + "/host-secret/bin").ok());
+  // A chain: latest -> v -> ./9; only one link, to a directory, is followed.
+  ASSERT_EQ(::symlink("./9", (installs + "/v").c_str()), 0);
   for (const std::string& target :
-       std::vector<std::string>{"./9", "9", "../npm-eslint/9", root_ + "/host-secret", "9/bin/..", "."}) {
+       std::vector<std::string>{"./9", "9", "../npm-eslint/9", root_ + "/host-secret", "9/bin/..", ".", "v"}) {
     ::unlink((installs + "/latest").c_str());
     ASSERT_EQ(::symlink(target.c_str(), (installs + "/latest").c_str()), 0);
     auto s = plan();
@@ -321,6 +323,23 @@ TEST_F(InstallTreeTest, AtMostEightTrees) {
   auto s = plan();
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_EQ(treeBinds(*s).size(), 8u);
+}
+
+// A mount of the config in the tree (whose target the layer lacks: the scratch layer gets it) or
+// over it keeps the tree in the overlay; a read-only bind would refuse the mount's target.
+TEST_F(InstallTreeTest, NoBindWhereAnotherMountGoesInOrOverTheTree) {
+  ASSERT_TRUE(fs::makeDirs(root_ + "/data").ok());
+  for (const std::string& dst : {std::string(kTree) + "/newdir", std::string(kTree),
+                                 std::string("/root/.local/share/mise")}) {
+    config_.mounts = {{root_ + "/data", dst, false, 4}};
+    auto s = plan();
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    EXPECT_TRUE(treeBinds(*s).empty()) << dst;
+  }
+  config_.mounts = {{root_ + "/data", "/elsewhere", false, 4}};
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(treeBinds(*s).size(), 1u);
 }
 
 TEST_F(InstallTreeTest, ATreeInsideAnotherIsBoundOnce) {
