@@ -88,6 +88,11 @@ struct ChildPlan {
   SeccompProgram seccomp;
   LandlockPlan landlock;
   bool installPhase = false;
+  // The single mapping ("0 UID 1\n", "0 GID 1\n"), written by init itself
+  // before it waits for the go byte, as bubblewrap's child writes its own:
+  // coco then sends the byte right after the clone. Empty when coco or the
+  // holder's helper writes the maps (a subordinate range).
+  std::string ownUidMap, ownGidMap;
 };
 
 // Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp). With `guard`, the

@@ -124,6 +124,7 @@ struct Child {
   pid_t pid = -1;
   UniqueFd pidfd;
   bool inHolder = false;  // its user namespace is a child of the holder's, already mapped
+  bool released = false;  // the go byte is sent (by the holder's helper, right after the maps)
 };
 
 InitFds initFds(const Channels& ch) {
@@ -189,6 +190,7 @@ struct HolderClone {
   sigset_t mask;    // coco's, for init
   const char* map;  // the nested maps, for uid_map and gid_map
   size_t mapLen;
+  int syncWrite;  // coco's end of init's go byte (the helper shares coco's descriptors)
   long pid = -1;  // init's, once cloned
   int err = 0;
   const char* failed = nullptr;
@@ -243,13 +245,23 @@ int holderHelper(void* arg) {
     h->failed = "writing the id maps";
     return 1;
   }
+  // Init may go on now: the maps are all it waits for on this path, and
+  // sending the byte here rather than from coco saves coco's wake-up after
+  // the helper's exit from init's start. '2': the groups are mapped.
+  const char go = '2';
+  if (::write(h->syncWrite, &go, 1) != 1) {
+    h->err = errno;
+    h->failed = "starting the sandbox";
+    return 1;
+  }
   return 0;
 }
 
 Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, int holderFd,
                             const std::string& maps) {
   int pidfd = -1;
-  HolderClone h{&plan, initFds(ch), holderFd, cloneArgs(plan, cgroupFd, &pidfd), {}, maps.data(), maps.size()};
+  HolderClone h{&plan,       initFds(ch), holderFd, cloneArgs(plan, cgroupFd, &pidfd), {}, maps.data(),
+                maps.size(), ch.syncWrite.get()};
   std::lock_guard<std::mutex> turn(g_holderHelperStackInUse);
   sigset_t all;
   sigfillset(&all);
@@ -271,7 +283,7 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
     return Error::withErrno(h.err, h.failed);
   }
   dropChildEnds(ch);
-  return Child{static_cast<pid_t>(h.pid), UniqueFd(pidfd), true};
+  return Child{static_cast<pid_t>(h.pid), UniqueFd(pidfd), true, true};
 }
 
 // The holder in `dir` for a subordinate mapping, checked (started when
@@ -362,7 +374,9 @@ Error childFailure(const ChildReport& report) {
 // pipe closes) or a failure report.
 Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed, const NetworkHooks* net) {
   char go = helpersUsed ? '2' : '1';
-  if (::write(ch.syncWrite.get(), &go, 1) != 1) return Error::fromErrno("starting the sandbox");
+  // EPIPE: init failed before it read the byte (writing its own maps); its report says why.
+  if (!child.released && ::write(ch.syncWrite.get(), &go, 1) != 1 && errno != EPIPE)
+    return Error::fromErrno("starting the sandbox");
   ch.syncWrite.reset();
   ChildReport report;
   auto readReport = [&] {
@@ -564,6 +578,12 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   IdMapPlan ids = planIdMapsCached(spec.hostSetup.holderDir, spec.hostSetup.singleIdMap);
   trace::point("idmaps-planned");
   Holder holder = findHolder(spec.hostSetup, ids);
+  // Without a subordinate range (and so without the holder) init maps itself.
+  bool ownMaps = !ids.subordinate;
+  if (ownMaps) {
+    plan.ownUidMap = singleUidMapText(ids);
+    plan.ownGidMap = singleGidMapText(ids);
+  }
   trace::point("holder-checked");
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
@@ -573,7 +593,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits, holder));
   trace::point("cloned");
   for (auto& end : stdio.childEnds) end.reset();
-  auto mapped = child.inHolder ? Result<bool>(true) : writeIdMaps(child.pid, ids);
+  auto mapped = child.inHolder || ownMaps ? Result<bool>(child.inHolder) : writeIdMaps(child.pid, ids);
   trace::point("idmaps-written");
   if (!mapped) {
     killAndReap(child.pid);

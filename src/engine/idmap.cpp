@@ -80,15 +80,18 @@ Status writeProcFile(pid_t pid, const char* name, const std::string& text) {
 }
 
 Status writeSingleUidMap(pid_t pid, const IdMapPlan& plan) {
-  return writeProcFile(pid, "uid_map", fmt::format("0 {} 1\n", plan.uid));
+  return writeProcFile(pid, "uid_map", singleUidMapText(plan));
 }
 
 Status writeSingleGidMap(pid_t pid, const IdMapPlan& plan) {
   COCO_TRY(writeProcFile(pid, "setgroups", "deny"));
-  return writeProcFile(pid, "gid_map", fmt::format("0 {} 1\n", plan.gid));
+  return writeProcFile(pid, "gid_map", singleGidMapText(plan));
 }
 
 }  // namespace
+
+std::string singleUidMapText(const IdMapPlan& plan) { return fmt::format("0 {} 1\n", plan.uid); }
+std::string singleGidMapText(const IdMapPlan& plan) { return fmt::format("0 {} 1\n", plan.gid); }
 
 std::optional<SubIdRange> findSubIdRange(std::string_view text, const std::string& user, uid_t uid) {
   std::string uidText = std::to_string(uid);

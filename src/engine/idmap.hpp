@@ -81,6 +81,10 @@ IdMapPlan planIdMapsCached(const std::string& dir, bool forceSingle);
 // The record's file name in `dir`.
 inline constexpr const char* kIdMapPlanRecordName = "idmap-plan";
 
+// The single mapping's uid_map and gid_map text: the user's own id as root.
+std::string singleUidMapText(const IdMapPlan& plan);
+std::string singleGidMapText(const IdMapPlan& plan);
+
 // Writes the maps of `pid`, a child in a new user namespace waiting for them.
 // When a helper fails, whatever it left unwritten gets the single mapping
 // (setgroups denied). Returns whether the subordinate mapping is in place.

@@ -228,10 +228,31 @@ pid_t spawnTool(const ChildPlan& plan, int slave, int report) {
   return ::clone(toolMain, g_toolStack + sizeof g_toolStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
 }
 
+// Allocation-free: init is a copy of a process that may have other threads.
+bool writeProcSelf(const char* file, const char* text, size_t len) {
+  int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail("open", file);
+  bool ok = ::write(fd, text, len) == static_cast<ssize_t>(len);
+  int err = errno;
+  ::close(fd);
+  errno = err;
+  return ok || fail("write", file);
+}
+
+// The single mapping, by init in its new user namespace (it maps only the
+// uid and gid of the user who made the namespace, which needs no privilege):
+// setgroups must be denied before an unprivileged gid_map.
+bool writeOwnMaps(const ChildPlan& plan) {
+  return writeProcSelf("/proc/self/uid_map", plan.ownUidMap.data(), plan.ownUidMap.size()) &&
+         writeProcSelf("/proc/self/setgroups", "deny", 4) &&
+         writeProcSelf("/proc/self/gid_map", plan.ownGidMap.data(), plan.ownGidMap.size());
+}
+
 }  // namespace
 
 void runInit(const ChildPlan& plan, InitFds fds) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) _exit(125);
+  if (!plan.ownUidMap.empty() && !writeOwnMaps(plan)) reportAndExit(fds.report);
   char go = 0;
   // EOF here means coco died or gave up before the id maps were written.
   if (::read(fds.sync, &go, 1) != 1) _exit(125);

@@ -16,6 +16,7 @@
 #include "engine/child_report.hpp"
 #include "sys/beneath.hpp"
 #include "sys/io.hpp"
+#include "util/trace.hpp"
 
 namespace coco::engine {
 
@@ -238,7 +239,10 @@ bool mountProc(int rootfd) {
   if (!withTarget(rootfd, "/proc", true, true, target)) return false;
   bool ok = mountNew("proc", nullptr, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc");
   ::close(target);
-  return ok && maskProc(rootfd);
+  trace::point("rootfs-proc");
+  ok = ok && maskProc(rootfd);
+  trace::point("rootfs-proc-masked");
+  return ok;
 }
 
 bool populateDev(const ChildPlan& plan, int devfd) {
@@ -332,15 +336,19 @@ int openBeneath(int rootfd, const char* path, unsigned options) {
 
 bool setupRootfs(const ChildPlan& plan) {
   if (!mountScratch(plan)) return false;
+  trace::point("rootfs-overlay");
   int rootfd = ::open(plan.rootDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return fail("open", plan.rootDir.c_str());
   // The config's binds come after /proc, /dev and /tmp, so one that lands
   // below them (the X11 socket in /tmp) is not hidden by their new mounts.
-  bool ok = mountProc(rootfd) && mountDev(plan, rootfd) && mountTmp(plan, rootfd) && mountBinds(plan, rootfd) &&
-            installEtcFile(plan, rootfd, "hostname", plan.hostnameFile) &&
-            installEtcFile(plan, rootfd, "hosts", plan.hostsFile) &&
-            installEtcFile(plan, rootfd, "resolv.conf", plan.resolvFile);
+  bool ok = mountProc(rootfd) && mountDev(plan, rootfd) && mountTmp(plan, rootfd);
+  trace::point("rootfs-dev-tmp");
+  ok = ok && mountBinds(plan, rootfd);
+  trace::point("rootfs-binds");
+  ok = ok && installEtcFile(plan, rootfd, "hostname", plan.hostnameFile) &&
+       installEtcFile(plan, rootfd, "hosts", plan.hostsFile) && installEtcFile(plan, rootfd, "resolv.conf", plan.resolvFile);
   ::close(rootfd);
+  trace::point("rootfs-etc");
   return ok && pivotInto(plan);
 }
 
