@@ -110,11 +110,8 @@ Result<SandboxEndpoints> receiveSandboxEndpoints(int channelFd) {
   return ep;
 }
 
-Gateway::Gateway(GatewayConfig config, Endpoint upstream, PolicyConfig policyConfig)
-    : config_(std::move(config)),
-      upstream_(std::move(upstream)),
-      resolver_(upstream_),
-      policy_(std::move(policyConfig), pool_, resolver_) {}
+Gateway::Gateway(GatewayConfig config, PolicyConfig policyConfig)
+    : config_(std::move(config)), policyConfig_(std::move(policyConfig)) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   PolicyConfig pc;
@@ -123,19 +120,22 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   pc.allowLocalDestinations = config.allowLocalDestinations;
   pc.installPhase = config.installPhase;
   pc.traffic = config.traffic.get();  // config_ keeps it alive
-  // The policy refuses these as destinations, so not knowing them is an error
-  // (an empty list would open them). Without a network nothing is decided.
-  if (config.mode != NetworkMode::None) {
-    COCO_ASSIGN(pc.hostAddresses, hostIpv4Addresses());
-  }
   COCO_ASSIGN(pc.allowlist, Allowlist::parse(config.allowedHosts, config.derivedHosts));
-  Endpoint upstream;
-  if (config.mode != NetworkMode::None) {
-    COCO_ASSIGN(upstream, chooseUpstream(config.upstream));
-  }
-  std::unique_ptr<Gateway> gw(new Gateway(std::move(config), std::move(upstream), std::move(pc)));
+  std::unique_ptr<Gateway> gw(new Gateway(std::move(config), std::move(pc)));
   COCO_TRY(gw->bindPublishedPorts());
   return gw;
+}
+
+Status Gateway::preparePolicy() {
+  // The policy refuses these as destinations, so not knowing them is an error
+  // (an empty list would open them). Without a network nothing is decided.
+  if (config_.mode != NetworkMode::None) {
+    COCO_ASSIGN(policyConfig_.hostAddresses, hostIpv4Addresses());
+    COCO_ASSIGN(upstream_, chooseUpstream(config_.upstream));
+  }
+  resolver_.emplace(upstream_);
+  policy_.emplace(std::move(policyConfig_), pool_, *resolver_);
+  return okStatus();
 }
 
 Status Gateway::bindPublishedPorts() {
@@ -163,6 +163,10 @@ std::vector<uint16_t> Gateway::publishedPorts() const { return publishedPorts_; 
 Gateway::~Gateway() { stop(); }
 
 Status Gateway::start(UniqueFd channel) {
+  // Here rather than in create(): coco reads the host's addresses and picks
+  // the upstream resolver while init sets the sandbox's network up, after
+  // the clone, instead of before it.
+  if (!policy_) COCO_TRY(preparePolicy());
   COCO_ASSIGN(endpoints_, receiveSandboxEndpoints(channel.get()));
   if (config_.mode != NetworkMode::None && !endpoints_.relayListener) {
     return Error::make("the sandbox sent no network listeners for mode {}", networkModeName(config_.mode));
@@ -295,7 +299,7 @@ void Gateway::onDnsUdp() {
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) std::memcpy(&info, CMSG_DATA(c), sizeof info);
     }
     buf.resize(static_cast<size_t>(n));
-    DnsOutcome out = policy_.answerDns(buf, /*cacheOnly=*/true);
+    DnsOutcome out = policy_->answerDns(buf, /*cacheOnly=*/true);
     if (out.kind == DnsOutcome::Kind::Reply) {
       sendUdp(out.packet, peer, info);
     } else if (out.kind == DnsOutcome::Kind::NeedsUpstream) {
@@ -305,7 +309,7 @@ void Gateway::onDnsUdp() {
 }
 
 void Gateway::answerUdp(std::vector<uint8_t> query, sockaddr_in peer, in_pktinfo info) {
-  DnsOutcome out = policy_.answerDns(query, /*cacheOnly=*/false);
+  DnsOutcome out = policy_->answerDns(query, /*cacheOnly=*/false);
   if (out.kind == DnsOutcome::Kind::Reply) sendUdp(out.packet, peer, info);
 }
 
@@ -347,7 +351,7 @@ void Gateway::serveDnsTcp(UniqueFd conn) {
     if (sys::readExact(conn.get(), len, 2) != 0) break;
     std::vector<uint8_t> query((len[0] << 8) | len[1]);
     if (sys::readExact(conn.get(), query.data(), query.size()) != 0) break;
-    DnsOutcome out = policy_.answerDns(query, /*cacheOnly=*/false);
+    DnsOutcome out = policy_->answerDns(query, /*cacheOnly=*/false);
     if (out.kind != DnsOutcome::Kind::Reply) break;
     std::vector<uint8_t> framed = {static_cast<uint8_t>(out.packet.size() >> 8),
                                    static_cast<uint8_t>(out.packet.size())};
@@ -378,7 +382,7 @@ void Gateway::handleOutbound(UniqueFd client) {
     if (!spawnWorker([this, fd] { serveDnsTcp(UniqueFd(fd)); })) ::close(fd);
     return;
   }
-  Verdict v = policy_.decideConnection(orig.sin_addr.s_addr, port, /*cacheOnly=*/true);
+  Verdict v = policy_->decideConnection(orig.sin_addr.s_addr, port, /*cacheOnly=*/true);
   if (v.pending) {
     int fd = client.release();
     in_addr_t dst = orig.sin_addr.s_addr;
@@ -391,7 +395,7 @@ void Gateway::handleOutbound(UniqueFd client) {
 
 // On a worker: a decision that resolves the name upstream first.
 void Gateway::decideUpstream(UniqueFd client, in_addr_t dst, uint16_t port) {
-  Verdict v = policy_.decideConnection(dst, port);
+  Verdict v = policy_->decideConnection(dst, port);
   if (!v.allowed) return resetAndClose(std::move(client));
   relays_->submit(std::move(client), std::move(v.targets), std::move(v.label));
 }

@@ -22,6 +22,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -63,14 +64,15 @@ Result<SandboxEndpoints> receiveSandboxEndpoints(int channelFd);
 
 class Gateway {
  public:
-  // Parses the allowlist, picks the upstream resolver and binds the published
-  // ports on the host, so a bad config or a taken port fails before clone.
+  // Parses the allowlist and binds the published ports on the host, so a bad
+  // config or a taken port fails before clone.
   static Result<std::unique_ptr<Gateway>> create(GatewayConfig config);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
-  // Receives the sandbox's listeners from the channel and starts serving.
+  // Reads the host's addresses and picks the upstream resolver (the policy's
+  // inputs), receives the sandbox's listeners from the channel and starts serving.
   Status start(UniqueFd channel);
 
   // Ends the event thread and every connection; idempotent.
@@ -85,8 +87,9 @@ class Gateway {
     uint16_t containerPort;
   };
 
-  explicit Gateway(GatewayConfig config, Endpoint upstream, PolicyConfig policyConfig);
+  Gateway(GatewayConfig config, PolicyConfig policyConfig);
   Status bindPublishedPorts();
+  Status preparePolicy();
   Status startLoop();
   void loop();
   bool onEvent(uint64_t tag);
@@ -109,10 +112,11 @@ class Gateway {
   void untrack(int fd);
 
   GatewayConfig config_;
+  PolicyConfig policyConfig_;  // the policy's, until start() completes it
   Endpoint upstream_;
   AddressPool pool_;
-  UpstreamResolver resolver_;
-  Policy policy_;
+  std::optional<UpstreamResolver> resolver_;  // made by start()
+  std::optional<Policy> policy_;              // made by start(); used by the event thread only after
   SandboxEndpoints endpoints_;
   UniqueFd channel_;
   std::vector<UniqueFd> publishListeners_;

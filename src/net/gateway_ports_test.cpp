@@ -72,13 +72,17 @@ int withNoFreeDescriptor(int (*body)()) {
 
 // The policy refuses the host's own public addresses; a gateway that could
 // not list them once started with an empty list, and so let a sandbox
-// reach the host's services on them. Not knowing them is now an error.
+// reach the host's services on them. Not knowing them is now an error: the
+// gateway lists them when it starts (while init sets the sandbox up), and
+// does not start without them.
 int fullModeNeedsTheHostsAddresses() {
   GatewayConfig config;
   config.mode = NetworkMode::Full;
   auto gw = Gateway::create(config);
-  if (gw) return 1;
-  return gw.error().describe().find("the host's own addresses") == std::string::npos ? 2 : 0;
+  if (!gw) return 3;
+  auto started = (*gw)->start(UniqueFd());
+  if (started) return 1;
+  return started.error().describe().find("the host's own addresses") == std::string::npos ? 2 : 0;
 }
 
 // Without a network nothing is decided: no need to list them.
