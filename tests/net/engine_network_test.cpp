@@ -143,6 +143,26 @@ TEST_F(EngineNetwork, SetupFailureBeforeTheListenersIsInitsError) {
   EXPECT_NE(rc.error().describe().find("sethostname"), std::string::npos) << rc.error().describe();
 }
 
+// The gateway picks its upstream resolver (and lists the host's addresses)
+// when it starts, after the clone, while init sets the sandbox up. When it
+// cannot, the run is refused there: the gateway's error, the sandbox killed
+// before the tool ran, nothing left running.
+TEST_F(EngineNetwork, AGatewayThatCannotStartRefusesTheRunBeforeTheTool) {
+  ::setenv("COCO_DNS_UPSTREAM", "not-an-address", 1);
+  TempDir marker{"coco-net-marker"};
+  auto s = spec(NetworkMode::Allowlist, "touch /w/ran; echo should-not-run");
+  s.mounts.push_back(engine::BindMount{marker.path(), "/w", false});
+  auto session = NetworkSession::create(s, true);
+  ASSERT_TRUE(session) << session.error().describe();
+  FdCapture out(STDOUT_FILENO);
+  auto rc = engine::run(s, (*session)->hooks());
+  EXPECT_EQ(out.finish().find("should-not-run"), std::string::npos);
+  ASSERT_FALSE(rc);
+  EXPECT_NE(rc.error().describe().find("starting the network gateway"), std::string::npos) << rc.error().describe();
+  EXPECT_NE(rc.error().describe().find("COCO_DNS_UPSTREAM"), std::string::npos) << rc.error().describe();
+  EXPECT_FALSE(std::ifstream(marker.path() + "/ran").good()) << "the tool ran";
+}
+
 TEST_F(EngineNetwork, PublishedPortIntoNoneSandbox) {
   auto s = spec(NetworkMode::None, "timeout 10 nc -l -p 8080 -e cat");
   s.ports = {{"127.0.0.1", 0, 8080}};
