@@ -93,6 +93,11 @@ struct ChildPlan {
   // coco then sends the byte right after the clone. Empty when coco or the
   // holder's helper writes the maps (a subordinate range).
   std::string ownUidMap, ownGidMap;
+  // The workspace guard's inotify instance while it watches (init has a copy
+  // of it from the clone), or -1. Set: init keeps that copy after the tool's
+  // end until coco closes its end of the events pipe (init.cpp, outlastCoco),
+  // and coco closes that end before it waits for init's exit.
+  int guardWatchFd = -1;
 };
 
 // Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp). With `guard`, the

@@ -446,7 +446,7 @@ struct Supervision {
   int sigfd;
   int master;                       // the pty master, or -1
   std::vector<Stdio::Relay>& relays;
-  int events;                       // init's events, or -1
+  UniqueFd& events;                 // init's events; closed at their end
   const RunSpec& spec;
   WorkspaceGuard& guard;
   bool pidsReported = false;
@@ -457,17 +457,19 @@ struct Supervision {
 
 void onEvent(Supervision& s) {
   char event;
-  ssize_t n = ::read(s.events, &event, 1);
+  ssize_t n = ::read(s.events.get(), &event, 1);
   if (n <= 0) {
-    s.events = -1;
+    s.events.reset();
     return;
   }
   if (event == kEventToolExited) {
     ToolExit done;
     // init wrote it whole in one write (under PIPE_BUF): the rest is there.
-    if (::read(s.events, reinterpret_cast<char*>(&done) + 1, sizeof done - 1) == sizeof done - 1) {
+    if (::read(s.events.get(), reinterpret_cast<char*>(&done) + 1, sizeof done - 1) == sizeof done - 1) {
       s.toolExit = done.code;
       s.usage.ru_maxrss = done.maxRssKib;
+    } else {
+      s.events.reset();  // cannot happen (see above); init may wait for this end to close (outlastCoco)
     }
     return;
   }
@@ -488,7 +490,7 @@ int superviseChild(Supervision& s) {
   for (auto& r : s.relays) setNonBlocking(r.from.get(), true);
   constexpr size_t kFixed = 6;
   for (;;) {
-    struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0}, {s.sigfd, POLLIN, 0}, {s.events, POLLIN, 0},
+    struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0}, {s.sigfd, POLLIN, 0}, {s.events.get(), POLLIN, 0},
                                      {s.master, POLLIN, 0}, {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0},
                                      {s.guard.watchFd(), POLLIN, 0}};
     for (size_t i = 0; i < s.relays.size(); ++i) fds[kFixed + i] = {s.relays[i].from.get(), POLLIN, 0};
@@ -514,6 +516,7 @@ int superviseChild(Supervision& s) {
   // Left to the kernel: init's exit and the namespaces' teardown (the mounts,
   // ~1-3 ms); the zombie goes with coco or its next wait.
   if (s.toolExit && !s.waitForTeardown) return *s.toolExit;
+  s.events.reset();  // init may wait for this end to close before it exits (outlastCoco)
   return reap(s.child.pid, &s.usage);
 }
 
@@ -589,6 +592,9 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;
   guard.startWatching();
+  bool awaitTeardown = mustAwaitTeardown(spec, group.has_value());
+  // init outlasts coco's copy of the watch only when coco does not wait for init's exit.
+  if (!awaitTeardown) plan.guardWatchFd = guard.watchFd();
   trace::point("clone");
   COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits, holder));
   trace::point("cloned");
@@ -609,10 +615,14 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   check.guard = &guard;
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
-                          ch.eventsRead.get(), spec, guard};
-  supervision.waitForTeardown = mustAwaitTeardown(spec, group.has_value());
+                          ch.eventsRead, spec, guard};
+  supervision.waitForTeardown = awaitTeardown;
   int status = superviseChild(supervision);
   trace::point("sandbox-exited");
+  // The sandbox holds no process: coco's copy of the watch goes, then init,
+  // which holds the last one, may exit and release it (init.cpp, outlastCoco).
+  guard.releaseWatch();
+  ch.eventsRead.reset();
   // A run coco exits after leaves the gateway to the exit (backend.cpp).
   if (net && net->stop && !spec.hostSetup.exitsAfter) {
     net->stop();

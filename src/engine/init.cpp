@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -142,12 +143,29 @@ void prepareSignals(sigset_t& set) {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
+// Closing the last copy of an inotify instance waits for an SRCU grace period
+// (fsnotify_destroy_group: 4-20 ms, in about half of the runs here). init has
+// held a copy of the workspace guard's since the clone; it keeps it, and only
+// it, until coco has closed its end of the events pipe, after the guard's
+// check (or at coco's exit), so the release happens in init's exit, which no
+// one waits for, rather than in coco's close. The sandbox holds no other
+// process by now, and init dies with coco (PR_SET_PDEATHSIG).
+void outlastCoco(int watchFd, int events) {
+  int low = std::min(watchFd, events), high = std::max(watchFd, events);
+  if (low > 0) ::close_range(0, static_cast<unsigned>(low) - 1, 0);
+  if (high > low + 1) ::close_range(static_cast<unsigned>(low) + 1, static_cast<unsigned>(high) - 1, 0);
+  ::close_range(static_cast<unsigned>(high) + 1, ~0U, 0);
+  struct pollfd closed = {events, 0, 0};  // a pipe's write end: POLLERR once no reader is left
+  while (::poll(&closed, 1, -1) < 0 && errno == EINTR) {
+  }
+}
+
 // The tool is gone: what it left dies now, and coco hears the status before
 // the kernel tears the namespaces down (init's exit does that). Every process
 // of the sandbox is init's descendant or was reparented to it, so once kill(-1)
 // finds none and waitpid none, none is left; kill(-1) again catches one that a
 // fork made while the first round ran.
-[[noreturn]] void finishRun(int code, int events) {
+[[noreturn]] void finishRun(int code, const ChildPlan& plan, int events) {
   // pid 1 of its own pid namespace only (always, as clone makes it): kill(-1)
   // anywhere else would reach every process of the user.
   if (::getpid() != 1) _exit(code);
@@ -161,16 +179,17 @@ void prepareSignals(sigset_t& set) {
   done.code = code;
   done.maxRssKib = ru.ru_maxrss;
   (void)!::write(events, &done, sizeof done);
+  if (plan.guardWatchFd >= 0) outlastCoco(plan.guardWatchFd, events);
   _exit(code);
 }
 
-void reapAll(pid_t tool, int events) {
+void reapAll(pid_t tool, const ChildPlan& plan, int events) {
   int wstatus;
   pid_t pid;
   while ((pid = ::waitpid(-1, &wstatus, WNOHANG | __WALL)) > 0)
     if (pid == tool) {
       trace::point("init-tool-exited");
-      finishRun(sys::exitCodeOf(wstatus), events);
+      finishRun(sys::exitCodeOf(wstatus), plan, events);
     }
 }
 
@@ -194,7 +213,7 @@ void reapAll(pid_t tool, int events) {
     signalfd_siginfo info;
     while (::read(sigfd, &info, sizeof info) == sizeof info) {
       int sig = static_cast<int>(info.ssi_signo);
-      if (sig == SIGCHLD) reapAll(tool, events);
+      if (sig == SIGCHLD) reapAll(tool, plan, events);
       else ::kill(tool, sig);
     }
   }

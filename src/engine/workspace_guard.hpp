@@ -213,6 +213,9 @@ class WorkspaceGuard {
   int watchFd() const;
   // Handles what the watch reported: removes new guarded entries at once.
   void onWatchEvents();
+  // Ends the watch once the sandbox holds no process: handles what it still reported and closes
+  // its descriptors. finish() does it first if it was not done; later calls do nothing.
+  void releaseWatch();
   // After the sandbox is gone: removes what the run created or changed, says so on stderr, and
   // keeps the walk for the next run (or warns about what it could not read, and keeps nothing).
   // Once; later calls do nothing.
@@ -225,7 +228,6 @@ class WorkspaceGuard {
   static constexpr size_t kMaxAside = 64;
 
  private:
-  void releaseWatch();
   void addWatch(GuardMount& m, const std::string& rel);
   void checkWatched(GuardMount& m, const std::string& rel);
   void checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
