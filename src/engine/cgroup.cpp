@@ -2,8 +2,10 @@
 #include "engine/cgroup.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -153,11 +155,32 @@ Result<Delegation> findDelegation(const std::string& mount, const std::string& g
   return Error::make("no cgroup of yours above {} gives its children the memory, pids or cpu controller", group);
 }
 
+Result<Delegation> detectFrom(const DetectSources& sources, uid_t uid) {
+  std::string group = unifiedPath(sources.procCgroup);
+  if (group.empty()) return Error::make("coco is in no cgroup v2 group (a cgroup v1 system)");
+  auto usual = std::find_if(sources.usualMounts.begin(), sources.usualMounts.end(), sources.isCgroup2);
+  if (usual == sources.usualMounts.end()) return findDelegation(unifiedMount(sources.mountinfo()), group, uid);
+  auto found = findDelegation(*usual, group, uid);
+  if (!found) return found;
+  std::string root = unifiedMount(sources.mountinfo());
+  if (root == *usual) return found;
+  return findDelegation(root, group, uid);
+}
+
 Result<Delegation> detect() {
-  auto mountinfo = fs::readFile("/proc/self/mountinfo");
   auto own = fs::readFile("/proc/self/cgroup");
-  if (!mountinfo || !own) return Error::make("cannot read /proc/self/mountinfo or /proc/self/cgroup");
-  return findDelegation(unifiedMount(*mountinfo), unifiedPath(*own), ::geteuid());
+  if (!own) return Error::make("cannot read /proc/self/cgroup");
+  DetectSources sources{std::move(*own),
+                        {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"},
+                        [](const std::string& path) {
+                          struct statfs st;
+                          return ::statfs(path.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+                        },
+                        [] {
+                          auto text = fs::readFile("/proc/self/mountinfo");
+                          return text ? std::move(*text) : std::string();
+                        }};
+  return detectFrom(sources, ::geteuid());
 }
 
 void removeStale(const Delegation& delegation) {

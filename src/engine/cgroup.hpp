@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,7 +45,23 @@ std::string unifiedPath(std::string_view procCgroup);
 // enables one of memory, pids, cpu. The Error says why there is none.
 Result<Delegation> findDelegation(const std::string& mount, const std::string& group, uid_t uid);
 
-// findDelegation for this process, from /proc/self.
+// Where a process's view of the system comes from, for detectFrom.
+struct DetectSources {
+  std::string procCgroup;                             // /proc/self/cgroup's text
+  std::vector<std::string> usualMounts;               // where systemd, crun and podman mount cgroup2
+  std::function<bool(const std::string&)> isCgroup2;  // statfs says cgroup2
+  std::function<std::string()> mountinfo;             // /proc/self/mountinfo's text (a costly read)
+};
+
+// findDelegation from those sources. The mount comes from a statfs of the
+// usual places, as systemd and crun find it; /proc/self/mountinfo (its read
+// formats every mount of the namespace, about a twentieth of a sandbox's
+// start) is read only when none of them is cgroup2, or to confirm that the
+// one a delegation was found under is the namespace's root mount (a bind of
+// a subtree, as in a container without a cgroup namespace, is not).
+Result<Delegation> detectFrom(const DetectSources& sources, uid_t uid);
+
+// detectFrom for this process: /proc/self, /sys/fs/cgroup, /sys/fs/cgroup/unified.
 Result<Delegation> detect();
 
 // Removes the empty groups coco processes that are gone left in the delegated

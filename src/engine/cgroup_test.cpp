@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -110,6 +112,93 @@ TEST_F(FakeTree, NoV2HierarchyOrGroup) {
   ASSERT_TRUE(root.ok()) << root.error().describe();
   EXPECT_EQ(root->dir, mount_);
   EXPECT_EQ(root->controllers, (std::vector<std::string>{"cpu", "memory", "pids"}));
+}
+
+// detectFrom with the fake tree as the usual mount (when `usualIsCgroup2`), counting mountinfo's reads.
+struct Sources {
+  DetectSources sources;
+  int mountinfoReads = 0;
+};
+
+std::unique_ptr<Sources> sources(const std::string& procCgroup, const std::string& usual, bool usualIsCgroup2,
+                                 const std::string& mountinfo) {
+  auto s = std::make_unique<Sources>();
+  Sources* raw = s.get();
+  s->sources = {procCgroup,
+                {"/nonexistent/cgroup", usual},
+                [usual, usualIsCgroup2](const std::string& p) { return usualIsCgroup2 && p == usual; },
+                [raw, mountinfo] {
+                  ++raw->mountinfoReads;
+                  return mountinfo;
+                }};
+  return s;
+}
+
+std::string cgroup2At(const std::string& mount, const std::string& root = "/") {
+  return fmt::format(
+      "25 1 0:22 / /sys/fs/cgroup ro - tmpfs tmpfs ro\n30 25 0:26 {} {} rw - cgroup2 cgroup2 rw\n", root,
+      mount);
+}
+
+TEST_F(FakeTree, DetectFindsTheUsualMountAndConfirmsItIsTheRoot) {
+  auto s = sources(fmt::format("0::{}\n", kScope), mount_, true, cgroup2At(mount_));
+  auto d = detectFrom(s->sources, me_);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  EXPECT_EQ(d->dir, mount_ + kApp);
+  EXPECT_EQ(s->mountinfoReads, 1);
+}
+
+TEST_F(FakeTree, DetectWithoutADelegationNeverReadsMountinfo) {
+  // The common case without a systemd user session: nothing of the user's, found with statfs alone.
+  auto s = sources(fmt::format("0::{}\n", kScope), mount_, true, cgroup2At(mount_));
+  auto d = detectFrom(s->sources, me_ + 1);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message().find("not yours"), std::string::npos) << d.error().message();
+  EXPECT_EQ(s->mountinfoReads, 0);
+  // A v1 system: no "0::" line, no v2 group to look under.
+  auto v1 = sources("4:memory:/x\n1:name=systemd:/\n", mount_, true, cgroup2At(mount_));
+  auto none = detectFrom(v1->sources, me_);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("cgroup v1"), std::string::npos) << none.error().message();
+  EXPECT_EQ(v1->mountinfoReads, 0);
+}
+
+TEST_F(FakeTree, DetectReadsMountinfoWhenNoUsualPlaceIsCgroup2) {
+  auto s = sources(fmt::format("0::{}\n", kScope), "/sys/fs/cgroup/unified", false, cgroup2At(mount_));
+  auto d = detectFrom(s->sources, me_);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  EXPECT_EQ(d->dir, mount_ + kApp);
+  EXPECT_EQ(s->mountinfoReads, 1);
+  auto nowhere = sources(fmt::format("0::{}\n", kScope), "/sys/fs/cgroup/unified", false, "");
+  auto none = detectFrom(nowhere->sources, me_);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("no cgroup v2 file system"), std::string::npos)
+      << none.error().message();
+}
+
+TEST_F(FakeTree, DetectRefusesAUsualMountThatIsASubtree) {
+  // The usual place holds a bind of a subtree (a container's view): the group
+  // found under it is not the one /proc/self/cgroup names. mountinfo says so,
+  // and the namespace's root mount, mounted nowhere here, gives no delegation.
+  auto s = sources(fmt::format("0::{}\n", kScope), mount_, true, cgroup2At(mount_, "/user.slice"));
+  auto d = detectFrom(s->sources, me_);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message().find("no cgroup v2 file system"), std::string::npos) << d.error().message();
+  // Mounted elsewhere as well, as the namespace's root: that mount is used.
+  TempDir other{"coco-cgroup-root"};
+  std::string root = other.sub("cgroup");
+  ASSERT_TRUE(fs::makeDirs(root + kApp).ok());
+  for (const std::string& rel : {std::string(), std::string(kApp)}) {
+    ASSERT_TRUE(fs::writeFileAtomic(root + rel + "/cgroup.procs", "").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(root + rel + "/cgroup.subtree_control", "pids\n").ok());
+  }
+  auto both =
+      sources(fmt::format("0::{}\n", kScope), mount_, true,
+              cgroup2At(mount_, "/user.slice") + cgroup2At(root).substr(cgroup2At(root).find("30 25")));
+  auto again = detectFrom(both->sources, me_);
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->dir, root + kApp);
+  EXPECT_EQ(again->controllers, (std::vector<std::string>{"pids"}));
 }
 
 TEST_F(FakeTree, GroupGetsTheLimitsItsControllersEnforce) {
