@@ -158,8 +158,9 @@ Result<FilterCtx> newFilter(uint32_t defaultAction) {
   // comparison per syscall in a row: at install time the kernel runs the
   // filter for every syscall number to fill its action cache (5.11+): up to
   // 346 instructions per number for the default profile as a chain, 46 as a
-  // tree (bench/seccomp_bench). The program is a little longer (453 against
-  // 371) and is cached (seccomp_cache). Before 2.5: the chain.
+  // tree (bench/seccomp_bench). The tree is a little longer (453 against
+  // 371 instructions; allowRunsBlock now takes most of it over) and is cached
+  // (seccomp_cache). Before 2.5: the chain.
   if (int tree = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); tree < 0)
     log::debug("seccomp: no binary-tree optimisation in this libseccomp ({})", std::strerror(-tree));
 #endif
@@ -212,6 +213,110 @@ std::vector<sock_filter> enosysPrefix(int maxNr) {
   return p;
 }
 
+// The syscalls whose every rule allows them without a condition, as runs of
+// consecutive numbers; their rules leave the plan (a rule of one syscall never
+// changes what libseccomp does for another).
+std::vector<std::pair<uint32_t, uint32_t>> takePlainAllows(Plan& plan) {
+  std::set<int> plain, other;
+  for (const auto& e : plan.main) (e.conds.empty() && e.action == SCMP_ACT_ALLOW ? plain : other).insert(e.nr);
+  for (const auto& e : plan.override) other.insert(e.nr);
+  std::vector<std::pair<uint32_t, uint32_t>> runs;
+  for (int nr : plain) {
+    if (other.count(nr)) continue;
+    auto n = static_cast<uint32_t>(nr);
+    if (!runs.empty() && runs.back().second + 1 == n)
+      runs.back().second = n;
+    else
+      runs.emplace_back(n, n);
+  }
+  std::erase_if(plan.main, [&](const Entry& e) { return plain.count(e.nr) && !other.count(e.nr); });
+  return runs;
+}
+
+// Classic BPF built from its end: every jump goes forward, so each target is
+// already placed when a jump to it is made. A target is named by its distance
+// from the end of the block (0: the last instruction; kEnd: the first one after
+// the block). Offsets past the 8-bit jt/jf go through a JA of their own.
+class BackwardBpf {
+ public:
+  static constexpr long kEnd = -1;
+
+  long emit(sock_filter ins) {
+    code_.push_back(ins);
+    return static_cast<long>(code_.size()) - 1;
+  }
+  long next() const { return static_cast<long>(code_.size()); }
+  uint32_t offsetTo(long target) const { return static_cast<uint32_t>(next() - target - 1); }
+
+  // A conditional jump; the instruction's own position once placed.
+  long jump(uint16_t op, uint32_t k, long ifTrue, long ifFalse) {
+    for (;;) {
+      if (offsetTo(ifTrue) > 255)
+        ifTrue = emit(BPF_JUMP(BPF_JMP | BPF_JA, offsetTo(ifTrue), 0, 0));
+      else if (offsetTo(ifFalse) > 255)
+        ifFalse = emit(BPF_JUMP(BPF_JMP | BPF_JA, offsetTo(ifFalse), 0, 0));
+      else
+        break;
+    }
+    return emit(BPF_JUMP(BPF_JMP | op | BPF_K, k, static_cast<uint8_t>(offsetTo(ifTrue)),
+                         static_cast<uint8_t>(offsetTo(ifFalse))));
+  }
+
+  // A RET ALLOW within reach of the next jump (one is shared while it is).
+  long allow() {
+    if (allow_ == kNone || offsetTo(allow_) > 255) allow_ = emit(BPF_STMT(BPF_RET | BPF_K, SCMP_ACT_ALLOW));
+    return allow_;
+  }
+
+  std::vector<sock_filter> program() const { return {code_.rbegin(), code_.rend()}; }
+
+ private:
+  static constexpr long kNone = -2;
+  std::vector<sock_filter> code_;  // last instruction first
+  long allow_ = kNone;
+};
+
+// A binary search over the runs' edges: segment k is [starts[k], starts[k+1]).
+long searchTree(BackwardBpf& bpf, const std::vector<uint32_t>& starts, const std::vector<bool>& allowed, size_t lo,
+                size_t hi) {
+  if (lo == hi) return allowed[lo] ? bpf.allow() : BackwardBpf::kEnd;
+  size_t mid = (lo + hi + 1) / 2;
+  long above = searchTree(bpf, starts, allowed, mid, hi);
+  long below = searchTree(bpf, starts, allowed, lo, mid - 1);
+  return bpf.jump(BPF_JGE, starts[mid], above, below);
+}
+
+// Native syscalls in `runs` are allowed before libseccomp's code runs; every
+// other call goes on to it. libseccomp gives every allowed syscall a comparison
+// of its own (the default profile: 333 of its 453 instructions); a search over
+// the runs' edges needs one per edge, and the kernel's time to install a
+// filter (checking, converting, JIT-compiling and running it for every syscall
+// number) goes with its length.
+std::vector<sock_filter> allowRunsBlock(const std::vector<std::pair<uint32_t, uint32_t>>& runs) {
+  if (runs.empty()) return {};
+  std::vector<uint32_t> starts;
+  std::vector<bool> allowed;
+  uint32_t from = 0;
+  for (auto [first, last] : runs) {
+    if (first > from) {
+      starts.push_back(from);
+      allowed.push_back(false);
+    }
+    starts.push_back(first);
+    allowed.push_back(true);
+    from = last + 1;
+  }
+  starts.push_back(from);
+  allowed.push_back(false);
+  BackwardBpf bpf;
+  long tree = searchTree(bpf, starts, allowed, 0, starts.size() - 1);
+  long native = bpf.jump(BPF_JGE, kX32SyscallBit, BackwardBpf::kEnd, tree);
+  long nr = bpf.emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+  bpf.jump(BPF_JEQ, seccomp_arch_native(), nr, BackwardBpf::kEnd);
+  bpf.emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  return bpf.program();
+}
+
 // The override program falls through to the main one where it found no rule.
 void chainInto(std::vector<sock_filter>& program) {
   for (size_t i = 0; i < program.size(); ++i) {
@@ -224,10 +329,14 @@ void chainInto(std::vector<sock_filter>& program) {
 
 bool defaultDenies(uint32_t action) { return action != SCMP_ACT_ALLOW && action != SCMP_ACT_LOG; }
 
-Result<SeccompProgram> compile(const SeccompProfile& profile, const SeccompHost& host) {
+Result<SeccompProgram> compile(const SeccompProfile& profile, const SeccompHost& host, bool allowRuns) {
   Plan plan = planRules(profile, host);
   SeccompProgram program;
   if (defaultDenies(profile.defaultAction) && plan.maxNr >= 0) program.filter = enosysPrefix(plan.maxNr);
+  if (defaultDenies(profile.defaultAction) && allowRuns) {
+    auto block = allowRunsBlock(takePlainAllows(plan));
+    program.filter.insert(program.filter.end(), block.begin(), block.end());
+  }
   if (!plan.override.empty()) {
     COCO_ASSIGN(auto override, buildBpf(kChainMarker, plan.override));
     chainInto(override);
@@ -253,13 +362,13 @@ Result<SeccompProgram> compileProfile(const std::string& path) {
 
 Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path) {
   COCO_ASSIGN(SeccompProfile profile, parseProfile(text, path));
-  auto program = compile(profile, currentHost({}));
+  auto program = compile(profile, currentHost({}), true);
   if (!program) return std::move(program).error().wrap(fmt::format("seccomp profile {}", path));
   return program;
 }
 
-Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host) {
-  return compile(profile, host);
+Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host, bool allowRuns) {
+  return compile(profile, host, allowRuns);
 }
 
 size_t longestPath(const std::vector<sock_filter>& program) {

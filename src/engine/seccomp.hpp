@@ -23,7 +23,7 @@ struct SeccompProgram {
 
 // Changes whenever the same profile would compile to a different program;
 // caches of compiled programs must key on it.
-inline constexpr int kSeccompCompilerRevision = 3;  // 3: binary-tree programs
+inline constexpr int kSeccompCompilerRevision = 4;  // 3: binary-tree programs; 4: runs of allowed syscalls first
 
 // A profile is read only up to this size (Docker's default profile is about 20 KB).
 inline constexpr size_t kMaxProfileBytes = 1 << 20;
@@ -45,7 +45,10 @@ Result<SeccompProgram> compileProfile(const std::string& path);
 Result<SeccompProgram> compileProfileText(std::string_view text, const std::string& path);
 
 // The same, for a profile already parsed, judged against `host` (tests, fuzzing).
-Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host);
+// `allowRuns` false: without the search over runs of plainly allowed syscalls
+// that comes before libseccomp's code (the reference the tests compare with).
+Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host,
+                                      bool allowRuns = true);
 
 // The most instructions one syscall can run through in `program` (the longest
 // path from the first instruction to a return; classic BPF jumps only forward).
