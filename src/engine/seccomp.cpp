@@ -310,7 +310,7 @@ std::vector<sock_filter> allowRunsBlock(const std::vector<std::pair<uint32_t, ui
   allowed.push_back(false);
   BackwardBpf bpf;
   long tree = searchTree(bpf, starts, allowed, 0, starts.size() - 1);
-  long native = bpf.jump(BPF_JGE, kX32SyscallBit, BackwardBpf::kEnd, tree);
+  bpf.jump(BPF_JGE, kX32SyscallBit, BackwardBpf::kEnd, tree);
   long nr = bpf.emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
   bpf.jump(BPF_JEQ, seccomp_arch_native(), nr, BackwardBpf::kEnd);
   bpf.emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
