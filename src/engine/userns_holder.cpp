@@ -61,13 +61,17 @@ Result<std::string> readAt(int dirFd, const char* name, size_t max = kMaxProcFil
 }
 
 // A directory or file of this user that no one else may write.
-Status checkOwnedPrivate(int fd, const char* what) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Error::fromErrno("stat {}", what);
+Status checkOwnedPrivate(const struct stat& st, const char* what) {
   if (st.st_uid != ::getuid()) return Error::make("{} belongs to uid {}, not to this user", what, st.st_uid);
   if (st.st_mode & (S_IWGRP | S_IWOTH))
     return Error::make("{} is writable by others (mode {:o})", what, st.st_mode & 07777);
   return {};
+}
+
+Status checkOwnedPrivate(int fd, const char* what) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Error::fromErrno("stat {}", what);
+  return checkOwnedPrivate(st, what);
 }
 
 Result<UniqueFd> openHolderDir(const std::string& dir) {
@@ -83,7 +87,7 @@ Result<HolderRecord> readRecord(int dirFd) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("stat the record");
   if (!S_ISREG(st.st_mode)) return Error::make("the record is not a regular file");
-  COCO_TRY(checkOwnedPrivate(fd.get(), "the record"));
+  COCO_TRY(checkOwnedPrivate(st, "the record"));
   char buf[128];
   ssize_t n = ::read(fd.get(), buf, sizeof buf);
   if (n < 0) return Error::fromErrno("read the record");
@@ -137,11 +141,11 @@ Status checkUserns(int nsFd) {
   if (owner != ::getuid()) return Error::make("its user namespace belongs to uid {}", owner);
   UniqueFd parent(::ioctl(nsFd, NS_GET_PARENT));
   if (!parent) return Error::fromErrno("NS_GET_PARENT (not a child of this user namespace)");
-  UniqueFd self(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
-  if (!self) return Error::fromErrno("open /proc/self/ns/user");
+  struct stat self;
+  if (::stat("/proc/self/ns/user", &self) != 0) return Error::fromErrno("stat /proc/self/ns/user");
   COCO_ASSIGN(NsId parentId, nsId(parent.get()));
-  COCO_ASSIGN(NsId selfId, nsId(self.get()));
-  if (!(parentId == selfId)) return Error::make("its user namespace is not a child of this process's");
+  if (!(parentId == NsId{self.st_dev, self.st_ino}))
+    return Error::make("its user namespace is not a child of this process's");
   return {};
 }
 
