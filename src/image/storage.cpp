@@ -114,7 +114,12 @@ Result<std::string> Storage::defaultRoot() {
 Result<Storage> Storage::open(const std::string& root) {
   for (auto sub : {"blobs/sha256", "layers", "images", "tmp"})
     COCO_TRY(fs::makeDirs(fs::joinPath(root, sub), 0700));
-  return Storage(fs::normalize(root), hostIdMaps());
+  return Storage(fs::normalize(root));
+}
+
+const engine::IdMapPlan& Storage::idMap() const {
+  if (!map_) map_ = hostIdMaps();
+  return *map_;
 }
 
 std::string Storage::blobPath(const std::string& digest) const {
@@ -141,7 +146,7 @@ Status Storage::clearTemp() const {
   auto names = fs::listDir(tmp);
   if (names.empty()) return {};
   log::debug("image storage: removing {} leftover temporary entries", names.size());
-  return runInUserNamespace(map_, [&]() -> Status {
+  return runInUserNamespace(idMap(), [&]() -> Status {
     for (const auto& n : names) COCO_TRY(fs::removeTree(fs::joinPath(tmp, n)));
     return {};
   });
@@ -153,7 +158,7 @@ Result<std::string> Storage::makeTemp() const {
   return tmpl;
 }
 
-Status Storage::removeTemp(const std::string& path) const { return removeTreeAsOwner(map_, path); }
+Status Storage::removeTemp(const std::string& path) const { return removeTreeAsOwner(idMap(), path); }
 
 Status Storage::commitBlob(const std::string& file, const std::string& digest) const {
   if (::rename(file.c_str(), blobPath(digest).c_str()) != 0) return Error::fromErrno("store blob {}", digest);
@@ -228,7 +233,7 @@ Result<PruneResult> Storage::prune() const {
     if (::unlink(p.c_str()) == 0) ++result.blobs;
   }
   if (!doomed.empty()) {
-    COCO_TRY(runInUserNamespace(map_, [&]() -> Status {
+    COCO_TRY(runInUserNamespace(idMap(), [&]() -> Status {
       for (const auto& d : doomed) COCO_TRY(fs::removeTree(d));
       return {};
     }));

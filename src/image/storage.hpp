@@ -61,7 +61,11 @@ class Storage {
   static Result<Storage> open(const std::string& root);
 
   const std::string& root() const { return root_; }
-  const engine::IdMapPlan& idMap() const { return map_; }
+  // The id mapping its layers are unpacked and removed with: planned on first
+  // use (looking the user up and reading /etc/subuid and /etc/subgid costs a
+  // tenth of a millisecond or more), which a run that only reads the image
+  // records never makes. Not for concurrent first use from two threads.
+  const engine::IdMapPlan& idMap() const;
   std::string blobPath(const std::string& digest) const;
   std::string layerPath(const std::string& digest) const;
   bool hasLayer(const std::string& digest) const;
@@ -86,12 +90,12 @@ class Storage {
   Result<PruneResult> prune() const;
 
  private:
-  Storage(std::string root, engine::IdMapPlan map) : root_(std::move(root)), map_(map) {}
+  explicit Storage(std::string root) : root_(std::move(root)) {}
   std::string imagePath(const std::string& name) const;
   Status clearTemp() const;
 
   std::string root_;
-  engine::IdMapPlan map_;
+  mutable std::optional<engine::IdMapPlan> map_;
 };
 
 // Percent-encodes everything but [A-Za-z0-9._-], for file names.
