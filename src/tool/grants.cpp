@@ -1,6 +1,9 @@
 // Which mount sources expose home, credentials, coco's own files or a container runtime socket.
 #include "tool/grants.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 
@@ -93,8 +96,28 @@ std::string physicalPath(const std::string& path) {
 
 const std::string& PhysicalPaths::resolve(const std::string& path) {
   auto it = known_.find(path);
-  if (it == known_.end()) it = known_.emplace(path, physicalPath(path)).first;
-  return it->second;
+  if (it != known_.end()) return it->second;
+  std::string physical = resolveFresh(path);
+  return known_.emplace(path, std::move(physical)).first->second;
+}
+
+// Below a parent that is its own physical path (no symlink on the way, not
+// under /var/run), a path is either a symlink (resolved as physicalPath does)
+// or its own physical path too, whether it exists (readlink: EINVAL) or not
+// (ENOENT: physicalPath keeps a missing last component as written). One
+// readlink instead of realpath's of every component from the root, and of
+// the parent's again when the path is missing.
+std::string PhysicalPaths::resolveFresh(const std::string& path) {
+  std::string p = fs::normalize(path);
+  size_t slash = p.rfind('/');
+  if (p.size() > 1 && slash != std::string::npos) {
+    std::string parent = slash == 0 ? "/" : p.substr(0, slash);
+    if (resolve(parent) == parent) {
+      char byte;
+      if (::readlink(p.c_str(), &byte, 1) < 0 && (errno == EINVAL || errno == ENOENT)) return withoutVarRun(p);
+    }
+  }
+  return physicalPath(path);
 }
 
 std::string physicalPathIn(const GrantContext& ctx, const std::string& path) {

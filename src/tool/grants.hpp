@@ -30,6 +30,7 @@ class PhysicalPaths {
   const std::string& resolve(const std::string& path);
 
  private:
+  std::string resolveFresh(const std::string& path);
   std::map<std::string, std::string> known_;
 };
 

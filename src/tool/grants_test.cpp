@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace coco::tool {
 namespace {
@@ -140,6 +143,42 @@ TEST(PhysicalPaths, ResolvesAsPhysicalPathOncePerRun) {
   ::rmdir((dir + "/a").c_str());
   ::rmdir((dir + "/b").c_str());
   ::rmdir(dir.c_str());
+}
+
+// Resolved component by component from parents already known, every kind of path still gets
+// physicalPath's answer: directories, files, missing paths and what lies below them, below a
+// file, through relative and absolute symlinks, dangling ones, loops, and /var/run.
+TEST(PhysicalPaths, EveryKindOfPathAsPhysicalPath) {
+  char tmpl[] = "/tmp/coco-grants-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ASSERT_EQ(::mkdir((dir + "/a").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((dir + "/a/b").c_str(), 0700), 0);
+  int fd = ::creat((dir + "/a/file").c_str(), 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  ASSERT_EQ(::symlink("a", (dir + "/rel").c_str()), 0);
+  ASSERT_EQ(::symlink((dir + "/a/b").c_str(), (dir + "/a/abs").c_str()), 0);
+  ASSERT_EQ(::symlink("../a/b/../..", (dir + "/a/b/up").c_str()), 0);
+  ASSERT_EQ(::symlink("nowhere", (dir + "/a/dangling").c_str()), 0);
+  ASSERT_EQ(::symlink("loop2", (dir + "/loop1").c_str()), 0);
+  ASSERT_EQ(::symlink("loop1", (dir + "/loop2").c_str()), 0);
+  std::vector<std::string> paths;
+  for (const char* rel : {"", "/a", "/a/b", "/a/file", "/a/file/x", "/a/missing", "/a/missing/deeper/still",
+                          "/rel", "/rel/b", "/rel/b/x", "/a/abs", "/a/abs/x", "/a/b/up", "/a/b/up/a/b",
+                          "/a/dangling", "/a/dangling/x", "/loop1", "/loop1/x", "/a/./b/../b", "/a//b/"})
+    paths.push_back(dir + rel);
+  for (const char* abs : {"/", "/var/run", "/var/run/docker.sock", "/run/user/0/x", "/proc/self/fd",
+                          "/nonexistent-coco/a/../b"})
+    paths.emplace_back(abs);
+  // Each path asked first (parents resolved on the way) and again after all (from the memo).
+  PhysicalPaths first;
+  for (const auto& p : paths) EXPECT_EQ(first.resolve(p), physicalPath(p)) << p;
+  PhysicalPaths deepestFirst;
+  for (auto it = paths.rbegin(); it != paths.rend(); ++it)
+    EXPECT_EQ(deepestFirst.resolve(*it), physicalPath(*it)) << *it;
+  for (const auto& p : paths) EXPECT_EQ(first.resolve(p), physicalPath(p)) << p;
+  ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
 }
 
 }  // namespace
