@@ -32,6 +32,7 @@
 
 #include "coco_config.h"
 #include "engine/seccomp_cache.hpp"
+#include "engine/seccomp_eval.hpp"
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 
@@ -587,90 +588,12 @@ TEST(SeccompSemantics, AllowAllProfileCompiles) {
 
 // --- The search over runs of plainly allowed syscalls decides nothing differently. ---
 
-// Runs a classic BPF program as the kernel runs a seccomp filter (the
-// instructions libseccomp and coco emit; any other fails the test).
-uint32_t runBpf(const std::vector<sock_filter>& prog, const seccomp_data& data) {
-  uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
-  uint32_t words[sizeof data / 4];
-  std::memcpy(words, &data, sizeof data);
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter& i = prog[pc];
-    switch (i.code) {
-      case BPF_LD | BPF_W | BPF_ABS:
-        if (i.k % 4 != 0 || i.k >= sizeof data) {
-          ADD_FAILURE() << "load past seccomp_data at " << pc;
-          return 0;
-        }
-        a = words[i.k / 4];
-        break;
-      case BPF_LD | BPF_IMM: a = i.k; break;
-      case BPF_LDX | BPF_IMM: x = i.k; break;
-      case BPF_LD | BPF_MEM: a = mem[i.k % BPF_MEMWORDS]; break;
-      case BPF_LDX | BPF_MEM: x = mem[i.k % BPF_MEMWORDS]; break;
-      case BPF_ST: mem[i.k % BPF_MEMWORDS] = a; break;
-      case BPF_STX: mem[i.k % BPF_MEMWORDS] = x; break;
-      case BPF_ALU | BPF_AND | BPF_K: a &= i.k; break;
-      case BPF_ALU | BPF_OR | BPF_K: a |= i.k; break;
-      case BPF_MISC | BPF_TAX: x = a; break;
-      case BPF_MISC | BPF_TXA: a = x; break;
-      case BPF_JMP | BPF_JA: pc += i.k; break;
-      case BPF_JMP | BPF_JEQ | BPF_K: pc += a == i.k ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JGT | BPF_K: pc += a > i.k ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JGE | BPF_K: pc += a >= i.k ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JSET | BPF_K: pc += (a & i.k) ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JEQ | BPF_X: pc += a == x ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JGT | BPF_X: pc += a > x ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JGE | BPF_X: pc += a >= x ? i.jt : i.jf; break;
-      case BPF_RET | BPF_K: return i.k;
-      default:
-        ADD_FAILURE() << "opcode " << i.code << " at " << pc;
-        return 0;
-    }
-  }
-  ADD_FAILURE() << "the program ran off its end";
-  return 0;
-}
-
 // Every decision of `fast` (with the search) against `reference` (libseccomp's
-// code alone): every syscall number up to past the profile's highest, the x32
-// bit, -1 and 2^31, the native and two foreign arches, and arguments made of
-// every value the profile compares with (and their neighbours) in every
-// position.
+// code alone), through engine/seccomp_eval.hpp's interpreter.
 void expectSameDecisions(const SeccompProfile& profile, const SeccompProgram& fast,
                          const SeccompProgram& reference) {
-  std::set<uint64_t> values = {0, 1, ~0ULL, 0xffffffffULL, 0x100000000ULL};
-  for (const auto& rule : profile.rules)
-    for (const auto& arg : rule.args)
-      for (uint64_t v : {arg.value, arg.valueTwo, arg.value | arg.valueTwo})
-        values.insert({v, v + 1, v - 1});
-  std::vector<uint32_t> nrs;
-  for (uint32_t nr = 0; nr < 1024; ++nr) nrs.insert(nrs.end(), {nr, nr | 0x40000000});
-  nrs.insert(nrs.end(), {0xffffffff, 0x80000000, 0x3fffffff, 0x7fffffff});
   size_t compared = 0;
-  for (uint32_t arch : {seccomp_arch_native(), uint32_t{SCMP_ARCH_X86}, uint32_t{SCMP_ARCH_AARCH64}}) {
-    for (uint32_t nr : nrs) {
-      std::vector<seccomp_data> cases;
-      seccomp_data base = {};
-      base.nr = static_cast<int>(nr);
-      base.arch = arch;
-      cases.push_back(base);
-      for (unsigned pos = 0; pos < 6; ++pos)
-        for (uint64_t v : values) {
-          seccomp_data d = base;
-          d.args[pos] = v;
-          cases.push_back(d);
-        }
-      for (const auto& d : cases) {
-        ++compared;
-        uint32_t want = runBpf(reference.filter, d), got = runBpf(fast.filter, d);
-        if (want != got) {
-          ADD_FAILURE() << "syscall " << nr << " arch " << std::hex << arch << ": " << got << " instead of "
-                        << want;
-          return;
-        }
-      }
-    }
-  }
+  EXPECT_EQ(bpf::firstDifference(profile, fast.filter, reference.filter, 1024, true, &compared), "");
   EXPECT_GT(compared, 6000U);
 }
 
