@@ -58,7 +58,10 @@ struct DetectSources {
 // formats every mount of the namespace, about a twentieth of a sandbox's
 // start) is read only when none of them is cgroup2, or to confirm that the
 // one a delegation was found under is the namespace's root mount (a bind of
-// a subtree, as in a container without a cgroup namespace, is not).
+// a subtree, as in a container without a cgroup namespace, is not). One case
+// this narrows: a usual place holding such a subtree bind where no delegation
+// is found, while the namespace's root is mounted somewhere else as well, now
+// gives no group (the rlimits apply) where reading mountinfo first found one.
 Result<Delegation> detectFrom(const DetectSources& sources, uid_t uid);
 
 // detectFrom for this process: /proc/self, /sys/fs/cgroup, /sys/fs/cgroup/unified.
