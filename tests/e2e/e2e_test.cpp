@@ -258,22 +258,60 @@ TEST_F(EndToEnd, EslintFromTheStoreMatchesTheSameEslintOnTheHost) {
 // The install starts the tool once to prime node's compile cache; that start
 // runs package code, so it has a sandbox of its own without coco's io dir. It
 // must still leave the cache in the layer and the layer's record pointing at it.
-TEST_F(EndToEnd, TheSmokeStartPrimesTheCompileCacheInASandboxOfItsOwn) {
-  getTool("prettier");
-  std::error_code ec;
-  fs::remove_all(store_ + "/tool-layers/prettier", ec);  // a fresh install, not one of an earlier run
-  Proc first = firstRun("prettier", {"--version"});
-  ASSERT_EQ(first.code, 0) << first.err;
-  ASSERT_TRUE(contains(first.err, "installing prettier")) << first.err;
-  int layers = 0;
-  for (const auto& e : fs::directory_iterator(store_ + "/tool-layers/prettier")) {
-    if (!e.is_directory() || e.path().filename().string()[0] == '.') continue;
-    ++layers;
-    EXPECT_TRUE(contains(readFile(e.path() / "record.json"), "NODE_COMPILE_CACHE")) << e.path();
-    fs::path cache = e.path() / "layer/root/.cache/node-compile-cache";
-    EXPECT_TRUE(fs::is_directory(cache) && !fs::is_empty(cache)) << cache << " is missing or empty";
+// The store's `check` is what that start runs: for eslint and prettier it
+// takes the path a lint and a format take, so their warm runs load the
+// parser, linter and printer compiled (`--version` alone left prettier's
+// babel and estree plugins, and eslint's config validation, to be compiled
+// at every run). Node says which modules it took from the cache
+// (NODE_DEBUG_NATIVE=COMPILE_CACHE): "was accepted", or "was not initialized"
+// for a module it had to compile.
+TEST_F(EndToEnd, TheStoresCheckPrimesTheCompileCacheInASandboxOfItsOwn) {
+  for (const char* tool : {"prettier", "eslint"}) {
+    SCOPED_TRACE(tool);
+    std::string name = std::string(tool) + "-cache";
+    getTool(tool);
+    std::string config = readFile(home_.path() + "/data/coco/tools/" + tool + ".json");
+    ASSERT_TRUE(contains(config, "\"check\"")) << "the store's " << tool << " config names no check:\n" << config;
+    const std::string passthrough = "\"env_passthrough\": [";
+    size_t at = config.find(passthrough);
+    ASSERT_NE(at, std::string::npos) << config;
+    config.insert(at + passthrough.size(), "\"NODE_DEBUG_NATIVE\", ");
+    config.insert(config.find('{') + 1, "\"command\": \"" + std::string(tool) + "\", ");  // under its own name
+    writeFile(home_.path() + "/data/coco/tools/" + name + ".json", config);
+    std::error_code ec;
+    fs::remove_all(store_ + "/tool-layers/" + name, ec);  // a fresh install, not one of an earlier run
+    Proc first = firstRun(name, {"--version"});
+    ASSERT_EQ(first.code, 0) << first.err;
+    ASSERT_TRUE(contains(first.err, "installing " + name)) << first.err;
+    int layers = 0;
+    for (const auto& e : fs::directory_iterator(store_ + "/tool-layers/" + name)) {
+      if (!e.is_directory() || e.path().filename().string()[0] == '.') continue;
+      ++layers;
+      EXPECT_TRUE(contains(readFile(e.path() / "record.json"), "NODE_COMPILE_CACHE")) << e.path();
+      fs::path cache = e.path() / "layer/root/.cache/node-compile-cache";
+      EXPECT_TRUE(fs::is_directory(cache) && !fs::is_empty(cache)) << cache << " is missing or empty";
+    }
+    EXPECT_EQ(layers, 1);
   }
-  EXPECT_EQ(layers, 1);
+
+  writeFile(project() + "/fine.js", "const y = 1;\n");
+  Proc format = runProc({coco_, "run", "prettier-cache", "--check", "fine.js"},
+                        env({"NODE_DEBUG_NATIVE=COMPILE_CACHE"}), project(), 60);
+  ASSERT_EQ(format.code, 0) << format.out << format.err;
+  for (const char* plugin : {"plugins/babel.mjs", "plugins/estree.mjs"})
+    EXPECT_TRUE(contains(format.err, std::string(plugin) + " was accepted")) << plugin << ":\n" << format.err;
+  EXPECT_FALSE(contains(format.err, "was not initialized")) << "prettier compiled a module at run time:\n"
+                                                              << format.err;
+
+  writeFile(project() + "/eslint.config.mjs", kEslintConfig);
+  writeFile(project() + "/bad.js", kBadJs);
+  writeFile(project() + "/package.json", "{\"type\": \"module\"}\n");
+  Proc lint = runProc({coco_, "run", "eslint-cache", "bad.js"}, env({"NODE_DEBUG_NATIVE=COMPILE_CACHE"}),
+                      project(), 60);
+  ASSERT_EQ(lint.code, 1) << lint.out << lint.err;
+  for (const char* module : {"node_modules/espree/dist/espree.cjs", "lib/linter/linter.js",
+                             "node_modules/ajv/lib/ajv.js"})
+    EXPECT_TRUE(contains(lint.err, std::string(module) + " was accepted")) << module << ":\n" << lint.err;
 }
 
 TEST_F(EndToEnd, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {
