@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -1066,23 +1067,38 @@ bool isPidNamespaceInit(pid_t pid) {
 // Attack on coco's early return (it answers as soon as init says the tool exited,
 // before the kernel tears the namespaces down): what the tool leaves behind (a
 // writer into the workspace that ignores SIGTERM/SIGHUP, a loop forking as fast
-// as it can) must be dead by the time coco returns, or it writes after the
-// workspace guard's check. Checked at once, with no grace period.
+// as it can, a process whose death takes long) must be dead by the time coco
+// returns, or it writes after the workspace guard's check. Checked at once,
+// with no grace period.
 TEST_F(EngineTest, NothingOfTheSandboxRunsOnceCocoHasReturned) {
   TempDir ws("leftover-ws");
   std::string tag = "coco-leftover-" + std::to_string(getpid());
   env_.writeTool("leftover", R"({"command": "sh", "network": "none", "mounts": [{"src": )" +
                                  jsonString(ws.path()) + R"(, "dst": "/ws"}]})");
+  std::string fifo = ws.path() + "/held";
   for (int round = 0; round < 5; ++round) {
+    // A process that holds 768 MiB takes the kernel ~40 ms to kill (freeing its
+    // memory), and it holds the write end of a fifo until the very end of that:
+    // a read end that sees EOF when coco returns proves that no sandbox process
+    // is left, whatever the machine's load. A /proc scan cannot: a process that
+    // is freeing its memory has no command line to find it by any more.
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0666), 0) << fifo << ": " << strerror(errno);
+    ASSERT_EQ(chmod(fifo.c_str(), 0666), 0) << fifo << ": " << strerror(errno);  // whatever the umask
+    UniqueFd held(open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    ASSERT_TRUE(held) << fifo << ": " << strerror(errno);
     // Hundreds of processes take the kernel milliseconds to kill: a status sent
     // before they are gone would let coco return while some still run. None
     // holds coco's stdout or stderr, whose end coco would otherwise wait for.
     std::string script = "exec >/dev/null 2>&1 </dev/null; "
+                         "(probe hog 768M 300 >/ws/hogged) 3>/ws/held & "
                          "(trap '' TERM HUP; while :; do echo x >> /ws/out; done) & "
                          "i=0; while [ $i -lt 600 ]; do probe sleep 300 " + tag + " & i=$((i+1)); done; "
                          "(while :; do probe sleep 300 " + tag + " & done) >/dev/null 2>&1 & "
-                         "while [ ! -s /ws/out ]; do :; done; exit 9";
+                         "while [ ! -s /ws/out ] || [ ! -s /ws/hogged ]; do :; done; exit 9";
     RunResult r = env_.run({"run", "leftover", "-c", script});
+    char byte;
+    ssize_t got = read(held.get(), &byte, 1);
+    int readErrno = errno;
     // The sandbox's init (pid 1 of its pid namespace: coco's own code, whose
     // command line is coco's and holds the tag too) may still be on its way
     // out: it keeps the workspace guard's inotify descriptor until coco has
@@ -1097,13 +1113,20 @@ TEST_F(EngineTest, NothingOfTheSandboxRunsOnceCocoHasReturned) {
     }
     auto size = fs::file_size(ws.path() + "/out");
     EXPECT_EQ(r.exitCode, 9) << describe(r);
+    // The hog had its memory when the tool exited: else its end proves nothing.
+    EXPECT_TRUE(contains(readFile(ws.path() + "/hogged"), "stopped at the maximum"))
+        << "the hog did not allocate its 768 MiB (round " << round << "): " << readFile(ws.path() + "/hogged");
+    EXPECT_EQ(got, 0) << (got < 0 && readErrno == EAGAIN
+                              ? "a sandbox process (the hog, dying) still held the fifo when coco returned"
+                              : "the fifo's read: " + std::string(strerror(readErrno)))
+                      << " (round " << round << ")";
     EXPECT_TRUE(left.empty()) << left.size() << " sandbox process(es) still ran when coco returned (round " << round
                               << "):" << described;
     std::this_thread::sleep_for(300ms);
     EXPECT_EQ(fs::file_size(ws.path() + "/out"), size) << "the workspace was written after coco returned";
     EXPECT_TRUE(processesWithTag(tag).empty()) << "the sandbox's init outlived coco by 300 ms (round " << round << ")";
     for (pid_t p : left) kill(p, SIGKILL);
-    fs::remove(ws.path() + "/out");
+    for (const char* name : {"/out", "/hogged", "/held"}) fs::remove(ws.path() + name);
   }
 }
 

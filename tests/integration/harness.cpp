@@ -545,8 +545,14 @@ std::vector<pid_t> processesWithTag(const std::string& tag) {
     char* end = nullptr;
     long pid = strtol(e->d_name, &end, 10);
     if (*end != '\0' || pid <= 0 || pid == getpid()) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Read with read(2): a process that exits meanwhile fails it with ESRCH,
+    // which an ifstream turns into an exception.
+    std::string cmdline;
+    int fd = open((std::string("/proc/") + e->d_name + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    char buf[4096];
+    ssize_t n;
+    while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0) cmdline.append(buf, static_cast<size_t>(n));
+    if (fd >= 0) close(fd);
     for (char& ch : cmdline) {
       if (ch == '\0') ch = ' ';
     }
