@@ -41,7 +41,7 @@ std::vector<std::string> sandboxWarnings(const config::ToolConfig& config, const
   tool::GrantContext grants{ctx.cwd, ctx.home, ctx.xdgRuntimeDir, ctx.cocoDirs, ctx.physical};
   for (const auto& m : config.mounts) {
     std::string physical = tool::physicalPathIn(grants, config::expandSource(m.src, ctx.cwd, ctx.home));
-    for (const auto& g : tool::mountGrants(m.src, physical, grants)) {
+    for (const auto& g : tool::mountGrants(m.src, physical, grants, m.readOnly)) {
       if (g.home && !m.readOnly && !config.allowHome)
         out.push_back(g.warning +
                       " (writable: coco run refuses it without --allow-home or allow_home: true)");

@@ -144,7 +144,7 @@ std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env,
 }
 
 std::vector<MountGrant> mountGrants(const std::string& written, const std::string& physical,
-                                    const GrantContext& ctx) {
+                                    const GrantContext& ctx, bool readOnly) {
   std::string lexical = config::expandSource(written, ctx.cwd, ctx.home);
   std::string home = physicalPathIn(ctx, ctx.home);
   if (physical == "/")
@@ -166,9 +166,9 @@ std::vector<MountGrant> mountGrants(const std::string& written, const std::strin
   for (const auto& dir : ctx.cocoDirs)
     if (overlaps(physical, physicalPathIn(ctx, dir)))
       out.push_back(
-          {fmt::format("mounts {} ({}), coco's own files ({}): a tool that writes there can rewrite "
-                       "other tools' configs and layers",
-                       physical, written, dir),
+          {fmt::format("mounts {} ({}), coco's own files ({}): {}", physical, written, dir,
+                       readOnly ? "read-only: the tool reads other tools' configs, layers and caches, but cannot change them"
+                                : "a tool that writes there can rewrite other tools' configs and layers"),
            writesIt(ctx, written, lexical, dir, false)});
   for (const auto& sock : sockets(ctx))
     if (overlaps(physical, physicalPathIn(ctx, sock.path)))
@@ -183,7 +183,7 @@ std::vector<MountGrant> mountGrants(const std::string& written, const std::strin
 Status checkMountGrants(const config::ToolConfig& config, const GrantContext& ctx, bool homeAllowed) {
   for (const auto& m : config.mounts) {
     std::string physical = physicalPathIn(ctx, config::expandSource(m.src, ctx.cwd, ctx.home));
-    for (const auto& g : mountGrants(m.src, physical, ctx)) {
+    for (const auto& g : mountGrants(m.src, physical, ctx, m.readOnly)) {
       if (g.explicitGrant || (g.home && homeAllowed)) continue;
       return Error::withErrno(
           EACCES,

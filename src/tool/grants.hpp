@@ -57,9 +57,10 @@ struct MountGrant {
 };
 
 // What the mount of `written` (a config's src) exposes, given `physical`, its
-// host path with every symlink resolved.
+// host path with every symlink resolved; `readOnly`: the mount is (the words
+// then say what the tool reads rather than what it may rewrite).
 std::vector<MountGrant> mountGrants(const std::string& written, const std::string& physical,
-                                    const GrantContext& ctx);
+                                    const GrantContext& ctx, bool readOnly = false);
 
 // `path` with its symlinks resolved as far as it exists (the rest kept as
 // written); /var/run is /run.

@@ -81,6 +81,20 @@ TEST(MountGrants, ReachedThroughDotARelativePathOrASymlinkIsNot) {
   }
 }
 
+// A read-only mount of coco's own files cannot rewrite them: the words say what it does expose.
+TEST(MountGrants, ReadOnlyMountOfCocosFilesSaysWhatItReads) {
+  const std::string store = kHome + "/.local/share/coco/tools";
+  auto writable = mountGrants(store, store, kCtx, false);
+  auto readOnly = mountGrants(store, store, kCtx, true);
+  ASSERT_EQ(writable.size(), 1u);
+  ASSERT_EQ(readOnly.size(), 1u);
+  EXPECT_NE(writable[0].warning.find("can rewrite other tools' configs"), std::string::npos) << writable[0].warning;
+  EXPECT_EQ(readOnly[0].warning.find("rewrite"), std::string::npos) << readOnly[0].warning;
+  EXPECT_NE(readOnly[0].warning.find("read-only: the tool reads other tools' configs"), std::string::npos)
+      << readOnly[0].warning;
+  EXPECT_TRUE(readOnly[0].explicitGrant) << "the config names the store itself";
+}
+
 TEST(MountGrants, CheckRefusesOnlyWhatIsNotNamed) {
   config::ToolConfig c;
   c.path = "/x/t.json";
