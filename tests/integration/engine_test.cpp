@@ -1082,6 +1082,8 @@ TEST_F(EngineTest, NothingOfTheSandboxRunsOnceCocoHasReturned) {
     // a read end that sees EOF when coco returns proves that no sandbox process
     // is left, whatever the machine's load. A /proc scan cannot: a process that
     // is freeing its memory has no command line to find it by any more.
+    writeFile(ws.path() + "/out", "");  // so that a script that ends early still leaves one to measure
+    ASSERT_EQ(chmod((ws.path() + "/out").c_str(), 0666), 0) << strerror(errno);
     ASSERT_EQ(mkfifo(fifo.c_str(), 0666), 0) << fifo << ": " << strerror(errno);
     ASSERT_EQ(chmod(fifo.c_str(), 0666), 0) << fifo << ": " << strerror(errno);  // whatever the umask
     UniqueFd held(open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -1090,10 +1092,11 @@ TEST_F(EngineTest, NothingOfTheSandboxRunsOnceCocoHasReturned) {
     // before they are gone would let coco return while some still run. None
     // holds coco's stdout or stderr, whose end coco would otherwise wait for.
     // The hog has its memory before anything else starts: once the fork loop
-    // fills the sandbox's process limit, its own fork would fail.
+    // fills the sandbox's process limit, its own fork would fail. A hog that
+    // ends without a word (it could not start) ends the script with 3.
     std::string script = "exec >/dev/null 2>&1 </dev/null; "
-                         "(probe hog 768M 300 >/ws/hogged) 3>/ws/held & "
-                         "while [ ! -s /ws/hogged ]; do :; done; "
+                         "(probe hog 768M 300 >/ws/hogged) 3>/ws/held & h=$!; "
+                         "while [ ! -s /ws/hogged ]; do kill -0 $h || exit 3; done; "
                          "(trap '' TERM HUP; while :; do echo x >> /ws/out; done) & "
                          "i=0; while [ $i -lt 600 ]; do probe sleep 300 " + tag + " & i=$((i+1)); done; "
                          "(while :; do probe sleep 300 " + tag + " & done) >/dev/null 2>&1 & "
@@ -1115,7 +1118,7 @@ TEST_F(EngineTest, NothingOfTheSandboxRunsOnceCocoHasReturned) {
       described += "\n  " + std::to_string(p) + ": " + readProcFile(p, "cmdline");
     }
     auto size = fs::file_size(ws.path() + "/out");
-    EXPECT_EQ(r.exitCode, 9) << describe(r);
+    EXPECT_EQ(r.exitCode, 9) << (r.exitCode == 3 ? "the hog ended before it said anything; " : "") << describe(r);
     // The hog had its memory when the tool exited: else its end proves nothing.
     EXPECT_TRUE(contains(readFile(ws.path() + "/hogged"), "stopped at the maximum"))
         << "the hog did not allocate its 768 MiB (round " << round << "): " << readFile(ws.path() + "/hogged");
