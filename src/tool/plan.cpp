@@ -482,7 +482,7 @@ std::string layerDirectory(int layerFd, const std::string& rel) {
 // Node resolves each require() by looking up paths in the tool's install tree, thousands of
 // times a run, and through the overlay every lookup goes layer by layer (+1.5-2.5% on a
 // lint). The tree a PATH entry of the tool layer lies in (its parent:
-// /root/.local/share/mise/installs/npm-eslint/10.16.0 for .../latest/bin, latest being the
+// /opt/mise/npm-eslint/10.16.0 for .../latest/bin, latest being the
 // layer's link to 10.16.0), where the base image has nothing, is bound read-only from the
 // layer over its own path: the same files without the overlay. Read-only: a run's writes
 // there went to the throw-away scratch layer before; now they fail, as in a system-wide

@@ -41,8 +41,9 @@ struct ToolLayer {
 
 // The version of how coco installs a tool (the script, the start check). A
 // layer made by another recipe is outdated: 2 runs npm install scripts, which
-// the layers of recipe 1 (none recorded) skipped, leaving such tools unable to start.
-inline constexpr int kInstallRecipe = 2;
+// the layers of recipe 1 (none recorded) skipped, leaving such tools unable to start;
+// 3 installs into /opt/mise (shorter module paths for node: tool_layer.cpp).
+inline constexpr int kInstallRecipe = 3;
 
 struct ToolLayerOptions {
   std::string storageRoot;  // empty: image::Storage::defaultRoot()

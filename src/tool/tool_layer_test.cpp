@@ -206,6 +206,31 @@ TEST_F(ToolLayerStore, WarmLayerIsUsedWithoutARunner) {
   EXPECT_FALSE(ensureToolLayer(c, base, o).ok());
 }
 
+// mise installs into /opt/mise, not its default /root/.local/share/mise/installs: node's module
+// paths are shorter (tool_layer.cpp). The install and the tool's one start, which primes the
+// compile cache for the paths the runs will use, both see it.
+TEST_F(ToolLayerStore, MiseInstallsUnderOptMiseInTheInstallAndItsStart) {
+  auto c = eslintConfig();
+  ToolLayerOptions o;
+  o.storageRoot = root_;
+  o.cacheRoot = root_ + "/cache";
+  std::vector<engine::RunSpec> runs;
+  o.run = [&](const engine::RunSpec& spec) -> Result<int> {
+    runs.push_back(spec);
+    return 0;
+  };
+  o.progress = [](const image::ProgressEvent&) {};
+  auto layer = ensureToolLayer(c, baseImage(), o);
+  ASSERT_TRUE(layer.ok()) << layer.error().describe();
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& spec : runs) {
+    auto var = std::find_if(spec.env.begin(), spec.env.end(),
+                            [](const auto& kv) { return kv.first == "MISE_INSTALLS_DIR"; });
+    ASSERT_NE(var, spec.env.end()) << spec.argv.back();
+    EXPECT_EQ(var->second, "/opt/mise") << spec.argv.back();
+  }
+}
+
 TEST_F(ToolLayerStore, RemoveToolLayersKeepsCurrentOnes) {
   addLayer("eslint", "h0", {"", "h0", "top", "npm:eslint", "", "", {}});
   addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", "", "", {}});

@@ -287,7 +287,10 @@ TEST_F(EndToEnd, TheStoresCheckPrimesTheCompileCacheInASandboxOfItsOwn) {
     for (const auto& e : fs::directory_iterator(store_ + "/tool-layers/" + name)) {
       if (!e.is_directory() || e.path().filename().string()[0] == '.') continue;
       ++layers;
-      EXPECT_TRUE(contains(readFile(e.path() / "record.json"), "NODE_COMPILE_CACHE")) << e.path();
+      std::string record = readFile(e.path() / "record.json");
+      EXPECT_TRUE(contains(record, "NODE_COMPILE_CACHE")) << e.path();
+      // mise installs into /opt/mise (short module paths, tool_layer.cpp): the PATH points there.
+      EXPECT_TRUE(contains(record, "\"/opt/mise/npm-" + std::string(tool) + "/latest/bin:")) << record;
       fs::path cache = e.path() / "layer/root/.cache/node-compile-cache";
       EXPECT_TRUE(fs::is_directory(cache) && !fs::is_empty(cache)) << cache << " is missing or empty";
     }
@@ -312,6 +315,7 @@ TEST_F(EndToEnd, TheStoresCheckPrimesTheCompileCacheInASandboxOfItsOwn) {
   for (const char* module : {"node_modules/espree/dist/espree.cjs", "lib/linter/linter.js",
                              "node_modules/ajv/lib/ajv.js"})
     EXPECT_TRUE(contains(lint.err, std::string(module) + " was accepted")) << module << ":\n" << lint.err;
+  EXPECT_TRUE(contains(lint.err, "/opt/mise/npm-eslint/")) << "eslint did not run from /opt/mise:\n" << lint.err;
 }
 
 TEST_F(EndToEnd, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {

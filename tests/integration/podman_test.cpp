@@ -669,7 +669,7 @@ TEST_F(ContainerInstall, TheToolCannotWriteItsOwnInstall) {
   ASSERT_FALSE(layer.empty());
   std::string before = treeState(layer);
   r = installed({"run", "eslint-attack", "-c", R"(
-d=/root/.local/share/mise/installs/npm-eslint
+d=/opt/mise/npm-eslint
 test -f $d/latest/bin/eslint && echo SEES-ITS-INSTALL
 echo pwned > $d/latest/bin/eslint && echo WROTE-BIN
 echo pwned >> /root/.config/mise/config.toml && echo WROTE-CONFIG
