@@ -87,7 +87,7 @@ class PlanWithLayerTest : public PlanTest {
     PlanTest::SetUp();
     image_.env = {{"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}, {"TERM", "dumb"}, {"NODE_ENV", "production"}};
     layer_ = {"/store/tool-layers/eslint/h1/layer", "h1", "top", "npm:eslint", "9", "", {}};
-    layer_.env = {{"PATH", "/root/.local/share/mise/installs/npm-eslint/9/bin:/usr/bin:/bin"},
+    layer_.env = {{"PATH", "/opt/mise/npm-eslint/9/bin:/usr/bin:/bin"},
                   {"NODE_ENV", "development"}, {"LANG", "mise-lang"}, {"TERM", "mise-term"},
                   {"HOME", "/mise-home"}, {"MISE_TOOL_VAR", "1"}};
   }
@@ -239,6 +239,7 @@ class InstallTreeTest : public PlanWithLayerTest {
     layer_.dir = root_ + "/layer";
     ASSERT_TRUE(fs::makeDirs(base_ + "/usr/bin").ok());
     ASSERT_TRUE(fs::makeDirs(base_ + "/root/.local/share/mise").ok());
+    ASSERT_TRUE(fs::makeDirs(base_ + "/opt").ok());  // as Debian's: the layer adds /opt/mise
     ASSERT_TRUE(fs::makeDirs(layer_.dir + kTree + "/bin").ok());
     ASSERT_TRUE(fs::makeDirs(layer_.dir + "/usr/bin").ok());
     image_.layers = {base_};
@@ -249,7 +250,7 @@ class InstallTreeTest : public PlanWithLayerTest {
       if (m.src.rfind(layer_.dir, 0) == 0) out.push_back(m);
     return out;
   }
-  static constexpr const char* kTree = "/root/.local/share/mise/installs/npm-eslint/9";
+  static constexpr const char* kTree = "/opt/mise/npm-eslint/9";
   std::string base_;
 };
 
@@ -275,10 +276,10 @@ TEST_F(InstallTreeTest, NoBindWhereTheBaseHasTheTree) {
 }
 
 TEST_F(InstallTreeTest, NoBindThroughASymlinkTheInstallPlanted) {
-  ASSERT_TRUE(fs::removeTree(layer_.dir + "/root/.local/share/mise/installs/npm-eslint").ok());
+  ASSERT_TRUE(fs::removeTree(layer_.dir + "/opt/mise/npm-eslint").ok());
   ASSERT_TRUE(fs::makeDirs(root_ + "/host-secret/9/bin").ok());
   ASSERT_EQ(::symlink((root_ + "/host-secret").c_str(),
-                      (layer_.dir + "/root/.local/share/mise/installs/npm-eslint").c_str()), 0);
+                      (layer_.dir + "/opt/mise/npm-eslint").c_str()), 0);
   auto s = plan();
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_TRUE(treeBinds(*s).empty());
@@ -288,8 +289,8 @@ TEST_F(InstallTreeTest, NoBindThroughASymlinkTheInstallPlanted) {
 // mise puts `latest -> ./9` next to the version and records PATH through it: the version's
 // directory is bound. A link anywhere else (up, absolute, deeper) binds nothing.
 TEST_F(InstallTreeTest, AVersionLinkToASiblingIsFollowedAndNothingElse) {
-  std::string installs = layer_.dir + "/root/.local/share/mise/installs/npm-eslint";
-  layer_.env[0].second = "/root/.local/share/mise/installs/npm-eslint/latest/bin:/usr/bin";
+  std::string installs = layer_.dir + "/opt/mise/npm-eslint";
+  layer_.env[0].second = "/opt/mise/npm-eslint/latest/bin:/usr/bin";
   ASSERT_TRUE(fs::makeDirs(root_ + "/host-secret/bin").ok());
   // A chain: latest -> v -> ./9; only one link, to a directory, is followed.
   ASSERT_EQ(::symlink("./9", (installs + "/v").c_str()), 0);
@@ -330,7 +331,7 @@ TEST_F(InstallTreeTest, AtMostEightTrees) {
 TEST_F(InstallTreeTest, NoBindWhereAnotherMountGoesInOrOverTheTree) {
   ASSERT_TRUE(fs::makeDirs(root_ + "/data").ok());
   for (const std::string& dst : {std::string(kTree) + "/newdir", std::string(kTree),
-                                 std::string("/root/.local/share/mise")}) {
+                                 std::string("/opt/mise"), std::string("/opt")}) {
     config_.mounts = {{root_ + "/data", dst, false, 4}};
     auto s = plan();
     ASSERT_TRUE(s.ok()) << s.error().describe();

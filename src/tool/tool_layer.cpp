@@ -245,6 +245,8 @@ Result<ToolLayer> install(const config::ToolConfig& config, const image::Image& 
   ToolLayer layer{r.layerDir,   config.hash,     baseId(base), spec, installedVersion(lsText, spec),
                   nowRfc3339(), miseEnv(envText), kInstallRecipe};
   if (hasEntries(r.layerDir, kNodeCompileCache)) setVar(layer.env, "NODE_COMPILE_CACHE", kNodeCompileCache);
+  // `mise env` leaves it out: a mise the tool starts at run time finds the installs too.
+  setVar(layer.env, "MISE_INSTALLS_DIR", kMiseInstallsDir);
   COCO_TRY(image::removeTreeAsOwner(image::hostIdMaps(), r.ioDir));
   COCO_TRY(image::removeTreeAsOwner(image::hostIdMaps(), r.layerDir + "-work"));
   COCO_TRY(fs::writeFileAtomic(fs::joinPath(buildDir, "record.json"), layerToJson(layer), 0600));

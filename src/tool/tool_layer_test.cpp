@@ -229,6 +229,11 @@ TEST_F(ToolLayerStore, MiseInstallsUnderOptMiseInTheInstallAndItsStart) {
     ASSERT_NE(var, spec.env.end()) << spec.argv.back();
     EXPECT_EQ(var->second, "/opt/mise") << spec.argv.back();
   }
+  ASSERT_TRUE(layer->has_value());
+  auto recorded = std::find_if((*layer)->env.begin(), (*layer)->env.end(),
+                               [](const auto& kv) { return kv.first == "MISE_INSTALLS_DIR"; });
+  ASSERT_NE(recorded, (*layer)->env.end()) << "the runs' environment would send a mise to its default directory";
+  EXPECT_EQ(recorded->second, "/opt/mise");
 }
 
 TEST_F(ToolLayerStore, RemoveToolLayersKeepsCurrentOnes) {

@@ -679,11 +679,14 @@ touch /root/.local/state/planted && echo PLANTED
 chmod 777 $d && echo CHMODDED
 mount -o remount,rw $d && echo REMOUNTED
 umount $d && echo UNMOUNTED
+mount -o remount,rw /opt/mise && echo REMOUNTED-TOP
+umount /opt/mise && echo UNMOUNTED-TOP
 true)"});
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "SEES-ITS-INSTALL")) << "the attack must reach the install\n" << describe(r);
   for (const char* done :
-       {"WROTE-BIN", "WROTE-CONFIG", "MADE-DIR", "REMOVED", "PLANTED", "CHMODDED", "REMOUNTED", "UNMOUNTED"})
+       {"WROTE-BIN", "WROTE-CONFIG", "MADE-DIR", "REMOVED", "PLANTED", "CHMODDED", "REMOUNTED", "UNMOUNTED",
+        "REMOUNTED-TOP", "UNMOUNTED-TOP"})
     EXPECT_FALSE(contains(r.out, done)) << done << "\n" << describe(r);
   EXPECT_TRUE(contains(r.err, "Read-only file system")) << describe(r);
   EXPECT_EQ(treeState(layer), before) << "the host's layer changed";
