@@ -35,6 +35,7 @@ namespace {
 using cocotest::contains;
 using cocotest::readFile;
 using cocotest::TempDir;
+using cocotest::treeState;
 using cocotest::writeFile;
 namespace fs = std::filesystem;
 
@@ -316,6 +317,67 @@ TEST_F(EndToEnd, TheStoresCheckPrimesTheCompileCacheInASandboxOfItsOwn) {
                              "node_modules/ajv/lib/ajv.js"})
     EXPECT_TRUE(contains(lint.err, std::string(module) + " was accepted")) << module << ":\n" << lint.err;
   EXPECT_TRUE(contains(lint.err, "/opt/mise/npm-eslint/")) << "eslint did not run from /opt/mise:\n" << lint.err;
+}
+
+// Attack first: a run's tool tries to rewrite its own install. The tree mise installed the tool
+// in (/opt/mise/npm-eslint/VERSION, the parent of the layer's PATH entry) is bound read-only
+// from the host's layer (tool/plan.cpp, bindInstallTrees): every write, removal, chmod, touch,
+// remount and unmount there fails. Beside it the run's overlay takes writes (the mise config, a
+// planted directory, the version link, the compile cache), but into the run's scratch layer:
+// the next run finds none of it and starts the tool, and the host's layer is unchanged.
+TEST_F(EndToEnd, TheToolCannotWriteItsOwnInstallAndWhatItPlantsDiesWithTheRun) {
+  const std::string name = "eslint-attack";
+  writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
+            "{\"tool\": \"npm:eslint\", \"command\": \"sh\", \"check\": [\"-c\", \"exit 0\"],"
+            " \"network\": \"none\"}\n");
+  Proc first = firstRun(name, {"-c", "exit 0"});
+  ASSERT_EQ(first.code, 0) << first.out << first.err;
+  std::string installed;
+  for (const auto& e : fs::directory_iterator(store_ + "/tool-layers/" + name))
+    if (e.is_directory() && e.path().filename().string()[0] != '.') installed = e.path();
+  ASSERT_FALSE(installed.empty()) << "no committed layer for " << name;
+  std::string before = treeState(installed);
+  ASSERT_TRUE(contains(before, "/bin/eslint ")) << "the walk does not reach the install:\n" << before;
+  ASSERT_TRUE(contains(before, "/record.json ")) << before;
+
+  Proc attack = coco({"run", name, "-c", R"(
+d=/opt/mise/npm-eslint
+v=$(readlink $d/latest)
+test -f $d/latest/bin/eslint && echo SEES-ITS-INSTALL
+grep -q " $d/${v#./} " /proc/self/mountinfo && echo TREE-IS-A-MOUNT
+echo pwned > $d/latest/bin/eslint && echo WROTE-BIN
+echo pwned > $d/latest/planted && echo PLANTED-IN-TREE
+rm -rf $d/latest/lib && echo REMOVED-LIB
+chmod 777 $d/latest/bin && echo CHMODDED-BIN
+touch -d 2000-01-01 $d/latest/bin/eslint && echo TOUCHED-BIN
+mount -o remount,rw $d/latest && echo REMOUNTED
+umount $d/latest && echo UNMOUNTED
+test -d $d/latest/lib && echo LIB-STILL-THERE
+echo pwned >> /root/.config/mise/config.toml && echo WROTE-CONFIG
+mkdir $d/planted && echo MADE-DIR
+rm $d/latest && ln -s planted $d/latest && echo RELINKED
+mkdir -p /root/.cache/node-compile-cache && touch /root/.cache/node-compile-cache/planted && echo POISONED-CACHE
+true)"});
+  EXPECT_EQ(attack.code, 0) << attack.out << attack.err;
+  for (const char* reached : {"SEES-ITS-INSTALL", "TREE-IS-A-MOUNT", "LIB-STILL-THERE"})
+    EXPECT_TRUE(contains(attack.out, reached)) << reached << "\n" << attack.out << attack.err;
+  for (const char* done :
+       {"WROTE-BIN", "PLANTED-IN-TREE", "REMOVED-LIB", "CHMODDED-BIN", "TOUCHED-BIN", "REMOUNTED", "UNMOUNTED"})
+    EXPECT_FALSE(contains(attack.out, done)) << done << "\n" << attack.out << attack.err;
+  EXPECT_TRUE(contains(attack.err, "Read-only file system")) << attack.err;
+  // Beside the tree the overlay takes the writes, so the next run is what shows where they went.
+  for (const char* scratch : {"WROTE-CONFIG", "MADE-DIR", "RELINKED", "POISONED-CACHE"})
+    EXPECT_TRUE(contains(attack.out, scratch)) << scratch << "\n" << attack.out << attack.err;
+
+  Proc next = coco({"run", name, "-c", R"(
+d=/opt/mise/npm-eslint
+test -e $d/planted && echo SAW-PLANTED
+grep -qs pwned /root/.config/mise/config.toml && echo SAW-CONFIG
+test -e /root/.cache/node-compile-cache/planted && echo SAW-CACHE
+eslint --version)"});
+  EXPECT_EQ(next.code, 0) << next.out << next.err;
+  EXPECT_TRUE(std::regex_search(next.out, std::regex("^v[0-9]+\\.[0-9]+\\.[0-9]+\n$"))) << next.out << next.err;
+  EXPECT_EQ(treeState(installed), before) << "the host's layer changed";
 }
 
 TEST_F(EndToEnd, PrettierWritesHostFilesAsTheUserAndCheckExitCodesPropagate) {

@@ -591,6 +591,23 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+std::string treeState(const std::string& dir) {
+  std::string out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0) {
+      out += it->path().string() + " unreadable\n";
+      continue;
+    }
+    out += it->path().string().substr(dir.size()) + " " + std::to_string(st.st_mode) + " " +
+           std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + "\n";
+  }
+  if (ec) out += "walk failed: " + ec.message() + "\n";
+  return out;
+}
+
 std::string jsonString(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {

@@ -165,6 +165,10 @@ std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& text);
 std::vector<std::string> lines(const std::string& text);
 bool contains(const std::string& haystack, const std::string& needle);
+// Every entry below `dir` with its type, mode, size and modification time, one a line (an entry
+// lstat cannot read, or a walk that stopped, says so in its line): equal before and after an
+// attack when nothing below `dir` changed.
+std::string treeState(const std::string& dir);
 // A probe tool config: `probe` from the image, network none, plus extra JSON members.
 std::string probeTool(const std::string& extraMembers = "");
 std::string jsonString(const std::string& s);

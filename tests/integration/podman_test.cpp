@@ -637,24 +637,6 @@ class ContainerInstall : public ContainerRuntime {
   std::string ws_;
 };
 
-// Every entry below `dir` with its type, mode, size and modification time, one a line.
-std::string treeState(const std::string& dir) {
-  std::string out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) != 0) {
-      out += it->path().string() + " unreadable\n";
-      continue;
-    }
-    out += it->path().string().substr(dir.size()) + " " + std::to_string(st.st_mode) + " " +
-           std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec) + "\n";
-  }
-  if (ec) out += "walk failed: " + ec.message() + "\n";
-  return out;
-}
-
 // Attack first: the tool's own install is in the container, and read-only there. The tool (as
 // the container's root, which podman maps to the user) tries to rewrite its executable and config,
 // plant, remove and chmod entries and remount; all of it fails and the host's layer is unchanged.
