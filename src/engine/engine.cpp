@@ -398,6 +398,10 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   UniqueFd master;
   if (ch.ttyParent.valid()) master.reset(sys::recvFd(ch.ttyParent.get()));
   if (readReport()) {
+    // The tool could not start (126, 127): init reaps it and, when it holds the workspace guard's
+    // watch, waits for coco's end of the events pipe to close before it exits (init.cpp,
+    // outlastCoco). Closed here, or coco and init each waited for the other.
+    ch.eventsRead.reset();
     reap(child.pid);
     return childFailure(report);
   }

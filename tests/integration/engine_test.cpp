@@ -953,17 +953,36 @@ INSTANTIATE_TEST_SUITE_P(Engine, ExitCodeTest,
                                       : "signal_" + info.param.args[1];
                          });
 
+// Each also with the workspace mounted (writable, so the workspace guard watches it): init, which
+// holds the guard's watch, waits for coco's end of the events pipe before it exits, and coco once
+// waited for init with that end open when the tool could not start (both hung until killed).
+constexpr const char* kWorkspace = R"("mounts": [{"src": ".", "dst": "/workspace"}])";
+RunOptions within20s() {
+  RunOptions o;
+  o.timeoutSecs = 20;
+  return o;
+}
+
 TEST_F(EngineTest, NotExecutableIs126) {
-  env_.writeTool("noexec", R"({"command": "/usr/bin/not-executable", "network": "none"})");
-  RunResult r = env_.run({"run", "noexec"});
-  EXPECT_EQ(r.exitCode, 126) << describe(r);
-  EXPECT_FALSE(contains(r.out, "should-not-run"));
+  for (std::string mounts : {"", kWorkspace}) {
+    SCOPED_TRACE(mounts);
+    env_.writeTool("noexec", R"({"command": "/usr/bin/not-executable", "network": "none")" +
+                                 (mounts.empty() ? "" : ", " + mounts) + "}");
+    RunResult r = env_.run({"run", "noexec"}, within20s());
+    EXPECT_EQ(r.exitCode, 126) << describe(r);
+    EXPECT_FALSE(contains(r.out, "should-not-run"));
+  }
 }
 
 TEST_F(EngineTest, NotFoundIs127) {
-  env_.writeTool("nothere", R"({"command": "no-such-command-coco", "network": "none"})");
-  RunResult r = env_.run({"run", "nothere"});
-  EXPECT_EQ(r.exitCode, 127) << describe(r);
+  for (std::string mounts : {"", kWorkspace}) {
+    SCOPED_TRACE(mounts);
+    env_.writeTool("nothere", R"({"command": "no-such-command-coco", "network": "none")" +
+                                  (mounts.empty() ? "" : ", " + mounts) + "}");
+    RunResult r = env_.run({"run", "nothere"}, within20s());
+    EXPECT_EQ(r.exitCode, 127) << describe(r);
+    EXPECT_TRUE(contains(r.err, "command not found in the sandbox's PATH: no-such-command-coco")) << describe(r);
+  }
 }
 
 TEST_F(EngineTest, UnknownToolIs125) {
