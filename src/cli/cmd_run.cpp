@@ -217,9 +217,10 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     return kExitOk;
   }
   spec->hostSetup.exitsAfter = !learn;  // only the exit code and messages follow the run
+  std::string hidden = tool::mountHidingPath(*config, *spec);
   auto status = learn ? learnRun(ctx, *config, std::move(*spec)) : (*backend)->run(*spec);
   // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
-  if (!status) ctx.fail(status.error().wrap(name));
+  if (!status) ctx.fail(status.error().wrap(name), status.error().exitCode() == 127 ? hidden : "");
   return exitCodeFor(status);
 }
 

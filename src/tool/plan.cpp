@@ -525,6 +525,25 @@ void bindInstallTrees(engine::RunSpec& spec, const ToolLayer& layer, const std::
 
 }  // namespace
 
+std::string mountHidingPath(const config::ToolConfig& config, const engine::RunSpec& spec) {
+  auto path = std::find_if(spec.env.begin(), spec.env.end(), [](const auto& kv) { return kv.first == "PATH"; });
+  if (path == spec.env.end()) return "";
+  std::istringstream dirs(path->second);
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty() || dir[0] != '/') continue;
+    dir = fs::normalize(dir);
+    for (const auto& mount : config.mounts) {
+      // What the mount shows there is the user's; what it hides is what the image or the layer had.
+      if (!fs::isAtOrBelow(dir, mount.dst) || dir == "/" || !image::mergedStat(spec.layers, dir.substr(1)))
+        continue;
+      std::string where = mount.line > 0 ? fmt::format("{}, line {}", config.path, mount.line) : config.path;
+      return fmt::format("the mount at {} ({}) hides {}, a directory of the sandbox's PATH: mount it elsewhere",
+                         mount.dst, where, dir);
+    }
+  }
+  return "";
+}
+
 Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::vector<std::string>& args,
                                    const RunContext& ctx, const image::Image& image, const LayerSource& layerSource) {
   engine::RunSpec spec;

@@ -114,6 +114,12 @@ using LayerSource = std::function<Result<std::optional<ToolLayer>>()>;
 Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::vector<std::string>& args,
                                    const RunContext& ctx, const image::Image& image, const LayerSource& layer = {});
 
+// Why a run's command was not found, when a mount of the config is at or above a directory of the
+// sandbox's PATH where the image or the tool's layer has something (a mount at /opt hides the
+// install in /opt/mise, one at /usr/bin the image's commands): the first such mount and the
+// directory, said as a hint. "" when no mount hides a directory of the PATH.
+std::string mountHidingPath(const config::ToolConfig& config, const engine::RunSpec& spec);
+
 // The plan as `coco run --dry-run` prints it: variable names, never their values;
 // with the Landlock rules a kernel of that ABI would enforce (0: none).
 std::string planToJson(const engine::RunSpec& spec, const std::string& imageReference, int landlockAbi = 0);

@@ -343,6 +343,35 @@ TEST_F(InstallTreeTest, NoBindWhereAnotherMountGoesInOrOverTheTree) {
   EXPECT_EQ(treeBinds(*s).size(), 1u);
 }
 
+// A command not found gets a hint naming the mount that hid it: a config mount at or above a
+// directory of the PATH where the layer or the image has something. Never one over a directory
+// neither has (a project's node_modules/.bin below /workspace), nor one beside the PATH.
+TEST_F(InstallTreeTest, TheMountThatHidesADirectoryOfThePathIsNamed) {
+  ASSERT_TRUE(fs::makeDirs(root_ + "/data").ok());
+  const std::string tree = kTree;
+  for (const std::string& dst : {std::string("/opt"), std::string("/opt/mise"), tree, tree + "/bin"}) {
+    config_.mounts = {{root_ + "/data", dst, false, 4}};
+    auto s = plan();
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    EXPECT_EQ(mountHidingPath(config_, *s), "the mount at " + dst + " (" + config_.path + ", line 4) hides " +
+                                                tree + "/bin, a directory of the sandbox's PATH: mount it elsewhere");
+  }
+  config_.mounts = {{root_ + "/data", "/usr/bin", true, 7}};
+  auto s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(mountHidingPath(config_, *s), "the mount at /usr/bin (" + config_.path +
+                                              ", line 7) hides /usr/bin, a directory of the sandbox's PATH: "
+                                              "mount it elsewhere")
+      << "the base's directory";
+
+  config_.mounts = {{root_ + "/data", "/elsewhere", false, 4}, {root_ + "/data", "/workspace", false, 5}};
+  config_.env = {{"PATH", "/workspace/node_modules/.bin:" + tree + "/bin:/usr/bin"}};
+  s = plan();
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  ASSERT_EQ(get(*s, "PATH"), "/workspace/node_modules/.bin:" + tree + "/bin:/usr/bin");
+  EXPECT_EQ(mountHidingPath(config_, *s), "");
+}
+
 TEST_F(InstallTreeTest, ATreeInsideAnotherIsBoundOnce) {
   ASSERT_TRUE(fs::makeDirs(layer_.dir + kTree + "/lib/x/bin").ok());
   std::string inner = std::string(kTree) + "/lib/x/bin";

@@ -982,7 +982,24 @@ TEST_F(EngineTest, NotFoundIs127) {
     RunResult r = env_.run({"run", "nothere"}, within20s());
     EXPECT_EQ(r.exitCode, 127) << describe(r);
     EXPECT_TRUE(contains(r.err, "command not found in the sandbox's PATH: no-such-command-coco")) << describe(r);
+    EXPECT_FALSE(contains(r.err, "coco: hint:")) << "no mount hid it\n" << describe(r);
   }
+}
+
+// A config mount over a directory of the PATH hides what the image has there (a mount at /opt
+// hides the tools mise installed in /opt/mise): the command is not found, and the hint says which
+// mount hid it.
+TEST_F(EngineTest, ACommandAMountHidesIsNotFoundAndTheHintNamesTheMount) {
+  std::string empty = env_.workdir() + "/empty";
+  fs::create_directories(empty);
+  env_.writeTool("hidden", probeTool(R"("mounts": [{"src": )" + jsonString(empty) + R"(, "dst": "/usr/bin"}])"));
+  RunResult r = env_.run({"run", "hidden", "exit", "0"}, within20s());
+  EXPECT_EQ(r.exitCode, 127) << describe(r);
+  EXPECT_TRUE(contains(r.err, "command not found in the sandbox's PATH: probe")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "coco: hint: the mount at /usr/bin (")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "hidden.json, line 1) hides /usr/bin, a directory of the sandbox's PATH: "
+                              "mount it elsewhere\n"))
+      << describe(r);
 }
 
 TEST_F(EngineTest, UnknownToolIs125) {
