@@ -217,10 +217,15 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     return kExitOk;
   }
   spec->hostSetup.exitsAfter = !learn;  // only the exit code and messages follow the run
-  std::string hidden = tool::mountHidingPath(*config, *spec);
+  std::optional<engine::RunSpec> learned;  // learn mode takes the spec; a 127's hint reads it after
+  if (learn) learned = *spec;
   auto status = learn ? learnRun(ctx, *config, std::move(*spec)) : (*backend)->run(*spec);
   // 126/127 (cannot invoke, not found) are errors too, but the exit code is the command's.
-  if (!status) ctx.fail(status.error().wrap(name), status.error().exitCode() == 127 ? hidden : "");
+  if (!status) {
+    std::string hint;
+    if (status.error().exitCode() == 127) hint = tool::mountHidingPath(*config, learned ? *learned : *spec);
+    ctx.fail(status.error().wrap(name), hint);
+  }
   return exitCodeFor(status);
 }
 

@@ -209,7 +209,7 @@ std::optional<struct stat> mergedStat(const std::vector<std::string>& layers, co
 }
 
 std::optional<ResolvedFile> resolveRegularFile(const std::vector<std::string>& layers,
-                                               const std::string& path) {
+                                               const std::string& path, std::vector<std::string>* through) {
   // One walk down the overlay, a component at a time; a symlink's target (in the
   // sandbox's root) is put in its place.
   auto todo = components(path);
@@ -227,6 +227,11 @@ std::optional<ResolvedFile> resolveRegularFile(const std::vector<std::string>& l
     if (!entry->dir.empty()) {
       at.push_back(std::move(name));
       here = std::move(entry->dir);
+      if (through) {
+        std::string entered = joinComponents(at, "");
+        entered.pop_back();  // a directory's components end with '/'
+        through->push_back("/" + entered);
+      }
     } else if (S_ISLNK(entry->st.st_mode)) {
       auto target = readLinkAt(entry->parentFd, name);
       if (!target || ++links > 40) return std::nullopt;

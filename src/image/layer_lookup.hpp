@@ -34,7 +34,9 @@ struct ResolvedFile {
   LayerFile file;
   std::string path;  // where it is in the sandbox, symlinks resolved ("/usr/lib/.../node")
 };
-std::optional<ResolvedFile> resolveRegularFile(const std::vector<std::string>& layers, const std::string& path);
+// `through`, when given, gets each directory the walk entered, resolved ("/usr", "/usr/lib", ...).
+std::optional<ResolvedFile> resolveRegularFile(const std::vector<std::string>& layers, const std::string& path,
+                                               std::vector<std::string>* through = nullptr);
 
 // What the overlay shows at `rel` (relative, no leading '/'), not following a symlink there or on
 // the way (a symlink or file on the way hides what lies below it): its lstat; nullopt when

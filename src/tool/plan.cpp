@@ -29,6 +29,7 @@
 #include "util/fd_limit.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/status_line.hpp"
 #include "util/trace.hpp"
 
 extern char** environ;
@@ -526,20 +527,33 @@ void bindInstallTrees(engine::RunSpec& spec, const ToolLayer& layer, const std::
 }  // namespace
 
 std::string mountHidingPath(const config::ToolConfig& config, const engine::RunSpec& spec) {
+  if (config.mounts.empty() || spec.argv.empty() || spec.argv[0].empty() ||
+      spec.argv[0].find('/') != std::string::npos)
+    return "";  // a command with a '/' is not looked up in PATH
   auto path = std::find_if(spec.env.begin(), spec.env.end(), [](const auto& kv) { return kv.first == "PATH"; });
   if (path == spec.env.end()) return "";
   std::istringstream dirs(path->second);
   for (std::string dir; std::getline(dirs, dir, ':');) {
     if (dir.empty() || dir[0] != '/') continue;
     dir = fs::normalize(dir);
-    for (const auto& mount : config.mounts) {
-      // What the mount shows there is the user's; what it hides is what the image or the layer had.
-      if (!fs::isAtOrBelow(dir, mount.dst) || dir == "/" || !image::mergedStat(spec.layers, dir.substr(1)))
-        continue;
-      std::string where = mount.line > 0 ? fmt::format("{}, line {}", config.path, mount.line) : config.path;
-      return fmt::format("the mount at {} ({}) hides {}, a directory of the sandbox's PATH: mount it elsewhere",
-                         mount.dst, where, dir);
-    }
+    // The command as the image and the layer have it there, the way the sandbox would follow it
+    // without the mounts (/opt/mise/npm-eslint/latest/bin/eslint is a file below 10.16.0).
+    std::vector<std::string> through;
+    auto file = image::resolveRegularFile(spec.layers, fs::joinPath(dir, spec.argv[0]), &through);
+    if (!file) continue;
+    through.push_back(dir);
+    through.push_back(file->path);
+    // Of the mounts on the way, the deepest is the one the sandbox shows there.
+    const config::MountConfig* over = nullptr;
+    for (const auto& mount : config.mounts)
+      for (const auto& passed : through)
+        if (fs::isAtOrBelow(passed, mount.dst) && (!over || mount.dst.size() > over->dst.size())) over = &mount;
+    if (!over) continue;
+    // The PATH came from an install a package's scripts ran in: shown without its control characters.
+    auto shown = [](std::string_view text) { return clipToColumns(text, 4096); };
+    std::string where = over->line > 0 ? fmt::format("{}, line {}", config.path, over->line) : config.path;
+    return fmt::format("the mount at {} ({}) hides {} in {}, a directory of the sandbox's PATH: mount it elsewhere",
+                       shown(over->dst), shown(where), shown(spec.argv[0]), shown(dir));
   }
   return "";
 }

@@ -114,10 +114,11 @@ using LayerSource = std::function<Result<std::optional<ToolLayer>>()>;
 Result<engine::RunSpec> prepareRun(const config::ToolConfig& config, const std::vector<std::string>& args,
                                    const RunContext& ctx, const image::Image& image, const LayerSource& layer = {});
 
-// Why a run's command was not found, when a mount of the config is at or above a directory of the
-// sandbox's PATH where the image or the tool's layer has something (a mount at /opt hides the
-// install in /opt/mise, one at /usr/bin the image's commands): the first such mount and the
-// directory, said as a hint. "" when no mount hides a directory of the PATH.
+// Why a run's command was not found, when a mount of the config hid it: the image or the tool's
+// layer has the command in a directory of the sandbox's PATH, and a config mount is at or above
+// that directory or the file it leads to (a mount at /opt hides the installs in /opt/mise, one at
+// /usr/bin the image's commands). Names the deepest such mount, said as a hint; "" when none.
+// Reads the layers: called on a run that ended 127, not before every run.
 std::string mountHidingPath(const config::ToolConfig& config, const engine::RunSpec& spec);
 
 // The plan as `coco run --dry-run` prints it: variable names, never their values;

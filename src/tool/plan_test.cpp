@@ -343,33 +343,59 @@ TEST_F(InstallTreeTest, NoBindWhereAnotherMountGoesInOrOverTheTree) {
   EXPECT_EQ(treeBinds(*s).size(), 1u);
 }
 
-// A command not found gets a hint naming the mount that hid it: a config mount at or above a
-// directory of the PATH where the layer or the image has something. Never one over a directory
-// neither has (a project's node_modules/.bin below /workspace), nor one beside the PATH.
-TEST_F(InstallTreeTest, TheMountThatHidesADirectoryOfThePathIsNamed) {
+// A command not found gets a hint naming the mount that hid it: the layer or the image has the
+// command in a directory of the PATH, and a config mount is at or above that directory or the file
+// it leads to (mise's layout: PATH through the `latest` link, the command a link into lib/). The
+// deepest such mount is named. Nothing for a command neither has there (a typo), a command with a
+// '/', or a mount over a directory neither has (a project's node_modules/.bin below /workspace).
+TEST_F(InstallTreeTest, TheMountThatHidesTheCommandIsNamed) {
+  const std::string tree = kTree, installs = "/opt/mise/npm-eslint";
+  ASSERT_TRUE(fs::makeDirs(layer_.dir + tree + "/lib/node_modules/eslint/bin").ok());
+  ASSERT_TRUE(fs::writeFileAtomic(layer_.dir + tree + "/lib/node_modules/eslint/bin/eslint.js", "x").ok());
+  ASSERT_EQ(::symlink("../lib/node_modules/eslint/bin/eslint.js", (layer_.dir + tree + "/bin/eslint").c_str()), 0);
+  ASSERT_EQ(::symlink("./9", (layer_.dir + installs + "/latest").c_str()), 0);
+  ASSERT_TRUE(fs::writeFileAtomic(base_ + "/usr/bin/sh", "x").ok());
+  layer_.env[0].second = installs + "/latest/bin:/usr/bin:/bin";
   ASSERT_TRUE(fs::makeDirs(root_ + "/data").ok());
-  const std::string tree = kTree;
-  for (const std::string& dst : {std::string("/opt"), std::string("/opt/mise"), tree, tree + "/bin"}) {
-    config_.mounts = {{root_ + "/data", dst, false, 4}};
+  auto hint = [&](const std::vector<config::MountConfig>& mounts) {
+    config_.mounts = mounts;
     auto s = plan();
-    ASSERT_TRUE(s.ok()) << s.error().describe();
-    EXPECT_EQ(mountHidingPath(config_, *s), "the mount at " + dst + " (" + config_.path + ", line 4) hides " +
-                                                tree + "/bin, a directory of the sandbox's PATH: mount it elsewhere");
-  }
-  config_.mounts = {{root_ + "/data", "/usr/bin", true, 7}};
-  auto s = plan();
-  ASSERT_TRUE(s.ok()) << s.error().describe();
-  EXPECT_EQ(mountHidingPath(config_, *s), "the mount at /usr/bin (" + config_.path +
-                                              ", line 7) hides /usr/bin, a directory of the sandbox's PATH: "
-                                              "mount it elsewhere")
-      << "the base's directory";
+    EXPECT_TRUE(s.ok()) << s.error().describe();
+    return s.ok() ? mountHidingPath(config_, *s) : "<no plan>";
+  };
+  auto expected = [&](const std::string& dst, int line, const std::string& cmd, const std::string& dir) {
+    return "the mount at " + dst + " (" + config_.path + ", line " + std::to_string(line) + ") hides " + cmd +
+           " in " + dir + ", a directory of the sandbox's PATH: mount it elsewhere";
+  };
+  for (const std::string& dst : {std::string("/opt"), std::string("/opt/mise"), installs, tree, tree + "/bin",
+                                 installs + "/latest"})
+    EXPECT_EQ(hint({{root_ + "/data", dst, false, 4}}), expected(dst, 4, "eslint", installs + "/latest/bin"))
+        << dst;
+  EXPECT_EQ(hint({{root_ + "/data", "/opt", false, 4}, {root_ + "/data", "/opt/mise", false, 5}}),
+            expected("/opt/mise", 5, "eslint", installs + "/latest/bin"))
+      << "the deepest mount is the one the sandbox shows";
+  EXPECT_EQ(hint({{root_ + "/data", "/elsewhere", false, 4}}), "");
 
-  config_.mounts = {{root_ + "/data", "/elsewhere", false, 4}, {root_ + "/data", "/workspace", false, 5}};
-  config_.env = {{"PATH", "/workspace/node_modules/.bin:" + tree + "/bin:/usr/bin"}};
-  s = plan();
-  ASSERT_TRUE(s.ok()) << s.error().describe();
-  ASSERT_EQ(get(*s, "PATH"), "/workspace/node_modules/.bin:" + tree + "/bin:/usr/bin");
-  EXPECT_EQ(mountHidingPath(config_, *s), "");
+  config_.command = "sh";
+  EXPECT_EQ(hint({{root_ + "/data", "/usr/bin", true, 7}}), expected("/usr/bin", 7, "sh", "/usr/bin"));
+  config_.command = "eslnt";
+  EXPECT_EQ(hint({{root_ + "/data", "/opt", false, 4}}), "") << "a typo: nothing was hidden";
+  config_.command = installs + "/latest/bin/eslint";
+  EXPECT_EQ(hint({{root_ + "/data", "/opt", false, 4}}), "") << "a path is not looked up in PATH";
+
+  config_.command = "eslint";
+  config_.env = {{"PATH", "/workspace/node_modules/.bin:/usr/bin"}};
+  EXPECT_EQ(hint({{root_ + "/data", "/workspace", false, 5}}), "");
+
+  // The PATH comes from the install, where a package's scripts ran: its directory names are
+  // shown without their control characters.
+  std::string planted = "/opt/e\033]0;pwned\007";
+  ASSERT_TRUE(fs::makeDirs(layer_.dir + planted).ok());
+  ASSERT_TRUE(fs::writeFileAtomic(layer_.dir + planted + "/eslint", "x").ok());
+  config_.env = {{"PATH", planted + ":/usr/bin"}};
+  std::string shown = hint({{root_ + "/data", "/opt", false, 4}});
+  EXPECT_EQ(shown, expected("/opt", 4, "eslint", "/opt/e?]0;pwned?"));
+  EXPECT_EQ(shown.find('\033'), std::string::npos);
 }
 
 TEST_F(InstallTreeTest, ATreeInsideAnotherIsBoundOnce) {

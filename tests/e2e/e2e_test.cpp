@@ -322,14 +322,16 @@ TEST_F(EndToEnd, TheStoresCheckPrimesTheCompileCacheInASandboxOfItsOwn) {
 // Attack first: a run's tool tries to rewrite its own install. The tree mise installed the tool
 // in (/opt/mise/npm-eslint/VERSION, the parent of the layer's PATH entry) is bound read-only
 // from the host's layer (tool/plan.cpp, bindInstallTrees): every write, removal, chmod, touch,
-// remount and unmount there fails. Beside it the run's overlay takes writes (the mise config, a
+// remount and unmount there fails, without seccomp too (the kernel refuses them to a tool without
+// capabilities), and from a nested user namespace (Landlock refuses mounts there; without Landlock
+// the kernel has locked the bind's read-only flag for a namespace the tool makes). Beside it the run's overlay takes writes (the mise config, a
 // planted directory, the version link, the compile cache), but into the run's scratch layer:
 // the next run finds none of it and starts the tool, and the host's layer is unchanged.
 TEST_F(EndToEnd, TheToolCannotWriteItsOwnInstallAndWhatItPlantsDiesWithTheRun) {
   const std::string name = "eslint-attack";
   writeFile(home_.path() + "/data/coco/tools/" + name + ".json",
             "{\"tool\": \"npm:eslint\", \"command\": \"sh\", \"check\": [\"-c\", \"exit 0\"],"
-            " \"network\": \"none\"}\n");
+            " \"network\": \"none\", \"seccomp\": \"unconfined\"}\n");
   Proc first = firstRun(name, {"-c", "exit 0"});
   ASSERT_EQ(first.code, 0) << first.out << first.err;
   std::string installed;
@@ -350,8 +352,9 @@ echo pwned > $d/latest/planted && echo PLANTED-IN-TREE
 rm -rf $d/latest/lib && echo REMOVED-LIB
 chmod 777 $d/latest/bin && echo CHMODDED-BIN
 touch -d 2000-01-01 $d/latest/bin/eslint && echo TOUCHED-BIN
-mount -o remount,rw $d/latest && echo REMOUNTED
+mount -o remount,bind,rw $d/latest && echo REMOUNTED
 umount $d/latest && echo UNMOUNTED
+unshare -Um --propagation unchanged sh -c "echo IN-NESTED-NS; mount -o remount,bind,rw $d/latest && echo NESTED-REMOUNTED"
 test -d $d/latest/lib && echo LIB-STILL-THERE
 echo pwned >> /root/.config/mise/config.toml && echo WROTE-CONFIG
 mkdir $d/planted && echo MADE-DIR
@@ -359,10 +362,11 @@ rm $d/latest && ln -s planted $d/latest && echo RELINKED
 mkdir -p /root/.cache/node-compile-cache && touch /root/.cache/node-compile-cache/planted && echo POISONED-CACHE
 true)"});
   EXPECT_EQ(attack.code, 0) << attack.out << attack.err;
-  for (const char* reached : {"SEES-ITS-INSTALL", "TREE-IS-A-MOUNT", "LIB-STILL-THERE"})
+  for (const char* reached : {"SEES-ITS-INSTALL", "TREE-IS-A-MOUNT", "IN-NESTED-NS", "LIB-STILL-THERE"})
     EXPECT_TRUE(contains(attack.out, reached)) << reached << "\n" << attack.out << attack.err;
   for (const char* done :
-       {"WROTE-BIN", "PLANTED-IN-TREE", "REMOVED-LIB", "CHMODDED-BIN", "TOUCHED-BIN", "REMOUNTED", "UNMOUNTED"})
+       {"WROTE-BIN", "PLANTED-IN-TREE", "REMOVED-LIB", "CHMODDED-BIN", "TOUCHED-BIN", "REMOUNTED", "UNMOUNTED",
+        "NESTED-REMOUNTED"})
     EXPECT_FALSE(contains(attack.out, done)) << done << "\n" << attack.out << attack.err;
   EXPECT_TRUE(contains(attack.err, "Read-only file system")) << attack.err;
   // Beside the tree the overlay takes the writes, so the next run is what shows where they went.

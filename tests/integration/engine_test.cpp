@@ -956,7 +956,10 @@ INSTANTIATE_TEST_SUITE_P(Engine, ExitCodeTest,
 // Each also with the workspace mounted (writable, so the workspace guard watches it): init, which
 // holds the guard's watch, waits for coco's end of the events pipe before it exits, and coco once
 // waited for init with that end open when the tool could not start (both hung until killed).
-constexpr const char* kWorkspace = R"("mounts": [{"src": ".", "dst": "/workspace"}])";
+// No limits, so no cgroup either where one is delegated: with one coco waits for init's exit and
+// init never waits for coco.
+constexpr const char* kWorkspace =
+    R"("mounts": [{"src": ".", "dst": "/workspace"}], "limits": {"memory": "unlimited", "pids": "unlimited"})";
 RunOptions within20s() {
   RunOptions o;
   o.timeoutSecs = 20;
@@ -997,7 +1000,7 @@ TEST_F(EngineTest, ACommandAMountHidesIsNotFoundAndTheHintNamesTheMount) {
   EXPECT_EQ(r.exitCode, 127) << describe(r);
   EXPECT_TRUE(contains(r.err, "command not found in the sandbox's PATH: probe")) << describe(r);
   EXPECT_TRUE(contains(r.err, "coco: hint: the mount at /usr/bin (")) << describe(r);
-  EXPECT_TRUE(contains(r.err, "hidden.json, line 1) hides /usr/bin, a directory of the sandbox's PATH: "
+  EXPECT_TRUE(contains(r.err, "hidden.json, line 1) hides probe in /usr/bin, a directory of the sandbox's PATH: "
                               "mount it elsewhere\n"))
       << describe(r);
 }

@@ -601,8 +601,10 @@ std::string treeState(const std::string& dir) {
       continue;
     }
     out += it->path().string().substr(dir.size()) + " " + std::to_string(st.st_mode) + " " +
+           std::to_string(st.st_ino) + " " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) + " " +
            std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec) + "\n";
+           std::to_string(st.st_mtim.tv_nsec) + " " + std::to_string(st.st_ctim.tv_sec) + "." +
+           std::to_string(st.st_ctim.tv_nsec) + "\n";
   }
   if (ec) out += "walk failed: " + ec.message() + "\n";
   return out;

@@ -165,7 +165,8 @@ std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& text);
 std::vector<std::string> lines(const std::string& text);
 bool contains(const std::string& haystack, const std::string& needle);
-// Every entry below `dir` with its type, mode, size and modification time, one a line (an entry
+// Every entry below `dir` with its type and mode, inode, owner, size, modification and change
+// times, one a line (so a write that restores size and mtime still shows in the ctime; an entry
 // lstat cannot read, or a walk that stopped, says so in its line): equal before and after an
 // attack when nothing below `dir` changed.
 std::string treeState(const std::string& dir);
