@@ -8,16 +8,24 @@
 namespace coco::sys {
 
 // How many bytes of the file open at `fd` the page cache holds (cachestat, Linux 6.5); nullopt
-// where the kernel has no cachestat.
+// (errno set) where the kernel has no cachestat or refuses it.
 std::optional<uint64_t> cachedBytes(int fd);
 
-// When the regular file at `path` (no symlink followed at its last component) is at most
-// `maxBytes` long and not wholly in the page cache, reads it from start to end, and returns true.
-// A sequential read makes the kernel's readahead fill the cache in large folios; an exec's page
-// faults, which fill it otherwise, leave small ones. Measured with node's 126 MB binary on this
-// machine (AMD EPYC, Linux 6.18, ext4): a start took 0.90x the time from a file read in first,
-// against one exec'd first (bench section of README, stop 39). A file already cached, too large,
-// unreadable, of another type or a kernel without cachestat: nothing is read, false.
-bool readIntoPageCache(const std::string& path, uint64_t maxBytes);
+// Whether a file system of this statfs f_type keeps a file's pages in the page cache of the file
+// itself, so that reading it in lasts: ext4, xfs and btrfs. Not overlayfs or FUSE (the pages
+// belong to the file beneath, and cachestat on the upper file says none are cached, so every run
+// would read it again), network file systems (a read of the whole file goes over the network), or
+// tmpfs (always in memory).
+bool keepsItsPageCache(int64_t fsType);
+
+// When the regular file `rel` beneath the directory `dir` (no symlink followed on the way, no `..`)
+// is at most `maxBytes` long, on a file system that keepsItsPageCache, and not wholly in the page
+// cache, reads it from start to end, and returns true. A sequential read makes the kernel's
+// readahead fill the cache in large folios; an exec's page faults, which fill it otherwise, leave
+// small ones. Measured with node's 126 MB binary (AMD EPYC, Linux 6.18, ext4): a start took 0.90x
+// the time from a file read in first, against one exec'd first (README's benchmark section, stop
+// 39). Anything else (cached, too large, unreadable, another type, a read error, a kernel without
+// cachestat): false, and at most what was read before an error stays cached.
+bool readIntoPageCache(const std::string& dir, const std::string& rel, uint64_t maxBytes);
 
 }  // namespace coco::sys

@@ -453,7 +453,8 @@ void bindNodeFromItsLayer(engine::RunSpec& spec, bool forRun) {
     auto node = image::resolveRegularFile(spec.layers, fs::joinPath(dir, "node"));
     if (!node) continue;
     std::string file = fs::joinPath(node->file.layer, node->file.rel);
-    if (forRun && sys::readIntoPageCache(file, kMaxReadIn)) log::debug("read {} into the page cache", file);
+    if (forRun && sys::readIntoPageCache(node->file.layer, node->file.rel, kMaxReadIn))
+      log::debug("read {} into the page cache", file);
     spec.mounts.insert(spec.mounts.begin(), {file, node->path, true, node->file.layer});
     return;
   }
