@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -10,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "util/fs.hpp"
 #include "util/temp_dir.hpp"
 #include "util/unique_fd.hpp"
 
@@ -38,8 +41,8 @@ class PageCache : public ::testing::Test {
     struct statfs fs;
     ASSERT_EQ(::fstatfs(fd.get(), &fs), 0);
     if (!keepsItsPageCache(static_cast<int64_t>(fs.f_type)))
-      GTEST_SKIP() << dir_.path() << " is on a file system coco does not read files in on (f_type 0x" << std::hex
-                   << fs.f_type << ")";
+      GTEST_SKIP() << dir_.path() << " is on a file system coco does not read files in on (f_type 0x"
+                   << std::hex << fs.f_type << ")";
     std::string block(1 << 20, 'x');
     for (uint64_t done = 0; done < kSize; done += block.size()) {
       size_t n = std::min<uint64_t>(block.size(), kSize - done);
@@ -83,6 +86,127 @@ TEST_F(PageCache, NothingButARegularFileBeneathTheDirectoryAndWithinTheLimitIsRe
   cached = cachedNow(path_);
   ASSERT_TRUE(cached.has_value());
   EXPECT_LT(*cached, kSize / 2) << "a symlink or .. was followed";
+}
+
+// Writes `size` bytes to a new file at `path` in writes of `chunk` bytes, then syncs it.
+void writeFile(const std::string& path, uint64_t size, size_t chunk, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  ASSERT_TRUE(fd) << path << ": " << strerror(errno);
+  ASSERT_EQ(::fchmod(fd.get(), mode), 0);
+  std::string block(chunk, 'y');
+  for (uint64_t done = 0; done < size; done += chunk) {
+    size_t n = std::min<uint64_t>(chunk, size - done);
+    ASSERT_EQ(::write(fd.get(), block.data(), n), static_cast<ssize_t>(n)) << strerror(errno);
+  }
+  ASSERT_EQ(::fsync(fd.get()), 0);
+}
+
+void drop(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd) << path;
+  ASSERT_EQ(::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED), 0);
+}
+
+// The share of the file's pages that sit in large folios (a compound page's head or tail), from
+// /proc/self/pagemap and /proc/kpageflags; nullopt where they do not give page frames (not root).
+std::optional<double> largeFolioShare(const std::string& path) {
+  constexpr uint64_t kHead = 1ull << 15, kTail = 1ull << 16;  // KPF_COMPOUND_HEAD, KPF_COMPOUND_TAIL
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  UniqueFd flags(::open("/proc/kpageflags", O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!fd || !pagemap || !flags || ::fstat(fd.get(), &st) != 0) return std::nullopt;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t pages = static_cast<size_t>(st.st_size) / page;
+  void* map = ::mmap(nullptr, pages * page, PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (map == MAP_FAILED) return std::nullopt;
+  size_t large = 0, known = 0;
+  for (size_t i = 0; i < pages; ++i) {
+    volatile char touch = static_cast<const char*>(map)[i * page];
+    (void)touch;
+    uint64_t entry = 0, f = 0;
+    off_t at = static_cast<off_t>((reinterpret_cast<uintptr_t>(map) / page + i) * sizeof entry);
+    if (::pread(pagemap.get(), &entry, sizeof entry, at) != sizeof entry) break;
+    uint64_t pfn = entry & ((1ull << 55) - 1);
+    if (!(entry >> 63) || pfn == 0) continue;  // not present, or the frame is hidden (no CAP_SYS_ADMIN)
+    if (::pread(flags.get(), &f, sizeof f, static_cast<off_t>(pfn * sizeof f)) != sizeof f) break;
+    ++known;
+    if (f & (kHead | kTail)) ++large;
+  }
+  ::munmap(map, pages * page);
+  if (known < pages / 2) return std::nullopt;
+  return static_cast<double>(large) / static_cast<double>(known);
+}
+
+// A layer's large executable, written in 4 KiB pieces (as small as the page cache's folios get),
+// is dropped and read back so that it sits in large folios; the test reads the folios from the
+// kernel's page flags. Files it must leave alone are dropped first and must stay out of the cache.
+TEST_F(PageCache, ALayersLargeExecutablesAreReadBackInLargeFolios) {
+  if (!largeFolioShare(path_)) GTEST_SKIP() << "/proc/kpageflags gives no page frames here (it needs root)";
+  const uint64_t big = 9 << 20;
+  std::string probe = dir_.sub("probe");
+  writeFile(probe, 4 << 20, 1 << 20, 0644);
+  if (*largeFolioShare(probe) < 0.5)
+    GTEST_SKIP() << "this kernel keeps " << dir_.path()
+                 << "'s file pages in small folios even from 1 MiB writes";
+  std::string layer = dir_.sub("layer");
+  ASSERT_EQ(::mkdir(layer.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((layer + "/usr").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((layer + "/usr/bin").c_str(), 0755), 0);
+  std::string exe = layer + "/usr/bin/node";
+  writeFile(exe, big, 4096, 0755);
+  auto before = largeFolioShare(exe);
+  ASSERT_TRUE(before);
+  if (*before > 0.5) GTEST_SKIP() << "this kernel makes large folios from 4 KiB writes: nothing to show";
+
+  // Not read: a large file without an execute bit, a small executable, a symlink to a large
+  // executable outside the layer, a fifo (the walk must not block on it).
+  writeFile(layer + "/data", big, 1 << 20, 0644);
+  writeFile(layer + "/small", 1 << 20, 1 << 20, 0755);
+  std::string outside = dir_.sub("outside");
+  writeFile(outside, big, 1 << 20, 0755);
+  ASSERT_EQ(::symlink(outside.c_str(), (layer + "/usr/bin/link").c_str()), 0);
+  ASSERT_EQ(::mkfifo((layer + "/fifo").c_str(), 0755), 0);
+  for (const std::string& f : {layer + "/data", layer + "/small", outside}) drop(f);
+
+  UniqueFd root(::open(layer.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(root);
+  EXPECT_EQ(rereadLargeExecutables(root.get(), {.minBytes = 8 << 20}), big);
+  auto after = largeFolioShare(exe);
+  ASSERT_TRUE(after);
+  EXPECT_GT(*after, 0.5) << "before: " << *before;
+  auto cached = cachedNow(exe);
+  ASSERT_TRUE(cached);
+  EXPECT_GE(*cached, big);
+  for (const std::string& f : {layer + "/data", layer + "/small", outside}) {
+    auto n = cachedNow(f);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 0u) << f << " was read";
+  }
+}
+
+// The limits: a file over maxBytes, and what would pass totalBytes, are left alone.
+TEST_F(PageCache, RereadStopsAtItsLimits) {
+  std::string layer = dir_.sub("layer");
+  ASSERT_EQ(::mkdir(layer.c_str(), 0755), 0);
+  for (const char* name : {"a", "b", "c"}) writeFile(layer + "/" + name, 2 << 20, 1 << 20, 0755);
+  writeFile(layer + "/huge", 5 << 20, 1 << 20, 0755);
+  for (const char* name : {"a", "b", "c", "huge"}) drop(layer + "/" + name);
+  UniqueFd root(::open(layer.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(root);
+  EXPECT_EQ(
+      rereadLargeExecutables(root.get(), {.minBytes = 1 << 20, .maxBytes = 4 << 20, .totalBytes = 5 << 20}),
+      4u << 20);
+  int read = 0;
+  for (const char* name : {"a", "b", "c"}) {
+    auto n = cachedNow(layer + "/" + name);
+    ASSERT_TRUE(n);
+    if (*n >= (2u << 20)) ++read;
+  }
+  EXPECT_EQ(read, 2) << "two of the three fit within totalBytes";
+  auto huge = cachedNow(layer + "/huge");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(*huge, 0u) << "a file over maxBytes was read";
 }
 
 TEST(PageCacheFileSystems, OnlyDiskFileSystemsThatKeepTheirOwnPages) {
