@@ -177,10 +177,12 @@ Status Storage::commitLayer(const std::string& dir, const std::string& digest) c
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   // The rename is the commit point: the data must be on disk before it.
   if (!fd || ::fchmod(fd.get(), 0755) != 0 || ::syncfs(fd.get()) != 0) return Error::fromErrno("sync {}", dir);
-  if (uint64_t n = sys::rereadLargeExecutables(fd.get()))
-    log::debug("read {} MiB of {} back into the page cache", n >> 20, dir);
   std::string dest = layerPath(digest);
-  if (::rename(dir.c_str(), dest.c_str()) == 0) return {};
+  if (::rename(dir.c_str(), dest.c_str()) == 0) {
+    if (uint64_t n = sys::rereadLargeExecutables(fd.get()))
+      log::debug("read {} MiB of {} back into the page cache", n >> 20, dest);
+    return {};
+  }
   if (errno != EEXIST && errno != ENOTEMPTY) return Error::fromErrno("store layer {}", digest);
   return removeTemp(dir);  // the same layer is already there
 }

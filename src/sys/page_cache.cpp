@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <set>
 
 #include "sys/beneath.hpp"
 #include "util/unique_fd.hpp"
@@ -43,7 +44,8 @@ std::optional<uint64_t> cachedBytes(int fd) {
 }
 
 bool keepsItsPageCache(int64_t fsType) {
-  return fsType == EXT4_SUPER_MAGIC || fsType == XFS_SUPER_MAGIC || fsType == static_cast<int64_t>(BTRFS_SUPER_MAGIC);
+  return fsType == EXT4_SUPER_MAGIC || fsType == XFS_SUPER_MAGIC ||
+         fsType == static_cast<int64_t>(BTRFS_SUPER_MAGIC);
 }
 
 namespace {
@@ -69,13 +71,28 @@ bool onAKeepingFileSystem(int fd) {
 
 constexpr int kMaxDepth = 256;
 
-void reread(int dirFd, dev_t dev, int depth, const RereadLimits& limits, uint64_t& total) {
-  if (depth > kMaxDepth) return;
-  int fd = ::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  DIR* d = ::fdopendir(fd);
+struct Walk {
+  dev_t dev;
+  const RereadLimits& limits;
+  uint64_t budget = 0;   // bytes set out to read (dropped), against limits.totalBytes
+  uint64_t read = 0;     // bytes read back
+  std::set<ino_t> done;  // a file's hard links are one file
+};
+
+// O_NOATIME where the file is ours (the read changes nothing on disk after the commit's sync);
+// a file of the subordinate range refuses it (EPERM), and is opened without.
+UniqueFd openToRead(int dirFd, const char* name) {
+  constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+  UniqueFd fd(::openat(dirFd, name, kFlags | O_NOATIME));
+  if (!fd && errno == EPERM) fd.reset(::openat(dirFd, name, kFlags));
+  return fd;
+}
+
+// `dirFd` is taken over (fdopendir): one descriptor per level of the tree.
+void reread(int dirFd, int depth, Walk& w) {
+  DIR* d = ::fdopendir(dirFd);
   if (!d) {
-    ::close(fd);
+    ::close(dirFd);
     return;
   }
   std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
@@ -83,26 +100,28 @@ void reread(int dirFd, dev_t dev, int depth, const RereadLimits& limits, uint64_
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     if (e->d_type != DT_DIR && e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
     struct stat st;
-    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != dev) continue;
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != w.dev) continue;
     if (S_ISDIR(st.st_mode)) {
-      UniqueFd sub(::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (sub) reread(sub.get(), dev, depth + 1, limits, total);
+      if (depth >= kMaxDepth) continue;
+      int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) reread(sub, depth + 1, w);
       continue;
     }
     auto size = static_cast<uint64_t>(st.st_size);
-    if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111) || size < limits.minBytes || size > limits.maxBytes ||
-        total + size > limits.totalBytes)
+    if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111) || size < w.limits.minBytes ||
+        size > w.limits.maxBytes || w.budget + size > w.limits.totalBytes || w.done.count(st.st_ino))
       continue;
     // O_NONBLOCK: should the entry have become a fifo since the fstatat, the open does not wait.
-    UniqueFd file(::openat(::dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    UniqueFd file = openToRead(::dirfd(d), e->d_name);
     struct stat now;
     if (!file || ::fstat(file.get(), &now) != 0 || !S_ISREG(now.st_mode) || now.st_ino != st.st_ino ||
-        now.st_dev != dev)
+        now.st_dev != w.dev)
       continue;
+    w.done.insert(st.st_ino);
     // Dirty pages are not dropped: the caller synced the tree; a page still dirty stays as it is.
     if (::posix_fadvise(file.get(), 0, 0, POSIX_FADV_DONTNEED) != 0) continue;
-    total += size;
-    readWhole(file.get(), size);
+    w.budget += size;
+    if (readWhole(file.get(), size)) w.read += size;
   }
 }
 
@@ -111,9 +130,11 @@ void reread(int dirFd, dev_t dev, int depth, const RereadLimits& limits, uint64_
 uint64_t rereadLargeExecutables(int dirFd, const RereadLimits& limits) {
   struct stat st;
   if (::fstat(dirFd, &st) != 0 || !S_ISDIR(st.st_mode) || !onAKeepingFileSystem(dirFd)) return 0;
-  uint64_t total = 0;
-  reread(dirFd, st.st_dev, 0, limits, total);
-  return total;
+  int own = ::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (own < 0) return 0;
+  Walk w{st.st_dev, limits, 0, 0, {}};
+  reread(own, 0, w);
+  return w.read;
 }
 
 bool readIntoPageCache(const std::string& dir, const std::string& rel, uint64_t maxBytes) {

@@ -36,13 +36,14 @@ struct RereadLimits {
   uint64_t totalBytes = 1ull << 30;
 };
 
-// For a tree just written and synced (a layer before its commit): drops every large executable
-// beneath `dirFd` (symlinks not followed, no other file system entered) from the page cache and
-// reads it back from start to end, so that it stays cached in large folios rather than in the
-// small ones its writer's write() sizes left. npm writes node's 126 MB in 16 KiB pieces: a start
-// from that file took 1.11x the time from the same file dropped and read back (200 rounds, stop
-// 40). Only on file systems that keepsItsPageCache; a file that cannot be opened, dropped or read
-// is left as it is. Returns the bytes read.
+// For a tree just written, synced and committed (a layer): drops every large executable beneath
+// `dirFd` (symlinks not followed, no other file system entered, a hard-linked file once) from the
+// page cache and reads it back from start to end, so that it stays cached in large folios rather
+// than in the small ones its writer's write() sizes left. npm writes node's 126 MB in 16 KiB
+// pieces: a start from that file took 1.11x the time from the same file dropped and read back
+// (200 rounds, stop 40). Only on file systems that keepsItsPageCache; opened with O_NOATIME where
+// the file is the caller's. A file that cannot be opened or dropped is left as it is; one whose
+// read fails stays partly cached. Returns the bytes read back.
 uint64_t rereadLargeExecutables(int dirFd, const RereadLimits& limits = {});
 
 }  // namespace coco::sys

@@ -165,13 +165,13 @@ void clearStale(const std::string& dir) {
 Status commitLayer(const std::string& dir, const std::string& buildDir, const std::string& hash) {
   UniqueFd fd(::open(buildDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || ::syncfs(fd.get()) != 0) return Error::fromErrno("sync {}", buildDir);
-  if (uint64_t n = sys::rereadLargeExecutables(fd.get()))
-    log::debug("read {} MiB of {} back into the page cache", n >> 20, buildDir);
   std::string final = fs::joinPath(dir, hash);
   if (::renameat2(AT_FDCWD, buildDir.c_str(), AT_FDCWD, final.c_str(), RENAME_EXCHANGE) != 0) {
     if (errno != ENOENT) return Error::fromErrno("replace {}", final);
     if (::rename(buildDir.c_str(), final.c_str()) != 0) return Error::fromErrno("commit {}", final);
   }
+  if (uint64_t n = sys::rereadLargeExecutables(fd.get()))
+    log::debug("read {} MiB of {} back into the page cache", n >> 20, final);
   for (const auto& n : fs::listDir(dir)) {
     std::string path = fs::joinPath(dir, n);
     if (n == hash || n == "lock" || n == "install.log" || !fs::isDirectory(path)) continue;
