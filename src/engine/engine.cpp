@@ -367,17 +367,67 @@ Error childFailure(const ChildReport& report) {
   return e.wrap("setting up the sandbox");
 }
 
+// Until the tool runs, coco waits for init: for its network listeners, its pty and its report.
+// A stop signal then (Ctrl-C on a setup stuck on a hung mount source, a CI job's SIGTERM) ends
+// the sandbox before the tool starts: init is killed (SIGKILL; its namespaces go with it) and
+// the run fails with 128+N, as a shell reports a command the signal stopped. USR1/USR2 go to init
+// as they do once the tool runs (init keeps them pending and forwards them to the tool); after a
+// SIGWINCH the pty gets the window size again once its master is here.
+class SetupWait {
+ public:
+  SetupWait(const Child& child, int sigfd) : child_(child), sigfd_(sigfd) {}
+
+  // Whether `fd` became readable (or hung up); false once a stop signal ended the sandbox.
+  bool until(int fd) {
+    for (;;) {
+      struct pollfd fds[2] = {{fd, POLLIN, 0}, {sigfd_, POLLIN, 0}};
+      int n = ::poll(fds, sigfd_ >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 || fds[0].revents) return true;  // the read that follows says what happened
+      signalfd_siginfo info;
+      while (::read(sigfd_, &info, sizeof info) == sizeof info) {
+        int sig = static_cast<int>(info.ssi_signo);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+          stoppedBy_ = sig;
+          ::kill(child_.pid, SIGKILL);
+          reap(child_.pid);
+          return false;
+        }
+        if (sig == SIGWINCH) resized_ = true;
+        else ::kill(child_.pid, sig);
+      }
+    }
+  }
+
+  // Whether the terminal was resized while coco waited (the pty got the size before that).
+  bool resized() const { return resized_; }
+
+  Error stopped() const {
+    return Error::make("stopped by SIG{} while the sandbox was being set up (the tool never started)",
+                       sigabbrev_np(stoppedBy_))
+        .withExitCode(128 + stoppedBy_);
+  }
+
+ private:
+  const Child& child_;
+  int sigfd_;
+  int stoppedBy_ = 0;
+  bool resized_ = false;
+};
+
 // Sends the go byte; starts the gateway, if the run has one, while init sets
 // up the sandbox (init sends its listeners before it mounts anything; started
 // once the tool ran, the gateway's thread took a core from the tool's first
 // milliseconds); collects the pty master; then waits for the exec (the report
-// pipe closes) or a failure report.
-Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed, const NetworkHooks* net) {
+// pipe closes) or a failure report, ending the sandbox on a stop signal (SetupWait).
+Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed, const NetworkHooks* net,
+                              int sigfd) {
   char go = helpersUsed ? '2' : '1';
   // EPIPE: init failed before it read the byte (writing its own maps); its report says why.
   if (!child.released && ::write(ch.syncWrite.get(), &go, 1) != 1 && errno != EPIPE)
     return Error::fromErrno("starting the sandbox");
   ch.syncWrite.reset();
+  SetupWait wait(child, sigfd);
   ChildReport report;
   auto readReport = [&] {
     ssize_t n;
@@ -386,7 +436,12 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
     return n == static_cast<ssize_t>(sizeof report);
   };
   if (ch.netParent.valid()) {
-    if (auto started = net->start(std::move(ch.netParent)); !started) {
+    Status started = net->prepare ? net->prepare() : okStatus();
+    if (started) {
+      if (!wait.until(ch.netParent.get())) return wait.stopped();
+      started = net->start(std::move(ch.netParent));
+    }
+    if (!started) {
       // When init failed first (its end of the channel closed with it), its report says why.
       ::kill(child.pid, SIGKILL);
       bool failed = readReport();
@@ -396,7 +451,12 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
     }
   }
   UniqueFd master;
-  if (ch.ttyParent.valid()) master.reset(sys::recvFd(ch.ttyParent.get()));
+  if (ch.ttyParent.valid()) {
+    if (!wait.until(ch.ttyParent.get())) return wait.stopped();
+    master.reset(sys::recvFd(ch.ttyParent.get()));
+  }
+  if (!wait.until(ch.reportRead.get())) return wait.stopped();
+  if (master.valid() && wait.resized()) copyWindowSize(STDIN_FILENO, master.get());
   if (readReport()) {
     // The tool could not start (126, 127): init reaps it and, when it holds the workspace guard's
     // watch, waits for coco's end of the events pipe to close before it exits (init.cpp,
@@ -614,7 +674,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   check.exitsAfter = spec.hostSetup.exitsAfter;
   RawTerminal terminal;
-  COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped, net));
+  COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped, net, signals.fd()));
   trace::point("tool-running");
   check.guard = &guard;
   if (master.valid()) terminal.enter(STDIN_FILENO);

@@ -21,7 +21,9 @@ struct NetworkHooks {
   // In pid 1 for the rest of the run, each time the channel is readable.
   // Returns 0, or an errno (EPIPE: the gateway is gone) to stop serving.
   int (*serve)(int channelFd) = nullptr;
-  // In coco, once the sandbox is released: takes the parent end of the channel.
+  // In coco, once the sandbox is released, while init sets the network up (optional).
+  std::function<Status()> prepare;
+  // In coco, once the channel is readable: takes the parent end of the channel.
   std::function<Status(UniqueFd channel)> start;
   // In coco, after the sandbox exited.
   std::function<void()> stop;

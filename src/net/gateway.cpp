@@ -127,6 +127,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
 }
 
 Status Gateway::preparePolicy() {
+  if (policy_) return okStatus();
   // The policy refuses these as destinations, so not knowing them is an error
   // (an empty list would open them). Without a network nothing is decided.
   if (config_.mode != NetworkMode::None) {
@@ -165,8 +166,8 @@ Gateway::~Gateway() { stop(); }
 Status Gateway::start(UniqueFd channel) {
   // Here rather than in create(): coco reads the host's addresses and picks
   // the upstream resolver while init sets the sandbox's network up, after
-  // the clone, instead of before it.
-  if (!policy_) COCO_TRY(preparePolicy());
+  // the clone, instead of before it (the engine's prepare hook).
+  COCO_TRY(preparePolicy());
   COCO_ASSIGN(endpoints_, receiveSandboxEndpoints(channel.get()));
   if (config_.mode != NetworkMode::None && !endpoints_.relayListener) {
     return Error::make("the sandbox sent no network listeners for mode {}", networkModeName(config_.mode));

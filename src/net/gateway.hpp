@@ -72,7 +72,11 @@ class Gateway {
   Gateway& operator=(const Gateway&) = delete;
 
   // Reads the host's addresses and picks the upstream resolver (the policy's
-  // inputs), receives the sandbox's listeners from the channel and starts serving.
+  // inputs), once; coco calls it while init sets the sandbox's network up.
+  Status preparePolicy();
+
+  // preparePolicy() if it has not run, then receives the sandbox's listeners from the channel
+  // (blocking) and starts serving.
   Status start(UniqueFd channel);
 
   // Ends the event thread and every connection; idempotent.
@@ -89,7 +93,6 @@ class Gateway {
 
   Gateway(GatewayConfig config, PolicyConfig policyConfig);
   Status bindPublishedPorts();
-  Status preparePolicy();
   Status startLoop();
   void loop();
   bool onEvent(uint64_t tag);

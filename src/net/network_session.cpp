@@ -41,6 +41,7 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   s->hooks_.plan = &s->plan_;
   s->hooks_.serve = sandboxServeSocketRequest;
   Gateway* g = s->gateway_.get();
+  s->hooks_.prepare = [g] { return g->preparePolicy(); };
   s->hooks_.start = [g](UniqueFd channel) { return g->start(std::move(channel)); };
   s->hooks_.stop = [g] { g->stop(); };
   if (mode != NetworkMode::None) s->hooks_.resolvConf = kSandboxResolvConf;

@@ -1049,6 +1049,51 @@ TEST_F(EngineTest, SignalsAreForwardedWhileTheGatewayRuns) {
   EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
 }
 
+// A setup that never ends (init's mount of a source on a hung NFS or FUSE server) must not make
+// coco deaf to Ctrl-C: coco blocks the stop signals from the clone on and, before the tool ran,
+// only waited for init. stall-init holds init stopped from its first instruction; SIGINT, SIGTERM
+// or SIGHUP to coco then end the sandbox (init killed) with 128+N and say so. With an allowlist
+// coco first waits for init's listeners; without the user-namespace holder it maps init itself.
+TEST_F(EngineTest, AStopSignalEndsASetupThatNeverEnds) {
+  const char* helper = std::getenv("COCO_TEST_STALL_INIT");
+  ASSERT_TRUE(helper && *helper) << "COCO_TEST_STALL_INIT must name tests/helpers/stall_init";
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  // Untraced first: a user-namespace holder it starts is not a process stall-init traces.
+  RunResult warm = probe({"exit", "0"});
+  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
+  struct Case {
+    std::string tool;
+    int sig;
+    EnvList env;
+  };
+  for (const Case& k : {Case{"probe", SIGINT, {}}, Case{"probenet", SIGTERM, {}},
+                        Case{"probe", SIGHUP, {{"COCO_USERNS_HOLDER", "0"}}}}) {
+    std::string what = k.tool + " " + sigabbrev_np(k.sig) + (k.env.empty() ? "" : " without the holder");
+    RunOptions o;
+    o.wrapper = {helper};
+    o.env = k.env;
+    Child c = env_.spawn({"run", k.tool, "write", "/dev/stdout", "the tool ran\n"}, o);
+    ASSERT_TRUE(waitForOutput(c, "stall-init: holding init", 60s)) << what << "\n" << c.out << c.err;
+    kill(c.pid, k.sig);
+    int code = finish(c, 20s);
+    EXPECT_EQ(code, 128 + k.sig) << what << " (-1: coco did not end)\n" << c.out << c.err;
+    EXPECT_TRUE(contains(c.err, std::string("stopped by SIG") + sigabbrev_np(k.sig) +
+                                    " while the sandbox was being set up"))
+        << what << "\n" << c.err;
+    EXPECT_TRUE(contains(c.err, "stall-init: init ended by signal 9")) << what << "\n" << c.err;
+    EXPECT_FALSE(contains(c.out, "the tool ran")) << what;
+  }
+  // On a terminal coco waits for the pty's master first, and leaves the terminal as it found it.
+  PtyResult t = env_.runInPty({"run", "probe", "write", "/dev/stdout", "the tool ran\n"}, "",
+                              "stall-init: holding init", 60, SIGINT, {helper});
+  EXPECT_FALSE(t.timedOut) << t.output;
+  EXPECT_EQ(t.exitCode, 130) << t.output;
+  EXPECT_TRUE(contains(t.output, "stopped by SIGINT while the sandbox was being set up")) << t.output;
+  EXPECT_TRUE(contains(t.output, "stall-init: init ended by signal 9")) << t.output;
+  EXPECT_FALSE(contains(t.output, "the tool ran")) << t.output;
+  EXPECT_EQ(t.after.c_lflag, t.before.c_lflag) << t.output;
+}
+
 // A plain run leaves its gateway to coco's exit instead of stopping it
 // (backend.cpp): nothing of it may outlive coco. A published port of a
 // networked run is bound while the tool runs and refused once coco is gone.

@@ -381,7 +381,8 @@ RunResult Env::run(const std::vector<std::string>& args, const RunOptions& opts)
 }
 
 PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string& input,
-                        const std::string& waitFor, int timeoutSecs, int signal) const {
+                        const std::string& waitFor, int timeoutSecs, int signal,
+                        const std::vector<std::string>& wrapper) const {
   PtyResult r;
   int master = -1, slave = -1;
   struct winsize ws = {};
@@ -394,7 +395,8 @@ PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string&
   fcntl(master, F_SETFD, FD_CLOEXEC);
   fcntl(slave, F_SETFD, FD_CLOEXEC);
   tcgetattr(slave, &r.before);
-  std::vector<std::string> argv = {coco_};
+  std::vector<std::string> argv = wrapper;
+  argv.push_back(coco_);
   argv.insert(argv.end(), args.begin(), args.end());
   EnvList env = baseEnv();
   std::string cwd = work_.path();

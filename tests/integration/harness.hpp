@@ -125,10 +125,11 @@ class Env {
   RunResult run(const std::vector<std::string>& args, const RunOptions& opts = {}) const;
   Child spawn(const std::vector<std::string>& args, const RunOptions& opts = {}) const;
   // Runs coco on a fresh pty (40x100) as its controlling terminal. Once
-  // `waitFor` shows up in the output, sends `input` and then `signal` to coco.
+  // `waitFor` shows up in the output, sends `input` and then `signal` to coco
+  // (to the wrapper, when one is given: started with coco's argv after it).
   PtyResult runInPty(const std::vector<std::string>& args, const std::string& input = "",
                      const std::string& waitFor = "", int timeoutSecs = 60,
-                     int signal = 0) const;
+                     int signal = 0, const std::vector<std::string>& wrapper = {}) const;
   // Runs coco with the fds in `onTerminal` (of 0, 1, 2) on a fresh pty and the
   // others on pipes; stdin, when a pipe, carries `input` and then EOF.
   TerminalRun runOnTerminal(const std::vector<std::string>& args, const std::vector<int>& onTerminal,

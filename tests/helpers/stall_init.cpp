@@ -1,0 +1,147 @@
+// stall-init COMMAND...: runs COMMAND (coco) under ptrace and holds the sandbox's init stopped
+// from its first instruction, as a setup stuck on a hung mount source (NFS, FUSE) would hold it,
+// without any of those on the test machine.
+//
+// Every process COMMAND starts is attached at its creation (PTRACE_O_TRACEFORK, VFORK, CLONE).
+// The first one that is pid 1 of a new pid namespace (NSpid in /proc/PID/status) is init: it is
+// never resumed, and "stall-init: holding init" goes to stdout once it is held. Any other new
+// process runs on, traced to its first execve and detached there, so a setuid newuidmap keeps
+// its privilege (a traced exec would drop it); the holder's helper, which clones init, stays
+// traced through its clone. One that never execs (a thread, a user-namespace holder coco starts)
+// stays traced and is killed with stall-init (PTRACE_O_EXITKILL): start the holder untraced.
+// SIGINT, SIGTERM and SIGHUP sent to stall-init go to COMMAND. When init dies: "stall-init: init
+// ended by signal N" (or "exited N"). stall-init exits as COMMAND did (128+N for signal N).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+
+namespace {
+
+pid_t g_command = -1;
+
+void forward(int sig) {
+  if (g_command > 0) ::kill(g_command, sig);
+}
+
+// Whether `pid` is pid 1 of a pid namespace below ours: its NSpid line has more than one
+// number and the last is 1.
+bool isSandboxInit(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("NSpid:", 0) != 0) continue;
+    size_t fields = 0;
+    std::string last;
+    for (size_t i = 6; i < line.size();) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      size_t j = i;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+      if (j > i) {
+        ++fields;
+        last = line.substr(i, j - i);
+      }
+      i = j;
+    }
+    return fields > 1 && last == "1";
+  }
+  return false;
+}
+
+bool atExecveEntry(pid_t pid) {
+  struct __ptrace_syscall_info info = {};  // glibc's name for ptrace_syscall_info
+  long n = ::ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info);
+  return n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+         (info.entry.nr == SYS_execve || info.entry.nr == SYS_execveat);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: stall-init COMMAND [ARG...]\n");
+    return 2;
+  }
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) return 2;
+  g_command = ::fork();
+  if (g_command < 0) return 2;
+  if (g_command == 0) {
+    char byte;
+    ::close(go[1]);
+    if (::read(go[0], &byte, 1) != 1) _exit(2);  // attached
+    ::execvp(argv[1], argv + 1);
+    std::fprintf(stderr, "stall-init: exec %s: %s\n", argv[1], std::strerror(errno));
+    _exit(127);
+  }
+  ::close(go[0]);
+  long options = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD |
+                 PTRACE_O_EXITKILL;
+  if (::ptrace(PTRACE_SEIZE, g_command, 0, options) != 0) {
+    std::fprintf(stderr, "stall-init: PTRACE_SEIZE: %s\n", std::strerror(errno));
+    ::kill(g_command, SIGKILL);
+    return 2;
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = forward;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  if (::write(go[1], "g", 1) != 1) return 2;
+  ::close(go[1]);
+
+  pid_t init = -1;
+  std::set<pid_t> toExec;  // new processes traced to their first execve
+  for (;;) {
+    int ws;
+    pid_t pid = ::waitpid(-1, &ws, __WALL);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      return 2;
+    }
+    if (WIFEXITED(ws) || WIFSIGNALED(ws)) {
+      if (pid == init) {
+        if (WIFSIGNALED(ws)) std::fprintf(stderr, "stall-init: init ended by signal %d\n", WTERMSIG(ws));
+        else std::fprintf(stderr, "stall-init: init exited %d\n", WEXITSTATUS(ws));
+      }
+      if (pid == g_command) return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+      toExec.erase(pid);
+      continue;
+    }
+    if (!WIFSTOPPED(ws)) continue;
+    int sig = WSTOPSIG(ws);
+    int event = ws >> 16;
+    if (pid == init) continue;  // held
+    if (event == PTRACE_EVENT_STOP && pid != g_command && !toExec.count(pid) && init < 0 && isSandboxInit(pid)) {
+      init = pid;
+      std::printf("stall-init: holding init %d\n", pid);
+      std::fflush(stdout);
+      continue;
+    }
+    if (event == PTRACE_EVENT_STOP && pid != g_command && !toExec.count(pid)) {
+      // A new process: traced up to its first execve.
+      toExec.insert(pid);
+      ::ptrace(PTRACE_SYSCALL, pid, 0, 0);
+      continue;
+    }
+    if (toExec.count(pid)) {
+      if (sig == (SIGTRAP | 0x80) && atExecveEntry(pid)) {
+        toExec.erase(pid);
+        ::ptrace(PTRACE_DETACH, pid, 0, 0);
+        continue;
+      }
+      bool deliver = event == 0 && sig != (SIGTRAP | 0x80) && sig != SIGTRAP;
+      ::ptrace(PTRACE_SYSCALL, pid, 0, deliver ? sig : 0);
+      continue;
+    }
+    // COMMAND itself: fork/clone events and group stops resume; a signal is delivered.
+    bool deliver = event == 0 && sig != SIGTRAP;
+    ::ptrace(PTRACE_CONT, pid, 0, deliver ? sig : 0);
+  }
+}
