@@ -41,6 +41,18 @@ struct Output {
   std::string out, err;
 };
 
+// A stop signal's 128+N survives every command's error path; a tool's 126/127 only `run` gives.
+TEST(ContextTest, FailKeepsAStopSignalsExitCode) {
+  std::ostringstream out, err;
+  Context ctx{out, err, "coco"};
+  EXPECT_EQ(ctx.fail(Error::make("stopped by SIGINT").withExitCode(130)), 130);
+  EXPECT_EQ(ctx.fail(Error::make("stopped by SIGTERM").withExitCode(143), "a hint"), 143);
+  EXPECT_EQ(ctx.fail(Error::make("not found").withExitCode(127)), kExitCocoError);
+  EXPECT_EQ(ctx.fail(Error::make("plain")), kExitCocoError);
+  EXPECT_NE(err.str().find("coco: error: stopped by SIGINT\n"), std::string::npos);
+  EXPECT_NE(err.str().find("coco: hint: a hint\n"), std::string::npos);
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {

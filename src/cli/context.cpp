@@ -9,10 +9,17 @@ namespace coco::cli {
 int Context::fail(const Error& error, std::string_view hint) const {
   // The errno of a failure the message already states is noise, except when debugging.
   std::string message = log::debugEnabled() ? error.describe() : error.userMessage();
-  if (!hint.empty()) return fail(message, hint);
+  // A stop signal keeps its 128+N on every command (a sandbox's setup ended by Ctrl-C during
+  // a rebuild, an install); 126 and 127 are a tool's, which only `run` gives (exitCodeFor).
+  int code = error.exitCode() > 128 ? error.exitCode() : kExitCocoError;
+  if (!hint.empty()) {
+    fail(message, hint);
+    return code;
+  }
   // Only name suggestions read the tools dir and the store (a remote one is a download).
   bool names = error.kind() == ErrorKind::NotConfigured || error.kind() == ErrorKind::StoreMiss;
-  return fail(message, hintFor(error, names ? HintSources::fromProcess() : HintSources{}));
+  fail(message, hintFor(error, names ? HintSources::fromProcess() : HintSources{}));
+  return code;
 }
 
 int Context::fail(std::string_view message, std::string_view hint) const {

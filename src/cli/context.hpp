@@ -17,9 +17,10 @@ struct Context {
   std::ostream& err;
   std::string argv0;
 
-  // Prints "coco: error: MESSAGE" and "coco: hint: HINT"; returns 125. Without a
-  // hint, an Error gets the one of its kind (cli/hints.hpp); its errno tail is
-  // left out where the message already states it, unless COCO_DEBUG is on.
+  // Prints "coco: error: MESSAGE" and "coco: hint: HINT"; returns 125, or an Error's
+  // 128+N when a stop signal ended it. Without a hint, an Error gets the one of its
+  // kind (cli/hints.hpp); its errno tail is left out where the message already
+  // states it, unless COCO_DEBUG is on.
   int fail(const Error& error, std::string_view hint = {}) const;
   int fail(std::string_view message, std::string_view hint = {}) const;
 

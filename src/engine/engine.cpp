@@ -372,13 +372,21 @@ Error childFailure(const ChildReport& report) {
 // the sandbox before the tool starts: init is killed (SIGKILL; its namespaces go with it) and
 // the run fails with 128+N, as a shell reports a command the signal stopped. USR1/USR2 go to init
 // as they do once the tool runs (init keeps them pending and forwards them to the tool); after a
-// SIGWINCH the pty gets the window size again once its master is here.
+// SIGWINCH the pty gets the window size again once its master is here (with no pty, init gets it,
+// as forwardSignals gives it once the tool runs).
+//
+// A task in a FUSE request the server already read does not die of SIGKILL until the server
+// answers: coco waits kReapSeconds for init to go, or until a second stop signal, then leaves
+// it to the kernel (it ends when the request does) rather than hang with it.
 class SetupWait {
  public:
+  static constexpr int kReapSeconds = 3;
+
   SetupWait(const Child& child, int sigfd) : child_(child), sigfd_(sigfd) {}
 
   // Whether `fd` became readable (or hung up); false once a stop signal ended the sandbox.
-  bool until(int fd) {
+  // `execs`: fd is the report pipe, which the tool's exec closes.
+  bool until(int fd, bool execs = false) {
     for (;;) {
       struct pollfd fds[2] = {{fd, POLLIN, 0}, {sigfd_, POLLIN, 0}};
       int n = ::poll(fds, sigfd_ >= 0 ? 2 : 1, -1);
@@ -387,32 +395,88 @@ class SetupWait {
       signalfd_siginfo info;
       while (::read(sigfd_, &info, sizeof info) == sizeof info) {
         int sig = static_cast<int>(info.ssi_signo);
-        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+        if (sig == SIGWINCH && !withPty_) {
+          ::kill(child_.pid, sig);
+        } else if (sig == SIGWINCH) {
+          resized_ = true;
+        } else if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP && sig != SIGQUIT) {
+          ::kill(child_.pid, sig);
+        } else if (execs && readyNow(fd)) {
+          // The fd became ready as the signal came (the tool's exec closed the report pipe):
+          // the tool runs, and gets the signal as it would a moment later.
+          ::kill(child_.pid, sig);
+          return true;
+        } else {
           stoppedBy_ = sig;
           ::kill(child_.pid, SIGKILL);
-          reap(child_.pid);
+          awaitEnd();
           return false;
         }
-        if (sig == SIGWINCH) resized_ = true;
-        else ::kill(child_.pid, sig);
       }
     }
   }
+
+  void expectPty(bool pty) { withPty_ = pty; }
 
   // Whether the terminal was resized while coco waited (the pty got the size before that).
   bool resized() const { return resized_; }
 
   Error stopped() const {
-    return Error::make("stopped by SIG{} while the sandbox was being set up (the tool never started)",
-                       sigabbrev_np(stoppedBy_))
+    std::string left;
+    if (!reaped_)
+      left = fmt::format("; its init had not ended {} (a mount source's server holds it) and ends when that "
+                         "request does",
+                         gaveUpAt_ ? fmt::format("when SIG{} came again", sigabbrev_np(gaveUpAt_))
+                                   : fmt::format("{} s after SIGKILL", kReapSeconds));
+    return Error::make("stopped by SIG{} while the sandbox was being set up (the tool never started){}",
+                       sigabbrev_np(stoppedBy_), left)
         .withExitCode(128 + stoppedBy_);
   }
 
  private:
+  static bool readyNow(int fd) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && p.revents;
+  }
+
+  // Reaps init once it is gone; gives up after kReapSeconds or at another stop signal.
+  void awaitEnd() {
+    struct timespec start;
+    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      int status;
+      if (::waitpid(child_.pid, &status, WNOHANG) == child_.pid) {
+        reaped_ = true;
+        return;
+      }
+      struct timespec now;
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t leftMs = int64_t{kReapSeconds} * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
+                                                        (now.tv_nsec - start.tv_nsec) / 1000000);
+      if (leftMs <= 0) return;
+      struct pollfd fds[2] = {{child_.pidfd.get(), POLLIN, 0}, {sigfd_, POLLIN, 0}};
+      int n = ::poll(fds, sigfd_ >= 0 ? 2 : 1, static_cast<int>(leftMs));
+      if (n < 0 && errno != EINTR) return;
+      if (n > 0 && fds[1].revents) {
+        signalfd_siginfo info;
+        while (::read(sigfd_, &info, sizeof info) == sizeof info) {
+          int sig = static_cast<int>(info.ssi_signo);
+          if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+            gaveUpAt_ = sig;
+            return;
+          }
+        }
+      }
+    }
+  }
+
   const Child& child_;
   int sigfd_;
   int stoppedBy_ = 0;
+  bool withPty_ = false;
   bool resized_ = false;
+  bool reaped_ = false;
+  int gaveUpAt_ = 0;  // the stop signal that ended the wait for init's end
 };
 
 // Sends the go byte; starts the gateway, if the run has one, while init sets
@@ -428,6 +492,7 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
     return Error::fromErrno("starting the sandbox");
   ch.syncWrite.reset();
   SetupWait wait(child, sigfd);
+  wait.expectPty(ch.ttyParent.valid());
   ChildReport report;
   auto readReport = [&] {
     ssize_t n;
@@ -455,7 +520,7 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
     if (!wait.until(ch.ttyParent.get())) return wait.stopped();
     master.reset(sys::recvFd(ch.ttyParent.get()));
   }
-  if (!wait.until(ch.reportRead.get())) return wait.stopped();
+  if (!wait.until(ch.reportRead.get(), true)) return wait.stopped();
   if (master.valid() && wait.resized()) copyWindowSize(STDIN_FILENO, master.get());
   if (readReport()) {
     // The tool could not start (126, 127): init reaps it and, when it holds the workspace guard's
@@ -673,10 +738,12 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
              child.inHolder ? " (inside the user-namespace holder's)" : "");
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   check.exitsAfter = spec.hostSetup.exitsAfter;
+  // From the go byte on, the tool may run (a stop signal can meet its exec): the guard checks
+  // on every way out, a failed or stopped setup too.
+  check.guard = &guard;
   RawTerminal terminal;
   COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped, net, signals.fd()));
   trace::point("tool-running");
-  check.guard = &guard;
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
                           ch.eventsRead, spec, guard};

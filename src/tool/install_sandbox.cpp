@@ -246,6 +246,7 @@ Status startOnce(const InstallJob& job, const InstallResult& r) {
   // symlink followed, only the end of a regular file).
   std::string shown = tailOfFile(fs::joinPath(checkDir, "log"), 15);
   if (auto st = image::removeTreeAsOwner(image::hostIdMaps(), checkDir); !st) log::warn("{}", st.error().describe());
+  if (!status && isInterrupted(status.error().exitCode())) return interrupted(job, status.error().exitCode());
   if (!status) return std::move(status).error().wrap(job.title + ": starting the tool once");
   if (isInterrupted(*status)) return interrupted(job, *status);
   if (*status == 0) {
@@ -288,6 +289,8 @@ Result<InstallResult> runInstall(const InstallJob& job) {
     status = job.run(installSpec(job, r.layerDir, r.ioDir, haveCa));
   }
   keepLog(r.ioDir, job.logPath);
+  // A stop signal during the sandbox's setup (the engine ends it with 128+N) is an interruption too.
+  if (!status && isInterrupted(status.error().exitCode())) return interrupted(job, status.error().exitCode());
   if (!status) return std::move(status).error().wrap(job.title);
   if (isInterrupted(*status)) return interrupted(job, *status);
   if (*status != 0) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -621,6 +622,33 @@ TEST(InstallSandbox, TheSmokeStartRunsUnderTheToolsLimits) {
     EXPECT_TRUE(spec.hostSetup.singleIdMap) << spec.argv.back();
     EXPECT_EQ(spec.hostSetup.fdSoftLimit, 1024u) << spec.argv.back();
     EXPECT_EQ(spec.hostSetup.holderDir, "/run/user/1000/coco") << spec.argv.back();
+  }
+}
+
+// A stop signal while the engine still set the sandbox up comes back as an Error with 128+N
+// (engine.cpp, SetupWait): for the install and for its smoke start it is an interruption like
+// one the tool died of, with its exit code, not "setting up the sandbox failed".
+TEST(InstallSandbox, AStopDuringTheSandboxSetupIsAnInterruption) {
+  for (int stage : {1, 2}) {
+    TempDir dir;
+    InstallJob job;
+    job.title = "installing probe";
+    job.name = "probe";
+    job.workDir = dir.path();
+    job.script = "true";
+    job.smokeStart = "probe --version";
+    int runs = 0;
+    job.run = [&](const engine::RunSpec&) -> Result<int> {
+      if (++runs < stage) return 0;
+      return Error::make("stopped by SIGTERM while the sandbox was being set up (the tool never started)")
+          .withExitCode(128 + SIGTERM);
+    };
+    auto r = runInstall(job);
+    ASSERT_FALSE(r.ok()) << "stage " << stage;
+    EXPECT_EQ(r.error().exitCode(), 128 + SIGTERM) << "stage " << stage;
+    EXPECT_EQ(r.error().message(), "installing probe was interrupted (TERM); nothing of it was kept, the next run "
+                                   "installs again")
+        << "stage " << stage;
   }
 }
 

@@ -11,6 +11,13 @@
 // stays traced and is killed with stall-init (PTRACE_O_EXITKILL): start the holder untraced.
 // SIGINT, SIGTERM and SIGHUP sent to stall-init go to COMMAND. When init dies: "stall-init: init
 // ended by signal N" (or "exited N"). stall-init exits as COMMAND did (128+N for signal N).
+//
+// STALL_INIT_UNKILLABLE=1: init's death is held too, as a task in a FUSE request the server read
+// and never answers is held: init stops at its exit (PTRACE_O_TRACEEXIT; a SIGKILL'd tracee stops
+// there) with "stall-init: holding init's exit" on stderr, and goes only once COMMAND has ended.
+//
+// Where ptrace is refused (Yama's ptrace_scope 2 or 3, a seccomp policy) stall-init prints
+// "stall-init: ptrace refused" and exits 77, so that a test can say it skipped.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -20,6 +27,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -27,6 +35,7 @@
 
 namespace {
 
+constexpr int kPtraceRefused = 77;
 pid_t g_command = -1;
 
 void forward(int sig) {
@@ -86,10 +95,17 @@ int main(int argc, char** argv) {
   long options = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD |
                  PTRACE_O_EXITKILL;
   if (::ptrace(PTRACE_SEIZE, g_command, 0, options) != 0) {
-    std::fprintf(stderr, "stall-init: PTRACE_SEIZE: %s\n", std::strerror(errno));
+    int err = errno;
     ::kill(g_command, SIGKILL);
+    if (err == EPERM || err == EACCES || err == ENOSYS) {
+      std::fprintf(stderr, "stall-init: ptrace refused: PTRACE_SEIZE: %s\n", std::strerror(err));
+      return kPtraceRefused;
+    }
+    std::fprintf(stderr, "stall-init: PTRACE_SEIZE: %s\n", std::strerror(err));
     return 2;
   }
+  const char* unkillable = std::getenv("STALL_INIT_UNKILLABLE");
+  bool holdExit = unkillable && std::strcmp(unkillable, "1") == 0;
   struct sigaction sa = {};
   sa.sa_handler = forward;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
@@ -97,6 +113,8 @@ int main(int argc, char** argv) {
   ::close(go[1]);
 
   pid_t init = -1;
+  bool initAtExit = false;    // init is held at its exit (STALL_INIT_UNKILLABLE)
+  int commandStatus = -1;     // COMMAND's exit status once it ended while init was still held
   std::set<pid_t> toExec;  // new processes traced to their first execve
   for (;;) {
     int ws;
@@ -110,16 +128,30 @@ int main(int argc, char** argv) {
         if (WIFSIGNALED(ws)) std::fprintf(stderr, "stall-init: init ended by signal %d\n", WTERMSIG(ws));
         else std::fprintf(stderr, "stall-init: init exited %d\n", WEXITSTATUS(ws));
       }
-      if (pid == g_command) return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+      if (pid == init && commandStatus >= 0) return commandStatus;
+      if (pid == g_command) {
+        int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        if (!initAtExit) return status;
+        // COMMAND gave up on init: let it go, and report its end.
+        commandStatus = status;
+        ::ptrace(PTRACE_CONT, init, 0, 0);
+        continue;
+      }
       toExec.erase(pid);
       continue;
     }
     if (!WIFSTOPPED(ws)) continue;
     int sig = WSTOPSIG(ws);
     int event = ws >> 16;
+    if (pid == init && event == PTRACE_EVENT_EXIT) {
+      initAtExit = true;
+      std::fprintf(stderr, "stall-init: holding init's exit\n");
+      continue;
+    }
     if (pid == init) continue;  // held
     if (event == PTRACE_EVENT_STOP && pid != g_command && !toExec.count(pid) && init < 0 && isSandboxInit(pid)) {
       init = pid;
+      if (holdExit) ::ptrace(PTRACE_SETOPTIONS, pid, 0, options | PTRACE_O_TRACEEXIT);
       std::printf("stall-init: holding init %d\n", pid);
       std::fflush(stdout);
       continue;
