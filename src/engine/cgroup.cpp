@@ -223,6 +223,14 @@ Events Group::events() const {
                 eventCount(readValue(dirFd_.get(), "pids.events"), "max")};
 }
 
+void Group::abandon() {
+  if (path_.empty()) return;
+  if (dirFd_) (void)writeValue(dirFd_.get(), "cgroup.kill", "1");
+  (void)::rmdir(path_.c_str());
+  dirFd_.reset();
+  path_.clear();
+}
+
 void Group::remove() {
   if (path_.empty()) return;
   if (dirFd_ && !writeValue(dirFd_.get(), "cgroup.kill", "1")) {

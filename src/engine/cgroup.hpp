@@ -109,6 +109,9 @@ class Group {
   bool limitsMemory() const { return memory_; }
   Events events() const;
   void remove();
+  // Kills what the group holds and lets it go without waiting for it to empty (a task held in
+  // an uninterruptible wait); the next run's removeStale takes the directory.
+  void abandon();
 
  private:
   std::string path_;

@@ -92,11 +92,14 @@ class SignalRouter {
     ign.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &ign, &oldPipe_);
   }
-  ~SignalRouter() {
+  ~SignalRouter() { restore(); }
+  int fd() const { return fd_.get(); }
+
+  // The signals act again as they did before (a Ctrl-C ends coco); the signalfd stays.
+  void restore() {
     ::sigprocmask(SIG_SETMASK, &old_, nullptr);
     ::sigaction(SIGPIPE, &oldPipe_, nullptr);
   }
-  int fd() const { return fd_.get(); }
 
  private:
   sigset_t set_, old_;
@@ -377,10 +380,13 @@ Error childFailure(const ChildReport& report) {
 //
 // A task in a FUSE request the server already read does not die of SIGKILL until the server
 // answers: coco waits kReapSeconds for init to go, or until a second stop signal, then leaves
-// it to the kernel (it ends when the request does) rather than hang with it.
+// it to the kernel (it ends when the request does) rather than hang with it. Stop signals in
+// the first kGraceMs after the SIGKILL (SIGHUP and SIGTERM of one hangup, queued together) are
+// part of the first stop, not a second one.
 class SetupWait {
  public:
   static constexpr int kReapSeconds = 3;
+  static constexpr int kGraceMs = 200;
 
   SetupWait(const Child& child, int sigfd) : child_(child), sigfd_(sigfd) {}
 
@@ -402,12 +408,14 @@ class SetupWait {
         } else if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP && sig != SIGQUIT) {
           ::kill(child_.pid, sig);
         } else if (execs && readyNow(fd)) {
-          // The fd became ready as the signal came (the tool's exec closed the report pipe):
-          // the tool runs, and gets the signal as it would a moment later.
+          // The fd became ready as the signal came (the tool's exec closed the report pipe, or
+          // init reports a failure): the tool runs, and gets the signal as it would a moment later.
           ::kill(child_.pid, sig);
+          stoppedBy_ = sig;
           return true;
         } else {
           stoppedBy_ = sig;
+          atReport_ = execs;
           ::kill(child_.pid, SIGKILL);
           awaitEnd();
           return false;
@@ -421,11 +429,20 @@ class SetupWait {
   // Whether the terminal was resized while coco waited (the pty got the size before that).
   bool resized() const { return resized_; }
 
+  // The stop signal that came as the report pipe became ready (forwarded to init), or 0.
+  int stopSeen() const { return stoppedBy_; }
+
+  // After a stop: whether the tool may have run (init was killed while coco waited for the
+  // report pipe, which closes only once init returns from the tool's exec, a moment after the
+  // tool's first instruction), and whether init is gone (reaped) or left to the kernel.
+  bool toolMayHaveRun() const { return atReport_; }
+  bool initReaped() const { return reaped_; }
+
   Error stopped() const {
     std::string left;
     if (!reaped_)
-      left = fmt::format("; its init had not ended {} (a mount source's server holds it) and ends when that "
-                         "request does",
+      left = fmt::format("; its init had not ended {} (most likely a hung mount source's server holds it) "
+                         "and ends when that request does",
                          gaveUpAt_ ? fmt::format("when SIG{} came again", sigabbrev_np(gaveUpAt_))
                                    : fmt::format("{} s after SIGKILL", kReapSeconds));
     return Error::make("stopped by SIG{} while the sandbox was being set up (the tool never started){}",
@@ -443,30 +460,32 @@ class SetupWait {
   void awaitEnd() {
     struct timespec start;
     ::clock_gettime(CLOCK_MONOTONIC, &start);
+    auto spentMs = [&start] {
+      struct timespec now;
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    };
+    bool ended = false;  // the pidfd says init ended, but a tracer (strace, gdb) reaps it first
     for (;;) {
       int status;
       if (::waitpid(child_.pid, &status, WNOHANG) == child_.pid) {
         reaped_ = true;
         return;
       }
-      struct timespec now;
-      ::clock_gettime(CLOCK_MONOTONIC, &now);
-      int64_t leftMs = int64_t{kReapSeconds} * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
-                                                        (now.tv_nsec - start.tv_nsec) / 1000000);
+      int64_t leftMs = int64_t{kReapSeconds} * 1000 - spentMs();
       if (leftMs <= 0) return;
-      struct pollfd fds[2] = {{child_.pidfd.get(), POLLIN, 0}, {sigfd_, POLLIN, 0}};
-      int n = ::poll(fds, sigfd_ >= 0 ? 2 : 1, static_cast<int>(leftMs));
+      struct pollfd fds[2] = {{sigfd_, POLLIN, 0}, {child_.pidfd.get(), POLLIN, 0}};
+      int n = ::poll(fds, ended ? 1 : 2, static_cast<int>(ended ? std::min<int64_t>(leftMs, 10) : leftMs));
       if (n < 0 && errno != EINTR) return;
-      if (n > 0 && fds[1].revents) {
-        signalfd_siginfo info;
-        while (::read(sigfd_, &info, sizeof info) == sizeof info) {
-          int sig = static_cast<int>(info.ssi_signo);
-          if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
-            gaveUpAt_ = sig;
-            return;
-          }
-        }
+      if (n > 0 && !ended && fds[1].revents) ended = true;
+      if (n <= 0 || !fds[0].revents) continue;
+      signalfd_siginfo info;
+      while (::read(sigfd_, &info, sizeof info) == sizeof info) {
+        int sig = static_cast<int>(info.ssi_signo);
+        bool stop = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+        if (stop && spentMs() >= kGraceMs) gaveUpAt_ = sig;
       }
+      if (gaveUpAt_) return;
     }
   }
 
@@ -476,7 +495,14 @@ class SetupWait {
   bool withPty_ = false;
   bool resized_ = false;
   bool reaped_ = false;
+  bool atReport_ = false;
   int gaveUpAt_ = 0;  // the stop signal that ended the wait for init's end
+};
+
+// What a stop during the setup left (releaseChild's failure with 128+N).
+struct SetupStop {
+  bool toolMayHaveRun = false;
+  bool initReaped = true;
 };
 
 // Sends the go byte; starts the gateway, if the run has one, while init sets
@@ -485,7 +511,7 @@ class SetupWait {
 // milliseconds); collects the pty master; then waits for the exec (the report
 // pipe closes) or a failure report, ending the sandbox on a stop signal (SetupWait).
 Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed, const NetworkHooks* net,
-                              int sigfd) {
+                              int sigfd, SetupStop& stop) {
   char go = helpersUsed ? '2' : '1';
   // EPIPE: init failed before it read the byte (writing its own maps); its report says why.
   if (!child.released && ::write(ch.syncWrite.get(), &go, 1) != 1 && errno != EPIPE)
@@ -494,6 +520,10 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   SetupWait wait(child, sigfd);
   wait.expectPty(ch.ttyParent.valid());
   ChildReport report;
+  auto stopped = [&] {
+    stop = {wait.toolMayHaveRun(), wait.initReaped()};
+    return wait.stopped();
+  };
   auto readReport = [&] {
     ssize_t n;
     while ((n = ::read(ch.reportRead.get(), &report, sizeof report)) < 0 && errno == EINTR) {
@@ -503,7 +533,7 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   if (ch.netParent.valid()) {
     Status started = net->prepare ? net->prepare() : okStatus();
     if (started) {
-      if (!wait.until(ch.netParent.get())) return wait.stopped();
+      if (!wait.until(ch.netParent.get())) return stopped();
       started = net->start(std::move(ch.netParent));
     }
     if (!started) {
@@ -517,10 +547,10 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   }
   UniqueFd master;
   if (ch.ttyParent.valid()) {
-    if (!wait.until(ch.ttyParent.get())) return wait.stopped();
+    if (!wait.until(ch.ttyParent.get())) return stopped();
     master.reset(sys::recvFd(ch.ttyParent.get()));
   }
-  if (!wait.until(ch.reportRead.get(), true)) return wait.stopped();
+  if (!wait.until(ch.reportRead.get(), true)) return stopped();
   if (master.valid() && wait.resized()) copyWindowSize(STDIN_FILENO, master.get());
   if (readReport()) {
     // The tool could not start (126, 127): init reaps it and, when it holds the workspace guard's
@@ -528,6 +558,8 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
     // outlastCoco). Closed here, or coco and init each waited for the other.
     ch.eventsRead.reset();
     reap(child.pid);
+    // A stop signal came as init reported: the run ends as stopped, with the failure said.
+    if (int sig = wait.stopSeen()) return childFailure(report).withExitCode(128 + sig);
     return childFailure(report);
   }
   return master;
@@ -739,10 +771,19 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   check.exitsAfter = spec.hostSetup.exitsAfter;
   // From the go byte on, the tool may run (a stop signal can meet its exec): the guard checks
-  // on every way out, a failed or stopped setup too.
+  // on every way out but a stop before the tool could have run.
   check.guard = &guard;
   RawTerminal terminal;
-  COCO_ASSIGN(UniqueFd master, releaseChild(child, ch, *mapped, net, signals.fd()));
+  SetupStop stop;
+  Result<UniqueFd> released = releaseChild(child, ch, *mapped, net, signals.fd(), stop);
+  if (!released && released.error().exitCode() > 128) {
+    if (!stop.toolMayHaveRun) check.guard = nullptr;
+    // The check walks the workspace, which may be the hung mount: a further Ctrl-C ends coco.
+    signals.restore();
+    if (group && !stop.initReaped) group->abandon();
+  }
+  if (!released) return std::move(released).error();
+  UniqueFd master = std::move(*released);
   trace::point("tool-running");
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,

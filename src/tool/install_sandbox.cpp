@@ -160,7 +160,7 @@ void keepLog(const std::string& ioDir, const std::string& logPath) {
 }
 
 bool isInterrupted(int status) {
-  return status == 128 + SIGINT || status == 128 + SIGTERM || status == 128 + SIGHUP;
+  return status == 128 + SIGINT || status == 128 + SIGTERM || status == 128 + SIGHUP || status == 128 + SIGQUIT;
 }
 
 // Ctrl-C or a TERM reached the install (coco forwards them): say so, and exit as interrupted.

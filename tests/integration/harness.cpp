@@ -319,6 +319,15 @@ bool waitForOutput(Child& child, const std::string& needle, std::chrono::seconds
   return true;
 }
 
+bool waitForError(Child& child, const std::string& needle, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!contains(child.err, needle)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (!pump(child, 100) && !contains(child.err, needle)) return false;
+  }
+  return true;
+}
+
 int finish(Child& child, std::chrono::seconds timeout) {
   if (child.inFd >= 0) {
     close(child.inFd);

@@ -148,6 +148,8 @@ inline constexpr const char* kSecretValue = "s3cret-must-not-leak-7f3a";
 
 // Reads more of a child's stdout until `needle` appears or the time is up.
 bool waitForOutput(Child& child, const std::string& needle, std::chrono::seconds timeout);
+// The same for the child's stderr.
+bool waitForError(Child& child, const std::string& needle, std::chrono::seconds timeout);
 // Reads the rest of a child's output and waits for it; returns a shell exit code.
 int finish(Child& child, std::chrono::seconds timeout);
 
