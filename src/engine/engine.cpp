@@ -92,18 +92,48 @@ class SignalRouter {
     ign.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &ign, &oldPipe_);
   }
-  ~SignalRouter() { restore(); }
-  int fd() const { return fd_.get(); }
-
-  // The signals act again as they did before (a Ctrl-C ends coco); the signalfd stays.
-  void restore() {
+  ~SignalRouter() {
+    if (stopsAllowed_)
+      for (size_t i = 0; i < std::size(kStops); ++i) ::sigaction(kStops[i], &oldStops_[i], nullptr);
     ::sigprocmask(SIG_SETMASK, &old_, nullptr);
     ::sigaction(SIGPIPE, &oldPipe_, nullptr);
   }
+  int fd() const { return fd_.get(); }
+
+  // After a stopped setup: what is queued belongs to the stop already handled and is dropped;
+  // from here a stop signal ends coco at once, saying the workspace guard's check (which a hung
+  // workspace mount may hold) did not finish. SIGPIPE stays ignored, USR1/USR2 blocked.
+  void allowStops() {
+    signalfd_siginfo info;
+    while (::read(fd_.get(), &info, sizeof info) == sizeof info) {
+    }
+    struct sigaction sa = {};
+    sa.sa_handler = stoppedDuringCheck;
+    sigset_t stops;
+    sigemptyset(&stops);
+    for (size_t i = 0; i < std::size(kStops); ++i) {
+      ::sigaction(kStops[i], &sa, &oldStops_[i]);
+      sigaddset(&stops, kStops[i]);
+    }
+    stopsAllowed_ = true;
+    ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
+  }
 
  private:
+  static constexpr int kStops[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+  static void stoppedDuringCheck(int sig) {
+    static const char kMessage[] =
+        "coco: error: stopped again while the workspace guard checked the workspace after the stopped setup; "
+        "the check did not finish: look for files the tool should not have written (git status)\n";
+    (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    ::_exit(128 + sig);
+  }
+
   sigset_t set_, old_;
   struct sigaction oldPipe_ = {};
+  struct sigaction oldStops_[std::size(kStops)] = {};
+  bool stopsAllowed_ = false;
   UniqueFd fd_;
 };
 
@@ -415,7 +445,6 @@ class SetupWait {
           return true;
         } else {
           stoppedBy_ = sig;
-          atReport_ = execs;
           ::kill(child_.pid, SIGKILL);
           awaitEnd();
           return false;
@@ -432,10 +461,7 @@ class SetupWait {
   // The stop signal that came as the report pipe became ready (forwarded to init), or 0.
   int stopSeen() const { return stoppedBy_; }
 
-  // After a stop: whether the tool may have run (init was killed while coco waited for the
-  // report pipe, which closes only once init returns from the tool's exec, a moment after the
-  // tool's first instruction), and whether init is gone (reaped) or left to the kernel.
-  bool toolMayHaveRun() const { return atReport_; }
+  // After a stop: whether init is gone (reaped) or left to the kernel.
   bool initReaped() const { return reaped_; }
 
   Error stopped() const {
@@ -495,13 +521,11 @@ class SetupWait {
   bool withPty_ = false;
   bool resized_ = false;
   bool reaped_ = false;
-  bool atReport_ = false;
   int gaveUpAt_ = 0;  // the stop signal that ended the wait for init's end
 };
 
 // What a stop during the setup left (releaseChild's failure with 128+N).
 struct SetupStop {
-  bool toolMayHaveRun = false;
   bool initReaped = true;
 };
 
@@ -521,7 +545,7 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   wait.expectPty(ch.ttyParent.valid());
   ChildReport report;
   auto stopped = [&] {
-    stop = {wait.toolMayHaveRun(), wait.initReaped()};
+    stop = {wait.initReaped()};
     return wait.stopped();
   };
   auto readReport = [&] {
@@ -770,17 +794,22 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
              child.inHolder ? " (inside the user-namespace holder's)" : "");
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   check.exitsAfter = spec.hostSetup.exitsAfter;
-  // From the go byte on, the tool may run (a stop signal can meet its exec): the guard checks
-  // on every way out but a stop before the tool could have run.
+  // From the go byte on, the tool may run: init waits for coco at no step after it, so even a
+  // stop while coco waited for the network or the pty may come after the tool's first write.
+  // The guard checks on every way out, a failed or stopped setup too.
   check.guard = &guard;
   RawTerminal terminal;
   SetupStop stop;
   Result<UniqueFd> released = releaseChild(child, ch, *mapped, net, signals.fd(), stop);
   if (!released && released.error().exitCode() > 128) {
-    if (!stop.toolMayHaveRun) check.guard = nullptr;
-    // The check walks the workspace, which may be the hung mount: a further Ctrl-C ends coco.
-    signals.restore();
-    if (group && !stop.initReaped) group->abandon();
+    // The check walks the workspace, which may be the hung mount: a further stop ends coco.
+    signals.allowStops();
+    if (!stop.initReaped) {
+      log::warn("{}: the sandbox's init had not ended when coco checked the workspace; a write still "
+                "pending in it is not checked",
+                spec.toolName);
+      if (group) group->abandon();
+    }
   }
   if (!released) return std::move(released).error();
   UniqueFd master = std::move(*released);
