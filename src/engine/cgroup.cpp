@@ -223,16 +223,7 @@ Events Group::events() const {
                 eventCount(readValue(dirFd_.get(), "pids.events"), "max")};
 }
 
-void Group::abandon() {
-  if (path_.empty()) return;
-  if (dirFd_) (void)writeValue(dirFd_.get(), "cgroup.kill", "1");
-  (void)::rmdir(path_.c_str());
-  dirFd_.reset();
-  path_.clear();
-}
-
-void Group::remove() {
-  if (path_.empty()) return;
+void Group::killAll() {
   if (dirFd_ && !writeValue(dirFd_.get(), "cgroup.kill", "1")) {
     // Before Linux 5.14: one by one.
     std::string procs = readValue(dirFd_.get(), "cgroup.procs");
@@ -241,6 +232,19 @@ void Group::remove() {
       if (std::from_chars(pid.data(), pid.data() + pid.size(), n).ec == std::errc() && n > 0) ::kill(n, SIGKILL);
     }
   }
+}
+
+void Group::abandon() {
+  if (path_.empty()) return;
+  killAll();
+  (void)::rmdir(path_.c_str());
+  dirFd_.reset();
+  path_.clear();
+}
+
+void Group::remove() {
+  if (path_.empty()) return;
+  killAll();
   // The last processes of a dead pid namespace take a moment to go.
   for (int tries = 0; ::rmdir(path_.c_str()) != 0 && errno == EBUSY && tries < 200; ++tries)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -114,6 +114,8 @@ class Group {
   void abandon();
 
  private:
+  void killAll();
+
   std::string path_;
   UniqueFd dirFd_;
   bool memory_ = false;

@@ -100,19 +100,31 @@ class SignalRouter {
   }
   int fd() const { return fd_.get(); }
 
-  // After a stopped setup: what is queued belongs to the stop already handled and is dropped;
-  // from here a stop signal ends coco at once, saying the workspace guard's check (which a hung
-  // workspace mount may hold) did not finish. SIGPIPE stays ignored, USR1/USR2 blocked.
-  void allowStops() {
-    signalfd_siginfo info;
-    while (::read(fd_.get(), &info, sizeof info) == sizeof info) {
+  // After a stopped setup, for the workspace guard's check (which a hung workspace mount may
+  // hold): stop signals in the next `graceMs` belong to the stop already handled (a closed
+  // terminal's SIGHUP comes from the kernel and again from the shell) and are dropped; after
+  // that they act by default again, so one ends coco even in a wait on a hung NFS or FUSE mount,
+  // which only a fatal signal ends (a caught one would not). SIGPIPE stays ignored, USR1/USR2
+  // blocked.
+  void allowStops(int graceMs) {
+    struct timespec start, now;
+    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      signalfd_siginfo info;
+      while (::read(fd_.get(), &info, sizeof info) == sizeof info) {
+      }
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t left = graceMs - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+      if (left <= 0) break;
+      struct pollfd p = {fd_.get(), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(left));
     }
-    struct sigaction sa = {};
-    sa.sa_handler = stoppedDuringCheck;
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
     sigset_t stops;
     sigemptyset(&stops);
     for (size_t i = 0; i < std::size(kStops); ++i) {
-      ::sigaction(kStops[i], &sa, &oldStops_[i]);
+      ::sigaction(kStops[i], &dfl, &oldStops_[i]);
       sigaddset(&stops, kStops[i]);
     }
     stopsAllowed_ = true;
@@ -121,14 +133,6 @@ class SignalRouter {
 
  private:
   static constexpr int kStops[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-  static void stoppedDuringCheck(int sig) {
-    static const char kMessage[] =
-        "coco: error: stopped again while the workspace guard checked the workspace after the stopped setup; "
-        "the check did not finish: look for files the tool should not have written (git status)\n";
-    (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-    ::_exit(128 + sig);
-  }
 
   sigset_t set_, old_;
   struct sigaction oldPipe_ = {};
@@ -803,7 +807,11 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   Result<UniqueFd> released = releaseChild(child, ch, *mapped, net, signals.fd(), stop);
   if (!released && released.error().exitCode() > 128) {
     // The check walks the workspace, which may be the hung mount: a further stop ends coco.
-    signals.allowStops();
+    signals.allowStops(SetupWait::kGraceMs);
+    if (guard.checks())
+      log::notice("{}: checking the workspace after the stopped setup (a stop now ends coco before the check "
+                  "ends: then check .git/config, .git/hooks and .envrc before running git or an editor there)",
+                  spec.toolName);
     if (!stop.initReaped) {
       log::warn("{}: the sandbox's init had not ended when coco checked the workspace; a write still "
                 "pending in it is not checked",

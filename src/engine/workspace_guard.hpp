@@ -211,6 +211,8 @@ class WorkspaceGuard {
   void startWatching();
   // An inotify fd to poll during the run, or -1.
   int watchFd() const;
+  // Whether finish() has a mount to check.
+  bool checks() const { return !mounts_.empty(); }
   // Handles what the watch reported: removes new guarded entries at once.
   void onWatchEvents();
   // Ends the watch once the sandbox holds no process: handles what it still reported and closes

@@ -1088,7 +1088,7 @@ TEST_F(EngineTest, AStopSignalEndsASetupThatNeverEnds) {
     EXPECT_TRUE(contains(c.err, "stall-init: init ended by signal 9")) << what << "\n" << c.err;
     EXPECT_FALSE(contains(c.out, "the tool ran")) << what;
   }
-  // On a terminal coco waits for the pty's master first, and leaves the terminal as it found it.
+  // On a terminal coco waits for the pty's master first.
   PtyResult t = env_.runInPty({"run", "probe", "write", "/dev/stdout", "the tool ran\n"}, "",
                               "stall-init: holding init", 60, SIGINT, {helper});
   EXPECT_FALSE(t.timedOut) << t.output;
@@ -1126,6 +1126,7 @@ TEST_F(EngineTest, TheWorkspaceGuardChecksAfterAStoppedSetup) {
     EXPECT_TRUE(contains(c.err, "stopped by SIGINT while the sandbox was being set up")) << tool << "\n" << c.err;
     EXPECT_FALSE(fs::exists(ws.path() + "/.envrc")) << tool << ": the guard did not check after the stop\n" << c.err;
     EXPECT_TRUE(contains(c.err, "workspace guard: removed")) << tool << "\n" << c.err;
+    EXPECT_TRUE(contains(c.err, "checking the workspace after the stopped setup")) << tool << "\n" << c.err;
     std::error_code ec;
     fs::remove(ws.path() + "/.envrc", ec);
   }
