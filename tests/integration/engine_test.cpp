@@ -1049,19 +1049,32 @@ TEST_F(EngineTest, SignalsAreForwardedWhileTheGatewayRuns) {
   EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
 }
 
+// tests/helpers/stall_init, which holds the sandbox's init under ptrace: its path, or why the
+// test skips (Yama's ptrace_scope 2 or 3 refuses ptrace: the helper exits 77) or fails.
+struct StallInit {
+  std::string path, skip, error;
+};
+
+StallInit stallInit() {
+  const char* helper = std::getenv("COCO_TEST_STALL_INIT");
+  if (!helper || !*helper) return {"", "", "COCO_TEST_STALL_INIT must name tests/helpers/stall_init"};
+  RunResult traced = hostShell(shellQuote(helper) + " true");
+  if (traced.exitCode == 77 && contains(traced.out, "stall-init: ptrace refused"))
+    return {"", "ptrace is refused here, which the stalled setup is made with: " + traced.out, ""};
+  if (traced.exitCode != 0) return {"", "", "stall-init true: " + describe(traced)};
+  return {helper, "", ""};
+}
+
 // A setup that never ends (init's mount of a source on a hung NFS or FUSE server) must not make
 // coco deaf to Ctrl-C: coco blocks the stop signals from the clone on and, before the tool ran,
 // only waited for init. stall-init holds init stopped from its first instruction; SIGINT, SIGTERM
 // or SIGHUP to coco then end the sandbox (init killed) with 128+N and say so. With an allowlist
 // coco first waits for init's listeners; without the user-namespace holder it maps init itself.
 TEST_F(EngineTest, AStopSignalEndsASetupThatNeverEnds) {
-  const char* helper = std::getenv("COCO_TEST_STALL_INIT");
-  ASSERT_TRUE(helper && *helper) << "COCO_TEST_STALL_INIT must name tests/helpers/stall_init";
-  // Yama's ptrace_scope 2 or 3 refuses the tracing this test holds init with (the helper exits 77).
-  RunResult traced = hostShell(shellQuote(helper) + " true");
-  if (traced.exitCode == 77 && contains(traced.out, "stall-init: ptrace refused"))
-    GTEST_SKIP() << "ptrace is refused here, which the stalled setup is made with: " << traced.out;
-  ASSERT_EQ(traced.exitCode, 0) << describe(traced);
+  StallInit stall = stallInit();
+  if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
+  ASSERT_TRUE(stall.error.empty()) << stall.error;
+  const char* helper = stall.path.c_str();
   env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
   // Untraced first: a user-namespace holder it starts is not a process stall-init traces.
   RunResult warm = probe({"exit", "0"});
@@ -1103,12 +1116,10 @@ TEST_F(EngineTest, AStopSignalEndsASetupThatNeverEnds) {
 // pty. The workspace guard checks after every stopped setup: what appeared in the workspace
 // while init was held (written here from the host, as the tool could have) is removed.
 TEST_F(EngineTest, TheWorkspaceGuardChecksAfterAStoppedSetup) {
-  const char* helper = std::getenv("COCO_TEST_STALL_INIT");
-  ASSERT_TRUE(helper && *helper) << "COCO_TEST_STALL_INIT must name tests/helpers/stall_init";
-  RunResult traced = hostShell(shellQuote(helper) + " true");
-  if (traced.exitCode == 77 && contains(traced.out, "stall-init: ptrace refused"))
-    GTEST_SKIP() << "ptrace is refused here, which the stalled setup is made with: " << traced.out;
-  ASSERT_EQ(traced.exitCode, 0) << describe(traced);
+  StallInit stall = stallInit();
+  if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
+  ASSERT_TRUE(stall.error.empty()) << stall.error;
+  const char* helper = stall.path.c_str();
   TempDir ws("stopped-ws");
   std::string mount = R"("mounts": [{"src": )" + jsonString(ws.path()) + R"(, "dst": "/ws"}])";
   env_.writeTool("probews", R"({"command": "probe", "network": "none", )" + mount + "}");
@@ -1137,12 +1148,10 @@ TEST_F(EngineTest, TheWorkspaceGuardChecksAfterAStoppedSetup) {
 // must not hang with it: it gives up after a few seconds, or at once at a second stop signal,
 // and says init is left to the kernel.
 TEST_F(EngineTest, AStopDoesNotWaitForeverForAnInitThatCannotDie) {
-  const char* helper = std::getenv("COCO_TEST_STALL_INIT");
-  ASSERT_TRUE(helper && *helper) << "COCO_TEST_STALL_INIT must name tests/helpers/stall_init";
-  RunResult traced = hostShell(shellQuote(helper) + " true");
-  if (traced.exitCode == 77 && contains(traced.out, "stall-init: ptrace refused"))
-    GTEST_SKIP() << "ptrace is refused here, which the stalled setup is made with: " << traced.out;
-  ASSERT_EQ(traced.exitCode, 0) << describe(traced);
+  StallInit stall = stallInit();
+  if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
+  ASSERT_TRUE(stall.error.empty()) << stall.error;
+  const char* helper = stall.path.c_str();
   RunResult warm = probe({"exit", "0"});
   ASSERT_EQ(warm.exitCode, 0) << describe(warm);
   struct Case {

@@ -310,22 +310,22 @@ bool pump(Child& c, int ms) {
 
 }  // namespace
 
-bool waitForOutput(Child& child, const std::string& needle, std::chrono::seconds timeout) {
+// Pumps both streams until `text` (the child's stdout or stderr, as it grows) holds `needle`.
+bool waitFor(Child& child, const std::string& text, const std::string& needle, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!contains(child.out, needle)) {
+  while (!contains(text, needle)) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    if (!pump(child, 100) && !contains(child.out, needle)) return false;
+    if (!pump(child, 100) && !contains(text, needle)) return false;
   }
   return true;
 }
 
+bool waitForOutput(Child& child, const std::string& needle, std::chrono::seconds timeout) {
+  return waitFor(child, child.out, needle, timeout);
+}
+
 bool waitForError(Child& child, const std::string& needle, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!contains(child.err, needle)) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    if (!pump(child, 100) && !contains(child.err, needle)) return false;
-  }
-  return true;
+  return waitFor(child, child.err, needle, timeout);
 }
 
 int finish(Child& child, std::chrono::seconds timeout) {
