@@ -153,11 +153,16 @@ class Watchdog {
 };
 
 // The signals above, read from a signalfd while the container runs; the old mask comes back.
+// One coco's parent left ignored (nohup's SIGHUP) stays ignored: blocked, it would be queued
+// and passed on, and a SIGHUP would remove the container. (The runtime's client, in coco's
+// process group, catches what is sent to the whole group itself: podman's sig-proxy does.)
 class BlockedSignals {
  public:
   BlockedSignals() {
+    uint64_t ignored = sys::ignoredSignalsAtStart();
     sigemptyset(&set_);
-    for (int sig : kContainerSignals) sigaddset(&set_, sig);
+    for (int sig : kContainerSignals)
+      if (!sys::isIgnored(ignored, sig)) sigaddset(&set_, sig);
     ::sigprocmask(SIG_BLOCK, &set_, &old_);
     fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
   }

@@ -2,6 +2,7 @@
 #include "cli/cli.hpp"
 
 #include <malloc.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "backend/container_network.hpp"
 #include "cli/context.hpp"
 #include "cli/suggest.hpp"
+#include "sys/process.hpp"
 #include "tool/plan.hpp"
 #include "util/fd_limit.hpp"
 #include "util/log.hpp"
@@ -130,6 +132,12 @@ int main(int argc, char** argv) {
   // Not a command: the helper ContainerNetwork runs in podman's user namespace.
   if (argc > 1 && argv[1] == backend::kContainerNetnsCommand) return backend::containerNetnsMain(argc, argv);
   trace::point("main");
+  sys::ignoredSignalsAtStart();  // before coco ignores any itself (engine and backend read it)
+  // A parent that ignored SIGCHLD (a daemon's SIG_IGN, kept across its exec of coco) makes the
+  // kernel reap coco's children itself: each of coco's waits for one would then wait forever.
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &dfl, nullptr);
   // One malloc arena for all of coco's threads. Each thread's first allocation
   // otherwise maps an arena of its own (64 MiB reserved, its first pages
   // faulted in): the gateway's thread did that while being stopped at the end

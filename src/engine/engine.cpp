@@ -83,9 +83,14 @@ Result<Channels> openChannels(bool tty, bool net) {
 // must block them itself, or it takes a Ctrl-C and coco dies of it.
 class SignalRouter {
  public:
-  SignalRouter() {
+  // What coco's parent left ignored stays ignored, as an exec keeps it: a blocked signal is
+  // queued even when ignored, so coco neither blocks nor forwards nor acts on those (nor does
+  // init: keptIgnored), and the tool gets them ignored too. SIGWINCH is the exception: ignored
+  // or not, a resize only informs, so the pty gets the new size and the tool the signal.
+  SignalRouter() : ignored_(sys::ignoredSignalsAtStart()) {
     sigemptyset(&set_);
-    for (int sig : kForwardedSignals) sigaddset(&set_, sig);
+    for (int sig : kForwardedSignals)
+      if (!keptIgnored(ignored_, sig)) sigaddset(&set_, sig);
     ::sigprocmask(SIG_BLOCK, &set_, &old_);
     fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
     struct sigaction ign = {};
@@ -94,18 +99,22 @@ class SignalRouter {
   }
   ~SignalRouter() {
     if (stopsAllowed_)
-      for (size_t i = 0; i < std::size(kStops); ++i) ::sigaction(kStops[i], &oldStops_[i], nullptr);
+      for (size_t i = 0; i < std::size(kStops); ++i)
+        if (!keptIgnored(ignored_, kStops[i])) ::sigaction(kStops[i], &oldStops_[i], nullptr);
     ::sigprocmask(SIG_SETMASK, &old_, nullptr);
     ::sigaction(SIGPIPE, &oldPipe_, nullptr);
   }
   int fd() const { return fd_.get(); }
 
+  // The signals ignored when coco started, which the tool gets ignored (ChildPlan::ignoredSignals).
+  uint64_t ignoredAtStart() const { return ignored_; }
+
   // After a stopped setup, for the workspace guard's check (which a hung workspace mount may
   // hold): stop signals in the next `graceMs` belong to the stop already handled (a closed
   // terminal's SIGHUP comes from the kernel and again from the shell) and are dropped; after
   // that they act by default again, so one ends coco even in a wait on a hung NFS or FUSE mount,
-  // which only a fatal signal ends (a caught one would not). SIGPIPE stays ignored, USR1/USR2
-  // blocked.
+  // which only a fatal signal ends (a caught one would not). One ignored at start stays ignored;
+  // SIGPIPE stays ignored, USR1/USR2 blocked.
   void allowStops(int graceMs) {
     struct timespec start, now;
     ::clock_gettime(CLOCK_MONOTONIC, &start);
@@ -124,6 +133,7 @@ class SignalRouter {
     sigset_t stops;
     sigemptyset(&stops);
     for (size_t i = 0; i < std::size(kStops); ++i) {
+      if (keptIgnored(ignored_, kStops[i])) continue;
       ::sigaction(kStops[i], &dfl, &oldStops_[i]);
       sigaddset(&stops, kStops[i]);
     }
@@ -134,6 +144,7 @@ class SignalRouter {
  private:
   static constexpr int kStops[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+  uint64_t ignored_ = 0;
   sigset_t set_, old_;
   struct sigaction oldPipe_ = {};
   struct sigaction oldStops_[std::size(kStops)] = {};
@@ -633,7 +644,7 @@ void setNonBlocking(int fd, bool on) {
 struct Supervision {
   const Child& child;
   int sigfd;
-  int master;                       // the pty master, or -1
+  UniqueFd& master;                 // the pty master, or none
   std::vector<Stdio::Relay>& relays;
   UniqueFd& events;                 // init's events; closed at their end
   const RunSpec& spec;
@@ -674,26 +685,29 @@ void onEvent(Supervision& s) {
 // bytes (the pty both ways, pipes to the user's terminal), and lets the
 // workspace guard remove what the tool plants while it runs.
 int superviseChild(Supervision& s) {
-  bool stdinOpen = s.master >= 0;
-  if (s.master >= 0) setNonBlocking(s.master, true);
+  bool stdinOpen = s.master.valid();
+  if (s.master.valid()) setNonBlocking(s.master.get(), true);
   for (auto& r : s.relays) setNonBlocking(r.from.get(), true);
   constexpr size_t kFixed = 6;
   for (;;) {
     struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0}, {s.sigfd, POLLIN, 0}, {s.events.get(), POLLIN, 0},
-                                     {s.master, POLLIN, 0}, {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0},
+                                     {s.master.get(), POLLIN, 0}, {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0},
                                      {s.guard.watchFd(), POLLIN, 0}};
     for (size_t i = 0; i < s.relays.size(); ++i) fds[kFixed + i] = {s.relays[i].from.get(), POLLIN, 0};
     if (::poll(fds, kFixed + s.relays.size(), -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents) forwardSignals(s.sigfd, s.child.pid, s.master);
+    if (fds[1].revents) forwardSignals(s.sigfd, s.child.pid, s.master.get());
     if (fds[2].revents) onEvent(s);
-    if (fds[3].revents && !relayOnce(s.master, STDOUT_FILENO)) s.master = -1;
-    if (fds[4].revents && !relayOnce(STDIN_FILENO, s.master)) stdinOpen = false;
+    // The terminal hung up (or the tool closed the pty): the pty goes too, so the tool's writes
+    // fail as they would on the gone terminal instead of blocking forever on a full pty (one
+    // that ignores SIGHUP, as under `trap '' HUP`, outlives the hangup).
+    if (fds[3].revents && !relayOnce(s.master.get(), STDOUT_FILENO)) s.master.reset();
+    if (fds[4].revents && (!s.master.valid() || !relayOnce(STDIN_FILENO, s.master.get()))) stdinOpen = false;
     if (fds[5].revents) s.guard.onWatchEvents();
     for (size_t i = 0; i < s.relays.size(); ++i)
       if (fds[kFixed + i].revents && !relayOnce(s.relays[i].from.get(), s.relays[i].to)) s.relays[i].from.reset();
     if (fds[0].revents || (s.toolExit && !s.waitForTeardown)) break;
   }
-  while (s.master >= 0 && relayOnce(s.master, STDOUT_FILENO)) {
+  while (s.master.valid() && relayOnce(s.master.get(), STDOUT_FILENO)) {
   }
   // Every writer dies with the sandbox's pid namespace: read to the end.
   for (auto& r : s.relays) {
@@ -780,6 +794,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   COCO_ASSIGN(Channels ch, openChannels(tty, plan.netSetup != nullptr || plan.netServe != nullptr));
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;
+  plan.ignoredSignals = signals.ignoredAtStart();
   guard.startWatching();
   bool awaitTeardown = mustAwaitTeardown(spec, group.has_value());
   // init outlasts coco's copy of the watch only when coco does not wait for init's exit.
@@ -823,7 +838,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   UniqueFd master = std::move(*released);
   trace::point("tool-running");
   if (master.valid()) terminal.enter(STDIN_FILENO);
-  Supervision supervision{child, signals.fd(), master.valid() ? master.get() : -1, stdio.relays,
+  Supervision supervision{child, signals.fd(), master, stdio.relays,
                           ch.eventsRead, spec, guard};
   supervision.waitForTeardown = awaitTeardown;
   int status = superviseChild(supervision);

@@ -17,6 +17,7 @@
 
 #include "engine/child_report.hpp"
 #include "engine/landlock.hpp"
+#include "sys/process.hpp"
 #include "util/trace.hpp"
 
 namespace coco::engine {
@@ -34,11 +35,13 @@ bool kept(const ChildPlan& plan, int cap) {
   return false;
 }
 
-void resetSignals() {
-  struct sigaction dfl = {};
+void resetSignals(uint64_t ignored) {
+  struct sigaction dfl = {}, ign = {};
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  ign.sa_handler = SIG_IGN;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, sys::isIgnored(ignored, sig) ? &ign : &dfl, nullptr);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -138,7 +141,7 @@ bool lockDown(const ChildPlan& plan) {
 
 void execTool(const ChildPlan& plan, int ttySlave, int reportFd) {
   trace::point("tool-start");
-  resetSignals();
+  resetSignals(plan.ignoredSignals);
   trace::point("tool-signals");
   if (!attachStdio(plan, ttySlave)) reportAndExit(reportFd);
   trace::point("tool-stdio");

@@ -28,6 +28,22 @@ int waitExitCode(pid_t pid) {
   return exitCodeOf(wstatus);
 }
 
+uint64_t ignoredSignalsNow() {
+  uint64_t mask = 0;
+  // glibc refuses the two real-time signals it keeps for itself (EINVAL): never ignored.
+  for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
+    struct sigaction now = {};
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || ::sigaction(sig, nullptr, &now) != 0) continue;
+    if (now.sa_handler == SIG_IGN) mask |= uint64_t{1} << (sig - 1);
+  }
+  return mask;
+}
+
+uint64_t ignoredSignalsAtStart() {
+  static const uint64_t mask = ignoredSignalsNow();
+  return mask;
+}
+
 namespace {
 
 std::vector<char*> pointers(const std::vector<std::string>& strings) {

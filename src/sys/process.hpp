@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,15 @@ int exitCodeOf(int wstatus);
 
 // waitpid(pid) across EINTR; the exit code as exitCodeOf, or -errno. Allocation-free.
 int waitExitCode(pid_t pid);
+
+// The signals ignored now, bit N-1 for signal N; never SIGCHLD (coco waits for its children:
+// cli resets it), SIGKILL or SIGSTOP.
+uint64_t ignoredSignalsNow();
+// What coco's parent left ignored (nohup's SIGHUP; SIGINT and SIGQUIT for a non-interactive
+// shell's `cmd &`), which an exec keeps and so a sandboxed tool keeps too: ignoredSignalsNow()
+// at the first call, which cli's main makes before coco ignores anything itself.
+uint64_t ignoredSignalsAtStart();
+inline bool isIgnored(uint64_t mask, int sig) { return sig >= 1 && sig <= 64 && ((mask >> (sig - 1)) & 1); }
 
 enum class Stdio {
   Inherit,  // coco's own descriptor

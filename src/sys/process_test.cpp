@@ -102,6 +102,25 @@ TEST(Process, SignalsStartAtTheirDefaults) {
   EXPECT_EQ(mask("SigBlk:\t"), 0u) << r.output;
 }
 
+TEST(Process, IgnoredSignalsSaysWhatIsIgnoredButNeverSigchld) {
+  struct sigaction ignore = {}, oldHup = {}, oldChld = {}, oldRt = {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGHUP, &ignore, &oldHup);
+  ::sigaction(SIGCHLD, &ignore, &oldChld);
+  ::sigaction(SIGRTMIN + 1, &ignore, &oldRt);
+  uint64_t mask = ignoredSignalsNow();
+  ::sigaction(SIGHUP, &oldHup, nullptr);
+  ::sigaction(SIGCHLD, &oldChld, nullptr);
+  ::sigaction(SIGRTMIN + 1, &oldRt, nullptr);
+  EXPECT_TRUE(isIgnored(mask, SIGHUP));
+  EXPECT_TRUE(isIgnored(mask, SIGRTMIN + 1));
+  EXPECT_FALSE(isIgnored(mask, SIGCHLD));
+  EXPECT_FALSE(isIgnored(mask, SIGTERM));
+  EXPECT_FALSE(isIgnored(ignoredSignalsNow(), SIGHUP));
+  EXPECT_FALSE(isIgnored(~uint64_t{0}, 0));
+  EXPECT_FALSE(isIgnored(~uint64_t{0}, 65));
+}
+
 TEST(Process, OnlyStdioClosesTheRest) {
   int fd = ::open("/dev/null", O_RDONLY);  // deliberately inheritable
   ASSERT_GE(fd, 3);

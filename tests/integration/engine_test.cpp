@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -1047,6 +1048,78 @@ TEST_F(EngineTest, SignalsAreForwardedWhileTheGatewayRuns) {
   }
   kill(c.pid, SIGTERM);
   EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
+}
+
+// coco started with signals ignored (`nohup`, a non-interactive shell's `cmd &`, a CI runner's
+// `trap '' INT`): a direct run of the tool inherits them ignored through its exec, so the
+// sandboxed one must too. Before, coco blocked them, which makes the kernel queue them even
+// though ignored, and forwarded them: `nohup coco run build &` died with the terminal. A
+// SIGCHLD ignored at start is not kept (coco and the sandbox's init wait for their children),
+// and coco still gets the tool's exit status.
+std::vector<std::string> ignoring(const std::string& signals) {
+  return {"/bin/bash", "-c", "trap '' " + signals + "; exec \"$@\"", "sh"};
+}
+
+// coco also leads a process group of its own (setsid), as a shell's job does: a hangup or a
+// Ctrl-C is sent to the whole group, which holds the sandbox's init too.
+RunOptions withIgnored(const std::string& signals) {
+  RunOptions o;
+  o.wrapper = ignoring(signals);
+  o.wrapper.insert(o.wrapper.begin(), "/usr/bin/setsid");
+  return o;
+}
+
+// SigIgn of /proc/PID/status as printed by `probe cat /proc/self/status`: whether `sig` is set.
+std::optional<bool> ignoredIn(const std::string& status, int sig) {
+  size_t at = status.find("SigIgn:\t");
+  if (at == std::string::npos) return std::nullopt;
+  uint64_t mask = std::stoull(status.substr(at + 8, 16), nullptr, 16);
+  return (mask >> (sig - 1)) & 1;
+}
+
+TEST_F(EngineTest, SignalsIgnoredAtStartAreNeitherForwardedNorReset) {
+  for (const char* tool : {"probe", "probenet"}) {
+    SCOPED_TRACE(tool);
+    env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+    Child c = env_.spawn({"run", tool, "signal-wait"}, withIgnored("HUP INT"));
+    ASSERT_TRUE(waitForOutput(c, "ready\n", 60s)) << c.out << c.err;
+    // Lower-numbered first: were HUP and INT forwarded (by coco, or by init, which the group's
+    // signal reaches too), the tool would read them before USR1.
+    kill(c.pid, SIGHUP);
+    kill(-c.pid, SIGHUP);
+    kill(-c.pid, SIGINT);
+    kill(c.pid, SIGUSR1);
+    EXPECT_TRUE(waitForOutput(c, "got SIGUSR1\n", 10s)) << c.out << c.err;
+    kill(c.pid, SIGTERM);
+    EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
+    EXPECT_FALSE(contains(c.out, "got SIGHUP")) << c.out << c.err;
+    EXPECT_FALSE(contains(c.out, "got SIGINT")) << c.out << c.err;
+  }
+
+  RunResult ignored = env_.run({"run", "probe", "cat", "/proc/self/status"}, withIgnored("HUP INT CHLD"));
+  ASSERT_EQ(ignored.exitCode, 0) << describe(ignored);
+  EXPECT_EQ(ignoredIn(ignored.out, SIGHUP), true) << ignored.out;
+  EXPECT_EQ(ignoredIn(ignored.out, SIGINT), true) << ignored.out;
+  EXPECT_EQ(ignoredIn(ignored.out, SIGCHLD), false) << ignored.out;
+  EXPECT_EQ(ignoredIn(ignored.out, SIGTERM), false) << ignored.out;
+  RunResult plain = env_.run({"run", "probe", "cat", "/proc/self/status"});
+  ASSERT_EQ(plain.exitCode, 0) << describe(plain);
+  EXPECT_EQ(ignoredIn(plain.out, SIGHUP), false) << plain.out;
+  EXPECT_EQ(ignoredIn(plain.out, SIGINT), false) << plain.out;
+
+  RunResult status = env_.run({"run", "probe", "exit", "3"}, withIgnored("CHLD"));
+  EXPECT_EQ(status.exitCode, 3) << describe(status);
+}
+
+// The terminal closes under a tool that ignores SIGHUP (`trap '' HUP` in the shell, then a tool
+// on the pty): the tool's writes must fail as on the gone terminal, not block forever on a full
+// pty coco stopped reading (coco then waited for the tool forever).
+TEST_F(EngineTest, ATerminalHangupEndsAToolThatIgnoresSighup) {
+  env_.writeTool("yes", R"({"command": "yes", "network": "none"})");
+  PtyResult r = env_.hangUpInPty({"run", "yes", "still-here"}, "still-here\r\nstill-here", 60, ignoring("HUP"));
+  ASSERT_TRUE(contains(r.output, "still-here")) << r.output.substr(0, 200);
+  EXPECT_FALSE(r.timedOut) << "coco did not end after the hangup";
+  EXPECT_EQ(r.exitCode, 1);  // yes: a write failed
 }
 
 // tests/helpers/stall_init, which holds the sandbox's init under ptrace: its path, or why the

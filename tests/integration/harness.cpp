@@ -456,6 +456,56 @@ PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string&
   return r;
 }
 
+PtyResult Env::hangUpInPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
+                           const std::vector<std::string>& wrapper) const {
+  PtyResult r;
+  int master = -1, slave = -1;
+  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) {
+    ADD_FAILURE() << "openpty: " << strerror(errno);
+    return r;
+  }
+  fcntl(master, F_SETFD, FD_CLOEXEC);
+  fcntl(slave, F_SETFD, FD_CLOEXEC);
+  std::vector<std::string> argv = wrapper;
+  argv.push_back(coco_);
+  argv.insert(argv.end(), args.begin(), args.end());
+  EnvList env = baseEnv();
+  std::string cwd = work_.path();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    ioctl(slave, TIOCSCTTY, 0);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (chdir(cwd.c_str()) != 0) _exit(124);
+    execWith(argv, env);
+  }
+  close(slave);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSecs);
+  char buf[4096];
+  while (!contains(r.output, waitFor) && std::chrono::steady_clock::now() < deadline) {
+    struct pollfd p = {master, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    r.output.append(buf, static_cast<size_t>(n));
+  }
+  close(master);  // the hangup: the session leader (coco) gets SIGHUP, its terminal I/O fails
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      r.timedOut = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    usleep(20 * 1000);
+  }
+  r.exitCode = r.timedOut ? -1 : shellStatus(status);
+  return r;
+}
+
 namespace {
 
 unsigned long inodeOf(int fd) {

@@ -130,6 +130,11 @@ class Env {
   PtyResult runInPty(const std::vector<std::string>& args, const std::string& input = "",
                      const std::string& waitFor = "", int timeoutSecs = 60,
                      int signal = 0, const std::vector<std::string>& wrapper = {}) const;
+  // Runs coco on a fresh pty as runInPty does; once `waitFor` shows up, hangs the terminal up
+  // (closes the pty, as a closed terminal window does) and waits for coco's exit. `output`:
+  // what was read until then.
+  PtyResult hangUpInPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
+                        const std::vector<std::string>& wrapper = {}) const;
   // Runs coco with the fds in `onTerminal` (of 0, 1, 2) on a fresh pty and the
   // others on pipes; stdin, when a pipe, carries `input` and then EOF.
   TerminalRun runOnTerminal(const std::vector<std::string>& args, const std::vector<int>& onTerminal,

@@ -244,6 +244,19 @@ TEST_P(ContainerSignals, SignalToCocoStopsAndRemovesTheContainer) {
 
 INSTANTIATE_TEST_SUITE_P(TermIntHup, ContainerSignals, ::testing::Values(SIGTERM, SIGINT, SIGHUP));
 
+// `nohup coco run ...`: a SIGHUP coco's parent left ignored neither stops nor removes the
+// container (blocked, it was queued anyway, passed on, and started the removal).
+TEST_F(ContainerRuntime, ASignalIgnoredAtStartDoesNotStopTheContainer) {
+  env_.writeTool("probe-nohup", probeTool());
+  RunOptions o;
+  o.wrapper = {"/bin/bash", "-c", "trap '' HUP; exec \"$@\"", "sh"};
+  Child child = spawn({"run", "probe-nohup", "sleep", "6"}, o);
+  ASSERT_TRUE(waitForContainer("coco-probe-nohup-")) << "no container started";
+  ASSERT_EQ(::kill(child.pid, SIGHUP), 0);
+  EXPECT_EQ(finish(child, 60s), 0) << child.out << child.err;
+  EXPECT_EQ(waitForNoContainer("coco-probe-nohup-", 5s), "");
+}
+
 // The case: `timeout 5 coco run ...` must not leave the container running.
 TEST_F(ContainerRuntime, TimeoutLeavesNoContainer) {
   env_.writeTool("probe-timeout", probeTool());
