@@ -685,36 +685,57 @@ void onEvent(Supervision& s) {
 // bytes (the pty both ways, pipes to the user's terminal), and lets the
 // workspace guard remove what the tool plants while it runs.
 int superviseChild(Supervision& s) {
-  bool stdinOpen = s.master.valid();
-  if (s.master.valid()) setNonBlocking(s.master.get(), true);
+  bool pty = s.master.valid();
+  if (pty) setNonBlocking(s.master.get(), true);
   for (auto& r : s.relays) setNonBlocking(r.from.get(), true);
-  constexpr size_t kFixed = 6;
+  // The user's terminal: coco's stdin and stdout stay as they are (blocking or not, shared with
+  // the shell); a pump only ever waits in poll.
+  Pump output(s.master.get(), STDOUT_FILENO), input(STDIN_FILENO, s.master.get());
+  if (!pty) {
+    output.stop();
+    input.stop();
+  }
+  std::vector<Pump> relays;
+  relays.reserve(s.relays.size());
+  for (auto& r : s.relays) relays.emplace_back(r.from.get(), r.to);
+  // The terminal hung up (stdout reports it even unasked), the tool closed the pty, or the
+  // terminal failed: the pty goes, so the tool's reads and writes fail as they would on the gone
+  // terminal instead of waiting forever (one that ignores SIGHUP, as under `trap '' HUP`,
+  // outlives the hangup).
+  auto closePty = [&] {
+    s.master.reset();
+    output.stop();
+    input.stop();
+  };
+  constexpr size_t kFixed = 7;
   for (;;) {
     struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0}, {s.sigfd, POLLIN, 0}, {s.events.get(), POLLIN, 0},
-                                     {s.master.get(), POLLIN, 0}, {stdinOpen ? STDIN_FILENO : -1, POLLIN, 0},
-                                     {s.guard.watchFd(), POLLIN, 0}};
-    for (size_t i = 0; i < s.relays.size(); ++i) fds[kFixed + i] = {s.relays[i].from.get(), POLLIN, 0};
-    if (::poll(fds, kFixed + s.relays.size(), -1) < 0 && errno != EINTR) break;
+                                     output.pollEntry(), input.pollEntry(), {s.guard.watchFd(), POLLIN, 0},
+                                     {s.master.valid() ? STDOUT_FILENO : -1, 0, 0}};
+    for (size_t i = 0; i < relays.size(); ++i) fds[kFixed + i] = relays[i].pollEntry();
+    if (::poll(fds, kFixed + relays.size(), -1) < 0 && errno != EINTR) break;
     if (fds[1].revents) forwardSignals(s.sigfd, s.child.pid, s.master.get());
     if (fds[2].revents) onEvent(s);
-    // The terminal hung up (or the tool closed the pty): the pty goes too, so the tool's writes
-    // fail as they would on the gone terminal instead of blocking forever on a full pty (one
-    // that ignores SIGHUP, as under `trap '' HUP`, outlives the hangup).
-    if (fds[3].revents && !relayOnce(s.master.get(), STDOUT_FILENO)) s.master.reset();
-    if (fds[4].revents && (!s.master.valid() || !relayOnce(STDIN_FILENO, s.master.get()))) stdinOpen = false;
+    if (fds[3].revents && output.step() != Pump::State::Open) closePty();
+    // stdin's end: only a hangup in raw mode (then stdout reports it too, closing the pty above).
+    // With stdin and stdout on two terminals and only stdin's hung up, a tool ignoring SIGHUP
+    // that waits for input would still wait: not handled.
+    if (fds[4].revents) input.step();
     if (fds[5].revents) s.guard.onWatchEvents();
-    for (size_t i = 0; i < s.relays.size(); ++i)
-      if (fds[kFixed + i].revents && !relayOnce(s.relays[i].from.get(), s.relays[i].to)) s.relays[i].from.reset();
+    if (fds[6].revents & (POLLHUP | POLLERR)) closePty();
+    // A pipe whose copy ended (the terminal behind it failed, EIO) is closed: the tool's next
+    // write fails (SIGPIPE/EPIPE where on the terminal itself it would have been EIO) instead of
+    // blocking on a full pipe.
+    for (size_t i = 0; i < relays.size(); ++i)
+      if (fds[kFixed + i].revents && relays[i].step() != Pump::State::Open) s.relays[i].from.reset();
     if (fds[0].revents || (s.toolExit && !s.waitForTeardown)) break;
   }
-  while (s.master.valid() && relayOnce(s.master.get(), STDOUT_FILENO)) {
-  }
+  output.drain(s.sigfd);
   // Every writer dies with the sandbox's pid namespace: read to the end.
-  for (auto& r : s.relays) {
-    if (!r.from) continue;
-    setNonBlocking(r.from.get(), false);
-    while (relayOnce(r.from.get(), r.to)) {
-    }
+  for (size_t i = 0; i < relays.size(); ++i) {
+    if (!s.relays[i].from) continue;
+    setNonBlocking(s.relays[i].from.get(), false);
+    relays[i].drain(s.sigfd);
   }
   // Left to the kernel: init's exit and the namespaces' teardown (the mounts,
   // ~1-3 ms); the zombie goes with coco or its next wait.

@@ -8,8 +8,6 @@
 
 #include <cerrno>
 
-#include "sys/io.hpp"
-
 namespace coco::engine {
 
 namespace {
@@ -64,12 +62,42 @@ void RawTerminal::restore() {
   fd_ = -1;
 }
 
-bool relayOnce(int from, int to) {
-  char buf[16384];
-  ssize_t n = ::read(from, buf, sizeof buf);
-  if (n < 0) return errno == EAGAIN || errno == EINTR;
-  if (n == 0) return false;
-  return sys::writeAll(to, buf, static_cast<size_t>(n)) == 0;
+struct pollfd Pump::pollEntry() const {
+  if (state_ != State::Open) return {-1, 0, 0};
+  return len_ ? pollfd{to_, POLLOUT, 0} : pollfd{from_, POLLIN, 0};
+}
+
+Pump::State Pump::step() {
+  if (state_ != State::Open) return state_;
+  idle_ = false;
+  if (len_ == 0) {
+    ssize_t n = ::read(from_, buf_, sizeof buf_);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      idle_ = errno == EAGAIN;
+      return state_;
+    }
+    if (n <= 0) return state_ = State::ReadEnded;
+    off_ = 0;
+    len_ = static_cast<size_t>(n);
+  }
+  while (off_ < len_) {
+    ssize_t n = ::write(to_, buf_ + off_, len_ - off_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return state_;  // poll for room
+    if (n <= 0) return state_ = State::WriteFailed;
+    off_ += static_cast<size_t>(n);
+  }
+  off_ = len_ = 0;
+  return state_;
+}
+
+void Pump::drain(int stopFd) {
+  while (step() == State::Open && !idle_) {
+    if (!len_) continue;
+    struct pollfd fds[2] = {{to_, POLLOUT, 0}, {stopFd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[1].revents) return;
+  }
 }
 
 void copyWindowSize(int terminal, int master) {

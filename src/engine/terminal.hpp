@@ -2,6 +2,7 @@
 // on every exit path) and the byte relay.
 #pragma once
 
+#include <poll.h>
 #include <termios.h>
 
 #include <vector>
@@ -49,9 +50,35 @@ struct Stdio {
 
 Result<Stdio> planStdio();
 
-// Copies what is readable from `from` to `to` (blocking writes). Returns false on
-// EOF or a read error other than EAGAIN.
-bool relayOnce(int from, int to);
+// Moves bytes from `from` (non-blocking while coco supervises) to `to`: what a non-blocking `to`
+// cannot take yet (EAGAIN) waits in the buffer, and `from` is not read again until it has gone,
+// so the writer is held back as a full pipe or terminal would hold it, and nothing is lost or
+// given up on. (A user's terminal another program left non-blocking says EAGAIN; a tool that does
+// not read fills its pty's input, whose master is non-blocking.) A blocking `to` (the usual
+// terminal) blocks the write as it always did.
+class Pump {
+ public:
+  enum class State { Open, ReadEnded, WriteFailed };
+  Pump(int from, int to) : from_(from), to_(to) {}
+
+  // What to poll: `from` for input while nothing waits, else `to` for room; none once ended.
+  struct pollfd pollEntry() const;
+  // After poll said the entry is ready or hung up: reads and writes what it can.
+  State step();
+  // At the end, the writers gone: what is left in `from` (up to its end, or to EAGAIN when it
+  // is non-blocking), waiting for room in `to`, or until `stopFd` (coco's signalfd) is readable:
+  // a stalled terminal must not keep coco from a SIGTERM.
+  void drain(int stopFd);
+  State state() const { return state_; }
+  void stop() { state_ = State::ReadEnded; }
+
+ private:
+  int from_, to_;
+  State state_ = State::Open;
+  bool idle_ = false;  // the last read found nothing (EAGAIN)
+  size_t off_ = 0, len_ = 0;
+  char buf_[16384];
+};
 
 // Copies the pty's window size from the user's terminal.
 void copyWindowSize(int terminal, int master);

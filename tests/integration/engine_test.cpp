@@ -1120,6 +1120,13 @@ TEST_F(EngineTest, ATerminalHangupEndsAToolThatIgnoresSighup) {
   ASSERT_TRUE(contains(r.output, "still-here")) << r.output.substr(0, 200);
   EXPECT_FALSE(r.timedOut) << "coco did not end after the hangup";
   EXPECT_EQ(r.exitCode, 1);  // yes: a write failed
+
+  // A tool that only waits for input (a REPL, a prompt): its read must end too.
+  env_.writeTool("shell", R"({"command": "sh", "network": "none"})");
+  PtyResult reader = env_.hangUpInPty({"run", "shell", "-c", "echo waiting; read -r line; exit 40"}, "waiting", 60,
+                                      ignoring("HUP"));
+  EXPECT_FALSE(reader.timedOut) << "coco did not end after the hangup: " << reader.output;
+  EXPECT_EQ(reader.exitCode, 40) << reader.output;  // its read ended (EOF or EIO), the script went on
 }
 
 // tests/helpers/stall_init, which holds the sandbox's init under ptrace: its path, or why the
