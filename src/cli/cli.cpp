@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
   trace::point("main");
   sys::ignoredSignalsAtStart();  // before coco ignores any itself (engine and backend read it)
   // A parent that ignored SIGCHLD (a daemon's SIG_IGN, kept across its exec of coco) makes the
-  // kernel reap coco's children itself: each of coco's waits for one would then wait forever.
+  // kernel reap coco's children itself: their exit statuses would be lost, and the sandbox's init
+  // (a clone of coco) would never hear of the tool's end.
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
   ::sigaction(SIGCHLD, &dfl, nullptr);

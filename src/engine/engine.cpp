@@ -83,14 +83,14 @@ Result<Channels> openChannels(bool tty, bool net) {
 // must block them itself, or it takes a Ctrl-C and coco dies of it.
 class SignalRouter {
  public:
-  // What coco's parent left ignored stays ignored, as an exec keeps it: a blocked signal is
-  // queued even when ignored, so coco neither blocks nor forwards nor acts on those (nor does
-  // init: keptIgnored), and the tool gets them ignored too. SIGWINCH is the exception: ignored
-  // or not, a resize only informs, so the pty gets the new size and the tool the signal.
+  // What coco's parent left ignored stays ignored, as an exec keeps it: the tool starts with it
+  // ignored (ChildPlan::ignoredSignals), and coco does not act on it itself (no stop of the
+  // setup, no default action in allowStops). It is still passed on, as the kernel would deliver it to
+  // the tool run directly: one that handles it itself (a server reloading on SIGHUP under
+  // nohup) gets it.
   SignalRouter() : ignored_(sys::ignoredSignalsAtStart()) {
     sigemptyset(&set_);
-    for (int sig : kForwardedSignals)
-      if (!keptIgnored(ignored_, sig)) sigaddset(&set_, sig);
+    for (int sig : kForwardedSignals) sigaddset(&set_, sig);
     ::sigprocmask(SIG_BLOCK, &set_, &old_);
     fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
     struct sigaction ign = {};
@@ -100,7 +100,7 @@ class SignalRouter {
   ~SignalRouter() {
     if (stopsAllowed_)
       for (size_t i = 0; i < std::size(kStops); ++i)
-        if (!keptIgnored(ignored_, kStops[i])) ::sigaction(kStops[i], &oldStops_[i], nullptr);
+        if (!sys::isIgnored(ignored_, kStops[i])) ::sigaction(kStops[i], &oldStops_[i], nullptr);
     ::sigprocmask(SIG_SETMASK, &old_, nullptr);
     ::sigaction(SIGPIPE, &oldPipe_, nullptr);
   }
@@ -133,7 +133,7 @@ class SignalRouter {
     sigset_t stops;
     sigemptyset(&stops);
     for (size_t i = 0; i < std::size(kStops); ++i) {
-      if (keptIgnored(ignored_, kStops[i])) continue;
+      if (sys::isIgnored(ignored_, kStops[i])) continue;
       ::sigaction(kStops[i], &dfl, &oldStops_[i]);
       sigaddset(&stops, kStops[i]);
     }
@@ -433,7 +433,8 @@ class SetupWait {
   static constexpr int kReapSeconds = 3;
   static constexpr int kGraceMs = 200;
 
-  SetupWait(const Child& child, int sigfd) : child_(child), sigfd_(sigfd) {}
+  // `ignored`: the signals coco's parent left ignored; coco passes those on and does not stop.
+  SetupWait(const Child& child, int sigfd, uint64_t ignored) : child_(child), sigfd_(sigfd), ignored_(ignored) {}
 
   // Whether `fd` became readable (or hung up); false once a stop signal ended the sandbox.
   // `execs`: fd is the report pipe, which the tool's exec closes.
@@ -450,7 +451,7 @@ class SetupWait {
           ::kill(child_.pid, sig);
         } else if (sig == SIGWINCH) {
           resized_ = true;
-        } else if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP && sig != SIGQUIT) {
+        } else if (!isStop(sig)) {
           ::kill(child_.pid, sig);
         } else if (execs && readyNow(fd)) {
           // The fd became ready as the signal came (the tool's exec closed the report pipe, or
@@ -492,6 +493,10 @@ class SetupWait {
   }
 
  private:
+  bool isStop(int sig) const {
+    return (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) && !sys::isIgnored(ignored_, sig);
+  }
+
   static bool readyNow(int fd) {
     struct pollfd p = {fd, POLLIN, 0};
     return ::poll(&p, 1, 0) > 0 && p.revents;
@@ -523,8 +528,7 @@ class SetupWait {
       signalfd_siginfo info;
       while (::read(sigfd_, &info, sizeof info) == sizeof info) {
         int sig = static_cast<int>(info.ssi_signo);
-        bool stop = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
-        if (stop && spentMs() >= kGraceMs) gaveUpAt_ = sig;
+        if (isStop(sig) && spentMs() >= kGraceMs) gaveUpAt_ = sig;
       }
       if (gaveUpAt_) return;
     }
@@ -532,6 +536,7 @@ class SetupWait {
 
   const Child& child_;
   int sigfd_;
+  uint64_t ignored_;
   int stoppedBy_ = 0;
   bool withPty_ = false;
   bool resized_ = false;
@@ -550,13 +555,13 @@ struct SetupStop {
 // milliseconds); collects the pty master; then waits for the exec (the report
 // pipe closes) or a failure report, ending the sandbox on a stop signal (SetupWait).
 Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed, const NetworkHooks* net,
-                              int sigfd, SetupStop& stop) {
+                              int sigfd, uint64_t ignored, SetupStop& stop) {
   char go = helpersUsed ? '2' : '1';
   // EPIPE: init failed before it read the byte (writing its own maps); its report says why.
   if (!child.released && ::write(ch.syncWrite.get(), &go, 1) != 1 && errno != EPIPE)
     return Error::fromErrno("starting the sandbox");
   ch.syncWrite.reset();
-  SetupWait wait(child, sigfd);
+  SetupWait wait(child, sigfd, ignored);
   wait.expectPty(ch.ttyParent.valid());
   ChildReport report;
   auto stopped = [&] {
@@ -645,6 +650,7 @@ struct Supervision {
   const Child& child;
   int sigfd;
   UniqueFd& master;                 // the pty master, or none
+  uint64_t ignoredSignals;          // coco's parent left these ignored: coco does not act on them
   std::vector<Stdio::Relay>& relays;
   UniqueFd& events;                 // init's events; closed at their end
   const RunSpec& spec;
@@ -689,7 +695,8 @@ int superviseChild(Supervision& s) {
   if (pty) setNonBlocking(s.master.get(), true);
   for (auto& r : s.relays) setNonBlocking(r.from.get(), true);
   // The user's terminal: coco's stdin and stdout stay as they are (blocking or not, shared with
-  // the shell); a pump only ever waits in poll.
+  // the shell): a pump waits in poll for room in a non-blocking one; a blocking one blocks its
+  // write, as it always did (a stalled terminal holds coco there).
   Pump output(s.master.get(), STDOUT_FILENO), input(STDIN_FILENO, s.master.get());
   if (!pty) {
     output.stop();
@@ -730,12 +737,31 @@ int superviseChild(Supervision& s) {
       if (fds[kFixed + i].revents && relays[i].step() != Pump::State::Open) s.relays[i].from.reset();
     if (fds[0].revents || (s.toolExit && !s.waitForTeardown)) break;
   }
-  output.drain(s.sigfd);
+  // A terminal another program left non-blocking may make these wait for room: a stop signal
+  // (one coco acts on) ends the wait and stays pending for coco once the router restores the
+  // mask; any other is dropped, the tool being gone.
+  auto drain = [&s](Pump& p) {
+    while (!p.drain(s.sigfd)) {
+      signalfd_siginfo info;
+      bool stop = false;
+      while (::read(s.sigfd, &info, sizeof info) == sizeof info) {
+        int sig = static_cast<int>(info.ssi_signo);
+        if ((sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) &&
+            !sys::isIgnored(s.ignoredSignals, sig)) {
+          ::kill(::getpid(), sig);
+          stop = true;
+        }
+      }
+      if (stop) return false;
+    }
+    return true;
+  };
+  bool drained = drain(output);
   // Every writer dies with the sandbox's pid namespace: read to the end.
-  for (size_t i = 0; i < relays.size(); ++i) {
+  for (size_t i = 0; i < relays.size() && drained; ++i) {
     if (!s.relays[i].from) continue;
     setNonBlocking(s.relays[i].from.get(), false);
-    relays[i].drain(s.sigfd);
+    drained = drain(relays[i]);
   }
   // Left to the kernel: init's exit and the namespaces' teardown (the mounts,
   // ~1-3 ms); the zombie goes with coco or its next wait.
@@ -840,7 +866,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   check.guard = &guard;
   RawTerminal terminal;
   SetupStop stop;
-  Result<UniqueFd> released = releaseChild(child, ch, *mapped, net, signals.fd(), stop);
+  Result<UniqueFd> released = releaseChild(child, ch, *mapped, net, signals.fd(), signals.ignoredAtStart(), stop);
   if (!released && released.error().exitCode() > 128) {
     // The check walks the workspace, which may be the hung mount: a further stop ends coco.
     signals.allowStops(SetupWait::kGraceMs);
@@ -859,7 +885,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   UniqueFd master = std::move(*released);
   trace::point("tool-running");
   if (master.valid()) terminal.enter(STDIN_FILENO);
-  Supervision supervision{child, signals.fd(), master, stdio.relays,
+  Supervision supervision{child, signals.fd(), master, signals.ignoredAtStart(), stdio.relays,
                           ch.eventsRead, spec, guard};
   supervision.waitForTeardown = awaitTeardown;
   int status = superviseChild(supervision);

@@ -130,7 +130,7 @@ void checkPids(PidsWatch& w, const ChildPlan& plan, int events) {
 
 void noop(int) {}
 
-void prepareSignals(sigset_t& set, uint64_t ignored) {
+void prepareSignals(sigset_t& set) {
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   struct sigaction sa = {};
@@ -139,10 +139,8 @@ void prepareSignals(sigset_t& set, uint64_t ignored) {
   sa.sa_handler = SIG_DFL;
   ::sigaction(SIGCHLD, &sa, nullptr);
   sa.sa_handler = noop;
-  // pid 1 drops signals it has no handler for, even blocked ones from outside: so one coco's
-  // parent left ignored, sent to coco's whole process group (a hangup, a Ctrl-C), stops here.
+  // pid 1 drops signals it has no handler for, even blocked ones from outside.
   for (int sig : kForwardedSignals) {
-    if (keptIgnored(ignored, sig)) continue;
     sigaddset(&set, sig);
     ::sigaction(sig, &sa, nullptr);
   }
@@ -299,7 +297,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   if (!applyLimits(plan)) reportAndExit(fds.report);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   sigset_t set;
-  prepareSignals(set, plan.ignoredSignals);
+  prepareSignals(set);
   trace::point("init-tool-clone");
   pid_t tool = spawnTool(plan, slave, fds.report);
   if (tool < 0) {

@@ -32,12 +32,6 @@ struct ToolExit {
 // Signals coco forwards to the tool.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
-// Whether `sig`, ignored when coco started (`ignored`: ChildPlan::ignoredSignals), stays ignored
-// by coco and init, neither forwarded nor acted on. SIGWINCH never does: a resize only informs.
-inline bool keptIgnored(uint64_t ignored, int sig) {
-  return sig != SIGWINCH && sig >= 1 && sig <= 64 && ((ignored >> (sig - 1)) & 1);
-}
-
 [[noreturn]] void runInit(const ChildPlan& plan, InitFds fds);
 
 }  // namespace coco::engine

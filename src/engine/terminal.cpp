@@ -91,13 +91,14 @@ Pump::State Pump::step() {
   return state_;
 }
 
-void Pump::drain(int stopFd) {
+bool Pump::drain(int stopFd) {
   while (step() == State::Open && !idle_) {
     if (!len_) continue;
     struct pollfd fds[2] = {{to_, POLLOUT, 0}, {stopFd, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
-    if (fds[1].revents) return;
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return true;
+    if (fds[1].revents) return false;
   }
+  return true;
 }
 
 void copyWindowSize(int terminal, int master) {

@@ -66,9 +66,10 @@ class Pump {
   // After poll said the entry is ready or hung up: reads and writes what it can.
   State step();
   // At the end, the writers gone: what is left in `from` (up to its end, or to EAGAIN when it
-  // is non-blocking), waiting for room in `to`, or until `stopFd` (coco's signalfd) is readable:
-  // a stalled terminal must not keep coco from a SIGTERM.
-  void drain(int stopFd);
+  // is non-blocking), waiting for room in a non-blocking `to`. Returns false when `stopFd`
+  // (coco's signalfd) became readable during such a wait, before the end: the caller reads it
+  // and drains again or gives up.
+  bool drain(int stopFd);
   State state() const { return state_; }
   void stop() { state_ = State::ReadEnded; }
 

@@ -61,7 +61,7 @@ TEST(Pump, AFullDestinationHoldsTheBytesBackAndLosesNone) {
   // At the end: what waits in the source goes out through drain(), however full dst was.
   ASSERT_EQ(::write(src.write.get(), "tail\n", 5), 5);
   src.write.reset();
-  pump.drain(-1);
+  EXPECT_TRUE(pump.drain(-1));
   EXPECT_EQ(readAll(dst.read.get()), "tail\n");
   EXPECT_EQ(pump.state(), Pump::State::ReadEnded);
 }

@@ -104,7 +104,17 @@ EnvList merged(EnvList base, const EnvList& extra) {
 }
 
 // Execs argv with exactly env; only called in a forked child.
+// coco starts with every signal at its default and none blocked, whatever the test runner was
+// started with (`nohup tests/run-all` ignores SIGHUP, which coco passes on to the tool ignored):
+// a test that wants one ignored says so (a wrapper's `trap ''`).
 [[noreturn]] void execWith(const std::vector<std::string>& argv, const EnvList& env) {
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   std::vector<std::string> envs = envStrings(env);
   std::vector<char*> a, e;
   for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
