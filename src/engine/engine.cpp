@@ -432,6 +432,9 @@ class SetupWait {
  public:
   static constexpr int kReapSeconds = 3;
   static constexpr int kGraceMs = 200;
+  // How long a stop waits for the report pipe before it counts as one during the setup: init
+  // closes its copy right after the tool's exec, a few instructions, unless preempted.
+  static constexpr int kExecGraceMs = 200;
 
   // `ignored`: the signals coco's parent left ignored; coco passes those on and does not stop.
   SetupWait(const Child& child, int sigfd, uint64_t ignored) : child_(child), sigfd_(sigfd), ignored_(ignored) {}
@@ -453,9 +456,12 @@ class SetupWait {
           resized_ = true;
         } else if (!isStop(sig)) {
           ::kill(child_.pid, sig);
-        } else if (execs && readyNow(fd)) {
-          // The fd became ready as the signal came (the tool's exec closed the report pipe, or
-          // init reports a failure): the tool runs, and gets the signal as it would a moment later.
+        } else if (execs && readyWithin(fd, kExecGraceMs)) {
+          // The fd became ready as the signal came, or does within kExecGraceMs (the tool's exec
+          // and then init's close end the report pipe, or init reports a failure): the tool
+          // runs, and gets the signal as it would a moment later. Without the wait, a stop right
+          // after the exec, before init (preempted on a loaded machine) closed its copy, killed a
+          // running tool and said it never started (EngineTest.SigtermIsForwarded under CI load).
           ::kill(child_.pid, sig);
           stoppedBy_ = sig;
           return true;
@@ -497,9 +503,12 @@ class SetupWait {
     return (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) && !sys::isIgnored(ignored_, sig);
   }
 
-  static bool readyNow(int fd) {
+  static bool readyWithin(int fd, int ms) {
     struct pollfd p = {fd, POLLIN, 0};
-    return ::poll(&p, 1, 0) > 0 && p.revents;
+    int n;
+    while ((n = ::poll(&p, 1, ms)) < 0 && errno == EINTR) {
+    }
+    return n > 0 && p.revents;
   }
 
   // Reaps init once it is gone; gives up after kReapSeconds or at another stop signal.
@@ -842,6 +851,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   std::optional<cgroup::Group> group = makeGroup(spec.limits);
   SignalRouter signals;
   plan.ignoredSignals = signals.ignoredAtStart();
+  plan.defaultSignals = sys::ignoredSignalsNow() & ~plan.ignoredSignals;  // SIGPIPE, the router's
   guard.startWatching();
   bool awaitTeardown = mustAwaitTeardown(spec, group.has_value());
   // init outlasts coco's copy of the watch only when coco does not wait for init's exit.
