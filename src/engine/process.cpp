@@ -37,17 +37,16 @@ bool kept(const ChildPlan& plan, int cap) {
 }
 
 // The tool's dispositions as an exec from coco's parent would leave them: what that parent
-// ignored stays ignored, everything else at its default. The execve resets what has a handler
-// (init's for the forwarded signals; init set SIGCHLD to its default), so only what is ignored
-// here needs a call: the forwarded signals that were ignored at coco's start (init gave them a
-// handler) and what coco ignored since (plan.defaultSignals: SIGPIPE). A loop over every
-// signal cost 64 system calls, ~0.1 ms of each start (bench/startup --trace, tool-signals).
+// ignored stays ignored, everything else at its default. Only init's handlers (the forwarded
+// signals; init set SIGCHLD to its default) and what coco ignored since its start
+// (plan.defaultSignals: SIGPIPE) differ from that: a few calls, where a loop over every signal
+// made 64. The handlers go now, not at the execve, so none of init's runs in the tool before it
+// (a group-wide signal before the tool's setsid acts as it would on the tool).
 void resetSignals(const ChildPlan& plan) {
   struct sigaction dfl = {}, ign = {};
   dfl.sa_handler = SIG_DFL;
   ign.sa_handler = SIG_IGN;
-  for (int sig : kForwardedSignals)
-    if (sys::isIgnored(plan.ignoredSignals, sig)) ::sigaction(sig, &ign, nullptr);
+  for (int sig : kForwardedSignals) ::sigaction(sig, sys::isIgnored(plan.ignoredSignals, sig) ? &ign : &dfl, nullptr);
   for (int sig = 1; sig <= 64 && sig < NSIG; ++sig)
     if (sys::isIgnored(plan.defaultSignals, sig)) ::sigaction(sig, &dfl, nullptr);
   sigset_t none;
