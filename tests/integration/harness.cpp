@@ -399,21 +399,17 @@ RunResult Env::run(const std::vector<std::string>& args, const RunOptions& opts)
   return r;
 }
 
-PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string& input,
-                        const std::string& waitFor, int timeoutSecs, int signal,
-                        const std::vector<std::string>& wrapper) const {
-  PtyResult r;
-  int master = -1, slave = -1;
+pid_t Env::startOnPty(const std::vector<std::string>& args, const std::vector<std::string>& wrapper, int& master,
+                      int& slave) const {
   struct winsize ws = {};
   ws.ws_row = 40;
   ws.ws_col = 100;
   if (openpty(&master, &slave, nullptr, nullptr, &ws) != 0) {
     ADD_FAILURE() << "openpty: " << strerror(errno);
-    return r;
+    return -1;
   }
   fcntl(master, F_SETFD, FD_CLOEXEC);
   fcntl(slave, F_SETFD, FD_CLOEXEC);
-  tcgetattr(slave, &r.before);
   std::vector<std::string> argv = wrapper;
   argv.push_back(coco_);
   argv.insert(argv.end(), args.begin(), args.end());
@@ -429,6 +425,17 @@ PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string&
     if (chdir(cwd.c_str()) != 0) _exit(124);
     execWith(argv, env);
   }
+  return pid;
+}
+
+PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string& input,
+                        const std::string& waitFor, int timeoutSecs, int signal,
+                        const std::vector<std::string>& wrapper) const {
+  PtyResult r;
+  int master = -1, slave = -1;
+  pid_t pid = startOnPty(args, wrapper, master, slave);
+  if (pid < 0) return r;
+  tcgetattr(slave, &r.before);
   // The slave stays open here, so its settings can be read after coco exits.
   bool sent = input.empty() && signal == 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSecs);
@@ -470,27 +477,8 @@ PtyResult Env::hangUpInPty(const std::vector<std::string>& args, const std::stri
                            const std::vector<std::string>& wrapper) const {
   PtyResult r;
   int master = -1, slave = -1;
-  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) {
-    ADD_FAILURE() << "openpty: " << strerror(errno);
-    return r;
-  }
-  fcntl(master, F_SETFD, FD_CLOEXEC);
-  fcntl(slave, F_SETFD, FD_CLOEXEC);
-  std::vector<std::string> argv = wrapper;
-  argv.push_back(coco_);
-  argv.insert(argv.end(), args.begin(), args.end());
-  EnvList env = baseEnv();
-  std::string cwd = work_.path();
-  pid_t pid = fork();
-  if (pid == 0) {
-    setsid();
-    ioctl(slave, TIOCSCTTY, 0);
-    dup2(slave, 0);
-    dup2(slave, 1);
-    dup2(slave, 2);
-    if (chdir(cwd.c_str()) != 0) _exit(124);
-    execWith(argv, env);
-  }
+  pid_t pid = startOnPty(args, wrapper, master, slave);
+  if (pid < 0) return r;
   close(slave);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSecs);
   char buf[4096];

@@ -141,6 +141,11 @@ class Env {
                             const std::string& input = "", int timeoutSecs = 60) const;
 
  private:
+  // coco (after `wrapper`) on a fresh 40x100 pty as its controlling terminal and fds 0-2; the
+  // caller owns both ends. -1 when no pty could be made.
+  pid_t startOnPty(const std::vector<std::string>& args, const std::vector<std::string>& wrapper, int& master,
+                   int& slave) const;
+
   std::string coco_;
   std::string rootfs_;
   TempDir root_;
