@@ -421,32 +421,43 @@ Error childFailure(const ChildReport& report) {
 // the run fails with 128+N, as a shell reports a command the signal stopped. USR1/USR2 go to init
 // as they do once the tool runs (init keeps them pending and forwards them to the tool); after a
 // SIGWINCH the pty gets the window size again once its master is here (with no pty, init gets it,
-// as forwardSignals gives it once the tool runs).
+// as forwardSignals gives it once the tool runs). Once init says it is starting the tool
+// (kEventToolSpawning), a stop goes to init instead, which passes it to the tool once that runs;
+// init is killed then only if the tool's start has not ended kStartAfterStopSeconds later or at
+// a further stop (after kGraceMs).
 //
 // A task in a FUSE request the server already read does not die of SIGKILL until the server
 // answers: coco waits kReapSeconds for init to go, or until a second stop signal, then leaves
 // it to the kernel (it ends when the request does) rather than hang with it. Stop signals in
 // the first kGraceMs after the SIGKILL (SIGHUP and SIGTERM of one hangup, queued together) are
-// part of the first stop, not a second one.
+// part of the first stop, not a second one (no such window when coco's own timeout sent it).
 class SetupWait {
  public:
   static constexpr int kReapSeconds = 3;
   static constexpr int kGraceMs = 200;
-  // How long a stop waits for the report pipe before it counts as one during the setup: init
-  // closes its copy right after the tool's exec, a few instructions, unless preempted.
-  static constexpr int kExecGraceMs = 200;
+  // How long the tool's start may go on after a stop was passed on to init before the sandbox
+  // is ended anyway (the tool's chdir or exec stuck on a hung workspace mount).
+  static constexpr int kStartAfterStopSeconds = 3;
 
   // `ignored`: the signals coco's parent left ignored; coco passes those on and does not stop.
-  SetupWait(const Child& child, int sigfd, uint64_t ignored) : child_(child), sigfd_(sigfd), ignored_(ignored) {}
+  // `events`: init's events pipe, whose first byte (kEventToolSpawning) says the setup is done.
+  SetupWait(const Child& child, int sigfd, uint64_t ignored, int events)
+      : child_(child), sigfd_(sigfd), ignored_(ignored), events_(events) {}
 
-  // Whether `fd` became readable (or hung up); false once a stop signal ended the sandbox.
+  // Whether `fd` became readable (or hung up); false once a stop signal (or the tool's start
+  // not ending kStartAfterStopSeconds after one) ended the sandbox.
   // `execs`: fd is the report pipe, which the tool's exec closes.
   bool until(int fd, bool execs = false) {
     for (;;) {
       struct pollfd fds[2] = {{fd, POLLIN, 0}, {sigfd_, POLLIN, 0}};
-      int n = ::poll(fds, sigfd_ >= 0 ? 2 : 1, -1);
+      int timeoutMs = -1;
+      if (forwardedAt_ >= 0)
+        timeoutMs = static_cast<int>(
+            std::max<int64_t>(0, int64_t{kStartAfterStopSeconds} * 1000 - (monotonicMs() - forwardedAt_)));
+      int n = ::poll(fds, sigfd_ >= 0 ? 2 : 1, timeoutMs);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 || fds[0].revents) return true;  // the read that follows says what happened
+      if (n == 0) return endSandbox(0);          // the stopped tool's start did not end
       signalfd_siginfo info;
       while (::read(sigfd_, &info, sizeof info) == sizeof info) {
         int sig = static_cast<int>(info.ssi_signo);
@@ -456,20 +467,14 @@ class SetupWait {
           resized_ = true;
         } else if (!isStop(sig)) {
           ::kill(child_.pid, sig);
-        } else if (execs && readyWithin(fd, kExecGraceMs)) {
-          // The fd became ready as the signal came, or does within kExecGraceMs (the tool's exec
-          // and then init's close end the report pipe, or init reports a failure): the tool
-          // runs, and gets the signal as it would a moment later. Without the wait, a stop right
-          // after the exec, before init (preempted on a loaded machine) closed its copy, killed a
-          // running tool and said it never started (EngineTest.SigtermIsForwarded under CI load).
-          ::kill(child_.pid, sig);
-          stoppedBy_ = sig;
-          return true;
+        } else if (execs && (forwardedAt_ >= 0 || spawning()) && passOn(sig)) {
+          // init's setup is done and it is starting the tool: the stop goes to init, which holds
+          // it until the tool runs and passes it on, as it would a moment later. Killing init
+          // here killed a tool that had already exec'd whenever init was preempted before it
+          // closed its copy of the report pipe (EngineTest.SigtermIsForwarded under CI load).
         } else {
-          stoppedBy_ = sig;
-          ::kill(child_.pid, SIGKILL);
-          awaitEnd();
-          return false;
+          (forwardedAt_ >= 0 ? startGaveUpAt_ : stoppedBy_) = sig;
+          return endSandbox(kGraceMs);
         }
       }
     }
@@ -480,7 +485,7 @@ class SetupWait {
   // Whether the terminal was resized while coco waited (the pty got the size before that).
   bool resized() const { return resized_; }
 
-  // The stop signal that came as the report pipe became ready (forwarded to init), or 0.
+  // The stop signal passed on to init while it started the tool, or 0.
   int stopSeen() const { return stoppedBy_; }
 
   // After a stop: whether init is gone (reaped) or left to the kernel.
@@ -493,8 +498,13 @@ class SetupWait {
                          "and ends when that request does",
                          gaveUpAt_ ? fmt::format("when SIG{} came again", sigabbrev_np(gaveUpAt_))
                                    : fmt::format("{} s after SIGKILL", kReapSeconds));
-    return Error::make("stopped by SIG{} while the sandbox was being set up (the tool never started){}",
-                       sigabbrev_np(stoppedBy_), left)
+    std::string why = "the tool never started";
+    if (forwardedAt_ >= 0)
+      why = fmt::format("the tool's start had not ended {}",
+                        startGaveUpAt_ ? fmt::format("when SIG{} came", sigabbrev_np(startGaveUpAt_))
+                                       : fmt::format("{} s later", kStartAfterStopSeconds));
+    return Error::make("stopped by SIG{} while the sandbox was being set up ({}){}", sigabbrev_np(stoppedBy_), why,
+                       left)
         .withExitCode(128 + stoppedBy_);
   }
 
@@ -503,23 +513,50 @@ class SetupWait {
     return (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) && !sys::isIgnored(ignored_, sig);
   }
 
-  static bool readyWithin(int fd, int ms) {
-    struct pollfd p = {fd, POLLIN, 0};
+  // Whether init has written kEventToolSpawning (the events pipe is readable: nothing else
+  // comes before it). Left in the pipe: releaseChild reads it once the tool runs.
+  bool spawning() const {
+    struct pollfd p = {events_, POLLIN, 0};
     int n;
-    while ((n = ::poll(&p, 1, ms)) < 0 && errno == EINTR) {
+    while ((n = ::poll(&p, 1, 0)) < 0 && errno == EINTR) {
     }
-    return n > 0 && p.revents;
+    return n > 0 && (p.revents & POLLIN);  // not a bare POLLHUP: init died before it (its report says why)
+  }
+
+  // A stop once the tool's start began goes to init; so do the others of the same moment
+  // (SIGHUP and SIGTERM of one hangup) within kGraceMs. A stop after that, with the tool still
+  // not started (its exec stuck on a hung mount source), ends the sandbox: false. (Two stops
+  // kGraceMs apart while init is preempted between the tool's exec and its close of the report
+  // pipe still end a started tool: a second stop asks for that anyway.)
+  bool passOn(int sig) {
+    int64_t now = monotonicMs();
+    if (forwardedAt_ < 0) {
+      forwardedAt_ = now;
+      stoppedBy_ = sig;
+    } else if (now - forwardedAt_ >= kGraceMs) {
+      return false;
+    }
+    ::kill(child_.pid, sig);
+    return true;
+  }
+
+  // `graceMs`: stops in that long after the SIGKILL are part of the one that sent it.
+  bool endSandbox(int graceMs) {
+    ::kill(child_.pid, SIGKILL);
+    awaitEnd(graceMs);
+    return false;
+  }
+
+  static int64_t monotonicMs() {
+    struct timespec now;
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
   }
 
   // Reaps init once it is gone; gives up after kReapSeconds or at another stop signal.
-  void awaitEnd() {
-    struct timespec start;
-    ::clock_gettime(CLOCK_MONOTONIC, &start);
-    auto spentMs = [&start] {
-      struct timespec now;
-      ::clock_gettime(CLOCK_MONOTONIC, &now);
-      return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-    };
+  void awaitEnd(int graceMs) {
+    int64_t start = monotonicMs();
+    auto spentMs = [start] { return monotonicMs() - start; };
     bool ended = false;  // the pidfd says init ended, but a tracer (strace, gdb) reaps it first
     for (;;) {
       int status;
@@ -537,7 +574,7 @@ class SetupWait {
       signalfd_siginfo info;
       while (::read(sigfd_, &info, sizeof info) == sizeof info) {
         int sig = static_cast<int>(info.ssi_signo);
-        if (isStop(sig) && spentMs() >= kGraceMs) gaveUpAt_ = sig;
+        if (isStop(sig) && spentMs() >= graceMs) gaveUpAt_ = sig;
       }
       if (gaveUpAt_) return;
     }
@@ -546,6 +583,9 @@ class SetupWait {
   const Child& child_;
   int sigfd_;
   uint64_t ignored_;
+  int events_;
+  int64_t forwardedAt_ = -1;  // when a stop first went to init (monotonic ms), or -1
+  int startGaveUpAt_ = 0;     // the stop after that which ended the sandbox (0: the timeout did)
   int stoppedBy_ = 0;
   bool withPty_ = false;
   bool resized_ = false;
@@ -570,7 +610,7 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   if (!child.released && ::write(ch.syncWrite.get(), &go, 1) != 1 && errno != EPIPE)
     return Error::fromErrno("starting the sandbox");
   ch.syncWrite.reset();
-  SetupWait wait(child, sigfd, ignored);
+  SetupWait wait(child, sigfd, ignored, ch.eventsRead.get());
   wait.expectPty(ch.ttyParent.valid());
   ChildReport report;
   auto stopped = [&] {
@@ -605,7 +645,17 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   }
   if (!wait.until(ch.reportRead.get(), true)) return stopped();
   if (master.valid() && wait.resized()) copyWindowSize(STDIN_FILENO, master.get());
-  if (readReport()) {
+  bool failed = readReport();
+  if (!failed) {
+    // The report pipe ended: init closed its copy after the tool's clone, so its marker is
+    // there (or init is gone, and with it the pipe's writer: EOF). Read here, not by onEvent,
+    // which takes one event per wakeup and would miss a ToolExit behind it.
+    // Not waited for: should init's write ever have failed, coco must not block here.
+    struct pollfd marker = {ch.eventsRead.get(), POLLIN, 0};
+    char spawning;
+    if (::poll(&marker, 1, 0) == 1 && (marker.revents & POLLIN)) (void)!::read(ch.eventsRead.get(), &spawning, 1);
+  }
+  if (failed) {
     // The tool could not start (126, 127): init reaps it and, when it holds the workspace guard's
     // watch, waits for coco's end of the events pipe to close before it exits (init.cpp,
     // outlastCoco). Closed here, or coco and init each waited for the other.

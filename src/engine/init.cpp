@@ -298,6 +298,10 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   sigset_t set;
   prepareSignals(set);
+  // Before the clone: once the tool has exec'd, a stop must reach it, even while this process
+  // has not yet closed its copy of the report pipe (coco reads the exec from that pipe's end).
+  char spawning = kEventToolSpawning;
+  (void)!::write(fds.events, &spawning, 1);
   trace::point("init-tool-clone");
   pid_t tool = spawnTool(plan, slave, fds.report);
   if (tool < 0) {

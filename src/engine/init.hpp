@@ -18,6 +18,9 @@ struct InitFds {
 
 // Events init sends coco on InitFds::events.
 inline constexpr char kEventPidsLimit = 'P';  // the sandbox stays at its process limit
+// The setup is done and init starts the tool: always the first event. A signal init gets from
+// now on is held until the tool runs (it is blocked, with a handler) and then passed on.
+inline constexpr char kEventToolSpawning = 'S';
 // The tool exited and every other process of the sandbox is dead and reaped: a
 // ToolExit follows at once (one write, so it arrives whole). coco need not wait
 // for the kernel to tear the namespaces down (bubblewrap's monitor does the same

@@ -16,6 +16,11 @@
 // and never answers is held: init stops at its exit (PTRACE_O_TRACEEXIT; a SIGKILL'd tracee stops
 // there) with "stall-init: holding init's exit" on stderr, and goes only once COMMAND has ended.
 //
+// STALL_INIT_TOOL=1: init runs on, and the tool, its first child, is held instead, between its
+// clone and its execve, as a tool whose exec is slow (a binary on a slow mount, a preempted
+// start) would be held: once init has said it starts the tool. "stall-init: holding the tool" goes
+// to stdout; SIGUSR1 to stall-init lets the tool go on (it is detached).
+//
 // Where ptrace is refused (Yama's ptrace_scope 2 or 3, a seccomp policy) stall-init prints
 // "stall-init: ptrace refused" and exits 77, so that a test can say it skipped.
 #include <fcntl.h>
@@ -40,6 +45,31 @@ pid_t g_command = -1;
 
 void forward(int sig) {
   if (g_command > 0) ::kill(g_command, sig);
+}
+
+// The held tool (STALL_INIT_TOOL), and whether SIGUSR1 asked for it to go on. The handler
+// detaches it itself: a flag checked around waitpid could miss a signal between the two.
+volatile sig_atomic_t g_tool = -1;
+volatile sig_atomic_t g_releaseAsked = 0;
+void letGo(pid_t tool) {
+  if (::ptrace(PTRACE_DETACH, tool, 0, 0) == 0) {
+    static const char said[] = "stall-init: the tool goes on\n";
+    (void)!::write(STDERR_FILENO, said, sizeof said - 1);
+  }
+}
+void release(int) {
+  int saved = errno;  // the waitpid it interrupted checks for EINTR
+  g_releaseAsked = 1;
+  if (g_tool > 0) letGo(g_tool);
+  errno = saved;
+}
+static_assert(sizeof(sig_atomic_t) >= sizeof(pid_t), "g_tool holds a pid");
+
+pid_t parentOf(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("PPid:", 0) == 0) return static_cast<pid_t>(std::atol(line.c_str() + 5));
+  return -1;
 }
 
 // Whether `pid` is pid 1 of a pid namespace below ours: its NSpid line has more than one
@@ -109,6 +139,10 @@ int main(int argc, char** argv) {
   struct sigaction sa = {};
   sa.sa_handler = forward;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  const char* toolMode = std::getenv("STALL_INIT_TOOL");
+  bool holdTool = toolMode && std::strcmp(toolMode, "1") == 0;
+  sa.sa_handler = release;
+  ::sigaction(SIGUSR1, &sa, nullptr);
   if (::write(go[1], "g", 1) != 1) return 2;
   ::close(go[1]);
 
@@ -148,12 +182,29 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "stall-init: holding init's exit\n");
       continue;
     }
+    if (pid == init && holdTool) {
+      // Runs on: events resume it, a signal is delivered.
+      ::ptrace(PTRACE_CONT, pid, 0, event == 0 && sig != SIGTRAP ? sig : 0);
+      continue;
+    }
     if (pid == init) continue;  // held
     if (event == PTRACE_EVENT_STOP && pid != g_command && !toExec.count(pid) && init < 0 && isSandboxInit(pid)) {
       init = pid;
+      if (holdTool) {
+        ::ptrace(PTRACE_CONT, pid, 0, 0);
+        continue;
+      }
       if (holdExit) ::ptrace(PTRACE_SETOPTIONS, pid, 0, options | PTRACE_O_TRACEEXIT);
       std::printf("stall-init: holding init %d\n", pid);
       std::fflush(stdout);
+      continue;
+    }
+    if (pid == g_tool) continue;  // held until SIGUSR1
+    if (event == PTRACE_EVENT_STOP && holdTool && init > 0 && g_tool < 0 && parentOf(pid) == init) {
+      std::printf("stall-init: holding the tool %d\n", pid);
+      std::fflush(stdout);
+      g_tool = pid;
+      if (g_releaseAsked) letGo(pid);  // asked before it was held (a second detach just fails)
       continue;
     }
     if (event == PTRACE_EVENT_STOP && pid != g_command && !toExec.count(pid)) {

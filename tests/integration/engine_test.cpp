@@ -1202,6 +1202,68 @@ TEST_F(EngineTest, AStopSignalEndsASetupThatNeverEnds) {
   EXPECT_FALSE(contains(t.output, "the tool ran")) << t.output;
 }
 
+// Attack on the stop above: once init's setup is done and it starts the tool, a stop must reach
+// the tool, not kill it. coco reads the tool's exec from the report pipe's end, which comes only
+// once init has also closed its copy; a stop in between (init preempted after the exec, on a
+// loaded machine) killed a running tool and said it never started. stall-init holds the tool
+// between its clone and its exec, longer than any preemption: a stop then goes to init, which
+// passes it to the tool once that runs; a second stop while the tool still has not started ends
+// the sandbox, and so does the first one 3 s on. Network none and allowlist (coco waits for
+// init's listeners first), and without the user-namespace holder (coco maps init itself).
+TEST_F(EngineTest, AStopWhileTheToolStartsGoesToTheTool) {
+  StallInit stall = stallInit();
+  if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
+  ASSERT_TRUE(stall.error.empty()) << stall.error;
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  RunResult warm = probe({"exit", "0"});
+  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
+  RunOptions o;
+  o.wrapper = {stall.path};
+  o.env = {{"STALL_INIT_TOOL", "1"}};
+  struct Case {
+    std::string tool;
+    bool holder;
+  };
+  for (const Case& k : {Case{"probe", true}, Case{"probenet", true}, Case{"probe", false}}) {
+    std::string tool = k.tool + (k.holder ? "" : " without the holder");
+    RunOptions with = o;
+    if (!k.holder) with.env.push_back({"COCO_USERNS_HOLDER", "0"});
+    Child c = env_.spawn({"run", k.tool, "signal-wait", "20"}, with);
+    ASSERT_TRUE(waitForOutput(c, "stall-init: holding the tool", 60s)) << tool << "\n" << c.out << c.err;
+    kill(c.pid, SIGTERM);
+    EXPECT_FALSE(waitForError(c, "stopped by", 1s)) << tool << ": the stop killed the starting tool\n" << c.err;
+    kill(c.pid, SIGUSR1);  // the tool goes on, and gets the SIGTERM: at once, or from sigtimedwait
+    int code = finish(c, 20s);
+    EXPECT_TRUE(code == 128 + SIGTERM || (code == 0 && contains(c.out, "got SIGTERM")))
+        << tool << ": exit " << code << "\n" << c.out << c.err;
+    EXPECT_FALSE(contains(c.err, "stopped by")) << tool << "\n" << c.err;
+  }
+  // Stopped again while the tool is still held: the sandbox ends, as a setup that never ends.
+  Child c = env_.spawn({"run", "probe", "signal-wait", "20"}, o);
+  ASSERT_TRUE(waitForOutput(c, "stall-init: holding the tool", 60s)) << c.out << c.err;
+  kill(c.pid, SIGINT);
+  // 1 s, past SetupWait::kGraceMs: the next stop is not part of this one.
+  EXPECT_FALSE(waitForError(c, "stopped by", 1s)) << c.err;
+  kill(c.pid, SIGINT);
+  EXPECT_EQ(finish(c, 20s), 130) << c.out << c.err;
+  EXPECT_TRUE(contains(c.err, "stopped by SIGINT while the sandbox was being set up")) << c.err;
+  EXPECT_TRUE(contains(c.err, "stall-init: init ended by signal 9")) << c.err;
+  EXPECT_TRUE(contains(c.err, "the tool's start had not ended when SIGINT came")) << c.err;
+  EXPECT_FALSE(contains(c.out, "ready")) << c.out;
+  // One stop, and the tool's start never ends (its chdir or exec on a hung workspace mount): a
+  // `timeout 60 coco run` or a CI runner's single SIGTERM still ends the run, after
+  // SetupWait::kStartAfterStopSeconds (3 s).
+  Child d = env_.spawn({"run", "probe", "signal-wait", "20"}, o);
+  ASSERT_TRUE(waitForOutput(d, "stall-init: holding the tool", 60s)) << d.out << d.err;
+  kill(d.pid, SIGTERM);
+  EXPECT_EQ(finish(d, 20s), 128 + SIGTERM) << d.out << d.err;
+  EXPECT_TRUE(contains(d.err, "stopped by SIGTERM while the sandbox was being set up (the tool's start had not "
+                              "ended 3 s later)"))
+      << d.err;
+  EXPECT_TRUE(contains(d.err, "stall-init: init ended by signal 9")) << d.err;
+  EXPECT_FALSE(contains(d.out, "ready")) << d.out;
+}
+
 // Attack on the stop above: init waits for coco at no step after the go byte, so the tool may
 // have written before a stop reached coco, even while coco still waited for the network or the
 // pty. The workspace guard checks after every stopped setup: what appeared in the workspace
