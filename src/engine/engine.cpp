@@ -415,6 +415,11 @@ Error childFailure(const ChildReport& report) {
   return e.wrap("setting up the sandbox");
 }
 
+// A stop signal coco acts on: one its parent did not leave ignored (`ignored`).
+bool isActedOnStop(int sig, uint64_t ignored) {
+  return (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) && !sys::isIgnored(ignored, sig);
+}
+
 // Until the tool runs, coco waits for init: for its network listeners, its pty and its report.
 // A stop signal then (Ctrl-C on a setup stuck on a hung mount source, a CI job's SIGTERM) ends
 // the sandbox before the tool starts: init is killed (SIGKILL; its namespaces go with it) and
@@ -509,9 +514,7 @@ class SetupWait {
   }
 
  private:
-  bool isStop(int sig) const {
-    return (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) && !sys::isIgnored(ignored_, sig);
-  }
+  bool isStop(int sig) const { return isActedOnStop(sig, ignored_); }
 
   // Whether init has written kEventToolSpawning (the events pipe is readable: nothing else
   // comes before it). Left in the pipe: releaseChild reads it once the tool runs.
@@ -692,12 +695,17 @@ void reportRlimitMemory(const RunSpec& spec, const struct rusage& usage, int sta
               spec.toolName, formatSize(peak), formatSize(limit));
 }
 
-void forwardSignals(int sigfd, pid_t pid, int master) {
+// Whether a stop signal coco acts on (not one its parent left ignored) was among those passed on.
+bool forwardSignals(int sigfd, pid_t pid, int master, uint64_t ignored) {
+  bool stop = false;
   signalfd_siginfo info;
   while (::read(sigfd, &info, sizeof info) == sizeof info) {
-    if (info.ssi_signo == SIGWINCH && master >= 0) copyWindowSize(STDIN_FILENO, master);
-    else ::kill(pid, static_cast<int>(info.ssi_signo));
+    int sig = static_cast<int>(info.ssi_signo);
+    if (sig == SIGWINCH && master >= 0) copyWindowSize(STDIN_FILENO, master);
+    else ::kill(pid, sig);
+    stop = stop || isActedOnStop(sig, ignored);
   }
+  return stop;
 }
 
 void setNonBlocking(int fd, bool on) {
@@ -753,17 +761,24 @@ int superviseChild(Supervision& s) {
   bool pty = s.master.valid();
   if (pty) setNonBlocking(s.master.get(), true);
   for (auto& r : s.relays) setNonBlocking(r.from.get(), true);
-  // The user's terminal: coco's stdin and stdout stay as they are (blocking or not, shared with
-  // the shell): a pump waits in poll for room in a non-blocking one; a blocking one blocks its
-  // write, as it always did (a stalled terminal holds coco there).
-  Pump output(s.master.get(), STDOUT_FILENO), input(STDIN_FILENO, s.master.get());
+  // The user's terminal: coco writes to it through a non-blocking description of its own, so a
+  // stalled terminal (a suspended ssh client, a frozen terminal emulator) makes a pump wait in
+  // poll, where signals still come, instead of in a write; the shell's description stays as it
+  // was. Opened for the fds a pump writes to.
+  UniqueFd own[3];
+  auto terminal = [&own](int fd) {
+    if (fd != STDOUT_FILENO && fd != STDERR_FILENO) return fd;
+    if (!own[fd].valid()) own[fd] = ownNonBlocking(fd);
+    return own[fd].valid() ? own[fd].get() : fd;
+  };
+  Pump output(s.master.get(), pty ? terminal(STDOUT_FILENO) : STDOUT_FILENO), input(STDIN_FILENO, s.master.get());
   if (!pty) {
     output.stop();
     input.stop();
   }
   std::vector<Pump> relays;
   relays.reserve(s.relays.size());
-  for (auto& r : s.relays) relays.emplace_back(r.from.get(), r.to);
+  for (auto& r : s.relays) relays.emplace_back(r.from.get(), terminal(r.to));
   // The terminal hung up (stdout reports it even unasked), the tool closed the pty, or the
   // terminal failed: the pty goes, so the tool's reads and writes fail as they would on the gone
   // terminal instead of waiting forever (one that ignores SIGHUP, as under `trap '' HUP`,
@@ -780,7 +795,10 @@ int superviseChild(Supervision& s) {
                                      {s.master.valid() ? STDOUT_FILENO : -1, 0, 0}};
     for (size_t i = 0; i < relays.size(); ++i) fds[kFixed + i] = relays[i].pollEntry();
     if (::poll(fds, kFixed + relays.size(), -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents) forwardSignals(s.sigfd, s.child.pid, s.master.get());
+    if (fds[1].revents && forwardSignals(s.sigfd, s.child.pid, s.master.get(), s.ignoredSignals)) {
+      output.noteStop();
+      for (auto& r : relays) r.noteStop();
+    }
     if (fds[2].revents) onEvent(s);
     if (fds[3].revents && output.step() != Pump::State::Open) closePty();
     // stdin's end: only a hangup in raw mode (then stdout reports it too, closing the pty above).
@@ -796,17 +814,21 @@ int superviseChild(Supervision& s) {
       if (fds[kFixed + i].revents && relays[i].step() != Pump::State::Open) s.relays[i].from.reset();
     if (fds[0].revents || (s.toolExit && !s.waitForTeardown)) break;
   }
-  // A terminal another program left non-blocking may make these wait for room: a stop signal
-  // (one coco acts on) ends the wait and stays pending for coco once the router restores the
-  // mask; any other is dropped, the tool being gone.
+  // A stalled terminal makes these wait for room: a stop signal (one coco acts on) ends the wait
+  // and stays pending for coco once the router restores the mask; any other is dropped, the tool
+  // being gone. A terminal that was already taking nothing when a stop went to the tool is given
+  // up on once it has had no room for kStalledAfterStopMs, as the tool's own unwritten output died
+  // with it: a `timeout` or CI runner's single SIGTERM, or a Ctrl-C from another terminal, ends
+  // coco. One that was taking bytes then, or takes some within that time each time (a serial
+  // line, an ssh session retransmitting), gets everything.
+  constexpr int kStalledAfterStopMs = 5000;
   auto drain = [&s](Pump& p) {
-    while (!p.drain(s.sigfd)) {
+    while (!p.drain(s.sigfd, p.stuckAtStop() ? kStalledAfterStopMs : -1)) {
       signalfd_siginfo info;
       bool stop = false;
       while (::read(s.sigfd, &info, sizeof info) == sizeof info) {
         int sig = static_cast<int>(info.ssi_signo);
-        if ((sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) &&
-            !sys::isIgnored(s.ignoredSignals, sig)) {
+        if (isActedOnStop(sig, s.ignoredSignals)) {
           ::kill(::getpid(), sig);
           stop = true;
         }

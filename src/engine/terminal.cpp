@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace coco::engine {
 
@@ -91,14 +92,30 @@ Pump::State Pump::step() {
   return state_;
 }
 
-bool Pump::drain(int stopFd) {
+bool Pump::drain(int stopFd, int stallMs) {
   while (step() == State::Open && !idle_) {
     if (!len_) continue;
     struct pollfd fds[2] = {{to_, POLLOUT, 0}, {stopFd, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return true;
+    int n = ::poll(fds, 2, stallMs);
+    if (n < 0 && errno != EINTR) return true;
+    if (n == 0) {
+      state_ = State::WriteFailed;
+      return true;
+    }
     if (fds[1].revents) return false;
   }
   return true;
+}
+
+UniqueFd ownNonBlocking(int fd) {
+  unsigned int device = 0, reopened = 0;
+  if (::ioctl(fd, TIOCGDEV, &device) != 0) return UniqueFd();  // no terminal
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  UniqueFd own(::open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  // The same device, or none: opening a pty master's /dev/ptmx makes a new pty.
+  if (!own.valid() || ::ioctl(own.get(), TIOCGDEV, &reopened) != 0 || reopened != device) return UniqueFd();
+  return own;
 }
 
 void copyWindowSize(int terminal, int master) {

@@ -50,12 +50,20 @@ struct Stdio {
 
 Result<Stdio> planStdio();
 
+// A non-blocking description of its own of the terminal at `fd` (opened anew through
+// /proc/self/fd), so that coco never blocks in a write to a stalled terminal (a suspended ssh
+// client, a frozen terminal emulator) while the description the shell shares stays as it is;
+// none when `fd` is no terminal, cannot be opened so, or opens as another device than it is (a
+// pty master, /dev/ptmx anew, or /dev/tty, /dev/console: names that resolve at open): then
+// coco writes to `fd` itself.
+UniqueFd ownNonBlocking(int fd);
+
 // Moves bytes from `from` (non-blocking while coco supervises) to `to`: what a non-blocking `to`
 // cannot take yet (EAGAIN) waits in the buffer, and `from` is not read again until it has gone,
 // so the writer is held back as a full pipe or terminal would hold it, and nothing is lost or
-// given up on. (A user's terminal another program left non-blocking says EAGAIN; a tool that does
-// not read fills its pty's input, whose master is non-blocking.) A blocking `to` (the usual
-// terminal) blocks the write as it always did.
+// given up on. (coco writes to the user's terminal through a non-blocking description of its own,
+// ownNonBlocking, so a stalled terminal says EAGAIN; a tool that does not read fills its pty's
+// input, whose master is non-blocking.) A blocking `to` blocks the write.
 class Pump {
  public:
   enum class State { Open, ReadEnded, WriteFailed };
@@ -68,16 +76,22 @@ class Pump {
   // At the end, the writers gone: what is left in `from` (up to its end, or to EAGAIN when it
   // is non-blocking), waiting for room in a non-blocking `to`. Returns false when `stopFd`
   // (coco's signalfd) became readable during such a wait, before the end: the caller reads it
-  // and drains again or gives up.
-  bool drain(int stopFd);
+  // and drains again or gives up. `stallMs` >= 0: once `to` has had no room for that long, the
+  // rest is given up on (WriteFailed, true).
+  bool drain(int stopFd, int stallMs = -1);
   State state() const { return state_; }
   void stop() { state_ = State::ReadEnded; }
+  // A stop signal went to the tool: notes whether `to` was then taking nothing (bytes waiting for
+  // room), which stuckAtStop says.
+  void noteStop() { stuckAtStop_ = len_ > 0; }
+  bool stuckAtStop() const { return stuckAtStop_; }
 
  private:
   int from_, to_;
   State state_ = State::Open;
   bool idle_ = false;  // the last read found nothing (EAGAIN)
   size_t off_ = 0, len_ = 0;
+  bool stuckAtStop_ = false;
   char buf_[16384];
 };
 

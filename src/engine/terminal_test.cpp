@@ -3,11 +3,14 @@
 #include "engine/terminal.hpp"
 
 #include <fcntl.h>
+#include <pty.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "util/unique_fd.hpp"
 
@@ -86,6 +89,108 @@ TEST(Pump, TheSourcesEndAndAFailedWriteEndIt) {
   Pump broken(src2.read.get(), dst2.write.get());
   EXPECT_EQ(broken.step(), Pump::State::WriteFailed);
   ::sigaction(SIGPIPE, &old, nullptr);
+}
+
+// The end-of-run drain waits for room as long as it takes, unless told how long a destination may
+// take nothing (one stuck since a stop the tool got): then the rest is given up on.
+TEST(Pump, ADrainGivesUpOnAStalledDestinationOnlyWhenAskedTo) {
+  PipeEnds src = nonBlockingPipe(), dst = nonBlockingPipe();
+  ASSERT_GT(::fcntl(dst.write.get(), F_SETPIPE_SZ, 4096), 0);
+  std::string fill(4096, 'f');
+  ASSERT_EQ(::write(dst.write.get(), fill.data(), fill.size()), 4096);  // dst is full; nobody reads it
+  ASSERT_EQ(::write(src.write.get(), "rest\n", 5), 5);
+  src.write.reset();
+  PipeEnds stop = nonBlockingPipe();  // never readable: no signal comes
+  Pump pump(src.read.get(), dst.write.get());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(pump.drain(stop.read.get(), 100));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  EXPECT_EQ(pump.state(), Pump::State::WriteFailed);
+
+  // Without a limit it waits; a stop signal (its fd readable) ends the wait, the bytes kept.
+  PipeEnds src2 = nonBlockingPipe();
+  ASSERT_EQ(::write(src2.write.get(), "kept\n", 5), 5);
+  Pump waiting(src2.read.get(), dst.write.get());
+  ASSERT_EQ(::write(stop.write.get(), "s", 1), 1);
+  EXPECT_FALSE(waiting.drain(stop.read.get()));
+  EXPECT_EQ(waiting.state(), Pump::State::Open);
+  EXPECT_EQ(readAll(dst.read.get()), fill);
+  ::read(stop.read.get(), fill.data(), 1);
+  EXPECT_TRUE(waiting.drain(stop.read.get()));
+  EXPECT_EQ(readAll(dst.read.get()), "kept\n");
+}
+
+// A destination that takes bytes within the limit each time (a serial line, an ssh session
+// retransmitting) is not given up on, however long the whole drain takes.
+TEST(Pump, ADrainKeepsWaitingForADestinationThatTakesBytes) {
+  PipeEnds src = nonBlockingPipe(), dst = nonBlockingPipe();
+  ASSERT_GT(::fcntl(dst.write.get(), F_SETPIPE_SZ, 4096), 0);
+  std::string sent;
+  for (int i = 0; sent.size() < 60000; ++i) sent += "line " + std::to_string(i) + "\n";
+  ASSERT_GT(::fcntl(src.write.get(), F_SETPIPE_SZ, 65536), 0);
+  ASSERT_EQ(::write(src.write.get(), sent.data(), sent.size()), static_cast<ssize_t>(sent.size()));
+  src.write.reset();
+  std::string received;
+  std::thread reader([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (received.size() < sent.size() && std::chrono::steady_clock::now() < deadline) {
+      char buf[4096];  // one read a round: ~15 rounds, > 1 s in all
+      ssize_t n = ::read(dst.read.get(), buf, sizeof buf);
+      if (n > 0) received.append(buf, static_cast<size_t>(n));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  PipeEnds stop = nonBlockingPipe();
+  Pump pump(src.read.get(), dst.write.get());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(pump.drain(stop.read.get(), 400));
+  reader.join();
+  EXPECT_GT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  EXPECT_EQ(pump.state(), Pump::State::ReadEnded);
+  EXPECT_EQ(received, sent);
+}
+
+// stuckAtStop: the destination was taking nothing (bytes waiting for room) when the stop came.
+TEST(Pump, StuckAtStopMeansWaitingForRoomWhenTheStopCame) {
+  PipeEnds src = nonBlockingPipe(), dst = nonBlockingPipe();
+  ASSERT_GT(::fcntl(dst.write.get(), F_SETPIPE_SZ, 4096), 0);
+  Pump pump(src.read.get(), dst.write.get());
+  pump.noteStop();  // idle: nothing waits for room
+  EXPECT_FALSE(pump.stuckAtStop());
+  std::string big(8192, 'b');
+  ASSERT_EQ(::write(src.write.get(), big.data(), big.size()), 8192);
+  for (int i = 0; i < 4 && pump.pollEntry().events != POLLOUT; ++i) pump.step();
+  ASSERT_EQ(pump.pollEntry().events, POLLOUT);  // dst full, bytes waiting
+  pump.noteStop();
+  EXPECT_TRUE(pump.stuckAtStop());
+  readAll(dst.read.get());  // room again, and a later stop finds it taking bytes
+  while (pump.pollEntry().events == POLLOUT) pump.step();
+  pump.noteStop();
+  EXPECT_FALSE(pump.stuckAtStop());
+}
+
+// coco's own description of the user's terminal: non-blocking, while the shared one stays as it
+// was; none for what is no terminal.
+TEST(OwnNonBlocking, ATerminalGetsADescriptionOfItsOwnAndNothingElseDoes) {
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  UniqueFd m(master), s(slave);
+  UniqueFd own = ownNonBlocking(s.get());
+  ASSERT_TRUE(own.valid());
+  EXPECT_TRUE(::fcntl(own.get(), F_GETFL) & O_NONBLOCK);
+  EXPECT_FALSE(::fcntl(s.get(), F_GETFL) & O_NONBLOCK);
+  EXPECT_TRUE(::fcntl(own.get(), F_GETFD) & FD_CLOEXEC);
+  ASSERT_EQ(::write(own.get(), "via own\n", 8), 8);
+  char buf[64] = {};
+  ssize_t n = ::read(m.get(), buf, sizeof buf - 1);
+  EXPECT_GT(n, 0);
+  EXPECT_NE(std::string(buf).find("via own"), std::string::npos) << buf;
+
+  PipeEnds pipe = nonBlockingPipe();
+  EXPECT_FALSE(ownNonBlocking(pipe.write.get()).valid());
+  // A pty master is a terminal too, but opening its /proc link opens /dev/ptmx: a new pty.
+  EXPECT_FALSE(ownNonBlocking(m.get()).valid());
 }
 
 }  // namespace

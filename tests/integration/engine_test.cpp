@@ -1125,6 +1125,63 @@ TEST_F(EngineTest, ATerminalHangupEndsAToolThatIgnoresSighup) {
   EXPECT_EQ(reader.exitCode, 40) << reader.output;  // its read ended (EOF or EIO), the script went on
 }
 
+// A stalled terminal (a suspended ssh client, a frozen terminal emulator; here nobody reads the
+// pty) must not make coco deaf to a stop (a `timeout` or CI runner's SIGTERM, a Ctrl-C from
+// another terminal): coco wrote to it with a blocking write, in which the stop only queued up, so
+// nothing happened until the terminal went on. Now coco waits for room in poll, passes the stop
+// to the tool, and gives up on what a terminal already stuck at the stop has had no room for
+// 5 s after the tool's end. `yes` floods the terminal through the sandbox's pty and, with stdin not a
+// terminal, through the pipe coco copies to the terminal.
+TEST_F(EngineTest, AStopEndsARunWhoseTerminalIsStalled) {
+  env_.writeTool("yes", R"({"command": "yes", "network": "none"})");
+  auto stallThen = [](int sig) {
+    return [sig](pid_t pid, int&, std::string&) {
+      std::this_thread::sleep_for(1s);  // nothing read: the buffers fill up
+      kill(pid, sig);
+    };
+  };
+  PtyResult r = env_.actOnPty({"run", "yes", "flood"}, "flood\r\nflood", 60, {}, stallThen(SIGINT));
+  ASSERT_TRUE(contains(r.output, "flood")) << r.output.substr(0, 200);
+  EXPECT_FALSE(r.timedOut) << "coco did not end after SIGINT on a stalled terminal";
+  EXPECT_EQ(r.exitCode, 130);
+
+  std::vector<std::string> noStdin = {"/bin/sh", "-c", "exec \"$0\" \"$@\" < /dev/null"};
+  PtyResult piped = env_.actOnPty({"run", "yes", "flood"}, "flood\r\nflood", 60, noStdin, stallThen(SIGTERM));
+  ASSERT_TRUE(contains(piped.output, "flood")) << piped.output.substr(0, 200);
+  EXPECT_FALSE(piped.timedOut) << "coco did not end after SIGTERM on a stalled terminal";
+  EXPECT_EQ(piped.exitCode, 143);
+}
+
+// The other side of the give-up above: a tool that handles the stop and then writes (a summary)
+// to a terminal that reads it, if slowly (here: not for 9 s after the stop, longer than the 5 s
+// above), loses none of it: the terminal was taking bytes when the stop came. The tail (~36 KB)
+// is more than the terminal's pty holds and less than that plus the sandbox's pty and coco's
+// buffer, so the tool ends with bytes waiting in coco while nothing is read (here: a build that
+// gave those up lost them; with bigger pty buffers elsewhere the test checks less, never wrongly).
+TEST_F(EngineTest, AStoppedToolsLastOutputReachesASlowTerminal) {
+  env_.writeTool("shell", R"({"command": "sh", "network": "none"})");
+  const char* script =
+      "trap 'i=0; while [ $i -lt 2000 ]; do echo tail-line-$i; i=$((i+1)); done; echo tail-done; exit 0' INT; "
+      "echo ready; while :; do sleep 1; done";
+  PtyResult r = env_.actOnPty({"run", "shell", "-c", script}, "ready", 90, {}, [](pid_t pid, int& master,
+                                                                                  std::string& out) {
+    kill(pid, SIGINT);
+    std::this_thread::sleep_for(9s);  // the tool writes its tail meanwhile, and ends
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      struct pollfd p = {master, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break;  // EIO: coco, the pty's last user, is gone
+      out.append(buf, static_cast<size_t>(n));
+    }
+  });
+  EXPECT_FALSE(r.timedOut);
+  EXPECT_EQ(r.exitCode, 0) << r.output.substr(r.output.size() > 300 ? r.output.size() - 300 : 0);
+  EXPECT_TRUE(contains(r.output, "tail-line-1999\r\ntail-done")) << r.output.substr(r.output.size() > 300 ? r.output.size() - 300 : 0);
+}
+
 // tests/helpers/stall_init, which holds the sandbox's init under ptrace: its path, or why the
 // test skips (Yama's ptrace_scope 2 or 3 refuses ptrace: the helper exits 77) or fails.
 struct StallInit {

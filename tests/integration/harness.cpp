@@ -473,8 +473,9 @@ PtyResult Env::runInPty(const std::vector<std::string>& args, const std::string&
   return r;
 }
 
-PtyResult Env::hangUpInPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
-                           const std::vector<std::string>& wrapper) const {
+PtyResult Env::actOnPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
+                        const std::vector<std::string>& wrapper,
+                        const std::function<void(pid_t, int&, std::string&)>& act) const {
   PtyResult r;
   int master = -1, slave = -1;
   pid_t pid = startOnPty(args, wrapper, master, slave);
@@ -489,7 +490,7 @@ PtyResult Env::hangUpInPty(const std::vector<std::string>& args, const std::stri
     if (n <= 0) break;
     r.output.append(buf, static_cast<size_t>(n));
   }
-  close(master);  // the hangup: the session leader (coco) gets SIGHUP, its terminal I/O fails
+  act(pid, master, r.output);
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -500,8 +501,17 @@ PtyResult Env::hangUpInPty(const std::vector<std::string>& args, const std::stri
     }
     usleep(20 * 1000);
   }
+  if (master >= 0) close(master);
   r.exitCode = r.timedOut ? -1 : shellStatus(status);
   return r;
+}
+
+PtyResult Env::hangUpInPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
+                           const std::vector<std::string>& wrapper) const {
+  return actOnPty(args, waitFor, timeoutSecs, wrapper, [](pid_t, int& master, std::string&) {
+    close(master);  // the hangup: the session leader (coco) gets SIGHUP, its terminal I/O fails
+    master = -1;
+  });
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <termios.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -135,6 +136,12 @@ class Env {
   // what was read until then.
   PtyResult hangUpInPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
                         const std::vector<std::string>& wrapper = {}) const;
+  // Runs coco on a fresh pty as runInPty does, reads it until `waitFor` shows up, then
+  // `act(coco's pid, master, output)` (which may read on into `output`, or close the master and
+  // set it to -1: a hangup), then waits for coco's exit (timeoutSecs in all).
+  PtyResult actOnPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
+                     const std::vector<std::string>& wrapper,
+                     const std::function<void(pid_t, int&, std::string&)>& act) const;
   // Runs coco with the fds in `onTerminal` (of 0, 1, 2) on a fresh pty and the
   // others on pipes; stdin, when a pipe, carries `input` and then EOF.
   TerminalRun runOnTerminal(const std::vector<std::string>& args, const std::vector<int>& onTerminal,
@@ -145,6 +152,7 @@ class Env {
   // caller owns both ends. -1 when no pty could be made.
   pid_t startOnPty(const std::vector<std::string>& args, const std::vector<std::string>& wrapper, int& master,
                    int& slave) const;
+
 
   std::string coco_;
   std::string rootfs_;
