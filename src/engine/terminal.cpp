@@ -93,12 +93,20 @@ Pump::State Pump::step() {
 }
 
 bool Pump::drain(int stopFd, int stallMs) {
+  int queued = -1;  // what the terminal's output queue held at the last wait that ran out
   while (step() == State::Open && !idle_) {
     if (!len_) continue;
     struct pollfd fds[2] = {{to_, POLLOUT, 0}, {stopFd, POLLIN, 0}};
     int n = ::poll(fds, 2, stallMs);
     if (n < 0 && errno != EINTR) return true;
     if (n == 0) {
+      // A slow line (a serial console) says it has room only once its queue is nearly empty, so
+      // a queue that shrank is progress: wait on. (A pty's queue is always empty: no progress.)
+      int now = 0;
+      if (::ioctl(to_, TIOCOUTQ, &now) == 0 && now > 0 && (queued < 0 || now < queued)) {
+        queued = now;
+        continue;
+      }
       state_ = State::WriteFailed;
       return true;
     }

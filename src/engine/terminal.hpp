@@ -76,8 +76,9 @@ class Pump {
   // At the end, the writers gone: what is left in `from` (up to its end, or to EAGAIN when it
   // is non-blocking), waiting for room in a non-blocking `to`. Returns false when `stopFd`
   // (coco's signalfd) became readable during such a wait, before the end: the caller reads it
-  // and drains again or gives up. `stallMs` >= 0: once `to` has had no room for that long, the
-  // rest is given up on (WriteFailed, true).
+  // and drains again or gives up. `stallMs` >= 0: once `to` has had no room for that long (and,
+  // if it is a terminal, its output queue did not shrink meanwhile), the rest is given up on
+  // (WriteFailed, true).
   bool drain(int stopFd, int stallMs = -1);
   State state() const { return state_; }
   void stop() { state_ = State::ReadEnded; }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -25,6 +26,16 @@ PipeEnds nonBlockingPipe() {
   int p[2];
   EXPECT_EQ(::pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
   return {UniqueFd(p[0]), UniqueFd(p[1])};
+}
+
+// Writes to a non-blocking pipe until it is full (its size is at least a page, whatever is asked).
+std::string fillUp(int fd) {
+  std::string in;
+  char b[512];
+  std::memset(b, 'f', sizeof b);
+  ssize_t n;
+  while ((n = ::write(fd, b, sizeof b)) > 0) in.append(b, static_cast<size_t>(n));
+  return in;
 }
 
 std::string readAll(int fd) {
@@ -96,8 +107,7 @@ TEST(Pump, TheSourcesEndAndAFailedWriteEndIt) {
 TEST(Pump, ADrainGivesUpOnAStalledDestinationOnlyWhenAskedTo) {
   PipeEnds src = nonBlockingPipe(), dst = nonBlockingPipe();
   ASSERT_GT(::fcntl(dst.write.get(), F_SETPIPE_SZ, 4096), 0);
-  std::string fill(4096, 'f');
-  ASSERT_EQ(::write(dst.write.get(), fill.data(), fill.size()), 4096);  // dst is full; nobody reads it
+  std::string fill = fillUp(dst.write.get());  // dst is full; nobody reads it
   ASSERT_EQ(::write(src.write.get(), "rest\n", 5), 5);
   src.write.reset();
   PipeEnds stop = nonBlockingPipe();  // never readable: no signal comes
@@ -125,9 +135,10 @@ TEST(Pump, ADrainGivesUpOnAStalledDestinationOnlyWhenAskedTo) {
 TEST(Pump, ADrainKeepsWaitingForADestinationThatTakesBytes) {
   PipeEnds src = nonBlockingPipe(), dst = nonBlockingPipe();
   ASSERT_GT(::fcntl(dst.write.get(), F_SETPIPE_SZ, 4096), 0);
+  size_t room = static_cast<size_t>(::fcntl(dst.write.get(), F_GETPIPE_SZ));  // a page or more
   std::string sent;
-  for (int i = 0; sent.size() < 60000; ++i) sent += "line " + std::to_string(i) + "\n";
-  ASSERT_GT(::fcntl(src.write.get(), F_SETPIPE_SZ, 65536), 0);
+  for (int i = 0; sent.size() < 15 * room; ++i) sent += "line " + std::to_string(i) + "\n";
+  ASSERT_GT(::fcntl(src.write.get(), F_SETPIPE_SZ, 16 * room), 0);
   ASSERT_EQ(::write(src.write.get(), sent.data(), sent.size()), static_cast<ssize_t>(sent.size()));
   src.write.reset();
   std::string received;
@@ -135,9 +146,9 @@ TEST(Pump, ADrainKeepsWaitingForADestinationThatTakesBytes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (received.size() < sent.size() && std::chrono::steady_clock::now() < deadline) {
-      char buf[4096];  // one read a round: ~15 rounds, > 1 s in all
-      ssize_t n = ::read(dst.read.get(), buf, sizeof buf);
-      if (n > 0) received.append(buf, static_cast<size_t>(n));
+      std::string buf(room, '\0');  // one pipeful a round: ~15 rounds, > 1 s in all
+      ssize_t n = ::read(dst.read.get(), buf.data(), buf.size());
+      if (n > 0) received.append(buf.data(), static_cast<size_t>(n));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
@@ -145,8 +156,9 @@ TEST(Pump, ADrainKeepsWaitingForADestinationThatTakesBytes) {
   Pump pump(src.read.get(), dst.write.get());
   auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(pump.drain(stop.read.get(), 400));
+  auto took = std::chrono::steady_clock::now() - start;
   reader.join();
-  EXPECT_GT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  EXPECT_GT(took, std::chrono::milliseconds(1000));
   EXPECT_EQ(pump.state(), Pump::State::ReadEnded);
   EXPECT_EQ(received, sent);
 }
@@ -158,8 +170,8 @@ TEST(Pump, StuckAtStopMeansWaitingForRoomWhenTheStopCame) {
   Pump pump(src.read.get(), dst.write.get());
   pump.noteStop();  // idle: nothing waits for room
   EXPECT_FALSE(pump.stuckAtStop());
-  std::string big(8192, 'b');
-  ASSERT_EQ(::write(src.write.get(), big.data(), big.size()), 8192);
+  fillUp(dst.write.get());  // dst is full
+  ASSERT_EQ(::write(src.write.get(), "b", 1), 1);
   for (int i = 0; i < 4 && pump.pollEntry().events != POLLOUT; ++i) pump.step();
   ASSERT_EQ(pump.pollEntry().events, POLLOUT);  // dst full, bytes waiting
   pump.noteStop();

@@ -54,6 +54,21 @@ def selected(test):
     return not only or test["name"] in only
 
 
+def default_signals():
+    """In the test's process, before its exec: every signal at its default and none blocked, as
+    from a fresh login. Whatever ignored one above this runner (a script's `.ci/run &` leaves
+    SIGINT and SIGQUIT ignored) must not reach the tests: coco keeps a signal its parent left
+    ignored, and the tests check what coco does with Ctrl-C."""
+    for sig in range(1, signal.NSIG):
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # the real-time signals glibc keeps for itself
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def run_integration(build, user, mode, results, workdir, extra):
     tests = [t for t in introspect(build) if is_integration(t) and selected(t)]
     if not tests:
@@ -84,7 +99,7 @@ def run_integration(build, user, mode, results, workdir, extra):
         timeout = test.get("timeout") or 30  # meson's own limit for the test
         print(f"=== {test['name']} as {user} (id map: {mode}, COCO_BIN={env.get('COCO_BIN', '')})", flush=True)
         cwd = test.get("workdir") or build
-        proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True,
+        proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True, preexec_fn=default_signals,
                                 stdout=subprocess.PIPE if gtest else None)
         reader = None
         if gtest:

@@ -136,9 +136,10 @@ class Env {
   // what was read until then.
   PtyResult hangUpInPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
                         const std::vector<std::string>& wrapper = {}) const;
-  // Runs coco on a fresh pty as runInPty does, reads it until `waitFor` shows up, then
-  // `act(coco's pid, master, output)` (which may read on into `output`, or close the master and
-  // set it to -1: a hangup), then waits for coco's exit (timeoutSecs in all).
+  // Runs coco on a fresh pty as its controlling terminal (the slave closed here), reads it until
+  // `waitFor` shows up, then `act(coco's pid, master, output)` (which may read on into `output`,
+  // or close the master and set it to -1: a hangup), then waits for coco's exit (timeoutSecs in
+  // all).
   PtyResult actOnPty(const std::vector<std::string>& args, const std::string& waitFor, int timeoutSecs,
                      const std::vector<std::string>& wrapper,
                      const std::function<void(pid_t, int&, std::string&)>& act) const;
