@@ -747,10 +747,10 @@ void onEvent(Supervision& s) {
     return;
   }
   if (event == kEventPidsLimit && !s.pidsReported) {
+    ::kill(s.child.pid, SIGKILL);  // first: the notice may wait on a stalled terminal
     log::notice("{}: the sandbox stayed at its process limit ({} tasks, limits.pids); coco stopped it",
                 s.spec.toolName, s.spec.limits.pids);
     s.pidsReported = true;
-    ::kill(s.child.pid, SIGKILL);
   }
 }
 
@@ -835,6 +835,9 @@ int superviseChild(Supervision& s) {
       }
       if (stop) return false;
     }
+    // Given up on (or failed): what coco itself writes to that terminal from here on (the
+    // workspace guard's report, a final error) must not block there either.
+    if (p.state() == Pump::State::WriteFailed) stopBlockingOn(p.destination());
     return true;
   };
   bool drained = drain(output);

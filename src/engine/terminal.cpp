@@ -126,6 +126,17 @@ UniqueFd ownNonBlocking(int fd) {
   return own;
 }
 
+void stopBlockingOn(int terminal) {
+  unsigned int device = 0;
+  if (::ioctl(terminal, TIOCGDEV, &device) != 0) return;
+  for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+    unsigned int other = 0;
+    if (::ioctl(fd, TIOCGDEV, &other) != 0 || other != device) continue;
+    UniqueFd own = ownNonBlocking(fd);
+    if (own.valid()) ::dup2(own.get(), fd);  // the std fd stays inheritable: no O_CLOEXEC
+  }
+}
+
 void copyWindowSize(int terminal, int master) {
   winsize ws;
   if (::ioctl(terminal, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);

@@ -58,6 +58,13 @@ Result<Stdio> planStdio();
 // coco writes to `fd` itself.
 UniqueFd ownNonBlocking(int fd);
 
+// After coco gave up writing to `terminal` (stalled, or failed): coco's fds 1 and 2 that reach
+// the same terminal are pointed at non-blocking descriptions of their own (ownNonBlocking), so
+// what coco writes there later (the workspace guard's report, a final error) is lost when the
+// terminal takes nothing instead of holding coco in that write for good. Nothing happens when
+// `terminal` is no terminal or those fds reach another.
+void stopBlockingOn(int terminal);
+
 // Moves bytes from `from` (non-blocking while coco supervises) to `to`: what a non-blocking `to`
 // cannot take yet (EAGAIN) waits in the buffer, and `from` is not read again until it has gone,
 // so the writer is held back as a full pipe or terminal would hold it, and nothing is lost or
@@ -81,6 +88,7 @@ class Pump {
   // (WriteFailed, true).
   bool drain(int stopFd, int stallMs = -1);
   State state() const { return state_; }
+  int destination() const { return to_; }
   void stop() { state_ = State::ReadEnded; }
   // A stop signal went to the tool: notes whether `to` was then taking nothing (bytes waiting for
   // room), which stuckAtStop says.

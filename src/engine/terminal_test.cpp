@@ -6,6 +6,7 @@
 #include <pty.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -203,6 +204,54 @@ TEST(OwnNonBlocking, ATerminalGetsADescriptionOfItsOwnAndNothingElseDoes) {
   EXPECT_FALSE(ownNonBlocking(pipe.write.get()).valid());
   // A pty master is a terminal too, but opening its /proc link opens /dev/ptmx: a new pty.
   EXPECT_FALSE(ownNonBlocking(m.get()).valid());
+}
+
+// In a child, whose fds 1 and 2 it may change: after the give-up on a full pty, coco's own
+// write to that terminal neither blocks nor lands on the shell's description (still blocking);
+// an fd on another terminal or on a pipe is left as it was.
+TEST(StopBlockingOn, CocosFdsOnTheGivenUpTerminalNoLongerBlock) {
+  int master = -1, slave = -1, otherMaster = -1, otherSlave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  ASSERT_EQ(::openpty(&otherMaster, &otherSlave, nullptr, nullptr, nullptr), 0);
+  UniqueFd m(master), s(slave), om(otherMaster), os(otherSlave);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // fd 1: the given-up terminal; fd 2: another terminal; then fd 2 a pipe.
+    ::dup2(s.get(), STDOUT_FILENO);
+    ::dup2(os.get(), STDERR_FILENO);
+    UniqueFd own = ownNonBlocking(STDOUT_FILENO);
+    if (!own.valid()) ::_exit(10);
+    char fill[4096];
+    std::memset(fill, 'x', sizeof fill);
+    while (::write(own.get(), fill, sizeof fill) > 0) {
+    }
+    if (errno != EAGAIN) ::_exit(11);  // the pty is full: nobody reads the master
+    stopBlockingOn(own.get());
+    if (!(::fcntl(STDOUT_FILENO, F_GETFL) & O_NONBLOCK)) ::_exit(12);
+    if (::fcntl(s.get(), F_GETFL) & O_NONBLOCK) ::_exit(13);  // the shared description
+    if (::fcntl(STDERR_FILENO, F_GETFL) & O_NONBLOCK) ::_exit(14);
+    if (::fcntl(STDOUT_FILENO, F_GETFD) & FD_CLOEXEC) ::_exit(15);
+    if (::write(STDOUT_FILENO, "late", 4) != -1 || errno != EAGAIN) ::_exit(16);  // lost, not waited for
+    int p[2];
+    if (::pipe(p) != 0) ::_exit(17);
+    ::dup2(p[1], STDERR_FILENO);
+    stopBlockingOn(STDERR_FILENO);  // no terminal: nothing
+    if (::fcntl(STDERR_FILENO, F_GETFL) & O_NONBLOCK) ::_exit(18);
+    ::_exit(0);
+  }
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL() << "the child blocked (in the write after the give-up?)";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the _exit codes in the child";
 }
 
 }  // namespace

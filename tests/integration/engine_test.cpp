@@ -1152,6 +1152,33 @@ TEST_F(EngineTest, AStopEndsARunWhoseTerminalIsStalled) {
   EXPECT_EQ(piped.exitCode, 143);
 }
 
+// coco's own words after it gave up on a stalled terminal (here the workspace guard's report of
+// the .envrc the tool planted, printed once the sandbox is gone) must not hold it there either:
+// they went to the shared, blocking description, so coco sat in that write for good.
+TEST_F(EngineTest, CocosOwnReportAfterAStalledTerminalDoesNotHoldIt) {
+  env_.writeTool("plantyes", R"({"command": "sh", "network": "none",
+    "mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"}]})");
+  const char* script = "echo planted > /workspace/.envrc; exec yes flood";
+  auto stallThen = [](int sig) {
+    return [sig](pid_t pid, int&, std::string&) {
+      std::this_thread::sleep_for(1s);  // nothing read: the buffers fill up
+      kill(pid, sig);
+    };
+  };
+  for (bool withPty : {true, false}) {
+    SCOPED_TRACE(withPty ? "pty" : "pipes");
+    std::vector<std::string> wrap;
+    if (!withPty) wrap = {"/bin/sh", "-c", "exec \"$0\" \"$@\" < /dev/null"};
+    PtyResult r = env_.actOnPty({"run", "plantyes", "-c", script}, "flood\r\nflood", 60, wrap,
+                                stallThen(withPty ? SIGINT : SIGTERM));
+    ASSERT_TRUE(contains(r.output, "flood")) << r.output.substr(0, 200);
+    EXPECT_FALSE(r.timedOut) << "coco's report after the give-up held it on the stalled terminal";
+    EXPECT_EQ(r.exitCode, withPty ? 130 : 143);
+    // The report itself may be lost (the terminal was given up on); the guard's removal is not.
+    EXPECT_FALSE(fs::exists(env_.workdir() + "/.envrc"));
+  }
+}
+
 // The other side of the give-up above: a tool that handles the stop and then writes (a summary)
 // to a terminal that reads it, if slowly (here: not for 9 s after the stop, longer than the 5 s
 // above), loses none of it: the terminal was taking bytes when the stop came. The tail (~31 KB)
