@@ -540,10 +540,71 @@ void SnapshotWalk::compareGuarded(const GuardedEntry& was, GuardedEntry& now, Di
   }
 }
 
+namespace {
+
+// What git reads and writes by name in a git directory the tool could write (the root's .git with
+// `git: write`, or a mount root that is itself a git directory): git appends to reflogs and
+// rewrites COMMIT_EDITMSG, FETCH_HEAD and the *_MSG files with open(2), which follows a symlink,
+// so a symlink planted there (logs/HEAD -> ~/.bashrc) makes the host's next `git checkout` write
+// outside the workspace, text the tool chose included (a branch name). Git itself makes none of
+// these: objects, refs and logs must be directories, the rest regular files, and below refs and
+// logs (and in objects' own listing) every entry a directory or a regular file. What is not, new
+// or old, is a finding (`changed`, since the entry is git's).
+// `levels`: how many directory levels below `dirfd` are read; a directory past them is a finding
+// when `deepIsFinding` (refs and logs: deeper than any real tree) and left alone otherwise
+// (objects/xx: git writes there by rename, which follows nothing).
+void checkGitData(int dirfd, const std::string& rel, int levels, bool deepIsFinding, std::vector<GuardFinding>& out) {
+  std::vector<ListedEntry> entries;
+  if (!listEntries(dirfd, entries)) return;  // gone or unreadable: git cannot follow it either
+  for (const auto& e : entries) {
+    struct stat st;
+    if (::fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string entryRel = join(rel, e.name);
+    if (S_ISREG(st.st_mode)) continue;
+    if (!S_ISDIR(st.st_mode)) {
+      out.push_back({entryRel, true});
+    } else if (levels > 1) {
+      UniqueFd sub = openDirPath(dirfd, e.name);
+      if (sub) checkGitData(sub.get(), entryRel, levels - 1, deepIsFinding, out);
+    } else if (deepIsFinding) {
+      out.push_back({entryRel, true});
+    }
+  }
+}
+
+void checkWritableGitDirectory(int rootfd, const std::string& gitRel, std::vector<GuardFinding>& out) {
+  UniqueFd git = gitRel.empty() ? UniqueFd(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) : openDirPath(rootfd, gitRel);
+  std::vector<ListedEntry> entries;
+  if (!git || !listEntries(git.get(), entries)) return;
+  for (const auto& e : entries) {
+    if (!gitWritable(e.name)) continue;  // the walk compares the rest with before the run
+    struct stat st;
+    if (::fstatat(git.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string rel = join(gitRel, e.name);
+    bool dataDir = e.name == "objects" || e.name == "refs" || e.name == "logs";
+    if (dataDir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+      out.push_back({rel, true});
+      continue;
+    }
+    if (!dataDir) continue;
+    UniqueFd dir = openDirPath(git.get(), e.name);
+    if (dir) checkGitData(dir.get(), rel, e.name == "objects" ? 1 : kMaxDepth, e.name != "objects", out);
+  }
+}
+
+}  // namespace
+
 GuardSnapshot GuardSnapshot::take(int rootfd, const GuardRules& rules, const GuardSnapshot* before,
                                   std::vector<GuardFinding>* findings) {
   SnapshotWalk walk(rootfd, rules, before, findings);
   GuardSnapshot snap = walk.run();
+  if (findings && before) {
+    // The git directories the tool could write in, by the walk before the run.
+    if (!before->nodes_.empty() && before->nodes_[0].gitDir) checkWritableGitDirectory(rootfd, "", *findings);
+    struct stat st;
+    if (rules.gitWrite && ::fstatat(rootfd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+      checkWritableGitDirectory(rootfd, ".git", *findings);
+  }
   if (findings) {
     // A finding below another one goes with it.
     std::sort(findings->begin(), findings->end(), [](const auto& a, const auto& b) { return a.rel < b.rel; });

@@ -313,6 +313,76 @@ TEST(GuardSnapshot, WritableGitDirectoryAllowsOnlyGitsOwnNames) {
   EXPECT_EQ(rels(findings), (Strings{".git/commondir", ".git/modules"}));
 }
 
+// Git follows a symlink where it appends or rewrites by name (reflogs, COMMIT_EDITMSG,
+// FETCH_HEAD): a tool allowed to write .git plants logs/HEAD -> ~/.bashrc and the host's next
+// checkout appends a line the tool chose (its branch name) there. Nothing but directories and
+// regular files is left in git's own names, at any depth of refs and logs, new or not; a change
+// of .git's listing is not needed to find one (here only logs/ and refs/heads/ change).
+TEST(GuardSnapshot, WritableGitDirectoryKeepsNoSymlinkWhereGitWrites) {
+  TempTree t;
+  t.gitDir(".git");
+  t.write(".git/logs/HEAD", "0 1 x\n");
+  t.write(".git/logs/refs/heads/main", "0 1 x\n");
+  t.write(".git/COMMIT_EDITMSG");
+  t.mkdir(".git/objects/ab");
+  t.write(".git/refs/heads/main", "0123\n");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  rules.gitWrite = true;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  stdfs::remove(t / ".git/logs/HEAD");
+  stdfs::create_symlink("../../../.bashrc", t / ".git/logs/HEAD");
+  stdfs::create_symlink("/tmp/elsewhere", t / ".git/logs/refs/heads/feature");
+  ASSERT_EQ(::mkfifo((t / ".git/refs/heads/fifo").c_str(), 0600), 0);
+  stdfs::remove(t / ".git/COMMIT_EDITMSG");
+  stdfs::create_symlink("../.bashrc", t / ".git/COMMIT_EDITMSG");
+  t.mkdir(".git/FETCH_HEAD");
+  stdfs::create_symlink("/tmp", t / ".git/objects/cd");
+  t.write(".git/refs/heads/other", "4567\n");  // git's own kind of write
+  t.write(".git/objects/ab/cdef");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".git/COMMIT_EDITMSG", ".git/FETCH_HEAD", ".git/logs/HEAD",
+                                     ".git/logs/refs/heads/feature", ".git/objects/cd", ".git/refs/heads/fifo"}));
+
+  // The whole logs directory as a symlink; and without `git: write` (.git pinned) nothing is looked at.
+  TempTree u;
+  u.gitDir(".git");
+  afterTick();
+  auto uroot = openRoot(u);
+  GuardSnapshot ubefore = GuardSnapshot::take(uroot.get(), rules, nullptr, nullptr);
+  afterTick();
+  stdfs::create_symlink("../..", u / ".git/logs");
+  findings.clear();
+  GuardSnapshot::take(uroot.get(), rules, &ubefore, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".git/logs"}));
+  GuardRules pinnedGit;
+  GuardSnapshot pbefore = GuardSnapshot::take(uroot.get(), pinnedGit, nullptr, nullptr);
+  findings.clear();
+  GuardSnapshot::take(uroot.get(), pinnedGit, &pbefore, &findings);
+  EXPECT_TRUE(findings.empty()) << rels(findings).front();
+}
+
+// A mount whose root is itself a git directory (a bare repository mounted rw): git's writable
+// names there are the tool's to write whatever `git:` says, so the same check applies.
+TEST(GuardSnapshot, GitDirectoryAtTheMountRootKeepsNoSymlinkWhereGitWrites) {
+  TempTree t;
+  t.gitDir("");
+  t.mkdir("logs");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  stdfs::create_symlink("/tmp/x", t / "logs/HEAD");
+  stdfs::create_symlink("/tmp/y", t / "MERGE_MSG");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"MERGE_MSG", "logs/HEAD"}));
+}
+
 TEST(GuardSnapshot, ReusesUnchangedDirectoriesAndStillSeesChanges) {
   TempTree t;
   for (int i = 0; i < 50; ++i) t.write("tree/d" + std::to_string(i) + "/sub/file");

@@ -853,6 +853,27 @@ TEST_F(GitWriteTest, NewFilesInGitDirAreRemoved) {
     EXPECT_FALSE(fs::exists(ws() + "/.git/" + name)) << name << "\n" << describe(r);
 }
 
+// Git appends to reflogs and rewrites COMMIT_EDITMSG and FETCH_HEAD by name, following symlinks:
+// the tool points them at a file outside the workspace (the user's ~/.bashrc in a real attack,
+// where a reflog line carries the tool's branch name, `$(...)` included); the user's next
+// checkout and commit on the host must not write there.
+TEST_F(GitWriteTest, SymlinksWhereGitWritesAreRemoved) {
+  std::string victim = outside_.path() + "/victim";
+  writeFile(victim, "mine\n");
+  RunResult r = attack("rm -f .git/logs/HEAD .git/COMMIT_EDITMSG\n"
+                       "ln -s " + shellQuote(victim) + " .git/logs/HEAD\n"
+                       "ln -s " + shellQuote(victim) + " .git/COMMIT_EDITMSG\n"
+                       "mkdir -p .git/logs/refs/heads && ln -s " + shellQuote(victim) + " .git/logs/refs/heads/other\n"
+                       "ln -s " + shellQuote(victim) + " .git/FETCH_HEAD\necho planted\n",
+                       "", "committer");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  ASSERT_TRUE(contains(r.out, "planted")) << describe(r);
+  for (const char* name : {"logs/HEAD", "COMMIT_EDITMSG", "logs/refs/heads/other", "FETCH_HEAD"})
+    EXPECT_FALSE(fs::is_symlink(ws() + "/.git/" + name)) << name << "\n" << describe(r);
+  host(ws(), "git checkout -q -b other && git commit -q --allow-empty -m 'host commit' && git checkout -q main");
+  EXPECT_EQ(readFile(victim), "mine\n") << describe(r);
+}
+
 TEST_F(GitWriteTest, CommondirIsRemovedDuringTheRun) {
   RunResult r = attack("echo ../evil > .git/commondir\n"
                        "i=0; while [ $i -lt 50 ] && [ -e .git/commondir ]; do sleep 0.1; i=$((i+1)); done\n"
