@@ -780,11 +780,22 @@ struct Level {
   UniqueFd fd;
   std::string name;                  // in the level above
   std::vector<std::string> subdirs;  // still to remove
+  bool leftKept = false;             // something below stays (RemoveKeep): the level stays too
+};
+
+// What a removal leaves in place: another file system than the entry's directory's (a host mount
+// inside the workspace), and the identities in `kept`.
+struct RemoveKeep {
+  dev_t dev;
+  const KeptIdentities* kept;
+  bool operator()(const struct stat& st) const {
+    return st.st_dev != dev || (kept && kept->count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}));
+  }
 };
 
 // Opens `name` in `parent`, removes what in it is not a directory and pushes a level listing
 // its sub-directories. Directories without owner permissions are opened up first.
-int enter(int parent, const std::string& name, std::vector<Level>& stack) {
+int enter(int parent, const std::string& name, std::vector<Level>& stack, const RemoveKeep& keep) {
   UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd && errno == EACCES) fd = openUpDirectory(parent, name);
   if (!fd) return errno ? errno : EACCES;
@@ -795,7 +806,13 @@ int enter(int parent, const std::string& name, std::vector<Level>& stack) {
   if (!listDir(fd.get(), entries, false)) return errno;
   Level level{std::move(fd), name, {}};
   for (const auto& e : entries) {
-    if (e.isDir)
+    if (::fstatat(level.fd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      return errno;
+    }
+    if (keep(st))
+      level.leftKept = true;
+    else if (S_ISDIR(st.st_mode))
       level.subdirs.push_back(e.name);
     else if (::unlinkat(level.fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
       return errno;
@@ -821,12 +838,17 @@ int moveUp(std::vector<Level>& stack, const std::string& sub, size_t& moved) {
 // rm -rf of one entry. Every directory is reached downwards from the entry, through the
 // descriptors of the levels above it, never through "..": a tool that moves a sub-directory out
 // while it is being emptied must not lead the removal to the directories around the new place.
-int removeEntry(int dirfd, const std::string& name) {
+// What was read-only for the run (`kept`) or is another file system, moved into the entry by the
+// tool, stays, and so do the directories holding it: kRemoveLeftKept.
+int removeEntry(int dirfd, const std::string& name, const KeptIdentities* kept) {
   struct stat st;
+  if (::fstat(dirfd, &st) != 0) return errno;
+  RemoveKeep keep{st.st_dev, kept};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
+  if (keep(st)) return kRemoveLeftKept;
   if (!S_ISDIR(st.st_mode)) return ::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT ? 0 : errno;
   std::vector<Level> stack;
-  if (int err = enter(dirfd, name, stack)) return err;
+  if (int err = enter(dirfd, name, stack, keep)) return err;
   size_t steps = 0, moved = 0;
   while (!stack.empty()) {
     if (++steps > 10'000'000) return EMLINK;  // a tree that keeps growing under us
@@ -834,15 +856,22 @@ int removeEntry(int dirfd, const std::string& name) {
       std::string sub = std::move(stack.back().subdirs.back());
       stack.back().subdirs.pop_back();
       int cur = stack.back().fd.get();
-      int err = stack.size() >= kMaxRemoveDepth ? moveUp(stack, sub, moved) : enter(cur, sub, stack);
+      int err = stack.size() >= kMaxRemoveDepth ? moveUp(stack, sub, moved) : enter(cur, sub, stack, keep);
       if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur, sub.c_str(), 0) == 0 ? 0 : errno;
       if (err && err != ENOENT) return err;
       continue;
     }
     std::string leaf = std::move(stack.back().name);
+    bool leftKept = stack.back().leftKept;
     stack.pop_back();
-    if (stack.empty()) break;
-    if (::unlinkat(stack.back().fd.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return errno;
+    if (stack.empty()) {
+      if (leftKept) return kRemoveLeftKept;
+      break;
+    }
+    if (leftKept)
+      stack.back().leftKept = true;
+    else if (::unlinkat(stack.back().fd.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+      return errno;
   }
   return ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : errno;
 }
@@ -869,12 +898,19 @@ UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
   return cur;
 }
 
-int removeBelow(int rootfd, const std::string& rel) {
+int removeBelow(int rootfd, const std::string& rel, const KeptIdentities* kept) {
   size_t slash = rel.rfind('/');
   std::string_view dir = slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash);
   UniqueFd parent = openDirBeneath(rootfd, dir);
   if (!parent) return errno == ENOENT ? 0 : errno;
-  return removeEntry(parent.get(), slash == std::string::npos ? rel : rel.substr(slash + 1));
+  return removeEntry(parent.get(), slash == std::string::npos ? rel : rel.substr(slash + 1), kept);
+}
+
+std::string removeFailureText(int err) {
+  if (err == kRemoveLeftKept)
+    return "it holds what was read-only for the run or another file system, which the tool moved there (that "
+           "was left in place, the rest removed): move that back";
+  return std::strerror(err);
 }
 
 }  // namespace coco::engine

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,8 +114,20 @@ UniqueFd openDirBeneath(int rootfd, std::string_view rel);
 // symlink put in its place (the chmod goes through the descriptor). Invalid when that fails.
 UniqueFd openUpDirectory(int parent, const std::string& name);
 
+// (dev, ino) of what a removal must leave in place: what was read-only for the run (pinned
+// entries, another mount's root, a read-only mount's source), which a tool can still move into
+// something it planted by renaming a directory above it.
+using KeptIdentities = std::set<std::pair<uint64_t, uint64_t>>;
+
+// removeBelow's result when it left something in place (below).
+inline constexpr int kRemoveLeftKept = -1;
+
 // Removes the entry `rel` (relative to the mount root `rootfd`, reached without following a
-// symlink) and everything below it, never following a symlink. Returns 0 or an errno.
-int removeBelow(int rootfd, const std::string& rel);
+// symlink) and everything below it, never following a symlink, except what is in `kept` (may be
+// null) or on another file system than `rel`'s directory, and the directories holding that.
+// Returns 0, an errno, or kRemoveLeftKept.
+int removeBelow(int rootfd, const std::string& rel, const KeptIdentities* kept = nullptr);
+// What removeBelow's non-zero result means, for a message.
+std::string removeFailureText(int err);
 
 }  // namespace coco::engine

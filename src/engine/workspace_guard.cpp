@@ -135,6 +135,9 @@ struct GuardMount {
   std::vector<std::string> failed;
   std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
   std::set<std::pair<uint64_t, uint64_t>> existing;     // (dev, ino) of every guarded entry walked before
+  // What was read-only for the run (pinned, another mount, a read-only mount's source): a removal
+  // leaves it in place wherever the tool moved it (renaming a directory above it to a guarded name).
+  KeptIdentities kept;
   std::function<void(const std::string&, const std::string&)> onRemoved;  // GuardSpec::onRemoved
 
   // Whether the entry with this stat was a guarded entry before the run (a .git or git directory
@@ -332,13 +335,15 @@ WorkspaceGuard::WorkspaceGuard(WorkspaceGuard&& o) noexcept
       inotifyFd_(std::exchange(o.inotifyFd_, -1)),
       asideCount_(o.asideCount_),
       watchedDirs_(std::exchange(o.watchedDirs_, 0)),
-      watchesCapped_(o.watchesCapped_) {}
+      watchesCapped_(o.watchesCapped_),
+      readOnlySources_(std::move(o.readOnlySources_)) {}
 WorkspaceGuard& WorkspaceGuard::operator=(WorkspaceGuard&& o) noexcept {
   mounts_ = std::move(o.mounts_);
   std::swap(inotifyFd_, o.inotifyFd_);
   std::swap(watchedDirs_, o.watchedDirs_);
   asideCount_ = o.asideCount_;
   watchesCapped_ = o.watchesCapped_;
+  readOnlySources_ = std::move(o.readOnlySources_);
   return *this;
 }
 WorkspaceGuard::~WorkspaceGuard() {
@@ -347,7 +352,18 @@ WorkspaceGuard::~WorkspaceGuard() {
 
 Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
                                 std::vector<PlannedBind>& out) {
-  if (!spec.enabled || mount.readOnly || !mount.isDir) return {};
+  if (!spec.enabled) return {};
+  if (mount.readOnly) {
+    // A read-only mount over part of a writable one (`./sub/data` ro inside `.` rw): the tool
+    // cannot change it, so no removal of the guard's may either.
+    struct stat st;
+    if (::stat(mount.src.c_str(), &st) == 0) {
+      readOnlySources_.emplace(st.st_dev, st.st_ino);
+      for (auto& m : mounts_) m->kept.emplace(st.st_dev, st.st_ino);
+    }
+    return {};
+  }
+  if (!mount.isDir) return {};
   auto m = std::make_unique<GuardMount>();
   m->src = fs::normalize(mount.src);
   char real[PATH_MAX];
@@ -381,8 +397,12 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
   }
   if (!m->before.gaps().empty()) return gapsBeforeTheRun(*m);
   addBinds(*m, out);
+  m->kept = readOnlySources_;
   for (const auto& node : m->before.nodes())
-    for (const auto& g : node.guarded) m->existing.emplace(g.stamp.dev, g.stamp.ino);
+    for (const auto& g : node.guarded) {
+      m->existing.emplace(g.stamp.dev, g.stamp.ino);
+      if (g.pinned || g.otherMount) m->kept.emplace(g.stamp.dev, g.stamp.ino);
+    }
   log::debug("workspace guard: {}: {} directories walked, {} guarded paths", m->src, m->before.nodes().size(),
              m->rules.extraPaths.size());
   mounts_.push_back(std::move(m));
@@ -520,11 +540,23 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
           m.failed.push_back(rel + ": moved to " + aside + " by the guard; move it back");
         return;
       }
-      if (int err = removeBelow(dir.get(), aside)) {
+      int err = removeBelow(dir.get(), aside, &m.kept);
+      if (err == kRemoveLeftKept) {
+        // What stays (yours, read-only for the run) goes back under the name, the rest removed;
+        // from now on left to the check after the run, which reports it (putting it back makes
+        // a new event for the name).
+        if (::fstatat(dir.get(), aside.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+          m.existing.emplace(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+        if (::renameat2(dir.get(), aside.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0)
+          m.failed.push_back(fmt::format("{} (moved to {}/{} by the guard): {}", rel, dirRel.empty() ? "." : dirRel,
+                                         aside, removeFailureText(err)));
+        return;
+      }
+      if (err) {
         // Tried again after the run, through this descriptor; so many cannot be held.
         if (m.aside.size() >= kMaxAside) {
           m.failed.push_back(fmt::format("{} (moved to {}/{} by the guard): {}", rel,
-                                         dirRel.empty() ? "." : dirRel, aside, std::strerror(err)));
+                                         dirRel.empty() ? "." : dirRel, aside, removeFailureText(err)));
           return;
         }
         m.aside.emplace_back(std::move(dir), aside);
@@ -534,8 +566,8 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
     }
     if (errno != EEXIST) break;
   }
-  if (int err = removeBelow(dir.get(), name))
-    m.failed.push_back(rel + ": " + std::strerror(err));
+  if (int err = removeBelow(dir.get(), name, &m.kept))
+    m.failed.push_back(rel + ": " + removeFailureText(err));
   else
     m.removed.push_back(rel);
 }
@@ -619,7 +651,7 @@ void WorkspaceGuard::releaseWatch() {
   watchedDirs_ = 0;
   for (auto& m : mounts_) {
     for (const auto& [dir, name] : m->aside)
-      if (int err = removeBelow(dir.get(), name)) m->failed.push_back(name + ": " + std::strerror(err));
+      if (int err = removeBelow(dir.get(), name, &m->kept)) m->failed.push_back(name + ": " + removeFailureText(err));
     m->aside.clear();
   }
 }
@@ -632,8 +664,8 @@ void WorkspaceGuard::finish() {
     std::vector<std::string> removed = std::move(m->removed);
     std::vector<std::string> failed = std::move(m->failed);
     for (const auto& f : findings) {
-      if (int err = removeBelow(m->root.get(), f.rel))
-        failed.push_back(f.rel + ": " + std::strerror(err));
+      if (int err = removeBelow(m->root.get(), f.rel, &m->kept))
+        failed.push_back(f.rel + ": " + removeFailureText(err));
       else
         removed.push_back(f.rel);
     }

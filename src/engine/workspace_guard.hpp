@@ -36,8 +36,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/child_plan.hpp"
@@ -241,6 +243,7 @@ class WorkspaceGuard {
   unsigned asideCount_ = 0;
   size_t watchedDirs_ = 0;  // across the mounts (kMaxWatchedDirs)
   bool watchesCapped_ = false;
+  std::set<std::pair<uint64_t, uint64_t>> readOnlySources_;  // (dev, ino) of the run's read-only mounts
 };
 
 }  // namespace coco::engine

@@ -462,6 +462,42 @@ TEST(GuardSnapshot, AnotherMountIsPinnedAndNotWalked) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "11: id maps, 12: mount, 13: what was pinned, 14: not marked";
 }
 
+// Another file system mounted inside the workspace on the host (in a namespace of the test's
+// own), its parent renamed to a guarded name: nothing on it is removed.
+TEST(GuardRemoval, LeavesAnotherFileSystemInPlace) {
+  TempTree t;
+  t.mkdir("parent/data");
+  t.write("parent/mine");
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto write = [](const char* path, const std::string& text) {
+      UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+      return fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    };
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) ::_exit(10);
+    if (!write("/proc/self/setgroups", "deny") || !write("/proc/self/uid_map", fmt::format("0 {} 1", uid)) ||
+        !write("/proc/self/gid_map", fmt::format("0 {} 1", gid)))
+      ::_exit(11);
+    if (::mount("none", (t / "parent/data").c_str(), "tmpfs", 0, nullptr) != 0) ::_exit(12);
+    t.write("parent/data/important");
+    auto root = openRoot(t);
+    int err = removeBelow(root.get(), "parent");
+    if (err != kRemoveLeftKept) ::_exit(13);
+    if (!t.exists("parent/data/important")) ::_exit(14);
+    if (t.exists("parent/mine")) ::_exit(15);
+    if (removeFailureText(err).find("read-only for the run") == std::string::npos) ::_exit(16);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "unshare(CLONE_NEWUSER) is not allowed here";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "11: id maps, 12: mount, 13: result, 14: removed, 15: kept too much, 16: text";
+}
+
 TEST(GuardRemoval, DeepTreesAndSymlinks) {
   TempTree t;
   TempTree outside;
@@ -1020,6 +1056,40 @@ TEST(GuardExhaustion, AnIncompleteWalkBeforeTheRunRefusesTheRun) {
     return failures;
   });
   EXPECT_EQ(out.failures, "") << out.err;
+}
+
+// A tool cannot change what was pinned read-only (a nested repository's .git), but it can
+// rename the ordinary directory above it to a guarded name and fill that: the guard's removal
+// then took the repository with it. What was read-only for the run stays (and the directories
+// holding it); the rest of the planted tree goes.
+TEST_F(GuardPlanTest, RemovalLeavesPinnedEntriesTheToolMovedIntoWhatItPlanted) {
+  t_.gitDir("projX/.git");
+  t_.write("projX/.git/objects/ab/cdef", "history\n");
+  t_.write("projX/src.c", "int main;\n");
+  plan();
+  stdfs::rename(t_ / "projX", t_ / ".vscode");  // what the tool did
+  t_.write(".vscode/tasks.json", "{\"tasks\": []}\n");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists(".vscode/tasks.json"));
+  EXPECT_FALSE(t_.exists(".vscode/src.c"));  // the tool could write it: planted with the rest
+  EXPECT_TRUE(t_.exists(".vscode/.git/objects/ab/cdef"));
+  EXPECT_TRUE(t_.exists(".vscode/.git/config"));
+}
+
+// The same with a read-only mount of the run's own over part of the writable one: its source,
+// a plain directory on the host, is never removed.
+TEST_F(GuardPlanTest, RemovalLeavesAReadOnlyMountsSource) {
+  t_.write("sub/data/secret-config", "keep\n");
+  std::vector<PlannedBind> out;
+  afterTick();
+  ASSERT_TRUE(guard_.addMount({t_.path(), "/workspace", false, true}, {}, out).ok());
+  ASSERT_TRUE(guard_.addMount({t_ / "sub/data", "/workspace/sub/data", true, true}, {}, out).ok());
+  guard_.startWatching();
+  stdfs::rename(t_ / "sub", t_ / ".idea");
+  t_.write(".idea/workspace.xml");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists(".idea/workspace.xml"));
+  EXPECT_TRUE(t_.exists(".idea/data/secret-config"));
 }
 
 }  // namespace

@@ -127,6 +127,30 @@ TEST_F(GuardEscapeTest, CommondirPointingAtAPlantedCopy) {
   EXPECT_FALSE(fs::exists(ws() + "/.git/commondir")) << describe(r);
 }
 
+// What the guard made read-only for the run (a nested repository's .git) or the config mounts
+// read-only over part of the workspace cannot be changed by the tool, but the directory above
+// it can be renamed to a guarded name: the guard's removal of that name deleted the repository
+// and the read-only data with it. They stay; what the tool wrote around them goes.
+TEST_F(GuardEscapeTest, RemovingAPlantedNameKeepsWhatWasReadOnly) {
+  makeRepo(ws() + "/projX");
+  writeFile(ws() + "/sub/data/secret-config", "keep\n");
+  env_.writeTool("shro", R"({"command": "sh", "network": "none",
+      "mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"},
+                 {"src": "./sub/data", "dst": "/workspace/sub/data", "opts": "ro"}]})");
+  RunResult r = attack("echo x > projX/.git/HEAD; rm -rf projX/.git 2>/dev/null; mv projX .vscode\n"
+                       "echo '{\"tasks\": []}' > .vscode/tasks.json\n"
+                       "rm -f sub/data/secret-config 2>/dev/null; mv sub .idea && echo x > .idea/workspace.xml\n"
+                       "sleep 0.5; echo moved\n",
+                       "", "shro");
+  ASSERT_TRUE(contains(r.out, "moved")) << describe(r);
+  EXPECT_TRUE(fs::exists(ws() + "/.vscode/.git/config")) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/.vscode/.git/HEAD"), "ref: refs/heads/main\n") << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/.vscode/tasks.json")) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/.idea/data/secret-config"), "keep\n") << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/.idea/workspace.xml")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "read-only for the run")) << describe(r);
+}
+
 TEST_F(GuardEscapeTest, HooksDirectoryThatDidNotExist) {
   makeRepo(ws(), "--template=");
   ASSERT_FALSE(fs::exists(ws() + "/.git/hooks"));
