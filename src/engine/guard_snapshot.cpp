@@ -358,7 +358,7 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   auto keep = [&](std::string_view name, bool isDir) {
     bits |= memberBit(name);
     if (!isGuardedName(name)) return keepAll || isDir;
-    (isGitName(name) ? holdsGit : holdsGuardedName) = true;
+    (isRepositoryName(name) ? holdsGit : holdsGuardedName) = true;
     return true;
   };
   int fd = fdOf(dir);
@@ -400,7 +400,7 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
     }
     bool writableGit = isRoot && e.name == ".git" && e.isDir && rules_.gitWrite;
     bool isGuarded =
-        !writableGit && (isGitName(e.name) || (place && isGuardedName(e.name)) ||
+        !writableGit && (isRepositoryName(e.name) || (place && isGuardedName(e.name)) ||
                          (!rules_.extraPaths.empty() && rules_.isGuarded(join(dir.rel, e.name), e.name, e.isDir, place)));
     if (isGuarded) {
       guarded(dir, e.name, b, self, false);
@@ -493,7 +493,7 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
                           [&](const auto& c) { return !settled(c.second); });
     };
     now.pinned = gitDirectory || otherMount || self == 0 || out_.nodes_[self].gitDir ||
-                 ::strcasecmp(name.c_str(), ".git") == 0 || rules_.isExtra(entryRel) || !settled(now.stamp) ||
+                 isRepositoryName(name) || rules_.isExtra(entryRel) || !settled(now.stamp) ||
                  !fingerprinted();
     if (now.pinned) now.contents.clear();
     out_.nodes_[self].guarded.push_back(std::move(now));

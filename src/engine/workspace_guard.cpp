@@ -53,6 +53,10 @@ bool isGuardedName(std::string_view name) {
 
 bool isGitName(std::string_view name) { return equalsIgnoringCase(name, ".git"); }
 
+bool isRepositoryName(std::string_view name) {
+  return isGitName(name) || equalsIgnoringCase(name, ".hg") || equalsIgnoringCase(name, ".jj");
+}
+
 bool inDependencyTree(std::string_view rel) {
   for (size_t start = 0; start < rel.size();) {
     size_t end = std::min(rel.find('/', start), rel.size());
@@ -94,7 +98,7 @@ bool GuardRules::isRulePlace(std::string_view rel) const {
 }
 
 bool GuardRules::isGuarded(std::string_view rel, std::string_view name, bool isDir, bool place) const {
-  if (isGitName(name) || (place && isGuardedName(name))) return true;
+  if (isRepositoryName(name) || (place && isGuardedName(name))) return true;
   for (const auto& p : extraPaths)
     if (p == rel || (!isDir && isPrefixDir(rel, p))) return true;
   return false;

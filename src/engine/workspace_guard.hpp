@@ -52,6 +52,8 @@ namespace coco::engine {
 // guarded everywhere.
 inline constexpr std::string_view kGuardedNames[] = {
     ".git",  // git: config (core.fsmonitor, core.hooksPath, aliases, filters), hooks, commondir...
+    ".hg",   // Mercurial: .hg/hgrc's [hooks] and [extensions] run on any hg command
+    ".jj",   // Jujutsu: .jj/repo/config.toml names programs it runs (editor, pager, merge and fix tools)
     // direnv: runs .envrc on cd (after `direnv allow`); .direnv holds the PATH entries of `layout`
     ".envrc",
     ".direnv",
@@ -157,6 +159,9 @@ inline constexpr std::string_view kDependencyTrees[] = {
 
 bool isGuardedName(std::string_view name);
 bool isGitName(std::string_view name);  // ".git" in any case
+// A repository's own directory: ".git", ".hg" or ".jj", in any case. Guarded at any depth and
+// pinned read-only wherever it is, as git's is.
+bool isRepositoryName(std::string_view name);
 bool gitWritable(std::string_view name);
 // Whether the directory `rel` (relative to the mount root) lies in a dependency tree.
 bool inDependencyTree(std::string_view rel);

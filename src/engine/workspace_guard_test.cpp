@@ -137,6 +137,28 @@ TEST(GuardSnapshot, PinsAtTheRootAndEveryGitDirectory) {
   EXPECT_EQ(pinned(s), (Strings{".envrc", ".git", "fixtures/bare.git", "vendor/lib/.git"}));
 }
 
+// Mercurial runs .hg/hgrc's [hooks] on any command, and trusts the file because you own it;
+// Jujutsu runs the programs .jj/repo/config.toml names. Both are pinned wherever they are,
+// and a new one anywhere is found, as a .git is.
+TEST(GuardSnapshot, MercurialAndJujutsuRepositoriesAreGuardedAsGitsAre) {
+  TempTree t;
+  t.write("lib/.hg/hgrc", "[ui]\n");
+  t.write("tools/.jj/repo/config.toml");
+  t.mkdir("sub");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  EXPECT_EQ(pinned(before), (Strings{"lib/.hg", "tools/.jj"}));
+  afterTick();
+  t.write("sub/deeper/.hg/hgrc", "[hooks]\npre-status = touch /tmp/x\n");
+  t.write(".HG/hgrc");
+  t.write("sub/.jj/repo/config.toml");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".HG", "sub/.jj", "sub/deeper/.hg"}));
+}
+
 TEST(GuardSnapshot, FindsWhatARunCreated) {
   TempTree t;
   t.gitDir(".git");
