@@ -52,12 +52,23 @@ std::string Policy::howToAllow(const std::string& entry) const {
   return fmt::format("(not in allowed_hosts of {}; add \"{}\" to allow it)", config_.toolName, entry);
 }
 
+// A tool can look up endless random names: the set stops at kMaxNotices,
+// so neither coco's memory (outside the sandbox's limits) nor the terminal
+// grows with them; the traffic log and the debug lines still get each one.
 void Policy::noticeOnce(const std::string& key, const std::string& text) {
+  bool capped = false;
   {
     std::lock_guard lock(mu_);
-    if (!noticed_.insert(key).second) return;
+    if (noticed_.contains(key) || noticesCapped_) return;
+    if (noticed_.size() < kMaxNotices)
+      noticed_.insert(key);
+    else
+      noticesCapped_ = capped = true;
   }
-  log::notice("{}", text);
+  if (capped)
+    log::notice("further blocked lookups and connections are not listed (COCO_DEBUG=1 shows each)");
+  else
+    log::notice("{}", text);
 }
 
 void Policy::record(const std::string& host, uint16_t port, bool literal, const Verdict& v,

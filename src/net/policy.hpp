@@ -1,10 +1,11 @@
 // Policy: every decision the gateway makes, without sockets: what a DNS query
 // gets, and whether (and where) a captured connection may go. Prints the
-// once-per-name refusal notices.
+// once-per-name refusal notices, the first kMaxNotices of them.
 #pragma once
 
 #include <netinet/in.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -51,6 +52,8 @@ struct Verdict {
 };
 
 inline constexpr uint32_t kSyntheticTtl = 300;
+// Distinct refusals noticed per run; after them one line says the rest are not listed.
+inline constexpr size_t kMaxNotices = 100;
 
 class Policy {
  public:
@@ -86,7 +89,8 @@ class Policy {
   AddressPool& pool_;
   Resolver& resolver_;
   std::mutex mu_;
-  std::set<std::string> noticed_;
+  std::set<std::string> noticed_;  // at most kMaxNotices keys
+  bool noticesCapped_ = false;     // the "not listed" line is printed
 };
 
 }  // namespace coco::net

@@ -2,6 +2,7 @@
 #include "net/policy.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -116,6 +117,39 @@ TEST_F(PolicyTest, ARefusalSaysHowToAllowItForARunAndForAnInstall) {
       EXPECT_EQ(said.find("install_hosts"), std::string::npos) << said;
     }
   }
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// A tool flooding the gateway with distinct refused names and addresses gets
+// kMaxNotices notices and one line saying the rest are not listed, however
+// many it asks for; the traffic log (coco run --learn) still records them all.
+TEST_F(PolicyTest, ManyDistinctRefusalsGetABoundedNumberOfNotices) {
+  TrafficLog traffic;
+  PolicyConfig c;
+  c.mode = NetworkMode::Allowlist;
+  c.allowlist = *Allowlist::parse({"allowed.test"}, {});
+  c.toolName = "tool";
+  c.traffic = &traffic;
+  Policy p(std::move(c), pool, resolver);
+  testing::internal::CaptureStderr();
+  for (int i = 0; i < 3 * static_cast<int>(kMaxNotices); ++i) {
+    ask(p, fmt::format("random{}.test", i), dns::kTypeA);
+    EXPECT_FALSE(p.decideConnection(htonl(0xc0000200 + i % 256), static_cast<uint16_t>(1000 + i)).allowed);
+  }
+  ask(p, "random0.test", dns::kTypeA);
+  std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(count(said, "blocked lookup of "), kMaxNotices / 2) << said;
+  EXPECT_EQ(count(said, "blocked connection to "), kMaxNotices / 2) << said;
+  EXPECT_EQ(count(said, "further blocked lookups and connections are not listed (COCO_DEBUG=1 shows each)"), 1u)
+      << said;
+  EXPECT_EQ(count(said, "\n"), kMaxNotices + 1) << said;
+  EXPECT_EQ(traffic.lookups().size(), 3 * kMaxNotices);
+  EXPECT_EQ(traffic.destinations().size(), 3 * kMaxNotices);
 }
 
 TEST_F(PolicyTest, NonexistentAllowedNameIsNxDomain) {
