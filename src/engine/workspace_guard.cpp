@@ -22,6 +22,7 @@
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/sha256.hpp"
+#include "util/terminal_text.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::engine {
@@ -299,19 +300,6 @@ void addBinds(const GuardMount& m, std::vector<PlannedBind>& out) {
     return std::count(a.dst.begin(), a.dst.end(), '/') < std::count(b.dst.begin(), b.dst.end(), '/');
   });
   out.insert(out.end(), binds.begin(), binds.end());
-}
-
-// A path as the tool named it, safe to print: control bytes (a terminal escape in a file name)
-// are shown as \xNN.
-std::string printable(const std::string& path) {
-  std::string out;
-  for (unsigned char c : path) {
-    if (c < 0x20 || c == 0x7f || c == '\\')
-      out += fmt::format("\\x{:02x}", c);
-    else
-      out += static_cast<char>(c);
-  }
-  return out;
 }
 
 std::string pathIn(const GuardMount& m, const std::string& rel) {

@@ -16,6 +16,7 @@
 #include "net/allowlist.hpp"
 #include "util/fs.hpp"
 #include "util/host_port.hpp"
+#include "util/terminal_text.hpp"
 
 namespace coco::tool {
 
@@ -129,21 +130,23 @@ std::string describeLearned(const config::ToolConfig& config, const Learned& lea
   std::string text = fmt::format("learned from this run of {}:\n", learned.tool);
   if (learned.destinations.empty()) text += "  network: no connection was attempted\n";
   for (const auto& d : learned.destinations) {
-    text += fmt::format("  connected to {}:{}{}{}\n", d.host, d.port, d.literal ? " (a literal address)" : "",
+    text += fmt::format("  connected to {}:{}{}{}\n", printable(d.host), d.port, d.literal ? " (a literal address)" : "",
                         d.allowed ? "" : fmt::format(" (refused even in a learn run: {})", d.refusal));
   }
-  for (const auto& name : learned.lookedUpOnly) text += fmt::format("  looked up {} (no connection)\n", name);
+  for (const auto& name : learned.lookedUpOnly)
+    text += fmt::format("  looked up {} (no connection)\n", printable(name));
   for (const auto& w : learned.writes) {
     text += fmt::format("  wrote {} path{} in the read-only mount {} -> {} (kept apart, discarded):\n",
                         w.total, w.total == 1 ? "" : "s", w.configSrc, w.dst);
-    for (const auto& p : w.paths) text += fmt::format("    {}\n", p);
+    for (const auto& p : w.paths) text += fmt::format("    {}\n", printable(p));
     if (w.total > w.paths.size()) text += fmt::format("    ... and {} more\n", w.total - w.paths.size());
   }
   for (const auto& path : learned.guardRemoved)
-    text += fmt::format("  the workspace guard removed {} (the host would run or trust it)\n", path);
+    text += fmt::format("  the workspace guard removed {} (the host would run or trust it)\n", printable(path));
   std::vector<std::string> hosts = suggestedHosts(config, learned);
   std::string suggestion;
   if (!learned.destinations.empty() && hosts != config.allowedHosts) {
+    for (auto& h : hosts) h = printable(h);
     suggestion += fmt::format("  allowed_hosts: [{}]\n", fmt::join(hosts, ", "));
     if (config.network == NetworkMode::None) suggestion += "  (and no `network: none`)\n";
   } else if (learned.destinations.empty() && config.network == NetworkMode::Full) {
@@ -162,7 +165,7 @@ std::string describeLearned(const config::ToolConfig& config, const Learned& lea
       suggestion += fmt::format(
           "  note: {} is a literal address; an entry for it opens that address even if it "
           "is a local one\n",
-          d.host);
+          printable(d.host));
   if (suggestion.empty()) return text + "suggested config: no change\n";
   return text + fmt::format("suggested config for {}:\n{}apply it with 'coco learn --apply {}'\n",
                             config.path, suggestion, learned.tool);

@@ -100,6 +100,32 @@ TEST_F(LearnTest, GuardRemovalsAreReportedAndGitWritesNoted) {
   EXPECT_EQ(out->find("workspace_guard"), std::string::npos) << *out;
 }
 
+// The paths and names in the review come from the tool: a file name holding a
+// terminal escape (ESC[2A moves up to hide lines, \r returns, \n fakes a line,
+// U+009B is a CSI) is shown escaped, never acted on by the user's terminal.
+TEST_F(LearnTest, ToolChosenPathsAndNamesArePrintedEscaped) {
+  std::string text = R"({"command": "t", "mounts": [{"src": ".", "dst": "/w", "opts": "ro"}]})";
+  auto c = load(dir_ + "/t.json", text);
+  const std::string evil = "a\033[2Ab\rc\nd\xc2\x9b" "e";
+  const std::string shown = "a\\x1b[2Ab\\x0dc\\x0ad\\xc2\\x9be";
+  Learned l;
+  l.tool = "t";
+  l.writes = {{"./", "/w", {evil}, 1}};
+  l.guardRemoved = {"/p/" + evil};
+  l.lookedUpOnly = {evil};
+  l.destinations = {dest(evil, 443)};
+  std::string d = describeLearned(c, l);
+  EXPECT_EQ(d.find('\033'), std::string::npos) << d;
+  EXPECT_EQ(d.find('\r'), std::string::npos) << d;
+  EXPECT_EQ(d.find("\xc2\x9b"), std::string::npos) << d;
+  EXPECT_NE(d.find("    " + shown + "\n"), std::string::npos) << d;
+  EXPECT_NE(d.find("the workspace guard removed /p/" + shown + " ("), std::string::npos) << d;
+  EXPECT_NE(d.find("looked up " + shown + " (no connection)"), std::string::npos) << d;
+  EXPECT_NE(d.find("connected to " + shown + ":443"), std::string::npos) << d;
+  EXPECT_NE(d.find("allowed_hosts: [" + shown + "]"), std::string::npos) << d;
+  EXPECT_EQ(d.find("c\nd"), std::string::npos) << d;
+}
+
 TEST_F(LearnTest, AToolThatReachedNothingWithFullNetworkIsSuggestedNone) {
   std::string text = R"({"command": "t"})";
   auto c = load(dir_ + "/t.json", text);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "util/size.hpp"
+#include "util/terminal_text.hpp"
 
 namespace coco {
 
@@ -17,31 +18,6 @@ namespace {
 
 constexpr auto kPlainEvery = std::chrono::seconds(10);
 constexpr const char* kClear = "\r\033[K";
-
-// One UTF-8 sequence at text[i]: its code point and length, or -1 when invalid.
-int32_t decode(std::string_view text, size_t i, size_t& length) {
-  auto b = static_cast<unsigned char>(text[i]);
-  length = 1;
-  if (b < 0x80) return b;
-  int32_t cp;
-  int32_t min;
-  if ((b & 0xe0) == 0xc0)
-    length = 2, cp = b & 0x1f, min = 0x80;
-  else if ((b & 0xf0) == 0xe0)
-    length = 3, cp = b & 0x0f, min = 0x800;
-  else if ((b & 0xf8) == 0xf0)
-    length = 4, cp = b & 0x07, min = 0x10000;
-  else
-    return length = 1, -1;
-  if (i + length > text.size()) return length = 1, -1;
-  for (size_t k = 1; k < length; ++k) {
-    auto c = static_cast<unsigned char>(text[i + k]);
-    if ((c & 0xc0) != 0x80) return length = 1, -1;
-    cp = (cp << 6) | (c & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return length = 1, -1;
-  return cp;
-}
 
 // East Asian wide and emoji ranges take two columns (the common part of wcwidth's table).
 bool isWide(int32_t cp) {
@@ -89,8 +65,8 @@ std::string clipToColumns(std::string_view text, size_t columns) {
       continue;
     }
     size_t length;
-    int32_t cp = decode(text, i, length);
-    bool control = cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
+    int32_t cp = decodeUtf8(text, i, length);
+    bool control = isControl(cp);
     size_t width = control ? 1 : isWide(cp) ? 2 : 1;
     if (used + width > columns) break;
     if (cp == '\t')
