@@ -80,6 +80,7 @@ std::string baseId(const image::Image& base) {
 // Caps on what coco reads back: an install's results and coco's own records
 // are a few KiB; the caps only stop a hostile file from eating memory.
 constexpr size_t kMaxResultBytes = 1 << 20;
+constexpr size_t kMaxVersionColumns = 64;  // a version is a few characters; a longer one is cut
 
 std::optional<ToolLayer> readLayer(const std::string& dir) {
   auto text = sys::readUntrusted(dir, "record.json", kMaxResultBytes);
@@ -517,6 +518,9 @@ Result<ToolLayer> layerFromJson(const std::string& text) {
   };
   ToolLayer layer{"", str("hash"), str("base"), str("spec"), str("version"), str("installed"), {}};
   if (layer.hash.empty() || layer.base.empty()) return Error::make("tool layer record: no hash or base");
+  // The version is what the install's package code made mise report: `coco list` prints it as
+  // the install's progress line did, without the control characters (an OSC 52 clipboard write).
+  layer.version = clipToColumns(layer.version, kMaxVersionColumns);
   if (auto r = j.find("recipe"); r != j.end() && r->is_number_integer()) layer.recipe = r->get<int>();
   auto env = j.find("env");
   if (env != j.end() && env->is_array())

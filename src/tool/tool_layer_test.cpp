@@ -192,6 +192,22 @@ TEST_F(ToolLayerStore, ToolStates) {
   EXPECT_EQ(toolStatus(plain, base, root_)->state, ToolState::NotNeeded);
 }
 
+// The install's package code chooses the version mise reports, which the record keeps: what
+// `coco list` reads back has no control character (an OSC 52 clipboard write, a C1 CSI, a
+// newline), as the install's progress line showed it, and a huge one is cut.
+TEST_F(ToolLayerStore, AVersionWithControlCharactersIsReadBackWithout) {
+  auto base = baseImage();
+  auto c = eslintConfig();
+  const std::string version = "9.2.0\033]52;c;ZWNobyBoaQ==\a\xc2\x9b" "2A\r\nx";
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", version, "", {}, kInstallRecipe});
+  auto status = toolStatus(c, base, root_);
+  ASSERT_TRUE(status.ok()) << status.error().describe();
+  ASSERT_TRUE(status->layer);
+  EXPECT_EQ(status->layer->version, "9.2.0?]52;c;ZWNobyBoaQ==??2A??x");
+  addLayer("eslint", "h1", {"", "h1", "top", "npm:eslint", std::string(100000, '9'), "", {}, kInstallRecipe});
+  EXPECT_EQ(toolStatus(c, base, root_)->layer->version.size(), 64u);
+}
+
 TEST_F(ToolLayerStore, WarmLayerIsUsedWithoutARunner) {
   auto base = baseImage();
   auto c = eslintConfig();
