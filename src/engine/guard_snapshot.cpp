@@ -546,49 +546,71 @@ namespace {
 // `git: write`, or a mount root that is itself a git directory): git appends to reflogs and
 // rewrites COMMIT_EDITMSG, FETCH_HEAD and the *_MSG files with open(2), which follows a symlink,
 // so a symlink planted there (logs/HEAD -> ~/.bashrc) makes the host's next `git checkout` write
-// outside the workspace, text the tool chose included (a branch name). Git itself makes none of
-// these: objects, refs and logs must be directories, the rest regular files, and below refs and
-// logs (and in objects' own listing) every entry a directory or a regular file. What is not, new
-// or old, is a finding (`changed`, since the entry is git's).
-// `levels`: how many directory levels below `dirfd` are read; a directory past them is a finding
-// when `deepIsFinding` (refs and logs: deeper than any real tree) and left alone otherwise
-// (objects/xx: git writes there by rename, which follows nothing).
-void checkGitData(int dirfd, const std::string& rel, int levels, bool deepIsFinding, std::vector<GuardFinding>& out) {
+// outside the workspace, text the tool chose included (a branch name); a fifo there hangs git.
+// Git itself makes none of these: objects, refs and logs must be directories, the rest regular
+// files, and everything below objects, refs and logs a directory or a regular file. What is not,
+// new or old, is a finding (`changed`, since the entry is git's); so is a directory there that
+// cannot be read even after the owner's permissions are given back (`chmod 300` hides a symlink
+// from a listing, not from git's open).
+void checkGitData(int dirfd, const std::string& rel, int depth, std::vector<GuardFinding>& out) {
   std::vector<ListedEntry> entries;
-  if (!listEntries(dirfd, entries)) return;  // gone or unreadable: git cannot follow it either
+  if (depth > kMaxDepth) {  // deeper than git makes
+    out.push_back({rel, true});
+    return;
+  }
+  if (!listDir(dirfd, entries, true)) {
+    if (errno != ENOENT) out.push_back({rel, true});
+    return;
+  }
   for (const auto& e : entries) {
     struct stat st;
-    if (::fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     std::string entryRel = join(rel, e.name);
+    if (::fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) out.push_back({entryRel, true});
+      continue;
+    }
     if (S_ISREG(st.st_mode)) continue;
     if (!S_ISDIR(st.st_mode)) {
       out.push_back({entryRel, true});
-    } else if (levels > 1) {
-      UniqueFd sub = openDirPath(dirfd, e.name);
-      if (sub) checkGitData(sub.get(), entryRel, levels - 1, deepIsFinding, out);
-    } else if (deepIsFinding) {
-      out.push_back({entryRel, true});
+      continue;
     }
+    UniqueFd sub = openDirPath(dirfd, e.name);
+    if (sub)
+      checkGitData(sub.get(), entryRel, depth + 1, out);
+    else if (errno != ENOENT)
+      out.push_back({entryRel, true});
   }
+}
+
+// HEAD as git wrote it with core.preferSymlinkRefs (long gone, still read): a relative symlink to
+// a ref. Git replaces it by rename, never writing through it.
+bool isSymlinkedHead(int gitfd, const std::string& name) {
+  if (name != "HEAD") return false;
+  char target[256];
+  ssize_t n = ::readlinkat(gitfd, name.c_str(), target, sizeof target - 1);
+  if (n <= 0) return false;
+  std::string_view t(target, static_cast<size_t>(n));
+  return t.starts_with("refs/") && t.find("..") == std::string_view::npos;
 }
 
 void checkWritableGitDirectory(int rootfd, const std::string& gitRel, std::vector<GuardFinding>& out) {
   UniqueFd git = gitRel.empty() ? UniqueFd(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) : openDirPath(rootfd, gitRel);
   std::vector<ListedEntry> entries;
-  if (!git || !listEntries(git.get(), entries)) return;
+  if (!git || !listEntries(git.get(), entries)) return;  // the walk says what it could not read
   for (const auto& e : entries) {
     if (!gitWritable(e.name)) continue;  // the walk compares the rest with before the run
     struct stat st;
     if (::fstatat(git.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     std::string rel = join(gitRel, e.name);
     bool dataDir = e.name == "objects" || e.name == "refs" || e.name == "logs";
+    if (S_ISLNK(st.st_mode) && isSymlinkedHead(git.get(), e.name)) continue;
     if (dataDir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
       out.push_back({rel, true});
       continue;
     }
     if (!dataDir) continue;
     UniqueFd dir = openDirPath(git.get(), e.name);
-    if (dir) checkGitData(dir.get(), rel, e.name == "objects" ? 1 : kMaxDepth, e.name != "objects", out);
+    if (dir) checkGitData(dir.get(), rel, 0, out);
   }
 }
 
@@ -783,13 +805,22 @@ struct Level {
   bool leftKept = false;             // something below stays (RemoveKeep): the level stays too
 };
 
-// What a removal leaves in place: another file system than the entry's directory's (a host mount
-// inside the workspace), and the identities in `kept`.
+// What a removal leaves in place: the root of another mount (a host mount inside the workspace;
+// the tool cannot make one on the host), and the identities in `kept` (a file only while it has
+// no other link: a tool can add a link to one it can reach elsewhere and plant that). Not
+// another st_dev alone: a btrfs subvolume, which any user can create, has its own.
 struct RemoveKeep {
-  dev_t dev;
   const KeptIdentities* kept;
-  bool operator()(const struct stat& st) const {
-    return st.st_dev != dev || (kept && kept->count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}));
+  bool operator()(int dirfd, const std::string& name, struct stat& st) const {
+    struct statx stx;
+    if (::statx(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &stx) != 0) return false;
+    st = {};
+    st.st_dev = ::makedev(stx.stx_dev_major, stx.stx_dev_minor);
+    st.st_ino = stx.stx_ino;
+    st.st_mode = stx.stx_mode;
+    if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) return true;
+    if (!kept || !kept->count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)})) return false;
+    return S_ISDIR(st.st_mode) || stx.stx_nlink == 1;
   }
 };
 
@@ -806,12 +837,13 @@ int enter(int parent, const std::string& name, std::vector<Level>& stack, const 
   if (!listDir(fd.get(), entries, false)) return errno;
   Level level{std::move(fd), name, {}};
   for (const auto& e : entries) {
-    if (::fstatat(level.fd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;
-      return errno;
-    }
-    if (keep(st))
+    errno = 0;
+    if (keep(level.fd.get(), e.name, st))
       level.leftKept = true;
+    else if (errno == ENOENT)
+      continue;
+    else if (errno)
+      return errno;
     else if (S_ISDIR(st.st_mode))
       level.subdirs.push_back(e.name);
     else if (::unlinkat(level.fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
@@ -842,10 +874,10 @@ int moveUp(std::vector<Level>& stack, const std::string& sub, size_t& moved) {
 // tool, stays, and so do the directories holding it: kRemoveLeftKept.
 int removeEntry(int dirfd, const std::string& name, const KeptIdentities* kept) {
   struct stat st;
-  if (::fstat(dirfd, &st) != 0) return errno;
-  RemoveKeep keep{st.st_dev, kept};
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
-  if (keep(st)) return kRemoveLeftKept;
+  RemoveKeep keep{kept};
+  errno = 0;
+  if (keep(dirfd, name, st)) return kRemoveLeftKept;
+  if (errno) return errno == ENOENT ? 0 : errno;
   if (!S_ISDIR(st.st_mode)) return ::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT ? 0 : errno;
   std::vector<Level> stack;
   if (int err = enter(dirfd, name, stack, keep)) return err;
@@ -908,8 +940,8 @@ int removeBelow(int rootfd, const std::string& rel, const KeptIdentities* kept) 
 
 std::string removeFailureText(int err) {
   if (err == kRemoveLeftKept)
-    return "it holds what was read-only for the run or another file system, which the tool moved there (that "
-           "was left in place, the rest removed): move that back";
+    return "it holds what was read-only for the run or another mount, which the tool moved there (that was "
+           "left in place, the rest removed)";
   return std::strerror(err);
 }
 

@@ -328,31 +328,38 @@ WorkspaceGuard::WorkspaceGuard(WorkspaceGuard&& o) noexcept
       asideCount_(o.asideCount_),
       watchedDirs_(std::exchange(o.watchedDirs_, 0)),
       watchesCapped_(o.watchesCapped_),
-      readOnlySources_(std::move(o.readOnlySources_)) {}
+      readOnlyBinds_(std::move(o.readOnlyBinds_)) {}
 WorkspaceGuard& WorkspaceGuard::operator=(WorkspaceGuard&& o) noexcept {
   mounts_ = std::move(o.mounts_);
   std::swap(inotifyFd_, o.inotifyFd_);
   std::swap(watchedDirs_, o.watchedDirs_);
   asideCount_ = o.asideCount_;
   watchesCapped_ = o.watchesCapped_;
-  readOnlySources_ = std::move(o.readOnlySources_);
+  readOnlyBinds_ = std::move(o.readOnlyBinds_);
   return *this;
 }
 WorkspaceGuard::~WorkspaceGuard() {
   if (inotifyFd_ >= 0) ::close(inotifyFd_);
 }
 
+void WorkspaceGuard::keepReadOnlyBinds(GuardMount& m) const {
+  for (const auto& [src, dst] : readOnlyBinds_) {
+    std::optional<std::string> rel = m.relative(src);
+    if (!rel || rel->empty() || fs::joinPath(m.dst, *rel) != fs::normalize(dst)) continue;
+    struct stat st;
+    if (::stat(src.c_str(), &st) == 0) m.kept.emplace(st.st_dev, st.st_ino);
+  }
+}
+
 Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
                                 std::vector<PlannedBind>& out) {
   if (!spec.enabled) return {};
   if (mount.readOnly) {
-    // A read-only mount over part of a writable one (`./sub/data` ro inside `.` rw): the tool
-    // cannot change it, so no removal of the guard's may either.
-    struct stat st;
-    if (::stat(mount.src.c_str(), &st) == 0) {
-      readOnlySources_.emplace(st.st_dev, st.st_ino);
-      for (auto& m : mounts_) m->kept.emplace(st.st_dev, st.st_ino);
-    }
+    // A read-only mount over its own place in a writable one (`./sub/data` ro at
+    // /workspace/sub/data inside `.` rw at /workspace): the tool cannot change it, so no removal
+    // of the guard's may either. (Mounted elsewhere, the writable mount reaches it: not kept.)
+    readOnlyBinds_.push_back({fs::normalize(mount.src), mount.dst});
+    for (auto& m : mounts_) keepReadOnlyBinds(*m);
     return {};
   }
   if (!mount.isDir) return {};
@@ -389,7 +396,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
   }
   if (!m->before.gaps().empty()) return gapsBeforeTheRun(*m);
   addBinds(*m, out);
-  m->kept = readOnlySources_;
+  keepReadOnlyBinds(*m);
   for (const auto& node : m->before.nodes())
     for (const auto& g : node.guarded) {
       m->existing.emplace(g.stamp.dev, g.stamp.ino);
@@ -406,6 +413,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
 namespace {
 
 constexpr std::string_view kAsidePrefix = ".coco-guard-removed-";
+constexpr std::string_view kKeptPrefix = ".coco-guard-kept-";  // what a removal had to leave
 constexpr uint32_t kWatchMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
 
 }  // namespace
@@ -534,14 +542,10 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
       }
       int err = removeBelow(dir.get(), aside, &m.kept);
       if (err == kRemoveLeftKept) {
-        // What stays (yours, read-only for the run) goes back under the name, the rest removed;
-        // from now on left to the check after the run, which reports it (putting it back makes
-        // a new event for the name).
-        if (::fstatat(dir.get(), aside.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-          m.existing.emplace(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-        if (::renameat2(dir.get(), aside.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0)
-          m.failed.push_back(fmt::format("{} (moved to {}/{} by the guard): {}", rel, dirRel.empty() ? "." : dirRel,
-                                         aside, removeFailureText(err)));
+        // What stays (yours, read-only for the run) stays under the aside name, never under the
+        // guarded one again.
+        m.failed.push_back(fmt::format("{} (moved to {}/{} by the guard): {}", rel, dirRel.empty() ? "." : dirRel,
+                                       aside, removeFailureText(err)));
         return;
       }
       if (err) {
@@ -567,6 +571,24 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
 // --- after the run ------------------------------------------------------------------------------
 
 namespace {
+
+// Renames the finding `rel`, of which only what was read-only for the run is left, to a name the
+// guard does not guard beside it; returns the new path relative to the mount, or "" when it
+// could not be moved.
+std::string keptAside(const GuardMount& m, const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  std::string dirRel = slash == std::string::npos ? "" : rel.substr(0, slash);
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  UniqueFd dir = openDirBeneath(m.root.get(), dirRel);
+  if (!dir) return "";
+  for (int attempt = 1; attempt <= 16; ++attempt) {
+    std::string aside = fmt::format("{}{}-{}", kKeptPrefix, ::getpid(), attempt);
+    if (::renameat2(dir.get(), name.c_str(), dir.get(), aside.c_str(), RENAME_NOREPLACE) == 0)
+      return dirRel.empty() ? aside : dirRel + "/" + aside;
+    if (errno != EEXIST) break;
+  }
+  return "";
+}
 
 constexpr size_t kMaxReported = 20;
 
@@ -656,10 +678,17 @@ void WorkspaceGuard::finish() {
     std::vector<std::string> removed = std::move(m->removed);
     std::vector<std::string> failed = std::move(m->failed);
     for (const auto& f : findings) {
-      if (int err = removeBelow(m->root.get(), f.rel, &m->kept))
+      int err = removeBelow(m->root.get(), f.rel, &m->kept);
+      if (err == kRemoveLeftKept) {
+        // What stays leaves the guarded name for one of the guard's own.
+        std::string moved = keptAside(*m, f.rel);
+        failed.push_back(f.rel + (moved.empty() ? "" : " (moved to " + moved + " by the guard)") + ": " +
+                         removeFailureText(err));
+      } else if (err) {
         failed.push_back(f.rel + ": " + removeFailureText(err));
-      else
+      } else {
         removed.push_back(f.rel);
+      }
     }
     report(*m, removed, failed);
     if (m->onRemoved)

@@ -248,7 +248,9 @@ class WorkspaceGuard {
   unsigned asideCount_ = 0;
   size_t watchedDirs_ = 0;  // across the mounts (kMaxWatchedDirs)
   bool watchesCapped_ = false;
-  std::set<std::pair<uint64_t, uint64_t>> readOnlySources_;  // (dev, ino) of the run's read-only mounts
+  // Adds to m.kept the read-only mounts that cover their own place in m (readOnlyBinds_).
+  void keepReadOnlyBinds(GuardMount& m) const;
+  std::vector<std::pair<std::string, std::string>> readOnlyBinds_;  // the run's read-only mounts (src, dst)
 };
 
 }  // namespace coco::engine

@@ -122,6 +122,18 @@ TEST(GuardRules, ExtraPathsAndTheirPrefixes) {
   EXPECT_FALSE(r.hasExtraBelow("tools/hooks"));
 }
 
+// The one entry of the guard's own (.coco-guard-...) at the top of `t`, or "".
+std::string onlyGuardAside(const TempTree& t) {
+  std::string found;
+  for (const auto& e : stdfs::directory_iterator(t.path())) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(".coco-guard-", 0) != 0) continue;
+    if (!found.empty()) return "";
+    found = name;
+  }
+  return found;
+}
+
 TEST(GuardSnapshot, PinsAtTheRootAndEveryGitDirectory) {
   TempTree t;
   t.gitDir(".git");
@@ -364,10 +376,17 @@ TEST(GuardSnapshot, WritableGitDirectoryKeepsNoSymlinkWhereGitWrites) {
   stdfs::create_symlink("/tmp", t / ".git/objects/cd");
   t.write(".git/refs/heads/other", "4567\n");  // git's own kind of write
   t.write(".git/objects/ab/cdef");
+  t.mkdir(".git/objects/info");
+  stdfs::create_symlink("/dev/zero", t / ".git/objects/info/alternates");  // read by name on every lookup
+  t.mkdir(".git/refs/tags");
+  stdfs::create_symlink("/tmp/t", t / ".git/refs/tags/hidden");
+  ::chmod((t / ".git/refs/tags").c_str(), 0300);  // unlistable for its owner, still searchable
   std::vector<GuardFinding> findings;
   GuardSnapshot::take(root.get(), rules, &before, &findings);
   EXPECT_EQ(rels(findings), (Strings{".git/COMMIT_EDITMSG", ".git/FETCH_HEAD", ".git/logs/HEAD",
-                                     ".git/logs/refs/heads/feature", ".git/objects/cd", ".git/refs/heads/fifo"}));
+                                     ".git/logs/refs/heads/feature", ".git/objects/cd",
+                                     ".git/objects/info/alternates", ".git/refs/heads/fifo",
+                                     ".git/refs/tags/hidden"}));
 
   // The whole logs directory as a symlink; and without `git: write` (.git pinned) nothing is looked at.
   TempTree u;
@@ -400,6 +419,8 @@ TEST(GuardSnapshot, GitDirectoryAtTheMountRootKeepsNoSymlinkWhereGitWrites) {
   afterTick();
   stdfs::create_symlink("/tmp/x", t / "logs/HEAD");
   stdfs::create_symlink("/tmp/y", t / "MERGE_MSG");
+  stdfs::remove(t / "HEAD");
+  stdfs::create_symlink("refs/heads/main", t / "HEAD");  // core.preferSymlinkRefs: git's own
   std::vector<GuardFinding> findings;
   GuardSnapshot::take(root.get(), rules, &before, &findings);
   EXPECT_EQ(rels(findings), (Strings{"MERGE_MSG", "logs/HEAD"}));
@@ -1083,7 +1104,7 @@ TEST(GuardExhaustion, AnIncompleteWalkBeforeTheRunRefusesTheRun) {
 // A tool cannot change what was pinned read-only (a nested repository's .git), but it can
 // rename the ordinary directory above it to a guarded name and fill that: the guard's removal
 // then took the repository with it. What was read-only for the run stays (and the directories
-// holding it); the rest of the planted tree goes.
+// holding it), under a name of the guard's own, never the guarded one; the rest goes.
 TEST_F(GuardPlanTest, RemovalLeavesPinnedEntriesTheToolMovedIntoWhatItPlanted) {
   t_.gitDir("projX/.git");
   t_.write("projX/.git/objects/ab/cdef", "history\n");
@@ -1092,26 +1113,51 @@ TEST_F(GuardPlanTest, RemovalLeavesPinnedEntriesTheToolMovedIntoWhatItPlanted) {
   stdfs::rename(t_ / "projX", t_ / ".vscode");  // what the tool did
   t_.write(".vscode/tasks.json", "{\"tasks\": []}\n");
   guard_.finish();
-  EXPECT_FALSE(t_.exists(".vscode/tasks.json"));
-  EXPECT_FALSE(t_.exists(".vscode/src.c"));  // the tool could write it: planted with the rest
-  EXPECT_TRUE(t_.exists(".vscode/.git/objects/ab/cdef"));
-  EXPECT_TRUE(t_.exists(".vscode/.git/config"));
+  EXPECT_FALSE(t_.exists(".vscode"));
+  std::string kept = onlyGuardAside(t_);
+  ASSERT_FALSE(kept.empty());
+  EXPECT_TRUE(t_.exists(kept + "/.git/objects/ab/cdef"));
+  EXPECT_TRUE(t_.exists(kept + "/.git/config"));
+  EXPECT_FALSE(t_.exists(kept + "/tasks.json"));
+  EXPECT_FALSE(t_.exists(kept + "/src.c"));  // the tool could write it: planted with the rest
 }
 
-// The same with a read-only mount of the run's own over part of the writable one: its source,
-// a plain directory on the host, is never removed.
-TEST_F(GuardPlanTest, RemovalLeavesAReadOnlyMountsSource) {
+// The same with a read-only mount of the run's own over its place in the writable one: its
+// source, a plain directory on the host, is never removed. Mounted elsewhere (/etc/app), the
+// writable mount reaches the source itself, so it counts for nothing.
+TEST_F(GuardPlanTest, RemovalLeavesAReadOnlyMountsSourceOnlyWhereItCoversItsPlace) {
   t_.write("sub/data/secret-config", "keep\n");
+  t_.write("conf/app.ini", "tool-writable\n");
   std::vector<PlannedBind> out;
   afterTick();
   ASSERT_TRUE(guard_.addMount({t_.path(), "/workspace", false, true}, {}, out).ok());
   ASSERT_TRUE(guard_.addMount({t_ / "sub/data", "/workspace/sub/data", true, true}, {}, out).ok());
+  ASSERT_TRUE(guard_.addMount({t_ / "conf", "/etc/app", true, true}, {}, out).ok());
   guard_.startWatching();
   stdfs::rename(t_ / "sub", t_ / ".idea");
   t_.write(".idea/workspace.xml");
+  stdfs::rename(t_ / "conf", t_ / ".envrc");
   guard_.finish();
-  EXPECT_FALSE(t_.exists(".idea/workspace.xml"));
-  EXPECT_TRUE(t_.exists(".idea/data/secret-config"));
+  EXPECT_FALSE(t_.exists(".idea"));
+  EXPECT_FALSE(t_.exists(".envrc"));
+  std::string kept = onlyGuardAside(t_);
+  ASSERT_FALSE(kept.empty());
+  EXPECT_TRUE(t_.exists(kept + "/data/secret-config"));
+  EXPECT_FALSE(t_.exists(kept + "/workspace.xml"));
+}
+
+// A pinned file with another link the tool can reach: linking that into what it plants does not
+// make the planted entry one to keep.
+TEST_F(GuardPlanTest, RemovalDoesNotKeepAnotherLinkToAPinnedFile) {
+  t_.write(".envrc", "mine\n");  // pinned: at the top of the mount
+  t_.mkdir("lib");
+  ASSERT_EQ(::link((t_ / ".envrc").c_str(), (t_ / "lib/envrc-link").c_str()), 0);
+  plan();
+  stdfs::rename(t_ / "lib", t_ / ".vscode");
+  guard_.finish();
+  EXPECT_FALSE(t_.exists(".vscode"));
+  EXPECT_TRUE(onlyGuardAside(t_).empty());
+  EXPECT_TRUE(t_.exists(".envrc"));
 }
 
 }  // namespace

@@ -143,11 +143,22 @@ TEST_F(GuardEscapeTest, RemovingAPlantedNameKeepsWhatWasReadOnly) {
                        "sleep 0.5; echo moved\n",
                        "", "shro");
   ASSERT_TRUE(contains(r.out, "moved")) << describe(r);
-  EXPECT_TRUE(fs::exists(ws() + "/.vscode/.git/config")) << describe(r);
-  EXPECT_EQ(readFile(ws() + "/.vscode/.git/HEAD"), "ref: refs/heads/main\n") << describe(r);
-  EXPECT_FALSE(fs::exists(ws() + "/.vscode/tasks.json")) << describe(r);
-  EXPECT_EQ(readFile(ws() + "/.idea/data/secret-config"), "keep\n") << describe(r);
-  EXPECT_FALSE(fs::exists(ws() + "/.idea/workspace.xml")) << describe(r);
+  // The planted names are gone; what was read-only is kept under names of the guard's own.
+  EXPECT_FALSE(fs::exists(ws() + "/.vscode")) << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/.idea")) << describe(r);
+  std::string repo, data;
+  for (const auto& e : fs::directory_iterator(ws())) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(".coco-guard-", 0) != 0) continue;
+    if (fs::exists(e.path() / ".git/config")) repo = e.path().string();
+    if (fs::exists(e.path() / "data/secret-config")) data = e.path().string();
+  }
+  ASSERT_FALSE(repo.empty()) << "the nested repository was removed\n" << describe(r);
+  EXPECT_EQ(readFile(repo + "/.git/HEAD"), "ref: refs/heads/main\n") << describe(r);
+  EXPECT_FALSE(fs::exists(repo + "/tasks.json")) << describe(r);
+  ASSERT_FALSE(data.empty()) << "the read-only mount's data was removed\n" << describe(r);
+  EXPECT_EQ(readFile(data + "/data/secret-config"), "keep\n") << describe(r);
+  EXPECT_FALSE(fs::exists(data + "/workspace.xml")) << describe(r);
   EXPECT_TRUE(contains(r.err, "read-only for the run")) << describe(r);
 }
 
@@ -888,7 +899,8 @@ TEST_F(GitWriteTest, SymlinksWhereGitWritesAreRemoved) {
                        "ln -s " + shellQuote(victim) + " .git/logs/HEAD\n"
                        "ln -s " + shellQuote(victim) + " .git/COMMIT_EDITMSG\n"
                        "mkdir -p .git/logs/refs/heads && ln -s " + shellQuote(victim) + " .git/logs/refs/heads/other\n"
-                       "ln -s " + shellQuote(victim) + " .git/FETCH_HEAD\necho planted\n",
+                       "ln -s " + shellQuote(victim) + " .git/FETCH_HEAD\n"
+                       "chmod 300 .git/logs\necho planted\n",  // unlistable, still searchable: git still opens logs/HEAD
                        "", "committer");
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   ASSERT_TRUE(contains(r.out, "planted")) << describe(r);
