@@ -190,7 +190,9 @@ std::string learnedToJson(const Learned& l) {
     writes.push_back({{"src", w.configSrc}, {"dst", w.dst}, {"paths", w.paths}, {"total", w.total}});
   j["writes"] = writes;
   j["guard_removed"] = l.guardRemoved;
-  return j.dump(2) + "\n";
+  // File names and hosts are the tool's: one that is not UTF-8 (a lone 0x9b byte) made dump()
+  // throw, which ended coco and lost the record; such bytes become U+FFFD.
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 Result<Learned> learnedFromJson(const std::string& text, const std::string& path) {
@@ -267,7 +269,7 @@ Result<std::string> applyLearned(const config::ToolConfig& config, const std::st
           if (m.contains("dst") && m["dst"].is_string() &&
               writtenMount(learned, fs::normalize(m["dst"].get<std::string>())))
             m["opts"] = rwOpts(m.value("opts", std::string()));
-      out = j.dump(2) + "\n";
+      out = j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
     } else {
       YAML::Node root = YAML::Load(text);
       if (setHosts) {

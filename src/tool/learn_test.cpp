@@ -126,6 +126,22 @@ TEST_F(LearnTest, ToolChosenPathsAndNamesArePrintedEscaped) {
   EXPECT_EQ(d.find("c\nd"), std::string::npos) << d;
 }
 
+// A file name that is not UTF-8 (the tool chose it) made the record's dump() throw: coco ended
+// and the learn run's record was lost. It is kept, the bytes replaced.
+TEST_F(LearnTest, ARecordWithNamesThatAreNotUtf8IsStillWritten) {
+  Learned l;
+  l.tool = "t";
+  l.writes = {{"./", "/w", {"bad\x9bname"}, 1}};
+  l.guardRemoved = {"/p/\xff"};
+  l.lookedUpOnly = {"host\xc3"};
+  std::string json;
+  ASSERT_NO_THROW(json = learnedToJson(l));
+  auto back = learnedFromJson(json, "rec");
+  ASSERT_TRUE(back) << back.error().describe();
+  ASSERT_EQ(back->writes.size(), 1u);
+  EXPECT_EQ(back->writes[0].paths, (std::vector<std::string>{"bad\xef\xbf\xbdname"}));
+}
+
 TEST_F(LearnTest, AToolThatReachedNothingWithFullNetworkIsSuggestedNone) {
   std::string text = R"({"command": "t"})";
   auto c = load(dir_ + "/t.json", text);
