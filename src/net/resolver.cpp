@@ -210,8 +210,18 @@ Resolution UpstreamResolver::resolve(const std::string& name) {
   Resolution r = query(name, ttl);
   if (r.status == Resolution::Status::Failed) return r;
   std::lock_guard lock(mu_);
+  if (cache_.size() >= kMaxCached && !cache_.contains(name)) {
+    auto now = Clock::now();
+    std::erase_if(cache_, [now](const auto& e) { return e.second.expires < now; });
+    if (cache_.size() >= kMaxCached) cache_.clear();  // names looked up again cost one query each
+  }
   cache_[name] = Entry{r, Clock::now() + std::chrono::seconds(ttl)};
   return r;
+}
+
+size_t UpstreamResolver::cacheSize() {
+  std::lock_guard lock(mu_);
+  return cache_.size();
 }
 
 Resolution UpstreamResolver::query(const std::string& name, uint32_t& ttl) {

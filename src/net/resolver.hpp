@@ -56,6 +56,10 @@ class UpstreamResolver : public Resolver {
 
   Resolution resolve(const std::string& name) override;
   std::optional<Resolution> cached(const std::string& name) override;
+  // A tool can look up endless distinct names (full network mode passes each upstream): the
+  // cache, coco's memory and outside the sandbox's limits, holds at most this many.
+  static constexpr size_t kMaxCached = 1024;
+  size_t cacheSize();
 
  private:
   struct Entry {

@@ -123,6 +123,17 @@ TEST(Resolver, ResolvesAndCaches) {
   EXPECT_EQ(r.cached("missing.test")->status, Resolution::Status::NxDomain);
 }
 
+// A tool looking up endless distinct names grew the cache (coco's memory) by one entry each.
+TEST(Resolver, TheCacheStaysBounded) {
+  TinyDns server;
+  UpstreamResolver r(*parseEndpoint(server.endpoint()));
+  for (size_t i = 0; i < UpstreamResolver::kMaxCached + 100; ++i) {
+    EXPECT_EQ(r.resolve("n" + std::to_string(i) + ".test").status, Resolution::Status::NxDomain);
+    ASSERT_LE(r.cacheSize(), UpstreamResolver::kMaxCached);
+  }
+  EXPECT_TRUE(r.cached("n" + std::to_string(UpstreamResolver::kMaxCached + 99) + ".test"));
+}
+
 TEST(Resolver, TimeoutIsAFailureAndNotCached) {
   TinyDns server;
   UpstreamResolver r(*parseEndpoint(server.endpoint()));
