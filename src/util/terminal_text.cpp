@@ -33,12 +33,17 @@ bool isControl(int32_t codePoint) {
   return codePoint < 0x20 || codePoint == 0x7f || (codePoint >= 0x80 && codePoint < 0xa0);
 }
 
+bool isBidiOrInvisible(int32_t cp) {
+  return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 std::string printable(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size();) {
     size_t length;
     int32_t cp = decodeUtf8(text, i, length);
-    if (cp < 0 || cp == '\\' || isControl(cp)) {
+    if (cp < 0 || cp == '\\' || isControl(cp) || isBidiOrInvisible(cp)) {
       for (size_t k = 0; k < length; ++k) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i + k]));
     } else {
       out.append(text.substr(i, length));

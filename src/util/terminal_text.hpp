@@ -17,9 +17,16 @@ int32_t decodeUtf8(std::string_view text, size_t i, size_t& length);
 // terminal that takes it, as ESC [ is).
 bool isControl(int32_t codePoint);
 
+// The bidirectional controls and invisible characters (U+061C, U+200B..U+200F,
+// U+202A..U+202E, U+2060..U+2069, U+FEFF): a terminal that does bidi reorders
+// the text around them (a file name can turn the rest of its line around), and
+// the zero-width ones make two names look alike.
+bool isBidiOrInvisible(int32_t codePoint);
+
 // The text with every control character's bytes (and a backslash, so an
 // escape cannot be faked) shown as \xNN, and every byte of invalid UTF-8 too
-// (a lone 0x9b is a CSI to an 8-bit terminal); other characters stay.
+// (a lone 0x9b is a CSI to an 8-bit terminal), and the same for the
+// characters isBidiOrInvisible names; other characters stay.
 std::string printable(std::string_view text);
 
 }  // namespace coco

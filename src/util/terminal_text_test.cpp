@@ -26,5 +26,15 @@ TEST(Printable, C1ControlsAndInvalidUtf8AreEscaped) {
   EXPECT_EQ(printable("\xff"), "\\xff");
 }
 
+// A right-to-left override in a file name the learn review or the guard prints turns the rest of
+// the line around on a terminal that does bidi; a zero-width space makes two names look alike.
+TEST(Printable, BidiControlsAndInvisibleCharactersAreEscaped) {
+  EXPECT_EQ(printable("a\xe2\x80\xaetxt.exe"), "a\\xe2\\x80\\xaetxt.exe");  // U+202E
+  EXPECT_EQ(printable("\xe2\x81\xa6x\xe2\x81\xa9"), "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");  // U+2066, U+2069
+  EXPECT_EQ(printable(".git\xe2\x80\x8b"), ".git\\xe2\\x80\\x8b");  // U+200B
+  EXPECT_EQ(printable("\xef\xbb\xbf" "a\xd8\x9c"), "\\xef\\xbb\\xbfa\\xd8\\x9c");  // U+FEFF, U+061C
+  EXPECT_EQ(printable("\xe2\x80\x90-\xe2\x80\xaf"), "\xe2\x80\x90-\xe2\x80\xaf");  // U+2010, U+202F stay
+}
+
 }  // namespace
 }  // namespace coco
