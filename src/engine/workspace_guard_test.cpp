@@ -467,17 +467,14 @@ TEST(GuardSnapshot, CacheRoundTripAndRefusal) {
   (void)GuardSnapshot::parse(garbage, "key");  // no crash, no runaway allocation
 }
 
-// Another mount inside the workspace (here a tmpfs, mounted in a user and mount namespace of a
-// child process): recorded and pinned, never walked, so a .git on it is not looked for.
-TEST(GuardSnapshot, AnotherMountIsPinnedAndNotWalked) {
-  TempTree t;
-  t.mkdir("src");
-  t.mkdir("cache");
-  afterTick();
+// Runs `body` in a child in a user and mount namespace of its own (uid and gid mapped to the
+// test's), with a tmpfs mounted at `mountPoint`; returns the child's exit status: 10 when user
+// namespaces are not allowed here, 11 and 12 when the id maps or the mount failed, else body's.
+int withTmpfsAt(const std::string& mountPoint, const std::function<int()>& body) {
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
   pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
+  if (pid < 0) return -1;
   if (pid == 0) {
     auto write = [](const char* path, const std::string& text) {
       UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
@@ -487,22 +484,34 @@ TEST(GuardSnapshot, AnotherMountIsPinnedAndNotWalked) {
     if (!write("/proc/self/setgroups", "deny") || !write("/proc/self/uid_map", fmt::format("0 {} 1", uid)) ||
         !write("/proc/self/gid_map", fmt::format("0 {} 1", gid)))
       ::_exit(11);
-    if (::mount("none", (t / "cache").c_str(), "tmpfs", 0, nullptr) != 0) ::_exit(12);
+    if (::mount("none", mountPoint.c_str(), "tmpfs", 0, nullptr) != 0) ::_exit(12);
+    ::_exit(body());
+  }
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// Another mount inside the workspace (here a tmpfs, mounted in a user and mount namespace of a
+// child process): recorded and pinned, never walked, so a .git on it is not looked for.
+TEST(GuardSnapshot, AnotherMountIsPinnedAndNotWalked) {
+  TempTree t;
+  t.mkdir("src");
+  t.mkdir("cache");
+  afterTick();
+  int status = withTmpfsAt(t / "cache", [&] {
     t.gitDir("cache/x/.git");
     auto root = openRoot(t);
     GuardRules rules;
     GuardSnapshot s = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
     // Only "cache" pinned (the .git on the tmpfs is not seen), and it is recorded as another mount.
-    if (pinned(s) != Strings{"cache"}) ::_exit(13);
-    if (!s.nodes().front().guarded.front().otherMount) ::_exit(14);
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
+    if (pinned(s) != Strings{"cache"}) return 13;
+    if (!s.nodes().front().guarded.front().otherMount) return 14;
+    return 0;
+  });
   // 10: no user namespaces for this user (a kernel or sysctl without them): nothing to test.
-  if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "unshare(CLONE_NEWUSER) is not allowed here";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "11: id maps, 12: mount, 13: what was pinned, 14: not marked";
+  if (status == 10) GTEST_SKIP() << "unshare(CLONE_NEWUSER) is not allowed here";
+  EXPECT_EQ(status, 0) << "11: id maps, 12: mount, 13: what was pinned, 14: not marked";
 }
 
 // Another file system mounted inside the workspace on the host (in a namespace of the test's
@@ -511,34 +520,18 @@ TEST(GuardRemoval, LeavesAnotherFileSystemInPlace) {
   TempTree t;
   t.mkdir("parent/data");
   t.write("parent/mine");
-  uid_t uid = ::getuid();
-  gid_t gid = ::getgid();
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto write = [](const char* path, const std::string& text) {
-      UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
-      return fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    };
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) ::_exit(10);
-    if (!write("/proc/self/setgroups", "deny") || !write("/proc/self/uid_map", fmt::format("0 {} 1", uid)) ||
-        !write("/proc/self/gid_map", fmt::format("0 {} 1", gid)))
-      ::_exit(11);
-    if (::mount("none", (t / "parent/data").c_str(), "tmpfs", 0, nullptr) != 0) ::_exit(12);
+  int status = withTmpfsAt(t / "parent/data", [&] {
     t.write("parent/data/important");
     auto root = openRoot(t);
     int err = removeBelow(root.get(), "parent");
-    if (err != kRemoveLeftKept) ::_exit(13);
-    if (!t.exists("parent/data/important")) ::_exit(14);
-    if (t.exists("parent/mine")) ::_exit(15);
-    if (removeFailureText(err).find("read-only for the run") == std::string::npos) ::_exit(16);
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "unshare(CLONE_NEWUSER) is not allowed here";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "11: id maps, 12: mount, 13: result, 14: removed, 15: kept too much, 16: text";
+    if (err != kRemoveLeftKept) return 13;
+    if (!t.exists("parent/data/important")) return 14;
+    if (t.exists("parent/mine")) return 15;
+    if (removeFailureText(err).find("read-only for the run") == std::string::npos) return 16;
+    return 0;
+  });
+  if (status == 10) GTEST_SKIP() << "unshare(CLONE_NEWUSER) is not allowed here";
+  EXPECT_EQ(status, 0) << "11: id maps, 12: mount, 13: result, 14: removed, 15: kept too much, 16: text";
 }
 
 TEST(GuardRemoval, DeepTreesAndSymlinks) {
