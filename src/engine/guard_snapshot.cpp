@@ -549,24 +549,26 @@ namespace {
 // outside the workspace, text the tool chose included (a branch name); a fifo there hangs git.
 // Git itself makes none of these: objects, refs and logs must be directories, the rest regular
 // files, and everything below objects, refs and logs a directory or a regular file. What is not,
-// new or old, is a finding (`changed`, since the entry is git's); so is a directory there that
-// cannot be read even after the owner's permissions are given back (`chmod 300` hides a symlink
-// from a listing, not from git's open).
-void checkGitData(int dirfd, const std::string& rel, int depth, std::vector<GuardFinding>& out) {
+// new or old, is a finding (`changed`, since the entry is git's). Directories there are read with
+// the owner's permissions given back (`chmod 300` hides a symlink from a listing, not from git's
+// open); one that still cannot be read is a gap (reported, the cache dropped), not a finding: an
+// I/O error must not remove a repository's objects.
+void checkGitData(int dirfd, const std::string& rel, int depth, std::vector<GuardFinding>& out,
+                  std::vector<WalkGap>& gaps) {
   std::vector<ListedEntry> entries;
   if (depth > kMaxDepth) {  // deeper than git makes
     out.push_back({rel, true});
     return;
   }
   if (!listDir(dirfd, entries, true)) {
-    if (errno != ENOENT) out.push_back({rel, true});
+    if (errno != ENOENT) gaps.push_back({rel, errno});
     return;
   }
   for (const auto& e : entries) {
     struct stat st;
     std::string entryRel = join(rel, e.name);
     if (::fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) out.push_back({entryRel, true});
+      if (errno != ENOENT) gaps.push_back({entryRel, errno});
       continue;
     }
     if (S_ISREG(st.st_mode)) continue;
@@ -576,9 +578,9 @@ void checkGitData(int dirfd, const std::string& rel, int depth, std::vector<Guar
     }
     UniqueFd sub = openDirPath(dirfd, e.name);
     if (sub)
-      checkGitData(sub.get(), entryRel, depth + 1, out);
+      checkGitData(sub.get(), entryRel, depth + 1, out, gaps);
     else if (errno != ENOENT)
-      out.push_back({entryRel, true});
+      gaps.push_back({entryRel, errno});
   }
 }
 
@@ -593,7 +595,8 @@ bool isSymlinkedHead(int gitfd, const std::string& name) {
   return t.starts_with("refs/") && t.find("..") == std::string_view::npos;
 }
 
-void checkWritableGitDirectory(int rootfd, const std::string& gitRel, std::vector<GuardFinding>& out) {
+void checkWritableGitDirectory(int rootfd, const std::string& gitRel, std::vector<GuardFinding>& out,
+                               std::vector<WalkGap>& gaps) {
   UniqueFd git = gitRel.empty() ? UniqueFd(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) : openDirPath(rootfd, gitRel);
   std::vector<ListedEntry> entries;
   if (!git || !listEntries(git.get(), entries)) return;  // the walk says what it could not read
@@ -610,7 +613,10 @@ void checkWritableGitDirectory(int rootfd, const std::string& gitRel, std::vecto
     }
     if (!dataDir) continue;
     UniqueFd dir = openDirPath(git.get(), e.name);
-    if (dir) checkGitData(dir.get(), rel, 0, out);
+    if (dir)
+      checkGitData(dir.get(), rel, 0, out, gaps);
+    else if (errno != ENOENT)
+      gaps.push_back({rel, errno});
   }
 }
 
@@ -622,10 +628,11 @@ GuardSnapshot GuardSnapshot::take(int rootfd, const GuardRules& rules, const Gua
   GuardSnapshot snap = walk.run();
   if (findings && before) {
     // The git directories the tool could write in, by the walk before the run.
-    if (!before->nodes_.empty() && before->nodes_[0].gitDir) checkWritableGitDirectory(rootfd, "", *findings);
+    if (!before->nodes_.empty() && before->nodes_[0].gitDir)
+      checkWritableGitDirectory(rootfd, "", *findings, snap.gaps_);
     struct stat st;
     if (rules.gitWrite && ::fstatat(rootfd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-      checkWritableGitDirectory(rootfd, ".git", *findings);
+      checkWritableGitDirectory(rootfd, ".git", *findings, snap.gaps_);
   }
   if (findings) {
     // A finding below another one goes with it.
