@@ -68,6 +68,22 @@ const char* memberName(uint8_t bit) {
   return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : bit == kRefs ? "refs" : "commondir";
 }
 
+// lstat of `path` in `dirfd` through statx: device, inode, mode, ctime and link count, and
+// (`mountRoot`, when given) whether it is the root of another mount.
+bool statEntry(int dirfd, const std::string& path, struct stat& st, bool* mountRoot = nullptr) {
+  struct statx stx;
+  if (::statx(dirfd, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &stx) != 0) return false;
+  st = {};
+  st.st_dev = ::makedev(stx.stx_dev_major, stx.stx_dev_minor);
+  st.st_ino = stx.stx_ino;
+  st.st_mode = stx.stx_mode;
+  st.st_nlink = stx.stx_nlink;
+  st.st_ctim = {stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec};
+  if (mountRoot)
+    *mountRoot = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+  return true;
+}
+
 UniqueFd openDirPath(int dirfd, const std::string& name) {
   return UniqueFd(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
@@ -292,18 +308,8 @@ bool SnapshotWalk::outOfReach(const std::string& rel) const {
 // Stats `name` in the directory: through its descriptor when open, else by path from the root.
 // `mountRoot` (when given) says whether the entry is the root of another mount.
 bool SnapshotWalk::statIn(const DirRef& dir, const std::string& name, struct stat& st, bool* mountRoot) const {
-  struct statx stx;
   int fd = dir.fd ? dir.fd.get() : rootfd_;
-  std::string path = dir.fd ? name : join(dir.rel, name);
-  if (::statx(fd, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &stx) != 0) return false;
-  st = {};
-  st.st_dev = ::makedev(stx.stx_dev_major, stx.stx_dev_minor);
-  st.st_ino = stx.stx_ino;
-  st.st_mode = stx.stx_mode;
-  st.st_ctim = {stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec};
-  if (mountRoot)
-    *mountRoot = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-  return true;
+  return statEntry(fd, dir.fd ? name : join(dir.rel, name), st, mountRoot);
 }
 
 // Visits a directory and returns its node, or kGitDirectory for a git directory below the root
@@ -819,15 +825,11 @@ struct Level {
 struct RemoveKeep {
   const KeptIdentities* kept;
   bool operator()(int dirfd, const std::string& name, struct stat& st) const {
-    struct statx stx;
-    if (::statx(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &stx) != 0) return false;
-    st = {};
-    st.st_dev = ::makedev(stx.stx_dev_major, stx.stx_dev_minor);
-    st.st_ino = stx.stx_ino;
-    st.st_mode = stx.stx_mode;
-    if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) return true;
+    bool mountRoot = false;
+    if (!statEntry(dirfd, name, st, &mountRoot)) return false;
+    if (mountRoot) return true;
     if (!kept || !kept->count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)})) return false;
-    return S_ISDIR(st.st_mode) || stx.stx_nlink == 1;
+    return S_ISDIR(st.st_mode) || st.st_nlink == 1;
   }
 };
 
