@@ -420,6 +420,35 @@ TEST_F(PolicyTest, AllowLocalDestinationsKeepsMetadataLinkLocalAndCgnatShut) {
 namespace coco::net {
 namespace {
 
+// Attack first: the names and destinations are the tool's to choose, and a learn run is in full
+// mode. One that looks up or connects to endless distinct names must not grow coco's memory on
+// the host without bound: the first kMaxEntries of each are kept, the rest only counted, and what
+// is kept still takes its latest verdict.
+TEST(TrafficLogTest, KeepsTheFirstNamesAndDestinationsAndCountsTheRest) {
+  TrafficLog traffic;
+  const size_t n = TrafficLog::kMaxEntries;
+  for (size_t i = 0; i < n + 500; ++i) {
+    traffic.lookup(fmt::format("name{}.test", i));
+    traffic.connection({fmt::format("host{}.test", i), 443, false, true, ""});
+  }
+  traffic.lookup("name0.test");  // kept: asking again is not past the bound
+  traffic.connection({"host1.test", 443, false, false, "a loopback address"});
+  traffic.connection({"host1.test", 444, false, true, ""});  // a new destination: past it
+  std::set<std::string> names = traffic.lookups();
+  EXPECT_EQ(names.size(), n);
+  EXPECT_TRUE(names.count("name0.test"));
+  EXPECT_TRUE(names.count(fmt::format("name{}.test", n - 1)));
+  EXPECT_FALSE(names.count(fmt::format("name{}.test", n)));
+  EXPECT_EQ(traffic.unrecordedLookups(), 500u);
+  auto d = traffic.destinations();
+  EXPECT_EQ(d.size(), n);
+  EXPECT_EQ(traffic.unrecordedConnections(), 501u);
+  auto one = std::find_if(d.begin(), d.end(), [](const Destination& x) { return x.host == "host1.test"; });
+  ASSERT_NE(one, d.end());
+  EXPECT_EQ(one->port, 443);
+  EXPECT_FALSE(one->allowed) << "the latest verdict of a kept destination still counts";
+}
+
 // `coco run --learn`: every name asked and every connection decided is recorded with its
 // verdict, the refused ones too; a decision still pending (cache only) is not.
 TEST_F(PolicyTest, ATrafficLogRecordsLookupsAndEveryConnectionWithItsVerdict) {

@@ -5,13 +5,17 @@ namespace coco::net {
 
 void TrafficLog::lookup(const std::string& name) {
   std::lock_guard lock(mu_);
-  lookups_.insert(name);
+  if (lookups_.size() < kMaxEntries || lookups_.count(name)) lookups_.insert(name);
+  else ++unrecordedLookups_;
 }
 
 void TrafficLog::connection(Destination d) {
   std::lock_guard lock(mu_);
   auto key = std::make_pair(d.host, d.port);
-  destinations_[key] = std::move(d);
+  auto known = destinations_.find(key);
+  if (known != destinations_.end()) known->second = std::move(d);
+  else if (destinations_.size() < kMaxEntries) destinations_.emplace(std::move(key), std::move(d));
+  else ++unrecordedConnections_;
 }
 
 std::set<std::string> TrafficLog::lookups() const {
@@ -24,6 +28,16 @@ std::vector<Destination> TrafficLog::destinations() const {
   std::vector<Destination> out;
   for (const auto& [key, d] : destinations_) out.push_back(d);
   return out;
+}
+
+size_t TrafficLog::unrecordedLookups() const {
+  std::lock_guard lock(mu_);
+  return unrecordedLookups_;
+}
+
+size_t TrafficLog::unrecordedConnections() const {
+  std::lock_guard lock(mu_);
+  return unrecordedConnections_;
 }
 
 }  // namespace coco::net

@@ -3,6 +3,7 @@
 // the verdict. Filled by the Policy from the gateway's threads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -26,17 +27,28 @@ struct Destination {
 
 class TrafficLog {
  public:
+  // The tool chooses the names and destinations: one that looked up or connected to endless
+  // distinct ones grew coco's memory on the host without bound. The first kMaxEntries names
+  // and kMaxEntries destinations are kept; what comes after them is only counted.
+  static constexpr size_t kMaxEntries = 1000;
+
   void lookup(const std::string& name);
   void connection(Destination d);
 
   std::set<std::string> lookups() const;
   // Each (host, port) once, sorted; the last verdict wins.
   std::vector<Destination> destinations() const;
+  // Lookups of a name, and connections to a destination, that were past the bound (each
+  // attempt counts: names and destinations not kept cannot be told apart).
+  size_t unrecordedLookups() const;
+  size_t unrecordedConnections() const;
 
  private:
   mutable std::mutex mu_;
   std::set<std::string> lookups_;
   std::map<std::pair<std::string, uint16_t>, Destination> destinations_;
+  size_t unrecordedLookups_ = 0;
+  size_t unrecordedConnections_ = 0;
 };
 
 }  // namespace coco::net

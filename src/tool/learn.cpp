@@ -100,6 +100,8 @@ Learned collectLearned(const config::ToolConfig& config, const net::TrafficLog& 
   for (const auto& d : l.destinations) connected.insert(d.host);
   for (const auto& name : traffic.lookups())
     if (!connected.count(name)) l.lookedUpOnly.push_back(name);
+  l.unrecordedLookups = traffic.unrecordedLookups();
+  l.unrecordedConnections = traffic.unrecordedConnections();
   l.writes = std::move(writes);
   std::sort(guardRemoved.begin(), guardRemoved.end());
   l.guardRemoved = std::move(guardRemoved);
@@ -135,6 +137,14 @@ std::string describeLearned(const config::ToolConfig& config, const Learned& lea
   }
   for (const auto& name : learned.lookedUpOnly)
     text += fmt::format("  looked up {} (no connection)\n", printable(name));
+  if (learned.unrecordedConnections)
+    text += fmt::format("  ... and {} more connection attempt{} to destinations past the first {}, not recorded\n",
+                        learned.unrecordedConnections, learned.unrecordedConnections == 1 ? "" : "s",
+                        net::TrafficLog::kMaxEntries);
+  if (learned.unrecordedLookups)
+    text += fmt::format("  ... and {} more lookup{} of names past the first {}, not recorded\n",
+                        learned.unrecordedLookups, learned.unrecordedLookups == 1 ? "" : "s",
+                        net::TrafficLog::kMaxEntries);
   for (const auto& w : learned.writes) {
     text += fmt::format("  wrote {} path{} in the read-only mount {} -> {} (kept apart, discarded):\n",
                         w.total, w.total == 1 ? "" : "s", w.configSrc, w.dst);
@@ -160,6 +170,11 @@ std::string describeLearned(const config::ToolConfig& config, const Learned& lea
     suggestion +=
         "  note: a tool that commits needs `workspace_guard: {git: write}` (never applied for you: it "
         "lets the tool write the repository's objects and refs)\n";
+  if (learned.unrecordedConnections)
+    suggestion += fmt::format(
+        "  note: the tool tried more than {} destinations; those past them are not in this list (a tool "
+        "that needs so many may be better run with full network, or it is not doing what you think)\n",
+        net::TrafficLog::kMaxEntries);
   for (const auto& d : learned.destinations)
     if (d.literal)
       suggestion += fmt::format(
@@ -190,6 +205,8 @@ std::string learnedToJson(const Learned& l) {
     writes.push_back({{"src", w.configSrc}, {"dst", w.dst}, {"paths", w.paths}, {"total", w.total}});
   j["writes"] = writes;
   j["guard_removed"] = l.guardRemoved;
+  j["unrecorded_lookups"] = l.unrecordedLookups;
+  j["unrecorded_connections"] = l.unrecordedConnections;
   // File names and hosts are the tool's: one that is not UTF-8 (a lone 0x9b byte) made dump()
   // throw, which ended coco and lost the record; such bytes become U+FFFD.
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
@@ -220,6 +237,9 @@ Result<Learned> learnedFromJson(const std::string& text, const std::string& path
       l.writes.push_back({w.at("src").get<std::string>(), w.at("dst").get<std::string>(),
                           w.at("paths").get<std::vector<std::string>>(), w.at("total").get<size_t>()});
     l.guardRemoved = j.at("guard_removed").get<std::vector<std::string>>();
+    // Not in records written before the bound.
+    l.unrecordedLookups = j.value("unrecorded_lookups", size_t{0});
+    l.unrecordedConnections = j.value("unrecorded_connections", size_t{0});
     return l;
   } catch (const nlohmann::json::exception& e) {
     return Error::make("{}: not a learn record: {}", path, e.what());

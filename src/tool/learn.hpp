@@ -42,6 +42,8 @@ struct Learned {
   std::vector<std::string> lookedUpOnly;  // names looked up but never connected to
   std::vector<LearnedWrites> writes;      // read-only mounts the tool tried to write
   std::vector<std::string> guardRemoved;  // host paths the workspace guard removed after the run
+  // Lookups and connections past what a learn run keeps (net::TrafficLog::kMaxEntries).
+  size_t unrecordedLookups = 0, unrecordedConnections = 0;
 };
 
 // What the tool wrote in each learn overlay: the entries of its upper dir

@@ -1,10 +1,13 @@
 // Tests for learn mode's plan, findings and the suggested config (tool/learn.hpp).
 #include "tool/learn.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "config/loader.hpp"
 #include "util/fs.hpp"
@@ -158,6 +161,43 @@ TEST_F(LearnTest, NothingLearnedOnAnOfflineToolChangesNothing) {
   ASSERT_TRUE(out);
   EXPECT_EQ(config::parseConfig(*out, c.path, "t")->network, NetworkMode::None);
   EXPECT_NE(describeLearned(c, Learned{}).find("no change"), std::string::npos);
+}
+
+// A tool past the traffic log's bound (net::TrafficLog::kMaxEntries): the report says how many
+// lookups and connections it left out and that the suggestion lacks them, and the record keeps the
+// counts; a record written before the bound (without them) reads as none left out.
+TEST_F(LearnTest, WhatWasPastTheTrafficBoundIsSaidAndKept) {
+  net::TrafficLog traffic;
+  for (size_t i = 0; i < net::TrafficLog::kMaxEntries + 3; ++i) {
+    traffic.lookup(fmt::format("n{}.test", i));
+    traffic.connection(dest(fmt::format("h{}.test", i), 443));
+  }
+  std::string text = R"({"command": "t", "network": "none"})";
+  auto c = load(dir_ + "/t.json", text);
+  Learned l = collectLearned(c, traffic, {});
+  EXPECT_EQ(l.destinations.size(), net::TrafficLog::kMaxEntries);
+  EXPECT_EQ(l.unrecordedLookups, 3u);
+  EXPECT_EQ(l.unrecordedConnections, 3u);
+  std::string said = describeLearned(c, l);
+  EXPECT_NE(said.find("... and 3 more connection attempts to destinations past the first 1000, not recorded"),
+            std::string::npos)
+      << said.substr(said.size() - 2000);
+  EXPECT_NE(said.find("... and 3 more lookups of names past the first 1000, not recorded"), std::string::npos);
+  EXPECT_NE(said.find("note: the tool tried more than 1000 destinations"), std::string::npos);
+  std::string json = learnedToJson(l);
+  auto back = learnedFromJson(json, "rec");
+  ASSERT_TRUE(back) << back.error().describe();
+  EXPECT_EQ(back->unrecordedLookups, 3u);
+  EXPECT_EQ(back->unrecordedConnections, 3u);
+  Learned few;
+  few.tool = "t";
+  auto j = nlohmann::json::parse(learnedToJson(few));
+  ASSERT_EQ(j.erase("unrecorded_lookups") + j.erase("unrecorded_connections"), 2u) << j.dump();
+  std::string old = j.dump();
+  auto oldBack = learnedFromJson(old, "rec");
+  ASSERT_TRUE(oldBack) << oldBack.error().describe() << old;
+  EXPECT_EQ(oldBack->unrecordedLookups + oldBack->unrecordedConnections, 0u);
+  EXPECT_EQ(describeLearned(c, *oldBack).find("not recorded"), std::string::npos);
 }
 
 // The record is read back from disk and turned into a config: what it says is checked.

@@ -152,6 +152,35 @@ TEST_F(Learn, RecordsTheHostsAToolContactsAndApplyAllowsExactlyThose) {
   EXPECT_TRUE(contains(next.err, "blocked lookup of other.allowed.test")) << describe(next);
 }
 
+// Attack: a learn run is in full mode and records every name the tool looks up. A tool
+// that looks up name after name (here 1100 distinct ones) must not grow coco's memory on
+// the host without end: the first TrafficLog::kMaxEntries (1000) are listed, the rest only
+// counted, in the report and in the record `coco learn` reads back.
+TEST_F(Learn, EndlessDistinctLookupsAreRecordedOnlyUpToTheBound) {
+  RunResult r = coco({"run", "--learn", "lp", "-c",
+                      "i=0; while [ $i -lt 1100 ]; do probe resolve n$i.allowed.test >/dev/null; "
+                      "i=$((i+1)); done; echo looked"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r).substr(0, 4000);
+  EXPECT_TRUE(contains(r.out, "looked")) << describe(r).substr(0, 4000);
+  auto unrecorded = [](const std::string& text) {
+    size_t at = text.find("... and ");
+    size_t end = text.find(" more lookups of names past the first 1000, not recorded", at);
+    if (at == std::string::npos || end == std::string::npos) return -1L;
+    return std::stol(text.substr(at + 8, end - at - 8));
+  };
+  // glibc asks for A and AAAA: each ask past the bound counts, so 100 names are 200 or more asks.
+  long left = unrecorded(r.err);
+  EXPECT_GE(left, 100) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
+  EXPECT_LE(left, 1000) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
+  size_t listed = 0;
+  for (size_t at = r.err.find("  looked up n"); at != std::string::npos; at = r.err.find("  looked up n", at + 1))
+    ++listed;
+  EXPECT_EQ(listed, 1000u);
+  RunResult shown = coco({"learn", "lp"});
+  EXPECT_EQ(shown.exitCode, 0) << describe(shown).substr(0, 4000);
+  EXPECT_EQ(unrecorded(shown.out + shown.err), left) << "the record keeps the count";
+}
+
 // A writable mount stays a plain bind in a learn run; what the workspace guard
 // removes there after the run (an .envrc direnv would load) is in the report
 // and the record, and gone from the host.
