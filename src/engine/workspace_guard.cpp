@@ -55,7 +55,8 @@ bool isGuardedName(std::string_view name) {
 bool isGitName(std::string_view name) { return equalsIgnoringCase(name, ".git"); }
 
 bool isRepositoryName(std::string_view name) {
-  return isGitName(name) || equalsIgnoringCase(name, ".hg") || equalsIgnoringCase(name, ".jj");
+  return isGitName(name) || equalsIgnoringCase(name, ".hg") || equalsIgnoringCase(name, ".jj") ||
+         equalsIgnoringCase(name, ".sl");
 }
 
 bool inDependencyTree(std::string_view rel) {

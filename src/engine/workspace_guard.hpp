@@ -54,6 +54,7 @@ inline constexpr std::string_view kGuardedNames[] = {
     ".git",  // git: config (core.fsmonitor, core.hooksPath, aliases, filters), hooks, commondir...
     ".hg",   // Mercurial: .hg/hgrc's [hooks] and [extensions] run on any hg command
     ".jj",   // Jujutsu: .jj/repo/config.toml names programs it runs (editor, pager, merge and fix tools)
+    ".sl",   // Sapling (a Mercurial descendant): .sl/config's [hooks] run on its commands
     // direnv: runs .envrc on cd (after `direnv allow`); .direnv holds the PATH entries of `layout`
     ".envrc",
     ".direnv",

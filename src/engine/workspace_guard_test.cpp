@@ -150,25 +150,27 @@ TEST(GuardSnapshot, PinsAtTheRootAndEveryGitDirectory) {
 }
 
 // Mercurial runs .hg/hgrc's [hooks] on any command, and trusts the file because you own it;
-// Jujutsu runs the programs .jj/repo/config.toml names. Both are pinned wherever they are,
-// and a new one anywhere is found, as a .git is.
-TEST(GuardSnapshot, MercurialAndJujutsuRepositoriesAreGuardedAsGitsAre) {
+// Sapling does the same with .sl/config; Jujutsu runs the programs .jj/repo/config.toml names.
+// Each is pinned wherever it is, and a new one anywhere is found, as a .git is.
+TEST(GuardSnapshot, MercurialSaplingAndJujutsuRepositoriesAreGuardedAsGitsAre) {
   TempTree t;
   t.write("lib/.hg/hgrc", "[ui]\n");
   t.write("tools/.jj/repo/config.toml");
+  t.write("app/.sl/config", "[ui]\n");
   t.mkdir("sub");
   afterTick();
   auto root = openRoot(t);
   GuardRules rules;
   GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
-  EXPECT_EQ(pinned(before), (Strings{"lib/.hg", "tools/.jj"}));
+  EXPECT_EQ(pinned(before), (Strings{"app/.sl", "lib/.hg", "tools/.jj"}));
   afterTick();
   t.write("sub/deeper/.hg/hgrc", "[hooks]\npre-status = touch /tmp/x\n");
   t.write(".HG/hgrc");
   t.write("sub/.jj/repo/config.toml");
+  t.write("sub/other/.sl/config", "[hooks]\npre-status = touch /tmp/x\n");
   std::vector<GuardFinding> findings;
   GuardSnapshot::take(root.get(), rules, &before, &findings);
-  EXPECT_EQ(rels(findings), (Strings{".HG", "sub/.jj", "sub/deeper/.hg"}));
+  EXPECT_EQ(rels(findings), (Strings{".HG", "sub/.jj", "sub/deeper/.hg", "sub/other/.sl"}));
 }
 
 TEST(GuardSnapshot, FindsWhatARunCreated) {
