@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -77,6 +78,12 @@ bool gitWritable(std::string_view name) {
 }
 
 namespace {
+
+int64_t monotonicMs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
 
 bool isPrefixDir(std::string_view prefix, std::string_view path) {
   return path.size() > prefix.size() && path.starts_with(prefix) && path[prefix.size()] == '/';
@@ -437,13 +444,18 @@ int WorkspaceGuard::watchFd() const { return inotifyFd_; }
 
 // Watches the mount root or one of its directories (through its fd, not a path a tool could
 // redirect).
-void WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
+// Returns whether `rel` is watched from now on and was not before: only then is what was put in
+// it before the watch listed (checkNew). A directory already watched that the tool renamed keeps
+// its watch (inotify gives its descriptor back) under the new name; listing it again at every
+// rename let a tool that renamed a directory of 50,000 entries back and forth (0.2 s of its own
+// time) keep coco listing for minutes, deaf to signals and to the process limit's stop.
+bool WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
   if (!rel.empty() && watchedDirs_ >= kMaxWatchedDirs) {
     if (!watchesCapped_)
       log::debug("workspace guard: {} directories watched; {}/{} and later ones are checked after the run",
                  kMaxWatchedDirs, m.src, rel);
     watchesCapped_ = true;
-    return;
+    return false;
   }
   UniqueFd dir(rel.empty()
                    ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
@@ -451,49 +463,78 @@ void WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
   if (!dir) {
     log::debug("workspace guard: watching {}/{}: {} (checked after the run)", m.src, rel,
                std::strerror(errno));
-    return;
+    return false;
   }
   std::string self = "/proc/self/fd/" + std::to_string(dir.get());
   int wd = ::inotify_add_watch(inotifyFd_, self.c_str(), kWatchMask);
   if (wd < 0) {
     log::debug("workspace guard: watching {}/{}: {} (checked after the run)", m.src, rel,
                std::strerror(errno));
-    return;
+    return false;
+  }
+  auto known = m.watches.find(wd);
+  if (known != m.watches.end()) {
+    // Renamed: its events are acted on under the name it has now (the rules go by name), and the
+    // descriptor held for it moves along, so that renames never hold more than one each.
+    if (!known->second.empty() && known->second != rel) {
+      m.watchedDirs.erase(known->second);
+      m.watchedDirs[rel] = std::move(dir);
+      known->second = rel;
+    }
+    return false;
   }
   m.watches[wd] = rel;
   if (!rel.empty()) {
     m.watchedDirs[rel] = std::move(dir);
     ++watchedDirs_;
   }
+  return true;
 }
 
-void WorkspaceGuard::onWatchEvents() {
+bool WorkspaceGuard::readWatchEvents() {
   alignas(struct inotify_event) char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(inotifyFd_, buf, sizeof buf);
-    if (n <= 0) return;
-    for (char* p = buf; p < buf + n;) {
-      auto* ev = reinterpret_cast<struct inotify_event*>(p);
-      p += sizeof(struct inotify_event) + ev->len;
-      if (ev->mask & IN_Q_OVERFLOW) {
-        for (auto& m : mounts_)
-          for (const auto& [wd, rel] : m->watches) checkWatched(*m, rel);
-        continue;
-      }
-      if (ev->len == 0) continue;
-      for (auto& m : mounts_) {
-        auto it = m->watches.find(ev->wd);
-        if (it != m->watches.end()) checkNew(*m, it->second, ev->name, ev->mask & IN_ISDIR);
-      }
+  ssize_t n = ::read(inotifyFd_, buf, sizeof buf);
+  if (n <= 0) return false;
+  bool overflowed = false;
+  for (char* p = buf; p < buf + n;) {
+    auto* ev = reinterpret_cast<struct inotify_event*>(p);
+    p += sizeof(struct inotify_event) + ev->len;
+    if (ev->mask & IN_Q_OVERFLOW) {
+      overflowed = true;
+      continue;
+    }
+    if (ev->len == 0) continue;
+    for (auto& m : mounts_) {
+      auto it = m->watches.find(ev->wd);
+      if (it != m->watches.end()) checkNew(*m, it->second, ev->name, ev->mask & IN_ISDIR);
     }
   }
+  if (overflowed) rescanPending_ = true;
+  // After lost events, every watched directory is listed again, but not more often than every
+  // rescanGapMs_ nor than ten times as long as the last listing took: a tool can make the queue
+  // overflow again and again at little cost of its own, and what a skipped listing would have
+  // found is left to the check after the run.
+  int64_t now = monotonicMs();
+  if (rescanPending_ && now >= nextRescanMs_) {
+    rescanPending_ = false;
+    for (auto& m : mounts_)
+      for (const auto& [wd, rel] : m->watches) checkWatched(*m, rel);
+    int64_t took = monotonicMs() - now;
+    nextRescanMs_ = monotonicMs() + std::max<int64_t>(rescanGapMs_, 10 * took);
+  }
+  return true;
 }
+
+// One buffer of events per call: a tool making events as fast as it can must never keep coco's
+// loop (signals, the sandbox's end, the process limit's stop) from its turn; poll says when more wait.
+void WorkspaceGuard::onWatchEvents() { readWatchEvents(); }
 
 // Everything in a watched directory, as if just created (after the watch lost events).
 void WorkspaceGuard::checkWatched(GuardMount& m, const std::string& rel) {
   UniqueFd dir = m.watchedDir(rel);
   std::vector<ListedEntry> entries;
   if (!dir || !listEntries(dir.get(), entries)) return;
+  ++watchListings_;
   for (const auto& e : entries) checkNew(m, rel, e.name, e.isDir, true);
 }
 
@@ -516,8 +557,7 @@ void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const st
   }
   if (isDir && dirRel.empty() && !rescan) {
     // A new directory in the root: watched too, and what was put in it before the watch.
-    addWatch(m, rel);
-    checkWatched(m, rel);
+    if (addWatch(m, rel)) checkWatched(m, rel);
   }
 }
 
@@ -655,7 +695,10 @@ void saveCache(const GuardMount& m, const GuardSnapshot& snap) {
 // that made the watch use up coco's must not leave that walk without.
 void WorkspaceGuard::releaseWatch() {
   if (inotifyFd_ >= 0) {
-    onWatchEvents();
+    // What is still queued, within bounds: the sandbox holds no process, so the queue only shrinks
+    // (a host process writing there aside), and the check after the run comes next.
+    for (int i = 0; i < 64 && readWatchEvents(); ++i) {
+    }
     ::close(inotifyFd_);
     inotifyFd_ = -1;
   }

@@ -223,6 +223,12 @@ class WorkspaceGuard {
   bool checks() const { return !mounts_.empty(); }
   // Handles what the watch reported: removes new guarded entries at once.
   void onWatchEvents();
+  // Directories the watch has listed so far (a new directory at the top once, every watched one
+  // again after lost events): what the tool can make coco do at the cost of its own renames.
+  size_t watchListings() const { return watchListings_; }
+  // After lost events the watched directories are listed again at most once in this long (1 s;
+  // tests set it).
+  void setRescanGapMs(int64_t ms) { rescanGapMs_ = ms; }
   // Ends the watch once the sandbox holds no process: handles what it still reported and closes
   // its descriptors. finish() does it first if it was not done; later calls do nothing.
   void releaseWatch();
@@ -238,7 +244,8 @@ class WorkspaceGuard {
   static constexpr size_t kMaxAside = 64;
 
  private:
-  void addWatch(GuardMount& m, const std::string& rel);
+  bool addWatch(GuardMount& m, const std::string& rel);
+  bool readWatchEvents();  // one buffer's worth; false when none was queued
   void checkWatched(GuardMount& m, const std::string& rel);
   void checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
                 bool rescan = false);
@@ -249,6 +256,11 @@ class WorkspaceGuard {
   unsigned asideCount_ = 0;
   size_t watchedDirs_ = 0;  // across the mounts (kMaxWatchedDirs)
   bool watchesCapped_ = false;
+  // Listing every watched directory again after lost events (IN_Q_OVERFLOW), rate-limited.
+  int64_t rescanGapMs_ = 1000;
+  bool rescanPending_ = false;
+  size_t watchListings_ = 0;
+  int64_t nextRescanMs_ = 0;
   // Adds to m.kept the read-only mounts that cover their own place in m (readOnlyBinds_).
   void keepReadOnlyBinds(GuardMount& m) const;
   std::vector<std::pair<std::string, std::string>> readOnlyBinds_;  // the run's read-only mounts (src, dst)

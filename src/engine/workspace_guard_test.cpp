@@ -8,6 +8,7 @@
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -643,6 +644,12 @@ TEST(GuardRemoval, OpeningUpDoesNotFollowASymlink) {
 
 // --- the whole host side: plan, "run", finish ----------------------------------------------------
 
+// Whether the inotify descriptor has events queued.
+bool pending(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 class GuardPlanTest : public ::testing::Test {
  protected:
   std::vector<PlannedBind> plan(const GuardSpec& spec = {}) {
@@ -849,6 +856,103 @@ TEST_F(GuardPlanTest, WatchRemovesDuringTheRun) {
   EXPECT_FALSE(t_.exists("sub/.git"));
   EXPECT_FALSE(t_.exists("newdir/.git"));
   EXPECT_TRUE(t_.exists("newdir"));
+  guard_.finish();
+}
+
+// Attack (review 53): renaming a directory of many entries back and forth, which costs the tool
+// a rename each, made coco list the whole directory at every rename, minutes of coco's time in
+// which it heard no signal. A renamed directory keeps its watch under its new name and is not
+// listed again, and what is planted in it after the renames is still removed at once, in it.
+TEST_F(GuardPlanTest, RenamingAWatchedDirectoryBackAndForthDoesNotListItAgain) {
+  t_.gitDir(".git");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.mkdir("big");
+  for (int i = 0; i < 200; ++i) t_.write(fmt::format("big/f{}", i));
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_EQ(guard_.watchListings(), 1u) << "a new directory at the top is listed once";
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(::rename((t_ / "big").c_str(), (t_ / "x").c_str()), 0);
+    ASSERT_EQ(::rename((t_ / "x").c_str(), (t_ / "big").c_str()), 0);
+  }
+  ASSERT_EQ(::rename((t_ / "big").c_str(), (t_ / "moved").c_str()), 0);
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_EQ(guard_.watchListings(), 1u) << "renames listed the directory again";
+  t_.gitDir("moved/.git");
+  t_.write("moved/.hg/hgrc");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_FALSE(t_.exists("moved/.git")) << "the watch lost the renamed directory";
+  EXPECT_FALSE(t_.exists("moved/.hg")) << "the watch lost the renamed directory";
+  EXPECT_TRUE(t_.exists("moved/f199"));
+  guard_.finish();
+}
+
+// One call handles one buffer of events, however many wait: the loop that calls it also hears
+// the signals and the sandbox's end, and a tool can queue events faster than they are handled.
+TEST_F(GuardPlanTest, OneCallHandlesABoundedShareOfTheQueuedEvents) {
+  t_.gitDir(".git");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  for (int i = 0; i < 6000; ++i) t_.write(fmt::format("file-with-a-longer-name-{}", i));
+  t_.write(".envrc");
+  guard_.onWatchEvents();
+  EXPECT_TRUE(pending(guard_.watchFd())) << "one call read every queued event";
+  EXPECT_TRUE(t_.exists(".envrc")) << "the last event was handled in the first call";
+  int calls = 1;
+  for (; pending(guard_.watchFd()) && calls < 100; ++calls) guard_.onWatchEvents();
+  EXPECT_LT(calls, 100);
+  EXPECT_FALSE(t_.exists(".envrc"));
+  guard_.finish();
+}
+
+// Attack (review 53): after lost events (the queue overflowed) every watched directory is listed
+// again, and a tool can make the queue overflow again and again with renames that cost it little.
+// A second overflow within the gap is left to the check after the run; after the gap it is
+// listed again.
+TEST_F(GuardPlanTest, ListingsAfterLostEventsAreRateLimited) {
+  t_.gitDir(".git");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.mkdir("d");
+  t_.write("a");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  ASSERT_EQ(guard_.watchListings(), 1u);
+  auto overflow = [&] {
+    for (int i = 0; i < 20000; ++i) {
+      ASSERT_EQ(::rename((t_ / "a").c_str(), (t_ / "b").c_str()), 0);
+      ASSERT_EQ(::rename((t_ / "b").c_str(), (t_ / "a").c_str()), 0);
+    }
+    while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  };
+  guard_.setRescanGapMs(3'600'000);
+  overflow();
+  EXPECT_EQ(guard_.watchListings(), 3u) << "the root and d are listed after the first overflow";
+  overflow();
+  EXPECT_EQ(guard_.watchListings(), 3u) << "listed again within the gap";
+  guard_.setRescanGapMs(0);
+  overflow();  // the next listing was due in an hour; this overflow comes before it
+  EXPECT_EQ(guard_.watchListings(), 3u);
+  guard_.finish();
+}
+
+TEST_F(GuardPlanTest, ListingsAfterLostEventsComeAgainAfterTheGap) {
+  t_.gitDir(".git");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.mkdir("d");
+  t_.write("a");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  guard_.setRescanGapMs(0);
+  for (int round = 1; round <= 2; ++round) {
+    for (int i = 0; i < 20000; ++i) {
+      ASSERT_EQ(::rename((t_ / "a").c_str(), (t_ / "b").c_str()), 0);
+      ASSERT_EQ(::rename((t_ / "b").c_str(), (t_ / "a").c_str()), 0);
+    }
+    t_.write(".envrc");  // lost with the overflow: found by the listing
+    while (pending(guard_.watchFd())) guard_.onWatchEvents();
+    EXPECT_EQ(guard_.watchListings(), 1u + 2u * round);
+    EXPECT_FALSE(t_.exists(".envrc")) << "round " << round;
+  }
   guard_.finish();
 }
 
