@@ -76,8 +76,13 @@ Result<int> learnRun(Context& ctx, const config::ToolConfig& config, engine::Run
   std::vector<tool::LearnedWrites> writes;
   auto traffic = std::make_shared<net::TrafficLog>();
   std::vector<std::string> guardRemoved;
-  spec.guard.onRemoved = [&guardRemoved](const std::string& src, const std::string& rel) {
-    guardRemoved.push_back(fs::joinPath(src, rel));
+  size_t guardRemovedMore = 0;
+  spec.guard.onRemoved = [&](const std::string& src, const std::vector<std::string>& rels, size_t more) {
+    for (const auto& rel : rels) {
+      if (guardRemoved.size() < tool::kMaxLearnedRemovals) guardRemoved.push_back(fs::joinPath(src, rel));
+      else ++guardRemovedMore;
+    }
+    guardRemovedMore += more;
   };
   if (mounts) {
     log::notice(
@@ -92,7 +97,7 @@ Result<int> learnRun(Context& ctx, const config::ToolConfig& config, engine::Run
     log::warn("{}", st.error().describe());
   if (!mounts) return mounts.error();
   if (!status) return status;
-  tool::Learned learned = tool::collectLearned(config, *traffic, std::move(writes), std::move(guardRemoved));
+  tool::Learned learned = tool::collectLearned(config, *traffic, std::move(writes), std::move(guardRemoved), guardRemovedMore);
   ctx.err << tool::describeLearned(config, learned);
   COCO_TRY(fs::writeFileAtomic(fs::joinPath(dir, config.name + ".json"), tool::learnedToJson(learned), 0600));
   return status;

@@ -52,9 +52,10 @@ struct GuardSpec {
   std::string home;           // the user's home, for "~/" in git config paths
   std::string cacheDir;       // where walks are kept between runs ("" = nowhere)
   std::string cwd;            // where the user runs coco (host, absolute): direnv and mise read from there up
-  // Told of each entry the guard removed (the mount's host directory, the entry below it), after
-  // the run: `coco run --learn` reports them.
-  std::function<void(const std::string& src, const std::string& rel)> onRemoved{};
+  // Told, after the run, of what the guard removed in each mount: the mount's host directory, the
+  // first entries removed (relative to it) and how many more it removed past them. `coco run
+  // --learn` reports them.
+  std::function<void(const std::string& src, const std::vector<std::string>& rels, size_t more)> onRemoved{};
 };
 
 // What a run needs from the host besides the run itself, gathered by the tool

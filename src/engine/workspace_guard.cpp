@@ -131,6 +131,10 @@ std::string parentOf(const std::string& path) {
 
 // --- one writable mount -------------------------------------------------------------------------
 
+// Entries the watch removed, or could not remove, during the run that are kept by name; past
+// these, counted.
+constexpr size_t kMaxListed = 1000;
+
 struct GuardMount {
   std::string src;      // the host directory
   std::string realSrc;  // the same, symlinks resolved
@@ -144,14 +148,26 @@ struct GuardMount {
   // Each watched directory, held open: what its events name is acted on in that directory, even
   // after the tool renamed it and put another directory (a repository of yours) under its name.
   std::map<std::string, UniqueFd> watchedDirs;
-  std::vector<std::string> removed;    // during the run, relative to the root
+  // During the run, relative to the root: the first kMaxListed of each, and how many came past
+  // them. The tool can make the watch remove entry after entry, each costing it a file that is
+  // gone again at once, so an unbounded list grew coco's memory without end.
+  std::vector<std::string> removed;
   std::vector<std::string> failed;
+  size_t removedUnlisted = 0, failedUnlisted = 0;
+  void noteRemoved(std::string rel) {
+    if (removed.size() < kMaxListed) removed.push_back(std::move(rel));
+    else ++removedUnlisted;
+  }
+  void noteFailed(std::string text) {
+    if (failed.size() < kMaxListed) failed.push_back(std::move(text));
+    else ++failedUnlisted;
+  }
   std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
   std::set<std::pair<uint64_t, uint64_t>> existing;     // (dev, ino) of every guarded entry walked before
   // What was read-only for the run (pinned, another mount, a read-only mount's source): a removal
   // leaves it in place wherever the tool moved it (renaming a directory above it to a guarded name).
   KeptIdentities kept;
-  std::function<void(const std::string&, const std::string&)> onRemoved;  // GuardSpec::onRemoved
+  std::function<void(const std::string&, const std::vector<std::string>&, size_t)> onRemoved;  // GuardSpec::onRemoved
 
   // Whether the entry with this stat was a guarded entry before the run (a .git or git directory
   // of yours the tool moved, never one it made): the watch leaves those alone.
@@ -578,35 +594,35 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
       // least kept under the aside name and reported.
       if (::fstatat(dir.get(), aside.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && m.existed(st)) {
         if (::renameat2(dir.get(), aside.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0)
-          m.failed.push_back(rel + ": moved to " + aside + " by the guard; move it back");
+          m.noteFailed(rel + ": moved to " + aside + " by the guard; move it back");
         return;
       }
       int err = removeBelow(dir.get(), aside, &m.kept);
       if (err == kRemoveLeftKept) {
         // What stays (yours, read-only for the run) stays under the aside name, never under the
         // guarded one again.
-        m.failed.push_back(fmt::format("{} (moved to {}/{} by the guard): {}", rel, dirRel.empty() ? "." : dirRel,
+        m.noteFailed(fmt::format("{} (moved to {}/{} by the guard): {}", rel, dirRel.empty() ? "." : dirRel,
                                        aside, removeFailureText(err)));
         return;
       }
       if (err) {
         // Tried again after the run, through this descriptor; so many cannot be held.
         if (m.aside.size() >= kMaxAside) {
-          m.failed.push_back(fmt::format("{} (moved to {}/{} by the guard): {}", rel,
+          m.noteFailed(fmt::format("{} (moved to {}/{} by the guard): {}", rel,
                                          dirRel.empty() ? "." : dirRel, aside, removeFailureText(err)));
           return;
         }
         m.aside.emplace_back(std::move(dir), aside);
       }
-      m.removed.push_back(rel);
+      m.noteRemoved(rel);
       return;
     }
     if (errno != EEXIST) break;
   }
   if (int err = removeBelow(dir.get(), name, &m.kept))
-    m.failed.push_back(rel + ": " + removeFailureText(err));
+    m.noteFailed(rel + ": " + removeFailureText(err));
   else
-    m.removed.push_back(rel);
+    m.noteRemoved(rel);
 }
 
 // --- after the run ------------------------------------------------------------------------------
@@ -633,8 +649,9 @@ std::string keptAside(const GuardMount& m, const std::string& rel) {
 
 constexpr size_t kMaxReported = 20;
 
-void report(const GuardMount& m, const std::vector<std::string>& removed,
-            const std::vector<std::string>& failed) {
+// What the guard removed and could not remove in `m`, during and after the run.
+void report(const GuardMount& m) {
+  const std::vector<std::string>& removed = m.removed;
   size_t shown = 0;
   for (const auto& rel : removed) {
     if (++shown > kMaxReported) break;
@@ -642,14 +659,20 @@ void report(const GuardMount& m, const std::vector<std::string>& removed,
         "workspace guard: removed {}/{}, which the run created or changed (the host would run or trust it)",
         m.src, printable(rel));
   }
-  if (removed.size() > kMaxReported)
-    log::notice("workspace guard: ... and {} more (COCO_DEBUG=1 lists them)", removed.size() - kMaxReported);
+  size_t total = removed.size() + m.removedUnlisted;
+  if (total > kMaxReported)
+    log::notice("workspace guard: ... and {} more (COCO_DEBUG=1 lists {})", total - kMaxReported,
+                m.removedUnlisted ? fmt::format("the first {}", removed.size()) : "them");
   for (size_t i = kMaxReported; i < removed.size(); ++i)
     log::debug("workspace guard: removed {}/{}", m.src, printable(removed[i]));
-  for (const auto& f : failed)
+  for (const auto& f : m.failed)
     log::warn(
         "workspace guard: could not remove {}/{}; remove it before running git or opening an editor there",
         m.src, printable(f));
+  if (m.failedUnlisted)
+    log::warn("workspace guard: ... and {} more entries in {} it could not remove; check it before running git "
+              "or opening an editor there",
+              m.failedUnlisted, m.src);
 }
 
 // What the check after the run could not read: what the tool may have left there (a .git, a hook,
@@ -709,7 +732,7 @@ void WorkspaceGuard::releaseWatch() {
   watchedDirs_ = 0;
   for (auto& m : mounts_) {
     for (const auto& [dir, name] : m->aside)
-      if (int err = removeBelow(dir.get(), name, &m->kept)) m->failed.push_back(name + ": " + removeFailureText(err));
+      if (int err = removeBelow(dir.get(), name, &m->kept)) m->noteFailed(name + ": " + removeFailureText(err));
     m->aside.clear();
   }
 }
@@ -719,24 +742,21 @@ void WorkspaceGuard::finish() {
   for (auto& m : mounts_) {
     std::vector<GuardFinding> findings;
     GuardSnapshot after = GuardSnapshot::take(m->root.get(), m->rules, &m->before, &findings);
-    std::vector<std::string> removed = std::move(m->removed);
-    std::vector<std::string> failed = std::move(m->failed);
     for (const auto& f : findings) {
       int err = removeBelow(m->root.get(), f.rel, &m->kept);
       if (err == kRemoveLeftKept) {
         // What stays leaves the guarded name for one of the guard's own.
         std::string moved = keptAside(*m, f.rel);
-        failed.push_back(f.rel + (moved.empty() ? "" : " (moved to " + moved + " by the guard)") + ": " +
-                         removeFailureText(err));
+        m->noteFailed(f.rel + (moved.empty() ? "" : " (moved to " + moved + " by the guard)") + ": " +
+                      removeFailureText(err));
       } else if (err) {
-        failed.push_back(f.rel + ": " + removeFailureText(err));
+        m->noteFailed(f.rel + ": " + removeFailureText(err));
       } else {
-        removed.push_back(f.rel);
+        m->noteRemoved(f.rel);
       }
     }
-    report(*m, removed, failed);
-    if (m->onRemoved)
-      for (const auto& rel : removed) m->onRemoved(m->src, rel);
+    report(*m);
+    if (m->onRemoved) m->onRemoved(m->src, m->removed, m->removedUnlisted);
     if (after.gaps().empty()) {
       saveCache(*m, after);
     } else {

@@ -956,6 +956,39 @@ TEST_F(GuardPlanTest, ListingsAfterLostEventsComeAgainAfterTheGap) {
   guard_.finish();
 }
 
+// Attack (review 53): each guarded name the tool makes is removed at once, so making name after
+// name costs the tool nothing on disk, and the list of what was removed grew coco's memory
+// without end. The first 1000 are kept by name, the rest counted, in the report and for
+// `coco run --learn`.
+TEST_F(GuardPlanTest, WhatTheWatchRemovedIsListedUpToABound) {
+  t_.gitDir(".git");
+  GuardSpec spec;
+  std::vector<std::string> told;
+  size_t toldMore = 0;
+  spec.onRemoved = [&](const std::string&, const std::vector<std::string>& rels, size_t more) {
+    told.insert(told.end(), rels.begin(), rels.end());
+    toldMore += more;
+  };
+  plan(spec);
+  ASSERT_GE(guard_.watchFd(), 0);
+  for (int i = 0; i < 1100; ++i) {
+    t_.write(fmt::format("mise.{}.toml", i));
+    if (i % 100 == 99)
+      while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  }
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_FALSE(t_.exists("mise.1099.toml"));
+  t_.write(".envrc");  // found after the run, past the bound too
+  testing::internal::CaptureStderr();
+  guard_.finish();
+  std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(t_.exists(".envrc"));
+  EXPECT_EQ(told.size(), 1000u);
+  EXPECT_EQ(toldMore, 101u);
+  EXPECT_NE(said.find("workspace guard: ... and 1081 more (COCO_DEBUG=1 lists the first 1000)"), std::string::npos)
+      << said;
+}
+
 TEST_F(GuardPlanTest, FinishRemovesAGitDirectoryMadeOfSymlinks) {
   t_.gitDir(".git");
   t_.mkdir("a/src");

@@ -90,7 +90,8 @@ std::vector<LearnedWrites> learnedWrites(const std::vector<LearnMount>& mounts, 
 }
 
 Learned collectLearned(const config::ToolConfig& config, const net::TrafficLog& traffic,
-                       std::vector<LearnedWrites> writes, std::vector<std::string> guardRemoved) {
+                       std::vector<LearnedWrites> writes, std::vector<std::string> guardRemoved,
+                       size_t guardRemovedMore) {
   Learned l;
   l.tool = config.name;
   l.configPath = config.path;
@@ -104,7 +105,12 @@ Learned collectLearned(const config::ToolConfig& config, const net::TrafficLog& 
   l.unrecordedConnections = traffic.unrecordedConnections();
   l.writes = std::move(writes);
   std::sort(guardRemoved.begin(), guardRemoved.end());
+  if (guardRemoved.size() > kMaxLearnedRemovals) {
+    guardRemovedMore += guardRemoved.size() - kMaxLearnedRemovals;
+    guardRemoved.resize(kMaxLearnedRemovals);
+  }
   l.guardRemoved = std::move(guardRemoved);
+  l.guardRemovedMore = guardRemovedMore;
   return l;
 }
 
@@ -153,6 +159,8 @@ std::string describeLearned(const config::ToolConfig& config, const Learned& lea
   }
   for (const auto& path : learned.guardRemoved)
     text += fmt::format("  the workspace guard removed {} (the host would run or trust it)\n", printable(path));
+  if (learned.guardRemovedMore)
+    text += fmt::format("  ... and the workspace guard removed {} more\n", learned.guardRemovedMore);
   std::vector<std::string> hosts = suggestedHosts(config, learned);
   std::string suggestion;
   if (!learned.destinations.empty() && hosts != config.allowedHosts) {
@@ -205,6 +213,7 @@ std::string learnedToJson(const Learned& l) {
     writes.push_back({{"src", w.configSrc}, {"dst", w.dst}, {"paths", w.paths}, {"total", w.total}});
   j["writes"] = writes;
   j["guard_removed"] = l.guardRemoved;
+  j["guard_removed_more"] = l.guardRemovedMore;
   j["unrecorded_lookups"] = l.unrecordedLookups;
   j["unrecorded_connections"] = l.unrecordedConnections;
   // File names and hosts are the tool's: one that is not UTF-8 (a lone 0x9b byte) made dump()
@@ -237,6 +246,7 @@ Result<Learned> learnedFromJson(const std::string& text, const std::string& path
       l.writes.push_back({w.at("src").get<std::string>(), w.at("dst").get<std::string>(),
                           w.at("paths").get<std::vector<std::string>>(), w.at("total").get<size_t>()});
     l.guardRemoved = j.at("guard_removed").get<std::vector<std::string>>();
+    l.guardRemovedMore = j.value("guard_removed_more", size_t{0});
     // Not in records written before the bound.
     l.unrecordedLookups = j.value("unrecorded_lookups", size_t{0});
     l.unrecordedConnections = j.value("unrecorded_connections", size_t{0});

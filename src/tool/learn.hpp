@@ -41,7 +41,8 @@ struct Learned {
   std::vector<net::Destination> destinations;
   std::vector<std::string> lookedUpOnly;  // names looked up but never connected to
   std::vector<LearnedWrites> writes;      // read-only mounts the tool tried to write
-  std::vector<std::string> guardRemoved;  // host paths the workspace guard removed after the run
+  std::vector<std::string> guardRemoved;  // host paths the workspace guard removed (the first kMaxLearnedRemovals)
+  size_t guardRemovedMore = 0;            // and how many more it removed
   // Lookups and connections past what a learn run keeps (net::TrafficLog::kMaxEntries).
   size_t unrecordedLookups = 0, unrecordedConnections = 0;
 };
@@ -50,8 +51,13 @@ struct Learned {
 // (whiteouts are deletions), at most `limit` paths per mount.
 std::vector<LearnedWrites> learnedWrites(const std::vector<LearnMount>& mounts, size_t limit = 50);
 
+// A learn run lists this many of the workspace guard's removals, and counts the rest: each is a
+// path of up to PATH_MAX in the record, which is read back only up to its size limit.
+inline constexpr size_t kMaxLearnedRemovals = 50;
+
 Learned collectLearned(const config::ToolConfig& config, const net::TrafficLog& traffic,
-                       std::vector<LearnedWrites> writes, std::vector<std::string> guardRemoved = {});
+                       std::vector<LearnedWrites> writes, std::vector<std::string> guardRemoved = {},
+                       size_t guardRemovedMore = 0);
 
 // The allowed_hosts entry for a destination: NAME (ports 80 and 443), NAME:PORT, ADDR:PORT.
 std::string allowEntry(const net::Destination& d);

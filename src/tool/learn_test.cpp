@@ -200,6 +200,25 @@ TEST_F(LearnTest, WhatWasPastTheTrafficBoundIsSaidAndKept) {
   EXPECT_EQ(describeLearned(c, *oldBack).find("not recorded"), std::string::npos);
 }
 
+// The workspace guard's removals in a learn run: the first kMaxLearnedRemovals are listed and
+// kept in the record, the rest counted (a tool making guarded names by the thousand flooded the
+// report and made a record too large to read back).
+TEST_F(LearnTest, TheGuardsRemovalsAreListedUpToABound) {
+  std::vector<std::string> removed;
+  for (int i = 0; i < 60; ++i) removed.push_back(fmt::format("/p/mise.{:02}.toml", i));
+  std::string text = R"({"command": "t", "network": "none"})";
+  auto c = load(dir_ + "/t.json", text);
+  Learned l = collectLearned(c, net::TrafficLog{}, {}, removed, 5);
+  EXPECT_EQ(l.guardRemoved.size(), kMaxLearnedRemovals);
+  EXPECT_EQ(l.guardRemovedMore, 15u);
+  std::string said = describeLearned(c, l);
+  EXPECT_NE(said.find("... and the workspace guard removed 15 more"), std::string::npos) << said;
+  auto back = learnedFromJson(learnedToJson(l), "rec");
+  ASSERT_TRUE(back) << back.error().describe();
+  EXPECT_EQ(back->guardRemoved.size(), kMaxLearnedRemovals);
+  EXPECT_EQ(back->guardRemovedMore, 15u);
+}
+
 // The record is read back from disk and turned into a config: what it says is checked.
 TEST_F(LearnTest, ARecordRoundTripsAndABadOneIsRefused) {
   Learned l;
