@@ -92,14 +92,16 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
     log::debug("dns: {} type {}: no such name here", q.name, q.type);
     return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
   }
+  bool allowed = nameAllowed(*name);
+  std::optional<Resolution> res = allowed ? resolver_.cached(*name) : std::nullopt;
+  // Asked again off the event thread, and recorded there: once per query.
+  if (allowed && !res && cacheOnly) return {DnsOutcome::Kind::NeedsUpstream, {}};
   if (config_.traffic) config_.traffic->lookup(*name);
-  if (!nameAllowed(*name)) {
+  if (!allowed) {
     log::debug("dns: {} type {}: denied, not asked upstream", *name, q.type);
     noticeOnce("lookup:" + *name, fmt::format("blocked lookup of {} {}", *name, howToAllow(*name)));
     return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
   }
-  std::optional<Resolution> res = resolver_.cached(*name);
-  if (!res && cacheOnly) return {DnsOutcome::Kind::NeedsUpstream, {}};
   if (!res) res = resolver_.resolve(*name);
   switch (res->status) {
     case Resolution::Status::NxDomain: return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));

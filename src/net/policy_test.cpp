@@ -449,6 +449,30 @@ TEST(TrafficLogTest, KeepsTheFirstNamesAndDestinationsAndCountsTheRest) {
   EXPECT_FALSE(one->allowed) << "the latest verdict of a kept destination still counts";
 }
 
+// A query the event thread cannot answer from the cache (NeedsUpstream) is asked again by a
+// worker: it is recorded there, once. Recorded twice, a learn run's count of lookups past the
+// traffic log's bound doubled (review 53). A denied name is recorded on its one pass.
+TEST_F(PolicyTest, AQueryAnsweredUpstreamIsRecordedOnce) {
+  TrafficLog traffic;
+  PolicyConfig c;
+  c.mode = NetworkMode::Allowlist;
+  c.allowlist = *Allowlist::parse({"other.test"}, {});
+  c.toolName = "tool";
+  c.traffic = &traffic;
+  Policy p(std::move(c), pool, resolver);
+  for (size_t i = 0; i < TrafficLog::kMaxEntries; ++i) traffic.lookup(fmt::format("filler{}.test", i));
+  resolver.hasCache = false;
+  auto q = *dns::buildQuery(77, "other.test", dns::kTypeA);
+  EXPECT_EQ(p.answerDns(q, /*cacheOnly=*/true).kind, DnsOutcome::Kind::NeedsUpstream);
+  EXPECT_EQ(traffic.unrecordedLookups(), 0u);
+  ask(p, "other.test", dns::kTypeA);
+  EXPECT_EQ(traffic.unrecordedLookups(), 1u);
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(ask(p, "denied.test", dns::kTypeA, /*cacheOnly=*/true).rcode, dns::Rcode::NxDomain);
+  testing::internal::GetCapturedStderr();
+  EXPECT_EQ(traffic.unrecordedLookups(), 2u);
+}
+
 // `coco run --learn`: every name asked and every connection decided is recorded with its
 // verdict, the refused ones too; a decision still pending (cache only) is not.
 TEST_F(PolicyTest, ATrafficLogRecordsLookupsAndEveryConnectionWithItsVerdict) {

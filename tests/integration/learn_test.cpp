@@ -168,10 +168,12 @@ TEST_F(Learn, EndlessDistinctLookupsAreRecordedOnlyUpToTheBound) {
     if (at == std::string::npos || end == std::string::npos) return -1L;
     return std::stol(text.substr(at + 8, end - at - 8));
   };
-  // glibc asks for A and AAAA: each ask past the bound counts, so 100 names are 200 or more asks.
+  // Each query past the bound counts once: 100 names asked for A and AAAA are 200 (a retry after
+  // a lost answer adds one; each counted twice, as a query answered upstream once was, makes 300
+  // or more).
   long left = unrecorded(r.err);
-  EXPECT_GE(left, 100) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
-  EXPECT_LE(left, 1000) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
+  EXPECT_GE(left, 200) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
+  EXPECT_LT(left, 250) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
   size_t listed = 0;
   for (size_t at = r.err.find("  looked up n"); at != std::string::npos; at = r.err.find("  looked up n", at + 1))
     ++listed;
