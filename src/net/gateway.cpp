@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "net/dns_message.hpp"
 #include "net/host_addresses.hpp"
@@ -29,6 +31,12 @@ namespace {
 constexpr int kMaxWorkers = 1024;
 constexpr size_t kMaxConnections = 1024;
 constexpr int kConnectTimeoutMs = 10000;
+// DNS over TCP (a resolver's fallback after a truncated answer, which the stub never sends): each
+// connection is a worker blocked on the tool, so their number has a bound of its own, below the
+// workers', and each lives at most kDnsTcpTimeoutSec however slowly its bytes come: with a
+// timeout per read, a client sending a byte every few seconds held a worker for good, and 1024
+// such connections used up the workers that lookups and connections need.
+constexpr int kMaxDnsTcp = 64;
 constexpr int kDnsTcpTimeoutSec = 10;
 constexpr int kDnsTcpMaxQueries = 64;
 constexpr int kUdpBurst = 64;
@@ -276,7 +284,7 @@ void Gateway::onDnsTcpAccept() {
   for (;;) {
     int fd = ::accept4(endpoints_.dnsTcp.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (!spawnWorker([this, fd] { serveDnsTcp(UniqueFd(fd)); })) ::close(fd);
+    spawnDnsTcp(fd);
   }
 }
 
@@ -343,15 +351,60 @@ void Gateway::sendUdp(const std::vector<uint8_t>& reply, const sockaddr_in& peer
   }
 }
 
+namespace {
+
+int64_t monotonicMs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Reads exactly `size` bytes before `deadlineMs` (monotonic); false at the end, an error or the deadline.
+bool readBefore(int fd, uint8_t* p, size_t size, int64_t deadlineMs) {
+  while (size) {
+    int64_t left = deadlineMs - monotonicMs();
+    if (left <= 0) return false;
+    pollfd pf{fd, POLLIN, 0};
+    int r = ::poll(&pf, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    ssize_t n = ::read(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+void Gateway::spawnDnsTcp(int fd) {
+  {
+    std::lock_guard lock(mu_);
+    if (dnsTcp_ >= kMaxDnsTcp) {
+      log::debug("dns: {} connections over TCP open, closing another", dnsTcp_);
+      ::close(fd);
+      return;
+    }
+    ++dnsTcp_;
+  }
+  if (spawnWorker([this, fd] { serveDnsTcp(UniqueFd(fd)); })) return;
+  ::close(fd);
+  std::lock_guard lock(mu_);
+  --dnsTcp_;
+}
+
 void Gateway::serveDnsTcp(UniqueFd conn) {
   track(conn.get());
-  timeval tv{kDnsTcpTimeoutSec, 0};
-  ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int64_t deadline = monotonicMs() + int64_t{kDnsTcpTimeoutSec} * 1000;
+  timeval tv{kDnsTcpTimeoutSec, 0};  // a reader that never takes the answers
+  ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   for (int i = 0; i < kDnsTcpMaxQueries; ++i) {
     uint8_t len[2];
-    if (sys::readExact(conn.get(), len, 2) != 0) break;
+    if (!readBefore(conn.get(), len, 2, deadline)) break;
     std::vector<uint8_t> query((len[0] << 8) | len[1]);
-    if (sys::readExact(conn.get(), query.data(), query.size()) != 0) break;
+    if (!readBefore(conn.get(), query.data(), query.size(), deadline)) break;
     DnsOutcome out = policy_->answerDns(query, /*cacheOnly=*/false);
     if (out.kind != DnsOutcome::Kind::Reply) break;
     std::vector<uint8_t> framed = {static_cast<uint8_t>(out.packet.size() >> 8),
@@ -360,6 +413,8 @@ void Gateway::serveDnsTcp(UniqueFd conn) {
     if (sys::sendAll(conn.get(), framed.data(), framed.size()) != 0) break;
   }
   untrack(conn.get());
+  std::lock_guard lock(mu_);
+  --dnsTcp_;
 }
 
 // On the event thread: the decision when it needs no upstream lookup (the
@@ -379,8 +434,7 @@ void Gateway::handleOutbound(UniqueFd client) {
   if (port == 53) {  // DNS over TCP to any address is the stub's; its worker reads blocking
     int flags = ::fcntl(client.get(), F_GETFL);
     ::fcntl(client.get(), F_SETFL, flags & ~O_NONBLOCK);
-    int fd = client.release();
-    if (!spawnWorker([this, fd] { serveDnsTcp(UniqueFd(fd)); })) ::close(fd);
+    spawnDnsTcp(client.release());
     return;
   }
   Verdict v = policy_->decideConnection(orig.sin_addr.s_addr, port, /*cacheOnly=*/true);

@@ -106,6 +106,7 @@ class Gateway {
   void handleOutbound(UniqueFd client);
   void decideUpstream(UniqueFd client, in_addr_t dst, uint16_t port);
   void serveDnsTcp(UniqueFd conn);
+  void spawnDnsTcp(int fd);  // serveDnsTcp on a worker, within kMaxDnsTcp; closes fd if not
   void answerUdp(std::vector<uint8_t> query, sockaddr_in peer, in_pktinfo info);
   void sendUdp(const std::vector<uint8_t>& reply, const sockaddr_in& peer, const in_pktinfo& info);
 
@@ -133,6 +134,7 @@ class Gateway {
   std::condition_variable idle_;
   std::set<int> tracked_;
   int workers_ = 0;
+  int dnsTcp_ = 0;  // connections serveDnsTcp holds (kMaxDnsTcp)
   bool stopping_ = false;
 };
 

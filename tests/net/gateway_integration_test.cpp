@@ -437,6 +437,65 @@ TEST_F(GatewayIntegration, ResetsPropagateAndManyConnectionsRelayAtOnce) {
   EXPECT_EQ(v["many"], "ok");
 }
 
+// Attack (review 53): DNS over TCP is served by a worker that blocks on the tool. A tool that
+// opened connection after connection and sent a byte every few seconds held each worker for good
+// (a timeout per read), and 1024 of them used up the workers that lookups and connections need.
+// Now at most 64 are served at once (the rest are closed at once), and each ends 10 s after it
+// began however its bytes trickle in, while lookups over UDP still work.
+TEST_F(GatewayIntegration, SlowDnsOverTcpConnectionsAreBoundedInNumberAndTime) {
+  auto gw = Gateway::create(allowlistConfig());
+  ASSERT_TRUE(gw) << gw.error().describe();
+  auto tool = [&](int, const Report& put) {
+    std::vector<UniqueFd> held;
+    for (int i = 0; i < 70; ++i) {
+      UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_addr.s_addr = inet_addr("127.0.0.53");
+      sa.sin_port = htons(53);
+      if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        put("connect", errnoName(errno));
+        return;
+      }
+      uint8_t first = 1;  // a 256-byte query's length, one byte of two
+      ::send(fd.get(), &first, 1, MSG_NOSIGNAL);
+      held.push_back(std::move(fd));
+    }
+    ::usleep(500 * 1000);
+    auto closed = [](int fd) {
+      pollfd p{fd, POLLIN, 0};
+      char b;
+      return ::poll(&p, 1, 0) == 1 && ::recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+    };
+    int closedAtOnce = 0;
+    for (auto& fd : held) closedAtOnce += closed(fd.get());
+    put("closed_at_once", std::to_string(closedAtOnce));
+    put("udp_lookup", lookup(kEchoName).starts_with("198.18.") ? "ok" : "failed");
+    // The first one trickles on, a byte every second: it must be ended by 10 s after it began.
+    int seconds = 0;
+    uint8_t next = 0;
+    for (; seconds < 20; ++seconds) {
+      if (closed(held.front().get()) || ::send(held.front().get(), &next, 1, MSG_NOSIGNAL) != 1) break;
+      ::sleep(1);
+    }
+    put("trickle_ended_after", std::to_string(seconds));
+  };
+  auto r = runSandbox(NetworkMode::Allowlist, tool, [&](UniqueFd channel) {
+    auto started = (*gw)->start(std::move(channel));
+    EXPECT_TRUE(started) << started.error().describe();
+  });
+  (*gw)->stop();
+  auto& v = r.values;
+  ASSERT_EQ(v["setup"], "ok") << v["namespaces"];
+  EXPECT_EQ(v["connect"], "");
+  EXPECT_EQ(v["closed_at_once"], "6") << "64 are served at once, the rest closed";
+  EXPECT_EQ(v["udp_lookup"], "ok");
+  ASSERT_FALSE(v["trickle_ended_after"].empty());
+  int after = std::stoi(v["trickle_ended_after"]);
+  EXPECT_GE(after, 8) << "ended before its 10 s";
+  EXPECT_LE(after, 13) << "a trickle kept it open";
+}
+
 TEST_F(GatewayIntegration, PublishedPortReachesANoneSandbox) {
   GatewayConfig c;
   c.mode = NetworkMode::None;
