@@ -2,6 +2,7 @@
 #include "net/address_pool.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 namespace coco::net {
 
@@ -22,6 +23,9 @@ uint32_t AddressPool::nextCandidate() {
 Result<in_addr_t> AddressPool::addressFor(const std::string& name) {
   std::lock_guard lock(mu_);
   if (auto it = byName_.find(name); it != byName_.end()) return it->second;
+  if (byName_.size() >= kMaxNames)
+    return Error::withErrno(
+        ENOSPC, fmt::format("the sandbox looked up more than {} names in this run; new names get no address", kMaxNames));
   uint32_t host = nextCandidate();
   if (host == 0) return Error::withErrno(ENOSPC, "the synthetic address pool is exhausted");
   in_addr_t addr = htonl(host);

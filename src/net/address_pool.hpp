@@ -16,11 +16,16 @@ namespace coco::net {
 
 class AddressPool {
  public:
+  // Names with an address at most, in a run: the names are the tool's to choose, and each holds
+  // two map entries of up to 253 bytes for the run (the /15 alone allowed 130,000, ~85 MB of
+  // coco's memory outside the sandbox's limits).
+  static constexpr size_t kMaxNames = 16384;
+
   // base and prefixLength in host order terms: 198.18.0.0/15 by default.
   explicit AddressPool(uint32_t base = 0xc6120000, int prefixLength = 15);
 
-  // The name's address (network order), assigned on first use. Fails when the
-  // pool is exhausted.
+  // The name's address (network order), assigned on first use. Fails (ENOSPC) when the pool
+  // is exhausted or kMaxNames names have one.
   Result<in_addr_t> addressFor(const std::string& name);
 
   // The name behind a synthetic address, if one was handed out.

@@ -46,5 +46,21 @@ TEST(AddressPool, SkipsDotZeroAndDot255AndExhausts) {
   EXPECT_TRUE(pool.addressFor("n0"));  // known names still answer
 }
 
+// Attack (review 53): the names are the tool's, and each held two entries of up to 253 bytes for
+// the run; the /15 alone let 130,000 names grow coco's memory by ~85 MB. At most kMaxNames get
+// an address; known names still answer after that.
+TEST(AddressPool, HandsOutAtMostKMaxNamesAddresses) {
+  AddressPool pool;
+  std::string pad(200, 'x');
+  for (size_t i = 0; i < AddressPool::kMaxNames; ++i)
+    ASSERT_TRUE(pool.addressFor(pad + std::to_string(i) + ".test")) << i;
+  auto past = pool.addressFor("one-more.test");
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error().code(), ENOSPC);
+  EXPECT_NE(past.error().describe().find("more than 16384 names"), std::string::npos) << past.error().describe();
+  EXPECT_EQ(pool.size(), AddressPool::kMaxNames);
+  EXPECT_TRUE(pool.addressFor(pad + "0.test"));
+}
+
 }  // namespace
 }  // namespace coco::net

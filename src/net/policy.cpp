@@ -117,7 +117,15 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
   }
   auto addr = pool_.addressFor(*name);
   if (!addr) {
-    log::warn("dns: {}: {}", *name, addr.error().describe());
+    // Said once: every new name after it fails the same way.
+    bool first = false;
+    {
+      std::lock_guard lock(mu_);
+      first = !poolFullSaid_;
+      poolFullSaid_ = true;
+    }
+    if (first) log::warn("dns: {}: {}", *name, addr.error().describe());
+    else log::debug("dns: {}: {}", *name, addr.error().describe());
     return reply(dns::buildResponse(*query, dns::Rcode::ServFail));
   }
   log::debug("dns: {} -> {} (synthetic)", *name, formatAddress(*addr));

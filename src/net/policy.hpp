@@ -90,6 +90,7 @@ class Policy {
   Resolver& resolver_;
   std::mutex mu_;
   std::set<std::string> noticed_;  // at most kMaxNotices keys
+  bool poolFullSaid_ = false;      // the synthetic address pool's exhaustion was warned about
   bool noticesCapped_ = false;     // the "not listed" line is printed
 };
 

@@ -449,6 +449,23 @@ TEST(TrafficLogTest, KeepsTheFirstNamesAndDestinationsAndCountsTheRest) {
   EXPECT_FALSE(one->allowed) << "the latest verdict of a kept destination still counts";
 }
 
+// Once the synthetic address pool is full, every new name fails the same way: a ServFail each,
+// and one warning, not one per query (a tool asking name after name flooded stderr).
+TEST_F(PolicyTest, AFullAddressPoolIsWarnedAboutOnce) {
+  AddressPool small(0xc6120000, 30);  // 3 addresses
+  PolicyConfig c;
+  c.mode = NetworkMode::Full;
+  c.toolName = "tool";
+  Policy p(std::move(c), small, resolver);
+  for (int i = 0; i < 8; ++i) resolver.answers[fmt::format("n{}.test", i)] = ok({"192.0.2.40"});
+  testing::internal::CaptureStderr();
+  std::vector<dns::Rcode> codes;
+  for (int i = 0; i < 8; ++i) codes.push_back(ask(p, fmt::format("n{}.test", i), dns::kTypeA).rcode);
+  std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), dns::Rcode::ServFail), 5);
+  EXPECT_EQ(count(said, "synthetic address pool is exhausted"), 1u) << said;
+}
+
 // A query the event thread cannot answer from the cache (NeedsUpstream) is asked again by a
 // worker: it is recorded there, once. Recorded twice, a learn run's count of lookups past the
 // traffic log's bound doubled (review 53). A denied name is recorded on its one pass.
