@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <queue>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -63,6 +64,17 @@ std::vector<LearnedWrites> learnedWrites(const std::vector<LearnMount>& mounts, 
   std::vector<LearnedWrites> out;
   for (const auto& m : mounts) {
     LearnedWrites w{m.configSrc, m.dst, {}, 0};
+    // The first `limit` paths in order, kept as the walk goes (a max-heap of them), and a count:
+    // the tool chooses how many there are, and listing every one before the cut held them all.
+    std::priority_queue<std::string> first;
+    auto note = [&](std::string path) {
+      ++w.total;
+      if (first.size() < limit) first.push(std::move(path));
+      else if (limit && path < first.top()) {
+        first.pop();
+        first.push(std::move(path));
+      }
+    };
     std::string upper = fs::joinPath(m.scratch, "upper");
     std::error_code ec;
     stdfs::recursive_directory_iterator it(upper, stdfs::directory_options::skip_permission_denied, ec), end;
@@ -75,15 +87,14 @@ std::vector<LearnedWrites> learnedWrites(const std::vector<LearnMount>& mounts, 
         // a new one is one entry, whatever the tool put in it.
         if (fs::isDirectory(fs::joinPath(m.src, rel))) continue;
         it.disable_recursion_pending();
-        w.paths.push_back(rel + "/");
+        note(rel + "/");
         continue;
       }
-      w.paths.push_back(isWhiteout(st) ? "(removed) " + rel : rel);
+      note(isWhiteout(st) ? "(removed) " + rel : rel);
     }
-    if (w.paths.empty()) continue;
-    std::sort(w.paths.begin(), w.paths.end());
-    w.total = w.paths.size();
-    if (w.paths.size() > limit) w.paths.resize(limit);
+    if (w.total == 0) continue;
+    for (; !first.empty(); first.pop()) w.paths.push_back(first.top());
+    std::reverse(w.paths.begin(), w.paths.end());
     out.push_back(std::move(w));
   }
   return out;
