@@ -318,7 +318,7 @@ void Gateway::onDnsUdp() {
 }
 
 void Gateway::answerUdp(std::vector<uint8_t> query, sockaddr_in peer, in_pktinfo info) {
-  DnsOutcome out = policy_->answerDns(query, /*cacheOnly=*/false);
+  DnsOutcome out = policy_->answerDns(query, /*cacheOnly=*/false, /*recorded=*/true);
   if (out.kind == DnsOutcome::Kind::Reply) sendUdp(out.packet, peer, info);
 }
 

@@ -76,7 +76,7 @@ void Policy::record(const std::string& host, uint16_t port, bool literal, const 
   if (config_.traffic && !v.pending) config_.traffic->connection({host, port, literal, v.allowed, refusal});
 }
 
-DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
+DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly, bool recorded) {
   auto header = dns::parseHeader(packet);
   if (!header || header->isResponse()) return {};
   if (header->opcode() != 0) return reply(dns::buildHeaderOnlyResponse(*header, dns::Rcode::NotImp));
@@ -92,11 +92,11 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly) {
     log::debug("dns: {} type {}: no such name here", q.name, q.type);
     return reply(dns::buildResponse(*query, dns::Rcode::NxDomain));
   }
+  if (config_.traffic && !recorded) config_.traffic->lookup(*name);
   bool allowed = nameAllowed(*name);
   std::optional<Resolution> res = allowed ? resolver_.cached(*name) : std::nullopt;
-  // Asked again off the event thread, and recorded there: once per query.
+  // Asked again off the event thread (recorded: true there).
   if (allowed && !res && cacheOnly) return {DnsOutcome::Kind::NeedsUpstream, {}};
-  if (config_.traffic) config_.traffic->lookup(*name);
   if (!allowed) {
     log::debug("dns: {} type {}: denied, not asked upstream", *name, q.type);
     noticeOnce("lookup:" + *name, fmt::format("blocked lookup of {} {}", *name, howToAllow(*name)));

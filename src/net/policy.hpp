@@ -62,7 +62,10 @@ class Policy {
 
   // The reply to one DNS message from the sandbox. With cacheOnly, a query that
   // needs the upstream server returns NeedsUpstream instead of blocking.
-  DnsOutcome answerDns(std::span<const uint8_t> packet, bool cacheOnly);
+  // `recorded`: the query was recorded in the traffic log already, by the event thread's
+  // cache-only pass that handed it to this worker; every query is recorded once, even when no
+  // worker was free to answer it.
+  DnsOutcome answerDns(std::span<const uint8_t> packet, bool cacheOnly, bool recorded = false);
 
   // Whether a captured connection to dst:port may proceed; may block to resolve.
   // With cacheOnly, a decision that needs the upstream server comes back

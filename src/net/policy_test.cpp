@@ -466,9 +466,10 @@ TEST_F(PolicyTest, AFullAddressPoolIsWarnedAboutOnce) {
   EXPECT_EQ(count(said, "synthetic address pool is exhausted"), 1u) << said;
 }
 
-// A query the event thread cannot answer from the cache (NeedsUpstream) is asked again by a
-// worker: it is recorded there, once. Recorded twice, a learn run's count of lookups past the
-// traffic log's bound doubled (review 53). A denied name is recorded on its one pass.
+// A query the event thread cannot answer from the cache (NeedsUpstream) is recorded there and
+// asked again by a worker (recorded: true), which does not record it again: recorded twice, a
+// learn run's count of lookups past the traffic log's bound doubled (review 53); recorded only
+// by the worker, a query no worker was free to take was not recorded at all (review 54).
 TEST_F(PolicyTest, AQueryAnsweredUpstreamIsRecordedOnce) {
   TrafficLog traffic;
   PolicyConfig c;
@@ -481,9 +482,10 @@ TEST_F(PolicyTest, AQueryAnsweredUpstreamIsRecordedOnce) {
   resolver.hasCache = false;
   auto q = *dns::buildQuery(77, "other.test", dns::kTypeA);
   EXPECT_EQ(p.answerDns(q, /*cacheOnly=*/true).kind, DnsOutcome::Kind::NeedsUpstream);
-  EXPECT_EQ(traffic.unrecordedLookups(), 0u);
-  ask(p, "other.test", dns::kTypeA);
-  EXPECT_EQ(traffic.unrecordedLookups(), 1u);
+  EXPECT_EQ(traffic.unrecordedLookups(), 1u) << "not recorded before a worker takes it";
+  DnsOutcome answered = p.answerDns(q, /*cacheOnly=*/false, /*recorded=*/true);
+  EXPECT_EQ(answered.kind, DnsOutcome::Kind::Reply);
+  EXPECT_EQ(traffic.unrecordedLookups(), 1u) << "recorded again by the worker";
   testing::internal::CaptureStderr();
   EXPECT_EQ(ask(p, "denied.test", dns::kTypeA, /*cacheOnly=*/true).rcode, dns::Rcode::NxDomain);
   testing::internal::GetCapturedStderr();
