@@ -794,7 +794,8 @@ int superviseChild(Supervision& s) {
                                      output.pollEntry(), input.pollEntry(), {s.guard.watchFd(), POLLIN, 0},
                                      {s.master.valid() ? STDOUT_FILENO : -1, 0, 0}};
     for (size_t i = 0; i < relays.size(); ++i) fds[kFixed + i] = relays[i].pollEntry();
-    if (::poll(fds, kFixed + relays.size(), -1) < 0 && errno != EINTR) break;
+    int watchDue = s.guard.watchTimeoutMs();
+    if (::poll(fds, kFixed + relays.size(), watchDue) < 0 && errno != EINTR) break;
     if (fds[1].revents && forwardSignals(s.sigfd, s.child.pid, s.master.get(), s.ignoredSignals)) {
       output.noteStop();
       for (auto& r : relays) r.noteStop();
@@ -805,7 +806,7 @@ int superviseChild(Supervision& s) {
     // With stdin and stdout on two terminals and only stdin's hung up, a tool ignoring SIGHUP
     // that waits for input would still wait: not handled.
     if (fds[4].revents) input.step();
-    if (fds[5].revents) s.guard.onWatchEvents();
+    if (fds[5].revents || (watchDue >= 0 && s.guard.watchTimeoutMs() == 0)) s.guard.onWatchEvents();
     if (fds[6].revents & (POLLHUP | POLLERR)) closePty();
     // A pipe whose copy ended (the terminal behind it failed, EIO) is closed: the tool's next
     // write fails (SIGPIPE/EPIPE where on the terminal itself it would have been EIO) instead of

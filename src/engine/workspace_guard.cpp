@@ -144,10 +144,16 @@ struct GuardMount {
   GuardSnapshot before;
   std::string cacheFile;
   std::string cachedText;  // that file as read before the run: not written again when the walk after matches it
-  std::map<int, std::string> watches;  // inotify wd -> directory relative to the root
-  // Each watched directory, held open: what its events name is acted on in that directory, even
-  // after the tool renamed it and put another directory (a repository of yours) under its name.
-  std::map<std::string, UniqueFd> watchedDirs;
+  // A watched directory (the root, or one at the first level), by its inotify wd. Held open:
+  // what its events name is acted on in that directory, even after the tool renamed it and put
+  // another directory (a repository of yours) under its name.
+  struct Watch {
+    std::string rel;     // its name relative to the root as last seen ("" for the root)
+    bool stale = false;  // another watched directory has taken that name since: its own is unknown
+    UniqueFd dir;
+    uint64_t dev = 0, ino = 0;
+  };
+  std::map<int, Watch> watches;
   // During the run, relative to the root: the first kMaxListed of each, and how many came past
   // them. The tool can make the watch remove entry after entry, each costing it a file that is
   // gone again at once, so an unbounded list grew coco's memory without end.
@@ -158,8 +164,11 @@ struct GuardMount {
     if (removed.size() < kMaxListed) removed.push_back(std::move(rel));
     else ++removedUnlisted;
   }
-  void noteFailed(std::string text) {
-    if (failed.size() < kMaxListed) failed.push_back(std::move(text));
+  // `mustList`: where your own entry went ("move it back", at most one per guarded entry walked
+  // before the run) and what the check after the run left (bounded by what is on disk): always
+  // listed.
+  void noteFailed(std::string text, bool mustList = false) {
+    if (mustList || failed.size() < kMaxListed) failed.push_back(std::move(text));
     else ++failedUnlisted;
   }
   std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
@@ -175,11 +184,10 @@ struct GuardMount {
     return existing.count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}) != 0;
   }
 
-  // The watched directory `dirRel` ("" for the root), or invalid.
-  UniqueFd watchedDir(const std::string& dirRel) const {
-    if (dirRel.empty()) return UniqueFd(::fcntl(root.get(), F_DUPFD_CLOEXEC, 3));
-    auto it = watchedDirs.find(dirRel);
-    return it == watchedDirs.end() ? UniqueFd() : UniqueFd(::fcntl(it->second.get(), F_DUPFD_CLOEXEC, 3));
+  // A new descriptor of the watched directory `wd`, or invalid.
+  UniqueFd watchedDir(int wd) const {
+    auto it = watches.find(wd);
+    return it == watches.end() ? UniqueFd() : UniqueFd(::fcntl(it->second.dir.get(), F_DUPFD_CLOEXEC, 3));
   }
 
   // Whether `name` in the directory `dirRel` was there (as a guarded entry) before the run.
@@ -460,85 +468,89 @@ int WorkspaceGuard::watchFd() const { return inotifyFd_; }
 
 // Watches the mount root or one of its directories (through its fd, not a path a tool could
 // redirect).
-// Returns whether `rel` is watched from now on and was not before: only then is what was put in
-// it before the watch listed (checkNew). A directory already watched that the tool renamed keeps
+// Returns the new watch's wd when `rel` is watched from now on and was not before (-1 otherwise):
+// only then is what was put in it before the watch listed (checkNew). A directory already watched that the tool renamed keeps
 // its watch (inotify gives its descriptor back) under the new name; listing it again at every
 // rename let a tool that renamed a directory of 50,000 entries back and forth (0.2 s of its own
 // time) keep coco listing for minutes, deaf to signals and to the process limit's stop.
-bool WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
+int WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
+  UniqueFd dir(rel.empty()
+                   ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
+                   : ::openat(m.root.get(), rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!dir || ::fstat(dir.get(), &st) != 0) {
+    log::debug("workspace guard: watching {}/{}: {} (checked after the run)", m.src, rel,
+               std::strerror(errno));
+    return -1;
+  }
+  auto sameDir = [&](const GuardMount::Watch& w) {
+    return w.dev == static_cast<uint64_t>(st.st_dev) && w.ino == static_cast<uint64_t>(st.st_ino);
+  };
+  auto known = std::find_if(m.watches.begin(), m.watches.end(), [&](const auto& e) { return sameDir(e.second); });
+  if (known != m.watches.end()) {
+    // Renamed: its events are checked under the name it has now (the rules go by name). Another
+    // watched directory that had this name has been renamed too: until its own event says to
+    // what, its name is not known (renamed; swapped with RENAME_EXCHANGE).
+    for (auto& [wd, w] : m.watches)
+      if (wd != known->first && w.rel == rel) w.stale = true;
+    known->second.rel = rel;
+    known->second.stale = false;
+    return -1;
+  }
   if (!rel.empty() && watchedDirs_ >= kMaxWatchedDirs) {
     if (!watchesCapped_)
       log::debug("workspace guard: {} directories watched; {}/{} and later ones are checked after the run",
                  kMaxWatchedDirs, m.src, rel);
     watchesCapped_ = true;
-    return false;
-  }
-  UniqueFd dir(rel.empty()
-                   ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
-                   : ::openat(m.root.get(), rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir) {
-    log::debug("workspace guard: watching {}/{}: {} (checked after the run)", m.src, rel,
-               std::strerror(errno));
-    return false;
+    return -1;
   }
   std::string self = "/proc/self/fd/" + std::to_string(dir.get());
   int wd = ::inotify_add_watch(inotifyFd_, self.c_str(), kWatchMask);
   if (wd < 0) {
     log::debug("workspace guard: watching {}/{}: {} (checked after the run)", m.src, rel,
                std::strerror(errno));
-    return false;
+    return -1;
   }
-  auto known = m.watches.find(wd);
-  if (known != m.watches.end()) {
-    // Renamed: its events are acted on under the name it has now (the rules go by name), and the
-    // descriptor held for it moves along, so that renames never hold more than one each.
-    if (!known->second.empty() && known->second != rel) {
-      m.watchedDirs.erase(known->second);
-      m.watchedDirs[rel] = std::move(dir);
-      known->second = rel;
-    }
-    return false;
-  }
-  m.watches[wd] = rel;
-  if (!rel.empty()) {
-    m.watchedDirs[rel] = std::move(dir);
-    ++watchedDirs_;
-  }
-  return true;
+  for (auto& [other, w] : m.watches)
+    if (w.rel == rel) w.stale = true;
+  m.watches[wd] = GuardMount::Watch{rel, false, std::move(dir), static_cast<uint64_t>(st.st_dev),
+                                    static_cast<uint64_t>(st.st_ino)};
+  if (!rel.empty()) ++watchedDirs_;
+  return wd;
 }
 
 bool WorkspaceGuard::readWatchEvents() {
   alignas(struct inotify_event) char buf[65536];
   ssize_t n = ::read(inotifyFd_, buf, sizeof buf);
-  if (n <= 0) return false;
-  bool overflowed = false;
-  for (char* p = buf; p < buf + n;) {
+  for (char* p = buf; n > 0 && p < buf + n;) {
     auto* ev = reinterpret_cast<struct inotify_event*>(p);
     p += sizeof(struct inotify_event) + ev->len;
     if (ev->mask & IN_Q_OVERFLOW) {
-      overflowed = true;
+      rescanPending_ = true;
       continue;
     }
     if (ev->len == 0) continue;
-    for (auto& m : mounts_) {
-      auto it = m->watches.find(ev->wd);
-      if (it != m->watches.end()) checkNew(*m, it->second, ev->name, ev->mask & IN_ISDIR);
-    }
+    for (auto& m : mounts_)
+      if (m->watches.count(ev->wd)) checkNew(*m, ev->wd, ev->name, ev->mask & IN_ISDIR);
   }
-  if (overflowed) rescanPending_ = true;
   // After lost events, every watched directory is listed again, but not more often than every
   // rescanGapMs_ nor than ten times as long as the last listing took: a tool can make the queue
-  // overflow again and again at little cost of its own, and what a skipped listing would have
-  // found is left to the check after the run.
+  // overflow again and again at little cost of its own. A listing put off is made when it is
+  // due, events or not: coco's loop waits no longer than watchTimeoutMs().
   int64_t now = monotonicMs();
   if (rescanPending_ && now >= nextRescanMs_) {
     rescanPending_ = false;
     for (auto& m : mounts_)
-      for (const auto& [wd, rel] : m->watches) checkWatched(*m, rel);
+      for (const auto& [wd, w] : m->watches) checkWatched(*m, wd);
     int64_t took = monotonicMs() - now;
     nextRescanMs_ = monotonicMs() + std::max<int64_t>(rescanGapMs_, 10 * took);
   }
-  return true;
+  return n > 0;
+}
+
+int WorkspaceGuard::watchTimeoutMs() const {
+  if (inotifyFd_ < 0 || !rescanPending_) return -1;
+  return static_cast<int>(std::clamp<int64_t>(nextRescanMs_ - monotonicMs(), 0, INT32_MAX));
 }
 
 // One buffer of events per call: a tool making events as fast as it can must never keep coco's
@@ -546,47 +558,54 @@ bool WorkspaceGuard::readWatchEvents() {
 void WorkspaceGuard::onWatchEvents() { readWatchEvents(); }
 
 // Everything in a watched directory, as if just created (after the watch lost events).
-void WorkspaceGuard::checkWatched(GuardMount& m, const std::string& rel) {
-  UniqueFd dir = m.watchedDir(rel);
+void WorkspaceGuard::checkWatched(GuardMount& m, int wd) {
+  UniqueFd dir = m.watchedDir(wd);
   std::vector<ListedEntry> entries;
   if (!dir || !listEntries(dir.get(), entries)) return;
   ++watchListings_;
-  for (const auto& e : entries) checkNew(m, rel, e.name, e.isDir, true);
+  for (const auto& e : entries) checkNew(m, wd, e.name, e.isDir, true);
 }
 
-// A new entry in a watched directory: removed at once when guarded. Entries that were there
-// before the run (pinned, or below the root) are left to the check after the run.
-void WorkspaceGuard::checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
-                              bool rescan) {
+// A new entry in the watched directory `wd`: removed at once when guarded. Entries that were
+// there before the run (pinned, or below the root) are left to the check after the run.
+void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan) {
   if (name.starts_with(kAsidePrefix)) return;  // ours
-  std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
-  if (rescan && m.existedBefore(dirRel, name)) return;
-  bool gitDir = m.isGitDir(dirRel);
-  const DirNode* node = m.nodeAt(dirRel);
-  bool place = m.rules.isRulePlace(dirRel) || (node && node->place);
+  const GuardMount::Watch& w = m.watches.at(wd);
+  // A directory whose name is not known (stale) is checked as strictly as a place, where every
+  // guarded name counts; the check after the run goes by where it really is.
+  const std::string dirRel = w.stale ? std::string() : w.rel;
+  std::string rel = w.rel.empty() ? name : w.rel + "/" + name;
+  if (rescan && !w.stale && m.existedBefore(dirRel, name)) return;
+  bool gitDir = !w.stale && m.isGitDir(dirRel);
+  const DirNode* node = w.stale ? nullptr : m.nodeAt(dirRel);
+  bool place = w.stale || m.rules.isRulePlace(dirRel) || (node && node->place);
   bool guarded = gitDir ? !gitWritable(name) : m.rules.isGuarded(rel, name, isDir, place);
   if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs" || name == "commondir"))
-    if (UniqueFd dir = m.watchedDir(dirRel)) guarded = isGitDirectory(dir.get());
+    if (UniqueFd dir = m.watchedDir(wd)) guarded = isGitDirectory(dir.get());
   if (guarded) {
-    removeNow(m, dirRel, name);
+    removeNow(m, wd, name);
     return;
   }
-  if (isDir && dirRel.empty() && !rescan) {
+  if (isDir && w.rel.empty() && !rescan) {
     // A new directory in the root: watched too, and what was put in it before the watch.
-    if (addWatch(m, rel)) checkWatched(m, rel);
+    if (int added = addWatch(m, rel); added >= 0) checkWatched(m, added);
   }
 }
 
 // While the tool runs it may still be writing into what it planted: the entry is first renamed
 // out of the way (one step, which it cannot race), then removed; what the tool keeps filling is
 // removed after the run.
-void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const std::string& name) {
-  std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
-  UniqueFd dir = m.watchedDir(dirRel);
+void WorkspaceGuard::removeNow(GuardMount& m, int wd, const std::string& name) {
+  const GuardMount::Watch& w = m.watches.at(wd);
+  const std::string& dirRel = w.rel;
+  std::string rel = w.stale ? fmt::format("(the directory last named {})/{}", w.rel, name)
+                            : dirRel.empty() ? name : dirRel + "/" + name;
+  UniqueFd dir = m.watchedDir(wd);
   struct stat st;
   if (!dir || ::fstat(dir.get(), &st) != 0 || m.existed(st)) return;  // left to the check after the run
-  // Checked before the rename too: putting one back below makes a new event for its name.
-  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && m.existed(st)) return;
+  // Checked before the rename too: putting one back below makes a new event for its name. Gone
+  // already (removed, or renamed on, which makes an event of its own): nothing to remove here.
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || m.existed(st)) return;
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::string aside = fmt::format("{}{}-{}", kAsidePrefix, ::getpid(), ++asideCount_);
     if (::renameat2(dir.get(), name.c_str(), dir.get(), aside.c_str(), RENAME_NOREPLACE) == 0) {
@@ -594,7 +613,7 @@ void WorkspaceGuard::removeNow(GuardMount& m, const std::string& dirRel, const s
       // least kept under the aside name and reported.
       if (::fstatat(dir.get(), aside.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && m.existed(st)) {
         if (::renameat2(dir.get(), aside.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0)
-          m.noteFailed(rel + ": moved to " + aside + " by the guard; move it back");
+          m.noteFailed(rel + ": moved to " + aside + " by the guard; move it back", true);
         return;
       }
       int err = removeBelow(dir.get(), aside, &m.kept);
@@ -725,10 +744,7 @@ void WorkspaceGuard::releaseWatch() {
     ::close(inotifyFd_);
     inotifyFd_ = -1;
   }
-  for (auto& m : mounts_) {
-    m->watches.clear();
-    m->watchedDirs.clear();
-  }
+  for (auto& m : mounts_) m->watches.clear();
   watchedDirs_ = 0;
   for (auto& m : mounts_) {
     for (const auto& [dir, name] : m->aside)
@@ -748,9 +764,10 @@ void WorkspaceGuard::finish() {
         // What stays leaves the guarded name for one of the guard's own.
         std::string moved = keptAside(*m, f.rel);
         m->noteFailed(f.rel + (moved.empty() ? "" : " (moved to " + moved + " by the guard)") + ": " +
-                      removeFailureText(err));
+                          removeFailureText(err),
+                      true);
       } else if (err) {
-        m->noteFailed(f.rel + ": " + removeFailureText(err));
+        m->noteFailed(f.rel + ": " + removeFailureText(err), true);
       } else {
         m->noteRemoved(f.rel);
       }

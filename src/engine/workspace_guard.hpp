@@ -223,6 +223,9 @@ class WorkspaceGuard {
   bool checks() const { return !mounts_.empty(); }
   // Handles what the watch reported: removes new guarded entries at once.
   void onWatchEvents();
+  // How long coco's loop may wait for the watch's descriptor before calling onWatchEvents anyway
+  // (a listing after lost events that was put off falls due), or -1 for as long as it likes.
+  int watchTimeoutMs() const;
   // Directories the watch has listed so far (a new directory at the top once, every watched one
   // again after lost events): what the tool can make coco do at the cost of its own renames.
   size_t watchListings() const { return watchListings_; }
@@ -244,12 +247,11 @@ class WorkspaceGuard {
   static constexpr size_t kMaxAside = 64;
 
  private:
-  bool addWatch(GuardMount& m, const std::string& rel);
+  int addWatch(GuardMount& m, const std::string& rel);
   bool readWatchEvents();  // one buffer's worth; false when none was queued
-  void checkWatched(GuardMount& m, const std::string& rel);
-  void checkNew(GuardMount& m, const std::string& dirRel, const std::string& name, bool isDir,
-                bool rescan = false);
-  void removeNow(GuardMount& m, const std::string& dirRel, const std::string& name);
+  void checkWatched(GuardMount& m, int wd);
+  void checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan = false);
+  void removeNow(GuardMount& m, int wd, const std::string& name);
 
   std::vector<std::unique_ptr<GuardMount>> mounts_;
   int inotifyFd_ = -1;

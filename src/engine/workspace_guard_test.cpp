@@ -4,12 +4,14 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/fs.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
-#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -987,6 +989,95 @@ TEST_F(GuardPlanTest, WhatTheWatchRemovedIsListedUpToABound) {
   EXPECT_EQ(toldMore, 101u);
   EXPECT_NE(said.find("workspace guard: ... and 1081 more (COCO_DEBUG=1 lists the first 1000)"), std::string::npos)
       << said;
+}
+
+// Review 54: a listing put off after lost events was made only when the next event came, so a
+// tool that made the queue overflow twice, planted an entry while it was full and then went quiet
+// kept it on the host until the run ended. The watch now says how long coco's loop may wait.
+TEST_F(GuardPlanTest, AListingPutOffAfterLostEventsIsMadeWhenDueWithoutFurtherEvents) {
+  t_.gitDir(".git");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.mkdir("d");
+  t_.write("a");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_EQ(guard_.watchTimeoutMs(), -1) << "nothing is due";
+  guard_.setRescanGapMs(1500);
+  auto overflow = [&] {
+    for (int i = 0; i < 20000; ++i) {
+      ASSERT_EQ(::rename((t_ / "a").c_str(), (t_ / "b").c_str()), 0);
+      ASSERT_EQ(::rename((t_ / "b").c_str(), (t_ / "a").c_str()), 0);
+    }
+  };
+  overflow();
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  size_t listed = guard_.watchListings();
+  overflow();
+  t_.write(".envrc");  // lost: the queue is full
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  if (t_.exists(".envrc")) {
+    // The listing was put off: the loop is told to come back when it is due, events or not.
+    int due = guard_.watchTimeoutMs();
+    ASSERT_GE(due, 0);
+    EXPECT_LE(due, 1500);
+    struct pollfd p = {guard_.watchFd(), POLLIN, 0};
+    EXPECT_EQ(::poll(&p, 1, due), 0) << "an event came after all";
+    guard_.onWatchEvents();
+    EXPECT_GT(guard_.watchListings(), listed);
+  }
+  EXPECT_FALSE(t_.exists(".envrc"));
+  EXPECT_EQ(guard_.watchTimeoutMs(), -1);
+  guard_.finish();
+}
+
+// Review 54: two watched directories swapped (RENAME_EXCHANGE), or renamed one into the other's
+// name before coco read the events: each event is acted on in the directory it came from, and a
+// directory is never left without its watch.
+TEST_F(GuardPlanTest, SwappedAndChainRenamedDirectoriesKeepTheirWatches) {
+  t_.gitDir(".git");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.mkdir("A");
+  t_.mkdir("B");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  ASSERT_EQ(::syscall(SYS_renameat2, AT_FDCWD, (t_ / "A").c_str(), AT_FDCWD, (t_ / "B").c_str(), RENAME_EXCHANGE),
+            0);
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  t_.gitDir("A/.git");
+  t_.gitDir("B/.git");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_FALSE(t_.exists("A/.git"));
+  EXPECT_FALSE(t_.exists("B/.git"));
+  // A -> C, B -> A, C -> D, then a plant in D, all before coco reads an event.
+  t_.write("A/markA");
+  ASSERT_EQ(::rename((t_ / "A").c_str(), (t_ / "C").c_str()), 0);
+  ASSERT_EQ(::rename((t_ / "B").c_str(), (t_ / "A").c_str()), 0);
+  ASSERT_EQ(::rename((t_ / "C").c_str(), (t_ / "D").c_str()), 0);
+  t_.gitDir("D/.git");
+  t_.gitDir("A/.git");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_FALSE(t_.exists("D/.git")) << "the plant in D was looked for in another directory";
+  EXPECT_FALSE(t_.exists("A/.git"));
+  EXPECT_TRUE(t_.exists("D/markA"));
+  guard_.finish();
+}
+
+// An entry already gone when its event is read (the tool renamed it on) is not reported removed.
+TEST_F(GuardPlanTest, AnEntryGoneBeforeItsEventIsNotReportedRemoved) {
+  t_.gitDir(".git");
+  GuardSpec spec;
+  std::vector<std::string> told;
+  spec.onRemoved = [&](const std::string&, const std::vector<std::string>& rels, size_t) {
+    told.insert(told.end(), rels.begin(), rels.end());
+  };
+  plan(spec);
+  ASSERT_GE(guard_.watchFd(), 0);
+  t_.write(".envrc");
+  ASSERT_EQ(::rename((t_ / ".envrc").c_str(), (t_ / "envrc.txt").c_str()), 0);
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  guard_.finish();
+  EXPECT_TRUE(t_.exists("envrc.txt"));
+  EXPECT_EQ(told, std::vector<std::string>{}) << "reported a removal that did not happen";
 }
 
 TEST_F(GuardPlanTest, FinishRemovesAGitDirectoryMadeOfSymlinks) {
