@@ -236,9 +236,14 @@ Result<int> supervise(const ContainerRun& run, pid_t client, int sigfd) {
   int watchFd = run.guard ? run.guard->watchFd() : -1;
   for (;;) {
     struct pollfd fds[3] = {{pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {watchFd, POLLIN, 0}};
-    int n = ::poll(fds, 3, pollTimeout(s));
+    // The guard's own wake-up (a listing put off after lost events), as for a native run.
+    int timeout = pollTimeout(s);
+    int watchDue = run.guard ? run.guard->watchTimeoutMs() : -1;
+    if (watchDue >= 0 && (timeout < 0 || watchDue < timeout)) timeout = watchDue;
+    int n = ::poll(fds, 3, timeout);
     if (n < 0 && errno != EINTR) return Error::fromErrno("poll");
     if (n == 0 && s.stopping && Clock::now() >= s.removeAt) onDeadline(s);
+    if (n == 0 && watchDue >= 0 && run.guard->watchTimeoutMs() == 0) run.guard->onWatchEvents();
     if (n <= 0) continue;
     if (fds[1].revents) onSignals(s, sigfd);
     if (fds[2].revents) run.guard->onWatchEvents();

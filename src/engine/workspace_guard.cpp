@@ -164,11 +164,11 @@ struct GuardMount {
     if (removed.size() < kMaxListed) removed.push_back(std::move(rel));
     else ++removedUnlisted;
   }
-  // `mustList`: where your own entry went ("move it back", at most one per guarded entry walked
-  // before the run) and what the check after the run left (bounded by what is on disk): always
-  // listed.
+  // `mustList`: where your own entry went ("move it back") and what the check after the run left.
+  // Those have kMaxListed more room, so other failures cannot crowd them out (a tool can win the
+  // race for one entry again and again, so they too have a bound).
   void noteFailed(std::string text, bool mustList = false) {
-    if (mustList || failed.size() < kMaxListed) failed.push_back(std::move(text));
+    if (failed.size() < (mustList ? 2 * kMaxListed : kMaxListed)) failed.push_back(std::move(text));
     else ++failedUnlisted;
   }
   std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
@@ -571,15 +571,19 @@ void WorkspaceGuard::checkWatched(GuardMount& m, int wd) {
 void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan) {
   if (name.starts_with(kAsidePrefix)) return;  // ours
   const GuardMount::Watch& w = m.watches.at(wd);
-  // A directory whose name is not known (stale) is checked as strictly as a place, where every
-  // guarded name counts; the check after the run goes by where it really is.
-  const std::string dirRel = w.stale ? std::string() : w.rel;
+  // A directory whose name is not known (stale) is checked only for what is guarded wherever it
+  // is (a repository, a git directory): a place's names there may be yours from before the run,
+  // which only names guarded everywhere are known by (m.existed). The check after the run goes by
+  // where it really is.
+  const std::string& dirRel = w.rel;
   std::string rel = w.rel.empty() ? name : w.rel + "/" + name;
   if (rescan && !w.stale && m.existedBefore(dirRel, name)) return;
   bool gitDir = !w.stale && m.isGitDir(dirRel);
   const DirNode* node = w.stale ? nullptr : m.nodeAt(dirRel);
-  bool place = w.stale || m.rules.isRulePlace(dirRel) || (node && node->place);
-  bool guarded = gitDir ? !gitWritable(name) : m.rules.isGuarded(rel, name, isDir, place);
+  bool place = !w.stale && (m.rules.isRulePlace(dirRel) || (node && node->place));
+  bool guarded = w.stale ? isRepositoryName(name)
+                 : gitDir  ? !gitWritable(name)
+                           : m.rules.isGuarded(rel, name, isDir, place);
   if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs" || name == "commondir"))
     if (UniqueFd dir = m.watchedDir(wd)) guarded = isGitDirectory(dir.get());
   if (guarded) {
@@ -605,7 +609,11 @@ void WorkspaceGuard::removeNow(GuardMount& m, int wd, const std::string& name) {
   if (!dir || ::fstat(dir.get(), &st) != 0 || m.existed(st)) return;  // left to the check after the run
   // Checked before the rename too: putting one back below makes a new event for its name. Gone
   // already (removed, or renamed on, which makes an event of its own): nothing to remove here.
-  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || m.existed(st)) return;
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT) m.noteFailed(rel + ": " + std::strerror(errno));
+    return;
+  }
+  if (m.existed(st)) return;
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::string aside = fmt::format("{}{}-{}", kAsidePrefix, ::getpid(), ++asideCount_);
     if (::renameat2(dir.get(), name.c_str(), dir.get(), aside.c_str(), RENAME_NOREPLACE) == 0) {

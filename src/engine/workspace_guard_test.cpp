@@ -1062,6 +1062,30 @@ TEST_F(GuardPlanTest, SwappedAndChainRenamedDirectoriesKeepTheirWatches) {
   guard_.finish();
 }
 
+// Review 55: a watched directory whose name another took (stale) was checked as a place, so a
+// `.vscode` of yours inside node_modules (not guarded there, so not known by identity) was
+// removed during the run and reported as the run's. Now a stale directory is checked only for
+// what is guarded everywhere: a new repository there is still removed at once.
+TEST_F(GuardPlanTest, ADirectoryWhoseNameAnotherTookKeepsWhatWasYours) {
+  t_.gitDir(".git");
+  t_.write("node_modules/pkg/.vscode/settings.json", "{}");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  ASSERT_EQ(::rename((t_ / "node_modules/pkg").c_str(), (t_ / "x").c_str()), 0);
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  ASSERT_EQ(::rename((t_ / "x").c_str(), (t_ / "node_modules/pkg").c_str()), 0);
+  t_.mkdir("x");  // takes the name pkg was last seen under
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  ASSERT_EQ(::rename((t_ / "node_modules/pkg/.vscode").c_str(), (t_ / "node_modules/pkg/v").c_str()), 0);
+  ASSERT_EQ(::rename((t_ / "node_modules/pkg/v").c_str(), (t_ / "node_modules/pkg/.vscode").c_str()), 0);
+  t_.gitDir("node_modules/pkg/.git");
+  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  EXPECT_TRUE(t_.exists("node_modules/pkg/.vscode/settings.json"));
+  EXPECT_FALSE(t_.exists("node_modules/pkg/.git"));
+  guard_.finish();
+  EXPECT_TRUE(t_.exists("node_modules/pkg/.vscode/settings.json"));
+}
+
 // An entry already gone when its event is read (the tool renamed it on) is not reported removed.
 TEST_F(GuardPlanTest, AnEntryGoneBeforeItsEventIsNotReportedRemoved) {
   t_.gitDir(".git");
