@@ -652,6 +652,20 @@ bool pending(int fd) {
   return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
+// Handles every queued event, a buffer per call, as coco's loop does.
+void drain(WorkspaceGuard& guard) {
+  while (pending(guard.watchFd())) guard.onWatchEvents();
+}
+
+// Renames `a` to `b` and back 20,000 times in the root of `t`: more events than the kernel queues
+// (16,384), so the queue overflows and what comes after is lost.
+void overflowQueue(const TempTree& t) {
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_EQ(::rename((t / "a").c_str(), (t / "b").c_str()), 0);
+    ASSERT_EQ(::rename((t / "b").c_str(), (t / "a").c_str()), 0);
+  }
+}
+
 class GuardPlanTest : public ::testing::Test {
  protected:
   std::vector<PlannedBind> plan(const GuardSpec& spec = {}) {
@@ -871,18 +885,18 @@ TEST_F(GuardPlanTest, RenamingAWatchedDirectoryBackAndForthDoesNotListItAgain) {
   ASSERT_GE(guard_.watchFd(), 0);
   t_.mkdir("big");
   for (int i = 0; i < 200; ++i) t_.write(fmt::format("big/f{}", i));
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_EQ(guard_.watchListings(), 1u) << "a new directory at the top is listed once";
   for (int i = 0; i < 300; ++i) {
     ASSERT_EQ(::rename((t_ / "big").c_str(), (t_ / "x").c_str()), 0);
     ASSERT_EQ(::rename((t_ / "x").c_str(), (t_ / "big").c_str()), 0);
   }
   ASSERT_EQ(::rename((t_ / "big").c_str(), (t_ / "moved").c_str()), 0);
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_EQ(guard_.watchListings(), 1u) << "renames listed the directory again";
   t_.gitDir("moved/.git");
   t_.write("moved/.hg/hgrc");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_FALSE(t_.exists("moved/.git")) << "the watch lost the renamed directory";
   EXPECT_FALSE(t_.exists("moved/.hg")) << "the watch lost the renamed directory";
   EXPECT_TRUE(t_.exists("moved/f199"));
@@ -917,14 +931,11 @@ TEST_F(GuardPlanTest, ListingsAfterLostEventsAreRateLimited) {
   ASSERT_GE(guard_.watchFd(), 0);
   t_.mkdir("d");
   t_.write("a");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   ASSERT_EQ(guard_.watchListings(), 1u);
   auto overflow = [&] {
-    for (int i = 0; i < 20000; ++i) {
-      ASSERT_EQ(::rename((t_ / "a").c_str(), (t_ / "b").c_str()), 0);
-      ASSERT_EQ(::rename((t_ / "b").c_str(), (t_ / "a").c_str()), 0);
-    }
-    while (pending(guard_.watchFd())) guard_.onWatchEvents();
+    overflowQueue(t_);
+    drain(guard_);
   };
   guard_.setRescanGapMs(3'600'000);
   overflow();
@@ -943,15 +954,12 @@ TEST_F(GuardPlanTest, ListingsAfterLostEventsComeAgainAfterTheGap) {
   ASSERT_GE(guard_.watchFd(), 0);
   t_.mkdir("d");
   t_.write("a");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   guard_.setRescanGapMs(0);
   for (int round = 1; round <= 2; ++round) {
-    for (int i = 0; i < 20000; ++i) {
-      ASSERT_EQ(::rename((t_ / "a").c_str(), (t_ / "b").c_str()), 0);
-      ASSERT_EQ(::rename((t_ / "b").c_str(), (t_ / "a").c_str()), 0);
-    }
+    overflowQueue(t_);
     t_.write(".envrc");  // lost with the overflow: found by the listing
-    while (pending(guard_.watchFd())) guard_.onWatchEvents();
+    drain(guard_);
     EXPECT_EQ(guard_.watchListings(), 1u + 2u * round);
     EXPECT_FALSE(t_.exists(".envrc")) << "round " << round;
   }
@@ -976,9 +984,9 @@ TEST_F(GuardPlanTest, WhatTheWatchRemovedIsListedUpToABound) {
   for (int i = 0; i < 1100; ++i) {
     t_.write(fmt::format("mise.{}.toml", i));
     if (i % 100 == 99)
-      while (pending(guard_.watchFd())) guard_.onWatchEvents();
+      drain(guard_);
   }
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_FALSE(t_.exists("mise.1099.toml"));
   t_.write(".envrc");  // found after the run, past the bound too
   testing::internal::CaptureStderr();
@@ -1000,21 +1008,16 @@ TEST_F(GuardPlanTest, AListingPutOffAfterLostEventsIsMadeWhenDueWithoutFurtherEv
   ASSERT_GE(guard_.watchFd(), 0);
   t_.mkdir("d");
   t_.write("a");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_EQ(guard_.watchTimeoutMs(), -1) << "nothing is due";
   guard_.setRescanGapMs(1500);
-  auto overflow = [&] {
-    for (int i = 0; i < 20000; ++i) {
-      ASSERT_EQ(::rename((t_ / "a").c_str(), (t_ / "b").c_str()), 0);
-      ASSERT_EQ(::rename((t_ / "b").c_str(), (t_ / "a").c_str()), 0);
-    }
-  };
+  auto overflow = [&] { overflowQueue(t_); };
   overflow();
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   size_t listed = guard_.watchListings();
   overflow();
   t_.write(".envrc");  // lost: the queue is full
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   if (t_.exists(".envrc")) {
     // The listing was put off: the loop is told to come back when it is due, events or not.
     int due = guard_.watchTimeoutMs();
@@ -1039,13 +1042,13 @@ TEST_F(GuardPlanTest, SwappedAndChainRenamedDirectoriesKeepTheirWatches) {
   ASSERT_GE(guard_.watchFd(), 0);
   t_.mkdir("A");
   t_.mkdir("B");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   ASSERT_EQ(::syscall(SYS_renameat2, AT_FDCWD, (t_ / "A").c_str(), AT_FDCWD, (t_ / "B").c_str(), RENAME_EXCHANGE),
             0);
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   t_.gitDir("A/.git");
   t_.gitDir("B/.git");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_FALSE(t_.exists("A/.git"));
   EXPECT_FALSE(t_.exists("B/.git"));
   // A -> C, B -> A, C -> D, then a plant in D, all before coco reads an event.
@@ -1055,7 +1058,7 @@ TEST_F(GuardPlanTest, SwappedAndChainRenamedDirectoriesKeepTheirWatches) {
   ASSERT_EQ(::rename((t_ / "C").c_str(), (t_ / "D").c_str()), 0);
   t_.gitDir("D/.git");
   t_.gitDir("A/.git");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_FALSE(t_.exists("D/.git")) << "the plant in D was looked for in another directory";
   EXPECT_FALSE(t_.exists("A/.git"));
   EXPECT_TRUE(t_.exists("D/markA"));
@@ -1072,14 +1075,14 @@ TEST_F(GuardPlanTest, ADirectoryWhoseNameAnotherTookKeepsWhatWasYours) {
   plan();
   ASSERT_GE(guard_.watchFd(), 0);
   ASSERT_EQ(::rename((t_ / "node_modules/pkg").c_str(), (t_ / "x").c_str()), 0);
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   ASSERT_EQ(::rename((t_ / "x").c_str(), (t_ / "node_modules/pkg").c_str()), 0);
   t_.mkdir("x");  // takes the name pkg was last seen under
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   ASSERT_EQ(::rename((t_ / "node_modules/pkg/.vscode").c_str(), (t_ / "node_modules/pkg/v").c_str()), 0);
   ASSERT_EQ(::rename((t_ / "node_modules/pkg/v").c_str(), (t_ / "node_modules/pkg/.vscode").c_str()), 0);
   t_.gitDir("node_modules/pkg/.git");
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   EXPECT_TRUE(t_.exists("node_modules/pkg/.vscode/settings.json"));
   EXPECT_FALSE(t_.exists("node_modules/pkg/.git"));
   guard_.finish();
@@ -1098,7 +1101,7 @@ TEST_F(GuardPlanTest, AnEntryGoneBeforeItsEventIsNotReportedRemoved) {
   ASSERT_GE(guard_.watchFd(), 0);
   t_.write(".envrc");
   ASSERT_EQ(::rename((t_ / ".envrc").c_str(), (t_ / "envrc.txt").c_str()), 0);
-  while (pending(guard_.watchFd())) guard_.onWatchEvents();
+  drain(guard_);
   guard_.finish();
   EXPECT_TRUE(t_.exists("envrc.txt"));
   EXPECT_EQ(told, std::vector<std::string>{}) << "reported a removal that did not happen";
