@@ -682,6 +682,17 @@ class GuardPlanTest : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
+  // A repository at the top, watched, with a new directory d (watched and listed once) and a file
+  // a (overflowQueue renames it) made during the run.
+  bool watchingDirectoryDAndFileA() {
+    t_.gitDir(".git");
+    plan();
+    if (guard_.watchFd() < 0) return false;
+    t_.mkdir("d");
+    t_.write("a");
+    drain(guard_);
+    return true;
+  }
   TempTree t_;
   WorkspaceGuard guard_;
 };
@@ -926,12 +937,7 @@ TEST_F(GuardPlanTest, OneCallHandlesABoundedShareOfTheQueuedEvents) {
 // A second overflow within the gap is left to the check after the run; after the gap it is
 // listed again.
 TEST_F(GuardPlanTest, ListingsAfterLostEventsAreRateLimited) {
-  t_.gitDir(".git");
-  plan();
-  ASSERT_GE(guard_.watchFd(), 0);
-  t_.mkdir("d");
-  t_.write("a");
-  drain(guard_);
+  ASSERT_TRUE(watchingDirectoryDAndFileA());
   ASSERT_EQ(guard_.watchListings(), 1u);
   auto overflow = [&] {
     overflowQueue(t_);
@@ -949,12 +955,7 @@ TEST_F(GuardPlanTest, ListingsAfterLostEventsAreRateLimited) {
 }
 
 TEST_F(GuardPlanTest, ListingsAfterLostEventsComeAgainAfterTheGap) {
-  t_.gitDir(".git");
-  plan();
-  ASSERT_GE(guard_.watchFd(), 0);
-  t_.mkdir("d");
-  t_.write("a");
-  drain(guard_);
+  ASSERT_TRUE(watchingDirectoryDAndFileA());
   guard_.setRescanGapMs(0);
   for (int round = 1; round <= 2; ++round) {
     overflowQueue(t_);
@@ -1003,12 +1004,7 @@ TEST_F(GuardPlanTest, WhatTheWatchRemovedIsListedUpToABound) {
 // tool that made the queue overflow twice, planted an entry while it was full and then went quiet
 // kept it on the host until the run ended. The watch now says how long coco's loop may wait.
 TEST_F(GuardPlanTest, AListingPutOffAfterLostEventsIsMadeWhenDueWithoutFurtherEvents) {
-  t_.gitDir(".git");
-  plan();
-  ASSERT_GE(guard_.watchFd(), 0);
-  t_.mkdir("d");
-  t_.write("a");
-  drain(guard_);
+  ASSERT_TRUE(watchingDirectoryDAndFileA());
   EXPECT_EQ(guard_.watchTimeoutMs(), -1) << "nothing is due";
   guard_.setRescanGapMs(1500);
   auto overflow = [&] { overflowQueue(t_); };
