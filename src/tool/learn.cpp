@@ -232,6 +232,19 @@ std::string learnedToJson(const Learned& l) {
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
+namespace {
+
+// A count in the record, absent (records before the bound have none) or a
+// non-negative integer: get<size_t>() would read -1 as 2^64-1 and 3.5 as 3.
+Result<size_t> countIn(const nlohmann::json& j, const char* key, const std::string& path) {
+  auto it = j.find(key);
+  if (it == j.end()) return size_t{0};
+  if (!it->is_number_unsigned()) return Error::make("{}: not a count: \"{}\": {}", path, key, it->dump());
+  return it->get<size_t>();
+}
+
+}  // namespace
+
 Result<Learned> learnedFromJson(const std::string& text, const std::string& path) {
   try {
     auto j = nlohmann::json::parse(text);
@@ -253,14 +266,16 @@ Result<Learned> learnedFromJson(const std::string& text, const std::string& path
       l.destinations.push_back(std::move(dest));
     }
     l.lookedUpOnly = j.at("looked_up_only").get<std::vector<std::string>>();
-    for (const auto& w : j.at("writes"))
+    for (const auto& w : j.at("writes")) {
+      if (!w.contains("total")) return Error::make("{}: a write without a total: {}", path, w.dump());
+      COCO_ASSIGN(size_t total, countIn(w, "total", path));
       l.writes.push_back({w.at("src").get<std::string>(), w.at("dst").get<std::string>(),
-                          w.at("paths").get<std::vector<std::string>>(), w.at("total").get<size_t>()});
+                          w.at("paths").get<std::vector<std::string>>(), total});
+    }
     l.guardRemoved = j.at("guard_removed").get<std::vector<std::string>>();
-    l.guardRemovedMore = j.value("guard_removed_more", size_t{0});
-    // Not in records written before the bound.
-    l.unrecordedLookups = j.value("unrecorded_lookups", size_t{0});
-    l.unrecordedConnections = j.value("unrecorded_connections", size_t{0});
+    COCO_ASSIGN(l.guardRemovedMore, countIn(j, "guard_removed_more", path));
+    COCO_ASSIGN(l.unrecordedLookups, countIn(j, "unrecorded_lookups", path));
+    COCO_ASSIGN(l.unrecordedConnections, countIn(j, "unrecorded_connections", path));
     return l;
   } catch (const nlohmann::json::exception& e) {
     return Error::make("{}: not a learn record: {}", path, e.what());

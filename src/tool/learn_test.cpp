@@ -258,6 +258,12 @@ TEST_F(LearnTest, ARecordRoundTripsAndABadOneIsRefused) {
   bad("\"port\": 443", "\"port\": 70000");
   bad("\"config_hash\"", "\"hash\"");
   bad("{", "[");
+  // A count read as unsigned: -1 would have come back as 2^64-1 ("... and 18446744073709551615 more").
+  bad("\"total\": 3", "\"total\": -1");
+  bad("\"total\": 3", "\"total\": 3.5");
+  bad("\"unrecorded_lookups\": 0", "\"unrecorded_lookups\": -2");
+  bad("\"unrecorded_connections\": 0", "\"unrecorded_connections\": \"7\"");
+  bad("\"guard_removed_more\": 0", "\"guard_removed_more\": -5");
   EXPECT_FALSE(learnedFromJson("", "x"));
 }
 
