@@ -288,7 +288,11 @@ int holderHelper(void* arg) {
   }
   h->pid = pid;
   trace::point("holder-cloned");
-  if (!writeProcMap(pid, "uid_map", h->map, h->mapLen) || !writeProcMap(pid, "gid_map", h->map, h->mapLen)) {
+  bool okU = writeProcMap(pid, "uid_map", h->map, h->mapLen);
+  trace::point("helper-uidmap");
+  bool okG = okU && writeProcMap(pid, "gid_map", h->map, h->mapLen);
+  trace::point("helper-gidmap");
+  if (!okU || !okG) {
     h->err = errno;
     h->failed = "writing the id maps";
     return 1;
@@ -302,6 +306,7 @@ int holderHelper(void* arg) {
     h->failed = "starting the sandbox";
     return 1;
   }
+  trace::point("helper-go-sent");
   return 0;
 }
 
@@ -319,6 +324,7 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
   int cloneErr = errno;
   ::pthread_sigmask(SIG_SETMASK, &h.mask, nullptr);
   if (helper < 0) return Error::withErrno(cloneErr, "clone (the holder's helper)");
+  trace::point("helper-vfork-back");
   int wstatus;
   while (::waitpid(helper, &wstatus, 0) < 0 && errno == EINTR) {
   }

@@ -274,8 +274,10 @@ bool writeOwnMaps(const ChildPlan& plan) {
 }  // namespace
 
 void runInit(const ChildPlan& plan, InitFds fds) {
+  trace::point("init-start");
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) _exit(125);
   if (!plan.ownUidMap.empty() && !writeOwnMaps(plan)) reportAndExit(fds.report);
+  trace::point("init-wait-go");
   char go = 0;
   // EOF here means coco died or gave up before the id maps were written.
   if (::read(fds.sync, &go, 1) != 1) _exit(125);
