@@ -590,17 +590,6 @@ void checkGitData(int dirfd, const std::string& rel, int depth, std::vector<Guar
   }
 }
 
-// HEAD as git wrote it with core.preferSymlinkRefs (long gone, still read): a relative symlink to
-// a ref. Git replaces it by rename, never writing through it.
-bool isSymlinkedHead(int gitfd, const std::string& name) {
-  if (name != "HEAD") return false;
-  char target[256];
-  ssize_t n = ::readlinkat(gitfd, name.c_str(), target, sizeof target - 1);
-  if (n <= 0) return false;
-  std::string_view t(target, static_cast<size_t>(n));
-  return t.starts_with("refs/") && t.find("..") == std::string_view::npos;
-}
-
 void checkWritableGitDirectory(int rootfd, const std::string& gitRel, std::vector<GuardFinding>& out,
                                std::vector<WalkGap>& gaps) {
   UniqueFd git = gitRel.empty() ? UniqueFd(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) : openDirPath(rootfd, gitRel);
@@ -611,13 +600,11 @@ void checkWritableGitDirectory(int rootfd, const std::string& gitRel, std::vecto
     struct stat st;
     if (::fstatat(git.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     std::string rel = join(gitRel, e.name);
-    bool dataDir = e.name == "objects" || e.name == "refs" || e.name == "logs";
-    if (S_ISLNK(st.st_mode) && isSymlinkedHead(git.get(), e.name)) continue;
-    if (dataDir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+    if (!gitWritableKindOk(git.get(), e.name, st)) {
       out.push_back({rel, true});
       continue;
     }
-    if (!dataDir) continue;
+    if (!S_ISDIR(st.st_mode)) continue;  // objects, refs, logs
     UniqueFd dir = openDirPath(git.get(), e.name);
     if (dir)
       checkGitData(dir.get(), rel, 0, out, gaps);

@@ -79,6 +79,27 @@ bool gitWritable(std::string_view name) {
 
 namespace {
 
+// HEAD as git wrote it with core.preferSymlinkRefs (long gone, still read): a relative symlink to
+// a ref. Git replaces it by rename, never writing through it.
+bool isSymlinkedHead(int gitfd, const std::string& name) {
+  if (name != "HEAD") return false;
+  char target[256];
+  ssize_t n = ::readlinkat(gitfd, name.c_str(), target, sizeof target - 1);
+  if (n <= 0) return false;
+  std::string_view t(target, static_cast<size_t>(n));
+  return t.starts_with("refs/") && t.find("..") == std::string_view::npos;
+}
+
+}  // namespace
+
+bool gitWritableKindOk(int gitfd, const std::string& name, const struct stat& st) {
+  if (S_ISLNK(st.st_mode) && isSymlinkedHead(gitfd, name)) return true;
+  bool dataDir = name == "objects" || name == "refs" || name == "logs";
+  return dataDir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+namespace {
+
 int64_t monotonicMs() {
   struct timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -568,6 +589,20 @@ void WorkspaceGuard::checkWatched(GuardMount& m, int wd) {
 
 // A new entry in the watched directory `wd`: removed at once when guarded. Entries that were
 // there before the run (pinned, or below the root) are left to the check after the run.
+namespace {
+
+// A name git writes, in a git directory the tool may write: of a kind git makes there, or gone
+// already (its own event, or none, says what came instead). Git writes the names by name,
+// following a symlink, so a host git run during the run would write where the tool pointed it.
+bool gitKindOkNow(const GuardMount& m, int wd, const std::string& name) {
+  UniqueFd dir = m.watchedDir(wd);
+  struct stat st;
+  if (!dir || ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
+  return gitWritableKindOk(dir.get(), name, st);
+}
+
+}  // namespace
+
 void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan) {
   if (name.starts_with(kAsidePrefix)) return;  // ours
   const GuardMount::Watch& w = m.watches.at(wd);
@@ -582,7 +617,7 @@ void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bo
   const DirNode* node = w.stale ? nullptr : m.nodeAt(dirRel);
   bool place = !w.stale && (m.rules.isRulePlace(dirRel) || (node && node->place));
   bool guarded = w.stale ? isRepositoryName(name)
-                 : gitDir  ? !gitWritable(name)
+                 : gitDir  ? !gitWritable(name) || !gitKindOkNow(m, wd, name)
                            : m.rules.isGuarded(rel, name, isDir, place);
   if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs" || name == "commondir"))
     if (UniqueFd dir = m.watchedDir(wd)) guarded = isGitDirectory(dir.get());

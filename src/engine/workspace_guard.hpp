@@ -33,6 +33,8 @@
 // keeps the container's when its clean-up after the run fails: the warning is the signal.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -164,6 +166,10 @@ bool isGitName(std::string_view name);  // ".git" in any case
 // pinned read-only wherever it is, as git's is.
 bool isRepositoryName(std::string_view name);
 bool gitWritable(std::string_view name);
+// Whether `name`, a gitWritable() entry of a writable git directory `gitfd` (`st`: its lstat), is
+// of a kind git makes there: objects, refs and logs directories, every other name a regular file,
+// HEAD also git's old symlink to refs/... Git writes the others by name, following a symlink.
+bool gitWritableKindOk(int gitfd, const std::string& name, const struct stat& st);
 // Whether the directory `rel` (relative to the mount root) lies in a dependency tree.
 bool inDependencyTree(std::string_view rel);
 

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <thread>
 
@@ -845,6 +846,41 @@ TEST_F(GuardPlanTest, WritableGitPinsWhatGitDoesNotWrite) {
   spec.gitWrite = true;
   EXPECT_EQ(dsts(plan(spec), GuardBind::Self),
             (Strings{"/workspace/.git rw", "/workspace/.git/config", "/workspace/.git/hooks"}));
+}
+
+// Attack: in a git directory the tool may write, a symlink where git writes by name (FETCH_HEAD,
+// COMMIT_EDITMSG, the *_MSG files) or where git keeps its data (logs) has a host git run during
+// the run (an editor's background fetch) write through it, into a file of the user's choosing by
+// the tool. The watch removes it at once, as the check after the run would; git's own kinds of
+// entry stay.
+TEST_F(GuardPlanTest, WatchRemovesWhatGitWouldFollowInAWritableGitDirectory) {
+  TempTree host;
+  host.write(".bashrc", "mine\n");
+  t_.gitDir(".git");
+  t_.write(".git/COMMIT_EDITMSG", "yours\n");
+  GuardSpec spec;
+  spec.gitWrite = true;
+  plan(spec);
+  ASSERT_GE(guard_.watchFd(), 0);
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/FETCH_HEAD");
+  stdfs::create_symlink(host / ".bashrc", t_ / "link");
+  stdfs::rename(t_ / "link", t_ / ".git/COMMIT_EDITMSG");  // over yours, by rename
+  stdfs::create_directory_symlink(host.path(), t_ / ".git/logs");
+  t_.write(".git/MERGE_MSG", "git's\n");
+  t_.mkdir(".git/logs-new");  // not a name git writes: removed as the rest of .git is
+  stdfs::create_symlink("refs/heads/main", t_ / "head");
+  stdfs::rename(t_ / "head", t_ / ".git/HEAD");  // git's old symlinked HEAD: git renames over it
+  drain(guard_);
+  EXPECT_FALSE(t_.exists(".git/FETCH_HEAD"));
+  EXPECT_FALSE(t_.exists(".git/COMMIT_EDITMSG"));
+  EXPECT_FALSE(t_.exists(".git/logs"));
+  EXPECT_FALSE(t_.exists(".git/logs-new"));
+  EXPECT_TRUE(t_.exists(".git/MERGE_MSG"));
+  EXPECT_TRUE(stdfs::is_symlink(t_ / ".git/HEAD"));
+  EXPECT_TRUE(t_.exists(".git/objects"));
+  std::stringstream bashrc;
+  bashrc << std::ifstream(host / ".bashrc").rdbuf();
+  EXPECT_EQ(bashrc.str(), "mine\n");
 }
 
 TEST_F(GuardPlanTest, SymlinksArePinnedWithTheEmptyFile) {

@@ -910,6 +910,23 @@ TEST_F(GitWriteTest, SymlinksWhereGitWritesAreRemoved) {
   EXPECT_EQ(readFile(victim), "mine\n") << describe(r);
 }
 
+// The same symlinks in .git's own top level are removed while the tool runs: an editor's
+// background fetch on the host during the run writes FETCH_HEAD by name.
+TEST_F(GitWriteTest, SymlinksWhereGitWritesByNameAreRemovedDuringTheRun) {
+  std::string victim = outside_.path() + "/victim";
+  writeFile(victim, "mine\n");
+  RunResult r = attack("ln -s " + shellQuote(victim) + " .git/FETCH_HEAD\n"
+                       "rm -rf .git/logs && ln -s " + shellQuote(outside_.path()) + " .git/logs\n"
+                       "i=0; while [ $i -lt 50 ] && { [ -L .git/FETCH_HEAD ] || [ -L .git/logs ]; }; do "
+                       "sleep 0.1; i=$((i+1)); done\n"
+                       "[ -L .git/FETCH_HEAD ] && echo 'FETCH_HEAD still there'\n"
+                       "[ -L .git/logs ] && echo 'logs still there'; true\n",
+                       "", "committer");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.out, "still there")) << describe(r);
+  EXPECT_EQ(readFile(victim), "mine\n") << describe(r);
+}
+
 TEST_F(GitWriteTest, CommondirIsRemovedDuringTheRun) {
   RunResult r = attack("echo ../evil > .git/commondir\n"
                        "i=0; while [ $i -lt 50 ] && [ -e .git/commondir ]; do sleep 0.1; i=$((i+1)); done\n"
