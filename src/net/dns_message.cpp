@@ -229,4 +229,12 @@ Result<Answer> parseResponse(std::span<const uint8_t> p, uint16_t id, const std:
   return ans;
 }
 
+std::vector<uint8_t> tcpFramed(std::span<const uint8_t> message) {
+  std::vector<uint8_t> out(message.size() + 2);
+  out[0] = static_cast<uint8_t>(message.size() >> 8);
+  out[1] = static_cast<uint8_t>(message.size());
+  std::copy(message.begin(), message.end(), out.begin() + 2);
+  return out;
+}
+
 }  // namespace coco::net::dns

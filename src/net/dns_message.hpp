@@ -83,6 +83,10 @@ struct Answer {
 Result<Answer> parseResponse(std::span<const uint8_t> packet, uint16_t id, const std::string& name,
                              uint16_t type);
 
+// A message as DNS over TCP carries it: its length in two bytes, then the message
+// (at most 65535 bytes; the caller's messages are).
+std::vector<uint8_t> tcpFramed(std::span<const uint8_t> message);
+
 // Case-insensitive name comparison (ASCII only, as DNS defines it).
 bool sameName(const std::string& a, const std::string& b);
 

@@ -22,6 +22,16 @@ std::vector<uint8_t> operator+(std::vector<uint8_t> a, const std::vector<uint8_t
 
 const std::vector<uint8_t> kTypeAIn = {0, 1, 0, 1};
 
+TEST(DnsMessage, TcpFramingPutsTheLengthFirst) {
+  std::vector<uint8_t> message(300, 7);
+  auto framed = tcpFramed(message);
+  ASSERT_EQ(framed.size(), 302u);
+  EXPECT_EQ(framed[0], 1);
+  EXPECT_EQ(framed[1], 44);
+  EXPECT_TRUE(std::equal(message.begin(), message.end(), framed.begin() + 2));
+  EXPECT_EQ(tcpFramed({}), (std::vector<uint8_t>{0, 0}));
+}
+
 TEST(DnsMessage, QueryRoundTrip) {
   auto q = buildQuery(0x1234, "Example.COM", kTypeA);
   ASSERT_TRUE(q);

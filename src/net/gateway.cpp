@@ -407,9 +407,7 @@ void Gateway::serveDnsTcp(UniqueFd conn) {
     if (!readBefore(conn.get(), query.data(), query.size(), deadline)) break;
     DnsOutcome out = policy_->answerDns(query, /*cacheOnly=*/false);
     if (out.kind != DnsOutcome::Kind::Reply) break;
-    std::vector<uint8_t> framed = {static_cast<uint8_t>(out.packet.size() >> 8),
-                                   static_cast<uint8_t>(out.packet.size())};
-    framed.insert(framed.end(), out.packet.begin(), out.packet.end());
+    std::vector<uint8_t> framed = dns::tcpFramed(out.packet);
     if (sys::sendAll(conn.get(), framed.data(), framed.size()) != 0) break;
   }
   untrack(conn.get());

@@ -98,8 +98,7 @@ Result<std::vector<uint8_t>> exchangeUdp(const Endpoint& ep, const std::vector<u
 Result<std::vector<uint8_t>> exchangeTcp(const Endpoint& ep, const std::vector<uint8_t>& query) {
   auto deadline = Clock::now() + kAttemptTimeout;
   COCO_ASSIGN(UniqueFd fd, connectedSocket(ep, SOCK_STREAM, deadline));
-  std::vector<uint8_t> framed = {static_cast<uint8_t>(query.size() >> 8), static_cast<uint8_t>(query.size())};
-  framed.insert(framed.end(), query.begin(), query.end());
+  std::vector<uint8_t> framed = dns::tcpFramed(query);
   if (::send(fd.get(), framed.data(), framed.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(framed.size())) {
     return Error::fromErrno("send to {}", ep.text);
   }
