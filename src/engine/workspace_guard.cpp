@@ -587,8 +587,6 @@ void WorkspaceGuard::checkWatched(GuardMount& m, int wd) {
   for (const auto& e : entries) checkNew(m, wd, e.name, e.isDir, true);
 }
 
-// A new entry in the watched directory `wd`: removed at once when guarded. Entries that were
-// there before the run (pinned, or below the root) are left to the check after the run.
 namespace {
 
 // A name git writes, in a git directory the tool may write: of a kind git makes there, or gone
@@ -603,6 +601,8 @@ bool gitKindOkNow(const GuardMount& m, int wd, const std::string& name) {
 
 }  // namespace
 
+// A new entry in the watched directory `wd`: removed at once when guarded. Entries that were
+// there before the run (pinned, or below the root) are left to the check after the run.
 void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan) {
   if (name.starts_with(kAsidePrefix)) return;  // ours
   const GuardMount::Watch& w = m.watches.at(wd);
