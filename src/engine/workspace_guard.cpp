@@ -222,6 +222,26 @@ struct GuardMount {
     const DirNode* node = nodeAt(dirRel);
     return node && node->gitDir;
   }
+  // Where `rel` lies in such a git directory when it is its objects, refs or logs or below them
+  // ("objects", "refs/heads"...).
+  std::optional<std::string_view> gitDataPath(std::string_view rel) const {
+    auto inData = [](std::string_view rest) {
+      std::string_view first = rest.substr(0, rest.find('/'));
+      return first == "objects" || first == "refs" || first == "logs";
+    };
+    if (isGitDir("") && inData(rel)) return rel;
+    size_t slash = rel.find('/');
+    if (slash != std::string_view::npos && isGitDir(std::string(rel.substr(0, slash))) &&
+        inData(rel.substr(slash + 1)))
+      return rel.substr(slash + 1);
+    return std::nullopt;
+  }
+  // The watch of the directory with this stat, if it is watched.
+  const Watch* watchOf(const struct stat& st) const {
+    for (const auto& [wd, w] : watches)
+      if (w.dev == static_cast<uint64_t>(st.st_dev) && w.ino == static_cast<uint64_t>(st.st_ino)) return &w;
+    return nullptr;
+  }
   // The walked node of the root ("") or a directory in it.
   const DirNode* nodeAt(const std::string& dirRel) const {
     const auto& nodes = before.nodes();
@@ -483,6 +503,45 @@ void WorkspaceGuard::startWatching() {
     const DirNode& root = m->before.nodes().front();
     for (int32_t c : root.children) addWatch(*m, m->before.nodes()[c].name);
   }
+  // In the git directories the tool may write, refs and logs before objects: past
+  // kMaxGitDataWatches, the later ones are left to the check after the run.
+  for (auto& m : mounts_) {
+    const auto& nodes = m->before.nodes();
+    std::vector<std::string> gitDirs;
+    if (nodes.front().gitDir) gitDirs.emplace_back("");
+    for (int32_t c : nodes.front().children)
+      if (nodes[c].gitDir) gitDirs.push_back(nodes[c].name + "/");
+    for (const char* data : {"refs", "logs", "objects"})
+      for (const auto& g : gitDirs) watchGitData(*m, g + data, 0);
+  }
+}
+
+namespace {
+
+// One of the 256 directories git spreads loose objects over (objects/ab), in `dataPath`
+// (GuardMount::gitDataPath). Not watched: git makes the files in them with O_EXCL and link(2),
+// which do not follow a symlink, so the check after the run suffices there (and 256 watches
+// per repository would crowd out refs and logs, where git appends to and creates in whatever a
+// symlink leads to).
+bool isObjectFanOut(std::string_view dataPath, std::string_view name) {
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  return dataPath == "objects" && name.size() == 2 && hex(name[0]) && hex(name[1]);
+}
+
+}  // namespace
+
+// Watches the directory `rel` below a writable git directory's objects, refs or logs and what
+// was in it before the run (checked after the run, not here).
+void WorkspaceGuard::watchGitData(GuardMount& m, const std::string& rel, int depth) {
+  int wd = addWatch(m, rel, true);
+  if (wd < 0 || depth >= 64) return;
+  UniqueFd dir = m.watchedDir(wd);
+  std::vector<ListedEntry> entries;
+  if (!dir || !listEntries(dir.get(), entries)) return;
+  std::optional<std::string_view> dataPath = m.gitDataPath(rel);
+  for (const auto& e : entries)
+    if (e.isDir && dataPath && !isObjectFanOut(*dataPath, e.name))
+      watchGitData(m, rel + "/" + e.name, depth + 1);
 }
 
 int WorkspaceGuard::watchFd() const { return inotifyFd_; }
@@ -494,7 +553,7 @@ int WorkspaceGuard::watchFd() const { return inotifyFd_; }
 // its watch (inotify gives its descriptor back) under the new name; listing it again at every
 // rename let a tool that renamed a directory of 50,000 entries back and forth (0.2 s of its own
 // time) keep coco listing for minutes, deaf to signals and to the process limit's stop.
-int WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
+int WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel, bool gitData) {
   UniqueFd dir(rel.empty()
                    ? ::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)
                    : ::openat(m.root.get(), rel.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -518,10 +577,12 @@ int WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
     known->second.stale = false;
     return -1;
   }
-  if (!rel.empty() && watchedDirs_ >= kMaxWatchedDirs) {
+  size_t& count = gitData ? gitDataWatches_ : watchedDirs_;
+  size_t cap = gitData ? kMaxGitDataWatches : kMaxWatchedDirs;
+  if (!rel.empty() && count >= cap) {
     if (!watchesCapped_)
       log::debug("workspace guard: {} directories watched; {}/{} and later ones are checked after the run",
-                 kMaxWatchedDirs, m.src, rel);
+                 cap, m.src, rel);
     watchesCapped_ = true;
     return -1;
   }
@@ -536,7 +597,7 @@ int WorkspaceGuard::addWatch(GuardMount& m, const std::string& rel) {
     if (w.rel == rel) w.stale = true;
   m.watches[wd] = GuardMount::Watch{rel, false, std::move(dir), static_cast<uint64_t>(st.st_dev),
                                     static_cast<uint64_t>(st.st_ino)};
-  if (!rel.empty()) ++watchedDirs_;
+  if (!rel.empty()) ++count;
   return wd;
 }
 
@@ -552,7 +613,8 @@ bool WorkspaceGuard::readWatchEvents() {
     }
     if (ev->len == 0) continue;
     for (auto& m : mounts_)
-      if (m->watches.count(ev->wd)) checkNew(*m, ev->wd, ev->name, ev->mask & IN_ISDIR);
+      if (m->watches.count(ev->wd))
+        checkNew(*m, ev->wd, ev->name, ev->mask & IN_ISDIR, false, ev->mask & IN_MOVED_TO);
   }
   // After lost events, every watched directory is listed again, but not more often than every
   // rescanGapMs_ nor than ten times as long as the last listing took: a tool can make the queue
@@ -599,11 +661,24 @@ bool gitKindOkNow(const GuardMount& m, int wd, const std::string& name) {
   return gitWritableKindOk(dir.get(), name, st);
 }
 
+// The root's .git of `workspace_guard: {git: write}`, the directory it was before the run (listed
+// again after lost events, or renamed away and back): yours, and not a guarded entry (the
+// writable git directory's own rules apply in it), so the watch must not take it for a new one.
+bool isWritableGitFromBefore(const GuardMount& m, int wd, const std::string& rel) {
+  const DirNode* node = m.watches.at(wd).rel.empty() ? m.nodeAt(rel) : nullptr;
+  UniqueFd dir = node && node->gitDir ? m.watchedDir(wd) : UniqueFd();
+  struct stat st;
+  return dir && ::fstatat(dir.get(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+         node->stamp.dev == static_cast<uint64_t>(st.st_dev) &&
+         node->stamp.ino == static_cast<uint64_t>(st.st_ino);
+}
+
 }  // namespace
 
 // A new entry in the watched directory `wd`: removed at once when guarded. Entries that were
 // there before the run (pinned, or below the root) are left to the check after the run.
-void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan) {
+void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan,
+                              bool moved) {
   if (name.starts_with(kAsidePrefix)) return;  // ours
   const GuardMount::Watch& w = m.watches.at(wd);
   // A directory whose name is not known (stale) is checked only for what is guarded wherever it
@@ -617,18 +692,48 @@ void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bo
   const DirNode* node = w.stale ? nullptr : m.nodeAt(dirRel);
   bool place = !w.stale && (m.rules.isRulePlace(dirRel) || (node && node->place));
   bool guarded = w.stale ? isRepositoryName(name)
-                 : gitDir  ? !gitWritable(name) || !gitKindOkNow(m, wd, name)
-                           : m.rules.isGuarded(rel, name, isDir, place);
+                 : gitDir
+                     ? !gitWritable(name) || !gitKindOkNow(m, wd, name)
+                     : m.rules.isGuarded(rel, name, isDir, place) && !isWritableGitFromBefore(m, wd, rel);
   if (!gitDir && !guarded && (name == "HEAD" || name == "objects" || name == "refs" || name == "commondir"))
     if (UniqueFd dir = m.watchedDir(wd)) guarded = isGitDirectory(dir.get());
   if (guarded) {
     removeNow(m, wd, name);
     return;
   }
+  if (!w.stale && (m.gitDataPath(dirRel) || (gitDir && m.gitDataPath(rel)))) {
+    checkGitData(m, wd, name, moved);
+    return;
+  }
   if (isDir && w.rel.empty() && !rescan) {
     // A new directory in the root: watched too, and what was put in it before the watch.
     if (int added = addWatch(m, rel); added >= 0) checkWatched(m, added);
   }
+}
+
+// A new entry below objects, refs or logs of a git directory the tool may write, or one of those
+// three: git makes regular files and directories there, the directories with mkdir(2). Anything
+// else (a symlink: git appends to logs/HEAD and creates refs/heads/NAME and objects/info's files
+// in whatever one leads to; a fifo, which hangs git), and a directory brought in by a rename with
+// what it holds unchecked, is removed at once. A new directory is watched, and what the tool put
+// in it before the watch is checked the same way.
+void WorkspaceGuard::checkGitData(GuardMount& m, int wd, const std::string& name, bool moved) {
+  UniqueFd dir = m.watchedDir(wd);
+  struct stat st;
+  // Gone already: its own event, or none, says what came instead.
+  if (!dir || ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISREG(st.st_mode))
+    return;
+  const std::string dirRel = m.watches.at(wd).rel;
+  std::string rel = dirRel.empty() ? name : dirRel + "/" + name;
+  // After lost events a rename is known only by the watch a directory had elsewhere.
+  const GuardMount::Watch* known = S_ISDIR(st.st_mode) ? m.watchOf(st) : nullptr;
+  if (!S_ISDIR(st.st_mode) || moved || (known && (known->stale || !m.gitDataPath(known->rel)))) {
+    removeNow(m, wd, name);
+    return;
+  }
+  std::optional<std::string_view> dataPath = m.gitDataPath(dirRel);
+  if (known || (dataPath && isObjectFanOut(*dataPath, name))) return;
+  if (int added = addWatch(m, rel, true); added >= 0) checkWatched(m, added);
 }
 
 // While the tool runs it may still be writing into what it planted: the entry is first renamed

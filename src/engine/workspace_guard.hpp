@@ -16,8 +16,12 @@
 //  2. During the run, coco watches the mount root and its first level (and a writable root
 //     `.git`) with inotify and removes a new guarded entry as soon as it appears, in the directory
 //     the event came from (held open), and never one that was a guarded entry before the run.
-//     At most kMaxWatchedDirs directories are watched: each holds a descriptor for the run, and
-//     a tool making thousands must not use up coco's. What is not watched is left to layer 3.
+//     In a git directory the tool may write, the directories below objects, refs and logs are
+//     watched too (but objects' 256 fan-out directories): a symlink or other entry git does not
+//     make there is removed at once, since a host git run meanwhile writes through it.
+//     At most kMaxWatchedDirs directories (and kMaxGitDataWatches in git directories) are
+//     watched: each holds a descriptor for the run, and a tool making thousands must not use up
+//     coco's. What is not watched is left to layer 3.
 //  3. After the run, coco compares the mount with the walk from before (only directories whose
 //     change time moved are read again) and removes every guarded entry the run created, and
 //     what the run changed in guarded entries below the root that were not pinned (those are
@@ -220,7 +224,8 @@ class WorkspaceGuard {
   // Walks one mount of the plan (ignored unless it is a writable directory) and appends the
   // binds that pin its guarded entries.
   Status addMount(const PlannedBind& mount, const GuardSpec& spec, std::vector<PlannedBind>& out);
-  // Starts watching the mount roots (and their first level) for new guarded entries. Call it
+  // Starts watching the mount roots (their first level, and below objects, refs and logs of a git
+  // directory the tool may write) for new guarded entries. Call it
   // before the sandbox starts.
   void startWatching();
   // An inotify fd to poll during the run, or -1.
@@ -248,21 +253,28 @@ class WorkspaceGuard {
 
   // Directories watched during the run, each holding a descriptor; the root is always watched.
   static constexpr size_t kMaxWatchedDirs = 256;
+  // ... and, apart from those, directories below objects, refs and logs of a git directory the
+  // tool may write (checkGitData).
+  static constexpr size_t kMaxGitDataWatches = 256;
   // Entries renamed aside during the run that could not be removed at once, each holding its
   // directory's descriptor until the run ends; past this many the failure is reported instead.
   static constexpr size_t kMaxAside = 64;
 
  private:
-  int addWatch(GuardMount& m, const std::string& rel);
+  int addWatch(GuardMount& m, const std::string& rel, bool gitData = false);
+  void watchGitData(GuardMount& m, const std::string& rel, int depth);
   bool readWatchEvents();  // one buffer's worth; false when none was queued
   void checkWatched(GuardMount& m, int wd);
-  void checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan = false);
+  void checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan = false,
+                bool moved = false);
+  void checkGitData(GuardMount& m, int wd, const std::string& name, bool moved);
   void removeNow(GuardMount& m, int wd, const std::string& name);
 
   std::vector<std::unique_ptr<GuardMount>> mounts_;
   int inotifyFd_ = -1;
   unsigned asideCount_ = 0;
   size_t watchedDirs_ = 0;  // across the mounts (kMaxWatchedDirs)
+  size_t gitDataWatches_ = 0;  // across the mounts (kMaxGitDataWatches)
   bool watchesCapped_ = false;
   // Listing every watched directory again after lost events (IN_Q_OVERFLOW), rate-limited.
   int64_t rescanGapMs_ = 1000;

@@ -883,6 +883,114 @@ TEST_F(GuardPlanTest, WatchRemovesWhatGitWouldFollowInAWritableGitDirectory) {
   EXPECT_EQ(bashrc.str(), "mine\n");
 }
 
+// Below objects, refs and logs git appends to reflogs (logs/HEAD, logs/refs/heads/NAME) and makes
+// files in directories (refs/heads/team/, objects/info/commit-graphs/) by name, following a
+// symlink: what is not a regular file or a directory git made there is removed while the run
+// lasts, also in a directory made during it, and a directory moved in with what it holds.
+TEST_F(GuardPlanTest, WatchRemovesWhatGitWouldFollowBelowObjectsRefsAndLogs) {
+  TempTree host;
+  host.write(".bashrc", "mine\n");
+  t_.gitDir(".git");
+  t_.write(".git/logs/HEAD", "old\n");
+  t_.mkdir(".git/logs/refs/heads");
+  t_.mkdir(".git/refs/heads/team");
+  t_.mkdir(".git/objects/info");
+  t_.mkdir(".git/objects/ab");
+  t_.mkdir("elsewhere");
+  GuardSpec spec;
+  spec.gitWrite = true;
+  plan(spec);
+  ASSERT_GE(guard_.watchFd(), 0);
+  stdfs::remove(t_ / ".git/logs/HEAD");
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/logs/HEAD");
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/logs/refs/heads/main");
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/refs/heads/team/x");
+  stdfs::create_directory_symlink(host.path(), t_ / ".git/objects/cd");
+  stdfs::create_directory_symlink(host.path(), t_ / ".git/objects/info/commit-graphs");
+  ASSERT_EQ(::mkfifo((t_ / ".git/logs/refs/heads/fifo").c_str(), 0600), 0);
+  t_.mkdir(".git/refs/heads/feature");  // made and filled before its event is read
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/refs/heads/feature/y");
+  stdfs::create_symlink(host / ".bashrc", t_ / "elsewhere/HEAD");
+  stdfs::rename(t_ / "elsewhere", t_ / ".git/logs/refs/remotes");
+  t_.write(".git/logs/refs/heads/topic", "git's\n");
+  t_.mkdir(".git/refs/tags/v1");
+  t_.write(".git/objects/info/packs", "P pack-1.pack\n");
+  drain(guard_);
+  t_.mkdir(".git/logs/refs/heads/feature");  // watched now: what comes in it next
+  drain(guard_);
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/logs/refs/heads/feature/z");
+  drain(guard_);
+  for (const char* rel :
+       {".git/logs/HEAD", ".git/logs/refs/heads/main", ".git/refs/heads/team/x", ".git/objects/cd",
+        ".git/objects/info/commit-graphs", ".git/logs/refs/heads/fifo", ".git/refs/heads/feature/y",
+        ".git/logs/refs/remotes", ".git/logs/refs/heads/feature/z"})
+    EXPECT_FALSE(t_.exists(rel)) << rel;
+  for (const char* rel : {".git/logs/refs/heads/topic", ".git/refs/tags/v1", ".git/objects/info/packs",
+                          ".git/refs/heads/feature", ".git/logs/refs/heads/feature", ".git/objects/ab"})
+    EXPECT_TRUE(t_.exists(rel)) << rel;
+  std::stringstream bashrc;
+  bashrc << std::ifstream(host / ".bashrc").rdbuf();
+  EXPECT_EQ(bashrc.str(), "mine\n");
+  guard_.finish();
+}
+
+// After lost events a directory moved in is known only by where its watch had it: one moved from
+// the top of the mount into logs is removed by the listing as the rename's own event would have.
+TEST_F(GuardPlanTest, ADirectoryMovedIntoLogsWhileEventsWereLostIsRemoved) {
+  TempTree host;
+  host.write(".bashrc", "mine\n");
+  t_.gitDir(".git");
+  t_.mkdir(".git/logs");
+  t_.mkdir("d");
+  t_.write("a");
+  GuardSpec spec;
+  spec.gitWrite = true;
+  plan(spec);
+  ASSERT_GE(guard_.watchFd(), 0);
+  guard_.setRescanGapMs(0);
+  stdfs::create_symlink(host / ".bashrc", t_ / "d/HEAD");
+  drain(guard_);
+  overflowQueue(t_);
+  stdfs::rename(t_ / "d", t_ / ".git/logs/refs");
+  drain(guard_);
+  EXPECT_FALSE(t_.exists(".git/logs/refs"));
+  EXPECT_TRUE(t_.exists(".git/logs"));
+  guard_.finish();
+}
+
+// With `git: write` the root's .git is not a guarded entry (it is not pinned, so the watch had
+// no record of it as yours): the listing after lost events took it for a new repository and
+// removed it, objects, refs and all, and so did a rename of it away and back. A tool writing fast
+// (an install filling the workspace's top) makes the kernel drop events.
+TEST_F(GuardPlanTest, AWritableGitDirectoryIsKeptAfterLostEventsAndARenameBack) {
+  t_.gitDir(".git");
+  t_.write(".git/objects/ab/cdef", "object\n");
+  t_.write("a");
+  GuardSpec spec;
+  spec.gitWrite = true;
+  plan(spec);
+  ASSERT_GE(guard_.watchFd(), 0);
+  guard_.setRescanGapMs(0);
+  overflowQueue(t_);
+  drain(guard_);
+  EXPECT_GE(guard_.watchListings(), 1u);
+  EXPECT_TRUE(t_.exists(".git/objects/ab/cdef"));
+  stdfs::rename(t_ / ".git", t_ / "g");
+  drain(guard_);
+  stdfs::rename(t_ / "g", t_ / ".git");
+  drain(guard_);
+  EXPECT_TRUE(t_.exists(".git/objects/ab/cdef"));
+  t_.mkdir("other/objects");
+  t_.mkdir("other/refs");
+  t_.write("other/HEAD", "ref: refs/heads/main\n");
+  stdfs::rename(t_ / ".git", t_ / "g");
+  stdfs::rename(t_ / "other", t_ / ".git");  // another one in its place: removed
+  drain(guard_);
+  EXPECT_FALSE(t_.exists(".git"));
+  EXPECT_TRUE(t_.exists("g/objects/ab/cdef"));
+  guard_.finish();
+}
+
 TEST_F(GuardPlanTest, SymlinksArePinnedWithTheEmptyFile) {
   stdfs::create_symlink("/etc/passwd", t_ / ".envrc");
   auto binds = plan();

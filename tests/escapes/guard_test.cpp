@@ -927,6 +927,30 @@ TEST_F(GitWriteTest, SymlinksWhereGitWritesByNameAreRemovedDuringTheRun) {
   EXPECT_EQ(readFile(victim), "mine\n") << describe(r);
 }
 
+// Below logs, refs and objects too: git appends to logs/HEAD and makes files in refs/heads/NAME/
+// and objects/info/commit-graphs/ through a symlink, so a host git run meanwhile (an editor's
+// background fetch) would write where the tool pointed it.
+TEST_F(GitWriteTest, SymlinksBelowLogsRefsAndObjectsAreRemovedDuringTheRun) {
+  std::string victim = outside_.path() + "/victim";
+  writeFile(victim, "mine\n");
+  std::string script =
+      "v=" + shellQuote(victim) + " o=" + shellQuote(outside_.path()) + "\n" +
+      "mkdir -p .git/logs/refs/heads .git/objects/info\n"
+      "rm -f .git/logs/HEAD .git/logs/refs/heads/main\n"
+      "ln -s \"$v\" .git/logs/HEAD && ln -s \"$v\" .git/logs/refs/heads/main\n"
+      "ln -s \"$o\" .git/objects/cd && ln -s \"$o\" .git/objects/info/commit-graphs\n"
+      "mkdir .git/refs/heads/feature && ln -s \"$v\" .git/refs/heads/feature/x\n"
+      "left() { for p in logs/HEAD logs/refs/heads/main objects/cd objects/info/commit-graphs "
+      "refs/heads/feature/x; do [ -L .git/$p ] && echo \"$p still there\"; done; true; }\n"
+      "i=0; while [ $i -lt 50 ] && [ -n \"$(left)\" ]; do sleep 0.1; i=$((i+1)); done\n"
+      "left\n[ -d .git/refs/heads/feature ] || echo 'feature gone'\n";
+  RunResult r = attack(script, "", "committer");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.out, "still there")) << describe(r);
+  EXPECT_FALSE(contains(r.out, "feature gone")) << describe(r);
+  EXPECT_EQ(readFile(victim), "mine\n") << describe(r);
+}
+
 TEST_F(GitWriteTest, CommondirIsRemovedDuringTheRun) {
   RunResult r = attack("echo ../evil > .git/commondir\n"
                        "i=0; while [ $i -lt 50 ] && [ -e .git/commondir ]; do sleep 0.1; i=$((i+1)); done\n"
