@@ -74,7 +74,8 @@ bool inDependencyTree(std::string_view rel) {
 bool gitWritable(std::string_view name) {
   if (std::find(std::begin(kGitWritable), std::end(kGitWritable), name) != std::end(kGitWritable))
     return true;
-  return (name.ends_with(".lock") && name.size() > 5) || name.starts_with("sharedindex.");
+  return (name.ends_with(".lock") && name.size() > 5) || name.starts_with("sharedindex.") ||
+         name.starts_with("index.stash.") || name.starts_with("BISECT_");
 }
 
 namespace {
@@ -192,6 +193,29 @@ struct GuardMount {
     if (failed.size() < (mustList ? 2 * kMaxListed : kMaxListed)) failed.push_back(std::move(text));
     else ++failedUnlisted;
   }
+  // The pinned regular files of the root and of a writable .git as they were before the run (at
+  // most kMaxOriginalBytes each): what something outside the sandbox replaces during the run (an
+  // editor saving .envrc, `git config` or `git push -u` rewriting .git/config) is not pinned, so
+  // the tool could write to it, and it is removed; the one from before is put back after the run.
+  struct Original {
+    std::string content;
+    mode_t mode = 0;
+  };
+  std::map<std::string, Original> originals;  // by path relative to the root
+  std::set<std::string> replaced;             // originals removed, to put back after the run
+  std::vector<std::string> restored;
+  // A removal of `rel`, done: noted, or kept to put back when it was a pinned file (which the
+  // tool cannot replace: a mount point).
+  void noteGone(std::string rel) {
+    if (originals.count(rel)) replaced.insert(std::move(rel));
+    else noteRemoved(std::move(rel));
+  }
+  // The pinned entries, held open (O_PATH) until the check after the run: while one is held its
+  // inode number cannot go to something new, which the watch (existed) and the check after the
+  // run (an entry is matched to the walk before by name and inode, or by inode alone when moved)
+  // would take for yours. The tool cannot remove a pinned entry, but something outside the
+  // sandbox can (an editor saving .envrc by rename frees the old one's inode).
+  std::vector<UniqueFd> held;
   std::vector<std::pair<UniqueFd, std::string>> aside;  // renamed away during the run (directory, name)
   std::set<std::pair<uint64_t, uint64_t>> existing;     // (dev, ino) of every guarded entry walked before
   // What was read-only for the run (pinned, another mount, a read-only mount's source): a removal
@@ -305,6 +329,7 @@ std::string cacheKey(const GuardRules& rules) {
   std::string names;
   for (auto n : kGuardedNames) names.append(n).push_back('\n');
   for (auto n : kGitWritable) names.append(n).push_back('\n');
+  names.append("index.stash.*\nBISECT_*\n");  // gitWritable's prefixes
   return "rules " + sha256Hex(names) + (rules.gitWrite ? " git-write" : " git-read");
 }
 
@@ -392,6 +417,83 @@ Error gapsBeforeTheRun(const GuardMount& m) {
 
 }  // namespace
 
+namespace {
+
+// GuardMount::held, at most this many.
+constexpr size_t kMaxHeld = 4096;
+
+void holdPinned(GuardMount& m) {
+  const auto& nodes = m.before.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    UniqueFd dir;
+    for (const auto& g : nodes[i].guarded) {
+      // Not another file system's root: held, it could not be unmounted on the host meanwhile.
+      if (!g.pinned || g.otherMount) continue;
+      if (m.held.size() >= kMaxHeld) {
+        log::debug("workspace guard: {} pinned entries held; later ones are matched by inode only", kMaxHeld);
+        return;
+      }
+      if (!dir) dir = i == 0 ? UniqueFd(::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3))
+                             : openDirBeneath(m.root.get(), m.before.relPath(static_cast<int32_t>(i)));
+      if (!dir) break;
+      UniqueFd fd(::openat(dir.get(), g.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      struct stat st;
+      if (fd && ::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_ino) == g.stamp.ino &&
+          static_cast<uint64_t>(st.st_dev) == g.stamp.dev)
+        m.held.push_back(std::move(fd));
+    }
+  }
+}
+
+constexpr size_t kMaxOriginalBytes = 256 * 1024;
+constexpr size_t kMaxOriginalsBytes = 1024 * 1024;
+
+// Reads GuardMount::originals: the pinned regular files of the root and of a writable .git.
+void keepOriginals(GuardMount& m) {
+  const auto& nodes = m.before.nodes();
+  size_t total = 0;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const DirNode& node = nodes[i];
+    if (i != 0 && !(node.gitDir && node.parent == 0)) continue;
+    UniqueFd dir = i == 0 ? UniqueFd(::fcntl(m.root.get(), F_DUPFD_CLOEXEC, 3)) : openDirBeneath(m.root.get(), node.name);
+    if (!dir) continue;
+    for (const auto& g : node.guarded) {
+      if (!g.pinned || g.otherMount || !S_ISREG(g.stamp.mode)) continue;
+      UniqueFd fd(::openat(dir.get(), g.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      struct stat st;
+      if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+          static_cast<uint64_t>(st.st_ino) != g.stamp.ino || static_cast<uint64_t>(st.st_dev) != g.stamp.dev)
+        continue;
+      auto size = static_cast<size_t>(st.st_size);
+      if (size > kMaxOriginalBytes || total + size > kMaxOriginalsBytes) continue;
+      std::string content(size, '\0');
+      if (size && sys::readExact(fd.get(), content.data(), size) != 0) continue;
+      total += size;
+      m.originals[i == 0 ? g.name : node.name + "/" + g.name] = {std::move(content), st.st_mode & 07777};
+    }
+  }
+}
+
+// Puts `o` back at `rel` (gone: removed by the guard), written under a name of the guard's own and
+// renamed into place without replacing anything that came meanwhile. 0 or an errno.
+int restoreOriginal(const GuardMount& m, const std::string& rel, const GuardMount::Original& o) {
+  size_t slash = rel.rfind('/');
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  UniqueFd dir = openDirBeneath(m.root.get(), slash == std::string::npos ? "" : rel.substr(0, slash));
+  if (!dir) return errno;
+  std::string tmp = fmt::format(".coco-guard-restoring-{}", ::getpid());
+  UniqueFd fd(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return errno;
+  int err = -sys::writeAll(fd.get(), o.content.data(), o.content.size());
+  if (err == 0 && (::fchmod(fd.get(), o.mode) != 0 ||
+                   ::renameat2(dir.get(), tmp.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0))
+    err = errno;
+  if (err) ::unlinkat(dir.get(), tmp.c_str(), 0);
+  return err;
+}
+
+}  // namespace
+
 // --- the run's guard ----------------------------------------------------------------------------
 
 WorkspaceGuard::WorkspaceGuard() = default;
@@ -400,12 +502,14 @@ WorkspaceGuard::WorkspaceGuard(WorkspaceGuard&& o) noexcept
       inotifyFd_(std::exchange(o.inotifyFd_, -1)),
       asideCount_(o.asideCount_),
       watchedDirs_(std::exchange(o.watchedDirs_, 0)),
+      gitDataWatches_(std::exchange(o.gitDataWatches_, 0)),
       watchesCapped_(o.watchesCapped_),
       readOnlyBinds_(std::move(o.readOnlyBinds_)) {}
 WorkspaceGuard& WorkspaceGuard::operator=(WorkspaceGuard&& o) noexcept {
   mounts_ = std::move(o.mounts_);
   std::swap(inotifyFd_, o.inotifyFd_);
   std::swap(watchedDirs_, o.watchedDirs_);
+  std::swap(gitDataWatches_, o.gitDataWatches_);
   asideCount_ = o.asideCount_;
   watchesCapped_ = o.watchesCapped_;
   readOnlyBinds_ = std::move(o.readOnlyBinds_);
@@ -475,6 +579,8 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
       m->existing.emplace(g.stamp.dev, g.stamp.ino);
       if (g.pinned || g.otherMount) m->kept.emplace(g.stamp.dev, g.stamp.ino);
     }
+  holdPinned(*m);
+  keepOriginals(*m);
   log::debug("workspace guard: {}: {} directories walked, {} guarded paths", m->src, m->before.nodes().size(),
              m->rules.extraPaths.size());
   mounts_.push_back(std::move(m));
@@ -781,7 +887,7 @@ void WorkspaceGuard::removeNow(GuardMount& m, int wd, const std::string& name) {
         }
         m.aside.emplace_back(std::move(dir), aside);
       }
-      m.noteRemoved(rel);
+      m.noteGone(rel);
       return;
     }
     if (errno != EEXIST) break;
@@ -789,7 +895,7 @@ void WorkspaceGuard::removeNow(GuardMount& m, int wd, const std::string& name) {
   if (int err = removeBelow(dir.get(), name, &m.kept))
     m.noteFailed(rel + ": " + removeFailureText(err));
   else
-    m.noteRemoved(rel);
+    m.noteGone(rel);
 }
 
 // --- after the run ------------------------------------------------------------------------------
@@ -832,6 +938,11 @@ void report(const GuardMount& m) {
                 m.removedUnlisted ? fmt::format("the first {}", removed.size()) : "them");
   for (size_t i = kMaxReported; i < removed.size(); ++i)
     log::debug("workspace guard: removed {}/{}", m.src, printable(removed[i]));
+  for (const auto& rel : m.restored)
+    log::notice("workspace guard: {}/{} was replaced during the run from outside the sandbox (there it was "
+                "read-only), and the tool could write to what replaced it: removed, and put back as it was "
+                "before the run",
+                m.src, printable(rel));
   for (const auto& f : m.failed)
     log::warn(
         "workspace guard: could not remove {}/{}; remove it before running git or opening an editor there",
@@ -917,8 +1028,16 @@ void WorkspaceGuard::finish() {
       } else if (err) {
         m->noteFailed(f.rel + ": " + removeFailureText(err), true);
       } else {
-        m->noteRemoved(f.rel);
+        m->noteGone(f.rel);
       }
+    }
+    for (const auto& rel : m->replaced) {
+      if (int err = restoreOriginal(*m, rel, m->originals.at(rel)); err == 0)
+        m->restored.push_back(rel);
+      else
+        log::warn("workspace guard: {} was replaced during the run from outside the sandbox and removed (the "
+                  "tool could write to what replaced it); the one from before the run could not be put back: {}",
+                  pathIn(*m, rel), std::strerror(err));
     }
     report(*m);
     if (m->onRemoved) m->onRemoved(m->src, m->removed, m->removedUnlisted);

@@ -26,7 +26,10 @@
 //     change time moved are read again) and removes every guarded entry the run created, and
 //     what the run changed in guarded entries below the root that were not pinned (those are
 //     left writable so that a tool can still delete and rebuild trees such as node_modules).
-//     Every removal is reported on stderr. The watch's descriptors are closed first.
+//     Every removal is reported on stderr. The watch's descriptors are closed first. A pinned
+//     file of the root or of a writable .git that something outside the sandbox replaced during
+//     the run (the tool cannot: a mount point) is removed like the rest, since the tool could
+//     write to the replacement, and put back as it was before the run.
 // A name that does not exist cannot be pinned without creating it on the host (a mount needs a
 // directory entry to sit on), so new names are removed rather than refused.
 //
@@ -116,13 +119,17 @@ inline constexpr std::string_view kGuardedNames[] = {
 // merge, reset, checkout, branch, tag and gc. Everything else there (config, hooks, info,
 // commondir, config.worktree, worktrees, modules, rebase-merge and sequencer todo lists, which
 // can hold `exec` lines) is pinned read-only when it exists and removed when the run creates it.
+// `packed-refs.new` is what `git gc` and `git pack-refs` write before renaming it to
+// packed-refs, REBASE_HEAD a stopped rebase's, MERGE_AUTOSTASH an autostash merge's: names a
+// host git writes too while the tool runs.
 inline constexpr std::string_view kGitWritable[] = {
-    "objects",     "refs",           "logs",        "index",      "HEAD",        "ORIG_HEAD",
-    "FETCH_HEAD",  "MERGE_HEAD",     "MERGE_MSG",   "MERGE_MODE", "AUTO_MERGE",  "CHERRY_PICK_HEAD",
-    "REVERT_HEAD", "COMMIT_EDITMSG", "TAG_EDITMSG", "SQUASH_MSG", "packed-refs", "shallow",
-    "gc.pid",      "gc.log",
+    "objects",     "refs",           "logs",        "index",       "HEAD",           "ORIG_HEAD",
+    "FETCH_HEAD",  "MERGE_HEAD",     "MERGE_MSG",   "MERGE_MODE",  "AUTO_MERGE",     "CHERRY_PICK_HEAD",
+    "REVERT_HEAD", "COMMIT_EDITMSG", "TAG_EDITMSG", "SQUASH_MSG",  "packed-refs",    "shallow",
+    "gc.pid",      "gc.log",         "REBASE_HEAD", "packed-refs.new", "MERGE_AUTOSTASH",
 };
-// ... and lock files (NAME.lock) and split-index files (sharedindex.*): gitWritable().
+// ... and lock files (NAME.lock), split-index files (sharedindex.*), `git stash`'s temporary index
+// (index.stash.PID) and `git bisect`'s state (BISECT_*): gitWritable().
 
 // The hook names git runs, guarded at a mount root that is itself core.hooksPath.
 inline constexpr std::string_view kGitHookNames[] = {

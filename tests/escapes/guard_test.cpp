@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -949,6 +950,29 @@ TEST_F(GitWriteTest, SymlinksBelowLogsRefsAndObjectsAreRemovedDuringTheRun) {
   EXPECT_FALSE(contains(r.out, "still there")) << describe(r);
   EXPECT_FALSE(contains(r.out, "feature gone")) << describe(r);
   EXPECT_EQ(readFile(victim), "mine\n") << describe(r);
+}
+
+// `git push -u` or `git config` on the host while the tool runs rewrites .git/config by rename.
+// The sandbox's read-only mount of it goes with the old one, so the tool can write to the new
+// one: it is removed, and the config from before the run is put back after it (not lost).
+TEST_F(GitWriteTest, AConfigReplacedOnTheHostDuringTheRunIsPutBackAfterIt) {
+  std::string before = readFile(ws() + "/.git/config");
+  std::thread host([&] {
+    for (int i = 0; i < 600 && !fs::exists(ws() + "/ready"); ++i) ::usleep(10'000);
+    writeFile(ws() + "/.git/config.lock", before + "[branch \"main\"]\n\tremote = origin\n");
+    fs::rename(ws() + "/.git/config.lock", ws() + "/.git/config");
+    writeFile(ws() + "/replaced", "");
+  });
+  RunResult r = attack("touch ready\n"
+                       "i=0; while [ $i -lt 300 ] && [ ! -e replaced ]; do sleep 0.02; i=$((i+1)); done\n"
+                       "printf '[core]\\n\\tfsmonitor = \"%s\"\\n' \"" + evilCommand() +
+                           "\" >> .git/config 2>/dev/null; sleep 0.3; true\n",
+                       "", "committer");
+  host.join();
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/.git/config"), before) << describe(r);
+  EXPECT_TRUE(contains(r.err, ".git/config was replaced during the run from outside the sandbox")) << describe(r);
+  expectNoPlantedCommandRuns(ws(), r);
 }
 
 TEST_F(GitWriteTest, CommondirIsRemovedDuringTheRun) {
