@@ -684,6 +684,13 @@ class GuardPlanTest : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
+  // plan() with `git: write`; false when the watch did not start.
+  bool planGitWrite() {
+    GuardSpec spec;
+    spec.gitWrite = true;
+    plan(spec);
+    return guard_.watchFd() >= 0;
+  }
   // A repository at the top, watched, with a new directory d (watched and listed once) and a file
   // a (overflowQueue renames it) made during the run.
   bool watchingDirectoryDAndFileA() {
@@ -859,10 +866,7 @@ TEST_F(GuardPlanTest, WatchRemovesWhatGitWouldFollowInAWritableGitDirectory) {
   host.write(".bashrc", "mine\n");
   t_.gitDir(".git");
   t_.write(".git/COMMIT_EDITMSG", "yours\n");
-  GuardSpec spec;
-  spec.gitWrite = true;
-  plan(spec);
-  ASSERT_GE(guard_.watchFd(), 0);
+  ASSERT_TRUE(planGitWrite());
   stdfs::create_symlink(host / ".bashrc", t_ / ".git/FETCH_HEAD");
   stdfs::create_symlink(host / ".bashrc", t_ / "link");
   stdfs::rename(t_ / "link", t_ / ".git/COMMIT_EDITMSG");  // over yours, by rename
@@ -898,10 +902,7 @@ TEST_F(GuardPlanTest, WatchRemovesWhatGitWouldFollowBelowObjectsRefsAndLogs) {
   t_.mkdir(".git/objects/info");
   t_.mkdir(".git/objects/ab");
   t_.mkdir("elsewhere");
-  GuardSpec spec;
-  spec.gitWrite = true;
-  plan(spec);
-  ASSERT_GE(guard_.watchFd(), 0);
+  ASSERT_TRUE(planGitWrite());
   stdfs::remove(t_ / ".git/logs/HEAD");
   stdfs::create_symlink(host / ".bashrc", t_ / ".git/logs/HEAD");
   stdfs::create_symlink(host / ".bashrc", t_ / ".git/logs/refs/heads/main");
@@ -944,10 +945,7 @@ TEST_F(GuardPlanTest, ADirectoryMovedIntoLogsWhileEventsWereLostIsRemoved) {
   t_.mkdir(".git/logs");
   t_.mkdir("d");
   t_.write("a");
-  GuardSpec spec;
-  spec.gitWrite = true;
-  plan(spec);
-  ASSERT_GE(guard_.watchFd(), 0);
+  ASSERT_TRUE(planGitWrite());
   guard_.setRescanGapMs(0);
   stdfs::create_symlink(host / ".bashrc", t_ / "d/HEAD");
   drain(guard_);
@@ -967,10 +965,7 @@ TEST_F(GuardPlanTest, AWritableGitDirectoryIsKeptAfterLostEventsAndARenameBack) 
   t_.gitDir(".git");
   t_.write(".git/objects/ab/cdef", "object\n");
   t_.write("a");
-  GuardSpec spec;
-  spec.gitWrite = true;
-  plan(spec);
-  ASSERT_GE(guard_.watchFd(), 0);
+  ASSERT_TRUE(planGitWrite());
   guard_.setRescanGapMs(0);
   overflowQueue(t_);
   drain(guard_);
@@ -1001,10 +996,7 @@ TEST_F(GuardPlanTest, APinnedFileReplacedFromOutsideIsPutBackAsItWasAfterTheRun)
   t_.write(".git/config", "[remote \"origin\"]\n\turl = mine\n");
   t_.write(".envrc", "export A=1\n");
   ::chmod((t_ / ".envrc").c_str(), 0640);
-  GuardSpec spec;
-  spec.gitWrite = true;
-  plan(spec);
-  ASSERT_GE(guard_.watchFd(), 0);
+  ASSERT_TRUE(planGitWrite());
   auto replace = [&](const std::string& rel, const std::string& text) {
     t_.write(rel + ".new", text);
     stdfs::rename(t_ / (rel + ".new"), t_ / rel);
