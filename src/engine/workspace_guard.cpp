@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <strings.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -75,7 +77,7 @@ bool gitWritable(std::string_view name) {
   if (std::find(std::begin(kGitWritable), std::end(kGitWritable), name) != std::end(kGitWritable))
     return true;
   return (name.ends_with(".lock") && name.size() > 5) || name.starts_with("sharedindex.") ||
-         name.starts_with("index.stash.") || name.starts_with("BISECT_");
+         name.starts_with("index.stash.");
 }
 
 namespace {
@@ -235,11 +237,20 @@ struct GuardMount {
     return it == watches.end() ? UniqueFd() : UniqueFd(::fcntl(it->second.dir.get(), F_DUPFD_CLOEXEC, 3));
   }
 
-  // Whether `name` in the directory `dirRel` was there (as a guarded entry) before the run.
-  bool existedBefore(const std::string& dirRel, const std::string& name) const {
+  // Whether `name` in the watched directory `wd` (known as `dirRel`) is the guarded entry walked
+  // there before the run: the same name and the same inode. A name alone is not enough: what
+  // replaced a pinned entry from outside the sandbox has no pin (and the tool may make the name
+  // again after the watch removed that).
+  bool existedBefore(int wd, const std::string& dirRel, const std::string& name) const {
     const DirNode* node = nodeAt(dirRel);
-    return node && std::any_of(node->guarded.begin(), node->guarded.end(),
-                               [&](const GuardedEntry& g) { return g.name == name; });
+    if (!node) return false;
+    auto g = std::find_if(node->guarded.begin(), node->guarded.end(),
+                          [&](const GuardedEntry& e) { return e.name == name; });
+    if (g == node->guarded.end()) return false;
+    UniqueFd dir = watchedDir(wd);
+    struct stat st;
+    return dir && ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           static_cast<uint64_t>(st.st_dev) == g->stamp.dev && static_cast<uint64_t>(st.st_ino) == g->stamp.ino;
   }
   // Whether `dirRel` is a writable .git (or a root that is a git directory), as walked before.
   bool isGitDir(const std::string& dirRel) const {
@@ -329,7 +340,7 @@ std::string cacheKey(const GuardRules& rules) {
   std::string names;
   for (auto n : kGuardedNames) names.append(n).push_back('\n');
   for (auto n : kGitWritable) names.append(n).push_back('\n');
-  names.append("index.stash.*\nBISECT_*\n");  // gitWritable's prefixes
+  names.append("index.stash.*\n");  // gitWritable's prefix
   return "rules " + sha256Hex(names) + (rules.gitWrite ? " git-write" : " git-read");
 }
 
@@ -419,17 +430,18 @@ Error gapsBeforeTheRun(const GuardMount& m) {
 
 namespace {
 
-// GuardMount::held, at most this many.
-constexpr size_t kMaxHeld = 4096;
+// GuardMount::held, at most this many across the mounts (the hard descriptor limit may be as low
+// as 4096, and the walk after the run needs descriptors of its own).
+constexpr size_t kMaxHeld = 256;
 
-void holdPinned(GuardMount& m) {
+void holdPinned(GuardMount& m, size_t heldElsewhere) {
   const auto& nodes = m.before.nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     UniqueFd dir;
     for (const auto& g : nodes[i].guarded) {
       // Not another file system's root: held, it could not be unmounted on the host meanwhile.
       if (!g.pinned || g.otherMount) continue;
-      if (m.held.size() >= kMaxHeld) {
+      if (heldElsewhere + m.held.size() >= kMaxHeld) {
         log::debug("workspace guard: {} pinned entries held; later ones are matched by inode only", kMaxHeld);
         return;
       }
@@ -481,11 +493,19 @@ int restoreOriginal(const GuardMount& m, const std::string& rel, const GuardMoun
   std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
   UniqueFd dir = openDirBeneath(m.root.get(), slash == std::string::npos ? "" : rel.substr(0, slash));
   if (!dir) return errno;
-  std::string tmp = fmt::format(".coco-guard-restoring-{}", ::getpid());
-  UniqueFd fd(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return errno;
+  // A name the tool cannot have made ready for it beforehand (it can write in these directories).
+  std::string tmp;
+  UniqueFd fd;
+  for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
+    uint64_t nonce = 0;
+    if (::getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) return errno ? errno : EIO;
+    tmp = fmt::format(".coco-guard-restoring-{:016x}", nonce);
+    fd.reset(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd && errno != EEXIST) return errno;
+  }
+  if (!fd) return EEXIST;
   int err = -sys::writeAll(fd.get(), o.content.data(), o.content.size());
-  if (err == 0 && (::fchmod(fd.get(), o.mode) != 0 ||
+  if (err == 0 && (::fchmod(fd.get(), o.mode) != 0 || ::fsync(fd.get()) != 0 ||
                    ::renameat2(dir.get(), tmp.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) != 0))
     err = errno;
   if (err) ::unlinkat(dir.get(), tmp.c_str(), 0);
@@ -579,7 +599,9 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
       m->existing.emplace(g.stamp.dev, g.stamp.ino);
       if (g.pinned || g.otherMount) m->kept.emplace(g.stamp.dev, g.stamp.ino);
     }
-  holdPinned(*m);
+  size_t held = 0;
+  for (const auto& other : mounts_) held += other->held.size();
+  holdPinned(*m, held);
   keepOriginals(*m);
   log::debug("workspace guard: {}: {} directories walked, {} guarded paths", m->src, m->before.nodes().size(),
              m->rules.extraPaths.size());
@@ -609,16 +631,17 @@ void WorkspaceGuard::startWatching() {
     const DirNode& root = m->before.nodes().front();
     for (int32_t c : root.children) addWatch(*m, m->before.nodes()[c].name);
   }
-  // In the git directories the tool may write, refs and logs before objects: past
-  // kMaxGitDataWatches, the later ones are left to the check after the run.
+  // In the git directories the tool may write: past kMaxGitDataWatches, the later ones are left
+  // to the check after the run.
   for (auto& m : mounts_) {
     const auto& nodes = m->before.nodes();
-    std::vector<std::string> gitDirs;
-    if (nodes.front().gitDir) gitDirs.emplace_back("");
+    std::vector<std::string> top;
+    if (nodes.front().gitDir)
+      for (const char* data : {"logs", "refs", "objects"}) top.emplace_back(data);
     for (int32_t c : nodes.front().children)
-      if (nodes[c].gitDir) gitDirs.push_back(nodes[c].name + "/");
-    for (const char* data : {"refs", "logs", "objects"})
-      for (const auto& g : gitDirs) watchGitData(*m, g + data, 0);
+      if (nodes[c].gitDir)
+        for (const char* data : {"logs", "refs", "objects"}) top.push_back(nodes[c].name + "/" + data);
+    watchGitData(*m, top);
   }
 }
 
@@ -634,20 +657,46 @@ bool isObjectFanOut(std::string_view dataPath, std::string_view name) {
   return dataPath == "objects" && name.size() == 2 && hex(name[0]) && hex(name[1]);
 }
 
+// Where git appends and creates by name (GuardMount::gitDataPath), watched before other
+// directories of their level: a tool that left hundreds of directories in refs/ must not use up
+// the watches before logs/refs/heads.
+bool isKnownGitDataDir(std::string_view dataPath) {
+  for (std::string_view known : {"logs", "refs", "objects", "logs/refs", "logs/refs/heads", "logs/refs/remotes",
+                                 "refs/heads", "refs/tags", "refs/remotes", "objects/info", "objects/pack"})
+    if (dataPath == known) return true;
+  return false;
+}
+
 }  // namespace
 
-// Watches the directory `rel` below a writable git directory's objects, refs or logs and what
-// was in it before the run (checked after the run, not here).
-void WorkspaceGuard::watchGitData(GuardMount& m, const std::string& rel, int depth) {
-  int wd = addWatch(m, rel, true);
-  if (wd < 0 || depth >= 64) return;
-  UniqueFd dir = m.watchedDir(wd);
-  std::vector<ListedEntry> entries;
-  if (!dir || !listEntries(dir.get(), entries)) return;
-  std::optional<std::string_view> dataPath = m.gitDataPath(rel);
-  for (const auto& e : entries)
-    if (e.isDir && dataPath && !isObjectFanOut(*dataPath, e.name))
-      watchGitData(m, rel + "/" + e.name, depth + 1);
+// Watches the directories `top` (a writable git directory's objects, refs and logs) and those
+// below them: the ones git appends and creates in by name first (isKnownGitDataDir), then the
+// rest level by level; past kMaxGitDataWatches the rest is left to the check after the run. What
+// was in them before the run is checked after it, not here.
+void WorkspaceGuard::watchGitData(GuardMount& m, const std::vector<std::string>& top) {
+  struct Dir {
+    std::string rel;
+    int depth;
+  };
+  std::deque<Dir> known, other;
+  for (const auto& rel : top) known.push_back({rel, 0});
+  while ((!known.empty() || !other.empty()) && gitDataWatches_ < kMaxGitDataWatches) {
+    std::deque<Dir>& from = known.empty() ? other : known;
+    Dir d = std::move(from.front());
+    from.pop_front();
+    int wd = addWatch(m, d.rel, true);
+    UniqueFd dir = wd >= 0 && d.depth < 64 ? m.watchedDir(wd) : UniqueFd();
+    std::vector<ListedEntry> entries;
+    if (!dir || !listEntries(dir.get(), entries)) continue;
+    std::optional<std::string_view> dataPath = m.gitDataPath(d.rel);
+    for (const auto& e : entries) {
+      if (!e.isDir || !dataPath || isObjectFanOut(*dataPath, e.name)) continue;
+      Dir sub{d.rel + "/" + e.name, d.depth + 1};
+      std::optional<std::string_view> subPath = m.gitDataPath(sub.rel);
+      if (subPath && isKnownGitDataDir(*subPath)) known.push_back(std::move(sub));
+      else if (other.size() < kMaxGitDataWatches) other.push_back(std::move(sub));
+    }
+  }
 }
 
 int WorkspaceGuard::watchFd() const { return inotifyFd_; }
@@ -793,7 +842,7 @@ void WorkspaceGuard::checkNew(GuardMount& m, int wd, const std::string& name, bo
   // where it really is.
   const std::string& dirRel = w.rel;
   std::string rel = w.rel.empty() ? name : w.rel + "/" + name;
-  if (rescan && !w.stale && m.existedBefore(dirRel, name)) return;
+  if (rescan && !w.stale && m.existedBefore(wd, dirRel, name)) return;
   bool gitDir = !w.stale && m.isGitDir(dirRel);
   const DirNode* node = w.stale ? nullptr : m.nodeAt(dirRel);
   bool place = !w.stale && (m.rules.isRulePlace(dirRel) || (node && node->place));

