@@ -68,6 +68,9 @@ struct ChildPlan {
   std::vector<char*> envp;
   std::vector<std::string> searchPath;  // PATH entries used to find argv[0]
   bool newNetns = true;
+  // The sandbox goes into a network namespace the user-namespace holder made ready (lo up, and
+  // the capture when netSetup is set): init neither makes nor sets one up.
+  bool netPreMade = false;
   // The network layer's sandbox half (see NetworkHooks); null: loopback only.
   int (*netSetup)(const void* plan, int channelFd, const char** failedStep) = nullptr;
   const void* netPlan = nullptr;

@@ -166,6 +166,7 @@ int reap(pid_t pid, struct rusage* usage = nullptr) {
 struct Holder {
   UniqueFd ns;
   std::string maps;
+  UniqueFd pidfd;
 };
 
 struct Child {
@@ -173,6 +174,7 @@ struct Child {
   UniqueFd pidfd;
   bool inHolder = false;  // its user namespace is a child of the holder's, already mapped
   bool released = false;  // the go byte is sent (by the holder's helper, right after the maps)
+  bool netPreMade = false;  // it is in a spare network namespace of the holder's
 };
 
 InitFds initFds(const Channels& ch) {
@@ -192,7 +194,8 @@ void dropChildEnds(Channels& ch) {
 struct clone_args cloneArgs(const ChildPlan& plan, int cgroupFd, int* pidfd) {
   struct clone_args args = {};
   args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-               CLONE_PIDFD | (plan.newNetns ? CLONE_NEWNET : 0) | (cgroupFd >= 0 ? CLONE_INTO_CGROUP : 0);
+               CLONE_PIDFD | (plan.newNetns && !plan.netPreMade ? CLONE_NEWNET : 0) |
+               (cgroupFd >= 0 ? CLONE_INTO_CGROUP : 0);
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
   args.cgroup = cgroupFd >= 0 ? static_cast<uint64_t>(cgroupFd) : 0;
@@ -234,6 +237,7 @@ struct HolderClone {
   const ChildPlan* plan;
   InitFds fds;
   int holderFd;
+  int netnsFd;  // a spare network namespace of the holder's for init, or -1
   struct clone_args args;
   sigset_t mask;    // coco's, for init
   const char* map;  // the nested maps, for uid_map and gid_map
@@ -276,6 +280,12 @@ int holderHelper(void* arg) {
     return 1;
   }
   trace::point("holder-joined");
+  // Allowed now: the spare's owner is the holder's user namespace, where the helper has every capability.
+  if (h->netnsFd >= 0 && ::setns(h->netnsFd, CLONE_NEWNET) != 0) {
+    h->err = errno;
+    h->failed = "setns (the spare network namespace)";
+    return 1;
+  }
   // With CLONE_PARENT the child's exit signal is the helper's (SIGCHLD); clone3 wants none given.
   h->args.flags |= CLONE_PARENT;
   h->args.exit_signal = 0;
@@ -310,11 +320,11 @@ int holderHelper(void* arg) {
   return 0;
 }
 
-Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, int holderFd,
+Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, int holderFd, int netnsFd,
                             const std::string& maps) {
   int pidfd = -1;
-  HolderClone h{&plan,       initFds(ch), holderFd, cloneArgs(plan, cgroupFd, &pidfd), {}, maps.data(),
-                maps.size(), ch.syncWrite.get()};
+  HolderClone h{&plan, initFds(ch), holderFd,    netnsFd,           cloneArgs(plan, cgroupFd, &pidfd),
+                {},    maps.data(), maps.size(), ch.syncWrite.get()};
   std::lock_guard<std::mutex> turn(g_holderHelperStackInUse);
   sigset_t all;
   sigfillset(&all);
@@ -337,7 +347,7 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
     return Error::withErrno(h.err, h.failed);
   }
   dropChildEnds(ch);
-  return Child{static_cast<pid_t>(h.pid), UniqueFd(pidfd), true, true};
+  return Child{static_cast<pid_t>(h.pid), UniqueFd(pidfd), true, true, netnsFd >= 0};
 }
 
 // The holder in `dir` for a subordinate mapping, checked (started when
@@ -346,7 +356,8 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
 Holder findHolder(const HostSetup& host, const IdMapPlan& ids) {
   Holder holder;
   if (host.holderDir.empty() || !ids.subordinate) return holder;
-  auto ns = joinableHolder(host.holderDir, ids, host.holderIdleSeconds, host.holderSetup);
+  auto ns = joinableHolder(host.holderDir, ids, host.holderIdleSeconds, host.holderSetup, host.holderSpares,
+                           &holder.pidfd);
   if (!ns) {
     log::debug("not using the user-namespace holder: {}", ns.error().describe());
     return holder;
@@ -356,14 +367,44 @@ Holder findHolder(const HostSetup& host, const IdMapPlan& ids) {
   return holder;
 }
 
-// Through the holder when there is one; today's path when that fails.
-Result<Child> cloneSandbox(const ChildPlan& plan, Channels& ch, int cgroupFd, const Holder& holder) {
+// A spare network namespace from the holder for this run, its listeners offered to
+// the gateway (NetworkHooks::offerSpare); none (today's path) when the run makes no
+// network namespace, the holder keeps none, or anything about it is off.
+UniqueFd takeSpare(const HostSetup& host, const Holder& holder, const ChildPlan& plan,
+                   const NetworkHooks* net, UniqueFd& queue) {
+  if (!holder.ns || !host.holderSpares || !plan.newNetns) return {};
+  if (net && (!net->offerSpare || !net->useSpare)) return {};
+  bool capture = net && net->capture;
+  auto fds = takeSpareNetns(holder.pidfd.get(), holder.ns.get(), capture, &queue);
+  if (!fds) {
+    log::debug("no spare network namespace from the holder: {}", fds.error().describe());
+    return {};
+  }
+  UniqueFd netns = std::move(fds->front());
+  fds->erase(fds->begin());
+  if (net) {
+    auto offered = net->offerSpare(netns.get(), std::move(*fds));
+    if (!offered) {
+      log::debug("the holder's spare network namespace is refused: {}", offered.error().describe());
+      net->useSpare(false);
+      return {};
+    }
+  }
+  return netns;
+}
+
+// Through the holder when there is one, into its spare network namespace when
+// `spareNetns` is one; today's path when that fails.
+Result<Child> cloneSandbox(ChildPlan& plan, Channels& ch, int cgroupFd, const Holder& holder,
+                           int spareNetns) {
   if (holder.ns) {
-    auto child = cloneInHolder(plan, ch, cgroupFd, holder.ns.get(), holder.maps);
+    plan.netPreMade = spareNetns >= 0;
+    auto child = cloneInHolder(plan, ch, cgroupFd, holder.ns.get(), spareNetns, holder.maps);
     if (child) return child;
     log::debug("starting the sandbox through the user-namespace holder: {}; without it",
                child.error().describe());
   }
+  plan.netPreMade = false;
   return cloneChild(plan, ch, cgroupFd);
 }
 
@@ -388,17 +429,17 @@ std::optional<cgroup::Group> makeGroup(const Limits& limits) {
 
 // clone3 into the group; without it when the kernel refuses (before 5.7, or
 // the group cannot take the sandbox), and then the rlimits carry the memory limit.
-Result<Child> startSandbox(ChildPlan& plan, Channels& ch, std::optional<cgroup::Group>& group, const Limits& limits,
-                           const Holder& holder) {
+Result<Child> startSandbox(ChildPlan& plan, Channels& ch, std::optional<cgroup::Group>& group,
+                           const Limits& limits, const Holder& holder, int spareNetns) {
   if (group) {
     if (group->limitsMemory()) plan.rlimitData = 0;
-    auto child = cloneSandbox(plan, ch, group->dirFd(), holder);
+    auto child = cloneSandbox(plan, ch, group->dirFd(), holder, spareNetns);
     if (child) return child;
     log::debug("clone3 into {}: {}; limits by rlimits only", group->path(), child.error().describe());
     group.reset();
     plan.rlimitData = limits.memoryBytes;
   }
-  return cloneSandbox(plan, ch, -1, holder);
+  return cloneSandbox(plan, ch, -1, holder, spareNetns);
 }
 
 // What to do about the failures a user can meet, added in the parent where
@@ -635,7 +676,8 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   if (ch.netParent.valid()) {
     Status started = net->prepare ? net->prepare() : okStatus();
     if (started) {
-      if (!wait.until(ch.netParent.get())) return stopped();
+      // In a spare, init sends nothing: the gateway has the listeners already.
+      if (!child.netPreMade && !wait.until(ch.netParent.get())) return stopped();
       started = net->start(std::move(ch.netParent));
     }
     if (!started) {
@@ -938,8 +980,19 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   bool awaitTeardown = mustAwaitTeardown(spec, group.has_value());
   // init outlasts coco's copy of the watch only when coco does not wait for init's exit.
   if (!awaitTeardown) plan.guardWatchFd = guard.watchFd();
+  // Told at tool-running, or on the way out when the run ends before.
+  struct TellHolder {
+    UniqueFd queue;
+    ~TellHolder() { spareTaken(std::move(queue)); }
+  } spareQueue;
+  UniqueFd spareNetns = takeSpare(spec.hostSetup, holder, plan, net, spareQueue.queue);
+  trace::point("spare-taken");
   trace::point("clone");
-  COCO_ASSIGN(Child child, startSandbox(plan, ch, group, spec.limits, holder));
+  auto started = startSandbox(plan, ch, group, spec.limits, holder, spareNetns.get());
+  if (spareNetns && net) net->useSpare(started && started->netPreMade);
+  spareNetns.reset();
+  if (!started) return std::move(started).error();
+  Child child = std::move(*started);
   trace::point("cloned");
   for (auto& end : stdio.childEnds) end.reset();
   auto mapped = child.inHolder || ownMaps ? Result<bool>(child.inHolder) : writeIdMaps(child.pid, ids);
@@ -948,8 +1001,9 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
     killAndReap(child.pid);
     return std::move(mapped).error().wrap("writing the user namespace id maps");
   }
-  log::debug("sandbox pid {}: {} id mapping{}", child.pid, *mapped ? "subordinate-range" : "single-id",
-             child.inHolder ? " (inside the user-namespace holder's)" : "");
+  log::debug("sandbox pid {}: {} id mapping{}{}", child.pid, *mapped ? "subordinate-range" : "single-id",
+             child.inHolder ? " (inside the user-namespace holder's)" : "",
+             child.netPreMade ? ", in a spare network namespace of the holder's" : "");
   GuardCheck check;  // declared before the terminal: it runs after raw mode is restored
   check.exitsAfter = spec.hostSetup.exitsAfter;
   // From the go byte on, the tool may run: init waits for coco at no step after it, so even a
@@ -976,6 +1030,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   if (!released) return std::move(released).error();
   UniqueFd master = std::move(*released);
   trace::point("tool-running");
+  spareTaken(std::move(spareQueue.queue));
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master, signals.ignoredAtStart(), stdio.relays,
                           ch.eventsRead, spec, guard};

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/run_spec.hpp"
 #include "util/result.hpp"
@@ -27,6 +28,15 @@ struct NetworkHooks {
   std::function<Status(UniqueFd channel)> start;
   // In coco, after the sandbox exited.
   std::function<void()> stop;
+  // The sandbox's network namespace needs the capture (Full, Allowlist): a spare from the
+  // user-namespace holder must be of that kind.
+  bool capture = false;
+  // In coco, before clone, when the holder gave a spare network namespace: checks its
+  // listeners (none without the capture) and keeps them. `use` then says, after clone,
+  // whether the sandbox went into it: start() takes the kept listeners instead of waiting
+  // for init's (which sets up nothing), or drops them. Both or neither.
+  std::function<Status(int netns, std::vector<UniqueFd> listeners)> offerSpare;
+  std::function<void(bool used)> useSpare;
   // The sandbox's /etc/resolv.conf (empty: the engine's default for the mode).
   std::string resolvConf;
 };

@@ -49,15 +49,16 @@ int openPty(const ChildPlan& plan, int sock) {
 }
 
 // Once per start: the net setup hook (when there is one) brings lo up itself
-// and reports that step to the gateway.
+// and reports that step to the gateway; in a holder's spare it is up already.
 bool bringUpLoopback(const ChildPlan& plan) {
-  if (!plan.newNetns || plan.netSetup) return true;
+  if (!plan.newNetns || plan.netPreMade || plan.netSetup) return true;
   int rc = sys::bringLoopbackUp();
   return rc >= 0 || failWith(-rc, 125, "bringing up the loopback interface", nullptr);
 }
 
+// Not in a holder's spare: it was set up before the run, and coco has its listeners.
 bool setupNetwork(const ChildPlan& plan, int channel) {
-  if (!plan.netSetup) return true;
+  if (!plan.netSetup || plan.netPreMade) return true;
   const char* failedStep = "network setup";
   int err = plan.netSetup(plan.netPlan, channel, &failedStep);
   return err == 0 || failWith(err, 125, "setting up the sandbox network:", failedStep);

@@ -76,6 +76,9 @@ struct HostSetup {
   unsigned holderIdleSeconds = kHolderIdleSeconds;
   // Run in a holder this run starts (engine/userns_holder.hpp: HolderSetup); null: nothing.
   int (*holderSetup)() = nullptr;
+  // Makes the spare network namespaces a holder keeps (HolderSpares: net::makeSpareNetns); null:
+  // the holder keeps none, and runs make their own.
+  int (*holderSpares)(bool capture, int* fds) = nullptr;
   // coco exits once this run is over (a plain `coco run`, not an install or a learn run): the
   // engine stops returning memory to the allocator after the sandbox exits (util/exit_alloc.hpp).
   bool exitsAfter = false;

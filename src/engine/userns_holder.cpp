@@ -3,9 +3,13 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +18,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "sys/fd_passing.hpp"
 #include "sys/lock_file.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -212,13 +217,65 @@ void blank(uint64_t start, uint64_t end) {
   if (start && end > start) std::memset(reinterpret_cast<void*>(start), 0, end - start);
 }
 
+// The holder's descriptors when it keeps spares (and nothing else is open): its own
+// network namespace to go back to, then per kind a SOCK_SEQPACKET pair. The holder
+// queues each spare as one message (a byte and its descriptors) on the pair's first
+// end, which a run takes over the holder's pidfd (pidfd_getfd) to receive one: the
+// queue hands each message to exactly one reader, and no holder has to wake for it.
+// The run then writes a byte back, which tells the holder to make another (also
+// when it found none).
+constexpr int kHomeNetFd = 0;
+constexpr int kQueueFd[2] = {1, 3};   // [capture]: the end runs read
+constexpr int kRefillFd[2] = {2, 4};  // the holder's end
+// Spares queued per kind: two runs that start together both get one.
+constexpr int kSparesPerKind = 2;
+// A refill waits this long after a run took a spare, so as not to take the CPU from that run's start.
+constexpr int kRefillDelayMs = 20;
+
+// Messages waiting in `queueFd` (each spare's message is one byte).
+int queued(int queueFd) {
+  int bytes = 0;
+  return ::ioctl(queueFd, SIOCINQ, &bytes) == 0 ? bytes : kSparesPerKind;
+}
+
+// Tops each kind's queue up to kSparesPerKind; a kind whose making fails is left
+// until a run asks for one of it again.
+void refill(HolderSpares make, bool (&broken)[2]) {
+  for (int kind = 0; kind < 2; ++kind) {
+    while (!broken[kind] && queued(kQueueFd[kind]) < kSparesPerKind) {
+      int fds[kMaxSpareFds];
+      int n = make(kind == 1, fds);
+      // Back home whatever happened: the holder never stays in a namespace it hands out.
+      if (::setns(kHomeNetFd, CLONE_NEWNET) != 0) _exit(1);
+      const char spare = '+';
+      if (n <= 0 || static_cast<size_t>(n) > kMaxSpareFds ||
+          sys::sendFds(kRefillFd[kind], &spare, 1, fds, static_cast<size_t>(n)) != 0)
+        broken[kind] = true;
+      for (int i = 0; i < n && static_cast<size_t>(i) < kMaxSpareFds; ++i) ::close(fds[i]);
+    }
+  }
+}
+
+// Sets up kHomeNetFd and the two pairs in a process with no descriptor open.
+bool openQueues() {
+  int home = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  int pair[2][2];
+  bool ok = home == kHomeNetFd;
+  for (int kind = 0; ok && kind < 2; ++kind)
+    ok = ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair[kind]) == 0 &&
+         pair[kind][0] == kQueueFd[kind] && pair[kind][1] == kRefillFd[kind];
+  if (!ok) ::syscall(SYS_close_range, 0U, ~0U, 0U);
+  return ok;
+}
+
 // The holder itself: once its maps are written and its record is in place
-// (the byte on goFd) it lets go of every descriptor and the working directory,
-// and sleeps until it is killed or idle: it exits when its record is gone or
-// replaced, or its mtime (set by every run that reads it) is `idleSeconds` old.
+// (the byte on goFd) it lets go of every descriptor and the working directory
+// (but, with spares, its queues and its own network namespace), and waits until
+// it is killed or idle: it exits when its record is gone or replaced, or its
+// mtime (set by every run that reads it) is `idleSeconds` old.
 // Only async-signal-safe calls: it is a fork of a process that may have threads.
 [[noreturn]] void holderMain(int goFd, const Strings& strings, const char* recordPath, unsigned idleSeconds,
-                             HolderSetup setup) {
+                             HolderSetup setup, HolderSpares spares) {
   char go = 0;
   ssize_t n;
   while ((n = ::read(goFd, &go, 1)) < 0 && errno == EINTR) {
@@ -228,6 +285,7 @@ void blank(uint64_t start, uint64_t end) {
   if (::lstat(recordPath, &own) != 0) _exit(0);
   if (setup) setup();
   ::syscall(SYS_close_range, 0U, ~0U, 0U);
+  if (spares && !openQueues()) spares = nullptr;
   if (::chdir("/") != 0) _exit(1);
   ::prctl(PR_SET_NAME, kHolderProcessName, 0, 0, 0);
   blank(strings.envStart, strings.envEnd);
@@ -245,6 +303,8 @@ void blank(uint64_t start, uint64_t end) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  bool broken[2] = {false, false};
+  if (spares) refill(spares, broken);
   for (;;) {
     struct stat st;
     if (::lstat(recordPath, &st) != 0 || st.st_dev != own.st_dev || st.st_ino != own.st_ino) _exit(0);
@@ -253,8 +313,26 @@ void blank(uint64_t start, uint64_t end) {
     long long idle = static_cast<long long>(now.tv_sec) - static_cast<long long>(st.st_mtim.tv_sec);
     if (idle >= static_cast<long long>(idleSeconds)) _exit(0);
     // A clock set back makes `idle` negative: wait one full period, not longer.
-    struct timespec wait = {static_cast<time_t>(idle < 0 ? idleSeconds : idleSeconds - idle), 0};
-    ::nanosleep(&wait, nullptr);
+    long long wait = idle < 0 ? idleSeconds : idleSeconds - idle;
+    if (wait > 86400) wait = 86400;
+    if (!spares) {
+      struct timespec t = {static_cast<time_t>(wait), 0};
+      ::nanosleep(&t, nullptr);
+      continue;
+    }
+    struct pollfd p[2] = {{kRefillFd[0], POLLIN, 0}, {kRefillFd[1], POLLIN, 0}};
+    if (::poll(p, 2, static_cast<int>(wait * 1000)) <= 0) continue;
+    // Taken: drain the runs' bytes, wait until the starts settle, top up.
+    char drain[64];
+    for (int kind = 0; kind < 2; ++kind) {
+      if (!p[kind].revents) continue;
+      while (::recv(kRefillFd[kind], drain, sizeof drain, MSG_DONTWAIT) > 0) {
+      }
+      broken[kind] = false;
+    }
+    struct timespec delay = {0, kRefillDelayMs * 1000000L};
+    ::nanosleep(&delay, nullptr);
+    refill(spares, broken);
   }
 }
 
@@ -264,7 +342,8 @@ void blank(uint64_t start, uint64_t end) {
 // The middle process drops the go pipe's write end before it clones the
 // holder, so the holder sees EOF if coco dies before the maps are written.
 Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueFd& reportWrite,
-                          const std::string& recordPath, unsigned idleSeconds, HolderSetup setup) {
+                          const std::string& recordPath, unsigned idleSeconds, HolderSetup setup,
+                          HolderSpares spares) {
   Strings strings = ownStrings();
   pid_t mid = ::fork();
   if (mid < 0) return Error::fromErrno("fork");
@@ -273,7 +352,7 @@ Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueF
     ::close(reportRead.get());
     ::setsid();
     long holder = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
-    if (holder == 0) holderMain(goRead, strings, recordPath.c_str(), idleSeconds, setup);
+    if (holder == 0) holderMain(goRead, strings, recordPath.c_str(), idleSeconds, setup, spares);
     (void)!::write(reportWrite.get(), &holder, sizeof holder);
     _exit(0);
   }
@@ -350,7 +429,7 @@ std::vector<IdExtent> expectedGidMap(const IdMapPlan& plan) {
 
 std::string nestedIdMapText(const IdMapPlan& plan) { return fmt::format("0 0 1\n1 1 {}\n", plan.uids.count); }
 
-Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan) {
+Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, UniqueFd* pidfd) {
   if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
   COCO_ASSIGN(UniqueFd dirFd, openHolderDir(dir));
   COCO_ASSIGN(HolderRecord record, readRecord(dirFd.get()));
@@ -363,10 +442,12 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan) {
   COCO_TRY(within(checkUserns(ns.get()), where));
   // Still alive after all this: /proc/PID was that process's all along.
   if (!pidfdAlive(named.pidfd.get())) return Error::make("pid {} exited during the checks", record.pid);
+  if (pidfd) *pidfd = std::move(named.pidfd);
   return ns;
 }
 
-Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds, HolderSetup setup) {
+Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds, HolderSetup setup,
+                   HolderSpares spares) {
   if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
   if (idleSeconds == 0) return Error::make("a holder's idle time must be at least one second");
   std::string recordPath = fs::joinPath(dir, kHolderRecordName);
@@ -375,8 +456,8 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
   UniqueFd goRead(p[0]), goWrite(p[1]);
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   UniqueFd reportRead(p[0]), reportWrite(p[1]);
-  COCO_ASSIGN(pid_t holder,
-              spawnHolder(goRead.get(), goWrite.get(), reportRead, reportWrite, recordPath, idleSeconds, setup));
+  COCO_ASSIGN(pid_t holder, spawnHolder(goRead.get(), goWrite.get(), reportRead, reportWrite, recordPath,
+                                        idleSeconds, setup, spares));
   goRead.reset();
   auto fail = [&](Error e) {
     ::kill(holder, SIGKILL);
@@ -399,21 +480,61 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
 }
 
 Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds,
-                                HolderSetup setup) {
-  auto ns = openHolder(dir, plan);
+                                HolderSetup setup, HolderSpares spares, UniqueFd* pidfd) {
+  auto ns = openHolder(dir, plan, pidfd);
   if (ns) return ns;
   log::debug("user-namespace holder in {}: {}", dir, ns.error().describe());
   COCO_TRY(fs::makeDirs(dir, 0700));
   COCO_ASSIGN(UniqueFd dirFd, openHolderDir(dir));
   COCO_ASSIGN(UniqueFd lock, sys::lockExclusive(fs::joinPath(dir, std::string(kHolderRecordName) + ".lock")));
   // Another coco may have started one meanwhile.
-  ns = openHolder(dir, plan);
+  ns = openHolder(dir, plan, pidfd);
   if (ns) return ns;
   if (retire(dirFd.get())) log::debug("stopped the stale user-namespace holder");
   if (::unlinkat(dirFd.get(), kHolderRecordName, 0) != 0 && errno != ENOENT)
     return Error::fromErrno("removing the holder's record");
-  COCO_TRY(startHolder(dir, plan, idleSeconds, setup));
+  COCO_TRY(startHolder(dir, plan, idleSeconds, setup, spares));
+  // No pidfd, so no spare for this run: the new holder is still making its first ones.
   return openHolder(dir, plan);
+}
+
+Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, bool capture,
+                                             UniqueFd* queueOut) {
+  UniqueFd queue(static_cast<int>(::syscall(SYS_pidfd_getfd, holderPidfd, kQueueFd[capture], 0)));
+  if (!queue) return Error::fromErrno("pidfd_getfd (the holder's queue)");
+  int domain = 0, type = 0;
+  socklen_t len = sizeof domain;
+  ::getsockopt(queue.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len);
+  len = sizeof type;
+  ::getsockopt(queue.get(), SOL_SOCKET, SO_TYPE, &type, &len);
+  if (domain != AF_UNIX || type != SOCK_SEQPACKET)
+    return Error::make("the holder keeps no spares (one started by an older coco)");
+  char spare = 0;
+  int fds[kMaxSpareFds];
+  size_t got = 0;
+  ssize_t n = sys::recvFds(queue.get(), &spare, 1, fds, kMaxSpareFds, &got, MSG_DONTWAIT);
+  std::vector<UniqueFd> out;
+  for (size_t i = 0; i < got; ++i) out.emplace_back(fds[i]);
+  // Taken or wanted (an empty queue, after a failed making too): either way the holder makes more.
+  *queueOut = std::move(queue);
+  if (n == -EAGAIN) return Error::make("the holder had no spare network namespace ready");
+  if (n < 0) return Error::withErrno(static_cast<int>(-n), "reading the holder's queue");
+  size_t want = capture ? kMaxSpareFds : 1;
+  if (n != 1 || spare != '+' || out.size() != want)
+    return Error::make("a spare with {} descriptors, not {}", out.size(), want);
+  if (::ioctl(out[0].get(), NS_GET_NSTYPE) != CLONE_NEWNET)
+    return Error::make("the spare is not a network namespace");
+  UniqueFd owner(::ioctl(out[0].get(), NS_GET_USERNS));
+  if (!owner) return Error::fromErrno("NS_GET_USERNS of the spare");
+  COCO_ASSIGN(NsId ownerId, nsId(owner.get()));
+  COCO_ASSIGN(NsId holderId, nsId(holderUserns));
+  if (!(ownerId == holderId)) return Error::make("the spare network namespace is not the holder's");
+  return out;
+}
+
+void spareTaken(UniqueFd queue) {
+  const char taken = '-';
+  if (queue) ::send(queue.get(), &taken, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 Result<bool> stopHolder(const std::string& dir) {

@@ -5,12 +5,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -118,6 +121,54 @@ Result<SandboxEndpoints> receiveSandboxEndpoints(int channelFd) {
   return ep;
 }
 
+namespace {
+
+// What a spare's listener must be: a socket of `netns` (SIOCGSKNS), of this type, listening
+// or not, bound to addr (host order) and, unless 0, port.
+Status checkSpareListener(const struct stat& netns, int fd, int type, bool listening, uint32_t addr,
+                          uint16_t port, const char* what) {
+  UniqueFd ns(::ioctl(fd, SIOCGSKNS));
+  struct stat st;
+  if (!ns || ::fstat(ns.get(), &st) != 0) return Error::fromErrno("the spare's {}: SIOCGSKNS", what);
+  if (st.st_dev != netns.st_dev || st.st_ino != netns.st_ino)
+    return Error::make("the spare's {} is a socket of another network namespace", what);
+  int domain = 0, gotType = 0, accepting = 0;
+  socklen_t len = sizeof domain;
+  bool ok = ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0;
+  len = sizeof gotType;
+  ok = ok && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &gotType, &len) == 0;
+  len = sizeof accepting;
+  ok = ok && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0;
+  sockaddr_in sa{};
+  len = sizeof sa;
+  ok = ok && ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0;
+  if (!ok) return Error::fromErrno("the spare's {}", what);
+  if (domain != AF_INET || gotType != type || (accepting != 0) != listening || sa.sin_family != AF_INET ||
+      ntohl(sa.sin_addr.s_addr) != addr || (port != 0 && ntohs(sa.sin_port) != port) || sa.sin_port == 0)
+    return Error::make("the spare's {} is not the socket the sandbox side makes", what);
+  return {};
+}
+
+}  // namespace
+
+Result<SandboxEndpoints> checkSpareEndpoints(int netns, std::vector<UniqueFd> listeners) {
+  SandboxEndpoints ep;
+  if (listeners.empty()) return ep;
+  if (listeners.size() != kSetupFdCount)
+    return Error::make("a spare comes with {} listeners, not {}", listeners.size(), +kSetupFdCount);
+  struct stat ns;
+  if (::fstat(netns, &ns) != 0) return Error::fromErrno("stat the spare network namespace");
+  COCO_TRY(checkSpareListener(ns, listeners[kRelayListener].get(), SOCK_STREAM, true, INADDR_LOOPBACK, 0,
+                              "relay listener"));
+  COCO_TRY(checkSpareListener(ns, listeners[kDnsUdp].get(), SOCK_DGRAM, false, INADDR_ANY, 53, "DNS socket"));
+  COCO_TRY(
+      checkSpareListener(ns, listeners[kDnsTcp].get(), SOCK_STREAM, true, INADDR_ANY, 53, "DNS listener"));
+  ep.relayListener = std::move(listeners[kRelayListener]);
+  ep.dnsUdp = std::move(listeners[kDnsUdp]);
+  ep.dnsTcp = std::move(listeners[kDnsTcp]);
+  return ep;
+}
+
 Gateway::Gateway(GatewayConfig config, PolicyConfig policyConfig)
     : config_(std::move(config)), policyConfig_(std::move(policyConfig)) {}
 
@@ -176,12 +227,31 @@ Status Gateway::start(UniqueFd channel) {
   // the upstream resolver while init sets the sandbox's network up, after
   // the clone, instead of before it (the engine's prepare hook).
   COCO_TRY(preparePolicy());
-  COCO_ASSIGN(endpoints_, receiveSandboxEndpoints(channel.get()));
+  if (spareUsed_) {
+    endpoints_ = std::move(offered_);
+  } else {
+    COCO_ASSIGN(endpoints_, receiveSandboxEndpoints(channel.get()));
+  }
   if (config_.mode != NetworkMode::None && !endpoints_.relayListener) {
     return Error::make("the sandbox sent no network listeners for mode {}", networkModeName(config_.mode));
   }
   channel_ = std::move(channel);
   return startLoop();
+}
+
+Status Gateway::offerSpare(int netns, std::vector<UniqueFd> listeners) {
+  COCO_ASSIGN(SandboxEndpoints ep, checkSpareEndpoints(netns, std::move(listeners)));
+  bool capture = config_.mode != NetworkMode::None;
+  if (capture != static_cast<bool>(ep.relayListener))
+    return Error::make("a spare {} the capture, which mode {} {}", capture ? "without" : "with",
+                       networkModeName(config_.mode), capture ? "needs" : "does not have");
+  offered_ = std::move(ep);
+  return {};
+}
+
+void Gateway::useSpare(bool used) {
+  spareUsed_ = used;
+  if (!used) offered_ = {};
 }
 
 Status Gateway::startLoop() {

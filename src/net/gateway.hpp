@@ -62,6 +62,14 @@ struct SandboxEndpoints {
 // as an Error naming the failed step; EOF (the child died) as well.
 Result<SandboxEndpoints> receiveSandboxEndpoints(int channelFd);
 
+// The listeners of a spare network namespace the user-namespace holder made
+// (net::makeSpareNetns), checked: none, or the three in SetupFd order, each a
+// socket of that namespace (SIOCGSKNS) of the kind and address
+// sandboxNetSetup makes (relay: TCP listening on 127.0.0.1; DNS: UDP and TCP on
+// 0.0.0.0:53). A socket of any other namespace would put the gateway's policy
+// on traffic that is not the sandbox's.
+Result<SandboxEndpoints> checkSpareEndpoints(int netns, std::vector<UniqueFd> listeners);
+
 class Gateway {
  public:
   // Parses the allowlist and binds the published ports on the host, so a bad
@@ -78,6 +86,12 @@ class Gateway {
   // preparePolicy() if it has not run, then receives the sandbox's listeners from the channel
   // (blocking) and starts serving.
   Status start(UniqueFd channel);
+
+  // A spare network namespace's listeners (checkSpareEndpoints), offered before clone; after
+  // it, useSpare says whether the sandbox went into that namespace: then start() takes them
+  // and reads nothing from the channel first; else they are dropped.
+  Status offerSpare(int netns, std::vector<UniqueFd> listeners);
+  void useSpare(bool used);
 
   // Ends the event thread and every connection; idempotent.
   void stop();
@@ -122,6 +136,8 @@ class Gateway {
   std::optional<UpstreamResolver> resolver_;  // made by start()
   std::optional<Policy> policy_;              // made by start(); used by the event thread only after
   SandboxEndpoints endpoints_;
+  SandboxEndpoints offered_;  // a spare's, until useSpare
+  bool spareUsed_ = false;
   UniqueFd channel_;
   std::vector<UniqueFd> publishListeners_;
   std::vector<uint16_t> publishedPorts_;

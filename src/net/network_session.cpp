@@ -44,6 +44,11 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   s->hooks_.prepare = [g] { return g->preparePolicy(); };
   s->hooks_.start = [g](UniqueFd channel) { return g->start(std::move(channel)); };
   s->hooks_.stop = [g] { g->stop(); };
+  s->hooks_.capture = mode != NetworkMode::None;
+  s->hooks_.offerSpare = [g](int netns, std::vector<UniqueFd> listeners) {
+    return g->offerSpare(netns, std::move(listeners));
+  };
+  s->hooks_.useSpare = [g](bool used) { g->useSpare(used); };
   if (mode != NetworkMode::None) s->hooks_.resolvConf = kSandboxResolvConf;
   s->active_ = true;
   return s;

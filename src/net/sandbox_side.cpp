@@ -3,6 +3,7 @@
 #include "net/sandbox_side.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -304,6 +305,28 @@ int sandboxNetSetup(const SandboxNetPlan& plan, int channelFd, uint32_t* failedS
     if (fd >= 0) ::close(fd);
   }
   return rc;
+}
+
+int makeSpareNetns(bool capture, int* fds) {
+  if (::unshare(CLONE_NEWNET) != 0) return -errno;
+  int count = 0;
+  fds[count] = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (fds[count] < 0) return -errno;
+  ++count;
+  int rc = 0;
+  int loIndex = sys::bringLoopbackUp();
+  if (loIndex < 0) rc = -loIndex;
+  if (rc == 0 && capture) {
+    int listeners[kSetupFdCount] = {-1, -1, -1};
+    uint32_t step = kStepNone;
+    rc = setupCapture(loIndex, listeners, step);
+    for (int fd : listeners) {
+      if (fd >= 0) fds[count++] = fd;
+    }
+  }
+  if (rc == 0) return count;
+  while (count > 0) ::close(fds[--count]);
+  return -rc;
 }
 
 int holdNatHooks() {

@@ -95,6 +95,16 @@ int sandboxServeSocketRequest(int channelFd);
 // A short name for a SetupStep, for error messages.
 const char* setupStepName(uint32_t step);
 
+// A network namespace made ahead of a run, as the user-namespace holder keeps
+// them (engine/userns_holder.hpp): moves the caller into a new netns, brings lo
+// up and, with `capture`, adds what sandboxNetSetup adds for Full and Allowlist
+// (the route, the listeners, the redirect). fds[0] is the namespace; with
+// `capture`, fds[1..3] are the listeners in SetupFd order. Returns how many fds
+// (1 or 4) or -errno, and then closed what it opened. The caller stays in the
+// new namespace: it goes back to its own. Allocation-free.
+inline constexpr int kMaxSpareNetnsFds = 1 + kSetupFdCount;
+int makeSpareNetns(bool capture, int* fds);
+
 // Moves the calling process into a network namespace of its own and adds a nat
 // chain on output there (table `ip coco-hold`, no rules), so that netfilter's
 // IPv4 nat and conntrack hooks stay registered for as long as the process lives.

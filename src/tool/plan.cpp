@@ -366,6 +366,7 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
     setup.holderDir = dirs.holder;
     setup.holderIdleSeconds = holderIdleSeconds(env);
     setup.holderSetup = &net::holdNatHooks;
+    setup.holderSpares = &net::makeSpareNetns;
   }
   setup.fdSoftLimit = fdSoftLimit;
   return setup;

@@ -1,22 +1,30 @@
 // The user-namespace holder (engine/userns_holder.hpp): sandboxes made through it cannot see,
 // signal, ptrace or setns into each other or the holder, nor reach each other's abstract sockets;
 // a foreign or stale holder is refused and the run still works; `coco system stop` and
-// COCO_USERNS_HOLDER=0. With the single mapping (coco-nosub, COCO_USERNS=single) no holder is used.
+// COCO_USERNS_HOLDER=0. Its spare network namespaces: each sandbox gets one of its own, and one
+// not of the holder's making is refused. With the single mapping (coco-nosub,
+// COCO_USERNS=single) no holder is used.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include <algorithm>
 
 #include <filesystem>
 #include <optional>
@@ -33,6 +41,90 @@ namespace {
 
 constexpr const char* kUsed = "inside the user-namespace holder's";
 constexpr const char* kStarted = "started the user-namespace holder";
+constexpr const char* kSpare = "in a spare network namespace of the holder's";
+// The holder's descriptors (userns_holder.cpp): its own network namespace, then per kind
+// (lo only, with the capture) the end runs take spares from and the end it queues them on.
+constexpr int kHolderQueue[2] = {1, 3};
+constexpr int kHolderRefill[2] = {2, 4};
+
+// One of the holder's descriptors, through its pidfd (the test is the holder's user); -1 if not.
+int holderFd(pid_t holder, int fd) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, holder, 0));
+  if (pidfd < 0) return -1;
+  int out = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+  close(pidfd);
+  return out;
+}
+
+// Takes one spare of a kind out of the holder's queue (without telling it): its descriptors.
+std::vector<int> takeSpare(pid_t holder, bool capture) {
+  std::vector<int> out;
+  int queue = holderFd(holder, kHolderQueue[capture]);
+  if (queue < 0) return out;
+  char byte;
+  char control[CMSG_SPACE(sizeof(int) * 4)];
+  iovec iov{&byte, 1};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
+  if (recvmsg(queue, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) == 1) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
+      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) out.push_back(fds[i]);
+    }
+  }
+  close(queue);
+  return out;
+}
+
+// Takes every spare of a kind out of the holder's queue (without telling it, so it makes no
+// more): the next run of that kind finds none. Returns how many there were.
+int drainSpares(pid_t holder, bool capture) {
+  int taken = 0;
+  for (std::vector<int> fds; !(fds = takeSpare(holder, capture)).empty(); ++taken)
+    for (int fd : fds) close(fd);
+  return taken;
+}
+
+// Queues a spare of the test's making on the holder's queue, as if the holder had made it.
+bool plantSpare(pid_t holder, bool capture, const std::vector<int>& fds) {
+  int refill = holderFd(holder, kHolderRefill[capture]);
+  if (refill < 0) return false;
+  char byte = '+';
+  char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  iovec iov{&byte, 1};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  bool ok = sendmsg(refill, &mh, 0) == 1;
+  close(refill);
+  return ok;
+}
+
+// A TCP listener on the host's 127.0.0.1 (port picked by the kernel), or -1.
+int hostListener(uint16_t& port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(fd, 8) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  port = ntohs(sa.sin_port);
+  return fd;
+}
 
 std::string describe(const RunResult& r) {
   return "exit " + std::to_string(r.exitCode) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
@@ -263,7 +355,16 @@ TEST_F(HolderTest, RunsWithASubuidRangeMakeTheirUserNamespaceInsideTheHolders) {
   EXPECT_FALSE(contains(cmdline, "probe")) << "not the command line of the coco that started it";
   EXPECT_FALSE(contains(readFile(proc + "/environ"), kSecretValue)) << "nor its environment";
   EXPECT_EQ(startTimeOf(rec->pid), rec->start);
-  EXPECT_TRUE(fs::is_empty(proc + "/fd")) << "the holder keeps no descriptor";
+  // Nothing of the coco that started it: its network namespace and the spares' two queues.
+  std::vector<std::string> kept;
+  for (const auto& e : fs::directory_iterator(proc + "/fd"))
+    kept.push_back(e.path().filename().string() + " " + [&] {
+      std::string target = fs::read_symlink(e.path()).string();
+      return target.substr(0, target.find('['));
+    }());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"0 net:", "1 socket:", "2 socket:", "3 socket:", "4 socket:"}))
+      << "the holder keeps only its queues";
   EXPECT_EQ(fs::read_symlink(proc + "/cwd"), "/");
   std::string uid = std::to_string(getuid());
   EXPECT_TRUE(
@@ -511,18 +612,141 @@ TEST_F(HolderTest, TheHolderKeepsANatChainInANetworkNamespaceOfItsOwn) {
   auto rec = record();
   ASSERT_TRUE(rec);
   // The holder makes it on its own once released, while the run that started it goes on.
-  std::string holderNet, ownNet = fs::read_symlink("/proc/self/ns/net");
+  // While it makes spares it is in each for a moment (they have no such chain): asked again then.
+  std::string holderNet, ownNet = fs::read_symlink("/proc/self/ns/net"), chain;
   for (auto waited = 0ms; waited < 5000ms; waited += 20ms) {
     holderNet = fs::read_symlink("/proc/" + std::to_string(rec->pid) + "/ns/net");
-    if (holderNet != ownNet) break;
+    if (holderNet != ownNet && (chain = holdChainIn(rec->pid)) == "found") break;
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_NE(holderNet, ownNet) << "not the host's network namespace";
-  EXPECT_EQ(holdChainIn(rec->pid), "found");
+  EXPECT_EQ(chain, "found");
   // The control: the same question of a fresh network namespace, which has no such chain.
   Fake plain(true, "", true);
   ASSERT_TRUE(plain.ready());
   EXPECT_EQ(holdChainIn(plain.pid()), "no such chain");
+}
+
+// The holder's spares: runs of both kinds go into one once the holder has made them, each its
+// own (runs at once, more than the holder queues, all in different namespaces, none reaching
+// another's loopback, none the holder's own), and each sandbox holds no capability over it.
+TEST_F(HolderTest, EachSandboxGetsASpareNetworkNamespaceOfItsOwn) {
+  bool sub = subordinate();
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  RunResult first = env_.run({"run", "probenet", "netns"}, options());
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  EXPECT_FALSE(contains(first.err, kSpare)) << "the run that starts the holder makes its own\n" << first.err;
+  if (!sub) return;
+  auto rec = record();
+  ASSERT_TRUE(rec);
+  std::string holderNet = fs::read_symlink("/proc/" + std::to_string(rec->pid) + "/ns/net");
+  for (const char* tool : {"probe", "probenet"}) {
+    SCOPED_TRACE(tool);
+    bool spare = false;
+    for (auto waited = 0ms; !spare && waited < 10000ms; waited += 100ms) {
+      std::this_thread::sleep_for(100ms);
+      RunResult r = env_.run({"run", tool, "exit", "0"}, options());
+      ASSERT_EQ(r.exitCode, 0) << describe(r);
+      spare = contains(r.err, kSpare);
+    }
+    ASSERT_TRUE(spare) << "no run went into a spare in 10 s";
+    std::this_thread::sleep_for(500ms);  // the holder tops its queue up again
+    // Three at once, one more than the holder queues: one listens on its loopback, the others
+    // try to reach it.
+    Child a = env_.spawn({"run", tool, "listen-tcp", "4719", "30"}, options());
+    ASSERT_TRUE(waitForOutput(a, "listening\n", 60s)) << a.out << a.err;
+    RunResult b = env_.run({"run", tool, "connect", "127.0.0.1", "4719"}, options());
+    RunResult c = env_.run({"run", tool, "connect", "127.0.0.1", "4719"}, options());
+    EXPECT_EQ(b.out, "denied ECONNREFUSED\n") << describe(b);
+    EXPECT_EQ(c.out, "denied ECONNREFUSED\n") << describe(c);
+    RunResult nets[3];
+    for (auto& n : nets) n = env_.run({"run", tool, "netns"}, options());
+    kill(a.pid, SIGTERM);
+    finish(a, 30s);
+    EXPECT_TRUE(contains(a.err, kSpare)) << a.err;
+    EXPECT_TRUE(contains(b.err, kSpare)) << b.err;
+    std::vector<std::string> seen = {holderNet};
+    for (auto& n : nets) {
+      ASSERT_EQ(n.exitCode, 0) << describe(n);
+      for (const auto& other : seen) EXPECT_NE(n.out, other + "\n") << "a namespace given twice";
+      seen.push_back(n.out.substr(0, n.out.size() - 1));
+    }
+    // Its namespace is the holder's: the sandbox's own user namespace holds nothing over it.
+    RunResult route = env_.run({"run", tool, "route-add"}, options());
+    EXPECT_TRUE(contains(route.out, "denied EPERM")) << describe(route);
+    RunResult nft = env_.run({"run", tool, "nft-add-table"}, options());
+    EXPECT_TRUE(contains(nft.out, "denied EPERM")) << describe(nft);
+  }
+}
+
+// A spare the holder did not make is refused: here another sandbox's network namespace (owned by
+// that sandbox's user namespace, which the kernel would let coco's helper join), and listeners of
+// the host's namespace with a real spare's. The run then makes its own and works.
+TEST_F(HolderTest, ASpareNotOfTheHoldersMakingIsRefused) {
+  bool sub = subordinate();
+  RunResult first = probe({"exit", "0"});
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  if (!sub) return;
+  auto rec = record();
+  ASSERT_TRUE(rec);
+  std::this_thread::sleep_for(500ms);  // the holder's first spares
+  ASSERT_EQ(drainSpares(rec->pid, false), 2) << "the holder queues two of each kind";
+  // A sandbox without a spare: a network namespace of its own user namespace's.
+  std::string tag = std::to_string(20000 + getpid() % 20000);
+  Child a = env_.spawn({"run", "probe", "listen-tcp", tag, "30"}, options());
+  ASSERT_TRUE(waitForOutput(a, "listening\n", 60s)) << a.out << a.err;
+  EXPECT_FALSE(contains(a.err, kSpare)) << a.err;
+  int otherNet = -1;
+  for (pid_t p : processesWithTag("listen-tcp " + tag)) {
+    std::string comm = readFile("/proc/" + std::to_string(p) + "/comm");
+    if (comm != "probe\n") continue;
+    otherNet = open(("/proc/" + std::to_string(p) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  ASSERT_GE(otherNet, 0) << "the first sandbox's tool";
+  // That run found none and asked for more: the holder's refill is over by then, and emptied.
+  std::this_thread::sleep_for(500ms);
+  ASSERT_GE(drainSpares(rec->pid, false), 0);
+  ASSERT_TRUE(plantSpare(rec->pid, false, {otherNet}));
+  close(otherNet);
+  RunResult b = probe({"connect", "127.0.0.1", tag});
+  EXPECT_EQ(b.out, "denied ECONNREFUSED\n") << "the run joined the other sandbox's namespace\n"
+                                            << describe(b);
+  EXPECT_TRUE(contains(b.err, "the spare network namespace is not the holder's")) << b.err;
+  EXPECT_FALSE(contains(b.err, kSpare)) << b.err;
+  kill(a.pid, SIGTERM);
+  finish(a, 30s);
+
+  // The capture kind: a real spare's namespace with a listener of the host's for its relay.
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  uint16_t port = 0;
+  int host = hostListener(port);
+  ASSERT_GE(host, 0);
+  // A real capture spare: its namespace and DNS sockets, the host's listener for its relay. The
+  // holder's refill after the run above is over by then, and it makes no more until told again.
+  std::this_thread::sleep_for(500ms);
+  std::vector<int> real = takeSpare(rec->pid, true);
+  ASSERT_EQ(real.size(), 4u) << "a capture spare is its namespace and three listeners";
+  ASSERT_EQ(drainSpares(rec->pid, true), 1);
+  ASSERT_TRUE(plantSpare(rec->pid, true, {real[0], host, real[2], real[3]}));
+  for (int fd : real) close(fd);
+  RunResult c = env_.run({"run", "probenet", "exit", "0"}, options());
+  EXPECT_EQ(c.exitCode, 0) << describe(c);
+  EXPECT_TRUE(contains(c.err, "spare network namespace is refused")) << c.err;
+  EXPECT_FALSE(contains(c.err, kSpare)) << c.err;
+  // The gateway never served the host's listener: a connection to it is only queued, never taken.
+  struct pollfd p = {host, POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 0), 0) << "nothing connected to the host listener";
+  int probeConn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  ASSERT_EQ(connect(probeConn, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  int accepted = accept4(host, nullptr, nullptr, SOCK_NONBLOCK);
+  EXPECT_GE(accepted, 0) << "still the test's listener, not taken over";
+  if (accepted >= 0) close(accepted);
+  close(probeConn);
+  close(host);
 }
 
 TEST_F(HolderTest, TheSingleMappingUsesNoHolder) {

@@ -723,6 +723,32 @@ static int cmdListenUnix(const char* name, int secs) {
   return 0;
 }
 
+// Listens on 127.0.0.1:PORT for SECS seconds (the sandbox's own loopback).
+static int cmdListenTcp(const char* port, int secs) {
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons((uint16_t)atoi(port));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr*)&sa, sizeof sa) < 0 || listen(fd, 8) < 0)
+    return fail("bind", port);
+  printf("listening\n");
+  fflush(stdout);
+  sleep((unsigned)secs);
+  return 0;
+}
+
+// The network namespace this process is in, as /proc shows it: net:[INODE].
+static int cmdNetns(void) {
+  char buf[64];
+  ssize_t n = readlink("/proc/self/ns/net", buf, sizeof buf - 1);
+  if (n < 0) return fail("readlink", "/proc/self/ns/net");
+  buf[n] = 0;
+  printf("%s\n", buf);
+  return 0;
+}
+
 static void reachLine(long pid, const char* what, long ret, int err) {
   if (ret < 0) printf("%ld %s: denied %s\n", pid, what, errnoName(err));
   else printf("%ld %s: ok\n", pid, what);
@@ -903,7 +929,8 @@ static int usage(void) {
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
       "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
-      "  kill PID|self SIG | listen-unix @NAME SECS | reach PIDFILE | route-add | nft-add-table\n",
+      "  kill PID|self SIG | listen-unix @NAME SECS | listen-tcp PORT SECS | netns | reach PIDFILE |\n"
+      "  route-add | nft-add-table\n",
       stderr);
   return 2;
 }
@@ -954,6 +981,8 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "abstract-self")) return cmdAbstractSelf();
   if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
   if (!strcmp(cmd, "listen-unix") && a2) return cmdListenUnix(a1, atoi(a2));
+  if (!strcmp(cmd, "listen-tcp") && a2) return cmdListenTcp(a1, atoi(a2));
+  if (!strcmp(cmd, "netns")) return cmdNetns();
   if (!strcmp(cmd, "reach") && a1) return cmdReach(a1);
   if (!strcmp(cmd, "route-add")) return cmdRouteAdd();
   if (!strcmp(cmd, "nft-add-table")) return cmdNftAddTable();
