@@ -371,11 +371,12 @@ Holder findHolder(const HostSetup& host, const IdMapPlan& ids) {
 // the gateway (NetworkHooks::offerSpare); none (today's path) when the run makes no
 // network namespace, the holder keeps none, or anything about it is off.
 UniqueFd takeSpare(const HostSetup& host, const Holder& holder, const ChildPlan& plan,
-                   const NetworkHooks* net, UniqueFd& queue) {
-  if (!holder.ns || !host.holderSpares || !plan.newNetns) return {};
+                   const NetworkHooks* net, bool& asked) {
+  if (!holder.ns || !holder.pidfd || !host.holderSpares || !plan.newNetns) return {};
   if (net && (!net->offerSpare || !net->useSpare)) return {};
   bool capture = net && net->capture;
-  auto fds = takeSpareNetns(holder.pidfd.get(), holder.ns.get(), capture, &queue);
+  asked = true;
+  auto fds = takeSpareNetns(holder.pidfd.get(), holder.ns.get(), capture);
   if (!fds) {
     log::debug("no spare network namespace from the holder: {}", fds.error().describe());
     return {};
@@ -980,12 +981,18 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   bool awaitTeardown = mustAwaitTeardown(spec, group.has_value());
   // init outlasts coco's copy of the watch only when coco does not wait for init's exit.
   if (!awaitTeardown) plan.guardWatchFd = guard.watchFd();
-  // Told at tool-running, or on the way out when the run ends before.
+  // The holder hears that a run asked for a spare at tool-running, or on the way out when the
+  // run ends before.
   struct TellHolder {
-    UniqueFd queue;
-    ~TellHolder() { spareTaken(std::move(queue)); }
-  } spareQueue;
-  UniqueFd spareNetns = takeSpare(spec.hostSetup, holder, plan, net, spareQueue.queue);
+    int pidfd = -1;
+    bool capture = false, asked = false;
+    void tell() {
+      if (asked) spareTaken(pidfd, capture);
+      asked = false;
+    }
+    ~TellHolder() { tell(); }
+  } spareAsked{holder.pidfd.get(), net && net->capture};
+  UniqueFd spareNetns = takeSpare(spec.hostSetup, holder, plan, net, spareAsked.asked);
   trace::point("spare-taken");
   trace::point("clone");
   auto started = startSandbox(plan, ch, group, spec.limits, holder, spareNetns.get());
@@ -1030,7 +1037,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   if (!released) return std::move(released).error();
   UniqueFd master = std::move(*released);
   trace::point("tool-running");
-  spareTaken(std::move(spareQueue.queue));
+  spareAsked.tell();
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master, signals.ignoredAtStart(), stdio.relays,
                           ch.eventsRead, spec, guard};

@@ -187,6 +187,13 @@ Result<Named> openNamed(const HolderRecord& record) {
   return n;
 }
 
+// The process under `procFd` runs the same executable file as this one.
+bool sameExecutable(int procFd) {
+  struct stat theirs, ours;
+  return ::fstatat(procFd, "exe", &theirs, 0) == 0 && ::stat("/proc/self/exe", &ours) == 0 &&
+         theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
+
 Status writeRecord(const std::string& dir, const HolderRecord& record) {
   return fs::writeFileAtomic(fs::joinPath(dir, kHolderRecordName), formatHolderRecord(record), 0600);
 }
@@ -217,16 +224,17 @@ void blank(uint64_t start, uint64_t end) {
   if (start && end > start) std::memset(reinterpret_cast<void*>(start), 0, end - start);
 }
 
-// The holder's descriptors when it keeps spares (and nothing else is open): its own
-// network namespace to go back to, then per kind a SOCK_SEQPACKET pair. The holder
+// The holder's descriptors when it keeps spares (and nothing else is open): /dev/null
+// as 0-2 (so that nothing written to stderr lands in a queue), its own network
+// namespace to go back to, then per kind a SOCK_SEQPACKET pair. The holder
 // queues each spare as one message (a byte and its descriptors) on the pair's first
 // end, which a run takes over the holder's pidfd (pidfd_getfd) to receive one: the
 // queue hands each message to exactly one reader, and no holder has to wake for it.
-// The run then writes a byte back, which tells the holder to make another (also
-// when it found none).
-constexpr int kHomeNetFd = 0;
-constexpr int kQueueFd[2] = {1, 3};   // [capture]: the end runs read
-constexpr int kRefillFd[2] = {2, 4};  // the holder's end
+// The run then writes a byte back (spareTaken), which tells the holder to make
+// another (also when it found none).
+constexpr int kHomeNetFd = 3;
+constexpr int kQueueFd[2] = {4, 6};   // [capture]: the end runs read
+constexpr int kRefillFd[2] = {5, 7};  // the holder's end
 // Spares queued per kind: two runs that start together both get one.
 constexpr int kSparesPerKind = 2;
 // A refill waits this long after a run took a spare, so as not to take the CPU from that run's start.
@@ -256,11 +264,12 @@ void refill(HolderSpares make, bool (&broken)[2]) {
   }
 }
 
-// Sets up kHomeNetFd and the two pairs in a process with no descriptor open.
+// Sets up 0-2, kHomeNetFd and the two pairs in a process with no descriptor open.
 bool openQueues() {
-  int home = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  bool ok = true;
+  for (int fd = 0; ok && fd < 3; ++fd) ok = ::open("/dev/null", O_RDWR) == fd;
   int pair[2][2];
-  bool ok = home == kHomeNetFd;
+  ok = ok && ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC) == kHomeNetFd;
   for (int kind = 0; ok && kind < 2; ++kind)
     ok = ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair[kind]) == 0 &&
          pair[kind][0] == kQueueFd[kind] && pair[kind][1] == kRefillFd[kind];
@@ -440,9 +449,14 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, Uniqu
   UniqueFd ns(::openat(named.proc.get(), "ns/user", O_RDONLY | O_CLOEXEC));
   if (!ns) return Error::fromErrno("open /proc/{}/ns/user", record.pid);
   COCO_TRY(within(checkUserns(ns.get()), where));
+  // Spares only from a holder of this very coco binary: another build's (an older coco's, left
+  // running across an upgrade) may set its namespaces up otherwise.
+  bool sameBinary = pidfd && sameExecutable(named.proc.get());
   // Still alive after all this: /proc/PID was that process's all along.
   if (!pidfdAlive(named.pidfd.get())) return Error::make("pid {} exited during the checks", record.pid);
-  if (pidfd) *pidfd = std::move(named.pidfd);
+  if (pidfd && sameBinary) *pidfd = std::move(named.pidfd);
+  if (pidfd && !sameBinary)
+    log::debug("the user-namespace holder runs another coco binary: no spares from it");
   return ns;
 }
 
@@ -498,8 +512,7 @@ Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, u
   return openHolder(dir, plan);
 }
 
-Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, bool capture,
-                                             UniqueFd* queueOut) {
+Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, bool capture) {
   UniqueFd queue(static_cast<int>(::syscall(SYS_pidfd_getfd, holderPidfd, kQueueFd[capture], 0)));
   if (!queue) return Error::fromErrno("pidfd_getfd (the holder's queue)");
   int domain = 0, type = 0;
@@ -515,8 +528,6 @@ Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, 
   ssize_t n = sys::recvFds(queue.get(), &spare, 1, fds, kMaxSpareFds, &got, MSG_DONTWAIT);
   std::vector<UniqueFd> out;
   for (size_t i = 0; i < got; ++i) out.emplace_back(fds[i]);
-  // Taken or wanted (an empty queue, after a failed making too): either way the holder makes more.
-  *queueOut = std::move(queue);
   if (n == -EAGAIN) return Error::make("the holder had no spare network namespace ready");
   if (n < 0) return Error::withErrno(static_cast<int>(-n), "reading the holder's queue");
   size_t want = capture ? kMaxSpareFds : 1;
@@ -532,7 +543,8 @@ Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, 
   return out;
 }
 
-void spareTaken(UniqueFd queue) {
+void spareTaken(int holderPidfd, bool capture) {
+  UniqueFd queue(static_cast<int>(::syscall(SYS_pidfd_getfd, holderPidfd, kQueueFd[capture], 0)));
   const char taken = '-';
   if (queue) ::send(queue.get(), &taken, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }

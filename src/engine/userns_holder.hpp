@@ -66,7 +66,8 @@ std::string nestedIdMapText(const IdMapPlan& plan);
 // and writable by no one else, the pid runs with the recorded start time and
 // this user's uids, its maps are `plan`'s, its user namespace is a child of
 // this process's and owned by this user. The Error says which check failed.
-// `pidfd`, when given, gets the holder's pidfd (for takeSpareNetns).
+// `pidfd`, when given, gets the holder's pidfd (for takeSpareNetns) when the holder runs
+// the same executable file as the caller.
 Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, UniqueFd* pidfd = nullptr);
 
 // Every openHolder that gets as far as reading the record sets the record's
@@ -79,8 +80,8 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, Uniqu
 // may only make runs faster. Async-signal-safe: the holder is a fork.
 using HolderSetup = int (*)();
 
-// Spare network namespaces. With a HolderSpares the holder keeps one network
-// namespace of each kind ready (made by it, so owned by its user namespace) and
+// Spare network namespaces. With a HolderSpares the holder keeps two network
+// namespaces of each kind ready (made by it, so owned by its user namespace) and
 // hands each out once: a run takes it over the holder's pidfd. A run whose
 // user namespace is made inside the holder's goes into one instead of making
 // its own: the namespace's set-up (~0.9 ms with the capture) is done before the
@@ -104,12 +105,11 @@ Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, u
 // user namespace is this one, so the kernel grants it; Yama's mode 3 does not).
 // Checked: a network namespace owned by `holderUserns`, the kind's count. Any
 // failure, or none ready: the caller makes its own namespace.
-// `queue` gets the queue whenever a spare was taken: spareTaken(queue) then has the
-// holder make another, which the caller puts off until its sandbox has started (the
-// holder's wake-up would take the CPU from the start).
-Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, bool capture,
-                                             UniqueFd* queue);
-void spareTaken(UniqueFd queue);
+Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, bool capture);
+// Has the holder make more of a kind after takeSpareNetns (whether it got one or not). The
+// caller puts it off until its sandbox has started: the holder's wake-up would take the CPU
+// from the start.
+void spareTaken(int holderPidfd, bool capture);
 
 // Starts a holder mapped by `plan` (newuidmap/newgidmap) and writes its record.
 // The holder exits once its record has not been used for `idleSeconds`, or is

@@ -141,6 +141,8 @@ void spareChecks(int out) {
   if (makeSpareNetns(true, other) != kMaxSpareNetnsFds) return;
   say(out, "DNS of another namespace: " +
                verdict(checkSpareEndpoints(netns, listeners(fds[1], other[2], fds[3]))));
+  say(out, "DNS TCP of another namespace: " +
+               verdict(checkSpareEndpoints(netns, listeners(fds[1], fds[2], other[3]))));
   say(out, "relay of another namespace: " +
                verdict(checkSpareEndpoints(netns, listeners(other[1], fds[2], fds[3]))));
 }
@@ -164,6 +166,10 @@ TEST(SpareNetns, TheHoldersSparesPassAndEveryWrongListenerIsRefused) {
   EXPECT_NE(
       out.find("DNS of another namespace: the spare's DNS socket is a socket of another network namespace\n"),
       std::string::npos)
+      << out;
+  EXPECT_NE(out.find("DNS TCP of another namespace: the spare's DNS listener is a socket of another network "
+                     "namespace\n"),
+            std::string::npos)
       << out;
   EXPECT_NE(out.find("relay of another namespace: the spare's relay listener is a socket of another network "
                      "namespace\n"),

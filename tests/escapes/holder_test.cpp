@@ -10,10 +10,12 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,10 +44,12 @@ namespace {
 constexpr const char* kUsed = "inside the user-namespace holder's";
 constexpr const char* kStarted = "started the user-namespace holder";
 constexpr const char* kSpare = "in a spare network namespace of the holder's";
-// The holder's descriptors (userns_holder.cpp): its own network namespace, then per kind
-// (lo only, with the capture) the end runs take spares from and the end it queues them on.
-constexpr int kHolderQueue[2] = {1, 3};
-constexpr int kHolderRefill[2] = {2, 4};
+// The holder's descriptors (userns_holder.cpp): /dev/null as 0-2, its own network namespace,
+// then per kind (lo only, with the capture) the end runs take spares from and the end it
+// queues them on.
+constexpr int kHolderNet = 3;
+constexpr int kHolderQueue[2] = {4, 6};
+constexpr int kHolderRefill[2] = {5, 7};
 
 // One of the holder's descriptors, through its pidfd (the test is the holder's user); -1 if not.
 int holderFd(pid_t holder, int fd) {
@@ -86,6 +90,29 @@ int drainSpares(pid_t holder, bool capture) {
   for (std::vector<int> fds; !(fds = takeSpare(holder, capture)).empty(); ++taken)
     for (int fd : fds) close(fd);
   return taken;
+}
+
+// Waits (up to 20 s) until the holder has both queues full (two spares each) and so is idle:
+// it makes more only when a run tells it that it took one.
+bool holderSettled(pid_t holder) {
+  for (auto waited = 0ms; waited < 20000ms; waited += 20ms) {
+    bool full = true;
+    for (int fd : kHolderQueue) {
+      int queue = holderFd(holder, fd), bytes = -1;
+      if (queue < 0 || ioctl(queue, SIOCINQ, &bytes) != 0) full = false;
+      if (queue >= 0) close(queue);
+      full = full && bytes == 2;
+    }
+    if (full) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+// The inode of a namespace descriptor, as /proc's links show it: net:[INODE].
+std::string nsName(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? "net:[" + std::to_string(st.st_ino) + "]" : "";
 }
 
 // Queues a spare of the test's making on the holder's queue, as if the holder had made it.
@@ -363,7 +390,8 @@ TEST_F(HolderTest, RunsWithASubuidRangeMakeTheirUserNamespaceInsideTheHolders) {
       return target.substr(0, target.find('['));
     }());
   std::sort(kept.begin(), kept.end());
-  EXPECT_EQ(kept, (std::vector<std::string>{"0 net:", "1 socket:", "2 socket:", "3 socket:", "4 socket:"}))
+  EXPECT_EQ(kept, (std::vector<std::string>{"0 /dev/null", "1 /dev/null", "2 /dev/null",
+                                            "3 net:", "4 socket:", "5 socket:", "6 socket:", "7 socket:"}))
       << "the holder keeps only its queues";
   EXPECT_EQ(fs::read_symlink(proc + "/cwd"), "/");
   std::string uid = std::to_string(getuid());
@@ -628,8 +656,8 @@ TEST_F(HolderTest, TheHolderKeepsANatChainInANetworkNamespaceOfItsOwn) {
 }
 
 // The holder's spares: runs of both kinds go into one once the holder has made them, each its
-// own (runs at once, more than the holder queues, all in different namespaces, none reaching
-// another's loopback, none the holder's own), and each sandbox holds no capability over it.
+// own: runs at once, as many as the holder queues, are in different namespaces (compared while
+// all are alive), none the holder's own, and none reaches another's loopback.
 TEST_F(HolderTest, EachSandboxGetsASpareNetworkNamespaceOfItsOwn) {
   bool sub = subordinate();
   env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
@@ -639,43 +667,37 @@ TEST_F(HolderTest, EachSandboxGetsASpareNetworkNamespaceOfItsOwn) {
   if (!sub) return;
   auto rec = record();
   ASSERT_TRUE(rec);
-  std::string holderNet = fs::read_symlink("/proc/" + std::to_string(rec->pid) + "/ns/net");
+  int home = holderFd(rec->pid, kHolderNet);
+  ASSERT_GE(home, 0);
+  std::string holderNet = nsName(home);
+  close(home);
   for (const char* tool : {"probe", "probenet"}) {
     SCOPED_TRACE(tool);
-    bool spare = false;
-    for (auto waited = 0ms; !spare && waited < 10000ms; waited += 100ms) {
-      std::this_thread::sleep_for(100ms);
-      RunResult r = env_.run({"run", tool, "exit", "0"}, options());
-      ASSERT_EQ(r.exitCode, 0) << describe(r);
-      spare = contains(r.err, kSpare);
-    }
-    ASSERT_TRUE(spare) << "no run went into a spare in 10 s";
-    std::this_thread::sleep_for(500ms);  // the holder tops its queue up again
-    // Three at once, one more than the holder queues: one listens on its loopback, the others
-    // try to reach it.
-    Child a = env_.spawn({"run", tool, "listen-tcp", "4719", "30"}, options());
-    ASSERT_TRUE(waitForOutput(a, "listening\n", 60s)) << a.out << a.err;
-    RunResult b = env_.run({"run", tool, "connect", "127.0.0.1", "4719"}, options());
-    RunResult c = env_.run({"run", tool, "connect", "127.0.0.1", "4719"}, options());
-    EXPECT_EQ(b.out, "denied ECONNREFUSED\n") << describe(b);
-    EXPECT_EQ(c.out, "denied ECONNREFUSED\n") << describe(c);
-    RunResult nets[3];
-    for (auto& n : nets) n = env_.run({"run", tool, "netns"}, options());
-    kill(a.pid, SIGTERM);
-    finish(a, 30s);
+    ASSERT_TRUE(holderSettled(rec->pid)) << "the holder's queues never filled";
+    // Two at once: each holds its namespace while the test compares them.
+    Child a = env_.spawn({"run", tool, "netns", "30"}, options());
+    Child b = env_.spawn({"run", tool, "netns", "30"}, options());
+    ASSERT_TRUE(waitForOutput(a, "]\n", 60s)) << a.out << a.err;
+    ASSERT_TRUE(waitForOutput(b, "]\n", 60s)) << b.out << b.err;
     EXPECT_TRUE(contains(a.err, kSpare)) << a.err;
     EXPECT_TRUE(contains(b.err, kSpare)) << b.err;
-    std::vector<std::string> seen = {holderNet};
-    for (auto& n : nets) {
-      ASSERT_EQ(n.exitCode, 0) << describe(n);
-      for (const auto& other : seen) EXPECT_NE(n.out, other + "\n") << "a namespace given twice";
-      seen.push_back(n.out.substr(0, n.out.size() - 1));
-    }
-    // Its namespace is the holder's: the sandbox's own user namespace holds nothing over it.
-    RunResult route = env_.run({"run", tool, "route-add"}, options());
-    EXPECT_TRUE(contains(route.out, "denied EPERM")) << describe(route);
-    RunResult nft = env_.run({"run", tool, "nft-add-table"}, options());
-    EXPECT_TRUE(contains(nft.out, "denied EPERM")) << describe(nft);
+    EXPECT_NE(a.out, b.out) << "one namespace given to two runs";
+    EXPECT_NE(a.out, holderNet + "\n") << "the holder's own namespace given out";
+    EXPECT_NE(b.out, holderNet + "\n") << "the holder's own namespace given out";
+    kill(a.pid, SIGTERM);
+    kill(b.pid, SIGTERM);
+    finish(a, 30s);
+    finish(b, 30s);
+    // One listens on its loopback; another, in a spare too, cannot reach it.
+    ASSERT_TRUE(holderSettled(rec->pid));
+    Child listener = env_.spawn({"run", tool, "listen-tcp", "4719", "30"}, options());
+    ASSERT_TRUE(waitForOutput(listener, "listening\n", 60s)) << listener.out << listener.err;
+    RunResult reach = env_.run({"run", tool, "connect", "127.0.0.1", "4719"}, options());
+    EXPECT_EQ(reach.out, "denied ECONNREFUSED\n") << describe(reach);
+    EXPECT_TRUE(contains(reach.err, kSpare)) << reach.err;
+    kill(listener.pid, SIGTERM);
+    finish(listener, 30s);
+    EXPECT_TRUE(contains(listener.err, kSpare)) << listener.err;
   }
 }
 
@@ -689,7 +711,7 @@ TEST_F(HolderTest, ASpareNotOfTheHoldersMakingIsRefused) {
   if (!sub) return;
   auto rec = record();
   ASSERT_TRUE(rec);
-  std::this_thread::sleep_for(500ms);  // the holder's first spares
+  ASSERT_TRUE(holderSettled(rec->pid)) << "the holder's queues never filled";
   ASSERT_EQ(drainSpares(rec->pid, false), 2) << "the holder queues two of each kind";
   // A sandbox without a spare: a network namespace of its own user namespace's.
   std::string tag = std::to_string(20000 + getpid() % 20000);
@@ -703,9 +725,9 @@ TEST_F(HolderTest, ASpareNotOfTheHoldersMakingIsRefused) {
     otherNet = open(("/proc/" + std::to_string(p) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
   }
   ASSERT_GE(otherNet, 0) << "the first sandbox's tool";
-  // That run found none and asked for more: the holder's refill is over by then, and emptied.
-  std::this_thread::sleep_for(500ms);
-  ASSERT_GE(drainSpares(rec->pid, false), 0);
+  // That run found none and asked for more: once the holder has refilled, emptied again.
+  ASSERT_TRUE(holderSettled(rec->pid));
+  ASSERT_EQ(drainSpares(rec->pid, false), 2);
   ASSERT_TRUE(plantSpare(rec->pid, false, {otherNet}));
   close(otherNet);
   RunResult b = probe({"connect", "127.0.0.1", tag});
@@ -723,7 +745,7 @@ TEST_F(HolderTest, ASpareNotOfTheHoldersMakingIsRefused) {
   ASSERT_GE(host, 0);
   // A real capture spare: its namespace and DNS sockets, the host's listener for its relay. The
   // holder's refill after the run above is over by then, and it makes no more until told again.
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(holderSettled(rec->pid));
   std::vector<int> real = takeSpare(rec->pid, true);
   ASSERT_EQ(real.size(), 4u) << "a capture spare is its namespace and three listeners";
   ASSERT_EQ(drainSpares(rec->pid, true), 1);
@@ -747,6 +769,34 @@ TEST_F(HolderTest, ASpareNotOfTheHoldersMakingIsRefused) {
   if (accepted >= 0) close(accepted);
   close(probeConn);
   close(host);
+}
+
+// Spares come only from a holder that runs the same coco binary: one an older coco started (left
+// running across an upgrade) may set its namespaces up otherwise. Its user namespace still serves.
+TEST_F(HolderTest, AHolderOfAnotherCocoBinaryGivesNoSpares) {
+  bool sub = subordinate();
+  TempDir other("coco-other-build");
+  std::string copy = other / "coco";
+  fs::copy_file(env_.coco(), copy);
+  ASSERT_EQ(chmod(other.path().c_str(), 0755), 0);
+  ASSERT_EQ(chmod(copy.c_str(), 0755), 0);
+  // The copy starts the holder: run through a wrapper that execs it in place of env_.coco().
+  RunOptions viaCopy = options();
+  viaCopy.wrapper = {"/bin/sh", "-c", "shift; exec " + shellQuote(copy) + " \"$@\"", "sh"};
+  RunResult started = env_.run({"run", "probe", "exit", "0"}, viaCopy);
+  ASSERT_EQ(started.exitCode, 0) << describe(started);
+  if (!sub) return;
+  EXPECT_TRUE(contains(started.err, kStarted)) << started.err;
+  auto rec = record();
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE(holderSettled(rec->pid)) << "the copy's holder keeps spares";
+  RunResult r = probe({"exit", "0"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.err, kUsed)) << r.err;
+  EXPECT_TRUE(contains(r.err, "the user-namespace holder runs another coco binary: no spares from it"))
+      << r.err;
+  EXPECT_FALSE(contains(r.err, kSpare)) << r.err;
+  EXPECT_EQ(record()->pid, rec->pid) << "the holder is kept";
 }
 
 TEST_F(HolderTest, TheSingleMappingUsesNoHolder) {

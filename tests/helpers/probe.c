@@ -739,13 +739,16 @@ static int cmdListenTcp(const char* port, int secs) {
   return 0;
 }
 
-// The network namespace this process is in, as /proc shows it: net:[INODE].
-static int cmdNetns(void) {
+// The network namespace this process is in, as /proc shows it: net:[INODE]; then, with SECS,
+// stays in it that long.
+static int cmdNetns(const char* secs) {
   char buf[64];
   ssize_t n = readlink("/proc/self/ns/net", buf, sizeof buf - 1);
   if (n < 0) return fail("readlink", "/proc/self/ns/net");
   buf[n] = 0;
   printf("%s\n", buf);
+  fflush(stdout);
+  if (secs) sleep((unsigned)atoi(secs));
   return 0;
 }
 
@@ -929,7 +932,8 @@ static int usage(void) {
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
       "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
-      "  kill PID|self SIG | listen-unix @NAME SECS | listen-tcp PORT SECS | netns | reach PIDFILE |\n"
+      "  kill PID|self SIG | listen-unix @NAME SECS | listen-tcp PORT SECS | netns [SECS] |\n"
+      "  reach PIDFILE |\n"
       "  route-add | nft-add-table\n",
       stderr);
   return 2;
@@ -982,7 +986,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "kill") && a2) return cmdKill(a1, a2);
   if (!strcmp(cmd, "listen-unix") && a2) return cmdListenUnix(a1, atoi(a2));
   if (!strcmp(cmd, "listen-tcp") && a2) return cmdListenTcp(a1, atoi(a2));
-  if (!strcmp(cmd, "netns")) return cmdNetns();
+  if (!strcmp(cmd, "netns")) return cmdNetns(a1);
   if (!strcmp(cmd, "reach") && a1) return cmdReach(a1);
   if (!strcmp(cmd, "route-add")) return cmdRouteAdd();
   if (!strcmp(cmd, "nft-add-table")) return cmdNftAddTable();
