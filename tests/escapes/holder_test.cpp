@@ -701,6 +701,45 @@ TEST_F(HolderTest, EachSandboxGetsASpareNetworkNamespaceOfItsOwn) {
   }
 }
 
+// In a spare the network works as in a namespace of the sandbox's own: the gateway gets the
+// connection the redirect sends to the spare's relay listener (a literal address outside the
+// list: blocked, with its notice), and a published port reaches the tool's listener inside.
+TEST_F(HolderTest, InASpareTheGatewayServesTheRelayAndPublishedPorts) {
+  bool sub = subordinate();
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  RunResult first = env_.run({"run", "probenet", "exit", "0"}, options());
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  if (sub) {
+    auto rec = record();
+    ASSERT_TRUE(rec);
+    ASSERT_TRUE(holderSettled(rec->pid));
+  }
+  RunResult blocked = env_.run({"run", "probenet", "connect", "192.0.2.1", "443"}, options());
+  EXPECT_EQ(sub, contains(blocked.err, kSpare)) << blocked.err;
+  EXPECT_TRUE(contains(blocked.err, "blocked connection to 192.0.2.1:443")) << describe(blocked);
+
+  uint16_t port = 0;
+  int free = hostListener(port);
+  ASSERT_GE(free, 0);
+  close(free);  // a free port, published by the run below
+  env_.writeTool("probeport", R"({"command": "probe", "network": "none", "ports": ["127.0.0.1:)" +
+                                  std::to_string(port) + R"(:8080"]})");
+  Child c = env_.spawn({"run", "probeport", "listen-tcp", "8080", "30"}, options());
+  ASSERT_TRUE(waitForOutput(c, "listening\n", 60s)) << c.out << c.err;
+  EXPECT_EQ(sub, contains(c.err, kSpare)) << c.err;
+  int conn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  EXPECT_EQ(connect(conn, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0) << strerror(errno);
+  EXPECT_TRUE(waitForOutput(c, "accepted\n", 30s)) << "the published port never reached the tool\n"
+                                                   << c.out << c.err;
+  close(conn);
+  kill(c.pid, SIGTERM);
+  finish(c, 30s);
+}
+
 // A spare the holder did not make is refused: here another sandbox's network namespace (owned by
 // that sandbox's user namespace, which the kernel would let coco's helper join), and listeners of
 // the host's namespace with a real spare's. The run then makes its own and works.

@@ -18,6 +18,7 @@
 #include <linux/sched.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -723,7 +724,8 @@ static int cmdListenUnix(const char* name, int secs) {
   return 0;
 }
 
-// Listens on 127.0.0.1:PORT for SECS seconds (the sandbox's own loopback).
+// Listens on 127.0.0.1:PORT for SECS seconds (the sandbox's own loopback), saying "accepted"
+// for each connection it takes.
 static int cmdListenTcp(const char* port, int secs) {
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
@@ -735,7 +737,16 @@ static int cmdListenTcp(const char* port, int secs) {
     return fail("bind", port);
   printf("listening\n");
   fflush(stdout);
-  sleep((unsigned)secs);
+  time_t end = time(NULL) + secs;
+  for (time_t now; (now = time(NULL)) < end;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, (int)(end - now) * 1000) != 1) continue;
+    int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0) continue;
+    printf("accepted\n");
+    fflush(stdout);
+    close(conn);
+  }
   return 0;
 }
 
