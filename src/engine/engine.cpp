@@ -19,6 +19,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include <fmt/ranges.h>
 
@@ -167,6 +168,7 @@ struct Holder {
   UniqueFd ns;
   std::string maps;
   UniqueFd pidfd;
+  bool groupsMapped = false;  // the subordinate plan's: setgroups is allowed in the sandbox
 };
 
 struct Child {
@@ -242,6 +244,7 @@ struct HolderClone {
   sigset_t mask;    // coco's, for init
   const char* map;  // the nested maps, for uid_map and gid_map
   size_t mapLen;
+  char go;        // init's go byte: '2' when the groups are mapped (releaseChild)
   int syncWrite;  // coco's end of init's go byte (the helper shares coco's descriptors)
   long pid = -1;  // init's, once cloned
   int err = 0;
@@ -309,9 +312,8 @@ int holderHelper(void* arg) {
   }
   // Init may go on now: the maps are all it waits for on this path, and
   // sending the byte here rather than from coco saves coco's wake-up after
-  // the helper's exit from init's start. '2': the groups are mapped.
-  const char go = '2';
-  if (::write(h->syncWrite, &go, 1) != 1) {
+  // the helper's exit from init's start.
+  if (::write(h->syncWrite, &h->go, 1) != 1) {
     h->err = errno;
     h->failed = "starting the sandbox";
     return 1;
@@ -320,11 +322,19 @@ int holderHelper(void* arg) {
   return 0;
 }
 
-Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, int holderFd, int netnsFd,
-                            const std::string& maps) {
+Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, const Holder& holder,
+                            int netnsFd) {
   int pidfd = -1;
-  HolderClone h{&plan, initFds(ch), holderFd,    netnsFd,           cloneArgs(plan, cgroupFd, &pidfd),
-                {},    maps.data(), maps.size(), ch.syncWrite.get()};
+  HolderClone h{&plan,
+                initFds(ch),
+                holder.ns.get(),
+                netnsFd,
+                cloneArgs(plan, cgroupFd, &pidfd),
+                {},
+                holder.maps.data(),
+                holder.maps.size(),
+                holder.groupsMapped ? '2' : '1',
+                ch.syncWrite.get()};
   std::lock_guard<std::mutex> turn(g_holderHelperStackInUse);
   sigset_t all;
   sigfillset(&all);
@@ -350,12 +360,11 @@ Result<Child> cloneInHolder(const ChildPlan& plan, Channels& ch, int cgroupFd, i
   return Child{static_cast<pid_t>(h.pid), UniqueFd(pidfd), true, true, netnsFd >= 0};
 }
 
-// The holder in `dir` for a subordinate mapping, checked (started when
-// missing or stale); none ("" dir, the single mapping, any failure) means
-// today's path, and COCO_DEBUG says why.
+// The holder in `dir` for the run's mapping, checked (started when missing or
+// stale); none ("" dir, any failure) means today's path, and COCO_DEBUG says why.
 Holder findHolder(const HostSetup& host, const IdMapPlan& ids) {
   Holder holder;
-  if (host.holderDir.empty() || !ids.subordinate) return holder;
+  if (host.holderDir.empty()) return holder;
   auto ns = joinableHolder(host.holderDir, ids, host.holderIdleSeconds, host.holderSetup, host.holderSpares,
                            &holder.pidfd);
   if (!ns) {
@@ -364,6 +373,7 @@ Holder findHolder(const HostSetup& host, const IdMapPlan& ids) {
   }
   holder.ns = std::move(*ns);
   holder.maps = nestedIdMapText(ids);
+  holder.groupsMapped = ids.subordinate;
   return holder;
 }
 
@@ -400,8 +410,12 @@ Result<Child> cloneSandbox(ChildPlan& plan, Channels& ch, int cgroupFd, const Ho
                            int spareNetns) {
   if (holder.ns) {
     plan.netPreMade = spareNetns >= 0;
-    auto child = cloneInHolder(plan, ch, cgroupFd, holder.ns.get(), spareNetns, holder.maps);
+    // The helper maps init on this path: init writes no maps of its own.
+    std::string ownUid = std::exchange(plan.ownUidMap, {}), ownGid = std::exchange(plan.ownGidMap, {});
+    auto child = cloneInHolder(plan, ch, cgroupFd, holder, spareNetns);
     if (child) return child;
+    plan.ownUidMap = std::move(ownUid);
+    plan.ownGidMap = std::move(ownGid);
     log::debug("starting the sandbox through the user-namespace holder: {}; without it",
                child.error().describe());
   }
@@ -965,7 +979,8 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   IdMapPlan ids = planIdMapsCached(spec.hostSetup.holderDir, spec.hostSetup.singleIdMap);
   trace::point("idmaps-planned");
   Holder holder = findHolder(spec.hostSetup, ids);
-  // Without a subordinate range (and so without the holder) init maps itself.
+  // Without a subordinate range init maps itself, unless it starts through the holder
+  // (cloneSandbox), where the holder's helper maps it.
   bool ownMaps = !ids.subordinate;
   if (ownMaps) {
     plan.ownUidMap = singleUidMapText(ids);
@@ -1002,7 +1017,9 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   Child child = std::move(*started);
   trace::point("cloned");
   for (auto& end : stdio.childEnds) end.reset();
-  auto mapped = child.inHolder || ownMaps ? Result<bool>(child.inHolder) : writeIdMaps(child.pid, ids);
+  auto mapped = child.inHolder ? Result<bool>(holder.groupsMapped)
+                : ownMaps      ? Result<bool>(false)
+                               : writeIdMaps(child.pid, ids);
   trace::point("idmaps-written");
   if (!mapped) {
     killAndReap(child.pid);

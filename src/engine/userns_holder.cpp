@@ -86,8 +86,8 @@ Result<UniqueFd> openHolderDir(const std::string& dir) {
   return fd;
 }
 
-Result<HolderRecord> readRecord(int dirFd) {
-  UniqueFd fd(::openat(dirFd, kHolderRecordName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+Result<HolderRecord> readRecord(int dirFd, const char* name) {
+  UniqueFd fd(::openat(dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) return Error::fromErrno("open the record");
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Error::fromErrno("stat the record");
@@ -187,6 +187,18 @@ Result<Named> openNamed(const HolderRecord& record) {
   return n;
 }
 
+// The process under `procFd` is in this process's pid namespace, as the holder (a fork of a coco)
+// is. A sandbox's processes never are: its user namespace may be mapped as a holder's (a run made
+// without the holder), so a record naming one of them must not pass for a holder's.
+Status checkPidNamespace(int procFd) {
+  struct stat theirs, ours;
+  if (::fstatat(procFd, "ns/pid", &theirs, 0) != 0) return Error::fromErrno("stat its ns/pid");
+  if (::stat("/proc/self/ns/pid", &ours) != 0) return Error::fromErrno("stat /proc/self/ns/pid");
+  if (theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino)
+    return Error::make("it is in another pid namespace (a sandbox's process?)");
+  return {};
+}
+
 // The process under `procFd` runs the same executable file as this one.
 bool sameExecutable(int procFd) {
   struct stat theirs, ours;
@@ -194,8 +206,8 @@ bool sameExecutable(int procFd) {
          theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
 }
 
-Status writeRecord(const std::string& dir, const HolderRecord& record) {
-  return fs::writeFileAtomic(fs::joinPath(dir, kHolderRecordName), formatHolderRecord(record), 0600);
+Status writeRecord(const std::string& dir, const char* name, const HolderRecord& record) {
+  return fs::writeFileAtomic(fs::joinPath(dir, name), formatHolderRecord(record), 0600);
 }
 
 // Where this process's argument and environment strings are (fields 48-51 of
@@ -285,6 +297,8 @@ bool openQueues() {
 // Only async-signal-safe calls: it is a fork of a process that may have threads.
 [[noreturn]] void holderMain(int goFd, const Strings& strings, const char* recordPath, unsigned idleSeconds,
                              HolderSetup setup, HolderSpares spares) {
+  // Named first: from the moment its record exists, a stop (retire) knows it by its name.
+  ::prctl(PR_SET_NAME, kHolderProcessName, 0, 0, 0);
   char go = 0;
   ssize_t n;
   while ((n = ::read(goFd, &go, 1)) < 0 && errno == EINTR) {
@@ -296,7 +310,6 @@ bool openQueues() {
   ::syscall(SYS_close_range, 0U, ~0U, 0U);
   if (spares && !openQueues()) spares = nullptr;
   if (::chdir("/") != 0) _exit(1);
-  ::prctl(PR_SET_NAME, kHolderProcessName, 0, 0, 0);
   blank(strings.envStart, strings.envEnd);
   blank(strings.argStart, strings.argEnd);
   if (strings.argEnd - strings.argStart > std::strlen(kHolderProcessName))
@@ -376,8 +389,8 @@ Result<pid_t> spawnHolder(int goRead, int goWrite, UniqueFd& reportRead, UniqueF
 }
 
 // Kills what the record names when it is this user's holder as recorded.
-bool retire(int dirFd) {
-  auto record = readRecord(dirFd);
+bool retire(int dirFd, const char* name) {
+  auto record = readRecord(dirFd, name);
   if (!record) return false;
   auto named = openNamed(*record);
   if (!named) return false;
@@ -426,24 +439,31 @@ std::optional<std::vector<IdExtent>> parseIdMapText(std::string_view text) {
   return out;
 }
 
+const char* holderRecordName(const IdMapPlan& plan) {
+  return plan.subordinate ? kHolderRecordName : kSingleHolderRecordName;
+}
+
 std::vector<IdExtent> expectedUidMap(const IdMapPlan& plan) {
-  if (!plan.subordinate) return {};
+  if (!plan.subordinate) return {{0, plan.uid, 1}};
   return {{0, plan.uid, 1}, {1, plan.uids.start, plan.uids.count}};
 }
 
 std::vector<IdExtent> expectedGidMap(const IdMapPlan& plan) {
-  if (!plan.subordinate) return {};
+  if (!plan.subordinate) return {{0, plan.gid, 1}};
   return {{0, plan.gid, 1}, {1, plan.gids.start, plan.gids.count}};
 }
 
-std::string nestedIdMapText(const IdMapPlan& plan) { return fmt::format("0 0 1\n1 1 {}\n", plan.uids.count); }
+std::string nestedIdMapText(const IdMapPlan& plan) {
+  if (!plan.subordinate) return "0 0 1\n";
+  return fmt::format("0 0 1\n1 1 {}\n", plan.uids.count);
+}
 
 Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, UniqueFd* pidfd) {
-  if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
   COCO_ASSIGN(UniqueFd dirFd, openHolderDir(dir));
-  COCO_ASSIGN(HolderRecord record, readRecord(dirFd.get()));
+  COCO_ASSIGN(HolderRecord record, readRecord(dirFd.get(), holderRecordName(plan)));
   COCO_ASSIGN(Named named, openNamed(record));
   auto where = fmt::format("pid {}", record.pid);
+  COCO_TRY(within(checkPidNamespace(named.proc.get()), where));
   COCO_TRY(within(checkMap(named.proc.get(), "uid_map", expectedUidMap(plan)), where));
   COCO_TRY(within(checkMap(named.proc.get(), "gid_map", expectedGidMap(plan)), where));
   UniqueFd ns(::openat(named.proc.get(), "ns/user", O_RDONLY | O_CLOEXEC));
@@ -462,9 +482,9 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, Uniqu
 
 Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds, HolderSetup setup,
                    HolderSpares spares) {
-  if (!plan.subordinate) return Error::make("the single id mapping needs no holder");
   if (idleSeconds == 0) return Error::make("a holder's idle time must be at least one second");
-  std::string recordPath = fs::joinPath(dir, kHolderRecordName);
+  const char* recordName = holderRecordName(plan);
+  std::string recordPath = fs::joinPath(dir, recordName);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   UniqueFd goRead(p[0]), goWrite(p[1]);
@@ -477,16 +497,18 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
     ::kill(holder, SIGKILL);
     return std::move(e).wrap("starting the user-namespace holder");
   };
+  // The single plan: coco writes the maps itself (setgroups denied); writeIdMaps says false.
   auto mapped = writeIdMaps(holder, plan);
   if (!mapped) return fail(std::move(mapped).error());
-  if (!*mapped) return fail(Error::make("newuidmap or newgidmap failed"));
+  if (*mapped != plan.subordinate) return fail(Error::make("newuidmap or newgidmap failed"));
   UniqueFd proc(::open(fmt::format("/proc/{}", holder).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   auto stat =
       proc ? readAt(proc.get(), "stat") : Result<std::string>(Error::fromErrno("open /proc/{}", holder));
   if (!stat) return fail(std::move(stat).error());
   auto start = parseStartTime(*stat);
   if (!start) return fail(Error::make("unreadable /proc/{}/stat", holder));
-  if (auto written = writeRecord(dir, {holder, *start}); !written) return fail(std::move(written).error());
+  if (auto written = writeRecord(dir, recordName, {holder, *start}); !written)
+    return fail(std::move(written).error());
   char go = 1;
   if (::write(goWrite.get(), &go, 1) != 1) return fail(Error::fromErrno("releasing the holder"));
   log::debug("started the user-namespace holder, pid {}", holder);
@@ -500,12 +522,13 @@ Result<UniqueFd> joinableHolder(const std::string& dir, const IdMapPlan& plan, u
   log::debug("user-namespace holder in {}: {}", dir, ns.error().describe());
   COCO_TRY(fs::makeDirs(dir, 0700));
   COCO_ASSIGN(UniqueFd dirFd, openHolderDir(dir));
-  COCO_ASSIGN(UniqueFd lock, sys::lockExclusive(fs::joinPath(dir, std::string(kHolderRecordName) + ".lock")));
+  const char* recordName = holderRecordName(plan);
+  COCO_ASSIGN(UniqueFd lock, sys::lockExclusive(fs::joinPath(dir, std::string(recordName) + ".lock")));
   // Another coco may have started one meanwhile.
   ns = openHolder(dir, plan, pidfd);
   if (ns) return ns;
-  if (retire(dirFd.get())) log::debug("stopped the stale user-namespace holder");
-  if (::unlinkat(dirFd.get(), kHolderRecordName, 0) != 0 && errno != ENOENT)
+  if (retire(dirFd.get(), recordName)) log::debug("stopped the stale user-namespace holder");
+  if (::unlinkat(dirFd.get(), recordName, 0) != 0 && errno != ENOENT)
     return Error::fromErrno("removing the holder's record");
   COCO_TRY(startHolder(dir, plan, idleSeconds, setup, spares));
   // No pidfd, so no spare for this run: the new holder is still making its first ones.
@@ -556,9 +579,12 @@ Result<bool> stopHolder(const std::string& dir) {
     return Error::fromErrno("open {}", dir);
   }
   COCO_TRY(checkOwnedPrivate(dirFd.get(), "the holder's directory"));
-  bool stopped = retire(dirFd.get());
-  if (::unlinkat(dirFd.get(), kHolderRecordName, 0) != 0 && errno != ENOENT)
-    return Error::fromErrno("removing the holder's record");
+  bool stopped = false;
+  for (const char* name : {kHolderRecordName, kSingleHolderRecordName}) {
+    stopped = retire(dirFd.get(), name) || stopped;
+    if (::unlinkat(dirFd.get(), name, 0) != 0 && errno != ENOENT)
+      return Error::fromErrno("removing the holder's record {}", name);
+  }
   return stopped;
 }
 

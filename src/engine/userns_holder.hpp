@@ -6,6 +6,9 @@
 // user namespace mapped exactly that way, once; a run then makes its sandbox's
 // user namespace as a child of the holder's, where a process of the holder's
 // namespace writes the same maps without any setuid helper (engine.cpp).
+// With the single mapping (0 -> the user alone) there is a holder too, mapped
+// that way, with its own record: mapping needs no helper there, but the holder's
+// spare network namespaces (below) save those runs their network set-up.
 // Every sandbox keeps a user namespace of its own; the holder's namespace only
 // lends the ids. Anything off about the holder means today's path.
 // The holder may also keep something else alive between runs (HolderSetup:
@@ -27,8 +30,12 @@
 
 namespace coco::engine {
 
-// The record's file name in the holder's directory (HostSetup::holderDir).
+// The record's file name in the holder's directory (HostSetup::holderDir): one
+// holder per mapping, so that runs with COCO_USERNS=single and runs without it
+// do not replace each other's holder.
 inline constexpr const char* kHolderRecordName = "userns-holder";
+inline constexpr const char* kSingleHolderRecordName = "userns-holder-single";
+const char* holderRecordName(const IdMapPlan& plan);
 // The holder's process name (comm), shown by ps.
 inline constexpr const char* kHolderProcessName = "coco-userns";
 
@@ -52,20 +59,21 @@ struct IdExtent {
 // nullopt when a line is not three numbers.
 std::optional<std::vector<IdExtent>> parseIdMapText(std::string_view text);
 
-// The maps the subordinate plan writes (0 -> the user, 1.. -> the range), as
-// the holder's /proc files must show them to coco; empty for the single plan.
+// The maps the plan writes (0 -> the user, and with the subordinate plan 1.. ->
+// the range), as the holder's /proc files must show them to coco.
 std::vector<IdExtent> expectedUidMap(const IdMapPlan& plan);
 std::vector<IdExtent> expectedGidMap(const IdMapPlan& plan);
 
 // The maps a sandbox's own user namespace gets inside the holder's: every id
-// the holder maps, to itself ("0 0 1\n1 1 65536\n"), one extent per holder
-// extent (a child's extent must fall inside one of its parent's).
+// the holder maps, to itself ("0 0 1\n1 1 65536\n", single "0 0 1\n"), one
+// extent per holder extent (a child's extent must fall inside one of its parent's).
 std::string nestedIdMapText(const IdMapPlan& plan);
 
 // The holder's user namespace, checked: the record and `dir` are this user's
 // and writable by no one else, the pid runs with the recorded start time and
-// this user's uids, its maps are `plan`'s, its user namespace is a child of
-// this process's and owned by this user. The Error says which check failed.
+// this user's uids in this process's pid namespace (no sandbox's process is),
+// its maps are `plan`'s, its user namespace is a child of this process's and
+// owned by this user. The Error says which check failed.
 // `pidfd`, when given, gets the holder's pidfd (for takeSpareNetns) when the holder runs
 // the same executable file as the caller.
 Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, UniqueFd* pidfd = nullptr);
@@ -74,7 +82,7 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, Uniqu
 // mtime to now: that is how the holder knows it is still used.
 
 // openHolder, and when that fails, under a lock: check again, retire what the
-// record names and start a new holder. Only for the subordinate plan.
+// record names and start a new holder.
 // `setup`, when given, runs in the holder once its maps are written, before it
 // lets go of its descriptors (net::holdNatHooks); what it returns is ignored: it
 // may only make runs faster. Async-signal-safe: the holder is a fork.
@@ -111,15 +119,16 @@ Result<std::vector<UniqueFd>> takeSpareNetns(int holderPidfd, int holderUserns, 
 // from the start.
 void spareTaken(int holderPidfd, bool capture);
 
-// Starts a holder mapped by `plan` (newuidmap/newgidmap) and writes its record.
+// Starts a holder mapped by `plan` (newuidmap/newgidmap, or coco itself for the
+// single mapping) and writes its record.
 // The holder exits once its record has not been used for `idleSeconds`, or is
 // gone or replaced; a namespace a run already holds open lives on regardless.
 Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleSeconds,
                    HolderSetup setup = nullptr, HolderSpares spares = nullptr);
 
-// Stops the holder the record names (when the record is trustworthy and the
-// process is this user's holder with the recorded start time) and removes the
-// record. Returns whether a holder was stopped.
+// Stops the holders the records name, of both mappings (when a record is
+// trustworthy and the process is this user's holder with the recorded start
+// time) and removes the records. Returns whether a holder was stopped.
 Result<bool> stopHolder(const std::string& dir);
 
 }  // namespace coco::engine

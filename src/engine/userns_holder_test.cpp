@@ -3,7 +3,9 @@
 // a pid now run by another process, a process whose maps are not the plan's, another user's process).
 #include "engine/userns_holder.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -62,8 +64,12 @@ TEST(HolderMaps, ExpectedAndNested) {
   EXPECT_EQ(expectedUidMap(plan), (std::vector<IdExtent>{{0, plan.uid, 1}, {1, 100000, kSubIdCount}}));
   EXPECT_EQ(expectedGidMap(plan), (std::vector<IdExtent>{{0, plan.gid, 1}, {1, 200000, kSubIdCount}}));
   EXPECT_EQ(nestedIdMapText(plan), "0 0 1\n1 1 65536\n");
+  EXPECT_STREQ(holderRecordName(plan), "userns-holder");
   plan.subordinate = false;
-  EXPECT_TRUE(expectedUidMap(plan).empty());
+  EXPECT_EQ(expectedUidMap(plan), (std::vector<IdExtent>{{0, plan.uid, 1}}));
+  EXPECT_EQ(expectedGidMap(plan), (std::vector<IdExtent>{{0, plan.gid, 1}}));
+  EXPECT_EQ(nestedIdMapText(plan), "0 0 1\n");
+  EXPECT_STREQ(holderRecordName(plan), "userns-holder-single");
 }
 
 // A child of this test that sleeps until killed: a live process of this user, in this user namespace.
@@ -97,9 +103,9 @@ class HolderRefusal : public ::testing::Test {
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0700), 0);
   }
   std::string record() const { return dir_.sub(kHolderRecordName); }
-  void writeRecord(const std::string& text, mode_t mode = 0600) const {
-    ASSERT_TRUE(fs::writeFileAtomic(record(), text, mode));
-    ASSERT_EQ(::chmod(record().c_str(), mode), 0);
+  void writeRecord(const std::string& text, mode_t mode = 0600, const char* name = kHolderRecordName) const {
+    ASSERT_TRUE(fs::writeFileAtomic(dir_.sub(name), text, mode));
+    ASSERT_EQ(::chmod(dir_.sub(name).c_str(), mode), 0);
   }
   // The reason openHolder gives; "" when it accepted the holder (a test failure here).
   std::string refusal() const {
@@ -209,10 +215,81 @@ TEST_F(HolderRefusal, AnotherUsersProcess) {
   EXPECT_NE(why.find("not as this user"), std::string::npos) << why;
 }
 
-TEST_F(HolderRefusal, SingleMappingNeedsNoHolder) {
-  IdMapPlan plan = subordinatePlan();
-  plan.subordinate = false;
-  EXPECT_FALSE(openHolder(dir_.path(), plan));
+// A process mapped exactly as the single plan's holder (0 -> the user, in a user namespace of this
+// user's, a child of this one), but in a pid namespace of its own, as every sandbox's process is (a
+// run made without the holder has such maps): refused for its pid namespace.
+TEST_F(HolderRefusal, AProcessOfAnotherPidNamespace) {
+  IdMapPlan single = subordinatePlan();
+  single.subordinate = false;
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t mid = ::fork();
+  ASSERT_GE(mid, 0);
+  if (mid == 0) {
+    ::close(p[0]);
+    auto put = [](const char* file, const std::string& text) {
+      int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+      bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      if (fd >= 0) ::close(fd);
+      return ok;
+    };
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0 ||
+        !put("/proc/self/uid_map", fmt::format("0 {} 1\n", single.uid)) ||
+        !put("/proc/self/setgroups", "deny") ||
+        !put("/proc/self/gid_map", fmt::format("0 {} 1\n", single.gid)))
+      _exit(1);
+    pid_t inner = ::fork();  // pid 1 of the new pid namespace; `inner` is its pid out here
+    if (inner == 0) {
+      for (;;) ::pause();
+    }
+    (void)!::write(p[1], &inner, sizeof inner);
+    ::waitpid(inner, nullptr, 0);
+    _exit(0);
+  }
+  ::close(p[1]);
+  pid_t inner = -1;
+  bool got = ::read(p[0], &inner, sizeof inner) == sizeof inner;
+  ::close(p[0]);
+  std::string why;
+  if (got) {
+    writeRecord(
+        formatHolderRecord({inner, *parseStartTime(*fs::readFile(fmt::format("/proc/{}/stat", inner)))}),
+        0600, kSingleHolderRecordName);
+    auto ns = openHolder(dir_.path(), single);
+    why = ns ? std::string() : ns.error().describe();
+    ::kill(inner, SIGKILL);
+  }
+  ::waitpid(mid, nullptr, 0);
+  ASSERT_TRUE(got) << "no process in a pid namespace of its own";
+  EXPECT_NE(why.find("in another pid namespace"), std::string::npos) << why;
+}
+
+// One holder per mapping: a holder of the single mapping, started for real (coco writes its maps),
+// serves the single plan from its own record and never the subordinate plan, whose record is another
+// file; a record of the subordinate plan's naming it is refused for its maps. stop stops it.
+TEST_F(HolderRefusal, EachMappingHasAHolderOfItsOwn) {
+  IdMapPlan single = subordinatePlan();
+  single.subordinate = false;
+  auto started = startHolder(dir_.path(), single, 30);
+  ASSERT_TRUE(started) << started.error().describe();
+  ASSERT_TRUE(fs::exists(dir_.sub(kSingleHolderRecordName)));
+  EXPECT_FALSE(fs::exists(record()));
+  auto ns = openHolder(dir_.path(), single);
+  ASSERT_TRUE(ns) << ns.error().describe();
+  EXPECT_NE(refusal().find("open the record"), std::string::npos) << refusal();
+  auto text = fs::readFile(dir_.sub(kSingleHolderRecordName));
+  ASSERT_TRUE(text);
+  writeRecord(*text);
+  EXPECT_NE(refusal().find("its uid_map is not the expected one"), std::string::npos) << refusal();
+  auto holder = parseHolderRecord(*text);
+  ASSERT_TRUE(holder);
+  auto stopped = stopHolder(dir_.path());
+  ASSERT_TRUE(stopped) << stopped.error().describe();
+  EXPECT_TRUE(*stopped);
+  EXPECT_FALSE(fs::exists(dir_.sub(kSingleHolderRecordName)));
+  EXPECT_FALSE(fs::exists(record()));
+  for (int i = 0; i < 200 && ::kill(holder->pid, 0) == 0; ++i) ::usleep(10000);
+  EXPECT_NE(::kill(holder->pid, 0), 0) << "the holder still runs";
 }
 
 // stop kills only this user's holder as recorded: a process of the user's that is no holder survives.

@@ -2,8 +2,8 @@
 // signal, ptrace or setns into each other or the holder, nor reach each other's abstract sockets;
 // a foreign or stale holder is refused and the run still works; `coco system stop` and
 // COCO_USERNS_HOLDER=0. Its spare network namespaces: each sandbox gets one of its own, and one
-// not of the holder's making is refused. With the single mapping (coco-nosub,
-// COCO_USERNS=single) no holder is used.
+// not of the holder's making is refused. Both mappings have a holder, each its own: with the
+// single mapping (coco-nosub, COCO_USERNS=single) it maps 0 to the user alone.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
@@ -196,20 +196,20 @@ bool stopsWithin(pid_t pid, std::chrono::milliseconds limit) {
   return !running(pid);
 }
 
-// A process of this test's: in this user namespace, or in one of its own with the single
-// mapping (and then, with `ownNetns`, a network namespace of its own); named `comm` when given.
-// It pauses until killed.
+// A process of this test's: in this user namespace, or in one of its own mapping `inside` to the
+// user (0: as the single mapping does; and then, with `ownNetns`, a network namespace of its own);
+// named `comm` when given. It pauses until killed.
 class Fake {
  public:
-  Fake(bool ownUserns, const std::string& comm = "", bool ownNetns = false) {
+  Fake(bool ownUserns, const std::string& comm = "", bool ownNetns = false, unsigned inside = 0) {
     int p[2];
     if (pipe(p) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       close(p[0]);
       if (ownUserns) {
-        std::string uid = "0 " + std::to_string(getuid()) + " 1\n",
-                    gid = "0 " + std::to_string(getgid()) + " 1\n";
+        std::string uid = std::to_string(inside) + " " + std::to_string(getuid()) + " 1\n",
+                    gid = std::to_string(inside) + " " + std::to_string(getgid()) + " 1\n";
         if (unshare(CLONE_NEWUSER | (ownNetns ? CLONE_NEWNET : 0)) != 0) _exit(1);
         writeFile("/proc/self/setgroups", "deny");
         writeFile("/proc/self/uid_map", uid);
@@ -322,7 +322,10 @@ class HolderTest : public ::testing::Test {
     return env_.run(all, options(extra));
   }
   std::string holderDir() const { return runtime_.path() + "/coco"; }
-  std::string recordPath() const { return holderDir() + "/userns-holder"; }
+  // Each mapping's holder has a record of its own.
+  std::string recordPath() const {
+    return holderDir() + (subordinate() ? "/userns-holder" : "/userns-holder-single");
+  }
   std::optional<Record> record() const { return parseRecord(readFile(recordPath())); }
   // Over whatever record was there: its holder is stopped first, or it would be left running.
   void writeRecord(pid_t pid, unsigned long long start, mode_t mode = 0600) const {
@@ -334,7 +337,7 @@ class HolderTest : public ::testing::Test {
   }
   // Whether this user's runs get the subordinate mapping (and so the holder); asserted
   // against the runner's COCO_TEST_IDMAP when it says.
-  bool subordinate() {
+  bool subordinate() const {
     if (!subordinate_) {
       RunResult r = env_.run({"run", "probe", "exit", "0"}, options({{"COCO_USERNS_HOLDER", "0"}}));
       EXPECT_EQ(r.exitCode, 0) << describe(r);
@@ -352,24 +355,31 @@ class HolderTest : public ::testing::Test {
 
   Env env_;
   TempDir runtime_{"coco-holder-run"};
-  std::optional<bool> subordinate_;
+  mutable std::optional<bool> subordinate_;
 };
 
-TEST_F(HolderTest, RunsWithASubuidRangeMakeTheirUserNamespaceInsideTheHolders) {
+TEST_F(HolderTest, RunsMakeTheirUserNamespaceInsideTheHolders) {
   bool sub = subordinate();
   RunResult first = probe({"id"});
   ASSERT_EQ(first.exitCode, 0) << describe(first);
-  if (!sub) {
-    EXPECT_FALSE(fs::exists(recordPath())) << "the single mapping needs no holder";
-    EXPECT_FALSE(contains(first.err, kUsed)) << first.err;
-    return;
-  }
   EXPECT_TRUE(contains(first.err, kStarted)) << first.err;
   EXPECT_TRUE(contains(first.err, kUsed)) << first.err;
+  EXPECT_TRUE(contains(first.err, sub ? "subordinate-range id mapping" : "single-id id mapping"))
+      << first.err;
   // Inside, the maps read relative to the parent namespace, the holder's: every id to itself.
-  EXPECT_TRUE(
-      contains(first.out, "uid_map:\n         0          0          1\n         1          1      65536\n"))
-      << first.out;
+  if (sub) {
+    EXPECT_TRUE(contains(
+        first.out, "uid_map:\n         0          0          1\n         1          1      65536\ngid_map:"))
+        << first.out;
+    EXPECT_TRUE(contains(first.out, "setgroups: allow")) << first.out;
+  } else {
+    // Only 0 is mapped, and no process in the sandbox may drop or add groups (the holder's
+    // setgroups "deny" is inherited), as without the holder.
+    EXPECT_TRUE(contains(first.out,
+                         "uid_map:\n         0          0          1\ngid_map:\n"
+                         "         0          0          1\nsetgroups: deny"))
+        << first.out;
+  }
   auto rec = record();
   ASSERT_TRUE(rec) << readFile(recordPath());
   struct stat st;
@@ -399,6 +409,7 @@ TEST_F(HolderTest, RunsWithASubuidRangeMakeTheirUserNamespaceInsideTheHolders) {
       contains(readFile(proc + "/status"), "Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid + "\n"));
   EXPECT_TRUE(contains(readFile(proc + "/uid_map"), "         0 " + std::string(10 - uid.size(), ' ') + uid))
       << readFile(proc + "/uid_map");
+  EXPECT_EQ(readFile(proc + "/setgroups"), sub ? "allow\n" : "deny\n");
 
   RunResult second = probe({"exit", "0"});
   ASSERT_EQ(second.exitCode, 0) << describe(second);
@@ -414,21 +425,20 @@ TEST_F(HolderTest, SandboxesCannotSeeSignalPtraceOrJoinEachOther) {
   std::string tag = "@coco-holder-test-" + std::to_string(getpid());
   Child a = env_.spawn({"run", "probe", "listen-unix", tag, "30"}, options());
   ASSERT_TRUE(waitForOutput(a, "listening\n", 60s)) << a.out << a.err;
-  if (sub) {
-    EXPECT_TRUE(contains(a.err, kUsed)) << a.err;
-  }
+  EXPECT_TRUE(contains(a.err, kUsed)) << a.err;
+  EXPECT_TRUE(contains(a.err, sub ? "subordinate-range id mapping" : "single-id id mapping")) << a.err;
   std::vector<pid_t> pids = processesWithTag(tag);
   ASSERT_GE(pids.size(), 2u) << "coco and the tool at least";
   std::string list;
   for (pid_t p : pids) list += std::to_string(p) + "\n";
-  if (auto rec = record(); sub && rec) list += std::to_string(rec->pid) + "\n";
+  auto rec = record();
+  ASSERT_TRUE(rec) << "the holder's record";
+  list += std::to_string(rec->pid) + "\n";
   writeFile(env_.workdir() + "/pids", list);
 
   RunResult reach = probe({"reach", "/workspace/pids"});
   ASSERT_EQ(reach.exitCode, 0) << describe(reach);
-  if (sub) {
-    EXPECT_TRUE(contains(reach.err, kUsed)) << reach.err;
-  }
+  EXPECT_TRUE(contains(reach.err, kUsed)) << reach.err;
   size_t attempts = 0;
   for (const auto& line : lines(reach.out)) {
     if (line.find(": ") == std::string::npos) continue;
@@ -447,16 +457,12 @@ TEST_F(HolderTest, SandboxesCannotSeeSignalPtraceOrJoinEachOther) {
   EXPECT_LE(lines(seen.out).size(), 2u) << "only its own init and tool\n" << seen.out;
 
   for (pid_t p : pids) EXPECT_TRUE(running(p)) << "pid " << p << " of the first sandbox";
+  EXPECT_TRUE(running(rec->pid)) << "the holder";
   kill(a.pid, SIGTERM);
   finish(a, 30s);
 }
 
 TEST_F(HolderTest, TheHolderIsInvisibleInside) {
-  if (!subordinate()) {
-    EXPECT_EQ(probe({"exit", "0"}).exitCode, 0);
-    EXPECT_FALSE(fs::exists(recordPath()));
-    return;
-  }
   ASSERT_EQ(probe({"exit", "0"}).exitCode, 0);
   auto rec = record();
   ASSERT_TRUE(rec);
@@ -478,11 +484,6 @@ TEST_F(HolderTest, AForeignOrStaleHolderIsRefusedAndTheRunStillWorks) {
     std::string before = readFile(recordPath());
     RunResult r = probe({"exit", "0"});
     EXPECT_EQ(r.exitCode, 0) << what << "\n" << describe(r);
-    if (!sub) {
-      EXPECT_EQ(readFile(recordPath()), before) << what << ": the single mapping never reads the record";
-      EXPECT_FALSE(contains(r.err, "user-namespace holder")) << what << "\n" << r.err;
-      return;
-    }
     EXPECT_TRUE(contains(r.err, reason)) << what << "\n" << r.err;
     EXPECT_TRUE(contains(r.err, kStarted)) << what << "\n" << r.err;
     EXPECT_TRUE(contains(r.err, kUsed)) << what << "\n" << r.err;
@@ -496,21 +497,43 @@ TEST_F(HolderTest, AForeignOrStaleHolderIsRefusedAndTheRunStillWorks) {
     writeRecord(1, startTimeOf(1));
     check("another user's process (pid 1)", "not as this user");
   }
+  // Maps that are not this mapping's: the single mapping's under a subordinate plan, and 1 -> the
+  // user under the single plan.
+  const unsigned otherInside = sub ? 0 : 1;
   {
-    Fake other(true);
+    Fake other(true, "", false, otherInside);
     ASSERT_TRUE(other.ready());
     writeRecord(other.pid(), startTimeOf(other.pid()));
     check("a process of the user's with other maps", "its uid_map is not the expected one");
     EXPECT_TRUE(other.alive()) << "no holder: left alone";
   }
   {
-    Fake stale(true, "coco-userns");
+    Fake stale(true, "coco-userns", false, otherInside);
     ASSERT_TRUE(stale.ready());
     writeRecord(stale.pid(), startTimeOf(stale.pid()));
     check("a holder with stale maps", "its uid_map is not the expected one");
-    if (sub) {
-      EXPECT_TRUE(stopsWithin(stale.pid(), 2000ms)) << "a stale holder of the user's is stopped";
-    }
+    EXPECT_TRUE(stopsWithin(stale.pid(), 2000ms)) << "a stale holder of the user's is stopped";
+  }
+  {
+    // A sandbox made without the holder: its user namespace is a child of the user's, mapped as the
+    // holder's is, so only its pid namespace tells it from a holder. Adopted, it would be the
+    // parent of the next sandboxes' user namespaces, with every capability over them.
+    std::string tag = "coco-holder-fake-" + std::to_string(getpid());
+    Child sandbox =
+        env_.spawn({"run", "probe", "signal-wait", "60", tag}, options({{"COCO_USERNS_HOLDER", "0"}}));
+    ASSERT_TRUE(waitForOutput(sandbox, "ready\n", 60s)) << sandbox.out << sandbox.err;
+    pid_t tool = -1;
+    for (pid_t p : processesWithTag(tag))
+      if (readFile("/proc/" + std::to_string(p) + "/comm") == "probe\n") tool = p;
+    ASSERT_GT(tool, 0) << "the sandbox's tool";
+    std::string hostMaps = readFile("/proc/self/uid_map");
+    EXPECT_NE(readFile("/proc/" + std::to_string(tool) + "/uid_map"), hostMaps)
+        << "in a user namespace of its own";
+    writeRecord(tool, startTimeOf(tool));
+    check("a sandbox's process", "in another pid namespace");
+    EXPECT_TRUE(running(tool)) << "no holder: left alone";
+    kill(sandbox.pid, SIGTERM);
+    finish(sandbox, 30s);
   }
   {
     Fake reused(false, "coco-userns");
@@ -526,11 +549,9 @@ TEST_F(HolderTest, AForeignOrStaleHolderIsRefusedAndTheRunStillWorks) {
     check("a record writable by others", "the record is writable by others");
     EXPECT_TRUE(any.alive());
   }
-  if (sub) {
-    struct stat st;
-    ASSERT_EQ(stat(recordPath().c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 077, 0u) << "coco's own record replaced the one others could write";
-  }
+  struct stat st;
+  ASSERT_EQ(stat(recordPath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u) << "coco's own record replaced the one others could write";
 }
 
 // A directory others may write is no place for the record: today's path, and no holder is started there.
@@ -542,32 +563,26 @@ TEST_F(HolderTest, ADirectoryWritableByOthersIsRefused) {
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   EXPECT_FALSE(contains(r.err, kUsed)) << r.err;
   EXPECT_FALSE(fs::exists(recordPath()));
-  if (sub) {
-    EXPECT_TRUE(contains(r.err, "directory is writable by others")) << r.err;
-    EXPECT_TRUE(contains(r.err, "subordinate-range id mapping")) << r.err;
-  }
+  EXPECT_TRUE(contains(r.err, "directory is writable by others")) << r.err;
+  EXPECT_TRUE(contains(r.err, sub ? "subordinate-range id mapping" : "single-id id mapping")) << r.err;
 }
 
 TEST_F(HolderTest, SystemStopAndTheSwitch) {
   bool sub = subordinate();
   ASSERT_EQ(probe({"exit", "0"}).exitCode, 0);
   auto rec = record();
-  EXPECT_EQ(rec.has_value(), sub);
+  ASSERT_TRUE(rec);
   RunResult stop = env_.run({"system", "stop"}, options());
   EXPECT_EQ(stop.exitCode, 0) << describe(stop);
-  EXPECT_EQ(stop.out, sub ? "stopped the user-namespace holder\n" : "no user-namespace holder was running\n");
-  if (rec) {
-    EXPECT_TRUE(stopsWithin(rec->pid, 2000ms));
-  }
+  EXPECT_EQ(stop.out, "stopped the user-namespace holder\n");
+  EXPECT_TRUE(stopsWithin(rec->pid, 2000ms));
   EXPECT_FALSE(fs::exists(recordPath()));
 
   RunResult off = probe({"id"}, {{"COCO_USERNS_HOLDER", "0"}});
   EXPECT_EQ(off.exitCode, 0) << describe(off);
   EXPECT_FALSE(contains(off.err, kUsed)) << off.err;
   EXPECT_FALSE(fs::exists(recordPath())) << "COCO_USERNS_HOLDER=0 starts none";
-  if (sub) {
-    EXPECT_TRUE(contains(off.err, "subordinate-range id mapping")) << off.err;
-  }
+  EXPECT_TRUE(contains(off.err, sub ? "subordinate-range id mapping" : "single-id id mapping")) << off.err;
   RunResult again = env_.run({"system", "stop"}, options());
   EXPECT_EQ(again.out, "no user-namespace holder was running\n") << describe(again);
 }
@@ -575,14 +590,10 @@ TEST_F(HolderTest, SystemStopAndTheSwitch) {
 // The holder is not forever: with no run for COCO_USERNS_HOLDER_IDLE seconds it exits by itself,
 // and the next run starts another.
 TEST_F(HolderTest, AnIdleHolderExitsAndTheNextRunStartsAnother) {
-  bool sub = subordinate();
+  subordinate();  // checked against the runner's mode while no holder runs
   const EnvList idle = {{"COCO_USERNS_HOLDER_IDLE", "2"}};
   RunResult first = probe({"exit", "0"}, idle);
   ASSERT_EQ(first.exitCode, 0) << describe(first);
-  if (!sub) {
-    EXPECT_FALSE(fs::exists(recordPath())) << "the single mapping needs no holder";
-    return;
-  }
   auto rec = record();
   ASSERT_TRUE(rec) << first.err;
   EXPECT_TRUE(stopsWithin(rec->pid, 15000ms)) << "a holder idle for 2 s still runs after 15 s";
@@ -597,14 +608,10 @@ TEST_F(HolderTest, AnIdleHolderExitsAndTheNextRunStartsAnother) {
 // Every run that uses the holder starts its idle clock again; a holder whose record is replaced
 // (another holder's) exits.
 TEST_F(HolderTest, AHolderInUseStaysAndOneWhoseRecordIsReplacedExits) {
-  bool sub = subordinate();
+  subordinate();  // checked against the runner's mode while no holder runs
   const EnvList idle = {{"COCO_USERNS_HOLDER_IDLE", "4"}};
   RunResult first = probe({"exit", "0"}, idle);
   ASSERT_EQ(first.exitCode, 0) << describe(first);
-  if (!sub) {
-    EXPECT_FALSE(fs::exists(recordPath()));
-    return;
-  }
   auto rec = record();
   ASSERT_TRUE(rec) << first.err;
   auto start = std::chrono::steady_clock::now();
@@ -630,13 +637,9 @@ TEST_F(HolderTest, AHolderInUseStaysAndOneWhoseRecordIsReplacedExits) {
 // that netfilter's hooks stay registered between runs (net::holdNatHooks): not the host's
 // namespace, and one where nothing of a sandbox's runs.
 TEST_F(HolderTest, TheHolderKeepsANatChainInANetworkNamespaceOfItsOwn) {
-  bool sub = subordinate();
+  subordinate();  // checked against the runner's mode while no holder runs
   RunResult r = probe({"exit", "0"});
   ASSERT_EQ(r.exitCode, 0) << describe(r);
-  if (!sub) {
-    EXPECT_FALSE(fs::exists(recordPath())) << "the single mapping needs no holder";
-    return;
-  }
   auto rec = record();
   ASSERT_TRUE(rec);
   // The holder makes it on its own once released, while the run that started it goes on.
@@ -659,12 +662,11 @@ TEST_F(HolderTest, TheHolderKeepsANatChainInANetworkNamespaceOfItsOwn) {
 // own: runs at once, as many as the holder queues, are in different namespaces (compared while
 // all are alive), none the holder's own, and none reaches another's loopback.
 TEST_F(HolderTest, EachSandboxGetsASpareNetworkNamespaceOfItsOwn) {
-  bool sub = subordinate();
+  subordinate();  // checked against the runner's mode while no holder runs
   env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
   RunResult first = env_.run({"run", "probenet", "netns"}, options());
   ASSERT_EQ(first.exitCode, 0) << describe(first);
   EXPECT_FALSE(contains(first.err, kSpare)) << "the run that starts the holder makes its own\n" << first.err;
-  if (!sub) return;
   auto rec = record();
   ASSERT_TRUE(rec);
   int home = holderFd(rec->pid, kHolderNet);
@@ -705,17 +707,15 @@ TEST_F(HolderTest, EachSandboxGetsASpareNetworkNamespaceOfItsOwn) {
 // connection the redirect sends to the spare's relay listener (a literal address outside the
 // list: blocked, with its notice), and a published port reaches the tool's listener inside.
 TEST_F(HolderTest, InASpareTheGatewayServesTheRelayAndPublishedPorts) {
-  bool sub = subordinate();
+  subordinate();  // checked against the runner's mode while no holder runs
   env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
   RunResult first = env_.run({"run", "probenet", "exit", "0"}, options());
   ASSERT_EQ(first.exitCode, 0) << describe(first);
-  if (sub) {
-    auto rec = record();
-    ASSERT_TRUE(rec);
-    ASSERT_TRUE(holderSettled(rec->pid));
-  }
+  auto rec = record();
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE(holderSettled(rec->pid));
   RunResult blocked = env_.run({"run", "probenet", "connect", "192.0.2.1", "443"}, options());
-  EXPECT_EQ(sub, contains(blocked.err, kSpare)) << blocked.err;
+  EXPECT_TRUE(contains(blocked.err, kSpare)) << blocked.err;
   EXPECT_TRUE(contains(blocked.err, "blocked connection to 192.0.2.1:443")) << describe(blocked);
 
   uint16_t port = 0;
@@ -726,7 +726,7 @@ TEST_F(HolderTest, InASpareTheGatewayServesTheRelayAndPublishedPorts) {
                                   std::to_string(port) + R"(:8080"]})");
   Child c = env_.spawn({"run", "probeport", "listen-tcp", "8080", "30"}, options());
   ASSERT_TRUE(waitForOutput(c, "listening\n", 60s)) << c.out << c.err;
-  EXPECT_EQ(sub, contains(c.err, kSpare)) << c.err;
+  EXPECT_TRUE(contains(c.err, kSpare)) << c.err;
   int conn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -744,10 +744,9 @@ TEST_F(HolderTest, InASpareTheGatewayServesTheRelayAndPublishedPorts) {
 // that sandbox's user namespace, which the kernel would let coco's helper join), and listeners of
 // the host's namespace with a real spare's. The run then makes its own and works.
 TEST_F(HolderTest, ASpareNotOfTheHoldersMakingIsRefused) {
-  bool sub = subordinate();
+  subordinate();  // checked against the runner's mode while no holder runs
   RunResult first = probe({"exit", "0"});
   ASSERT_EQ(first.exitCode, 0) << describe(first);
-  if (!sub) return;
   auto rec = record();
   ASSERT_TRUE(rec);
   ASSERT_TRUE(holderSettled(rec->pid)) << "the holder's queues never filled";
@@ -813,7 +812,7 @@ TEST_F(HolderTest, ASpareNotOfTheHoldersMakingIsRefused) {
 // Spares come only from a holder that runs the same coco binary: one an older coco started (left
 // running across an upgrade) may set its namespaces up otherwise. Its user namespace still serves.
 TEST_F(HolderTest, AHolderOfAnotherCocoBinaryGivesNoSpares) {
-  bool sub = subordinate();
+  subordinate();  // checked against the runner's mode while no holder runs
   TempDir other("coco-other-build");
   std::string copy = other / "coco";
   fs::copy_file(env_.coco(), copy);
@@ -824,7 +823,6 @@ TEST_F(HolderTest, AHolderOfAnotherCocoBinaryGivesNoSpares) {
   viaCopy.wrapper = {"/bin/sh", "-c", "shift; exec " + shellQuote(copy) + " \"$@\"", "sh"};
   RunResult started = env_.run({"run", "probe", "exit", "0"}, viaCopy);
   ASSERT_EQ(started.exitCode, 0) << describe(started);
-  if (!sub) return;
   EXPECT_TRUE(contains(started.err, kStarted)) << started.err;
   auto rec = record();
   ASSERT_TRUE(rec);
@@ -838,12 +836,52 @@ TEST_F(HolderTest, AHolderOfAnotherCocoBinaryGivesNoSpares) {
   EXPECT_EQ(record()->pid, rec->pid) << "the holder is kept";
 }
 
-TEST_F(HolderTest, TheSingleMappingUsesNoHolder) {
-  RunResult r = probe({"id"}, {{"COCO_USERNS", "single"}});
-  ASSERT_EQ(r.exitCode, 0) << describe(r);
-  EXPECT_TRUE(contains(r.err, "single-id id mapping")) << r.err;
-  EXPECT_FALSE(contains(r.err, "user-namespace holder")) << r.err;
-  EXPECT_FALSE(fs::exists(recordPath()));
+// Each mapping has a holder of its own: a user with a subuid range who runs with COCO_USERNS=single
+// too gets a second holder (mapped 0 -> the user alone) beside the first, and runs of either kind do
+// not replace the other's; `coco system stop` stops both. A user without a range has the one.
+TEST_F(HolderTest, EachMappingHasAHolderOfItsOwn) {
+  bool sub = subordinate();
+  const std::string subRecord = holderDir() + "/userns-holder",
+                    singleRecord = holderDir() + "/userns-holder-single";
+  RunResult plain = probe({"exit", "0"});
+  ASSERT_EQ(plain.exitCode, 0) << describe(plain);
+  RunResult single = probe({"id"}, {{"COCO_USERNS", "single"}});
+  ASSERT_EQ(single.exitCode, 0) << describe(single);
+  EXPECT_TRUE(contains(single.err, "single-id id mapping")) << single.err;
+  EXPECT_TRUE(contains(single.err, kUsed)) << single.err;
+  EXPECT_TRUE(contains(single.out, "uid_map:\n         0          0          1\ngid_map:")) << single.out;
+  EXPECT_EQ(fs::exists(subRecord), sub);
+  auto singleHolder = parseRecord(readFile(singleRecord));
+  ASSERT_TRUE(singleHolder) << "the single mapping's record";
+  std::optional<Record> subHolder;
+  if (sub) {
+    EXPECT_TRUE(contains(single.err, kStarted)) << "a holder of the single mapping's own\n" << single.err;
+    subHolder = parseRecord(readFile(subRecord));
+    ASSERT_TRUE(subHolder);
+    EXPECT_NE(subHolder->pid, singleHolder->pid);
+    std::string maps = readFile("/proc/" + std::to_string(singleHolder->pid) + "/uid_map");
+    EXPECT_EQ(lines(maps).size(), 1u) << "0 -> the user alone\n" << maps;
+    RunResult again = probe({"exit", "0"});
+    ASSERT_EQ(again.exitCode, 0) << describe(again);
+    EXPECT_FALSE(contains(again.err, kStarted)) << "the subordinate holder was replaced\n" << again.err;
+    EXPECT_TRUE(running(singleHolder->pid)) << "the single mapping's holder was replaced";
+  }
+  RunResult singleAgain = probe({"exit", "0"}, {{"COCO_USERNS", "single"}});
+  ASSERT_EQ(singleAgain.exitCode, 0) << describe(singleAgain);
+  EXPECT_FALSE(contains(singleAgain.err, kStarted)) << singleAgain.err;
+  EXPECT_TRUE(contains(singleAgain.err, kUsed)) << singleAgain.err;
+  if (subHolder) {
+    EXPECT_TRUE(running(subHolder->pid));
+  }
+
+  RunResult stop = env_.run({"system", "stop"}, options());
+  EXPECT_EQ(stop.out, "stopped the user-namespace holder\n") << describe(stop);
+  EXPECT_TRUE(stopsWithin(singleHolder->pid, 2000ms));
+  if (subHolder) {
+    EXPECT_TRUE(stopsWithin(subHolder->pid, 2000ms));
+  }
+  EXPECT_FALSE(fs::exists(subRecord));
+  EXPECT_FALSE(fs::exists(singleRecord));
 }
 
 }  // namespace

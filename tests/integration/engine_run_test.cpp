@@ -37,7 +37,7 @@ bool allChildrenEnd(std::chrono::seconds timeout) {
 struct GuardedRun {
   const char* name;
   bool persistentUpper;  // coco then waits for init's exit (the namespaces' teardown)
-  bool holder;           // through the user-namespace holder (with a subordinate range)
+  bool holder;           // through the user-namespace holder (of either mapping)
 };
 
 class EngineRunTest : public ::testing::TestWithParam<GuardedRun> {
