@@ -38,8 +38,8 @@ std::string usage() {
          "mise)\n"
          "  save [-o DIR] [--tag T] [IMAGE]   Write an image (default: the base image) as an OCI layout,\n"
          "                                    for 'skopeo copy oci:DIR:T docker://...' and COCO_BASE_IMAGE\n"
-         "  system stop                       Stop this user's user-namespace holder (started by runs; the\n"
-         "                                    next run starts it again)\n"
+         "  system stop                       Stop this user's user-namespace holders (started by runs; the\n"
+         "                                    next run starts one again)\n"
          "  completion bash|zsh|fish          Print a shell completion script (eval it in your shell's rc "
          "file)\n"
          "  version [--json]                  Print coco's version, commit, runtime and base image (-V)\n"
@@ -71,11 +71,16 @@ std::string usage() {
 int cmdSystem(Context& ctx, const Args& args) {
   CLI::App app{"Manage coco's per-user background process.", "coco system"};
   app.require_subcommand(1);
-  app.add_subcommand("stop", "stop the user-namespace holder (the next run starts it again)");
+  app.add_subcommand("stop", "stop the user-namespace holders (the next run starts one again)");
   if (auto code = parseCommand(app, args, ctx)) return *code;
   auto stopped = tool::stopUsernsHolder();
   if (!stopped) return ctx.fail(stopped.error());
-  ctx.out << (*stopped ? "stopped the user-namespace holder\n" : "no user-namespace holder was running\n");
+  if (*stopped == 0)
+    ctx.out << "no user-namespace holder was running\n";
+  else if (*stopped == 1)
+    ctx.out << "stopped the user-namespace holder\n";
+  else
+    ctx.out << "stopped the user-namespace holders (of the subuid range and of the single mapping)\n";
   return kExitOk;
 }
 

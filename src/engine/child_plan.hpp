@@ -95,8 +95,8 @@ struct ChildPlan {
   bool installPhase = false;
   // The single mapping ("0 UID 1\n", "0 GID 1\n"), written by init itself
   // before it waits for the go byte, as bubblewrap's child writes its own:
-  // coco then sends the byte right after the clone. Empty when coco or the
-  // holder's helper writes the maps (a subordinate range).
+  // coco then sends the byte right after the clone. Empty when coco (a
+  // subordinate range) or the holder's helper (either mapping) writes the maps.
   std::string ownUidMap, ownGidMap;
   // The workspace guard's inotify instance while it watches (init has a copy
   // of it from the clone), or -1. Set: init keeps that copy after the tool's

@@ -17,6 +17,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "sys/fd_passing.hpp"
 #include "sys/lock_file.hpp"
@@ -124,6 +125,16 @@ Status checkMap(int procFd, const char* name, const std::vector<IdExtent>& expec
   COCO_ASSIGN(std::string text, readAt(procFd, name));
   auto map = parseIdMapText(text);
   if (!map || *map != expected) return Error::make("its {} is not the expected one (stale or foreign)", name);
+  return {};
+}
+
+// setgroups as the plan's sandboxes must have it, since theirs is the holder's: "allow" after
+// newgidmap (init drops its groups), "deny" for the single mapping (as init's own maps set it).
+Status checkSetgroups(int procFd, const IdMapPlan& plan) {
+  COCO_ASSIGN(std::string text, readAt(procFd, "setgroups"));
+  const char* want = plan.subordinate ? "allow\n" : "deny\n";
+  if (text != want)
+    return Error::make("its setgroups is not '{}'", std::string_view(want, std::strlen(want) - 1));
   return {};
 }
 
@@ -466,6 +477,7 @@ Result<UniqueFd> openHolder(const std::string& dir, const IdMapPlan& plan, Uniqu
   COCO_TRY(within(checkPidNamespace(named.proc.get()), where));
   COCO_TRY(within(checkMap(named.proc.get(), "uid_map", expectedUidMap(plan)), where));
   COCO_TRY(within(checkMap(named.proc.get(), "gid_map", expectedGidMap(plan)), where));
+  COCO_TRY(within(checkSetgroups(named.proc.get(), plan), where));
   UniqueFd ns(::openat(named.proc.get(), "ns/user", O_RDONLY | O_CLOEXEC));
   if (!ns) return Error::fromErrno("open /proc/{}/ns/user", record.pid);
   COCO_TRY(within(checkUserns(ns.get()), where));
@@ -486,7 +498,9 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
   const char* recordName = holderRecordName(plan);
   std::string recordPath = fs::joinPath(dir, recordName);
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
+  // A socket, not a pipe: the go byte is sent with MSG_NOSIGNAL, as the holder may be gone by
+  // then (killed), and a run's SIGPIPE is not ignored yet when it starts a holder.
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0) return Error::fromErrno("socketpair");
   UniqueFd goRead(p[0]), goWrite(p[1]);
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno("pipe");
   UniqueFd reportRead(p[0]), reportWrite(p[1]);
@@ -510,7 +524,7 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
   if (auto written = writeRecord(dir, recordName, {holder, *start}); !written)
     return fail(std::move(written).error());
   char go = 1;
-  if (::write(goWrite.get(), &go, 1) != 1) return fail(Error::fromErrno("releasing the holder"));
+  if (::send(goWrite.get(), &go, 1, MSG_NOSIGNAL) != 1) return fail(Error::fromErrno("releasing the holder"));
   log::debug("started the user-namespace holder, pid {}", holder);
   return {};
 }
@@ -572,19 +586,24 @@ void spareTaken(int holderPidfd, bool capture) {
   if (queue) ::send(queue.get(), &taken, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-Result<bool> stopHolder(const std::string& dir) {
+Result<unsigned> stopHolder(const std::string& dir) {
   UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dirFd) {
-    if (errno == ENOENT) return false;
+    if (errno == ENOENT) return 0U;
     return Error::fromErrno("open {}", dir);
   }
   COCO_TRY(checkOwnedPrivate(dirFd.get(), "the holder's directory"));
-  bool stopped = false;
+  unsigned stopped = 0;
+  std::optional<Error> failed;
   for (const char* name : {kHolderRecordName, kSingleHolderRecordName}) {
-    stopped = retire(dirFd.get(), name) || stopped;
-    if (::unlinkat(dirFd.get(), name, 0) != 0 && errno != ENOENT)
-      return Error::fromErrno("removing the holder's record {}", name);
+    // A holder being started is released, or given up, before this one looks.
+    auto lock = sys::lockExclusive(fs::joinPath(dir, std::string(name) + ".lock"));
+    if (!lock) log::debug("stopping without the holder's lock: {}", lock.error().describe());
+    if (retire(dirFd.get(), name)) ++stopped;
+    if (::unlinkat(dirFd.get(), name, 0) != 0 && errno != ENOENT && !failed)
+      failed = Error::fromErrno("removing the holder's record {}", name);
   }
+  if (failed) return std::move(*failed);
   return stopped;
 }
 

@@ -128,7 +128,8 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
 
 // Stops the holders the records name, of both mappings (when a record is
 // trustworthy and the process is this user's holder with the recorded start
-// time) and removes the records. Returns whether a holder was stopped.
-Result<bool> stopHolder(const std::string& dir);
+// time) and removes the records, each under its lock (a start under way ends
+// first). Returns how many holders were stopped.
+Result<unsigned> stopHolder(const std::string& dir);
 
 }  // namespace coco::engine

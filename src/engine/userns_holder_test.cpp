@@ -264,6 +264,82 @@ TEST_F(HolderRefusal, AProcessOfAnotherPidNamespace) {
   EXPECT_NE(why.find("in another pid namespace"), std::string::npos) << why;
 }
 
+// A child of this test in a user namespace of its own that waits until killed; the test writes its maps.
+class Unshared {
+ public:
+  Unshared() {
+    int p[2];
+    if (::pipe(p) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(p[0]);
+      char ok = ::unshare(CLONE_NEWUSER) == 0 ? '+' : '-';
+      (void)!::write(p[1], &ok, 1);
+      for (;;) ::pause();
+    }
+    ::close(p[1]);
+    char ok = 0;
+    ready_ = pid_ > 0 && ::read(p[0], &ok, 1) == 1 && ok == '+';
+    ::close(p[0]);
+  }
+  ~Unshared() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool write(const char* file, const std::string& text) const {
+    int fd = ::open(fmt::format("/proc/{}/{}", pid_, file).c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) ::close(fd);
+    return ok;
+  }
+  bool ready() const { return ready_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+// A sandbox's setgroups is its holder's: a holder mapped as the plan says but with setgroups the
+// other way is refused (the single mapping's sandboxes must not get "allow"; the subordinate
+// mapping's init calls setgroups). Only a privileged writer maps a namespace with setgroups "allow"
+// and one id, so this runs as root; the control (the single mapping as coco makes it) is accepted.
+TEST_F(HolderRefusal, SetgroupsOtherThanTheMappingsIsRefused) {
+  if (::getuid() != 0)
+    GTEST_SKIP() << "needs root: only a privileged writer can map one id with setgroups allowed";
+  IdMapPlan sub = subordinatePlan(), single = subordinatePlan();
+  single.subordinate = false;
+  auto openAs = [&](const Unshared& u, const IdMapPlan& plan) {
+    writeRecord(
+        formatHolderRecord({u.pid(), *parseStartTime(*fs::readFile(fmt::format("/proc/{}/stat", u.pid())))}),
+        0600, holderRecordName(plan));
+    auto ns = openHolder(dir_.path(), plan);
+    return ns ? std::string() : ns.error().describe();
+  };
+  {
+    Unshared u;
+    ASSERT_TRUE(u.ready());
+    ASSERT_TRUE(u.write("setgroups", "deny") && u.write("uid_map", "0 0 1\n") &&
+                u.write("gid_map", "0 0 1\n"));
+    EXPECT_EQ(openAs(u, single), "") << "the single mapping as coco makes it";
+  }
+  {
+    Unshared u;
+    ASSERT_TRUE(u.ready());
+    ASSERT_TRUE(u.write("uid_map", "0 0 1\n") && u.write("gid_map", "0 0 1\n"));
+    EXPECT_NE(openAs(u, single).find("its setgroups is not 'deny'"), std::string::npos) << openAs(u, single);
+  }
+  {
+    Unshared u;
+    ASSERT_TRUE(u.ready());
+    ASSERT_TRUE(u.write("setgroups", "deny") && u.write("uid_map", "0 0 1\n1 100000 65536\n") &&
+                u.write("gid_map", "0 0 1\n1 200000 65536\n"));
+    EXPECT_NE(openAs(u, sub).find("its setgroups is not 'allow'"), std::string::npos) << openAs(u, sub);
+  }
+}
+
 // One holder per mapping: a holder of the single mapping, started for real (coco writes its maps),
 // serves the single plan from its own record and never the subordinate plan, whose record is another
 // file; a record of the subordinate plan's naming it is refused for its maps. stop stops it.
@@ -281,15 +357,23 @@ TEST_F(HolderRefusal, EachMappingHasAHolderOfItsOwn) {
   ASSERT_TRUE(text);
   writeRecord(*text);
   EXPECT_NE(refusal().find("its uid_map is not the expected one"), std::string::npos) << refusal();
+  ASSERT_EQ(::unlink(record().c_str()), 0);  // so that stop finds the holder under its own record
   auto holder = parseHolderRecord(*text);
   ASSERT_TRUE(holder);
   auto stopped = stopHolder(dir_.path());
   ASSERT_TRUE(stopped) << stopped.error().describe();
-  EXPECT_TRUE(*stopped);
+  EXPECT_EQ(*stopped, 1U);
   EXPECT_FALSE(fs::exists(dir_.sub(kSingleHolderRecordName)));
   EXPECT_FALSE(fs::exists(record()));
-  for (int i = 0; i < 200 && ::kill(holder->pid, 0) == 0; ++i) ::usleep(10000);
-  EXPECT_NE(::kill(holder->pid, 0), 0) << "the holder still runs";
+  // Gone, or a zombie until its reaper (the host's init) gets to it.
+  auto running = [&] {
+    auto stat = fs::readFile(fmt::format("/proc/{}/stat", holder->pid));
+    if (!stat) return false;
+    size_t paren = stat->rfind(')');
+    return paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] != 'Z';
+  };
+  for (int i = 0; i < 200 && running(); ++i) ::usleep(10000);
+  EXPECT_FALSE(running()) << "the holder still runs";
 }
 
 // stop kills only this user's holder as recorded: a process of the user's that is no holder survives.

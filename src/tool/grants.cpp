@@ -134,6 +134,9 @@ std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env,
       fs::joinPath(data.empty() ? fs::joinPath(home, ".local/share") : data, "coco"),
       fs::joinPath(cache.empty() ? fs::joinPath(home, ".cache") : cache, "coco"),
       fs::joinPath(state.empty() ? fs::joinPath(home, ".local/state") : state, "coco")};
+  // The user-namespace holders' records and the staging directory (config::engineDirs).
+  if (std::string runtime = get("XDG_RUNTIME_DIR"); !runtime.empty())
+    dirs.push_back(fs::joinPath(fs::normalize(runtime), "coco"));
   for (const char* var : image::kStorageVars) {
     if (std::string storage = get(var); !storage.empty()) {
       dirs.push_back(fs::normalize(storage));

@@ -46,8 +46,9 @@ struct GrantContext {
 std::string physicalPathIn(const GrantContext& ctx, const std::string& path);
 
 // coco's own directories for this environment (the store with the tool configs
-// and layers, the download caches, the state with the warnings already shown):
-// a tool writing there rewrites other tools or silences coco.
+// and layers, the download caches, the state with the warnings already shown,
+// $XDG_RUNTIME_DIR/coco with the user-namespace holders' records): a tool
+// writing there rewrites other tools, silences coco or names its own holder.
 std::vector<std::string> cocoDirs(const std::map<std::string, std::string>& env, const std::string& home);
 
 struct MountGrant {

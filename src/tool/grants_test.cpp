@@ -119,6 +119,11 @@ TEST(CocoDirs, StorageCachesAndCocoStorage) {
                       {"COCO_STORAGE", "/s/"}},
                      "/h"),
             (std::vector<std::string>{"/d/coco", "/h/.cache/coco", "/st/coco", "/s"}));
+  // The runtime directory's, where the user-namespace holders' records are (a relative one is none).
+  EXPECT_EQ(cocoDirs({{"XDG_RUNTIME_DIR", "/run/user/7/"}}, "/h"),
+            (std::vector<std::string>{"/h/.local/share/coco", "/h/.cache/coco", "/h/.local/state/coco",
+                                      "/run/user/7/coco"}));
+  EXPECT_EQ(cocoDirs({{"XDG_RUNTIME_DIR", "run"}}, "/h").size(), 3u);
   // COCO_STORE is COCO_STORAGE's older name; the new one wins when both are set.
   EXPECT_EQ(
       cocoDirs({{"COCO_STORE", "/old"}}, "/h"),

@@ -372,10 +372,10 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
   return setup;
 }
 
-Result<bool> stopUsernsHolder() {
+Result<unsigned> stopUsernsHolder() {
   COCO_ASSIGN(RunContext ctx, contextFromProcess());
   std::string dir = config::engineDirs(ctx.hostEnv).holder;
-  if (dir.empty()) return false;
+  if (dir.empty()) return 0U;
   return engine::stopHolder(dir);
 }
 

@@ -88,9 +88,9 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
 // (1 to 86400); unset or anything else (with a warning): engine::kHolderIdleSeconds.
 unsigned holderIdleSeconds(const std::map<std::string, std::string>& env);
 
-// `coco system stop`: stops the user-namespace holder that runs from this environment use
-// (whether or not COCO_USERNS_HOLDER is off now). Returns whether one was running.
-Result<bool> stopUsernsHolder();
+// `coco system stop`: stops the user-namespace holders (one per id mapping) that runs from this
+// environment use (whether or not COCO_USERNS_HOLDER is off now). Returns how many were running.
+Result<unsigned> stopUsernsHolder();
 
 // A comma-separated list of port specs as a config's `ports` takes them
 // (parsePublishedPort); empty items are ignored.

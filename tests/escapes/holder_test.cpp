@@ -875,7 +875,10 @@ TEST_F(HolderTest, EachMappingHasAHolderOfItsOwn) {
   }
 
   RunResult stop = env_.run({"system", "stop"}, options());
-  EXPECT_EQ(stop.out, "stopped the user-namespace holder\n") << describe(stop);
+  EXPECT_EQ(stop.out,
+            sub ? "stopped the user-namespace holders (of the subuid range and of the single mapping)\n"
+                : "stopped the user-namespace holder\n")
+      << describe(stop);
   EXPECT_TRUE(stopsWithin(singleHolder->pid, 2000ms));
   if (subHolder) {
     EXPECT_TRUE(stopsWithin(subHolder->pid, 2000ms));
