@@ -455,8 +455,12 @@ void PrintTo(const IncludeCase& c, std::ostream* os) { *os << c.name; }
 
 class ConfigIncludeTest : public GuardEscapeTest, public ::testing::WithParamInterface<IncludeCase> {
  protected:
+  // Each "WS" becomes the workspace's path; the search goes on after what replaced it, since the
+  // path (a random temporary name) may hold "WS" itself: searching from the start looped forever.
   std::string expand(std::string s) const {
-    for (size_t at; (at = s.find("WS")) != std::string::npos;) s.replace(at, 2, ws());
+    const std::string path = ws();
+    for (size_t at = 0; (at = s.find("WS", at)) != std::string::npos; at += path.size())
+      s.replace(at, 2, path);
     return s;
   }
 };
