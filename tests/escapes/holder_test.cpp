@@ -243,6 +243,41 @@ class Fake {
 // In a child of this test: joins `pid`'s user and network namespaces (the holder's owner may)
 // and asks netfilter for chain `out` of table `ip coco-hold`. Returns "found", "no such chain",
 // or what failed.
+// In a child of this test: joins `pid`'s user namespace (the holder's owner may) and sets that
+// namespace's user.max_user_namespaces to `value` (a namespace's own limits are written from inside
+// it, with CAP_SYS_RESOURCE there). Returns the value read back, or what failed.
+std::string limitUserNamespacesIn(pid_t pid, int value) {
+  int p[2];
+  if (pipe(p) != 0) return "pipe";
+  pid_t child = fork();
+  if (child == 0) {
+    close(p[0]);
+    auto say = [&](const std::string& what) {
+      (void)!write(p[1], what.data(), what.size());
+      _exit(0);
+    };
+    int user = open(("/proc/" + std::to_string(pid) + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC);
+    if (user < 0) say("open the holder's user namespace");
+    if (setns(user, CLONE_NEWUSER) != 0) say(std::string("setns user: ") + strerror(errno));
+    const char* limit = "/proc/sys/user/max_user_namespaces";
+    int fd = open(limit, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) say(std::string("open for writing: ") + strerror(errno));
+    std::string text = std::to_string(value) + "\n";
+    if (write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      say(std::string("write: ") + strerror(errno));
+    close(fd);
+    say(readFile(limit));
+  }
+  close(p[1]);
+  std::string out;
+  char c[128];
+  ssize_t n;
+  while ((n = read(p[0], c, sizeof c)) > 0) out.append(c, static_cast<size_t>(n));
+  close(p[0]);
+  waitpid(child, nullptr, 0);
+  return out;
+}
+
 std::string holdChainIn(pid_t pid) {
   int p[2];
   if (pipe(p) != 0) return "pipe";
@@ -555,6 +590,38 @@ TEST_F(HolderTest, AForeignOrStaleHolderIsRefusedAndTheRunStillWorks) {
 }
 
 // A directory others may write is no place for the record: today's path, and no holder is started there.
+// When the clone through the holder fails, the run starts as without a holder: init in a user
+// namespace of its own, mapped as that path maps it (without a range init writes its own maps, which
+// the holder's path had taken from the plan and must give back). The failure is real: the holder's
+// user namespace may hold no more user namespaces, and each sandbox's is made inside it.
+TEST_F(HolderTest, AFailedCloneThroughTheHolderFallsBackToANamespaceOfItsOwn) {
+  bool sub = subordinate();
+  RunResult first = probe({"exit", "0"});
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  auto rec = record();
+  ASSERT_TRUE(rec) << first.err;
+  ASSERT_EQ(limitUserNamespacesIn(rec->pid, 0), "0\n");
+
+  RunResult r = probe({"id"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.err, "starting the sandbox through the user-namespace holder: ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "; without it")) << r.err;
+  EXPECT_FALSE(contains(r.err, kUsed)) << r.err;
+  EXPECT_FALSE(contains(r.err, kSpare)) << "a spare's namespace belongs to the holder's\n" << r.err;
+  EXPECT_TRUE(contains(r.err, sub ? "subordinate-range id mapping" : "single-id id mapping")) << r.err;
+  // Relative to the namespace coco runs in, not the holder's: 0 is the user.
+  std::string uid = std::to_string(getuid()), gid = std::to_string(getgid());
+  EXPECT_TRUE(
+      contains(r.out, "uid_map:\n         0 " + std::string(10 - uid.size(), ' ') + uid + "          1\n"))
+      << r.out;
+  EXPECT_TRUE(
+      contains(r.out, "gid_map:\n         0 " + std::string(10 - gid.size(), ' ') + gid + "          1\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, sub ? "setgroups: allow" : "setgroups: deny")) << r.out;
+  EXPECT_TRUE(running(rec->pid)) << "the holder stays; the next run tries it again";
+  EXPECT_EQ(record()->pid, rec->pid);
+}
+
 TEST_F(HolderTest, ADirectoryWritableByOthersIsRefused) {
   bool sub = subordinate();
   fs::create_directories(holderDir());
