@@ -29,6 +29,7 @@
 #include <algorithm>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -240,33 +241,17 @@ class Fake {
   bool ready_ = false;
 };
 
-// In a child of this test: joins `pid`'s user and network namespaces (the holder's owner may)
-// and asks netfilter for chain `out` of table `ip coco-hold`. Returns "found", "no such chain",
-// or what failed.
-// In a child of this test: joins `pid`'s user namespace (the holder's owner may) and sets that
-// namespace's user.max_user_namespaces to `value` (a namespace's own limits are written from inside
-// it, with CAP_SYS_RESOURCE there). Returns the value read back, or what failed.
-std::string limitUserNamespacesIn(pid_t pid, int value) {
+// Runs `body` in a child of this test (a fork: single-threaded, so it may setns into a user
+// namespace) and returns the text the body returned there.
+std::string inChild(const std::function<std::string()>& body) {
   int p[2];
   if (pipe(p) != 0) return "pipe";
   pid_t child = fork();
   if (child == 0) {
     close(p[0]);
-    auto say = [&](const std::string& what) {
-      (void)!write(p[1], what.data(), what.size());
-      _exit(0);
-    };
-    int user = open(("/proc/" + std::to_string(pid) + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC);
-    if (user < 0) say("open the holder's user namespace");
-    if (setns(user, CLONE_NEWUSER) != 0) say(std::string("setns user: ") + strerror(errno));
-    const char* limit = "/proc/sys/user/max_user_namespaces";
-    int fd = open(limit, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) say(std::string("open for writing: ") + strerror(errno));
-    std::string text = std::to_string(value) + "\n";
-    if (write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-      say(std::string("write: ") + strerror(errno));
-    close(fd);
-    say(readFile(limit));
+    std::string said = body();
+    (void)!write(p[1], said.data(), said.size());
+    _exit(0);
   }
   close(p[1]);
   std::string out;
@@ -278,24 +263,37 @@ std::string limitUserNamespacesIn(pid_t pid, int value) {
   return out;
 }
 
+// Joins `pid`'s user namespace (the holder's owner may) and sets that namespace's
+// user.max_user_namespaces to `value` (a namespace's own limits are written from inside it, with
+// CAP_SYS_RESOURCE there). Returns the value read back, or what failed.
+std::string limitUserNamespacesIn(pid_t pid, int value) {
+  return inChild([&]() -> std::string {
+    int user = open(("/proc/" + std::to_string(pid) + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC);
+    if (user < 0) return "open the holder's user namespace";
+    if (setns(user, CLONE_NEWUSER) != 0) return std::string("setns user: ") + strerror(errno);
+    const char* limit = "/proc/sys/user/max_user_namespaces";
+    int fd = open(limit, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return std::string("open for writing: ") + strerror(errno);
+    std::string text = std::to_string(value) + "\n";
+    if (write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return std::string("write: ") + strerror(errno);
+    close(fd);
+    return readFile(limit);
+  });
+}
+
+// Joins `pid`'s user and network namespaces (the holder's owner may) and asks netfilter for chain
+// `out` of table `ip coco-hold`. Returns "found", "no such chain", or what failed.
 std::string holdChainIn(pid_t pid) {
-  int p[2];
-  if (pipe(p) != 0) return "pipe";
-  pid_t child = fork();
-  if (child == 0) {
-    close(p[0]);
-    auto say = [&](const char* what) {
-      (void)!write(p[1], what, strlen(what));
-      _exit(0);
-    };
+  return inChild([&]() -> std::string {
     std::string ns = "/proc/" + std::to_string(pid) + "/ns/";
     int user = open((ns + "user").c_str(), O_RDONLY | O_CLOEXEC);
     int net = open((ns + "net").c_str(), O_RDONLY | O_CLOEXEC);
-    if (user < 0 || net < 0) say("open the holder's namespaces");
-    if (setns(user, CLONE_NEWUSER) != 0) say("setns user");
-    if (setns(net, CLONE_NEWNET) != 0) say("setns net");
+    if (user < 0 || net < 0) return "open the holder's namespaces";
+    if (setns(user, CLONE_NEWUSER) != 0) return "setns user";
+    if (setns(net, CLONE_NEWNET) != 0) return "setns net";
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-    if (fd < 0) say("netlink socket");
+    if (fd < 0) return "netlink socket";
     alignas(nlmsghdr) char buf[8192] = {};
     auto* h = reinterpret_cast<nlmsghdr*>(buf);
     h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN;
@@ -317,22 +315,14 @@ std::string holdChainIn(pid_t pid) {
     h->nlmsg_len = static_cast<uint32_t>(len);
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (sendto(fd, buf, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) say("send");
+    if (sendto(fd, buf, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return "send";
     ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < static_cast<ssize_t>(NLMSG_HDRLEN)) say("no answer");
-    if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN)) say("found");
+    if (n < static_cast<ssize_t>(NLMSG_HDRLEN)) return "no answer";
+    if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN)) return "found";
     if (h->nlmsg_type == NLMSG_ERROR && static_cast<nlmsgerr*>(NLMSG_DATA(h))->error == -ENOENT)
-      say("no such chain");
-    say("an unexpected answer");
-  }
-  close(p[1]);
-  std::string out;
-  char c[128];
-  ssize_t n;
-  while ((n = read(p[0], c, sizeof c)) > 0) out.append(c, static_cast<size_t>(n));
-  close(p[0]);
-  waitpid(child, nullptr, 0);
-  return out;
+      return "no such chain";
+    return "an unexpected answer";
+  });
 }
 
 class HolderTest : public ::testing::Test {
