@@ -29,7 +29,6 @@
 #include <algorithm>
 
 #include <filesystem>
-#include <functional>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -240,28 +239,6 @@ class Fake {
   pid_t pid_ = -1;
   bool ready_ = false;
 };
-
-// Runs `body` in a child of this test (a fork: single-threaded, so it may setns into a user
-// namespace) and returns the text the body returned there.
-std::string inChild(const std::function<std::string()>& body) {
-  int p[2];
-  if (pipe(p) != 0) return "pipe";
-  pid_t child = fork();
-  if (child == 0) {
-    close(p[0]);
-    std::string said = body();
-    (void)!write(p[1], said.data(), said.size());
-    _exit(0);
-  }
-  close(p[1]);
-  std::string out;
-  char c[128];
-  ssize_t n;
-  while ((n = read(p[0], c, sizeof c)) > 0) out.append(c, static_cast<size_t>(n));
-  close(p[0]);
-  waitpid(child, nullptr, 0);
-  return out;
-}
 
 // Joins `pid`'s user namespace (the holder's owner may) and sets that namespace's
 // user.max_user_namespaces to `value` (a namespace's own limits are written from inside it, with

@@ -39,42 +39,21 @@ std::string readSmallFile(const char* path) {
 // Tries what coco must do first, in a throwaway child: a new user namespace
 // with a single-uid map. Returns "" when it works.
 std::string probeUserNamespace() {
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) return "pipe failed";
   uid_t uid = getuid();
-  gid_t gid = getgid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(pipefd[0]);
-    std::string why;
-    if (unshare(CLONE_NEWUSER) != 0) {
-      why = std::string("unshare(CLONE_NEWUSER): ") + strerror(errno);
-    } else {
-      int fd = open("/proc/self/setgroups", O_WRONLY);
-      if (fd >= 0) {
-        (void)!write(fd, "deny", 4);
-        close(fd);
-      }
-      std::string map = "0 " + std::to_string(uid) + " 1";
-      fd = open("/proc/self/uid_map", O_WRONLY);
-      if (fd < 0 || write(fd, map.data(), map.size()) < 0) {
-        why = std::string("writing uid_map: ") + strerror(errno) +
-              " (AppArmor's kernel.apparmor_restrict_unprivileged_userns?)";
-      }
-      (void)gid;
+  return inChild([uid]() -> std::string {
+    if (unshare(CLONE_NEWUSER) != 0) return std::string("unshare(CLONE_NEWUSER): ") + strerror(errno);
+    int fd = open("/proc/self/setgroups", O_WRONLY);
+    if (fd >= 0) {
+      (void)!write(fd, "deny", 4);
+      close(fd);
     }
-    (void)!write(pipefd[1], why.data(), why.size());
-    _exit(0);
-  }
-  close(pipefd[1]);
-  std::string why;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) why.append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return why;
+    std::string map = "0 " + std::to_string(uid) + " 1";
+    fd = open("/proc/self/uid_map", O_WRONLY);
+    if (fd < 0 || write(fd, map.data(), map.size()) < 0)
+      return std::string("writing uid_map: ") + strerror(errno) +
+             " (AppArmor's kernel.apparmor_restrict_unprivileged_userns?)";
+    return "";
+  });
 }
 
 int shellStatus(int status) {
@@ -168,6 +147,26 @@ std::string ownRootfs() {
 bool inCi() {
   const char* ci = getenv("CI");
   return ci && (std::string(ci) == "true" || std::string(ci) == "1");
+}
+
+std::string inChild(const std::function<std::string()>& body) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return "pipe failed";
+  pid_t child = fork();
+  if (child == 0) {
+    close(p[0]);
+    std::string said = body();
+    (void)!write(p[1], said.data(), said.size());
+    _exit(0);
+  }
+  close(p[1]);
+  std::string out;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(p[0]);
+  waitpid(child, nullptr, 0);
+  return out;
 }
 
 std::string sandboxUnavailableReason() {

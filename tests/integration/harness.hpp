@@ -28,6 +28,10 @@ std::string sandboxUnavailableReason();
 // True when CI=true/1: then a missing kernel feature is a failure, not a skip.
 bool inCi();
 
+// Runs `body` in a forked child of the test (single-threaded there, so it may unshare or setns
+// into a user namespace) and returns the text the body returned there.
+std::string inChild(const std::function<std::string()>& body);
+
 // Skips (or fails in CI) a test that needs user namespaces, always saying why.
 #define COCO_REQUIRE_SANDBOX()                                                     \
   do {                                                                             \
