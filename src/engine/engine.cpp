@@ -690,10 +690,12 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
   };
   if (ch.netParent.valid()) {
     Status started = net->prepare ? net->prepare() : okStatus();
+    trace::point("gateway-prepared");
     if (started) {
       // In a spare, init sends nothing: the gateway has the listeners already.
       if (!child.netPreMade && !wait.until(ch.netParent.get())) return stopped();
       started = net->start(std::move(ch.netParent));
+      trace::point("gateway-started");
     }
     if (!started) {
       // When init failed first (its end of the channel closed with it), its report says why.

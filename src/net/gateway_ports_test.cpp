@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "net/gateway.hpp"
 #include "util/unique_fd.hpp"
 
@@ -70,19 +72,25 @@ int withNoFreeDescriptor(int (*body)()) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
 }
 
-// The policy refuses the host's own public addresses; a gateway that could
-// not list them once started with an empty list, and so let a sandbox
-// reach the host's services on them. Not knowing them is now an error: the
-// gateway lists them when it starts (while init sets the sandbox up), and
-// does not start without them.
-int fullModeNeedsTheHostsAddresses() {
+// The policy refuses the host's own public addresses. A gateway that could not list them
+// once started with an empty list, and so let a sandbox reach the host's services on them;
+// then one that could not list them did not start. They are listed now at the policy's first
+// decision about a public address, which refuses every one when the listing fails
+// (PolicyTest.HostAddressesThatCannotBeListedRefuseEveryPublicDestination), and the gateway's
+// start opens nothing for them: listed there, the netlink dump ran beside the sandbox's setup
+// on every networked start. (EngineNetwork.TheHostsOwnAddressesAreRefusedInFullMode attacks them.)
+int fullModePreparesWithoutListingThem() {
   GatewayConfig config;
   config.mode = NetworkMode::Full;
+  config.upstream = "127.0.0.1:53";  // no resolv.conf to open either
   auto gw = Gateway::create(config);
   if (!gw) return 3;
-  auto started = (*gw)->start(UniqueFd());
-  if (started) return 1;
-  return started.error().describe().find("the host's own addresses") == std::string::npos ? 2 : 0;
+  auto prepared = (*gw)->preparePolicy();
+  if (!prepared) {
+    std::fprintf(stderr, "%s\n", prepared.error().describe().c_str());
+    return 1;
+  }
+  return 0;
 }
 
 // Without a network nothing is decided: no need to list them.
@@ -92,8 +100,8 @@ int noneModeDoesNotListThem() {
   return Gateway::create(config) ? 0 : 1;
 }
 
-TEST(GatewayCreate, NotKnowingTheHostsAddressesIsAnError) {
-  EXPECT_EQ(withNoFreeDescriptor(fullModeNeedsTheHostsAddresses), 0);
+TEST(GatewayCreate, TheHostsAddressesAreNotListedWhenTheGatewayStarts) {
+  EXPECT_EQ(withNoFreeDescriptor(fullModePreparesWithoutListingThem), 0);
 }
 
 TEST(GatewayCreate, WithoutANetworkTheHostsAddressesAreNotNeeded) {

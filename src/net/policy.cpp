@@ -132,13 +132,33 @@ DnsOutcome Policy::answerDns(std::span<const uint8_t> packet, bool cacheOnly, bo
   return reply(dns::buildResponse(*query, dns::Rcode::NoError, {*addr}, kSyntheticTtl));
 }
 
+std::optional<bool> Policy::hostOwn(in_addr_t address) {
+  std::lock_guard lock(hostMu_);
+  if (!hostListed_) {
+    hostListed_ = true;
+    auto listed = config_.hostAddresses ? config_.hostAddresses()
+                                        : Result<std::vector<in_addr_t>>(Error::make("no way to list them"));
+    if (listed) {
+      hostAddresses_ = std::move(*listed);
+    } else {
+      hostListFailed_ = true;
+      log::warn(
+          "{}: {}; every public address could be one of them, so the gateway refuses connections to "
+          "them all",
+          config_.toolName, std::move(listed).error().wrap("listing the host's own addresses").describe());
+    }
+  }
+  if (hostListFailed_) return std::nullopt;
+  return std::find(hostAddresses_.begin(), hostAddresses_.end(), address) != hostAddresses_.end();
+}
+
 // Only a public address is a destination by itself. A literal the user wrote
 // in allowed_hosts opens its address (an internal registry, even metadata:
 // the user's call), also to a name that resolves to it; a name alone, a
 // literal coco derived (an image's apt sources) or full mode opens nothing
 // else. Unspecified (0.0.0.0 is this host), multicast, reserved and the
 // gateway's own pool are never a destination.
-const char* Policy::refusalReason(in_addr_t address, bool userListed) const {
+const char* Policy::refusalReason(in_addr_t address, bool userListed) {
   AddressKind kind = classifyAddress(address);
   switch (kind) {
     case AddressKind::Unspecified:
@@ -149,13 +169,15 @@ const char* Policy::refusalReason(in_addr_t address, bool userListed) const {
     default: break;
   }
   if (userListed) return nullptr;
-  const auto& own = config_.hostAddresses;
-  bool hostOwn = std::find(own.begin(), own.end(), address) != own.end();
-  bool testLocal =
-      kind == AddressKind::Loopback || kind == AddressKind::Private || (hostOwn && kind == AddressKind::Public);
-  if (config_.allowLocalDestinations && testLocal) return nullptr;
-  if (kind != AddressKind::Public) return addressKindName(kind);
-  return hostOwn ? "the host's own" : nullptr;
+  if (kind != AddressKind::Public) {
+    bool testLocal = kind == AddressKind::Loopback || kind == AddressKind::Private;
+    return config_.allowLocalDestinations && testLocal ? nullptr : addressKindName(kind);
+  }
+  std::optional<bool> own = hostOwn(address);
+  // Said as "a {} address" (a literal) and "ADDRESS ({})" (what a name resolves to).
+  if (!own) return "possible host's own";
+  if (*own && config_.allowLocalDestinations) return nullptr;
+  return *own ? "host's own" : nullptr;
 }
 
 bool Policy::userListed(in_addr_t address, uint16_t port) const {

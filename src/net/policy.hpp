@@ -7,7 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -29,7 +31,10 @@ struct PolicyConfig {
   // addresses: the tests' servers listen there. Link-local, metadata and
   // CGNAT addresses stay shut even so.
   bool allowLocalDestinations = false;
-  std::vector<in_addr_t> hostAddresses;  // the host's own IPv4 addresses
+  // Lists the host's own IPv4 addresses. Called once, at the first decision that needs them,
+  // not when the run starts: the netlink dump then runs on the gateway's threads instead of
+  // beside the sandbox's setup. A failure refuses every address it would have let through.
+  std::function<Result<std::vector<in_addr_t>>()> hostAddresses;
   // An install's sandbox: a refused name is added to the config's
   // install_hosts (allowed_hosts would open it to every run), or the install
   // gets the host's network (COCO_INSTALL_NETWORK=host).
@@ -81,7 +86,9 @@ class Policy {
   Verdict decideLiteralUnrecorded(in_addr_t dst, uint16_t port, std::string& why);
   // Why an address may not be a destination, or nullptr when it may;
   // userListed: the user wrote it as a literal entry in allowed_hosts.
-  const char* refusalReason(in_addr_t address, bool userListed) const;
+  const char* refusalReason(in_addr_t address, bool userListed);
+  // Whether `address` is one of the host's own; nullopt when they could not be listed.
+  std::optional<bool> hostOwn(in_addr_t address);
   bool userListed(in_addr_t address, uint16_t port) const;
   void noticeOnce(const std::string& key, const std::string& text);
   void record(const std::string& host, uint16_t port, bool literal, const Verdict& v, const std::string& refusal);
@@ -95,6 +102,10 @@ class Policy {
   std::set<std::string> noticed_;  // at most kMaxNotices keys
   bool poolFullSaid_ = false;      // the synthetic address pool's exhaustion was warned about
   bool noticesCapped_ = false;     // the "not listed" line is printed
+  std::mutex hostMu_;
+  bool hostListed_ = false;               // config_.hostAddresses was called
+  std::vector<in_addr_t> hostAddresses_;  // its list, when it gave one
+  bool hostListFailed_ = false;
 };
 
 }  // namespace coco::net

@@ -57,7 +57,7 @@ class PolicyTest : public ::testing::Test {
     c.allowlist = *Allowlist::parse(hosts, derived);
     c.allowLocalDestinations = allowLocal;
     c.toolName = "tool";
-    c.hostAddresses = {inet_addr("192.0.2.99")};
+    c.hostAddresses = [] { return std::vector<in_addr_t>{inet_addr("192.0.2.99")}; };
     return Policy(std::move(c), pool, resolver);
   }
 
@@ -492,6 +492,63 @@ TEST_F(PolicyTest, AQueryAnsweredUpstreamIsRecordedOnce) {
   EXPECT_EQ(traffic.unrecordedLookups(), 2u);
 }
 
+// The gateway lists the host's own addresses (a netlink dump) at the policy's first decision about
+// a public address, not when the run starts, where it slowed every networked start; once, and
+// whichever thread asks first.
+TEST_F(PolicyTest, TheHostsOwnAddressesAreListedOnceAtTheFirstDecisionThatNeedsThem) {
+  int listed = 0;
+  PolicyConfig c;
+  c.mode = NetworkMode::Full;
+  c.toolName = "tool";
+  c.hostAddresses = [&listed] {
+    ++listed;
+    return std::vector<in_addr_t>{inet_addr("192.0.2.99")};
+  };
+  Policy p(std::move(c), pool, resolver);
+  EXPECT_EQ(listed, 0);
+  EXPECT_FALSE(p.decideConnection(inet_addr("10.0.0.1"), 443).allowed);
+  EXPECT_EQ(listed, 0) << "a private address is refused without them";
+  EXPECT_FALSE(p.decideConnection(inet_addr("192.0.2.99"), 443).allowed);
+  EXPECT_EQ(listed, 1);
+  EXPECT_TRUE(p.decideConnection(inet_addr("192.0.2.10"), 443).allowed);
+  in_addr_t syn = ask(p, "allowed.test", dns::kTypeA).addresses.at(0);
+  EXPECT_TRUE(p.decideConnection(syn, 443).allowed);
+  EXPECT_EQ(listed, 1);
+}
+
+// Listing them can fail (no netlink in a locked-down host): any public address may then be the
+// host's, so every one is refused, with one warning; the failure is not retried on every
+// connection. A literal the user wrote opens its address still, and local test destinations
+// are not affected.
+TEST_F(PolicyTest, HostAddressesThatCannotBeListedRefuseEveryPublicDestination) {
+  for (bool allowLocal : {false, true}) {
+    int listed = 0;
+    PolicyConfig c;
+    c.mode = NetworkMode::Allowlist;
+    c.allowlist = *Allowlist::parse({"allowed.test", "192.0.2.50:8080"}, {});
+    c.allowLocalDestinations = allowLocal;
+    c.toolName = "tool";
+    c.hostAddresses = [&listed] {
+      ++listed;
+      return Result<std::vector<in_addr_t>>(Error::make("netlink socket: Permission denied"));
+    };
+    Policy p(std::move(c), pool, resolver);
+    testing::internal::CaptureStderr();
+    in_addr_t syn = ask(p, "allowed.test", dns::kTypeA).addresses.at(0);
+    Verdict named = p.decideConnection(syn, 443);
+    Verdict again = p.decideConnection(syn, 443);
+    Verdict literal = p.decideConnection(inet_addr("192.0.2.50"), 8080);
+    Verdict loopback = p.decideConnection(ask(p, "local.allowed.test", dns::kTypeA).addresses.at(0), 443);
+    std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(named.allowed) << allowLocal;
+    EXPECT_FALSE(again.allowed) << allowLocal;
+    EXPECT_TRUE(literal.allowed) << allowLocal;
+    EXPECT_EQ(loopback.allowed, allowLocal);
+    EXPECT_EQ(listed, 1) << allowLocal;
+    EXPECT_EQ(count(said, "listing the host's own addresses: netlink socket: Permission denied"), 1u) << said;
+  }
+}
+
 // `coco run --learn`: every name asked and every connection decided is recorded with its
 // verdict, the refused ones too; a decision still pending (cache only) is not.
 TEST_F(PolicyTest, ATrafficLogRecordsLookupsAndEveryConnectionWithItsVerdict) {
@@ -500,6 +557,7 @@ TEST_F(PolicyTest, ATrafficLogRecordsLookupsAndEveryConnectionWithItsVerdict) {
   c.mode = NetworkMode::Full;
   c.toolName = "tool";
   c.traffic = &traffic;
+  c.hostAddresses = [] { return std::vector<in_addr_t>{}; };
   Policy p(std::move(c), pool, resolver);
   auto a = ask(p, "Allowed.TEST", dns::kTypeA);
   ASSERT_EQ(a.addresses.size(), 1u);

@@ -44,7 +44,8 @@ uint16_t idOf(std::span<const uint8_t> p) { return static_cast<uint16_t>(p[0] <<
 
 // Only a public address is a destination by itself; a literal the user wrote
 // in allowed_hosts opens its address (to a name too), a derived one does not.
-void checkTarget(const PolicyConfig& c, const sockaddr_in& t, uint16_t port) {
+// `unlisted`: the host's own addresses could not be listed, so no public address is one either.
+void checkTarget(const PolicyConfig& c, const sockaddr_in& t, uint16_t port, bool unlisted) {
   FUZZ_CHECK(t.sin_family == AF_INET && ntohs(t.sin_port) == port, "");
   in_addr_t address = t.sin_addr.s_addr;
   AddressKind kind = classifyAddress(address);
@@ -53,12 +54,14 @@ void checkTarget(const PolicyConfig& c, const sockaddr_in& t, uint16_t port) {
              formatAddress(address));
   const AllowEntry* entry = c.allowlist.addressEntry(address, port);
   if (entry && entry->origin == EntryOrigin::Config) return;
+  FUZZ_CHECK(!unlisted || kind != AddressKind::Public, formatAddress(address));
   if (c.allowLocalDestinations) return;
   FUZZ_CHECK(kind == AddressKind::Public, formatAddress(address));
   FUZZ_CHECK(address != kHostOwn, "");
 }
 
-void checkVerdict(const PolicyConfig& c, AddressPool& pool, const Verdict& v, in_addr_t dst, uint16_t port) {
+void checkVerdict(const PolicyConfig& c, AddressPool& pool, const Verdict& v, in_addr_t dst, uint16_t port,
+                  bool unlisted) {
   if (!v.allowed) {
     FUZZ_CHECK(v.targets.empty(), v.label);
     return;
@@ -70,7 +73,7 @@ void checkVerdict(const PolicyConfig& c, AddressPool& pool, const Verdict& v, in
     bool listed = name ? c.allowlist.allows(*name, port) : c.allowlist.allowsAddress(dst, port);
     FUZZ_CHECK(listed, v.label);
   }
-  for (const auto& t : v.targets) checkTarget(c, t, port);
+  for (const auto& t : v.targets) checkTarget(c, t, port, unlisted);
 }
 
 // The stub's reply: the query's id and question, within 512 bytes, readable by
@@ -109,10 +112,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PolicyConfig c;
   c.mode = (flags & 1) ? NetworkMode::Allowlist : NetworkMode::Full;
   c.allowLocalDestinations = (flags & 2) != 0;
-  const auto& listed = kAllowlists[in.byte() % kAllowlists.size()];
+  uint8_t which = in.byte();
+  const auto& listed = kAllowlists[which % kAllowlists.size()];
   c.allowlist = *Allowlist::parse(listed, kDerived[(flags >> 4) % kDerived.size()]);
   c.toolName = "fuzz";
-  c.hostAddresses = {kHostOwn};
+  // The allowlist byte's top bit: the host's own addresses cannot be listed.
+  bool unlisted = (which & 0x80) != 0;
+  if (unlisted)
+    c.hostAddresses = [] { return Result<std::vector<in_addr_t>>(Error::make("fuzz")); };
+  else
+    c.hostAddresses = [] { return Result<std::vector<in_addr_t>>(std::vector<in_addr_t>{kHostOwn}); };
   InputResolver resolver;
   resolver.hasCache = (flags & 8) != 0;
   resolver.answer.status = static_cast<Resolution::Status>(in.byte() % 4);
@@ -131,7 +140,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   destinations.push_back(literal);
   destinations.push_back(*pool.addressFor("other.fuzz.test"));  // a name the policy never answered
   auto query = dns::parseQuery(packet);
-  for (in_addr_t dst : destinations) checkVerdict(c, pool, policy.decideConnection(dst, port), dst, port);
+  for (in_addr_t dst : destinations)
+    checkVerdict(c, pool, policy.decideConnection(dst, port), dst, port, unlisted);
 
   // The same bytes as an upstream reply to our query for the question's name.
   std::string name = query ? query->question.name : "allowed.test";

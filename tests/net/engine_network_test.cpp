@@ -4,13 +4,17 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include "engine/engine.hpp"
+#include "net/host_addresses.hpp"
 #include "net/network_session.hpp"
 #include "net_test_support.hpp"
+#include "util/host_port.hpp"
 #include "util/temp_dir.hpp"
 
 namespace coco::net {
@@ -161,6 +165,47 @@ TEST_F(EngineNetwork, AGatewayThatCannotStartRefusesTheRunBeforeTheTool) {
   EXPECT_NE(rc.error().describe().find("starting the network gateway"), std::string::npos) << rc.error().describe();
   EXPECT_NE(rc.error().describe().find("COCO_DNS_UPSTREAM"), std::string::npos) << rc.error().describe();
   EXPECT_FALSE(std::ifstream(marker.path() + "/ran").good()) << "the tool ran";
+}
+
+// A service on the host that listens on every address (0.0.0.0) is not the sandbox's to reach
+// through the host's own addresses, in full mode too: each one is refused, with its reason (a
+// public one as the host's own, which the gateway lists at its first decision, not at start).
+TEST_F(EngineNetwork, TheHostsOwnAddressesAreRefusedInFullMode) {
+  auto listed = hostIpv4Addresses();
+  ASSERT_TRUE(listed) << listed.error().describe();
+  // 127/8 in the sandbox is its own loopback, never the gateway's to relay
+  // (GatewayIntegration.FullModeKeepsHostLoopbackUnreachable).
+  std::vector<in_addr_t> own;
+  for (in_addr_t a : *listed)
+    if (classifyAddress(a) != AddressKind::Loopback) own.push_back(a);
+  if (own.empty()) GTEST_SKIP() << "the host has no address of its own but loopback";
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  ASSERT_EQ(::listen(listener.get(), 16), 0);
+  std::string port = std::to_string(boundPort(listener.get()));
+  std::string script;
+  // The listener never accepts: a connection that got through waits for it, and `timeout` ends it.
+  for (in_addr_t a : own) script += "echo x | timeout 3 nc -w 2 " + formatAddress(a) + " " + port + "; ";
+  auto s = spec(NetworkMode::Full, script + "echo done");
+  auto [status, out, err] = run(s, /*allowLocal=*/false);
+  EXPECT_EQ(status, 0) << err;
+  EXPECT_NE(out.find("done"), std::string::npos) << out;
+  for (in_addr_t a : own) {
+    AddressKind kind = classifyAddress(a);
+    std::string reason = kind == AddressKind::Public ? "host's own" : addressKindName(kind);
+    std::string refused =
+        "blocked connection to " + formatAddress(a) + ":" + port + " (a " + reason + " address";
+    EXPECT_NE(err.find(refused), std::string::npos) << "missing: " << refused << "\n" << err;
+  }
+  UniqueFd reached(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  EXPECT_FALSE(reached) << "a connection from the sandbox reached the host's listener";
+  std::printf("the host's own addresses attacked: %zu, of them public: %zu\n", own.size(),
+              static_cast<size_t>(std::count_if(own.begin(), own.end(), [](in_addr_t a) {
+                return classifyAddress(a) == AddressKind::Public;
+              })));
 }
 
 TEST_F(EngineNetwork, PublishedPortIntoNoneSandbox) {
