@@ -258,6 +258,8 @@ void blank(uint64_t start, uint64_t end) {
 constexpr int kHomeNetFd = 3;
 constexpr int kQueueFd[2] = {4, 6};   // [capture]: the end runs read
 constexpr int kRefillFd[2] = {5, 7};  // the holder's end
+// Where the holder keeps the go socket until it has settled: above the queues.
+constexpr int kSettleFd = 64;
 // Spares queued per kind: two runs that start together both get one.
 constexpr int kSparesPerKind = 2;
 // A refill waits this long after a run took a spare, so as not to take the CPU from that run's start.
@@ -296,7 +298,7 @@ bool openQueues() {
   for (int kind = 0; ok && kind < 2; ++kind)
     ok = ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair[kind]) == 0 &&
          pair[kind][0] == kQueueFd[kind] && pair[kind][1] == kRefillFd[kind];
-  if (!ok) ::syscall(SYS_close_range, 0U, ~0U, 0U);
+  if (!ok) ::syscall(SYS_close_range, 0U, static_cast<unsigned>(kRefillFd[1]), 0U);
   return ok;
 }
 
@@ -318,13 +320,26 @@ bool openQueues() {
   struct stat own;
   if (::lstat(recordPath, &own) != 0) _exit(0);
   if (setup) setup();
-  ::syscall(SYS_close_range, 0U, ~0U, 0U);
+  // The go socket stays open, above the descriptors openQueues makes, until the holder has let
+  // go of everything of the run that started it (settled, below).
+  int settle = ::fcntl(goFd, F_DUPFD_CLOEXEC, kSettleFd);
+  ::syscall(SYS_close_range, 0U, static_cast<unsigned>(kSettleFd - 1), 0U);
+  ::syscall(SYS_close_range, static_cast<unsigned>(kSettleFd + 1), ~0U, 0U);
+  if (settle != kSettleFd) ::syscall(SYS_close_range, 0U, ~0U, 0U);
   if (spares && !openQueues()) spares = nullptr;
   if (::chdir("/") != 0) _exit(1);
   blank(strings.envStart, strings.envEnd);
   blank(strings.argStart, strings.argEnd);
   if (strings.argEnd - strings.argStart > std::strlen(kHolderProcessName))
     std::memcpy(reinterpret_cast<void*>(strings.argStart), kHolderProcessName, std::strlen(kHolderProcessName));
+  // Settled: the run that started the holder waits for this byte, so that once it has returned
+  // the holder holds nothing of it (its environment, arguments, descriptors, working directory).
+  // Under load the holder could take longer to be scheduled than that run took to end.
+  const char settled = 1;
+  if (settle == kSettleFd) {
+    (void)::send(kSettleFd, &settled, 1, MSG_NOSIGNAL);
+    ::close(kSettleFd);
+  }
   struct sigaction sa = {};
   for (int sig = 1; sig < NSIG; ++sig) {
     sa.sa_handler = sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGPIPE || sig == SIGTSTP ||
@@ -525,6 +540,14 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
     return fail(std::move(written).error());
   char go = 1;
   if (::send(goWrite.get(), &go, 1, MSG_NOSIGNAL) != 1) return fail(Error::fromErrno("releasing the holder"));
+  // Its answer: it has let go of this run's environment, arguments and descriptors (holderMain).
+  char settled = 0;
+  ssize_t got;
+  while ((got = ::recv(goWrite.get(), &settled, 1, 0)) < 0 && errno == EINTR) {
+  }
+  if (got != 1)
+    return fail(got < 0 ? Error::fromErrno("waiting for the holder")
+                        : Error::make("the holder ended as it started"));
   log::debug("started the user-namespace holder, pid {}", holder);
   return {};
 }
