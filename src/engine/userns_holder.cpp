@@ -322,7 +322,7 @@ bool openQueues() {
   if (setup) setup();
   // The go socket stays open, above the descriptors openQueues makes, until the holder has let
   // go of everything of the run that started it (settled, below).
-  int settle = ::fcntl(goFd, F_DUPFD_CLOEXEC, kSettleFd);
+  int settle = ::dup2(goFd, kSettleFd);  // closed before the holder makes anything
   ::syscall(SYS_close_range, 0U, static_cast<unsigned>(kSettleFd - 1), 0U);
   ::syscall(SYS_close_range, static_cast<unsigned>(kSettleFd + 1), ~0U, 0U);
   if (settle != kSettleFd) ::syscall(SYS_close_range, 0U, ~0U, 0U);
