@@ -260,6 +260,8 @@ constexpr int kQueueFd[2] = {4, 6};   // [capture]: the end runs read
 constexpr int kRefillFd[2] = {5, 7};  // the holder's end
 // Where the holder keeps the go socket until it has settled: above the queues.
 constexpr int kSettleFd = 64;
+// How long the run that starts a holder waits for it to settle before it gives up on it.
+constexpr int kSettleTimeoutMs = 5000;
 // Spares queued per kind: two runs that start together both get one.
 constexpr int kSparesPerKind = 2;
 // A refill waits this long after a run took a spare, so as not to take the CPU from that run's start.
@@ -538,16 +540,28 @@ Status startHolder(const std::string& dir, const IdMapPlan& plan, unsigned idleS
   if (!start) return fail(Error::make("unreadable /proc/{}/stat", holder));
   if (auto written = writeRecord(dir, recordName, {holder, *start}); !written)
     return fail(std::move(written).error());
+  // From here a holder that fails takes its record with it: no later run tries a dead pid first.
+  auto failRecorded = [&](Error e) {
+    ::unlink(recordPath.c_str());
+    return fail(std::move(e));
+  };
   char go = 1;
-  if (::send(goWrite.get(), &go, 1, MSG_NOSIGNAL) != 1) return fail(Error::fromErrno("releasing the holder"));
+  if (::send(goWrite.get(), &go, 1, MSG_NOSIGNAL) != 1)
+    return failRecorded(Error::fromErrno("releasing the holder"));
   // Its answer: it has let go of this run's environment, arguments and descriptors (holderMain).
+  // A few system calls away; a holder stopped or stuck there does not hold the run up for long.
+  struct pollfd answer = {goWrite.get(), POLLIN, 0};
+  int ready;
+  while ((ready = ::poll(&answer, 1, kSettleTimeoutMs)) < 0 && errno == EINTR) {
+  }
+  if (ready == 0) return failRecorded(Error::make("the holder did not settle in {} ms", kSettleTimeoutMs));
   char settled = 0;
   ssize_t got;
-  while ((got = ::recv(goWrite.get(), &settled, 1, 0)) < 0 && errno == EINTR) {
+  while ((got = ::recv(goWrite.get(), &settled, 1, MSG_DONTWAIT)) < 0 && errno == EINTR) {
   }
   if (got != 1)
-    return fail(got < 0 ? Error::fromErrno("waiting for the holder")
-                        : Error::make("the holder ended as it started"));
+    return failRecorded(got < 0 ? Error::fromErrno("waiting for the holder")
+                                : Error::make("the holder ended as it started"));
   log::debug("started the user-namespace holder, pid {}", holder);
   return {};
 }

@@ -5,11 +5,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <chrono>
 
 #include "util/fs.hpp"
 #include "util/temp_dir.hpp"
@@ -374,6 +376,38 @@ TEST_F(HolderRefusal, EachMappingHasAHolderOfItsOwn) {
   };
   for (int i = 0; i < 200 && running(); ++i) ::usleep(10000);
   EXPECT_FALSE(running()) << "the holder still runs";
+}
+
+// A holder that ends between its go byte and its answer (here in its setup) fails its start, and
+// leaves no record behind: the run that started it takes the path without a holder.
+TEST_F(HolderRefusal, AHolderThatEndsBeforeItSettlesFailsItsStart) {
+  IdMapPlan single = subordinatePlan();
+  single.subordinate = false;
+  auto started = startHolder(dir_.path(), single, 30, [] {
+    ::_exit(0);
+    return 0;
+  });
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().describe().find("the holder ended as it started"), std::string::npos)
+      << started.error().describe();
+  EXPECT_FALSE(fs::exists(dir_.sub(kSingleHolderRecordName)));
+}
+
+// One that never answers (stuck in its setup) is given up on after a while, killed, and its record removed.
+TEST_F(HolderRefusal, AHolderThatNeverSettlesIsGivenUpOn) {
+  IdMapPlan single = subordinatePlan();
+  single.subordinate = false;
+  auto t0 = std::chrono::steady_clock::now();
+  auto started = startHolder(dir_.path(), single, 30, [] {
+    ::pause();
+    return 0;
+  });
+  auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().describe().find("did not settle"), std::string::npos)
+      << started.error().describe();
+  EXPECT_LT(waited, std::chrono::seconds(30));
+  EXPECT_FALSE(fs::exists(dir_.sub(kSingleHolderRecordName)));
 }
 
 // stop kills only this user's holder as recorded: a process of the user's that is no holder survives.
