@@ -1,5 +1,6 @@
 """What bench/startup and bench/tools share: the timer's spec and output, users, load average and ratios."""
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -83,3 +84,31 @@ def ratios(serial, a, b):
     """The median of the per-round ratios a/b, with their min and max."""
     r = per_round(serial, a, b, lambda x, y: x / y)
     return statistics.median(r), min(r), max(r)
+
+
+def median_ci(values, level=0.95):
+    """A confidence interval for the median of `values` that assumes no distribution, only that the
+    values are independent draws (interleaved rounds are, up to drifts in the load): the order
+    statistics x(l) and x(n+1-l), where l is the largest rank with P(B < l) <= (1 - level) / 2 for
+    B ~ Binomial(n, 1/2) (n = 15: the 4th and 12th of the sorted values; 61: the 23rd and 39th).
+    None when n is too small for that level (n < 6 at 95%)."""
+    v = sorted(values)
+    n = len(v)
+    below = 0  # P(B < l)
+    rank = 0
+    for k in range(n):
+        below += math.comb(n, k) / 2**n
+        if below > (1 - level) / 2:
+            break
+        rank = k + 1
+    return (v[rank - 1], v[n - rank]) if rank else None
+
+
+def against(ci, target, better_below=True):
+    """What the interval says of a target: met when it lies wholly on the good side, missed when
+    wholly on the other, undecided when it holds the target (more rounds may decide)."""
+    if ci is None:
+        return "undecided (too few rounds)"
+    lo, hi = ci
+    good, bad = (hi <= target, lo > target) if better_below else (lo >= target, hi < target)
+    return "met" if good else "missed" if bad else "undecided"
