@@ -16,6 +16,7 @@
 #include "sys/process.hpp"
 #include "tool/plan.hpp"
 #include "util/fd_limit.hpp"
+#include "util/front.hpp"
 #include "util/log.hpp"
 #include "util/trace.hpp"
 
@@ -74,6 +75,16 @@ std::string baseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// What the static front does itself (util/front.hpp): `coco run` and runs through a tool's link.
+// The other commands pull, install, export, link or list, and go to coco-full at once.
+bool frontServes(int argc, char** argv) {
+  std::string self = argc > 0 ? baseName(argv[0]) : std::string(kSelfName);
+  if (!self.empty() && self != kSelfName) return true;
+  int at = 1;
+  while (at < argc && isQuietOption(argv[at])) ++at;
+  return at < argc && std::string_view(argv[at]) == "run";
+}
+
 }  // namespace
 
 const std::vector<std::string>& commandNames() {
@@ -129,6 +140,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 }
 
 int main(int argc, char** argv) {
+  if (front::active() && !frontServes(argc, argv)) {
+    const char* debug = std::getenv("COCO_DEBUG");
+    log::setDebug(debug && tool::isTrue(debug));
+    front::handOff("not a run");
+  }
   // Not a command: the helper ContainerNetwork runs in podman's user namespace.
   if (argc > 1 && argv[1] == backend::kContainerNetnsCommand) return backend::containerNetnsMain(argc, argv);
   trace::point("main");

@@ -19,6 +19,7 @@
 #include "image/export.hpp"
 #include "image/image.hpp"
 #include "tool/plan.hpp"
+#include "util/front.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -81,6 +82,7 @@ tool::ToolLayerOptions toolLayerOptions() {
 Result<Runtime> chooseRuntime(ImageUse use) {
   COCO_ASSIGN(std::string name, backend::runtimeName(envOr("COCO_RUNTIME")));
   std::string ref = envOr("COCO_IMAGE");
+  if (name != "native") front::needFull("the " + name + " runtime");
   if (name != "native") {
     if (ref.empty()) ref = backend::kDefaultContainerImage;
     return Runtime{name, image::Image{ref, {}, {}, ""}};

@@ -16,6 +16,7 @@
 #include "image/storage.hpp"
 #include "tool/plan.hpp"
 #include "tool/x11.hpp"
+#include "util/front.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/trace.hpp"
@@ -162,6 +163,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
 
   auto runtime = chooseRuntime(dryRun ? ImageUse::DryRun : ImageUse::Run);
   if (!runtime) return ctx.fail(runtime.error());
+  if (learn) front::needFull("learn mode");
   if (learn && !runtime->native())
     return ctx.fail(fmt::format("--learn needs the native runtime (COCO_RUNTIME is {}): only coco's gateway "
                                 "sees a tool's lookups and connections",
@@ -176,6 +178,11 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   runCtx->createSources = !dryRun;
   runCtx->allowHome = allowHome;
   runCtx->viaLink = startedThroughLink(ctx);
+  // An install starts from coco-full, before the warnings (which it prints): util/front.hpp.
+  if (front::active() && runtime->native() && !dryRun && tool::needsLayer(*config)) {
+    auto status = tool::toolStatus(*config, runtime->image, "");
+    if (!status || status->state != tool::ToolState::Installed) front::handOff("installing the tool");
+  }
   warnBeforeRun(ctx.err, *config, *runCtx, runtime->native(), dryRun);
   trace::point("warnings-checked");
   // The tool's layer (installed on a first run) under the image; a dry run plans

@@ -16,6 +16,7 @@
 #include "cli/show.hpp"
 #include "config/loader.hpp"
 #include "tool/base_image.hpp"
+#include "util/front.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -25,11 +26,8 @@ namespace {
 
 using Action = catalog::LinkOutcome::Action;
 
-std::string selfPath() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-}
+// The front when this is coco-full of a pair: links run through it (util/front.hpp).
+std::string selfPath() { return front::frontPath(); }
 
 std::string binDir(const config::Paths& paths) { return fs::joinPath(paths.home, ".local/bin"); }
 

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
 
 #include "sys/beneath.hpp"
 #include "sys/process.hpp"
+#include "util/front.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -39,11 +41,22 @@ std::string findHelper(const std::vector<std::string>& dirs, const char* name) {
   return {};
 }
 
+// The static front reads /etc/passwd itself (NSS modules other than files need the dynamic
+// loader); a user it does not list there is looked up by coco-full (util/front.hpp).
 std::string nameOfUser(uid_t uid) {
   struct passwd pw, *out = nullptr;
   char buf[4096];
-  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out) return pw.pw_name;
-  return {};
+  if (!front::active()) return ::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out ? pw.pw_name : "";
+  if (FILE* f = std::fopen("/etc/passwd", "re")) {
+    while (::fgetpwent_r(f, &pw, buf, sizeof buf, &out) == 0 && out)
+      if (pw.pw_uid == uid) {
+        std::string name = pw.pw_name;
+        std::fclose(f);
+        return name;
+      }
+    std::fclose(f);
+  }
+  front::handOff("the user's name is not in /etc/passwd");
 }
 
 std::optional<SubIdRange> rangeInFile(const std::string& path, const IdMapHost& host) {

@@ -21,6 +21,7 @@
 
 #include "sys/fd_passing.hpp"
 #include "sys/lock_file.hpp"
+#include "util/front.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -210,11 +211,15 @@ Status checkPidNamespace(int procFd) {
   return {};
 }
 
-// The process under `procFd` runs the same executable file as this one.
+// The process under `procFd` runs the same executable file as this one, or its partner of the
+// same build (the static front and coco-full, util/front.hpp: either may have started it).
 bool sameExecutable(int procFd) {
   struct stat theirs, ours;
-  return ::fstatat(procFd, "exe", &theirs, 0) == 0 && ::stat("/proc/self/exe", &ours) == 0 &&
-         theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+  if (::fstatat(procFd, "exe", &theirs, 0) != 0) return false;
+  auto same = [&](const struct stat& st) { return theirs.st_dev == st.st_dev && theirs.st_ino == st.st_ino; };
+  if (::stat("/proc/self/exe", &ours) == 0 && same(ours)) return true;
+  std::string partner = front::partnerPath();
+  return !partner.empty() && ::stat(partner.c_str(), &ours) == 0 && same(ours);
 }
 
 Status writeRecord(const std::string& dir, const char* name, const HolderRecord& record) {

@@ -9,6 +9,7 @@
 #include "image/local.hpp"
 #include "image/reference.hpp"
 #include "image/registry.hpp"
+#include "util/front.hpp"
 #include "util/fs.hpp"
 
 namespace coco::image {
@@ -59,6 +60,7 @@ Result<ImageRecord> fetchRecord(const Storage& store, const Reference& ref, cons
     COCO_ASSIGN(auto existing, store.loadImage(ref.canonical()));
     if (existing && complete(store, *existing)) return *existing;
   }
+  front::needFull("fetching an image");
   COCO_ASSIGN(UniqueFd lock, store.lock());
   if (ref.kind == SourceKind::Registry) return pullImage(store, ref, progress);
   return importLocal(store, ref, progress);

@@ -12,15 +12,16 @@
 #include "image/digest.hpp"
 #include "image/storage.hpp"
 #include "image/userns.hpp"
-#include "tool/ca_bundle.hpp"
-#include "tool/plan.hpp"
 #include "sys/beneath.hpp"
 #include "sys/lock_file.hpp"
+#include "tool/ca_bundle.hpp"
+#include "tool/plan.hpp"
 #include "util/data_dir.hpp"
 #include "util/fd_limit.hpp"
+#include "util/front.hpp"
 #include "util/fs.hpp"
-#include "util/sha256.hpp"
 #include "util/log.hpp"
+#include "util/sha256.hpp"
 
 namespace coco::tool {
 
@@ -344,6 +345,7 @@ Result<image::Image> buildBaseImage(const BaseImageOptions& options) { return bu
 Result<image::Image> ensureBaseImage(const BaseImageOptions& options) {
   COCO_ASSIGN(auto existing, usableBaseImage(options));
   if (existing) return *existing;
+  front::needFull("making the base image");
   BaseImageOptions o = withDefaults(options);
   if (o.published.empty()) o.progress({image::ProgressEvent::Kind::Step, "", kFirstBuildNotice});
   return buildWithLock(o, true);

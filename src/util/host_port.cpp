@@ -9,6 +9,8 @@
 #include <cstring>
 #include <iterator>
 
+#include "util/front.hpp"
+
 namespace coco {
 
 namespace {
@@ -124,6 +126,7 @@ std::string formatAddress(in_addr_t address) {
 
 Result<std::vector<in_addr_t>> resolveHostIPv4(const std::string& host) {
   if (host.empty()) return Error::make("no host name to resolve");
+  front::needFull("resolving a host name");  // NSS modules: coco-full's (util/front.hpp)
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;

@@ -1,6 +1,8 @@
 // dlopen/dlsym behind the lazy library shims.
 #include "util/lazy_lib.hpp"
 
+#include "util/front.hpp"
+
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -10,6 +12,9 @@
 namespace coco::lazy {
 
 void* symbol(const char* library, const char* name) {
+  // The static front cannot load a library; the places that lead here hand over before they
+  // print or write anything (util/front.hpp), this is the last stop.
+  front::needFull(library);
   void* handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
   if (!handle) handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL);
   void* fn = handle ? ::dlsym(handle, name) : nullptr;

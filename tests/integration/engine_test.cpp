@@ -1,4 +1,5 @@
 // The native sandbox seen from inside: what a tool must be denied, and what must still work.
+#include <elf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -1670,6 +1671,128 @@ TEST_F(EngineTest, PipeModeWritesToAFile) {
   RunResult r = env_.run({"run", "echo", "to-a-file"}, opts);
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   EXPECT_EQ(readFile(opts.stdoutPath), "to-a-file\n") << describe(r);
+}
+
+// --- the static front and coco-full (util/front.hpp) ----------------------
+
+// coco-full of the coco under test: next to it in a build tree, in /usr/libexec/coco installed
+// (the paths the build compiles in); "" when there is none (a build with -Dstatic_front=false).
+std::string cocoFull(const std::string& coco) {
+  std::string full = coco == "/usr/bin/coco" ? "/usr/libexec/coco/coco-full"
+                                             : fs::path(coco).parent_path().string() + "/coco-full";
+  return fs::exists(full) ? full : "";
+}
+
+// Whether the ELF file at `path` asks for a program interpreter (the dynamic loader).
+bool hasInterpreter(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
+    ADD_FAILURE() << path << " is no ELF file";
+    return false;
+  }
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * eh.e_phentsize));
+    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) break;
+    if (ph.p_type == PT_INTERP) return true;
+  }
+  return false;
+}
+
+// With a coco-full beside it, coco is the static front: no dynamic loader at its start. Without
+// one it is the only, dynamically linked, coco.
+TEST_F(EngineTest, TheFrontIsStaticWhenThereIsACocoFull) {
+  std::string full = cocoFull(env_.coco());
+  if (full.empty()) {
+    EXPECT_TRUE(hasInterpreter(env_.coco())) << env_.coco() << " is static but has no coco-full beside it";
+    return;
+  }
+  EXPECT_FALSE(hasInterpreter(env_.coco())) << env_.coco() << " asks for the dynamic loader";
+  EXPECT_TRUE(hasInterpreter(full)) << full;
+}
+
+// Attack first: nothing in the environment or the working directory chooses what the front hands
+// over to. A coco-full on PATH and in the working directory is never run.
+TEST_F(EngineTest, TheHandOverRunsOnlyTheCompiledInCocoFull) {
+  std::string full = cocoFull(env_.coco());
+  if (full.empty()) return;  // one coco: nothing is handed over (TheFrontIsStaticWhenThereIsACocoFull)
+  std::string bait = env_.workdir() + "/bin";
+  fs::create_directories(bait);
+  std::string marker = env_.workdir() + "/bait-ran";
+  for (const auto& name : {"coco-full", "coco"}) {
+    std::ofstream(bait + "/" + name) << "#!/bin/sh\ntouch " << marker << "\nexit 42\n";
+    fs::permissions(bait + "/" + name, fs::perms::owner_all);
+  }
+  fs::copy(bait + "/coco-full", env_.workdir() + "/coco-full");
+  RunOptions o;
+  o.env = {{"PATH", bait + ":/usr/bin:/bin"}, {"COCO_DEBUG", "1"}, {"COCO_FULL_PATH", bait + "/coco-full"}};
+  RunResult r = env_.run({"list"}, o);
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.err, "handing over to " + full)) << describe(r);
+  EXPECT_FALSE(fs::exists(marker)) << "the front ran a coco-full the environment named";
+}
+
+// Commands other than a run go to coco-full at once; a run of a configured tool that needs no
+// install stays in the front, and so does the next one.
+TEST_F(EngineTest, TheFrontServesRunsAndHandsTheRestOver) {
+  std::string full = cocoFull(env_.coco());
+  if (full.empty()) return;  // TheFrontIsStaticWhenThereIsACocoFull
+  RunOptions o;
+  o.env = {{"COCO_DEBUG", "1"}};
+  RunResult list = env_.run({"list"}, o);
+  EXPECT_EQ(list.exitCode, 0) << describe(list);
+  EXPECT_TRUE(contains(list.out, "probe")) << describe(list);
+  EXPECT_TRUE(contains(list.err, "handing over to " + full + ": not a run")) << describe(list);
+  for (int i = 0; i < 2; ++i) {
+    RunResult r = probe({"exit", "0"}, o);
+    EXPECT_EQ(r.exitCode, 0) << describe(r);
+    EXPECT_FALSE(contains(r.err, "handing over")) << describe(r);
+    EXPECT_FALSE(contains(r.err, "no spares")) << "the holder its first run started " << describe(r);
+  }
+}
+
+// A run the front hands over (here: a config named on the command line, whose name coco hashes
+// with libcrypto) starts in coco-full as it would have started in the front: the tool gets the
+// descriptor limit coco was started with, not the one the front raised, and it runs only once.
+TEST_F(EngineTest, AHandedOverRunGetsWhatCocoWasStartedWith) {
+  std::string full = cocoFull(env_.coco());
+  if (full.empty()) return;  // TheFrontIsStaticWhenThereIsACocoFull
+  std::ofstream(env_.workdir() + "/ci.json") << R"({"network": "none"})";
+  RunOptions o;
+  o.env = {{"COCO_DEBUG", "1"}};
+  o.fdSoftLimit = 512;
+  o.fdHardLimit = 4096;
+  RunResult r = env_.run({"run", "--config", "ci.json", "probe", "cat", "/proc/self/limits"}, o);
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_TRUE(contains(r.err, "handing over to " + full)) << describe(r);
+  std::istringstream lines(r.out);
+  std::string line, soft, hard;
+  while (std::getline(lines, line))
+    if (line.rfind("Max open files", 0) == 0) std::istringstream(line.substr(14)) >> soft >> hard;
+  EXPECT_EQ(soft, "512") << r.out;
+  EXPECT_EQ(hard, "4096") << r.out;
+}
+
+// A holder started by coco-full gives spares to the front's runs, and the other way round: both
+// are the same build (userns_holder.cpp, sameExecutable).
+TEST_F(EngineTest, EitherCocoOfAPairUsesTheOthersHolder) {
+  std::string full = cocoFull(env_.coco());
+  if (full.empty()) return;  // TheFrontIsStaticWhenThereIsACocoFull
+  RunOptions viaFull;
+  viaFull.env = {{"COCO_DEBUG", "1"}};
+  // coco-full started as coco (argv[0] names the tool of a link otherwise).
+  viaFull.wrapper = {"/bin/bash", "-c", "shift; exec -a coco \"$0\" \"$@\"", full};
+  RunResult first = probe({"exit", "0"}, viaFull);
+  ASSERT_EQ(first.exitCode, 0) << describe(first);
+  RunOptions o;
+  o.env = {{"COCO_DEBUG", "1"}};
+  RunResult r = probe({"exit", "0"}, o);
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.err, "no spares")) << describe(r);
+  RunResult back = probe({"exit", "0"}, viaFull);
+  EXPECT_EQ(back.exitCode, 0) << describe(back);
+  EXPECT_FALSE(contains(back.err, "no spares")) << describe(back);
 }
 
 }  // namespace
