@@ -129,19 +129,45 @@ TEST_F(CliTest, VersionIsTheProjectsAndNamesTheCommit) {
 // The attack of util/data_dir_test.cpp with the real binary: a copy of coco outside
 // its build tree (as installed) takes the bundled store from the installed data
 // only, never from the source tree it was built from (a path a local user may create).
+// With a static front (util/front.hpp) `get` is coco-full's: that is the copy, started as coco.
 TEST_F(CliTest, InstalledBinaryNeverReadsTheSourceTree) {
-  std::string copy = root_ + "/bin/coco";
+  std::string built = std::string(COCO_BUILD_ROOT) + "/src/";
+  built += fs::exists(built + "coco-full") ? "coco-full" : "coco";
+  std::string copy = root_ + "/bin/copy";
   ASSERT_TRUE(fs::makeDirs(root_ + "/bin").ok());
   std::error_code ec;
-  std::filesystem::copy_file(std::string(COCO_BUILD_ROOT) + "/src/coco", copy, ec);
+  std::filesystem::copy_file(built, copy, ec);
   ASSERT_FALSE(ec) << ec.message();
-  sys::SpawnOptions o{.argv = {"sh", "-c", "exec \"$0\" get --force eslint 2>&1", copy},
+  sys::SpawnOptions o{.argv = {"bash", "-c", "exec -a coco \"$0\" get --force eslint 2>&1", copy},
                       .out = sys::Stdio::Capture};
   o.env = {"PATH=/usr/bin:/bin", "HOME=" + home_};
   auto r = sys::run(o);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->output.find(COCO_SOURCE_ROOT), std::string::npos) << r->output;
   EXPECT_NE(r->output.find(COCO_DATADIR), std::string::npos) << r->output;
+}
+
+// A copy of the static front away from its coco-full (neither in the build tree nor where the
+// build installs it) hands nothing over: it says so, and runs nothing else in its place.
+TEST_F(CliTest, AFrontCopiedAwayFromItsCocoFullSaysSo) {
+  std::string front = std::string(COCO_BUILD_ROOT) + "/src/coco";
+  if (!fs::exists(std::string(COCO_BUILD_ROOT) + "/src/coco-full")) return;  // -Dstatic_front=false: one coco
+  std::string copy = root_ + "/bin/coco";
+  ASSERT_TRUE(fs::makeDirs(root_ + "/bin").ok());
+  std::error_code ec;
+  std::filesystem::copy_file(front, copy, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  std::filesystem::copy_file(std::string(COCO_BUILD_ROOT) + "/src/coco-full", root_ + "/bin/coco-full", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  sys::SpawnOptions o{.argv = {"sh", "-c", "exec \"$0\" get --force eslint 2>&1", copy},
+                      .out = sys::Stdio::Capture};
+  o.env = {"PATH=/usr/bin:/bin", "HOME=" + home_};
+  auto r = sys::run(o);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->exitCode, 125) << r->output;
+  EXPECT_NE(r->output.find("needs coco-full, which this coco cannot find; reinstall coco"), std::string::npos)
+      << r->output;
+  EXPECT_FALSE(fs::exists(home_ + "/.local/share/coco/tools/eslint.json")) << r->output;
 }
 
 TEST_F(CliTest, CompletionKnowsEveryCommandOfTheHelp) {

@@ -179,9 +179,12 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   runCtx->allowHome = allowHome;
   runCtx->viaLink = startedThroughLink(ctx);
   // An install starts from coco-full, before the warnings (which it prints): util/front.hpp.
-  if (front::active() && runtime->native() && !dryRun && tool::needsLayer(*config)) {
-    auto status = tool::toolStatus(*config, runtime->image, "");
-    if (!status || status->state != tool::ToolState::Installed) front::handOff("installing the tool");
+  if (front::active() && runtime->native() && !dryRun) {
+    if (tool::needsLayer(*config)) {
+      auto status = tool::toolStatus(*config, runtime->image, "");
+      if (!status || status->state != tool::ToolState::Installed) front::handOff("installing the tool");
+    }
+    if (tool::idMapsNeedNameService(*runCtx)) front::handOff("looking the user up");
   }
   warnBeforeRun(ctx.err, *config, *runCtx, runtime->native(), dryRun);
   trace::point("warnings-checked");
@@ -223,6 +226,7 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
     ctx.out << tool::planToJson(*spec, runtime->image.reference, runtime->native() ? engine::landlockAbi() : 0);
     return kExitOk;
   }
+  front::settle();                      // the run starts: nothing hands over from here (util/front.hpp)
   spec->hostSetup.exitsAfter = !learn;  // only the exit code and messages follow the run
   std::optional<engine::RunSpec> learned;  // learn mode takes the spec; a 127's hint reads it after
   if (learn) learned = *spec;

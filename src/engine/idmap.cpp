@@ -41,22 +41,29 @@ std::string findHelper(const std::vector<std::string>& dirs, const char* name) {
   return {};
 }
 
+// The user's name as /etc/passwd has it, "" when it does not list the uid.
+std::string nameInPasswd(uid_t uid) {
+  struct passwd pw, *out = nullptr;
+  char buf[4096];
+  std::string name;
+  if (FILE* f = std::fopen("/etc/passwd", "re")) {
+    while (name.empty() && ::fgetpwent_r(f, &pw, buf, sizeof buf, &out) == 0 && out)
+      if (pw.pw_uid == uid) name = pw.pw_name;
+    std::fclose(f);
+  }
+  return name;
+}
+
 // The static front reads /etc/passwd itself (NSS modules other than files need the dynamic
-// loader); a user it does not list there is looked up by coco-full (util/front.hpp).
+// loader); a user it does not list there is looked up by coco-full (util/front.hpp), which a run
+// hands over to before it starts (idMapsNeedNameService).
 std::string nameOfUser(uid_t uid) {
   struct passwd pw, *out = nullptr;
   char buf[4096];
   if (!front::active()) return ::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out ? pw.pw_name : "";
-  if (FILE* f = std::fopen("/etc/passwd", "re")) {
-    while (::fgetpwent_r(f, &pw, buf, sizeof buf, &out) == 0 && out)
-      if (pw.pw_uid == uid) {
-        std::string name = pw.pw_name;
-        std::fclose(f);
-        return name;
-      }
-    std::fclose(f);
-  }
-  front::handOff("the user's name is not in /etc/passwd");
+  std::string name = nameInPasswd(uid);
+  if (name.empty()) front::handOff("the user's name is not in /etc/passwd");
+  return name;
 }
 
 std::optional<SubIdRange> rangeInFile(const std::string& path, const IdMapHost& host) {
@@ -235,6 +242,18 @@ IdMapPlan planCached(const std::string& dir, IdMapHost host, bool lookUpName) {
 IdMapPlan planIdMapsCached(const std::string& dir, const IdMapHost& host) {
   if (dir.empty() || host.forceSingle) return planIdMaps(host);
   return planCached(dir, host, false);
+}
+
+bool idMapsNeedNameService(const std::string& dir, bool forceSingle) {
+  if (forceSingle) return false;
+  IdMapHost host;
+  host.uid = ::getuid();
+  host.gid = ::getgid();
+  if (!nameInPasswd(host.uid).empty()) return false;
+  if (dir.empty()) return true;
+  PlanInputs inputs = planInputs(host);
+  auto text = sys::readUntrusted(dir, kIdMapPlanRecordName, 4096);
+  return !text || !parsePlan(*text, inputs, host);
 }
 
 IdMapPlan planIdMapsCached(const std::string& dir, bool forceSingle) {

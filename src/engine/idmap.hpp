@@ -78,6 +78,11 @@ IdMapPlan planIdMaps(bool forceSingle);  // planIdMaps(IdMapHost::current(forceS
 IdMapPlan planIdMapsCached(const std::string& dir, const IdMapHost& host);
 IdMapPlan planIdMapsCached(const std::string& dir, bool forceSingle);
 
+// For the static front (util/front.hpp), which looks users up in /etc/passwd only: whether
+// planIdMapsCached(dir, forceSingle) would look up this user's name and /etc/passwd does not
+// list it (a directory service's user, with no plan remembered yet).
+bool idMapsNeedNameService(const std::string& dir, bool forceSingle);
+
 // The record's file name in `dir`.
 inline constexpr const char* kIdMapPlanRecordName = "idmap-plan";
 

@@ -372,6 +372,14 @@ engine::HostSetup hostSetup(const std::map<std::string, std::string>& env, uint6
   return setup;
 }
 
+bool idMapsNeedNameService(const RunContext& ctx) {
+  // hostSetup's directory and mapping, without its warnings (the run prints them).
+  auto userns = ctx.hostEnv.find("COCO_USERNS");
+  bool single = userns != ctx.hostEnv.end() && engine::singleIdMapRequested(userns->second);
+  std::string dir = holderDisabled(ctx.hostEnv) ? "" : config::engineDirs(ctx.hostEnv).holder;
+  return engine::idMapsNeedNameService(dir, single);
+}
+
 Result<unsigned> stopUsernsHolder() {
   COCO_ASSIGN(RunContext ctx, contextFromProcess());
   std::string dir = config::engineDirs(ctx.hostEnv).holder;

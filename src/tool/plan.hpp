@@ -92,6 +92,10 @@ unsigned holderIdleSeconds(const std::map<std::string, std::string>& env);
 // environment use (whether or not COCO_USERNS_HOLDER is off now). Returns how many were running.
 Result<unsigned> stopUsernsHolder();
 
+// Whether a run in this context would look its user up through NSS modules that only coco-full
+// loads (engine::idMapsNeedNameService with the run's holder directory and COCO_USERNS).
+bool idMapsNeedNameService(const RunContext& ctx);
+
 // A comma-separated list of port specs as a config's `ports` takes them
 // (parsePublishedPort); empty items are ignored.
 Result<std::vector<PublishedPort>> parsePortList(std::string_view csv);

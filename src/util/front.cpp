@@ -22,6 +22,7 @@ namespace coco::front {
 namespace {
 
 bool gActive = false;
+bool gSettled = false;
 char** gArgv = nullptr;
 sigset_t gStartMask;
 uint64_t gIgnored = 0;  // bit n: signal n was ignored at start
@@ -56,6 +57,8 @@ void start(char** argv) {
 
 bool active() { return gActive; }
 
+void settle() { gSettled = true; }
+
 std::string partnerPath() {
 #if COCO_STATIC_FRONT
   std::string exe = selfExe();
@@ -81,6 +84,13 @@ void handOff(std::string_view why) {
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
+  if (gSettled) {
+    std::fprintf(
+        stderr,
+        "coco: error: %.*s needs coco-full, and this run has started: not handed over (a bug in coco)\n",
+        static_cast<int>(why.size()), why.data());
+    ::_exit(125);
+  }
   if (full.empty() || !gArgv) {
     std::fprintf(stderr, "coco: error: %.*s needs coco-full, which this coco cannot find; reinstall coco\n",
                  static_cast<int>(why.size()), why.data());

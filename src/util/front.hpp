@@ -32,6 +32,10 @@ std::string frontPath();
 // debug log. Does not return (exits 125 with a message when coco-full cannot be executed).
 [[noreturn]] void handOff(std::string_view why);
 
+// From here on a hand-over would repeat what this run has done (its network, its sandbox): called
+// once a run is planned, after which handOff ends the run with an error instead.
+void settle();
+
 // handOff(why) in the front; nothing in coco-full.
 inline void needFull(std::string_view why) {
   if (active()) handOff(why);

@@ -1,0 +1,69 @@
+// The front's hand-over refusals, in forked children (front::start marks the whole process).
+#include "util/front.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace coco {
+namespace {
+
+struct Ended {
+  int code = -1;
+  std::string err;
+};
+
+// Runs `body` in a forked child marked as the front; its exit code and what it wrote to stderr.
+Ended asFront(void (*body)()) {
+  int p[2];
+  if (::pipe(p) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(p[1], 2);
+    static char arg0[] = "coco", arg1[] = "list";
+    static char* argv[] = {arg0, arg1, nullptr};
+    front::start(argv);
+    body();
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  Ended out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) out.err.append(buf, static_cast<size_t>(n));
+  ::close(p[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+  return out;
+}
+
+TEST(Front, OnlyAStartedProcessIsTheFront) {
+  EXPECT_FALSE(front::active());
+  front::needFull("nothing: this is no front");  // returns
+  Ended e = asFront([] { ::_exit(front::active() ? 7 : 8); });
+  EXPECT_EQ(e.code, 7);
+}
+
+// A test program has no coco-full beside it: the hand-over says so and ends the process.
+TEST(Front, WithoutACocoFullTheHandOverSaysSo) {
+  Ended e = asFront([] { front::handOff("pulling"); });
+  EXPECT_EQ(e.code, 125);
+  EXPECT_NE(e.err.find("pulling needs coco-full, which this coco cannot find"), std::string::npos) << e.err;
+}
+
+// Attack: once a run has started (its sandbox may be running) nothing hands over: a second
+// start would run the tool again. The run ends with an error instead.
+TEST(Front, AfterTheRunStartedNothingHandsOver) {
+  Ended e = asFront([] {
+    front::settle();
+    front::needFull("libcurl.so.4");
+  });
+  EXPECT_EQ(e.code, 125);
+  EXPECT_NE(e.err.find("libcurl.so.4 needs coco-full, and this run has started"), std::string::npos) << e.err;
+}
+
+}  // namespace
+}  // namespace coco
