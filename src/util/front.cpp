@@ -60,14 +60,13 @@ bool active() { return gActive; }
 void settle() { gSettled = true; }
 
 std::string partnerPath() {
-#if COCO_STATIC_FRONT
+  if (!COCO_STATIC_FRONT) return "";
   std::string exe = selfExe();
   bool front = exe.size() >= 5 && exe.compare(exe.size() - 5, 5, "/coco") == 0;
   bool full = exe.size() >= 10 && exe.compare(exe.size() - 10, 10, "/coco-full") == 0;
   if (inBuildTree(exe)) return front ? dirOf(exe) + "/coco-full" : full ? dirOf(exe) + "/coco" : "";
   if (exe == COCO_FRONT_PATH) return COCO_FULL_PATH;
   if (exe == COCO_FULL_PATH) return COCO_FRONT_PATH;
-#endif
   return "";
 }
 
