@@ -1,5 +1,5 @@
 // coco is two executables built from the same code. `coco`, the front, is linked statically:
-// without the dynamic loader a start costs ~2.5 ms less CPU (bench/startup, README "Stop 54").
+// without the dynamic loader a start costs a fifth less CPU (README, Benchmark, "Stop 54").
 // `coco-full` is linked dynamically and is the only one that loads libcurl, libarchive, libcrypto
 // (util/lazy_lib.hpp) and NSS modules. The front serves warm runs of configured tools; for
 // everything else it hands over: it executes coco-full with its own arguments and environment,
