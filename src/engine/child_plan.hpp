@@ -98,6 +98,10 @@ struct ChildPlan {
   // coco then sends the byte right after the clone. Empty when coco (a
   // subordinate range) or the holder's helper (either mapping) writes the maps.
   std::string ownUidMap, ownGidMap;
+  // A pidfd of coco (close-on-exec), or -1. PR_SET_PDEATHSIG covers coco's death only from the
+  // moment init sets it, and only while coco is init's parent (the holder's helper clones init
+  // as coco's child, as the reaper's when coco is already gone): init checks it right after.
+  int cocoPidfd = -1;
   // The workspace guard's inotify instance while it watches (init has a copy
   // of it from the clone), or -1. Set: init keeps that copy after the tool's
   // end until coco closes its end of the events pipe (init.cpp, outlastCoco),

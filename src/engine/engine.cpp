@@ -1011,6 +1011,8 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   } spareAsked{holder.pidfd.get(), net && net->capture};
   UniqueFd spareNetns = takeSpare(spec.hostSetup, holder, plan, net, spareAsked.asked);
   trace::point("spare-taken");
+  UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));  // close-on-exec
+  plan.cocoPidfd = self.get();
   trace::point("clone");
   auto started = startSandbox(plan, ch, group, spec.limits, holder, spareNetns.get());
   if (spareNetns && net) net->useSpare(started && started->netPreMade);

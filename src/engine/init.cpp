@@ -277,6 +277,10 @@ bool writeOwnMaps(const ChildPlan& plan) {
 void runInit(const ChildPlan& plan, InitFds fds) {
   trace::point("init-start");
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) _exit(125);
+  // coco killed before that (between the clone and here) sends no signal: nothing of a sandbox
+  // runs once coco is gone. A pidfd turns readable when its process has exited.
+  struct pollfd coco = {plan.cocoPidfd, POLLIN, 0};
+  if (plan.cocoPidfd >= 0 && ::poll(&coco, 1, 0) != 0) _exit(125);
   if (!plan.ownUidMap.empty() && !writeOwnMaps(plan)) reportAndExit(fds.report);
   trace::point("init-wait-go");
   char go = 0;
