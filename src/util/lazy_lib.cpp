@@ -1,13 +1,13 @@
 // dlopen/dlsym behind the lazy library shims.
 #include "util/lazy_lib.hpp"
 
-#include "util/front.hpp"
-
 #include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+
+#include "util/front.hpp"
 
 namespace coco::lazy {
 
