@@ -18,6 +18,7 @@
 #include "net/sandbox_side.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/process.hpp"
+#include "util/data_dir.hpp"
 #include "util/log.hpp"
 
 namespace coco::backend {
@@ -92,10 +93,8 @@ Result<std::unique_ptr<ContainerNetwork>> ContainerNetwork::start(const engine::
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     return Error::fromErrno("socketpair (the container network's channel)");
   UniqueFd ours(pair[0]), theirs(pair[1]);
-  char self[4096];
-  ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len <= 0) return Error::fromErrno("readlink /proc/self/exe");
-  self[len] = 0;
+  std::string self = selfExe();
+  if (self.empty()) return Error::fromErrno("readlink /proc/self/exe");
   sys::SpawnOptions options{.argv = {runtime, "unshare", self, std::string(kContainerNetnsCommand),
                                      spec.network == NetworkMode::Full ? "full" : "allowlist"}};
   options.inFd = theirs.get();

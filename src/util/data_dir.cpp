@@ -10,8 +10,6 @@
 
 namespace coco {
 
-namespace {
-
 bool inBuildTree(std::string_view exe) {
   std::string_view build = COCO_BUILD_ROOT;
   return exe.size() > build.size() && exe.substr(0, build.size()) == build && exe[build.size()] == '/';
@@ -22,8 +20,6 @@ std::string selfExe() {
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   return n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
 }
-
-}  // namespace
 
 // The source root is compiled in and may be a path any local user can create
 // (a stage under /var/tmp): only the build tree's own binary may look there.

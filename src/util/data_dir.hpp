@@ -7,6 +7,12 @@
 
 namespace coco {
 
+// This process's executable (/proc/self/exe), or "" (errno set) where it cannot be read.
+std::string selfExe();
+
+// Whether `exe` lies in the build tree this binary was built in (COCO_BUILD_ROOT).
+bool inBuildTree(std::string_view exe);
+
 // The directories holding coco's data, in lookup order, for the binary at `exe`
 // (/proc/self/exe): only the installed copy (COCO_DATADIR), except for a binary
 // run from its own build tree, which reads its source tree first, so tests never

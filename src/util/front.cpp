@@ -5,13 +5,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 
 #include "coco_config.h"
+#include "util/data_dir.hpp"
 #include "util/fd_limit.hpp"
 #include "util/log.hpp"
 
@@ -26,17 +26,6 @@ bool gSettled = false;
 char** gArgv = nullptr;
 sigset_t gStartMask;
 uint64_t gIgnored = 0;  // bit n: signal n was ignored at start
-
-std::string selfExe() {
-  char exe[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  return n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
-}
-
-bool inBuildTree(std::string_view exe) {
-  std::string_view build = COCO_BUILD_ROOT;
-  return exe.size() > build.size() && exe.substr(0, build.size()) == build && exe[build.size()] == '/';
-}
 
 std::string dirOf(const std::string& path) {
   size_t slash = path.find_last_of('/');
