@@ -18,14 +18,25 @@ std::optional<uint64_t> cachedBytes(int fd);
 // tmpfs (always in memory).
 bool keepsItsPageCache(int64_t fsType);
 
+// How many of kCacheProbes pages, spread evenly over the first `size` bytes of the file open at
+// `fd`, the page cache holds (a cachestat of one page each); -1 (errno set) where the kernel has
+// no cachestat or refuses it. A cachestat of a whole file visits each of its pages: 0.25 ms for
+// node's 126 MB here, at every run.
+inline constexpr int kCacheProbes = 8;
+int cachedProbes(int fd, uint64_t size);
+
 // When the regular file `rel` beneath the directory `dir` (no symlink followed on the way, no `..`)
-// is at most `maxBytes` long, on a file system that keepsItsPageCache, and not wholly in the page
-// cache, reads it from start to end, and returns true. A sequential read makes the kernel's
-// readahead fill the cache in large folios; an exec's page faults, which fill it otherwise, leave
-// small ones. Measured with node's 126 MB binary (AMD EPYC, Linux 6.18, ext4): a start took 0.90x
-// the time from a file read in first, against one exec'd first (README's benchmark section, stop
-// 39). Anything else (cached, too large, unreadable, another type, a read error, a kernel without
-// cachestat): false, and at most what was read before an error stays cached.
+// is at most `maxBytes` long, on a file system that keepsItsPageCache, and the page cache holds
+// none of its cachedProbes pages, reads it from start to end, and returns true. A sequential read
+// makes the kernel's readahead fill the cache in large folios; an exec's page faults, which fill it
+// otherwise, leave small ones. Measured with node's 126 MB binary (AMD EPYC, Linux 6.18, ext4): a
+// start took 0.90x the time from a file read in first, against one exec'd first (README's benchmark
+// section, stop 39). A file the cache holds part of is left as it is: the kernel pages out a
+// file's cold pages one by one (memory pressure, or proactive reclaim such as DAMON's, which runs
+// on this VM), and a read of the whole 126 MB for every run that finds a page missing cost ~30 ms
+// each, where the exec's faults bring back only what the run touches. Anything else (cached in
+// part, too large, unreadable, another type, a read error, a kernel without cachestat): false,
+// and at most what was read before an error stays cached.
 bool readIntoPageCache(const std::string& dir, const std::string& rel, uint64_t maxBytes);
 
 // What rereadLargeExecutables reads: regular files with an execute bit of at least minBytes and at

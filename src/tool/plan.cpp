@@ -447,9 +447,9 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
 // start copied them instead (about 200 more page faults, 2-8 ms). The layer's
 // file bound read-only over its own path makes them agree; what the tool sees
 // is the same file. Resolved beneath the layers, never through a host symlink.
-// For a run (not a dry run's plan) the file is also read into the page cache when it is not wholly
-// there (sys::readIntoPageCache): node then starts from large folios, 0.90x the time it took from
-// the small ones its exec's page faults left after a reboot. At most kMaxReadIn: the file came
+// For a run (not a dry run's plan) the file is also read into the page cache when the cache holds
+// none of it (sys::readIntoPageCache): node then starts from large folios, 0.90x the time it took
+// from the small ones its exec's page faults left after a reboot. At most kMaxReadIn: the file came
 // from an install, where a package could have put a huge one.
 constexpr uint64_t kMaxReadIn = 256ull << 20;
 
