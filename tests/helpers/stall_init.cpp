@@ -21,6 +21,11 @@
 // start) would be held: once init has said it starts the tool. "stall-init: holding the tool" goes
 // to stdout; SIGUSR1 to stall-init lets the tool go on (it is detached).
 //
+// STALL_INIT_KILL_COMMAND=1: init is held from its first instruction as above; a second later
+// (COMMAND has long sent init its go and waits on it) COMMAND gets SIGKILL, as a kill -9 of coco
+// between init's clone and init's PR_SET_PDEATHSIG would, which no parent-death signal follows.
+// Once COMMAND is gone init goes on, and its end is reported as above.
+//
 // Where ptrace is refused (Yama's ptrace_scope 2 or 3, a seccomp policy) stall-init prints
 // "stall-init: ptrace refused" and exits 77, so that a test can say it skipped.
 #include <fcntl.h>
@@ -45,6 +50,10 @@ pid_t g_command = -1;
 
 void forward(int sig) {
   if (g_command > 0) ::kill(g_command, sig);
+}
+
+void killCommand(int) {
+  if (g_command > 0) ::kill(g_command, SIGKILL);
 }
 
 // The held tool (STALL_INIT_TOOL), and whether SIGUSR1 asked for it to go on. The handler
@@ -143,6 +152,10 @@ int main(int argc, char** argv) {
   bool holdTool = toolMode && std::strcmp(toolMode, "1") == 0;
   sa.sa_handler = release;
   ::sigaction(SIGUSR1, &sa, nullptr);
+  const char* killMode = std::getenv("STALL_INIT_KILL_COMMAND");
+  bool killCommandOnce = killMode && std::strcmp(killMode, "1") == 0;
+  sa.sa_handler = killCommand;
+  ::sigaction(SIGALRM, &sa, nullptr);
   if (::write(go[1], "g", 1) != 1) return 2;
   ::close(go[1]);
 
@@ -165,6 +178,12 @@ int main(int argc, char** argv) {
       if (pid == init && commandStatus >= 0) return commandStatus;
       if (pid == g_command) {
         int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        if (killCommandOnce && init > 0 && !initAtExit) {
+          // COMMAND died with init held before its first instruction: let init go on.
+          commandStatus = status;
+          ::ptrace(PTRACE_CONT, init, 0, 0);
+          continue;
+        }
         if (!initAtExit) return status;
         // COMMAND gave up on init: let it go, and report its end.
         commandStatus = status;
@@ -187,6 +206,11 @@ int main(int argc, char** argv) {
       ::ptrace(PTRACE_CONT, pid, 0, event == 0 && sig != SIGTRAP ? sig : 0);
       continue;
     }
+    if (pid == init && commandStatus >= 0) {
+      // Let go once COMMAND is gone (STALL_INIT_KILL_COMMAND): runs on, a signal is delivered.
+      ::ptrace(PTRACE_CONT, pid, 0, event == 0 && sig != SIGTRAP ? sig : 0);
+      continue;
+    }
     if (pid == init) continue;  // held
     if (event == PTRACE_EVENT_STOP && pid != g_command && !toExec.count(pid) && init < 0 && isSandboxInit(pid)) {
       init = pid;
@@ -197,6 +221,7 @@ int main(int argc, char** argv) {
       if (holdExit) ::ptrace(PTRACE_SETOPTIONS, pid, 0, options | PTRACE_O_TRACEEXIT);
       std::printf("stall-init: holding init %d\n", pid);
       std::fflush(stdout);
+      if (killCommandOnce) ::alarm(1);
       continue;
     }
     if (pid == g_tool) continue;  // held until SIGUSR1

@@ -1607,6 +1607,36 @@ TEST_F(EngineTest, NothingSurvivesKill9OfCoco) {
   for (pid_t p : left) kill(p, SIGKILL);
 }
 
+// Attack on the kill above, at its worst moment: coco killed after it has sent init its go but
+// before init has set PR_SET_PDEATHSIG, so no parent-death signal ever comes. stall-init holds
+// init from its first instruction, kills coco with SIGKILL a second later, then lets init go on:
+// init must end at once (it checks a pidfd of coco after the prctl) and never start the tool.
+// Network none and allowlist, and without the user-namespace holder (coco clones init itself).
+TEST_F(EngineTest, AKill9OfCocoBeforeInitsDeathSignalRunsNothing) {
+  StallInit stall = stallInit();
+  if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
+  ASSERT_TRUE(stall.error.empty()) << stall.error;
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  // Untraced first: a user-namespace holder it starts is not a process stall-init traces.
+  RunResult warm = probe({"exit", "0"});
+  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
+  for (const auto& [tool, env] : {std::pair<std::string, EnvList>{"probe", {}},
+                                  {"probenet", {}},
+                                  {"probe", {{"COCO_USERNS_HOLDER", "0"}}}}) {
+    std::string what = tool + (env.empty() ? "" : " without the holder");
+    RunOptions o;
+    o.wrapper = {stall.path};
+    o.env = env;
+    o.env.push_back({"STALL_INIT_KILL_COMMAND", "1"});
+    Child c = env_.spawn({"run", tool, "write", "/dev/stdout", "the tool ran\n"}, o);
+    ASSERT_TRUE(waitForOutput(c, "stall-init: holding init", 60s)) << what << "\n" << c.out << c.err;
+    int code = finish(c, 20s);
+    EXPECT_EQ(code, 128 + SIGKILL) << what << " (-1: init did not end)\n" << c.out << c.err;
+    EXPECT_TRUE(contains(c.err, "stall-init: init exited 125")) << what << "\n" << c.err;
+    EXPECT_FALSE(contains(c.out, "the tool ran")) << what << ": the tool ran after coco was killed";
+  }
+}
+
 // --- terminals and pipes --------------------------------------------------------
 
 bool sameTerminalSettings(const termios& a, const termios& b) {
