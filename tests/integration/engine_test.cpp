@@ -1252,20 +1252,27 @@ StallInit stallInit() {
   return {helper, "", ""};
 }
 
+// stallInit(), once the probenet tool is written and one untraced run made: a user-namespace
+// holder that run starts is not a process stall-init traces. That run's failure is the error.
+StallInit stallInitAfterAWarmRun(const Env& env) {
+  StallInit stall = stallInit();
+  if (!stall.skip.empty() || !stall.error.empty()) return stall;
+  env.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  RunResult warm = env.run({"run", "probe", "exit", "0"});
+  if (warm.exitCode != 0) stall.error = "the untraced run: " + describe(warm);
+  return stall;
+}
+
 // A setup that never ends (init's mount of a source on a hung NFS or FUSE server) must not make
 // coco deaf to Ctrl-C: coco blocks the stop signals from the clone on and, before the tool ran,
 // only waited for init. stall-init holds init stopped from its first instruction; SIGINT, SIGTERM
 // or SIGHUP to coco then end the sandbox (init killed) with 128+N and say so. With an allowlist
 // coco first waits for init's listeners; without the user-namespace holder it maps init itself.
 TEST_F(EngineTest, AStopSignalEndsASetupThatNeverEnds) {
-  StallInit stall = stallInit();
+  StallInit stall = stallInitAfterAWarmRun(env_);
   if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
   ASSERT_TRUE(stall.error.empty()) << stall.error;
   const char* helper = stall.path.c_str();
-  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
-  // Untraced first: a user-namespace holder it starts is not a process stall-init traces.
-  RunResult warm = probe({"exit", "0"});
-  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
   struct Case {
     std::string tool;
     int sig;
@@ -1322,12 +1329,9 @@ TEST_F(EngineTest, AStopSignalEndsASetupThatNeverEnds) {
 // the sandbox, and so does the first one 3 s on. Network none and allowlist (coco waits for
 // init's listeners first), and without the user-namespace holder (coco maps init itself).
 TEST_F(EngineTest, AStopWhileTheToolStartsGoesToTheTool) {
-  StallInit stall = stallInit();
+  StallInit stall = stallInitAfterAWarmRun(env_);
   if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
   ASSERT_TRUE(stall.error.empty()) << stall.error;
-  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
-  RunResult warm = probe({"exit", "0"});
-  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
   RunOptions o;
   o.wrapper = {stall.path};
   o.env = {{"STALL_INIT_TOOL", "1"}};
@@ -1380,7 +1384,7 @@ TEST_F(EngineTest, AStopWhileTheToolStartsGoesToTheTool) {
 // pty. The workspace guard checks after every stopped setup: what appeared in the workspace
 // while init was held (written here from the host, as the tool could have) is removed.
 TEST_F(EngineTest, TheWorkspaceGuardChecksAfterAStoppedSetup) {
-  StallInit stall = stallInit();
+  StallInit stall = stallInitAfterAWarmRun(env_);
   if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
   ASSERT_TRUE(stall.error.empty()) << stall.error;
   const char* helper = stall.path.c_str();
@@ -1388,8 +1392,6 @@ TEST_F(EngineTest, TheWorkspaceGuardChecksAfterAStoppedSetup) {
   std::string mount = R"("mounts": [{"src": )" + jsonString(ws.path()) + R"(, "dst": "/ws"}])";
   env_.writeTool("probews", R"({"command": "probe", "network": "none", )" + mount + "}");
   env_.writeTool("probewsnet", R"({"command": "probe", "allowed_hosts": ["example.test"], )" + mount + "}");
-  RunResult warm = probe({"exit", "0"});
-  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
   for (const char* tool : {"probews", "probewsnet"}) {
     RunOptions o;
     o.wrapper = {helper};
@@ -1412,12 +1414,10 @@ TEST_F(EngineTest, TheWorkspaceGuardChecksAfterAStoppedSetup) {
 // must not hang with it: it gives up after a few seconds, or at once at a second stop signal,
 // and says init is left to the kernel.
 TEST_F(EngineTest, AStopDoesNotWaitForeverForAnInitThatCannotDie) {
-  StallInit stall = stallInit();
+  StallInit stall = stallInitAfterAWarmRun(env_);
   if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
   ASSERT_TRUE(stall.error.empty()) << stall.error;
   const char* helper = stall.path.c_str();
-  RunResult warm = probe({"exit", "0"});
-  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
   struct Case {
     std::string what;
     std::vector<int> first;  // sent together
@@ -1613,13 +1613,9 @@ TEST_F(EngineTest, NothingSurvivesKill9OfCoco) {
 // init must end at once (it checks a pidfd of coco after the prctl) and never start the tool.
 // Network none and allowlist, and without the user-namespace holder (coco clones init itself).
 TEST_F(EngineTest, AKill9OfCocoBeforeInitsDeathSignalRunsNothing) {
-  StallInit stall = stallInit();
+  StallInit stall = stallInitAfterAWarmRun(env_);
   if (!stall.skip.empty()) GTEST_SKIP() << stall.skip;
   ASSERT_TRUE(stall.error.empty()) << stall.error;
-  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
-  // Untraced first: a user-namespace holder it starts is not a process stall-init traces.
-  RunResult warm = probe({"exit", "0"});
-  ASSERT_EQ(warm.exitCode, 0) << describe(warm);
   for (const auto& [tool, env] : {std::pair<std::string, EnvList>{"probe", {}},
                                   {"probenet", {}},
                                   {"probe", {{"COCO_USERNS_HOLDER", "0"}}}}) {
