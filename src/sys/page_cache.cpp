@@ -36,8 +36,8 @@ struct Cachestat {
 
 }  // namespace
 
-std::optional<uint64_t> cachedBytes(int fd) {
-  CachestatRange range{0, 0};  // len 0: to the end of the file
+std::optional<uint64_t> cachedBytes(int fd, uint64_t offset, uint64_t length) {
+  CachestatRange range{offset, length};  // len 0: to the end of the file
   Cachestat stat{};
   if (::syscall(SYS_cachestat, fd, &range, &stat, 0) != 0) return std::nullopt;
   return stat.nrCache * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -49,10 +49,9 @@ int cachedProbes(int fd, uint64_t size) {
   for (int i = 0; i < kCacheProbes; ++i) {
     // The middle of each of kCacheProbes equal parts, down to its page.
     uint64_t at = size / (2 * kCacheProbes) * (2 * static_cast<uint64_t>(i) + 1) / page * page;
-    CachestatRange range{at, page};
-    Cachestat stat{};
-    if (::syscall(SYS_cachestat, fd, &range, &stat, 0) != 0) return -1;
-    if (stat.nrCache > 0) ++cached;
+    auto bytes = cachedBytes(fd, at, page);
+    if (!bytes) return -1;
+    if (*bytes > 0) ++cached;
   }
   return cached;
 }

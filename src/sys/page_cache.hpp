@@ -7,9 +7,10 @@
 
 namespace coco::sys {
 
-// How many bytes of the file open at `fd` the page cache holds (cachestat, Linux 6.5); nullopt
-// (errno set) where the kernel has no cachestat or refuses it.
-std::optional<uint64_t> cachedBytes(int fd);
+// How many bytes of the file open at `fd`, of its `length` bytes from `offset` (0: to its end), the
+// page cache holds (cachestat, Linux 6.5); nullopt (errno set) where the kernel has no cachestat
+// or refuses it.
+std::optional<uint64_t> cachedBytes(int fd, uint64_t offset = 0, uint64_t length = 0);
 
 // Whether a file system of this statfs f_type keeps a file's pages in the page cache of the file
 // itself, so that reading it in lasts: ext4, xfs and btrfs. Not overlayfs or FUSE (the pages

@@ -6,7 +6,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,17 +68,6 @@ TEST_F(PageCache, AFileNotInTheCacheIsReadInWhole) {
   EXPECT_FALSE(readIntoPageCache(dir_.path(), "node", kSize)) << "a file wholly cached is not read again";
 }
 
-// The bytes of [at, at + len) of the file at `path` that the page cache holds.
-uint64_t cachedRange(const std::string& path, uint64_t at, uint64_t len) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  struct {
-    uint64_t off, len;
-  } range{at, len};
-  uint64_t stat[5] = {};
-  if (!fd || ::syscall(451 /* cachestat */, fd.get(), &range, stat, 0) != 0) return ~0ull;
-  return stat[0] * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-}
-
 // A file the cache holds part of, as the kernel's reclaim leaves one page by page, is not read
 // again whole for each run (that cost node's 126 MB, ~30 ms a run); only one that the cache holds
 // none of is, whatever else of it is cached.
@@ -93,7 +81,9 @@ TEST_F(PageCache, OnlyAFileTheCacheHoldsNoneOfIsReadIn) {
   ASSERT_EQ(::posix_fadvise(fd.get(), 0, static_cast<off_t>(7 * part), POSIX_FADV_DONTNEED), 0);
   ASSERT_EQ(cachedProbes(fd.get(), kSize), 1);
   EXPECT_FALSE(readIntoPageCache(dir_.path(), "node", kSize));
-  EXPECT_LT(cachedRange(path_, 0, 7 * part), kStray) << "a file the cache holds part of was read again";
+  auto dropped = cachedBytes(fd.get(), 0, 7 * part);
+  ASSERT_TRUE(dropped.has_value());
+  EXPECT_LT(*dropped, kStray) << "a file the cache holds part of was read again";
 
   // All of it dropped but its first and last pages, which no probe looks at: read in.
   ASSERT_EQ(::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED), 0);
