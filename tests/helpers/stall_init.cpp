@@ -22,9 +22,11 @@
 // to stdout; SIGUSR1 to stall-init lets the tool go on (it is detached).
 //
 // STALL_INIT_KILL_COMMAND=1: init is held from its first instruction as above; a second later
-// (COMMAND has long sent init its go and waits on it) COMMAND gets SIGKILL, as a kill -9 of coco
-// between init's clone and init's PR_SET_PDEATHSIG would, which no parent-death signal follows.
-// Once COMMAND is gone init goes on, and its end is reported as above.
+// COMMAND gets SIGKILL, as a kill -9 of coco between init's clone and init's PR_SET_PDEATHSIG
+// would, which no parent-death signal follows. coco sends init its go within milliseconds of the
+// clone, so by then it has; on a machine so loaded that it has not, init ends at the go's EOF
+// whether or not it checks for coco's death (the test then cannot fail, but does not fail
+// falsely either). Once COMMAND is gone init goes on, and its end is reported as above.
 //
 // Where ptrace is refused (Yama's ptrace_scope 2 or 3, a seccomp policy) stall-init prints
 // "stall-init: ptrace refused" and exits 77, so that a test can say it skipped.
