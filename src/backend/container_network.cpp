@@ -129,8 +129,10 @@ Result<std::unique_ptr<ContainerNetwork>> ContainerNetwork::start(const engine::
   if (msg.pid <= 1 || ::fstat(n->netns_.get(), &sent) != 0 || ::stat(n->path_.c_str(), &named) != 0 ||
       sent.st_ino != named.st_ino || sent.st_dev != named.st_dev)
     return Error::make("the network helper's namespace is not {}", n->path_);
-  // The gateway reads the helper's listeners (or the step that failed) and starts.
+  // The gateway reads the helper's listeners (or the step that failed) and starts, its thread
+  // at once: no loop of coco's waits for the container's first packet (engine.hpp, pendingFd).
   COCO_TRY(hooks->start(std::move(ours)));
+  if (hooks->resume) COCO_TRY(hooks->resume());
   return n;
 }
 

@@ -787,6 +787,7 @@ struct Supervision {
   UniqueFd& events;                 // init's events; closed at their end
   const RunSpec& spec;
   WorkspaceGuard& guard;
+  const NetworkHooks* net = nullptr;  // its pendingFd is polled, resume called once readable
   bool pidsReported = false;
   bool waitForTeardown = false;    // a cgroup is removed only once init is reaped
   std::optional<int> toolExit{};   // init's ToolExit: the sandbox holds no process but init
@@ -853,11 +854,18 @@ int superviseChild(Supervision& s) {
     output.stop();
     input.stop();
   };
-  constexpr size_t kFixed = 7;
+  // The gateway's event thread, started at the sandbox's first use of its network.
+  bool netPending = s.net && s.net->pendingFd && s.net->resume;
+  constexpr size_t kFixed = 8;
   for (;;) {
-    struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0}, {s.sigfd, POLLIN, 0}, {s.events.get(), POLLIN, 0},
-                                     output.pollEntry(), input.pollEntry(), {s.guard.watchFd(), POLLIN, 0},
-                                     {s.master.valid() ? STDOUT_FILENO : -1, 0, 0}};
+    struct pollfd fds[kFixed + 2] = {{s.child.pidfd.get(), POLLIN, 0},
+                                     {s.sigfd, POLLIN, 0},
+                                     {s.events.get(), POLLIN, 0},
+                                     output.pollEntry(),
+                                     input.pollEntry(),
+                                     {s.guard.watchFd(), POLLIN, 0},
+                                     {s.master.valid() ? STDOUT_FILENO : -1, 0, 0},
+                                     {netPending ? s.net->pendingFd() : -1, POLLIN, 0}};
     for (size_t i = 0; i < relays.size(); ++i) fds[kFixed + i] = relays[i].pollEntry();
     int watchDue = s.guard.watchTimeoutMs();
     if (::poll(fds, kFixed + relays.size(), watchDue) < 0 && errno != EINTR) break;
@@ -873,6 +881,15 @@ int superviseChild(Supervision& s) {
     if (fds[4].revents) input.step();
     if (fds[5].revents || (watchDue >= 0 && s.guard.watchTimeoutMs() == 0)) s.guard.onWatchEvents();
     if (fds[6].revents & (POLLHUP | POLLERR)) closePty();
+    if (fds[7].revents) {
+      netPending = false;
+      if (Status started = s.net->resume(); !started) {
+        ::kill(s.child.pid, SIGKILL);  // a sandbox whose network cannot be served does not run on
+        log::emit("coco: error: ",
+                  fmt::format("{}: starting the network gateway: {}; coco stopped the sandbox",
+                              s.spec.toolName, started.error().describe()));
+      }
+    }
     // A pipe whose copy ended (the terminal behind it failed, EIO) is closed: the tool's next
     // write fails (SIGPIPE/EPIPE where on the terminal itself it would have been EIO) instead of
     // blocking on a full pipe.
@@ -1062,6 +1079,7 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   if (master.valid()) terminal.enter(STDIN_FILENO);
   Supervision supervision{child, signals.fd(), master, signals.ignoredAtStart(), stdio.relays,
                           ch.eventsRead, spec, guard};
+  supervision.net = net;
   supervision.waitForTeardown = awaitTeardown;
   int status = superviseChild(supervision);
   trace::point("sandbox-exited");

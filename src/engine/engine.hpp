@@ -26,6 +26,12 @@ struct NetworkHooks {
   std::function<Status()> prepare;
   // In coco, once the channel is readable: takes the parent end of the channel.
   std::function<Status(UniqueFd channel)> start;
+  // In coco, after start(), while it supervises the run (optional, both or neither): an fd that
+  // is readable once the sandbox first uses its network (-1: nothing to wait for), and what coco
+  // calls then. The gateway starts its event thread there, so a run that never connects or looks
+  // a name up pays for no thread.
+  std::function<int()> pendingFd;
+  std::function<Status()> resume;
   // In coco, after the sandbox exited.
   std::function<void()> stop;
   // The sandbox's network namespace needs the capture (Full, Allowlist): a spare from the

@@ -225,7 +225,7 @@ std::vector<uint16_t> Gateway::publishedPorts() const { return publishedPorts_; 
 
 Gateway::~Gateway() { stop(); }
 
-Status Gateway::start(UniqueFd channel) {
+Status Gateway::start(UniqueFd channel, bool deferred) {
   // Here rather than in create(): coco reads the host's addresses and picks
   // the upstream resolver while init sets the sandbox's network up, after
   // the clone, instead of before it (the engine's prepare hook).
@@ -239,7 +239,22 @@ Status Gateway::start(UniqueFd channel) {
     return Error::make("the sandbox sent no network listeners for mode {}", networkModeName(config_.mode));
   }
   channel_ = std::move(channel);
+  deferred_ = deferred;
   return startLoop();
+}
+
+int Gateway::pendingFd() const { return deferred_ && relays_ ? relays_->pollFd() : -1; }
+
+Status Gateway::resume() {
+  if (!deferred_) return okStatus();
+  deferred_ = false;
+  return startThread();
+}
+
+Status Gateway::startThread() {
+  auto started = thread_.start([this] { loop(); });
+  if (!started) return std::move(started).error().wrap("starting the gateway");
+  return okStatus();
 }
 
 Status Gateway::offerSpare(int netns, std::vector<UniqueFd> listeners) {
@@ -272,10 +287,9 @@ Status Gateway::startLoop() {
   if (endpoints_.dnsTcp) COCO_TRY(relays_->watch(endpoints_.dnsTcp.get(), kTagDnsTcp));
   for (size_t i = 0; i < publishListeners_.size(); ++i)
     COCO_TRY(relays_->watch(publishListeners_[i].get(), kTagPublished + i));
-  auto started = thread_.start([this] { loop(); });
-  if (!started) return std::move(started).error().wrap("starting the gateway");
-  log::debug("gateway: started (mode {}, upstream {})", networkModeName(config_.mode), upstream_.text);
-  return okStatus();
+  log::debug("gateway: started (mode {}, upstream {}{})", networkModeName(config_.mode), upstream_.text,
+             deferred_ ? "; its thread at the first event" : "");
+  return deferred_ ? okStatus() : startThread();
 }
 
 // One epoll set for the listeners and every relayed connection (RelayLoop).
@@ -301,6 +315,7 @@ void Gateway::stop() {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
+    deferred_ = false;  // a thread never started stays so
     for (int fd : tracked_) ::shutdown(fd, SHUT_RDWR);
   }
   if (wake_) {

@@ -84,8 +84,16 @@ class Gateway {
   Status preparePolicy();
 
   // preparePolicy() if it has not run, then receives the sandbox's listeners from the channel
-  // (blocking) and starts serving.
-  Status start(UniqueFd channel);
+  // (blocking) and starts serving. `deferred` leaves the event thread for later: pendingFd()
+  // becomes readable at the first event (a connection, a DNS query, the channel), and the owner
+  // then calls resume(). Until then what the sandbox sends waits in the listeners' queues, and a
+  // run that never uses its network never starts the thread.
+  Status start(UniqueFd channel, bool deferred = false);
+  // Readable at the first event while the thread waits to be started; -1 once it runs (or
+  // before start()).
+  int pendingFd() const;
+  // Starts the deferred event thread; nothing when it runs already.
+  Status resume();
 
   // A spare network namespace's listeners (checkSpareEndpoints), offered before clone; after
   // it, useSpare says whether the sandbox went into that namespace: then start() takes them
@@ -108,6 +116,7 @@ class Gateway {
   Gateway(GatewayConfig config, PolicyConfig policyConfig);
   Status bindPublishedPorts();
   Status startLoop();
+  Status startThread();
   void loop();
   bool onEvent(uint64_t tag);
   void onRelayAccept();
@@ -145,6 +154,7 @@ class Gateway {
   UniqueFd wake_;
   std::unique_ptr<RelayLoop> relays_;  // the event loop: its epoll set, its connections
   JoinableThread thread_;
+  bool deferred_ = false;  // start(deferred): the thread waits for resume()
 
   std::mutex mu_;
   std::condition_variable idle_;

@@ -42,7 +42,10 @@ Result<std::unique_ptr<NetworkSession>> NetworkSession::create(const engine::Run
   s->hooks_.serve = sandboxServeSocketRequest;
   Gateway* g = s->gateway_.get();
   s->hooks_.prepare = [g] { return g->preparePolicy(); };
-  s->hooks_.start = [g](UniqueFd channel) { return g->start(std::move(channel)); };
+  // The event thread starts at the sandbox's first use of its network (engine.hpp).
+  s->hooks_.start = [g](UniqueFd channel) { return g->start(std::move(channel), true); };
+  s->hooks_.pendingFd = [g] { return g->pendingFd(); };
+  s->hooks_.resume = [g] { return g->resume(); };
   s->hooks_.stop = [g] { g->stop(); };
   s->hooks_.capture = mode != NetworkMode::None;
   s->hooks_.offerSpare = [g](int netns, std::vector<UniqueFd> listeners) {

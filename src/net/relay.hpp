@@ -61,6 +61,9 @@ class RelayLoop {
   // (level-triggered, readable); its events go to waitOnce's callback as `tag`.
   Status watch(int fd, uint64_t tag);
   void unwatch(int fd);
+  // The epoll set itself: readable when waitOnce would find events, for an owner that waits
+  // elsewhere until the first (Gateway::start's deferred thread).
+  int pollFd() const { return epoll_.get(); }
 
   // Relays `client` to the first of `targets` that accepts a TCP connection
   // (each within connectTimeoutMs); resets `client` when none does. `socket`,

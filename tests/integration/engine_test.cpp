@@ -1051,6 +1051,37 @@ TEST_F(EngineTest, SignalsAreForwardedWhileTheGatewayRuns) {
   EXPECT_EQ(finish(c, 30s), 0) << c.out << c.err;
 }
 
+// The threads of a running coco (its /proc/PID/task).
+size_t threadsOf(pid_t pid) {
+  size_t n = 0;
+  for (const auto& unused : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    (void)unused;
+    ++n;
+  }
+  return n;
+}
+
+// The gateway's event thread starts at the sandbox's first use of its network, so a run that
+// never connects or looks a name up pays for none (its traffic would wait in the listeners'
+// queues meanwhile, not be lost: GatewayIntegration.ADeferredGatewayServesFromTheSandboxsFirstPacket).
+TEST_F(EngineTest, TheGatewaysThreadStartsAtTheSandboxsFirstLookup) {
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  env_.writeTool("shnet", R"({"command": "sh", "allowed_hosts": ["example.test"]})");
+  Child quiet = env_.spawn({"run", "probenet", "signal-wait"});
+  ASSERT_TRUE(waitForOutput(quiet, "ready\n", 60s)) << quiet.out << quiet.err;
+  size_t quietThreads = threadsOf(quiet.pid);
+  kill(quiet.pid, SIGTERM);
+  EXPECT_EQ(finish(quiet, 30s), 0) << quiet.out << quiet.err;
+  Child used = env_.spawn({"run", "shnet", "-c", "probe resolve denied.test; exec probe signal-wait"});
+  ASSERT_TRUE(waitForOutput(used, "ready\n", 60s)) << used.out << used.err;
+  size_t usedThreads = threadsOf(used.pid);
+  kill(used.pid, SIGTERM);
+  EXPECT_EQ(finish(used, 30s), 0) << used.out << used.err;
+  EXPECT_EQ(quietThreads, 1u) << "coco started a thread for a sandbox that used no network";
+  EXPECT_EQ(usedThreads, 2u) << "the sandbox's lookup did not start the gateway's thread";
+  EXPECT_TRUE(contains(used.err, "coco: blocked lookup of denied.test")) << used.err;
+}
+
 // coco started with signals ignored (`nohup`, a non-interactive shell's `cmd &`, a CI runner's
 // `trap '' INT`): a direct run of the tool inherits them ignored through its exec, so the
 // sandboxed one must too (before, the tool had every signal reset to its default, and nohup's

@@ -322,6 +322,61 @@ TEST_F(GatewayIntegration, AllowlistMode) {
   }
 }
 
+// start(channel, deferred) as coco's engine calls it: no thread serves until the owner sees
+// pendingFd readable and resumes. Nothing the sandbox sends before that may be lost, whichever
+// listener it reaches first (the relay's or the DNS stub's); and the fd must stay quiet while
+// the sandbox sends nothing, or every run would start the thread anyway.
+TEST_F(GatewayIntegration, ADeferredGatewayServesFromTheSandboxsFirstPacket) {
+  for (const std::string first : {"connect", "lookup"}) {
+    SCOPED_TRACE("first: " + first);
+    auto gw = Gateway::create(allowlistConfig());
+    ASSERT_TRUE(gw) << gw.error().describe();
+    uint16_t echoPort = echo.port();
+    int go[2];
+    ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+    UniqueFd goRead(go[0]), goWrite(go[1]);
+    auto tool = [&](int, const Report& put) {
+      goWrite.reset();
+      char byte;
+      if (::read(goRead.get(), &byte, 1) != 1) {
+        put("go", "none");
+        return;
+      }
+      if (first == "connect") put("connect_literal", echoThrough(inet_addr("192.0.2.1"), echoPort, "ping"));
+      in_addr_t addr = 0;
+      put("resolve_allowed", lookup(kEchoName, &addr));
+      put("connect_allowed", echoThrough(addr, echoPort, "ping"));
+    };
+    int quietPoll = -2, firstPoll = -2, pendingAfter = -2;
+    Status resumed;
+    auto r = runSandbox(NetworkMode::Allowlist, tool, [&](UniqueFd channel) {
+      goRead.reset();
+      auto started = (*gw)->start(std::move(channel), true);
+      ASSERT_TRUE(started) << started.error().describe();
+      pollfd p = {(*gw)->pendingFd(), POLLIN, 0};
+      ASSERT_GE(p.fd, 0);
+      quietPoll = ::poll(&p, 1, 200);  // the tool waits for the go: nothing to serve
+      ASSERT_EQ(::write(goWrite.get(), "g", 1), 1);
+      goWrite.reset();
+      firstPoll = ::poll(&p, 1, 10000);
+      resumed = (*gw)->resume();
+      pendingAfter = (*gw)->pendingFd();
+    });
+    (*gw)->stop();
+    auto& v = r.values;
+    ASSERT_EQ(v["setup"], "ok") << v["namespaces"];
+    EXPECT_EQ(quietPoll, 0) << "the pending fd was readable before the sandbox sent anything";
+    EXPECT_EQ(firstPoll, 1) << "the sandbox's first " << first << " did not make the pending fd readable";
+    EXPECT_TRUE(resumed) << resumed.error().describe();
+    EXPECT_EQ(pendingAfter, -1);
+    if (first == "connect") {
+      EXPECT_EQ(v["connect_literal"], "");  // refused by the policy, not lost
+    }
+    EXPECT_TRUE(v["resolve_allowed"].starts_with("198.18.")) << v["resolve_allowed"];
+    EXPECT_EQ(v["connect_allowed"], "ping");
+  }
+}
+
 TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
   GatewayConfig c;
   c.mode = NetworkMode::Full;
