@@ -1082,6 +1082,36 @@ TEST_F(EngineTest, TheGatewaysThreadStartsAtTheSandboxsFirstLookup) {
   EXPECT_TRUE(contains(used.err, "coco: blocked lookup of denied.test")) << used.err;
 }
 
+// A networked run gets the host's CA bundle at /run/coco (TLS behind an intercepting proxy),
+// bound read-only over a target coco makes outside the overlay: the tool can neither change it
+// nor put its own in its place, and the image's /run is still there beside it.
+TEST_F(EngineTest, TheHostsCaBundleIsBoundReadOnlyAtRunCoco) {
+  const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
+  if (!std::filesystem::exists(bundle)) GTEST_SKIP() << "no CA bundle at " << bundle << " on this host";
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  env_.writeTool("shnet", R"({"command": "sh", "allowed_hosts": ["example.test"]})");
+  const std::string target = "/run/coco/ca-certificates.crt";
+  RunResult cat = env_.run({"run", "probenet", "cat", target});
+  EXPECT_EQ(cat.exitCode, 0) << cat.err;
+  EXPECT_EQ(cat.out, readFile(bundle)) << "the sandbox's bundle is not the host's";
+  RunResult vars = env_.run({"run", "probenet", "env"});
+  EXPECT_TRUE(contains(vars.out, "SSL_CERT_FILE=" + target + "\n")) << vars.out;
+  // Denied either way (the bind is read-only; the file is the host's root's): the host's file stays.
+  RunResult write = env_.run({"run", "probenet", "write", target, "evil"});
+  EXPECT_TRUE(contains(write.out, "denied EROFS") || contains(write.out, "denied EACCES"))
+      << write.out << write.err;
+  RunResult unlink = env_.run({"run", "probenet", "unlink", target});
+  EXPECT_TRUE(contains(unlink.out, "denied EBUSY") || contains(unlink.out, "denied EACCES"))
+      << unlink.out << unlink.err;
+  EXPECT_EQ(readFile(bundle), cat.out);
+  // The target was made in a layer above the image's: the image's /run (its lock dir) merges with it.
+  RunResult ls = env_.run({"run", "shnet", "-c", "probe ls /run/coco && echo -- && probe ls /run | sort"});
+  EXPECT_EQ(ls.exitCode, 0) << ls.out << ls.err;
+  EXPECT_EQ(ls.out, "ca-certificates.crt\n--\ncoco\nlock\n") << ls.err;
+  RunResult none = probe({"stat", "/run/coco"});
+  EXPECT_TRUE(contains(none.out, "denied ENOENT")) << "a run without a network got /run/coco: " << none.out;
+}
+
 // coco started with signals ignored (`nohup`, a non-interactive shell's `cmd &`, a CI runner's
 // `trap '' INT`): a direct run of the tool inherits them ignored through its exec, so the
 // sandboxed one must too (before, the tool had every signal reset to its default, and nohup's
