@@ -248,6 +248,11 @@ int Gateway::pendingFd() const { return deferred_ && relays_ ? relays_->pollFd()
 Status Gateway::resume() {
   if (!deferred_) return okStatus();
   deferred_ = false;
+  // What is queued now is handled here, before the thread exists (so never beside it): coco
+  // leaves its loop at the tool's exit, and a tool that connected and ended at once must still
+  // have its connection decided and its notice printed, as when a thread was already waiting.
+  // Its connection was queued before its end, so coco resumes before it sees that end.
+  relays_->waitOnce([this](uint64_t tag) { return onEvent(tag); }, 0);
   return startThread();
 }
 

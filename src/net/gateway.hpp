@@ -92,7 +92,7 @@ class Gateway {
   // Readable at the first event while the thread waits to be started; -1 once it runs (or
   // before start()).
   int pendingFd() const;
-  // Starts the deferred event thread; nothing when it runs already.
+  // Handles what is queued, then starts the deferred event thread; nothing when it runs already.
   Status resume();
 
   // A spare network namespace's listeners (checkSpareEndpoints), offered before clone; after

@@ -312,12 +312,14 @@ Status RelayLoop::watch(int fd, uint64_t tag) {
 
 void RelayLoop::unwatch(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
 
-bool RelayLoop::waitOnce(const std::function<bool(uint64_t tag)>& onWatched) {
+bool RelayLoop::waitOnce(const std::function<bool(uint64_t tag)>& onWatched, int maxWaitMs) {
   std::vector<uint64_t> again;
   again.swap(busy_);
   for (uint64_t id : again) handle(id);
   epoll_event events[64];
-  int n = ::epoll_wait(epoll_.get(), events, 64, timeoutMs());
+  int timeout = timeoutMs();
+  if (maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs)) timeout = maxWaitMs;
+  int n = ::epoll_wait(epoll_.get(), events, 64, timeout);
   if (n < 0 && errno != EINTR) return false;
   for (int i = 0; i < n; ++i) {
     uint64_t id = events[i].data.u64;

@@ -74,10 +74,11 @@ class RelayLoop {
   // add() from another thread: queued for the loop's next waitOnce().
   bool submit(UniqueFd client, std::vector<sockaddr_in> targets, std::string label, UniqueFd socket = {});
 
-  // Waits for the next events (no longer than the earliest connect deadline)
+  // Waits for the next events (no longer than the earliest connect deadline,
+  // nor than maxWaitMs when that is not negative: 0 handles what is there)
   // and handles them; a watched fd's tag goes to onWatched, which returns
   // false to end the loop. Returns false then, or when epoll_wait fails.
-  bool waitOnce(const std::function<bool(uint64_t tag)>& onWatched);
+  bool waitOnce(const std::function<bool(uint64_t tag)>& onWatched, int maxWaitMs = -1);
   // Runs waitOnce() until stop() (from any thread); for callers with nothing to watch.
   void run();
   void stop();

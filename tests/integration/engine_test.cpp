@@ -1082,6 +1082,19 @@ TEST_F(EngineTest, TheGatewaysThreadStartsAtTheSandboxsFirstLookup) {
   EXPECT_TRUE(contains(used.err, "coco: blocked lookup of denied.test")) << used.err;
 }
 
+// The gateway's thread is started late, at the first packet: a tool that connects and ends at
+// once (the probe's connect returns at the handshake, which the kernel completes from the
+// listener's queue) must still have its connection decided, and hear its notice, before coco
+// returns (this failed in CI once the thread started only in a loop coco leaves at the tool's end).
+TEST_F(EngineTest, AConnectionRightBeforeTheToolsEndIsStillDecided) {
+  env_.writeTool("probenet", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  for (int i = 0; i < 8; ++i) {
+    RunResult r = env_.run({"run", "probenet", "connect", "192.0.2.1", "443"});
+    EXPECT_TRUE(contains(r.err, "coco: blocked connection to 192.0.2.1:443"))
+        << "run " << i << ": " << describe(r);
+  }
+}
+
 // A networked run gets the host's CA bundle at /run/coco (TLS behind an intercepting proxy),
 // bound read-only over a target coco makes outside the overlay: the tool can neither change it
 // nor put its own in its place, and the image's /run is still there beside it.
