@@ -105,19 +105,22 @@ Status planSource(const BindMount& m, PlannedBind& b) {
 }
 
 // The skeleton layer (ChildPlan::skeletonDirs) for the binds below /run/coco, and "s" on top of
-// the overlay's lower layers when there are any.
+// the overlay's lower layers when there are any. Each entry once: two binds on one target stack
+// there as elsewhere.
 void planSkeleton(ChildPlan& plan) {
   const std::string root = "/run/coco/";
+  auto add = [&plan](std::vector<std::string>& to, std::string path) {
+    for (const auto* list : {&plan.skeletonDirs, &plan.skeletonFiles})
+      if (std::find(list->begin(), list->end(), path) != list->end()) return;
+    to.push_back(std::move(path));
+  };
   for (const auto& b : plan.binds) {
     if (b.guard != GuardBind::None || b.dst.compare(0, root.size(), root) != 0) continue;
     if (plan.skeletonDirs.empty()) plan.skeletonDirs = {"s", "s/run", "s/run/coco"};
     for (size_t slash = b.dst.find('/', root.size()); slash != std::string::npos;
-         slash = b.dst.find('/', slash + 1)) {
-      std::string dir = "s" + b.dst.substr(0, slash);
-      if (std::find(plan.skeletonDirs.begin(), plan.skeletonDirs.end(), dir) == plan.skeletonDirs.end())
-        plan.skeletonDirs.push_back(std::move(dir));
-    }
-    (b.isDir ? plan.skeletonDirs : plan.skeletonFiles).push_back("s" + b.dst);
+         slash = b.dst.find('/', slash + 1))
+      add(plan.skeletonDirs, "s" + b.dst.substr(0, slash));
+    add(b.isDir ? plan.skeletonDirs : plan.skeletonFiles, "s" + b.dst);
   }
   if (!plan.skeletonDirs.empty()) plan.overlayOptions.insert(std::strlen("lowerdir="), "s:");
 }

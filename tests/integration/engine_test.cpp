@@ -1106,7 +1106,9 @@ TEST_F(EngineTest, TheHostsCaBundleIsBoundReadOnlyAtRunCoco) {
   const std::string target = "/run/coco/ca-certificates.crt";
   RunResult cat = env_.run({"run", "probenet", "cat", target});
   EXPECT_EQ(cat.exitCode, 0) << cat.err;
-  EXPECT_EQ(cat.out, readFile(bundle)) << "the sandbox's bundle is not the host's";
+  const std::string hostBundle = readFile(bundle);
+  EXPECT_TRUE(cat.out == hostBundle) << "the sandbox's bundle (" << cat.out.size()
+                                     << " bytes) is not the host's (" << hostBundle.size() << " bytes)";
   RunResult vars = env_.run({"run", "probenet", "env"});
   EXPECT_TRUE(contains(vars.out, "SSL_CERT_FILE=" + target + "\n")) << vars.out;
   // Denied either way (the bind is read-only; the file is the host's root's): the host's file stays.
@@ -1116,11 +1118,31 @@ TEST_F(EngineTest, TheHostsCaBundleIsBoundReadOnlyAtRunCoco) {
   RunResult unlink = env_.run({"run", "probenet", "unlink", target});
   EXPECT_TRUE(contains(unlink.out, "denied EBUSY") || contains(unlink.out, "denied EACCES"))
       << unlink.out << unlink.err;
-  EXPECT_EQ(readFile(bundle), cat.out);
+  EXPECT_TRUE(readFile(bundle) == hostBundle) << "the host's bundle changed";
   // The target was made in a layer above the image's: the image's /run (its lock dir) merges with it.
   RunResult ls = env_.run({"run", "shnet", "-c", "probe ls /run/coco && echo -- && probe ls /run | sort"});
   EXPECT_EQ(ls.exitCode, 0) << ls.out << ls.err;
   EXPECT_EQ(ls.out, "ca-certificates.crt\n--\ncoco\nlock\n") << ls.err;
+  // A config's own mounts below /run/coco share the skeleton: a directory and a file beside it
+  // in a directory made for them, and a file on the bundle's own target, which the bundle's bind
+  // (coco's, after the config's) covers.
+  std::filesystem::create_directories(env_.workdir() + "/extra");
+  std::ofstream(env_.workdir() + "/extra/note") << "a note\n";
+  std::ofstream(env_.workdir() + "/own.crt") << "the config's own bundle\n";
+  env_.writeTool("probemore",
+                 R"({"command": "probe", "allowed_hosts": ["example.test"], "mounts": [)"
+                 R"({"src": "./extra", "dst": "/run/coco/extra/dir", "opts": "ro"},)"
+                 R"({"src": "./extra/note", "dst": "/run/coco/extra/note2", "opts": "ro"},)"
+                 R"({"src": "./own.crt", "dst": "/run/coco/ca-certificates.crt", "opts": "ro"}]})");
+  RunResult note = env_.run({"run", "probemore", "cat", "/run/coco/extra/note2"});
+  EXPECT_EQ(note.exitCode, 0) << describe(note);
+  EXPECT_EQ(note.out, "a note\n");
+  RunResult dir = env_.run({"run", "probemore", "cat", "/run/coco/extra/dir/note"});
+  EXPECT_EQ(dir.out, "a note\n") << describe(dir);
+  RunResult covered = env_.run({"run", "probemore", "cat", target});
+  EXPECT_EQ(covered.exitCode, 0) << covered.err;
+  EXPECT_TRUE(covered.out == hostBundle)
+      << "not the host's bundle at " << target << ": " << covered.out.substr(0, 200);
   RunResult none = probe({"stat", "/run/coco"});
   EXPECT_TRUE(contains(none.out, "denied ENOENT")) << "a run without a network got /run/coco: " << none.out;
 }
