@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 
 #include <fmt/ranges.h>
 
@@ -104,27 +103,6 @@ Status planSource(const BindMount& m, PlannedBind& b) {
   return {};
 }
 
-// The skeleton layer (ChildPlan::skeletonDirs) for the binds below /run/coco, and "s" on top of
-// the overlay's lower layers when there are any. Each entry once: two binds on one target stack
-// there as elsewhere.
-void planSkeleton(ChildPlan& plan) {
-  const std::string root = "/run/coco/";
-  auto add = [&plan](std::vector<std::string>& to, std::string path) {
-    for (const auto* list : {&plan.skeletonDirs, &plan.skeletonFiles})
-      if (std::find(list->begin(), list->end(), path) != list->end()) return;
-    to.push_back(std::move(path));
-  };
-  for (const auto& b : plan.binds) {
-    if (b.guard != GuardBind::None || b.dst.compare(0, root.size(), root) != 0) continue;
-    if (plan.skeletonDirs.empty()) plan.skeletonDirs = {"s", "s/run", "s/run/coco"};
-    for (size_t slash = b.dst.find('/', root.size()); slash != std::string::npos;
-         slash = b.dst.find('/', slash + 1))
-      add(plan.skeletonDirs, "s" + b.dst.substr(0, slash));
-    add(b.isDir ? plan.skeletonDirs : plan.skeletonFiles, "s" + b.dst);
-  }
-  if (!plan.skeletonDirs.empty()) plan.overlayOptions.insert(std::strlen("lowerdir="), "s:");
-}
-
 Status planBinds(const RunSpec& spec, ChildPlan& plan, WorkspaceGuard* guard) {
   std::vector<PlannedBind> binds;
   for (const auto& m : spec.mounts) {
@@ -149,7 +127,6 @@ Status planBinds(const RunSpec& spec, ChildPlan& plan, WorkspaceGuard* guard) {
     plan.binds.push_back(b);
     if (guard && spec.guard.enabled) COCO_TRY(guard->addMount(b, spec.guard, plan.binds));
   }
-  planSkeleton(plan);
   auto isPin = [](const PlannedBind& b) { return b.guard == GuardBind::Pin; };
   if (std::any_of(plan.binds.begin(), plan.binds.end(), isPin)) plan.pinFile = plan.stagingDir + "/guard-pin";
   return {};

@@ -54,11 +54,6 @@ struct ChildPlan {
   std::vector<StagingBind> stagingBinds;  // the lower layers, the persistent upper's parent
   bool persistentUpper = false;
   std::string overlayOptions;  // lowerdir=l/0:l/1,upperdir=...,workdir=...,userxattr (relative to stagingDir)
-  // Mount targets below /run/coco (coco's own: the CA bundle), made in the scratch tmpfs under
-  // "s", a layer above the image's, so that no run creates them in the overlay (a copy-up of /run
-  // and two creates). Relative to stagingDir, parents first: the directories, then the files.
-  std::vector<std::string> skeletonDirs;
-  std::vector<std::string> skeletonFiles;
   std::vector<PlannedBind> binds;  // config mounts, each followed by its workspace-guard binds
   std::string pinFile;             // in the scratch tmpfs; made by the child when a Pin bind needs it
   std::vector<std::string> mkdirs;  // directories to create in the new root

@@ -107,18 +107,6 @@ bool bindStaged(const ChildPlan& plan) {
   return true;
 }
 
-// The mount targets of the skeleton layer (ChildPlan::skeletonDirs), empty, in the scratch tmpfs.
-bool makeSkeleton(const ChildPlan& plan) {
-  for (const auto& dir : plan.skeletonDirs)
-    if (!makeScratchDir(dir.c_str(), 0755)) return false;
-  for (const auto& file : plan.skeletonFiles) {
-    int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
-    if (fd < 0) return fail("create", file.c_str());
-    ::close(fd);
-  }
-  return true;
-}
-
 // One tmpfs, bounded by the plan's size, holds the overlay's upper (unless it
 // is persistent), /tmp and /dev/shm: their total is what the size says.
 bool mountScratch(const ChildPlan& plan) {
@@ -129,7 +117,7 @@ bool mountScratch(const ChildPlan& plan) {
   if (::chdir(plan.stagingDir.c_str()) != 0) return fail("chdir", plan.stagingDir.c_str());
   mode_t umask = ::umask(0);  // the tool inherits init's: the user's, given back below
   bool ok = makeScratchDir("root", 0755) && makeScratchDir("tmp", 01777) && makeScratchDir("shm", 01777) &&
-            bindStaged(plan) && makeSkeleton(plan);
+            bindStaged(plan);
   if (ok && !plan.persistentUpper) ok = makeScratchDir("upper", 0755) && makeScratchDir("work", 0700);
   ::umask(umask);
   if (!ok) return false;

@@ -1096,8 +1096,8 @@ TEST_F(EngineTest, AConnectionRightBeforeTheToolsEndIsStillDecided) {
 }
 
 // A networked run gets the host's CA bundle at /run/coco (TLS behind an intercepting proxy),
-// bound read-only over a target coco makes outside the overlay: the tool can neither change it
-// nor put its own in its place, and the image's /run is still there beside it.
+// bound read-only: the tool can neither change it nor put its own in its place, and the image's
+// /run is still there beside it.
 TEST_F(EngineTest, TheHostsCaBundleIsBoundReadOnlyAtRunCoco) {
   const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
   if (!std::filesystem::exists(bundle)) GTEST_SKIP() << "no CA bundle at " << bundle << " on this host";
@@ -1119,13 +1119,13 @@ TEST_F(EngineTest, TheHostsCaBundleIsBoundReadOnlyAtRunCoco) {
   EXPECT_TRUE(contains(unlink.out, "denied EBUSY") || contains(unlink.out, "denied EACCES"))
       << unlink.out << unlink.err;
   EXPECT_TRUE(readFile(bundle) == hostBundle) << "the host's bundle changed";
-  // The target was made in a layer above the image's: the image's /run (its lock dir) merges with it.
+  // The target is made in the overlay: the image's /run (its lock dir) stays beside it.
   RunResult ls = env_.run({"run", "shnet", "-c", "probe ls /run/coco && echo -- && probe ls /run | sort"});
   EXPECT_EQ(ls.exitCode, 0) << ls.out << ls.err;
   EXPECT_EQ(ls.out, "ca-certificates.crt\n--\ncoco\nlock\n") << ls.err;
-  // A config's own mounts below /run/coco share the skeleton: a directory and a file beside it
-  // in a directory made for them, and a file on the bundle's own target, which the bundle's bind
-  // (coco's, after the config's) covers.
+  // A config's own mounts below /run/coco: a directory and a file beside it in a directory made
+  // for them, and a file on the bundle's own target, which the bundle's bind (coco's, after the
+  // config's) covers.
   std::filesystem::create_directories(env_.workdir() + "/extra");
   std::ofstream(env_.workdir() + "/extra/note") << "a note\n";
   std::ofstream(env_.workdir() + "/own.crt") << "the config's own bundle\n";
