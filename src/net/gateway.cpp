@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 
@@ -34,6 +35,8 @@ namespace {
 constexpr int kMaxWorkers = 1024;
 constexpr size_t kMaxConnections = 1024;
 constexpr int kConnectTimeoutMs = 10000;
+// How long resume() waits for the event thread's first pass (what was queued before it started).
+constexpr int kFirstPassMs = 250;
 // DNS over TCP (a resolver's fallback after a truncated answer, which the stub never sends): each
 // connection is a worker blocked on the tool, so their number has a bound of its own, below the
 // workers', and each lives at most kDnsTcpTimeoutSec however slowly its bytes come: with a
@@ -248,12 +251,16 @@ int Gateway::pendingFd() const { return deferred_ && relays_ ? relays_->pollFd()
 Status Gateway::resume() {
   if (!deferred_) return okStatus();
   deferred_ = false;
-  // What is queued now is handled here, before the thread exists (so never beside it): coco
-  // leaves its loop at the tool's exit, and a tool that connected and ended at once must still
-  // have its connection decided and its notice printed, as when a thread was already waiting.
-  // Its connection was queued before its end, so coco resumes before it sees that end.
-  relays_->waitOnce([this](uint64_t tag) { return onEvent(tag); }, 0);
-  return startThread();
+  COCO_TRY(startThread());
+  // coco leaves its loop at the tool's end: a tool that connected and ended at once must still
+  // have its connection decided, and its notice printed, before coco exits, as when a thread was
+  // already waiting. The thread's first pass handles what is queued (the connection was queued
+  // before the tool's end, so coco resumes no later than it sees that end), and coco waits for
+  // that pass, though no longer than kFirstPassMs: a notice held by a stalled terminal must not
+  // keep coco's own loop (signals, the tool's output) waiting with it.
+  std::unique_lock lock(mu_);
+  passed_.wait_for(lock, std::chrono::milliseconds(kFirstPassMs), [this] { return firstPass_; });
+  return okStatus();
 }
 
 Status Gateway::startThread() {
@@ -299,7 +306,14 @@ Status Gateway::startLoop() {
 
 // One epoll set for the listeners and every relayed connection (RelayLoop).
 void Gateway::loop() {
-  while (relays_->waitOnce([this](uint64_t tag) { return onEvent(tag); })) {
+  auto handle = [this](uint64_t tag) { return onEvent(tag); };
+  bool more = relays_->waitOnce(handle, 0);  // what is queued at the start: resume() waits for it
+  {
+    std::lock_guard lock(mu_);
+    firstPass_ = true;
+  }
+  passed_.notify_all();
+  while (more && relays_->waitOnce(handle)) {
   }
 }
 

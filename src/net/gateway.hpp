@@ -92,7 +92,8 @@ class Gateway {
   // Readable at the first event while the thread waits to be started; -1 once it runs (or
   // before start()).
   int pendingFd() const;
-  // Handles what is queued, then starts the deferred event thread; nothing when it runs already.
+  // Starts the deferred event thread and waits (kFirstPassMs at most) until it has handled what
+  // is queued; nothing when it runs already.
   Status resume();
 
   // A spare network namespace's listeners (checkSpareEndpoints), offered before clone; after
@@ -158,6 +159,8 @@ class Gateway {
 
   std::mutex mu_;
   std::condition_variable idle_;
+  std::condition_variable passed_;  // the thread's first pass is done (firstPass_)
+  bool firstPass_ = false;
   std::set<int> tracked_;
   int workers_ = 0;
   int dnsTcp_ = 0;  // connections serveDnsTcp holds (kMaxDnsTcp)
