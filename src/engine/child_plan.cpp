@@ -148,13 +148,18 @@ std::vector<std::string> splitPath(const std::string& path) {
 void planProcess(const RunSpec& spec, ChildPlan& plan) {
   plan.argvStore = spec.argv;
   std::string path = kDefaultPath;
+  bool pathSet = false;
   for (const auto& [k, v] : spec.env) {
     plan.envStore.push_back(k + "=" + v);
-    if (k == "PATH") path = v;
+    if (k == "PATH") path = v, pathSet = true;
   }
   plan.searchPath = splitPath(path);
+  // splitPath leaves out relative and empty entries, which env's search would try.
+  plan.envSearchSame = pathSet && !path.empty() &&
+                       plan.searchPath.size() == size_t(std::count(path.begin(), path.end(), ':')) + 1;
   for (auto& s : plan.argvStore) plan.argv.push_back(s.data());
   plan.argv.push_back(nullptr);
+  plan.envArgv.assign(plan.argv.size() + 1, nullptr);
   for (auto& s : plan.envStore) plan.envp.push_back(s.data());
   plan.envp.push_back(nullptr);
   plan.workdir = spec.workdir.empty() ? "/" : fs::normalize(spec.workdir);

@@ -9,7 +9,10 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -122,10 +125,54 @@ bool lockDown(const ChildPlan& plan) {
   return true;
 }
 
+bool blank(char c) { return c == ' ' || c == '\t'; }
+
+// Where the kernel would exec `script` (a regular file, executable by the tool, not on a noexec
+// mount) and its first line is "#!/usr/bin/env NAME": execs NAME from PATH with argv NAME, the
+// script's path, argv[1..], which is what env, exec'd by the kernel with that line, execs (glibc's
+// execvp: the first entry whose exec does not fail with ENOENT, ENOTDIR or EACCES). That saves
+// env's own exec, ~3 ms on this VM (npm's tools, eslint, prettier, tsc, start that way). Returns
+// where that does not apply, or no NAME on PATH could be exec'd: the caller then execs the script
+// itself, and env does what it does (its error message, its /bin/sh for NAME without a #! line).
+void execEnvCommand(const ChildPlan& plan, const char* script) {
+  if (!plan.envSearchSame) return;
+  int fd = ::open(script, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return;
+  char head[256];  // the kernel's BINPRM_BUF_SIZE
+  ssize_t n = -1;
+  struct stat st;
+  struct statfs mount;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::fstatfs(fd, &mount) == 0 &&
+      !(mount.f_flags & ST_NOEXEC) && ::access(script, X_OK) == 0)
+    n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  if (n <= 0) return;
+  std::string_view name = envShebangCommand({head, size_t(n)});
+  if (name.empty() || ::access("/usr/bin/env", X_OK) != 0) return;
+  char program[NAME_MAX + 1];
+  if (name.size() > NAME_MAX) return;
+  std::memcpy(program, name.data(), name.size());
+  program[name.size()] = '\0';
+  char** argv = plan.envArgv.data();
+  argv[0] = program;
+  argv[1] = const_cast<char*>(script);
+  size_t i = 1;
+  for (; plan.argv[i]; ++i) argv[i + 1] = plan.argv[i];
+  argv[i + 1] = nullptr;
+  char path[PATH_MAX];
+  for (const auto& dir : plan.searchPath) {
+    if (dir.size() + 1 + name.size() >= sizeof path) return;
+    FixedText(path, sizeof path) << dir.c_str() << "/" << program;
+    ::execve(path, argv, plan.envp.data());
+    if (errno != ENOENT && errno != ENOTDIR && errno != EACCES) return;
+  }
+}
+
 [[noreturn]] void execSearch(const ChildPlan& plan, int reportFd) {
   trace::point("tool-execve");
   const char* cmd = plan.argv[0];
   if (std::strchr(cmd, '/')) {
+    execEnvCommand(plan, cmd);
     ::execve(cmd, plan.argv.data(), plan.envp.data());
     int err = errno;
     failWith(err, err == ENOENT || err == ENOTDIR ? 127 : 126,
@@ -136,6 +183,7 @@ bool lockDown(const ChildPlan& plan) {
   char path[PATH_MAX];
   for (const auto& dir : plan.searchPath) {
     FixedText(path, sizeof path) << dir.c_str() << "/" << cmd;
+    execEnvCommand(plan, path);
     ::execve(path, plan.argv.data(), plan.envp.data());
     if (errno != ENOENT && errno != ENOTDIR) denied = errno;
   }
@@ -145,6 +193,23 @@ bool lockDown(const ChildPlan& plan) {
 }
 
 }  // namespace
+
+std::string_view envShebangCommand(std::string_view head) {
+  size_t end = head.find('\n');
+  if (head.substr(0, 2) != "#!" || end == std::string_view::npos) return {};
+  std::string_view line = head.substr(2, end - 2);
+  while (!line.empty() && blank(line.back())) line.remove_suffix(1);
+  while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+  constexpr std::string_view kEnv = "/usr/bin/env";
+  if (line.substr(0, kEnv.size()) != kEnv || line.size() == kEnv.size() || !blank(line[kEnv.size()]))
+    return {};
+  std::string_view name = line.substr(kEnv.size());
+  while (!name.empty() && blank(name.front())) name.remove_prefix(1);
+  if (name.empty() || name.front() == '-') return {};
+  for (char c : name)
+    if (c <= ' ' || c == 0x7f || c == '/' || c == '=') return {};
+  return name;
+}
 
 void execTool(const ChildPlan& plan, int ttySlave, int reportFd) {
   trace::point("tool-start");

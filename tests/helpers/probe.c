@@ -945,13 +945,20 @@ static int usage(void) {
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
       "  kill PID|self SIG | listen-unix @NAME SECS | listen-tcp PORT SECS | netns [SECS] |\n"
       "  reach PIDFILE |\n"
-      "  route-add | nft-add-table\n",
+      "  route-add | nft-add-table\n"
+      "  (started as probe-argv: prints its argv, a line each)\n",
       stderr);
   return 2;
 }
 
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  // Started as probe-argv (a copy by that name, or an interpreter named so): prints its argv.
+  const char* self = strrchr(argv[0], '/');
+  if (!strcmp(self ? self + 1 : argv[0], "probe-argv")) {
+    for (int i = 0; i < argc; ++i) printf("argv[%d]=%s\n", i, argv[i]);
+    return 0;
+  }
   if (argc < 2) return usage();
   const char* cmd = argv[1];
   const char* a1 = argc > 2 ? argv[2] : NULL;

@@ -991,6 +991,62 @@ TEST_F(EngineTest, NotFoundIs127) {
   }
 }
 
+// npm's tools start with "#!/usr/bin/env node": coco runs node from PATH itself, as env would,
+// without env's own exec (~3 ms here). A stand-in env at /usr/bin (a config mount over the image's)
+// says when it runs. It must not for a plain "#!/usr/bin/env NAME", and NAME gets env's argv (its
+// name, the script's path, the arguments). Anything else is env's to do, errors included; and a
+// script the kernel would not run (no exec permission) is still refused.
+TEST_F(EngineTest, AnEnvScriptRunsItsCommandWithoutEnvAsEnvWould) {
+  std::string bin = env_.workdir() + "/fakebin";
+  fs::create_directories(bin);
+  auto script = [&](const std::string& name, const std::string& text, fs::perms mode = fs::perms(0755)) {
+    writeFile(bin + "/" + name, text);
+    fs::permissions(bin + "/" + name, mode);
+  };
+  script("env", "#!/bin/sh\necho \"env ran: $*\" >&2\nfirst=$1\nshift\nexec ${first#-S } \"$@\"\n");
+  fs::copy_file(env_.rootfs() + "/usr/bin/probe", bin + "/probe-argv");
+  fs::permissions(bin + "/probe-argv", fs::perms(0755));
+  script("npm-tool", "#!/usr/bin/env probe-argv\nconsole.log('not run: probe-argv reads no script')\n");
+  script("blank-tool", "#!  /usr/bin/env\tprobe-argv \t\n");
+  script("option-tool", "#!/usr/bin/env -S probe-argv\n");
+  script("missing-tool", "#!/usr/bin/env no-such-interpreter-coco\n");
+  script("private-tool", "#!/usr/bin/env probe-argv\n", fs::perms(0644));
+  auto run = [&](const std::vector<std::string>& args) {
+    env_.writeTool("envs", R"({"command": )" + jsonString(args[0]) +
+                               R"(, "network": "none", "mounts": [{"src": )" + jsonString(bin) +
+                               R"(, "dst": "/usr/bin", "opts": "ro"}]})");
+    std::vector<std::string> full = {"run", "envs"};
+    full.insert(full.end(), args.begin() + 1, args.end());
+    return env_.run(full, within20s());
+  };
+  for (std::string command : {"npm-tool", "/usr/bin/npm-tool", "blank-tool"}) {
+    SCOPED_TRACE(command);
+    RunResult r = run({command, "a", "b c", ""});
+    std::string path = command.front() == '/' ? command : "/usr/bin/" + command;
+    EXPECT_EQ(r.exitCode, 0) << describe(r);
+    EXPECT_EQ(r.out, "argv[0]=probe-argv\nargv[1]=" + path + "\nargv[2]=a\nargv[3]=b c\nargv[4]=\n")
+        << describe(r);
+    EXPECT_FALSE(contains(r.err, "env ran")) << describe(r);
+  }
+  {
+    RunResult r = run({"option-tool", "x"});
+    EXPECT_EQ(r.exitCode, 0) << describe(r);
+    EXPECT_TRUE(contains(r.err, "env ran: -S probe-argv /usr/bin/option-tool x\n")) << describe(r);
+    EXPECT_EQ(r.out, "argv[0]=probe-argv\nargv[1]=/usr/bin/option-tool\nargv[2]=x\n") << describe(r);
+  }
+  {
+    RunResult r = run({"missing-tool"});
+    EXPECT_EQ(r.exitCode, 127) << describe(r);
+    EXPECT_TRUE(contains(r.err, "env ran: no-such-interpreter-coco /usr/bin/missing-tool\n")) << describe(r);
+  }
+  {
+    RunResult r = run({"/usr/bin/private-tool"});
+    EXPECT_EQ(r.exitCode, 126) << describe(r);
+    EXPECT_EQ(r.out, "") << describe(r);
+    EXPECT_FALSE(contains(r.err, "env ran")) << describe(r);
+  }
+}
+
 // A config mount over a directory of the PATH hides what the image has there (a mount at /opt
 // hides the tools mise installed in /opt/mise): the command is not found, and the hint says which
 // mount hid it.

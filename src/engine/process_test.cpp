@@ -1,0 +1,61 @@
+// envShebangCommand: which "#!/usr/bin/env NAME" lines coco runs NAME for itself, without env's
+// exec. Everything else goes to env, whose behaviour with options, assignments and odd names
+// coco does not copy.
+#include "engine/process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace coco::engine {
+namespace {
+
+TEST(EnvShebang, NpmsEntryPointsNameTheirInterpreter) {
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env node\n'use strict';\n"), "node");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env python3\nimport sys\n"), "python3");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env node\n"), "node");
+}
+
+TEST(EnvShebang, BlanksAreTheKernelsToSkip) {
+  // The kernel skips spaces and tabs after "#!", around the argument and at the line's end.
+  EXPECT_EQ(envShebangCommand("#! /usr/bin/env node\n"), "node");
+  EXPECT_EQ(envShebangCommand("#!\t/usr/bin/env\t node \t\n"), "node");
+}
+
+TEST(EnvShebang, WhatEnvWouldDoMoreWithGoesToEnv) {
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env -S node --max-old-space-size=64\n"), "");  // an option
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env -i node\n"), "");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env NODE_ENV=production\n"), "");  // an assignment
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env A=1 node\n"), "");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env node --harmony\n"), "");  // one argument "node --harmony"
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env /usr/bin/node\n"), "");   // a path: no search
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env ./node\n"), "");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env node\r\n"), "");  // a DOS line: env looks for "node\r"
+  EXPECT_EQ(envShebangCommand(std::string("#!/usr/bin/env no\0de\n", 21)), "");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env\n"), "");  // no NAME
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env   \n"), "");
+}
+
+TEST(EnvShebang, OtherInterpretersAndOtherFilesAreNotTouched) {
+  EXPECT_EQ(envShebangCommand("#!/bin/sh\nexec node \"$0\"\n"), "");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/node\n"), "");
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/envx node\n"), "");
+  EXPECT_EQ(envShebangCommand("#!/usr/local/bin/env node\n"), "");
+  EXPECT_EQ(envShebangCommand("#!/bin/env node\n"), "");
+  EXPECT_EQ(envShebangCommand(" #!/usr/bin/env node\n"), "");
+  EXPECT_EQ(envShebangCommand("\x7f"
+                              "ELF\x02\x01\x01"),
+            "");
+  EXPECT_EQ(envShebangCommand(""), "");
+  EXPECT_EQ(envShebangCommand("#!"), "");
+}
+
+TEST(EnvShebang, ALineNotWholeInTheHeadIsLeftToTheKernel) {
+  // The first bytes of a file whose first line goes on past them: NAME may be longer.
+  EXPECT_EQ(envShebangCommand("#!/usr/bin/env node"), "");
+  std::string longLine = "#!/usr/bin/env " + std::string(300, 'n');
+  EXPECT_EQ(envShebangCommand(std::string_view(longLine).substr(0, 256)), "");
+}
+
+}  // namespace
+}  // namespace coco::engine
