@@ -141,14 +141,15 @@ void execEnvCommand(const ChildPlan& plan, const char* script) {
   char head[256];  // the kernel's BINPRM_BUF_SIZE
   ssize_t n = -1;
   struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = ::read(fd, head, sizeof head);
+  std::string_view name = n > 0 ? envShebangCommand({head, size_t(n)}) : std::string_view();
+  // The rest of what the kernel's exec of the script would check (an ELF file got here in
+  // three calls).
   struct statfs mount;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::fstatfs(fd, &mount) == 0 &&
-      !(mount.f_flags & ST_NOEXEC) && ::access(script, X_OK) == 0)
-    n = ::read(fd, head, sizeof head);
+  bool runs = !name.empty() && ::fstatfs(fd, &mount) == 0 && !(mount.f_flags & ST_NOEXEC) &&
+              ::access(script, X_OK) == 0 && ::access("/usr/bin/env", X_OK) == 0;
   ::close(fd);
-  if (n <= 0) return;
-  std::string_view name = envShebangCommand({head, size_t(n)});
-  if (name.empty() || ::access("/usr/bin/env", X_OK) != 0) return;
+  if (!runs) return;
   char program[NAME_MAX + 1];
   if (name.size() > NAME_MAX) return;
   std::memcpy(program, name.data(), name.size());
