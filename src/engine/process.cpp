@@ -135,7 +135,7 @@ bool blank(char c) { return c == ' ' || c == '\t'; }
 // where that does not apply, or no NAME on PATH could be exec'd: the caller then execs the script
 // itself, and env does what it does (its error message, its /bin/sh for NAME without a #! line).
 void execEnvCommand(const ChildPlan& plan, const char* script) {
-  if (!plan.envSearchSame) return;
+  if (!plan.envSearchSame || plan.envArgv.size() < plan.argv.size() + 1) return;
   int fd = ::open(script, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return;
   char head[256];  // the kernel's BINPRM_BUF_SIZE
