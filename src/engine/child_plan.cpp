@@ -145,26 +145,6 @@ std::vector<std::string> splitPath(const std::string& path) {
   return out;
 }
 
-void planProcess(const RunSpec& spec, ChildPlan& plan) {
-  plan.argvStore = spec.argv;
-  std::string path = kDefaultPath;
-  bool pathSet = false;
-  for (const auto& [k, v] : spec.env) {
-    plan.envStore.push_back(k + "=" + v);
-    if (k == "PATH") path = v, pathSet = true;
-  }
-  plan.searchPath = splitPath(path);
-  // splitPath leaves out relative and empty entries, which env's search would try.
-  plan.envSearchSame = pathSet && !path.empty() &&
-                       plan.searchPath.size() == size_t(std::count(path.begin(), path.end(), ':')) + 1;
-  for (auto& s : plan.argvStore) plan.argv.push_back(s.data());
-  plan.argv.push_back(nullptr);
-  plan.envArgv.assign(plan.argv.size() + 1, nullptr);
-  for (auto& s : plan.envStore) plan.envp.push_back(s.data());
-  plan.envp.push_back(nullptr);
-  plan.workdir = spec.workdir.empty() ? "/" : fs::normalize(spec.workdir);
-}
-
 Result<std::string> hostFile(const char* path) {
   auto content = fs::readFile(path);
   if (!content) return std::move(content).error().wrap("network: host");
@@ -213,6 +193,27 @@ bool hasControllingTerminal() {
 }
 
 }  // namespace
+
+void planProcess(const RunSpec& spec, ChildPlan& plan) {
+  plan.argvStore = spec.argv;
+  std::string path = kDefaultPath;
+  int pathsSet = 0;
+  for (const auto& [k, v] : spec.env) {
+    plan.envStore.push_back(k + "=" + v);
+    if (k == "PATH") path = v, ++pathsSet;
+  }
+  plan.searchPath = splitPath(path);
+  // splitPath leaves out relative and empty entries, which env's search would try; and of two
+  // PATHs (an image's Env may repeat one) coco takes the last, env's getenv the first.
+  plan.envSearchSame = pathsSet == 1 && !path.empty() &&
+                       plan.searchPath.size() == size_t(std::count(path.begin(), path.end(), ':')) + 1;
+  for (auto& s : plan.argvStore) plan.argv.push_back(s.data());
+  plan.argv.push_back(nullptr);
+  plan.envArgv.assign(plan.argv.size() + 1, nullptr);
+  for (auto& s : plan.envStore) plan.envp.push_back(s.data());
+  plan.envp.push_back(nullptr);
+  plan.workdir = spec.workdir.empty() ? "/" : fs::normalize(spec.workdir);
+}
 
 Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard) {
   if (spec.argv.empty() || spec.argv.front().empty()) return Error::make("no command to run");

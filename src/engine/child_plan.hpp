@@ -117,4 +117,9 @@ struct ChildPlan {
 // writable mounts are walked and their guarded entries pinned (spec.guard).
 Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard = nullptr);
 
+// The tool's process in `plan` (part of makeChildPlan): argv, the environment, the PATH search
+// (relative entries left out), whether env's search would be the same (envSearchSame), the room
+// for an env script's argv, the working directory.
+void planProcess(const RunSpec& spec, ChildPlan& plan);
+
 }  // namespace coco::engine

@@ -10,9 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -127,27 +125,46 @@ bool lockDown(const ChildPlan& plan) {
 
 bool blank(char c) { return c == ' ' || c == '\t'; }
 
-// Where the kernel would exec `script` (a regular file, executable by the tool, not on a noexec
-// mount) and its first line is "#!/usr/bin/env NAME": execs NAME from PATH with argv NAME, the
-// script's path, argv[1..], which is what env, exec'd by the kernel with that line, execs (glibc's
-// execvp: the first entry whose exec does not fail with ENOENT, ENOTDIR or EACCES). That saves
-// env's own exec, ~3 ms on this VM (npm's tools, eslint, prettier, tsc, start that way). Returns
-// where that does not apply, or no NAME on PATH could be exec'd: the caller then execs the script
-// itself, and env does what it does (its error message, its /bin/sh for NAME without a #! line).
+// Linux 6.14's execveat flag: every check of an exec (permissions, noexec, Landlock and the
+// other security modules, a file open for writing), without the exec.
+#ifndef AT_EXECVE_CHECK
+#define AT_EXECVE_CHECK 0x10000
+#endif
+
+// Whether the kernel would exec the file `fd` (opened from `script`, a regular file).
+bool kernelWouldExec(const ChildPlan& plan, int fd, const char* script) {
+  if (::syscall(SYS_execveat, fd, "", plan.argv.data(), plan.envp.data(), AT_EMPTY_PATH | AT_EXECVE_CHECK) ==
+      0)
+    return true;
+  if (errno != EINVAL) return false;
+  // An older kernel: its permission and noexec checks (access), and Landlock's as coco's rules
+  // make it (landlock.cpp): everything of the sandbox's tree may be executed, a host file given
+  // as the tool's stdin or output (reached by /proc/self/fd/N) may not.
+  struct stat file, stdio;
+  if (::access(script, X_OK) != 0 || ::fstat(fd, &file) != 0) return false;
+  for (int n = 0; n < 3; ++n)
+    if (::fstat(n, &stdio) == 0 && stdio.st_dev == file.st_dev && stdio.st_ino == file.st_ino) return false;
+  return true;
+}
+
+// Where the kernel would exec `script` and its first line is "#!/usr/bin/env NAME": execs NAME
+// from PATH with argv NAME, the script's path, argv[1..], which is what env, exec'd by the
+// kernel with that line, execs (glibc's execvp: the first entry whose exec does not fail with
+// ENOENT, ENOTDIR or EACCES). That saves env's own exec, ~3 ms on this VM (npm's tools, eslint,
+// prettier, tsc, start that way). Returns where that does not apply, or no NAME on PATH could be
+// exec'd: the caller then execs the script itself, and env does what it does (its error
+// message, its /bin/sh for NAME without a #! line).
 void execEnvCommand(const ChildPlan& plan, const char* script) {
   if (!plan.envSearchSame || plan.envArgv.size() < plan.argv.size() + 1) return;
+  struct stat st;  // before the open: opening a FIFO would release a writer waiting on it
+  if (::stat(script, &st) != 0 || !S_ISREG(st.st_mode)) return;
   int fd = ::open(script, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return;
   char head[256];  // the kernel's BINPRM_BUF_SIZE
-  ssize_t n = -1;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = ::read(fd, head, sizeof head);
+  ssize_t n = ::read(fd, head, sizeof head);
   std::string_view name = n > 0 ? envShebangCommand({head, size_t(n)}) : std::string_view();
-  // The rest of what the kernel's exec of the script would check (an ELF file got here in
-  // three calls).
-  struct statfs mount;
-  bool runs = !name.empty() && ::fstatfs(fd, &mount) == 0 && !(mount.f_flags & ST_NOEXEC) &&
-              ::access(script, X_OK) == 0 && ::access("/usr/bin/env", X_OK) == 0;
+  // An ELF file got here in four calls; the rest of the kernel's checks only for an env line.
+  bool runs = !name.empty() && kernelWouldExec(plan, fd, script) && ::access("/usr/bin/env", X_OK) == 0;
   ::close(fd);
   if (!runs) return;
   char program[NAME_MAX + 1];

@@ -3,6 +3,9 @@
 // coco does not copy.
 #include "engine/process.hpp"
 
+#include "engine/child_plan.hpp"
+#include "engine/run_spec.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -55,6 +58,29 @@ TEST(EnvShebang, ALineNotWholeInTheHeadIsLeftToTheKernel) {
   EXPECT_EQ(envShebangCommand("#!/usr/bin/env node"), "");
   std::string longLine = "#!/usr/bin/env " + std::string(300, 'n');
   EXPECT_EQ(envShebangCommand(std::string_view(longLine).substr(0, 256)), "");
+}
+
+// coco runs NAME itself only where its PATH search is the one env would make.
+TEST(EnvShebang, OnlyAPathEnvSearchesTheSameWayLetsCocoSkipEnv) {
+  auto plan = [](std::vector<std::pair<std::string, std::string>> env) {
+    RunSpec spec;
+    spec.argv = {"eslint", "."};
+    spec.env = std::move(env);
+    ChildPlan p;
+    planProcess(spec, p);
+    return p;
+  };
+  ChildPlan ok = plan({{"HOME", "/root"}, {"PATH", "/opt/mise/bin:/usr/bin"}});
+  EXPECT_TRUE(ok.envSearchSame);
+  EXPECT_EQ(ok.searchPath, (std::vector<std::string>{"/opt/mise/bin", "/usr/bin"}));
+  EXPECT_EQ(ok.envArgv.size(), ok.argv.size() + 1);                // NAME, the script, ".", null
+  EXPECT_FALSE(plan({}).envSearchSame);                            // env's default PATH is not coco's
+  EXPECT_FALSE(plan({{"PATH", ""}}).envSearchSame);                // env searches the working directory
+  EXPECT_FALSE(plan({{"PATH", "/usr/bin::/bin"}}).envSearchSame);  // so does an empty entry
+  EXPECT_FALSE(plan({{"PATH", "/usr/bin:."}}).envSearchSame);      // and a relative one, which coco skips
+  EXPECT_FALSE(plan({{"PATH", "/usr/bin:"}}).envSearchSame);
+  // Twice (an image's Env may repeat it): coco searches the last, env's getenv the first.
+  EXPECT_FALSE(plan({{"PATH", "/a"}, {"PATH", "/usr/bin"}}).envSearchSame);
 }
 
 }  // namespace

@@ -147,6 +147,26 @@ TEST_F(LandlockTest, ADirectoryAsStdinDoesNotOpenItsTree) {
   EXPECT_TRUE(contains(r.out, "denied EACCES")) << describe(r);
 }
 
+// A host file given as the tool's stdin gets a rule to read it, not to execute it: a command
+// reaching it by /proc/self/fd/0 is refused (126), also when its first line is one coco runs
+// itself ("#!/usr/bin/env NAME", process.cpp), which must not skip Landlock's check.
+TEST_F(LandlockTest, AStdinFileIsNotRunEvenAsAnEnvScript) {
+  COCO_REQUIRE_LANDLOCK(1);
+  TempDir dir("coco-landlock-exec");
+  for (std::string line : {"#!/usr/bin/env probe", "#!/bin/sh"}) {
+    SCOPED_TRACE(line);
+    writeFile(dir / "script", line + "\necho ran-from-stdin\n");
+    fs::permissions(dir / "script", fs::perms(0755));
+    env_.writeTool("fd0", R"({"command": "/proc/self/fd/0", "network": "none"})");
+    RunOptions opts;
+    opts.stdinPath = dir / "script";
+    RunResult r = env_.run({"run", "fd0", "id"}, opts);
+    EXPECT_EQ(r.exitCode, 126) << describe(r);
+    EXPECT_FALSE(contains(r.out, "uid=")) << describe(r);
+    EXPECT_FALSE(contains(r.out, "ran-from-stdin")) << describe(r);
+  }
+}
+
 // What tools legitimately do must keep working under the rules, with a
 // read-only mount at the top of / (so / itself grants no writing) and a
 // writable one: the scratch root, /tmp, /dev/shm, devices, renames across

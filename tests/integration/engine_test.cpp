@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -995,29 +996,34 @@ TEST_F(EngineTest, NotFoundIs127) {
 // without env's own exec (~3 ms here). A stand-in env at /usr/bin (a config mount over the image's)
 // says when it runs. It must not for a plain "#!/usr/bin/env NAME", and NAME gets env's argv (its
 // name, the script's path, the arguments). Anything else is env's to do, errors included; and a
-// script the kernel would not run (no exec permission) is still refused.
-TEST_F(EngineTest, AnEnvScriptRunsItsCommandWithoutEnvAsEnvWould) {
-  std::string bin = env_.workdir() + "/fakebin";
+// script the kernel would not run is still refused: no exec permission, or a host file given as
+// stdin (Landlock lets the tool read it, not execute it). Run as is (the kernel's AT_EXECVE_CHECK
+// decides) and with execveat failing EINVAL, as on kernels before 6.14 (coco's own checks decide).
+void checkEnvScripts(const Env& env, const RunOptions& opts) {
+  std::string bin = env.workdir() + "/fakebin";
   fs::create_directories(bin);
   auto script = [&](const std::string& name, const std::string& text, fs::perms mode = fs::perms(0755)) {
     writeFile(bin + "/" + name, text);
     fs::permissions(bin + "/" + name, mode);
   };
   script("env", "#!/bin/sh\necho \"env ran: $*\" >&2\nfirst=$1\nshift\nexec ${first#-S } \"$@\"\n");
-  fs::copy_file(env_.rootfs() + "/usr/bin/probe", bin + "/probe-argv");
+  fs::copy_file(env.rootfs() + "/usr/bin/probe", bin + "/probe-argv", fs::copy_options::overwrite_existing);
   fs::permissions(bin + "/probe-argv", fs::perms(0755));
   script("npm-tool", "#!/usr/bin/env probe-argv\nconsole.log('not run: probe-argv reads no script')\n");
   script("blank-tool", "#!  /usr/bin/env\tprobe-argv \t\n");
   script("option-tool", "#!/usr/bin/env -S probe-argv\n");
   script("missing-tool", "#!/usr/bin/env no-such-interpreter-coco\n");
   script("private-tool", "#!/usr/bin/env probe-argv\n", fs::perms(0644));
-  auto run = [&](const std::vector<std::string>& args) {
-    env_.writeTool("envs", R"({"command": )" + jsonString(args[0]) +
-                               R"(, "network": "none", "mounts": [{"src": )" + jsonString(bin) +
-                               R"(, "dst": "/usr/bin", "opts": "ro"}]})");
+  auto run = [&](const std::vector<std::string>& args, const std::string& stdinPath = "") {
+    env.writeTool("envs", R"({"command": )" + jsonString(args[0]) +
+                              R"(, "network": "none", "mounts": [{"src": )" + jsonString(bin) +
+                              R"(, "dst": "/usr/bin", "opts": "ro"}]})");
     std::vector<std::string> full = {"run", "envs"};
     full.insert(full.end(), args.begin() + 1, args.end());
-    return env_.run(full, within20s());
+    RunOptions o = opts;
+    o.timeoutSecs = 20;
+    o.stdinPath = stdinPath;
+    return env.run(full, o);
   };
   for (std::string command : {"npm-tool", "/usr/bin/npm-tool", "blank-tool"}) {
     SCOPED_TRACE(command);
@@ -1045,6 +1051,29 @@ TEST_F(EngineTest, AnEnvScriptRunsItsCommandWithoutEnvAsEnvWould) {
     EXPECT_EQ(r.out, "") << describe(r);
     EXPECT_FALSE(contains(r.err, "env ran")) << describe(r);
   }
+  if (::syscall(SYS_landlock_create_ruleset, nullptr, 0, 1U /* LANDLOCK_CREATE_RULESET_VERSION */) >= 1) {
+    std::string host = env.workdir() + "/stdin-tool";
+    writeFile(host, "#!/usr/bin/env probe-argv\n");
+    fs::permissions(host, fs::perms(0755));
+    RunResult r = run({"/proc/self/fd/0", "x"}, host);
+    EXPECT_EQ(r.exitCode, 126) << describe(r);
+    EXPECT_EQ(r.out, "") << describe(r);
+  }
+}
+
+TEST_F(EngineTest, AnEnvScriptRunsItsCommandWithoutEnvAsEnvWould) {
+  if (::syscall(SYS_landlock_create_ruleset, nullptr, 0, 1U) < 1) {
+    if (inCi()) FAIL() << "no Landlock: the stdin case is not checked";
+    std::cerr << "no Landlock here: the stdin case is left out\n";
+  }
+  checkEnvScripts(env_, {});
+}
+
+TEST_F(EngineTest, AnEnvScriptWithoutTheKernelsExecCheckStillMeetsItsChecks) {
+  RunOptions filtered = underFilter({"execveat=22"});  // EINVAL: a kernel without AT_EXECVE_CHECK
+  RunResult control = probe({"exit", "0"}, filtered);
+  ASSERT_EQ(control.exitCode, 0) << "the filter helper itself must not break a start: " << describe(control);
+  checkEnvScripts(env_, filtered);
 }
 
 // A config mount over a directory of the PATH hides what the image has there (a mount at /opt
