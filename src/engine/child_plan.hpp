@@ -67,7 +67,7 @@ struct ChildPlan {
   std::vector<char*> argv;  // null-terminated, points into argvStore
   std::vector<char*> envp;
   std::vector<std::string> searchPath;  // PATH entries used to find argv[0]
-  // The tool's PATH is set and every entry absolute: env's search of it is searchPath's, so a
+  // The tool's PATH is set once and every entry absolute: env's search of it is searchPath's, so a
   // "#!/usr/bin/env NAME" script may run NAME without env (process.cpp, execEnvCommand).
   bool envSearchSame = false;
   mutable std::vector<char*> envArgv;  // room for NAME, the script's path, argv[1..]: filled after clone

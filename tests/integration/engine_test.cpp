@@ -1014,6 +1014,10 @@ void checkEnvScripts(const Env& env, const RunOptions& opts) {
   script("option-tool", "#!/usr/bin/env -S probe-argv\n");
   script("missing-tool", "#!/usr/bin/env no-such-interpreter-coco\n");
   script("private-tool", "#!/usr/bin/env probe-argv\n", fs::perms(0644));
+  // npm's bin entries are links to the package's script: NAME gets the link's path, as the kernel
+  // gives it to env.
+  fs::remove(bin + "/link-tool");
+  fs::create_symlink("npm-tool", bin + "/link-tool");
   auto run = [&](const std::vector<std::string>& args, const std::string& stdinPath = "") {
     env.writeTool("envs", R"({"command": )" + jsonString(args[0]) +
                               R"(, "network": "none", "mounts": [{"src": )" + jsonString(bin) +
@@ -1025,7 +1029,7 @@ void checkEnvScripts(const Env& env, const RunOptions& opts) {
     o.stdinPath = stdinPath;
     return env.run(full, o);
   };
-  for (std::string command : {"npm-tool", "/usr/bin/npm-tool", "blank-tool"}) {
+  for (std::string command : {"npm-tool", "/usr/bin/npm-tool", "blank-tool", "link-tool"}) {
     SCOPED_TRACE(command);
     RunResult r = run({command, "a", "b c", ""});
     std::string path = command.front() == '/' ? command : "/usr/bin/" + command;
