@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "util/front.hpp"
+#include "util/signal_mask.hpp"
 #include "util/unique_fd.hpp"
 
 extern char** environ;
@@ -30,35 +32,19 @@ int waitExitCode(pid_t pid) {
   return exitCodeOf(wstatus);
 }
 
-uint64_t ignoredSignalsNow() {
-  constexpr uint64_t kNever = (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1)) |
-                              (uint64_t{1} << (SIGCHLD - 1));
-  // One read of the kernel's own mask: 62 sigaction calls took 7 times as long (60 against 8 us,
-  // a loaded 2-core machine).
-  char buf[4096];
-  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    if (const char* at = n > 0 ? std::strstr(buf, "\nSigIgn:\t") : nullptr) {
-      char* end = nullptr;
-      uint64_t mask = std::strtoull(at + 9, &end, 16);
-      if (end == at + 9 + 16) return mask & ~kNever;
-    }
-  }
-  uint64_t mask = 0;
-  // glibc refuses the two real-time signals it keeps for itself (EINVAL): never ignored.
-  for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
-    struct sigaction now = {};
-    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || ::sigaction(sig, nullptr, &now) != 0) continue;
-    if (now.sa_handler == SIG_IGN) mask |= uint64_t{1} << (sig - 1);
-  }
-  return mask;
-}
+namespace {
+
+constexpr uint64_t kNeverIgnored =
+    (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1)) | (uint64_t{1} << (SIGCHLD - 1));
+
+}  // namespace
+
+uint64_t ignoredSignalsNow() { return ignoredSignalMask() & ~kNeverIgnored; }
 
 uint64_t ignoredSignalsAtStart() {
-  static const uint64_t mask = ignoredSignalsNow();
+  // The front read them first thing in main; coco-full reads them here, at cli's first call.
+  static const uint64_t mask =
+      (front::active() ? front::ignoredAtStart() : ignoredSignalMask()) & ~kNeverIgnored;
   return mask;
 }
 

@@ -14,6 +14,7 @@
 #include "util/data_dir.hpp"
 #include "util/fd_limit.hpp"
 #include "util/log.hpp"
+#include "util/signal_mask.hpp"
 
 extern char** environ;
 
@@ -25,7 +26,7 @@ bool gActive = false;
 bool gSettled = false;
 char** gArgv = nullptr;
 sigset_t gStartMask;
-uint64_t gIgnored = 0;  // bit n: signal n was ignored at start
+uint64_t gIgnored = 0;  // bit n-1: signal n was ignored at start
 
 std::string dirOf(const std::string& path) {
   size_t slash = path.find_last_of('/');
@@ -38,13 +39,12 @@ void start(char** argv) {
   gActive = true;
   gArgv = argv;
   ::sigprocmask(SIG_BLOCK, nullptr, &gStartMask);
-  for (int sig = 1; sig < 64 && sig < NSIG; ++sig) {
-    struct sigaction sa;
-    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) gIgnored |= uint64_t{1} << sig;
-  }
+  gIgnored = ignoredSignalMask();
 }
 
 bool active() { return gActive; }
+
+uint64_t ignoredAtStart() { return gIgnored; }
 
 void settle() { gSettled = true; }
 
@@ -94,7 +94,7 @@ void handOff(std::string_view why) {
   for (int sig = 1; sig < 64 && sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction sa = {};
-    sa.sa_handler = (gIgnored >> sig) & 1 ? SIG_IGN : SIG_DFL;
+    sa.sa_handler = (gIgnored >> (sig - 1)) & 1 ? SIG_IGN : SIG_DFL;
     ::sigaction(sig, &sa, nullptr);
   }
   ::sigprocmask(SIG_SETMASK, &gStartMask, nullptr);

@@ -6,6 +6,7 @@
 // before it has done anything a second start would repeat (printed, written or locked).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,10 @@ void start(char** argv);
 
 // True in the front (the static `coco`), false in coco-full and in the tests.
 bool active();
+
+// In the front: the signals ignored when it started (start()), bit N-1 for signal N, SIGCHLD
+// included. 0 elsewhere.
+uint64_t ignoredAtStart();
 
 // The other executable of the pair: coco-full for the front, the front for coco-full. In the
 // build tree both are in src/; installed, the front is COCO_FRONT_PATH and coco-full

@@ -1,6 +1,7 @@
 // The front's hand-over refusals, in forked children (front::start marks the whole process).
 #include "util/front.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,9 @@ struct Ended {
   std::string err;
 };
 
-// Runs `body` in a forked child marked as the front; its exit code and what it wrote to stderr.
-Ended asFront(void (*body)()) {
+// Runs `body` in a forked child marked as the front (after `before`); its exit code and what it
+// wrote to stderr.
+Ended asFront(void (*body)(), void (*before)() = nullptr) {
   int p[2];
   if (::pipe(p) != 0) return {};
   pid_t pid = ::fork();
@@ -25,6 +27,7 @@ Ended asFront(void (*body)()) {
     ::dup2(p[1], 2);
     static char arg0[] = "coco", arg1[] = "list";
     static char* argv[] = {arg0, arg1, nullptr};
+    if (before) before();
     front::start(argv);
     body();
     ::_exit(0);
@@ -45,6 +48,27 @@ TEST(Front, OnlyAStartedProcessIsTheFront) {
   front::needFull("nothing: this is no front");  // returns
   Ended e = asFront([] { ::_exit(front::active() ? 7 : 8); });
   EXPECT_EQ(e.code, 7);
+}
+
+// What the front hands to coco-full (and sys::ignoredSignalsAtStart to the tool) is what its
+// parent left ignored when it started, SIGCHLD included, read before coco ignores anything itself.
+TEST(Front, KeepsTheSignalsIgnoredAtItsStart) {
+  Ended e = asFront(
+      [] {
+        struct sigaction ignore = {};
+        ignore.sa_handler = SIG_IGN;
+        ::sigaction(SIGTERM, &ignore, nullptr);  // after start: not the parent's
+        uint64_t at = front::ignoredAtStart();
+        auto bit = [at](int sig) { return (at >> (sig - 1)) & 1; };
+        ::_exit(bit(SIGHUP) && bit(SIGCHLD) && bit(SIGRTMIN + 2) && !bit(SIGTERM) && !bit(SIGINT) ? 7 : 8);
+      },
+      [] {
+        struct sigaction ignore = {};
+        ignore.sa_handler = SIG_IGN;
+        for (int sig : {SIGHUP, SIGCHLD, SIGRTMIN + 2}) ::sigaction(sig, &ignore, nullptr);
+      });
+  EXPECT_EQ(e.code, 7);
+  EXPECT_EQ(front::ignoredAtStart(), 0u);  // this process is no front
 }
 
 // A test program has no coco-full beside it: the hand-over says so and ends the process.
