@@ -24,8 +24,9 @@ int waitExitCode(pid_t pid);
 // cli resets it), SIGKILL or SIGSTOP.
 uint64_t ignoredSignalsNow();
 // What coco's parent left ignored (nohup's SIGHUP; SIGINT and SIGQUIT for a non-interactive
-// shell's `cmd &`), which an exec keeps and so a sandboxed tool keeps too: ignoredSignalsNow()
-// at the first call, which cli's main makes before coco ignores anything itself.
+// shell's `cmd &`), which an exec keeps and so a sandboxed tool keeps too, without SIGCHLD,
+// SIGKILL and SIGSTOP: in the front, what front::start read first thing in main; in coco-full,
+// ignoredSignalsNow() at the first call, which cli's main makes before coco ignores anything itself.
 uint64_t ignoredSignalsAtStart();
 inline bool isIgnored(uint64_t mask, int sig) { return sig >= 1 && sig <= 64 && ((mask >> (sig - 1)) & 1); }
 

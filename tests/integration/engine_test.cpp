@@ -1965,12 +1965,14 @@ TEST_F(EngineTest, TheFrontServesRunsAndHandsTheRestOver) {
 
 // A run the front hands over (here: a config named on the command line, whose name coco hashes
 // with libcrypto) starts in coco-full as it would have started in the front: the tool gets the
-// descriptor limit coco was started with, not the one the front raised, and it runs only once.
+// descriptor limit coco was started with, not the one the front raised, and the signals coco's
+// parent left ignored (the front hands them to coco-full by exec, as it recorded them at its
+// start); and it runs only once.
 TEST_F(EngineTest, AHandedOverRunGetsWhatCocoWasStartedWith) {
   std::string full = cocoFull(env_.coco());
   if (full.empty()) return;  // TheFrontIsStaticWhenThereIsACocoFull
   std::ofstream(env_.workdir() + "/ci.json") << R"({"network": "none"})";
-  RunOptions o;
+  RunOptions o = withIgnored("HUP INT");
   o.env = {{"COCO_DEBUG", "1"}};
   o.fdSoftLimit = 512;
   o.fdHardLimit = 4096;
@@ -1983,6 +1985,10 @@ TEST_F(EngineTest, AHandedOverRunGetsWhatCocoWasStartedWith) {
     if (line.rfind("Max open files", 0) == 0) std::istringstream(line.substr(14)) >> soft >> hard;
   EXPECT_EQ(soft, "512") << r.out;
   EXPECT_EQ(hard, "4096") << r.out;
+  RunResult status = env_.run({"run", "--config", "ci.json", "probe", "cat", "/proc/self/status"}, o);
+  ASSERT_EQ(status.exitCode, 0) << describe(status);
+  EXPECT_TRUE(contains(status.err, "handing over to " + full)) << describe(status);
+  EXPECT_TRUE(contains(status.out, "SigIgn:\t0000000000000003\n")) << status.out;  // HUP and INT only
 }
 
 // A holder started by coco-full gives spares to the front's runs, and the other way round: both
