@@ -3,10 +3,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
+#include <utility>
 
 #include <fmt/ranges.h>
 
@@ -215,6 +218,27 @@ void planProcess(const RunSpec& spec, ChildPlan& plan) {
   plan.workdir = spec.workdir.empty() ? "/" : fs::normalize(spec.workdir);
 }
 
+void planFilterAnswers(ChildPlan& plan) {
+  // The arguments execEnvCommand passes where the filter could tell them apart; descriptors and
+  // addresses are any.
+  constexpr uint64_t kFdCwd = static_cast<uint64_t>(int64_t{AT_FDCWD});
+  constexpr uint64_t kOpen = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  constexpr uint64_t kAt = 0x1000;  // the descriptor such a call returns
+  const std::array<std::pair<int, std::array<uint64_t, 6>>, 6> checks = {{
+      {SYS_newfstatat, {kFdCwd, 0, 0, 0}},           // stat
+      {SYS_newfstatat, {kAt, 0, 0, AT_EMPTY_PATH}},  // fstat
+      {SYS_openat, {kFdCwd, 0, kOpen, 0}},           // open
+      {SYS_read, {kAt, 0, 256}},                     // the script's first line
+      {SYS_close, {kAt}},                            //
+      {SYS_access, {0, X_OK}},                       // the script, /usr/bin/env
+  }};
+  plan.filterAnswersEnvChecks = std::none_of(checks.begin(), checks.end(), [&](const auto& c) {
+    return filterEnds(plan.seccomp, c.first, c.second);
+  });
+  plan.filterAnswersExecCheck =
+      !filterEnds(plan.seccomp, SYS_execveat, {kAt, 0, 0, 0, AT_EMPTY_PATH | kAtExecveCheck});
+}
+
 Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard) {
   if (spec.argv.empty() || spec.argv.front().empty()) return Error::make("no command to run");
   ChildPlan plan;
@@ -237,6 +261,7 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* g
     if (!program) return std::move(program).error().wrap("seccomp");
     plan.seccomp = std::move(*program);
   }
+  planFilterAnswers(plan);
   return plan;
 }
 

@@ -70,6 +70,13 @@ struct ChildPlan {
   // The tool's PATH is set once and every entry absolute: env's search of it is searchPath's, so a
   // "#!/usr/bin/env NAME" script may run NAME without env (process.cpp, execEnvCommand).
   bool envSearchSame = false;
+  // The tool's seccomp filter neither kills nor traps the calls that look at its command before
+  // the exec (stat, open, read, close, access: process.cpp, execEnvCommand); else none is made
+  // and the command is exec'd as it is. The same for the kernel's exec check (execveat with
+  // AT_EXECVE_CHECK); else the check of kernels without it stands in. A profile written for
+  // what a tool calls (a default that kills, execve listed) lists neither.
+  bool filterAnswersEnvChecks = true;
+  bool filterAnswersExecCheck = true;
   mutable std::vector<char*> envArgv;  // room for NAME, the script's path, argv[1..]: filled after clone
   bool newNetns = true;
   // The sandbox goes into a network namespace the user-namespace holder made ready (lo up, and
@@ -116,6 +123,14 @@ struct ChildPlan {
 // Builds the plan for `spec` (validates paths, reads PATH, compiles seccomp). With `guard`, the
 // writable mounts are walked and their guarded entries pinned (spec.guard).
 Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* guard = nullptr);
+
+// Linux 6.14's execveat flag: every check of an exec (permissions, noexec, Landlock and the
+// other security modules, a file open for writing), without the exec.
+inline constexpr unsigned kAtExecveCheck = 0x10000;  // AT_EXECVE_CHECK
+
+// Whether the tool's seccomp filter answers the calls made before its exec (part of
+// makeChildPlan): filterAnswersEnvChecks and filterAnswersExecCheck.
+void planFilterAnswers(ChildPlan& plan);
 
 // The tool's process in `plan` (part of makeChildPlan): argv, the environment, the PATH search
 // (relative entries left out), whether env's search would be the same (envSearchSame), the room

@@ -125,19 +125,17 @@ bool lockDown(const ChildPlan& plan) {
 
 bool blank(char c) { return c == ' ' || c == '\t'; }
 
-// Linux 6.14's execveat flag: every check of an exec (permissions, noexec, Landlock and the
-// other security modules, a file open for writing), without the exec.
-#ifndef AT_EXECVE_CHECK
-#define AT_EXECVE_CHECK 0x10000
-#endif
-
 // Whether the kernel would exec the file `fd` (opened from `script`, a regular file).
 bool kernelWouldExec(const ChildPlan& plan, int fd, const char* script) {
-  if (::syscall(SYS_execveat, fd, "", plan.argv.data(), plan.envp.data(), AT_EMPTY_PATH | AT_EXECVE_CHECK) ==
-      0)
-    return true;
-  if (errno != EINVAL) return false;
-  // An older kernel: its permission and noexec checks (access), and Landlock's as coco's rules
+  // The kernel's own check (kAtExecveCheck), where the tool's filter answers it.
+  if (plan.filterAnswersExecCheck) {
+    if (::syscall(SYS_execveat, fd, "", plan.argv.data(), plan.envp.data(), AT_EMPTY_PATH | kAtExecveCheck) ==
+        0)
+      return true;
+    if (errno != EINVAL) return false;
+  }
+  // An older kernel, or a filter that would end the check: the kernel's permission and noexec
+  // checks (access), and Landlock's as coco's rules
   // make it (landlock.cpp): everything of the sandbox's tree may be executed, a host file given
   // as the tool's stdin or output (reached by /proc/self/fd/N) may not.
   struct stat file, stdio;
@@ -155,7 +153,8 @@ bool kernelWouldExec(const ChildPlan& plan, int fd, const char* script) {
 // exec'd: the caller then execs the script itself, and env does what it does (its error
 // message, its /bin/sh for NAME without a #! line).
 void execEnvCommand(const ChildPlan& plan, const char* script) {
-  if (!plan.envSearchSame || plan.envArgv.size() < plan.argv.size() + 1) return;
+  if (!plan.envSearchSame || !plan.filterAnswersEnvChecks || plan.envArgv.size() < plan.argv.size() + 1)
+    return;
   struct stat st;  // before the open: opening a FIFO would release a writer waiting on it
   if (::stat(script, &st) != 0 || !S_ISREG(st.st_mode)) return;
   int fd = ::open(script, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

@@ -5,6 +5,7 @@
 
 #include "engine/child_plan.hpp"
 #include "engine/run_spec.hpp"
+#include "engine/seccomp.hpp"
 
 #include <gtest/gtest.h>
 
@@ -81,6 +82,60 @@ TEST(EnvShebang, OnlyAPathEnvSearchesTheSameWayLetsCocoSkipEnv) {
   EXPECT_FALSE(plan({{"PATH", "/usr/bin:"}}).envSearchSame);
   // Twice (an image's Env may repeat it): coco searches the last, env's getenv the first.
   EXPECT_FALSE(plan({{"PATH", "/a"}, {"PATH", "/usr/bin"}}).envSearchSame);
+}
+
+// Attack: the tool's own profile decides which calls end it. Those coco makes under it before the
+// exec (a look at the command's first line, the kernel's exec check) are made only where the
+// filter answers them: a profile written for what a tool calls (its default kills, execve is
+// listed) must not kill a tool whose start env would have made.
+TEST(EnvShebang, OnlyCallsTheFilterAnswersAreMadeBeforeTheExec) {
+  auto answers = [](const std::string& profile) {
+    ChildPlan p;
+    auto program = compileProfileText(profile, "test.json");
+    EXPECT_TRUE(bool(program)) << profile;
+    if (program) p.seccomp = std::move(*program);
+    planFilterAnswers(p);
+    return std::pair{p.filterAnswersEnvChecks, p.filterAnswersExecCheck};
+  };
+  auto killing = [](const std::string& names, const std::string& action = "SCMP_ACT_KILL_PROCESS") {
+    return R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [)" + names + R"(], "action": ")" +
+           action + R"("}]})";
+  };
+  using Answers = std::pair<bool, bool>;
+  ChildPlan unconfined;
+  planFilterAnswers(unconfined);
+  EXPECT_EQ(Answers(unconfined.filterAnswersEnvChecks, unconfined.filterAnswersExecCheck),
+            Answers(true, true));
+  EXPECT_EQ(answers(R"({"defaultAction": "SCMP_ACT_ALLOW"})"), Answers(true, true));
+  // Errors are answers: the code takes them as "not here" and goes on to the plain exec.
+  EXPECT_EQ(answers(R"({"defaultAction": "SCMP_ACT_ERRNO"})"), Answers(true, true));
+  EXPECT_EQ(answers(killing(R"("execveat")")), Answers(true, false));
+  EXPECT_EQ(answers(killing(R"("execveat")", "SCMP_ACT_TRAP")), Answers(true, false));
+  EXPECT_EQ(answers(killing(R"("execveat")", "SCMP_ACT_KILL")), Answers(true, false));
+  for (const char* call : {"newfstatat", "openat", "read", "close", "access"}) {
+    SCOPED_TRACE(call);
+    EXPECT_EQ(answers(killing(std::string("\"") + call + "\"")), Answers(false, true));
+  }
+  // The arguments count: execveat killed only with the check's flag.
+  EXPECT_EQ(answers(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["execveat"], "action":
+      "SCMP_ACT_KILL_PROCESS", "args": [{"index": 4, "value": 65536, "valueTwo": 65536, "op": "SCMP_CMP_MASKED_EQ"}]}]})"),
+            Answers(true, false));
+  EXPECT_EQ(answers(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["execveat"], "action":
+      "SCMP_ACT_KILL_PROCESS", "args": [{"index": 4, "value": 0, "op": "SCMP_CMP_EQ"}]}]})"),
+            Answers(true, true));
+  // A profile listing what a static tool calls, with a default that kills: nothing before the exec
+  // (execveat, newer than any call it names, fails with ENOSYS: compileProfile).
+  EXPECT_EQ(
+      answers(R"({"defaultAction": "SCMP_ACT_KILL_PROCESS", "syscalls": [{"names": ["execve", "exit_group",
+      "brk", "mmap", "write"], "action": "SCMP_ACT_ALLOW"}]})"),
+      Answers(false, true));
+  // One listing what a dynamic tool calls (rseq: glibc's start): the look at the first line, not
+  // the kernel's check.
+  EXPECT_EQ(
+      answers(R"({"defaultAction": "SCMP_ACT_KILL_PROCESS", "syscalls": [{"names": ["execve", "exit_group",
+      "brk", "mmap", "write", "newfstatat", "openat", "read", "close", "access", "rseq"], "action":
+      "SCMP_ACT_ALLOW"}]})"),
+      Answers(true, false));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include <fmt/ranges.h>
 
+#include "engine/seccomp_eval.hpp"
 #include "engine/seccomp_profile.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -369,6 +370,19 @@ Result<SeccompProgram> compileProfileText(std::string_view text, const std::stri
 
 Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host, bool allowRuns) {
   return compile(profile, host, allowRuns);
+}
+
+bool filterEnds(const SeccompProgram& program, int nr, const std::array<uint64_t, 6>& args) {
+  if (program.filter.empty()) return false;
+  seccomp_data data{};
+  data.nr = nr;
+  data.arch = seccomp_arch_native();
+  std::copy(args.begin(), args.end(), data.args);
+  std::optional<uint32_t> ret = bpf::run(program.filter, data);
+  if (!ret) return true;
+  uint32_t action = *ret & SECCOMP_RET_ACTION_FULL;
+  return action == SECCOMP_RET_KILL_PROCESS || action == SECCOMP_RET_KILL_THREAD ||
+         action == SECCOMP_RET_TRAP;
 }
 
 size_t longestPath(const std::vector<sock_filter>& program) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <array>
 
 #include <cstddef>
 #include <string>
@@ -49,6 +50,11 @@ Result<SeccompProgram> compileProfileText(std::string_view text, const std::stri
 // that comes before libseccomp's code (the reference the tests compare with).
 Result<SeccompProgram> compileProfile(const SeccompProfile& profile, const SeccompHost& host,
                                       bool allowRuns = true);
+
+// Whether `program` ends the caller of the native call `nr` with `args` (kills it, or traps it,
+// which kills a process without a SIGSYS handler), or cannot be judged: the calls coco makes
+// under the tool's filter before the exec are made only where the filter answers them.
+bool filterEnds(const SeccompProgram& program, int nr, const std::array<uint64_t, 6>& args);
 
 // The most instructions one syscall can run through in `program` (the longest
 // path from the first instruction to a return; classic BPF jumps only forward).

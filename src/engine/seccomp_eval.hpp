@@ -1,5 +1,6 @@
-// For tests and fuzzing: a classic BPF interpreter for seccomp programs, and the
-// comparison of two programs' decisions over the inputs a profile can tell apart.
+// A classic BPF interpreter for seccomp programs (the tests, fuzzing, and filterEnds in
+// seccomp.cpp), and the comparison of two programs' decisions over the inputs a profile can tell
+// apart (tests, fuzzing).
 #pragma once
 
 #include <linux/filter.h>

@@ -999,7 +999,8 @@ TEST_F(EngineTest, NotFoundIs127) {
 // script the kernel would not run is still refused: no exec permission, or a host file given as
 // stdin (Landlock lets the tool read it, not execute it). Run as is (the kernel's AT_EXECVE_CHECK
 // decides) and with execveat failing EINVAL, as on kernels before 6.14 (coco's own checks decide).
-void checkEnvScripts(const Env& env, const RunOptions& opts) {
+// `extra`: more of the tool's config (`, "key": value`).
+void checkEnvScripts(const Env& env, const RunOptions& opts, const std::string& extra = "") {
   std::string bin = env.workdir() + "/fakebin";
   fs::create_directories(bin);
   auto script = [&](const std::string& name, const std::string& text, fs::perms mode = fs::perms(0755)) {
@@ -1021,7 +1022,7 @@ void checkEnvScripts(const Env& env, const RunOptions& opts) {
   auto run = [&](const std::vector<std::string>& args, const std::string& stdinPath = "") {
     env.writeTool("envs", R"({"command": )" + jsonString(args[0]) +
                               R"(, "network": "none", "mounts": [{"src": )" + jsonString(bin) +
-                              R"(, "dst": "/usr/bin", "opts": "ro"}]})");
+                              R"(, "dst": "/usr/bin", "opts": "ro"}])" + extra + "}");
     std::vector<std::string> full = {"run", "envs"};
     full.insert(full.end(), args.begin() + 1, args.end());
     RunOptions o = opts;
@@ -1071,6 +1072,20 @@ TEST_F(EngineTest, AnEnvScriptRunsItsCommandWithoutEnvAsEnvWould) {
     std::cerr << "no Landlock here: the stdin case is left out\n";
   }
   checkEnvScripts(env_, {});
+}
+
+// Attack: a profile of the tool's own that kills execveat (as one written for what a tool calls
+// does: execve listed, a default that kills) must not kill a tool whose script env would have
+// started. coco's look before the exec makes the kernel's exec check only where the filter
+// answers it (before, every env script died of SIGSYS, 159); the checks of kernels without it
+// stand in, the stdin case included.
+TEST_F(EngineTest, AnEnvScriptUnderAProfileThatKillsTheExecCheckStillStarts) {
+  std::string dir = env_.workdir() + "/profiles";
+  fs::create_directories(dir);
+  std::string profile = dir + "/kill-execveat.json";
+  writeFile(profile, R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["execveat"],
+      "action": "SCMP_ACT_KILL_PROCESS"}]})");
+  checkEnvScripts(env_, {}, R"(, "seccomp": )" + jsonString(profile));
 }
 
 TEST_F(EngineTest, AnEnvScriptWithoutTheKernelsExecCheckStillMeetsItsChecks) {
