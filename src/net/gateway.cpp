@@ -251,6 +251,7 @@ int Gateway::pendingFd() const { return deferred_ && relays_ ? relays_->pollFd()
 Status Gateway::resume() {
   if (!deferred_) return okStatus();
   deferred_ = false;
+  COCO_TRY(relays_->watch(channel_.get(), kTagChannel));
   COCO_TRY(startThread());
   // coco leaves its loop at the tool's end: a tool that connected and ended at once must still
   // have its connection decided, and its notice printed, before coco exits, as when a thread was
@@ -290,7 +291,10 @@ Status Gateway::startLoop() {
   COCO_ASSIGN(relays_, RelayLoop::create(relayLimits()));
   relays_->onDone(logRelayEnd);
   COCO_TRY(relays_->watch(wake_.get(), kTagWake));
-  COCO_TRY(relays_->watch(channel_.get(), kTagChannel));
+  // The channel carries only the replies to the thread's own requests (a published port's
+  // socket), so a deferred thread watches it from its start: until then its one event would be
+  // init's end, which would start the thread for nothing as the run ends (+0.26 ms a run).
+  if (!deferred_) COCO_TRY(relays_->watch(channel_.get(), kTagChannel));
   for (UniqueFd* fd : {&endpoints_.relayListener, &endpoints_.dnsUdp, &endpoints_.dnsTcp}) {
     if (*fd) COCO_TRY(setNonBlocking(fd->get()));
   }

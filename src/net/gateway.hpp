@@ -85,9 +85,9 @@ class Gateway {
 
   // preparePolicy() if it has not run, then receives the sandbox's listeners from the channel
   // (blocking) and starts serving. `deferred` leaves the event thread for later: pendingFd()
-  // becomes readable at the first event (a connection, a DNS query, the channel), and the owner
-  // then calls resume(). Until then what the sandbox sends waits in the listeners' queues, and a
-  // run that never uses its network never starts the thread.
+  // becomes readable at the first event (a connection, a DNS query, a published port's client;
+  // not init's end, which closes the channel), and the owner then calls resume(). Until then what the sandbox
+  // sends waits in the listeners' queues, and a run that never uses its network never starts the thread.
   Status start(UniqueFd channel, bool deferred = false);
   // Readable at the first event while the thread waits to be started; -1 once it runs (or
   // before start()).

@@ -377,6 +377,35 @@ TEST_F(GatewayIntegration, ADeferredGatewayServesFromTheSandboxsFirstPacket) {
   }
 }
 
+// The sandbox's end closes its end of the channel. A deferred gateway that has asked the sandbox
+// for nothing has nothing to read there, so that end must not make the pending fd readable: the
+// engine would start the event thread (and wait for its first pass) just as every run that used
+// no network ends (+0.26 ms a run, -Dtrace).
+TEST_F(GatewayIntegration, ADeferredGatewayStaysQuietWhenTheSandboxEndsUnused) {
+  auto gw = Gateway::create(allowlistConfig());
+  ASSERT_TRUE(gw) << gw.error().describe();
+  int ended[2];
+  ASSERT_EQ(::pipe2(ended, O_CLOEXEC), 0);
+  UniqueFd endedRead(ended[0]), endedWrite(ended[1]);  // the sandbox's copy closes at its exit
+  auto tool = [&](int, const Report& put) { put("tool", "ran"); };
+  int sandboxEnded = -2, pendingPoll = -2;
+  auto r = runSandbox(NetworkMode::Allowlist, tool, [&](UniqueFd channel) {
+    endedWrite.reset();
+    auto started = (*gw)->start(std::move(channel), true);
+    ASSERT_TRUE(started) << started.error().describe();
+    pollfd end = {endedRead.get(), POLLIN, 0};
+    sandboxEnded = ::poll(&end, 1, 10000);
+    pollfd p = {(*gw)->pendingFd(), POLLIN, 0};
+    ASSERT_GE(p.fd, 0);
+    pendingPoll = ::poll(&p, 1, 200);
+  });
+  (*gw)->stop();
+  ASSERT_EQ(r.values["setup"], "ok") << r.values["namespaces"];
+  EXPECT_EQ(r.values["tool"], "ran");
+  EXPECT_EQ(sandboxEnded, 1) << "the sandbox did not end";
+  EXPECT_EQ(pendingPoll, 0) << "the sandbox's end made the pending fd readable";
+}
+
 TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
   GatewayConfig c;
   c.mode = NetworkMode::Full;
