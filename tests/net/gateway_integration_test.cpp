@@ -389,6 +389,7 @@ TEST_F(GatewayIntegration, ADeferredGatewayStaysQuietWhenTheSandboxEndsUnused) {
   UniqueFd endedRead(ended[0]), endedWrite(ended[1]);  // the sandbox's copy closes at its exit
   auto tool = [&](int, const Report& put) { put("tool", "ran"); };
   int sandboxEnded = -2, pendingPoll = -2;
+  Status resumed;
   auto r = runSandbox(NetworkMode::Allowlist, tool, [&](UniqueFd channel) {
     endedWrite.reset();
     auto started = (*gw)->start(std::move(channel), true);
@@ -398,12 +399,16 @@ TEST_F(GatewayIntegration, ADeferredGatewayStaysQuietWhenTheSandboxEndsUnused) {
     pollfd p = {(*gw)->pendingFd(), POLLIN, 0};
     ASSERT_GE(p.fd, 0);
     pendingPoll = ::poll(&p, 1, 200);
+    // Resumed after that end, the thread starts as at any other time; its first pass reads the
+    // end, already there (the watch is level-triggered).
+    resumed = (*gw)->resume();
   });
   (*gw)->stop();
   ASSERT_EQ(r.values["setup"], "ok") << r.values["namespaces"];
   EXPECT_EQ(r.values["tool"], "ran");
   EXPECT_EQ(sandboxEnded, 1) << "the sandbox did not end";
   EXPECT_EQ(pendingPoll, 0) << "the sandbox's end made the pending fd readable";
+  EXPECT_TRUE(resumed) << resumed.error().describe();
 }
 
 TEST_F(GatewayIntegration, FullModeKeepsHostLoopbackUnreachable) {
