@@ -3,8 +3,8 @@
 #pragma once
 
 #include <linux/filter.h>
-#include <array>
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
