@@ -1,15 +1,19 @@
 // engine::run() called in this process, as coco's own callers call it: what a process that runs
 // sandboxes sees of them once run() has returned (a learn run or an install runs several).
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/engine.hpp"
 #include "engine/userns_holder.hpp"
@@ -101,6 +105,153 @@ INSTANTIATE_TEST_SUITE_P(Runs, EngineRunTest,
                                            GuardedRun{"PersistentUpper", true, false},
                                            GuardedRun{"ThroughTheHolder", false, true}),
                          [](const ::testing::TestParamInfo<GuardedRun>& info) { return info.param.name; });
+
+// --- a bind's missing target in an image of several layers ------------------------------------
+// The target is made in the fresh upper layer before the overlay's mount (rootfs.cpp,
+// makeUpperTargets), where the image has none of it: the image's directories on its way keep
+// what the image gives them (merged contents, mode, opaqueness), and a way through anything but
+// a directory, in any layer, is refused (by withTarget after the mount) with nothing made
+// outside the sandbox. The CA bundle's /run/coco/ca-certificates.crt is such a target in every
+// run with a network.
+class LayeredTargetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    COCO_REQUIRE_SANDBOX();
+    const char* rootfs = std::getenv("COCO_TEST_ROOTFS");
+    ASSERT_TRUE(rootfs && *rootfs) << "COCO_TEST_ROOTFS is not set";
+    rootfs_ = rootfs;
+    oldUmask_ = ::umask(022);
+    writeFile(work_ / "bundle.crt", "the bundle\n");
+    fs::create_directories(work_ / "dir");
+    writeFile(work_ / "dir/inside", "inside\n");
+  }
+  void TearDown() override { ::umask(oldUmask_); }
+
+  // An empty layer to put above the test rootfs.
+  std::string layer(const std::string& name) {
+    std::string dir = work_ / ("layer-" + name);
+    fs::create_directories(dir);
+    return dir;
+  }
+
+  // Runs `script` with `layers` above the rootfs and `mounts` beside /ws; out() is its output.
+  coco::Result<int> run(const std::vector<std::string>& layers, std::vector<coco::engine::BindMount> mounts,
+                        const std::string& script) {
+    coco::engine::RunSpec s;
+    s.layers = layers;
+    s.layers.push_back(rootfs_);
+    s.env = {{"PATH", "/usr/bin:/bin:/usr/sbin:/sbin"}};
+    s.argv = {"sh", "-c", "exec > /ws/out 2>&1; " + script};
+    s.workdir = "/ws";
+    s.toolName = "upper";
+    mounts.push_back({ws_.path(), "/ws"});
+    s.mounts = std::move(mounts);
+    s.hostSetup.stagingDir = work_ / "staging";
+    return coco::engine::run(s, nullptr);
+  }
+
+  std::string out() { return readFile(ws_ / "out"); }
+
+  std::string rootfs_;
+  mode_t oldUmask_ = 022;
+  TempDir ws_{"coco-upper-ws"};
+  TempDir work_{"coco-upper"};
+};
+
+TEST_F(LayeredTargetTest, TheImagesDirectoriesOnTheWayKeepTheirModeAndContents) {
+  std::string top = layer("top");
+  fs::create_directories(top + "/run");
+  writeFile(top + "/run/from-top", "x\n");
+  fs::permissions(top + "/run", fs::perms(0750));
+  auto rc =
+      run({top}, {{work_ / "bundle.crt", "/run/coco/ca.crt", true}, {work_ / "dir", "/opt/new/dir", true}},
+          "stat -c '%a %n' /run /run/coco /opt /opt/new; ls /run; cat /run/coco/ca.crt /opt/new/dir/inside");
+  ASSERT_TRUE(rc) << rc.error().describe();
+  EXPECT_EQ(*rc, 0) << out();
+  EXPECT_EQ(out(),
+            "750 /run\n755 /run/coco\n755 /opt\n755 /opt/new\n"
+            "coco\nfrom-top\nlock\n"
+            "the bundle\ninside\n");
+}
+
+// An opaque directory (user.overlay.opaque, as the store marks one) hides the layers below: a
+// directory there is not the image's, and a target below it is made as a missing one (755).
+TEST_F(LayeredTargetTest, AnOpaqueDirectoryHidesWhatTheLayersBelowHold) {
+  std::string top = layer("top"), mid = layer("mid");
+  fs::create_directories(top + "/run");
+  writeFile(top + "/run/from-top", "x\n");
+  if (::setxattr((top + "/run").c_str(), "user.overlay.opaque", "y", 1, 0) != 0)
+    GTEST_SKIP() << "user xattrs are not supported where the test's layers are (" << top << ")";
+  fs::create_directories(mid + "/run/lock");
+  fs::permissions(mid + "/run/lock", fs::perms(0700));
+  auto rc = run({top, mid}, {{work_ / "bundle.crt", "/run/lock/ca.crt", true}},
+                "stat -c '%a %n' /run/lock; ls /run");
+  ASSERT_TRUE(rc) << rc.error().describe();
+  EXPECT_EQ(*rc, 0) << out();
+  EXPECT_EQ(out(), "755 /run/lock\nfrom-top\nlock\n");
+}
+
+// The attacks: an image (any layer, any depth) puts a symlink to a host directory, or a file,
+// where the target's way needs a directory. The run is refused, as a bind over a symlink always
+// was, and nothing is made in the host directory or in the layers.
+TEST_F(LayeredTargetTest, AWayThroughAnImageSymlinkOrFileIsRefusedAndMakesNothing) {
+  TempDir host("coco-upper-host");
+  struct Case {
+    const char* name;
+    std::function<void(const std::string& top, const std::string& mid)> make;
+  };
+  const std::vector<Case> cases = {
+      {"top run -> host",
+       [&](const std::string& top, const std::string&) {
+         fs::create_directory_symlink(host.path(), top + "/run");
+       }},
+      {"top run/coco -> host",
+       [&](const std::string& top, const std::string&) {
+         fs::create_directories(top + "/run");
+         fs::create_directory_symlink(host.path(), top + "/run/coco");
+       }},
+      {"mid run/coco -> host below a top run",
+       [&](const std::string& top, const std::string& mid) {
+         fs::create_directories(top + "/run");
+         fs::create_directories(mid + "/run");
+         fs::create_directory_symlink(host.path(), mid + "/run/coco");
+       }},
+      {"mid run/coco -> relative ../../",
+       [&](const std::string& top, const std::string& mid) {
+         fs::create_directories(top + "/run");
+         fs::create_directories(mid + "/run");
+         fs::create_directory_symlink("../..", mid + "/run/coco");
+       }},
+      {"top run is a file",
+       [&](const std::string& top, const std::string&) { writeFile(top + "/run", "x\n"); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir top("coco-upper-top", work_.path()), mid("coco-upper-mid", work_.path());
+    c.make(top.path(), mid.path());
+    auto rc = run({top.path(), mid.path()}, {{work_ / "bundle.crt", "/run/coco/ca.crt", true}}, "echo ran");
+    EXPECT_FALSE(rc) << "the run went ahead: " << out();
+    if (!rc) {
+      EXPECT_TRUE(contains(rc.error().describe(), "/run/coco")) << rc.error().describe();
+    }
+    EXPECT_TRUE(fs::is_empty(host.path())) << "something was made in the host directory";
+    EXPECT_FALSE(fs::exists(top / "run/coco/ca.crt") || fs::exists(mid / "run/coco/ca.crt") ||
+                 fs::exists(mid / "ca.crt") || fs::exists(rootfs_ + "/run/coco"))
+        << "something was made in a layer";
+  }
+}
+
+// A directory of the image in a lower layer, over which a higher one holds a file: the file
+// hides it (no merge through a non-directory), and the target's way is refused.
+TEST_F(LayeredTargetTest, AFileInAHigherLayerHidesADirectoryBelowIt) {
+  std::string top = layer("top"), mid = layer("mid");
+  fs::create_directories(top + "/run");
+  writeFile(top + "/run/coco", "a file\n");
+  fs::create_directories(mid + "/run/coco");
+  auto rc = run({top, mid}, {{work_ / "bundle.crt", "/run/coco/ca.crt", true}}, "echo ran");
+  EXPECT_FALSE(rc) << "the run went ahead: " << out();
+  EXPECT_FALSE(fs::exists(mid + "/run/coco/ca.crt"));
+}
 
 }  // namespace
 }  // namespace cocotest
