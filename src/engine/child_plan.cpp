@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
-#include <string_view>
 #include <utility>
 
 #include <fmt/ranges.h>
@@ -57,7 +56,6 @@ Status planOverlay(const RunSpec& spec, ChildPlan& plan) {
   plan.scratchOptions = "mode=0700";
   if (spec.limits.tmpfsBytes) plan.scratchOptions += fmt::format(",size={}", spec.limits.tmpfsBytes);
   std::string lower;
-  plan.lowerLayers = static_cast<unsigned>(spec.layers.size());
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     COCO_TRY(checkLayerDir(spec.layers[i]));
     plan.stagingBinds.push_back({spec.layers[i], fmt::format("l/{}", i)});
@@ -135,31 +133,6 @@ Status planBinds(const RunSpec& spec, ChildPlan& plan, WorkspaceGuard* guard) {
   auto isPin = [](const PlannedBind& b) { return b.guard == GuardBind::Pin; };
   if (std::any_of(plan.binds.begin(), plan.binds.end(), isPin)) plan.pinFile = plan.stagingDir + "/guard-pin";
   return {};
-}
-
-bool isBelow(const std::string& path, std::string_view dir) {
-  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-         (path.size() == dir.size() || path[dir.size()] == '/');
-}
-
-// ChildPlan::upperTargets: a config bind's target or the working directory, unless an earlier
-// bind (parents come first) or the scratch mounts made before the binds cover it, where a
-// target made in the upper would only be hidden.
-void planUpperTargets(ChildPlan& plan) {
-  if (plan.persistentUpper) return;
-  std::vector<const std::string*> mounted;
-  auto covered = [&](const std::string& path) {
-    for (std::string_view dir : {"/proc", "/dev", "/tmp"})
-      if (isBelow(path, dir)) return true;
-    return std::any_of(mounted.begin(), mounted.end(),
-                       [&](const std::string* dst) { return isBelow(path, *dst); });
-  };
-  for (const auto& b : plan.binds) {
-    if (b.guard != GuardBind::None) continue;
-    if (!covered(b.dst)) plan.upperTargets.push_back({b.dst, b.isDir});
-    mounted.push_back(&b.dst);
-  }
-  if (plan.workdir != "/" && !covered(plan.workdir)) plan.upperTargets.push_back({plan.workdir, true});
 }
 
 std::vector<std::string> splitPath(const std::string& path) {
@@ -274,7 +247,6 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* g
   COCO_TRY(planEtc(spec, plan));
   planProcess(spec, plan);
   plan.mkdirs.push_back(plan.workdir);
-  planUpperTargets(plan);
   plan.tty = tty;
   plan.newSession = tty || hasControllingTerminal();
   plan.installPhase = spec.installPhase;

@@ -41,13 +41,6 @@ struct StagingBind {
   std::string dst;  // relative to the staging dir: "l/0", "p"
 };
 
-// A bind's target (or the working directory) made in a fresh upper layer before the overlay is
-// mounted (rootfs.cpp, makeUpperTargets).
-struct UpperTarget {
-  std::string path;  // absolute, normalized
-  bool isDir = true;
-};
-
 // What the tool gets as a standard descriptor.
 inline constexpr int kStdioInherit = -1;  // coco's own (not a terminal)
 inline constexpr int kStdioPty = -2;      // the sandbox's pty
@@ -60,11 +53,6 @@ struct ChildPlan {
   std::string scratchShm;      // stagingDir + "/shm": bound on /dev/shm
   std::vector<StagingBind> stagingBinds;  // the lower layers, the persistent upper's parent
   bool persistentUpper = false;
-  unsigned lowerLayers = 0;  // "l/0" (the topmost) to "l/N-1"
-  // Made in the fresh upper before the overlay's mount, so a missing target costs no copy-up of
-  // the image's directories on its way (/run for the CA bundle's target): the config's binds
-  // and the working directory that no other mount covers. Empty with a persistent upper.
-  std::vector<UpperTarget> upperTargets;
   std::string overlayOptions;  // lowerdir=l/0:l/1,upperdir=...,workdir=...,userxattr (relative to stagingDir)
   std::vector<PlannedBind> binds;  // config mounts, each followed by its workspace-guard binds
   std::string pinFile;             // in the scratch tmpfs; made by the child when a Pin bind needs it

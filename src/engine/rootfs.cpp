@@ -7,7 +7,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,7 +16,6 @@
 #include "engine/child_report.hpp"
 #include "sys/beneath.hpp"
 #include "sys/io.hpp"
-#include "sys/overlay.hpp"
 #include "util/trace.hpp"
 
 namespace coco::engine {
@@ -94,122 +92,6 @@ bool withTarget(int rootfd, const char* path, bool wantDir, bool create, int& fd
 // umask, which would trim 1777, while it makes them).
 bool makeScratchDir(const char* path, mode_t mode) { return ::mkdir(path, mode) == 0 || fail("mkdir", path); }
 
-// --- the fresh upper's targets (ChildPlan::upperTargets) ---------------------------------------
-// A missing bind target made through the overlay costs a copy-up of each image directory on its
-// way (/run for /run/coco/ca-certificates.crt): that target took ~80 µs, more than its bind
-// (-Dtrace, stop 60). Made in the upper before the mount, it takes ~25 µs and the lookups here
-// ~17 µs: a few stats in the layers. Each image directory on the way is
-// made there with the image's mode and owner, as a copy-up makes it (not its extended
-// attributes: an image directory's user.* xattrs and ACLs are not carried), and the missing
-// part as withTarget makes it. A target whose way crosses anything but a directory in the image
-// (a symlink, a file, a whiteout) is left alone, for withTarget to refuse after the mount as
-// before. Nothing follows a symlink: a layer is looked into only below directories that very
-// layer holds (each stat is AT_SYMLINK_NOFOLLOW, its parents checked the step before). Any
-// failure here only leaves a target to withTarget.
-
-constexpr int kMaxTargetDepth = 32;
-
-// An image directory's attributes, which its copy in the upper gets.
-struct ImageDir {
-  mode_t mode;
-  uid_t uid;
-  gid_t gid;
-};
-
-// `rel` (below the root) in the layers of `alive` ("l/N/rel"): 0 in none, 1 a directory in the
-// topmost holding it (alive becomes the layers merged into it: down to an opaque one, or to
-// one holding something else there), -1 anything else or an error. `top` is the topmost's.
-int lookUpLayers(unsigned layers, uint64_t& alive, const char* rel, ImageDir& top) {
-  char path[PATH_MAX];
-  uint64_t merged = 0;
-  bool found = false;
-  for (unsigned i = 0; i < layers; ++i) {
-    if (!((alive >> i) & 1)) continue;
-    int n = std::snprintf(path, sizeof path, "l/%u/%s", i, rel);
-    if (n < 0 || size_t(n) >= sizeof path) return -1;
-    struct stat st;
-    if (::fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;
-      return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      if (!found) return -1;
-      break;  // below a directory, a non-directory (a whiteout among them) ends the merge
-    }
-    if (!found) top = {st.st_mode & 07777, st.st_uid, st.st_gid};
-    found = true;
-    merged |= uint64_t{1} << i;
-    char v[2] = {};
-    bool below = i + 1 < 64 && (alive >> (i + 1)) != 0;  // layers left to merge
-    if (below && ::lgetxattr(path, sys::kOpaqueXattr, v, sizeof v) == 1 && v[0] == 'y') break;
-  }
-  alive = merged;
-  return found ? 1 : 0;
-}
-
-// Makes `path` (below the staging dir's "upper") with `mode`, or as the image's directory.
-bool makeInUpper(const char* path, bool dir, mode_t mode, const ImageDir* image) {
-  if (!dir) {
-    int fd = ::open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) return errno == EEXIST;
-    ::close(fd);
-    return true;
-  }
-  if (image) mode = image->mode;
-  if (::mkdir(path, mode) != 0) return errno == EEXIST;  // made for an earlier target
-  if (!image) return true;
-  if ((image->uid != ::geteuid() || image->gid != ::getegid()) &&
-      ::fchownat(AT_FDCWD, path, image->uid, image->gid, AT_SYMLINK_NOFOLLOW) != 0)
-    return false;
-  return (mode & 07000) == 0 || ::fchmodat(AT_FDCWD, path, mode, 0) == 0;  // mkdir drops set-id bits
-}
-
-void makeUpperTarget(unsigned layers, const UpperTarget& target, mode_t userUmask) {
-  char path[PATH_MAX];  // "upper/" + the target, cut at each step in turn
-  constexpr size_t kUpper = sizeof "upper/" - 1;
-  int n = std::snprintf(path, sizeof path, "upper/%s", target.path.c_str() + 1);
-  if (target.path.size() < 2 || n < 0 || size_t(n) >= sizeof path) return;
-  struct Step {
-    size_t end;  // of the component in path
-    ImageDir image;
-  } steps[kMaxTargetDepth];
-  int depth = 0, firstMissing = -1;
-  uint64_t alive = layers >= 64 ? ~uint64_t{0} : (uint64_t{1} << layers) - 1;
-  for (size_t start = kUpper; start < size_t(n); ++depth) {
-    size_t end = start;
-    while (end < size_t(n) && path[end] != '/') ++end;
-    size_t len = end - start;
-    if (depth == kMaxTargetDepth || len == 0 ||
-        (path[start] == '.' && (len == 1 || (len == 2 && path[start + 1] == '.'))))
-      return;
-    steps[depth].end = end;
-    if (firstMissing < 0) {
-      char saved = path[end];
-      path[end] = '\0';
-      int found = lookUpLayers(layers, alive, path + kUpper, steps[depth].image);
-      path[end] = saved;
-      if (found < 0) return;  // not a directory: withTarget's to refuse, or the target itself
-      if (found == 0) firstMissing = depth;
-    }
-    start = end + 1;
-  }
-  if (firstMissing < 0) return;  // the image has it all: nothing is copied up
-  for (int i = 0; i < depth; ++i) {
-    char saved = path[steps[i].end];
-    path[steps[i].end] = '\0';
-    bool last = i == depth - 1, dir = !last || target.isDir;
-    bool ok = makeInUpper(path, dir, (dir ? 0755 : 0644) & ~userUmask,
-                          i < firstMissing ? &steps[i].image : nullptr);
-    path[steps[i].end] = saved;
-    if (!ok) return;
-  }
-}
-
-void makeUpperTargets(const ChildPlan& plan, mode_t userUmask) {
-  if (plan.persistentUpper || plan.lowerLayers > 64) return;
-  for (const auto& t : plan.upperTargets) makeUpperTarget(plan.lowerLayers, t, userUmask);
-}
-
 // Layers (and a persistent upper's parent) bound under neutral names.
 bool bindStaged(const ChildPlan& plan) {
   if (!makeScratchDir("l", 0700)) return false;
@@ -237,10 +119,8 @@ bool mountScratch(const ChildPlan& plan) {
   bool ok = makeScratchDir("root", 0755) && makeScratchDir("tmp", 01777) && makeScratchDir("shm", 01777) &&
             bindStaged(plan);
   if (ok && !plan.persistentUpper) ok = makeScratchDir("upper", 0755) && makeScratchDir("work", 0700);
-  if (ok) makeUpperTargets(plan, umask);
   ::umask(umask);
   if (!ok) return false;
-  trace::point("rootfs-upper");
   if (::mount("overlay", "root", "overlay", MS_NOSUID | MS_NODEV, plan.overlayOptions.c_str()) != 0)
     return fail("mounting the overlay root file system (overlayfs with userxattr) with", plan.overlayOptions.c_str());
   return true;

@@ -41,6 +41,7 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -339,6 +340,16 @@ static int cmdStat(const char* path) {
   struct stat st;
   if (lstat(path, &st) < 0) return fail("stat", path);
   printf("uid=%u gid=%u mode=%o\n", st.st_uid, st.st_gid, st.st_mode & 07777);
+  return 0;
+}
+
+// An extended attribute of PATH itself (not followed if a symlink), as text.
+static int cmdGetXattr(const char* path, const char* name) {
+  char value[256];
+  ssize_t n = lgetxattr(path, name, value, sizeof value - 1);
+  if (n < 0) return fail("getxattr", path);
+  value[n] = '\0';
+  printf("%s\n", value);
   return 0;
 }
 
@@ -938,7 +949,7 @@ static int cmdNftAddTable(void) {
 static int usage(void) {
   fputs(
       "usage: probe id | caps | status | mounts | try-syscall NAME | tiocsti | ls PATH |\n"
-      "  cat PATH | write PATH [TEXT] | stat PATH | unlink PATH | rename OLD NEW |\n"
+      "  cat PATH | write PATH [TEXT] | stat PATH | getxattr PATH NAME | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
       "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
@@ -977,6 +988,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "cat") && a1) return catFile(a1);
   if (!strcmp(cmd, "write") && a1) return cmdWrite(a1, a2 ? a2 : "probe\n");
   if (!strcmp(cmd, "stat") && a1) return cmdStat(a1);
+  if (!strcmp(cmd, "getxattr") && a2) return cmdGetXattr(a1, a2);
   if (!strcmp(cmd, "unlink") && a1) return unlink(a1) < 0 ? fail("unlink", a1) : report(0, 0);
   if (!strcmp(cmd, "rename") && a2) return rename(a1, a2) < 0 ? fail("rename", a1) : report(0, 0);
   if (!strcmp(cmd, "mkdir") && a1) return mkdir(a1, 0755) < 0 ? fail("mkdir", a1) : report(0, 0);
