@@ -152,7 +152,7 @@ class LayeredTargetTest : public ::testing::Test {
     s.env = {{"PATH", "/usr/bin:/bin:/usr/sbin:/sbin"}};
     s.argv = {"sh", "-c", "exec > /ws/out 2>&1; " + script};
     s.workdir = "/ws";
-    s.toolName = "upper";
+    s.toolName = "layered";
     mounts.push_back({ws_.path(), "/ws"});
     s.mounts = std::move(mounts);
     s.hostSetup.stagingDir = work_ / "staging";
@@ -164,8 +164,8 @@ class LayeredTargetTest : public ::testing::Test {
 
   std::string rootfs_;
   std::optional<mode_t> oldUmask_;  // set once SetUp has set 022
-  TempDir ws_{"coco-upper-ws"};
-  TempDir work_{"coco-upper"};
+  TempDir ws_{"coco-layered-ws"};
+  TempDir work_{"coco-layered"};
 };
 
 TEST_F(LayeredTargetTest, TheImagesDirectoriesOnTheWayKeepTheirModeAndContents) {
@@ -229,7 +229,7 @@ TEST_F(LayeredTargetTest, WhatAPlainMkdirCannotCopyIsLeftToTheCopyUp) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     if (!xattrs && c.dst.starts_with("/run")) continue;  // said below
-    TempDir keep("coco-upper-keep", work_.path());
+    TempDir keep("coco-layered-keep", work_.path());
     fs::create_directories(keep / "upper");
     auto copied = run(c.layers, {{work_ / "bundle.crt", c.dst, true}}, c.script, keep / "upper");
     std::string copiedOut = copied ? out() : "";
@@ -266,7 +266,7 @@ TEST_F(LayeredTargetTest, ANonDirectoryBelowADirectoryEndsTheMerge) {
 // where the target's way needs a directory. The run is refused, as a bind over a symlink always
 // was, and nothing is made in the host directory or in the layers.
 TEST_F(LayeredTargetTest, AWayThroughAnImageSymlinkOrFileIsRefusedAndMakesNothing) {
-  TempDir host("coco-upper-host");
+  TempDir host("coco-layered-host");
   struct Case {
     const char* name;
     std::function<void(const std::string& top, const std::string& mid)> make;
@@ -298,7 +298,7 @@ TEST_F(LayeredTargetTest, AWayThroughAnImageSymlinkOrFileIsRefusedAndMakesNothin
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    TempDir top("coco-upper-top", work_.path()), mid("coco-upper-mid", work_.path());
+    TempDir top("coco-layered-top", work_.path()), mid("coco-layered-mid", work_.path());
     c.make(top.path(), mid.path());
     auto rc = run({top.path(), mid.path()}, {{work_ / "bundle.crt", "/run/coco/ca.crt", true}}, "echo ran");
     EXPECT_FALSE(rc) << "the run went ahead: " << out();
