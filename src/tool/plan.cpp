@@ -43,7 +43,10 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kContainerHome = "/root";
 constexpr const char* kX11SocketDir = "/tmp/.X11-unix";
-constexpr const char* kSandboxCaBundle = "/run/coco/ca-certificates.crt";
+// Where the host's CA bundle goes in the sandbox: the first of these no mount of the config is
+// above (its bind needs a target, which would be made in that mount's host directory).
+constexpr const char* kSandboxCaBundles[] = {"/run/coco/ca-certificates.crt", "/etc/coco/ca-certificates.crt",
+                                             "/var/lib/coco/ca-certificates.crt"};
 constexpr const char* kDefaultSeccompProfile = "seccomp-profiles/default.json";
 
 void setVar(Env& env, const std::string& name, const std::string& value) {
@@ -230,12 +233,34 @@ std::vector<std::string> splitWords(const std::string& text) {
   return words;
 }
 
-// The host's CA bundle, bound read-only, so TLS works behind intercepting proxies.
-void addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const RunContext& ctx) {
+// The host's CA bundle, bound read-only, so TLS works behind intercepting proxies. coco makes
+// nothing in a mount of the config's for it: with a mount at /run or /run/coco its target would be
+// made in the host directory (and a read-only one would refuse the run), so it goes elsewhere.
+// A mount on the target itself is covered by it, as the bind comes after the config's.
+Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const config::ToolConfig& config,
+                   const RunContext& ctx) {
   std::string bundle = findHostCaBundle(ctx.hostEnv);
-  if (bundle.empty()) return;
-  mounts.push_back({bundle, kSandboxCaBundle, true});
-  for (const auto& [name, value] : caBundleEnv(kSandboxCaBundle)) setVar(env, name, value);
+  if (bundle.empty()) return {};
+  std::vector<std::string> above;  // the mounts in the way, one for each place
+  for (const char* target : kSandboxCaBundles) {
+    auto in = std::find_if(mounts.begin(), mounts.end(),
+                           [&](const auto& m) { return m.dst != target && fs::isAtOrBelow(target, m.dst); });
+    if (in != mounts.end()) {
+      auto line = std::find_if(config.mounts.begin(), config.mounts.end(),
+                               [&](const auto& m) { return m.dst == in->dst && m.line > 0; });
+      above.push_back(line == config.mounts.end()
+                          ? in->dst
+                          : fmt::format("{} ({}, line {})", in->dst, config.path, line->line));
+      continue;
+    }
+    mounts.push_back({bundle, target, true});
+    for (const auto& [name, value] : caBundleEnv(target)) setVar(env, name, value);
+    return {};
+  }
+  return Error::make(
+      "the mounts at {} leave no place for the host's CA bundle, which a run with a network gets "
+      "(coco makes nothing in a mount of yours): mount below those directories",
+      fmt::join(above, ", "));
 }
 
 // The config files the user's git reads outside any repository, in its order: the system config,
@@ -427,7 +452,7 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.workdir = config.workdir;
   applyNetwork(spec, config, ctx);
-  if (spec.network != NetworkMode::None) addCaBundle(spec.mounts, bound, ctx);
+  if (spec.network != NetworkMode::None) COCO_TRY(addCaBundle(spec.mounts, bound, config, ctx));
   spec.ports = config.ports;
   auto extra = parsePortList(ctx.extraPorts);
   if (!extra)

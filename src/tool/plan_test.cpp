@@ -937,6 +937,44 @@ TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
   }
 }
 
+// The bundle's place is the first no config mount is above (its target would be made in that
+// mount's host directory); a mount on the target itself is covered by the bundle, and with every
+// place taken the run is refused, naming the mounts, rather than writing into one of them.
+TEST_F(PlanTest, TheCaBundleGoesWhereNoConfigMountIsAboveIt) {
+  std::string bundle = root_ + "/corp-ca.pem";
+  ASSERT_TRUE(fs::writeFileAtomic(bundle, "-----BEGIN CERTIFICATE-----\n").ok());
+  ctx_.hostEnv["SSL_CERT_FILE"] = bundle;
+  ASSERT_TRUE(fs::makeDirs(root_ + "/data").ok());
+  config_.network = NetworkMode::Full;
+  auto placed = [&](std::vector<std::string> dsts) -> std::string {
+    config_.mounts.clear();
+    int line = 1;
+    for (const auto& dst : dsts) config_.mounts.push_back({root_ + "/data", dst, false, line++});
+    auto s = prepareRun(config_, {}, ctx_, image_);
+    if (!s) return "error: " + s.error().describe();
+    auto ca =
+        std::find_if(s->mounts.begin(), s->mounts.end(), [&](const auto& m) { return m.src == bundle; });
+    if (ca == s->mounts.end()) return "no bundle";
+    EXPECT_TRUE(ca->readOnly);
+    EXPECT_EQ(s->mounts.back().dst, ca->dst) << "the bundle's bind is not the last";
+    for (const auto& [name, unused] : caBundleEnv(""))
+      EXPECT_TRUE(envValue(*s, name) && *envValue(*s, name) == ca->dst) << name;
+    return ca->dst;
+  };
+  EXPECT_EQ(placed({}), "/run/coco/ca-certificates.crt");
+  EXPECT_EQ(placed({"/run/cocoa", "/run/coco/ca-certificates.crt", "/run/coco/ca-certificates.crt/x"}),
+            "/run/coco/ca-certificates.crt");
+  EXPECT_EQ(placed({"/run"}), "/etc/coco/ca-certificates.crt");
+  EXPECT_EQ(placed({"/run/coco"}), "/etc/coco/ca-certificates.crt");
+  EXPECT_EQ(placed({"/run/coco", "/etc"}), "/var/lib/coco/ca-certificates.crt");
+  EXPECT_EQ(
+      placed({"/run/coco", "/etc/coco", "/var"}),
+      fmt::format("error: the mounts at /run/coco ({0}, line 1), /etc/coco ({0}, line 2), /var ({0}, line 3) "
+                  "leave no place for the host's CA bundle, which a run with a network gets (coco makes "
+                  "nothing in a mount of yours): mount below those directories",
+                  config_.path));
+}
+
 TEST_F(PlanTest, OfflineRunsGetNoCaBundle) {
   config_.network = NetworkMode::None;
   auto s = prepareRun(config_, {}, ctx_, image_);

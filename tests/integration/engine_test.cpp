@@ -1251,6 +1251,46 @@ TEST_F(EngineTest, TheHostsCaBundleIsBoundReadOnlyAtRunCoco) {
   EXPECT_TRUE(contains(none.out, "denied ENOENT")) << "a run without a network got /run/coco: " << none.out;
 }
 
+// coco makes nothing in a mount of the config's for its own bundle: with a mount at /run or
+// /run/coco, the bundle's target would be made in the host directory (an empty
+// coco/ca-certificates.crt left there after the run) or, in a read-only one, refused with the
+// whole run. The bundle goes to /etc/coco then, and the variables name it there.
+TEST_F(EngineTest, AConfigMountAboveRunCocoGetsNothingMadeInIt) {
+  const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
+  if (!std::filesystem::exists(bundle)) GTEST_SKIP() << "no CA bundle at " << bundle << " on this host";
+  const std::string hostBundle = readFile(bundle);
+  const std::string moved = "/etc/coco/ca-certificates.crt";
+  struct Case {
+    const char* tool;
+    const char* dir;
+    const char* dst;
+    const char* opts;
+  };
+  for (const Case& c : {Case{"runrw", "hostrun", "/run", "rw"}, Case{"runro", "hostrunro", "/run", "ro"},
+                        Case{"cocorw", "hostcoco", "/run/coco", "rw"}}) {
+    SCOPED_TRACE(c.tool);
+    const std::string dir = env_.workdir() + "/" + c.dir;
+    std::filesystem::create_directories(dir);
+    env_.writeTool(c.tool,
+                   std::string(R"({"command": "probe", "allowed_hosts": ["example.test"], "mounts": [)") +
+                       R"({"src": "./)" + c.dir + R"(", "dst": ")" + c.dst + R"(", "opts": ")" + c.opts +
+                       R"("}]})");
+    RunResult cat = env_.run({"run", c.tool, "cat", moved});
+    EXPECT_EQ(cat.exitCode, 0) << describe(cat);
+    EXPECT_TRUE(cat.out == hostBundle)
+        << "not the host's bundle at " << moved << ": " << cat.out.substr(0, 200);
+    RunResult vars = env_.run({"run", c.tool, "env"});
+    EXPECT_EQ(vars.exitCode, 0) << describe(vars);
+    EXPECT_TRUE(contains(vars.out, "SSL_CERT_FILE=" + moved + "\n")) << vars.out;
+    EXPECT_TRUE(contains(vars.out, "NODE_EXTRA_CA_CERTS=" + moved + "\n")) << vars.out;
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+      left.push_back(e.path().string());
+    EXPECT_TRUE(left.empty()) << "coco made " << left.size() << " entries in the config's mount, first "
+                              << (left.empty() ? "" : left[0]);
+  }
+}
+
 // coco started with signals ignored (`nohup`, a non-interactive shell's `cmd &`, a CI runner's
 // `trap '' INT`): a direct run of the tool inherits them ignored through its exec, so the
 // sandboxed one must too (before, the tool had every signal reset to its default, and nohup's
