@@ -177,6 +177,8 @@ int runTool(Context& ctx, const std::string& name, const Args& toolArgs, bool dr
   trace::point("context-read");
   runCtx->createSources = !dryRun;
   runCtx->allowHome = allowHome;
+  // A learn run has the full network (tool/learn.hpp), planned as such: the CA bundle comes with it.
+  runCtx->allowNetwork = runCtx->allowNetwork || learn;
   runCtx->viaLink = startedThroughLink(ctx);
   // An install starts from coco-full, before the warnings (which it prints): util/front.hpp.
   if (front::active() && runtime->native() && !dryRun) {

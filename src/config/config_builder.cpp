@@ -71,6 +71,13 @@ MountConfig readMount(const Value& item) {
       mount.dst = readString(f.value);
       orFail(checkAbsolutePath(mount.dst), f.value);
       if (mount.dst == "/") fail(f.value.mark, "mount 'dst' cannot be '/'");
+      // Every run binds its own hostname, hosts and resolv.conf there: their mount points would be
+      // made in the directory (a symlink in their place replaced), as podman's and docker's are.
+      if (mount.dst == "/etc")
+        fail(
+            f.value.mark,
+            "mount 'dst' cannot be '/etc': coco binds its own /etc/hostname, /etc/hosts and /etc/resolv.conf "
+            "in every run, and would make them in your directory; mount what you need below /etc");
       hasDst = true;
     } else {
       MountOptions options = orFail(parseMountOptions(readString(f.value)), f.value);

@@ -329,6 +329,9 @@ const BadCase kBadCases[] = {
      "t.yaml:2:24: 'dst': '/a/../b' is not normalised (write '/b')"},
     {"tool: x\nmounts: [{src: ., dst: /a/}]\n", "t.yaml:2:24: 'dst': '/a/' is not normalised (write '/a')"},
     {"tool: x\nmounts: [{src: ., dst: /}]\n", "t.yaml:2:24: mount 'dst' cannot be '/'"},
+    {"tool: x\nmounts: [{src: ., dst: /etc, opts: ro}]\n",
+     "t.yaml:2:24: mount 'dst' cannot be '/etc': coco binds its own /etc/hostname, /etc/hosts and "
+     "/etc/resolv.conf in every run, and would make them in your directory; mount what you need below /etc"},
     {"tool: x\nmounts: [{src: \"\", dst: /w}]\n", "t.yaml:2:16: mount 'src' is empty"},
     {"tool: x\nmounts: [{src: ~bob/x, dst: /w}]\n",
      "t.yaml:2:16: mount 'src' '~bob/x': only '~' and '~/' are expanded"},

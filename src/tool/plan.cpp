@@ -235,22 +235,26 @@ std::vector<std::string> splitWords(const std::string& text) {
 
 // The host's CA bundle, bound read-only, so TLS works behind intercepting proxies. coco makes
 // nothing in a mount of the config's for it: with a mount at /run or /run/coco its target would be
-// made in the host directory (and a read-only one would refuse the run), so it goes elsewhere.
-// A mount on the target itself is covered by it, as the bind comes after the config's.
+// made in the host directory (and a read-only one would refuse the run), so it goes to the first
+// place no mount is in the way of. A mount on the target itself is covered by the bundle (its
+// bind comes after the config's) where that mount is of a file; a directory there, or a mount
+// below the target, takes the place too.
 Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const config::ToolConfig& config,
                    const RunContext& ctx) {
   std::string bundle = findHostCaBundle(ctx.hostEnv);
   if (bundle.empty()) return {};
-  std::vector<std::string> above;  // the mounts in the way, one for each place
+  std::vector<std::string> inTheWay;  // a mount for each place, with its line where the config has one
   for (const char* target : kSandboxCaBundles) {
-    auto in = std::find_if(mounts.begin(), mounts.end(),
-                           [&](const auto& m) { return m.dst != target && fs::isAtOrBelow(target, m.dst); });
+    auto in = std::find_if(mounts.begin(), mounts.end(), [&](const auto& m) {
+      if (m.dst == target) return fs::isDirectory(m.src);
+      return fs::isAtOrBelow(target, m.dst) || fs::isAtOrBelow(m.dst, target);
+    });
     if (in != mounts.end()) {
       auto line = std::find_if(config.mounts.begin(), config.mounts.end(),
                                [&](const auto& m) { return m.dst == in->dst && m.line > 0; });
-      above.push_back(line == config.mounts.end()
-                          ? in->dst
-                          : fmt::format("{} ({}, line {})", in->dst, config.path, line->line));
+      inTheWay.push_back(line == config.mounts.end()
+                             ? in->dst
+                             : fmt::format("{} ({}, line {})", in->dst, config.path, line->line));
       continue;
     }
     mounts.push_back({bundle, target, true});
@@ -258,9 +262,9 @@ Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const confi
     return {};
   }
   return Error::make(
-      "the mounts at {} leave no place for the host's CA bundle, which a run with a network gets "
-      "(coco makes nothing in a mount of yours): mount below those directories",
-      fmt::join(above, ", "));
+      "the mounts at {} leave no place for the host's CA bundle, which a run with a network gets at {} (coco "
+      "makes nothing in a mount of yours): move one of them",
+      fmt::join(inTheWay, ", "), fmt::join(kSandboxCaBundles, ", "));
 }
 
 // The config files the user's git reads outside any repository, in its order: the system config,

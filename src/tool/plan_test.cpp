@@ -940,16 +940,20 @@ TEST_F(PlanTest, NetworkedRunsGetTheHostCaBundleReadOnly) {
 // The bundle's place is the first no config mount is above (its target would be made in that
 // mount's host directory); a mount on the target itself is covered by the bundle, and with every
 // place taken the run is refused, naming the mounts, rather than writing into one of them.
-TEST_F(PlanTest, TheCaBundleGoesWhereNoConfigMountIsAboveIt) {
+TEST_F(PlanTest, TheCaBundleGoesWhereNoConfigMountIsInTheWay) {
   std::string bundle = root_ + "/corp-ca.pem";
   ASSERT_TRUE(fs::writeFileAtomic(bundle, "-----BEGIN CERTIFICATE-----\n").ok());
   ctx_.hostEnv["SSL_CERT_FILE"] = bundle;
   ASSERT_TRUE(fs::makeDirs(root_ + "/data").ok());
+  ASSERT_TRUE(fs::writeFileAtomic(root_ + "/own.crt", "the config's own\n").ok());
   config_.network = NetworkMode::Full;
+  // Each mount's source: a file where its destination ends in .crt, else a directory.
   auto placed = [&](std::vector<std::string> dsts) -> std::string {
     config_.mounts.clear();
     int line = 1;
-    for (const auto& dst : dsts) config_.mounts.push_back({root_ + "/data", dst, false, line++});
+    for (const auto& dst : dsts)
+      config_.mounts.push_back(
+          {dst.ends_with(".crt") ? root_ + "/own.crt" : root_ + "/data", dst, false, line++});
     auto s = prepareRun(config_, {}, ctx_, image_);
     if (!s) return "error: " + s.error().describe();
     auto ca =
@@ -962,16 +966,25 @@ TEST_F(PlanTest, TheCaBundleGoesWhereNoConfigMountIsAboveIt) {
     return ca->dst;
   };
   EXPECT_EQ(placed({}), "/run/coco/ca-certificates.crt");
-  EXPECT_EQ(placed({"/run/cocoa", "/run/coco/ca-certificates.crt", "/run/coco/ca-certificates.crt/x"}),
+  // Beside it, not above it; and a file on the target itself, which the bundle covers.
+  EXPECT_EQ(placed({"/run/cocoa", "/run/co", "/run/coco/ca-certificates.crt"}),
             "/run/coco/ca-certificates.crt");
   EXPECT_EQ(placed({"/run"}), "/etc/coco/ca-certificates.crt");
   EXPECT_EQ(placed({"/run/coco"}), "/etc/coco/ca-certificates.crt");
-  EXPECT_EQ(placed({"/run/coco", "/etc"}), "/var/lib/coco/ca-certificates.crt");
+  EXPECT_EQ(placed({"/run/coco/ca-certificates.crt/x"}), "/etc/coco/ca-certificates.crt");
+  EXPECT_EQ(placed({"/run/coco/x.crt", "/run/coco/ca-certificates.crt.d"}), "/run/coco/ca-certificates.crt");
+  config_.mounts = {{root_ + "/data", "/run/coco/ca-certificates.crt", false, 1}};  // a directory there
+  auto dir = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(dir.ok()) << dir.error().describe();
+  EXPECT_EQ(*envValue(*dir, "SSL_CERT_FILE"), "/etc/coco/ca-certificates.crt");
+  EXPECT_EQ(placed({"/run/coco", "/etc/coco"}), "/var/lib/coco/ca-certificates.crt");
   EXPECT_EQ(
       placed({"/run/coco", "/etc/coco", "/var"}),
       fmt::format("error: the mounts at /run/coco ({0}, line 1), /etc/coco ({0}, line 2), /var ({0}, line 3) "
-                  "leave no place for the host's CA bundle, which a run with a network gets (coco makes "
-                  "nothing in a mount of yours): mount below those directories",
+                  "leave no place for the host's CA bundle, which a run with a network gets at "
+                  "/run/coco/ca-certificates.crt, /etc/coco/ca-certificates.crt, "
+                  "/var/lib/coco/ca-certificates.crt (coco makes nothing in a mount of yours): move one of "
+                  "them",
                   config_.path));
 }
 

@@ -1291,6 +1291,32 @@ TEST_F(EngineTest, AConfigMountAboveRunCocoGetsNothingMadeInIt) {
   }
 }
 
+// The same for /etc, where coco binds its own hostname, hosts and resolv.conf in every run: with a
+// mount there, their mount points were made in the host directory, and a symlink of the user's
+// in their place (resolv.conf -> systemd's stub) was unlinked. Refused instead, by the config's
+// line, with the directory as it was.
+TEST_F(EngineTest, AConfigMountAtEtcIsRefusedAndTheDirectoryKept) {
+  for (const char* opts : {"rw", "ro"}) {
+    SCOPED_TRACE(opts);
+    const std::string dir = env_.workdir() + "/myetc-" + opts;
+    std::filesystem::create_directories(dir);
+    std::filesystem::create_symlink("/nonexistent/stub-resolv.conf", dir + "/resolv.conf");
+    std::ofstream(dir + "/note") << "mine\n";
+    env_.writeTool("etcmount", std::string(R"({"command": "probe", "network": "none", "mounts": [)") +
+                                   R"({"src": "./myetc-)" + opts + R"(", "dst": "/etc", "opts": ")" + opts +
+                                   R"("}]})");
+    RunResult r = env_.run({"run", "etcmount", "exit", "0"});
+    EXPECT_NE(r.exitCode, 0) << describe(r);
+    EXPECT_TRUE(contains(r.err, "etcmount.json:1:") && contains(r.err, "'/etc'")) << r.err;
+    std::vector<std::string> entries;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      entries.push_back(e.path().filename().string());
+    std::sort(entries.begin(), entries.end());
+    EXPECT_EQ(entries, (std::vector<std::string>{"note", "resolv.conf"}));
+    EXPECT_TRUE(std::filesystem::is_symlink(dir + "/resolv.conf")) << "the user's symlink was replaced";
+  }
+}
+
 // coco started with signals ignored (`nohup`, a non-interactive shell's `cmd &`, a CI runner's
 // `trap '' INT`): a direct run of the tool inherits them ignored through its exec, so the
 // sandboxed one must too (before, the tool had every signal reset to its default, and nohup's

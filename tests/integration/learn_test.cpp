@@ -198,6 +198,17 @@ TEST_F(Learn, ReportsWhatTheWorkspaceGuardRemoved) {
   EXPECT_TRUE(contains(readFile(cache_ + "/coco/learn/lw.json"), project_ + "/.envrc"));
 }
 
+// A learn run has the full network whatever the config says, so it gets what every run with a
+// network gets: the host's CA bundle and the variables naming it (TLS behind an intercepting
+// proxy). lp's config says `network: none`; before, its learn runs had neither.
+TEST_F(Learn, ARunWithoutANetworkGetsTheCaBundleWhenLearning) {
+  const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
+  if (!fs::exists(bundle)) GTEST_SKIP() << "no CA bundle at " << bundle << " on this host";
+  RunResult r = coco({"run", "--learn", "lp", "-c", "echo \"$SSL_CERT_FILE\"; cat \"$SSL_CERT_FILE\""});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "/run/coco/ca-certificates.crt\n" + readFile(bundle)) << describe(r);
+}
+
 TEST_F(Learn, IsRefusedWhereTheGatewayCannotSee) {
   env_.writeTool("hostnet", R"({"command": "sh", "network": "host"})");
   RunResult r = coco({"run", "--learn", "hostnet", "-c", "true"});
