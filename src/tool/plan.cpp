@@ -261,10 +261,15 @@ Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const confi
     for (const auto& [name, value] : caBundleEnv(target)) setVar(env, name, value);
     return {};
   }
+  // A `network: none` config gets here only widened (--learn, COCO_ALLOW_NETWORK): said, or it puzzles.
   return Error::make(
-      "the mounts at {} leave no place for the host's CA bundle, which a run with a network gets at {} (coco "
+      "the mounts at {} leave no place for the host's CA bundle, which a run with a network gets at {}{} "
+      "(coco "
       "makes nothing in a mount of yours): move one of them",
-      fmt::join(inTheWay, ", "), fmt::join(kSandboxCaBundles, ", "));
+      fmt::join(inTheWay, ", "), fmt::join(kSandboxCaBundles, ", "),
+      config.network == NetworkMode::None
+          ? " (this one has a network: --learn or COCO_ALLOW_NETWORK gives it)"
+          : "");
 }
 
 // The config files the user's git reads outside any repository, in its order: the system config,

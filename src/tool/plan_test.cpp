@@ -986,6 +986,13 @@ TEST_F(PlanTest, TheCaBundleGoesWhereNoConfigMountIsInTheWay) {
                   "/var/lib/coco/ca-certificates.crt (coco makes nothing in a mount of yours): move one of "
                   "them",
                   config_.path));
+  // A config without a network gets here only widened: the message says how.
+  config_.network = NetworkMode::None;
+  ctx_.allowNetwork = true;
+  EXPECT_NE(placed({"/run/coco", "/etc/coco", "/var"})
+                .find("(this one has a network: --learn or "
+                      "COCO_ALLOW_NETWORK gives it)"),
+            std::string::npos);
 }
 
 TEST_F(PlanTest, OfflineRunsGetNoCaBundle) {
