@@ -43,8 +43,8 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kContainerHome = "/root";
 constexpr const char* kX11SocketDir = "/tmp/.X11-unix";
-// Where the host's CA bundle goes in the sandbox: the first of these no mount of the config is
-// above (its bind needs a target, which would be made in that mount's host directory).
+// Where the host's CA bundle goes in the sandbox: the first of these no mount is in the way of
+// (its bind needs a target, which would be made in that mount's host directory; addCaBundle).
 constexpr const char* kSandboxCaBundles[] = {"/run/coco/ca-certificates.crt", "/etc/coco/ca-certificates.crt",
                                              "/var/lib/coco/ca-certificates.crt"};
 constexpr const char* kDefaultSeccompProfile = "seccomp-profiles/default.json";
@@ -264,8 +264,7 @@ Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const confi
   // A `network: none` config gets here only widened (--learn, COCO_ALLOW_NETWORK): said, or it puzzles.
   return Error::make(
       "the mounts at {} leave no place for the host's CA bundle, which a run with a network gets at {}{} "
-      "(coco "
-      "makes nothing in a mount of yours): move one of them",
+      "(coco makes nothing in a mount of yours): move one of them",
       fmt::join(inTheWay, ", "), fmt::join(kSandboxCaBundles, ", "),
       config.network == NetworkMode::None
           ? " (this one has a network: --learn or COCO_ALLOW_NETWORK gives it)"
