@@ -237,8 +237,8 @@ std::vector<std::string> splitWords(const std::string& text) {
 // nothing in a mount of the config's for it: with a mount at /run or /run/coco its target would be
 // made in the host directory (and a read-only one would refuse the run), so it goes to the first
 // place no mount is in the way of. A mount on the target itself is covered by the bundle (its
-// bind comes after the config's) where that mount is of a file; a directory there, or a mount
-// below the target, takes the place too.
+// bind comes after the config's) where that mount is of a file; a directory there (one a dry run
+// has not made yet too, so its plan is the run's), or a mount below the target, takes the place.
 Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const config::ToolConfig& config,
                    const RunContext& ctx) {
   std::string bundle = findHostCaBundle(ctx.hostEnv);
@@ -246,7 +246,10 @@ Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const confi
   std::vector<std::string> inTheWay;  // a mount for each place, with its line where the config has one
   for (const char* target : kSandboxCaBundles) {
     auto in = std::find_if(mounts.begin(), mounts.end(), [&](const auto& m) {
-      if (m.dst == target) return fs::isDirectory(m.src);
+      if (m.dst == target) {  // a directory there, or a source the run makes (a directory), is in the way
+        struct stat st;
+        return ::stat(m.src.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
+      }
       return fs::isAtOrBelow(target, m.dst) || fs::isAtOrBelow(m.dst, target);
     });
     if (in != mounts.end()) {

@@ -977,6 +977,16 @@ TEST_F(PlanTest, TheCaBundleGoesWhereNoConfigMountIsInTheWay) {
   auto dir = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(dir.ok()) << dir.error().describe();
   EXPECT_EQ(*envValue(*dir, "SSL_CERT_FILE"), "/etc/coco/ca-certificates.crt");
+  // A dry run plans as the run does where the source is a directory the run would make.
+  config_.mounts = {{"./not-yet", "/run/coco/ca-certificates.crt", false, 1}};
+  ctx_.createSources = false;
+  auto dry = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(dry.ok()) << dry.error().describe();
+  EXPECT_EQ(*envValue(*dry, "SSL_CERT_FILE"), "/etc/coco/ca-certificates.crt");
+  ctx_.createSources = true;
+  auto made = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(made.ok()) << made.error().describe();
+  EXPECT_EQ(*envValue(*made, "SSL_CERT_FILE"), "/etc/coco/ca-certificates.crt");
   EXPECT_EQ(placed({"/run/coco", "/etc/coco"}), "/var/lib/coco/ca-certificates.crt");
   EXPECT_EQ(
       placed({"/run/coco", "/etc/coco", "/var"}),
