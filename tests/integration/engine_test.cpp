@@ -1291,6 +1291,40 @@ TEST_F(EngineTest, AConfigMountAboveRunCocoGetsNothingMadeInIt) {
   }
 }
 
+// Attack on the bundle's second place: an image whose /etc/coco is a symlink out of it (to a host
+// directory, absolute or by enough `..`), with the config's mount at /run sending the bundle there.
+// The target is opened beneath the sandbox's root: refused, nothing made in the host directory.
+TEST_F(EngineTest, TheCaBundlesSecondPlaceThroughAnImageSymlinkIsRefused) {
+  const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
+  if (!std::filesystem::exists(bundle)) GTEST_SKIP() << "no CA bundle at " << bundle << " on this host";
+  TempDir image("coco-ca-image");
+  const std::string host = image / "host";
+  std::filesystem::create_directories(host);
+  std::filesystem::create_directories(env_.workdir() + "/runmnt");
+  env_.writeTool("runmnt", R"({"command": "probe", "allowed_hosts": ["example.test"], "mounts": [)"
+                           R"({"src": "./runmnt", "dst": "/run"}]})");
+  int n = 0;
+  for (const std::string& link : {host, "../../../../../../../../../../.." + host}) {
+    SCOPED_TRACE(link);
+    const std::string extra = image / ("extra" + std::to_string(n)),
+                      tar = image / ("image" + std::to_string(n) + ".tar");
+    std::filesystem::create_directories(extra + "/etc");
+    std::filesystem::create_directory_symlink(link, extra + "/etc/coco");
+    std::string make = "tar -C '" + env_.rootfs() + "' --numeric-owner --owner=0 --group=0 -cf '" + tar +
+                       "' . && tar -C '" + extra + "' --numeric-owner --owner=0 --group=0 -rf '" + tar +
+                       "' etc/coco";
+    ASSERT_EQ(std::system(make.c_str()), 0) << make;
+    RunOptions opts;
+    opts.env = {{"COCO_IMAGE", "rootfs:" + tar}, {"COCO_STORAGE", image / ("store" + std::to_string(n++))}};
+    RunResult r = env_.run({"run", "runmnt", "cat", "/etc/coco/ca-certificates.crt"}, opts);
+    EXPECT_NE(r.exitCode, 0) << "the run went ahead: " << describe(r);
+    EXPECT_TRUE(contains(r.err, "/etc/coco")) << describe(r);
+    EXPECT_TRUE(std::filesystem::is_empty(host)) << "something was made in the host directory";
+    EXPECT_TRUE(std::filesystem::is_empty(env_.workdir() + "/runmnt"))
+        << "something was made in the config's mount";
+  }
+}
+
 // The same for /etc, where coco binds its own hostname, hosts and resolv.conf in every run: with a
 // mount there, their mount points were made in the host directory, and a symlink of the user's
 // in their place (resolv.conf -> systemd's stub) was unlinked. Refused instead, by the config's
