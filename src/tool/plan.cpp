@@ -144,26 +144,33 @@ Status createSource(const engine::BindMount& m, const RunContext& ctx) {
   return {};
 }
 
-// Sources are checked (symlinks, then what they expose) before any is created.
+std::string mountWhere(const config::ToolConfig& config, const config::MountConfig& m) {
+  return fmt::format("{}: mount {} -> {}", config.path, m.src, m.dst);
+}
+
+// Sources are checked (symlinks, then what they expose); createSources makes the missing ones.
 Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& config, const RunContext& ctx) {
   std::vector<engine::BindMount> mounts;
-  auto where = [&](const config::MountConfig& m) {
-    return fmt::format("{}: mount {} -> {}", config.path, m.src, m.dst);
-  };
   for (const auto& m : config.mounts) {
     std::string src = config::expandSource(m.src, ctx.cwd, ctx.home);
     std::string anchor = anchorFor(src, isRelative(m.src), config, ctx);
     if (Status ok = anchor.empty() ? Status() : checkNoSymlinkBelow(src, anchor); !ok)
-      return std::move(ok).error().wrap(where(m));
+      return std::move(ok).error().wrap(mountWhere(config, m));
     mounts.push_back({src, m.dst, m.readOnly, anchor, m.relabel});
   }
   GrantContext grants = grantContext(ctx);
   COCO_TRY(checkWritableHome(config, grants, {ctx.allowHome, !ctx.viaLink}));
   COCO_TRY(checkMountGrants(config, grants, ctx.allowHome || config.allowHome));
-  for (size_t i = 0; ctx.createSources && i < mounts.size(); ++i)
-    if (Status ok = createSource(mounts[i], ctx); !ok)
-      return std::move(ok).error().wrap(where(config.mounts[i]));
   return mounts;
+}
+
+// The config's missing sources (the first of `mounts`), made once the plan has no more to refuse.
+Status createSources(const std::vector<engine::BindMount>& mounts, const config::ToolConfig& config,
+                     const RunContext& ctx) {
+  for (size_t i = 0; ctx.createSources && i < config.mounts.size(); ++i)
+    if (Status ok = createSource(mounts[i], ctx); !ok)
+      return std::move(ok).error().wrap(mountWhere(config, config.mounts[i]));
+  return {};
 }
 
 // The config's `caches`, each a directory of this tool's own bound read-write over
@@ -474,7 +481,7 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   spec.guard = guardSpec(config, ctx);
   spec.limits = resolveLimits(config.limits, ctx.hostMemory);
   spec.hostSetup = hostSetup(ctx.hostEnv, ctx.fdSoftLimit);
-  return {};
+  return createSources(spec.mounts, config, ctx);  // last: a refused plan leaves nothing made
 }
 
 // V8 maps node's builtins from the binary only when the file /proc/self/maps

@@ -612,6 +612,40 @@ TEST_F(PlanTest, DryRunPlanCreatesNothing) {
   EXPECT_FALSE(fs::exists(ctx_.home + "/.cache"));
 }
 
+// A run the plan refuses leaves nothing behind: the config's missing mount sources are made only
+// once every check of the plan has passed (a refused CA bundle place, COCO_EXTRA_PORTS, a seccomp
+// profile the tool could write), not as empty directories in the user's home and project.
+TEST_F(PlanTest, ARefusedPlanMakesNoMountSource) {
+  auto refused = [&](const char* why) {
+    auto s = prepareRun(config_, {}, ctx_, image_);
+    ASSERT_FALSE(s.ok()) << why;
+    EXPECT_FALSE(fs::exists(ctx_.cwd + "/not-yet")) << why << ": " << s.error().message();
+    EXPECT_FALSE(fs::exists(ctx_.home + "/.cache")) << why << ": " << s.error().message();
+  };
+  std::string bundle = root_ + "/corp-ca.pem";
+  ASSERT_TRUE(fs::writeFileAtomic(bundle, "-----BEGIN CERTIFICATE-----\n").ok());
+  ctx_.hostEnv["SSL_CERT_FILE"] = bundle;
+  config_.network = NetworkMode::Full;
+  config_.mounts = {{"./not-yet/a", "/run/coco", false, 1},
+                    {"~/.cache/x", "/etc/coco", false, 2},
+                    {"./not-yet/b", "/var", false, 3}};
+  refused("no place for the CA bundle");
+  config_.network = NetworkMode::None;
+  ctx_.extraPorts = "bogus";
+  refused("COCO_EXTRA_PORTS");
+  ctx_.extraPorts = "";
+  ASSERT_TRUE(fs::writeFileAtomic(ctx_.cwd + "/strict.json", "{}").ok());
+  config_.mounts.push_back({".", "/workspace", false, 4});
+  config_.seccomp = "strict.json";
+  refused("a seccomp profile the tool can write");
+  config_.seccomp = "default";
+  auto s = prepareRun(config_, {}, ctx_, image_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_TRUE(fs::isDirectory(ctx_.cwd + "/not-yet/a"));
+  EXPECT_TRUE(fs::isDirectory(ctx_.cwd + "/not-yet/b"));
+  EXPECT_TRUE(fs::isDirectory(ctx_.home + "/.cache/x"));
+}
+
 TEST_F(PlanTest, MissingSourceOutsideHomeAndCwdIsAnError) {
   config_.mounts = {{root_ + "/elsewhere/data", "/data", false, 4}};
   auto s = prepareRun(config_, {}, ctx_, image_);
