@@ -51,6 +51,18 @@ void describeMounts(std::ostream& os, const config::ToolConfig& c, const ShowCon
   }
 }
 
+void describeCaBundle(std::ostream& os, const config::ToolConfig& c, const ShowContext& ctx) {
+  auto view = caBundleView(c, ctx);
+  if (!view) return;
+  if (view->host.empty())
+    return line(os, "CA bundle:", "none on the host: TLS clients trust the image's own");
+  if (view->at.empty())
+    return line(os, "CA bundle:", fmt::format("NO PLACE, so runs are refused: {}", view->error));
+  line(os, "CA bundle:",
+       fmt::format("the host's {}, read-only at {} (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS and others name it)",
+                   view->host, view->at));
+}
+
 void describeEnv(std::ostream& os, const config::ToolConfig& c) {
   std::vector<std::string> passed = c.envPassthrough;
   // The sandbox always gets the host's TERM and LANG; list them once.
@@ -166,6 +178,22 @@ void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowConte
 
 }  // namespace
 
+std::optional<CaBundleView> caBundleView(const config::ToolConfig& c, const ShowContext& ctx) {
+  if (c.network == NetworkMode::None) return std::nullopt;
+  CaBundleView view;
+  view.host = ctx.caBundle;
+  if (view.host.empty()) return view;
+  std::vector<engine::BindMount> mounts;
+  for (const auto& m : c.mounts)
+    mounts.push_back({config::expandSource(m.src, ctx.cwd, ctx.home), m.dst, m.readOnly});
+  auto place = tool::caBundlePlace(mounts, c);
+  if (place)
+    view.at = *place;
+  else
+    view.error = place.error().message();
+  return view;
+}
+
 InstallHostsView installHostsView(const config::ToolConfig& config) {
   InstallHostsView v;
   auto base = tool::loadBaseImage("");
@@ -190,6 +218,7 @@ std::string describeConfig(const config::ToolConfig& c, const ShowContext& ctx) 
   line(os, "workdir:", c.workdir);
   describeEnv(os, c);
   line(os, "network:", networkText(c));
+  describeCaBundle(os, c, ctx);
   if (ctx.install) describeInstallHosts(os, c, *ctx.install);
   describePorts(os, c);
   describeRest(os, c, ctx);

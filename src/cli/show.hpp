@@ -35,9 +35,18 @@ struct ShowContext {
   std::optional<InstallHostsView> install = {};  // unset: the install hosts are not described
   std::string runCaches = {};  // where `caches` are kept (tool::runCacheRoot); empty: unknown
   std::shared_ptr<tool::PhysicalPaths> physical = {};  // a run's, shared with its checks (tool/grants.hpp)
+  std::string caBundle = {};  // the host's CA bundle (tool::findHostCaBundle), "" when it has none
 };
 
 ShowContext showContextFromProcess();
+
+// Where a networked run gets the host's CA bundle, as the run plans it (tool::caBundlePlace);
+// nullopt for `network: none`. `host` is "" when the host has none; else `at` is its place, or
+// `error` says why there is none (the run is refused).
+struct CaBundleView {
+  std::string host, at, error;
+};
+std::optional<CaBundleView> caBundleView(const config::ToolConfig& config, const ShowContext& ctx);
 
 // installHostsView for the config on the stored base image (nothing is built or pulled).
 InstallHostsView installHostsView(const config::ToolConfig& config);

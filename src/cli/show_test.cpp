@@ -1,7 +1,10 @@
 // Tests for the `show` summary and the warnings about grants that defeat the sandbox.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/show.hpp"
+#include "cli/show_json.hpp"
 
 namespace coco::cli {
 namespace {
@@ -141,6 +144,46 @@ TEST(ShowSummary, PlainWords) {
   EXPECT_EQ(s.find("WARNING"), std::string::npos);
   c.network = NetworkMode::Host;
   EXPECT_NE(describeConfig(c, kCtx).find("WARNING: network: host"), std::string::npos);
+}
+
+// A networked config's CA bundle: where the run binds it (the plan's own choice), or that no
+// place is left and runs are refused, which is what the run's refusal sends the user here for.
+TEST(ShowSummary, WhereTheCaBundleGoes) {
+  config::ToolConfig c = withMount(".");
+  ShowContext ctx = kCtx;
+  ctx.caBundle = "/etc/ssl/certs/ca-certificates.crt";
+  EXPECT_EQ(describeConfig(c, ctx).find("CA bundle:"), std::string::npos) << "network: none has no bundle";
+  c.network = NetworkMode::Allowlist;
+  c.allowedHosts = {"api.example.com"};
+  EXPECT_NE(describeConfig(c, ctx).find(
+                "CA bundle:        the host's /etc/ssl/certs/ca-certificates.crt, read-only "
+                "at /run/coco/ca-certificates.crt"),
+            std::string::npos)
+      << describeConfig(c, ctx);
+  c.mounts.push_back({"~/run", "/run", false, 2});
+  EXPECT_NE(describeConfig(c, ctx).find("read-only at /etc/coco/ca-certificates.crt"), std::string::npos)
+      << describeConfig(c, ctx);
+  c.mounts.push_back({"~/etc", "/etc/coco", false, 3});
+  c.mounts.push_back({"~/var", "/var", true, 4});
+  std::string s = describeConfig(c, ctx);
+  EXPECT_NE(s.find("CA bundle:        NO PLACE, so runs are refused: the mounts at /run (/x/t.json, line 2), "
+                   "/etc/coco (/x/t.json, line 3), /var (/x/t.json, line 4) leave no place"),
+            std::string::npos)
+      << s;
+  auto json = nlohmann::json::parse(configToJson(c, ctx));
+  EXPECT_EQ(json["ca_bundle"]["host"], "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_TRUE(json["ca_bundle"]["at"].is_null());
+  EXPECT_NE(json["ca_bundle"]["refused"].get<std::string>().find("/var (/x/t.json, line 4)"),
+            std::string::npos);
+  c.mounts.pop_back();
+  json = nlohmann::json::parse(configToJson(c, ctx));
+  EXPECT_EQ(json["ca_bundle"]["at"], "/var/lib/coco/ca-certificates.crt");
+  EXPECT_TRUE(json["ca_bundle"]["refused"].is_null());
+  ctx.caBundle = "";
+  EXPECT_NE(describeConfig(c, ctx).find("CA bundle:        none on the host"), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(configToJson(c, ctx))["ca_bundle"].is_null());
+  c.network = NetworkMode::None;
+  EXPECT_FALSE(nlohmann::json::parse(configToJson(c, ctx)).contains("ca_bundle"));
 }
 
 // `caches`: which, and the host directory CI would keep.

@@ -4,11 +4,12 @@
 #include <cstdlib>
 
 #include "cli/show.hpp"
-#include "engine/landlock.hpp"
 #include "config/paths.hpp"
-#include "image/storage.hpp"
-#include "tool/grants.hpp"
 #include "engine/cgroup.hpp"
+#include "engine/landlock.hpp"
+#include "image/storage.hpp"
+#include "tool/ca_bundle.hpp"
+#include "tool/grants.hpp"
 #include "tool/plan.hpp"
 #include "util/fs.hpp"
 
@@ -29,6 +30,9 @@ ShowContext showContextFromProcess() {
   ctx.cocoDirs = tool::cocoDirs(env, ctx.home);
   if (auto caches = tool::runCacheRoot(env, ctx.home)) ctx.runCaches = *caches;
   ctx.hostMemory = tool::hostMemoryBytes();
+  std::map<std::string, std::string> ssl;
+  if (const char* file = std::getenv("SSL_CERT_FILE")) ssl["SSL_CERT_FILE"] = file;
+  ctx.caBundle = tool::findHostCaBundle(ssl);
   auto delegation = engine::cgroup::detect();
   ctx.haveCgroup = delegation.ok();
   ctx.cgroup = delegation ? delegation->dir : delegation.error().describe();

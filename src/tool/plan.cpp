@@ -44,7 +44,7 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 constexpr const char* kContainerHome = "/root";
 constexpr const char* kX11SocketDir = "/tmp/.X11-unix";
 // Where the host's CA bundle goes in the sandbox: the first of these no mount is in the way of
-// (its bind needs a target, which would be made in that mount's host directory; addCaBundle).
+// (its bind needs a target, which would be made in that mount's host directory; caBundlePlace).
 constexpr const char* kSandboxCaBundles[] = {"/run/coco/ca-certificates.crt", "/etc/coco/ca-certificates.crt",
                                              "/var/lib/coco/ca-certificates.crt"};
 constexpr const char* kDefaultSeccompProfile = "seccomp-profiles/default.json";
@@ -240,16 +240,16 @@ std::vector<std::string> splitWords(const std::string& text) {
   return words;
 }
 
-// The host's CA bundle, bound read-only, so TLS works behind intercepting proxies. coco makes
-// nothing in a mount of the config's for it: with a mount at /run or /run/coco its target would be
-// made in the host directory (and a read-only one would refuse the run), so it goes to the first
-// place no mount is in the way of. A mount on the target itself is covered by the bundle (its
-// bind comes after the config's) where that mount is of a file; a directory there (one a dry run
-// has not made yet too, so its plan is the run's), or a mount below the target, takes the place.
-Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const config::ToolConfig& config,
-                   const RunContext& ctx) {
-  std::string bundle = findHostCaBundle(ctx.hostEnv);
-  if (bundle.empty()) return {};
+}  // namespace
+
+// coco makes nothing in a mount of the config's for the CA bundle: with a mount at /run or
+// /run/coco its target would be made in the host directory (and a read-only one would refuse the
+// run), so it goes to the first place no mount is in the way of. A mount on the target itself is
+// covered by the bundle (its bind comes after the config's) where that mount is of a file; a
+// directory there (one a dry run has not made yet too, so its plan is the run's), or a mount below
+// the target, takes the place.
+Result<std::string> caBundlePlace(const std::vector<engine::BindMount>& mounts,
+                                  const config::ToolConfig& config) {
   std::vector<std::string> inTheWay;  // a mount for each place, with its line where the config has one
   for (const char* target : kSandboxCaBundles) {
     auto in = std::find_if(mounts.begin(), mounts.end(), [&](const auto& m) {
@@ -259,17 +259,12 @@ Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const confi
       }
       return fs::isAtOrBelow(target, m.dst) || fs::isAtOrBelow(m.dst, target);
     });
-    if (in != mounts.end()) {
-      auto line = std::find_if(config.mounts.begin(), config.mounts.end(),
-                               [&](const auto& m) { return m.dst == in->dst && m.line > 0; });
-      inTheWay.push_back(line == config.mounts.end()
-                             ? in->dst
-                             : fmt::format("{} ({}, line {})", in->dst, config.path, line->line));
-      continue;
-    }
-    mounts.push_back({bundle, target, true});
-    for (const auto& [name, value] : caBundleEnv(target)) setVar(env, name, value);
-    return {};
+    if (in == mounts.end()) return std::string(target);
+    auto line = std::find_if(config.mounts.begin(), config.mounts.end(),
+                             [&](const auto& m) { return m.dst == in->dst && m.line > 0; });
+    inTheWay.push_back(line == config.mounts.end()
+                           ? in->dst
+                           : fmt::format("{} ({}, line {})", in->dst, config.path, line->line));
   }
   // A `network: none` config gets here only widened (--learn, COCO_ALLOW_NETWORK): said, or it puzzles.
   return Error::make(
@@ -279,6 +274,19 @@ Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const confi
       config.network == NetworkMode::None
           ? " (this one has a network: --learn or COCO_ALLOW_NETWORK gives it)"
           : "");
+}
+
+namespace {
+
+// The host's CA bundle, bound read-only at its place, so TLS works behind intercepting proxies.
+Status addCaBundle(std::vector<engine::BindMount>& mounts, Env& env, const config::ToolConfig& config,
+                   const RunContext& ctx) {
+  std::string bundle = findHostCaBundle(ctx.hostEnv);
+  if (bundle.empty()) return {};
+  COCO_ASSIGN(std::string target, caBundlePlace(mounts, config));
+  mounts.push_back({bundle, target, true});
+  for (const auto& [name, value] : caBundleEnv(target)) setVar(env, name, value);
+  return {};
 }
 
 // The config files the user's git reads outside any repository, in its order: the system config,

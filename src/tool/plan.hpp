@@ -100,6 +100,13 @@ bool idMapsNeedNameService(const RunContext& ctx);
 // (parsePublishedPort); empty items are ignored.
 Result<std::vector<PublishedPort>> parsePortList(std::string_view csv);
 
+// Where a run with a network binds the host's CA bundle: the first of /run/coco, /etc/coco and
+// /var/lib/coco (each .../ca-certificates.crt) that no mount of `mounts` is in the way of, or the
+// refusal naming those in the way by `config`'s file and line. A source that does not exist yet
+// counts as the directory the run makes.
+Result<std::string> caBundlePlace(const std::vector<engine::BindMount>& mounts,
+                                  const config::ToolConfig& config);
+
 // The seccomp profile file for a config's `seccomp` value; empty = unconfined.
 Result<std::string> seccompProfilePath(const std::string& value, const std::string& cwd, const std::string& home);
 
