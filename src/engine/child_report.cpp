@@ -41,6 +41,7 @@ bool failWith(int err, int exitCode, const char* step, const char* detail) {
   FixedText text(g_report.message, sizeof g_report.message);
   text << step;
   if (detail) text << " " << detail;
+  FixedText(g_report.detail, sizeof g_report.detail) << (detail ? detail : "");
   return false;
 }
 

@@ -10,6 +10,7 @@ struct ChildReport {
   int err = 0;
   int exitCode = 125;  // 125 coco's own failure, 126/127 exec failures
   char message[512] = {};
+  char detail[256] = {};  // fail's detail alone (a path, for most), for the parent's hints
 };
 
 // Appends C strings to a fixed buffer, truncating; never allocates.

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -469,9 +470,36 @@ std::string hintFor(const ChildReport& report, const std::string& msg) {
   return refusedInNamespaceHint(report.err, HostRestrictions::detect());
 }
 
-Error childFailure(const ChildReport& report) {
+// Init could not make a mount's target (EACCES; the report's detail) in a directory of the image that host
+// root owns (a `rootfs:` image root made): root is never mapped into an unprivileged user's sandbox, so its
+// directories take nothing new. Said, or "Permission denied" leaves the user guessing. `layers`:
+// the image's directories on the host, topmost first; the deepest entry of the target's path
+// that one of them has is the one the sandbox saw.
+std::string unmappedOwnerHint(const ChildReport& report, const std::vector<std::string>& layers) {
+  std::string target(report.detail, strnlen(report.detail, sizeof report.detail));
+  if (report.err != EACCES || ::getuid() == 0 || !target.starts_with('/')) return "";
+  for (std::string path = fs::normalize(target); path.size() > 1;
+       path = path.substr(0, std::max<size_t>(path.rfind('/'), 1))) {
+    for (const auto& layer : layers) {
+      struct stat st;
+      std::string onHost = fs::joinPath(layer, path.substr(1));
+      if (::lstat(onHost.c_str(), &st) != 0) continue;
+      if (st.st_uid != 0) return "";
+      return fmt::format(
+          " (the image's {} belongs to root on the host ({}), which is never mapped into your sandbox, so "
+          "nothing "
+          "can be made in it: a rootfs: image must belong to you or to ids of your /etc/subuid range; "
+          "`mmdebstrap --mode=unshare` builds one that does)",
+          path, onHost);
+    }
+  }
+  return "";
+}
+
+Error childFailure(const ChildReport& report, const std::vector<std::string>& layers) {
   std::string msg(report.message, strnlen(report.message, sizeof report.message));
-  msg += hintFor(report, msg);
+  std::string owner = unmappedOwnerHint(report, layers);
+  msg += owner.empty() ? hintFor(report, msg) : owner;
   Error e = Error::withErrno(report.err, msg);
   if (report.exitCode == 126 || report.exitCode == 127) return std::move(e).withExitCode(report.exitCode);
   return e.wrap("setting up the sandbox");
@@ -669,7 +697,8 @@ struct SetupStop {
 // milliseconds); collects the pty master; then waits for the exec (the report
 // pipe closes) or a failure report, ending the sandbox on a stop signal (SetupWait).
 Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed, const NetworkHooks* net,
-                              int sigfd, uint64_t ignored, SetupStop& stop) {
+                              int sigfd, uint64_t ignored, SetupStop& stop,
+                              const std::vector<std::string>& layers) {
   char go = helpersUsed ? '2' : '1';
   // EPIPE: init failed before it read the byte (writing its own maps); its report says why.
   if (!child.released && ::write(ch.syncWrite.get(), &go, 1) != 1 && errno != EPIPE)
@@ -702,7 +731,7 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
       ::kill(child.pid, SIGKILL);
       bool failed = readReport();
       reap(child.pid);
-      if (failed) return childFailure(report);
+      if (failed) return childFailure(report, layers);
       return std::move(started).error().wrap("starting the network gateway");
     }
   }
@@ -730,8 +759,8 @@ Result<UniqueFd> releaseChild(const Child& child, Channels& ch, bool helpersUsed
     ch.eventsRead.reset();
     reap(child.pid);
     // A stop signal came as init reported: the run ends as stopped, with the failure said.
-    if (int sig = wait.stopSeen()) return childFailure(report).withExitCode(128 + sig);
-    return childFailure(report);
+    if (int sig = wait.stopSeen()) return childFailure(report, layers).withExitCode(128 + sig);
+    return childFailure(report, layers);
   }
   return master;
 }
@@ -1057,7 +1086,8 @@ Result<int> run(const RunSpec& spec, const NetworkHooks* net) {
   check.guard = &guard;
   RawTerminal terminal;
   SetupStop stop;
-  Result<UniqueFd> released = releaseChild(child, ch, *mapped, net, signals.fd(), signals.ignoredAtStart(), stop);
+  Result<UniqueFd> released =
+      releaseChild(child, ch, *mapped, net, signals.fd(), signals.ignoredAtStart(), stop, spec.layers);
   if (!released && released.error().exitCode() > 128) {
     // The check walks the workspace, which may be the hung mount: a further stop ends coco.
     signals.allowStops(SetupWait::kGraceMs);

@@ -1351,6 +1351,37 @@ TEST_F(EngineTest, AConfigMountAtEtcIsRefusedAndTheDirectoryKept) {
   }
 }
 
+// A `rootfs:` image host root owns: root is never mapped into a user's sandbox, so the image's
+// directories take nothing new, and a networked run, whose CA bundle needs a target made in
+// /run, cannot start. Before, it failed with a bare "open /run/coco/ca-certificates.crt:
+// Permission denied"; the failure now says whose directory it is and what to do. An offline
+// run, which makes nothing there, still runs.
+TEST_F(EngineTest, ARootOwnedRootfsSaysWhyANetworkedRunCannotStart) {
+  const char* rootfs = getenv("COCO_TEST_ROOT_OWNED_ROOTFS");
+  if (!rootfs || !*rootfs) {
+    // An unprivileged user cannot make one; tests/run-all does.
+    if (inCi()) FAIL() << "COCO_TEST_ROOT_OWNED_ROOTFS must be set in CI (tests/run-all sets it)";
+    GTEST_SKIP() << "COCO_TEST_ROOT_OWNED_ROOTFS unset: no root-owned rootfs to test (run tests/run-all)";
+  }
+  if (getuid() == 0) GTEST_SKIP() << "as root the image's owner is mapped";
+  struct stat st {};
+  ASSERT_EQ(::stat((std::string(rootfs) + "/run").c_str(), &st), 0);
+  ASSERT_EQ(st.st_uid, 0u);
+  RunOptions opts;
+  opts.env = {{"COCO_IMAGE", std::string("rootfs:") + rootfs}};
+  env_.writeTool("rootowned", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
+  RunResult r = env_.run({"run", "rootowned", "exit", "0"}, opts);
+  EXPECT_EQ(r.exitCode, 125) << describe(r);
+  EXPECT_TRUE(
+      contains(r.err, "open /run/coco/ca-certificates.crt (the image's /run belongs to root on the host (" +
+                          std::string(rootfs) + "/run)") &&
+      contains(r.err, "rootfs: image must belong to you") && contains(r.err, "Permission denied"))
+      << r.err;
+  env_.writeTool("rootowned-offline", R"({"command": "probe", "network": "none"})");
+  RunResult offline = env_.run({"run", "rootowned-offline", "exit", "0"}, opts);
+  EXPECT_EQ(offline.exitCode, 0) << describe(offline);
+}
+
 // coco started with signals ignored (`nohup`, a non-interactive shell's `cmd &`, a CI runner's
 // `trap '' INT`): a direct run of the tool inherits them ignored through its exec, so the
 // sandboxed one must too (before, the tool had every signal reset to its default, and nohup's
