@@ -11,7 +11,6 @@
 #include "cli/run_warnings.hpp"
 #include "config/loader.hpp"
 #include "engine/landlock.hpp"
-#include "image/digest.hpp"
 #include "image/image.hpp"
 #include "image/storage.hpp"
 #include "tool/plan.hpp"
@@ -19,6 +18,7 @@
 #include "util/front.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/sha256.hpp"
 #include "util/trace.hpp"
 
 namespace coco::cli {
@@ -95,7 +95,7 @@ Result<config::ToolConfig> configFor(Context& ctx, const std::string& name, cons
   if (configFile[0] != '/' && !::getcwd(cwd, sizeof cwd)) return Error::fromErrno("the current directory");
   std::string path = fs::normalize(configFile[0] == '/' ? configFile : fs::joinPath(cwd, configFile));
   COCO_ASSIGN(config::ToolConfig config, config::loadConfigFileAs(path, name));
-  config.name = name + "+config-" + image::digestHex(image::sha256Digest(path)).substr(0, 12);
+  config.name = name + "+config-" + sha256Hex(path).substr(0, 12);  // no libcrypto: the front serves it
   return config;
 }
 
