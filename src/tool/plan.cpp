@@ -156,6 +156,12 @@ Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& con
     std::string anchor = anchorFor(src, isRelative(m.src), config, ctx);
     if (Status ok = anchor.empty() ? Status() : checkNoSymlinkBelow(src, anchor); !ok)
       return std::move(ok).error().wrap(mountWhere(config, m));
+    // Whether a missing source may be made, for every mount before any is made (a dry run too).
+    for (const std::string& made : {anchor, src})
+      if (Status ok =
+              made.empty() || fs::exists(made) ? Status() : config::checkCreatable(made, ctx.cwd, ctx.home);
+          !ok)
+        return std::move(ok).error().wrap(mountWhere(config, m));
     mounts.push_back({src, m.dst, m.readOnly, anchor, m.relabel});
   }
   GrantContext grants = grantContext(ctx);
@@ -164,7 +170,8 @@ Result<std::vector<engine::BindMount>> buildMounts(const config::ToolConfig& con
   return mounts;
 }
 
-// The config's missing sources (the first of `mounts`), made once the plan has no more to refuse.
+// The config's missing sources (`mounts`, buildMounts's, which checked that each may be made),
+// made once the plan has no more to refuse.
 Status createSources(const std::vector<engine::BindMount>& mounts, const config::ToolConfig& config,
                      const RunContext& ctx) {
   for (size_t i = 0; ctx.createSources && i < config.mounts.size(); ++i)
@@ -471,6 +478,7 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
                    const std::vector<std::string>& args, const RunContext& ctx) {
   spec.toolName = config.name;
   COCO_ASSIGN(spec.mounts, buildMounts(config, ctx));
+  const std::vector<engine::BindMount> configMounts = spec.mounts;  // made last (createSources)
   COCO_TRY(addRunCaches(spec.mounts, config, ctx));
   if (config.x11) COCO_TRY(addX11(spec, bound, ctx));
   // Like the original's unquoted $command: "npm ci" is a command and an argument.
@@ -489,7 +497,9 @@ Status planSandbox(engine::RunSpec& spec, Env& bound, const config::ToolConfig& 
   spec.guard = guardSpec(config, ctx);
   spec.limits = resolveLimits(config.limits, ctx.hostMemory);
   spec.hostSetup = hostSetup(ctx.hostEnv, ctx.fdSoftLimit);
-  return createSources(spec.mounts, config, ctx);  // last: a refused plan leaves nothing made
+  // Last: a plan its own checks refuse leaves none of the config's sources made (the run caches
+  // and the X11 files made above are coco's own).
+  return createSources(configMounts, config, ctx);
 }
 
 // V8 maps node's builtins from the binary only when the file /proc/self/maps

@@ -616,9 +616,10 @@ TEST_F(PlanTest, DryRunPlanCreatesNothing) {
 // once every check of the plan has passed (a refused CA bundle place, COCO_EXTRA_PORTS, a seccomp
 // profile the tool could write), not as empty directories in the user's home and project.
 TEST_F(PlanTest, ARefusedPlanMakesNoMountSource) {
-  auto refused = [&](const char* why) {
+  auto refused = [&](const char* why, const char* saying) {
     auto s = prepareRun(config_, {}, ctx_, image_);
     ASSERT_FALSE(s.ok()) << why;
+    EXPECT_NE(s.error().describe().find(saying), std::string::npos) << why << ": " << s.error().describe();
     EXPECT_FALSE(fs::exists(ctx_.cwd + "/not-yet")) << why << ": " << s.error().message();
     EXPECT_FALSE(fs::exists(ctx_.home + "/.cache")) << why << ": " << s.error().message();
   };
@@ -629,16 +630,26 @@ TEST_F(PlanTest, ARefusedPlanMakesNoMountSource) {
   config_.mounts = {{"./not-yet/a", "/run/coco", false, 1},
                     {"~/.cache/x", "/etc/coco", false, 2},
                     {"./not-yet/b", "/var", false, 3}};
-  refused("no place for the CA bundle");
+  refused("no place for the CA bundle", "leave no place for the host's CA bundle");
   config_.network = NetworkMode::None;
   ctx_.extraPorts = "bogus";
-  refused("COCO_EXTRA_PORTS");
+  refused("COCO_EXTRA_PORTS", "bad port 'bogus'");
   ctx_.extraPorts = "";
   ASSERT_TRUE(fs::writeFileAtomic(ctx_.cwd + "/strict.json", "{}").ok());
   config_.mounts.push_back({".", "/workspace", false, 4});
   config_.seccomp = "strict.json";
-  refused("a seccomp profile the tool can write");
+  refused("a seccomp profile the tool can write", "could rewrite its own policy");
   config_.seccomp = "default";
+  // A later source coco may not make (outside home and the current directory) refuses the run
+  // before an earlier one is made; a dry run refuses it too.
+  auto mounts = config_.mounts;
+  config_.mounts.push_back({root_ + "/elsewhere/data", "/data", false, 5});
+  refused("a source outside home and the current directory", "so coco does not create it");
+  ctx_.createSources = false;
+  refused("the same, dry", "so coco does not create it");
+  ctx_.createSources = true;
+  EXPECT_FALSE(fs::exists(root_ + "/elsewhere"));
+  config_.mounts = mounts;
   auto s = prepareRun(config_, {}, ctx_, image_);
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_TRUE(fs::isDirectory(ctx_.cwd + "/not-yet/a"));
