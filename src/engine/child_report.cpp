@@ -41,11 +41,17 @@ bool failWith(int err, int exitCode, const char* step, const char* detail) {
   FixedText text(g_report.message, sizeof g_report.message);
   text << step;
   if (detail) text << " " << detail;
-  FixedText(g_report.detail, sizeof g_report.detail) << (detail ? detail : "");
+  g_report.target[0] = '\0';
   return false;
 }
 
 bool fail(const char* step, const char* detail) { return failWith(errno, 125, step, detail); }
+
+bool failTarget(const char* step, const char* path) {
+  fail(step, path);
+  FixedText(g_report.target, sizeof g_report.target) << path;
+  return false;
+}
 
 void reportAndExit(int fd) {
   ssize_t unused = ::write(fd, &g_report, sizeof g_report);

@@ -10,7 +10,9 @@ struct ChildReport {
   int err = 0;
   int exitCode = 125;  // 125 coco's own failure, 126/127 exec failures
   char message[512] = {};
-  char detail[256] = {};  // fail's detail alone (a path, for most), for the parent's hints
+  // The sandbox path of a mount target init could not open or make (failTarget), for the
+  // parent's hints; empty for every other failure.
+  char target[256] = {};
 };
 
 // Appends C strings to a fixed buffer, truncating; never allocates.
@@ -29,6 +31,8 @@ class FixedText {
 // Records the failure of `step` (with errno) in this process's report.
 // Returns false so callers can `return fail(...)`.
 bool fail(const char* step, const char* detail = nullptr);
+// fail(step, path) for a mount target: `path` is the sandbox's, recorded apart too (ChildReport::target).
+bool failTarget(const char* step, const char* path);
 // Same, with an explicit errno and exit code (exec failures).
 bool failWith(int err, int exitCode, const char* step, const char* detail);
 

@@ -33,6 +33,7 @@
 #include "engine/terminal.hpp"
 #include "engine/userns_holder.hpp"
 #include "engine/workspace_guard.hpp"
+#include "sys/beneath.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/process.hpp"
 #include "util/exit_alloc.hpp"
@@ -470,30 +471,37 @@ std::string hintFor(const ChildReport& report, const std::string& msg) {
   return refusedInNamespaceHint(report.err, HostRestrictions::detect());
 }
 
-// Init could not make a mount's target (EACCES; the report's detail) in a directory of the image that host
-// root owns (a `rootfs:` image root made): root is never mapped into an unprivileged user's sandbox, so its
-// directories take nothing new. Said, or "Permission denied" leaves the user guessing. `layers`:
-// the image's directories on the host, topmost first; the deepest entry of the target's path
-// that one of them has is the one the sandbox saw.
+// Init could not open or make a mount's target (EACCES; ChildReport::target) below a directory
+// of the image that host root owns (a `rootfs:` image root made): root is never mapped into an
+// unprivileged user's sandbox, so its directories take nothing new. Said, or "Permission denied"
+// leaves the user guessing. `layers`: the image's directories on the host, topmost first; the
+// deepest entry of the target's path one of them has (reached with no symlink: the image is
+// untrusted, and a symlink would lead this lookup onto the host) is the one the sandbox saw.
 std::string unmappedOwnerHint(const ChildReport& report, const std::vector<std::string>& layers) {
-  std::string target(report.detail, strnlen(report.detail, sizeof report.detail));
-  if (report.err != EACCES || ::getuid() == 0 || !target.starts_with('/')) return "";
-  for (std::string path = fs::normalize(target); path.size() > 1;
-       path = path.substr(0, std::max<size_t>(path.rfind('/'), 1))) {
+  size_t length = strnlen(report.target, sizeof report.target);
+  if (report.err != EACCES || ::getuid() == 0 || length == 0 || length == sizeof report.target - 1) return "";
+  std::string path = fs::normalize(std::string(report.target, length));
+  for (;;) {
     for (const auto& layer : layers) {
+      UniqueFd root(::open(layer.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!root) continue;
+      int fd = path == "/" ? ::dup(root.get())
+                           : sys::openat2Beneath(root.get(), path.c_str() + 1, O_PATH | O_NOFOLLOW);
+      if (fd == -ENOENT || fd == -ENOTDIR) continue;  // not in this layer
+      if (fd < 0) return "";                          // a symlink on the way, or no answer: no claim
+      UniqueFd entry(fd);
       struct stat st;
-      std::string onHost = fs::joinPath(layer, path.substr(1));
-      if (::lstat(onHost.c_str(), &st) != 0) continue;
-      if (st.st_uid != 0) return "";
+      if (::fstat(entry.get(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) return "";
       return fmt::format(
           " (the image's {} belongs to root on the host ({}), which is never mapped into your sandbox, so "
           "nothing "
           "can be made in it: a rootfs: image must belong to you or to ids of your /etc/subuid range; "
           "`mmdebstrap --mode=unshare` builds one that does)",
-          path, onHost);
+          path, fs::joinPath(layer, path.substr(1)));
     }
+    if (path == "/") return "";
+    path = path.substr(0, std::max<size_t>(path.rfind('/'), 1));
   }
-  return "";
 }
 
 Error childFailure(const ChildReport& report, const std::vector<std::string>& layers) {

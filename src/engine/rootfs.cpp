@@ -85,7 +85,7 @@ bool withTarget(int rootfd, const char* path, bool wantDir, bool create, int& fd
   fd = openBeneath(rootfd, path, (wantDir ? sys::kWantDir : 0) | (create ? sys::kCreate : 0));
   if (fd >= 0) return true;
   if (errno == ENOSYS) return fail("openat2 (Linux 5.6 or newer) is needed to open", path);
-  return fail(errno == ELOOP ? "refusing to mount over a symlink or non-directory at" : "open", path);
+  return failTarget(errno == ELOOP ? "refusing to mount over a symlink or non-directory at" : "open", path);
 }
 
 // A directory of the scratch tmpfs with its mode (mountScratch clears the

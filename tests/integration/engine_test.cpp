@@ -1367,8 +1367,10 @@ TEST_F(EngineTest, ARootOwnedRootfsSaysWhyANetworkedRunCannotStart) {
   struct stat st {};
   ASSERT_EQ(::stat((std::string(rootfs) + "/run").c_str(), &st), 0);
   ASSERT_EQ(st.st_uid, 0u);
+  std::string bundle = env_.workdir() + "/corp-ca.pem";  // a networked run's CA bundle, whatever the host has
+  std::ofstream(bundle) << "-----BEGIN CERTIFICATE-----\n";
   RunOptions opts;
-  opts.env = {{"COCO_IMAGE", std::string("rootfs:") + rootfs}};
+  opts.env = {{"COCO_IMAGE", std::string("rootfs:") + rootfs}, {"SSL_CERT_FILE", bundle}};
   env_.writeTool("rootowned", R"({"command": "probe", "allowed_hosts": ["example.test"]})");
   RunResult r = env_.run({"run", "rootowned", "exit", "0"}, opts);
   EXPECT_EQ(r.exitCode, 125) << describe(r);
@@ -1377,6 +1379,20 @@ TEST_F(EngineTest, ARootOwnedRootfsSaysWhyANetworkedRunCannotStart) {
                           std::string(rootfs) + "/run)") &&
       contains(r.err, "rootfs: image must belong to you") && contains(r.err, "Permission denied"))
       << r.err;
+  // A mount at a directory the image lacks, in one of root's. (The overlay's own root is its
+  // upper's, the sandbox's: a mount right below / is made there.)
+  env_.writeTool(
+      "rootowned-mount",
+      R"({"command": "probe", "network": "none", "mounts": [{"src": ".", "dst": "/usr/coco-new/x"}]})");
+  RunResult mount = env_.run({"run", "rootowned-mount", "exit", "0"}, opts);
+  EXPECT_EQ(mount.exitCode, 125) << describe(mount);
+  EXPECT_TRUE(contains(mount.err, "open /usr/coco-new/x (the image's /usr belongs to root on the host (" +
+                                      std::string(rootfs) + "/usr)"))
+      << mount.err;
+  env_.writeTool("rootowned-top",
+                 R"({"command": "probe", "network": "none", "mounts": [{"src": ".", "dst": "/coco-new"}]})");
+  RunResult top = env_.run({"run", "rootowned-top", "exit", "0"}, opts);
+  EXPECT_EQ(top.exitCode, 0) << describe(top);
   env_.writeTool("rootowned-offline", R"({"command": "probe", "network": "none"})");
   RunResult offline = env_.run({"run", "rootowned-offline", "exit", "0"}, opts);
   EXPECT_EQ(offline.exitCode, 0) << describe(offline);
