@@ -53,14 +53,17 @@ void describeMounts(std::ostream& os, const config::ToolConfig& c, const ShowCon
 
 void describeCaBundle(std::ostream& os, const config::ToolConfig& c, const ShowContext& ctx) {
   auto view = caBundleView(c, ctx);
-  if (!view) return;
-  if (view->host.empty())
-    return line(os, "CA bundle:", "none on the host: TLS clients trust the image's own");
-  if (view->at.empty())
-    return line(os, "CA bundle:", fmt::format("NO PLACE, so runs are refused: {}", view->error));
+  // `network: none` has no bundle; a run widened by --learn or COCO_ALLOW_NETWORK gets it.
+  std::string widened =
+      c.network == NetworkMode::None ? "none (no network); a --learn or COCO_ALLOW_NETWORK run: " : "";
+  if (view.host.empty())
+    return line(
+        os, "CA bundle:", widened.empty() ? "none on the host: TLS clients trust the image's own" : "none");
+  if (view.at.empty())
+    return line(os, "CA bundle:", fmt::format("{}NO PLACE, so runs are refused: {}", widened, view.error));
   line(os, "CA bundle:",
-       fmt::format("the host's {}, read-only at {} (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS and others name it)",
-                   view->host, view->at));
+       fmt::format("{}the host's {}, read-only at {} (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS and others name it)",
+                   widened, view.host, view.at));
 }
 
 void describeEnv(std::ostream& os, const config::ToolConfig& c) {
@@ -178,8 +181,7 @@ void describeRest(std::ostream& os, const config::ToolConfig& c, const ShowConte
 
 }  // namespace
 
-std::optional<CaBundleView> caBundleView(const config::ToolConfig& c, const ShowContext& ctx) {
-  if (c.network == NetworkMode::None) return std::nullopt;
+CaBundleView caBundleView(const config::ToolConfig& c, const ShowContext& ctx) {
   CaBundleView view;
   view.host = ctx.caBundle;
   if (view.host.empty()) return view;

@@ -40,13 +40,13 @@ struct ShowContext {
 
 ShowContext showContextFromProcess();
 
-// Where a networked run gets the host's CA bundle, as the run plans it (tool::caBundlePlace);
-// nullopt for `network: none`. `host` is "" when the host has none; else `at` is its place, or
-// `error` says why there is none (the run is refused).
+// Where a run with a network (for `network: none`, one widened by --learn or COCO_ALLOW_NETWORK)
+// gets the host's CA bundle, as the run plans it (tool::caBundlePlace). `host` is "" when the
+// host has none; else `at` is its place, or `error` says why there is none (the run is refused).
 struct CaBundleView {
   std::string host, at, error;
 };
-std::optional<CaBundleView> caBundleView(const config::ToolConfig& config, const ShowContext& ctx);
+CaBundleView caBundleView(const config::ToolConfig& config, const ShowContext& ctx);
 
 // installHostsView for the config on the stored base image (nothing is built or pulled).
 InstallHostsView installHostsView(const config::ToolConfig& config);

@@ -46,13 +46,13 @@ std::string configToJson(const config::ToolConfig& c, const ShowContext& ctx) {
                             {"unknown_managers", ctx.install->unknown},
                             {"error", ctx.install->error}};
   }
-  if (auto ca = caBundleView(c, ctx)) {  // where a networked run gets the host's CA bundle
-    out["ca_bundle"] = ca->host.empty()
-                           ? json(nullptr)
-                           : json{{"host", ca->host},
-                                  {"at", ca->at.empty() ? json(nullptr) : json(ca->at)},
-                                  {"refused", ca->error.empty() ? json(nullptr) : json(ca->error)}};
-  }
+  // Where a run with a network gets the host's CA bundle (`network: none`: only a widened one).
+  CaBundleView ca = caBundleView(c, ctx);
+  out["ca_bundle"] = ca.host.empty() ? json(nullptr)
+                                     : json{{"host", ca.host},
+                                            {"at", ca.at.empty() ? json(nullptr) : json(ca.at)},
+                                            {"refused", ca.error.empty() ? json(nullptr) : json(ca.error)},
+                                            {"only_widened", c.network == NetworkMode::None}};
   out["warnings"] = sandboxWarnings(c, ctx);
   return out.dump(2) + "\n";
 }

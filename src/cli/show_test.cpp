@@ -152,7 +152,14 @@ TEST(ShowSummary, WhereTheCaBundleGoes) {
   config::ToolConfig c = withMount(".");
   ShowContext ctx = kCtx;
   ctx.caBundle = "/etc/ssl/certs/ca-certificates.crt";
-  EXPECT_EQ(describeConfig(c, ctx).find("CA bundle:"), std::string::npos) << "network: none has no bundle";
+  // network: none has none, but a widened run has, and the widened run's refusal sends the user here.
+  EXPECT_NE(
+      describeConfig(c, ctx).find("CA bundle:        none (no network); a --learn or COCO_ALLOW_NETWORK "
+                                  "run: the host's /etc/ssl/certs/ca-certificates.crt, read-only at "
+                                  "/run/coco/ca-certificates.crt"),
+      std::string::npos)
+      << describeConfig(c, ctx);
+  EXPECT_EQ(nlohmann::json::parse(configToJson(c, ctx))["ca_bundle"]["only_widened"], true);
   c.network = NetworkMode::Allowlist;
   c.allowedHosts = {"api.example.com"};
   EXPECT_NE(describeConfig(c, ctx).find(
@@ -182,8 +189,14 @@ TEST(ShowSummary, WhereTheCaBundleGoes) {
   ctx.caBundle = "";
   EXPECT_NE(describeConfig(c, ctx).find("CA bundle:        none on the host"), std::string::npos);
   EXPECT_TRUE(nlohmann::json::parse(configToJson(c, ctx))["ca_bundle"].is_null());
+  ctx.caBundle = "/etc/ssl/certs/ca-certificates.crt";
   c.network = NetworkMode::None;
-  EXPECT_FALSE(nlohmann::json::parse(configToJson(c, ctx)).contains("ca_bundle"));
+  c.mounts.push_back({"~/var", "/var", true, 4});
+  EXPECT_NE(
+      describeConfig(c, ctx).find("CA bundle:        none (no network); a --learn or COCO_ALLOW_NETWORK "
+                                  "run: NO PLACE, so runs are refused: the mounts at /run"),
+      std::string::npos)
+      << describeConfig(c, ctx);
 }
 
 // `caches`: which, and the host directory CI would keep.
