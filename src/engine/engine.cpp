@@ -479,16 +479,21 @@ std::string hintFor(const ChildReport& report, const std::string& msg) {
 // untrusted, and a symlink would lead this lookup onto the host) is the one the sandbox saw.
 std::string unmappedOwnerHint(const ChildReport& report, const std::vector<std::string>& layers) {
   size_t length = strnlen(report.target, sizeof report.target);
-  if (report.err != EACCES || ::getuid() == 0 || length == 0 || length == sizeof report.target - 1) return "";
-  std::string path = fs::normalize(std::string(report.target, length));
-  for (;;) {
+  if (report.err != EACCES || ::getuid() == 0 || length == 0 || length == sizeof report.target - 1 ||
+      report.target[0] != '/')
+    return "";
+  // Not up to /: the sandbox's / is the overlay's upper, its own; a walk that gets there found
+  // none of the path in the image, so the EACCES came from elsewhere (a mount of the config's).
+  for (std::string path = fs::normalize(std::string(report.target, length)); path.size() > 1;
+       path = path.substr(0, std::max<size_t>(path.rfind('/'), 1))) {
     for (const auto& layer : layers) {
       UniqueFd root(::open(layer.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
       if (!root) continue;
-      int fd = path == "/" ? ::dup(root.get())
-                           : sys::openat2Beneath(root.get(), path.c_str() + 1, O_PATH | O_NOFOLLOW);
-      if (fd == -ENOENT || fd == -ENOTDIR) continue;  // not in this layer
-      if (fd < 0) return "";                          // a symlink on the way, or no answer: no claim
+      int fd = sys::openat2Beneath(root.get(), path.c_str() + 1, O_PATH | O_NOFOLLOW);
+      // Not in this layer, or below a directory this user cannot search on the host (root's
+      // 0700 /root): the parent answers.
+      if (fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES) continue;
+      if (fd < 0) return "";  // a symlink on the way, or no answer: no claim
       UniqueFd entry(fd);
       struct stat st;
       if (::fstat(entry.get(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) return "";
@@ -499,9 +504,8 @@ std::string unmappedOwnerHint(const ChildReport& report, const std::vector<std::
           "`mmdebstrap --mode=unshare` builds one that does)",
           path, fs::joinPath(layer, path.substr(1)));
     }
-    if (path == "/") return "";
-    path = path.substr(0, std::max<size_t>(path.rfind('/'), 1));
   }
+  return "";
 }
 
 Error childFailure(const ChildReport& report, const std::vector<std::string>& layers) {

@@ -1389,10 +1389,30 @@ TEST_F(EngineTest, ARootOwnedRootfsSaysWhyANetworkedRunCannotStart) {
   EXPECT_TRUE(contains(mount.err, "open /usr/coco-new/x (the image's /usr belongs to root on the host (" +
                                       std::string(rootfs) + "/usr)"))
       << mount.err;
+  // Below root's 0700 /root, where run caches and home mounts go: the host lookup cannot search
+  // it either, and still names it.
+  env_.writeTool(
+      "rootowned-home",
+      R"({"command": "probe", "network": "none", "mounts": [{"src": ".", "dst": "/root/.cache/x"}]})");
+  RunResult home = env_.run({"run", "rootowned-home", "exit", "0"}, opts);
+  EXPECT_EQ(home.exitCode, 125) << describe(home);
+  EXPECT_TRUE(contains(home.err, "open /root/.cache/x (the image's /root belongs to root on the host (" +
+                                     std::string(rootfs) + "/root)"))
+      << home.err;
   env_.writeTool("rootowned-top",
                  R"({"command": "probe", "network": "none", "mounts": [{"src": ".", "dst": "/coco-new"}]})");
   RunResult top = env_.run({"run", "rootowned-top", "exit", "0"}, opts);
   EXPECT_EQ(top.exitCode, 0) << describe(top);
+  // An EACCES that is not the image's: a mount inside a config mount of one of host root's
+  // directories. The image has no /coco-ro, so nothing of it is blamed (the walk stops below /).
+  env_.writeTool(
+      "rootowned-notimage",
+      R"({"command": "probe", "network": "none", "mounts": [{"src": "/usr/share", "dst": "/coco-ro", )"
+      R"("opts": "ro"}, {"src": ".", "dst": "/coco-ro/coco-new"}]})");
+  RunResult notImage = env_.run({"run", "rootowned-notimage", "exit", "0"}, opts);
+  EXPECT_NE(notImage.exitCode, 0) << describe(notImage);
+  EXPECT_TRUE(contains(notImage.err, "open /coco-ro/coco-new")) << notImage.err;
+  EXPECT_FALSE(contains(notImage.err, "belongs to root")) << notImage.err;
   env_.writeTool("rootowned-offline", R"({"command": "probe", "network": "none"})");
   RunResult offline = env_.run({"run", "rootowned-offline", "exit", "0"}, opts);
   EXPECT_EQ(offline.exitCode, 0) << describe(offline);
