@@ -1408,7 +1408,7 @@ TEST_F(EngineTest, ARootOwnedRootfsSaysWhyANetworkedRunCannotStart) {
   env_.writeTool(
       "rootowned-notimage",
       R"({"command": "probe", "network": "none", "mounts": [{"src": "/usr/share", "dst": "/coco-ro", )"
-      R"("opts": "ro"}, {"src": ".", "dst": "/coco-ro/coco-new"}]})");
+      R"("opts": "rw"}, {"src": ".", "dst": "/coco-ro/coco-new"}]})");
   RunResult notImage = env_.run({"run", "rootowned-notimage", "exit", "0"}, opts);
   EXPECT_NE(notImage.exitCode, 0) << describe(notImage);
   EXPECT_TRUE(contains(notImage.err, "open /coco-ro/coco-new")) << notImage.err;
