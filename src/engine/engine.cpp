@@ -499,9 +499,8 @@ std::string unmappedOwnerHint(const ChildReport& report, const std::vector<std::
       if (::fstat(entry.get(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0) return "";
       return fmt::format(
           " (the image's {} belongs to root on the host ({}), which is never mapped into your sandbox, so "
-          "nothing "
-          "can be made in it: a rootfs: image must belong to you or to ids of your /etc/subuid range; "
-          "`mmdebstrap --mode=unshare` builds one that does)",
+          "nothing can be made in it: a rootfs: image must belong to you or to ids of your /etc/subuid "
+          "range; `mmdebstrap --mode=unshare` builds one that does)",
           path, fs::joinPath(layer, path.substr(1)));
     }
   }
