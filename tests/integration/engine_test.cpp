@@ -1405,10 +1405,12 @@ TEST_F(EngineTest, ARootOwnedRootfsSaysWhyANetworkedRunCannotStart) {
   EXPECT_EQ(top.exitCode, 0) << describe(top);
   // An EACCES that is not the image's: a mount inside a config mount of one of host root's
   // directories. The image has no /coco-ro, so nothing of it is blamed (the walk stops below /).
-  env_.writeTool(
-      "rootowned-notimage",
-      R"({"command": "probe", "network": "none", "mounts": [{"src": "/usr/share", "dst": "/coco-ro", )"
-      R"("opts": "rw"}, {"src": ".", "dst": "/coco-ro/coco-new"}]})");
+  // (The source is the fixture's own root-owned /usr: a host directory such as /usr/share may
+  // hold coco's seccomp profile, which no writable mount may contain.)
+  env_.writeTool("rootowned-notimage", R"({"command": "probe", "network": "none", "mounts": [{"src": ")" +
+                                           std::string(rootfs) +
+                                           R"(/usr", "dst": "/coco-ro", "opts": "rw"}, )"
+                                           R"({"src": ".", "dst": "/coco-ro/coco-new"}]})");
   RunResult notImage = env_.run({"run", "rootowned-notimage", "exit", "0"}, opts);
   EXPECT_NE(notImage.exitCode, 0) << describe(notImage);
   EXPECT_TRUE(contains(notImage.err, "open /coco-ro/coco-new")) << notImage.err;
