@@ -14,6 +14,7 @@
 #include "cli/context.hpp"
 #include "cli/suggest.hpp"
 #include "sys/process.hpp"
+#include "sys/user.hpp"
 #include "tool/plan.hpp"
 #include "util/fd_limit.hpp"
 #include "util/front.hpp"
@@ -85,6 +86,21 @@ bool frontServes(int argc, char** argv) {
   return at < argc && std::string_view(argv[at]) == "run";
 }
 
+// HOME unset or empty (cron, `env -i`, a service's unit without one): the home directory of the
+// user's password database entry, as podman and npm take it, so `~` in configs, the storage and
+// the checks that keep a home out of the sandbox mean what they do in the user's shell. The
+// front reads /etc/passwd; for a user it does not list (LDAP, sssd) coco-full asks the name
+// service. Without an absolute home there, HOME stays unset and what needs it says so.
+void fillHomeFromPasswd() {
+  const char* home = std::getenv("HOME");
+  if (home && *home) return;
+  uid_t uid = ::getuid();
+  auto entry = front::active() ? sys::passwdFileEntry("/etc/passwd", uid) : sys::passwdEntry(uid);
+  if (!entry && front::active()) front::handOff("HOME is not set and /etc/passwd does not list the user");
+  if (!entry || entry->home.empty() || entry->home[0] != '/') return;
+  ::setenv("HOME", entry->home.c_str(), 1);
+}
+
 }  // namespace
 
 const std::vector<std::string>& commandNames() {
@@ -148,6 +164,7 @@ int main(int argc, char** argv) {
   // Not a command: the helper ContainerNetwork runs in podman's user namespace.
   if (argc > 1 && argv[1] == backend::kContainerNetnsCommand) return backend::containerNetnsMain(argc, argv);
   trace::point("main");
+  fillHomeFromPasswd();
   sys::ignoredSignalsAtStart();  // before coco ignores any itself (engine and backend read it)
   // A parent that ignored SIGCHLD (a daemon's SIG_IGN, kept across its exec of coco) makes the
   // kernel reap coco's children itself: their exit statuses would be lost, and the sandbox's init

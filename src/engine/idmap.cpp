@@ -2,7 +2,6 @@
 #include "engine/idmap.hpp"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 
 #include "sys/beneath.hpp"
 #include "sys/process.hpp"
+#include "sys/user.hpp"
 #include "util/front.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -41,29 +41,17 @@ std::string findHelper(const std::vector<std::string>& dirs, const char* name) {
   return {};
 }
 
-// The user's name as /etc/passwd has it, "" when it does not list the uid.
-std::string nameInPasswd(uid_t uid) {
-  struct passwd pw, *out = nullptr;
-  char buf[4096];
-  std::string name;
-  if (FILE* f = std::fopen("/etc/passwd", "re")) {
-    while (name.empty() && ::fgetpwent_r(f, &pw, buf, sizeof buf, &out) == 0 && out)
-      if (pw.pw_uid == uid) name = pw.pw_name;
-    std::fclose(f);
-  }
-  return name;
-}
-
 // The static front reads /etc/passwd itself (NSS modules other than files need the dynamic
 // loader); a user it does not list there is looked up by coco-full (util/front.hpp), which a run
 // hands over to before it starts (idMapsNeedNameService).
 std::string nameOfUser(uid_t uid) {
-  struct passwd pw, *out = nullptr;
-  char buf[4096];
-  if (!front::active()) return ::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out ? pw.pw_name : "";
-  std::string name = nameInPasswd(uid);
-  if (name.empty()) front::handOff("the user's name is not in /etc/passwd");
-  return name;
+  if (!front::active()) {
+    auto entry = sys::passwdEntry(uid);
+    return entry ? entry->name : "";
+  }
+  auto entry = sys::passwdFileEntry("/etc/passwd", uid);
+  if (!entry || entry->name.empty()) front::handOff("the user's name is not in /etc/passwd");
+  return entry->name;
 }
 
 std::optional<SubIdRange> rangeInFile(const std::string& path, const IdMapHost& host) {
@@ -249,7 +237,8 @@ bool idMapsNeedNameService(const std::string& dir, bool forceSingle) {
   IdMapHost host;
   host.uid = ::getuid();
   host.gid = ::getgid();
-  if (!nameInPasswd(host.uid).empty()) return false;
+  auto listed = sys::passwdFileEntry("/etc/passwd", host.uid);
+  if (listed && !listed->name.empty()) return false;
   if (dir.empty()) return true;
   PlanInputs inputs = planInputs(host);
   auto text = sys::readUntrusted(dir, kIdMapPlanRecordName, 4096);

@@ -2153,6 +2153,40 @@ TEST_F(EngineTest, TheFrontServesRunsAndHandsTheRestOver) {
   EXPECT_FALSE(contains(ci.err, "handing over")) << describe(ci);
 }
 
+// HOME unset (cron, `env -i`, a service's unit without one): coco takes the home directory of the
+// user's password database entry, as podman and npm do. Before, every command failed with "HOME is
+// not set". The run stays in the static front, which reads /etc/passwd itself; `~` in a config is
+// that home; other commands (coco-full, which asks the name service) see it too.
+TEST_F(EngineTest, AnUnsetHomeIsTheHomeOfTheUsersPasswdEntry) {
+  struct passwd* pw = ::getpwuid(::getuid());
+  ASSERT_TRUE(pw && pw->pw_dir && pw->pw_dir[0] == '/') << "the test user needs a passwd entry with a home";
+  std::string home = pw->pw_dir;
+  env_.writeTool("unsethome", R"({"command": "probe", "network": "none", "mounts": )"
+                              R"([{"src": "~/coco-unset-home-test", "dst": "/h", "opts": "ro"}]})");
+  RunOptions o;
+  o.wrapper = {"/usr/bin/env", "-u", "HOME"};
+  o.env = {{"COCO_DEBUG", "1"}};
+  RunResult dry = env_.run({"run", "--dry-run", "unsethome"}, o);
+  EXPECT_EQ(dry.exitCode, 0) << describe(dry);
+  EXPECT_TRUE(contains(dry.out, "\"src\": \"" + home + "/coco-unset-home-test\"")) << describe(dry);
+  EXPECT_FALSE(contains(dry.err, "handing over")) << describe(dry);
+  RunResult r = probe({"exit", "0"}, o);
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(contains(r.err, "handing over")) << describe(r);
+  RunResult list = env_.run({"list"}, o);
+  EXPECT_EQ(list.exitCode, 0) << describe(list);
+  EXPECT_TRUE(contains(list.out, "unsethome")) << describe(list);
+  // An empty HOME is unset too; a relative one is the user's mistake, said as before.
+  o.wrapper.clear();
+  o.env = {{"HOME", ""}};
+  RunResult empty = probe({"exit", "0"}, o);
+  EXPECT_EQ(empty.exitCode, 0) << describe(empty);
+  o.env = {{"HOME", "home/x"}};
+  RunResult relative = probe({"exit", "0"}, o);
+  EXPECT_NE(relative.exitCode, 0) << describe(relative);
+  EXPECT_TRUE(contains(relative.err, "HOME is not")) << describe(relative);
+}
+
 // A run the front hands over (here: a learn run, which coco-full serves) starts in coco-full as
 // it would have started in the front: the tool gets the
 // descriptor limit coco was started with, not the one the front raised, and the signals coco's
