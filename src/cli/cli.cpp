@@ -87,13 +87,15 @@ bool frontServes(int argc, char** argv) {
 }
 
 // HOME unset or empty (cron, `env -i`, a service's unit without one): the home directory of the
-// user's password database entry, as podman and npm take it, so `~` in configs, the storage and
-// the checks that keep a home out of the sandbox mean what they do in the user's shell. The
-// front reads /etc/passwd; for a user it does not list (LDAP, sssd) coco-full asks the name
-// service. Without an absolute home there, HOME stays unset and what needs it says so.
+// user's password database entry, as podman takes it, so `~` in configs, the storage and the
+// checks that keep a home out of the sandbox mean what they do in the user's shell. The front
+// reads /etc/passwd; for a user it does not list (LDAP, sssd) coco-full asks the name service.
+// Without an absolute home there, HOME stays unset and what needs it says so.
 void fillHomeFromPasswd() {
   const char* home = std::getenv("HOME");
   if (home && *home) return;
+  const char* debug = std::getenv("COCO_DEBUG");
+  log::setDebug(debug && tool::isTrue(debug));  // for the hand-over's debug line
   uid_t uid = ::getuid();
   auto entry = front::active() ? sys::passwdFileEntry("/etc/passwd", uid) : sys::passwdEntry(uid);
   if (!entry && front::active()) front::handOff("HOME is not set and /etc/passwd does not list the user");

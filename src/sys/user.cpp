@@ -13,7 +13,8 @@ std::optional<PasswdEntry> passwdFileEntry(const std::string& path, uid_t uid) {
   struct passwd pw, *out = nullptr;
   char buf[4096];
   std::optional<PasswdEntry> entry;
-  // fgetpwent_r skips a line it cannot parse (and one longer than buf) and goes on.
+  // fgetpwent_r skips a line it cannot parse and goes on; a line longer than buf ends the read
+  // (ERANGE), so a uid listed after one has no entry here (the front then asks coco-full).
   while (!entry && ::fgetpwent_r(f, &pw, buf, sizeof buf, &out) == 0 && out)
     if (pw.pw_uid == uid) entry = PasswdEntry{pw.pw_name, pw.pw_dir ? pw.pw_dir : ""};
   std::fclose(f);

@@ -2159,7 +2159,10 @@ TEST_F(EngineTest, TheFrontServesRunsAndHandsTheRestOver) {
 // that home; other commands (coco-full, which asks the name service) see it too.
 TEST_F(EngineTest, AnUnsetHomeIsTheHomeOfTheUsersPasswdEntry) {
   struct passwd* pw = ::getpwuid(::getuid());
-  ASSERT_TRUE(pw && pw->pw_dir && pw->pw_dir[0] == '/') << "the test user needs a passwd entry with a home";
+  if (!pw || !pw->pw_dir || pw->pw_dir[0] != '/') {
+    if (inCi()) FAIL() << "tests/run-all's users have passwd entries with a home";
+    GTEST_SKIP() << "this user has no passwd entry with an absolute home";
+  }
   std::string home = pw->pw_dir;
   env_.writeTool("unsethome", R"({"command": "probe", "network": "none", "mounts": )"
                               R"([{"src": "~/coco-unset-home-test", "dst": "/h", "opts": "ro"}]})");
@@ -2173,9 +2176,10 @@ TEST_F(EngineTest, AnUnsetHomeIsTheHomeOfTheUsersPasswdEntry) {
   RunResult r = probe({"exit", "0"}, o);
   EXPECT_EQ(r.exitCode, 0) << describe(r);
   EXPECT_FALSE(contains(r.err, "handing over")) << describe(r);
-  RunResult list = env_.run({"list"}, o);
-  EXPECT_EQ(list.exitCode, 0) << describe(list);
-  EXPECT_TRUE(contains(list.out, "unsethome")) << describe(list);
+  // `coco show` is coco-full's: its home comes from the name service.
+  RunResult show = env_.run({"show", "unsethome"}, o);
+  EXPECT_EQ(show.exitCode, 0) << describe(show);
+  EXPECT_TRUE(contains(show.out, home + "/coco-unset-home-test -> /h")) << describe(show);
   // An empty HOME is unset too; a relative one is the user's mistake, said as before.
   o.wrapper.clear();
   o.env = {{"HOME", ""}};
