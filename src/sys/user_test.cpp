@@ -56,6 +56,24 @@ TEST_F(PasswdFile, AnEmptyHomeIsEmpty) {
   EXPECT_EQ(entry->home, "");
 }
 
+// The first entry for the uid wins, as the name service's lookup has it, even one without a name
+// (its caller in the front then hands over: idmap.cpp, nameOfUser).
+TEST_F(PasswdFile, TheFirstEntryForTheUidWinsEvenANamelessOne) {
+  write(":x:1000:1000::/home/empty:/bin/sh\nann:x:1000:1000::/home/ann:/bin/sh\n");
+  auto entry = passwdFileEntry(path_, 1000);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->name, "");
+  EXPECT_EQ(entry->home, "/home/empty");
+}
+
+// A line longer than the read's buffer ends the read: nothing after it is found (the front then
+// asks coco-full), and nothing of the long line is taken.
+TEST_F(PasswdFile, ALineLongerThanTheBufferEndsTheRead) {
+  write("long:x:5:5:" + std::string(5000, 'g') + ":/home/long:/bin/sh\nann:x:1000:1000::/home/ann:/bin/sh\n");
+  EXPECT_FALSE(passwdFileEntry(path_, 1000));
+  EXPECT_FALSE(passwdFileEntry(path_, 5));
+}
+
 TEST(PasswdEntry, TheNameServiceKnowsRoot) {
   auto entry = passwdEntry(0);
   ASSERT_TRUE(entry);
