@@ -86,6 +86,12 @@ bool frontServes(int argc, char** argv) {
   return at < argc && std::string_view(argv[at]) == "run";
 }
 
+// COCO_DEBUG turns coco's debug lines on.
+void debugFromEnvironment() {
+  const char* debug = std::getenv("COCO_DEBUG");
+  log::setDebug(debug && tool::isTrue(debug));
+}
+
 // HOME unset or empty (cron, `env -i`, a service's unit without one): the home directory of the
 // user's password database entry, as podman takes it, so `~` in configs, the storage and the
 // checks that keep a home out of the sandbox mean what they do in the user's shell. The front
@@ -94,8 +100,7 @@ bool frontServes(int argc, char** argv) {
 void fillHomeFromPasswd() {
   const char* home = std::getenv("HOME");
   if (home && *home) return;
-  const char* debug = std::getenv("COCO_DEBUG");
-  log::setDebug(debug && tool::isTrue(debug));  // for the hand-over's debug line
+  debugFromEnvironment();  // for the hand-over's debug line
   uid_t uid = ::getuid();
   auto entry = front::active() ? sys::passwdFileEntry("/etc/passwd", uid) : sys::passwdEntry(uid);
   if (!entry && front::active()) front::handOff("HOME is not set and /etc/passwd does not list the user");
@@ -136,8 +141,7 @@ int cmdHelp(Context& ctx, const Args& args) {
 }
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const char* debug = std::getenv("COCO_DEBUG");
-  log::setDebug(debug && tool::isTrue(debug));
+  debugFromEnvironment();
   log::setQuiet(false);
   Context ctx{out, err, args.empty() ? std::string(kSelfName) : args[0]};
 
@@ -159,8 +163,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
 int main(int argc, char** argv) {
   if (front::active() && !frontServes(argc, argv)) {
-    const char* debug = std::getenv("COCO_DEBUG");
-    log::setDebug(debug && tool::isTrue(debug));
+    debugFromEnvironment();
     front::handOff("not a run");
   }
   // Not a command: the helper ContainerNetwork runs in podman's user namespace.

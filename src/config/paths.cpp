@@ -38,7 +38,10 @@ Lookup lookupIn(const std::map<std::string, std::string>& env) {
 
 Result<Paths> pathsFrom(const Lookup& env) {
   const char* home = env("HOME");
-  if (home == nullptr || home[0] == '\0') return Error::make("HOME is not set");
+  if (home == nullptr || home[0] == '\0')
+    return Error::make(
+        "HOME is not set, and your password database entry gives no absolute home: set HOME to your home "
+        "directory");
   if (home[0] != '/') return Error::make("HOME is not an absolute path: '{}'", home);
   Paths paths;
   paths.home = fs::normalize(home);

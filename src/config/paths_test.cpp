@@ -59,11 +59,15 @@ TEST(Paths, HomeMustBeSetAndAbsolute) {
     ScopedEnv home("HOME", std::nullopt);
     auto paths = Paths::fromEnvironment();
     ASSERT_FALSE(paths.ok());
-    EXPECT_EQ(paths.error().message(), "HOME is not set");
+    EXPECT_EQ(paths.error().message(),
+              "HOME is not set, and your password database entry gives no absolute home: set HOME to your "
+              "home directory");
   }
   {
     ScopedEnv home("HOME", "");
-    EXPECT_EQ(Paths::fromEnvironment().error().message(), "HOME is not set");
+    EXPECT_EQ(Paths::fromEnvironment().error().message(),
+              "HOME is not set, and your password database entry gives no absolute home: set HOME to your "
+              "home directory");
   }
   {
     ScopedEnv home("HOME", "home/ann");

@@ -108,7 +108,10 @@ Result<std::string> Storage::defaultRoot() {
     if (const char* s = std::getenv(var); s && *s) return std::string(s);
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x == '/') return fs::joinPath(x, "coco");
   const char* home = std::getenv("HOME");
-  if (!home || *home != '/') return Error::make("HOME is not set to an absolute path: no place for the image storage");
+  if (!home || *home != '/')
+    return Error::make(
+        "HOME is not set to an absolute path: no place for the image storage (set HOME to your home "
+        "directory)");
   return fs::joinPath(fs::joinPath(home, ".local/share"), "coco");
 }
 

@@ -383,7 +383,10 @@ Result<RunContext> contextFromProcess() {
     if (eq != std::string_view::npos) ctx.hostEnv.emplace(kv.substr(0, eq), kv.substr(eq + 1));
   }
   auto home = ctx.hostEnv.find("HOME");
-  if (home == ctx.hostEnv.end() || home->second.empty()) return Error::make("HOME is not set");
+  if (home == ctx.hostEnv.end() || home->second.empty())
+    return Error::make(
+        "HOME is not set, and your password database entry gives no absolute home: set HOME to your home "
+        "directory");
   ctx.home = home->second;
   if (auto it = ctx.hostEnv.find("COCO_ALLOW_NETWORK"); it != ctx.hostEnv.end()) ctx.allowNetwork = isTrue(it->second);
   if (auto it = ctx.hostEnv.find("COCO_EXTRA_PORTS"); it != ctx.hostEnv.end()) ctx.extraPorts = it->second;
