@@ -306,6 +306,9 @@ constexpr CommandKey kCommandKeys[] = {
     {"lfs", "args"},
     {"lfs", "clean"},  // lfs.extension.<name>.clean/smudge
     {"lfs", "smudge"},
+    {"imap", "tunnel"},      // run by git imap-send
+    {"tar", "command"},      // tar.<format>.command: git archive's filter
+    {"svn", "authorsprog"},  // git svn
 };
 
 // Where a command line's words end, as a shell reads them.

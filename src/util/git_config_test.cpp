@@ -242,7 +242,10 @@ TEST(GitConfig, CommandKeys) {
                          plain("uploadpack", "packobjectshook", "x"),
                          entry("remote", "o", "uploadpack", "x"),
                          entry("hook", "lint", "command", "x"),
-                         entry("submodule", "s", "update", "!x")})
+                         entry("submodule", "s", "update", "!x"),
+                         plain("imap", "tunnel", "x"),
+                         entry("tar", "tar.xz", "command", "x"),
+                         plain("svn", "authorsprog", "x")})
     EXPECT_TRUE(runsCommand(e)) << e.section << "." << e.key;
   for (const Entry& e :
        {plain("core", "hookspath", "x"), plain("user", "name", "x"), entry("remote", "o", "url", "x"),
