@@ -25,6 +25,7 @@
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/status_line.hpp"
+#include "util/terminal_text.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::tool {
@@ -269,7 +270,11 @@ std::string tailOfFile(const std::string& path, size_t count) {
   std::istringstream in(text);
   std::deque<std::string> last;
   for (std::string line; std::getline(in, line);) {
-    last.push_back(line.size() > 300 ? line.substr(0, 300) + "..." : line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    // The install's output is the tool's: its escapes (OSC 52 writes the clipboard) shown, not sent.
+    bool cut = line.size() > 300;
+    if (cut) line.resize(300);
+    last.push_back(printable(line) + (cut ? "..." : ""));
     if (last.size() > count) last.pop_front();
   }
   std::string out;

@@ -71,7 +71,8 @@ struct InstallResult {
 Result<InstallResult> runInstall(const InstallJob& job);
 
 // The last `count` lines of a regular file (symlinks not followed; only its
-// final 64 KiB are read), for error messages.
+// final 64 KiB are read), for error messages: control characters and invalid
+// UTF-8 shown as \xNN (util/terminal_text.hpp).
 std::string tailOfFile(const std::string& path, size_t count);
 
 }  // namespace coco::tool

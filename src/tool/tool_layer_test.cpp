@@ -297,6 +297,21 @@ TEST_F(ToolLayerStore, ListingSkipsPlantedSymlinksAndForeignRecords) {
   EXPECT_TRUE(listToolLayers(root_)->empty());
 }
 
+// An install's output is the tool's: a failure's message shows its escapes instead of sending them
+// to the terminal (OSC 52 would write the clipboard, CSI 2J clear the screen).
+TEST(TailOfFile, ShowsControlCharactersInsteadOfSendingThem) {
+  TempDir tmp("coco-tail");
+  std::string log = tmp.path() + "/log";
+  ASSERT_TRUE(fs::writeFileAtomic(
+      log, "one\r\nhello \x1b]52;c;ZXZpbA==\x07 \x1b[2J\n" + std::string(400, 'x') + "\nlast\n"));
+  std::string tail = tailOfFile(log, 3);
+  EXPECT_EQ(tail.find('\x1b'), std::string::npos) << tail;
+  EXPECT_EQ(tail.find('\x07'), std::string::npos) << tail;
+  EXPECT_EQ(tail.find('\r'), std::string::npos) << tail;
+  EXPECT_EQ(tail, "\n  hello \\x1b]52;c;ZXZpbA==\\x07 \\x1b[2J\n  " + std::string(300, 'x') + "...\n  last");
+  EXPECT_EQ(tailOfFile(log, 4).substr(0, 6), "\n  one");
+}
+
 TEST(ImageBaseId, TheTopLayersHex) {
   image::ImageRecord r;
   EXPECT_EQ(imageBaseId(r), "");
