@@ -54,7 +54,12 @@ Status planOverlay(const RunSpec& spec, ChildPlan& plan) {
   plan.scratchTmp = plan.stagingDir + "/tmp";
   plan.scratchShm = plan.stagingDir + "/shm";
   plan.scratchOptions = "mode=0700";
-  if (spec.limits.tmpfsBytes) plan.scratchOptions += fmt::format(",size={}", spec.limits.tmpfsBytes);
+  // Its entries bounded too: each costs the kernel about 1 KiB that the size does not count (a
+  // million empty directories took 1 GB of the host's memory under a 256 MiB size).
+  if (spec.limits.tmpfsBytes)
+    plan.scratchOptions +=
+        fmt::format(",size={},nr_inodes={}", spec.limits.tmpfsBytes,
+                    std::max<uint64_t>(spec.limits.tmpfsBytes / kScratchBytesPerEntry, 16384));
   std::string lower;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     COCO_TRY(checkLayerDir(spec.layers[i]));

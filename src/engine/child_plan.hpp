@@ -42,12 +42,14 @@ struct StagingBind {
 };
 
 // What the tool gets as a standard descriptor.
+// The scratch tmpfs takes one entry per this many bytes of its size (16384 at least).
+inline constexpr uint64_t kScratchBytesPerEntry = 8192;
 inline constexpr int kStdioInherit = -1;  // coco's own (not a terminal)
 inline constexpr int kStdioPty = -2;      // the sandbox's pty
 
 struct ChildPlan {
   std::string stagingDir;      // host dir; the child mounts its scratch tmpfs here
-  std::string scratchOptions;  // that tmpfs's options: mode, size
+  std::string scratchOptions;  // that tmpfs's options: mode, size, nr_inodes
   std::string rootDir;         // stagingDir + "/root": the overlay mount point
   std::string scratchTmp;      // stagingDir + "/tmp": bound on /tmp
   std::string scratchShm;      // stagingDir + "/shm": bound on /dev/shm

@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/child_report.hpp"
@@ -86,6 +88,36 @@ bool applyLimits(const ChildPlan& plan) {
     ::close(fd);
   }
   return true;
+}
+
+// inotify instances and watches are charged to the user on the host, across user namespaces: a
+// sandbox could take all of them (128 instances by default) while it runs, and the user's editor
+// and other runs' workspace guards would get none. The limits of the sandbox's own user
+// namespace (Linux 5.11 and later; the host's still apply above them) keep it to a share: a
+// quarter of the instances, half of the watches. Set by init, which holds CAP_SYS_RESOURCE in
+// that namespace; the tool holds none (and /proc/sys is read-only to it). Best effort: an older
+// kernel has no such files.
+void boundInotify() {
+  auto set = [](const char* file, unsigned long long value) {
+    char text[24];
+    int len = std::snprintf(text, sizeof text, "%llu", value);
+    int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)!::write(fd, text, static_cast<size_t>(len));
+    ::close(fd);
+  };
+  auto read = [](const char* file) -> unsigned long long {
+    char text[24] = {};
+    int fd = ::open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    return n > 0 ? std::strtoull(text, nullptr, 10) : 0;
+  };
+  if (unsigned long long instances = read("/proc/sys/fs/inotify/max_user_instances"))
+    set("/proc/sys/user/max_inotify_instances", std::max(instances / 4, 8ull));
+  if (unsigned long long watches = read("/proc/sys/fs/inotify/max_user_watches"))
+    set("/proc/sys/user/max_inotify_watches", std::max(watches / 2, 8192ull));
 }
 
 // Processes in the sandbox's pid namespace: the numeric names in its /proc.
@@ -296,6 +328,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
     reportAndExit(fds.report);
   }
   bool ok = ::sethostname(plan.hostname.c_str(), plan.hostname.size()) == 0 || fail("sethostname");
+  boundInotify();  // through the host's /proc, before the sandbox's own replaces it
   ok = ok && bringUpLoopback(plan) && setupNetwork(plan, fds.net) && setupRootfs(plan);
   if (!ok) reportAndExit(fds.report);
   trace::point("init-mounts-done");

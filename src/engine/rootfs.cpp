@@ -279,7 +279,9 @@ bool populateDev(const ChildPlan& plan, int devfd) {
 bool mountDev(const ChildPlan& plan, int rootfd) {
   int target;
   if (!withTarget(rootfd, "/dev", true, true, target)) return false;
-  const char* const opts[] = {"mode", "0755", "size", "1m", nullptr, nullptr};
+  // Its entries bounded as its size is: the tool may create files here, each costing the kernel
+  // memory the size does not count.
+  const char* const opts[] = {"mode", "0755", "size", "1m", "nr_inodes", "256", nullptr, nullptr};
   bool ok = mountNew("tmpfs", opts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev");
   ::close(target);
   if (!ok) return false;

@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
@@ -118,6 +119,39 @@ TEST_F(LimitsTest, ScratchSpaceIsBoundedInTotal) {
   EXPECT_GT(shm, 16ll << 20) << describe(r);  // most of what /tmp left
   EXPECT_EQ(out[6], "size " + std::to_string(64ll << 20)) << describe(r);
   EXPECT_EQ(out[7], "size " + std::to_string(64ll << 20)) << describe(r);
+}
+
+// Entries cost the kernel memory a tmpfs's size does not count (a million empty directories held
+// 1 GB under a 256 MiB size): the scratch takes one per 8 KiB of its size (16384 at least), /dev 256.
+TEST_F(LimitsTest, ScratchAndDevEntriesAreBounded) {
+  tool("fill", R"({"tmpfs": "64M"})", "sh");
+  RunResult r = env_.run({"run", "fill", "-c", "probe entries /tmp 100000; probe entries /dev 100000"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 4u) << describe(r);
+  long long tmp = valueAfter(r.out, "made");
+  EXPECT_GT(tmp, 16384 - 64) << describe(r);  // less what the scratch holds already
+  EXPECT_LT(tmp, 16384) << describe(r);
+  EXPECT_EQ(out[1], "failed ENOSPC") << describe(r);
+  long long dev = std::atoll(out[2].c_str() + 5);
+  EXPECT_LT(dev, 256) << describe(r);
+  EXPECT_EQ(out[3], "failed ENOSPC") << describe(r);
+}
+
+// inotify instances are the user's on the host, across user namespaces: a sandbox gets a quarter
+// of them, so the user's editor and other runs' guards keep the rest.
+TEST_F(LimitsTest, InotifyInstancesAreBoundedToAShare) {
+  long long host = std::atoll(readFile("/proc/sys/fs/inotify/max_user_instances").c_str());
+  if (::access("/proc/sys/user/max_inotify_instances", F_OK) != 0)
+    GTEST_SKIP() << "no per-namespace inotify limits";
+  ASSERT_GT(host, 0);
+  tool("probe", "");
+  RunResult r = env_.run({"run", "probe", "inotify", "100000"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  long long made = valueAfter(r.out, "made");
+  EXPECT_LE(made, std::max(host / 4, 8ll)) << describe(r);
+  EXPECT_GT(made, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "failed EMFILE")) << describe(r);
 }
 
 TEST_F(LimitsTest, DefaultScratchSizeIsAQuarterOfMemory) {

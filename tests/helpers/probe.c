@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/acct.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
@@ -610,6 +611,36 @@ static int cmdFill(const char* path, unsigned long long max) {
   return 0;
 }
 
+// Makes up to `max` empty directories in `dir` (e0, e1, ...): how many a file system takes
+// (its entries cost the kernel memory its size does not count).
+static int cmdEntries(const char* dir, unsigned long long max) {
+  char path[PATH_MAX];
+  unsigned long long made = 0;
+  int err = 0;
+  for (; made < max; made++) {
+    snprintf(path, sizeof path, "%s/e%llu", dir, made);
+    if (mkdir(path, 0700) < 0) {
+      err = errno;
+      break;
+    }
+  }
+  printf("made %llu\n%s %s\n", made, err ? "failed" : "stopped", err ? errnoName(err) : "at the maximum");
+  return 0;
+}
+
+// Opens inotify instances until refused (or `max`), holding them: how many the sandbox gets.
+static int cmdInotify(unsigned long long max) {
+  unsigned long long made = 0;
+  int err = 0;
+  for (; made < max; made++)
+    if (inotify_init1(IN_CLOEXEC) < 0) {
+      err = errno;
+      break;
+    }
+  printf("made %llu\n%s %s\n", made, err ? "failed" : "stopped", err ? errnoName(err) : "at the maximum");
+  return 0;
+}
+
 // Allocates and touches memory in 16 MiB steps until it fails or reaches
 // `max`, then holds it for `hold` seconds.
 static int cmdHog(unsigned long long max, int hold) {
@@ -952,7 +983,8 @@ static int usage(void) {
       "  cat PATH | write PATH [TEXT] | stat PATH | getxattr PATH NAME | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
-      "  spawn N SECS | fill PATH MAX | hog MAX [SECS] | statfs PATH | connect HOST PORT |\n"
+      "  spawn N SECS | fill PATH MAX | entries DIR MAX | inotify MAX | hog MAX [SECS] | statfs PATH | "
+      "connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
       "  kill PID|self SIG | listen-unix @NAME SECS | listen-tcp PORT SECS | netns [SECS] |\n"
       "  reach PIDFILE |\n"
@@ -1006,6 +1038,8 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "session")) return cmdSession();
   if (!strcmp(cmd, "spawn") && a2) return cmdSpawn(atoi(a1), atoi(a2));
   if (!strcmp(cmd, "fill") && a2) return cmdFill(a1, parseSize(a2));
+  if (!strcmp(cmd, "entries") && a2) return cmdEntries(a1, parseSize(a2));
+  if (!strcmp(cmd, "inotify") && a1) return cmdInotify(parseSize(a1));
   if (!strcmp(cmd, "hog") && a1) return cmdHog(parseSize(a1), a2 ? atoi(a2) : 0);
   if (!strcmp(cmd, "statfs") && a1) return cmdStatfs(a1);
   if (!strcmp(cmd, "connect") && a2) return cmdConnect(a1, a2);
