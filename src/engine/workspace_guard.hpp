@@ -109,6 +109,17 @@ inline constexpr std::string_view kGuardedNames[] = {
     ".exrc",
     ".dir-locals.el",
     ".dir-locals-2.el",
+    // AI coding agents: project settings whose hooks, MCP servers or lint and test commands they
+    // run on start or after an edit (Claude Code, Cursor, Gemini CLI, aider, Continue, Windsurf,
+    // opencode)
+    ".claude",
+    ".mcp.json",
+    ".cursor",
+    ".gemini",
+    ".aider.conf.yml",
+    ".continue",
+    ".windsurf",
+    ".opencode",
 };
 // Also guarded: mise's per-environment files, `mise.ENV.toml` and `.mise.ENV.toml`
 // (isGuardedName). Not guarded, because nothing in them runs without a command the user's own
