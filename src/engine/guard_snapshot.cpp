@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,22 +65,6 @@ uint8_t memberBit(std::string_view name) {
 
 const char* memberName(uint8_t bit) {
   return bit == kHead ? "HEAD" : bit == kObjects ? "objects" : bit == kRefs ? "refs" : "commondir";
-}
-
-// lstat of `path` in `dirfd` through statx: device, inode, mode, ctime and link count, and
-// (`mountRoot`, when given) whether it is the root of another mount.
-bool statEntry(int dirfd, const std::string& path, struct stat& st, bool* mountRoot = nullptr) {
-  struct statx stx;
-  if (::statx(dirfd, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &stx) != 0) return false;
-  st = {};
-  st.st_dev = ::makedev(stx.stx_dev_major, stx.stx_dev_minor);
-  st.st_ino = stx.stx_ino;
-  st.st_mode = stx.stx_mode;
-  st.st_nlink = stx.stx_nlink;
-  st.st_ctim = {stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec};
-  if (mountRoot)
-    *mountRoot = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-  return true;
 }
 
 UniqueFd openDirPath(int dirfd, const std::string& name) {
@@ -309,7 +292,7 @@ bool SnapshotWalk::outOfReach(const std::string& rel) const {
 // `mountRoot` (when given) says whether the entry is the root of another mount.
 bool SnapshotWalk::statIn(const DirRef& dir, const std::string& name, struct stat& st, bool* mountRoot) const {
   int fd = dir.fd ? dir.fd.get() : rootfd_;
-  return statEntry(fd, dir.fd ? name : join(dir.rel, name), st, mountRoot);
+  return fs::statAt(fd, dir.fd ? name : join(dir.rel, name), st, mountRoot);
 }
 
 // Visits a directory and returns its node, or kGitDirectory for a git directory below the root
@@ -791,131 +774,6 @@ GuardSnapshot GuardSnapshot::parse(std::string_view data, std::string_view key) 
 
 // --- removal --------------------------------------------------------------------------------
 
-namespace {
-
-// Removal keeps this many directories open; a deeper sub-directory is moved up to the top of
-// the entry being removed and taken from there (a tree can be deeper than descriptors allow).
-constexpr size_t kMaxRemoveDepth = 128;
-constexpr std::string_view kDeepPrefix = ".coco-guard-deep-";
-
-struct Level {
-  UniqueFd fd;
-  std::string name;                  // in the level above
-  std::vector<std::string> subdirs;  // still to remove
-  bool leftKept = false;             // something below stays (RemoveKeep): the level stays too
-};
-
-// What a removal leaves in place: the root of another mount (a host mount inside the workspace;
-// the tool cannot make one on the host), and the identities in `kept` (a file only while it has
-// no other link: a tool can add a link to one it can reach elsewhere and plant that). Not
-// another st_dev alone: a btrfs subvolume, which any user can create, has its own.
-struct RemoveKeep {
-  const KeptIdentities* kept;
-  bool operator()(int dirfd, const std::string& name, struct stat& st) const {
-    bool mountRoot = false;
-    if (!statEntry(dirfd, name, st, &mountRoot)) return false;
-    if (mountRoot) return true;
-    if (!kept || !kept->count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)})) return false;
-    return S_ISDIR(st.st_mode) || st.st_nlink == 1;
-  }
-};
-
-// Opens `name` in `parent`, removes what in it is not a directory and pushes a level listing
-// its sub-directories. Directories without owner permissions are opened up first.
-int enter(int parent, const std::string& name, std::vector<Level>& stack, const RemoveKeep& keep) {
-  UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd && errno == EACCES) fd = openUpDirectory(parent, name);
-  if (!fd) return errno ? errno : EACCES;
-  struct stat st;
-  if (::fstat(fd.get(), &st) == 0 && (st.st_mode & 0700) != 0700)
-    ::fchmod(fd.get(), (st.st_mode & 07777) | 0700);
-  std::vector<ListedEntry> entries;
-  if (!listDir(fd.get(), entries, false)) return errno;
-  Level level{std::move(fd), name, {}};
-  for (const auto& e : entries) {
-    errno = 0;
-    if (keep(level.fd.get(), e.name, st))
-      level.leftKept = true;
-    else if (errno == ENOENT)
-      continue;
-    else if (errno)
-      return errno;
-    else if (S_ISDIR(st.st_mode))
-      level.subdirs.push_back(e.name);
-    else if (::unlinkat(level.fd.get(), e.name.c_str(), 0) != 0 && errno != ENOENT)
-      return errno;
-  }
-  stack.push_back(std::move(level));
-  return 0;
-}
-
-// Moves the sub-directory `sub` of the deepest level up to the first one, to be removed from there.
-int moveUp(std::vector<Level>& stack, const std::string& sub, size_t& moved) {
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    std::string name = std::string(kDeepPrefix) + std::to_string(++moved);
-    if (::renameat2(stack.back().fd.get(), sub.c_str(), stack.front().fd.get(), name.c_str(), RENAME_NOREPLACE) ==
-        0) {
-      stack.front().subdirs.push_back(std::move(name));
-      return 0;
-    }
-    if (errno != EEXIST) return errno == ENOENT ? 0 : errno;
-  }
-  return EEXIST;
-}
-
-// rm -rf of one entry. Every directory is reached downwards from the entry, through the
-// descriptors of the levels above it, never through "..": a tool that moves a sub-directory out
-// while it is being emptied must not lead the removal to the directories around the new place.
-// What was read-only for the run (`kept`) or is another file system, moved into the entry by the
-// tool, stays, and so do the directories holding it: kRemoveLeftKept.
-int removeEntry(int dirfd, const std::string& name, const KeptIdentities* kept) {
-  struct stat st;
-  RemoveKeep keep{kept};
-  errno = 0;
-  if (keep(dirfd, name, st)) return kRemoveLeftKept;
-  if (errno) return errno == ENOENT ? 0 : errno;
-  if (!S_ISDIR(st.st_mode)) return ::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT ? 0 : errno;
-  std::vector<Level> stack;
-  if (int err = enter(dirfd, name, stack, keep)) return err;
-  size_t steps = 0, moved = 0;
-  while (!stack.empty()) {
-    if (++steps > 10'000'000) return EMLINK;  // a tree that keeps growing under us
-    if (!stack.back().subdirs.empty()) {
-      std::string sub = std::move(stack.back().subdirs.back());
-      stack.back().subdirs.pop_back();
-      int cur = stack.back().fd.get();
-      int err = stack.size() >= kMaxRemoveDepth ? moveUp(stack, sub, moved) : enter(cur, sub, stack, keep);
-      if (err == ENOTDIR || err == ELOOP) err = ::unlinkat(cur, sub.c_str(), 0) == 0 ? 0 : errno;
-      if (err && err != ENOENT) return err;
-      continue;
-    }
-    std::string leaf = std::move(stack.back().name);
-    bool leftKept = stack.back().leftKept;
-    stack.pop_back();
-    if (stack.empty()) {
-      if (leftKept) return kRemoveLeftKept;
-      break;
-    }
-    if (leftKept)
-      stack.back().leftKept = true;
-    else if (::unlinkat(stack.back().fd.get(), leaf.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-      return errno;
-  }
-  return ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : errno;
-}
-
-}  // namespace
-
-UniqueFd openUpDirectory(int parent, const std::string& name) {
-  UniqueFd path(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat st;
-  if (!path || ::fstat(path.get(), &st) != 0) return UniqueFd();
-  // chmod of the descriptor's /proc link changes the directory it holds, never a symlink's target.
-  std::string self = "/proc/self/fd/" + std::to_string(path.get());
-  if (::chmod(self.c_str(), (st.st_mode & 07777) | 0700) != 0) return UniqueFd();
-  return UniqueFd(::openat(path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-}
-
 UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
   UniqueFd cur(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
   for (size_t start = 0; cur && start < rel.size();) {
@@ -931,7 +789,15 @@ int removeBelow(int rootfd, const std::string& rel, const KeptIdentities* kept) 
   std::string_view dir = slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash);
   UniqueFd parent = openDirBeneath(rootfd, dir);
   if (!parent) return errno == ENOENT ? 0 : errno;
-  return removeEntry(parent.get(), slash == std::string::npos ? rel : rel.substr(slash + 1), kept);
+  // A file only while it has no other link: a tool can add a link to one it can reach elsewhere
+  // and plant that.
+  fs::KeepEntry keep;
+  if (kept)
+    keep = [kept](const struct stat& st) {
+      return kept->count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}) &&
+             (S_ISDIR(st.st_mode) || st.st_nlink == 1);
+    };
+  return fs::removeAt(parent.get(), slash == std::string::npos ? rel : rel.substr(slash + 1), keep);
 }
 
 std::string removeFailureText(int err) {

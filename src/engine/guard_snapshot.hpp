@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/workspace_guard.hpp"
+#include "util/remove_tree.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::engine {
@@ -110,22 +111,18 @@ bool isGitDirectory(int dirfd);
 // name by name with O_NOFOLLOW: never through a symlink. Invalid when that fails.
 UniqueFd openDirBeneath(int rootfd, std::string_view rel);
 
-// The directory `name` in `parent` given u+rwx and opened for reading, without following a
-// symlink put in its place (the chmod goes through the descriptor). Invalid when that fails.
-UniqueFd openUpDirectory(int parent, const std::string& name);
-
 // (dev, ino) of what a removal must leave in place: what was read-only for the run (pinned
 // entries, another mount's root, a read-only mount's source), which a tool can still move into
 // something it planted by renaming a directory above it.
 using KeptIdentities = std::set<std::pair<uint64_t, uint64_t>>;
 
 // removeBelow's result when it left something in place (below).
-inline constexpr int kRemoveLeftKept = -1;
+using fs::kRemoveLeftKept;
 
 // Removes the entry `rel` (relative to the mount root `rootfd`, reached without following a
 // symlink) and everything below it, never following a symlink, except what is in `kept` (may be
 // null) or on another file system than `rel`'s directory, and the directories holding that.
-// Returns 0, an errno, or kRemoveLeftKept.
+// Returns 0, an errno, or kRemoveLeftKept. fs::removeAt does the removal.
 int removeBelow(int rootfd, const std::string& rel, const KeptIdentities* kept = nullptr);
 // What removeBelow's non-zero result means, for a message.
 std::string removeFailureText(int err);

@@ -635,14 +635,14 @@ TEST(GuardRemoval, OpeningUpDoesNotFollowASymlink) {
   t.mkdir("locked");
   ::chmod((t / "locked").c_str(), 0);
   auto root = openRoot(t);
-  EXPECT_FALSE(openUpDirectory(root.get(), "file-link"));
-  EXPECT_FALSE(openUpDirectory(root.get(), "dir-link"));
+  EXPECT_FALSE(fs::openUpDirectory(root.get(), "file-link"));
+  EXPECT_FALSE(fs::openUpDirectory(root.get(), "dir-link"));
   struct stat st;
   ASSERT_EQ(::stat((outside / "secret").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0400u);
   ASSERT_EQ(::stat((outside / "dir").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0500u);
-  UniqueFd locked = openUpDirectory(root.get(), "locked");
+  UniqueFd locked = fs::openUpDirectory(root.get(), "locked");
   EXPECT_TRUE(locked);
   ASSERT_EQ(::stat((t / "locked").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0700, 0700u);

@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "util/remove_tree.hpp"
 #include "util/unique_fd.hpp"
 
 namespace coco::fs {
@@ -96,39 +96,21 @@ Status makeDirs(const std::string& path, mode_t mode) {
   return {};
 }
 
-namespace {
-int removeEntry(const char* p, const struct stat*, int type, struct FTW*) {
-  int rc = (type == FTW_DP) ? ::rmdir(p) : ::unlink(p);
-  if (rc != 0 && errno == EACCES && type == FTW_DP) {
-    ::chmod(p, 0700);
-    rc = ::rmdir(p);
-  }
-  return rc != 0 && errno != ENOENT ? -1 : 0;
-}
-int gOpened = 0;  // directories makeWritable changed in this pass (nftw takes no context)
-
-// FTW_DNR too: a directory without read permission (d-wx------) is one nftw
-// cannot list until it is opened up.
-int makeWritable(const char* p, const struct stat* st, int type, struct FTW*) {
-  if ((type == FTW_D || type == FTW_DNR) && (st->st_mode & 0700) != 0700 && ::chmod(p, st->st_mode | 0700) == 0)
-    ++gOpened;
-  return 0;
-}
-}  // namespace
-
 Status removeTree(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? Status{} : Error::fromErrno("stat {}", path);
-  // Directories without write or search permission (read-only trees unpacked from
-  // images) must be opened up before their entries can go.
-  // Again while a pass opened something: an unreadable directory hides what is below it.
-  for (int pass = 0; pass < 64; ++pass) {
-    gOpened = 0;
-    ::nftw(path.c_str(), makeWritable, 64, FTW_PHYS | FTW_MOUNT);
-    if (gOpened == 0) break;
-  }
-  if (::nftw(path.c_str(), removeEntry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
-    return Error::fromErrno("remove {}", path);
+  // The caller's own path leads to the parent; below it, removeAt goes by descriptor only.
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  size_t slash = trimmed.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : trimmed.substr(0, slash);
+  std::string name = slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+  UniqueFd dir(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return errno == ENOENT ? Status{} : Error::fromErrno("remove {}: open {}", path, parent);
+  std::string failed;
+  int err = removeAt(dir.get(), name, nullptr, &failed);
+  std::string where = slash == std::string::npos ? failed : joinPath(parent, failed);
+  if (err == kRemoveLeftKept)
+    return Error::withErrno(EBUSY, fmt::format("remove {}: {} is another mount", path, where));
+  if (err) return Error::withErrno(err, fmt::format("remove {}", where));
   return {};
 }
 

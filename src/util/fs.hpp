@@ -30,7 +30,9 @@ Status writeFileAtomic(const std::string& path, std::string_view content, mode_t
 // mkdir -p; existing directories are fine.
 Status makeDirs(const std::string& path, mode_t mode = 0755);
 
-// rm -rf that never follows symlinks and stays on one file system.
+// rm -rf that never follows symlinks, opens up directories without owner permissions and
+// leaves other mounts in place (an error naming them). Works below PATH_MAX's reach; an error
+// names the entry that could not go. A missing path is nothing to do.
 Status removeTree(const std::string& path);
 
 bool exists(const std::string& path);

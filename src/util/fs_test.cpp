@@ -1,12 +1,20 @@
 #include "util/fs.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <linux/fs.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <string>
+
+#include "util/temp_dir.hpp"
+#include "util/unique_fd.hpp"
 
 namespace coco::fs {
 namespace {
@@ -96,6 +104,147 @@ TEST(Fs, ReadFileRefusesWhatIsNotARegularFile) {
   }
   EXPECT_FALSE(readFileAtMost(dir + "/zero", 1 << 20).ok());
   ASSERT_TRUE(removeTree(dir).ok());
+}
+
+// A chain of `levels` directories named `name` below `top`, made by descriptor (its paths can
+// be longer than PATH_MAX), a file in each; the deepest directory, open.
+UniqueFd makeChain(const std::string& top, const std::string& name, int levels) {
+  UniqueFd fd(::open(top.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  for (int i = 0; fd && i < levels; ++i) {
+    if (::mkdirat(fd.get(), name.c_str(), 0755) != 0) return UniqueFd();
+    UniqueFd(::openat(fd.get(), "f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    fd = UniqueFd(::openat(fd.get(), name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
+  return fd;
+}
+
+// 60 levels of 105-character names: 6300 characters, past PATH_MAX, which a sandbox can make.
+TEST(RemoveTree, RemovesATreeDeeperThanPathMax) {
+  TempDir t;
+  ASSERT_FALSE(t.path().empty());
+  ASSERT_EQ(::mkdir(t.sub("top").c_str(), 0755), 0);
+  ASSERT_TRUE(makeChain(t.sub("top"), std::string(105, 'n'), 60));
+  auto st = removeTree(t.sub("top"));
+  EXPECT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_FALSE(exists(t.sub("top")));
+}
+
+// Thousands of levels: neither descriptors nor the stack run out.
+TEST(RemoveTree, RemovesAChainOfThousandsOfLevels) {
+  TempDir t;
+  ASSERT_FALSE(t.path().empty());
+  ASSERT_EQ(::mkdir(t.sub("top").c_str(), 0755), 0);
+  ASSERT_TRUE(makeChain(t.sub("top"), "d", 2000));
+  auto st = removeTree(t.sub("top"));
+  EXPECT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_FALSE(exists(t.sub("top")));
+}
+
+// Symlinks in the tree (and the tree itself given as a symlink) are unlinked, never followed.
+TEST(RemoveTree, UnlinksSymlinksWithoutTouchingTheirTargets) {
+  TempDir t;
+  ASSERT_FALSE(t.path().empty());
+  ASSERT_TRUE(makeDirs(t.sub("outside/dir")).ok());
+  ASSERT_TRUE(writeFileAtomic(t.sub("outside/file"), "target").ok());
+  ASSERT_TRUE(writeFileAtomic(t.sub("outside/dir/inner"), "inner").ok());
+  ASSERT_TRUE(makeDirs(t.sub("top/sub")).ok());
+  ASSERT_EQ(::symlink(t.sub("outside/dir").c_str(), t.sub("top/dir-link").c_str()), 0);
+  ASSERT_EQ(::symlink(t.sub("outside/file").c_str(), t.sub("top/sub/file-link").c_str()), 0);
+  ASSERT_EQ(::symlink(t.sub("outside/dir").c_str(), t.sub("link-to-dir").c_str()), 0);
+  ::chmod(t.sub("outside/dir").c_str(), 0500);
+  EXPECT_TRUE(removeTree(t.sub("top")).ok());
+  EXPECT_TRUE(removeTree(t.sub("link-to-dir")).ok());
+  EXPECT_FALSE(exists(t.sub("top")));
+  EXPECT_FALSE(exists(t.sub("link-to-dir")));
+  EXPECT_EQ(*readFile(t.sub("outside/file")), "target");
+  EXPECT_EQ(*readFile(t.sub("outside/dir/inner")), "inner");
+  struct stat st;
+  ASSERT_EQ(::stat(t.sub("outside/dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0500u);
+  ::chmod(t.sub("outside/dir").c_str(), 0755);
+}
+
+// Read-only trees unpacked from images, and directories a sandbox locked (mode 000, one inside
+// another), are opened up and removed.
+TEST(RemoveTree, OpensUpDirectoriesWithoutOwnerPermissions) {
+  TempDir t;
+  ASSERT_FALSE(t.path().empty());
+  ASSERT_TRUE(makeDirs(t.sub("top/locked/inner/deeper")).ok());
+  ASSERT_TRUE(writeFileAtomic(t.sub("top/locked/inner/deeper/f"), "x").ok());
+  ASSERT_TRUE(writeFileAtomic(t.sub("top/locked/f"), "x").ok());
+  ASSERT_EQ(::chmod(t.sub("top/locked/inner/deeper").c_str(), 0), 0);
+  ASSERT_EQ(::chmod(t.sub("top/locked/inner").c_str(), 0), 0);
+  ASSERT_EQ(::chmod(t.sub("top/locked").c_str(), 0), 0);
+  ASSERT_EQ(::chmod(t.sub("top").c_str(), 0500), 0);
+  auto st = removeTree(t.sub("top"));
+  EXPECT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_FALSE(exists(t.sub("top")));
+}
+
+TEST(RemoveTree, AMissingPathIsNothingToDo) {
+  TempDir t;
+  ASSERT_FALSE(t.path().empty());
+  EXPECT_TRUE(removeTree(t.sub("missing")).ok());
+  EXPECT_TRUE(removeTree(t.sub("missing/below")).ok());
+}
+
+// A tree in a read-only directory: all in it goes, and the error names the tree. 0 or a step.
+int removeFromReadOnlyDirectory(const std::string& dir) {
+  std::string top = dir + "/top";
+  if (::mkdir(top.c_str(), 0755) != 0 || !makeChain(top, std::string(105, 'n'), 60)) return 1;
+  if (::chmod(dir.c_str(), 0555) != 0) return 2;
+  auto st = removeTree(top);
+  ::chmod(dir.c_str(), 0755);
+  if (st.ok() || st.error().code() != EACCES) return 3;
+  if (st.error().message().find(top) == std::string::npos) return 4;
+  if (!listDir(top).empty()) return 5;
+  return removeTree(top).ok() ? 0 : 6;
+}
+
+// Root ignores modes: it runs that as nobody.
+TEST(RemoveTree, AFailureNamesThePath) {
+  TempDir t;
+  ASSERT_FALSE(t.path().empty());
+  if (::geteuid() != 0) {
+    EXPECT_EQ(removeFromReadOnlyDirectory(t.path()), 0);
+    return;
+  }
+  ASSERT_EQ(::chown(t.path().c_str(), 65534, 65534), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    ::_exit(removeFromReadOnlyDirectory(t.path()));
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 10) GTEST_SKIP() << "cannot become nobody";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: setup, 2: chmod, 3: result, 4: message, 5: left, 6: again";
+}
+
+// An immutable file deep in the tree (when the flag can be set): named by its path past PATH_MAX.
+TEST(RemoveTree, AFailureDeepInsideNamesItsPath) {
+  TempDir t;
+  ASSERT_FALSE(t.path().empty());
+  ASSERT_EQ(::mkdir(t.sub("top").c_str(), 0755), 0);
+  std::string name(105, 'n');
+  UniqueFd deepest = makeChain(t.sub("top"), name, 60);
+  ASSERT_TRUE(deepest);
+  UniqueFd file(::openat(deepest.get(), "f", O_RDONLY | O_CLOEXEC));
+  int flags = FS_IMMUTABLE_FL;
+  if (!file || ::ioctl(file.get(), FS_IOC_SETFLAGS, &flags) != 0)
+    GTEST_SKIP() << "cannot make a file immutable";
+  auto st = removeTree(t.sub("top"));
+  flags = 0;
+  ::ioctl(file.get(), FS_IOC_SETFLAGS, &flags);
+  std::string failing = t.sub("top");
+  for (int i = 0; i < 60; ++i) failing += "/" + name;
+  failing += "/f";
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), EPERM);
+  EXPECT_NE(st.error().message().find(failing), std::string::npos) << st.error().message();
+  EXPECT_TRUE(removeTree(t.sub("top")).ok());
 }
 
 }  // namespace
