@@ -135,6 +135,23 @@ bool fingerprint(int parentfd, const std::string& name, const Stamp& stamp, bool
   return true;
 }
 
+// `name` in `dirfd` (known as `rel` in its pinned entry) when it is a regular file with other links.
+void noteLinked(int dirfd, const std::string& name, const std::string& rel, GuardedEntry& entry) {
+  struct stat st;
+  if (fs::statAt(dirfd, name, st) && S_ISREG(st.st_mode) && st.st_nlink > 1)
+    entry.linked.emplace_back(rel, stampOf(st));
+}
+
+// The hooks of a hooks directory with other links. Only the names git runs are stat'ed: most hooks
+// directories hold nothing but the *.sample files.
+void noteLinkedHooks(int hooksfd, const std::string& prefix, GuardedEntry& entry) {
+  std::vector<ListedEntry> hooks;
+  if (!listDir(hooksfd, hooks, false,
+               [](std::string_view name, bool isDir) { return !isDir && isGitHookName(name); }))
+    return;
+  for (const auto& h : hooks) noteLinked(hooksfd, h.name, prefix + h.name, entry);
+}
+
 }  // namespace
 
 bool listEntries(int dirfd, std::vector<ListedEntry>& out) { return listDir(dirfd, out, false); }
@@ -176,7 +193,12 @@ class SnapshotWalk {
       for (int32_t i = 0; i < static_cast<int32_t>(before_->nodes_.size()); ++i) {
         const DirNode& node = before_->nodes_[i];
         for (const auto& g : node.guarded) identities_.emplace(std::make_pair(g.stamp.dev, g.stamp.ino), &g);
-        if (node.place) placesBefore_.insert(before_->relPath(i));
+        if (!node.place) continue;
+        std::string rel = before_->relPath(i);
+        placeInodes_.emplace(std::make_pair(node.stamp.dev, node.stamp.ino), i);
+        size_t slash = rel.rfind('/');
+        if (i > 0) placeParents_.insert(slash == std::string::npos ? std::string() : rel.substr(0, slash));
+        placesBefore_.insert(std::move(rel));
       }
   }
 
@@ -208,6 +230,17 @@ class SnapshotWalk {
   bool knownPlace(const std::string& rel) const {
     return rules_.isRulePlace(rel) || (after() && placesBefore_.count(rel) != 0);
   }
+  // After the run, a place from before found under another path (renamed, or a directory above
+  // it was): by its inode. Still a place, and its node from before stands for it.
+  const DirNode* movedPlace(const Stamp& s) const {
+    auto it = placeInodes_.find({s.dev, s.ino});
+    return it == placeInodes_.end() ? nullptr : &before_->nodes_[it->second];
+  }
+  // After the run, whether `name` in the directory `rel` was a place before (`here`: whether any
+  // place was in that directory, so that most directories cost no lookup of a joined path).
+  bool wasPlace(bool here, const std::string& rel, std::string_view name) const {
+    return here && placesBefore_.count(join(rel, name)) != 0;
+  }
   // Whether an earlier listing can stand for this one: it looked for guarded names wherever
   // this walk does.
   bool reusable(const DirNode& b, const std::string& rel) const {
@@ -230,6 +263,10 @@ class SnapshotWalk {
   void guarded(DirRef& dir, const std::string& name, const DirNode* b, int32_t self, bool gitDirectory,
                bool otherMount = false);
   void compareGuarded(const GuardedEntry& was, GuardedEntry& now, DirRef& dir, const std::string& entryRel);
+  void noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct stat& st, const std::string& entryRel,
+                    bool inGitDir);
+  void compareLinked(const GuardedEntry& was, const GuardedEntry& now, DirRef& dir,
+                     const std::string& entryRel);
   void gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now);
 
   int rootfd_;
@@ -239,6 +276,9 @@ class SnapshotWalk {
   struct timespec walkStart_ = {};  // the coarse clock
   std::map<std::pair<uint64_t, uint64_t>, const GuardedEntry*> identities_;
   std::unordered_set<std::string> placesBefore_;  // after the run: the places of the walk before, by path
+  // ... by inode (their nodes there), and the directories holding them, by path.
+  std::map<std::pair<uint64_t, uint64_t>, int32_t> placeInodes_;
+  std::unordered_set<std::string> placeParents_;
   GuardSnapshot out_;
 };
 
@@ -301,6 +341,9 @@ int32_t SnapshotWalk::visit(DirRef& dir, int32_t parent, int32_t before, int dep
                             uint8_t* members) {
   const DirNode* b = beforeNode(before);
   if (b && !b->stamp.sameInode(dir.stamp)) b = nullptr;  // another directory under the same name now
+  // A directory not found by its name: a place moved here is still one (its guarded entries are
+  // compared with before). Only new and renamed directories are looked up, and by what stat gave.
+  if (!b && after()) b = movedPlace(dir.stamp);
   int32_t self = static_cast<int32_t>(out_.nodes_.size());
   DirNode node;
   node.name = dir.name;
@@ -308,7 +351,7 @@ int32_t SnapshotWalk::visit(DirRef& dir, int32_t parent, int32_t before, int dep
   node.stamp = dir.stamp;
   node.settled = settled(dir.stamp);
   node.gitDir = gitDir;
-  node.place = knownPlace(dir.rel);
+  node.place = knownPlace(dir.rel) || (after() && b && b->place);
   out_.nodes_.push_back(std::move(node));
   if (b && b->stamp == dir.stamp && reusable(*b, dir.rel)) {
     reuse(dir, *b, self, depth);
@@ -344,9 +387,12 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
   // Files that are neither guarded nor git directory members are not needed (and most are
   // that), except in the root and in git directories, where other names count too.
   bool keepAll = self == 0 || out_.nodes_[self].gitDir || !rules_.extraPaths.empty();
+  // After the run: what now holds the name of a place from before and is no directory (a
+  // symlink to where the tool moved it, a file, a fifo) is a finding.
+  bool placesHere = after() && placeParents_.count(dir.rel) != 0;
   auto keep = [&](std::string_view name, bool isDir) {
     bits |= memberBit(name);
-    if (!isGuardedName(name)) return keepAll || isDir;
+    if (!isGuardedName(name)) return keepAll || isDir || wasPlace(placesHere, dir.rel, name);
     (isRepositoryName(name) ? holdsGit : holdsGuardedName) = true;
     return true;
   };
@@ -396,6 +442,8 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
     } else if (e.isDir) {
       auto it = beforeChildren.find(e.name);
       child(dir, e.name, b, it == beforeChildren.end() ? -1 : it->second, self, depth, writableGit);
+    } else if (wasPlace(placesHere, dir.rel, e.name)) {
+      finding(join(dir.rel, e.name), false);
     }
   }
   return true;
@@ -409,7 +457,10 @@ void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b,
   bool mountRoot = false;
   std::string childRel = join(dir.rel, name);
   if (!statIn(dir, name, st, &mountRoot)) return unreadable(childRel, errno);
-  if (!S_ISDIR(st.st_mode)) return;  // no longer a directory
+  if (!S_ISDIR(st.st_mode)) {  // no longer a directory
+    if (after() && placesBefore_.count(childRel)) finding(childRel, false);
+    return;
+  }
   if (mountRoot) {
     // Another file system (or a bind mount) inside the mount: not walked (its size and what it
     // holds are not the workspace's), so it is pinned read-only like a guarded entry.
@@ -485,6 +536,7 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
                  isRepositoryName(name) || rules_.isExtra(entryRel) || !settled(now.stamp) ||
                  !fingerprinted();
     if (now.pinned) now.contents.clear();
+    if (now.pinned && !otherMount) noteLinkedIn(dir, now, st, entryRel, out_.nodes_[self].gitDir);
     out_.nodes_[self].guarded.push_back(std::move(now));
     return;
   }
@@ -501,9 +553,47 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
     finding(entryRel, false);
   } else {
     now.pinned = was->pinned;
-    if (!was->pinned) compareGuarded(*was, now, dir, entryRel);
+    if (!was->pinned)
+      compareGuarded(*was, now, dir, entryRel);
+    else
+      compareLinked(*was, now, dir, entryRel);
   }
   out_.nodes_[self].guarded.push_back(std::move(now));
+}
+
+// Before the run, a pinned entry (`st`: its lstat): GuardedEntry::linked. In a git directory its
+// config and the hooks of its hooks/; in a hooks directory (`hooks` of a writable .git, or a
+// hooks path outside any .git) its hooks. The rest of a git directory (objects, refs, info...)
+// is not looked at: git runs nothing from there.
+void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct stat& st,
+                                const std::string& entryRel, bool inGitDir) {
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) entry.linked.emplace_back("", entry.stamp);
+  bool repository = isGitName(entry.name) || entry.gitDirectory;
+  bool hooks = (inGitDir && entry.name == "hooks") || rules_.isExtra(entryRel);
+  if (!S_ISDIR(st.st_mode) || !(repository || hooks)) return;
+  int fd = fdOf(dir);
+  UniqueFd self = fd >= 0 ? openDirPath(fd, entry.name) : UniqueFd();
+  if (!self) return;
+  if (!repository) return noteLinkedHooks(self.get(), "", entry);
+  noteLinked(self.get(), "config", "config", entry);
+  if (UniqueFd hooksDir = openDirPath(self.get(), "hooks")) noteLinkedHooks(hooksDir.get(), "hooks/", entry);
+}
+
+// A pinned entry: a file of GuardedEntry::linked whose stamp moved was changed through another
+// link (a write, a chmod, a link added or removed: the change time shows them all alike). One
+// with another inode now was replaced from outside the sandbox (the tool cannot), not written.
+void SnapshotWalk::compareLinked(const GuardedEntry& was, const GuardedEntry& now, DirRef& dir,
+                                 const std::string& entryRel) {
+  for (const auto& [path, stamp] : was.linked) {
+    struct stat st;
+    Stamp seen = now.stamp;
+    if (!path.empty()) {
+      if (!statIn(dir, join(now.name, path), st)) continue;
+      seen = stampOf(st);
+    }
+    if (seen.sameInode(stamp) && !(seen == stamp) && findings_)
+      findings_->push_back({path.empty() ? entryRel : join(entryRel, path), true, true});
+  }
 }
 
 // An entry that was not pinned: a changed file, or what is new or changed inside a directory,

@@ -40,6 +40,11 @@ struct GuardedEntry {
   bool otherMount = false;    // the root of another mount: pinned, not walked
   // Not pinned: everything below it (relative path -> stamp, sorted), to see what the run changed.
   std::vector<std::pair<std::string, Stamp>> contents;
+  // Pinned: regular files with more than one link, the entry itself ("") or, in a git directory
+  // or hooks directory, its config and hooks ("hooks/pre-commit"). Read-only in the sandbox, they
+  // can still be written through another link in the writable mount. Set by the walk before the
+  // run (not serialized: every such walk sets it again).
+  std::vector<std::pair<std::string, Stamp>> linked;
 };
 
 struct DirNode {
@@ -65,6 +70,9 @@ struct WalkGap {
 struct GuardFinding {
   std::string rel;       // relative to the mount root
   bool changed = false;  // an existing entry the run changed (else a new one)
+  // A pinned file changed through another link: removed even where a removal leaves what was
+  // read-only for the run (it is that very file).
+  bool throughLink = false;
 };
 
 class GuardSnapshot {

@@ -57,6 +57,10 @@ bool isGuardedName(std::string_view name) {
 
 bool isGitName(std::string_view name) { return equalsIgnoringCase(name, ".git"); }
 
+bool isGitHookName(std::string_view name) {
+  return std::find(std::begin(kGitHookNames), std::end(kGitHookNames), name) != std::end(kGitHookNames);
+}
+
 bool isRepositoryName(std::string_view name) {
   return isGitName(name) || equalsIgnoringCase(name, ".hg") || equalsIgnoringCase(name, ".jj") ||
          equalsIgnoringCase(name, ".sl");
@@ -205,6 +209,7 @@ struct GuardMount {
   };
   std::map<std::string, Original> originals;  // by path relative to the root
   std::set<std::string> replaced;             // originals removed, to put back after the run
+  std::set<std::string> changedThroughLink;   // ... of which these were written through another link
   std::vector<std::string> restored;
   // A removal of `rel`, done: noted, or kept to put back when it was a pinned file (which the
   // tool cannot replace: a mount point).
@@ -988,10 +993,18 @@ void report(const GuardMount& m) {
   for (size_t i = kMaxReported; i < removed.size(); ++i)
     log::debug("workspace guard: removed {}/{}", m.src, printable(removed[i]));
   for (const auto& rel : m.restored)
-    log::notice("workspace guard: {}/{} was replaced during the run from outside the sandbox (there it was "
-                "read-only), and the tool could write to what replaced it: removed, and put back as it was "
-                "before the run",
-                m.src, printable(rel));
+    if (m.changedThroughLink.count(rel))
+      log::notice(
+          "workspace guard: {}/{} was changed during the run through another link to it in the mount "
+          "(read-only in the sandbox, the file is not read-only elsewhere): removed, and put back as it "
+          "was before the run",
+          m.src, printable(rel));
+    else
+      log::notice(
+          "workspace guard: {}/{} was replaced during the run from outside the sandbox (there it was "
+          "read-only), and the tool could write to what replaced it: removed, and put back as it was "
+          "before the run",
+          m.src, printable(rel));
   for (const auto& f : m.failed)
     log::warn(
         "workspace guard: could not remove {}/{}; remove it before running git or opening an editor there",
@@ -1067,7 +1080,10 @@ void WorkspaceGuard::finish() {
     std::vector<GuardFinding> findings;
     GuardSnapshot after = GuardSnapshot::take(m->root.get(), m->rules, &m->before, &findings);
     for (const auto& f : findings) {
-      int err = removeBelow(m->root.get(), f.rel, &m->kept);
+      // A pinned file written through another link is itself what goes (as a file with no other
+      // link left, `kept` would leave it).
+      int err = removeBelow(m->root.get(), f.rel, f.throughLink ? nullptr : &m->kept);
+      if (f.throughLink) m->changedThroughLink.insert(f.rel);
       if (err == kRemoveLeftKept) {
         // What stays leaves the guarded name for one of the guard's own.
         std::string moved = keptAside(*m, f.rel);

@@ -26,6 +26,8 @@
 //     change time moved are read again) and removes every guarded entry the run created, and
 //     what the run changed in guarded entries below the root that were not pinned (those are
 //     left writable so that a tool can still delete and rebuild trees such as node_modules).
+//     Pinned files with another hard link (and such hooks and config in a pinned git directory)
+//     are compared too: the tool can write them through that link.
 //     Every removal is reported on stderr. The watch's descriptors are closed first. A pinned
 //     file of the root or of a writable .git that something outside the sandbox replaced during
 //     the run (the tool cannot: a mount point) is removed like the rest, since the tool could
@@ -185,6 +187,7 @@ inline constexpr std::string_view kDependencyTrees[] = {
 };
 
 bool isGuardedName(std::string_view name);
+bool isGitHookName(std::string_view name);  // one of kGitHookNames
 bool isGitName(std::string_view name);  // ".git" in any case
 // A repository's own directory: ".git", ".hg" or ".jj", in any case. Guarded at any depth and
 // pinned read-only wherever it is, as git's is.
@@ -206,8 +209,10 @@ bool inDependencyTree(std::string_view rel);
 // the workspace root), the root of each repository (a directory holding `.git` before the run),
 // and each directory that held a guarded name before the run outside dependency trees (a
 // monorepo package's own `.envrc` or `.vscode`). A place stays one for the check after the run
-// by its path, so a place renamed away and made again is still checked. `.git`, git directories
-// and the extra paths count everywhere.
+// by its path, so a place renamed away and made again is still checked, and by its inode, so the
+// one renamed away is checked where it went; what is left at a place's path that is no directory
+// (a symlink to where it went) is a finding. `.git`, git directories and the extra paths count
+// everywhere.
 struct GuardRules {
   bool gitWrite = false;
   std::vector<std::string> extraPaths;  // sorted, unique, relative ("tools/hooks")

