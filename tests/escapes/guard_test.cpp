@@ -681,6 +681,47 @@ TEST_F(GuardEscapeTest, AGuardedPlaceReplacedByANewDirectory) {
   EXPECT_EQ(readFile(ws() + "/packages/app-old/.envrc"), "export A=1\n") << describe(r);
 }
 
+// A place's files changed, then the place renamed away and a symlink left at its path: the host
+// follows the link into the changed files (helper-68). The link goes, and the moved place is
+// checked as the place it was.
+TEST_F(GuardEscapeTest, APlaceMovedAwayBehindASymlink) {
+  writeFile(ws() + "/packages/app/.envrc", "export A=1\n");
+  writeFile(ws() + "/packages/app/.vscode/tasks.json", "{}\n");
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
+  RunResult r = attack("echo '" + evilCommand() +
+                       "' >> packages/app/.envrc\necho evil > packages/app/.vscode/tasks.json\n"
+                       "mv packages/app packages/.app-moved && ln -s .app-moved packages/app\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(fs::is_symlink(ws() + "/packages/app")) << describe(r);
+  for (const char* rel : {"/packages/.app-moved/.envrc", "/packages/.app-moved/.vscode/tasks.json",
+                          "/packages/app/.envrc", "/packages/app/.vscode/tasks.json"}) {
+    std::string path = ws() + rel;
+    EXPECT_TRUE(!fs::exists(path) ||
+                (!contains(readFile(path), "touch") && !contains(readFile(path), "evil")))
+        << rel << " keeps the tool's change\n"
+        << describe(r);
+  }
+}
+
+// A pinned file is read-only in the sandbox, but the same file under another hard link in the
+// mount is not (helper-68): what the tool writes there does not stay in the pinned one.
+TEST_F(GuardEscapeTest, APinnedFileWrittenThroughAnotherHardLink) {
+  makeRepo(ws());
+  writeFile(ws() + "/scripts/pre-commit", "#!/bin/sh\nexit 0\n");
+  fs::permissions(ws() + "/scripts/pre-commit", fs::perms::owner_all);
+  fs::create_hard_link(ws() + "/scripts/pre-commit", ws() + "/.git/hooks/pre-commit");
+  writeFile(ws() + "/.envrc", "export A=1\n");
+  fs::create_hard_link(ws() + "/.envrc", ws() + "/scripts/envrc.shared");
+  usleep(50000);
+  RunResult r = attack("echo '" + evilCommand() + "' >> scripts/pre-commit\necho '" + evilCommand() +
+                       "' >> scripts/envrc.shared\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/.envrc"), "export A=1\n") << describe(r);
+  std::string hook = ws() + "/.git/hooks/pre-commit";
+  EXPECT_TRUE(!fs::exists(hook) || !contains(readFile(hook), "touch")) << describe(r);
+  expectNoPlantedCommandRuns(ws(), r);
+}
+
 // Symlinks the tool plants to host directories: the guard removes the link, never what it points
 // at, and its walk does not follow a link into them.
 TEST_F(GuardEscapeTest, SymlinksToHostDirectoriesAreNeverFollowed) {
