@@ -41,9 +41,10 @@ struct StagingBind {
   std::string dst;  // relative to the staging dir: "l/0", "p"
 };
 
-// What the tool gets as a standard descriptor.
 // The scratch tmpfs takes one entry per this many bytes of its size (16384 at least).
 inline constexpr uint64_t kScratchBytesPerEntry = 8192;
+
+// What the tool gets as a standard descriptor.
 inline constexpr int kStdioInherit = -1;  // coco's own (not a terminal)
 inline constexpr int kStdioPty = -2;      // the sandbox's pty
 

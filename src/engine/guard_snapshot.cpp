@@ -196,8 +196,13 @@ class SnapshotWalk {
         if (!node.place) continue;
         std::string rel = before_->relPath(i);
         placeInodes_.emplace(std::make_pair(node.stamp.dev, node.stamp.ino), i);
-        size_t slash = rel.rfind('/');
-        if (i > 0) placeParents_.insert(slash == std::string::npos ? std::string() : rel.substr(0, slash));
+        // The place's path and each directory on the way to it: a symlink at any of them leads the
+        // host's `cd` elsewhere (`cp -a libs libs2; rm -rf libs; ln -s libs2 libs` for libs/foo).
+        for (std::string way = rel; i > 0 && !way.empty() && placeWays_.insert(way).second;) {
+          size_t slash = way.rfind('/');
+          way = slash == std::string::npos ? std::string() : way.substr(0, slash);
+          placeParents_.insert(way);
+        }
         placesBefore_.insert(std::move(rel));
       }
   }
@@ -236,10 +241,11 @@ class SnapshotWalk {
     auto it = placeInodes_.find({s.dev, s.ino});
     return it == placeInodes_.end() ? nullptr : &before_->nodes_[it->second];
   }
-  // After the run, whether `name` in the directory `rel` was a place before (`here`: whether any
-  // place was in that directory, so that most directories cost no lookup of a joined path).
+  // After the run, whether `name` in the directory `rel` was a place before or a directory on the
+  // way to one (`here`: whether any was in that directory, so that most directories cost no lookup
+  // of a joined path).
   bool wasPlace(bool here, const std::string& rel, std::string_view name) const {
-    return here && placesBefore_.count(join(rel, name)) != 0;
+    return here && placeWays_.count(join(rel, name)) != 0;
   }
   // Whether an earlier listing can stand for this one: it looked for guarded names wherever
   // this walk does.
@@ -278,7 +284,8 @@ class SnapshotWalk {
   std::unordered_set<std::string> placesBefore_;  // after the run: the places of the walk before, by path
   // ... by inode (their nodes there), and the directories holding them, by path.
   std::map<std::pair<uint64_t, uint64_t>, int32_t> placeInodes_;
-  std::unordered_set<std::string> placeParents_;
+  std::unordered_set<std::string> placeWays_;     // ... and the directories on the way to them
+  std::unordered_set<std::string> placeParents_;  // the directories holding those
   GuardSnapshot out_;
 };
 
@@ -458,7 +465,7 @@ void SnapshotWalk::child(DirRef& dir, const std::string& name, const DirNode* b,
   std::string childRel = join(dir.rel, name);
   if (!statIn(dir, name, st, &mountRoot)) return unreadable(childRel, errno);
   if (!S_ISDIR(st.st_mode)) {  // no longer a directory
-    if (after() && placesBefore_.count(childRel)) finding(childRel, false);
+    if (after() && placeWays_.count(childRel)) finding(childRel, false);
     return;
   }
   if (mountRoot) {

@@ -93,7 +93,7 @@ bool applyLimits(const ChildPlan& plan) {
 // inotify instances and watches are charged to the user on the host, across user namespaces: a
 // sandbox could take all of them (128 instances by default) while it runs, and the user's editor
 // and other runs' workspace guards would get none. The limits of the sandbox's own user
-// namespace (Linux 5.11 and later; the host's still apply above them) keep it to a share: a
+// namespace (Linux 4.9 and later; the host's still apply above them) keep it to a share: a
 // quarter of the instances, half of the watches. Set by init, which holds CAP_SYS_RESOURCE in
 // that namespace; the tool holds none (and /proc/sys is read-only to it). Best effort: an older
 // kernel has no such files.

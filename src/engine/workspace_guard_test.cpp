@@ -355,6 +355,33 @@ TEST(GuardSnapshot, APlaceMovedAwayAndReplacedByASymlinkIsStillChecked) {
                                      "pkgA-moved/.vscode/tasks.json", "pkgB", "pkgC"}));
 }
 
+// The same one level up (helper-72): a copy of the place's parent with the tool's files in it,
+// the parent removed and a symlink to the copy left at its path. The copy's inodes are new, so
+// only the symlink on the way to the place can tell; it is a finding, as one at the place is.
+TEST(GuardSnapshot, ASymlinkOnTheWayToAPlaceIsAFinding) {
+  TempTree t;
+  t.write("libs/foo/.envrc", "export A=1\n");
+  t.write("deep/er/pkg/.vscode/tasks.json", "{}\n");
+  t.write("plain/index.js");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  stdfs::copy(t / "libs", t / "libs2", stdfs::copy_options::recursive);
+  t.write("libs2/foo/.envrc", "evil\n");
+  stdfs::remove_all(t / "libs");
+  stdfs::create_directory_symlink("libs2", t / "libs");
+  stdfs::copy(t / "deep/er", t / "deep/er2", stdfs::copy_options::recursive);
+  stdfs::remove_all(t / "deep/er");
+  t.write("deep/er", "a file on the way to a place\n");
+  stdfs::rename(t / "plain", t / "plain2");
+  stdfs::create_directory_symlink("plain2", t / "plain");  // no place on its way: the tool's
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{"deep/er", "libs"}));
+}
+
 // A place moved to a new name (its own or its parent's) is a place there: its guarded entries are
 // compared with before, and a new guarded name in it is a finding. An ordinary directory moved is
 // not one, and a place that is simply gone leaves nothing to report.

@@ -703,6 +703,19 @@ TEST_F(GuardEscapeTest, APlaceMovedAwayBehindASymlink) {
   }
 }
 
+// The same one level up (helper-72): the place's parent copied with the tool's change in the copy,
+// removed, and a symlink to the copy left at its path.
+TEST_F(GuardEscapeTest, APlacesParentReplacedByASymlinkToACopy) {
+  writeFile(ws() + "/libs/foo/.envrc", "export A=1\n");
+  usleep(50000);  // see NothingIsTouchedWhenNothingIsPlanted
+  RunResult r = attack("cp -a libs libs2 && echo '" + evilCommand() +
+                       "' >> libs2/foo/.envrc && rm -rf libs && ln -s libs2 libs\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_FALSE(fs::is_symlink(ws() + "/libs")) << describe(r);
+  std::string envrc = ws() + "/libs/foo/.envrc";
+  EXPECT_TRUE(!fs::exists(envrc) || !contains(readFile(envrc), "touch")) << describe(r);
+}
+
 // A pinned file is read-only in the sandbox, but the same file under another hard link in the
 // mount is not (helper-68): what the tool writes there does not stay in the pinned one.
 TEST_F(GuardEscapeTest, APinnedFileWrittenThroughAnotherHardLink) {
