@@ -257,6 +257,7 @@ Result<ChildPlan> makeChildPlan(const RunSpec& spec, bool tty, WorkspaceGuard* g
   plan.installPhase = spec.installPhase;
   plan.rlimitNproc = spec.limits.pids;
   plan.rlimitData = spec.limits.memoryBytes;
+  plan.sysvShmBytes = spec.limits.memoryBytes;
   plan.fdSoftLimit = spec.hostSetup.fdSoftLimit;
   // A fork bomb hovers just below the limit; 1/32 below counts as there.
   plan.pidsNearLimit = spec.limits.pids ? spec.limits.pids - spec.limits.pids / 32 : 0;

@@ -100,6 +100,7 @@ struct ChildPlan {
   int stdio[3] = {kStdioInherit, kStdioInherit, kStdioInherit};  // or an fd open in the child
   uint64_t rlimitNproc = 0;  // RLIMIT_NPROC, counted in the sandbox's user namespace; 0: none
   uint64_t rlimitData = 0;   // RLIMIT_DATA (memory without a cgroup); 0: none
+  uint64_t sysvShmBytes = 0;    // System V shared memory of the sandbox (limits.memory); 0: no bound
   uint64_t ignoredSignals = 0;  // bit N-1: signal N was ignored when coco started; the tool keeps it so
   uint64_t defaultSignals = 0;  // ignored by coco when it cloned init, not at its start: the tool resets them
   uint64_t fdSoftLimit = 0;  // the tool's soft RLIMIT_NOFILE: the one coco was started with; 0: coco's

@@ -90,34 +90,57 @@ bool applyLimits(const ChildPlan& plan) {
   return true;
 }
 
+// A sysctl of the namespaces init is in, through the host's /proc (its files answer for the
+// caller's namespaces). Best effort: an older kernel lacks some of them.
+void writeSysctl(const char* file, const char* text) {
+  int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)!::write(fd, text, std::strlen(text));
+  ::close(fd);
+}
+
+void writeSysctl(const char* file, unsigned long long value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "%llu", value);
+  writeSysctl(file, text);
+}
+
+unsigned long long readSysctl(const char* file) {
+  char text[24] = {};
+  int fd = ::open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  return n > 0 ? std::strtoull(text, nullptr, 10) : 0;
+}
+
 // inotify instances and watches are charged to the user on the host, across user namespaces: a
 // sandbox could take all of them (128 instances by default) while it runs, and the user's editor
 // and other runs' workspace guards would get none. The limits of the sandbox's own user
 // namespace (Linux 4.9 and later; the host's still apply above them) keep it to a share: a
 // quarter of the instances, half of the watches. Set by init, which holds CAP_SYS_RESOURCE in
-// that namespace; the tool holds none (and /proc/sys is read-only to it). Best effort: an older
-// kernel has no such files.
+// that namespace; the tool holds none (and /proc/sys is read-only to it).
 void boundInotify() {
-  auto set = [](const char* file, unsigned long long value) {
-    char text[24];
-    int len = std::snprintf(text, sizeof text, "%llu", value);
-    int fd = ::open(file, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)!::write(fd, text, static_cast<size_t>(len));
-    ::close(fd);
-  };
-  auto read = [](const char* file) -> unsigned long long {
-    char text[24] = {};
-    int fd = ::open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = ::read(fd, text, sizeof text - 1);
-    ::close(fd);
-    return n > 0 ? std::strtoull(text, nullptr, 10) : 0;
-  };
-  if (unsigned long long instances = read("/proc/sys/fs/inotify/max_user_instances"))
-    set("/proc/sys/user/max_inotify_instances", std::max(instances / 4, 8ull));
-  if (unsigned long long watches = read("/proc/sys/fs/inotify/max_user_watches"))
-    set("/proc/sys/user/max_inotify_watches", std::max(watches / 2, 8192ull));
+  if (unsigned long long instances = readSysctl("/proc/sys/fs/inotify/max_user_instances"))
+    writeSysctl("/proc/sys/user/max_inotify_instances", std::max(instances / 4, 8ull));
+  if (unsigned long long watches = readSysctl("/proc/sys/fs/inotify/max_user_watches"))
+    writeSysctl("/proc/sys/user/max_inotify_watches", std::max(watches / 2, 8192ull));
+}
+
+// System V objects live in the sandbox's IPC namespace and die with it, but what they hold is the
+// host's kernel memory, which no rlimit counts: the defaults let one sandbox make 32000 arrays of
+// 32000 semaphores (64 bytes each: 64 GB) and 32000 message queues (each up to 16 KiB of text in
+// as many 64-byte messages), and shared memory segments up to the host's memory that RLIMIT_DATA
+// does not count either. Bounded in that namespace (its owner, init, may write these): 65536
+// semaphores in at most 1024 arrays (4 MiB), 32 message queues (at most 32 MiB), and shared
+// memory to `shmBytes` (limits.memory; 0: unlimited, the kernel's defaults stay).
+void boundSystemVIpc(uint64_t shmBytes) {
+  writeSysctl("/proc/sys/kernel/sem", "32000 65536 500 1024");
+  writeSysctl("/proc/sys/kernel/msgmni", 32);
+  if (!shmBytes) return;
+  writeSysctl("/proc/sys/kernel/shmmax", shmBytes);
+  auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  writeSysctl("/proc/sys/kernel/shmall", shmBytes / page);
 }
 
 // Processes in the sandbox's pid namespace: the numeric names in its /proc.
@@ -329,6 +352,7 @@ void runInit(const ChildPlan& plan, InitFds fds) {
   }
   bool ok = ::sethostname(plan.hostname.c_str(), plan.hostname.size()) == 0 || fail("sethostname");
   boundInotify();  // through the host's /proc, before the sandbox's own replaces it
+  boundSystemVIpc(plan.sysvShmBytes);
   ok = ok && bringUpLoopback(plan) && setupNetwork(plan, fds.net) && setupRootfs(plan);
   if (!ok) reportAndExit(fds.report);
   trace::point("init-mounts-done");

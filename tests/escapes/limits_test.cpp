@@ -154,6 +154,26 @@ TEST_F(LimitsTest, InotifyInstancesAreBoundedToAShare) {
   EXPECT_TRUE(contains(r.out, "failed EMFILE")) << describe(r);
 }
 
+// System V objects are the sandbox's own (its IPC namespace) but cost the host's kernel memory
+// no limit counted: 100 semaphore arrays of 32000 took 200 MiB, 10000 full message queues as much
+// MiB, and shared memory segments outgrew limits.memory (RLIMIT_DATA does not count them). Init
+// bounds them in that namespace: semaphores 65536 in all, 32 message queues, shared memory to
+// limits.memory.
+TEST_F(LimitsTest, SystemVIpcIsBounded) {
+  tool("ipc", R"({"memory": "256M"})", "sh");
+  RunResult r =
+      env_.run({"run", "ipc", "-c", "probe ipc sem 1000; probe ipc msg 1000; probe ipc shm 100 64M"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 6u) << describe(r);
+  EXPECT_EQ(out[0], "made 2") << describe(r);  // 65536 semaphores: two arrays of 32000
+  EXPECT_EQ(out[1], "failed ENOSPC") << describe(r);
+  EXPECT_EQ(out[2], "made 32") << describe(r);
+  EXPECT_EQ(out[3], "failed ENOSPC") << describe(r);
+  EXPECT_EQ(out[4], "made 4") << describe(r);  // 4 x 64 MiB = limits.memory
+  EXPECT_EQ(out[5], "failed ENOSPC") << describe(r);
+}
+
 TEST_F(LimitsTest, DefaultScratchSizeIsAQuarterOfMemory) {
   tool("probe", "");
   RunResult dry = env_.run({"run", "--dry-run", "probe"});

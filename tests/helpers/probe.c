@@ -29,9 +29,13 @@
 #include <sys/acct.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -641,6 +645,40 @@ static int cmdInotify(unsigned long long max) {
   return 0;
 }
 
+// Makes System V objects of one kind until refused (or `max`), holding them: semaphore arrays of
+// 32000, message queues each filled to 16 KiB, or shared memory segments of `size` bytes, each
+// touched. What they hold is the kernel's memory, or shared memory RLIMIT_DATA does not count.
+static int cmdIpc(const char* kind, unsigned long long max, unsigned long long size) {
+  static struct {
+    long type;
+    char text[8192];
+  } msg = {1, {0}};
+  unsigned long long made = 0;
+  int err = 0;
+  for (; made < max && !err; made++) {
+    if (!strcmp(kind, "sem")) {
+      if (semget(IPC_PRIVATE, 32000, 0600) < 0) err = errno;
+    } else if (!strcmp(kind, "msg")) {
+      int q = msgget(IPC_PRIVATE, 0600);
+      if (q < 0 || msgsnd(q, &msg, sizeof msg.text, IPC_NOWAIT) < 0 ||
+          msgsnd(q, &msg, sizeof msg.text, IPC_NOWAIT) < 0)
+        err = errno;
+    } else {
+      int id = shmget(IPC_PRIVATE, size, 0600);
+      void* p = id < 0 ? (void*)-1 : shmat(id, NULL, 0);
+      if (p == (void*)-1)
+        err = errno;
+      else {
+        memset(p, 1, size);
+        shmdt(p);
+      }
+    }
+    if (err) break;
+  }
+  printf("made %llu\n%s %s\n", made, err ? "failed" : "stopped", err ? errnoName(err) : "at the maximum");
+  return 0;
+}
+
 // Allocates and touches memory in 16 MiB steps until it fails or reaches
 // `max`, then holds it for `hold` seconds.
 static int cmdHog(unsigned long long max, int hold) {
@@ -983,7 +1021,8 @@ static int usage(void) {
       "  cat PATH | write PATH [TEXT] | stat PATH | getxattr PATH NAME | unlink PATH | rename OLD NEW |\n"
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
-      "  spawn N SECS | fill PATH MAX | entries DIR MAX | inotify MAX | hog MAX [SECS] | statfs PATH | "
+      "  spawn N SECS | fill PATH MAX | entries DIR MAX | inotify MAX |\n"
+      "  ipc sem|msg|shm MAX [SIZE] | hog MAX [SECS] | statfs PATH | "
       "connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
       "  kill PID|self SIG | listen-unix @NAME SECS | listen-tcp PORT SECS | netns [SECS] |\n"
@@ -1040,6 +1079,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "fill") && a2) return cmdFill(a1, parseSize(a2));
   if (!strcmp(cmd, "entries") && a2) return cmdEntries(a1, parseSize(a2));
   if (!strcmp(cmd, "inotify") && a1) return cmdInotify(parseSize(a1));
+  if (!strcmp(cmd, "ipc") && a2) return cmdIpc(a1, parseSize(a2), argc > 4 ? parseSize(argv[4]) : 0);
   if (!strcmp(cmd, "hog") && a1) return cmdHog(parseSize(a1), a2 ? atoi(a2) : 0);
   if (!strcmp(cmd, "statfs") && a1) return cmdStatfs(a1);
   if (!strcmp(cmd, "connect") && a2) return cmdConnect(a1, a2);
