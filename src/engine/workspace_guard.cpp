@@ -34,7 +34,9 @@ namespace {
 
 // Every guarded name starts with one of these (checked below): the walk calls isGuardedName for
 // every entry of a tree, and most can be turned away by their first byte.
-constexpr bool startsGuarded(char c) { return c == '.' || c == 'm' || c == 'l' || c == 'M' || c == 'L'; }
+constexpr bool startsGuarded(char c) {
+  return c == '.' || c == 'm' || c == 'l' || c == 'o' || c == 'M' || c == 'L' || c == 'O';
+}
 static_assert(std::all_of(std::begin(kGuardedNames), std::end(kGuardedNames),
                           [](std::string_view n) { return !n.empty() && startsGuarded(n.front()); }));
 

@@ -122,6 +122,11 @@ inline constexpr std::string_view kGuardedNames[] = {
     ".continue",
     ".windsurf",
     ".opencode",
+    "opencode.json",
+    "opencode.jsonc",
+    // coco's own policies (`coco run --config .coco/npm-test.json`): CI's next step runs under
+    // what is there, granting mounts, hosts and variables
+    ".coco",
 };
 // Also guarded: mise's per-environment files, `mise.ENV.toml` and `.mise.ENV.toml`
 // (isGuardedName). Not guarded, because nothing in them runs without a command the user's own

@@ -92,10 +92,12 @@ using Strings = std::vector<std::string>;
 void afterTick() { ::usleep(25000); }
 
 TEST(GuardNames, TheList) {
-  for (const char* n :
-       {".git", ".envrc", ".vscode", "mise.toml", "mise.dev.toml", ".mise.ci.toml", ".husky",
-        ".pre-commit-config.yaml", "lefthook.yml", ".config", ".tool-versions", ".claude", ".mcp.json",
-        ".cursor", ".gemini", ".aider.conf.yml", ".continue", ".windsurf", ".opencode"})
+  for (const char* n : {".git",           ".envrc",        ".vscode",        "mise.toml",
+                        "mise.dev.toml",  ".mise.ci.toml", ".husky",         ".pre-commit-config.yaml",
+                        "lefthook.yml",   ".config",       ".tool-versions", ".claude",
+                        ".mcp.json",      ".cursor",       ".gemini",        ".aider.conf.yml",
+                        ".continue",      ".windsurf",     ".opencode",      "opencode.json",
+                        "opencode.jsonc", ".coco"})
     EXPECT_TRUE(isGuardedName(n)) << n;
   for (const char* n :
        {"src", "mise", ".gitignore", ".gitattributes", ".gitmodules", "mise.toml.bak", "README"})

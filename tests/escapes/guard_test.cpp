@@ -735,6 +735,27 @@ TEST_F(GuardEscapeTest, APinnedFileWrittenThroughAnotherHardLink) {
   expectNoPlantedCommandRuns(ws(), r);
 }
 
+// CI runs its steps in one workspace, each under the policy it names (`coco run --config
+// .coco/npm-test.json npm test`): the install step, with `.` writable, rewrote the test step's
+// policy to mount a host directory (it could as well have granted the network, variables or `/`),
+// and coco printed warnings nobody reads in CI and ran the next step under it.
+TEST_F(GuardEscapeTest, AStepCannotRewriteTheNextStepsPolicy) {
+  std::string policy = R"({"network": "none", "mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"}]})";
+  writeFile(ws() + "/.coco/test.json", policy + "\n");
+  std::string granted = R"({"network": "none", "mounts": [{"src": ".", "dst": "/workspace", "opts": "rw"}, )"
+                        R"({"src": ")" +
+                        outside_.path() + R"(", "dst": "/outside", "opts": "rw"}]})";
+  RunResult r = attack(plant(".coco/test.json", granted + "\n") + plant(".coco/lint.json", granted + "\n"));
+  EXPECT_EQ(readFile(ws() + "/.coco/test.json"), policy + "\n") << describe(r);
+  EXPECT_FALSE(fs::exists(ws() + "/.coco/lint.json")) << describe(r);
+  RunOptions opts;
+  opts.env = {{"HOME", home_.path()}};
+  for (const char* step : {".coco/test.json", ".coco/lint.json"}) {
+    RunResult next = env_.run({"run", "--config", step, "sh", "-c", "touch /outside/PWNED"}, opts);
+    EXPECT_FALSE(fs::exists(marker_)) << step << " granted the host directory\n" << describe(next);
+  }
+}
+
 // Symlinks the tool plants to host directories: the guard removes the link, never what it points
 // at, and its walk does not follow a link into them.
 TEST_F(GuardEscapeTest, SymlinksToHostDirectoriesAreNeverFollowed) {
