@@ -256,7 +256,11 @@ bool populateDev(const ChildPlan& plan, int devfd) {
     ::close(target);
     if (!ok) return false;
   }
-  const char* const ptsOpts[] = {"newinstance", nullptr, "ptmxmode", "0666", "mode", "0620", nullptr, nullptr};
+  // `max` 64: every devpts instance draws on one pool for the whole machine (kernel.pty.max less the
+  // reserve, 3072 by default); without it one sandbox took them all from other sandboxes, other
+  // users' containers and the user's own terminals.
+  const char* const ptsOpts[] = {"newinstance", nullptr, "ptmxmode", "0666",  "mode",
+                                 "0620",        "max",   "64",       nullptr, nullptr};
   int target = openBeneath(devfd, "pts", sys::kWantDir | sys::kCreate);
   if (target < 0) return fail("creating /dev/", "pts");
   bool ok = mountNew("devpts", ptsOpts, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "pts");

@@ -174,6 +174,17 @@ TEST_F(LimitsTest, SystemVIpcIsBounded) {
   EXPECT_EQ(out[5], "failed ENOSPC") << describe(r);
 }
 
+// Pseudo-terminals come from one pool for the whole machine (kernel.pty.max less the reserve,
+// 3072 by default) that every devpts instance draws on: one sandbox took all of them, and other
+// sandboxes, podman's containers and the user's own terminals got none. A sandbox's devpts holds
+// 64, the terminal coco gives the tool among them.
+TEST_F(LimitsTest, PseudoTerminalsAreBounded) {
+  tool("probe", "");
+  RunResult r = env_.run({"run", "probe", "ptys", "1000"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(r.out, "made 64\nfailed ENOSPC\n") << describe(r);
+}
+
 TEST_F(LimitsTest, DefaultScratchSizeIsAQuarterOfMemory) {
   tool("probe", "");
   RunResult dry = env_.run({"run", "--dry-run", "probe"});

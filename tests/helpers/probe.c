@@ -645,6 +645,20 @@ static int cmdInotify(unsigned long long max) {
   return 0;
 }
 
+// Opens pseudo-terminals until refused (or `max`), holding them: the kernel's pool of them
+// (kernel.pty.max) is shared by every devpts instance on the machine.
+static int cmdPtys(unsigned long long max) {
+  unsigned long long made = 0;
+  int err = 0;
+  for (; made < max; made++)
+    if (open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) {
+      err = errno;
+      break;
+    }
+  printf("made %llu\n%s %s\n", made, err ? "failed" : "stopped", err ? errnoName(err) : "at the maximum");
+  return 0;
+}
+
 // Makes System V objects of one kind until refused (or `max`), holding them: semaphore arrays of
 // 32000, message queues each filled to 16 KiB, or shared memory segments of `size` bytes, each
 // touched. What they hold is the kernel's memory, or shared memory RLIMIT_DATA does not count.
@@ -1022,7 +1036,7 @@ static int usage(void) {
       "  mkdir PATH | env | sleep SECS [TAG] | exit N | kill-self SIG | pids |\n"
       "  zombie [N] | signal-wait [TIMEOUT] | isatty | winsize | tty-attack | fds | session |\n"
       "  spawn N SECS | fill PATH MAX | entries DIR MAX | inotify MAX |\n"
-      "  ipc sem|msg|shm MAX [SIZE] | hog MAX [SECS] | statfs PATH | "
+      "  ipc sem|msg|shm MAX [SIZE] | ptys MAX | hog MAX [SECS] | statfs PATH | "
       "connect HOST PORT |\n"
       "  resolve NAME | hostname | cwd | connect-unix PATH|@NAME | talk-unix PATH TEXT | abstract-self |\n"
       "  kill PID|self SIG | listen-unix @NAME SECS | listen-tcp PORT SECS | netns [SECS] |\n"
@@ -1079,6 +1093,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "fill") && a2) return cmdFill(a1, parseSize(a2));
   if (!strcmp(cmd, "entries") && a2) return cmdEntries(a1, parseSize(a2));
   if (!strcmp(cmd, "inotify") && a1) return cmdInotify(parseSize(a1));
+  if (!strcmp(cmd, "ptys") && a1) return cmdPtys(parseSize(a1));
   if (!strcmp(cmd, "ipc") && a2) return cmdIpc(a1, parseSize(a2), argc > 4 ? parseSize(argv[4]) : 0);
   if (!strcmp(cmd, "hog") && a1) return cmdHog(parseSize(a1), a2 ? atoi(a2) : 0);
   if (!strcmp(cmd, "statfs") && a1) return cmdStatfs(a1);
