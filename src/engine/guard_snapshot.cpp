@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "sys/io.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -29,6 +30,8 @@ namespace {
 
 constexpr int32_t kGitDirectory = -2;   // visit(): the directory is a git directory
 constexpr size_t kMaxContents = 10000;  // a larger unpinned guarded directory is pinned instead
+// Entries of a pinned directory looked at for files with other links (a .direnv can hold a venv).
+constexpr size_t kMaxLinkedLooked = 1000;
 // Each level of a walk holds one descriptor; real trees (node_modules included) stay far below.
 constexpr int kMaxDepth = 200;
 // Whether an unchanged change time means an unchanged entry: file systems take change times
@@ -53,6 +56,11 @@ Stamp stampOf(const struct stat& st) {
 
 std::string join(const std::string& rel, std::string_view name) {
   return rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+}
+
+// `path` in the guarded entry `entry` ("" for the entry itself).
+std::string inEntry(const std::string& entry, const std::string& path) {
+  return path.empty() ? entry : entry + "/" + path;
 }
 
 uint8_t memberBit(std::string_view name) {
@@ -106,20 +114,24 @@ bool listDir(int fd, std::vector<ListedEntry>& out, bool openUp,
   return err == 0;
 }
 
-// Every entry below a directory, by path relative to it; false past kMaxContents or kMaxDepth.
-bool collectContents(int dirfd, const std::string& prefix, int depth, bool openUp,
-                     std::vector<std::pair<std::string, Stamp>>& out) {
+// What forEachBelow calls with each entry: the directory holding it, its name there, its path
+// relative to where the walk started, its lstat. False stops the walk.
+using EntryFn =
+    std::function<bool(int dirfd, const std::string& name, const std::string& rel, const struct stat&)>;
+
+// Every entry below a directory, a directory before what it holds; false when `fn` stops the
+// walk, past kMaxDepth, or when a directory cannot be read.
+bool forEachBelow(int dirfd, const std::string& prefix, int depth, bool openUp, const EntryFn& fn) {
   std::vector<ListedEntry> entries;
   if (depth > kMaxDepth || !listDir(dirfd, entries, openUp)) return false;
   for (const auto& e : entries) {
     struct stat st;
     if (::fstatat(dirfd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     std::string rel = join(prefix, e.name);
-    out.emplace_back(rel, stampOf(st));
-    if (out.size() > kMaxContents) return false;
+    if (!fn(dirfd, e.name, rel, st)) return false;
     if (!S_ISDIR(st.st_mode)) continue;
     UniqueFd sub = openDirPath(dirfd, e.name);
-    if (!sub || !collectContents(sub.get(), rel, depth + 1, openUp, out)) return false;
+    if (!sub || !forEachBelow(sub.get(), rel, depth + 1, openUp, fn)) return false;
   }
   return true;
 }
@@ -130,26 +142,13 @@ bool fingerprint(int parentfd, const std::string& name, const Stamp& stamp, bool
   out.clear();
   if (!stamp.isDir()) return true;
   UniqueFd fd = openDirPath(parentfd, name);
-  if (!fd || !collectContents(fd.get(), "", 0, openUp, out)) return false;
+  auto add = [&](int, const std::string&, const std::string& rel, const struct stat& st) {
+    out.emplace_back(rel, stampOf(st));
+    return out.size() <= kMaxContents;
+  };
+  if (!fd || !forEachBelow(fd.get(), "", 0, openUp, add)) return false;
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return true;
-}
-
-// `name` in `dirfd` (known as `rel` in its pinned entry) when it is a regular file with other links.
-void noteLinked(int dirfd, const std::string& name, const std::string& rel, GuardedEntry& entry) {
-  struct stat st;
-  if (fs::statAt(dirfd, name, st) && S_ISREG(st.st_mode) && st.st_nlink > 1)
-    entry.linked.emplace_back(rel, stampOf(st));
-}
-
-// The hooks of a hooks directory with other links. Only the names git runs are stat'ed: most hooks
-// directories hold nothing but the *.sample files.
-void noteLinkedHooks(int hooksfd, const std::string& prefix, GuardedEntry& entry) {
-  std::vector<ListedEntry> hooks;
-  if (!listDir(hooksfd, hooks, false,
-               [](std::string_view name, bool isDir) { return !isDir && isGitHookName(name); }))
-    return;
-  for (const auto& h : hooks) noteLinked(hooksfd, h.name, prefix + h.name, entry);
 }
 
 }  // namespace
@@ -271,8 +270,14 @@ class SnapshotWalk {
   void compareGuarded(const GuardedEntry& was, GuardedEntry& now, DirRef& dir, const std::string& entryRel);
   void noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct stat& st, const std::string& entryRel,
                     bool inGitDir);
-  void compareLinked(const GuardedEntry& was, const GuardedEntry& now, DirRef& dir,
+  void noteLinked(int dirfd, const std::string& name, const std::string& path, const struct stat& st,
+                  GuardedEntry& entry);
+  void noteLinkedAt(int dirfd, const std::string& name, const std::string& path, GuardedEntry& entry);
+  void noteLinkedHooks(int hooksfd, const std::string& prefix, GuardedEntry& entry);
+  void compareLinked(const GuardedEntry& was, const GuardedEntry& now, const struct stat& nowSt, DirRef& dir,
                      const std::string& entryRel);
+  bool unchangedLinked(DirRef& dir, const std::string& entryName, const LinkedFile& was,
+                       const struct stat& st);
   void gitMembersAppeared(const std::string& rel, uint8_t was, uint8_t now);
 
   int rootfd_;
@@ -286,6 +291,7 @@ class SnapshotWalk {
   std::map<std::pair<uint64_t, uint64_t>, int32_t> placeInodes_;
   std::unordered_set<std::string> placeWays_;     // ... and the directories on the way to them
   std::unordered_set<std::string> placeParents_;  // the directories holding those
+  size_t linkedRead_ = 0;                         // bytes of linked pinned files read (kMaxLinkedReadTotal)
   GuardSnapshot out_;
 };
 
@@ -563,44 +569,99 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
     if (!was->pinned)
       compareGuarded(*was, now, dir, entryRel);
     else
-      compareLinked(*was, now, dir, entryRel);
+      compareLinked(*was, now, st, dir, entryRel);
   }
   out_.nodes_[self].guarded.push_back(std::move(now));
 }
 
 // Before the run, a pinned entry (`st`: its lstat): GuardedEntry::linked. In a git directory its
 // config and the hooks of its hooks/; in a hooks directory (`hooks` of a writable .git, or a
-// hooks path outside any .git) its hooks. The rest of a git directory (objects, refs, info...)
-// is not looked at: git runs nothing from there.
+// hooks path outside any .git) its hooks; in another pinned directory (.vscode, .claude, .husky,
+// .hg) its files, the first kMaxLinkedLooked entries. The rest of a git directory (objects, refs,
+// info...) is not looked at: git runs nothing from there.
 void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct stat& st,
                                 const std::string& entryRel, bool inGitDir) {
-  if (S_ISREG(st.st_mode) && st.st_nlink > 1) entry.linked.emplace_back("", entry.stamp);
-  bool repository = isGitName(entry.name) || entry.gitDirectory;
-  bool hooks = (inGitDir && entry.name == "hooks") || rules_.isExtra(entryRel);
-  if (!S_ISDIR(st.st_mode) || !(repository || hooks)) return;
-  int fd = fdOf(dir);
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) return noteLinked(fdOf(dir), entry.name, "", st, entry);
+  int fd = S_ISDIR(st.st_mode) ? fdOf(dir) : -1;
   UniqueFd self = fd >= 0 ? openDirPath(fd, entry.name) : UniqueFd();
   if (!self) return;
-  if (!repository) return noteLinkedHooks(self.get(), "", entry);
-  noteLinked(self.get(), "config", "config", entry);
-  if (UniqueFd hooksDir = openDirPath(self.get(), "hooks")) noteLinkedHooks(hooksDir.get(), "hooks/", entry);
+  if (isGitName(entry.name) || entry.gitDirectory) {
+    noteLinkedAt(self.get(), "config", "config", entry);
+    if (UniqueFd hooksDir = openDirPath(self.get(), "hooks"))
+      noteLinkedHooks(hooksDir.get(), "hooks/", entry);
+  } else if ((inGitDir && entry.name == "hooks") || rules_.isExtra(entryRel)) {
+    noteLinkedHooks(self.get(), "", entry);
+  } else if (!inGitDir) {
+    size_t looked = 0;
+    forEachBelow(self.get(), "", 0, false,
+                 [&](int dirfd, const std::string& name, const std::string& rel, const struct stat& est) {
+                   noteLinked(dirfd, name, rel, est, entry);
+                   return ++looked < kMaxLinkedLooked;
+                 });
+  }
 }
 
-// A pinned entry: a file of GuardedEntry::linked whose stamp moved was changed through another
-// link (a write, a chmod, a link added or removed: the change time shows them all alike). One
-// with another inode now was replaced from outside the sandbox (the tool cannot), not written.
-void SnapshotWalk::compareLinked(const GuardedEntry& was, const GuardedEntry& now, DirRef& dir,
-                                 const std::string& entryRel) {
-  for (const auto& [path, stamp] : was.linked) {
-    struct stat st;
-    Stamp seen = now.stamp;
-    if (!path.empty()) {
-      if (!statIn(dir, join(now.name, path), st)) continue;
-      seen = stampOf(st);
-    }
-    if (seen.sameInode(stamp) && !(seen == stamp) && findings_)
-      findings_->push_back({path.empty() ? entryRel : join(entryRel, path), true, true});
+// `name` in `dirfd` (`st`: its lstat), known as `path` in its pinned entry, when it is a regular
+// file with other links: its stamp, owner and (within kMaxLinkedRead and kMaxLinkedReadTotal) its
+// content. Kept rather than hashed: comparing costs less than a digest of every such file before
+// every run.
+void SnapshotWalk::noteLinked(int dirfd, const std::string& name, const std::string& path,
+                              const struct stat& st, GuardedEntry& entry) {
+  if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return;
+  LinkedFile f{path, stampOf(st), st.st_uid, st.st_gid, std::nullopt};
+  auto size = static_cast<size_t>(st.st_size);
+  if (size <= kMaxLinkedRead && linkedRead_ + size <= kMaxLinkedReadTotal) {
+    f.content = readPinnedFile(dirfd, name, f.stamp, size);
+    if (f.content) linkedRead_ += size;
   }
+  entry.linked.push_back(std::move(f));
+}
+
+void SnapshotWalk::noteLinkedAt(int dirfd, const std::string& name, const std::string& path,
+                                GuardedEntry& entry) {
+  struct stat st;
+  if (fs::statAt(dirfd, name, st)) noteLinked(dirfd, name, path, st, entry);
+}
+
+// The hooks of a hooks directory with other links. Only the names git runs are stat'ed: most hooks
+// directories hold nothing but the *.sample files.
+void SnapshotWalk::noteLinkedHooks(int hooksfd, const std::string& prefix, GuardedEntry& entry) {
+  std::vector<ListedEntry> hooks;
+  if (!listDir(hooksfd, hooks, false,
+               [](std::string_view name, bool isDir) { return !isDir && isGitHookName(name); }))
+    return;
+  for (const auto& h : hooks) noteLinkedAt(hooksfd, h.name, prefix + h.name, entry);
+}
+
+// A pinned entry (`nowSt`: its lstat now): a file of GuardedEntry::linked whose stamp moved and
+// that is no longer what it was was changed through another link. One with another inode now was
+// replaced from outside the sandbox (the tool cannot), not written.
+void SnapshotWalk::compareLinked(const GuardedEntry& was, const GuardedEntry& now, const struct stat& nowSt,
+                                 DirRef& dir, const std::string& entryRel) {
+  for (const auto& f : was.linked) {
+    struct stat st = nowSt;
+    if (!f.path.empty() && !statIn(dir, join(now.name, f.path), st)) continue;
+    Stamp seen = stampOf(st);
+    if (!seen.sameInode(f.stamp) || seen == f.stamp || unchangedLinked(dir, now.name, f, st)) continue;
+    if (findings_) findings_->push_back({inEntry(entryRel, f.path), true, true});
+  }
+}
+
+// Whether a linked file whose change time moved still is what it was: a link to it added or
+// removed (`sed -i` renaming a new file over the other link), a chmod to the mode it has. Same
+// mode, owner and content; one whose content was not read before the run is taken as changed.
+bool SnapshotWalk::unchangedLinked(DirRef& dir, const std::string& entryName, const LinkedFile& was,
+                                   const struct stat& st) {
+  if (!was.content || st.st_mode != was.stamp.mode || st.st_uid != was.uid || st.st_gid != was.gid ||
+      static_cast<size_t>(st.st_size) != was.content->size())
+    return false;
+  int fd = fdOf(dir);
+  std::string rel = inEntry(entryName, was.path);
+  auto content = fd >= 0 ? readPinnedFile(fd, rel, was.stamp, was.content->size()) : std::nullopt;
+  if (content != was.content) return false;
+  log::debug("workspace guard: {} has other links than before the run, and its content: unchanged",
+             join(dir.rel, rel));
+  return true;
 }
 
 // An entry that was not pinned: a changed file, or what is new or changed inside a directory,
@@ -879,6 +940,24 @@ UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
     start = end + 1;
   }
   return cur;
+}
+
+std::optional<std::string> readPinnedFile(int dirfd, const std::string& rel, const Stamp& stamp,
+                                          size_t maxBytes) {
+  size_t slash = rel.rfind('/');
+  UniqueFd dir = slash == std::string::npos ? UniqueFd() : openDirBeneath(dirfd, rel.substr(0, slash));
+  if (slash != std::string::npos && !dir) return std::nullopt;
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  // O_NONBLOCK: a fifo put there must not hang the open.
+  UniqueFd fd(::openat(dir ? dir.get() : dirfd, name.c_str(),
+                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !stampOf(st).sameInode(stamp) ||
+      static_cast<uint64_t>(st.st_size) > maxBytes)
+    return std::nullopt;
+  std::string content(static_cast<size_t>(st.st_size), '\0');
+  if (!content.empty() && sys::readExact(fd.get(), content.data(), content.size()) != 0) return std::nullopt;
+  return content;
 }
 
 int removeBelow(int rootfd, const std::string& rel, const KeptIdentities* kept) {

@@ -5,7 +5,9 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,6 +33,22 @@ struct Stamp {
   bool isSymlink() const;
 };
 
+// A pinned regular file with other links is compared after the run by its content when it holds
+// at most kMaxLinkedRead bytes and fits in the kMaxLinkedReadTotal bytes a walk before the run
+// keeps of such files; else by its change time alone (which a link added or removed moves too).
+inline constexpr size_t kMaxLinkedRead = 256 * 1024;
+inline constexpr size_t kMaxLinkedReadTotal = 1024 * 1024;
+
+// A pinned regular file with other links, as it was before the run. Its change time moves when a
+// link to it is added or removed too, so one whose time moved is compared by what it holds.
+struct LinkedFile {
+  std::string path;  // in its pinned entry; "" for the entry itself
+  Stamp stamp;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::optional<std::string> content;  // none when not read (over the caps, unreadable)
+};
+
 // A guarded entry found in a directory.
 struct GuardedEntry {
   std::string name;
@@ -41,10 +59,11 @@ struct GuardedEntry {
   // Not pinned: everything below it (relative path -> stamp, sorted), to see what the run changed.
   std::vector<std::pair<std::string, Stamp>> contents;
   // Pinned: regular files with more than one link, the entry itself ("") or, in a git directory
-  // or hooks directory, its config and hooks ("hooks/pre-commit"). Read-only in the sandbox, they
-  // can still be written through another link in the writable mount. Set by the walk before the
-  // run (not serialized: every such walk sets it again).
-  std::vector<std::pair<std::string, Stamp>> linked;
+  // or hooks directory, its config and hooks ("hooks/pre-commit"), in another directory its files
+  // (".vscode/tasks.json" is "tasks.json"). Read-only in the sandbox, they can still be written
+  // through another link in the writable mount. Set by the walk before the run (not serialized:
+  // every such walk sets it again).
+  std::vector<LinkedFile> linked;
 };
 
 struct DirNode {
@@ -110,6 +129,11 @@ struct ListedEntry {
 // The entries of a directory fd (O_PATH is fine: it is reopened for reading), without "." and
 // "..". False when it cannot be read.
 bool listEntries(int dirfd, std::vector<ListedEntry>& out);
+
+// The content of the regular file `rel` beneath `dirfd` (each directory on the way and the file
+// opened with O_NOFOLLOW) when it is still the inode `stamp` names and holds at most `maxBytes`.
+std::optional<std::string> readPinnedFile(int dirfd, const std::string& rel, const Stamp& stamp,
+                                          size_t maxBytes);
 
 // Whether the directory `dirfd` is one git would take for a git directory (HEAD with objects and
 // refs of any type, symlinks included, or with a commondir file).

@@ -478,17 +478,11 @@ void keepOriginals(GuardMount& m) {
     if (!dir) continue;
     for (const auto& g : node.guarded) {
       if (!g.pinned || g.otherMount || !S_ISREG(g.stamp.mode)) continue;
-      UniqueFd fd(::openat(dir.get(), g.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-      struct stat st;
-      if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-          static_cast<uint64_t>(st.st_ino) != g.stamp.ino || static_cast<uint64_t>(st.st_dev) != g.stamp.dev)
-        continue;
-      auto size = static_cast<size_t>(st.st_size);
-      if (size > kMaxOriginalBytes || total + size > kMaxOriginalsBytes) continue;
-      std::string content(size, '\0');
-      if (size && sys::readExact(fd.get(), content.data(), size) != 0) continue;
-      total += size;
-      m.originals[i == 0 ? g.name : node.name + "/" + g.name] = {std::move(content), st.st_mode & 07777};
+      auto content =
+          readPinnedFile(dir.get(), g.name, g.stamp, std::min(kMaxOriginalBytes, kMaxOriginalsBytes - total));
+      if (!content) continue;
+      total += content->size();
+      m.originals[i == 0 ? g.name : node.name + "/" + g.name] = {std::move(*content), g.stamp.mode & 07777};
     }
   }
 }

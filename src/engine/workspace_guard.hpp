@@ -26,8 +26,10 @@
 //     change time moved are read again) and removes every guarded entry the run created, and
 //     what the run changed in guarded entries below the root that were not pinned (those are
 //     left writable so that a tool can still delete and rebuild trees such as node_modules).
-//     Pinned files with another hard link (and such hooks and config in a pinned git directory)
-//     are compared too: the tool can write them through that link.
+//     Pinned files with another hard link (and such hooks and config in a pinned git directory,
+//     such files in another pinned directory) are compared too: the tool can write them through
+//     that link. One whose change time moved but whose mode, owner and content did not (only a
+//     link to it came or went) stays.
 //     Every removal is reported on stderr. The watch's descriptors are closed first. A pinned
 //     file of the root or of a writable .git that something outside the sandbox replaced during
 //     the run (the tool cannot: a mount point) is removed like the rest, since the tool could

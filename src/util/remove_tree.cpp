@@ -25,6 +25,9 @@ bool statAt(int dirfd, const std::string& name, struct stat& st, bool* mountRoot
   st.st_ino = stx.stx_ino;
   st.st_mode = stx.stx_mode;
   st.st_nlink = stx.stx_nlink;
+  st.st_uid = stx.stx_uid;
+  st.st_gid = stx.stx_gid;
+  st.st_size = static_cast<off_t>(stx.stx_size);
   st.st_ctim = {stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec};
   if (mountRoot)
     *mountRoot =

@@ -756,6 +756,33 @@ TEST_F(GuardEscapeTest, AStepCannotRewriteTheNextStepsPolicy) {
   }
 }
 
+// The same for a file of a pinned directory: `.vscode/tasks.json` linked as tasks.json (helper-74).
+TEST_F(GuardEscapeTest, AFileOfAPinnedDirectoryWrittenThroughAnotherHardLink) {
+  makeRepo(ws());
+  writeFile(ws() + "/.vscode/tasks.json", "{}\n");
+  fs::create_hard_link(ws() + "/.vscode/tasks.json", ws() + "/tasks.json");
+  usleep(50000);
+  RunResult r = attack("echo '" + evilCommand() + "' >> tasks.json\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  std::string tasks = ws() + "/.vscode/tasks.json";
+  EXPECT_TRUE(!fs::exists(tasks) || !contains(readFile(tasks), "touch")) << describe(r);
+}
+
+// Not an attack: `sed -i` on the other link renames a new file over it, which drops the pinned
+// hook's link count (and moves its change time); the hook is what it was and stays (helper-74).
+TEST_F(GuardEscapeTest, APinnedHookWhoseOtherLinkIsEditedBySedStays) {
+  makeRepo(ws());
+  writeFile(ws() + "/scripts/pre-commit", "#!/bin/sh\nexit 0\n");
+  fs::permissions(ws() + "/scripts/pre-commit", fs::perms::owner_all);
+  fs::create_hard_link(ws() + "/scripts/pre-commit", ws() + "/.git/hooks/pre-commit");
+  usleep(50000);
+  RunResult r = attack("sed -i 's/exit 0/exit 1/' scripts/pre-commit\n");
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(readFile(ws() + "/.git/hooks/pre-commit"), "#!/bin/sh\nexit 0\n") << describe(r);
+  EXPECT_EQ(readFile(ws() + "/scripts/pre-commit"), "#!/bin/sh\nexit 1\n") << describe(r);
+  EXPECT_FALSE(contains(r.err, "workspace guard")) << describe(r);
+}
+
 // Symlinks the tool plants to host directories: the guard removes the link, never what it points
 // at, and its walk does not follow a link into them.
 TEST_F(GuardEscapeTest, SymlinksToHostDirectoriesAreNeverFollowed) {
