@@ -374,14 +374,16 @@ TEST(GuardSnapshot, ASymlinkOnTheWayToAPlaceIsAFinding) {
   GuardRules rules;
   GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
   afterTick();
+  // The copies first: a directory made after the removals could take a removed place's inode
+  // number (ext4 hands them out again at once) and be taken for that place moved.
   stdfs::copy(t / "libs", t / "libs2", stdfs::copy_options::recursive);
   t.write("libs2/foo/.envrc", "evil\n");
+  stdfs::copy(t / "deep/er", t / "deep/er2", stdfs::copy_options::recursive);
+  stdfs::rename(t / "plain", t / "plain2");
   stdfs::remove_all(t / "libs");
   stdfs::create_directory_symlink("libs2", t / "libs");
-  stdfs::copy(t / "deep/er", t / "deep/er2", stdfs::copy_options::recursive);
   stdfs::remove_all(t / "deep/er");
   t.write("deep/er", "a file on the way to a place\n");
-  stdfs::rename(t / "plain", t / "plain2");
   stdfs::create_directory_symlink("plain2", t / "plain");  // no place on its way: the tool's
   std::vector<GuardFinding> findings;
   GuardSnapshot::take(root.get(), rules, &before, &findings);

@@ -756,7 +756,7 @@ TEST_F(GuardEscapeTest, AStepCannotRewriteTheNextStepsPolicy) {
   }
 }
 
-// The same for a file of a pinned directory: `.vscode/tasks.json` linked as tasks.json (helper-74).
+// The same for a file of a pinned directory: `.vscode/tasks.json` linked as tasks.json.
 TEST_F(GuardEscapeTest, AFileOfAPinnedDirectoryWrittenThroughAnotherHardLink) {
   makeRepo(ws());
   writeFile(ws() + "/.vscode/tasks.json", "{}\n");
@@ -769,7 +769,7 @@ TEST_F(GuardEscapeTest, AFileOfAPinnedDirectoryWrittenThroughAnotherHardLink) {
 }
 
 // Not an attack: `sed -i` on the other link renames a new file over it, which drops the pinned
-// hook's link count (and moves its change time); the hook is what it was and stays (helper-74).
+// hook's link count (and moves its change time); the hook is what it was and stays.
 TEST_F(GuardEscapeTest, APinnedHookWhoseOtherLinkIsEditedBySedStays) {
   makeRepo(ws());
   writeFile(ws() + "/scripts/pre-commit", "#!/bin/sh\nexit 0\n");
