@@ -156,6 +156,13 @@ const Denial kDenials[] = {
      },
      EPERM, true},
     {"clone3", [] { return ::syscall(SYS_clone3, nullptr, 0); }, ENOSYS, false},
+    // fs.aio-max-nr is one count for the whole machine.
+    {"io_setup",
+     [] {
+       unsigned long ctx = 0;
+       return ::syscall(SYS_io_setup, 1, &ctx);
+     },
+     ENOSYS, false},
     {"setns", [] { return ::syscall(SYS_setns, -1, 0); }, EPERM, true},
     {"io_uring_setup", [] { return ::syscall(SYS_io_uring_setup, 1, nullptr); }, EPERM, true},
     {"io_uring_enter", [] { return ::syscall(SYS_io_uring_enter, -1, 0, 0, 0, nullptr, 0); }, EPERM, true},
@@ -192,7 +199,8 @@ const Denial kDenials[] = {
     {"personality(READ_IMPLIES_EXEC)", [] { return ::syscall(SYS_personality, READ_IMPLIES_EXEC); }, EPERM,
      true},
     // setarch -R: turns address space randomisation off (Docker refuses it too).
-    {"personality(ADDR_NO_RANDOMIZE)", [] { return ::syscall(SYS_personality, ADDR_NO_RANDOMIZE); }, EPERM, true},
+    {"personality(ADDR_NO_RANDOMIZE)", [] { return ::syscall(SYS_personality, ADDR_NO_RANDOMIZE); }, EPERM,
+     true},
     {"personality(ADDR_NO_RANDOMIZE | PER_LINUX32)",  // 0x40000 | 0x8
      [] { return ::syscall(SYS_personality, 0x40000UL | 0x8UL); }, EPERM, true},
     {"open_by_handle_at", [] { return ::syscall(SYS_open_by_handle_at, -1, nullptr, 0); }, EPERM, true},
