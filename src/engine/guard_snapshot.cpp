@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -575,10 +576,10 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
 }
 
 // Before the run, a pinned entry (`st`: its lstat): GuardedEntry::linked. In a git directory its
-// config and the hooks of its hooks/; in a hooks directory (`hooks` of a writable .git, or a
-// hooks path outside any .git) its hooks; in another pinned directory (.vscode, .claude, .husky,
-// .hg) its files, the first kMaxLinkedLooked entries. The rest of a git directory (objects, refs,
-// info...) is not looked at: git runs nothing from there.
+// config and the hooks of its hooks/; in a hooks directory inside a git directory its hooks; in
+// another pinned directory (.vscode, .claude, .husky, .hg, a hooks path such as .husky/_ whose
+// hooks source husky.sh) its files, the first kMaxLinkedLooked entries. The rest of a git directory (objects,
+// refs, info...) is not looked at: git runs nothing from there.
 void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct stat& st,
                                 const std::string& entryRel, bool inGitDir) {
   if (S_ISREG(st.st_mode) && st.st_nlink > 1) return noteLinked(fdOf(dir), entry.name, "", st, entry);
@@ -589,9 +590,9 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
     noteLinkedAt(self.get(), "config", "config", entry);
     if (UniqueFd hooksDir = openDirPath(self.get(), "hooks"))
       noteLinkedHooks(hooksDir.get(), "hooks/", entry);
-  } else if ((inGitDir && entry.name == "hooks") || rules_.isExtra(entryRel)) {
+  } else if (inGitDir && (entry.name == "hooks" || rules_.isExtra(entryRel))) {
     noteLinkedHooks(self.get(), "", entry);
-  } else if (!inGitDir) {
+  } else if (!inGitDir) {  // a hooks path outside .git too: its hooks source its other files
     size_t looked = 0;
     forEachBelow(self.get(), "", 0, false,
                  [&](int dirfd, const std::string& name, const std::string& rel, const struct stat& est) {
@@ -608,10 +609,10 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
 void SnapshotWalk::noteLinked(int dirfd, const std::string& name, const std::string& path,
                               const struct stat& st, GuardedEntry& entry) {
   if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return;
-  LinkedFile f{path, stampOf(st), st.st_uid, st.st_gid, std::nullopt};
+  LinkedFile f{path, stampOf(st), st.st_uid, st.st_gid, std::nullopt, {}};
   auto size = static_cast<size_t>(st.st_size);
   if (size <= kMaxLinkedRead && linkedRead_ + size <= kMaxLinkedReadTotal) {
-    f.content = readPinnedFile(dirfd, name, f.stamp, size);
+    f.content = readPinnedFile(dirfd, name, f.stamp, size, &f.xattrs);
     if (f.content) linkedRead_ += size;
   }
   entry.linked.push_back(std::move(f));
@@ -649,7 +650,8 @@ void SnapshotWalk::compareLinked(const GuardedEntry& was, const GuardedEntry& no
 
 // Whether a linked file whose change time moved still is what it was: a link to it added or
 // removed (`sed -i` renaming a new file over the other link), a chmod to the mode it has. Same
-// mode, owner and content; one whose content was not read before the run is taken as changed.
+// mode, owner, content and extended attributes (an ACL granting a mapped id write leaves the mode
+// as it was); one whose content was not read before the run is taken as changed.
 bool SnapshotWalk::unchangedLinked(DirRef& dir, const std::string& entryName, const LinkedFile& was,
                                    const struct stat& st) {
   if (!was.content || st.st_mode != was.stamp.mode || st.st_uid != was.uid || st.st_gid != was.gid ||
@@ -657,8 +659,9 @@ bool SnapshotWalk::unchangedLinked(DirRef& dir, const std::string& entryName, co
     return false;
   int fd = fdOf(dir);
   std::string rel = inEntry(entryName, was.path);
-  auto content = fd >= 0 ? readPinnedFile(fd, rel, was.stamp, was.content->size()) : std::nullopt;
-  if (content != was.content) return false;
+  std::string xattrs;
+  auto content = fd >= 0 ? readPinnedFile(fd, rel, was.stamp, was.content->size(), &xattrs) : std::nullopt;
+  if (content != was.content || xattrs != was.xattrs) return false;
   log::debug("workspace guard: {} has other links than before the run, and its content: unchanged",
              join(dir.rel, rel));
   return true;
@@ -942,8 +945,34 @@ UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
   return cur;
 }
 
+namespace {
+
+// The extended attributes of `fd` as one text: each name (in name order), its value's size and
+// the value. None when they cannot be read; "" on a file system without them.
+std::optional<std::string> xattrsOf(int fd) {
+  std::string names(XATTR_LIST_MAX, '\0');
+  ssize_t n = ::flistxattr(fd, names.data(), names.size());
+  if (n < 0) return errno == ENOTSUP ? std::optional<std::string>("") : std::nullopt;
+  std::vector<std::string> sorted;
+  for (size_t at = 0; at < static_cast<size_t>(n);) {
+    sorted.emplace_back(names.c_str() + at);
+    at += sorted.back().size() + 1;
+  }
+  std::sort(sorted.begin(), sorted.end());
+  std::string text, value(XATTR_SIZE_MAX, '\0');
+  for (const auto& name : sorted) {
+    ssize_t len = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+    if (len < 0) return std::nullopt;
+    text.append(name).append(1, '\0').append(std::to_string(len)).append(1, '\0');
+    text.append(value, 0, static_cast<size_t>(len));
+  }
+  return text;
+}
+
+}  // namespace
+
 std::optional<std::string> readPinnedFile(int dirfd, const std::string& rel, const Stamp& stamp,
-                                          size_t maxBytes) {
+                                          size_t maxBytes, std::string* xattrs) {
   size_t slash = rel.rfind('/');
   UniqueFd dir = slash == std::string::npos ? UniqueFd() : openDirBeneath(dirfd, rel.substr(0, slash));
   if (slash != std::string::npos && !dir) return std::nullopt;
@@ -955,6 +984,11 @@ std::optional<std::string> readPinnedFile(int dirfd, const std::string& rel, con
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !stampOf(st).sameInode(stamp) ||
       static_cast<uint64_t>(st.st_size) > maxBytes)
     return std::nullopt;
+  if (xattrs) {
+    auto text = xattrsOf(fd.get());
+    if (!text) return std::nullopt;
+    *xattrs = std::move(*text);
+  }
   std::string content(static_cast<size_t>(st.st_size), '\0');
   if (!content.empty() && sys::readExact(fd.get(), content.data(), content.size()) != 0) return std::nullopt;
   return content;

