@@ -155,10 +155,10 @@ TEST_F(LimitsTest, InotifyInstancesAreBoundedToAShare) {
 }
 
 // System V objects are the sandbox's own (its IPC namespace) but cost the host's kernel memory
-// no limit counted: 100 semaphore arrays of 32000 took 200 MiB, 10000 full message queues as much
-// MiB, and shared memory segments outgrew limits.memory (RLIMIT_DATA does not count them). Init
-// bounds them in that namespace: semaphores 65536 in all, 32 message queues, shared memory to
-// limits.memory.
+// no limit counted: 100 semaphore arrays of 32000 took 200 MiB, 10000 full message queues as much,
+// and shared memory segments outgrew limits.memory (RLIMIT_DATA does not count them). Init bounds
+// them in that namespace: 4096 semaphores in all, 32 message queues, shared memory segments to
+// limits.memory (made here, not touched: a cgroup would count touched ones).
 TEST_F(LimitsTest, SystemVIpcIsBounded) {
   tool("ipc", R"({"memory": "256M"})", "sh");
   RunResult r =
@@ -166,7 +166,7 @@ TEST_F(LimitsTest, SystemVIpcIsBounded) {
   ASSERT_EQ(r.exitCode, 0) << describe(r);
   auto out = lines(r.out);
   ASSERT_EQ(out.size(), 6u) << describe(r);
-  EXPECT_EQ(out[0], "made 2") << describe(r);  // 65536 semaphores: two arrays of 32000
+  EXPECT_EQ(out[0], "made 4") << describe(r);  // 4096 semaphores: four arrays of 1024
   EXPECT_EQ(out[1], "failed ENOSPC") << describe(r);
   EXPECT_EQ(out[2], "made 32") << describe(r);
   EXPECT_EQ(out[3], "failed ENOSPC") << describe(r);

@@ -660,8 +660,8 @@ static int cmdPtys(unsigned long long max) {
 }
 
 // Makes System V objects of one kind until refused (or `max`), holding them: semaphore arrays of
-// 32000, message queues each filled to 16 KiB, or shared memory segments of `size` bytes, each
-// touched. What they hold is the kernel's memory, or shared memory RLIMIT_DATA does not count.
+// 1024, message queues each filled to 16 KiB, or shared memory segments of `size` bytes (made,
+// not touched). What they hold is the kernel's memory, or shared memory RLIMIT_DATA does not count.
 static int cmdIpc(const char* kind, unsigned long long max, unsigned long long size) {
   static struct {
     long type;
@@ -671,21 +671,14 @@ static int cmdIpc(const char* kind, unsigned long long max, unsigned long long s
   int err = 0;
   for (; made < max && !err; made++) {
     if (!strcmp(kind, "sem")) {
-      if (semget(IPC_PRIVATE, 32000, 0600) < 0) err = errno;
+      if (semget(IPC_PRIVATE, 1024, 0600) < 0) err = errno;
     } else if (!strcmp(kind, "msg")) {
       int q = msgget(IPC_PRIVATE, 0600);
       if (q < 0 || msgsnd(q, &msg, sizeof msg.text, IPC_NOWAIT) < 0 ||
           msgsnd(q, &msg, sizeof msg.text, IPC_NOWAIT) < 0)
         err = errno;
     } else {
-      int id = shmget(IPC_PRIVATE, size, 0600);
-      void* p = id < 0 ? (void*)-1 : shmat(id, NULL, 0);
-      if (p == (void*)-1)
-        err = errno;
-      else {
-        memset(p, 1, size);
-        shmdt(p);
-      }
+      if (shmget(IPC_PRIVATE, size, 0600) < 0) err = errno;
     }
     if (err) break;
   }
