@@ -613,7 +613,7 @@ void SnapshotWalk::noteLinked(int dirfd, const std::string& name, const std::str
   auto size = static_cast<size_t>(st.st_size);
   if (size <= kMaxLinkedRead && linkedRead_ + size <= kMaxLinkedReadTotal) {
     f.content = readPinnedFile(dirfd, name, f.stamp, size, &f.xattrs);
-    if (f.content) linkedRead_ += size;
+    if (f.content) linkedRead_ += size + f.xattrs.size();
   }
   entry.linked.push_back(std::move(f));
 }
@@ -948,23 +948,28 @@ UniqueFd openDirBeneath(int rootfd, std::string_view rel) {
 namespace {
 
 // The extended attributes of `fd` as one text: each name (in name order), its value's size and
-// the value. None when they cannot be read; "" on a file system without them.
+// the value, at most kMaxXattrText bytes (an ACL or an SELinux label takes tens). None when they
+// cannot be read or are larger; "" on a file system without them. A buffer of the cap, not of
+// the kernel's 64 KiB maximum: the text is taken before every run.
+constexpr size_t kMaxXattrText = 8192;
+
 std::optional<std::string> xattrsOf(int fd) {
-  std::string names(XATTR_LIST_MAX, '\0');
-  ssize_t n = ::flistxattr(fd, names.data(), names.size());
+  char names[kMaxXattrText], value[kMaxXattrText];
+  ssize_t n = ::flistxattr(fd, names, sizeof names);
   if (n < 0) return errno == ENOTSUP ? std::optional<std::string>("") : std::nullopt;
-  std::vector<std::string> sorted;
+  std::vector<std::string_view> sorted;
   for (size_t at = 0; at < static_cast<size_t>(n);) {
-    sorted.emplace_back(names.c_str() + at);
+    sorted.emplace_back(names + at, ::strnlen(names + at, static_cast<size_t>(n) - at));
     at += sorted.back().size() + 1;
   }
   std::sort(sorted.begin(), sorted.end());
-  std::string text, value(XATTR_SIZE_MAX, '\0');
-  for (const auto& name : sorted) {
-    ssize_t len = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+  std::string text;
+  for (auto name : sorted) {
+    ssize_t len = ::fgetxattr(fd, std::string(name).c_str(), value, sizeof value);
     if (len < 0) return std::nullopt;
     text.append(name).append(1, '\0').append(std::to_string(len)).append(1, '\0');
-    text.append(value, 0, static_cast<size_t>(len));
+    text.append(value, static_cast<size_t>(len));
+    if (text.size() > kMaxXattrText) return std::nullopt;
   }
   return text;
 }
