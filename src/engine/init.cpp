@@ -132,11 +132,12 @@ void boundInotify() {
 // 32000 semaphores (64 bytes each: 64 GB), each process an undo record per array it uses with
 // SEM_UNDO (2 bytes a semaphore), 32000 message queues (each up to 16 KiB of text in as many
 // 64-byte messages), and shared memory segments up to the host's memory that RLIMIT_DATA does not
-// count either. Bounded in that namespace: 4096 semaphores in at most 32 arrays of 1024 (256 KiB;
-// undo records at most about 20 KiB a process), 32 message queues (at most 32 MiB), and shared
-// memory to `shmBytes` (limits.memory; 0: unlimited, the kernel's defaults stay). The kernel lets
-// the namespace's root write these files without any capability: what keeps the tool from
-// raising them is /proc/sys being read-only in the sandbox (rootfs.cpp).
+// count either. Bounded in that namespace: 4096 semaphores in at most 32 arrays of 1024 (about
+// 512 KiB: each 64 KiB array takes a 128 KiB allocation; undo records at most about 20 KiB a
+// process), 32 message queues (at most 32 MiB), and shared memory to `shmBytes` (limits.memory;
+// 0: unlimited, the kernel's defaults stay). The kernel lets the namespace's root write these
+// files without any capability: what keeps the tool from raising them is /proc/sys being
+// read-only in the sandbox (rootfs.cpp).
 void boundSystemVIpc(uint64_t shmBytes) {
   writeSysctl("/proc/sys/kernel/sem", "1024 4096 500 32");
   writeSysctl("/proc/sys/kernel/msgmni", 32);
