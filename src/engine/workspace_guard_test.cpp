@@ -36,9 +36,10 @@ namespace stdfs = std::filesystem;
 
 class TempTree {
  public:
-  TempTree() {
-    char tmpl[] = "/tmp/coco-guard-test.XXXXXX";
-    path_ = ::mkdtemp(tmpl);
+  // In `base`: /tmp, or /dev/shm where a test needs tmpfs (attribute values over 4 KiB).
+  explicit TempTree(const std::string& base = "/tmp") {
+    std::string tmpl = base + "/coco-guard-test.XXXXXX";
+    path_ = ::mkdtemp(tmpl.data()) ? tmpl : "";
   }
   ~TempTree() {
     std::error_code ec;
@@ -590,6 +591,33 @@ TEST(GuardSnapshot, PinnedFilesWhoseAttributesChangedThroughAnotherLinkAreFindin
   std::vector<GuardFinding> findings;
   GuardSnapshot::take(root.get(), rules, &before, &findings);
   EXPECT_EQ(rels(findings), (Strings{".envrc", ".git/hooks/pre-commit"}));
+}
+
+// Attributes are kept up to 8 KiB: a file with more is compared by its change time alone, so a
+// link of it removed is a finding there, and not where its attributes were kept. tmpfs, since
+// ext4 holds about 4 KiB of them.
+TEST(GuardSnapshot, PinnedFilesWithMoreAttributesThanTheCapAreComparedByChangeTime) {
+  TempTree t("/dev/shm");
+  ASSERT_FALSE(t.path().empty());
+  t.write(".envrc", "export A=1\n");
+  t.write(".tool-versions", "node 24\n");
+  t.mkdir("scripts");
+  t.link(".envrc", "scripts/envrc");
+  t.link(".tool-versions", "scripts/tool-versions");
+  std::string big(9000, 'x');
+  if (::setxattr((t / ".envrc").c_str(), "user.big", big.data(), big.size(), 0) != 0)
+    GTEST_SKIP() << "no large user attributes on /dev/shm: " << std::strerror(errno);
+  ASSERT_EQ(::setxattr((t / ".tool-versions").c_str(), "user.small", "x", 1, 0), 0) << std::strerror(errno);
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  afterTick();
+  stdfs::remove(t / "scripts/envrc");
+  stdfs::remove(t / "scripts/tool-versions");
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".envrc"}));
 }
 
 // A hooks path outside .git (husky 5 to 8: core.hooksPath = .husky) is pinned as a directory of
