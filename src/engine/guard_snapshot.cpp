@@ -275,6 +275,8 @@ class SnapshotWalk {
                   GuardedEntry& entry);
   void noteLinkedAt(int dirfd, const std::string& name, const std::string& path, GuardedEntry& entry);
   void noteLinkedHooks(int hooksfd, const std::string& prefix, GuardedEntry& entry);
+  void noteLinkedBelow(int dirfd, const std::string& prefix, GuardedEntry& entry);
+  void noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry);
   void compareLinked(const GuardedEntry& was, const GuardedEntry& now, const struct stat& nowSt, DirRef& dir,
                      const std::string& entryRel);
   bool unchangedLinked(DirRef& dir, const std::string& entryName, const LinkedFile& was,
@@ -576,10 +578,11 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
 }
 
 // Before the run, a pinned entry (`st`: its lstat): GuardedEntry::linked. In a git directory its
-// config and the hooks of its hooks/; in a hooks directory inside a git directory its hooks; in
-// another pinned directory (.vscode, .claude, .husky, .hg, a hooks path such as .husky/_ whose
-// hooks source husky.sh) its files, the first kMaxLinkedLooked entries. The rest of a git directory (objects,
-// refs, info...) is not looked at: git runs nothing from there.
+// config, the hooks of its hooks/ and what git's configuration points at in it (noteLinkedInGit); in
+// a hooks directory inside a git directory its hooks; in another pinned directory (.vscode, .claude,
+// .husky, .hg, a hooks path such as .husky/_ whose hooks source husky.sh) its files, the first
+// kMaxLinkedLooked entries. The rest of a git directory (objects, refs, info...) is not looked at:
+// git runs nothing from there that its configuration does not name.
 void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct stat& st,
                                 const std::string& entryRel, bool inGitDir) {
   if (S_ISREG(st.st_mode) && st.st_nlink > 1) return noteLinked(fdOf(dir), entry.name, "", st, entry);
@@ -590,15 +593,50 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
     noteLinkedAt(self.get(), "config", "config", entry);
     if (UniqueFd hooksDir = openDirPath(self.get(), "hooks"))
       noteLinkedHooks(hooksDir.get(), "hooks/", entry);
-  } else if (inGitDir && (entry.name == "hooks" || rules_.isExtra(entryRel))) {
-    noteLinkedHooks(self.get(), "", entry);
-  } else if (!inGitDir) {  // a hooks path outside .git too: its hooks source its other files
-    size_t looked = 0;
-    forEachBelow(self.get(), "", 0, false,
-                 [&](int dirfd, const std::string& name, const std::string& rel, const struct stat& est) {
-                   noteLinked(dirfd, name, rel, est, entry);
-                   return ++looked < kMaxLinkedLooked;
-                 });
+    noteLinkedInGit(self.get(), entryRel, entry);
+  } else if (inGitDir) {
+    if (entry.name == "hooks" || rules_.isExtra(entryRel)) noteLinkedHooks(self.get(), "", entry);
+    noteLinkedInGit(self.get(), entryRel, entry);
+  } else {  // a hooks path outside .git too: its hooks source its other files
+    noteLinkedBelow(self.get(), "", entry);
+  }
+}
+
+// The files below a directory of a pinned entry, the first kMaxLinkedLooked entries.
+void SnapshotWalk::noteLinkedBelow(int dirfd, const std::string& prefix, GuardedEntry& entry) {
+  size_t looked = 0;
+  forEachBelow(dirfd, prefix, 0, false,
+               [&](int fd, const std::string& name, const std::string& rel, const struct stat& st) {
+                 noteLinked(fd, name, rel, st, entry);
+                 return ++looked < kMaxLinkedLooked;
+               });
+}
+
+// In a pinned entry at `entryRel` that is or lies in a git directory (`selffd`: the entry), what
+// git's configuration points at below it (GuardRules::gitInnerPaths: `core.hooksPath =
+// .git/githooks`, a `core.fsmonitor` program): a file, or a directory's files (hooks source
+// their other files). A path that is the entry itself means its hooks.
+void SnapshotWalk::noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry) {
+  for (const auto& p : rules_.gitInnerPaths) {
+    if (p.size() < entryRel.size() || ::strncasecmp(p.c_str(), entryRel.c_str(), entryRel.size()) != 0)
+      continue;
+    if (p.size() == entryRel.size()) {
+      noteLinkedHooks(selffd, "", entry);
+      continue;
+    }
+    if (p[entryRel.size()] != '/') continue;
+    std::string sub = p.substr(entryRel.size() + 1);
+    size_t slash = sub.rfind('/');
+    UniqueFd parent = openDirBeneath(
+        selffd, slash == std::string::npos ? std::string_view() : std::string_view(sub).substr(0, slash));
+    std::string name = slash == std::string::npos ? sub : sub.substr(slash + 1);
+    struct stat st;
+    if (!parent || ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISDIR(st.st_mode)) {
+      noteLinked(parent.get(), name, sub, st, entry);
+    } else if (UniqueFd dir = openDirPath(parent.get(), name)) {
+      noteLinkedBelow(dir.get(), sub, entry);
+    }
   }
 }
 
@@ -609,6 +647,10 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
 void SnapshotWalk::noteLinked(int dirfd, const std::string& name, const std::string& path,
                               const struct stat& st, GuardedEntry& entry) {
   if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return;
+  // Found twice (`core.hooksPath = .git/hooks`): compared once.
+  if (std::any_of(entry.linked.begin(), entry.linked.end(),
+                  [&](const LinkedFile& f) { return f.path == path; }))
+    return;
   LinkedFile f{path, stampOf(st), st.st_uid, st.st_gid, std::nullopt, {}};
   auto size = static_cast<size_t>(st.st_size);
   if (size <= kMaxLinkedRead && linkedRead_ + size <= kMaxLinkedReadTotal) {

@@ -143,12 +143,20 @@ bool GuardRules::isGuarded(std::string_view rel, std::string_view name, bool isD
   return false;
 }
 
-bool GuardRules::addExtraPath(const std::string& rel) {
-  auto it = std::lower_bound(extraPaths.begin(), extraPaths.end(), rel);
-  if (it != extraPaths.end() && *it == rel) return false;
-  extraPaths.insert(it, rel);
+namespace {
+
+bool addSorted(std::vector<std::string>& paths, const std::string& rel) {
+  auto it = std::lower_bound(paths.begin(), paths.end(), rel);
+  if (it != paths.end() && *it == rel) return false;
+  paths.insert(it, rel);
   return true;
 }
+
+}  // namespace
+
+bool GuardRules::addExtraPath(const std::string& rel) { return addSorted(extraPaths, rel); }
+
+bool GuardRules::addGitInnerPath(const std::string& rel) { return addSorted(gitInnerPaths, rel); }
 
 namespace {
 
@@ -327,10 +335,12 @@ struct GuardMount {
   }
 
   bool guardRelative(const std::string& rel) {
-    // What lies in a .git is pinned with it (or, in a writable root .git, by its own rule).
+    // What lies in a .git is pinned with it (or, in a writable root .git, by its own rule); what
+    // in it has other links is compared after the run.
     for (size_t start = 0; start < rel.size();) {
       size_t end = std::min(rel.find('/', start), rel.size());
-      if (equalsIgnoringCase(std::string_view(rel).substr(start, end - start), ".git")) return false;
+      if (equalsIgnoringCase(std::string_view(rel).substr(start, end - start), ".git"))
+        return rules.addGitInnerPath(rel);
       start = end + 1;
     }
     if (!rel.empty()) return rules.addExtraPath(rel);

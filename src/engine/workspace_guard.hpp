@@ -223,6 +223,9 @@ bool inDependencyTree(std::string_view rel);
 struct GuardRules {
   bool gitWrite = false;
   std::vector<std::string> extraPaths;  // sorted, unique, relative ("tools/hooks")
+  // Paths of the same kind inside a .git (`core.hooksPath = .git/githooks`): pinned with the .git,
+  // and what in them has other links compared after the run. Sorted, unique, relative.
+  std::vector<std::string> gitInnerPaths;
   std::optional<std::string> cwd;       // where coco runs from, relative, when inside the mount
 
   // Whether the entry `name` at `rel` (its path relative to the mount root) is guarded, in a
@@ -240,6 +243,8 @@ struct GuardRules {
   bool hasExtraBelow(std::string_view rel) const;
   // Adds a path (relative, normalised, inside the mount); false when it was there already.
   bool addExtraPath(const std::string& rel);
+  // The same for a path inside a .git (gitInnerPaths).
+  bool addGitInnerPath(const std::string& rel);
 };
 
 struct GuardMount;  // one writable mount's snapshot and watches (workspace_guard.cpp)

