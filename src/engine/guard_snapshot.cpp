@@ -295,6 +295,9 @@ class SnapshotWalk {
   std::unordered_set<std::string> placeWays_;     // ... and the directories on the way to them
   std::unordered_set<std::string> placeParents_;  // the directories holding those
   size_t linkedRead_ = 0;                         // bytes of linked pinned files read (kMaxLinkedReadTotal)
+  // For the pinned entry noteLinkedIn is at: the paths noted, the entries looked at.
+  std::unordered_set<std::string> linkedNoted_;
+  size_t linkedLooked_ = 0;
   GuardSnapshot out_;
 };
 
@@ -446,8 +449,12 @@ bool SnapshotWalk::scan(DirRef& dir, const DirNode* b, int32_t self, int depth, 
     for (int32_t c : b->children) beforeChildren.emplace(before_->nodes_[c].name, c);
   for (const auto& e : entries) {
     if (gitDir) {
-      if (!gitWritable(e.name)) guarded(dir, e.name, b, self, false);
-      continue;  // what git writes below objects/, refs/ and logs/ is data
+      // What git writes below objects/, refs/ and logs/ is data, unless git's configuration
+      // points there (`core.hooksPath = .git/refs/hooks`): then all of it stays read-only.
+      if (!gitWritable(e.name) || rules_.isExtra(join(dir.rel, e.name)) ||
+          rules_.isGitInner(join(dir.rel, e.name)))
+        guarded(dir, e.name, b, self, false);
+      continue;
     }
     bool writableGit = isRoot && e.name == ".git" && e.isDir && rules_.gitWrite;
     bool isGuarded =
@@ -585,6 +592,8 @@ void SnapshotWalk::guarded(DirRef& dir, const std::string& name, const DirNode* 
 // git runs nothing from there that its configuration does not name.
 void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct stat& st,
                                 const std::string& entryRel, bool inGitDir) {
+  linkedNoted_.clear();
+  linkedLooked_ = 0;
   if (S_ISREG(st.st_mode) && st.st_nlink > 1) return noteLinked(fdOf(dir), entry.name, "", st, entry);
   int fd = S_ISDIR(st.st_mode) ? fdOf(dir) : -1;
   UniqueFd self = fd >= 0 ? openDirPath(fd, entry.name) : UniqueFd();
@@ -602,20 +611,22 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
   }
 }
 
-// The files below a directory of a pinned entry, the first kMaxLinkedLooked entries.
+// The files below a directory of a pinned entry, within the entry's first kMaxLinkedLooked entries.
 void SnapshotWalk::noteLinkedBelow(int dirfd, const std::string& prefix, GuardedEntry& entry) {
-  size_t looked = 0;
+  if (linkedLooked_ >= kMaxLinkedLooked) return;
   forEachBelow(dirfd, prefix, 0, false,
                [&](int fd, const std::string& name, const std::string& rel, const struct stat& st) {
                  noteLinked(fd, name, rel, st, entry);
-                 return ++looked < kMaxLinkedLooked;
+                 return ++linkedLooked_ < kMaxLinkedLooked;
                });
 }
 
 // In a pinned entry at `entryRel` that is or lies in a git directory (`selffd`: the entry), what
 // git's configuration points at below it (GuardRules::gitInnerPaths: `core.hooksPath =
 // .git/githooks`, a `core.fsmonitor` program): a file, or a directory's files (hooks source
-// their other files). A path that is the entry itself means its hooks.
+// their other files). A path that is the entry itself means its hooks. A git directory among
+// them (a submodule's, .git/modules/sub) is looked at as a .git is, config and hooks: its objects
+// may be linked with another repository's (`git clone` of a local path), which git never runs.
 void SnapshotWalk::noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry) {
   for (const auto& p : rules_.gitInnerPaths) {
     if (p.size() < entryRel.size() || ::strncasecmp(p.c_str(), entryRel.c_str(), entryRel.size()) != 0)
@@ -632,9 +643,14 @@ void SnapshotWalk::noteLinkedInGit(int selffd, const std::string& entryRel, Guar
     std::string name = slash == std::string::npos ? sub : sub.substr(slash + 1);
     struct stat st;
     if (!parent || ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    UniqueFd dir = S_ISDIR(st.st_mode) ? openDirPath(parent.get(), name) : UniqueFd();
     if (!S_ISDIR(st.st_mode)) {
       noteLinked(parent.get(), name, sub, st, entry);
-    } else if (UniqueFd dir = openDirPath(parent.get(), name)) {
+    } else if (dir && isGitDirectory(dir.get())) {
+      noteLinkedAt(dir.get(), "config", sub + "/config", entry);
+      if (UniqueFd hooksDir = openDirPath(dir.get(), "hooks"))
+        noteLinkedHooks(hooksDir.get(), sub + "/hooks/", entry);
+    } else if (dir) {
       noteLinkedBelow(dir.get(), sub, entry);
     }
   }
@@ -648,9 +664,7 @@ void SnapshotWalk::noteLinked(int dirfd, const std::string& name, const std::str
                               const struct stat& st, GuardedEntry& entry) {
   if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return;
   // Found twice (`core.hooksPath = .git/hooks`): compared once.
-  if (std::any_of(entry.linked.begin(), entry.linked.end(),
-                  [&](const LinkedFile& f) { return f.path == path; }))
-    return;
+  if (!linkedNoted_.insert(path).second) return;
   LinkedFile f{path, stampOf(st), st.st_uid, st.st_gid, std::nullopt, {}};
   auto size = static_cast<size_t>(st.st_size);
   if (size <= kMaxLinkedRead && linkedRead_ + size <= kMaxLinkedReadTotal) {

@@ -121,10 +121,18 @@ bool isPrefixDir(std::string_view prefix, std::string_view path) {
 
 }  // namespace
 
-bool GuardRules::isExtra(std::string_view rel) const {
-  return std::any_of(extraPaths.begin(), extraPaths.end(),
+namespace {
+
+bool atOrAbove(const std::vector<std::string>& paths, std::string_view rel) {
+  return std::any_of(paths.begin(), paths.end(),
                      [&](const std::string& p) { return p == rel || isPrefixDir(rel, p); });
 }
+
+}  // namespace
+
+bool GuardRules::isExtra(std::string_view rel) const { return atOrAbove(extraPaths, rel); }
+
+bool GuardRules::isGitInner(std::string_view rel) const { return atOrAbove(gitInnerPaths, rel); }
 
 bool GuardRules::hasExtraBelow(std::string_view rel) const {
   if (rel.empty()) return !extraPaths.empty();
@@ -405,6 +413,30 @@ bool addFoundPaths(GuardMount& m, const GuardSpec& spec, const gitconfig::Loaded
   return added;
 }
 
+// A hooks path or program in what git writes of a git directory the tool may write (the mount
+// root, or its .git with `git: write`): that part stays read-only (the walk pins it), and git
+// in the sandbox may fail to write there. Said once per part.
+void warnAboutReadOnlyGitData(const GuardMount& m) {
+  std::set<std::string> parts;
+  auto check = [&](const std::string& p, std::string_view gitRel) {
+    if (!gitRel.empty() && !p.starts_with(std::string(gitRel) + "/")) return;
+    std::string_view rest = std::string_view(p).substr(gitRel.empty() ? 0 : gitRel.size() + 1);
+    std::string_view part = rest.substr(0, rest.find('/'));
+    if (gitWritable(part))
+      parts.insert(gitRel.empty() ? std::string(part) : std::string(gitRel) + "/" + std::string(part));
+  };
+  const auto& nodes = m.before.nodes();
+  if (!nodes.empty() && nodes.front().gitDir)
+    for (const auto& p : m.rules.extraPaths) check(p, "");
+  if (m.rules.gitWrite)
+    for (const auto& p : m.rules.gitInnerPaths) check(p, ".git");
+  for (const auto& part : parts)
+    log::warn(
+        "workspace guard: git's configuration names a hooks path or program in {}/{}, which git writes; it "
+        "stays read-only in the sandbox",
+        m.src, part);
+}
+
 void addBinds(const GuardMount& m, std::vector<PlannedBind>& out) {
   std::vector<PlannedBind> binds;
   const auto& nodes = m.before.nodes();
@@ -603,6 +635,7 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
     m->before = GuardSnapshot::take(m->root.get(), m->rules, &first, nullptr);
   }
   if (!m->before.gaps().empty()) return gapsBeforeTheRun(*m);
+  warnAboutReadOnlyGitData(*m);
   addBinds(*m, out);
   keepReadOnlyBinds(*m);
   for (const auto& node : m->before.nodes())

@@ -238,6 +238,8 @@ struct GuardRules {
   bool isRulePlace(std::string_view rel) const;
   // An extra path, or an entry on the way to one.
   bool isExtra(std::string_view rel) const;
+  // The same for gitInnerPaths.
+  bool isGitInner(std::string_view rel) const;
   // Whether an extra path lies below the directory `rel` ("" for the root): its listing from
   // an earlier walk did not look for it.
   bool hasExtraBelow(std::string_view rel) const;

