@@ -328,6 +328,7 @@ class SnapshotWalk {
   void noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry);
   void noteLinkedNamed(int selffd, const std::string& entryRel, const std::string& path, GuardedEntry& entry);
   void noteLinkedGitDir(int gitfd, const std::string& prefix, GuardedEntry& entry);
+  void noteLinkedGitFiles(int gitfd, const std::string& prefix, GuardedEntry& entry);
   void compareLinked(const GuardedEntry& was, const GuardedEntry& now, const struct stat& nowSt, DirRef& dir,
                      const std::string& entryRel);
   bool unchangedLinked(DirRef& dir, const std::string& entryName, const LinkedFile& was,
@@ -660,7 +661,7 @@ void SnapshotWalk::noteLinkedIn(DirRef& dir, GuardedEntry& entry, const struct s
     if (entry.name == "worktrees" || entry.name == "modules") {  // of a writable .git
       size_t budget = kMaxLinkedLooked;
       forEachGitDirIn(self.get(), "", 0, budget,
-                      [&](int fd, const std::string& rel) { noteLinkedGitDir(fd, rel, entry); });
+                      [&](int fd, const std::string& rel) { noteLinkedGitFiles(fd, rel, entry); });
     }
   } else {  // a hooks path outside .git too: its hooks source its other files
     noteLinkedBelow(self.get(), "", entry);
@@ -684,14 +685,10 @@ void SnapshotWalk::noteLinkedBelow(int dirfd, const std::string& prefix, Guarded
 // links of another repository's (`git clone` of a local path), which a host `git gc` there
 // changes, and git runs nothing from them.
 void SnapshotWalk::noteLinkedGitDir(int gitfd, const std::string& prefix, GuardedEntry& entry) {
-  auto noteOne = [&](int fd, const std::string& rel) {
-    noteLinkedAt(fd, "config", rel + "config", entry);
-    noteLinkedAt(fd, "config.worktree", rel + "config.worktree", entry);
-    if (UniqueFd hooksDir = openDirPath(fd, "hooks")) noteLinkedHooks(hooksDir.get(), rel + "hooks/", entry);
-  };
-  noteOne(gitfd, prefix);
+  noteLinkedGitFiles(gitfd, prefix, entry);
   size_t budget = kMaxLinkedLooked;
-  forEachInnerGitDir(gitfd, prefix, budget, noteOne);
+  forEachInnerGitDir(gitfd, prefix, budget,
+                     [&](int fd, const std::string& rel) { noteLinkedGitFiles(fd, rel, entry); });
   if (budget == 0)
     log::debug(
         "workspace guard: {}: more than {} directories in its worktrees and modules; the rest is not "
@@ -699,12 +696,20 @@ void SnapshotWalk::noteLinkedGitDir(int gitfd, const std::string& prefix, Guarde
         entry.name, kMaxLinkedLooked);
 }
 
+// What git reads or runs from one git directory: its config, config.worktree and hooks.
+void SnapshotWalk::noteLinkedGitFiles(int gitfd, const std::string& prefix, GuardedEntry& entry) {
+  noteLinkedAt(gitfd, "config", prefix + "config", entry);
+  noteLinkedAt(gitfd, "config.worktree", prefix + "config.worktree", entry);
+  if (UniqueFd hooksDir = openDirPath(gitfd, "hooks"))
+    noteLinkedHooks(hooksDir.get(), prefix + "hooks/", entry);
+}
+
 // In a pinned entry at `entryRel` that is or lies in a git directory (`selffd`: the entry), what
 // git's configuration points at below it (GuardRules::gitInnerPaths: `core.hooksPath =
 // .git/githooks`, a `core.fsmonitor` program; extraPaths in a git directory named otherwise): a
 // file, or a directory's files (hooks source their other files). A path that is the entry itself
 // means its hooks. A git directory among them (a submodule's, .git/modules/sub) is looked at as
-// noteLinkedGitDir says.
+// noteLinkedGitFiles says.
 void SnapshotWalk::noteLinkedInGit(int selffd, const std::string& entryRel, GuardedEntry& entry) {
   for (const auto* paths : {&rules_.gitInnerPaths, &rules_.extraPaths})
     for (const auto& p : *paths) noteLinkedNamed(selffd, entryRel, p, entry);
@@ -726,7 +731,7 @@ void SnapshotWalk::noteLinkedNamed(int selffd, const std::string& entryRel, cons
   if (!S_ISDIR(st.st_mode)) {
     noteLinked(parent.get(), name, sub, st, entry);
   } else if (dir && isGitDirectory(dir.get())) {
-    noteLinkedGitDir(dir.get(), sub + "/", entry);
+    noteLinkedGitFiles(dir.get(), sub + "/", entry);  // what is inside: the .git's own walk
   } else if (dir) {
     noteLinkedBelow(dir.get(), sub, entry);
   }

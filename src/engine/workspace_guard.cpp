@@ -187,6 +187,7 @@ struct GuardMount {
   std::string dst;      // where the sandbox sees it
   UniqueFd root;
   GuardRules rules;
+  std::set<std::string> innerGitDirsRead;  // git directories guardInnerGitDirs went through
   GuardSnapshot before;
   std::string cacheFile;
   std::string cachedText;  // that file as read before the run: not written again when the walk after matches it
@@ -394,7 +395,10 @@ constexpr size_t kMaxInnerGitDirs = 256;
 // outside it, a submodule deinit'ed), up to kMaxInnerGitDirs directories looked at.
 bool guardInnerGitDirs(GuardMount& m, const std::string& gitdir, const gitconfig::Loaded& user,
                        const GuardSpec& spec) {
-  UniqueFd fd(::open(gitdir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  char real[PATH_MAX];
+  // Once per mount: worktrees share their commondir, and addFoundPaths goes round again.
+  if (!::realpath(gitdir.c_str(), real) || !m.innerGitDirsRead.insert(real).second) return false;
+  UniqueFd fd(::open(real, O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return false;
   bool added = false;
   size_t budget = kMaxInnerGitDirs;
